@@ -1,0 +1,83 @@
+"""Model cards: the JSON manifest beside every model file, and its check at load time.
+
+A model file ``NAME.EXT`` has its card in ``NAME.json``: format version, what the
+file is, how it was made, its metrics, and the file's sha256. ``verify_file``
+refuses a file whose card is missing or unreadable, or whose bytes do not hash to
+the card's sha256 -- before anything unpickles it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelError
+
+__all__ = ["card_path", "read_card", "sha256_of", "verify_file", "write_card"]
+
+#: Cards this code can read; a newer card means a newer Sieve wrote the model.
+CARD_FORMAT_VERSION = 1
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def card_path(model_file: Path) -> Path:
+    return model_file.with_suffix(".json")
+
+
+def read_card(model_file: Path) -> dict[str, Any]:
+    """The card of ``model_file``. Raises ``ModelError`` when missing or unreadable."""
+    path = card_path(model_file)
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ModelError(f"model card {path} is missing; the model {model_file} cannot be vouched for "
+                         "(retrain it with `sieve train`, or pass --model-dir)") from err
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelError(f"model card {path} is unreadable ({err}); restore it or retrain") from err
+    if not isinstance(card, dict):
+        raise ModelError(f"model card {path} is not a JSON object; restore it or retrain")
+    version = card.get("format_version")
+    if version != CARD_FORMAT_VERSION:
+        raise ModelError(f"model card {path} has format_version {version!r}; this Sieve reads "
+                         f"{CARD_FORMAT_VERSION} (upgrade Sieve or retrain the model)")
+    return card
+
+
+def verify_file(model_file: Path) -> dict[str, Any]:
+    """Check ``model_file`` against its card and return the card.
+
+    Raises:
+        ModelError: the file or its card is missing, or the sha256 differs (the file
+            was changed after the card was written: it is not loaded).
+    """
+    if not model_file.is_file():
+        raise ModelError(f"model file {model_file} not found; pass --model-dir with a trained model "
+                         "(see `sieve train`), or reinstall Sieve")
+    card = read_card(model_file)
+    expected = card.get("sha256")
+    actual = sha256_of(model_file)
+    if expected != actual:
+        raise ModelError(f"model file {model_file} does not match its card {card_path(model_file)} "
+                         f"(sha256 {actual[:12]}..., card says {str(expected)[:12]}...): it was changed "
+                         "or damaged, so it is not loaded; restore it or retrain")
+    return card
+
+
+def write_card(model_file: Path, card: dict[str, Any]) -> dict[str, Any]:
+    """Write the card of ``model_file`` (adding format version, file name and sha256)."""
+    full = {"format_version": CARD_FORMAT_VERSION, "file": model_file.name, **card,
+            "sha256": sha256_of(model_file)}
+    tmp = card_path(model_file).with_suffix(".json.part")
+    tmp.write_text(json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(card_path(model_file))
+    return full

@@ -1,0 +1,221 @@
+"""The document model: ``Document`` of ``Block``s with optional ``Segment``s.
+
+Records follow ``SCHEMA.md``. ``Document.from_dict`` reads an *input* record: gold
+fields on blocks (``label``, ``lang``, ``segments``) are kept apart from the text so
+that they are never echoed as predictions; ``to_dict`` writes a *prediction*.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .errors import SchemaError
+
+__all__ = ["Block", "Document", "Label", "LABELS", "Segment", "normalize_lang", "split_paragraphs"]
+
+
+class Label(StrEnum):
+    """What a block is; the values are the SCHEMA.md strings."""
+
+    CONTENT = "content"
+    BOILERPLATE = "boilerplate"
+    NAVIGATION = "navigation"
+
+
+#: The labels in the fixed order used for probability columns everywhere.
+LABELS: tuple[Label, ...] = (Label.CONTENT, Label.BOILERPLATE, Label.NAVIGATION)
+
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+
+
+def normalize_lang(code: object) -> str | None:
+    """Return a language code as SCHEMA.md wants it (``"en"``, ``"yue"``), or ``None``.
+
+    Strips fastText's ``__label__`` prefix, lower-cases, and keeps only the primary
+    subtag (``"pt-BR"`` -> ``"pt"``). Anything that is not a 2-3 letter code is ``None``.
+    """
+    if not isinstance(code, str):
+        return None
+    text = code.strip().lower().removeprefix("__label__")
+    text = re.split(r"[-_]", text, maxsplit=1)[0]
+    return text if _LANG_RE.match(text) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A span of a block's text in another language; ``end`` is exclusive."""
+
+    start: int
+    end: int
+    lang: str
+    score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"start": self.start, "end": self.end, "lang": self.lang}
+        if self.score is not None:
+            out["score"] = round(self.score, 4)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One paragraph-like unit of a document, with what the models said about it.
+
+    ``scores`` are the classifier's probabilities in ``LABELS`` order (each 0..1,
+    summing to 1); ``lang_score`` is the confidence of ``lang`` (0..1).
+    """
+
+    text: str
+    label: Label | None = None
+    scores: tuple[float, float, float] | None = None
+    lang: str | None = None
+    lang_score: float | None = None
+    foreign: bool | None = None
+    segments: tuple[Segment, ...] = ()
+    tag: str | None = None  # "p", "h2", "li" ... when the source had markup
+    link_chars: int = 0  # characters of `text` inside <a>
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block as a prediction record (SCHEMA.md, "Prediction")."""
+        out: dict[str, Any] = {"text": self.text, "label": self.label.value if self.label else None}
+        if self.scores is not None:
+            out["scores"] = {lab.value: round(p, 4) for lab, p in zip(LABELS, self.scores)}
+        out["lang"] = self.lang
+        out["lang_score"] = None if self.lang_score is None else round(self.lang_score, 4)
+        if self.foreign is not None:
+            out["foreign"] = self.foreign
+        out["segments"] = [s.to_dict() for s in self.segments]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A document: an id, its blocks in reading order, and what passes through.
+
+    ``extra`` holds every input key Sieve does not interpret; it is written back
+    unchanged. ``gold`` holds gold annotations found in the input (one dict per
+    block, possibly empty) so evaluation can use them; they are never written as
+    predictions.
+    """
+
+    id: str
+    blocks: tuple[Block, ...]
+    url: str | None = None
+    publisher: str | None = None
+    lang: str | None = None
+    lang_score: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    gold: tuple[Mapping[str, Any], ...] = ()
+    gold_lang: str | None = None
+
+    @property
+    def texts(self) -> list[str]:
+        return [b.text for b in self.blocks]
+
+    @property
+    def gold_labels(self) -> list[Label | None]:
+        """Gold labels of the blocks (``None`` where the gold says nothing)."""
+        out: list[Label | None] = []
+        for i in range(len(self.blocks)):
+            raw = self.gold[i].get("label") if i < len(self.gold) else None
+            out.append(Label(raw) if raw in Label._value2member_map_ else None)
+        return out
+
+    @classmethod
+    def from_texts(cls, texts: Sequence[str], *, id: str = "doc", **fields: Any) -> Document:
+        """Build a document from block texts (one block per string, in order)."""
+        return cls(id=id, blocks=tuple(Block(text=t) for t in texts), **fields)
+
+    @classmethod
+    def from_dict(cls, record: object, *, default_id: str = "doc", text_field: str = "text") -> Document:
+        """Read an input record (SCHEMA.md). Raises ``SchemaError`` naming the field.
+
+        Blocks come from ``blocks`` (strings or objects with ``text``) exactly as
+        given; without ``blocks``, ``text_field`` is split into paragraphs.
+        """
+        if not isinstance(record, dict):
+            raise SchemaError(f"a record must be a JSON object, not {type(record).__name__}")
+        rec = dict(record)
+        raw_id = rec.pop("id", None)
+        if raw_id is None:
+            doc_id = default_id
+        elif isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool):
+            doc_id = str(raw_id)
+        else:
+            raise SchemaError(f"field 'id' must be a string or integer, not {type(raw_id).__name__}")
+        gold: list[dict[str, Any]] = []
+        if "blocks" in rec:
+            raw_blocks = rec.pop("blocks")
+            if not isinstance(raw_blocks, list):
+                raise SchemaError(f"field 'blocks' must be a list, not {type(raw_blocks).__name__}")
+            blocks = []
+            for i, raw in enumerate(raw_blocks):
+                if isinstance(raw, str):
+                    blocks.append(Block(text=raw))
+                    gold.append({})
+                elif isinstance(raw, dict) and isinstance(raw.get("text"), str):
+                    blocks.append(Block(text=raw["text"], tag=raw.get("tag") if isinstance(raw.get("tag"), str) else None))
+                    gold.append({k: raw[k] for k in ("label", "lang", "segments") if k in raw})
+                else:
+                    raise SchemaError(f"blocks[{i}] must be a string or an object with a string 'text'")
+        elif text_field in rec:
+            text = rec.pop(text_field)
+            if not isinstance(text, str):
+                raise SchemaError(f"field '{text_field}' must be a string, not {type(text).__name__}")
+            blocks = [Block(text=t) for t in split_paragraphs(text)]
+        else:
+            raise SchemaError(f"record has neither 'blocks' nor '{text_field}'")
+        url = rec.pop("url", None)
+        publisher = rec.pop("publisher", None)
+        gold_lang = rec.pop("lang", None)
+        rec.pop("lang_score", None)  # a previous run's prediction, never input
+        return cls(
+            id=doc_id,
+            blocks=tuple(blocks),
+            url=url if isinstance(url, str) else None,
+            publisher=publisher if isinstance(publisher, str) else None,
+            extra=rec | _passthrough(url, publisher),
+            gold=tuple(gold) if any(gold) else (),
+            gold_lang=gold_lang if isinstance(gold_lang, str) else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document as a prediction record (SCHEMA.md, "Prediction").
+
+        Pass-through fields come first, then ``id``, ``lang``, ``lang_score`` and
+        ``blocks`` (which win over a pass-through field of the same name).
+        """
+        out: dict[str, Any] = dict(self.extra)
+        out["id"] = self.id
+        out["lang"] = self.lang
+        out["lang_score"] = None if self.lang_score is None else round(self.lang_score, 4)
+        out["blocks"] = [b.to_dict() for b in self.blocks]
+        return out
+
+
+def _passthrough(url: object, publisher: object) -> dict[str, Any]:
+    """Input fields that the document keeps as attributes but writes back as they were."""
+    out: dict[str, Any] = {}
+    if url is not None:
+        out["url"] = url
+    if publisher is not None:
+        out["publisher"] = publisher
+    return out
+
+
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Split plain text into paragraphs.
+
+    On blank lines when the text has any, else one paragraph per non-empty line.
+    Paragraphs are stripped; empty ones are dropped. Inner line breaks are kept.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    parts = _BLANK_LINE.split(text) if _BLANK_LINE.search(text) else text.split("\n")
+    return [p.strip() for p in parts if p.strip()]

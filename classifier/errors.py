@@ -1,0 +1,24 @@
+"""The exceptions that cross module boundaries.
+
+``ClassifierError`` is the root; ``InputError`` (and its ``SchemaError``) is about
+what a user fed in, ``ModelError`` about a model file that is missing, damaged or
+does not match its card.
+"""
+
+from __future__ import annotations
+
+
+class ClassifierError(Exception):
+    """Base class of every error Sieve raises on purpose."""
+
+
+class InputError(ClassifierError):
+    """An input file or record cannot be used."""
+
+
+class SchemaError(InputError):
+    """A record does not have the shape of SCHEMA.md; the message names the field."""
+
+
+class ModelError(ClassifierError):
+    """A model file is missing, unreadable, or does not match its model card."""

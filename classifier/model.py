@@ -1,0 +1,409 @@
+"""The block model: labels and probabilities for every block of a document.
+
+Two passes, both trained on labelled blocks (``label: null`` blocks are skipped as
+samples but stay in their documents as context):
+
+1. **Block pass**: a linear model (SGD, log loss) on the block's hashed character
+   and word n-grams plus its scaled dense features (shape, position, neighbours'
+   shape, repetition; see ``features``).
+2. **Context pass**: gradient-boosted trees on the dense features, the block's
+   pass-1 probabilities and those of its neighbours and surrounding windows
+   (``probability_context``). Pass 2 learns from *out-of-fold* pass-1
+   probabilities (publisher-grouped), so it sees the errors pass 1 makes on
+   publishers it has not seen.
+
+``smooth`` then applies a few rules over neighbouring probabilities.
+Save/load go through a model card (``cards``): nothing is unpickled unless its
+sha256 matches the card.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import platform
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import SGDClassifier
+from sklearn.model_selection import GroupKFold
+from sklearn.preprocessing import StandardScaler
+
+from .cards import read_card, verify_file, write_card
+from .document import LABELS, Document
+from .errors import ModelError
+from .features import BlockRow, build_text_features, document_features, probability_context
+
+__all__ = [
+    "BLOCK_MODEL_FILE",
+    "BlockModel",
+    "ModelParams",
+    "evaluate",
+    "fit_block_model",
+    "load_model",
+    "save_model",
+    "smooth",
+]
+
+logger = logging.getLogger(__name__)
+
+BLOCK_MODEL_FILE = "blocks.joblib"
+MODEL_FORMAT = "sieve-block-model/1"
+
+#: smooth(): a block whose own content probability is at least this, lying between
+#: two blocks labelled content with at least STRONG_CONTENT, is content too: a short
+#: line inside the article body. Chosen on publisher-grouped CV of the dev files.
+WEAK_CONTENT = 0.25
+STRONG_CONTENT = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class ModelParams:
+    """Hyper-parameters of the block model (all have working defaults)."""
+
+    n_char_features: int = 2**17
+    n_word_features: int = 2**15
+    alpha: float = 1e-5  # SGD L2 strength of the block pass
+    epochs: int = 15
+    inner_folds: int = 4  # publisher-grouped folds for pass 2's out-of-fold inputs
+    trees: int = 300
+    learning_rate: float = 0.08
+    max_leaf_nodes: int = 31
+    random_state: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass
+class _Features:
+    """Per-block matrices of a batch of documents, rows in document order."""
+
+    text: sp.csr_matrix
+    dense: np.ndarray
+    bounds: list[tuple[int, int]]  # (start, end) rows of each document
+
+    def take(self, docs: Sequence[int]) -> _Features:
+        idx = np.concatenate([np.arange(*self.bounds[d]) for d in docs]) if docs else np.zeros(0, int)
+        bounds, start = [], 0
+        for d in docs:
+            n = self.bounds[d][1] - self.bounds[d][0]
+            bounds.append((start, start + n))
+            start += n
+        return _Features(self.text[idx], self.dense[idx], bounds)
+
+
+@dataclass
+class BlockModel:
+    """The trained two-pass block classifier (see the module docstring)."""
+
+    params: ModelParams = field(default_factory=ModelParams)
+    scaler_: StandardScaler | None = None
+    block_pass_: SGDClassifier | None = None
+    context_pass_: HistGradientBoostingClassifier | None = None
+
+    # -- features ----------------------------------------------------------------
+    def featurize(self, documents: Sequence[Document]) -> _Features:
+        text_features = build_text_features(n_char_features=self.params.n_char_features,
+                                            n_word_features=self.params.n_word_features)
+        rows = [BlockRow(d.blocks, i) for d in documents for i in range(len(d.blocks))]
+        text = text_features.fit_transform(rows).tocsr() if rows else sp.csr_matrix((0, 1))
+        dense = [document_features(d.blocks) for d in documents]
+        bounds, start = [], 0
+        for d in documents:
+            bounds.append((start, start + len(d.blocks)))
+            start += len(d.blocks)
+        width = dense[0].shape[1] if dense else 0
+        return _Features(text, np.vstack(dense) if dense else np.zeros((0, width)), bounds)
+
+    # -- training ----------------------------------------------------------------
+    def fit(self, documents: Sequence[Document], *, groups: Sequence[str] | None = None,
+            features: _Features | None = None) -> BlockModel:
+        """Train on the labelled blocks of ``documents``.
+
+        Args:
+            groups: a group per document (the publisher) for pass 2's out-of-fold
+                inputs; defaults to each document's publisher, else its id.
+        """
+        feats = features or self.featurize(documents)
+        y = _gold_vector(documents)
+        if groups is None:
+            groups = [d.publisher or d.id for d in documents]
+        if len(set(int(v) for v in y[y >= 0])) < 2:
+            raise ModelError("training data needs labelled blocks of at least two labels")
+        p = self.params
+        # pass 1 on everything; then out-of-fold pass-1 probabilities for pass 2
+        self.scaler_, self.block_pass_ = self._fit_block_pass(feats, y)
+        oof = np.zeros((len(y), len(LABELS)))
+        n_groups = len(set(groups))
+        folds = min(p.inner_folds, n_groups)
+        if folds >= 2:
+            doc_ids = np.arange(len(documents))
+            for tr, te in GroupKFold(n_splits=folds).split(doc_ids, groups=list(groups)):
+                sub = feats.take(list(tr))
+                scaler, clf = self._fit_block_pass(sub, y[_rows_of(feats, tr)])
+                test = feats.take(list(te))
+                oof[_rows_of(feats, te)] = _block_proba(scaler, clf, test)
+        else:  # one publisher: no honest out-of-fold estimate, use in-sample
+            oof = _block_proba(self.scaler_, self.block_pass_, feats)
+        x2 = _context_matrix(feats, oof)
+        labelled = y >= 0
+        self.context_pass_ = HistGradientBoostingClassifier(
+            max_iter=p.trees, learning_rate=p.learning_rate, max_leaf_nodes=p.max_leaf_nodes,
+            random_state=p.random_state, early_stopping=False,
+        ).fit(x2[labelled], y[labelled])
+        return self
+
+    def _fit_block_pass(self, feats: _Features, y: np.ndarray) -> tuple[StandardScaler, SGDClassifier]:
+        labelled = np.flatnonzero(y >= 0)
+        scaler = StandardScaler().fit(feats.dense[labelled])
+        x = sp.hstack([feats.text[labelled], sp.csr_matrix(scaler.transform(feats.dense[labelled]))]).tocsr()
+        clf = SGDClassifier(loss="log_loss", alpha=self.params.alpha, max_iter=self.params.epochs, tol=None,
+                            class_weight="balanced", random_state=self.params.random_state)
+        classes = sorted(set(int(v) for v in y[labelled]))
+        clf.fit(x, y[labelled])
+        clf.coef_ = clf.coef_.astype(np.float32)  # half the file; no measurable change in output
+        if len(classes) < len(LABELS):
+            logger.warning("training data has no blocks labelled %s",
+                           ", ".join(LABELS[i].value for i in range(len(LABELS)) if i not in classes))
+        return scaler, clf
+
+    # -- prediction --------------------------------------------------------------
+    def predict_proba(self, documents: Sequence[Document], *, features: _Features | None = None
+                      ) -> list[np.ndarray]:
+        """Per document, an (n_blocks, 3) array of probabilities in ``LABELS`` order."""
+        if self.block_pass_ is None or self.context_pass_ is None or self.scaler_ is None:
+            raise ModelError("the block model is not trained")
+        feats = features or self.featurize(documents)
+        if not feats.bounds or feats.bounds[-1][1] == 0:
+            return [np.zeros((0, len(LABELS))) for _ in documents]
+        p1 = _block_proba(self.scaler_, self.block_pass_, feats)
+        p2 = _expand(self.context_pass_.predict_proba(_context_matrix(feats, p1)), self.context_pass_.classes_)
+        return [smooth(p2[a:b]) for a, b in feats.bounds]
+
+    def label(self, document: Document | Sequence[str]) -> Document:
+        """``document`` with a label and scores on every block."""
+        return self.label_many([_as_document(document)])[0]
+
+    def label_many(self, documents: Sequence[Document]) -> list[Document]:
+        """Each document with a label and scores on every block (one batch)."""
+        out = []
+        for doc, probs in zip(documents, self.predict_proba(documents)):
+            blocks = tuple(
+                replace(b, label=LABELS[int(np.argmax(p))], scores=_scores(p))
+                for b, p in zip(doc.blocks, probs)
+            )
+            out.append(replace(doc, blocks=blocks))
+        return out
+
+
+def _as_document(document: Document | Sequence[str]) -> Document:
+    if isinstance(document, Document):
+        return document
+    if isinstance(document, str):
+        raise TypeError("pass a Document or a list of block texts, not one string")
+    return Document.from_texts(list(document))
+
+
+def _scores(p: np.ndarray) -> tuple[float, float, float]:
+    q = np.clip(p, 0.0, 1.0)
+    q = q / q.sum() if q.sum() > 0 else np.full(len(LABELS), 1.0 / len(LABELS))
+    return (float(q[0]), float(q[1]), float(q[2]))
+
+
+def _gold_vector(documents: Sequence[Document]) -> np.ndarray:
+    index = {lab: i for i, lab in enumerate(LABELS)}
+    return np.array([index[g] if g is not None else -1 for d in documents for g in d.gold_labels], dtype=np.int64)
+
+
+def _rows_of(feats: _Features, docs: Iterable[int]) -> np.ndarray:
+    return np.concatenate([np.arange(*feats.bounds[d]) for d in docs])
+
+
+def _expand(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Probabilities over all three labels even when training lacked one."""
+    full = np.zeros((proba.shape[0], len(LABELS)))
+    full[:, classes.astype(int)] = proba
+    return full
+
+
+def _block_proba(scaler: StandardScaler, clf: SGDClassifier, feats: _Features) -> np.ndarray:
+    x = sp.hstack([feats.text, sp.csr_matrix(scaler.transform(feats.dense))]).tocsr()
+    return _expand(clf.predict_proba(x), clf.classes_)
+
+
+def _context_matrix(feats: _Features, p1: np.ndarray) -> np.ndarray:
+    ctx = np.vstack([probability_context(p1[a:b]) for a, b in feats.bounds])
+    return np.hstack([feats.dense, p1, ctx])
+
+
+def smooth(probs: np.ndarray) -> np.ndarray:
+    """Pass 3: small rules over neighbouring probabilities (returns a new array).
+
+    A block between two strong content blocks whose own content probability is
+    at least ``WEAK_CONTENT`` becomes content: inside an article body, a short line
+    (a subheading, a list item) belongs to the story far more often than not.
+    """
+    out = probs.copy()
+    n = len(out)
+    for i in range(1, n - 1):
+        p = out[i]
+        if (np.argmax(p) != 0 and p[0] >= WEAK_CONTENT
+                and probs[i - 1, 0] >= STRONG_CONTENT and probs[i + 1, 0] >= STRONG_CONTENT):
+            rest = 1.0 - p[0]
+            new_c = max(p[1], p[2]) + 1e-3 if rest > 0 else 1.0
+            scale = (1.0 - new_c) / rest if rest > 0 else 0.0
+            out[i] = np.array([new_c, p[1] * scale, p[2] * scale])
+    return out
+
+
+# -- evaluation ----------------------------------------------------------------------
+
+def evaluate(predicted: Sequence[Document], gold: Sequence[Document]) -> dict[str, Any]:
+    """Per-label precision/recall/F1, macro-F1, content-vs-rest F1 and the confusion
+    matrix of ``predicted`` labels against ``gold`` (blocks without gold are skipped)."""
+    conf: dict[tuple[str, str], int] = {}
+    for p_doc, g_doc in zip(predicted, gold, strict=True):
+        for block, g in zip(p_doc.blocks, g_doc.gold_labels, strict=True):
+            if g is None:
+                continue
+            key = (g.value, block.label.value if block.label else "none")
+            conf[key] = conf.get(key, 0) + 1
+    return metrics_from_confusion(conf)
+
+
+def metrics_from_confusion(conf: dict[tuple[str, str], int]) -> dict[str, Any]:
+    names = [lab.value for lab in LABELS]
+    per: dict[str, dict[str, float]] = {}
+    for c in names:
+        tp = conf.get((c, c), 0)
+        fp = sum(v for (g, p), v in conf.items() if p == c and g != c)
+        fn = sum(v for (g, p), v in conf.items() if g == c and p != c)
+        per[c] = {**_prf(tp, fp, fn), "support": tp + fn}
+    ctp = conf.get(("content", "content"), 0)
+    cfp = sum(v for (g, p), v in conf.items() if p == "content" and g != "content")
+    cfn = sum(v for (g, p), v in conf.items() if g == "content" and p != "content")
+    n = sum(conf.values())
+    return {
+        "per_label": per,
+        "macro_f1": sum(per[c]["f1"] for c in names) / len(names),
+        "accuracy": sum(conf.get((c, c), 0) for c in names) / n if n else 0.0,
+        "content_vs_rest": _prf(ctp, cfp, cfn),
+        "confusion": {g: {p: conf.get((g, p), 0) for p in names + ["none"]} for g in names},
+        "blocks": n,
+    }
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+# -- training entry point, save and load ---------------------------------------------
+
+def fit_block_model(documents: Sequence[Document], *, params: ModelParams | None = None,
+                    groups: Sequence[str] | None = None) -> BlockModel:
+    """Train a ``BlockModel`` on the labelled blocks of ``documents``."""
+    return BlockModel(params or ModelParams()).fit(documents, groups=groups)
+
+
+def save_model(model: BlockModel, model_dir: Path, *, card: dict[str, Any] | None = None) -> Path:
+    """Write ``model_dir/blocks.joblib`` and its card ``blocks.json``; return the model path."""
+    import joblib
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    path = model_dir / BLOCK_MODEL_FILE
+    part = path.with_name(path.name + ".part")
+    joblib.dump(model, part, compress=("zlib", 6))
+    part.replace(path)
+    write_card(path, {
+        "kind": "block-model",
+        "model_format": MODEL_FORMAT,
+        "labels": [lab.value for lab in LABELS],
+        "params": model.params.to_dict(),
+        "sklearn_version": sklearn.__version__,
+        "python_version": platform.python_version(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **(card or {}),
+    })
+    return path
+
+
+def load_model(model_dir: Path) -> BlockModel:
+    """Load ``model_dir/blocks.joblib`` after checking its card (cached per process).
+
+    Raises:
+        ModelError: the model or its card is missing, the sha256 does not match,
+            or it was made by an incompatible scikit-learn or Sieve.
+    """
+    return _load_model_cached(Path(model_dir).resolve())
+
+
+@functools.cache
+def _load_model_cached(model_dir: Path) -> BlockModel:
+    import joblib
+
+    path = model_dir / BLOCK_MODEL_FILE
+    card = verify_file(path)  # before unpickling: only files that match their card are loaded
+    if card.get("model_format") != MODEL_FORMAT:
+        raise ModelError(f"{path}: model format {card.get('model_format')!r}, this Sieve reads "
+                         f"{MODEL_FORMAT!r}; retrain with `sieve train`")
+    made_with = str(card.get("sklearn_version", ""))
+    if made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        raise ModelError(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
+                         f"install scikit-learn=={made_with} or retrain with `sieve train`")
+    try:
+        model = joblib.load(path)
+    except Exception as err:  # a damaged pickle can raise nearly anything
+        raise ModelError(f"{path} cannot be loaded ({type(err).__name__}: {err}); retrain it") from err
+    if not isinstance(model, BlockModel):
+        raise ModelError(f"{path} holds a {type(model).__name__}, not a Sieve block model")
+    return model
+
+
+def model_card(model_dir: Path) -> dict[str, Any]:
+    """The card of the block model in ``model_dir`` (not checked against the file)."""
+    return read_card(Path(model_dir) / BLOCK_MODEL_FILE)
+
+
+
+
+def cross_validate(documents: Sequence[Document], *, params: ModelParams | None = None, folds: int = 5,
+                   groups: Sequence[str] | None = None) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """Publisher-grouped cross-validation: train on the other publishers' documents,
+    predict each fold's, and score the labelled blocks of all of them.
+
+    Returns:
+        The metrics of ``evaluate`` over all out-of-fold predictions, and the
+        out-of-fold probabilities of every document (in input order).
+    """
+    params = params or ModelParams()
+    if groups is None:
+        groups = [d.publisher or d.id for d in documents]
+    n_groups = len(set(groups))
+    if n_groups < 2:
+        raise ModelError("cross-validation needs documents of at least two publishers")
+    folds = min(folds, n_groups)
+    template = BlockModel(params)
+    feats = template.featurize(documents)
+    probs: list[np.ndarray] = [np.zeros((0, len(LABELS)))] * len(documents)
+    for k, (tr, te) in enumerate(GroupKFold(n_splits=folds).split(np.arange(len(documents)), groups=list(groups))):
+        logger.info("cross-validation fold %d/%d: %d training, %d held-out documents", k + 1, folds, len(tr), len(te))
+        train_docs = [documents[i] for i in tr]
+        model = BlockModel(params).fit(train_docs, groups=[groups[i] for i in tr], features=feats.take(list(tr)))
+        test_probs = model.predict_proba([documents[i] for i in te], features=feats.take(list(te)))
+        for i, p in zip(te, test_probs):
+            probs[i] = p
+    predicted = [
+        replace(d, blocks=tuple(replace(b, label=LABELS[int(np.argmax(p))]) for b, p in zip(d.blocks, pr)))
+        for d, pr in zip(documents, probs)
+    ]
+    return evaluate(predicted, documents), probs

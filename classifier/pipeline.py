@@ -1,0 +1,84 @@
+"""Label documents end to end: the block model, then the language layer.
+
+``Sieve`` is the library's front door::
+
+    from classifier import Sieve
+    sieve = Sieve()                                    # the shipped models, loaded on first use
+    doc = sieve.label(["A headline", "The first paragraph ...", "Home | News"])
+    [(b.label, b.lang) for b in doc.blocks]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+
+from .document import Document
+from .errors import ModelError
+from .language import LanguageIdentifier
+from .model import BlockModel, load_model
+
+__all__ = ["LID_MODEL_FILE", "Sieve", "default_model_dir"]
+
+logger = logging.getLogger(__name__)
+
+LID_MODEL_FILE = "lid.ftz"
+#: Documents labelled per call of the block model: large enough to amortise the
+#: vectorised steps, small enough to keep memory flat on any input size.
+BATCH_SIZE = 64
+
+
+def default_model_dir() -> Path:
+    """Where the shipped models are: ``$SIEVE_MODEL_DIR`` if set, else the ``models/``
+    folder of the source checkout, else ``<prefix>/share/sieve/models`` (wheel installs)."""
+    env = os.environ.get("SIEVE_MODEL_DIR")
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parent.parent / "models"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "sieve" / "models"
+
+
+class Sieve:
+    """Labels blocks and finds their languages with the models of one folder.
+
+    Models load lazily, once per process (the block model is cached by folder).
+    """
+
+    def __init__(self, model_dir: Path | str | None = None) -> None:
+        self.model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
+        self.language = LanguageIdentifier(self.model_dir / LID_MODEL_FILE)
+        self._block_model: BlockModel | None = None
+
+    @property
+    def block_model(self) -> BlockModel:
+        if self._block_model is None:
+            if not self.model_dir.is_dir():
+                raise ModelError(f"model folder {self.model_dir} not found; pass --model-dir "
+                                 "or set SIEVE_MODEL_DIR")
+            self._block_model = load_model(self.model_dir)
+        return self._block_model
+
+    def check_models(self) -> None:
+        """Load both models now, so a bad model fails before any input is read."""
+        _ = self.block_model
+        _ = self.language.model
+
+    def label(self, document: Document | Sequence[str]) -> Document:
+        """One document (or a list of block texts) with labels, scores and languages."""
+        if isinstance(document, str):
+            raise TypeError("pass a Document or a list of block texts, not one string")
+        doc = document if isinstance(document, Document) else Document.from_texts(list(document))
+        return next(self.label_many([doc]))
+
+    def label_many(self, documents: Iterable[Document], *, batch_size: int = BATCH_SIZE) -> Iterator[Document]:
+        """Label documents lazily, in input order, ``batch_size`` at a time."""
+        it = iter(documents)
+        while batch := list(islice(it, batch_size)):
+            for doc in self.block_model.label_many(batch):
+                yield self.language.annotate(doc)

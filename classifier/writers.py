@@ -1,0 +1,87 @@
+"""Writers: JSONL output (``.gz`` aware) written atomically, and the rejects file.
+
+A file output is written to ``NAME.part`` and renamed when complete, so a reader
+never sees half a file under the final name; ``-`` writes to standard output.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+__all__ = ["JsonlWriter", "dumps_record", "rejects_path_for"]
+
+
+def dumps_record(record: dict[str, Any]) -> str:
+    """One JSONL line (without newline): UTF-8 text, no ASCII escaping, stable."""
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+
+
+def rejects_path_for(output: Path) -> Path:
+    """``out.jsonl`` -> ``out.jsonl.rejects.jsonl``: beside the output, named after it."""
+    return output.with_name(output.name + ".rejects.jsonl")
+
+
+class JsonlWriter:
+    """Write records as JSON lines to a file (atomically) or to standard output.
+
+    Use as a context manager: on a clean exit the file is renamed into place; on an
+    exception the partial file is removed and nothing appears under the final name.
+    With ``lazy=True`` the file is created only when the first record comes.
+    """
+
+    def __init__(self, path: Path | str, *, lazy: bool = False) -> None:
+        self.path = None if str(path) == "-" else Path(path)
+        self.count = 0
+        self._lazy = lazy
+        self._stream: IO[str] | None = None
+        self._raw: IO[bytes] | None = None
+
+    @property
+    def part(self) -> Path | None:
+        return self.path.with_name(self.path.name + ".part") if self.path else None
+
+    def _open(self) -> IO[str]:
+        if self._stream is None:
+            if self.path is None:
+                self._stream = sys.stdout
+            else:
+                assert self.part is not None
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                raw: IO[bytes] = open(self.part, "wb")
+                self._raw = raw
+                if self.path.name.endswith(".gz"):
+                    # mtime=0 and no name in the header: the same records give the same bytes
+                    raw = gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0)  # type: ignore[assignment]
+                self._stream = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+        return self._stream
+
+    def __enter__(self) -> JsonlWriter:
+        if not self._lazy:
+            self._open()
+        return self
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._open().write(dumps_record(record) + "\n")
+        self.count += 1
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._stream is None:
+            return
+        if self.path is None:
+            self._stream.flush()
+            return
+        assert self.part is not None
+        self._stream.close()
+        if self._raw is not None and not self._raw.closed:
+            self._raw.close()
+        if exc_type is None:
+            self.part.replace(self.path)
+        else:
+            self.part.unlink(missing_ok=True)
