@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .cards import sha256_of, verify_file
+from .cards import sha256_of
 from .document import LABELS, Document, Label
 from .errors import ClassifierError
+from .language import LanguageIdentifier
 from .pipeline import LID_MODEL_FILE, Sieve, default_model_dir
 from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any
 from .writers import JsonlWriter, rejects_path_for
@@ -124,11 +125,13 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
 
     \b
     Examples:
-      sieve score examples/story.txt
+      sieve score examples/harbour.txt
       sieve score crawl.jsonl.gz -o labelled.jsonl
-      sieve score examples/story.txt --format table
+      sieve score examples/harbour.txt --format table
     """
     started = time.perf_counter()
+    if fmt == "table" and output != "-":  # the table is for the terminal; never drop -o silently
+        raise click.UsageError("--format table writes to the terminal; drop -o, or use --format jsonl")
     quiet = logging.getLogger().level >= logging.ERROR
     try:
         sieve = Sieve(model_dir)
@@ -200,7 +203,10 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
 
     started = time.perf_counter()
     try:
-        docs = _read_labelled(data, text_field)
+        lid = (model_dir or default_model_dir()) / LID_MODEL_FILE
+        language = LanguageIdentifier(lid)
+        # the block model reads block languages: annotate as `sieve score` will
+        docs = [language.annotate_blocks(d) for d in _read_labelled(data, text_field)]
         params = ModelParams(random_state=seed)
         publishers = {d.publisher or d.id for d in docs}
         cv: dict[str, Any] | None = None
@@ -217,10 +223,9 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
             "training_documents": len(docs),
             "training_blocks": sum(lab is not None for d in docs for lab in d.gold_labels),
             "cv_metrics": _slim(cv) if cv else None,
+            "language_model": {"file": LID_MODEL_FILE, "sha256": sha256_of(lid)},
         }
         path = save_model(model, output_dir, card=card)
-        lid = (model_dir or default_model_dir()) / LID_MODEL_FILE
-        verify_file(lid)
         for f in (lid, lid.with_suffix(".json")):
             if (output_dir / f.name).resolve() != f.resolve():
                 shutil.copyfile(f, output_dir / f.name)
@@ -246,7 +251,7 @@ def evaluate(data: tuple[str, ...], as_json: bool, text_field: str, model_dir: P
 
     try:
         docs = _read_labelled(data, text_field)
-        predicted = Sieve(model_dir).block_model.label_many(docs)
+        predicted = list(Sieve(model_dir).label_many(docs))
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     metrics = evaluate_documents(predicted, docs)

@@ -158,7 +158,8 @@ class Document:
                     blocks.append(Block(text=raw))
                     gold.append({})
                 elif isinstance(raw, dict) and isinstance(raw.get("text"), str):
-                    blocks.append(Block(text=raw["text"], tag=raw.get("tag") if isinstance(raw.get("tag"), str) else None))
+                    tag = raw.get("tag")
+                    blocks.append(Block(text=raw["text"], tag=tag if isinstance(tag, str) else None))
                     gold.append({k: raw[k] for k in ("label", "lang", "segments") if k in raw})
                 else:
                     raise SchemaError(f"blocks[{i}] must be a string or an object with a string 'text'")

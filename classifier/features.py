@@ -24,8 +24,10 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from scipy.signal import lfilter
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.pipeline import FeatureUnion, make_pipeline
@@ -36,14 +38,20 @@ from .document import Block, Document
 __all__ = [
     "BlockRow",
     "DenseFeatures",
+    "FEATURES_VERSION",
     "MAX_TEXT_CHARS",
     "SHAPE_NAMES",
     "build_text_features",
     "document_features",
+    "article_context",
     "probability_context",
     "iter_block_rows",
     "row_texts",
 ]
+
+#: Bumped whenever a feature changes meaning or order: a model trained on another
+#: version is refused at load time instead of giving quietly wrong answers.
+FEATURES_VERSION = 3
 
 #: Characters of a block the n-gram families look at: the start of a block says what
 #: it is, and hashing whole 2 kB paragraphs would cost time for no signal.
@@ -223,9 +231,8 @@ def document_features(blocks: tuple[Block, ...]) -> np.ndarray:
         hi = np.clip(np.arange(n) + w + 1, 0, n)
         count = (hi - lo - 1).clip(min=1)[:, None]
         parts.append((csum[hi] - csum[lo] - ctx) / count)
-        sentence = ctx[:, _CONTEXT_COLS.index(_IDX_SENTENCE)]
-        run_max = np.array([sentence[a:b].sum() for a, b in zip(lo, hi)]) if n else np.zeros(0)
-        parts.append(run_max[:, None] / (2 * w + 1))
+        col = _CONTEXT_COLS.index(_IDX_SENTENCE)
+        parts.append((csum[hi, col] - csum[lo, col])[:, None] / (2 * w + 1))
     # position and the document as a whole
     idx = np.arange(n, dtype=np.float64)
     chars = np.expm1(shape[:, _IDX_LOG_CHARS])
@@ -240,6 +247,7 @@ def document_features(blocks: tuple[Block, ...]) -> np.ndarray:
     counts = Counter(b.text.strip().lower() for b in blocks)
     repeats = np.array([math.log(counts[b.text.strip().lower()]) for b in blocks])
     max_chars = chars.max() if n else 1.0
+    parts.append(language_features(blocks))
     parts.append(np.column_stack([
         idx / (n - 1) if n > 1 else np.zeros(n),
         np.log1p(idx),
@@ -257,6 +265,27 @@ def document_features(blocks: tuple[Block, ...]) -> np.ndarray:
         np.full(n, math.log1p(prose_total)),
     ]))
     return np.hstack(parts) if n else np.zeros((0, sum(p.shape[1] for p in parts)))
+
+
+def language_features(blocks: tuple[Block, ...]) -> np.ndarray:
+    """Per block: has a language, its confidence, whether it differs from the
+    document's majority language (by characters, over all blocks), and the share of
+    the document's text in the block's language. Zero where blocks carry no
+    language (the language layer annotates blocks before the block model runs)."""
+    n = len(blocks)
+    weight: Counter[str] = Counter()
+    for b in blocks:
+        if b.lang is not None:
+            weight[b.lang] += len(b.text)
+    total = sum(weight.values())
+    out = np.zeros((n, 4))
+    if not total:
+        return out
+    major = max(sorted(weight), key=weight.__getitem__)
+    for i, b in enumerate(blocks):
+        if b.lang is not None:
+            out[i] = (1.0, b.lang_score or 0.0, 1.0 if b.lang != major else 0.0, weight[b.lang] / total)
+    return out
 
 
 class DenseFeatures(TransformerMixin, BaseEstimator):
@@ -277,8 +306,19 @@ class DenseFeatures(TransformerMixin, BaseEstimator):
         return out
 
 
+def _hashable(text: str) -> str:
+    """``text`` as valid UTF-8: the hashing vectorizer encodes it, and lone
+    surrogates (possible in Python strings from JSON) cannot be encoded."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def lower_texts(rows: Sequence[BlockRow]) -> list[str]:
-    return [row.block.text[:MAX_TEXT_CHARS].lower() for row in rows]
+    """The lower-cased start (``MAX_TEXT_CHARS``) of each row's block, for hashing."""
+    return [_hashable(row.block.text[:MAX_TEXT_CHARS].lower()) for row in rows]
 
 
 def build_text_features(*, n_char_features: int = 2**18, n_word_features: int = 2**16) -> FeatureUnion:
@@ -303,11 +343,19 @@ def build_text_features(*, n_char_features: int = 2**18, n_word_features: int = 
 PROBA_WINDOWS = (2, 5, 12)
 
 
+def _window_extreme(values: np.ndarray, half: int, reduce: Any, pad: float) -> np.ndarray:
+    """``reduce`` (max or min) over the window ``[i - half, i + half]`` of each position."""
+    padded = np.concatenate([np.full(half, pad), values, np.full(half, pad)])
+    return reduce(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
+
+
 def probability_context(probs: np.ndarray) -> np.ndarray:
     """Context features of one document from its per-block probabilities (n, 3):
     the neighbours' probabilities, window means, and the window's strongest and
     weakest content probability."""
     n, k = probs.shape
+    if n == 0:
+        return np.zeros((0, len(NEIGHBOUR_OFFSETS) * k + len(PROBA_WINDOWS) * (k + 2)))
     parts = []
     for off in NEIGHBOUR_OFFSETS:
         nb = np.zeros((n, k))
@@ -322,5 +370,101 @@ def probability_context(probs: np.ndarray) -> np.ndarray:
         lo = np.clip(np.arange(n) - w, 0, n)
         hi = np.clip(np.arange(n) + w + 1, 0, n)
         parts.append((csum[hi] - csum[lo] - probs) / np.maximum(hi - lo - 1, 1)[:, None])
-        parts.append(np.array([[content[a:b].max(), content[a:b].min()] for a, b in zip(lo, hi)]).reshape(n, 2))
-    return np.hstack(parts) if n else np.zeros((0, len(NEIGHBOUR_OFFSETS) * k + len(PROBA_WINDOWS) * (k + 2)))
+        parts.append(np.column_stack([_window_extreme(content, w, np.max, -np.inf),
+                                      _window_extreme(content, w, np.min, np.inf)]))
+    return np.hstack(parts)
+
+
+def _decayed_mean(values: np.ndarray, decay: float) -> np.ndarray:
+    """Exponentially decayed mean of the rows *before* each row (0 for the first)."""
+    acc = lfilter([1.0], [1.0, -decay], values, axis=0)
+    weight = lfilter([1.0], [1.0, -decay], np.ones(len(values)))
+    out = np.zeros_like(values)
+    out[1:] = acc[:-1] / weight[:-1, None]
+    return out
+
+
+def _max_subarray(gain: np.ndarray) -> tuple[int, int]:
+    """(start, end) inclusive of the maximum-sum run of ``gain``; (0, -1) when none is positive."""
+    best, span, cur, start = 0.0, (0, -1), 0.0, 0
+    for i, g in enumerate(gain):
+        cur, start = (g, i) if cur <= 0 else (cur + g, start)
+        if cur > best:
+            best, span = cur, (start, i)
+    return span
+
+
+#: Columns of ``article_context``.
+ARTICLE_CONTEXT_WIDTH = 6 + 2 * 8 + 2 * 4 + 2 + 2 * 4 + 2 + 4
+
+
+def article_context(probs: np.ndarray, chars: np.ndarray) -> np.ndarray:
+    """Where a block stands relative to the document's likely article, from pass-1
+    probabilities ``probs`` (n, 3) and block lengths ``chars`` (n,).
+
+    Per block: document-level content statistics; for two confident-content
+    thresholds, the distance to the nearest confident content block before and
+    after, whether the block lies between the first and last of them, and the
+    share of their text and count before and after it; membership of the best run
+    of content (by characters and by blocks); the length of its run of equal
+    predicted labels; decayed means of the probabilities before and after; the
+    length-weighted content probability around it; the content probability of the
+    nearest substantial (100+ characters) block each side.
+    """
+    n = len(probs)
+    if n == 0:
+        return np.zeros((0, ARTICLE_CONTEXT_WIDTH))
+    idx = np.arange(n)
+    p0 = probs[:, 0]
+    f: list[np.ndarray] = [
+        np.full(n, p0.mean()), np.full(n, p0.max()), p0 / max(p0.max(), 1e-6),
+        np.argsort(np.argsort(p0, kind="stable"), kind="stable") / max(n - 1, 1),
+        np.full(n, (p0 * chars).sum() / max(chars.sum(), 1.0)), np.full(n, probs[:, 2].mean()),
+    ]
+    for threshold in (0.5, 0.8):
+        confident = p0 > threshold
+        where = np.flatnonzero(confident)
+        if len(where):
+            prev = np.maximum.accumulate(np.where(confident, idx, -1))
+            nxt = np.minimum.accumulate(np.where(confident, idx, n)[::-1])[::-1]
+            prev_x, next_x = np.r_[-1, prev[:-1]], np.r_[nxt[1:], n]
+            d_prev = np.where(prev_x >= 0, idx - prev_x, 999)
+            d_next = np.where(next_x < n, next_x - idx, 999)
+            between = ((idx >= where[0]) & (idx <= where[-1])).astype(float)
+            cc = chars * confident
+            total = max(cc.sum(), 1.0)
+            c_before = (np.cumsum(cc) - cc) / total
+            c_after = 1 - c_before - cc / total
+            count = confident.sum()
+            n_before = (np.cumsum(confident) - confident) / count
+            n_after = 1 - n_before - confident / count
+        else:
+            d_prev = d_next = np.full(n, 999)
+            between = c_before = c_after = n_before = n_after = np.zeros(n)
+        f += [np.log1p(d_prev), np.log1p(d_next), between, c_before, c_after, n_before, n_after,
+              np.full(n, np.log1p(len(where)))]
+    for gain in ((p0 - 0.5) * np.minimum(chars, 1500.0) / 100.0, p0 - 0.4):
+        start, end = _max_subarray(gain)
+        dist = np.where(idx < start, start - idx, np.where(idx > end, idx - end, 0))
+        f += [((idx >= start) & (idx <= end)).astype(float), np.log1p(dist),
+              (idx < start).astype(float), (idx > end).astype(float)]
+    arg = probs.argmax(axis=1)
+    breaks = np.r_[True, arg[1:] != arg[:-1]]
+    run_id = np.cumsum(breaks) - 1
+    run_len = np.bincount(run_id)[run_id]
+    run_start = np.flatnonzero(breaks)[run_id]
+    f += [np.log1p(run_len), (idx - run_start) / run_len]
+    for decay in (0.6, 0.85):
+        fwd = _decayed_mean(probs, decay)
+        bwd = _decayed_mean(probs[::-1], decay)[::-1]
+        f += [fwd[:, 0], fwd[:, 2], bwd[:, 0], bwd[:, 2]]
+    cs, cw = np.r_[0.0, np.cumsum(chars * p0)], np.r_[0.0, np.cumsum(chars)]
+    for w in (3, 10):
+        lo, hi = np.clip(idx - w, 0, n), np.clip(idx + w + 1, 0, n)
+        f.append((cs[hi] - cs[lo] - chars * p0) / np.maximum(cw[hi] - cw[lo] - chars, 1.0))
+    big = chars >= 100
+    prev = np.r_[-1, np.maximum.accumulate(np.where(big, idx, -1))[:-1]]
+    nxt = np.r_[np.minimum.accumulate(np.where(big, idx, n)[::-1])[::-1][1:], n]
+    f += [np.where(prev >= 0, p0[np.maximum(prev, 0)], -1.0), np.where(nxt < n, p0[np.minimum(nxt, n - 1)], -1.0),
+          np.log1p(np.where(prev >= 0, idx - prev, 999)), np.log1p(np.where(nxt < n, nxt - idx, 999))]
+    return np.column_stack(f)

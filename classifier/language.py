@@ -26,6 +26,7 @@ __all__ = [
     "MIN_CONFIDENCE",
     "MIN_LETTERS",
     "main_language",
+    "with_main_language",
 ]
 
 logger = logging.getLogger(__name__)
@@ -99,20 +100,30 @@ class LanguageIdentifier:
                     guesses[i] = LanguageGuess(lang, min(float(prob), 1.0))
         return guesses
 
-    def annotate(self, document: Document) -> Document:
-        """Give each block its language and the document its main language.
-
-        Blocks whose language differs from the document's are marked ``foreign``.
-        """
+    def annotate_blocks(self, document: Document) -> Document:
+        """Give each block its language (``None`` when unsure); the block model uses it."""
         guesses = self.identify_language_of_many([b.text for b in document.blocks])
-        blocks = [_with_lang(b, g) for b, g in zip(document.blocks, guesses)]
-        main = main_language(blocks)
-        lang, score = (main.lang, main.confidence) if main else (None, None)
-        final = tuple(
-            replace(b, foreign=(b.lang is not None and lang is not None and b.lang != lang))
-            for b in blocks
-        )
-        return replace(document, blocks=final, lang=lang, lang_score=score)
+        return replace(document, blocks=tuple(_with_lang(b, g) for b, g in zip(document.blocks, guesses)))
+
+    def annotate(self, document: Document) -> Document:
+        """Give each block its language (if not done yet) and the document its main
+        language; blocks in another language than the document's are ``foreign``.
+
+        Run it after the block model: the main language is counted over content blocks.
+        """
+        if all(b.lang is None for b in document.blocks):
+            document = self.annotate_blocks(document)
+        return with_main_language(document)
+
+
+def with_main_language(document: Document) -> Document:
+    """``document`` with its main language set and its blocks' ``foreign`` flags."""
+    main = main_language(document.blocks)
+    lang, score = (main.lang, main.confidence) if main else (None, None)
+    blocks = tuple(
+        replace(b, foreign=(b.lang is not None and lang is not None and b.lang != lang)) for b in document.blocks
+    )
+    return replace(document, blocks=blocks, lang=lang, lang_score=score)
 
 
 def main_language(blocks: Sequence[Block]) -> LanguageGuess | None:
@@ -151,7 +162,8 @@ def _load_fasttext(path: Path) -> Any:
         fasttext.FastText.eprint = lambda *args, **kwargs: None  # silence its load warning
         return fasttext.load_model(str(path))
     except (ValueError, OSError, RuntimeError) as err:
-        raise ModelError(f"language model {path} cannot be loaded ({err}); reinstall models/ or pass --model-dir") from err
+        raise ModelError(f"language model {path} cannot be loaded ({err}); "
+                         "reinstall models/ or pass --model-dir") from err
 
 
 def _with_lang(block: Block, guess: LanguageGuess | None) -> Block:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .document import Document
 from .errors import ModelError
-from .language import LanguageIdentifier
+from .language import LanguageIdentifier, with_main_language
 from .model import BlockModel, load_model
 
 __all__ = ["LID_MODEL_FILE", "Sieve", "default_model_dir"]
@@ -80,5 +80,8 @@ class Sieve:
         """Label documents lazily, in input order, ``batch_size`` at a time."""
         it = iter(documents)
         while batch := list(islice(it, batch_size)):
-            for doc in self.block_model.label_many(batch):
-                yield self.language.annotate(doc)
+            # block languages first: the block model uses them (a block in another
+            # language than the rest of the page is rarely the article)
+            with_langs = [self.language.annotate_blocks(doc) for doc in batch]
+            for doc in self.block_model.label_many(with_langs):
+                yield with_main_language(doc)

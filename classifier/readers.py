@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
 import logging
 import sys
@@ -135,7 +136,9 @@ def read_any(
     if str(path) == STDIN:
         stream = sys.stdin.buffer
         if input_format == "auto":
-            head = stream.peek(4096) if hasattr(stream, "peek") else b""
+            if not hasattr(stream, "peek"):  # e.g. a BytesIO: buffer it so the head can be seen
+                stream = io.BufferedReader(stream)  # type: ignore[arg-type]
+            head = stream.peek(4096)
             input_format = "jsonl" if head.lstrip()[:1] == b"{" else "text"
         if input_format == "jsonl":
             yield from _read_jsonl_stream(stream, STDIN, rejects, text_field, max_bytes)
@@ -200,9 +203,13 @@ def _parse_line(
         rejects.add(Reject(source, line_no, reason, f"not UTF-8: {err.reason} at byte {err.start}", raw))
         return None
     try:
-        record = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as err:
+        record = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
         rejects.add(Reject(source, line_no, "bad_json", f"not valid JSON: {err}", raw))
+        return None
+    if "\\u" in text and _has_lone_surrogate(record):
+        rejects.add(Reject(source, line_no, "bad_encoding",
+                           "a \\uXXXX escape gives a lone surrogate: not representable in UTF-8", raw))
         return None
     try:
         doc = Document.from_dict(record, default_id=f"{Path(source).name}:{line_no}", text_field=text_field)
@@ -213,6 +220,29 @@ def _parse_line(
         rejects.add(Reject(source, line_no, "no_text", "the document has no text", raw))
         return None
     return doc
+
+
+def _refuse_constant(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON (RFC 8259); echoing them would write invalid output."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a parsed JSON value holds a string with an unpaired surrogate (``"\\ud800"``)."""
+    todo = [value]  # a stack, not recursion: JSON nests as deep as the parser allowed
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return False
 
 
 def read_text(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Document]:

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from classifier.cards import sha256_of  # noqa: E402
 from classifier.document import LABELS, Document  # noqa: E402
+from classifier.language import LanguageIdentifier  # noqa: E402
 from classifier.model import ModelParams, cross_validate, fit_block_model, save_model  # noqa: E402
 from classifier.readers import RejectSink, read_jsonl  # noqa: E402
 
@@ -78,7 +79,9 @@ def main() -> None:
                          "pass --data-dir with the folder holding aeb-dev/traf-dev/mixed-dev .jsonl.gz")
     scorer = args.data_dir.parent / "eval" / "score.py"
     started = time.time()
-    parts = {p: load_part(f) for p, f in zip(PARTS, files)}
+    language = LanguageIdentifier(args.out / "lid.ftz")
+    # the block model reads block languages: annotate exactly as `sieve score` does
+    parts = {p: [language.annotate_blocks(d) for d in load_part(f)] for p, f in zip(PARTS, files)}
     docs = [d for p in PARTS for d in parts[p]]
     params = ModelParams(random_state=args.seed)
     card: dict = {
@@ -86,6 +89,7 @@ def main() -> None:
         "training_documents": len(docs),
         "training_blocks": sum(lab is not None for d in docs for lab in d.gold_labels),
         "training_recipe": "training/make_models.py",
+        "language_model": {"file": "lid.ftz", "sha256": sha256_of(args.out / "lid.ftz")},
     }
     if not args.no_cv:
         metrics, probs = cross_validate(docs, params=params, folds=args.folds)

@@ -1,0 +1,5 @@
+"""``python -m classifier`` runs the ``sieve`` command."""
+
+from .cli import main
+
+main()

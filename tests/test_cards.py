@@ -1,0 +1,66 @@
+"""cards.py: a model file is only vouched for by a card whose sha256 matches its bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from classifier.cards import CARD_FORMAT_VERSION, card_path, read_card, sha256_of, verify_file, write_card
+from classifier.errors import ModelError
+
+
+@pytest.fixture
+def model_file(tmp_path: Path) -> Path:
+    path = tmp_path / "thing.bin"
+    path.write_bytes(bytes(range(256)) * 9000)  # > 2 MiB: hashed in several chunks
+    return path
+
+
+def test_sha256_of_matches_hashlib(model_file: Path) -> None:
+    assert sha256_of(model_file) == hashlib.sha256(model_file.read_bytes()).hexdigest()
+
+
+def test_write_then_verify(model_file: Path) -> None:
+    card = write_card(model_file, {"kind": "test", "metrics": {"f1": 0.5}})
+    assert card_path(model_file) == model_file.with_name("thing.json")
+    on_disk = json.loads(card_path(model_file).read_text(encoding="utf-8"))
+    assert on_disk == card
+    assert card["format_version"] == CARD_FORMAT_VERSION and card["file"] == "thing.bin"
+    assert card["sha256"] == sha256_of(model_file)
+    assert verify_file(model_file) == card
+    assert not list(model_file.parent.glob("*.part"))
+
+
+def test_a_card_cannot_claim_its_own_sha256(model_file: Path) -> None:
+    card = write_card(model_file, {"sha256": "0" * 64})
+    assert card["sha256"] == sha256_of(model_file)
+
+
+def test_changed_bytes_are_refused(model_file: Path) -> None:
+    write_card(model_file, {})
+    with open(model_file, "ab") as f:
+        f.write(b"\x00")
+    with pytest.raises(ModelError, match="does not match its card"):
+        verify_file(model_file)
+
+
+@pytest.mark.parametrize(
+    ("card_text", "message"),
+    [("{not json", "unreadable"), ("[1, 2]", "not a JSON object"),
+     (json.dumps({"format_version": 99, "sha256": "x"}), "format_version 99"),
+     (json.dumps({"sha256": "x"}), "format_version None")],
+)
+def test_bad_cards_are_refused(model_file: Path, card_text: str, message: str) -> None:
+    card_path(model_file).write_text(card_text, encoding="utf-8")
+    with pytest.raises(ModelError, match=message):
+        verify_file(model_file)
+
+
+def test_missing_card_or_file(model_file: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="is missing"):
+        read_card(model_file)
+    with pytest.raises(ModelError, match="not found"):
+        verify_file(tmp_path / "absent.bin")

@@ -1,0 +1,341 @@
+"""The `sieve` command through click's CliRunner: data on stdout, messages on stderr."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from classifier.cli import cli
+from classifier.document import LABELS
+
+LABEL_NAMES = {lab.value for lab in LABELS}
+
+
+def _score(runner: CliRunner, model_dir: Path, *args: str, **kwargs) -> Result:
+    return runner.invoke(cli, ["score", *args, "--model-dir", str(model_dir)], **kwargs)
+
+
+def _records(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def _input_blocks(record: dict) -> list[str]:
+    from classifier.document import split_paragraphs
+
+    if "blocks" in record:
+        return [b if isinstance(b, str) else b["text"] for b in record["blocks"]]
+    return split_paragraphs(record["text"])
+
+
+def _no_traceback(result: Result) -> None:
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# -- score: the prediction records -----------------------------------------------------------
+
+
+def test_score_jsonl_output_follows_the_prediction_schema(runner: CliRunner, tiny_model_dir: Path,
+                                                          data_dir: Path) -> None:
+    src = data_dir / "articles.jsonl"
+    result = _score(runner, tiny_model_dir, str(src))
+    assert result.exit_code == 0, result.stderr
+    inputs = [json.loads(line) for line in src.read_text(encoding="utf-8").splitlines()]
+    outputs = _records(result.stdout)
+    assert [o["id"] for o in outputs] == [str(i["id"]) for i in inputs]  # input order, ids as strings
+    for inp, out in zip(inputs, outputs):
+        assert {"id", "lang", "lang_score", "blocks"} <= set(out)
+        assert out["lang"] is None or isinstance(out["lang"], str)
+        assert out["lang_score"] is None or 0.0 <= out["lang_score"] <= 1.0
+        assert [b["text"] for b in out["blocks"]] == _input_blocks(inp)  # one per input block, in order
+        for b in out["blocks"]:
+            assert set(b) >= {"text", "label", "scores", "lang", "lang_score", "foreign", "segments"}
+            assert b["label"] in LABEL_NAMES and set(b["scores"]) == LABEL_NAMES
+            assert sum(b["scores"].values()) == pytest.approx(1.0, abs=1e-3)
+            assert b["label"] == max(b["scores"], key=b["scores"].get)
+            assert isinstance(b["foreign"], bool) and isinstance(b["segments"], list)
+            assert (b["lang"] is None) == (b["lang_score"] is None)
+        for key in set(inp) - {"id", "blocks", "text", "lang", "lang_score"}:
+            assert out[key] == inp[key]  # pass-through fields unchanged
+    assert outputs[0]["lang"] == "en"
+    assert "3 documents read, 3 written, 0 rejected" in result.stderr
+
+
+def test_score_keeps_document_order_across_batches_and_files(runner: CliRunner, tiny_model_dir: Path,
+                                                            tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.txt"
+    ids = [f"doc-{i:03d}" for i in range(150)]  # more than one batch of the pipeline
+    first.write_text("".join(json.dumps({"id": i, "blocks": ["Home", f"Story number {i} is told here in a "
+                                                               "sentence or two about the town."]}) + "\n"
+                             for i in ids), encoding="utf-8")
+    second.write_text("Menu\n\nLast document, a text file.\n", encoding="utf-8")
+    result = _score(runner, tiny_model_dir, str(first), str(second))
+    assert result.exit_code == 0, result.stderr
+    assert [o["id"] for o in _records(result.stdout)] == ids + ["b"]
+
+
+@pytest.mark.parametrize(
+    ("data", "ids", "blocks"),
+    [
+        ('{"id": "in-1", "text": "One.\\n\\nTwo."}\n{"id": "in-2", "blocks": ["Three"]}\n', ["in-1", "in-2"], [2, 1]),
+        ("A paragraph read from standard input.\n\nAnother one.\n", ["stdin"], [2]),
+    ],
+)
+def test_score_reads_stdin(runner: CliRunner, tiny_model_dir: Path, data: str, ids: list[str],
+                           blocks: list[int]) -> None:
+    result = _score(runner, tiny_model_dir, "-", input=data)
+    assert result.exit_code == 0, result.stderr
+    out = _records(result.stdout)
+    assert [o["id"] for o in out] == ids and [len(o["blocks"]) for o in out] == blocks
+
+
+def test_score_output_file_and_rejects_file(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                            tmp_path: Path) -> None:
+    out = tmp_path / "labelled.jsonl"
+    result = _score(runner, tiny_model_dir, str(data_dir / "broken.jsonl"), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""  # data went to the file
+    assert [r["id"] for r in _records(out.read_text(encoding="utf-8"))] == ["ok"]
+    rejects = _records((tmp_path / "labelled.jsonl.rejects.jsonl").read_text(encoding="utf-8"))
+    assert [(r["position"], r["reason"]) for r in rejects] == [(2, "bad_json")]
+    assert rejects[0]["source"].endswith("broken.jsonl") and '"bad"' in rejects[0]["raw"]
+    assert "1 rejected (bad_json: 1)" in result.stderr and "broken.jsonl:2: bad_json" in result.stderr
+    assert not list(tmp_path.glob("*.part"))
+    # a clean rerun leaves no stale rejects file behind
+    again = _score(runner, tiny_model_dir, str(data_dir / "articles.jsonl"), "-o", str(out))
+    assert again.exit_code == 0
+    assert len(_records(out.read_text(encoding="utf-8"))) == 3
+    assert not (tmp_path / "labelled.jsonl.rejects.jsonl").exists()
+
+
+def test_score_failing_midway_leaves_the_previous_output(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from classifier.errors import ModelError
+    from classifier.pipeline import Sieve
+
+    real = Sieve.label_many
+
+    def fail_after_one(self, documents, **kwargs):
+        for i, doc in enumerate(real(self, documents, **kwargs)):
+            if i == 1:
+                raise ModelError("the model broke halfway")
+            yield doc
+
+    out = tmp_path / "labelled.jsonl"
+    out.write_text("previous complete run\n", encoding="utf-8")
+    monkeypatch.setattr(Sieve, "label_many", fail_after_one)
+    result = _score(runner, tiny_model_dir, str(data_dir / "articles.jsonl"), "-o", str(out))
+    assert result.exit_code == 1 and "the model broke halfway" in result.stderr
+    _no_traceback(result)
+    assert out.read_text(encoding="utf-8") == "previous complete run\n"  # never half a file under the name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labelled.jsonl"]
+
+
+def test_score_writes_gzip_when_asked(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                      tmp_path: Path) -> None:
+    import gzip
+
+    out = tmp_path / "labelled.jsonl.gz"
+    assert _score(runner, tiny_model_dir, str(data_dir / "articles.jsonl"), "-o", str(out)).exit_code == 0
+    assert len(gzip.decompress(out.read_bytes()).splitlines()) == 3
+
+
+def test_score_is_deterministic(runner: CliRunner, tiny_model_dir: Path, data_dir: Path) -> None:
+    args = (str(data_dir / "articles.jsonl"), str(data_dir / "story.txt"))
+    first, second = _score(runner, tiny_model_dir, *args), _score(runner, tiny_model_dir, *args)
+    assert first.exit_code == second.exit_code == 0
+    assert first.stdout_bytes == second.stdout_bytes and first.stdout_bytes
+
+
+def test_score_table_format(runner: CliRunner, tiny_model_dir: Path, data_dir: Path) -> None:
+    src = data_dir / "articles.jsonl"
+    result = _score(runner, tiny_model_dir, str(src), "--format", "table")
+    assert result.exit_code == 0, result.stderr
+    sizes = [len(_input_blocks(json.loads(line))) for line in src.read_text(encoding="utf-8").splitlines()]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("harbour-1") and f"blocks={sizes[0]}" in lines[0]
+    assert len(lines) == len(sizes) + sum(sizes)  # a header per document and a line per block
+    assert sum(any(f" {name} " in line for name in LABEL_NAMES) for line in lines) == sum(sizes)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(lines[0])
+
+
+def test_score_table_with_output_file_is_a_usage_error(runner: CliRunner, tiny_model_dir: Path,
+                                                       data_dir: Path, tmp_path: Path) -> None:
+    result = _score(runner, tiny_model_dir, str(data_dir / "story.txt"), "--format", "table",
+                    "-o", str(tmp_path / "x.txt"))
+    assert result.exit_code == 2 and "--format table" in result.stderr
+    assert not (tmp_path / "x.txt").exists()
+
+
+def test_score_rejects_a_huge_single_line_record(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    """A real ~50 MB one-line record against the default 10 MiB limit."""
+    src = tmp_path / "huge.jsonl"
+    with open(src, "wb") as f:
+        f.write(b'{"id": "small", "text": "A small document that is fine."}\n')
+        f.write(b'{"id": "huge", "text": "')
+        chunk = b"lorem ipsum dolor " * 1024 * 64  # ~1.2 MB
+        for _ in range(43):
+            f.write(chunk)
+        f.write(b'"}\n')
+    assert src.stat().st_size > 50_000_000
+    result = _score(runner, tiny_model_dir, str(src))
+    assert result.exit_code == 0, result.stderr
+    assert [o["id"] for o in _records(result.stdout)] == ["small"]
+    assert "huge.jsonl:2: too_large" in result.stderr and "1 rejected (too_large: 1)" in result.stderr
+
+
+# -- score: errors ------------------------------------------------------------------------------
+
+
+def test_unknown_option_is_a_usage_error(runner: CliRunner, data_dir: Path) -> None:
+    result = runner.invoke(cli, ["score", str(data_dir / "story.txt"), "--no-such-option"])
+    assert result.exit_code == 2
+    assert "No such option" in result.stderr and result.stdout == ""
+    _no_traceback(result)
+
+
+def test_missing_input_file_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["score", str(tmp_path / "absent.jsonl")])
+    assert result.exit_code == 2 and "absent.jsonl" in result.stderr and "does not exist" in result.stderr
+    _no_traceback(result)
+
+
+def test_tampered_model_exits_1_with_one_line_naming_the_file(runner: CliRunner, copy_model_dir,
+                                                              data_dir: Path, tmp_path: Path) -> None:
+    model_dir = copy_model_dir()
+    path = model_dir / "blocks.joblib"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x55
+    path.write_bytes(bytes(data))
+    out = tmp_path / "out.jsonl"
+    result = _score(runner, model_dir, str(data_dir / "story.txt"), "-o", str(out))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and str(path) in lines[0]
+    _no_traceback(result)
+    assert not out.exists() and not list(tmp_path.glob("*.part"))
+
+
+@pytest.mark.parametrize("remove", ["blocks.json", "lid.json", "lid.ftz"])
+def test_model_dir_missing_a_file_exits_1(runner: CliRunner, copy_model_dir, data_dir: Path, remove: str) -> None:
+    model_dir = copy_model_dir()
+    (model_dir / remove).unlink()
+    result = _score(runner, model_dir, str(data_dir / "story.txt"))
+    assert result.exit_code == 1 and remove.split(".")[0] in result.stderr
+    assert result.stdout == ""
+    _no_traceback(result)
+
+
+def test_absent_model_dir_exits_1(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    result = _score(runner, tmp_path / "no-models", str(data_dir / "story.txt"))
+    assert result.exit_code == 1 and "--model-dir" in result.stderr
+    _no_traceback(result)
+
+
+# -- help, version, README -----------------------------------------------------------------------
+
+
+def test_every_command_has_help_with_an_example(runner: CliRunner) -> None:
+    assert set(cli.commands) >= {"score", "train", "evaluate"}
+    for name, command in cli.commands.items():
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, name
+        summary = command.get_short_help_str(limit=200)
+        assert len(summary) > 20 and summary.split()[0] in result.stdout
+        assert f"sieve {name}" in result.stdout  # a real invocation in the help
+    top = runner.invoke(cli, ["-h"])
+    assert top.exit_code == 0 and all(name in top.stdout for name in cli.commands)
+
+
+def test_version(runner: CliRunner) -> None:
+    from classifier import __version__
+
+    result = runner.invoke(cli, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.stdout
+
+
+def test_readme_documents_every_command(repo_root: Path) -> None:
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    for name in cli.commands:
+        assert f"sieve {name}" in readme, name
+    assert "pip install -e '.[test]' && python -m pytest -q" in readme
+
+
+def test_ci_script_runs_the_documented_command(repo_root: Path) -> None:
+    script = repo_root / ".ci" / "run"
+    text = script.read_text(encoding="utf-8")
+    assert script.stat().st_mode & 0o111
+    assert "pip install -e '.[test]'" in text and "python -m pytest -q" in text
+
+
+# -- train and evaluate -------------------------------------------------------------------------------
+
+
+def test_train_writes_model_card_and_language_model(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                    tmp_path: Path, repo_root: Path) -> None:
+    src = data_dir / "train-small.jsonl"
+    out = tmp_path / "trained"
+    result = runner.invoke(cli, ["train", str(src), "-o", str(out), "--folds", "2", "--model-dir",
+                                 str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    assert {p.name for p in out.iterdir()} == {"blocks.joblib", "blocks.json", "lid.ftz", "lid.json"}
+    card = json.loads((out / "blocks.json").read_text(encoding="utf-8"))
+    assert card["sha256"] == hashlib.sha256((out / "blocks.joblib").read_bytes()).hexdigest()
+    assert card["training_files"] == [{"path": str(src), "sha256": hashlib.sha256(src.read_bytes()).hexdigest()}]
+    assert card["params"]["random_state"] == 0 and card["params"]["trees"] >= 1
+    assert set(card["cv_metrics"]) >= {"macro_f1", "per_label", "content_vs_rest"}
+    assert 0.0 <= card["cv_metrics"]["macro_f1"] <= 1.0
+    labelled = sum(1 for line in src.read_text(encoding="utf-8").splitlines()
+                   for b in json.loads(line)["blocks"] if b.get("label"))
+    assert card["training_blocks"] == labelled == card["cv_metrics"]["blocks"]
+    assert (out / "lid.ftz").read_bytes() == (repo_root / "models" / "lid.ftz").read_bytes()
+    assert "publisher-grouped cross-validation" in result.stdout and "macro-F1" in result.stdout
+    # the folder works as a --model-dir on its own
+    scored = _score(runner, out, str(data_dir / "story.txt"))
+    assert scored.exit_code == 0, scored.stderr
+    assert len(_records(scored.stdout)[0]["blocks"]) == 12
+
+
+def test_train_without_labels_exits_1(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["train", str(data_dir / "broken.jsonl"), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 1 and "no labelled blocks" in result.stderr
+    assert not (tmp_path / "m" / "blocks.joblib").exists()
+
+
+def test_evaluate_prints_a_report(runner: CliRunner, tiny_model_dir: Path, data_dir: Path) -> None:
+    result = runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "macro-F1" in out and "content vs rest" in out and "confusion" in out
+    for name in LABEL_NAMES:
+        assert name in out
+
+
+def test_evaluate_json_is_consistent_with_the_data(runner: CliRunner, tiny_model_dir: Path,
+                                                   data_dir: Path) -> None:
+    src = data_dir / "labelled.jsonl"
+    result = runner.invoke(cli, ["evaluate", str(src), "--json", "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    gold = [b["label"] for line in src.read_text(encoding="utf-8").splitlines()
+            for b in json.loads(line)["blocks"] if b.get("label")]
+    assert metrics["blocks"] == len(gold)
+    for name in LABEL_NAMES:
+        assert sum(metrics["confusion"][name].values()) == gold.count(name) == metrics["per_label"][name]["support"]
+    assert 0.0 <= metrics["macro_f1"] <= 1.0
+    # the model was trained on these very documents: it must fit them well
+    assert metrics["accuracy"] >= 0.9
+
+
+def test_evaluate_with_a_damaged_model_exits_1(runner: CliRunner, copy_model_dir, data_dir: Path) -> None:
+    model_dir = copy_model_dir()
+    shutil.copyfile(data_dir / "story.txt", model_dir / "blocks.joblib")
+    result = runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), "--model-dir", str(model_dir)])
+    assert result.exit_code == 1 and "blocks.joblib" in result.stderr
+    _no_traceback(result)

@@ -1,0 +1,196 @@
+"""document.py: records in and out (SCHEMA.md), paragraphs, language codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from classifier.document import LABELS, Block, Document, Label, Segment, normalize_lang, split_paragraphs
+from classifier.errors import InputError, SchemaError
+
+# -- from_dict / to_dict -------------------------------------------------------------
+
+
+def test_blocks_as_strings_and_objects_keep_text_and_order() -> None:
+    doc = Document.from_dict({"id": "a", "blocks": ["First.", {"text": "Second.", "tag": "h2"}, "Third."]})
+    assert doc.id == "a"
+    assert doc.texts == ["First.", "Second.", "Third."]
+    assert [b.tag for b in doc.blocks] == [None, "h2", None]
+
+
+def test_gold_fields_are_kept_apart_and_never_echoed() -> None:
+    record = {
+        "id": "g1", "lang": "en", "lang_score": 0.3, "publisher": "example.com",
+        "blocks": [
+            {"text": "Turkey and Russia agreed to talks.", "label": "content", "lang": "en",
+             "segments": [{"start": 0, "end": 6, "lang": "tr"}]},
+            {"text": "Home | World", "label": "navigation", "lang": None},
+            "Share this:",
+        ],
+    }
+    doc = Document.from_dict(record)
+    assert doc.gold_labels == [Label.CONTENT, Label.NAVIGATION, None]
+    assert doc.gold_lang == "en"
+    # nothing was predicted, so nothing gold may come out as a prediction
+    out = doc.to_dict()
+    assert out["lang"] is None and out["lang_score"] is None
+    assert [b["label"] for b in out["blocks"]] == [None, None, None]
+    assert [b["lang"] for b in out["blocks"]] == [None, None, None]
+    assert [b["segments"] for b in out["blocks"]] == [[], [], []]
+    assert [b["text"] for b in out["blocks"]] == [b if isinstance(b, str) else b["text"] for b in record["blocks"]]
+
+
+def test_other_record_fields_pass_through_unchanged() -> None:
+    record = {"id": 7, "url": "https://example.com/a", "publisher": "example.com", "source": "crawl-3",
+              "meta": {"fetched": "2024-01-02", "tags": ["a", "b"]}, "text": "One paragraph."}
+    out = Document.from_dict(record).to_dict()
+    assert out["id"] == "7"  # ids are strings
+    for key in ("url", "publisher", "source", "meta"):
+        assert out[key] == record[key]
+    assert "text" not in out  # the text became blocks
+
+
+def test_predicted_fields_win_over_a_passthrough_of_the_same_name() -> None:
+    doc = Document.from_dict({"id": "x", "blocks": ["Hello there."], "lang_score": 0.1})
+    labelled = Document(id=doc.id, blocks=(Block("Hello there.", label=Label.CONTENT, scores=(0.9, 0.05, 0.05),
+                                                  lang="en", lang_score=0.99, foreign=False),),
+                        lang="en", lang_score=0.99, extra=doc.extra)
+    out = labelled.to_dict()
+    assert out["lang_score"] == 0.99
+    block = out["blocks"][0]
+    assert block["label"] == "content" and block["lang"] == "en" and block["foreign"] is False
+    assert set(block["scores"]) == {lab.value for lab in LABELS}
+    assert sum(block["scores"].values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_text_field_is_split_into_paragraphs() -> None:
+    doc = Document.from_dict({"id": "t", "body": "Para one\nstill one.\n\nPara two."}, text_field="body")
+    assert doc.texts == ["Para one\nstill one.", "Para two."]
+
+
+def test_missing_id_uses_the_default() -> None:
+    assert Document.from_dict({"text": "x y z"}, default_id="file.jsonl:3").id == "file.jsonl:3"
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        (["not", "an", "object"], "object"),
+        ({"id": "a"}, "blocks"),
+        ({"id": "a", "blocks": "just a string"}, "blocks"),
+        ({"id": "a", "blocks": [{"label": "content"}]}, "blocks[0]"),
+        ({"id": "a", "blocks": ["ok", 5]}, "blocks[1]"),
+        ({"id": ["a"], "text": "x"}, "id"),
+        ({"id": True, "text": "x"}, "id"),
+        ({"id": "a", "text": 12}, "text"),
+    ],
+)
+def test_wrong_shapes_raise_schema_error_naming_the_field(record: object, field: str) -> None:
+    with pytest.raises(SchemaError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        Document.from_dict(record)
+
+
+def test_schema_error_is_an_input_error() -> None:
+    assert issubclass(SchemaError, InputError)
+
+
+def test_segment_to_dict_rounds_score_and_omits_a_missing_one() -> None:
+    assert Segment(3, 9, "fr").to_dict() == {"start": 3, "end": 9, "lang": "fr"}
+    assert Segment(3, 9, "fr", 0.912345).to_dict()["score"] == 0.9123
+
+
+# -- split_paragraphs ----------------------------------------------------------------
+
+
+def test_split_on_blank_lines_keeps_inner_line_breaks() -> None:
+    text = "Title\n\nFirst line\nsecond line\n  \t \nLast one.\n"
+    assert split_paragraphs(text) == ["Title", "First line\nsecond line", "Last one."]
+
+
+def test_without_blank_lines_each_line_is_a_block() -> None:
+    assert split_paragraphs("Home\nWorld\n\tSports  \n") == ["Home", "World", "Sports"]
+
+
+def test_windows_and_old_mac_line_ends() -> None:
+    assert split_paragraphs("One\r\n\r\nTwo\r\nstill two") == ["One", "Two\nstill two"]
+    assert split_paragraphs("A\rB") == ["A", "B"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n\n", " \t\r\n "])
+def test_whitespace_only_gives_no_paragraphs(text: str) -> None:
+    assert split_paragraphs(text) == []
+
+
+def _squeeze(text: str) -> str:
+    return "".join(c for c in text if not c.isspace())
+
+
+@given(st.text())
+def test_split_paragraphs_never_gives_empty_or_unstripped_blocks(text: str) -> None:
+    for p in split_paragraphs(text):
+        assert p and p == p.strip()
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab \t\n\r\u00a0\u2028é€")) | st.characters()))
+def test_split_paragraphs_loses_no_visible_character(text: str) -> None:
+    assert _squeeze("".join(split_paragraphs(text))) == _squeeze(text)
+
+
+@given(st.lists(st.text(alphabet=st.characters(exclude_characters="\n\r"), min_size=1).filter(str.strip),
+                min_size=1, max_size=8))
+def test_paragraphs_joined_by_blank_lines_come_back(paragraphs: list[str]) -> None:
+    stripped = [p.strip() for p in paragraphs]
+    assert split_paragraphs("\n\n".join(stripped)) == stripped
+
+
+# -- normalize_lang ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("en", "en"), ("EN", "en"), (" fr ", "fr"), ("__label__de", "de"), ("pt-BR", "pt"), ("zh_Hant", "zh"),
+     ("yue", "yue"), ("english", None), ("e", None), ("", None), ("12", None), (None, None), (5, None)],
+)
+def test_normalize_lang(code: object, expected: str | None) -> None:
+    assert normalize_lang(code) == expected
+
+
+@given(st.text())
+def test_normalize_lang_gives_a_lowercase_code_or_none(code: str) -> None:
+    out = normalize_lang(code)
+    assert out is None or (2 <= len(out) <= 3 and out.isascii() and out.isalpha() and out.islower())
+
+
+# -- properties of the record round trip ----------------------------------------------
+
+_RESERVED = {"id", "blocks", "text", "url", "publisher", "lang", "lang_score"}
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    doc_id=st.text(min_size=1),
+    texts=st.lists(st.text(), max_size=10),
+    as_objects=st.booleans(),
+    extra=st.dictionaries(st.text(max_size=8).filter(lambda k: k not in _RESERVED), _json_values, max_size=4),
+)
+def test_from_dict_keeps_texts_order_and_extra_fields(doc_id: str, texts: list[str], as_objects: bool,
+                                                      extra: dict) -> None:
+    blocks = [{"text": t} for t in texts] if as_objects else list(texts)
+    doc = Document.from_dict({"id": doc_id, "blocks": blocks, **extra})
+    assert doc.id == doc_id
+    assert doc.texts == texts
+    out = doc.to_dict()
+    assert [b["text"] for b in out["blocks"]] == texts
+    assert {k: out[k] for k in extra} == extra
+    # the prediction record is plain JSON and reads back to the same document
+    again = Document.from_dict(json.loads(json.dumps(out)))
+    assert (again.id, again.texts, dict(again.extra)) == (doc.id, doc.texts, dict(doc.extra))
+    assert again.to_dict() == out
+    assert again.gold_labels == [None] * len(texts)

@@ -1,0 +1,71 @@
+"""features.py: per-row features that do not depend on row order; estimators pickle and clone."""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.base import clone
+
+from classifier.document import Block, Document
+from classifier.features import BlockRow, DenseFeatures, build_text_features, document_features, iter_block_rows
+
+TEXTS = ["Home", "World", "A paragraph of the article, in full sentences, about the harbour and its boats.",
+         "Another paragraph, shorter.", "© 2024 Example News. All rights reserved.", "Contact"]
+
+
+def _rows(*docs: Document) -> list[BlockRow]:
+    return [row for d in docs for row in iter_block_rows(d)]
+
+
+def test_block_row_neighbours_and_position() -> None:
+    rows = _rows(Document.from_texts(TEXTS[:3]))
+    assert [r.block.text for r in rows] == TEXTS[:3]
+    assert rows[0].previous is None and rows[0].next is not None and rows[0].next.text == "World"
+    assert rows[2].next is None and rows[2].previous is not None and rows[2].previous.text == "World"
+    assert [r.position for r in rows] == [0.0, 0.5, 1.0]
+    assert BlockRow((Block("only"),), 0).position == 0.0
+
+
+def test_dense_features_do_not_depend_on_row_order() -> None:
+    rows = _rows(Document.from_texts(TEXTS), Document.from_texts(list(reversed(TEXTS))))
+    dense = DenseFeatures().fit(rows)
+    straight = dense.transform(rows)
+    order = list(range(len(rows)))
+    random.Random(0).shuffle(order)
+    shuffled = dense.transform([rows[i] for i in order])
+    assert np.array_equal(shuffled, straight[order])
+    # a block's features come from its own document: the same text in another position differs
+    assert not np.array_equal(straight[0], straight[len(TEXTS) + len(TEXTS) - 1])
+
+
+def test_dense_features_equal_document_features() -> None:
+    doc = Document.from_texts(TEXTS)
+    assert np.array_equal(DenseFeatures().fit_transform(_rows(doc)), document_features(doc.blocks))
+
+
+def test_text_features_pickle_and_clone() -> None:
+    rows = _rows(Document.from_texts(TEXTS))
+    union = build_text_features(n_char_features=2**10, n_word_features=2**8)
+    x = union.fit_transform(rows)
+    assert x.shape == (len(TEXTS), 2**10 + 2**8)
+    again = pickle.loads(pickle.dumps(union)).transform(rows)
+    assert (again != x).nnz == 0
+    assert (clone(union).fit_transform(rows) != x).nnz == 0
+
+
+def test_dense_features_pickle_and_clone() -> None:
+    rows = _rows(Document.from_texts(TEXTS))
+    dense = DenseFeatures().fit(rows)
+    assert np.array_equal(pickle.loads(pickle.dumps(dense)).transform(rows), dense.transform(rows))
+    assert np.array_equal(clone(dense).fit(rows).transform(rows), dense.transform(rows))
+
+
+@given(st.lists(st.text(max_size=80), min_size=1, max_size=12))
+def test_document_features_are_finite_with_one_row_per_block(texts: list[str]) -> None:
+    feats = document_features(tuple(Block(t) for t in texts))
+    assert feats.shape[0] == len(texts)
+    assert np.isfinite(feats).all()

@@ -1,0 +1,140 @@
+"""language.py: fastText language ID (the shipped lid.ftz), "unsure" as None, main language."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from classifier.document import Block, Document, Label
+from classifier.errors import ModelError
+from classifier.language import LanguageGuess, LanguageIdentifier, main_language
+
+SENTENCES = {
+    "en": "The council voted on Tuesday to build a new footbridge across the river.",
+    "fr": "Le conseil municipal a voté mardi la construction d'une nouvelle passerelle sur la rivière.",
+    "de": "Der Stadtrat hat am Dienstag beschlossen, eine neue Fußgängerbrücke über den Fluss zu bauen.",
+    "es": "El ayuntamiento aprobó el martes la construcción de un nuevo puente peatonal sobre el río.",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(SENTENCES))
+def test_sentences_get_their_language(lid: LanguageIdentifier, lang: str) -> None:
+    guess = lid.identify_language_of(SENTENCES[lang])
+    assert guess is not None and guess.lang == lang
+    assert lid.min_confidence <= guess.confidence <= 1.0
+
+
+def test_many_keeps_order_and_matches_one_by_one(lid: LanguageIdentifier) -> None:
+    texts = [SENTENCES["de"], "", SENTENCES["en"], "42", SENTENCES["fr"]]
+    many = lid.identify_language_of_many(texts)
+    assert [g.lang if g else None for g in many] == ["de", None, "en", None, "fr"]
+    assert many == [lid.identify_language_of(t) for t in texts]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n ", "12345 678 910 2024-01-02", "https://www.example.com/news/2024/01/article-title.html",
+     "www.example.org/a/b/c", "editor@example.com", "Home", "Hello there", "Home | News | Sport"],
+)
+def test_not_language_or_too_short_is_none(lid: LanguageIdentifier, text: str) -> None:
+    assert lid.identify_language_of(text) is None
+
+
+def test_a_high_min_confidence_turns_weak_guesses_into_none() -> None:
+    strict = LanguageIdentifier(Path(__file__).resolve().parent.parent / "models" / "lid.ftz", min_confidence=1.01)
+    assert strict.identify_language_of(SENTENCES["de"]) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\ud800 lone surrogates \udfff in an English sentence that is long enough",
+     "control \x00\x01\x07\x1b characters \x7f inside a sentence about the weather",
+     "x" * 1_000_000,
+     "word" * 250_000,
+     "\u200b\u200d\ufeff" * 1000],
+)
+def test_hostile_text_gets_a_defined_answer(lid: LanguageIdentifier, text: str) -> None:
+    guess = lid.identify_language_of(text)
+    assert guess is None or (isinstance(guess, LanguageGuess) and 0.0 <= guess.confidence <= 1.0)
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=()), max_size=300))
+def test_any_text_gives_none_or_a_valid_guess(lid: LanguageIdentifier, text: str) -> None:
+    guess = lid.identify_language_of(text)
+    if guess is not None:
+        assert isinstance(guess, LanguageGuess)
+        assert 0.0 <= guess.confidence <= 1.0
+        assert guess.lang.isalpha() and guess.lang.islower() and 2 <= len(guess.lang) <= 3
+
+
+def test_pickle_round_trip_reloads_the_model(lid: LanguageIdentifier) -> None:
+    _ = lid.model  # loaded: the fastText handle itself must not be pickled
+    clone = pickle.loads(pickle.dumps(lid))
+    assert clone.model_path == lid.model_path and clone.min_confidence == lid.min_confidence
+    assert clone._model is None  # reloads on first use, in the worker
+    assert clone.identify_language_of(SENTENCES["fr"]) == lid.identify_language_of(SENTENCES["fr"])
+
+
+def test_missing_model_raises_model_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not found"):
+        LanguageIdentifier(tmp_path / "lid.ftz").identify_language_of(SENTENCES["en"])
+
+
+def test_tampered_language_model_is_refused(tmp_path: Path, repo_root: Path) -> None:
+    for name in ("lid.ftz", "lid.json"):
+        shutil.copyfile(repo_root / "models" / name, tmp_path / name)
+    data = bytearray((tmp_path / "lid.ftz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "lid.ftz").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="does not match its card"):
+        LanguageIdentifier(tmp_path / "lid.ftz").identify_language_of(SENTENCES["en"])
+
+
+def test_annotate_sets_block_and_document_languages(lid: LanguageIdentifier) -> None:
+    doc = Document.from_texts([SENTENCES["en"], "Home", SENTENCES["fr"], SENTENCES["en"].replace("Tuesday", "Monday")])
+    doc = Document(id=doc.id, blocks=tuple(Block(b.text, label=Label.CONTENT) for b in doc.blocks))
+    out = lid.annotate(doc)
+    assert [b.lang for b in out.blocks] == ["en", None, "fr", "en"]
+    assert out.lang == "en" and 0.5 < out.lang_score <= 1.0
+    assert [b.foreign for b in out.blocks] == [False, False, True, False]
+    assert out.texts == doc.texts
+
+
+# -- main_language ---------------------------------------------------------------------
+
+
+def _block(text: str, lang: str | None, label: Label | None = Label.CONTENT, score: float | None = 1.0) -> Block:
+    return Block(text, label=label, lang=lang, lang_score=score if lang else None)
+
+
+def test_main_language_weights_by_length_not_by_count() -> None:
+    blocks = [_block("x" * 900, "de"), _block("y" * 100, "en"), _block("z" * 100, "en"), _block("w" * 100, "en")]
+    guess = main_language(blocks)
+    assert guess is not None and guess.lang == "de"
+    assert guess.confidence == pytest.approx(900 / 1200)
+
+
+def test_main_language_weights_by_confidence_too() -> None:
+    blocks = [_block("a" * 100, "fr", score=0.9), _block("b" * 100, "it", score=0.6)]
+    guess = main_language(blocks)
+    assert guess == LanguageGuess("fr", pytest.approx(90 / 150))
+
+
+def test_main_language_counts_content_blocks_only_when_there_are_some() -> None:
+    blocks = [_block("b" * 5000, "fr", label=Label.BOILERPLATE), _block("c" * 200, "en"),
+              _block("n" * 3000, "fr", label=Label.NAVIGATION)]
+    assert main_language(blocks) == LanguageGuess("en", 1.0)
+    unlabelled = [_block("b" * 5000, "fr", label=None), _block("c" * 200, "en", label=None)]
+    assert main_language(unlabelled).lang == "fr"
+
+
+def test_main_language_none_without_languages_and_ties_are_stable() -> None:
+    assert main_language([_block("123", None), _block("", None)]) is None
+    assert main_language([]) is None
+    tie = [_block("a" * 50, "nl"), _block("b" * 50, "da")]
+    assert main_language(tie) == main_language(list(reversed(tie)))

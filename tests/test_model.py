@@ -1,0 +1,234 @@
+"""model.py: the tiny trained block model, its card check, pickling, smooth(), evaluate()."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from classifier import model as model_module
+from classifier.document import LABELS, Block, Document, Label
+from classifier.errors import ModelError
+from classifier.model import BlockModel, ModelParams, evaluate, fit_block_model, load_model, smooth
+from classifier.pipeline import Sieve
+
+PAGE = [
+    "Home", "World", "Sports", "Business", "Weather",
+    "Ferry services to the northern islands will resume on Monday after engineers finished repairs to the "
+    "harbour wall, which was badly damaged during the storms of early January, the port authority said.",
+    "Islanders have relied on a small passenger boat for the last six weeks, and several shops reported "
+    "running short of fresh milk, bread and vegetables before the weekend deliveries arrived by air.",
+    "© 2024 Example News. All rights reserved.",
+    "Privacy policy", "Contact",
+]
+
+
+@pytest.fixture(scope="module")
+def page(tiny_model_dir: Path) -> Document:
+    return Sieve(tiny_model_dir).label(PAGE)
+
+
+def test_tiny_model_labels_obvious_blocks(page: Document) -> None:
+    labels = [b.label for b in page.blocks]
+    assert labels[0] is Label.NAVIGATION  # "Home" at the head of a menu run
+    assert labels[1:5] == [Label.NAVIGATION] * 4
+    assert labels[5:7] == [Label.CONTENT, Label.CONTENT]  # long prose
+    assert labels[7] is Label.BOILERPLATE  # copyright line
+
+
+def test_scores_are_probabilities_and_label_is_the_argmax(page: Document) -> None:
+    for b in page.blocks:
+        assert b.scores is not None and len(b.scores) == 3
+        assert all(0.0 <= p <= 1.0 for p in b.scores)
+        assert sum(b.scores) == pytest.approx(1.0)
+        assert b.label is LABELS[int(np.argmax(b.scores))]
+
+
+def test_predict_proba_shapes_and_empty_documents(tiny_model: BlockModel) -> None:
+    docs = [Document.from_texts(PAGE, id="a"), Document.from_texts([], id="empty"), Document.from_texts(["Home"])]
+    probs = tiny_model.predict_proba(docs)
+    assert [p.shape for p in probs] == [(len(PAGE), 3), (0, 3), (1, 3)]
+    assert tiny_model.predict_proba([]) == []
+
+
+def test_prediction_is_deterministic(tiny_model: BlockModel) -> None:
+    docs = [Document.from_texts(PAGE)]
+    first, second = tiny_model.predict_proba(docs), tiny_model.predict_proba(docs)
+    assert np.array_equal(first[0], second[0])
+
+
+def test_a_document_is_labelled_the_same_alone_or_in_a_batch(tiny_model: BlockModel) -> None:
+    other = Document.from_texts(["Subscribe", "A paragraph about something else entirely, written in full sentences."])
+    alone = tiny_model.predict_proba([Document.from_texts(PAGE)])[0]
+    batched = tiny_model.predict_proba([other, Document.from_texts(PAGE), other])[1]
+    np.testing.assert_allclose(alone, batched, rtol=0, atol=1e-9)
+
+
+def test_block_model_pickle_round_trip(tiny_model: BlockModel) -> None:
+    docs = [Document.from_texts(PAGE)]
+    clone = pickle.loads(pickle.dumps(tiny_model))
+    assert isinstance(clone, BlockModel) and clone.params == tiny_model.params
+    assert np.array_equal(clone.predict_proba(docs)[0], tiny_model.predict_proba(docs)[0])
+
+
+def test_saved_model_loads_to_the_same_predictions(tiny_model: BlockModel, copy_model_dir) -> None:
+    model_dir = copy_model_dir()
+    loaded = load_model(model_dir)
+    docs = [Document.from_texts(PAGE)]
+    assert np.array_equal(loaded.predict_proba(docs)[0], tiny_model.predict_proba(docs)[0])
+
+
+def test_card_describes_the_model(tiny_model_dir: Path) -> None:
+    card = json.loads((tiny_model_dir / "blocks.json").read_text(encoding="utf-8"))
+    assert card["sha256"] == hashlib.sha256((tiny_model_dir / "blocks.joblib").read_bytes()).hexdigest()
+    assert card["labels"] == [lab.value for lab in LABELS]
+    assert card["params"]["n_char_features"] == 2**12 and card["params"]["trees"] == 20
+    assert card["file"] == "blocks.joblib"
+
+
+def test_tampered_model_is_refused_before_unpickling(copy_model_dir, tmp_path: Path) -> None:
+    """A file that does not match its card is never unpickled: this pickle would
+    create a marker file the moment it is loaded."""
+    model_dir = copy_model_dir()
+    marker = tmp_path / "unpickled"
+
+    class Evil:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    (model_dir / "blocks.joblib").write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(ModelError, match="does not match its card"):
+        load_model(model_dir)
+    assert not marker.exists()
+
+
+def test_one_changed_byte_is_refused(copy_model_dir) -> None:
+    model_dir = copy_model_dir()
+    data = bytearray((model_dir / "blocks.joblib").read_bytes())
+    data[100] ^= 0x01
+    (model_dir / "blocks.joblib").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=r"blocks\.joblib"):
+        load_model(model_dir)
+
+
+def test_missing_card_or_model_is_refused(copy_model_dir) -> None:
+    no_card = copy_model_dir("no-card")
+    (no_card / "blocks.json").unlink()
+    with pytest.raises(ModelError, match="card .* is missing"):
+        load_model(no_card)
+    no_model = copy_model_dir("no-model")
+    (no_model / "blocks.joblib").unlink()
+    with pytest.raises(ModelError, match="not found"):
+        load_model(no_model)
+
+
+def test_card_from_another_scikit_learn_is_refused(copy_model_dir) -> None:
+    model_dir = copy_model_dir()
+    card_path = model_dir / "blocks.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["sklearn_version"] = "0.24.2"
+    card_path.write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match="scikit-learn"):
+        load_model(model_dir)
+
+
+def test_training_needs_two_labels(labelled_documents: list) -> None:
+    only_nav = [
+        Document(id=d.id, blocks=d.blocks, publisher=d.publisher,
+                 gold=tuple({"label": "navigation"} for _ in d.blocks))
+        for d in labelled_documents[:4]
+    ]
+    with pytest.raises(ModelError, match="two labels"):
+        fit_block_model(only_nav, params=ModelParams(n_char_features=2**8, n_word_features=2**8, trees=2))
+
+
+# -- smooth ------------------------------------------------------------------------------
+
+STRONG, WEAK = model_module.STRONG_CONTENT, model_module.WEAK_CONTENT
+
+
+def test_smooth_turns_a_weak_line_between_strong_content_into_content() -> None:
+    strong = [STRONG + 0.1, (0.9 - STRONG) / 2, (0.9 - STRONG) / 2]
+    middle = [WEAK + 0.05, 0.15, 0.8 - WEAK]  # navigation by argmax, but some content signal
+    probs = np.array([strong, middle, strong])
+    out = smooth(probs)
+    assert int(np.argmax(out[1])) == 0
+    assert out[1].sum() == pytest.approx(1.0) and (out[1] >= 0).all()
+    assert out[1][2] / out[1][1] == pytest.approx(middle[2] / middle[1])  # the rest keeps its proportions
+    assert np.array_equal(out[[0, 2]], probs[[0, 2]])
+    assert np.array_equal(probs[1], middle)  # the input is not changed
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # too little content signal in the middle block
+        [[0.95, 0.03, 0.02], [WEAK - 0.05, 0.05, 1.0 - WEAK], [0.95, 0.03, 0.02]],
+        # one neighbour is not strong content
+        [[STRONG - 0.05, 0.05, 1.0 - STRONG], [WEAK + 0.1, 0.1, 0.8 - WEAK], [0.95, 0.03, 0.02]],
+        # no neighbour on one side: first and last blocks are never changed
+        [[WEAK + 0.1, 0.0, 0.9 - WEAK], [0.95, 0.03, 0.02]],
+        # already content: nothing to do
+        [[0.95, 0.03, 0.02], [0.5, 0.2, 0.3], [0.95, 0.03, 0.02]],
+    ],
+)
+def test_smooth_leaves_blocks_alone_when_the_rule_does_not_apply(rows: list[list[float]]) -> None:
+    probs = np.array(rows)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)  # the cases are real probability rows
+    assert np.array_equal(smooth(probs), probs)
+
+
+_prob_rows = hnp.arrays(np.float64, st.tuples(st.integers(0, 12), st.just(3)),
+                        elements=st.floats(0.001, 1.0)).map(lambda a: a / a.sum(axis=1, keepdims=True))
+
+
+@given(_prob_rows)
+def test_smooth_keeps_probabilities_and_only_ever_adds_content(probs: np.ndarray) -> None:
+    out = smooth(probs)
+    assert out.shape == probs.shape
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-9)
+    assert (out >= 0).all()
+    for i in range(len(probs)):
+        if not np.array_equal(out[i], probs[i]):
+            assert 0 < i < len(probs) - 1
+            assert int(np.argmax(out[i])) == 0 and out[i][0] > probs[i][0]
+            assert probs[i - 1][0] >= STRONG and probs[i + 1][0] >= STRONG and probs[i][0] >= WEAK
+
+
+# -- evaluate --------------------------------------------------------------------------------
+
+
+def test_evaluate_counts_against_gold_and_skips_unlabelled_blocks() -> None:
+    gold_labels = ["content", "content", "navigation", "boilerplate", None]
+    predicted_labels = [Label.CONTENT, Label.NAVIGATION, Label.NAVIGATION, Label.BOILERPLATE, Label.CONTENT]
+    texts = [f"block {i}" for i in range(5)]
+    gold = Document.from_dict({"id": "g", "blocks": [{"text": t, "label": g} for t, g in zip(texts, gold_labels)]})
+    predicted = Document(id="g", blocks=tuple(Block(t, label=p) for t, p in zip(texts, predicted_labels)))
+    m = evaluate([predicted], [gold])
+    assert m["blocks"] == 4
+    assert m["per_label"]["content"] == pytest.approx({"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2})
+    assert m["per_label"]["navigation"] == pytest.approx({"precision": 0.5, "recall": 1.0, "f1": 2 / 3,
+                                                          "support": 1})
+    assert m["per_label"]["boilerplate"]["f1"] == 1.0
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
+    assert m["accuracy"] == pytest.approx(3 / 4)
+    assert m["confusion"]["content"]["navigation"] == 1 and m["confusion"]["content"]["content"] == 1
+    assert m["content_vs_rest"] == pytest.approx({"precision": 1.0, "recall": 0.5, "f1": 2 / 3})
+
+
+def test_evaluate_refuses_mismatched_documents() -> None:
+    a = Document.from_dict({"id": "a", "blocks": [{"text": "x", "label": "content"}]})
+    b = Document.from_texts(["x", "y"], id="a")
+    with pytest.raises(ValueError):
+        evaluate([b], [a])
+
+
+def test_model_files_are_not_left_half_written(tiny_model_dir: Path) -> None:
+    assert not list(tiny_model_dir.glob("*.part"))

@@ -1,0 +1,248 @@
+"""readers.py: every record ends as a document or exactly one reject with a reason."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import random
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from classifier.errors import InputError
+from classifier.readers import Reject, RejectSink, _read_jsonl_stream, document_id_for, read_any, read_jsonl
+
+
+def _read(path: Path | str, **kwargs) -> tuple[list, list[Reject]]:
+    rejected: list[Reject] = []
+    docs = list(read_any(path, RejectSink(on_reject=rejected.append), **kwargs))
+    return docs, rejected
+
+
+def _record(i: int) -> bytes:
+    return json.dumps({"id": f"d{i}", "text": f"Paragraph {i} of the story, with a few words."}).encode() + b"\n"
+
+
+def test_mixed_jsonl_each_bad_line_has_its_reason_and_position(tmp_path: Path) -> None:
+    lines = [
+        _record(1),                                             # 1 ok
+        b'{"id": "broken", "text": "no closing brace"\n',       # 2 bad_json
+        b'["a list", "not an object"]\n',                       # 3 bad_schema
+        b'{"id": "shape", "blocks": "not a list"}\n',           # 4 bad_schema
+        b'{"id": "enc", "text": "caf\xe9 au lait"}\n',          # 5 bad_encoding (latin-1 byte)
+        b"\n",                                                  # 6 blank: not a record
+        b'{"id": "empty", "blocks": []}\n',                     # 7 no_text
+        b'{"id": "blank", "text": "  \\n\\n  "}\n',            # 8 no_text
+        b"\x00\x9f\x92\x96\xff\xfe binary \x00\n",              # 9 binary
+        b'{"id": "nan", "text": "x", "score": NaN}\n',          # 10 bad_json (NaN is not JSON)
+        b'{"id": "sur", "text": "lone \\ud800 surrogate"}\n',   # 11 bad_encoding
+        b"[" * 100_000 + b"\n",                                 # 12 bad_json (nesting too deep)
+        _record(13),                                            # 13 ok
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"".join(lines))
+    docs, rejected = _read(path)
+    assert [d.id for d in docs] == ["d1", "d13"]
+    assert [(r.position, r.reason) for r in rejected] == [
+        (2, "bad_json"), (3, "bad_schema"), (4, "bad_schema"), (5, "bad_encoding"), (7, "no_text"),
+        (8, "no_text"), (9, "binary"), (10, "bad_json"), (11, "bad_encoding"), (12, "bad_json"),
+    ]
+    assert all(r.source == str(path) for r in rejected)
+    # the raw record is kept so that nothing is lost; the schema message names the field
+    assert rejected[0].raw == lines[1]
+    assert "blocks" in rejected[2].detail
+    # read == yielded + rejected (blank lines are not records)
+    records = sum(1 for line in lines if line.strip())
+    assert records == len(docs) + len(rejected)
+
+
+def test_reject_to_dict_keeps_undecodable_bytes_as_base64() -> None:
+    raw = b'{"text": "caf\xe9"}'
+    out = Reject("in.jsonl", 3, "bad_encoding", "not UTF-8", raw).to_dict()
+    assert out["position"] == 3 and out["reason"] == "bad_encoding"
+    assert "raw" not in out
+    assert base64.b64decode(out["raw_base64"]) == raw
+    assert str(Reject("in.jsonl", 2, "bad_json", "oops")) == "in.jsonl:2: bad_json (oops)"
+
+
+def test_record_over_max_bytes_is_rejected_and_the_next_is_read(tmp_path: Path) -> None:
+    big = json.dumps({"id": "big", "text": "word " * 400}).encode() + b"\n"
+    path = tmp_path / "sizes.jsonl"
+    path.write_bytes(_record(1) + big + _record(3))
+    docs, rejected = _read(path, max_bytes=1000)
+    assert [d.id for d in docs] == ["d1", "d3"]
+    assert [(r.position, r.reason) for r in rejected] == [(2, "too_large")]
+    assert str(len(big)) in rejected[0].detail
+
+
+def test_jsonl_without_id_gets_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "noid.jsonl"
+    path.write_text('{"text": "a b c"}\n\n{"text": "d e f"}\n', encoding="utf-8")
+    docs, _ = _read(path)
+    assert [d.id for d in docs] == ["noid.jsonl:1", "noid.jsonl:3"]
+
+
+def test_text_field_option_picks_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "body.jsonl"
+    path.write_text('{"id": "b", "body": "One.\\n\\nTwo.", "text": 3}\n', encoding="utf-8")
+    docs, rejected = _read(path, text_field="body")
+    assert rejected == [] and docs[0].texts == ["One.", "Two."]
+
+
+def test_gzipped_jsonl_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "crawl.jsonl.gz"
+    path.write_bytes(gzip.compress(b"".join(_record(i) for i in range(5))))
+    docs, rejected = _read(path)
+    assert rejected == [] and [d.id for d in docs] == [f"d{i}" for i in range(5)]
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_truncated_gzip_keeps_the_records_before_the_cut(tmp_path: Path, keep: float) -> None:
+    n = 300
+    full = gzip.compress(b"".join(_record(i) for i in range(n)), mtime=0)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(full[: int(len(full) * keep)])
+    docs, rejected = _read(path)
+    assert [(r.reason, r.position) for r in rejected] == [("truncated", len(docs) + 1)]
+    assert 0 < len(docs) < n
+    assert [d.id for d in docs] == [f"d{i}" for i in range(len(docs))]  # a prefix, in order, intact
+    assert docs[-1].texts == [f"Paragraph {len(docs) - 1} of the story, with a few words."]
+
+
+def test_truncated_gzip_text_file_is_one_reject(tmp_path: Path) -> None:
+    full = gzip.compress(("A paragraph of text.\n\n" * 2000).encode())
+    path = tmp_path / "story.txt.gz"
+    path.write_bytes(full[: len(full) // 2])
+    docs, rejected = _read(path)
+    assert docs == [] and [(r.position, r.reason) for r in rejected] == [(1, "truncated")]
+
+
+def test_text_file_is_one_document_of_blank_line_paragraphs(tmp_path: Path) -> None:
+    path = tmp_path / "harbour.notes.txt"
+    path.write_text("\ufeffThe headline\n\nFirst paragraph,\nwrapped.\n\n\n  Second paragraph.  \n", encoding="utf-8")
+    docs, rejected = _read(path)
+    assert rejected == []
+    assert len(docs) == 1 and docs[0].id == "harbour"  # the name without extensions; BOM dropped
+    assert docs[0].texts == ["The headline", "First paragraph,\nwrapped.", "Second paragraph."]
+
+
+def test_text_file_without_blank_lines_is_a_block_per_line(tmp_path: Path) -> None:
+    path = tmp_path / "menu.txt"
+    path.write_text("Home\nWorld\nSports\n", encoding="utf-8")
+    docs, _ = _read(path)
+    assert docs[0].texts == ["Home", "World", "Sports"]
+
+
+def test_shipped_story_fixture_reads_as_twelve_paragraphs(data_dir: Path) -> None:
+    docs, rejected = _read(data_dir / "story.txt")
+    assert rejected == [] and docs[0].id == "story" and len(docs[0].blocks) == 12
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "no_text"),
+        (b" \n\t\n  \n", "no_text"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary"),
+        ("Caf\u00e9 cr\u00e8me\n".encode("latin-1"), "bad_encoding"),
+    ],
+)
+def test_unusable_text_files_are_one_reject(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "input.txt"
+    path.write_bytes(content)
+    docs, rejected = _read(path)
+    assert docs == [] and [(r.position, r.reason) for r in rejected] == [(1, reason)]
+
+
+def test_text_file_over_max_bytes_is_rejected_plain_and_gzipped(tmp_path: Path) -> None:
+    text = ("A sentence of the page. " * 100).encode()
+    plain, packed = tmp_path / "big.txt", tmp_path / "big.txt.gz"
+    plain.write_bytes(text)
+    packed.write_bytes(gzip.compress(text))
+    for path in (plain, packed):
+        docs, rejected = _read(path, max_bytes=len(text) - 1)
+        assert docs == [] and [r.reason for r in rejected] == ["too_large"]
+        docs, rejected = _read(path, max_bytes=len(text))
+        assert rejected == [] and len(docs) == 1
+
+
+def test_binary_garbage_as_jsonl_is_all_rejected(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    garbage = bytes(rng.randrange(256) for _ in range(20_000))
+    path = tmp_path / "garbage.jsonl"
+    path.write_bytes(garbage)
+    docs, rejected = _read(path)
+    records = sum(1 for line in garbage.split(b"\n") if line.strip())
+    assert docs == []
+    assert len(rejected) == records > 0
+    assert {r.reason for r in rejected} <= {"binary", "bad_encoding", "bad_json"}
+
+
+def test_missing_file_and_folder_raise_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        _read(tmp_path / "absent.jsonl")
+    with pytest.raises(InputError):
+        _read(tmp_path)
+    with pytest.raises(InputError, match="unknown input format"):
+        _read(tmp_path / "x.txt", input_format="html")
+
+
+def test_input_format_overrides_the_extension(tmp_path: Path) -> None:
+    path = tmp_path / "records.txt"
+    path.write_bytes(_record(1) + _record(2))
+    assert [d.id for d in _read(path, input_format="jsonl")[0]] == ["d1", "d2"]
+    as_text = _read(path)[0]
+    assert len(as_text) == 1 and len(as_text[0].blocks) == 2  # two lines -> two blocks of one document
+
+
+@pytest.mark.parametrize(
+    ("data", "ids"),
+    [(b"\n  " + _record(1) + _record(2), ["d1", "d2"]), (b"Plain words.\n\nMore words.\n", ["stdin"])],
+)
+def test_stdin_is_sniffed(monkeypatch: pytest.MonkeyPatch, data: bytes, ids: list[str]) -> None:
+    # a BytesIO has no peek(): the reader must still see the first byte
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    docs, rejected = _read("-")
+    assert rejected == [] and [d.id for d in docs] == ids
+
+
+def test_readers_are_lazy(tmp_path: Path) -> None:
+    path = tmp_path / "lazy.jsonl"
+    path.write_bytes(_record(1) + b"{broken\n")
+    rejected: list[Reject] = []
+    docs = read_jsonl(path, RejectSink(on_reject=rejected.append))
+    assert next(docs).id == "d1" and rejected == []  # the bad line has not been read yet
+    assert list(docs) == [] and [r.reason for r in rejected] == ["bad_json"]
+
+
+@pytest.mark.parametrize(("name", "expected"), [("story.txt", "story"), ("a/b/story.txt.gz", "story"),
+                                                  ("README", "README"), (".hidden", ".hidden")])
+def test_document_id_for(name: str, expected: str) -> None:
+    assert document_id_for(name) == expected
+
+
+def test_reject_sink_counts_by_reason() -> None:
+    sink = RejectSink()
+    for reason in ("bad_json", "bad_json", "binary"):
+        sink.add(Reject("f", 1, reason))
+    assert sink.counts == {"bad_json": 2, "binary": 1} and sink.total == 3
+
+
+_good = st.builds(lambda i, t: json.dumps({"id": f"g{i}", "text": t}).encode(),
+                  st.integers(0, 10**6), st.text(min_size=1).filter(str.strip))
+_bad = st.binary(max_size=60).map(lambda b: b.replace(b"\n", b" "))
+
+
+@given(st.lists(st.one_of(_good, _bad), max_size=20))
+def test_read_equals_yielded_plus_rejected(lines: list[bytes]) -> None:
+    sink = RejectSink()
+    stream = io.BytesIO(b"\n".join(lines))
+    docs = list(_read_jsonl_stream(stream, "mem.jsonl", sink, "text", 10_000))
+    assert len(docs) + sink.total == sum(1 for line in lines if line.strip())
+    good = [json.loads(line)["id"] for line in lines if line.strip() and line.startswith(b'{"id": "g')]
+    assert [d.id for d in docs] == good

@@ -1,0 +1,88 @@
+"""writers.py: atomic JSONL files, deterministic gzip, the rejects file name."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from classifier.writers import JsonlWriter, dumps_record, rejects_path_for
+
+RECORDS = [{"id": "a", "text": "Grüße, ça va? — 東京"}, {"id": "b", "n": [1, 2.5, None, True]}]
+
+
+def test_records_are_written_as_utf8_json_lines(tmp_path: Path) -> None:
+    out = tmp_path / "sub" / "out.jsonl"
+    with JsonlWriter(out) as w:
+        for r in RECORDS:
+            w.write(r)
+    assert w.count == 2
+    raw = out.read_bytes()
+    assert "東京".encode() in raw  # not \\u-escaped
+    assert [json.loads(line) for line in raw.decode("utf-8").splitlines()] == RECORDS
+    assert not out.with_name("out.jsonl.part").exists()
+
+
+def test_the_final_name_appears_only_when_complete(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    with JsonlWriter(out) as w:
+        w.write(RECORDS[0])
+        assert not out.exists() and w.part is not None and w.part.exists()
+    assert out.exists()
+
+
+def test_an_exception_leaves_neither_the_file_nor_the_part(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(RuntimeError, match="stop"):
+        with JsonlWriter(out) as w:
+            w.write(RECORDS[0])
+            raise RuntimeError("stop")
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_an_exception_keeps_an_earlier_complete_file(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id": "old"}\n', encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt):
+        with JsonlWriter(out) as w:
+            w.write(RECORDS[0])
+            raise KeyboardInterrupt
+    assert out.read_text(encoding="utf-8") == '{"id": "old"}\n'
+    assert not (tmp_path / "out.jsonl.part").exists()
+
+
+def test_lazy_writer_creates_nothing_without_records(tmp_path: Path) -> None:
+    out = tmp_path / "rejects.jsonl"
+    with JsonlWriter(out, lazy=True):
+        pass
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_gzip_output_is_deterministic_and_readable(tmp_path: Path) -> None:
+    paths = [tmp_path / "one" / "x.jsonl.gz", tmp_path / "two" / "y.jsonl.gz"]
+    for p in paths:
+        with JsonlWriter(p) as w:
+            for r in RECORDS:
+                w.write(r)
+    first, second = (p.read_bytes() for p in paths)
+    assert first == second  # no time stamp or file name in the header
+    assert [json.loads(line) for line in gzip.decompress(first).decode().splitlines()] == RECORDS
+
+
+def test_dash_writes_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    with JsonlWriter("-") as w:
+        w.write(RECORDS[1])
+    assert capsys.readouterr().out == dumps_record(RECORDS[1]) + "\n"
+
+
+def test_dumps_record_is_one_line_and_stable() -> None:
+    rec = {"text": "line one\nline two", "z": 1, "a": 2}
+    line = dumps_record(rec)
+    assert "\n" not in line and json.loads(line) == rec
+    assert line.index('"z"') < line.index('"a"')  # key order kept, not sorted
+
+
+def test_rejects_path_sits_beside_the_output() -> None:
+    assert rejects_path_for(Path("out/labelled.jsonl.gz")) == Path("out/labelled.jsonl.gz.rejects.jsonl")
