@@ -34,19 +34,21 @@ JUSTEXT_HELPER = HERE / "_justext_ref.py"
 LID_MODEL = REPO / "models" / "lid.ftz"
 
 
-def strip_gold(src: Path, dst: Path) -> tuple[int, int]:
-    """Like shared/eval/strip.py: keep id, url and blocks as [{"text": ...}]. Returns (documents, blocks)."""
+def strip_gold(src: Path, dst: Path, scale: int = 1) -> tuple[int, int]:
+    """Like shared/eval/strip.py: keep id, url and blocks as [{"text": ...}], the whole set
+    ``scale`` times over (ids suffixed #k). Returns (documents, blocks)."""
     opener = gzip.open if src.name.endswith(".gz") else open
     docs = blocks = 0
-    with opener(src, "rt", encoding="utf-8") as inp, open(dst, "w", encoding="utf-8") as out:
-        for line in inp:
-            if not line.strip():
-                continue
-            d = json.loads(line)
-            rec = {"id": d["id"], "url": d.get("url"), "blocks": [{"text": b["text"]} for b in d["blocks"]]}
-            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            docs += 1
-            blocks += len(rec["blocks"])
+    with opener(src, "rt", encoding="utf-8") as inp:
+        records = [json.loads(line) for line in inp if line.strip()]
+    with open(dst, "w", encoding="utf-8") as out:
+        for k in range(scale):
+            for d in records:
+                rec = {"id": d["id"] if k == 0 else f"{d['id']}#{k}", "url": d.get("url"),
+                       "blocks": [{"text": b["text"]} for b in d["blocks"]]}
+                out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                docs += 1
+                blocks += len(rec["blocks"])
     return docs, blocks
 
 
@@ -104,6 +106,9 @@ def main() -> None:
     ap.add_argument("--omp-threads", type=int, default=None,
                     help="set OMP_NUM_THREADS for the sieve child (scikit-learn's tree predictor is OpenMP; "
                          "on a busy machine its threads can spin) [default: unset, as users run it]")
+    ap.add_argument("--scale", type=int, default=1,
+                    help="repeat the documents this many times, so that start-up (interpreter, imports, "
+                         "model load) weighs less and throughput shows [default: 1]")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
     if args.repeats < 1:
@@ -127,7 +132,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_score-") as tmp:
         stripped = Path(tmp) / "stripped.jsonl"
         out = Path(tmp) / "scored.jsonl"
-        docs, blocks = strip_gold(args.data, stripped)
+        docs, blocks = strip_gold(args.data, stripped, max(args.scale, 1))
         if docs == 0:
             sys.exit(f"bench_score: no documents in {args.data}")
 
@@ -165,6 +170,7 @@ def main() -> None:
         "data": str(args.data),
         "documents": docs,
         "blocks": blocks,
+        "scale": args.scale,
         "repeats": args.repeats,
         "warmup": args.warmup,
         "sieve_omp_threads": args.omp_threads,
@@ -178,7 +184,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"\n{docs} documents, {blocks} blocks from {args.data}; {args.repeats} timed runs each "
+    print(f"\n{docs} documents, {blocks} blocks from {args.data} (x{args.scale}); {args.repeats} timed runs each "
           f"(+{args.warmup} warm-up), alternating; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
           f"{'' if args.omp_threads is None else f'; sieve with OMP_NUM_THREADS={args.omp_threads}'}")
     print(f"{'side':<13} {'median s':>9} {'docs/s':>9} {'blocks/s':>10} {'peak MiB':>9}  all runs (s)")

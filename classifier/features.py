@@ -316,20 +316,21 @@ def _hashable(text: str) -> str:
         return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def lower_texts(rows: Sequence[BlockRow]) -> list[str]:
-    """The lower-cased start (``MAX_TEXT_CHARS``) of each row's block, for hashing."""
-    return [_hashable(row.block.text[:MAX_TEXT_CHARS].lower()) for row in rows]
+def lower_texts(rows: Sequence[BlockRow], max_chars: int = MAX_TEXT_CHARS) -> list[str]:
+    """The lower-cased start (``max_chars``) of each row's block, for hashing."""
+    return [_hashable(row.block.text[:max_chars].lower()) for row in rows]
 
 
-def build_text_features(*, n_char_features: int = 2**18, n_word_features: int = 2**16) -> FeatureUnion:
+def build_text_features(*, n_char_features: int = 2**18, n_word_features: int = 2**16,
+                        max_chars: int = MAX_TEXT_CHARS) -> FeatureUnion:
     """The sparse n-gram families: character n-grams and word uni/bigrams, hashed."""
     chars = make_pipeline(
-        FunctionTransformer(lower_texts),
+        FunctionTransformer(lower_texts, kw_args={"max_chars": max_chars}),
         HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), n_features=n_char_features,
                           alternate_sign=False, lowercase=False, norm="l2", dtype=np.float32),
     )
     words = make_pipeline(
-        FunctionTransformer(lower_texts),
+        FunctionTransformer(lower_texts, kw_args={"max_chars": max_chars}),
         HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=n_word_features,
                           alternate_sign=False, lowercase=False, norm="l2", dtype=np.float32,
                           token_pattern=r"(?u)\b\w+\b|[^\w\s]"),

@@ -78,12 +78,18 @@ class ModelParams:
 
     n_char_features: int = 2**17
     n_word_features: int = 2**15
+    max_text_chars: int = 600  # characters of a block the n-gram families read
     alpha: float = 1e-5  # SGD L2 strength of the block pass
     epochs: int = 15
+    average_sgd: bool = False  # averaged SGD weights for pass 1
     inner_folds: int = 4  # publisher-grouped folds for pass 2's out-of-fold inputs
     trees: int = 150
     learning_rate: float = 0.1
     max_leaf_nodes: int = 31
+    min_samples_leaf: int = 20
+    l2_regularization: float = 0.0
+    balanced_context: bool = False  # class_weight="balanced" for pass 2
+    smooth: bool = True  # apply smooth() after pass 2
     random_state: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,7 +128,8 @@ class BlockModel:
     # -- features ----------------------------------------------------------------
     def featurize(self, documents: Sequence[Document]) -> _Features:
         text_features = build_text_features(n_char_features=self.params.n_char_features,
-                                            n_word_features=self.params.n_word_features)
+                                            n_word_features=self.params.n_word_features,
+                                            max_chars=self.params.max_text_chars)
         rows = [BlockRow(d.blocks, i) for d in documents for i in range(len(d.blocks))]
         text = text_features.fit_transform(rows).tocsr() if rows else sp.csr_matrix((0, 1))
         dense = [document_features(d.blocks) for d in documents]
@@ -135,15 +142,19 @@ class BlockModel:
 
     # -- training ----------------------------------------------------------------
     def fit(self, documents: Sequence[Document], *, groups: Sequence[str] | None = None,
-            features: _Features | None = None) -> BlockModel:
+            features: _Features | None = None, weights: Sequence[float] | None = None) -> BlockModel:
         """Train on the labelled blocks of ``documents``.
 
         Args:
             groups: a group per document (the publisher) for pass 2's out-of-fold
                 inputs; defaults to each document's publisher, else its id.
+            weights: a sample weight per document (for all its labelled blocks);
+                default 1.
         """
         feats = features or self.featurize(documents)
         y = _gold_vector(documents)
+        w = np.concatenate([np.full(len(d.blocks), wt, dtype=np.float64) for d, wt in zip(documents, weights)]) \
+            if weights is not None and documents else np.ones(len(y))
         if groups is None:
             groups = [d.publisher or d.id for d in documents]
         if len(set(int(v) for v in y[y >= 0])) < 2:
@@ -151,7 +162,7 @@ class BlockModel:
         p = self.params
         self.features_version_, self.n_dense_ = FEATURES_VERSION, feats.dense.shape[1]
         # pass 1 on everything; then out-of-fold pass-1 probabilities for pass 2
-        self.scaler_, self.block_pass_ = self._fit_block_pass(feats, y)
+        self.scaler_, self.block_pass_ = self._fit_block_pass(feats, y, w)
         oof = np.zeros((len(y), len(LABELS)))
         n_groups = len(set(groups))
         folds = min(p.inner_folds, n_groups)
@@ -159,7 +170,8 @@ class BlockModel:
             doc_ids = np.arange(len(documents))
             for tr, te in GroupKFold(n_splits=folds).split(doc_ids, groups=list(groups)):
                 sub = feats.take(list(tr))
-                scaler, clf = self._fit_block_pass(sub, y[_rows_of(feats, tr)])
+                rows = _rows_of(feats, tr)
+                scaler, clf = self._fit_block_pass(sub, y[rows], w[rows])
                 test = feats.take(list(te))
                 oof[_rows_of(feats, te)] = _block_proba(scaler, clf, test)
         else:  # one publisher: no honest out-of-fold estimate, use in-sample
@@ -169,18 +181,22 @@ class BlockModel:
         with threadpool_limits(limits=1, user_api="openmp"):  # see predict_proba
             self.context_pass_ = HistGradientBoostingClassifier(
                 max_iter=p.trees, learning_rate=p.learning_rate, max_leaf_nodes=p.max_leaf_nodes,
+                min_samples_leaf=p.min_samples_leaf, l2_regularization=p.l2_regularization,
+                class_weight="balanced" if p.balanced_context else None,
                 random_state=p.random_state, early_stopping=False,
-            ).fit(x2[labelled], y[labelled])
+            ).fit(x2[labelled], y[labelled], sample_weight=w[labelled])
         return self
 
-    def _fit_block_pass(self, feats: _Features, y: np.ndarray) -> tuple[StandardScaler, SGDClassifier]:
+    def _fit_block_pass(self, feats: _Features, y: np.ndarray, w: np.ndarray
+                        ) -> tuple[StandardScaler, SGDClassifier]:
         labelled = np.flatnonzero(y >= 0)
         scaler = StandardScaler().fit(feats.dense[labelled])  # kept for the card's feature statistics
         x = feats.text[labelled]
         clf = SGDClassifier(loss="log_loss", alpha=self.params.alpha, max_iter=self.params.epochs, tol=None,
-                            class_weight="balanced", random_state=self.params.random_state)
+                            class_weight="balanced", random_state=self.params.random_state,
+                            average=self.params.average_sgd)
         classes = sorted(set(int(v) for v in y[labelled]))
-        clf.fit(x, y[labelled])
+        clf.fit(x, y[labelled], sample_weight=w[labelled])
         clf.coef_ = clf.coef_.astype(np.float32)  # half the file; no measurable change in output
         if len(classes) < len(LABELS):
             logger.warning("training data has no blocks labelled %s",
@@ -207,6 +223,8 @@ class BlockModel:
         # gains on batches this size, and parallel workers would oversubscribe the cores
         with threadpool_limits(limits=1, user_api="openmp"):
             p2 = _expand(self.context_pass_.predict_proba(_context_matrix(feats, p1)), self.context_pass_.classes_)
+        if not self.params.smooth:
+            return [p2[a:b] for a, b in feats.bounds]
         return [smooth(p2[a:b]) for a, b in feats.bounds]
 
     def label(self, document: Document | Sequence[str]) -> Document:
