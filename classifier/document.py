@@ -122,7 +122,7 @@ class Document:
         out: list[Label | None] = []
         for i in range(len(self.blocks)):
             raw = self.gold[i].get("label") if i < len(self.gold) else None
-            out.append(Label(raw) if raw in Label._value2member_map_ else None)
+            out.append(Label(raw) if isinstance(raw, str) and raw in Label._value2member_map_ else None)
         return out
 
     @classmethod

@@ -149,12 +149,12 @@ def block_shape(block: Block) -> list[float]:
     words = _WORD.findall(text)
     nw = len(words)
     letters = len(_UPPER.findall(text))
-    upper = sum(1 for c in text if c.isupper())
+    upper = sum(map(str.isupper, text))
     digits = len(_DIGIT.findall(text))
     punct = len(_PUNCT.findall(text))
     sentences = len(_SENT_END.findall(text))
     ends = 1.0 if _END_PUNCT.search(text) else 0.0
-    title = sum(1 for w in words if w[:1].isupper()) / nw if nw else 0.0
+    title = sum(map(str.isupper, (w[0] for w in words))) / nw if nw else 0.0
     short = sum(1 for w in words if len(w) <= 3) / nw if nw else 0.0
     sentence_like = 1.0 if nw >= 8 and ends and title < 0.6 else 0.0
     menu_like = 1.0 if nw <= 5 and not ends else 0.0

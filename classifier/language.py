@@ -51,7 +51,7 @@ class LanguageGuess(NamedTuple):
 
 
 def _letters(text: str) -> int:
-    return sum(1 for c in text if c.isalpha())
+    return sum(map(str.isalpha, text))
 
 
 class LanguageIdentifier:

@@ -83,8 +83,8 @@ class ModelParams:
     epochs: int = 15
     average_sgd: bool = False  # averaged SGD weights for pass 1
     inner_folds: int = 4  # publisher-grouped folds for pass 2's out-of-fold inputs
-    trees: int = 150
-    learning_rate: float = 0.1
+    trees: int = 100  # pass-2 boosting rounds; 100 x 0.15 matched 150 x 0.1 in CV at 2/3 the cost
+    learning_rate: float = 0.15
     max_leaf_nodes: int = 31
     min_samples_leaf: int = 20
     l2_regularization: float = 0.0
