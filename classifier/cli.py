@@ -138,7 +138,13 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
         sieve.check_models()
         with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if fmt == "jsonl" else "-") as out:
             docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes)
-            for doc in sieve.label_many(docs):
+
+            def skip(doc: Document, err: Exception) -> None:  # a bug or pathological input: keep going
+                raw = json.dumps(doc.to_dict(), ensure_ascii=False).encode("utf-8")
+                rejects.sink.add(Reject(f"document {doc.id}", 0, f"internal_error:{type(err).__name__}",
+                                        str(err), raw))
+
+            for doc in sieve.label_many(docs, on_error=skip):
                 if fmt == "jsonl":
                     out.write(doc.to_dict())
                 else:

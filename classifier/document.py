@@ -102,7 +102,7 @@ class Document:
     predictions.
     """
 
-    id: str
+    id: str | int  # the record's own id, as given
     blocks: tuple[Block, ...]
     url: str | None = None
     publisher: str | None = None
@@ -141,10 +141,11 @@ class Document:
             raise SchemaError(f"a record must be a JSON object, not {type(record).__name__}")
         rec = dict(record)
         raw_id = rec.pop("id", None)
+        doc_id: str | int
         if raw_id is None:
             doc_id = default_id
         elif isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool):
-            doc_id = str(raw_id)
+            doc_id = raw_id  # kept as given: an integer id is written back as an integer
         else:
             raise SchemaError(f"field 'id' must be a string or integer, not {type(raw_id).__name__}")
         gold: list[dict[str, Any]] = []

@@ -156,7 +156,7 @@ class BlockModel:
         w = np.concatenate([np.full(len(d.blocks), wt, dtype=np.float64) for d, wt in zip(documents, weights)]) \
             if weights is not None and documents else np.ones(len(y))
         if groups is None:
-            groups = [d.publisher or d.id for d in documents]
+            groups = [d.publisher or str(d.id) for d in documents]
         if len(set(int(v) for v in y[y >= 0])) < 2:
             raise ModelError("training data needs labelled blocks of at least two labels")
         p = self.params
@@ -432,7 +432,7 @@ def cross_validate(documents: Sequence[Document], *, params: ModelParams | None 
     """
     params = params or ModelParams()
     if groups is None:
-        groups = [d.publisher or d.id for d in documents]
+        groups = [d.publisher or str(d.id) for d in documents]
     n_groups = len(set(groups))
     if n_groups < 2:
         raise ModelError("cross-validation needs documents of at least two publishers")

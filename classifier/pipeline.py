@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 
 from .document import Document
-from .errors import ModelError
+from .errors import ClassifierError, ModelError
 from .language import LanguageIdentifier, with_main_language
 from .model import BlockModel, load_model
 
@@ -76,12 +76,36 @@ class Sieve:
         doc = document if isinstance(document, Document) else Document.from_texts(list(document))
         return next(self.label_many([doc]))
 
-    def label_many(self, documents: Iterable[Document], *, batch_size: int = BATCH_SIZE) -> Iterator[Document]:
-        """Label documents lazily, in input order, ``batch_size`` at a time."""
+    def label_many(self, documents: Iterable[Document], *, batch_size: int = BATCH_SIZE,
+                   on_error: Callable[[Document, Exception], None] | None = None) -> Iterator[Document]:
+        """Label documents lazily, in input order, ``batch_size`` at a time.
+
+        Args:
+            on_error: called with a document that could not be labelled and the
+                exception (a bug or a pathological input): that document is skipped
+                and the run goes on. Without it the exception propagates.
+        """
         it = iter(documents)
         while batch := list(islice(it, batch_size)):
-            # block languages first: the block model uses them (a block in another
-            # language than the rest of the page is rarely the article)
-            with_langs = [self.language.annotate_blocks(doc) for doc in batch]
-            for doc in self.block_model.label_many(with_langs):
-                yield with_main_language(doc)
+            try:
+                yield from self._label_batch(batch)
+            except ClassifierError:
+                raise  # a model problem: no document can be labelled
+            except Exception:
+                if on_error is None:
+                    raise
+                # find the culprit: label one by one, skipping only what fails
+                for doc in batch:
+                    try:
+                        yield from self._label_batch([doc])
+                    except ClassifierError:
+                        raise
+                    except Exception as err:  # noqa: BLE001 - reported through on_error
+                        logger.debug("cannot label document %s", doc.id, exc_info=True)
+                        on_error(doc, err)
+
+    def _label_batch(self, batch: list[Document]) -> list[Document]:
+        # block languages first: the block model uses them (a block in another
+        # language than the rest of the page is rarely the article)
+        with_langs = [self.language.annotate_blocks(doc) for doc in batch]
+        return [with_main_language(doc) for doc in self.block_model.label_many(with_langs)]

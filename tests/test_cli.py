@@ -47,7 +47,7 @@ def test_score_jsonl_output_follows_the_prediction_schema(runner: CliRunner, tin
     assert result.exit_code == 0, result.stderr
     inputs = [json.loads(line) for line in src.read_text(encoding="utf-8").splitlines()]
     outputs = _records(result.stdout)
-    assert [o["id"] for o in outputs] == [str(i["id"]) for i in inputs]  # input order, ids as strings
+    assert [o["id"] for o in outputs] == [i["id"] for i in inputs]  # input order, ids as given
     for inp, out in zip(inputs, outputs):
         assert {"id", "lang", "lang_score", "blocks"} <= set(out)
         assert out["lang"] is None or isinstance(out["lang"], str)
@@ -339,3 +339,29 @@ def test_evaluate_with_a_damaged_model_exits_1(runner: CliRunner, copy_model_dir
     result = runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), "--model-dir", str(model_dir)])
     assert result.exit_code == 1 and "blocks.joblib" in result.stderr
     _no_traceback(result)
+
+
+def test_score_skips_a_document_that_breaks_the_model_and_goes_on(
+        runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error on one document (a bug, a pathological input) costs that
+    document only: it is rejected with the error's type, the others are written."""
+    from classifier.model import BlockModel
+
+    real = BlockModel.label_many
+    ids = [r["id"] for r in _records((data_dir / "articles.jsonl").read_text(encoding="utf-8"))]
+    victim = ids[1]
+
+    def flaky(self: BlockModel, documents: list) -> list:
+        if any(d.id == victim for d in documents):
+            raise RuntimeError("boom")
+        return real(self, documents)
+
+    monkeypatch.setattr(BlockModel, "label_many", flaky)
+    out = tmp_path / "out.jsonl"
+    result = _score(runner, tiny_model_dir, str(data_dir / "articles.jsonl"), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert [r["id"] for r in _records(out.read_text(encoding="utf-8"))] == [i for i in ids if i != victim]
+    rejects = _records((tmp_path / "out.jsonl.rejects.jsonl").read_text(encoding="utf-8"))
+    assert [r["reason"] for r in rejects] == ["internal_error:RuntimeError"]
+    assert victim in rejects[0]["source"] and json.loads(rejects[0]["raw"])["id"] == victim

@@ -47,7 +47,7 @@ def test_other_record_fields_pass_through_unchanged() -> None:
     record = {"id": 7, "url": "https://example.com/a", "publisher": "example.com", "source": "crawl-3",
               "meta": {"fetched": "2024-01-02", "tags": ["a", "b"]}, "text": "One paragraph."}
     out = Document.from_dict(record).to_dict()
-    assert out["id"] == "7"  # ids are strings
+    assert out["id"] == 7  # the record's own id, as given (the scorer matches ids by value)
     for key in ("url", "publisher", "source", "meta"):
         assert out[key] == record[key]
     assert "text" not in out  # the text became blocks
