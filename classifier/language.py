@@ -86,7 +86,12 @@ class LanguageIdentifier:
         """The language of each text (``None`` when unsure), in order."""
         guesses: list[LanguageGuess | None] = [None] * len(texts)
         predict = None
+        seen: dict[str, int] = {}
         for i, text in enumerate(texts):
+            if text in seen:  # repeated menus and footers: one model call per distinct text
+                guesses[i] = guesses[seen[text]]
+                continue
+            seen[text] = i
             line = _clean_line(text)
             if _letters(_NOT_LANGUAGE.sub(" ", line)) < MIN_LETTERS:
                 continue

@@ -130,8 +130,19 @@ class BlockModel:
         text_features = build_text_features(n_char_features=self.params.n_char_features,
                                             n_word_features=self.params.n_word_features,
                                             max_chars=self.params.max_text_chars)
-        rows = [BlockRow(d.blocks, i) for d in documents for i in range(len(d.blocks))]
-        text = text_features.fit_transform(rows).tocsr() if rows else sp.csr_matrix((0, 1))
+        # n-grams depend on the text alone: hash each distinct text once (menus, footers
+        # and share bars repeat within a page and across a site's pages)
+        first: dict[str, int] = {}
+        unique_rows: list[BlockRow] = []
+        which: list[int] = []
+        for d in documents:
+            for i, b in enumerate(d.blocks):
+                k = first.setdefault(b.text, len(unique_rows))
+                if k == len(unique_rows):
+                    unique_rows.append(BlockRow(d.blocks, i))
+                which.append(k)
+        text = (text_features.fit_transform(unique_rows).tocsr()[which] if unique_rows
+                else sp.csr_matrix((0, 1)))
         dense = [document_features(d.blocks) for d in documents]
         bounds, start = [], 0
         for d in documents:
