@@ -195,16 +195,7 @@ def _main_run(shape: np.ndarray) -> tuple[int, int]:
     """The contiguous run of blocks with the most prose: a maximum-sum subarray where
     sentence-like blocks add their length and other blocks cost a little."""
     chars = np.expm1(shape[:, _IDX_LOG_CHARS])
-    gain = np.where(shape[:, _IDX_SENTENCE] > 0, np.minimum(chars, 1500.0) / 100.0, -1.0)
-    best, best_span, cur, start = 0.0, (0, -1), 0.0, 0
-    for i, g in enumerate(gain):
-        if cur <= 0:
-            cur, start = g, i
-        else:
-            cur += g
-        if cur > best:
-            best, best_span = cur, (start, i)
-    return best_span
+    return _max_subarray(np.where(shape[:, _IDX_SENTENCE] > 0, np.minimum(chars, 1500.0) / 100.0, -1.0))
 
 
 def document_features(blocks: tuple[Block, ...]) -> np.ndarray:

@@ -34,7 +34,6 @@ import sklearn
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GroupKFold
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from .cards import read_card, verify_file, write_card
@@ -121,7 +120,6 @@ class BlockModel:
     params: ModelParams = field(default_factory=ModelParams)
     features_version_: int = FEATURES_VERSION
     n_dense_: int = 0
-    scaler_: StandardScaler | None = None
     block_pass_: SGDClassifier | None = None
     context_pass_: HistGradientBoostingClassifier | None = None
 
@@ -173,7 +171,7 @@ class BlockModel:
         p = self.params
         self.features_version_, self.n_dense_ = FEATURES_VERSION, feats.dense.shape[1]
         # pass 1 on everything; then out-of-fold pass-1 probabilities for pass 2
-        self.scaler_, self.block_pass_ = self._fit_block_pass(feats, y, w)
+        self.block_pass_ = self._fit_block_pass(feats, y, w)
         oof = np.zeros((len(y), len(LABELS)))
         n_groups = len(set(groups))
         folds = min(p.inner_folds, n_groups)
@@ -182,11 +180,11 @@ class BlockModel:
             for tr, te in GroupKFold(n_splits=folds).split(doc_ids, groups=list(groups)):
                 sub = feats.take(list(tr))
                 rows = _rows_of(feats, tr)
-                scaler, clf = self._fit_block_pass(sub, y[rows], w[rows])
+                clf = self._fit_block_pass(sub, y[rows], w[rows])
                 test = feats.take(list(te))
-                oof[_rows_of(feats, te)] = _block_proba(scaler, clf, test)
+                oof[_rows_of(feats, te)] = _block_proba(clf, test)
         else:  # one publisher: no honest out-of-fold estimate, use in-sample
-            oof = _block_proba(self.scaler_, self.block_pass_, feats)
+            oof = _block_proba(self.block_pass_, feats)
         x2 = _context_matrix(feats, oof)
         labelled = y >= 0
         with threadpool_limits(limits=1, user_api="openmp"):  # see predict_proba
@@ -198,10 +196,8 @@ class BlockModel:
             ).fit(x2[labelled], y[labelled], sample_weight=w[labelled])
         return self
 
-    def _fit_block_pass(self, feats: _Features, y: np.ndarray, w: np.ndarray
-                        ) -> tuple[StandardScaler, SGDClassifier]:
+    def _fit_block_pass(self, feats: _Features, y: np.ndarray, w: np.ndarray) -> SGDClassifier:
         labelled = np.flatnonzero(y >= 0)
-        scaler = StandardScaler().fit(feats.dense[labelled])  # kept for the card's feature statistics
         x = feats.text[labelled]
         clf = SGDClassifier(loss="log_loss", alpha=self.params.alpha, max_iter=self.params.epochs, tol=None,
                             class_weight="balanced", random_state=self.params.random_state,
@@ -212,13 +208,13 @@ class BlockModel:
         if len(classes) < len(LABELS):
             logger.warning("training data has no blocks labelled %s",
                            ", ".join(LABELS[i].value for i in range(len(LABELS)) if i not in classes))
-        return scaler, clf
+        return clf
 
     # -- prediction --------------------------------------------------------------
     def predict_proba(self, documents: Sequence[Document], *, features: _Features | None = None
                       ) -> list[np.ndarray]:
         """Per document, an (n_blocks, 3) array of probabilities in ``LABELS`` order."""
-        if self.block_pass_ is None or self.context_pass_ is None or self.scaler_ is None:
+        if self.block_pass_ is None or self.context_pass_ is None:
             raise ModelError("the block model is not trained")
         if self.features_version_ != FEATURES_VERSION:
             raise ModelError(f"the block model was trained on features version {self.features_version_}, "
@@ -229,7 +225,7 @@ class BlockModel:
                              f"{feats.dense.shape[1]}; retrain it with `sieve train`")
         if not feats.bounds or feats.bounds[-1][1] == 0:
             return [np.zeros((0, len(LABELS))) for _ in documents]
-        p1 = _block_proba(self.scaler_, self.block_pass_, feats)
+        p1 = _block_proba(self.block_pass_, feats)
         # one OpenMP thread: the trees' per-call thread start-up costs more than it
         # gains on batches this size, and parallel workers would oversubscribe the cores
         with threadpool_limits(limits=1, user_api="openmp"):
@@ -284,7 +280,7 @@ def _expand(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return full
 
 
-def _block_proba(scaler: StandardScaler, clf: SGDClassifier, feats: _Features) -> np.ndarray:
+def _block_proba(clf: SGDClassifier, feats: _Features) -> np.ndarray:
     # pass 1 reads the text alone: with the dense features too it grows confident in
     # ways that do not carry to new publishers (measured: pass 2 loses 2-3 points F1)
     return _expand(clf.predict_proba(feats.text), clf.classes_)
