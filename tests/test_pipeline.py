@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -131,3 +132,15 @@ def test_shipped_model_labels_an_obvious_page(shipped_model_dir: Path) -> None:
     assert labels[5:7] == [Label.CONTENT] * 2
     assert labels[7] is Label.BOILERPLATE
     assert labels[8:].count(Label.CONTENT) == 0
+
+
+def test_readme_python_example_runs(repo_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's Python API example runs as written and labels every block."""
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks, "README.md has a ```python example"
+    exec(compile(blocks[0], "README.md", "exec"), {})  # noqa: S102 - our own documentation
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 4  # three blocks, then the document language
+    assert all(line.split()[0] in {"content", "boilerplate", "navigation"} for line in lines[:3])
+    assert lines[1].split()[:2] == ["content", "en"] and lines[3] == "en"
