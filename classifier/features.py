@@ -46,7 +46,6 @@ __all__ = [
     "article_context",
     "probability_context",
     "iter_block_rows",
-    "row_texts",
 ]
 
 #: Bumped whenever a feature changes meaning or order: a model trained on another
@@ -88,11 +87,6 @@ def iter_block_rows(document: Document) -> Iterator[BlockRow]:
     """Every block of ``document`` as a ``BlockRow``, in reading order."""
     for i in range(len(document.blocks)):
         yield BlockRow(document.blocks, i)
-
-
-def row_texts(rows: Sequence[BlockRow]) -> list[str]:
-    """The (truncated) text of each row; module-level so pipelines pickle."""
-    return [row.block.text[:MAX_TEXT_CHARS] for row in rows]
 
 
 # --- shape of one block -------------------------------------------------------------

@@ -36,7 +36,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
-from .cards import read_card, verify_file, write_card
+from .cards import verify_file, write_card
 from .document import LABELS, Document
 from .errors import ModelError
 from .features import (
@@ -234,10 +234,6 @@ class BlockModel:
             return [p2[a:b] for a, b in feats.bounds]
         return [smooth(p2[a:b]) for a, b in feats.bounds]
 
-    def label(self, document: Document | Sequence[str]) -> Document:
-        """``document`` with a label and scores on every block."""
-        return self.label_many([_as_document(document)])[0]
-
     def label_many(self, documents: Sequence[Document]) -> list[Document]:
         """Each document with a label and scores on every block (one batch)."""
         out = []
@@ -248,14 +244,6 @@ class BlockModel:
             )
             out.append(replace(doc, blocks=blocks))
         return out
-
-
-def _as_document(document: Document | Sequence[str]) -> Document:
-    if isinstance(document, Document):
-        return document
-    if isinstance(document, str):
-        raise TypeError("pass a Document or a list of block texts, not one string")
-    return Document.from_texts(list(document))
 
 
 def _scores(p: np.ndarray) -> tuple[float, float, float]:
@@ -419,13 +407,6 @@ def _load_model_cached(model_dir: Path) -> BlockModel:
     if not isinstance(model, BlockModel):
         raise ModelError(f"{path} holds a {type(model).__name__}, not a Sieve block model")
     return model
-
-
-def model_card(model_dir: Path) -> dict[str, Any]:
-    """The card of the block model in ``model_dir`` (not checked against the file)."""
-    return read_card(Path(model_dir) / BLOCK_MODEL_FILE)
-
-
 
 
 def cross_validate(documents: Sequence[Document], *, params: ModelParams | None = None, folds: int = 5,

@@ -15,6 +15,7 @@ import gzip
 import io
 import json
 import logging
+import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator
@@ -207,7 +208,7 @@ def _parse_line(
     except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
         rejects.add(Reject(source, line_no, "bad_json", f"not valid JSON: {err}", raw))
         return None
-    if "\\u" in text and _has_lone_surrogate(record):
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(record):
         rejects.add(Reject(source, line_no, "bad_encoding",
                            "a \\uXXXX escape gives a lone surrogate: not representable in UTF-8", raw))
         return None
@@ -220,6 +221,11 @@ def _parse_line(
         rejects.add(Reject(source, line_no, "no_text", "the document has no text", raw))
         return None
     return doc
+
+
+#: Only a ``\uD800``-``\uDFFF`` escape can put a surrogate into parsed JSON (UTF-8
+#: bytes cannot encode one), so only records with such an escape are walked.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _refuse_constant(name: str) -> Any:
