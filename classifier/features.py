@@ -6,10 +6,10 @@ or shuffle of rows gives the same features. Transformers are stateless maps from
 rows to a matrix; documents are featurised once per ``transform`` call and cached
 by identity inside that call only.
 
-Families (each a named part of ``build_feature_union``):
-- ``text``: hashed character n-grams of the block (lower-cased, first
-  ``MAX_TEXT_CHARS`` characters); they carry boilerplate phrases across languages.
-- ``words``: hashed word unigrams and bigrams.
+Families:
+- ``TextNgrams``: hashed character n-grams inside words and word uni/bigrams of
+  the block (lower-cased, first ``MAX_TEXT_CHARS`` characters; see ``ngrams``);
+  they carry boilerplate phrases across languages.
 - ``dense``: the block's shape (length, punctuation, capitals, digits,
   sentence-likeness, menu- and link-like tokens), its position, repetition inside
   the document, and the same shape statistics for its neighbours and windows
@@ -27,13 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.signal import lfilter
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.pipeline import FeatureUnion, make_pipeline
-from sklearn.preprocessing import FunctionTransformer
 
 from .document import Block, Document
+from .ngrams import hash_ngrams
 
 __all__ = [
     "BlockRow",
@@ -41,6 +40,7 @@ __all__ = [
     "FEATURES_VERSION",
     "MAX_TEXT_CHARS",
     "SHAPE_NAMES",
+    "TextNgrams",
     "build_text_features",
     "document_features",
     "article_context",
@@ -50,7 +50,7 @@ __all__ = [
 
 #: Bumped whenever a feature changes meaning or order: a model trained on another
 #: version is refused at load time instead of giving quietly wrong answers.
-FEATURES_VERSION = 3
+FEATURES_VERSION = 4
 
 #: Characters of a block the n-gram families look at: the start of a block says what
 #: it is, and hashing whole 2 kB paragraphs would cost time for no signal.
@@ -291,36 +291,31 @@ class DenseFeatures(TransformerMixin, BaseEstimator):
         return out
 
 
-def _hashable(text: str) -> str:
-    """``text`` as valid UTF-8: the hashing vectorizer encodes it, and lone
-    surrogates (possible in Python strings from JSON) cannot be encoded."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
+class TextNgrams(TransformerMixin, BaseEstimator):
+    """Hashed character n-grams (2-4, inside words) and word uni/bigrams of each
+    row's block, side by side, each family l2-normalised (see ``ngrams``)."""
+
+    def __init__(self, n_char_features: int = 2**17, n_word_features: int = 2**15,
+                 max_chars: int = MAX_TEXT_CHARS) -> None:
+        self.n_char_features = n_char_features
+        self.n_word_features = n_word_features
+        self.max_chars = max_chars
+
+    def fit(self, rows: Sequence[BlockRow], y: object = None) -> TextNgrams:
+        return self
+
+    def transform(self, rows: Sequence[BlockRow]) -> sp.csr_matrix:
+        return self.transform_texts([row.block.text for row in rows])
+
+    def transform_texts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return hash_ngrams(texts, n_char_features=self.n_char_features,
+                           n_word_features=self.n_word_features, max_chars=self.max_chars)
 
 
-def lower_texts(rows: Sequence[BlockRow], max_chars: int = MAX_TEXT_CHARS) -> list[str]:
-    """The lower-cased start (``max_chars``) of each row's block, for hashing."""
-    return [_hashable(row.block.text[:max_chars].lower()) for row in rows]
-
-
-def build_text_features(*, n_char_features: int = 2**18, n_word_features: int = 2**16,
-                        max_chars: int = MAX_TEXT_CHARS) -> FeatureUnion:
+def build_text_features(*, n_char_features: int = 2**17, n_word_features: int = 2**15,
+                        max_chars: int = MAX_TEXT_CHARS) -> TextNgrams:
     """The sparse n-gram families: character n-grams and word uni/bigrams, hashed."""
-    chars = make_pipeline(
-        FunctionTransformer(lower_texts, kw_args={"max_chars": max_chars}),
-        HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), n_features=n_char_features,
-                          alternate_sign=False, lowercase=False, norm="l2", dtype=np.float32),
-    )
-    words = make_pipeline(
-        FunctionTransformer(lower_texts, kw_args={"max_chars": max_chars}),
-        HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=n_word_features,
-                          alternate_sign=False, lowercase=False, norm="l2", dtype=np.float32,
-                          token_pattern=r"(?u)\b\w+\b|[^\w\s]"),
-    )
-    return FeatureUnion([("text", chars), ("words", words)])
+    return TextNgrams(n_char_features, n_word_features, max_chars)
 
 
 # --- context of probabilities (pass 2) ----------------------------------------------

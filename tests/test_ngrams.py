@@ -1,0 +1,94 @@
+"""The vectorised n-gram hasher: what it counts, and that it is stable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from classifier import ngrams
+from classifier.ngrams import char_ngram_matrix, hash_ngrams, word_ngram_matrix
+
+BIG = 2**20  # wide enough that distinct n-grams of these tiny texts never share a column
+
+
+def _count(texts: list[str], **kw: object) -> int:
+    return char_ngram_matrix(texts, n_features=BIG, **kw).nnz  # type: ignore[arg-type]
+
+
+def test_char_ngrams_stay_inside_words() -> None:
+    # " ab " has " a", "ab", "b " (2), " ab", "ab " (3), " ab " (4): 6 distinct n-grams
+    assert _count(["ab"]) == 6
+    # two words: each word's own n-grams, none across the space ("b c" is not one)
+    assert _count(["ab cd"]) == 12
+    # case and whitespace do not matter
+    a = char_ngram_matrix(["Ab \n\t CD"], n_features=BIG)
+    b = char_ngram_matrix(["ab cd"], n_features=BIG)
+    assert (a != b).nnz == 0
+
+
+def test_counts_are_l2_normalised_and_repeated_ngrams_weigh_more() -> None:
+    m = char_ngram_matrix(["ab ab", "ab cd"], n_features=BIG)
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1))).ravel()
+    assert np.allclose(norms, 1.0)
+    # "ab ab": 6 distinct n-grams, each twice -> all equal weights; same set as "ab"
+    assert (m[0] != char_ngram_matrix(["ab"], n_features=BIG)).nnz == 0
+
+
+def test_word_ngrams_count_tokens_and_pairs() -> None:
+    # tokens: "the", "cat", "!" -> 3 unigrams + 2 bigrams
+    assert word_ngram_matrix(["The cat!"], n_features=BIG).nnz == 5
+    assert word_ngram_matrix([""], n_features=BIG).nnz == 0
+    # bigrams never join the last word of one text to the first of the next
+    pair = word_ngram_matrix(["a", "b"], n_features=BIG)
+    assert pair.nnz == 2
+
+
+def test_empty_and_odd_texts_give_rows() -> None:
+    texts = ["", " ", "\ud800 lone surrogate", "emoji 😀 ok", "x" * 5000]
+    m = hash_ngrams(texts, n_char_features=2**10, n_word_features=2**8)
+    assert m.shape == (5, 2**10 + 2**8)
+    assert m[0].nnz == 0 and m[1].nnz == 0
+    assert all(m[i].nnz > 0 for i in (2, 3, 4))
+
+
+def test_only_the_first_max_chars_are_read() -> None:
+    a = hash_ngrams(["abc def " + "zzz " * 50], n_char_features=2**12, n_word_features=2**8, max_chars=8)
+    b = hash_ngrams(["abc def"], n_char_features=2**12, n_word_features=2**8, max_chars=8)
+    assert (a != b).nnz == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.text(max_size=60), min_size=1, max_size=20))
+def test_chunking_does_not_change_the_result(texts: list[str]) -> None:
+    whole = hash_ngrams(texts, n_char_features=2**10, n_word_features=2**8)
+    old = ngrams.CHUNK_CHARS
+    ngrams.CHUNK_CHARS = 16
+    try:
+        chunked = hash_ngrams(texts, n_char_features=2**10, n_word_features=2**8)
+    finally:
+        ngrams.CHUNK_CHARS = old
+    assert isinstance(chunked, sp.csr_matrix) and chunked.shape == whole.shape
+    assert abs(chunked - whole).max() < 1e-6 if whole.nnz else chunked.nnz == 0
+
+
+def test_each_text_is_hashed_alone() -> None:
+    texts = ["navigation home", "the article text", "home"]
+    together = hash_ngrams(texts, n_char_features=2**12, n_word_features=2**8)
+    for i, t in enumerate(texts):
+        alone = hash_ngrams([t], n_char_features=2**12, n_word_features=2**8)
+        assert abs(together[i] - alone).max() < 1e-6
+
+
+def test_hashes_are_the_same_in_another_process() -> None:
+    code = ("from classifier.ngrams import hash_ngrams;"
+            "m = hash_ngrams(['Sieve cleans corpora.'], n_char_features=2**16, n_word_features=2**10);"
+            "print(list(m.indices))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONHASHSEED": "123", "PATH": ""}).stdout
+    here = hash_ngrams(["Sieve cleans corpora."], n_char_features=2**16, n_word_features=2**10)
+    assert out.strip() == str(list(here.indices))
