@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 from .document import LABELS, Block, Document, Label, Segment, normalize_lang  # noqa: E402
 from .errors import ClassifierError, InputError, ModelError, SchemaError  # noqa: E402
-from .language import LanguageGuess, LanguageIdentifier, main_language  # noqa: E402
+from .language import BlockLanguage, LanguageGuess, LanguageIdentifier, TextAnalysis, main_language  # noqa: E402
 from .model import BlockModel, ModelParams, evaluate, fit_block_model, load_model, save_model  # noqa: E402
 from .pipeline import Sieve, default_model_dir  # noqa: E402
 from .readers import Reject, RejectSink, read_any  # noqa: E402
@@ -19,6 +19,7 @@ from .readers import Reject, RejectSink, read_any  # noqa: E402
 __all__ = [
     "LABELS",
     "Block",
+    "BlockLanguage",
     "BlockModel",
     "ClassifierError",
     "Document",
@@ -33,6 +34,7 @@ __all__ = [
     "SchemaError",
     "Segment",
     "Sieve",
+    "TextAnalysis",
     "__version__",
     "default_model_dir",
     "evaluate",

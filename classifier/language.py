@@ -1,13 +1,31 @@
-"""The language layer: fastText language ID of blocks and documents (annotation only).
+"""The language layer: the language of every block, of the document, and of the
+sentences inside a block that are in another language (segments).
 
-``LanguageIdentifier`` wraps fastText's ``lid.176`` model, loaded on first use and
-once per process. "Unsure" is ``None``, never a weak guess: text with too few
-letters, numbers, URLs and e-mail addresses get ``None`` without a model call, and
-a guess below ``min_confidence`` is dropped.
+``LanguageIdentifier`` wraps fastText's ``lid.176`` model (loaded on first use,
+once per process) and works in two steps, so that fastText runs once per distinct
+text however the answers are used:
+
+1. ``analyze``: a block's text is cut into pieces (sentences, and inside a
+   sentence at a change of script, so "tips: В моей семье" is two pieces), and
+   each piece with enough letters gets fastText's top language. A piece whose
+   script settles its language (Greek, Hangul, Thai ...) gets it without a model
+   call; a guess in a script the piece is not written in (a Cyrillic-only language
+   for Latin text) is dropped. Text that is no language (numbers, URLs, e-mail
+   addresses, code, emoji, separators) has no letters left and gets nothing.
+2. ``decide``: from the pieces, the block's own language (their letter-weighted
+   vote), its confidence, and the pieces in another language, merged into
+   sentence-level ``Segment``s. With a ``prior`` (the document's main language), a
+   short block whose evidence is weak leans to the prior (the shorter, the more),
+   and a mixed block where the prior holds a fair share is in the prior's language
+   with the rest as segments. Below ``min_confidence`` the answer is ``None``:
+   unsure is ``None``, never a weak guess.
+
+The constants were chosen on the dev files (``training/NOTES.md``, "Language layer").
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import threading
@@ -17,30 +35,117 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .document import Block, Document, Label, normalize_lang
+from .document import Block, Document, Label, Segment, normalize_lang
 from .errors import ModelError
 
 __all__ = [
+    "BlockLanguage",
     "LanguageGuess",
     "LanguageIdentifier",
     "MIN_CONFIDENCE",
     "MIN_LETTERS",
+    "TextAnalysis",
     "main_language",
     "with_main_language",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Fewer letters than this and a block gets no language: fastText answers anything on
-#: "Home" or "12 May", but at chance. Chosen on the dev files' menus and short lines.
+#: With no prior, fewer letters than this and a block gets no language: fastText
+#: answers anything on "Home" or "12 May", but at chance.
 MIN_LETTERS = 12
-#: Below this top-1 probability a guess is not given.
-MIN_CONFIDENCE = 0.5
-#: fastText looks at this many characters at most: a longer block's language is
-#: settled by then, and the cost grows with length.
+#: With the document's language as prior, a block needs this many letters.
+MIN_LETTERS_WITH_PRIOR = 4
+#: Below this confidence a block gets no language.
+MIN_CONFIDENCE = 0.3
+#: The prior's weight for a block of n letters is 1 + PRIOR_STRENGTH / n: decisive on
+#: a two-word menu line, negligible on a paragraph.
+PRIOR_STRENGTH = 90.0
+#: Blocks with fewer letters than this whose top language has a confidence below
+#: PRIOR_UNSURE get a second look with the prior's weight: a short block fastText is
+#: sure of keeps its language ("Home Energy Management System" on a German page).
+PRIOR_LOOK_LETTERS = 80
+PRIOR_UNSURE = 0.6
+#: How many of fastText's top languages the prior can choose from (3 did as well as
+#: 10 on the dev files, at less cost), taken with the first look at texts of up to
+#: SHORT_TEXT_CHARS characters.
+PRIOR_CANDIDATES = 3
+SHORT_TEXT_CHARS = 120
+#: A mixed block stays in the document's language when that holds this share of it.
+DOC_SHARE = 0.25
+#: A piece is a foreign segment when fastText gives its language at least this ...
+SEGMENT_MIN_CONFIDENCE = 0.8
+#: ... and it has at least this many letters and SEGMENT_MIN_WORDS words (or is in a
+#: script written without spaces): never a few words inside ordinary text.
+SEGMENT_MIN_LETTERS = 15
+SEGMENT_MIN_WORDS = 3
+#: fastText reads at most this many characters of one piece.
 MAX_CHARS = 2000
+#: Only this many characters of a block are cut into pieces (a 1 MB block is
+#: judged on its first 100 kB; segments are looked for there).
+MAX_ANALYZED_CHARS = 100_000
+#: A sentence whose language fastText gives below this is looked at again around a
+#: long quotation in it (clause granularity); a confident one is not.
+CLAUSE_RECHECK = 0.9
+_QUOTED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”]+)[“”]|«([^»]+)»')
+#: Analyses of texts up to CACHE_MAX_CHARS long are cached, CACHE_SIZE at most.
+CACHE_SIZE = 20_000
+CACHE_MAX_CHARS = 300
+#: Confidence given to a piece whose script belongs to one language only.
+SCRIPT_CONFIDENCE = 0.99
 
-_NOT_LANGUAGE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|\d+")
+#: Characters without which ``_NOT_LANGUAGE`` cannot match (a cheap first look).
+_MAYBE_NOT_LANGUAGE = re.compile(r"[\d_@#{}<>\[\]=;$\\|]|www\.|\.\w")
+#: Pieces at least this long are weighed by characters, not counted letter by letter.
+LONG_PIECE = 200
+_NOT_LANGUAGE = re.compile(
+    r"https?://\S+|www\.\S+|\S+@\S+\.\w+|[@#]\w+|\b[\w-]+\.(?:com|org|net|de|fr|uk|ru|pl|it|es|nl|io)\b/?\S*"
+    r"|[\d_]+|[{}<>\[\]=;$\\|]+\S*")
+#: A sentence ends after . ! ? … (and closing quotes), before a space and something
+#: that is not a digit or a lower-case letter; or after CJK full stops.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»«”“’‘)\]]*\s+(?=[^\s\da-z])|(?<=[。！？])\s*")
+_NON_LATIN = re.compile(r"[^\x00-\u024f\u1e00-\u1eff\u2000-\u2bff\W\d_]")
+_WORD = re.compile(r"\S+")
+_NO_SPACE_SCRIPTS = frozenset({"Han", "Kana", "Thai", "Khmer", "Lao", "Myanmar", "Tibetan"})
+
+#: Script ranges (letters outside all of them count as Latin or other).
+_SCRIPTS: tuple[tuple[str, str], ...] = (
+    ("Cyrillic", "\u0400-\u052f"), ("Greek", "\u0370-\u03ff\u1f00-\u1fff"), ("Armenian", "\u0530-\u058f"),
+    ("Hebrew", "\u0590-\u05ff"), ("Arabic", "\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff"),
+    ("Devanagari", "\u0900-\u097f"), ("Bengali", "\u0980-\u09ff"), ("Gurmukhi", "\u0a00-\u0a7f"),
+    ("Gujarati", "\u0a80-\u0aff"), ("Oriya", "\u0b00-\u0b7f"), ("Tamil", "\u0b80-\u0bff"),
+    ("Telugu", "\u0c00-\u0c7f"), ("Kannada", "\u0c80-\u0cff"), ("Malayalam", "\u0d00-\u0d7f"),
+    ("Sinhala", "\u0d80-\u0dff"), ("Thai", "\u0e00-\u0e7f"), ("Lao", "\u0e80-\u0eff"),
+    ("Tibetan", "\u0f00-\u0fff"), ("Myanmar", "\u1000-\u109f"), ("Georgian", "\u10a0-\u10ff"),
+    ("Hangul", "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"), ("Ethiopic", "\u1200-\u139f"),
+    ("Khmer", "\u1780-\u17ff"), ("Kana", "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"),
+    ("Han", "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"),
+)
+_SCRIPT_RES = tuple((name, re.compile(f"[{ranges}]")) for name, ranges in _SCRIPTS)
+_RANGES = sorted(
+    (int(a, 16), int(b, 16), name)
+    for name, ranges in _SCRIPTS
+    for a, b in re.findall(r"\\u(\w{4})-\\u(\w{4})", ranges.encode("unicode_escape").decode())
+)
+_RANGE_STARTS = [r[0] for r in _RANGES]
+#: Characters of a piece read to tell its script.
+SCRIPT_SAMPLE = 300
+#: Scripts that settle the language without a model call.
+_SCRIPT_LANGUAGE = {
+    "Greek": "el", "Armenian": "hy", "Hebrew": "he", "Bengali": "bn", "Gurmukhi": "pa", "Gujarati": "gu",
+    "Oriya": "or", "Tamil": "ta", "Telugu": "te", "Kannada": "kn", "Malayalam": "ml", "Sinhala": "si",
+    "Thai": "th", "Lao": "lo", "Tibetan": "bo", "Myanmar": "my", "Georgian": "ka", "Hangul": "ko",
+    "Ethiopic": "am", "Khmer": "km", "Kana": "ja",
+}
+#: Languages of lid.176 written in a script shared by several languages.
+_SCRIPT_LANGUAGES = {
+    "Cyrillic": frozenset("ru uk bg be mk sr kk ky tg mn tt ba cv ce os sah mhr mrj kv xal myv krc av lez bxr"
+                          " tyv udm koi".split()),
+    "Arabic": frozenset("ar fa ur ps ug ckb sd arz azb mzn pnb glk ku".split()),
+    "Devanagari": frozenset("hi mr ne sa new bh mai gom dty bpy".split()),
+    "Han": frozenset("zh ja wuu yue lzh gan".split()),
+}
+_NON_LATIN_LANGUAGES = frozenset(_SCRIPT_LANGUAGE.values()).union(*_SCRIPT_LANGUAGES.values()) - {"sr", "ku"}
 
 
 class LanguageGuess(NamedTuple):
@@ -50,18 +155,175 @@ class LanguageGuess(NamedTuple):
     confidence: float
 
 
+class Piece(NamedTuple):
+    """A sentence (or a one-script part of one) of a block: its span, its letters,
+    and fastText's top language with its probability (``None`` when not judged)."""
+
+    start: int
+    end: int
+    letters: int
+    words: int
+    lang: str | None
+    prob: float
+    no_spaces: bool  # written in a script without spaces between words
+
+
+class BlockLanguage(NamedTuple):
+    """A block's language (``None`` when unsure), its confidence and its segments."""
+
+    lang: str | None
+    confidence: float | None
+    segments: tuple[Segment, ...]
+
+
+class TextAnalysis:
+    """What the model said about one text, piece by piece (see ``analyze``)."""
+
+    __slots__ = ("candidates", "letters", "pieces", "plain", "prior", "text", "with_prior")
+
+    def __init__(self, text: str, pieces: tuple[Piece, ...], letters: int,
+                 candidates: tuple[tuple[str, float], ...] = ()) -> None:
+        self.text = text
+        self.pieces = pieces
+        self.letters = letters  # letters of language in the whole (analysed) text
+        #: fastText's top PRIOR_CANDIDATES for the whole text, in its scripts (short texts)
+        self.candidates = candidates
+        #: the decision without a prior (``decide(analysis)``), made once with the analysis
+        self.plain: BlockLanguage | None = None
+        #: the last decision with a prior, and that prior (a page's menus repeat)
+        self.prior: str | None = None
+        self.with_prior: BlockLanguage | None = None
+
+    def __repr__(self) -> str:
+        return f"TextAnalysis(pieces={self.pieces!r}, letters={self.letters}, plain={self.plain!r})"
+
+
+_UNSURE = BlockLanguage(None, None, ())
+_new_piece = tuple.__new__  # Piece(...) without NamedTuple's Python-level __new__ (hot path)
+
+
+_ASCII_NON_LETTERS = bytes(c for c in range(128) if not chr(c).isalpha())
+
+
 def _letters(text: str) -> int:
+    """How many letters ``text`` has (ASCII text through bytes.translate: 5x faster)."""
+    if text.isascii():
+        return len(text.encode("ascii").translate(None, _ASCII_NON_LETTERS))
     return sum(map(str.isalpha, text))
 
 
+_LATIN_ONLY = ("Latin", frozenset({"Latin"}))
+_NO_SCRIPT: tuple[None, frozenset[str]] = (None, frozenset())
+
+
+def _scripts(text: str, letters: int | None = None) -> tuple[str | None, frozenset[str]]:
+    """The script most of ``text``'s letters are in (``None`` without letters), and
+    every script that holds a fair part of them (a fifth, or 5 letters). Reads the
+    first ``SCRIPT_SAMPLE`` characters: a piece's script shows early."""
+    if not _NON_LATIN.search(text):
+        return _LATIN_ONLY if (letters if letters is not None else _letters(text)) else _NO_SCRIPT
+    text = text[:SCRIPT_SAMPLE]
+    letters = _letters(text)
+    counts = {name: n for name, rx in _SCRIPT_RES if (n := len(rx.findall(text)))}
+    counts["Latin"] = letters - sum(counts.values())
+    present = frozenset(name for name, n in counts.items() if n >= 5 or n >= letters / 5)
+    if counts.get("Kana") and counts["Kana"] + counts.get("Han", 0) >= letters / 5:
+        return "Kana", present | {"Kana"}  # Japanese mixes kana, kanji and Latin words
+    return max(sorted(counts), key=counts.__getitem__), present
+
+
+def _char_script(ch: str) -> str:
+    """The script of one letter (``Latin`` for anything outside the table)."""
+    i = bisect.bisect_right(_RANGE_STARTS, ord(ch)) - 1
+    if i >= 0 and ord(ch) <= _RANGES[i][1]:
+        return _RANGES[i][2]
+    return "Latin"
+
+
+def _word_script(word: str) -> str | None:
+    for ch in word:
+        if ch.isalpha():
+            return _char_script(ch)
+    return None
+
+
+def _fits_script(lang: str, scripts: frozenset[str]) -> bool:
+    """Whether ``lang`` is written in one of ``scripts`` (drops a Cyrillic-only
+    language for Latin text, and Japanese for Chinese without kana)."""
+    if not scripts:
+        return True
+    for script in scripts:
+        if script == "Latin":
+            if lang not in _NON_LATIN_LANGUAGES:
+                return True
+        elif script in _SCRIPT_LANGUAGES:
+            if lang in _SCRIPT_LANGUAGES[script]:
+                return True
+        elif _SCRIPT_LANGUAGE.get(script) == lang or (script == "Kana" and lang == "ja"):
+            return True
+    return False
+
+
+def _split_scripts(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut ``text[start:end]`` where the script of its words changes, keeping runs of
+    fewer than ``SEGMENT_MIN_LETTERS`` letters with their neighbour ("Kindle for PC"
+    inside Japanese stays one piece)."""
+    part = text[start:end]
+    if not _NON_LATIN.search(part):
+        return [(start, end)]
+    runs: list[list[Any]] = []  # [start, end, script, letters]
+    for w in _WORD.finditer(part):
+        word = w.group()
+        sc = _word_script(word)
+        n = _letters(word)
+        if runs and (sc is None or sc == runs[-1][2]):
+            runs[-1][1] = start + w.end()
+            runs[-1][3] += n
+        else:
+            runs.append([start + w.start(), start + w.end(), sc, n])
+    merged: list[list[Any]] = []
+    for run in runs:
+        if merged and (run[3] < SEGMENT_MIN_LETTERS or merged[-1][3] < SEGMENT_MIN_LETTERS):
+            if merged[-1][3] < run[3]:
+                merged[-1][2] = run[2]
+            merged[-1][1] = run[1]
+            merged[-1][3] += run[3]
+        else:
+            merged.append(run)
+    return [(r[0], r[1]) for r in merged] or [(start, end)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences of ``text`` (and of one-script parts of a sentence that
+    mixes scripts), without surrounding whitespace, in order."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() > pos:
+            spans.append((pos, m.start()))
+        pos = max(pos, m.end())
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        chunk = text[a:b]
+        a2 = a + len(chunk) - len(chunk.lstrip())
+        b2 = a + len(chunk.rstrip())
+        if b2 > a2:
+            out.extend(_split_scripts(text, a2, b2))
+    return out
+
+
 class LanguageIdentifier:
-    """Language of short texts; the fastText model loads on first use, once per process."""
+    """Languages of blocks and of the sentences inside them (see the module docstring);
+    the fastText model loads on first use, once per process."""
 
     def __init__(self, model_path: Path | str, *, min_confidence: float = MIN_CONFIDENCE) -> None:
         self.model_path = Path(model_path)
         self.min_confidence = min_confidence
         self._model: Any = None
         self._lock = threading.Lock()
+        self._cache: dict[str, TextAnalysis] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         # fastText handles and locks do not pickle; a worker reloads the model
@@ -78,47 +340,286 @@ class LanguageIdentifier:
                     self._model = _load_fasttext(self.model_path)
         return self._model
 
-    def identify_language_of(self, text: str) -> LanguageGuess | None:
+    # -- step 1: what the model says about each piece ------------------------------------
+    def _predict(self, text: str, k: int = 1) -> list[tuple[str, float]]:
+        """fastText's top ``k`` (language, probability) for one piece of text."""
+        line = text[:MAX_CHARS]
+        if "\n" in line:  # a newline ends fastText's input; other whitespace only separates
+            line = line.replace("\n", " ")
+        if line.isupper():  # lid.176.ftz knows few all-capital words: "SUBSCRIBER ONLY"
+            line = line.lower()
+        # the trailing newline is the end-of-line token fastText was trained with;
+        # without it the low-level predict gives other (worse) probabilities
+        try:
+            result = self.model.f.predict(line + "\n", k, 0.0, "strict")
+        except (UnicodeError, TypeError):  # lone surrogates (possible from JSON): pybind cannot convert them
+            result = self.model.f.predict(_valid_utf8(line) + "\n", k, 0.0, "strict")
+        labels = _LABEL_LANG
+        out = []
+        for prob, label in result:
+            lang = labels.get(label) or _label_lang(label)
+            if lang:
+                out.append((lang, prob if prob < 1.0 else 1.0))
+        return out
+
+    def _piece(self, text: str, start: int, end: int, k: int = 1) -> tuple[Piece, list[tuple[str, float]]]:
+        """The piece ``text[start:end]`` judged, and fastText's top ``k`` languages for
+        it that fit its script (empty when no model call was needed)."""
+        part = text[start:end]
+        clean = _NOT_LANGUAGE.sub(" ", part) if _MAYBE_NOT_LANGUAGE.search(part) else part
+        # letters are counted exactly where a threshold can depend on them; a long
+        # piece is weighed by its characters that are not spaces
+        if len(clean) < LONG_PIECE:
+            letters, words = _letters(clean), len(clean.split())
+        else:
+            words = clean.count(" ") + 1
+            letters = len(clean) - words + 1
+        script, scripts = _scripts(clean, letters)
+        no_spaces = script in _NO_SPACE_SCRIPTS or script == "Kana"
+        if letters < MIN_LETTERS_WITH_PRIOR:
+            return _new_piece(Piece, (start, end, letters, words, None, 0.0, no_spaces)), []
+        if script in _SCRIPT_LANGUAGE:
+            lang = _SCRIPT_LANGUAGE[script]
+            return (_new_piece(Piece, (start, end, letters, words, lang, SCRIPT_CONFIDENCE, no_spaces)),
+                    [(lang, SCRIPT_CONFIDENCE)])
+        cands = [(lang, p) for lang, p in self._predict(part, k) if _fits_script(lang, scripts)]
+        if not cands:
+            return _new_piece(Piece, (start, end, letters, words, None, 0.0, no_spaces)), cands
+        return _new_piece(Piece, (start, end, letters, words, cands[0][0], cands[0][1], no_spaces)), cands
+
+    def analyze(self, text: str) -> TextAnalysis:
+        """Cut ``text`` into sentence pieces and give each its top language."""
+        return self.analyze_many([text])[0]
+
+    def analyze_many(self, texts: Sequence[str]) -> list[TextAnalysis]:
+        """``analyze`` each text, once per distinct text: menus, footers and notices
+        repeat within a page and across a site's pages, so short texts are also kept
+        in a bounded cache (``CACHE_SIZE`` entries, oldest out first). Answers do
+        not depend on the cache."""
+        cache = self._cache
+        out = []
+        for text in texts:
+            found = cache.get(text)
+            if found is None:
+                found = self._analyze(text)
+                if len(text) <= CACHE_MAX_CHARS:
+                    if len(cache) >= CACHE_SIZE:
+                        del cache[next(iter(cache))]
+                    cache[text] = found
+            out.append(found)
+        return out
+
+    def _analyze(self, text: str) -> TextAnalysis:
+        head = text[:MAX_ANALYZED_CHARS]
+        short = len(head) <= SHORT_TEXT_CHARS
+        if len(head) < 40 or not (_SENTENCE_END.search(head) or _NON_LATIN.search(head)):
+            # one piece (most blocks: menu lines, headings, one-sentence paragraphs); a
+            # short one is asked for its top candidates at once, for the prior later
+            stripped = head.strip()
+            if not stripped:
+                analysis = TextAnalysis(text, (), 0)
+                analysis.plain = _UNSURE
+                return analysis
+            lead = len(head) - len(head.lstrip())
+            piece, cands = self._piece(head, lead, lead + len(stripped), k=PRIOR_CANDIDATES if short else 1)
+            if piece.prob >= CLAUSE_RECHECK or piece.letters < 2 * SEGMENT_MIN_LETTERS:
+                analysis = TextAnalysis(text, (piece,), piece.letters, tuple(cands) if short else ())
+                analysis.plain = self._decide_one(piece)
+                return analysis
+            pieces = self._clauses(head, piece)
+        else:
+            pieces = []
+            for a, b in sentence_spans(head):
+                piece = self._piece(head, a, b)[0]
+                if piece.prob < CLAUSE_RECHECK and piece.letters >= 2 * SEGMENT_MIN_LETTERS:
+                    pieces.extend(self._clauses(head, piece))
+                else:
+                    pieces.append(piece)
+        letters = sum(p.letters for p in pieces)
+        analysis = TextAnalysis(text, tuple(pieces), letters)  # candidates: when the prior needs them
+        analysis.plain = self._decide(analysis, None)
+        return analysis
+
+    def _decide_one(self, piece: Piece) -> BlockLanguage:
+        """``decide`` without a prior for a text of one piece (the common case, inline)."""
+        if piece.letters < MIN_LETTERS or piece.lang is None or piece.prob < self.min_confidence:
+            return _UNSURE
+        return BlockLanguage(piece.lang, piece.prob, ())
+
+    def _clauses(self, text: str, piece: Piece) -> list[Piece]:
+        """A sentence fastText is unsure of, cut around a long quotation (``He said:
+        « Nous ne reculerons pas », and left.``): each part judged on its own."""
+        part = text[piece.start:piece.end]
+        best = None
+        for m in _QUOTED.finditer(part):
+            inner = m.group(1) or m.group(2) or m.group(3) or m.group(4) or ""
+            if _letters(inner) >= SEGMENT_MIN_LETTERS and (best is None or len(inner) > len(best[1])):
+                best = (m, inner)
+        if best is None:
+            return [piece]
+        m, inner = best
+        q_start = piece.start + m.start() + m.group(0).index(inner)
+        q_end = q_start + len(inner.rstrip())
+        q_start += len(inner) - len(inner.lstrip())
+        out = []
+        for a, b in ((piece.start, piece.start + m.start()), (q_start, q_end), (piece.start + m.end(), piece.end)):
+            chunk = text[a:b]
+            a2, b2 = a + len(chunk) - len(chunk.lstrip()), a + len(chunk.rstrip())
+            if b2 > a2:
+                out.append(self._piece(text, a2, b2)[0])
+        return out
+
+    # -- step 2: decisions ---------------------------------------------------------------
+    def decide(self, analysis: TextAnalysis, prior: str | None = None) -> BlockLanguage:
+        """The block's language, confidence and foreign segments from its pieces;
+        ``prior`` is the document's main language (when known)."""
+        plain = analysis.plain
+        if plain is not None:
+            if prior is None:
+                return plain
+            # the prior agrees and there is nothing for it to settle: same answer
+            if plain.lang == prior and (plain.confidence or 0.0) >= PRIOR_UNSURE:
+                return plain
+        if prior is not None and analysis.prior == prior and analysis.with_prior is not None:
+            return analysis.with_prior
+        decided = self._decide(analysis, prior)
+        if prior is not None:
+            analysis.prior, analysis.with_prior = prior, decided
+        return decided
+
+    def _decide(self, analysis: TextAnalysis, prior: str | None) -> BlockLanguage:
+        letters = analysis.letters
+        if letters < (MIN_LETTERS_WITH_PRIOR if prior else MIN_LETTERS):
+            return BlockLanguage(None, None, ())
+        pieces = analysis.pieces
+        if len(pieces) == 1:  # most blocks: one sentence, one vote
+            if pieces[0].lang is None:
+                return BlockLanguage(None, None, ())
+            own, confidence = pieces[0].lang, pieces[0].prob
+            share = {own: confidence}
+        else:
+            votes: dict[str, float] = defaultdict(float)
+            judged = 0
+            for p in pieces:
+                if p.lang is not None:
+                    votes[p.lang] += p.letters * p.prob
+                    judged += p.letters
+            if not judged:
+                return BlockLanguage(None, None, ())
+            share = {lang: v / judged for lang, v in votes.items()}
+            own = max(sorted(share), key=share.__getitem__)
+            confidence = share[own]
+        if prior is not None:
+            if own != prior and share.get(prior, 0.0) >= DOC_SHARE:
+                own, confidence = prior, share[prior]  # a mixed block: the rest are segments
+            elif letters < PRIOR_LOOK_LETTERS and confidence < PRIOR_UNSURE:
+                own, confidence = self._with_prior(analysis, prior)
+        segments = _segments(analysis, own) if len(pieces) > 1 else ()
+        if segments:  # the confidence is about the rest of the block, the segments carved out
+            carved = sum(p.letters for p in pieces if p.lang is not None and _inside(p, segments))
+            rest = sum(p.letters for p in pieces if p.lang is not None) - carved
+            if rest > 0:
+                confidence = share.get(own, 0.0) * (rest + carved) / rest
+        if confidence < self.min_confidence:
+            return BlockLanguage(None, None, ())
+        return BlockLanguage(own, min(confidence, 1.0), segments)
+
+    def _with_prior(self, analysis: TextAnalysis, prior: str) -> tuple[str, float]:
+        """A short block's language with the prior's weight (fastText's top candidates)."""
+        weight = 1.0 + PRIOR_STRENGTH / max(analysis.letters, 1)
+        cands = analysis.candidates
+        if not cands:  # a text of several pieces: looked at as a whole once, when needed
+            text = analysis.text[:MAX_CHARS]
+            scripts = _scripts(text)[1]
+            cands = analysis.candidates = tuple((lang, p) for lang, p in self._predict(text, k=PRIOR_CANDIDATES)
+                                                if _fits_script(lang, scripts))
+        if not cands:
+            return prior, 0.0
+        residual = max(0.0, 1.0 - sum(p for _, p in cands))
+        scores = {lang: p * (weight if lang == prior else 1.0) for lang, p in cands}
+        best = max(sorted(scores), key=scores.__getitem__)
+        return best, scores[best] / (sum(scores.values()) + residual)
+
+    # -- convenience -----------------------------------------------------------------------
+    def identify_language_of(self, text: str, prior: str | None = None) -> LanguageGuess | None:
         """The language of one text, or ``None`` when unsure or not language."""
-        return self.identify_language_of_many([text])[0]
+        return self.identify_language_of_many([text], prior=prior)[0]
 
-    def identify_language_of_many(self, texts: Sequence[str]) -> list[LanguageGuess | None]:
+    def identify_language_of_many(self, texts: Sequence[str], prior: str | None = None
+                                  ) -> list[LanguageGuess | None]:
         """The language of each text (``None`` when unsure), in order."""
-        guesses: list[LanguageGuess | None] = [None] * len(texts)
-        predict = None
-        seen: dict[str, int] = {}
-        for i, text in enumerate(texts):
-            if text in seen:  # repeated menus and footers: one model call per distinct text
-                guesses[i] = guesses[seen[text]]
-                continue
-            seen[text] = i
-            line = _clean_line(text)
-            if _letters(_NOT_LANGUAGE.sub(" ", line)) < MIN_LETTERS:
-                continue
-            if predict is None:
-                predict = self.model.f.predict
-            result = predict(line, 1, 0.0, "strict")
-            if result:
-                prob, label = result[0]
-                lang = normalize_lang(label)
-                if lang is not None and prob >= self.min_confidence:
-                    guesses[i] = LanguageGuess(lang, min(float(prob), 1.0))
-        return guesses
+        out: list[LanguageGuess | None] = []
+        for an in self.analyze_many(texts):
+            bl = self.decide(an, prior)
+            out.append(LanguageGuess(bl.lang, bl.confidence or 0.0) if bl.lang else None)
+        return out
 
-    def annotate_blocks(self, document: Document) -> Document:
-        """Give each block its language (``None`` when unsure); the block model uses it."""
-        guesses = self.identify_language_of_many([b.text for b in document.blocks])
-        return replace(document, blocks=tuple(_with_lang(b, g) for b, g in zip(document.blocks, guesses)))
+    def foreign_segments(self, text: str, lang: str | None = None) -> list[Segment]:
+        """The spans of ``text`` in another language than ``lang`` (default: the
+        text's own language)."""
+        bl = self.decide(self.analyze(text), prior=lang)
+        if lang is None or bl.lang == lang:
+            return list(bl.segments)
+        return list(_segments(self.analyze(text), lang))
+
+    def annotate_blocks(self, document: Document, analyses: Sequence[TextAnalysis] | None = None) -> Document:
+        """Each block's language without a prior (what the block model reads)."""
+        analyses = analyses or self.analyze_many([b.text for b in document.blocks])
+        blocks = []
+        for b, an in zip(document.blocks, analyses, strict=True):
+            bl = self.decide(an)
+            blocks.append(replace(b, lang=bl.lang, lang_score=bl.confidence))
+        return replace(document, blocks=tuple(blocks))
+
+    def finish(self, document: Document, analyses: Sequence[TextAnalysis] | None = None) -> Document:
+        """After the block model: the main language of the document (its content
+        blocks), then every block's language with it as prior, its segments and
+        whether it is foreign."""
+        analyses = analyses or self.analyze_many([b.text for b in document.blocks])
+        main = main_language(document.blocks)
+        prior = main.lang if main else None
+        blocks = []
+        for b, an in zip(document.blocks, analyses, strict=True):
+            bl = self.decide(an, prior)
+            blocks.append(replace(b, lang=bl.lang, lang_score=bl.confidence, segments=bl.segments,
+                                  foreign=bl.lang is not None and prior is not None and bl.lang != prior))
+        return replace(document, blocks=tuple(blocks), lang=prior, lang_score=main.confidence if main else None)
 
     def annotate(self, document: Document) -> Document:
-        """Give each block its language (if not done yet) and the document its main
-        language; blocks in another language than the document's are ``foreign``.
+        """Languages, main language, segments and foreign flags of a document (its
+        block labels, when present, decide which blocks count for the main language)."""
+        analyses = self.analyze_many([b.text for b in document.blocks])
+        return self.finish(self.annotate_blocks(document, analyses), analyses)
 
-        Run it after the block model: the main language is counted over content blocks.
-        """
-        if all(b.lang is None for b in document.blocks):
-            document = self.annotate_blocks(document)
-        return with_main_language(document)
+
+def _inside(piece: Piece, segments: tuple[Segment, ...]) -> bool:
+    return any(seg.start <= piece.start and piece.end <= seg.end for seg in segments)
+
+
+def _is_foreign(p: Piece, own: str) -> bool:
+    return (p.lang is not None and p.lang != own and p.prob >= SEGMENT_MIN_CONFIDENCE
+            and p.letters >= SEGMENT_MIN_LETTERS and (p.no_spaces or p.words >= SEGMENT_MIN_WORDS))
+
+
+def _segments(analysis: TextAnalysis, own: str) -> tuple[Segment, ...]:
+    """Runs of consecutive pieces confidently in one other language than ``own``; a
+    tiny unjudged piece ("Ja.") between two of the same language joins them."""
+    runs: list[list[Any]] = []  # [start, end, lang, probability x letters, letters]
+    open_run = tiny_gap = False
+    for p in analysis.pieces:
+        if _is_foreign(p, own):
+            if open_run and runs[-1][2] == p.lang:
+                runs[-1][1] = p.end
+                runs[-1][3] += p.prob * p.letters
+                runs[-1][4] += p.letters
+            else:
+                runs.append([p.start, p.end, p.lang, p.prob * p.letters, p.letters])
+            open_run, tiny_gap = True, False
+        elif open_run and not tiny_gap and p.lang is None and p.letters < SEGMENT_MIN_LETTERS:
+            tiny_gap = True
+        else:
+            open_run = tiny_gap = False
+    return tuple(Segment(a, b, lang, w / n) for a, b, lang, w, n in runs)
 
 
 def with_main_language(document: Document) -> Document:
@@ -131,30 +632,55 @@ def with_main_language(document: Document) -> Document:
     return replace(document, blocks=blocks, lang=lang, lang_score=score)
 
 
+#: The main language must hold this share of a pool of blocks (and the pool this
+#: many characters with a language) to be taken from it; else the next, wider pool.
+MAIN_SHARE = 0.7
+MAIN_MIN_CHARS = 100
+
+
 def main_language(blocks: Sequence[Block]) -> LanguageGuess | None:
-    """The length-weighted majority language of the content blocks (of all blocks
-    when no content block has a language). The confidence is that language's share
-    of the counted characters."""
-    for pool in ([b for b in blocks if b.label is Label.CONTENT], list(blocks)):
+    """The length-weighted majority language of the content blocks; when no language
+    holds ``MAIN_SHARE`` of them (or they hold too little text with a language), of
+    the blocks not labelled boilerplate or navigation, then of all blocks. The
+    confidence is that language's share of the counted characters."""
+    pools = (
+        [b for b in blocks if b.label is Label.CONTENT],
+        [b for b in blocks if b.label not in (Label.BOILERPLATE, Label.NAVIGATION)],
+        list(blocks),
+    )
+    fallback: LanguageGuess | None = None
+    for pool in pools:
         weight: dict[str, float] = defaultdict(float)
         for b in pool:
             if b.lang is not None:
                 weight[b.lang] += len(b.text) * (b.lang_score or 1.0)
-        if weight:
-            total = sum(weight.values())
-            lang = max(sorted(weight), key=weight.__getitem__)  # sorted: ties break the same way
-            return LanguageGuess(lang, weight[lang] / total)
-    return None
+        if not weight:
+            continue
+        total = sum(weight.values())
+        lang = max(sorted(weight), key=weight.__getitem__)  # sorted: ties break the same way
+        guess = LanguageGuess(lang, weight[lang] / total)
+        if guess.confidence >= MAIN_SHARE and total >= MAIN_MIN_CHARS:
+            return guess
+        fallback = fallback or guess
+    return fallback
 
 
-def _clean_line(text: str) -> str:
-    """One line for fastText: no newlines, valid UTF-8, at most ``MAX_CHARS``."""
-    line = " ".join(text[:MAX_CHARS].split())
+_LABEL_LANG: dict[str, str | None] = {}
+
+
+def _label_lang(label: str) -> str | None:
+    """``__label__en`` -> ``en`` (fastText has 176 labels: remembered in ``_LABEL_LANG``)."""
+    lang = _LABEL_LANG[label] = normalize_lang(label)
+    return lang
+
+
+def _valid_utf8(line: str) -> str:
+    """fastText's strict decoding raises on lone surrogates (possible from JSON)."""
     try:
         line.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: fastText's strict decoding would raise
-        line = line.encode("utf-8", "replace").decode("utf-8")
-    return line
+        return line
+    except UnicodeEncodeError:
+        return line.encode("utf-8", "replace").decode("utf-8")
 
 
 def _load_fasttext(path: Path) -> Any:
@@ -169,9 +695,3 @@ def _load_fasttext(path: Path) -> Any:
     except (ValueError, OSError, RuntimeError) as err:
         raise ModelError(f"language model {path} cannot be loaded ({err}); "
                          "reinstall models/ or pass --model-dir") from err
-
-
-def _with_lang(block: Block, guess: LanguageGuess | None) -> Block:
-    if guess is None:
-        return replace(block, lang=None, lang_score=None)
-    return replace(block, lang=guess.lang, lang_score=guess.confidence)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .document import Document
 from .errors import ClassifierError, ModelError
-from .language import LanguageIdentifier, with_main_language
+from .language import LanguageIdentifier
 from .model import BlockModel, load_model
 
 __all__ = ["LID_MODEL_FILE", "Sieve", "default_model_dir"]
@@ -64,6 +64,19 @@ class Sieve:
             self._block_model = load_model(self.model_dir)
         return self._block_model
 
+    def model_info(self) -> dict[str, str]:
+        """Name, version and block-model sha256 (from its card), for output metadata."""
+        import json
+
+        from . import __version__
+
+        card_path = self.model_dir / "blocks.json"
+        try:
+            sha = str(json.loads(card_path.read_text(encoding="utf-8")).get("sha256", ""))
+        except (OSError, ValueError):
+            sha = ""
+        return {"name": "sieve", "version": __version__, "block_model_sha256": sha[:16]}
+
     def check_models(self) -> None:
         """Load both models now, so a bad model fails before any input is read."""
         _ = self.block_model
@@ -106,6 +119,15 @@ class Sieve:
 
     def _label_batch(self, batch: list[Document]) -> list[Document]:
         # block languages first: the block model uses them (a block in another
-        # language than the rest of the page is rarely the article)
-        with_langs = [self.language.annotate_blocks(doc) for doc in batch]
-        return [with_main_language(doc) for doc in self.block_model.label_many(with_langs)]
+        # language than the rest of the page is rarely the article); then, with the
+        # labels, the main language, and every block's final language, segments and
+        # foreign flag. fastText runs once per distinct text of the batch.
+        texts = [b.text for doc in batch for b in doc.blocks]
+        found = self.language.analyze_many(texts)
+        analyses, start = [], 0
+        for doc in batch:
+            analyses.append(found[start:start + len(doc.blocks)])
+            start += len(doc.blocks)
+        with_langs = [self.language.annotate_blocks(doc, an) for doc, an in zip(batch, analyses)]
+        labelled = self.block_model.label_many(with_langs)
+        return [self.language.finish(doc, an) for doc, an in zip(labelled, analyses)]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pickle
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from classifier.document import Block, Document, Label
+from classifier.document import Block, Document, Label, Segment
 from classifier.errors import ModelError
 from classifier.language import LanguageGuess, LanguageIdentifier, main_language
 
@@ -96,13 +97,132 @@ def test_tampered_language_model_is_refused(tmp_path: Path, repo_root: Path) -> 
 
 
 def test_annotate_sets_block_and_document_languages(lid: LanguageIdentifier) -> None:
-    doc = Document.from_texts([SENTENCES["en"], "Home", SENTENCES["fr"], SENTENCES["en"].replace("Tuesday", "Monday")])
+    doc = Document.from_texts([SENTENCES["en"], "Home", SENTENCES["fr"], SENTENCES["en"].replace("Tuesday", "Monday"),
+                               "12:30 - 14:45"])
     doc = Document(id=doc.id, blocks=tuple(Block(b.text, label=Label.CONTENT) for b in doc.blocks))
     out = lid.annotate(doc)
-    assert [b.lang for b in out.blocks] == ["en", None, "fr", "en"]
+    # "Home" alone is too short to say; on an English page the page's language decides
+    assert lid.identify_language_of("Home") is None
+    assert [b.lang for b in out.blocks] == ["en", "en", "fr", "en", None]
     assert out.lang == "en" and 0.5 < out.lang_score <= 1.0
-    assert [b.foreign for b in out.blocks] == [False, False, True, False]
+    assert [b.foreign for b in out.blocks] == [False, False, True, False, False]
     assert out.texts == doc.texts
+
+
+# -- the document's language as prior for short blocks ------------------------------------
+
+
+def test_prior_settles_a_short_ambiguous_block_but_not_a_clear_one(lid: LanguageIdentifier) -> None:
+    ambiguous = "Pular para o conteúdo"  # Portuguese; fastText alone leans to Spanish
+    alone = lid.identify_language_of(ambiguous)
+    assert alone is None or alone.lang != "pt"
+    with_prior = lid.identify_language_of(ambiguous, prior="pt")
+    assert with_prior is not None and with_prior.lang == "pt"
+    # a sentence fastText is sure of keeps its language whatever the page's language
+    assert lid.identify_language_of(SENTENCES["fr"], prior="de").lang == "fr"
+
+
+def test_all_capitals_are_read_as_words(lid: LanguageIdentifier) -> None:
+    guess = lid.identify_language_of("SUBSCRIBE TO OUR NEWSLETTER TODAY")
+    assert guess is not None and guess.lang == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("Καλημέρα σε όλους τους φίλους μας", "el"), ("오늘 날씨가 정말 좋습니다 여러분", "ko"),
+     ("WordPressの記事更新にWindows Live Writerを試してみる", "ja"),
+     ("Добро пожаловать на наш сайт о путешествиях", "ru")],
+)
+def test_scripts_narrow_the_language(lid: LanguageIdentifier, text: str, lang: str) -> None:
+    guess = lid.identify_language_of(text)
+    assert guess is not None and guess.lang == lang
+    assert lid.foreign_segments(text) == []
+
+
+@pytest.mark.parametrize("text", ["😀😀😀 🎉🎉", "→ | » ·· ‹ ›", "{ x = y; } [] <> ==", "@someone #hashtag #another"])
+def test_symbols_and_code_are_no_language(lid: LanguageIdentifier, text: str) -> None:
+    assert lid.identify_language_of(text) is None
+    assert lid.identify_language_of(text, prior="en") is None
+
+
+# -- segments ----------------------------------------------------------------------------
+
+ENGLISH_PARAGRAPH = ("The mayor opened the new library on Saturday morning. Hundreds of families queued in the rain "
+                     "to see the reading rooms. The building cost twelve million pounds and took three years.")
+GERMAN = "Wir haben lange auf diesen Tag gewartet und sind sehr stolz darauf."
+
+
+def test_a_german_sentence_inside_an_english_paragraph_is_one_segment(lid: LanguageIdentifier) -> None:
+    first, rest = ENGLISH_PARAGRAPH.split(" Hundreds", 1)
+    text = f"{first} {GERMAN} Hundreds{rest}"
+    segments = lid.foreign_segments(text)
+    assert len(segments) == 1
+    seg = segments[0]
+    assert text[seg.start:seg.end] == GERMAN and seg.lang == "de" and 0.8 <= seg.score <= 1.0
+    block = lid.decide(lid.analyze(text), prior="en")
+    assert block.lang == "en" and block.segments == tuple(segments)
+
+
+def test_plain_paragraphs_have_no_segments(lid: LanguageIdentifier) -> None:
+    for text in (ENGLISH_PARAGRAPH, SENTENCES["de"] + " " + SENTENCES["de"].replace("Dienstag", "Mittwoch")):
+        assert lid.foreign_segments(text) == []
+
+
+def test_a_block_wholly_in_another_language_has_no_segments_but_is_foreign(lid: LanguageIdentifier) -> None:
+    doc = Document.from_texts([ENGLISH_PARAGRAPH, SENTENCES["fr"] + " " + SENTENCES["fr"]])
+    doc = Document(id="d", blocks=tuple(Block(b.text, label=Label.CONTENT) for b in doc.blocks))
+    out = lid.annotate(doc)
+    assert out.lang == "en"
+    assert out.blocks[1].lang == "fr" and out.blocks[1].foreign and out.blocks[1].segments == ()
+
+
+def test_a_few_foreign_words_are_not_a_segment(lid: LanguageIdentifier) -> None:
+    text = "He ordered the Apfelstrudel mit Sahne and a coffee, then read the paper until noon."
+    assert lid.foreign_segments(text) == []
+
+
+def test_script_change_inside_a_sentence_splits_it(lid: LanguageIdentifier) -> None:
+    text = ("Here are a few tips to get your social media shining: "
+            "В моей семье это блюдо готовят каждый год на праздники.")
+    segments = lid.foreign_segments(text, "en")  # on an English page
+    assert [(text[s.start:s.end], s.lang) for s in segments] == [
+        ("В моей семье это блюдо готовят каждый год на праздники.", "ru")]
+
+
+def _check_segments(text: str, segments: Sequence[Segment], own: str | None) -> None:
+    last_end = 0
+    for seg in segments:
+        assert 0 <= seg.start < seg.end <= len(text)
+        assert seg.start >= last_end  # sorted, not overlapping
+        assert seg.lang != own
+        assert seg.score is None or 0.0 <= seg.score <= 1.0
+        last_end = seg.end
+
+
+PIECES = [SENTENCES["en"], SENTENCES["fr"], SENTENCES["de"], SENTENCES["es"], GERMAN, "Hello.", "12 345.",
+          "Это предложение написано по-русски.", "これは日本語の文です。", "\u200f\u202e", "\ud800", "\x00", " ", "\n"]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=8), st.sampled_from([" ", "", "\n", "  "]))
+def test_segment_invariants_on_mixed_sentences(lid: LanguageIdentifier, parts: list[str], sep: str) -> None:
+    text = sep.join(parts)
+    block = lid.decide(lid.analyze(text), prior="en")
+    _check_segments(text, block.segments, block.lang)
+    if block.lang is None:
+        assert block.segments == () and block.confidence is None
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=()), max_size=400), st.sampled_from([None, "en", "de"]))
+def test_segment_invariants_on_any_text(lid: LanguageIdentifier, text: str, prior: str | None) -> None:
+    block = lid.decide(lid.analyze(text), prior=prior)
+    _check_segments(text, block.segments, block.lang)
+    assert block.lang is None or (0.0 < block.confidence <= 1.0)
+
+
+def test_huge_block_without_spaces_and_mixed_script_words(lid: LanguageIdentifier) -> None:
+    for text in ("ж" * 1_000_000, "abcжзиαβγ" * 1000, "Москваmoscow Москваmoscow " * 50):
+        block = lid.decide(lid.analyze(text), prior="en")
+        _check_segments(text, block.segments, block.lang)
 
 
 # -- main_language ---------------------------------------------------------------------
