@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -21,11 +22,12 @@ import click
 
 from . import __version__
 from .cards import sha256_of
-from .document import LABELS, Document, Label
+from .clean import DEFAULT_MIN_CHARS
+from .document import LABELS, Document, Label, Segment
 from .errors import ClassifierError
 from .language import LanguageIdentifier
 from .pipeline import LID_MODEL_FILE, Sieve, default_model_dir
-from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any
+from .readers import DEFAULT_MAX_BYTES, INPUT_FORMATS, Reject, RejectSink, read_any
 from .writers import JsonlWriter, rejects_path_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,9 +47,10 @@ def _input_options(f: F) -> F:
                      help="Reject records (JSONL lines, text files) larger than this.")(f)
     f = click.option("--text-field", default="text", show_default=True,
                      help="JSONL field holding the text when a record has no 'blocks'.")(f)
-    f = click.option("--input-format", type=click.Choice(["auto", "jsonl", "text"]), default="auto",
+    f = click.option("--input-format", type=click.Choice(list(INPUT_FORMATS)), default="auto",
                      show_default=True,
-                     help="How to read inputs; auto goes by extension (.jsonl[.gz] is JSONL).")(f)
+                     help="How to read inputs; auto goes by the name: .jsonl[.gz|.zst] JSONL, .html/.htm a "
+                          "page, .warc[.gz] WARC, else text.")(f)
     return f
 
 
@@ -118,8 +121,10 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
     """Label every block of each input document and give its language.
 
     INPUTS are text files (one document; a block per blank-line paragraph, or per
-    line when there are no blank lines), JSONL files (.jsonl, .jsonl.gz; a
-    document per line, with 'blocks' or 'text'), or '-' for standard input.
+    line when there are no blank lines), JSONL files (.jsonl, .jsonl.gz,
+    .jsonl.zst; a document per line, with 'blocks', 'text' or 'html'), HTML
+    pages (.html, .htm), WARC files (.warc, .warc.gz: a document per HTML
+    response), or '-' for standard input.
     Records that cannot be used are reported and written to
     OUTPUT.rejects.jsonl; the run goes on.
 
@@ -138,13 +143,7 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
         sieve.check_models()
         with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if fmt == "jsonl" else "-") as out:
             docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes)
-
-            def skip(doc: Document, err: Exception) -> None:  # a bug or pathological input: keep going
-                raw = json.dumps(doc.to_dict(), ensure_ascii=False).encode("utf-8")
-                rejects.sink.add(Reject(f"document {doc.id}", 0, f"internal_error:{type(err).__name__}",
-                                        str(err), raw))
-
-            for doc in sieve.label_many(docs, on_error=skip):
+            for doc in sieve.label_many(docs, on_error=_skipper(rejects)):
                 if fmt == "jsonl":
                     out.write(doc.to_dict())
                 else:
@@ -154,8 +153,11 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
         raise click.ClickException(str(err)) from err
     if not quiet:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.counts.items()))
+        skipped = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.skipped.items()))
+        skip_note = f", {rejects.sink.total_skipped} records that are no documents skipped ({skipped})"
         click.echo(f"sieve score: {out.count + rejects.sink.total} documents read, {out.count} written, "
                    f"{rejects.sink.total} rejected{f' ({reasons})' if reasons else ''}"
+                   f"{skip_note if skipped else ''}"
                    f"{f' -> {rejects.path}' if rejects.sink.total and rejects.path else ''}"
                    f" in {time.perf_counter() - started:.1f} s", err=True)
 
@@ -170,7 +172,108 @@ def _echo_table(doc: Document) -> None:
         text = " ".join(b.text.split())
         room = max(width - 36, 20)
         head = f"{i:>4}  " + click.style(f"{label:<11}", fg=_LABEL_COLOURS.get(b.label, None) if b.label else None)
-        click.echo(f"{head} {conf:4.2f}  {lang:<4}  {text[:room]}{'…' if len(text) > room else ''}")
+        shown = _marked(b.text, b.segments) if b.segments else text[:room] + ("…" if len(text) > room else "")
+        click.echo(f"{head} {conf:4.2f}  {lang:<4}  {shown}")
+
+
+def _marked(text: str, segments: tuple[Segment, ...], colour: bool = True) -> str:
+    """``text`` with each foreign segment shown as ``⟦lang: ...⟧``."""
+    out, pos = [], 0
+    for seg in segments:
+        out.append(text[pos:seg.start])
+        span = f"⟦{seg.lang}: {text[seg.start:seg.end]}⟧"
+        out.append(click.style(span, fg="magenta", bold=True) if colour else span)
+        pos = seg.end
+    out.append(text[pos:])
+    return " ".join("".join(out).split())
+
+
+def _language_record(doc: Document) -> dict[str, Any]:
+    return {
+        "id": doc.id,
+        "lang": doc.lang,
+        "lang_score": None if doc.lang_score is None else round(doc.lang_score, 4),
+        "blocks": len(doc.blocks),
+        "foreign_blocks": [
+            {"block": i, "lang": b.lang, "lang_score": round(b.lang_score or 0.0, 4), "text": b.text}
+            for i, b in enumerate(doc.blocks) if b.foreign
+        ],
+        "segments": [
+            {"block": i, **seg.to_dict(), "text": b.text[seg.start:seg.end]}
+            for i, b in enumerate(doc.blocks) for seg in b.segments
+        ],
+    }
+
+
+def _echo_languages(doc: Document, show_all: bool) -> None:
+    foreign = sum(1 for b in doc.blocks if b.foreign)
+    with_segments = sum(1 for b in doc.blocks if b.segments)
+    main = f"{doc.lang} ({doc.lang_score:.2f})" if doc.lang and doc.lang_score is not None else "unknown"
+    click.echo(click.style(f"{doc.id}", bold=True) + f"  main language: {main}  blocks: {len(doc.blocks)}"
+               f"  foreign blocks: {foreign}  blocks with foreign segments: {with_segments}")
+    width = shutil.get_terminal_size((100, 20)).columns
+    for i, b in enumerate(doc.blocks):
+        if not (show_all or b.foreign or b.segments):
+            continue
+        lang = b.lang or "-"
+        score = f"{b.lang_score:.2f}" if b.lang_score is not None else "  - "
+        tag = click.style("foreign", fg="magenta") if b.foreign else "       "
+        if b.segments:
+            text = _marked(b.text, b.segments)
+        else:
+            text = " ".join(b.text.split())
+            room = max(width - 30, 30)
+            text = text[:room] + ("…" if len(text) > room else "")
+        click.echo(f"{i:>4}  {lang:<4} {score}  {tag}  {text}")
+
+
+@cli.command(name="lang")
+@_INPUTS
+@click.option("-o", "--output", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where to write; '-' is standard output. A file is written atomically.")
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
+              help="text: a view for people; jsonl: per document its main language, foreign blocks and "
+                   "segments (with their text).")
+@click.option("--all", "show_all", is_flag=True, help="text: list every block, not only foreign ones and those "
+                                                      "with foreign segments.")
+@_input_options
+@_model_dir_option
+def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, input_format: str, text_field: str,
+         max_bytes: int, model_dir: Path | None) -> None:
+    """Show each document's main language, its blocks in another language, and the
+    sentences in another language inside blocks (marked ⟦lang: ...⟧).
+
+    Reads the same inputs as `sieve score`, which writes the same information
+    (block 'lang', 'foreign', 'segments') in its JSONL.
+
+    \b
+    Examples:
+      sieve lang examples/harbour.txt
+      sieve lang crawl.jsonl.gz --format jsonl -o languages.jsonl
+    """
+    if fmt == "text" and output != "-":
+        raise click.UsageError("--format text writes to the terminal; drop -o, or use --format jsonl")
+    quiet = logging.getLogger().level >= logging.ERROR
+    try:
+        sieve = Sieve(model_dir)
+        sieve.check_models()
+        with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if fmt == "jsonl" else "-") as out:
+            docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes)
+            for doc in sieve.label_many(docs, on_error=_skipper(rejects)):
+                if fmt == "jsonl":
+                    out.write(_language_record(doc))
+                else:
+                    out.count += 1
+                    _echo_languages(doc, show_all)
+    except ClassifierError as err:
+        raise click.ClickException(str(err)) from err
+
+
+def _skipper(rejects: _RejectReporter) -> Callable[[Document, Exception], None]:
+    def skip(doc: Document, err: Exception) -> None:  # a bug or pathological input: keep going
+        raw = json.dumps(doc.to_dict(), ensure_ascii=False).encode("utf-8")
+        rejects.sink.add(Reject(f"document {doc.id}", 0, f"internal_error:{type(err).__name__}", str(err), raw))
+    return skip
 
 
 def _read_labelled(data: tuple[str, ...], text_field: str) -> list[Document]:
@@ -284,6 +387,157 @@ def format_metrics(m: dict[str, Any], *, title: str = "evaluation") -> str:
     for g in names:
         lines.append(f"{g:<12}" + "".join(f"{m['confusion'][g][p]:>12d}" for p in names))
     return "\n".join(lines)
+
+
+#: Exit status of `sieve clean` when more than --max-reject-share of records were rejected.
+EXIT_TOO_MANY_REJECTS = 3
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True, path_type=str))
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the output shards, rejects and _report.json (not with '-' or --format text).")
+@click.option("--keep", "keep", type=click.Choice([lab.value for lab in LABELS]), multiple=True,
+              default=("content",), show_default=True, help="Labels whose blocks are kept (repeat for several).")
+@click.option("--keep-foreign", is_flag=True, help="Keep blocks and sentences in other languages than the "
+                                                   "document's (default: drop them).")
+@click.option("--split-by-language", is_flag=True, help="Write each language's text to its own shard "
+                                                        "(NAME.LANG.jsonl.gz).")
+@click.option("--min-chars", type=click.IntRange(min=0), default=DEFAULT_MIN_CHARS, show_default=True,
+              help="Drop documents with fewer kept characters (reason too_short / no_content).")
+@click.option("--annotate", is_flag=True, help="Keep every block with its label, language and segments "
+                                               "instead of the joined text.")
+@click.option("--drop-fields", is_flag=True, help="Do not keep the input records' own fields under metadata.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default="jsonl", show_default=True,
+              help="text: print each document's kept text for a person (no output folder).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Parallel worker processes (shards run in parallel) [default: all cores].")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: processes on this machine; dask: a Dask cluster (--scheduler, else a local one).")
+@click.option("--scheduler", default=None, help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786.")
+@click.option("--overwrite", is_flag=True, help="Redo shards that are finished already (default: skip them).")
+@click.option("--compression", type=click.Choice(["gz", "none"]), default="gz", show_default=True,
+              help="Output shards as .jsonl.gz or .jsonl.")
+@click.option("--max-reject-share", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+              help=f"Exit with status {EXIT_TOO_MANY_REJECTS} when more than this share of records was rejected.")
+@_input_options
+@_model_dir_option
+def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...], keep_foreign: bool,
+          split_by_language: bool, min_chars: int, annotate: bool, drop_fields: bool, fmt: str,
+          workers: int | None, engine: str, scheduler: str | None, overwrite: bool, compression: str,
+          max_reject_share: float, input_format: str, text_field: str, max_bytes: int,
+          model_dir: Path | None) -> None:
+    """Clean a corpus: keep each document's article text in its language, drop
+    boilerplate, navigation and foreign-language text, account for every record.
+
+    Each input file is a shard (a folder expands to its files, recursively) and
+    gives OUTPUT_DIR/REL/NAME.jsonl.gz (NAME: the file name without extensions;
+    REL: its sub-folder), NAME.rejects.jsonl for records that could not be used,
+    and NAME.report.json; OUTPUT_DIR/_report.json sums them (read = written +
+    dropped + rejected). Inputs: JSONL (.jsonl[.gz|.zst], records with 'blocks',
+    'text' or 'html'), text files, HTML pages, WARC (.warc[.gz]); '-' reads
+    standard input and writes standard output. A rerun skips finished shards.
+
+    \b
+    Exit status: 0 the run completed (rejected records included); 1 it could not
+    run, or a shard failed; 2 usage error; 3 more than --max-reject-share of the
+    records were rejected.
+
+    \b
+    Examples:
+      sieve clean crawl/ -o clean/
+      sieve clean CC-MAIN-00001.warc.gz -o clean/ --workers 2
+      sieve clean shards/ -o clean/ --engine dask --scheduler tcp://10.0.0.5:8786
+      sieve clean --format text examples/harbour.txt
+    """
+    from .clean import CleanPolicy  # noqa: F811 - imported here to keep --help fast
+
+    policy = CleanPolicy(keep_labels=frozenset(Label(k) for k in keep), keep_foreign=keep_foreign,
+                         split_by_language=split_by_language, min_chars=min_chars, annotate=annotate,
+                         drop_fields=drop_fields)
+    quiet = logging.getLogger().level >= logging.ERROR
+    streaming = fmt == "text" or inputs == ("-",)
+    if streaming:
+        if output_dir is not None:
+            raise click.UsageError("with '-' or --format text the output goes to standard output; drop -o")
+        _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet)
+        return
+    if output_dir is None:
+        raise click.UsageError("give an output folder: -o OUTPUT_DIR")
+    if "-" in inputs:
+        raise click.UsageError("'-' (standard input) cannot be mixed with files; clean it on its own")
+    from .engine import REPORT_NAME, run_clean
+
+    try:
+        if engine == "local":
+            sieve = Sieve(model_dir)
+            sieve.check_models()  # a bad model fails now, once, not in every worker
+        result = run_clean(
+            inputs, output_dir, policy, workers=workers or os.cpu_count() or 1, engine=engine,
+            scheduler=scheduler, overwrite=overwrite, model_dir=str(model_dir) if model_dir else None,
+            input_format=input_format, text_field=text_field, max_bytes=max_bytes,
+            suffix=".jsonl.gz" if compression == "gz" else ".jsonl",
+            echo=None if quiet else (lambda line: click.echo(line, err=True)),
+        )
+    except ClassifierError as err:
+        raise click.ClickException(str(err)) from err
+    rep = result.report
+    rejected = sum(rep["rejected"].values())
+    if not quiet:
+        def fmt_counts(c: dict[str, int]) -> str:
+            return f" ({', '.join(f'{k}: {v:,}' for k, v in c.items())})" if c else ""
+
+        click.echo(
+            f"sieve clean: {rep['shards']} shards ({result.skipped} finished before), {rep['read']:,} records read, "
+            f"{rep['written']:,} written, {sum(rep['dropped'].values()):,} dropped{fmt_counts(rep['dropped'])}, "
+            f"{rejected:,} rejected{fmt_counts(rep['rejected'])}; kept {rep['chars']['out']:,} of "
+            f"{rep['chars']['in']:,} characters in {result.seconds:.1f} s -> {output_dir / REPORT_NAME}", err=True)
+    if result.failed:
+        for name, error in result.failed:
+            click.echo(f"sieve clean: shard {name} failed: {error}", err=True)
+        raise click.ClickException(f"{len(result.failed)} shard(s) failed; rerun to retry them "
+                                   "(finished shards are kept)")
+    if rep["read"] and rejected / rep["read"] > max_reject_share:
+        click.echo(f"sieve clean: {rejected:,} of {rep['read']:,} records rejected, more than "
+                   f"--max-reject-share {max_reject_share}", err=True)
+        sys.exit(EXIT_TOO_MANY_REJECTS)
+
+
+def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_format: str, text_field: str,
+                     max_bytes: int, model_dir: Path | None, quiet: bool) -> None:
+    """`sieve clean` on standard output: JSONL records, or the kept text for a person."""
+    from .clean import clean_document
+
+    reporter = _RejectReporter("-", quiet)
+    read = written = dropped = 0
+    try:
+        sieve = Sieve(model_dir)
+        sieve.check_models()
+        model = sieve.model_info()
+        with JsonlWriter("-") as out:
+            docs = _read_all(inputs, reporter.sink, input_format, text_field, max_bytes)
+            for doc in sieve.label_many(docs, on_error=_skipper(reporter)):
+                read += 1
+                res = clean_document(doc, policy, source="stdin" if inputs == ("-",) else "", model=model)
+                if res.dropped:
+                    dropped += 1
+                    if fmt == "text":
+                        click.echo(click.style(f"# {doc.id}: dropped ({res.dropped})", dim=True))
+                    continue
+                written += 1
+                for lang, rec in res.records:
+                    if fmt == "jsonl":
+                        out.write(rec)
+                    else:
+                        head = f"# {doc.id}" + (f" [{lang}]" if lang else f" [{doc.lang or '?'}]")
+                        click.echo(click.style(head, bold=True))
+                        click.echo(rec.get("text") or "\n\n".join(b["text"] for b in rec.get("blocks", [])))
+                        click.echo()
+    except ClassifierError as err:
+        raise click.ClickException(str(err)) from err
+    if not quiet:
+        click.echo(f"sieve clean: {read + reporter.sink.total:,} records read, {written:,} written, "
+                   f"{dropped:,} dropped, {reporter.sink.total:,} rejected", err=True)
 
 
 def main() -> None:  # pragma: no cover - the console script

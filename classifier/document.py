@@ -131,11 +131,14 @@ class Document:
         return cls(id=id, blocks=tuple(Block(text=t) for t in texts), **fields)
 
     @classmethod
-    def from_dict(cls, record: object, *, default_id: str = "doc", text_field: str = "text") -> Document:
+    def from_dict(cls, record: object, *, default_id: str = "doc", text_field: str = "text",
+                  html_field: str = "html") -> Document:
         """Read an input record (SCHEMA.md). Raises ``SchemaError`` naming the field.
 
         Blocks come from ``blocks`` (strings or objects with ``text``) exactly as
-        given; without ``blocks``, ``text_field`` is split into paragraphs.
+        given; without ``blocks``, ``text_field`` is split into paragraphs; without
+        either, ``html_field`` (a page's HTML as a string) is segmented into blocks
+        (and not passed through: pages are large).
         """
         if not isinstance(record, dict):
             raise SchemaError(f"a record must be a JSON object, not {type(record).__name__}")
@@ -169,8 +172,12 @@ class Document:
             if not isinstance(text, str):
                 raise SchemaError(f"field '{text_field}' must be a string, not {type(text).__name__}")
             blocks = [Block(text=t) for t in split_paragraphs(text)]
+        elif isinstance(rec.get(html_field), str):
+            from .html import html_to_blocks  # lxml only when pages come in
+
+            blocks = html_to_blocks(rec.pop(html_field))
         else:
-            raise SchemaError(f"record has neither 'blocks' nor '{text_field}'")
+            raise SchemaError(f"record has none of 'blocks', '{text_field}' or '{html_field}' (HTML as a string)")
         url = rec.pop("url", None)
         publisher = rec.pop("publisher", None)
         gold_lang = rec.pop("lang", None)

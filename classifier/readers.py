@@ -5,7 +5,17 @@ with a stable reason code, so callers can check ``read == written + rejected``.
 
 Reason codes: ``bad_json``, ``bad_schema``, ``bad_encoding``, ``binary``,
 ``no_text`` (an empty document), ``too_large``, ``truncated`` (a compressed
-stream that ends early; the records before it are kept), ``unreadable``.
+stream or WARC record that ends early; the records before it are kept),
+``malformed`` (a WARC record that cannot be parsed), ``unreadable``.
+
+Records that are fine but are not documents (a WARC request or metadata record,
+a response that is not HTML) are not rejects: they are counted as *skipped*, by
+reason, on the same sink (``RejectSink.skip``).
+
+Formats (``input_format="auto"`` goes by the name, after a ``.gz`` or ``.zst``
+suffix): JSONL (``.jsonl``, ``.ndjson``, ``.json``), HTML pages (``.html``,
+``.htm``: one document), WARC (``.warc``, ``.warc.gz``, ``.warc.zst``), else plain
+text (one document).
 """
 
 from __future__ import annotations
@@ -44,6 +54,9 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 STDIN = "-"
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+_HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+_WARC_SUFFIXES = (".warc", ".arc")
+INPUT_FORMATS = ("auto", "jsonl", "text", "html", "warc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +90,12 @@ class Reject:
 
 @dataclass(slots=True)
 class RejectSink:
-    """Collects rejects: counts them by reason and hands each to ``on_reject``."""
+    """Collects rejects (counted by reason, each handed to ``on_reject``) and
+    skipped records (counted by reason)."""
 
     on_reject: Callable[[Reject], None] | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def add(self, reject: Reject) -> None:
         self.counts[reject.reason] = self.counts.get(reject.reason, 0) + 1
@@ -88,9 +103,16 @@ class RejectSink:
         if self.on_reject is not None:
             self.on_reject(reject)
 
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def total_skipped(self) -> int:
+        return sum(self.skipped.values())
 
 
 def document_id_for(path: str | Path) -> str:
@@ -103,14 +125,50 @@ def _open_binary(path: str | Path) -> BinaryIO:
     if str(path) == STDIN:
         return sys.stdin.buffer
     raw: BinaryIO = open(path, "rb")
-    if str(path).endswith(".gz"):
+    name = str(path).lower()
+    if name.endswith(".gz"):
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if name.endswith(".zst"):
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+        return io.BufferedReader(reader, buffer_size=1 << 16)  # type: ignore[arg-type]
     return raw
 
 
+def _base_name(path: str | Path) -> str:
+    name = str(path).lower()
+    for suffix in (".gz", ".zst"):
+        name = name.removesuffix(suffix)
+    return name
+
+
 def _is_jsonl(path: str | Path) -> bool:
-    name = str(path).lower().removesuffix(".gz")
-    return name.endswith(_JSONL_SUFFIXES)
+    return _base_name(path).endswith(_JSONL_SUFFIXES)
+
+
+def format_of(path: str | Path) -> str:
+    """The input format ``auto`` picks for ``path``: jsonl, html, warc or text."""
+    base = _base_name(path)
+    if base.endswith(_JSONL_SUFFIXES):
+        return "jsonl"
+    if base.endswith(_HTML_SUFFIXES):
+        return "html"
+    if base.endswith(_WARC_SUFFIXES):
+        return "warc"
+    return "text"
+
+
+_STREAM_ERRORS: tuple[type[BaseException], ...] = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def _truncation_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import zstandard
+
+        return (*_STREAM_ERRORS, zstandard.ZstdError)
+    except ImportError:  # pragma: no cover - zstandard is a dependency
+        return _STREAM_ERRORS
 
 
 def read_any(
@@ -121,19 +179,21 @@ def read_any(
     text_field: str = "text",
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Iterator[Document]:
-    """Yield the documents of one input: a JSONL file, a text file, or ``-`` (stdin).
+    """Yield the documents of one input: a JSONL file, a text file, an HTML page, a
+    WARC file, or ``-`` (stdin).
 
     Args:
-        input_format: ``"jsonl"``, ``"text"`` or ``"auto"`` (by file extension;
-            for stdin, JSONL when the first non-blank byte is ``{``).
+        input_format: one of ``INPUT_FORMATS``; ``"auto"`` goes by the file name
+            (``format_of``); for stdin, JSONL when the first non-blank byte is ``{``,
+            else text.
         text_field: the record field holding text when a record has no ``blocks``.
         max_bytes: records larger than this are rejected as ``too_large``.
 
     Raises:
         InputError: the input cannot be opened at all (missing, a folder, no permission).
     """
-    if input_format not in ("auto", "jsonl", "text"):
-        raise InputError(f"unknown input format {input_format!r}; use auto, jsonl or text")
+    if input_format not in INPUT_FORMATS:
+        raise InputError(f"unknown input format {input_format!r}; use {', '.join(INPUT_FORMATS)}")
     if str(path) == STDIN:
         stream = sys.stdin.buffer
         if input_format == "auto":
@@ -143,16 +203,21 @@ def read_any(
             input_format = "jsonl" if head.lstrip()[:1] == b"{" else "text"
         if input_format == "jsonl":
             yield from _read_jsonl_stream(stream, STDIN, rejects, text_field, max_bytes)
+        elif input_format == "warc":
+            yield from _read_warc_stream(stream, STDIN, rejects, max_bytes)
         else:
-            yield from _read_text_stream(stream, STDIN, "stdin", rejects, max_bytes)
+            yield from _read_text_stream(stream, STDIN, "stdin", rejects, max_bytes, html=input_format == "html")
         return
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    if input_format == "jsonl" or (input_format == "auto" and _is_jsonl(path)):
+    fmt = format_of(path) if input_format == "auto" else input_format
+    if fmt == "jsonl":
         yield from read_jsonl(path, rejects, text_field=text_field, max_bytes=max_bytes)
+    elif fmt == "warc":
+        yield from read_warc(path, rejects, max_bytes=max_bytes)
     else:
-        yield from read_text(path, rejects, max_bytes=max_bytes)
+        yield from read_text(path, rejects, max_bytes=max_bytes, html=fmt == "html")
 
 
 def read_jsonl(
@@ -177,7 +242,7 @@ def _read_jsonl_stream(
             raw = next(lines)
         except StopIteration:
             return
-        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        except _truncation_errors() as err:
             rejects.add(Reject(source, line_no + 1, "truncated", f"compressed stream ends early: {err}"))
             return
         except OSError as err:
@@ -251,33 +316,36 @@ def _has_lone_surrogate(value: Any) -> bool:
     return False
 
 
-def read_text(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Document]:
-    """Yield the one document of a plain text file (``.gz`` allowed), or reject it.
+def read_text(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_BYTES,
+              html: bool = False) -> Iterator[Document]:
+    """Yield the one document of a plain text file, or of an HTML page with
+    ``html=True`` (``.gz``/``.zst`` allowed), or reject it.
 
-    Blocks are paragraphs: split on blank lines when the file has any, else one
-    block per non-empty line. The document id is the file name without extensions.
+    A text file's blocks are paragraphs: split on blank lines when it has any,
+    else one block per non-empty line; a page's come from ``html.html_to_blocks``.
+    The document id is the file name without extensions.
     """
     try:
         size = path.stat().st_size
-        if not str(path).endswith(".gz") and size > max_bytes:
+        if not str(path).lower().endswith((".gz", ".zst")) and size > max_bytes:
             rejects.add(Reject(str(path), 1, "too_large", f"{size} bytes > limit {max_bytes}"))
             return
         stream = _open_binary(path)
     except OSError as err:
         raise InputError(f"{path}: cannot open ({err.strerror or err})") from err
     with stream:
-        yield from _read_text_stream(stream, str(path), document_id_for(path), rejects, max_bytes)
+        yield from _read_text_stream(stream, str(path), document_id_for(path), rejects, max_bytes, html=html)
 
 
 def _read_text_stream(
-    stream: BinaryIO, source: str, doc_id: str, rejects: RejectSink, max_bytes: int
+    stream: BinaryIO, source: str, doc_id: str, rejects: RejectSink, max_bytes: int, html: bool = False
 ) -> Iterator[Document]:
     try:
         data = stream.read(max_bytes + 1)
         too_large = len(data) > max_bytes
         if too_large:  # count the rest without holding it
             size = len(data) + sum(len(chunk) for chunk in iter(lambda: stream.read(1 << 20), b""))
-    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+    except _truncation_errors() as err:
         rejects.add(Reject(source, 1, "truncated", f"compressed stream ends early: {err}"))
         return
     except OSError as err:
@@ -285,6 +353,11 @@ def _read_text_stream(
         return
     if too_large:
         rejects.add(Reject(source, 1, "too_large", f"{size} bytes > limit {max_bytes}"))
+        return
+    if html:
+        doc = _page_document(data, source, 1, doc_id, None, rejects)
+        if doc is not None:
+            yield doc
         return
     if b"\x00" in data:
         rejects.add(Reject(source, 1, "binary", "the file holds NUL bytes: not text", data))
@@ -301,3 +374,121 @@ def _read_text_stream(
     yield Document.from_texts(paragraphs, id=doc_id)
 
 
+def _looks_binary(data: bytes) -> bool:
+    """Bytes that are no page: NUL bytes or mostly control characters at the start."""
+    head = data[:4096]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    controls = sum(1 for c in head if c < 9 or 13 < c < 32)
+    return len(head) > 0 and controls > len(head) // 10
+
+
+def _page_document(data: bytes, source: str, position: int, doc_id: str, url: str | None,
+                   rejects: RejectSink) -> Document | None:
+    """The document of one HTML page's bytes, or ``None`` (rejected)."""
+    from .html import html_to_blocks
+
+    if _looks_binary(data):
+        rejects.add(Reject(source, position, "binary", "not an HTML page: binary data", data[:65536]))
+        return None
+    try:
+        blocks = html_to_blocks(data)
+    except Exception as err:  # noqa: BLE001 - libxml2 on hostile markup: a reject, never a crash
+        rejects.add(Reject(source, position, "malformed", f"HTML cannot be parsed: {type(err).__name__}: {err}",
+                           data[:65536]))
+        return None
+    if not blocks:
+        rejects.add(Reject(source, position, "no_text", "the page has no text"))
+        return None
+    return Document(id=doc_id, blocks=tuple(blocks), url=url)
+
+
+def read_warc(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Document]:
+    """Yield a document per HTML response record of a WARC file (``.warc``, ``.warc.gz``,
+    ``.warc.zst``); other records are skipped (counted by reason), bad ones rejected."""
+    try:
+        raw = open(path, "rb")
+    except OSError as err:
+        raise InputError(f"{path}: cannot open ({err.strerror or err})") from err
+    with raw:
+        yield from _read_warc_stream(raw, str(path), rejects, max_bytes, size=path.stat().st_size)
+
+
+def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_bytes: int,
+                      size: int | None = None) -> Iterator[Document]:
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    n = 0
+    last_end = 0
+    try:
+        for record in ArchiveIterator(stream, parse_http=False, auto_decode="none", fsspec_args=False):
+            n += 1
+            kind = record.record_type
+            if kind != WarcRecordType.response:
+                rejects.skip(f"warc_{_record_type_name(kind)}")
+                record.reader.consume()
+                continue
+            position = record.stream_pos
+            length = record.content_length
+            if length > max_bytes:
+                rejects.add(Reject(source, n, "too_large", f"WARC record at byte {position}: "
+                                   f"{length} bytes > limit {max_bytes}"))
+                record.reader.consume()
+                continue
+            block = record.reader.read()
+            if len(block) < length:
+                rejects.add(Reject(source, n, "truncated", f"WARC record at byte {position} ends early: "
+                                   f"{len(block)} of {length} bytes", block[:65536]))
+                return
+            doc = _warc_response(block, record, source, n, rejects)
+            if doc is not None:
+                yield doc
+            last_end = position
+    except _truncation_errors() as err:
+        rejects.add(Reject(source, n + 1, "truncated", f"compressed stream ends early: {err}"))
+        return
+    except (OSError, ValueError, RuntimeError) as err:
+        rejects.add(Reject(source, n + 1, "malformed", f"WARC cannot be read after record {n}: {err}"))
+        return
+    if n == 0 and size:
+        rejects.add(Reject(source, 1, "malformed", "no WARC record could be read: not a WARC file?"))
+    del last_end
+
+
+def _record_type_name(kind: Any) -> str:
+    text = str(kind)
+    return text.rsplit(".", 1)[-1].lower() if text else "unknown"
+
+
+def _warc_response(block: bytes, record: Any, source: str, position: int, rejects: RejectSink) -> Document | None:
+    """The document of one WARC response record's block (HTTP headers + body)."""
+    head, sep, body = block.partition(b"\r\n\r\n")
+    if not sep:
+        head, sep, body = block.partition(b"\n\n")
+    if not sep or not head.startswith(b"HTTP/"):
+        rejects.add(Reject(source, position, "malformed", "WARC response without an HTTP header", block[:65536]))
+        return None
+    status_line, _, header_text = head.partition(b"\n")
+    headers = {}
+    for line in header_text.split(b"\n"):
+        key, colon, value = line.partition(b":")
+        if colon:
+            headers[key.strip().lower()] = value.strip()
+    content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+    if content_type and "html" not in content_type:
+        rejects.skip("not_html")
+        return None
+    parts = status_line.split()
+    if len(parts) < 2 or not parts[1].startswith(b"2"):
+        rejects.skip("http_status_not_2xx")
+        return None
+    encoding = headers.get(b"content-encoding", b"").lower()
+    if encoding in (b"gzip", b"x-gzip", b"deflate"):
+        try:
+            body = zlib.decompress(body, 16 + zlib.MAX_WBITS if encoding != b"deflate" else zlib.MAX_WBITS)
+        except zlib.error as err:
+            rejects.add(Reject(source, position, "bad_encoding", f"HTTP body cannot be decompressed: {err}"))
+            return None
+    uri = record.headers.get("WARC-Target-URI")
+    record_id = record.headers.get("WARC-Record-ID") or f"{Path(source).name}:{position}"
+    return _page_document(body, source, position, record_id.strip("<>"), uri, rejects)

@@ -242,7 +242,7 @@ def test_absent_model_dir_exits_1(runner: CliRunner, data_dir: Path, tmp_path: P
 
 
 def test_every_command_has_help_with_an_example(runner: CliRunner) -> None:
-    assert set(cli.commands) >= {"score", "train", "evaluate"}
+    assert set(cli.commands) >= {"score", "lang", "train", "evaluate"}
     for name, command in cli.commands.items():
         result = runner.invoke(cli, [name, "--help"])
         assert result.exit_code == 0, name
@@ -365,3 +365,54 @@ def test_score_skips_a_document_that_breaks_the_model_and_goes_on(
     rejects = _records((tmp_path / "out.jsonl.rejects.jsonl").read_text(encoding="utf-8"))
     assert [r["reason"] for r in rejects] == ["internal_error:RuntimeError"]
     assert victim in rejects[0]["source"] and json.loads(rejects[0]["raw"])["id"] == victim
+
+
+# -- lang: main language, foreign blocks and segments ---------------------------------------------
+
+MIXED_STORY = (
+    "The mayor opened the new library on Saturday morning. Wir haben lange auf diesen Tag gewartet und sind "
+    "sehr stolz darauf. Hundreds of families queued in the rain to see the reading rooms.\n\n"
+    "The building cost twelve million pounds and took three years to finish, the council said on Monday.\n\n"
+    "Cet article a été publié pour la première fois sur le site de notre partenaire régional.\n"
+)
+
+
+@pytest.fixture
+def mixed_story(tmp_path: Path) -> Path:
+    path = tmp_path / "library-story.txt"
+    path.write_text(MIXED_STORY, encoding="utf-8")
+    return path
+
+
+def test_lang_marks_foreign_blocks_and_segments(runner: CliRunner, tiny_model_dir: Path, mixed_story: Path) -> None:
+    result = runner.invoke(cli, ["lang", str(mixed_story), "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("library-story") and "main language: en" in lines[0]
+    assert "foreign blocks: 1" in lines[0] and "blocks with foreign segments: 1" in lines[0]
+    assert len(lines) == 3  # only the block with a segment and the foreign block
+    assert "⟦de: Wir haben lange auf diesen Tag gewartet und sind sehr stolz darauf.⟧" in lines[1]
+    assert lines[2].split()[:3] == ["2", "fr", lines[2].split()[2]] and "foreign" in lines[2]
+    every = runner.invoke(cli, ["lang", str(mixed_story), "--all", "--model-dir", str(tiny_model_dir)])
+    assert len(every.stdout.splitlines()) == 4
+
+
+def test_lang_jsonl_agrees_with_score(runner: CliRunner, tiny_model_dir: Path, mixed_story: Path) -> None:
+    lang = runner.invoke(cli, ["lang", str(mixed_story), "--format", "jsonl", "--model-dir", str(tiny_model_dir)])
+    score = _score(runner, tiny_model_dir, str(mixed_story))
+    assert lang.exit_code == score.exit_code == 0
+    (rec,), (pred,) = _records(lang.stdout), _records(score.stdout)
+    assert rec["id"] == pred["id"] == "library-story" and rec["lang"] == pred["lang"] == "en"
+    assert [f["block"] for f in rec["foreign_blocks"]] == [i for i, b in enumerate(pred["blocks"]) if b["foreign"]]
+    (seg,) = rec["segments"]
+    block = pred["blocks"][seg["block"]]
+    assert block["segments"] == [{k: seg[k] for k in ("start", "end", "lang", "score")}]
+    assert block["text"][seg["start"]:seg["end"]] == seg["text"] and seg["lang"] == "de"
+    assert block["lang"] == "en" and not block["foreign"]
+
+
+def test_lang_text_with_output_file_is_a_usage_error(runner: CliRunner, tiny_model_dir: Path,
+                                                     mixed_story: Path, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["lang", str(mixed_story), "-o", str(tmp_path / "x"),
+                                 "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 2 and not (tmp_path / "x").exists()

@@ -189,7 +189,7 @@ def test_missing_file_and_folder_raise_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         _read(tmp_path)
     with pytest.raises(InputError, match="unknown input format"):
-        _read(tmp_path / "x.txt", input_format="html")
+        _read(tmp_path / "x.txt", input_format="pdf")
 
 
 def test_input_format_overrides_the_extension(tmp_path: Path) -> None:

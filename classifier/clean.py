@@ -1,0 +1,330 @@
+"""Cleaning: labelled documents -> clean records, one input shard at a time.
+
+``clean_document`` applies a ``CleanPolicy`` to one labelled document: it keeps
+the blocks whose label is kept (default: content), drops foreign blocks and cuts
+foreign segments out (unless ``keep_foreign``), and gives the output records (one,
+or one per language with ``split_by_language``) or the reason the document is
+dropped. ``clean_shard`` runs a whole input file through ``Sieve`` and writes its
+output shard, its rejects and its shard report, atomically; ``engine`` runs
+shards in processes or on a Dask cluster.
+
+Output records follow the datatrove / Dolma document layout: ``id``, ``text``
+(kept blocks joined by blank lines), ``source`` and ``metadata`` (url,
+publisher, lang, lang_score, what was removed, the model, and the input's own
+fields unless ``drop_fields``). With ``annotate`` a record keeps every block with
+its label, language and segments instead of the joined text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .document import Block, Document, Label
+from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any
+from .writers import JsonlWriter
+
+__all__ = ["CleanPolicy", "ShardTask", "clean_document", "clean_shard", "merge_reports", "shard_report_path"]
+
+logger = logging.getLogger(__name__)
+
+#: Documents with fewer kept characters than this are dropped (``too_short``).
+DEFAULT_MIN_CHARS = 100
+
+
+@dataclass(frozen=True)
+class CleanPolicy:
+    """What to keep. The defaults build a monolingual corpus of article text."""
+
+    keep_labels: frozenset[Label] = frozenset({Label.CONTENT})
+    keep_foreign: bool = False  # keep blocks and segments in other languages
+    split_by_language: bool = False  # each language's text to its own shard
+    min_chars: int = DEFAULT_MIN_CHARS
+    annotate: bool = False  # every block with label, language, segments; no joined text
+    drop_fields: bool = False  # do not keep the input's own fields under metadata
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "keep_labels": sorted(lab.value for lab in self.keep_labels),
+            "keep_foreign": self.keep_foreign,
+            "split_by_language": self.split_by_language,
+            "min_chars": self.min_chars,
+            "annotate": self.annotate,
+            "drop_fields": self.drop_fields,
+        }
+
+
+@dataclass
+class CleanResult:
+    """What became of one document: records per language (``None``: the only
+    output shard), or the reason it was dropped; and what was removed."""
+
+    records: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)
+    dropped: str | None = None
+    removed: Counter[str] = field(default_factory=Counter)
+
+
+def _cut(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` without the character spans (sorted, not overlapping)."""
+    out, pos = [], 0
+    for a, b in spans:
+        out.append(text[pos:a])
+        pos = b
+    out.append(text[pos:])
+    return " ".join("".join(out).split())
+
+
+def _language_parts(block: Block, doc_lang: str | None, keep_foreign: bool) -> list[tuple[str | None, str]]:
+    """The block's text by language: its own text (segments cut out unless kept)
+    and, for splitting, each segment's text in its language."""
+    own = block.lang or doc_lang
+    if not block.segments:
+        return [(own, block.text)]
+    if keep_foreign:
+        return [(own, block.text)]
+    parts: list[tuple[str | None, str]] = [(own, _cut(block.text, [(s.start, s.end) for s in block.segments]))]
+    parts += [(s.lang, block.text[s.start:s.end]) for s in block.segments]
+    return parts
+
+
+def clean_document(doc: Document, policy: CleanPolicy, *, source: str = "",
+                   model: dict[str, Any] | None = None) -> CleanResult:
+    """Apply ``policy`` to one labelled document (see the module docstring)."""
+    result = CleanResult()
+    main = doc.lang
+    kept: list[Block] = []
+    for b in doc.blocks:
+        if b.label not in policy.keep_labels:
+            result.removed[b.label.value if b.label else "unlabelled"] += 1
+        elif b.foreign and not policy.keep_foreign and not policy.split_by_language:
+            result.removed["foreign_blocks"] += 1
+        else:
+            kept.append(b)
+            if b.segments and not policy.keep_foreign:
+                result.removed["foreign_segments"] += len(b.segments)
+    metadata_base: dict[str, Any] = {"url": doc.url, "publisher": doc.publisher}
+    if not policy.drop_fields:
+        metadata_base = {**{k: v for k, v in doc.extra.items() if k not in ("url", "publisher")}, **metadata_base}
+    model_info = model or {"name": "sieve", "version": __version__}
+
+    def record(lang: str | None, text: str | None, blocks: list[Block] | None) -> dict[str, Any]:
+        meta = dict(metadata_base)
+        meta["lang"] = lang
+        meta["lang_score"] = None if doc.lang_score is None or lang != main else round(doc.lang_score, 4)
+        meta["removed"] = dict(sorted(result.removed.items()))
+        meta["model"] = model_info
+        out: dict[str, Any] = {"id": doc.id}
+        if blocks is not None:
+            out["blocks"] = [b.to_dict() for b in blocks]
+        else:
+            out["text"] = text
+        if source:
+            out["source"] = source
+        out["metadata"] = meta
+        return out
+
+    if policy.annotate:
+        blocks = list(doc.blocks)
+        chars = sum(len(b.text) for b in kept)
+        if chars < policy.min_chars:
+            result.dropped = "no_content" if not chars else "too_short"
+            return result
+        result.records.append((None, record(main, None, blocks)))
+        return result
+    if policy.split_by_language:
+        by_lang: dict[str | None, list[str]] = {}
+        for b in kept:
+            for lang, text in _language_parts(b, main, policy.keep_foreign):
+                if text.strip():
+                    by_lang.setdefault(lang, []).append(text)
+        total = sum(len(t) for texts in by_lang.values() for t in texts)
+        if total < policy.min_chars:
+            result.dropped = "no_content" if not total else "too_short"
+            return result
+        for lang in sorted(by_lang, key=lambda x: (x is None, x or "")):
+            result.records.append((lang or "und", record(lang, "\n\n".join(by_lang[lang]), None)))
+        return result
+    texts = []
+    for b in kept:
+        parts = _language_parts(b, main, policy.keep_foreign)
+        own_text = parts[0][1]
+        if own_text.strip():
+            texts.append(own_text)
+    text = "\n\n".join(texts)
+    if len(text) < policy.min_chars:
+        result.dropped = "no_content" if not text else "too_short"
+        return result
+    result.records.append((None, record(main, text, None)))
+    return result
+
+
+# -- one shard ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One input file and where its outputs go (``output`` without suffix)."""
+
+    input: str
+    output: str  # OUTPUT_DIR/REL/NAME (no suffix)
+    name: str  # REL/NAME, for reports
+    policy: CleanPolicy
+    model_dir: str | None = None
+    input_format: str = "auto"
+    text_field: str = "text"
+    max_bytes: int = DEFAULT_MAX_BYTES
+    suffix: str = ".jsonl.gz"
+
+
+def shard_report_path(output: str) -> Path:
+    return Path(output + ".report.json")
+
+
+def _out_path(task: ShardTask, lang: str | None) -> Path:
+    return Path(f"{task.output}.{lang}{task.suffix}" if lang else f"{task.output}{task.suffix}")
+
+
+_SIEVES: dict[str | None, Any] = {}
+
+
+def _sieve_for(model_dir: str | None) -> Any:
+    """One ``Sieve`` per process and model folder (workers load models once)."""
+    from .pipeline import Sieve
+
+    if model_dir not in _SIEVES:
+        sieve = Sieve(Path(model_dir) if model_dir else None)
+        sieve.check_models()
+        _SIEVES[model_dir] = sieve
+    return _SIEVES[model_dir]
+
+
+def clean_shard(task: ShardTask) -> dict[str, Any]:
+    """Clean one input file into its output shard(s); returns the shard report.
+
+    Everything is written under temporary names and renamed when complete; the
+    shard report (``NAME.report.json``) is written last: a shard with a report
+    is finished.
+    """
+    started = time.perf_counter()
+    sieve = _sieve_for(task.model_dir)
+    model = sieve.model_info()
+    Path(task.output).parent.mkdir(parents=True, exist_ok=True)
+    rejects_path = Path(task.output + ".rejects.jsonl")
+    writers: dict[str | None, JsonlWriter] = {}
+    rejected = JsonlWriter(rejects_path, lazy=True)
+    sink = RejectSink(on_reject=lambda r: rejected.write(r.to_dict()))
+    stats: dict[str, Any] = {"read": 0, "written": 0, "dropped": Counter(), "blocks": Counter(),
+                             "languages": Counter(), "removed": Counter(), "chars_in": 0, "chars_out": 0}
+
+    def internal_error(doc: Document, err: Exception) -> None:
+        stats["read"] -= 1  # counted again as rejected
+        raw = json.dumps(doc.to_dict(), ensure_ascii=False).encode("utf-8")
+        sink.add(Reject(f"{task.input} document {doc.id}", 0, f"internal_error:{type(err).__name__}", str(err), raw))
+
+    try:
+        with rejected:
+            docs = read_any(task.input, sink, input_format=task.input_format, text_field=task.text_field,
+                            max_bytes=task.max_bytes)
+            for doc in sieve.label_many(_counted(docs, stats), on_error=internal_error):
+                res = clean_document(doc, task.policy, source=task.name, model=model)
+                stats["chars_in"] += sum(len(b.text) for b in doc.blocks)
+                for b in doc.blocks:
+                    stats["blocks"][b.label.value if b.label else "none"] += 1
+                stats["removed"].update(res.removed)
+                if res.dropped:
+                    stats["dropped"][res.dropped] += 1
+                    continue
+                stats["written"] += 1
+                stats["languages"][doc.lang or "und"] += 1
+                for lang, rec in res.records:
+                    if lang not in writers:
+                        writers[lang] = JsonlWriter(_out_path(task, lang)).__enter__()
+                    writers[lang].write(rec)
+                    stats["chars_out"] += len(rec.get("text") or "")
+            if not writers and not task.policy.split_by_language:  # an empty shard is still a shard
+                writers[None] = JsonlWriter(_out_path(task, None)).__enter__()
+    except BaseException:
+        for w in writers.values():
+            w.__exit__(RuntimeError, RuntimeError("aborted"), None)  # leaves no partial output
+        raise
+    for w in writers.values():
+        w.__exit__(None, None, None)
+    if rejected.count == 0:
+        rejects_path.unlink(missing_ok=True)
+    # skipped records (WARC requests, non-HTML responses) count as read and dropped
+    for reason, n in sink.skipped.items():
+        stats["dropped"][reason] += n
+    stats["read"] += sink.total + sink.total_skipped
+    report = {
+        "input": task.input,
+        "name": task.name,
+        "outputs": sorted(str(_out_path(task, lang).name) for lang in writers),
+        "read": stats["read"],
+        "written": stats["written"],
+        "dropped": dict(sorted(stats["dropped"].items())),
+        "rejected": dict(sorted(sink.counts.items())),
+        "blocks": dict(sorted(stats["blocks"].items())),
+        "languages": dict(sorted(stats["languages"].items())),
+        "removed": dict(sorted(stats["removed"].items())),
+        "chars": {"in": stats["chars_in"], "out": stats["chars_out"]},
+    }
+    _write_json_atomic(shard_report_path(task.output), report)
+    logger.info("shard %s: %d read, %d written in %.1f s", task.name, report["read"], report["written"],
+                time.perf_counter() - started)
+    return report
+
+
+def _counted(docs: Iterator[Document], stats: dict[str, Any]) -> Iterator[Document]:
+    for doc in docs:
+        stats["read"] += 1
+        yield doc
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    part = path.with_name(path.name + ".part")
+    with open(part, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=2, sort_keys=False)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    part.replace(path)
+
+
+def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[str, Any]:
+    """The run report: the shard reports summed (``read = written + dropped + rejected``)."""
+    total: dict[str, Any] = {"read": 0, "written": 0}
+    counters: dict[str, Counter[str]] = {k: Counter() for k in ("dropped", "rejected", "blocks", "languages",
+                                                                "removed")}
+    chars: Counter[str] = Counter()
+    for r in reports:
+        total["read"] += r["read"]
+        total["written"] += r["written"]
+        for k, c in counters.items():
+            c.update(r[k])
+        chars.update(r["chars"])
+    out = {
+        "read": total["read"],
+        "written": total["written"],
+        "dropped": dict(sorted(counters["dropped"].items())),
+        "rejected": dict(sorted(counters["rejected"].items())),
+        "blocks": dict(sorted(counters["blocks"].items())),
+        "languages": dict(sorted(counters["languages"].items())),
+        "removed": dict(sorted(counters["removed"].items())),
+        "chars": {"in": chars["in"], "out": chars["out"]},
+        "shards": len(reports),
+        "policy": policy.to_dict(),
+        "sieve_version": __version__,
+    }
+    return out
+
+
+def write_run_report(path: Path, report: dict[str, Any]) -> None:
+    _write_json_atomic(path, report)

@@ -1,0 +1,239 @@
+"""Run ``clean_shard`` over many input shards: in this process, in worker processes,
+or on a Dask cluster; resumably.
+
+Every input file is a shard; a folder expands to its files, recursively, in sorted
+order. A shard's outputs go to ``OUTPUT_DIR/REL/NAME.*`` (``REL``: its folder
+relative to the input folder given; ``NAME``: its file name without extensions),
+so names never collide. A shard whose report (``NAME.report.json``, written last)
+exists is finished: a rerun skips it (``overwrite`` redoes it), so a run killed
+half way resumes where it stopped and ends with the same files as one that was
+not. Outputs depend only on each shard's input, the model and the policy, never
+on the number of workers or the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from .clean import CleanPolicy, ShardTask, clean_shard, merge_reports, shard_report_path, write_run_report
+from .errors import InputError
+
+__all__ = ["RunResult", "discover_shards", "run_clean"]
+
+logger = logging.getLogger(__name__)
+
+REPORT_NAME = "_report.json"
+#: Files never taken as input shards when a folder is expanded.
+_IGNORED_SUFFIXES = (".part", ".report.json", ".rejects.jsonl", ".crc")
+_COMPRESSION = (".gz", ".zst", ".bz2", ".xz", ".lz4")
+
+
+def _stem(name: str) -> str:
+    """``crawl-00.jsonl.gz`` -> ``crawl-00``; ``page.html`` -> ``page``."""
+    return name.split(".", 1)[0] or name
+
+
+def discover_shards(inputs: Sequence[str]) -> list[tuple[str, str]]:
+    """(input path, output name REL/NAME) for every input file, in a stable order.
+
+    Raises:
+        InputError: an input does not exist, or two inputs map to one output name.
+    """
+    found: list[tuple[str, str]] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+                           and not p.name.endswith(_IGNORED_SUFFIXES))
+            for f in files:
+                rel = f.relative_to(path).parent
+                found.append((str(f), str(rel / _stem(f.name)) if str(rel) != "." else _stem(f.name)))
+        elif path.is_file():
+            found.append((str(path), _stem(path.name)))
+        else:
+            raise InputError(f"{item}: no such file or folder")
+    seen: dict[str, str] = {}
+    for src, name in found:
+        if name in seen:
+            raise InputError(f"{seen[name]} and {src} would both write {name}.*; rename one or put them "
+                             "in different folders")
+        seen[name] = src
+    return found
+
+
+@dataclass
+class RunResult:
+    """What a run did: its report, the shards run now and skipped as finished."""
+
+    report: dict[str, Any]
+    ran: int
+    skipped: int
+    failed: list[tuple[str, str]]  # (shard, error) of shards that raised
+    seconds: float
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    """A tqdm bar on a terminal, else None (plain log lines are printed instead)."""
+    if not enabled or total == 0:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return None
+    return tqdm(total=total, unit="shard", file=sys.stderr, dynamic_ncols=True, leave=True)
+
+
+def run_clean(
+    inputs: Sequence[str],
+    output_dir: Path,
+    policy: CleanPolicy,
+    *,
+    workers: int = 1,
+    engine: str = "local",
+    scheduler: str | None = None,
+    overwrite: bool = False,
+    model_dir: str | None = None,
+    input_format: str = "auto",
+    text_field: str = "text",
+    max_bytes: int | None = None,
+    suffix: str = ".jsonl.gz",
+    progress: bool | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Clean every input shard into ``output_dir`` and write ``_report.json``."""
+    started = time.perf_counter()
+    shards = discover_shards(inputs)
+    base = ShardTask(input="", output="", name="", policy=policy, model_dir=model_dir, input_format=input_format,
+                     text_field=text_field, suffix=suffix)
+    if max_bytes is not None:
+        base = replace(base, max_bytes=max_bytes)
+    tasks = [replace(base, input=src, output=str(output_dir / name), name=name) for src, name in shards]
+    reports: dict[str, dict[str, Any]] = {}
+    todo: list[ShardTask] = []
+    for t in tasks:
+        done = shard_report_path(t.output)
+        if done.exists() and not overwrite:
+            try:
+                reports[t.name] = json.loads(done.read_text(encoding="utf-8"))
+                continue
+            except (OSError, ValueError):
+                logger.warning("shard report %s is damaged: redoing the shard", done)
+        todo.append(t)
+    skipped = len(tasks) - len(todo)
+    if skipped:
+        logger.info("%d of %d shards are finished already (use --overwrite to redo them)", skipped, len(tasks))
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _progress(len(todo), show)
+    failed: list[tuple[str, str]] = []
+    docs_done = 0
+
+    def finished(task: ShardTask, report: dict[str, Any] | None, error: BaseException | None) -> None:
+        nonlocal docs_done
+        if report is not None:
+            reports[task.name] = report
+            docs_done += report["read"]
+        else:
+            failed.append((task.name, f"{type(error).__name__}: {error}"))
+            logger.error("shard %s failed: %s: %s", task.name, type(error).__name__, error)
+        rate = docs_done / max(time.perf_counter() - started, 1e-9)
+        if bar is not None:
+            bar.set_postfix_str(f"{rate:,.0f} docs/s", refresh=False)
+            bar.update(1)
+        elif echo is not None and report is not None:
+            n = len(reports) - skipped
+            echo(f"sieve clean: shard {n}/{len(todo)} {task.name}: {report['read']:,} read, "
+                 f"{report['written']:,} written ({rate:,.0f} docs/s)")
+
+    try:
+        for task, report, error in _execute(todo, workers, engine, scheduler):
+            finished(task, report, error)
+    finally:
+        if bar is not None:
+            bar.close()
+    ordered = [reports[t.name] for t in tasks if t.name in reports]
+    report = merge_reports(ordered, policy)
+    if not failed:
+        write_run_report(output_dir / REPORT_NAME, report)
+    return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started)
+
+
+def _execute(tasks: list[ShardTask], workers: int, engine: str, scheduler: str | None
+             ) -> Iterator[tuple[ShardTask, dict[str, Any] | None, BaseException | None]]:
+    """Run ``clean_shard`` on each task; yield (task, report, error) as shards finish."""
+    if not tasks:
+        return
+    if engine == "dask":
+        yield from _execute_dask(tasks, workers, scheduler)
+        return
+    if workers <= 1 or len(tasks) == 1:
+        for t in tasks:
+            try:
+                yield t, clean_shard(t), None
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as err:  # noqa: BLE001 - one broken shard must not stop the others
+                yield t, None, err
+        return
+    # spawn: a fresh interpreter per worker (no fork of loaded OpenMP/fastText state);
+    # each worker loads the models once and keeps them
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context("spawn"),
+                             initializer=_worker_init) as pool:
+        pending: dict[Future[dict[str, Any]], ShardTask] = {}
+        queue = list(reversed(tasks))
+        limit = 2 * workers  # a few tasks ahead, so a million shards do not sit in the queue
+        while queue or pending:
+            while queue and len(pending) < limit:
+                t = queue.pop()
+                pending[pool.submit(clean_shard, t)] = t
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=lambda f: pending[f].name):
+                t = pending.pop(fut)
+                failure = fut.exception()
+                yield (t, None, failure) if failure is not None else (t, fut.result(), None)
+
+
+def _worker_init() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    logging.basicConfig(level=logging.WARNING, format="sieve worker: %(levelname)s: %(message)s", stream=sys.stderr)
+
+
+def _execute_dask(tasks: list[ShardTask], workers: int, scheduler: str | None
+                  ) -> Iterator[tuple[ShardTask, dict[str, Any] | None, BaseException | None]]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as err:
+        raise InputError("--engine dask needs dask's distributed: pip install 'sieve-corpus[dask]'") from err
+    # dask logs every worker's start and stop at INFO: keep that for -vv
+    if logging.getLogger().level > logging.DEBUG:
+        for name in ("distributed", "dask"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
+                               dashboard_address=None, env={"OMP_NUM_THREADS": "1"})
+        client = Client(cluster)
+    try:
+        futures = {client.submit(clean_shard, t, key=f"sieve-clean-{i}-{t.name}", pure=False): t
+                   for i, t in enumerate(tasks)}
+        for fut in as_completed(list(futures)):
+            t = futures[fut]
+            try:
+                yield t, fut.result(), None
+            except Exception as err:  # noqa: BLE001 - reported per shard
+                yield t, None, err
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,339 @@
+"""`sieve clean` and the cleaning engine: policies, shards, reports, rejects, workers,
+Dask, resuming, bad input."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from classifier.clean import CleanPolicy, clean_document
+from classifier.cli import EXIT_TOO_MANY_REJECTS, cli
+from classifier.document import Block, Document, Label, Segment
+from classifier.engine import discover_shards
+from classifier.errors import InputError
+
+GERMAN = "Wir haben lange auf diesen Tag gewartet und sind sehr stolz darauf."
+ARTICLE = [
+    ("Home | News | Sport | Weather", Label.NAVIGATION, "en"),
+    ("Harbour town keeps its winter ferry", Label.CONTENT, "en"),
+    ("Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter "
+     f"months. {GERMAN} The council had planned to cut the service.", Label.CONTENT, "en"),
+    ("The vote passed by 412 votes to 158, the highest turnout in a decade.", Label.CONTENT, "en"),
+    ("Cet article a été publié à l'origine par la Gazette du Littoral.", Label.BOILERPLATE, "fr"),
+    ("Ce texte en français est un paragraphe du corps de l'article, cité tel quel.", Label.CONTENT, "fr"),
+]
+
+
+def _doc() -> Document:
+    blocks = []
+    for text, label, lang in ARTICLE:
+        segments: tuple[Segment, ...] = ()
+        if GERMAN in text:
+            start = text.index(GERMAN)
+            segments = (Segment(start, start + len(GERMAN), "de", 0.99),)
+        blocks.append(Block(text, label=label, scores=(1.0, 0.0, 0.0), lang=lang, lang_score=0.9,
+                            foreign=lang != "en", segments=segments))
+    return Document(id="d1", blocks=tuple(blocks), url="https://example.org/a", publisher="example.org",
+                    lang="en", lang_score=0.95, extra={"crawl": "2024-10"})
+
+
+# -- clean_document: the policy ------------------------------------------------------------
+
+
+def test_default_policy_keeps_the_article_in_its_language() -> None:
+    res = clean_document(_doc(), CleanPolicy(min_chars=10), source="shard-1")
+    assert res.dropped is None and len(res.records) == 1
+    lang, rec = res.records[0]
+    assert lang is None and rec["id"] == "d1" and rec["source"] == "shard-1"
+    paragraphs = rec["text"].split("\n\n")
+    assert paragraphs[0] == "Harbour town keeps its winter ferry"
+    assert GERMAN not in rec["text"] and "Residents of Port Aldwin" in rec["text"]
+    assert "The council had planned to cut the service." in paragraphs[1]
+    assert "Home | News" not in rec["text"] and "Gazette" not in rec["text"] and "français" not in rec["text"]
+    meta = rec["metadata"]
+    assert meta["url"] == "https://example.org/a" and meta["publisher"] == "example.org"
+    assert meta["lang"] == "en" and meta["lang_score"] == 0.95 and meta["crawl"] == "2024-10"
+    assert meta["removed"] == {"boilerplate": 1, "foreign_blocks": 1, "foreign_segments": 1, "navigation": 1}
+    assert meta["model"]["name"] == "sieve"
+
+
+def test_keep_foreign_and_labels() -> None:
+    res = clean_document(_doc(), CleanPolicy(min_chars=10, keep_foreign=True,
+                                             keep_labels=frozenset({Label.CONTENT, Label.BOILERPLATE})))
+    text = res.records[0][1]["text"]
+    assert GERMAN in text and "Gazette" in text and "français" in text and "Home | News" not in text
+
+
+def test_split_by_language_gives_each_language_its_text() -> None:
+    res = clean_document(_doc(), CleanPolicy(min_chars=10, split_by_language=True))
+    by_lang = {lang: rec for lang, rec in res.records}
+    assert set(by_lang) == {"en", "de", "fr"}
+    assert by_lang["de"]["text"] == GERMAN and by_lang["de"]["metadata"]["lang"] == "de"
+    assert "français" in by_lang["fr"]["text"] and "Gazette" not in by_lang["fr"]["text"]
+    assert GERMAN not in by_lang["en"]["text"] and "Port Aldwin" in by_lang["en"]["text"]
+
+
+def test_short_and_empty_documents_are_dropped_with_a_reason() -> None:
+    assert clean_document(_doc(), CleanPolicy(min_chars=100_000)).dropped == "too_short"
+    nav = Document(id="n", blocks=(Block("Home", label=Label.NAVIGATION),), lang="en")
+    res = clean_document(nav, CleanPolicy(min_chars=1))
+    assert res.dropped == "no_content" and res.records == []
+
+
+def test_annotate_keeps_every_block_and_drop_fields_drops_input_fields() -> None:
+    res = clean_document(_doc(), CleanPolicy(min_chars=10, annotate=True, drop_fields=True))
+    rec = res.records[0][1]
+    assert "text" not in rec and len(rec["blocks"]) == len(ARTICLE)
+    assert rec["blocks"][2]["segments"][0]["lang"] == "de"
+    assert "crawl" not in rec["metadata"]
+
+
+def test_discover_shards_keeps_subfolders_and_refuses_collisions(tmp_path: Path) -> None:
+    (tmp_path / "in" / "x").mkdir(parents=True)
+    (tmp_path / "in" / "a.jsonl").write_text("{}\n")
+    (tmp_path / "in" / "x" / "a.jsonl.gz").write_bytes(b"")
+    (tmp_path / "in" / "x" / "a.report.json").write_text("{}")  # an output, never an input
+    assert discover_shards([str(tmp_path / "in")]) == [
+        (str(tmp_path / "in" / "a.jsonl"), "a"), (str(tmp_path / "in" / "x" / "a.jsonl.gz"), "x/a")]
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "a.txt").write_text("x")
+    with pytest.raises(InputError, match="both write a"):
+        discover_shards([str(tmp_path / "in" / "a.jsonl"), str(tmp_path / "b" / "a.txt")])
+
+
+# -- the command on a folder of real files -------------------------------------------------------
+
+
+def _warc_record(kind: str, uri: str, block: bytes, record_id: str) -> bytes:
+    head = (f"WARC/1.0\r\nWARC-Type: {kind}\r\nWARC-Target-URI: {uri}\r\nWARC-Record-ID: <urn:uuid:{record_id}>\r\n"
+            f"WARC-Date: 2024-01-01T00:00:00Z\r\nContent-Length: {len(block)}\r\n\r\n").encode()
+    return head + block + b"\r\n\r\n"
+
+
+def _http(body: bytes, content_type: str = "text/html; charset=utf-8") -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n\r\n".encode() + body
+
+
+PAGE = (b"<html><head><title>T</title><script>var x = 1;</script></head><body>"
+        b"<nav><ul><li><a href='/'>Home</a></li><li><a href='/news'>News</a></li></ul></nav>"
+        b"<article><h1>Harbour town keeps its winter ferry</h1>"
+        b"<p>Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter "
+        b"months, overturning a council plan that would have cut the service.</p>"
+        b"<p>The vote, held in the town hall after a three-hour meeting, passed by 412 votes to 158.</p>"
+        b"</article><footer>Copyright 2024 Gazette. All rights reserved.</footer></body></html>")
+
+
+def _corpus(root: Path, data_dir: Path) -> dict[str, int]:
+    """A folder of shards of every kind; returns the records each holds."""
+    import zstandard
+
+    (root / "sub").mkdir(parents=True)
+    articles = (data_dir / "articles.jsonl").read_bytes()
+    (root / "articles.jsonl").write_bytes(articles)
+    with gzip.open(root / "sub" / "again.jsonl.gz", "wb") as f:
+        f.write(articles)
+    (root / "zst.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(articles))
+    (root / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
+    (root / "page.html").write_bytes(PAGE)
+    warc = (_warc_record("warcinfo", "", b"software: test\r\n", "00000000-0000-0000-0000-000000000000")
+            + _warc_record("request", "https://example.org/a", b"GET /a HTTP/1.1\r\n\r\n",
+                           "00000000-0000-0000-0000-000000000001")
+            + _warc_record("response", "https://example.org/a", _http(PAGE), "00000000-0000-0000-0000-000000000002")
+            + _warc_record("response", "https://example.org/logo.png", _http(b"\x89PNG....", "image/png"),
+                           "00000000-0000-0000-0000-000000000003"))
+    (root / "crawl.warc.gz").write_bytes(gzip.compress(warc, mtime=0))
+    bad = b"\n".join([
+        json.dumps({"id": "ok", "text": "A complete sentence about the harbour and its ferry, long enough."}).encode(),
+        b"{not json",
+        b"[1, 2, 3]",
+        json.dumps({"id": "no-text-field", "body": "x"}).encode(),
+        json.dumps({"id": "empty", "text": ""}).encode(),
+        b'{"id": "latin1", "text": "caf\xe9"}',
+        json.dumps({"id": "huge", "text": "x" * 5000}).encode(),
+    ]) + b"\n"
+    (root / "bad.jsonl").write_bytes(bad)
+    full = gzip.compress(articles, mtime=0)
+    (root / "cut.jsonl.gz").write_bytes(full[: len(full) // 2])
+    return {"articles": 3, "sub/again": 3, "zst": 3, "story": 1, "page": 1, "crawl": 4, "bad": 7}
+
+
+def _clean(runner: CliRunner, model_dir: Path, *args: str):
+    return runner.invoke(cli, ["clean", *args, "--model-dir", str(model_dir), "--max-bytes", "4000",
+                               "--min-chars", "20"])
+
+
+def test_clean_a_folder_accounts_for_every_record(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                  tmp_path: Path) -> None:
+    _corpus(tmp_path / "in", data_dir)
+    result = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--workers", "1")
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "out"
+    report = json.loads((out / "_report.json").read_text())
+    dropped, rejected = sum(report["dropped"].values()), sum(report["rejected"].values())
+    assert report["read"] == report["written"] + dropped + rejected
+    assert report["shards"] == 8
+    assert report["rejected"]["bad_json"] == 1 and report["rejected"]["bad_schema"] == 2  # [1, 2, 3]: not an object
+    assert report["rejected"]["bad_encoding"] == 1 and report["rejected"]["too_large"] == 1
+    assert report["rejected"]["no_text"] == 1 and report["rejected"]["truncated"] == 1
+    assert report["dropped"]["warc_warcinfo"] == 1 and report["dropped"]["warc_request"] == 1
+    assert report["dropped"]["not_html"] == 1
+    # each shard: its output, its report; rejects only where there were some
+    assert (out / "sub" / "again.jsonl.gz").is_file() and (out / "zst.jsonl.gz").is_file()
+    assert not (out / "articles.rejects.jsonl").exists()
+    rejects = [json.loads(line) for line in (out / "bad.rejects.jsonl").read_text().splitlines()]
+    assert [r["position"] for r in rejects] == [2, 3, 4, 5, 6, 7]
+    assert all(r["source"].endswith("bad.jsonl") and r["reason"] for r in rejects)
+    assert rejects[4].get("raw_base64")  # the latin-1 line kept byte for byte
+    records = [json.loads(line) for line in gzip.open(out / "articles.jsonl.gz", "rt")]
+    for rec in records:
+        assert set(rec) == {"id", "text", "source", "metadata"} and rec["source"] == "articles"
+        assert rec["metadata"]["model"]["name"] == "sieve" and "removed" in rec["metadata"]
+    page = [json.loads(line) for line in gzip.open(out / "crawl.jsonl.gz", "rt")]
+    assert len(page) == 1 and page[0]["metadata"]["url"] == "https://example.org/a"
+    assert page[0]["id"] == "urn:uuid:00000000-0000-0000-0000-000000000002"
+    assert "var x" not in page[0]["text"]
+    assert "8 shards" in result.stderr and "_report.json" in result.stderr
+
+
+def test_outputs_are_byte_identical_for_any_number_of_workers(tiny_model_dir: Path, data_dir: Path,
+                                                              tmp_path: Path, sieve_executable: str) -> None:
+    _corpus(tmp_path / "in", data_dir)
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        proc = subprocess.run([sieve_executable, "clean", str(tmp_path / "in"), "-o", str(out), "--workers", workers,
+                               "--model-dir", str(tiny_model_dir), "--max-bytes", "4000", "--min-chars", "20"],
+                              capture_output=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr.decode()
+        outs.append(out)
+    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.is_file())
+    for rel in files:
+        assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes(), rel
+
+
+def test_dask_local_cluster_gives_the_same_outputs(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                   tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    _corpus(tmp_path / "in", data_dir)
+    local = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "local"), "--workers", "1")
+    assert local.exit_code == 0, local.stderr
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        result = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "dask"),
+                        "--engine", "dask", "--scheduler", cluster.scheduler_address)
+        assert result.exit_code == 0, result.stderr
+        with distributed.Client(cluster) as client:  # the work ran on the cluster's workers
+            assert len(client.scheduler_info()["workers"]) == 2
+    for path in sorted((tmp_path / "local").rglob("*")):
+        if path.is_file():
+            twin = tmp_path / "dask" / path.relative_to(tmp_path / "local")
+            assert twin.read_bytes() == path.read_bytes(), path
+
+
+def test_rerun_skips_finished_shards_and_overwrite_redoes_them(runner: CliRunner, tiny_model_dir: Path,
+                                                               data_dir: Path, tmp_path: Path) -> None:
+    _corpus(tmp_path / "in", data_dir)
+    out = tmp_path / "out"
+    first = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(out), "--workers", "1")
+    assert first.exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    # an interrupted run: one shard lost its report and left a partial file
+    (out / "story.report.json").unlink()
+    (out / "story.jsonl.gz").unlink()
+    (out / "story.jsonl.gz.part").write_bytes(b"half a shard")
+    again = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(out), "--workers", "1")
+    assert again.exit_code == 0 and "(7 finished before)" in again.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    redo = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(out), "--overwrite", "--workers", "1")
+    assert redo.exit_code == 0 and "(0 finished before)" in redo.stderr
+
+
+def test_a_killed_run_resumes_to_the_same_result(tiny_model_dir: Path, data_dir: Path, tmp_path: Path,
+                                                 sieve_executable: str) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    lines = (data_dir / "articles.jsonl").read_bytes()
+    for i in range(12):
+        (src / f"part-{i:02d}.jsonl").write_bytes(lines * 20)
+    cmd = [sieve_executable, "clean", str(src), "--workers", "1", "--model-dir", str(tiny_model_dir)]
+    reference = subprocess.run([*cmd, "-o", str(tmp_path / "ref")], capture_output=True, timeout=600)
+    assert reference.returncode == 0, reference.stderr.decode()
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*cmd, "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(out.glob("*.report.json"))) < 3:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = len(list(out.glob("*.report.json")))
+    assert 3 <= finished < 12 and not (out / "_report.json").exists()
+    resumed = subprocess.run([*cmd, "-o", str(out)], capture_output=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    assert f"({finished} finished before)" in resumed.stderr.decode()
+    ref_files = {p.relative_to(tmp_path / "ref"): p.read_bytes() for p in (tmp_path / "ref").rglob("*") if p.is_file()}
+    got = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert got.keys() == ref_files.keys()  # no .part left over
+    for rel, data in ref_files.items():
+        if rel.name.endswith("report.json"):  # reports name their input, the same here
+            assert json.loads(got[rel]) == json.loads(data)
+        else:
+            assert got[rel] == data, rel
+
+
+def test_too_many_rejects_has_its_own_exit_status(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    junk = b"nope\n{bad\n" + json.dumps({"text": "A fine sentence here."}).encode()
+    (tmp_path / "in" / "junk.jsonl").write_bytes(junk)
+    result = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == EXIT_TOO_MANY_REJECTS and "max-reject-share" in result.stderr
+    ok = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "out2"),
+                "--max-reject-share", "0.9")
+    assert ok.exit_code == 0
+
+
+def test_stdin_to_stdout_and_text_format(runner: CliRunner, tiny_model_dir: Path, data_dir: Path) -> None:
+    data = (data_dir / "articles.jsonl").read_bytes()
+    result = runner.invoke(cli, ["clean", "-", "--model-dir", str(tiny_model_dir), "--min-chars", "1"],
+                           input=io.BytesIO(data))
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in records] == [json.loads(line)["id"] for line in data.splitlines()]
+    text = runner.invoke(cli, ["clean", "--format", "text", str(data_dir / "story.txt"),
+                               "--model-dir", str(tiny_model_dir)])
+    assert text.exit_code == 0 and text.stdout.startswith("# story [en]")
+    assert "Cet article" not in text.stdout  # the French notice is not the article
+
+
+def test_usage_errors(runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    no_out = runner.invoke(cli, ["clean", str(data_dir / "story.txt")])
+    assert no_out.exit_code == 2 and "-o" in no_out.stderr
+    both = runner.invoke(cli, ["clean", "--format", "text", str(data_dir / "story.txt"), "-o", str(tmp_path)])
+    assert both.exit_code == 2
+    missing = runner.invoke(cli, ["clean", str(tmp_path / "absent"), "-o", str(tmp_path / "o")])
+    assert missing.exit_code == 2
+
+
+def test_split_by_language_writes_a_shard_per_language(runner: CliRunner, tiny_model_dir: Path,
+                                                       data_dir: Path, tmp_path: Path) -> None:
+    result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(tmp_path / "out"),
+                    "--split-by-language", "--keep", "content", "--keep", "boilerplate")
+    assert result.exit_code == 0, result.stderr
+    names = sorted(p.name for p in (tmp_path / "out").glob("story.*.jsonl.gz"))
+    assert names == ["story.en.jsonl.gz", "story.fr.jsonl.gz"]
+    (fr,) = [json.loads(line) for line in gzip.open(tmp_path / "out" / "story.fr.jsonl.gz", "rt")]
+    assert fr["metadata"]["lang"] == "fr" and fr["text"].startswith("Cet article")
+
+
+if sys.platform == "win32":  # pragma: no cover
+    pytest.skip("SIGKILL test needs POSIX", allow_module_level=True)
