@@ -192,10 +192,25 @@ def _main_run(shape: np.ndarray) -> tuple[int, int]:
     return _max_subarray(np.where(shape[:, _IDX_SENTENCE] > 0, np.minimum(chars, 1500.0) / 100.0, -1.0))
 
 
-def document_features(blocks: tuple[Block, ...]) -> np.ndarray:
-    """The dense feature matrix of a document's blocks (one row a block)."""
+def document_features(blocks: tuple[Block, ...],
+                      shapes: dict[tuple[str, int], list[float]] | None = None) -> np.ndarray:
+    """The dense feature matrix of a document's blocks (one row a block).
+
+    ``shapes`` remembers ``block_shape`` by (text, link characters) across the
+    documents of a batch: a site's menus and footers repeat on every page.
+    """
     n = len(blocks)
-    shape = np.array([block_shape(b) for b in blocks], dtype=np.float64).reshape(n, _N_SHAPE)
+    if shapes is None:
+        rows = [block_shape(b) for b in blocks]
+    else:
+        rows = []
+        for b in blocks:
+            key = (b.text, b.link_chars)
+            row = shapes.get(key)
+            if row is None:
+                row = shapes[key] = block_shape(b)
+            rows.append(row)
+    shape = np.array(rows, dtype=np.float64).reshape(n, _N_SHAPE)
     ctx = shape[:, _CONTEXT_COLS]
     k = ctx.shape[1]
     parts = [shape]

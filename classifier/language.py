@@ -568,21 +568,28 @@ class LanguageIdentifier:
         blocks = []
         for b, an in zip(document.blocks, analyses, strict=True):
             bl = self.decide(an)
-            blocks.append(replace(b, lang=bl.lang, lang_score=bl.confidence))
+            blocks.append(Block(b.text, b.label, b.scores, bl.lang, bl.confidence, b.foreign, b.segments,
+                                b.tag, b.link_chars))
         return replace(document, blocks=tuple(blocks))
 
-    def finish(self, document: Document, analyses: Sequence[TextAnalysis] | None = None) -> Document:
+    def finish(self, document: Document, analyses: Sequence[TextAnalysis] | None = None,
+               labels: Sequence[Label | None] | None = None,
+               scores: Sequence[tuple[float, float, float] | None] | None = None) -> Document:
         """After the block model: the main language of the document (its content
         blocks), then every block's language with it as prior, its segments and
-        whether it is foreign."""
-        analyses = analyses or self.analyze_many([b.text for b in document.blocks])
-        main = main_language(document.blocks)
+        whether it is foreign. ``labels`` and ``scores`` (from the block model), when
+        given, are set on the blocks at the same time."""
+        blocks_in = document.blocks
+        analyses = analyses or self.analyze_many([b.text for b in blocks_in])
+        labels = labels if labels is not None else [b.label for b in blocks_in]
+        scores = scores if scores is not None else [b.scores for b in blocks_in]
+        main = _main_language([(lab, b.lang, b.lang_score, len(b.text)) for b, lab in zip(blocks_in, labels)])
         prior = main.lang if main else None
         blocks = []
-        for b, an in zip(document.blocks, analyses, strict=True):
+        for b, an, lab, sc in zip(blocks_in, analyses, labels, scores, strict=True):
             bl = self.decide(an, prior)
-            blocks.append(replace(b, lang=bl.lang, lang_score=bl.confidence, segments=bl.segments,
-                                  foreign=bl.lang is not None and prior is not None and bl.lang != prior))
+            foreign = bl.lang is not None and prior is not None and bl.lang != prior
+            blocks.append(Block(b.text, lab, sc, bl.lang, bl.confidence, foreign, bl.segments, b.tag, b.link_chars))
         return replace(document, blocks=tuple(blocks), lang=prior, lang_score=main.confidence if main else None)
 
     def annotate(self, document: Document) -> Document:
@@ -643,22 +650,27 @@ def main_language(blocks: Sequence[Block]) -> LanguageGuess | None:
     holds ``MAIN_SHARE`` of them (or they hold too little text with a language), of
     the blocks not labelled boilerplate or navigation, then of all blocks. The
     confidence is that language's share of the counted characters."""
+    return _main_language([(b.label, b.lang, b.lang_score, len(b.text)) for b in blocks])
+
+
+def _main_language(items: Sequence[tuple[Label | None, str | None, float | None, int]]) -> LanguageGuess | None:
+    """``main_language`` over (label, language, confidence, characters) per block."""
     pools = (
-        [b for b in blocks if b.label is Label.CONTENT],
-        [b for b in blocks if b.label not in (Label.BOILERPLATE, Label.NAVIGATION)],
-        list(blocks),
+        [it for it in items if it[0] is Label.CONTENT],
+        [it for it in items if it[0] not in (Label.BOILERPLATE, Label.NAVIGATION)],
+        items,
     )
     fallback: LanguageGuess | None = None
     for pool in pools:
         weight: dict[str, float] = defaultdict(float)
-        for b in pool:
-            if b.lang is not None:
-                weight[b.lang] += len(b.text) * (b.lang_score or 1.0)
+        for _, lang, score, chars in pool:
+            if lang is not None:
+                weight[lang] += chars * (score or 1.0)
         if not weight:
             continue
         total = sum(weight.values())
-        lang = max(sorted(weight), key=weight.__getitem__)  # sorted: ties break the same way
-        guess = LanguageGuess(lang, weight[lang] / total)
+        best = max(sorted(weight), key=weight.__getitem__)  # sorted: ties break the same way
+        guess = LanguageGuess(best, weight[best] / total)
         if guess.confidence >= MAIN_SHARE and total >= MAIN_MIN_CHARS:
             return guess
         fallback = fallback or guess

@@ -37,7 +37,7 @@ from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
 from .cards import verify_file, write_card
-from .document import LABELS, Document
+from .document import LABELS, Document, Label
 from .errors import ModelError
 from .features import (
     FEATURES_VERSION,
@@ -143,7 +143,8 @@ class BlockModel:
                 which.append(k)
         text = (text_features.transform(unique_rows)[which] if unique_rows
                 else sp.csr_matrix((0, 1)))
-        dense = [document_features(d.blocks) for d in documents]
+        shapes: dict[tuple[str, int], list[float]] = {}
+        dense = [document_features(d.blocks, shapes) for d in documents]
         bounds, start = [], 0
         for d in documents:
             bounds.append((start, start + len(d.blocks)))
@@ -240,18 +241,21 @@ class BlockModel:
         """Each document with a label and scores on every block (one batch)."""
         out = []
         for doc, probs in zip(documents, self.predict_proba(documents)):
-            blocks = tuple(
-                replace(b, label=LABELS[int(np.argmax(p))], scores=_scores(p))
-                for b, p in zip(doc.blocks, probs)
-            )
+            labels, scores = labels_and_scores(probs)
+            blocks = tuple(replace(b, label=lab, scores=sc) for b, lab, sc in zip(doc.blocks, labels, scores))
             out.append(replace(doc, blocks=blocks))
         return out
 
 
-def _scores(p: np.ndarray) -> tuple[float, float, float]:
-    q = np.clip(p, 0.0, 1.0)
-    q = q / q.sum() if q.sum() > 0 else np.full(len(LABELS), 1.0 / len(LABELS))
-    return (float(q[0]), float(q[1]), float(q[2]))
+def labels_and_scores(probs: np.ndarray) -> tuple[list[Label], list[tuple[float, float, float]]]:
+    """Per block: the top label, and the probabilities clipped to 0..1 and summing to 1."""
+    if len(probs) == 0:
+        return [], []
+    q = np.clip(probs, 0.0, 1.0)
+    total = q.sum(axis=1, keepdims=True)
+    q = np.where(total > 0, q / np.where(total > 0, total, 1.0), 1.0 / len(LABELS))
+    labels = [LABELS[i] for i in np.argmax(probs, axis=1).tolist()]
+    return labels, [tuple(row) for row in q.tolist()]  # type: ignore[misc]
 
 
 def _gold_vector(documents: Sequence[Document]) -> np.ndarray:

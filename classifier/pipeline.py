@@ -20,7 +20,7 @@ from pathlib import Path
 from .document import Document
 from .errors import ClassifierError, ModelError
 from .language import LanguageIdentifier
-from .model import BlockModel, load_model
+from .model import BlockModel, labels_and_scores, load_model
 
 __all__ = ["LID_MODEL_FILE", "Sieve", "default_model_dir"]
 
@@ -129,5 +129,8 @@ class Sieve:
             analyses.append(found[start:start + len(doc.blocks)])
             start += len(doc.blocks)
         with_langs = [self.language.annotate_blocks(doc, an) for doc, an in zip(batch, analyses)]
-        labelled = self.block_model.label_many(with_langs)
-        return [self.language.finish(doc, an) for doc, an in zip(labelled, analyses)]
+        out = []
+        for doc, an, probs in zip(with_langs, analyses, self.block_model.predict_proba(with_langs)):
+            labels, scores = labels_and_scores(probs)
+            out.append(self.language.finish(doc, an, labels, scores))
+        return out

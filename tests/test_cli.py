@@ -348,16 +348,16 @@ def test_score_skips_a_document_that_breaks_the_model_and_goes_on(
     document only: it is rejected with the error's type, the others are written."""
     from classifier.model import BlockModel
 
-    real = BlockModel.label_many
+    real = BlockModel.predict_proba
     ids = [r["id"] for r in _records((data_dir / "articles.jsonl").read_text(encoding="utf-8"))]
     victim = ids[1]
 
-    def flaky(self: BlockModel, documents: list) -> list:
+    def flaky(self: BlockModel, documents: list, **kwargs: object) -> list:
         if any(d.id == victim for d in documents):
             raise RuntimeError("boom")
-        return real(self, documents)
+        return real(self, documents, **kwargs)
 
-    monkeypatch.setattr(BlockModel, "label_many", flaky)
+    monkeypatch.setattr(BlockModel, "predict_proba", flaky)
     out = tmp_path / "out.jsonl"
     result = _score(runner, tiny_model_dir, str(data_dir / "articles.jsonl"), "-o", str(out))
     assert result.exit_code == 0, result.stderr
