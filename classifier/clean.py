@@ -178,6 +178,7 @@ class ShardTask:
     name: str  # REL/NAME, for reports
     policy: CleanPolicy
     model_dir: str | None = None
+    model_choice: str = "auto"  # pipeline.MODEL_CHOICES
     input_format: str = "auto"
     text_field: str = "text"
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -192,18 +193,19 @@ def _out_path(task: ShardTask, lang: str | None) -> Path:
     return Path(f"{task.output}.{lang}{task.suffix}" if lang else f"{task.output}{task.suffix}")
 
 
-_SIEVES: dict[str | None, Any] = {}
+_SIEVES: dict[tuple[str | None, str], Any] = {}
 
 
-def _sieve_for(model_dir: str | None) -> Any:
-    """One ``Sieve`` per process and model folder (workers load models once)."""
+def _sieve_for(model_dir: str | None, model_choice: str = "auto") -> Any:
+    """One ``Sieve`` per process, model folder and model choice (workers load models once)."""
     from .pipeline import Sieve
 
-    if model_dir not in _SIEVES:
-        sieve = Sieve(Path(model_dir) if model_dir else None)
+    key = (model_dir, model_choice)
+    if key not in _SIEVES:
+        sieve = Sieve(Path(model_dir) if model_dir else None, model=model_choice)
         sieve.check_models()
-        _SIEVES[model_dir] = sieve
-    return _SIEVES[model_dir]
+        _SIEVES[key] = sieve
+    return _SIEVES[key]
 
 
 def clean_shard(task: ShardTask) -> dict[str, Any]:
@@ -214,7 +216,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     is finished.
     """
     started = time.perf_counter()
-    sieve = _sieve_for(task.model_dir)
+    sieve = _sieve_for(task.model_dir, task.model_choice)
     model = sieve.model_info()
     Path(task.output).parent.mkdir(parents=True, exist_ok=True)
     rejects_path = Path(task.output + ".rejects.jsonl")

@@ -26,7 +26,7 @@ from .clean import DEFAULT_MIN_CHARS
 from .document import LABELS, Document, Label, Segment
 from .errors import ClassifierError
 from .language import LanguageIdentifier
-from .pipeline import LID_MODEL_FILE, Sieve, default_model_dir
+from .pipeline import LID_MODEL_FILE, MODEL_CHOICES, Sieve, default_model_dir
 from .readers import DEFAULT_MAX_BYTES, INPUT_FORMATS, Reject, RejectSink, read_any
 from .writers import JsonlWriter, rejects_path_for
 
@@ -35,10 +35,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 _LABEL_COLOURS = {Label.CONTENT: "green", Label.BOILERPLATE: "yellow", Label.NAVIGATION: "blue"}
 
 
+def _model_option(f: F) -> F:
+    return click.option(
+        "--model", "model_choice", type=click.Choice(list(MODEL_CHOICES)), default="auto", show_default=True,
+        help="Block model: auto (the HTML model for web pages, the text model for text), text or html.",
+    )(f)
+
+
 def _model_dir_option(f: F) -> F:
     return click.option(
         "--model-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-        help="Folder with blocks.joblib and lid.ftz and their cards [default: the shipped models/].",
+        help="Folder with blocks.joblib (and html.joblib), lid.ftz and their cards [default: the shipped models/].",
     )(f)
 
 
@@ -115,9 +122,10 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
               help="jsonl: one prediction record per document (SCHEMA.md); table: a view for people.")
 @_input_options
 @_model_dir_option
+@_model_option
 @click.pass_context
 def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, input_format: str,
-          text_field: str, max_bytes: int, model_dir: Path | None) -> None:
+          text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str) -> None:
     """Label every block of each input document and give its language.
 
     INPUTS are text files (one document; a block per blank-line paragraph, or per
@@ -139,7 +147,7 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
         raise click.UsageError("--format table writes to the terminal; drop -o, or use --format jsonl")
     quiet = logging.getLogger().level >= logging.ERROR
     try:
-        sieve = Sieve(model_dir)
+        sieve = Sieve(model_dir, model=model_choice)
         sieve.check_models()
         with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if fmt == "jsonl" else "-") as out:
             docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes)
@@ -238,8 +246,9 @@ def _echo_languages(doc: Document, show_all: bool) -> None:
                                                       "with foreign segments.")
 @_input_options
 @_model_dir_option
+@_model_option
 def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, input_format: str, text_field: str,
-         max_bytes: int, model_dir: Path | None) -> None:
+         max_bytes: int, model_dir: Path | None, model_choice: str) -> None:
     """Show each document's main language, its blocks in another language, and the
     sentences in another language inside blocks (marked ⟦lang: ...⟧).
 
@@ -255,7 +264,7 @@ def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, input_f
         raise click.UsageError("--format text writes to the terminal; drop -o, or use --format jsonl")
     quiet = logging.getLogger().level >= logging.ERROR
     try:
-        sieve = Sieve(model_dir)
+        sieve = Sieve(model_dir, model=model_choice)
         sieve.check_models()
         with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if fmt == "jsonl" else "-") as out:
             docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes)
@@ -348,7 +357,9 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--text-field", default="text", show_default=True, help="Field with text when a record has no 'blocks'.")
 @_model_dir_option
-def evaluate(data: tuple[str, ...], as_json: bool, text_field: str, model_dir: Path | None) -> None:
+@_model_option
+def evaluate(data: tuple[str, ...], as_json: bool, text_field: str, model_dir: Path | None,
+             model_choice: str) -> None:
     """Score a model on labelled JSONL documents: per-label precision, recall and F1,
     macro-F1, content-vs-rest F1 and the confusion matrix.
 
@@ -360,7 +371,7 @@ def evaluate(data: tuple[str, ...], as_json: bool, text_field: str, model_dir: P
 
     try:
         docs = _read_labelled(data, text_field)
-        predicted = list(Sieve(model_dir).label_many(docs))
+        predicted = list(Sieve(model_dir, model=model_choice).label_many(docs))
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     metrics = evaluate_documents(predicted, docs)
@@ -422,11 +433,12 @@ EXIT_TOO_MANY_REJECTS = 3
               help=f"Exit with status {EXIT_TOO_MANY_REJECTS} when more than this share of records was rejected.")
 @_input_options
 @_model_dir_option
+@_model_option
 def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...], keep_foreign: bool,
           split_by_language: bool, min_chars: int, annotate: bool, drop_fields: bool, fmt: str,
           workers: int | None, engine: str, scheduler: str | None, overwrite: bool, compression: str,
           max_reject_share: float, input_format: str, text_field: str, max_bytes: int,
-          model_dir: Path | None) -> None:
+          model_dir: Path | None, model_choice: str) -> None:
     """Clean a corpus: keep each document's article text in its language, drop
     boilerplate, navigation and foreign-language text, account for every record.
 
@@ -460,7 +472,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     if streaming:
         if output_dir is not None:
             raise click.UsageError("with '-' or --format text the output goes to standard output; drop -o")
-        _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet)
+        _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet, model_choice)
         return
     if output_dir is None:
         raise click.UsageError("give an output folder: -o OUTPUT_DIR")
@@ -470,11 +482,12 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
 
     try:
         if engine == "local":
-            sieve = Sieve(model_dir)
+            sieve = Sieve(model_dir, model=model_choice)
             sieve.check_models()  # a bad model fails now, once, not in every worker
         result = run_clean(
             inputs, output_dir, policy, workers=workers or os.cpu_count() or 1, engine=engine,
             scheduler=scheduler, overwrite=overwrite, model_dir=str(model_dir) if model_dir else None,
+            model_choice=model_choice,
             input_format=input_format, text_field=text_field, max_bytes=max_bytes,
             suffix=".jsonl.gz" if compression == "gz" else ".jsonl",
             echo=None if quiet else (lambda line: click.echo(line, err=True)),
@@ -504,14 +517,14 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
 
 
 def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_format: str, text_field: str,
-                     max_bytes: int, model_dir: Path | None, quiet: bool) -> None:
+                     max_bytes: int, model_dir: Path | None, quiet: bool, model_choice: str) -> None:
     """`sieve clean` on standard output: JSONL records, or the kept text for a person."""
     from .clean import clean_document
 
     reporter = _RejectReporter("-", quiet)
     read = written = dropped = 0
     try:
-        sieve = Sieve(model_dir)
+        sieve = Sieve(model_dir, model=model_choice)
         sieve.check_models()
         model = sieve.model_info()
         with JsonlWriter("-") as out:

@@ -103,6 +103,7 @@ def run_clean(
     scheduler: str | None = None,
     overwrite: bool = False,
     model_dir: str | None = None,
+    model_choice: str = "auto",
     input_format: str = "auto",
     text_field: str = "text",
     max_bytes: int | None = None,
@@ -113,8 +114,8 @@ def run_clean(
     """Clean every input shard into ``output_dir`` and write ``_report.json``."""
     started = time.perf_counter()
     shards = discover_shards(inputs)
-    base = ShardTask(input="", output="", name="", policy=policy, model_dir=model_dir, input_format=input_format,
-                     text_field=text_field, suffix=suffix)
+    base = ShardTask(input="", output="", name="", policy=policy, model_dir=model_dir, model_choice=model_choice,
+                     input_format=input_format, text_field=text_field, suffix=suffix)
     if max_bytes is not None:
         base = replace(base, max_bytes=max_bytes)
     tasks = [replace(base, input=src, output=str(output_dir / name), name=name) for src, name in shards]

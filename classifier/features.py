@@ -193,11 +193,13 @@ def _main_run(shape: np.ndarray) -> tuple[int, int]:
 
 
 def document_features(blocks: tuple[Block, ...],
-                      shapes: dict[tuple[str, int], list[float]] | None = None) -> np.ndarray:
+                      shapes: dict[tuple[str, int], list[float]] | None = None, *, dom: bool = False) -> np.ndarray:
     """The dense feature matrix of a document's blocks (one row a block).
 
     ``shapes`` remembers ``block_shape`` by (text, link characters) across the
-    documents of a batch: a site's menus and footers repeat on every page.
+    documents of a batch: a site's menus and footers repeat on every page. With
+    ``dom``, the blocks' DOM facts and their surroundings' are appended
+    (``dom_features``; zeros for blocks that carry none).
     """
     n = len(blocks)
     if shapes is None:
@@ -264,7 +266,38 @@ def document_features(blocks: tuple[Block, ...],
         chars / max(max_chars, 1.0),
         np.full(n, math.log1p(prose_total)),
     ]))
+    if dom:
+        parts.append(dom_features(blocks))
     return np.hstack(parts) if n else np.zeros((0, sum(p.shape[1] for p in parts)))
+
+
+#: DOM facts whose mean over the surroundings (windows of DOM_WINDOWS) is a feature too.
+_DOM_CONTEXT = ("heading_level", "tag_p", "tag_li", "log_links", "in_nav", "in_header", "in_footer", "in_aside",
+                "in_main", "in_list", "cls_nav", "cls_boiler", "cls_content", "cls_comment", "hidden")
+DOM_WINDOWS = (2, 6)
+
+
+def dom_features(blocks: tuple[Block, ...]) -> np.ndarray:
+    """Each block's DOM facts (``html.DOM_FACTS``), the mean of some of them over
+    windows around it, and how the block's facts differ from the page's article
+    run (``in_main`` share around)."""
+    from .html import DOM_FACTS
+
+    n = len(blocks)
+    width = len(DOM_FACTS)
+    own = np.array([b.dom if b.dom is not None and len(b.dom) == width else (0.0,) * width for b in blocks],
+                   dtype=np.float64).reshape(n, width)
+    cols = [DOM_FACTS.index(name) for name in _DOM_CONTEXT]
+    ctx = own[:, cols]
+    parts = [own]
+    csum = np.vstack([np.zeros((1, len(cols))), np.cumsum(ctx, axis=0)])
+    for w in DOM_WINDOWS:
+        lo = np.clip(np.arange(n) - w, 0, n)
+        hi = np.clip(np.arange(n) + w + 1, 0, n)
+        count = (hi - lo).clip(min=1)[:, None]
+        parts.append((csum[hi] - csum[lo]) / count)
+    parts.append(np.repeat(ctx.mean(axis=0, keepdims=True) if n else np.zeros((0, len(cols))), n, axis=0))
+    return np.hstack(parts)
 
 
 def language_features(blocks: tuple[Block, ...]) -> np.ndarray:

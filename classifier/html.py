@@ -14,13 +14,15 @@ Each block keeps its owner element's tag and how many of its characters sit
 inside links (``Block.tag``, ``Block.link_chars``): facts a model can use.
 
 Bytes are decoded by BOM, then the charset a ``<meta>`` declares, then UTF-8, then
-windows-1252 (which decodes any byte), so a page in an undeclared legacy encoding
-still gives text. ``MAX_HTML_BYTES`` bounds what is parsed.
+charset-normalizer's guess, then windows-1252 (which decodes any byte), so a page
+in an undeclared legacy encoding still gives text. The readers bound the size of
+a page (``--max-bytes``) and the time spent cutting it (``PAGE_SECONDS``).
 """
 
 from __future__ import annotations
 
 import codecs
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -30,7 +32,7 @@ from lxml import html as lxml_html
 
 from .document import Block
 
-__all__ = ["BLOCK_TAGS", "DROP_TAGS", "decode_html", "html_to_blocks"]
+__all__ = ["BLOCK_TAGS", "DOM_FACTS", "DROP_TAGS", "decode_html", "html_to_blocks"]
 
 DROP_TAGS = frozenset({
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed", "video",
@@ -68,11 +70,74 @@ def decode_html(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("windows-1252", errors="replace")
+        pass
+    try:  # no charset declared and not UTF-8: let charset-normalizer guess (Shift-JIS, GBK, KOI8-R ...)
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data[:200_000]).best()
+        if best is not None and best.encoding:
+            return data.decode(best.encoding, errors="replace")
+    except (ImportError, LookupError):
+        pass
+    return data.decode("windows-1252", errors="replace")
 
 
 def _normalise(text: str) -> str:
     return unicodedata.normalize("NFC", _WS.sub(" ", text.translate(_INVISIBLE))).strip()
+
+
+#: The DOM facts of a block, in ``Block.dom`` order (all numbers, for the HTML model).
+DOM_FACTS = (
+    "heading_level",  # 1-6 for h1-h6, else 0 (as level / 6)
+    "tag_p", "tag_li", "tag_cell", "tag_caption", "tag_quote", "tag_pre", "tag_control", "tag_title_like",
+    "log_links",  # links starting inside the block
+    "in_nav", "in_header", "in_footer", "in_aside", "in_main", "in_form", "in_list", "in_table", "in_figure",
+    "cls_nav", "cls_boiler", "cls_content", "cls_comment",  # class/id words of the block and its ancestors
+    "own_cls_nav", "own_cls_boiler", "own_cls_content",  # ... of the block's own element
+    "log_depth", "hidden",
+)
+_LANDMARKS = {
+    "nav": "in_nav", "header": "in_header", "footer": "in_footer", "aside": "in_aside", "main": "in_main",
+    "article": "in_main", "form": "in_form", "ul": "in_list", "ol": "in_list", "menu": "in_list", "dl": "in_list",
+    "table": "in_table", "figure": "in_figure",
+}
+_ROLES = {"navigation": "in_nav", "banner": "in_header", "contentinfo": "in_footer", "complementary": "in_aside",
+          "main": "in_main", "article": "in_main", "search": "in_form", "menu": "in_list", "menubar": "in_nav"}
+_CLASS_WORDS = {
+    "cls_nav": re.compile(r"nav|menu|breadcrumb|pagination|pager|tags?\b|categor|sidebar|widget|related|share|"
+                          r"social|follow|toolbar|dropdown|masthead|trending|popular|most-read|more-from"),
+    "cls_boiler": re.compile(r"footer|copyright|legal|cookie|consent|newsletter|subscri|signup|promo|advert|"
+                             r"\bads?\b|sponsor|author|byline|\bbio\b|credit|disclaimer|paywall|donat"),
+    "cls_content": re.compile(r"article|content|story|post|entry|body|text|main|headline|title|lead|intro|"
+                              r"summary|caption|standfirst|dek\b"),
+    "cls_comment": re.compile(r"comment|respond|reply|discussion|disqus"),
+}
+_TAG_FACT = {"p": "tag_p", "li": "tag_li", "dd": "tag_li", "dt": "tag_li", "td": "tag_cell", "th": "tag_cell",
+             "figcaption": "tag_caption", "caption": "tag_caption", "blockquote": "tag_quote", "pre": "tag_pre",
+             "button": "tag_control", "legend": "tag_control", "summary": "tag_control", "hgroup": "tag_title_like"}
+_FACT_INDEX = {name: i for i, name in enumerate(DOM_FACTS)}
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
+
+
+class _Open:
+    """What an open element adds to the context of the blocks inside it."""
+
+    __slots__ = ("facts", "hidden", "words")
+
+    def __init__(self, el: etree._Element, tag: str) -> None:
+        facts = []
+        landmark = _LANDMARKS.get(tag)
+        if landmark:
+            facts.append(landmark)
+        role = el.get("role")
+        if role and role.lower() in _ROLES:
+            facts.append(_ROLES[role.lower()])
+        self.facts = facts
+        names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+        self.words = [name for name, rx in _CLASS_WORDS.items() if rx.search(names)] if names.strip() else []
+        style = el.get("style")
+        self.hidden = (el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true"
+                       or bool(style and _HIDDEN_STYLE.search(style.lower())))
 
 
 class _Collector:
@@ -81,21 +146,62 @@ class _Collector:
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.link_chars = 0
+        self.links = 0
         self.blocks: list[Block] = []
+        self.context: dict[str, int] = {}  # landmark and class-word counts of the open elements
+        self.hidden = 0
+        self.depth = 0
 
     def add(self, text: str, in_link: bool) -> None:
         self.parts.append(text)
         if in_link:
             self.link_chars += len(text) - text.count(" ")
 
-    def flush(self, tag: str | None) -> None:
+    def push(self, info: _Open) -> None:
+        self.depth += 1
+        for f in info.facts:
+            self.context[f] = self.context.get(f, 0) + 1
+        for w in info.words:
+            self.context[w] = self.context.get(w, 0) + 1
+        self.hidden += info.hidden
+
+    def pop(self, info: _Open) -> None:
+        self.depth -= 1
+        for f in info.facts:
+            self.context[f] -= 1
+        for w in info.words:
+            self.context[w] -= 1
+        self.hidden -= info.hidden
+
+    def flush(self, tag: str | None, owner: _Open | None) -> None:
         if self.parts:
             text = _normalise("".join(self.parts))
             if text and _HAS_WORD.search(text):
                 nonspace = max(len(text) - text.count(" "), 1)
-                self.blocks.append(Block(text=text, tag=tag, link_chars=min(self.link_chars, nonspace)))
+                self.blocks.append(Block(text=text, tag=tag, link_chars=min(self.link_chars, nonspace),
+                                         dom=self._facts(tag, owner)))
         self.parts.clear()
         self.link_chars = 0
+        self.links = 0
+
+    def _facts(self, tag: str | None, owner: _Open | None) -> tuple[float, ...]:
+        v = [0.0] * len(DOM_FACTS)
+        if tag and len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
+            v[0] = int(tag[1]) / 6.0
+        if tag in _TAG_FACT:
+            v[_FACT_INDEX[_TAG_FACT[tag]]] = 1.0
+        v[_FACT_INDEX["log_links"]] = math.log1p(self.links)
+        for name, n in self.context.items():
+            if n > 0:
+                v[_FACT_INDEX[name]] = 1.0
+        if owner is not None:
+            for w in owner.words:
+                key = "own_" + w
+                if key in _FACT_INDEX:
+                    v[_FACT_INDEX[key]] = 1.0
+        v[_FACT_INDEX["log_depth"]] = math.log1p(self.depth)
+        v[_FACT_INDEX["hidden"]] = 1.0 if self.hidden > 0 else 0.0
+        return tuple(v)
 
 
 def _walk(root: etree._Element) -> Iterator[tuple[str, etree._Element]]:
@@ -107,22 +213,26 @@ def _walk(root: etree._Element) -> Iterator[tuple[str, etree._Element]]:
 
 
 def html_to_blocks(page: str | bytes) -> list[Block]:
-    """The blocks of an HTML page (bytes are decoded with ``decode_html``)."""
+    """The blocks of an HTML page (bytes are decoded with ``decode_html``), each with
+    its DOM facts (``Block.dom``, ``DOM_FACTS`` order)."""
     text = decode_html(page) if isinstance(page, bytes) else page
     if not text.strip():
         return []
     try:
-        root = lxml_html.document_fromstring(text)
+        # huge_tree: a page of one 10 MB text node keeps its text (input size is bounded
+        # by the readers' --max-bytes); libxml2 still stops nesting at depth 2048
+        root = lxml_html.document_fromstring(text, parser=lxml_html.HTMLParser(huge_tree=True))
     except (etree.ParserError, ValueError):  # "Document is empty", encoding declarations in str
         try:
             root = lxml_html.document_fromstring(text.encode("utf-8"),
-                                                 parser=lxml_html.HTMLParser(encoding="utf-8"))
+                                                 parser=lxml_html.HTMLParser(encoding="utf-8", huge_tree=True))
         except (etree.ParserError, ValueError):
             return []
     # comments and processing instructions go, their tail text stays with the parent
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
     out = _Collector()
-    owners: list[str] = []
+    owners: list[tuple[str, _Open]] = []
+    opened: dict[int, _Open] = {}  # id(element) -> its context, for the "end" event
     links = 0
     brs = 0
     for event, el in _walk(root):
@@ -134,28 +244,39 @@ def html_to_blocks(page: str | bytes) -> list[Block]:
             if tag == "br":
                 brs += 1
                 if brs >= 2:
-                    out.flush(owners[-1] if owners else None)
+                    out.flush(*owners[-1]) if owners else out.flush(None, None)
                 else:
                     out.add(" ", False)
                 continue
+            info = _Open(el, tag)
             if tag in BLOCK_TAGS:
-                out.flush(owners[-1] if owners else None)
-                owners.append(tag)
+                out.flush(*owners[-1]) if owners else out.flush(None, None)
+                owners.append((tag, info))
             elif tag == "a":
                 links += 1
+                out.links += 1
+            out.push(info)
+            opened[id(el)] = info
             if el.text:
                 if el.text.strip():
                     brs = 0
                 out.add(el.text, links > 0)
         else:
             if not dropped and tag != "br":
+                info = opened.pop(id(el), None)
                 if tag in BLOCK_TAGS:
-                    out.flush(owners.pop() if owners else None)
+                    if owners:
+                        out.flush(*owners[-1])
+                        owners.pop()
+                    else:
+                        out.flush(None, None)
                 elif tag == "a":
                     links = max(links - 1, 0)
+                if info is not None:
+                    out.pop(info)
             if el.tail:
                 if el.tail.strip():
                     brs = 0
                 out.add(el.tail, links > 0)
-    out.flush(owners[-1] if owners else None)
+    out.flush(*owners[-1]) if owners else out.flush(None, None)
     return out.blocks

@@ -50,6 +50,7 @@ from .features import (
 
 __all__ = [
     "BLOCK_MODEL_FILE",
+    "HTML_MODEL_FILE",
     "BlockModel",
     "ModelParams",
     "evaluate",
@@ -62,6 +63,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 BLOCK_MODEL_FILE = "blocks.joblib"
+#: The model for blocks cut from HTML pages (text features plus DOM facts).
+HTML_MODEL_FILE = "html.joblib"
 MODEL_FORMAT = "sieve-block-model/1"
 
 #: smooth(): a block whose own content probability is at least this, lying between
@@ -91,6 +94,7 @@ class ModelParams:
     l2_regularization: float = 0.0
     balanced_context: bool = False  # class_weight="balanced" for pass 2
     smooth: bool = True  # apply smooth() after pass 2
+    use_dom: bool = False  # the HTML model: DOM facts of blocks cut from pages (features.dom_features)
     random_state: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,7 +148,8 @@ class BlockModel:
         text = (text_features.transform(unique_rows)[which] if unique_rows
                 else sp.csr_matrix((0, 1)))
         shapes: dict[tuple[str, int], list[float]] = {}
-        dense = [document_features(d.blocks, shapes) for d in documents]
+        dom = getattr(self.params, "use_dom", False)  # models pickled before the field existed: text
+        dense = [document_features(d.blocks, shapes, dom=dom) for d in documents]
         bounds, start = [], 0
         for d in documents:
             bounds.append((start, start + len(d.blocks)))
@@ -378,12 +383,13 @@ def fit_block_model(documents: Sequence[Document], *, params: ModelParams | None
     return BlockModel(params or ModelParams()).fit(documents, groups=groups)
 
 
-def save_model(model: BlockModel, model_dir: Path, *, card: dict[str, Any] | None = None) -> Path:
-    """Write ``model_dir/blocks.joblib`` and its card ``blocks.json``; return the model path."""
+def save_model(model: BlockModel, model_dir: Path, *, card: dict[str, Any] | None = None,
+               file_name: str = BLOCK_MODEL_FILE) -> Path:
+    """Write ``model_dir/blocks.joblib`` (or ``file_name``) and its card; return the model path."""
     import joblib
 
     model_dir.mkdir(parents=True, exist_ok=True)
-    path = model_dir / BLOCK_MODEL_FILE
+    path = model_dir / file_name
     part = path.with_name(path.name + ".part")
     joblib.dump(model, part, compress=("zlib", 6))
     part.replace(path)
@@ -401,21 +407,21 @@ def save_model(model: BlockModel, model_dir: Path, *, card: dict[str, Any] | Non
     return path
 
 
-def load_model(model_dir: Path) -> BlockModel:
-    """Load ``model_dir/blocks.joblib`` after checking its card (cached per process).
+def load_model(model_dir: Path, file_name: str = BLOCK_MODEL_FILE) -> BlockModel:
+    """Load ``model_dir/blocks.joblib`` (or ``file_name``) after checking its card (cached per process).
 
     Raises:
         ModelError: the model or its card is missing, the sha256 does not match,
             or it was made by an incompatible scikit-learn or Sieve.
     """
-    return _load_model_cached(Path(model_dir).resolve())
+    return _load_model_cached(Path(model_dir).resolve(), file_name)
 
 
 @functools.cache
-def _load_model_cached(model_dir: Path) -> BlockModel:
+def _load_model_cached(model_dir: Path, file_name: str) -> BlockModel:
     import joblib
 
-    path = model_dir / BLOCK_MODEL_FILE
+    path = model_dir / file_name
     card = verify_file(path)  # before unpickling: only files that match their card are loaded
     if card.get("model_format") != MODEL_FORMAT:
         raise ModelError(f"{path}: model format {card.get('model_format')!r}, this Sieve reads "

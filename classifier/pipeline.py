@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
+
 from .document import Document
 from .errors import ClassifierError, ModelError
 from .language import LanguageIdentifier
-from .model import BlockModel, labels_and_scores, load_model
+from .model import HTML_MODEL_FILE, BlockModel, labels_and_scores, load_model
 
 __all__ = ["LID_MODEL_FILE", "Sieve", "default_model_dir"]
 
@@ -44,25 +46,63 @@ def default_model_dir() -> Path:
     return Path(sys.prefix) / "share" / "sieve" / "models"
 
 
+#: Which block model labels a document: ``auto`` (the HTML model for blocks cut from
+#: pages, when the folder has one; the text model otherwise), ``text`` or ``html``.
+MODEL_CHOICES = ("auto", "text", "html")
+
+
 class Sieve:
     """Labels blocks and finds their languages with the models of one folder.
 
-    Models load lazily, once per process (the block model is cached by folder).
+    Models load lazily, once per process (block models are cached by folder).
+    Documents whose blocks were cut from HTML (they carry DOM facts) go to the HTML
+    model (``html.joblib``) when the folder has one, the others to the text model
+    (``blocks.joblib``); ``model`` forces one of them.
     """
 
-    def __init__(self, model_dir: Path | str | None = None) -> None:
+    def __init__(self, model_dir: Path | str | None = None, *, model: str = "auto") -> None:
+        if model not in MODEL_CHOICES:
+            raise ValueError(f"model must be one of {', '.join(MODEL_CHOICES)}, not {model!r}")
         self.model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
         self.language = LanguageIdentifier(self.model_dir / LID_MODEL_FILE)
+        self.model = model
         self._block_model: BlockModel | None = None
+        self._html_model: BlockModel | None = None
+
+    def _check_folder(self) -> None:
+        if not self.model_dir.is_dir():
+            raise ModelError(f"model folder {self.model_dir} not found; pass --model-dir or set SIEVE_MODEL_DIR")
 
     @property
     def block_model(self) -> BlockModel:
+        """The text model (``blocks.joblib``)."""
         if self._block_model is None:
-            if not self.model_dir.is_dir():
-                raise ModelError(f"model folder {self.model_dir} not found; pass --model-dir "
-                                 "or set SIEVE_MODEL_DIR")
+            self._check_folder()
             self._block_model = load_model(self.model_dir)
         return self._block_model
+
+    @property
+    def has_html_model(self) -> bool:
+        return (self.model_dir / HTML_MODEL_FILE).is_file()
+
+    @property
+    def html_model(self) -> BlockModel:
+        """The HTML model (``html.joblib``)."""
+        if self._html_model is None:
+            self._check_folder()
+            if not self.has_html_model:
+                raise ModelError(f"{self.model_dir / HTML_MODEL_FILE} not found: this model folder has no HTML "
+                                 "model; use --model text")
+            self._html_model = load_model(self.model_dir, HTML_MODEL_FILE)
+        return self._html_model
+
+    def model_for(self, document: Document) -> BlockModel:
+        """The block model that labels ``document`` (see the class docstring)."""
+        if self.model == "html":
+            return self.html_model
+        if self.model == "auto" and self.has_html_model and any(b.dom is not None for b in document.blocks[:64]):
+            return self.html_model
+        return self.block_model
 
     def model_info(self) -> dict[str, str]:
         """Name, version and block-model sha256 (from its card), for output metadata."""
@@ -80,6 +120,8 @@ class Sieve:
     def check_models(self) -> None:
         """Load both models now, so a bad model fails before any input is read."""
         _ = self.block_model
+        if self.model == "html" or (self.model == "auto" and self.has_html_model):
+            _ = self.html_model
         _ = self.language.model
 
     def label(self, document: Document | Sequence[str]) -> Document:
@@ -129,8 +171,19 @@ class Sieve:
             analyses.append(found[start:start + len(doc.blocks)])
             start += len(doc.blocks)
         with_langs = [self.language.annotate_blocks(doc, an) for doc, an in zip(batch, analyses)]
+        # each document to its model (text or HTML), one call per model, order kept
+        groups: dict[int, list[int]] = {}
+        models: dict[int, BlockModel] = {}
+        for i, doc in enumerate(with_langs):
+            model = self.model_for(doc)
+            groups.setdefault(id(model), []).append(i)
+            models[id(model)] = model
+        probs: list[np.ndarray] = [np.zeros((0, 3))] * len(with_langs)
+        for key, members in groups.items():
+            for i, p in zip(members, models[key].predict_proba([with_langs[i] for i in members])):
+                probs[i] = p
         out = []
-        for doc, an, probs in zip(with_langs, analyses, self.block_model.predict_proba(with_langs)):
-            labels, scores = labels_and_scores(probs)
+        for doc, an, p in zip(with_langs, analyses, probs):
+            labels, scores = labels_and_scores(p)
             out.append(self.language.finish(doc, an, labels, scores))
         return out

@@ -6,7 +6,8 @@ with a stable reason code, so callers can check ``read == written + rejected``.
 Reason codes: ``bad_json``, ``bad_schema``, ``bad_encoding``, ``binary``,
 ``no_text`` (an empty document), ``too_large``, ``truncated`` (a compressed
 stream or WARC record that ends early; the records before it are kept),
-``malformed`` (a WARC record that cannot be parsed), ``unreadable``.
+``malformed`` (a WARC record or page that cannot be parsed), ``timeout`` (a page
+that takes longer than ``PAGE_SECONDS`` to cut into blocks), ``unreadable``.
 
 Records that are fine but are not documents (a WARC request or metadata record,
 a response that is not HTML) are not rejects: they are counted as *skipped*, by
@@ -21,12 +22,15 @@ text (one document).
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import io
 import json
 import logging
 import re
+import signal
 import sys
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -374,6 +378,33 @@ def _read_text_stream(
     yield Document.from_texts(paragraphs, id=doc_id)
 
 
+#: Seconds one HTML page may take to be cut into blocks before it is rejected (``timeout``).
+PAGE_SECONDS = 20.0
+
+
+class PageTimeout(Exception):
+    """A page took longer than its time limit."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise ``PageTimeout`` in this block after ``seconds`` (POSIX, main thread; else no limit)."""
+    if seconds <= 0 or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise PageTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _looks_binary(data: bytes) -> bool:
     """Bytes that are no page: NUL bytes or mostly control characters at the start."""
     head = data[:4096]
@@ -392,7 +423,12 @@ def _page_document(data: bytes, source: str, position: int, doc_id: str, url: st
         rejects.add(Reject(source, position, "binary", "not an HTML page: binary data", data[:65536]))
         return None
     try:
-        blocks = html_to_blocks(data)
+        with time_limit(PAGE_SECONDS):
+            blocks = html_to_blocks(data)
+    except PageTimeout:
+        rejects.add(Reject(source, position, "timeout", f"cutting the page into blocks took more than "
+                           f"{PAGE_SECONDS} s ({len(data)} bytes)", data[:65536]))
+        return None
     except Exception as err:  # noqa: BLE001 - libxml2 on hostile markup: a reject, never a crash
         rejects.add(Reject(source, position, "malformed", f"HTML cannot be parsed: {type(err).__name__}: {err}",
                            data[:65536]))

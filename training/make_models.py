@@ -1,7 +1,8 @@
-"""Rebuild models/blocks.joblib (and its card) from the labelled dev data.
+"""Rebuild the shipped block models (and their cards) from the labelled dev data.
 
-    python training/make_models.py [--data-dir ../shared/data] [--out models] [--folds 5]
+    python training/make_models.py [--data-dir ../shared/data] [--out models] [--folds 5] [--models text,html]
 
+Text model (``models/blocks.joblib``):
 1. Reads aeb-dev, traf-dev and mixed-dev (SCHEMA.md labelled documents).
 2. Publisher-grouped cross-validation over all three (a publisher's documents,
    including mixed-dev's copies of its pages, are always in one fold); the
@@ -10,18 +11,29 @@
    figures go into the model card.
 3. Trains on everything and writes models/blocks.joblib + blocks.json.
 
-The data is never copied into the repository; only the trained model is.
+HTML model (``models/html.joblib``): the raw pages of aeb-dev and traf-dev (their
+``html`` field) are cut into blocks by Sieve's own segmenter (``classifier.html``),
+which keeps DOM facts; the gold labels are mapped onto those blocks by text. The
+same publisher-grouped CV, scored on the blocks (content-vs-rest, macro-F1) and,
+for the aeb pages, as article text with ``eval/score_html.py`` (token F1 against
+the benchmark's articleBody, with and without the headline); then the model is
+trained on all pages.
+
+The data is never copied into the repository; only the trained models are.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import gzip
 import json
 import logging
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +44,15 @@ sys.path.insert(0, str(ROOT))
 from classifier.cards import sha256_of  # noqa: E402
 from classifier.document import LABELS, Document  # noqa: E402
 from classifier.language import LanguageIdentifier  # noqa: E402
-from classifier.model import ModelParams, cross_validate, fit_block_model, save_model  # noqa: E402
+from classifier.html import html_to_blocks  # noqa: E402
+from classifier.model import (  # noqa: E402
+    HTML_MODEL_FILE,
+    ModelParams,
+    cross_validate,
+    evaluate,
+    fit_block_model,
+    save_model,
+)
 from classifier.readers import RejectSink, read_jsonl  # noqa: E402
 
 PARTS = ("aeb-dev", "traf-dev", "mixed-dev")
@@ -63,6 +83,107 @@ def score_with_scorer(scorer: Path, gold: Path, pred: Path) -> dict:
             "scored_blocks": res["label"]["scored_blocks"]}
 
 
+def _read_page(path: Path) -> bytes:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        return f.read()
+
+
+def page_documents(data_dir: Path, part: str) -> list[Document]:
+    """The labelled pages of one part, cut by Sieve's segmenter, gold labels mapped by text."""
+    out = []
+    for doc in load_part(data_dir / f"{part}.jsonl.gz"):
+        rel = doc.extra.get("html")
+        if not isinstance(rel, str) or not (data_dir / rel).is_file():
+            continue
+        blocks = html_to_blocks(_read_page(data_dir / rel))
+        ours = [b.text for b in blocks]
+        theirs = doc.texts
+        gold: list[dict] = [{} for _ in blocks]
+        if ours == theirs:
+            gold = [dict(g) for g in doc.gold] if doc.gold else gold
+        else:
+            sm = difflib.SequenceMatcher(None, ours, theirs, autojunk=False)
+            for a, b, size in sm.get_matching_blocks():
+                for k in range(size):
+                    if doc.gold and b + k < len(doc.gold):
+                        gold[a + k] = dict(doc.gold[b + k])
+        out.append(Document(id=doc.id, blocks=tuple(blocks), url=doc.url, publisher=doc.publisher,
+                            extra={"html": rel}, gold=tuple(gold), gold_lang=doc.gold_lang))
+    return out
+
+
+def article_texts(docs: list[Document], probs: list[np.ndarray], headline: bool) -> dict[str, dict[str, str]]:
+    """AEB predictions: page hash -> {"articleBody": content blocks joined}; without
+    ``headline``, the leading heading blocks of the article are left out."""
+    out = {}
+    for d, p in zip(docs, probs):
+        content = [b for b, row in zip(d.blocks, p) if int(np.argmax(row)) == 0]
+        if not headline:
+            while content and content[0].tag in ("h1", "h2", "h3"):
+                content = content[1:]
+        page = Path(str(d.extra["html"])).name.split(".")[0]
+        out[page] = {"articleBody": "\n".join(b.text for b in content)}
+    return out
+
+
+def score_html(scorer: Path, truth: Path, pred: dict, tmp: Path) -> dict:
+    path = tmp / "aeb-pred.json"
+    path.write_text(json.dumps(pred), encoding="utf-8")
+    res = json.loads(subprocess.run([sys.executable, str(scorer), str(truth), str(path), "--json"],
+                                    check=True, capture_output=True, text=True).stdout)
+    figures = next(iter(res.values())) if "f1" not in res else res  # keyed by the prediction file
+    return {k: figures[k] for k in ("f1", "precision", "recall", "accuracy", "pages") if k in figures}
+
+
+def train_html_model(args: argparse.Namespace, language: LanguageIdentifier) -> None:
+    started = time.time()
+    parts = {p: [language.annotate_blocks(d) for d in page_documents(args.data_dir, p)] for p in SCORED_PARTS}
+    docs = [d for p in SCORED_PARTS for d in parts[p]]
+    params = ModelParams(random_state=args.seed, use_dom=True)
+    files = [args.data_dir / f"{p}.jsonl.gz" for p in SCORED_PARTS]
+    card: dict = {
+        "training_files": [{"path": f"{f.parent.name}/{f.name}", "sha256": sha256_of(f)} for f in files]
+        + [{"path": "html/ (the pages the files name)", "pages": len(docs)}],
+        "training_documents": len(docs),
+        "training_blocks": sum(lab is not None for d in docs for lab in d.gold_labels),
+        "training_recipe": "training/make_models.py --models html",
+        "segmenter": "classifier.html.html_to_blocks",
+        "language_model": {"file": "lid.ftz", "sha256": sha256_of(args.out / "lid.ftz")},
+    }
+    if not args.no_cv:
+        metrics, probs = cross_validate(docs, params=params, folds=args.folds)
+        card["cv"] = {"folds": args.folds, "grouped_by": "publisher", "blocks": "Sieve's segmentation of the pages"}
+        start = 0
+        for p in SCORED_PARTS:
+            n = len(parts[p])
+            pdocs, pprobs = parts[p], probs[start:start + n]
+            predicted = [replace(d, blocks=tuple(replace(b, label=LABELS[int(np.argmax(r))])
+                                                 for b, r in zip(d.blocks, pr))) for d, pr in zip(pdocs, pprobs)]
+            m = evaluate(predicted, pdocs)
+            card["cv"][p] = {"content_vs_rest_f1": m["content_vs_rest"]["f1"], "macro_f1": m["macro_f1"],
+                             "per_label_f1": {k: v["f1"] for k, v in m["per_label"].items()},
+                             "scored_blocks": m["blocks"]}
+            if p == "aeb-dev":
+                scorer = args.data_dir.parent / "eval" / "score_html.py"
+                truth = args.data_dir / "aeb-dev-ground-truth.json"
+                if scorer.is_file() and truth.is_file():
+                    with tempfile.TemporaryDirectory() as tmp:
+                        for headline in (True, False):
+                            res = score_html(scorer, truth, article_texts(pdocs, pprobs, headline), Path(tmp))
+                            key = "aeb_token_f1_with_headline" if headline else "aeb_token_f1_without_headline"
+                            card["cv"][key] = res
+            logging.info("HTML CV %s: %s", p, json.dumps(card["cv"][p]))
+            start += n
+        logging.info("HTML CV AEB token F1: with headline %s, without %s",
+                     card["cv"].get("aeb_token_f1_with_headline"), card["cv"].get("aeb_token_f1_without_headline"))
+    model = fit_block_model(docs, params=params)
+    card["training_seconds"] = round(time.time() - started, 1)
+    path = save_model(model, args.out, card=card, file_name=HTML_MODEL_FILE)
+    print(json.dumps(card.get("cv", {}), indent=2))
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.time() - started:.0f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
@@ -70,7 +191,9 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--no-cv", action="store_true", help="skip cross-validation (no metrics in the card)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--models", default="text,html", help="which models to build: text, html or both")
     args = ap.parse_args()
+    wanted = set(args.models.split(","))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     files = [args.data_dir / f"{p}.jsonl.gz" for p in PARTS]
     missing = [str(f) for f in files if not f.is_file()]
@@ -80,6 +203,10 @@ def main() -> None:
     scorer = args.data_dir.parent / "eval" / "score.py"
     started = time.time()
     language = LanguageIdentifier(args.out / "lid.ftz")
+    if "html" in wanted:
+        train_html_model(args, language)
+    if "text" not in wanted:
+        return
     # the block model reads block languages: annotate exactly as `sieve score` does
     parts = {p: [language.annotate_blocks(d) for d in load_part(f)] for p, f in zip(PARTS, files)}
     docs = [d for p in PARTS for d in parts[p]]

@@ -1,0 +1,239 @@
+"""Throughput and memory of `sieve clean` against the reference pipeline, on a corpus built
+from the project's dev data.
+
+Usage:
+  python benchmarks/bench_clean.py [--copies 2] [--shards 4] [--repeats 1] [--warc] [--json]
+  python benchmarks/bench_clean.py --memory 100,1000      # peak RSS at 100 MB and 1 GB of input
+
+Throughput: the documents of ../shared/data/{aeb,traf,mixed}-dev.jsonl.gz (gold stripped, blocks as
+strings) repeated ``--copies`` times and cut into ``--shards`` JSONL shards. Timed as child
+processes, wall clock, start-up included, alternating in each round:
+
+* ``ref``: ../shared/eval/ref_pipeline.py (jusText on the blocks, then fastText lid.176 on each
+  kept block; one process);
+* ``sieve-1`` / ``sieve-2``: ``sieve clean CORPUS -o OUT --workers 1`` / ``--workers 2``.
+
+With ``--warc`` the raw pages of ../shared/data/html are written as WARC response records
+(``.warc.gz`` shards, repeated the same way) and ``sieve clean`` is timed on them too.
+
+Memory (``--memory``): a corpus of about N MB (repeated shards) is cleaned with 2 workers while
+the resident set size of the whole process tree (the command and its workers) is sampled every
+50 ms; the peak is reported per size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+DATA = SHARED / "data"
+REF_PIPELINE = SHARED / "eval" / "ref_pipeline.py"
+PARTS = ("aeb-dev", "traf-dev", "mixed-dev")
+
+
+def sieve_command() -> list[str]:
+    script = Path(sysconfig.get_path("scripts")) / "sieve"
+    return [str(script)] if script.is_file() else [shutil.which("sieve") or "sieve"]
+
+
+def load_records() -> list[dict]:
+    records = []
+    for part in PARTS:
+        with gzip.open(DATA / f"{part}.jsonl.gz", "rt", encoding="utf-8") as f:
+            for line in f:
+                d = json.loads(line)
+                records.append({"id": d["id"], "url": d.get("url"), "html": d.get("html"),
+                                "blocks": [b["text"] for b in d["blocks"]]})
+    return records
+
+
+def write_jsonl_corpus(records: list[dict], folder: Path, copies: int, shards: int) -> tuple[int, int]:
+    folder.mkdir(parents=True, exist_ok=True)
+    outs = [open(folder / f"shard-{i:03d}.jsonl", "w", encoding="utf-8") for i in range(shards)]
+    n = size = 0
+    for k in range(copies):
+        for rec in records:
+            line = json.dumps({"id": f"{rec['id']}#{k}", "url": rec["url"], "blocks": rec["blocks"]},
+                              ensure_ascii=False) + "\n"
+            outs[n % shards].write(line)
+            n += 1
+            size += len(line.encode("utf-8"))
+    for f in outs:
+        f.close()
+    return n, size
+
+
+def _warc_record(uri: str, body: bytes, n: int) -> bytes:
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + body
+    head = (f"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: {uri}\r\n"
+            f"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-{n:012d}>\r\n"
+            f"WARC-Date: 2024-01-01T00:00:00Z\r\nContent-Type: application/http; msgtype=response\r\n"
+            f"Content-Length: {len(http)}\r\n\r\n").encode()
+    return head + http + b"\r\n\r\n"
+
+
+def write_warc_corpus(records: list[dict], folder: Path, copies: int, shards: int) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = []
+    for rec in records:
+        if rec.get("html"):
+            path = DATA / rec["html"]
+            opener = gzip.open if path.name.endswith(".gz") else open
+            with opener(path, "rb") as f:
+                pages.append((rec["url"] or rec["id"], f.read()))
+    outs = [gzip.open(folder / f"shard-{i:03d}.warc.gz", "wb", compresslevel=1) for i in range(shards)]
+    n = 0
+    for _ in range(copies):
+        for uri, body in pages:
+            outs[n % shards].write(_warc_record(uri, body, n))
+            n += 1
+    for f in outs:
+        f.close()
+    return n
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident set size of ``pid`` and all its descendants (Linux /proc), MB."""
+    total = 0
+    todo = [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/statm", encoding="ascii") as f:
+                total += int(f.read().split()[1]) * page
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children", encoding="ascii") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return total / 2**20
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None, sample: bool = False) -> dict:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    peak = 0.0
+    stop = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, tree_rss_mb(proc.pid))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    if sample:
+        watcher.start()
+    out, err = proc.communicate()
+    stop.set()
+    if sample:
+        watcher.join()
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"bench_clean: {' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    return {"seconds": seconds, "peak_rss_mb": peak, "stdout": out.decode()}
+
+
+def throughput(args: argparse.Namespace, work: Path, records: list[dict]) -> dict:
+    corpus = work / "jsonl"
+    n_docs, size = write_jsonl_corpus(records, corpus, args.copies, args.shards)
+    env = dict(os.environ, LID=str(REPO / "models" / "lid.ftz"))
+    sides = {
+        "ref": lambda: timed([sys.executable, str(REF_PIPELINE), str(corpus)], env=env),
+        "sieve-1": lambda: timed([*sieve_command(), "-q", "clean", str(corpus), "-o", str(work / "out1"),
+                                  "--workers", "1", "--overwrite"]),
+        "sieve-2": lambda: timed([*sieve_command(), "-q", "clean", str(corpus), "-o", str(work / "out2"),
+                                  "--workers", "2", "--overwrite"]),
+    }
+    warc_docs = 0
+    if args.warc:
+        warc_docs = write_warc_corpus(records, work / "warc", args.copies, args.shards)
+        sides["sieve-1-warc"] = lambda: timed([*sieve_command(), "-q", "clean", str(work / "warc"), "-o",
+                                               str(work / "outw1"), "--workers", "1", "--overwrite"])
+        sides["sieve-2-warc"] = lambda: timed([*sieve_command(), "-q", "clean", str(work / "warc"), "-o",
+                                               str(work / "outw2"), "--workers", "2", "--overwrite"])
+    runs: dict[str, list[float]] = {k: [] for k in sides}
+    for _ in range(args.repeats):
+        for name, fn in sides.items():
+            runs[name].append(fn()["seconds"])
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    docs = {k: (warc_docs if "warc" in k else n_docs) for k in med}
+    return {
+        "documents": n_docs, "bytes": size, "warc_documents": warc_docs, "shards": args.shards,
+        "seconds": med, "docs_per_s": {k: docs[k] / med[k] for k in med}, "runs": runs,
+        "ratio_sieve1_vs_ref": med["ref"] / med["sieve-1"],
+        "ratio_sieve2_vs_sieve1": med["sieve-1"] / med["sieve-2"],
+    }
+
+
+def memory(args: argparse.Namespace, work: Path, records: list[dict]) -> list[dict]:
+    out = []
+    one_copy = sum(len(json.dumps({"id": r["id"], "url": r["url"], "blocks": r["blocks"]}, ensure_ascii=False))
+                   for r in records)
+    for mb in (int(x) for x in args.memory.split(",")):
+        copies = max(1, round(mb * 2**20 / one_copy))
+        corpus = work / f"mem-{mb}"
+        n_docs, size = write_jsonl_corpus(records, corpus, copies, max(args.shards, 4))
+        res = timed([*sieve_command(), "-q", "clean", str(corpus), "-o", str(work / f"memout-{mb}"),
+                     "--workers", "2", "--overwrite"], sample=True)
+        out.append({"input_mb": size / 2**20, "documents": n_docs, "seconds": res["seconds"],
+                    "peak_rss_mb_all_processes": res["peak_rss_mb"]})
+        shutil.rmtree(corpus)
+        shutil.rmtree(work / f"memout-{mb}", ignore_errors=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--copies", type=int, default=1, help="times the dev documents are repeated [default: 1]")
+    ap.add_argument("--shards", type=int, default=4, help="JSONL shards of the corpus [default: 4]")
+    ap.add_argument("--repeats", type=int, default=1, help="timed rounds [default: 1]")
+    ap.add_argument("--warc", action="store_true", help="also time WARC input of the raw pages")
+    ap.add_argument("--memory", default=None, help="comma-separated input sizes in MB for the memory run")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = ap.parse_args()
+    if not DATA.is_dir() or not REF_PIPELINE.is_file():
+        sys.exit(f"bench_clean: needs the project's dev data and reference pipeline in {SHARED}")
+    records = load_records()
+    with tempfile.TemporaryDirectory(prefix="sieve-bench-clean-") as tmp:
+        work = Path(tmp)
+        figures: dict = {}
+        if args.memory:
+            figures["memory"] = memory(args, work, records)
+        else:
+            figures["throughput"] = throughput(args, work, records)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    buf = io.StringIO()
+    if "throughput" in figures:
+        t = figures["throughput"]
+        print(f"{t['documents']:,} documents ({t['bytes'] / 2**20:.0f} MB JSONL) in {t['shards']} shards; "
+              f"median of {args.repeats} round(s), wall clock incl. start-up", file=buf)
+        for k in t["seconds"]:
+            print(f"  {k:<13} {t['seconds'][k]:7.1f} s  {t['docs_per_s'][k]:7.1f} docs/s", file=buf)
+        print(f"  sieve 1 worker vs reference: {t['ratio_sieve1_vs_ref']:.2f}x (target >= 2x)", file=buf)
+        print(f"  sieve 2 workers vs 1 worker: {t['ratio_sieve2_vs_sieve1']:.2f}x (target >= 1.8x)", file=buf)
+    for m in figures.get("memory", []):
+        print(f"  {m['input_mb']:7.0f} MB input, {m['documents']:,} documents, 2 workers: peak RSS "
+              f"{m['peak_rss_mb_all_processes']:.0f} MB (all processes), {m['seconds']:.0f} s", file=buf)
+    print(buf.getvalue(), end="")
+
+
+if __name__ == "__main__":
+    main()

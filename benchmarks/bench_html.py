@@ -1,0 +1,142 @@
+"""Article extraction from web pages: Sieve against trafilatura on the same pages, in the same run.
+
+Usage:
+  python benchmarks/bench_html.py [--pages ../shared/data/html/aeb] [--repeats 3] [--json]
+
+Quality: Sieve's article text (content blocks of ``sieve clean --format text``, i.e. the
+HTML model on Sieve's own segmentation) for every page, scored with
+../shared/eval/score_html.py against ../shared/data/aeb-dev-ground-truth.json, with the
+headline (Sieve's output) and without it (leading heading blocks dropped; the benchmark's
+articleBody leaves the headline out). trafilatura.extract (defaults) is scored the same way.
+Note: the shipped HTML model was trained on these pages; the cross-validated figure (pages
+of publishers not in training) is in models/html.json, written by training/make_models.py.
+
+Speed and memory: each side runs as a child process over all pages (reading the files,
+extracting, no output), alternating sieve, trafilatura, sieve, ... ``--repeats`` times.
+Reported: median wall time excluding interpreter start-up and imports (each child times its
+own loop), pages/s, the ratio (>1: Sieve is faster) and each child's peak RSS (os.wait4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+DEFAULT_PAGES = SHARED / "data" / "html" / "aeb"
+TRUTH = SHARED / "data" / "aeb-dev-ground-truth.json"
+SCORER = SHARED / "eval" / "score_html.py"
+
+CHILD = r'''
+import gzip, json, sys, time
+from pathlib import Path
+side, folder, out = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+pages = sorted(folder.glob("*.html*"))
+def read(p):
+    return gzip.open(p).read() if p.name.endswith(".gz") else p.read_bytes()
+if side == "sieve":
+    sys.path.insert(0, sys.argv[4])
+    from classifier import Sieve
+    from classifier.document import Document, Label
+    from classifier.html import html_to_blocks
+    sieve = Sieve(); sieve.check_models()
+    def extract(data):
+        blocks = html_to_blocks(data)
+        if not blocks:
+            return "", ""
+        doc = next(sieve.label_many([Document(id="p", blocks=tuple(blocks))]))
+        content = [b for b in doc.blocks if b.label is Label.CONTENT and not b.foreign]
+        body = content
+        while body and body[0].tag in ("h1", "h2", "h3"):
+            body = body[1:]
+        return "\n".join(b.text for b in content), "\n".join(b.text for b in body)
+else:
+    import trafilatura
+    def extract(data):
+        text = trafilatura.extract(data) or ""
+        return text, text
+extract(read(pages[0]))  # warm up (models loaded, caches filled)
+t0 = time.perf_counter()
+results = {}
+for p in pages:
+    with_head, without = extract(read(p))
+    results[p.name.split(".")[0]] = (with_head, without)
+seconds = time.perf_counter() - t0
+if out != "-":
+    json.dump(results, open(out, "w"))
+print(json.dumps({"seconds": seconds, "pages": len(pages)}))
+'''
+
+
+def run_child(side: str, pages: Path, out: str) -> dict:
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, side, str(pages), out, str(REPO)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    stdout = proc.stdout.read() if proc.stdout else b""
+    stderr = proc.stderr.read() if proc.stderr else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        sys.exit(f"bench_html: {side} failed:\n{stderr.decode()[-2000:]}")
+    res = json.loads(stdout.decode().strip().splitlines()[-1])
+    res["peak_rss_mb"] = usage.ru_maxrss / 1024
+    return res
+
+
+def score(results: dict, column: int, tmp: Path) -> float:
+    pred = {k: {"articleBody": v[column]} for k, v in results.items()}
+    path = tmp / f"pred-{column}.json"
+    path.write_text(json.dumps(pred), encoding="utf-8")
+    out = subprocess.run([sys.executable, str(SCORER), str(TRUTH), str(path), "--json"], capture_output=True,
+                         text=True, check=True).stdout
+    res = json.loads(out)
+    return float((res if "f1" in res else next(iter(res.values())))["f1"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pages", type=Path, default=DEFAULT_PAGES)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if not args.pages.is_dir():
+        sys.exit(f"bench_html: no pages in {args.pages} (the dev data lives in ../shared/data/html)")
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        runs: dict[str, list[dict]] = {"sieve": [], "trafilatura": []}
+        for i in range(args.repeats):
+            for side in runs:
+                runs[side].append(run_child(side, args.pages, str(t / f"{side}.json") if i == 0 else "-"))
+        figures = {side: {"seconds": statistics.median(r["seconds"] for r in rs),
+                          "pages": rs[0]["pages"],
+                          "peak_rss_mb": max(r["peak_rss_mb"] for r in rs)} for side, rs in runs.items()}
+        for side in runs:
+            figures[side]["pages_per_s"] = figures[side]["pages"] / figures[side]["seconds"]
+            if TRUTH.is_file() and SCORER.is_file() and args.pages == DEFAULT_PAGES:
+                results = json.loads((t / f"{side}.json").read_text())
+                figures[side]["aeb_f1_with_headline"] = score(results, 0, t)
+                figures[side]["aeb_f1_without_headline"] = score(results, 1, t)
+        figures["speed_ratio_sieve_vs_trafilatura"] = (figures["trafilatura"]["seconds"]
+                                                       / figures["sieve"]["seconds"])
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    print(f"{figures['sieve']['pages']} pages from {args.pages}, median of {args.repeats} runs (imports excluded)")
+    for side in ("sieve", "trafilatura"):
+        f = figures[side]
+        extra = ""
+        if "aeb_f1_with_headline" in f:
+            extra = (f"  AEB token F1 {f['aeb_f1_with_headline']:.4f} (with headline) / "
+                     f"{f['aeb_f1_without_headline']:.4f} (without)")
+        print(f"  {side:<12} {f['seconds']:6.2f} s  {f['pages_per_s']:6.1f} pages/s  peak RSS "
+              f"{f['peak_rss_mb']:5.0f} MB{extra}")
+    print(f"  speed ratio sieve vs trafilatura: {figures['speed_ratio_sieve_vs_trafilatura']:.2f}x (target >= 3x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""HTML pages: the segmenter, its DOM facts, hostile pages, and the HTML model's routing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from classifier import Sieve
+from classifier.cli import cli
+from classifier.document import Block, Document, Label
+from classifier.html import DOM_FACTS, decode_html, html_to_blocks
+from classifier.model import HTML_MODEL_FILE, ModelParams, fit_block_model, save_model
+from classifier.readers import RejectSink, read_any
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_MODELS = REPO / "models"
+
+PAGE = """<!DOCTYPE html><html><head><title>Ignored title</title><style>p {color: red}</style>
+<script>var tracking = "ignored";</script></head><body>
+<header class="site-header"><nav class="main-menu"><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li>
+</ul></nav></header>
+<main><article class="story">
+<h1>Harbour town keeps its winter ferry</h1>
+<p class="standfirst">Islanders <b>won</b> the vote after a long campaign.</p>
+<p>Residents voted on Tuesday to keep the ferry running.<!-- an editor's note --> The council had planned cuts.</p>
+<div>First line<br>same block<br><br>new block after two breaks</div>
+<p hidden>Hidden teaser text</p>
+<figure><img src="x.jpg"><figcaption>The ferry in the harbour at dawn.</figcaption></figure>
+</article></main>
+<aside class="related-links"><h2>Related</h2><ul><li><a href="/a">Another story</a></li></ul></aside>
+<footer class="footer">© 2024 Harbour Times. All rights reserved.</footer>
+<template><p>Never shown</p></template>
+</body></html>"""
+
+
+def _facts(block: Block) -> dict[str, float]:
+    assert block.dom is not None and len(block.dom) == len(DOM_FACTS)
+    return {name: v for name, v in zip(DOM_FACTS, block.dom) if v}
+
+
+def test_blocks_in_reading_order_without_scripts_styles_or_templates() -> None:
+    blocks = html_to_blocks(PAGE.encode("utf-8"))
+    texts = [b.text for b in blocks]
+    assert texts == [
+        "Home", "News", "Harbour town keeps its winter ferry", "Islanders won the vote after a long campaign.",
+        "Residents voted on Tuesday to keep the ferry running. The council had planned cuts.",
+        "First line same block", "new block after two breaks", "Hidden teaser text",
+        "The ferry in the harbour at dawn.", "Related", "Another story",
+        "© 2024 Harbour Times. All rights reserved.",
+    ]
+    assert [b.tag for b in blocks][:4] == ["li", "li", "h1", "p"]
+
+
+def test_dom_facts_describe_where_a_block_stands() -> None:
+    blocks = {b.text: b for b in html_to_blocks(PAGE)}
+    home = _facts(blocks["Home"])
+    assert home["in_nav"] == home["in_header"] == home["in_list"] == home["cls_nav"] == 1.0
+    assert home["tag_li"] == 1.0 and home["log_links"] > 0
+    assert blocks["Home"].link_chars == 4
+    head = _facts(blocks["Harbour town keeps its winter ferry"])
+    assert head["heading_level"] == pytest.approx(1 / 6) and head["in_main"] == 1.0 and "in_nav" not in head
+    assert _facts(blocks["The ferry in the harbour at dawn."])["tag_caption"] == 1.0
+    assert _facts(blocks["Hidden teaser text"])["hidden"] == 1.0
+    assert "hidden" not in _facts(blocks["Residents voted on Tuesday to keep the ferry running. "
+                                         "The council had planned cuts."])
+    assert _facts(blocks["Another story"])["in_aside"] == 1.0
+    foot = _facts(blocks["© 2024 Harbour Times. All rights reserved."])
+    assert foot["in_footer"] == 1.0 and foot["cls_boiler"] == 1.0 and foot["own_cls_boiler"] == 1.0
+
+
+def test_encodings_declared_undeclared_and_with_bom() -> None:
+    text = "<html><body><p>Café crème brûlée, “quoted”, naïve résumé.</p></body></html>"
+    declared = text.replace("<html>", '<html><head><meta charset="windows-1252"></head>').encode("cp1252")
+    assert html_to_blocks(declared)[0].text == "Café crème brûlée, “quoted”, naïve résumé."
+    assert html_to_blocks(text.encode("utf-8-sig"))[0].text.startswith("Café")
+    japanese = "<html><body><p>日本語のテキストです。これは長めのテストの文章になります。</p></body></html>"
+    assert html_to_blocks(japanese.encode("shift_jis"))[0].text.startswith("日本語のテキストです")
+    assert decode_html(b"\xff\xfe" + "<p>x</p>".encode("utf-16-le")) == "<p>x</p>"
+
+
+@pytest.mark.parametrize(
+    "page",
+    [b"", b"   ", b"<html></html>", b"<<<>>>", b"\x00\x01\x02" * 1000, b"<p>" + b"<b>" * 5000,
+     b"<html><body>" + b"<div>" * 10_000 + b"deep" + b"</div>" * 10_000 + b"</body></html>",
+     "<p>\ud800 lone</p>".encode("utf-8", "surrogatepass")],
+)
+def test_hostile_pages_give_a_list_of_blocks(page: bytes) -> None:
+    blocks = html_to_blocks(page)
+    assert isinstance(blocks, list) and all(b.text.strip() for b in blocks)
+
+
+def test_one_giant_text_node_keeps_its_text() -> None:
+    blocks = html_to_blocks(b"<html><body><p>" + b"word " * 1_000_000 + b"</p></body></html>")
+    assert len(blocks) == 1 and len(blocks[0].text) == 5 * 1_000_000 - 1
+
+
+def test_html_files_and_pages_in_jsonl_are_read(tmp_path: Path) -> None:
+    (tmp_path / "story.html.gz").write_bytes(gzip.compress(PAGE.encode()))
+    (tmp_path / "pages.jsonl").write_text(json.dumps({"id": "p1", "url": "https://x.org/1", "html": PAGE}) + "\n"
+                                          + json.dumps({"id": "p2", "html": "<html></html>"}) + "\n")
+    (tmp_path / "junk.html").write_bytes(bytes(range(256)) * 64)
+    sink = RejectSink()
+    docs = [d for name in ("story.html.gz", "pages.jsonl", "junk.html") for d in read_any(tmp_path / name, sink)]
+    assert [d.id for d in docs] == ["story", "p1"]
+    assert docs[1].url == "https://x.org/1" and "html" not in docs[1].extra  # pages are not passed through
+    assert all(b.dom is not None for d in docs for b in d.blocks)
+    assert sink.counts == {"no_text": 1, "binary": 1}
+
+
+# -- the HTML model ----------------------------------------------------------------------------
+
+
+def _page_for(doc: Document) -> str:
+    """A page for a labelled document: menus in <nav>, boilerplate in <footer>, content in <article>."""
+    parts = ["<html><body>"]
+    for b, label in zip(doc.blocks, doc.gold_labels):
+        text = b.text.replace("&", "&amp;").replace("<", "&lt;")
+        if label is Label.NAVIGATION:
+            parts.append(f'<nav class="menu"><a href="#">{text}</a></nav>')
+        elif label is Label.BOILERPLATE:
+            parts.append(f'<footer class="footer"><p>{text}</p></footer>')
+        else:
+            parts.append(f'<article class="story"><p>{text}</p></article>')
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+@pytest.fixture(scope="module")
+def html_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, labelled_documents: list,
+                   lid) -> Path:
+    """The tiny text model's folder plus a tiny HTML model trained on pages made from the labelled documents."""
+    folder = tmp_path_factory.mktemp("html-model")
+    for f in tiny_model_dir.iterdir():
+        shutil.copyfile(f, folder / f.name)
+    docs = []
+    for d in labelled_documents:
+        blocks = tuple(html_to_blocks(_page_for(d)))
+        assert [b.text for b in blocks] == [b.text for b in d.blocks]
+        docs.append(lid.annotate_blocks(Document(id=d.id, blocks=blocks, publisher=d.publisher, gold=d.gold)))
+    model = fit_block_model(docs, params=ModelParams(n_char_features=2**12, n_word_features=2**10, trees=20,
+                                                     inner_folds=2, random_state=0, use_dom=True))
+    save_model(model, folder, file_name=HTML_MODEL_FILE, card={"training_files": [{"path": "tests (pages)"}]})
+    return folder
+
+
+def test_pages_go_to_the_html_model_and_text_to_the_text_model(html_model_dir: Path) -> None:
+    sieve = Sieve(html_model_dir)
+    page = Document(id="p", blocks=tuple(html_to_blocks(PAGE)))
+    text = Document.from_texts(["Home", "A paragraph of an article with several words in it."])
+    assert sieve.model_for(page) is sieve.html_model and sieve.model_for(text) is sieve.block_model
+    assert sieve.html_model is not sieve.block_model and sieve.html_model.params.use_dom
+    forced = Sieve(html_model_dir, model="text")
+    assert forced.model_for(page) is forced.block_model
+    labelled = list(sieve.label_many([page, text]))
+    assert [d.id for d in labelled] == ["p", text.id]
+    assert all(b.label is not None for d in labelled for b in d.blocks)
+
+
+def test_without_an_html_model_pages_use_the_text_model(tiny_model_dir: Path) -> None:
+    sieve = Sieve(tiny_model_dir)
+    page = Document(id="p", blocks=tuple(html_to_blocks(PAGE)))
+    assert not sieve.has_html_model and sieve.model_for(page) is sieve.block_model
+    from classifier.errors import ModelError
+
+    with pytest.raises(ModelError, match="no HTML model"):
+        Sieve(tiny_model_dir, model="html").check_models()
+
+
+def test_score_a_page_and_print_its_article(runner: CliRunner, html_model_dir: Path, tmp_path: Path) -> None:
+    page = tmp_path / "harbour-story.html"
+    page.write_text(PAGE, encoding="utf-8")
+    result = runner.invoke(cli, ["score", str(page), "--model-dir", str(html_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    (rec,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rec["id"] == "harbour-story" and len(rec["blocks"]) == 12
+    text = runner.invoke(cli, ["clean", "--format", "text", str(page), "--model-dir", str(html_model_dir),
+                               "--min-chars", "0"])
+    assert text.exit_code == 0 and text.stdout.startswith("# harbour-story")
+    assert "tracking" not in text.stdout and "Never shown" not in text.stdout
+
+
+def test_shipped_models_include_an_html_model() -> None:
+    assert (SHIPPED_MODELS / HTML_MODEL_FILE).is_file() and (SHIPPED_MODELS / "html.json").is_file()
+    card = json.loads((SHIPPED_MODELS / "html.json").read_text())
+    assert card["params"]["use_dom"] is True
