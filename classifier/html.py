@@ -232,14 +232,14 @@ def html_to_blocks(page: str | bytes) -> list[Block]:
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
     out = _Collector()
     owners: list[tuple[str, _Open]] = []
-    opened: dict[int, _Open] = {}  # id(element) -> its context, for the "end" event
+    opened: dict[int, _Open | None] = {}  # id(element) -> its context, for the "end" event
     links = 0
     brs = 0
     for event, el in _walk(root):
         tag = el.tag.lower() if isinstance(el.tag, str) else None
         dropped = tag is None or tag in DROP_TAGS
         if event == "start":
-            if dropped:
+            if dropped or tag is None:
                 continue
             if tag == "br":
                 brs += 1

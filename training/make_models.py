@@ -43,8 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 from classifier.cards import sha256_of  # noqa: E402
 from classifier.document import LABELS, Document  # noqa: E402
-from classifier.language import LanguageIdentifier  # noqa: E402
 from classifier.html import html_to_blocks  # noqa: E402
+from classifier.language import LanguageIdentifier  # noqa: E402
 from classifier.model import (  # noqa: E402
     HTML_MODEL_FILE,
     ModelParams,
