@@ -263,7 +263,7 @@ def html_to_blocks(page: str | bytes) -> list[Block]:
                 out.add(el.text, links > 0)
         else:
             if not dropped and tag != "br":
-                info = opened.pop(id(el), None)
+                closing = opened.pop(id(el), None)
                 if tag in BLOCK_TAGS:
                     if owners:
                         out.flush(*owners[-1])
@@ -272,8 +272,8 @@ def html_to_blocks(page: str | bytes) -> list[Block]:
                         out.flush(None, None)
                 elif tag == "a":
                     links = max(links - 1, 0)
-                if info is not None:
-                    out.pop(info)
+                if closing is not None:
+                    out.pop(closing)
             if el.tail:
                 if el.tail.strip():
                     brs = 0
