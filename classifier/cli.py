@@ -355,17 +355,20 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
 @cli.command()
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write one self-contained HTML page: metrics, charts, every document block by block.")
 @click.option("--text-field", default="text", show_default=True, help="Field with text when a record has no 'blocks'.")
 @_model_dir_option
 @_model_option
-def evaluate(data: tuple[str, ...], as_json: bool, text_field: str, model_dir: Path | None,
-             model_choice: str) -> None:
+def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, text_field: str,
+             model_dir: Path | None, model_choice: str) -> None:
     """Score a model on labelled JSONL documents: per-label precision, recall and F1,
     macro-F1, content-vs-rest F1 and the confusion matrix.
 
     \b
-    Example:
+    Examples:
       sieve evaluate held-out.jsonl.gz --model-dir my-models/
+      sieve evaluate held-out.jsonl.gz --report report.html
     """
     from .model import evaluate as evaluate_documents
 
@@ -376,6 +379,11 @@ def evaluate(data: tuple[str, ...], as_json: bool, text_field: str, model_dir: P
         raise click.ClickException(str(err)) from err
     metrics = evaluate_documents(predicted, docs)
     click.echo(json.dumps(metrics, indent=2, sort_keys=True) if as_json else format_metrics(metrics))
+    if report_path is not None:
+        from .report import write_report
+
+        write_report(report_path, predicted, docs, title=f"Sieve evaluation: {', '.join(Path(d).name for d in data)}")
+        click.echo(f"sieve evaluate: wrote {report_path}", err=True)
 
 
 def _slim(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -273,7 +273,8 @@ def document_features(blocks: tuple[Block, ...],
 
 #: DOM facts whose mean over the surroundings (windows of DOM_WINDOWS) is a feature too.
 _DOM_CONTEXT = ("heading_level", "tag_p", "tag_li", "log_links", "in_nav", "in_header", "in_footer", "in_aside",
-                "in_main", "in_list", "cls_nav", "cls_boiler", "cls_content", "cls_comment", "hidden")
+                "in_main", "in_list", "cls_nav", "cls_boiler", "cls_content", "cls_comment", "hidden",
+                "in_best_container")
 DOM_WINDOWS = (2, 6)
 
 

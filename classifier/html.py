@@ -95,6 +95,8 @@ DOM_FACTS = (
     "cls_nav", "cls_boiler", "cls_content", "cls_comment",  # class/id words of the block and its ancestors
     "own_cls_nav", "own_cls_boiler", "own_cls_content",  # ... of the block's own element
     "log_depth", "hidden",
+    "in_best_container",  # inside the element that holds the page's prose (a readability-style article root)
+    "best_container_share",  # that element's share of the page's prose characters
 )
 _LANDMARKS = {
     "nav": "in_nav", "header": "in_header", "footer": "in_footer", "aside": "in_aside", "main": "in_main",
@@ -122,7 +124,7 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
 class _Open:
     """What an open element adds to the context of the blocks inside it."""
 
-    __slots__ = ("facts", "hidden", "words")
+    __slots__ = ("facts", "hidden", "serial", "words")
 
     def __init__(self, el: etree._Element, tag: str) -> None:
         facts = []
@@ -135,6 +137,7 @@ class _Open:
         self.facts = facts
         names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
         self.words = [name for name, rx in _CLASS_WORDS.items() if rx.search(names)] if names.strip() else []
+        self.serial = 0
         style = el.get("style")
         self.hidden = (el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true"
                        or bool(style and _HIDDEN_STYLE.search(style.lower())))
@@ -151,6 +154,9 @@ class _Collector:
         self.context: dict[str, int] = {}  # landmark and class-word counts of the open elements
         self.hidden = 0
         self.depth = 0
+        self.path: list[int] = []  # serials of the open elements
+        self.serials = 0
+        self.paths: list[tuple[int, ...]] = []  # per block
 
     def add(self, text: str, in_link: bool) -> None:
         self.parts.append(text)
@@ -158,6 +164,9 @@ class _Collector:
             self.link_chars += len(text) - text.count(" ")
 
     def push(self, info: _Open) -> None:
+        self.serials += 1
+        info.serial = self.serials
+        self.path.append(info.serial)
         self.depth += 1
         for f in info.facts:
             self.context[f] = self.context.get(f, 0) + 1
@@ -166,6 +175,10 @@ class _Collector:
         self.hidden += info.hidden
 
     def pop(self, info: _Open) -> None:
+        if self.path and self.path[-1] == info.serial:
+            self.path.pop()
+        elif info.serial in self.path:
+            self.path.remove(info.serial)
         self.depth -= 1
         for f in info.facts:
             self.context[f] -= 1
@@ -180,6 +193,7 @@ class _Collector:
                 nonspace = max(len(text) - text.count(" "), 1)
                 self.blocks.append(Block(text=text, tag=tag, link_chars=min(self.link_chars, nonspace),
                                          dom=self._facts(tag, owner)))
+                self.paths.append(tuple(self.path))
         self.parts.clear()
         self.link_chars = 0
         self.links = 0
@@ -279,4 +293,41 @@ def html_to_blocks(page: str | bytes) -> list[Block]:
                     brs = 0
                 out.add(el.tail, links > 0)
     out.flush(*owners[-1]) if owners else out.flush(None, None)
-    return out.blocks
+    return _with_container(out.blocks, out.paths)
+
+
+_SENTENCE = re.compile(r"[.!?…。！？][\"'»”’)]*$")
+
+
+def _with_container(blocks: list[Block], paths: list[tuple[int, ...]]) -> list[Block]:
+    """Set the main-container facts: the element whose blocks hold the most prose
+    (sentence-like blocks' characters) less half the other text counts as the
+    article's root; each block is inside it or not."""
+    if not blocks:
+        return blocks
+    prose: dict[int, float] = {}
+    other: dict[int, float] = {}
+    total_prose = 0.0
+    for b, path in zip(blocks, paths):
+        words = b.text.count(" ") + 1
+        is_prose = words >= 8 and bool(_SENTENCE.search(b.text)) and b.link_chars < len(b.text) / 2
+        weight = float(len(b.text))
+        total_prose += weight if is_prose else 0.0
+        target = prose if is_prose else other
+        for e in path:
+            target[e] = target.get(e, 0.0) + weight
+    best, best_score = None, 0.0
+    for e in sorted(prose):
+        score = prose[e] - 0.5 * other.get(e, 0.0)
+        if score > best_score:
+            best, best_score = e, score
+    share = prose.get(best, 0.0) / total_prose if best is not None and total_prose else 0.0
+    i_in, i_share = _FACT_INDEX["in_best_container"], _FACT_INDEX["best_container_share"]
+    out = []
+    for b, path in zip(blocks, paths):
+        dom = list(b.dom or ())
+        dom[i_in] = 1.0 if best is not None and best in path else 0.0
+        dom[i_share] = share
+        out.append(Block(b.text, b.label, b.scores, b.lang, b.lang_score, b.foreign, b.segments, b.tag,
+                         b.link_chars, tuple(dom)))
+    return out
