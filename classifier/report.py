@@ -26,7 +26,8 @@ COLOURS = {"content": "#2e7d32", "boilerplate": "#ef8f00", "navigation": "#1565c
 BACKGROUNDS = {"content": "#e8f5e9", "boilerplate": "#fff3e0", "navigation": "#e3f2fd", "none": "#f5f5f5"}
 
 _CSS = """
-body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;padding:1em 2em;color:#222}
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;
+padding:1em 2em;color:#222}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}
 th{background:#fafafa}td.l,th.l{text-align:left}
