@@ -179,6 +179,7 @@ class ShardTask:
     policy: CleanPolicy
     model_dir: str | None = None
     model_choice: str = "auto"  # pipeline.MODEL_CHOICES
+    templates: str | None = None  # a template memory file
     input_format: str = "auto"
     text_field: str = "text"
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -193,16 +194,19 @@ def _out_path(task: ShardTask, lang: str | None) -> Path:
     return Path(f"{task.output}.{lang}{task.suffix}" if lang else f"{task.output}{task.suffix}")
 
 
-_SIEVES: dict[tuple[str | None, str], Any] = {}
+_SIEVES: dict[tuple[str | None, str, str | None], Any] = {}
 
 
-def _sieve_for(model_dir: str | None, model_choice: str = "auto") -> Any:
-    """One ``Sieve`` per process, model folder and model choice (workers load models once)."""
+def _sieve_for(model_dir: str | None, model_choice: str = "auto", templates: str | None = None) -> Any:
+    """One ``Sieve`` per process, model folder, model choice and template memory
+    (workers load models once)."""
     from .pipeline import Sieve
+    from .templates import TemplateMemory
 
-    key = (model_dir, model_choice)
+    key = (model_dir, model_choice, templates)
     if key not in _SIEVES:
-        sieve = Sieve(Path(model_dir) if model_dir else None, model=model_choice)
+        memory = TemplateMemory.load(Path(templates)) if templates else None
+        sieve = Sieve(Path(model_dir) if model_dir else None, model=model_choice, templates=memory)
         sieve.check_models()
         _SIEVES[key] = sieve
     return _SIEVES[key]
@@ -216,7 +220,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     is finished.
     """
     started = time.perf_counter()
-    sieve = _sieve_for(task.model_dir, task.model_choice)
+    sieve = _sieve_for(task.model_dir, task.model_choice, task.templates)
     model = sieve.model_info()
     Path(task.output).parent.mkdir(parents=True, exist_ok=True)
     rejects_path = Path(task.output + ".rejects.jsonl")

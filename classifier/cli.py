@@ -36,10 +36,21 @@ _LABEL_COLOURS = {Label.CONTENT: "green", Label.BOILERPLATE: "yellow", Label.NAV
 
 
 def _model_option(f: F) -> F:
+    f = click.option(
+        "--templates", "templates_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+        help="A template memory (sieve templates learn): publishers' repeated blocks become non-content.",
+    )(f)
     return click.option(
         "--model", "model_choice", type=click.Choice(list(MODEL_CHOICES)), default="auto", show_default=True,
         help="Block model: auto (the HTML model for web pages, the text model for text), text or html.",
     )(f)
+
+
+def _sieve(model_dir: Path | None, model_choice: str, templates_path: Path | None) -> Sieve:
+    from .templates import TemplateMemory
+
+    templates = TemplateMemory.load(templates_path) if templates_path else None
+    return Sieve(model_dir, model=model_choice, templates=templates)
 
 
 def _model_dir_option(f: F) -> F:
@@ -125,7 +136,8 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
 @_model_option
 @click.pass_context
 def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, input_format: str,
-          text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str) -> None:
+          text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
+          templates_path: Path | None) -> None:
     """Label every block of each input document and give its language.
 
     INPUTS are text files (one document; a block per blank-line paragraph, or per
@@ -147,7 +159,7 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
         raise click.UsageError("--format table writes to the terminal; drop -o, or use --format jsonl")
     quiet = logging.getLogger().level >= logging.ERROR
     try:
-        sieve = Sieve(model_dir, model=model_choice)
+        sieve = _sieve(model_dir, model_choice, templates_path)
         sieve.check_models()
         with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if fmt == "jsonl" else "-") as out:
             docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes)
@@ -248,7 +260,8 @@ def _echo_languages(doc: Document, show_all: bool) -> None:
 @_model_dir_option
 @_model_option
 def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, input_format: str, text_field: str,
-         max_bytes: int, model_dir: Path | None, model_choice: str) -> None:
+         max_bytes: int, model_dir: Path | None, model_choice: str,
+          templates_path: Path | None) -> None:
     """Show each document's main language, its blocks in another language, and the
     sentences in another language inside blocks (marked ⟦lang: ...⟧).
 
@@ -264,7 +277,7 @@ def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, input_f
         raise click.UsageError("--format text writes to the terminal; drop -o, or use --format jsonl")
     quiet = logging.getLogger().level >= logging.ERROR
     try:
-        sieve = Sieve(model_dir, model=model_choice)
+        sieve = _sieve(model_dir, model_choice, templates_path)
         sieve.check_models()
         with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if fmt == "jsonl" else "-") as out:
             docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes)
@@ -361,7 +374,8 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
 @_model_dir_option
 @_model_option
 def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, text_field: str,
-             model_dir: Path | None, model_choice: str) -> None:
+             model_dir: Path | None, model_choice: str,
+          templates_path: Path | None) -> None:
     """Score a model on labelled JSONL documents: per-label precision, recall and F1,
     macro-F1, content-vs-rest F1 and the confusion matrix.
 
@@ -374,7 +388,7 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
 
     try:
         docs = _read_labelled(data, text_field)
-        predicted = list(Sieve(model_dir, model=model_choice).label_many(docs))
+        predicted = list(_sieve(model_dir, model_choice, templates_path).label_many(docs))
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     metrics = evaluate_documents(predicted, docs)
@@ -406,6 +420,100 @@ def format_metrics(m: dict[str, Any], *, title: str = "evaluation") -> str:
     for g in names:
         lines.append(f"{g:<12}" + "".join(f"{m['confusion'][g][p]:>12d}" for p in names))
     return "\n".join(lines)
+
+
+@cli.group()
+def templates() -> None:
+    """Template memory: blocks that repeat across a publisher's pages (menus, footers,
+    recurring notices), learned without labels and used with --templates.
+
+    \b
+    Examples:
+      sieve templates learn crawl/ -o templates.json
+      sieve templates merge part-1.json part-2.json -o templates.json
+      sieve templates show templates.json
+      sieve score crawl.jsonl --templates templates.json
+    """
+
+
+@templates.command(name="learn")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The template memory file to write (JSON).")
+@click.option("--min-pages", type=click.IntRange(min=2), default=3, show_default=True,
+              help="A template is a text seen on at least this many pages of a publisher ...")
+@click.option("--min-share", type=click.FloatRange(0.0, 1.0), default=0.2, show_default=True,
+              help="... and on at least this share of them.")
+@_input_options
+def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_share: float, input_format: str,
+                    text_field: str, max_bytes: int) -> None:
+    """Learn a template memory from a sample of pages (any input `sieve score` reads;
+    a folder expands to its files). Publishers come from records' 'publisher', else
+    their URL's host.
+
+    \b
+    Example:
+      sieve templates learn crawl/ -o templates.json
+    """
+    from .engine import discover_shards
+    from .templates import TemplateMemory
+
+    reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
+    try:
+        files = [src for src, _ in discover_shards(inputs)]
+        docs = _read_all(tuple(files), reporter.sink, input_format, text_field, max_bytes)
+        memory = TemplateMemory.learn(docs, min_pages=min_pages, min_share=min_share)
+    except ClassifierError as err:
+        raise click.ClickException(str(err)) from err
+    memory.save(output)
+    n_templates = sum(len(e["blocks"]) for e in memory.publishers.values())
+    click.echo(f"sieve templates: {len(memory.publishers)} publishers, {n_templates} repeated blocks "
+               f"-> {output}", err=True)
+
+
+@templates.command(name="merge")
+@click.argument("memories", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def templates_merge(memories: tuple[Path, ...], output: Path) -> None:
+    """Merge template memories (page counts add up).
+
+    \b
+    Example:
+      sieve templates merge part-1.json part-2.json -o templates.json
+    """
+    from .templates import TemplateMemory
+
+    try:
+        merged = TemplateMemory.load(memories[0])
+        for path in memories[1:]:
+            merged = merged.merge(TemplateMemory.load(path))
+    except ClassifierError as err:
+        raise click.ClickException(str(err)) from err
+    merged.save(output)
+    click.echo(f"sieve templates: merged {len(memories)} memories -> {output}", err=True)
+
+
+@templates.command(name="show")
+@click.argument("memory", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--top", type=int, default=10, show_default=True, help="Templates shown per publisher.")
+def templates_show(memory: Path, top: int) -> None:
+    """Print a template memory: per publisher, its most repeated blocks.
+
+    \b
+    Example:
+      sieve templates show templates.json
+    """
+    from .templates import TemplateMemory
+
+    try:
+        mem = TemplateMemory.load(memory)
+    except ClassifierError as err:
+        raise click.ClickException(str(err)) from err
+    for pub, entry in mem.publishers.items():
+        click.echo(click.style(f"{pub}", bold=True) + f"  {entry['pages']} pages, {len(entry['blocks'])} templates")
+        ranked = sorted(entry["blocks"].values(), key=lambda b: (-b["pages"], b["text"]))
+        for b in ranked[:top]:
+            click.echo(f"  {b['pages']:>5} pages  {b['text']}")
 
 
 #: Exit status of `sieve clean` when more than --max-reject-share of records were rejected.
@@ -446,7 +554,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
           split_by_language: bool, min_chars: int, annotate: bool, drop_fields: bool, fmt: str,
           workers: int | None, engine: str, scheduler: str | None, overwrite: bool, compression: str,
           max_reject_share: float, input_format: str, text_field: str, max_bytes: int,
-          model_dir: Path | None, model_choice: str) -> None:
+          model_dir: Path | None, model_choice: str,
+          templates_path: Path | None) -> None:
     """Clean a corpus: keep each document's article text in its language, drop
     boilerplate, navigation and foreign-language text, account for every record.
 
@@ -480,7 +589,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     if streaming:
         if output_dir is not None:
             raise click.UsageError("with '-' or --format text the output goes to standard output; drop -o")
-        _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet, model_choice)
+        _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet, model_choice,
+                         templates_path)
         return
     if output_dir is None:
         raise click.UsageError("give an output folder: -o OUTPUT_DIR")
@@ -490,12 +600,12 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
 
     try:
         if engine == "local":
-            sieve = Sieve(model_dir, model=model_choice)
+            sieve = _sieve(model_dir, model_choice, templates_path)
             sieve.check_models()  # a bad model fails now, once, not in every worker
         result = run_clean(
             inputs, output_dir, policy, workers=workers or os.cpu_count() or 1, engine=engine,
             scheduler=scheduler, overwrite=overwrite, model_dir=str(model_dir) if model_dir else None,
-            model_choice=model_choice,
+            model_choice=model_choice, templates=str(templates_path) if templates_path else None,
             input_format=input_format, text_field=text_field, max_bytes=max_bytes,
             suffix=".jsonl.gz" if compression == "gz" else ".jsonl",
             echo=None if quiet else (lambda line: click.echo(line, err=True)),
@@ -525,14 +635,15 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
 
 
 def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_format: str, text_field: str,
-                     max_bytes: int, model_dir: Path | None, quiet: bool, model_choice: str) -> None:
+                     max_bytes: int, model_dir: Path | None, quiet: bool, model_choice: str,
+                     templates_path: Path | None) -> None:
     """`sieve clean` on standard output: JSONL records, or the kept text for a person."""
     from .clean import clean_document
 
     reporter = _RejectReporter("-", quiet)
     read = written = dropped = 0
     try:
-        sieve = Sieve(model_dir, model=model_choice)
+        sieve = _sieve(model_dir, model_choice, templates_path)
         sieve.check_models()
         model = sieve.model_info()
         with JsonlWriter("-") as out:

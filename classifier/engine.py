@@ -104,6 +104,7 @@ def run_clean(
     overwrite: bool = False,
     model_dir: str | None = None,
     model_choice: str = "auto",
+    templates: str | None = None,
     input_format: str = "auto",
     text_field: str = "text",
     max_bytes: int | None = None,
@@ -115,6 +116,7 @@ def run_clean(
     started = time.perf_counter()
     shards = discover_shards(inputs)
     base = ShardTask(input="", output="", name="", policy=policy, model_dir=model_dir, model_choice=model_choice,
+                     templates=templates,
                      input_format=input_format, text_field=text_field, suffix=suffix)
     if max_bytes is not None:
         base = replace(base, max_bytes=max_bytes)

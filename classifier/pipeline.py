@@ -23,6 +23,7 @@ from .document import Document
 from .errors import ClassifierError, ModelError
 from .language import LanguageIdentifier
 from .model import HTML_MODEL_FILE, BlockModel, labels_and_scores, load_model
+from .templates import TemplateMemory
 
 __all__ = ["LID_MODEL_FILE", "Sieve", "default_model_dir"]
 
@@ -60,12 +61,14 @@ class Sieve:
     (``blocks.joblib``); ``model`` forces one of them.
     """
 
-    def __init__(self, model_dir: Path | str | None = None, *, model: str = "auto") -> None:
+    def __init__(self, model_dir: Path | str | None = None, *, model: str = "auto",
+                 templates: TemplateMemory | None = None) -> None:
         if model not in MODEL_CHOICES:
             raise ValueError(f"model must be one of {', '.join(MODEL_CHOICES)}, not {model!r}")
         self.model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
         self.language = LanguageIdentifier(self.model_dir / LID_MODEL_FILE)
         self.model = model
+        self.templates = templates  # publishers' repeated blocks, applied after the block model
         self._block_model: BlockModel | None = None
         self._html_model: BlockModel | None = None
 
@@ -184,6 +187,8 @@ class Sieve:
                 probs[i] = p
         out = []
         for doc, an, p in zip(with_langs, analyses, probs):
+            if self.templates is not None:
+                p = self.templates.adjust(doc, p)
             labels, scores = labels_and_scores(p)
             out.append(self.language.finish(doc, an, labels, scores))
         return out

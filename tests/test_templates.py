@@ -1,0 +1,145 @@
+"""Template memory: learning publishers' repeated blocks, merging, files, and using them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from classifier import Sieve
+from classifier.cli import cli
+from classifier.document import Document, Label
+from classifier.errors import ModelError
+from classifier.templates import FORMAT, TemplateMemory, publisher_of
+
+MENU = ["Home", "Local news", "Sport", "Weather", "Contact"]
+FOOTER = "Cet article a été publié à l'origine par la Gazette du Littoral. Reproduction interdite."
+COOKIES = "We use cookies to improve your experience on our website and to show you relevant offers."
+TOWNS = ["Port Aldwin", "Kerrow", "Millbrook", "Ashford", "Lowmere", "Brackley", "Dunmore", "Fenwick"]
+TOPICS = ["bus routes", "school meals", "harbour wall", "library hours", "cycle lanes", "street lights",
+          "market stalls", "ferry fares", "park benches", "bin collections", "post office", "swimming pool"]
+
+
+def _page(pub: str, i: int, labelled: bool = False) -> dict:
+    # every page's article differs in words, not only in numbers (templates ignore digits)
+    town, topic = TOWNS[i % len(TOWNS)], TOPICS[i % len(TOPICS)]
+    other = TOPICS[(i * 5 + 3) % len(TOPICS)]
+    article = [f"{town} council argues again over the {topic}",
+               f"Residents of {town} met to discuss the {topic}, which would change life around the {other} "
+               f"and the old square, said a spokesperson for the {pub.split('.')[0]} residents group.",
+               f"The council said a decision on the {topic} in {town} would follow a consultation about the "
+               f"{other}, and that the budget had been set aside."]
+    blocks = [{"text": t, "label": "navigation"} for t in MENU]
+    blocks += [{"text": t, "label": "content"} for t in article]
+    blocks += [{"text": COOKIES, "label": "boilerplate"}, {"text": FOOTER, "label": "boilerplate"}]
+    if not labelled:
+        blocks = [{"text": b["text"]} for b in blocks]
+    return {"id": f"{pub}-{i}", "url": f"https://www.{pub}/2024/{i}.html", "blocks": blocks}
+
+
+def _crawl(n: int = 24) -> list[Document]:
+    return [Document.from_dict(_page(pub, i, labelled=True)) for pub in ("gazette.test", "herald.test")
+            for i in range(n)]
+
+
+def test_publisher_from_field_or_url_host() -> None:
+    assert publisher_of(Document.from_dict({"text": "x", "publisher": "Example.org"})) == "example.org"
+    assert publisher_of(Document.from_dict({"text": "x", "url": "https://www.news.example.com/a"})) == \
+        "news.example.com"
+    assert publisher_of(Document.from_dict({"text": "x"})) is None
+
+
+def test_learn_keeps_repeated_blocks_per_publisher_not_articles() -> None:
+    memory = TemplateMemory.learn(_crawl())
+    assert set(memory.publishers) == {"gazette.test", "herald.test"}
+    entry = memory.publishers["gazette.test"]
+    assert entry["pages"] == 24
+    texts = {b["text"] for b in entry["blocks"].values()}
+    assert set(MENU) <= texts and COOKIES[:60] in texts and FOOTER[:60] in texts
+    assert not any("Residents of" in t for t in texts)  # each article paragraph is on one page
+    pages, share = memory.evidence("gazette.test", "  HOME ")  # case and spaces do not matter
+    assert pages == 24 and share == 1.0
+    assert memory.evidence("other.test", "Home") == (0, 0.0)
+
+
+def test_adjust_turns_templates_into_non_content_but_respects_confident_content() -> None:
+    doc = _crawl(1)[0]
+    memory = TemplateMemory.learn([Document.from_dict(_page("gazette.test", i)) for i in range(4)], min_pages=3)
+    probs = np.array([[0.6, 0.1, 0.3]] * len(doc.blocks))
+    out = memory.adjust(doc, probs)
+    menu, footer = out[0], out[-1]
+    assert menu[0] <= 0.05 and menu[2] > menu[1] and np.isclose(menu.sum(), 1.0)
+    assert footer[0] <= 0.05
+    assert np.array_equal(out[5], probs[5])  # an article paragraph is left alone
+    confident = np.array([[0.95, 0.03, 0.02]] * len(doc.blocks))
+    # seen on 4 pages: enough for an unsure block, not for a confident one (needs 6)
+    assert np.array_equal(memory.adjust(doc, confident), confident)
+    assert memory.adjust(doc, confident)[0][0] == 0.95
+    more = TemplateMemory.learn([Document.from_dict(_page("gazette.test", i)) for i in range(6)], min_pages=3)
+    assert more.adjust(doc, confident)[0][0] <= 0.05
+
+
+def test_merge_adds_page_counts_and_files_round_trip(tmp_path: Path) -> None:
+    a = TemplateMemory.learn([Document.from_dict(_page("gazette.test", i)) for i in range(5)], keep_all=True)
+    b = TemplateMemory.learn([Document.from_dict(_page("gazette.test", i)) for i in range(5, 12)], keep_all=True)
+    merged = a.merge(b)
+    assert merged.publishers["gazette.test"]["pages"] == 12
+    assert merged.evidence("gazette.test", "Home") == (12, 1.0)
+    path = merged.save(tmp_path / "t.json")
+    again = TemplateMemory.load(path)
+    assert again.publishers == merged.publishers and json.loads(path.read_text())["format"] == FORMAT
+    (tmp_path / "bad.json").write_text('{"format": "something-else"}')
+    with pytest.raises(ModelError, match="not a Sieve template memory"):
+        TemplateMemory.load(tmp_path / "bad.json")
+    (tmp_path / "broken.json").write_text("{")
+    with pytest.raises(ModelError, match="cannot read"):
+        TemplateMemory.load(tmp_path / "broken.json")
+
+
+def _recalls(docs: list[Document], labelled: list[Document]) -> tuple[float, float]:
+    tp_c = n_c = tp_n = n_n = 0
+    for p, g in zip(docs, labelled):
+        for b, gl in zip(p.blocks, g.gold_labels):
+            if gl is Label.CONTENT:
+                n_c += 1
+                tp_c += b.label is Label.CONTENT
+            elif gl is not None:
+                n_n += 1
+                tp_n += b.label is not Label.CONTENT
+    return tp_c / n_c, tp_n / n_n
+
+
+def test_on_a_crawl_templates_raise_non_content_recall_and_keep_content(tiny_model_dir: Path) -> None:
+    crawl = _crawl(24)
+    memory = TemplateMemory.learn([Document.from_dict(_page(p, i)) for p in ("gazette.test", "herald.test")
+                                   for i in range(24)])  # learned without labels
+    plain = list(Sieve(tiny_model_dir).label_many(crawl))
+    with_memory = list(Sieve(tiny_model_dir, templates=memory).label_many(crawl))
+    c0, n0 = _recalls(plain, crawl)
+    c1, n1 = _recalls(with_memory, crawl)
+    assert n1 == 1.0 and n1 >= n0 and c1 >= c0
+
+
+def test_cli_learn_show_merge_and_use(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    crawl = tmp_path / "crawl.jsonl"
+    crawl.write_text("".join(json.dumps(_page("gazette.test", i)) + "\n" for i in range(20)))
+    learned = runner.invoke(cli, ["templates", "learn", str(crawl), "-o", str(tmp_path / "t.json")])
+    assert learned.exit_code == 0, learned.stderr
+    assert "1 publishers, 7 repeated blocks" in learned.stderr
+    shown = runner.invoke(cli, ["templates", "show", str(tmp_path / "t.json"), "--top", "3"])
+    assert shown.exit_code == 0 and shown.stdout.splitlines()[0].startswith("gazette.test  20 pages")
+    merged = runner.invoke(cli, ["templates", "merge", str(tmp_path / "t.json"), str(tmp_path / "t.json"),
+                                 "-o", str(tmp_path / "m.json")])
+    assert merged.exit_code == 0
+    assert TemplateMemory.load(tmp_path / "m.json").publishers["gazette.test"]["pages"] == 40
+    scored = runner.invoke(cli, ["score", str(crawl), "--model-dir", str(tiny_model_dir),
+                                 "--templates", str(tmp_path / "t.json")])
+    assert scored.exit_code == 0, scored.stderr
+    for line in scored.stdout.splitlines():
+        blocks = json.loads(line)["blocks"]
+        assert all(b["label"] != "content" for b in blocks[:5] + blocks[-2:])
+    bad = runner.invoke(cli, ["score", str(crawl), "--model-dir", str(tiny_model_dir), "--templates", str(crawl)])
+    assert bad.exit_code == 1 and "template memory" in bad.stderr and "Traceback" not in bad.stderr
