@@ -23,9 +23,10 @@ import click
 from . import __version__
 from .cards import sha256_of
 from .clean import DEFAULT_MIN_CHARS
-from .document import LABELS, Document, Label, Segment
+from .document import LABELS, Block, Document, Label, Segment
 from .errors import ClassifierError
 from .language import LanguageIdentifier
+from .model import labels_and_scores
 from .pipeline import LID_MODEL_FILE, MODEL_CHOICES, Sieve, default_model_dir
 from .readers import DEFAULT_MAX_BYTES, INPUT_FORMATS, Reject, RejectSink, read_any
 from .writers import JsonlWriter, rejects_path_for
@@ -315,9 +316,15 @@ def _read_labelled(data: tuple[str, ...], text_field: str) -> list[Document]:
               help="Publisher-grouped cross-validation folds for the report (0: none).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of every step.")
 @click.option("--text-field", default="text", show_default=True, help="Field with text when a record has no 'blocks'.")
+@click.option("--base", "base_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Adapt this model folder to the publishers of DATA instead of training from scratch.")
+@click.option("--holdout-share", type=click.FloatRange(0.0, 0.9), default=0.3, show_default=True,
+              help="With --base: share of DATA's pages held out for the before/after report.")
+@click.option("--general", "general", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="With --base: labelled data of other publishers, scored before and after (repeatable).")
 @_model_dir_option
 def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_field: str,
-          model_dir: Path | None) -> None:
+          base_dir: Path | None, holdout_share: float, general: tuple[str, ...], model_dir: Path | None) -> None:
     """Train the block model on labelled JSONL documents (SCHEMA.md).
 
     Blocks with label null are not samples but stay as context. Prints a
@@ -325,11 +332,21 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     writes the model with its card to OUTPUT_DIR (with a copy of the language
     model from --model-dir, so OUTPUT_DIR works as a --model-dir on its own).
 
+    With --base, adapts that model folder to the publishers of DATA (a few of their
+    labelled pages: see `sieve align`, `sieve review`): prints scores before and
+    after on held-out pages of theirs and on --general data, and writes the base
+    models plus an adapter to OUTPUT_DIR. Documents of other publishers are
+    labelled exactly as by the base model.
+
     \b
-    Example:
+    Examples:
       sieve train labelled/*.jsonl.gz -o my-models/
       sieve score crawl.jsonl --model-dir my-models/
+      sieve train --base models/ my-site-pages.jsonl -o my-site-models/ --general dev.jsonl.gz
     """
+    if base_dir is not None:
+        _adapt(base_dir, data, output_dir, text_field, holdout_share, general, seed)
+        return
     from .model import ModelParams, cross_validate, fit_block_model, save_model
 
     started = time.perf_counter()
@@ -363,6 +380,70 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     click.echo(f"sieve train: wrote {path} in {time.perf_counter() - started:.1f} s", err=True)
+
+
+def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: str, holdout_share: float,
+           general: tuple[str, ...], seed: int) -> None:
+    """`sieve train --base`: fit a publisher adapter, report before/after, write the folder."""
+    import random
+
+    import numpy as np
+
+    from .adapt import ADAPTER_FILE, fit_adapter, save_adapter
+    from .model import evaluate as evaluate_documents
+
+    started = time.perf_counter()
+    try:
+        base = Sieve(base_dir, model="text")
+        base.check_models()
+        if base.adapter is not None:
+            raise click.ClickException(f"{base_dir} holds an adapter already; adapt its base folder instead")
+        docs = _read_labelled(data, text_field)
+        order = sorted(range(len(docs)), key=lambda i: str(docs[i].id))
+        random.Random(seed).shuffle(order)
+        n_hold = int(round(holdout_share * len(docs))) if len(docs) >= 4 else 0
+        held = [docs[i] for i in sorted(order[:n_hold])]
+        fit_docs = [docs[i] for i in sorted(order[n_hold:])]
+
+        def probs_of(labelled: list[Document]) -> list[np.ndarray]:
+            return [np.array([b.scores for b in d.blocks]) if d.blocks else np.zeros((0, 3)) for d in labelled]
+
+        base_fit = list(base.label_many(fit_docs))
+        adapter = fit_adapter(fit_docs, probs_of(base_fit))
+        click.echo(f"adapter for {', '.join(sorted(adapter.publishers)) or '(no publisher)'}: {len(fit_docs)} pages, "
+                   f"{adapter.blocks} labelled blocks, {len(adapter.memory)} remembered texts, "
+                   f"text-model weight {adapter.weight}", err=True)
+
+        def report(name: str, gold: list[Document]) -> None:
+            before = list(base.label_many(gold))
+            after = []
+            for d, p in zip(before, probs_of(before)):
+                labels, _ = labels_and_scores(adapter.adjust(d, p))
+                after.append(Document(d.id, tuple(Block(b.text, label=lab) for b, lab in zip(d.blocks, labels))))
+            mb, ma = evaluate_documents(before, gold), evaluate_documents(after, gold)
+            click.echo(f"{name}: content-vs-rest F1 {mb['content_vs_rest']['f1']:.4f} -> "
+                       f"{ma['content_vs_rest']['f1']:.4f}, macro-F1 {mb['macro_f1']:.4f} -> {ma['macro_f1']:.4f} "
+                       f"({ma['blocks']} labelled blocks)")
+
+        if held:
+            report(f"held-out pages of the publisher ({len(held)})", held)
+        if general:
+            gen = _read_labelled(general, text_field)
+            report(f"general data ({len(gen)} documents)", gen)
+        if held:  # the adapter that is written learns from every page given
+            base_all = list(base.label_many(docs))
+            adapter = fit_adapter(docs, probs_of(base_all))
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for f in sorted(base_dir.iterdir()):
+            if f.is_file() and f.suffix in (".joblib", ".json", ".ftz", ".md") and not f.name.startswith("adapter."):
+                if (output_dir / f.name).resolve() != f.resolve():
+                    shutil.copyfile(f, output_dir / f.name)
+        path = save_adapter(adapter, output_dir / ADAPTER_FILE, card={
+            "base": str(base_dir), "training_files": [{"path": str(p), "sha256": sha256_of(Path(p))} for p in data],
+            "seconds": round(time.perf_counter() - started, 1)})
+    except ClassifierError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"sieve train: wrote {path} (with the base models) in {time.perf_counter() - started:.1f} s", err=True)
 
 
 @cli.command()

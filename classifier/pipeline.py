@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -69,6 +70,8 @@ class Sieve:
         self.language = LanguageIdentifier(self.model_dir / LID_MODEL_FILE)
         self.model = model
         self.templates = templates  # publishers' repeated blocks, applied after the block model
+        self._adapter: Any = None  # a PublisherAdapter from the folder's adapter.joblib, loaded on first use
+        self._adapter_loaded = False
         self._block_model: BlockModel | None = None
         self._html_model: BlockModel | None = None
 
@@ -99,6 +102,17 @@ class Sieve:
             self._html_model = load_model(self.model_dir, HTML_MODEL_FILE)
         return self._html_model
 
+    @property
+    def adapter(self) -> Any:
+        """The folder's publisher adapter (``sieve train --base``), or None."""
+        if not self._adapter_loaded:
+            from .adapt import ADAPTER_FILE, load_adapter
+
+            path = self.model_dir / ADAPTER_FILE
+            self._adapter = load_adapter(path) if path.is_file() else None
+            self._adapter_loaded = True
+        return self._adapter
+
     def model_for(self, document: Document) -> BlockModel:
         """The block model that labels ``document`` (see the class docstring)."""
         if self.model == "html":
@@ -125,6 +139,7 @@ class Sieve:
         _ = self.block_model
         if self.model == "html" or (self.model == "auto" and self.has_html_model):
             _ = self.html_model
+        _ = self.adapter
         _ = self.language.model
 
     def label(self, document: Document | Sequence[str]) -> Document:
@@ -186,7 +201,10 @@ class Sieve:
             for i, p in zip(members, models[key].predict_proba([with_langs[i] for i in members])):
                 probs[i] = p
         out = []
+        adapter = self.adapter
         for doc, an, p in zip(with_langs, analyses, probs):
+            if adapter is not None:
+                p = adapter.adjust(doc, p)
             if self.templates is not None:
                 p = self.templates.adjust(doc, p)
             labels, scores = labels_and_scores(p)

@@ -1,0 +1,107 @@
+"""Adapting to a new publisher: `sieve train --base`, the adapter, and what it leaves alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from classifier import Sieve
+from classifier.adapt import ADAPTER_FILE, fit_adapter, load_adapter
+from classifier.cli import cli
+from classifier.document import Document, Label
+from classifier.errors import ModelError
+
+# a blog platform whose German widgets look like article text to a model that never saw them
+WIDGETS = [("Gefällt mir Wird geladen …", "boilerplate"),
+           ("Hinterlasse einen Kommentar Antworten abbrechen", "boilerplate"),
+           ("Ähnliche Beiträge", "navigation"),
+           ("Bloggen auf WordPress.com. Datenschutz und Cookies: Diese Website verwendet Cookies.", "boilerplate")]
+STORIES = ["Heute waren wir am See und haben den ganzen Nachmittag in der Sonne gelesen und gebadet.",
+           "Das Rezept für den Apfelkuchen stammt von meiner Großmutter und gelingt jedes Mal sehr gut.",
+           "Im Garten blühen jetzt die ersten Rosen, und die Tomaten brauchen jeden Abend viel Wasser.",
+           "Unsere Radtour führte entlang des Flusses bis zur alten Mühle, wo wir eine Pause machten.",
+           "Am Wochenende haben wir das Wohnzimmer neu gestrichen, diesmal in einem hellen Grün.",
+           "Der Herbstmarkt im Dorf war gut besucht, und es gab frischen Most und warme Waffeln.",
+           "Beim Wandern in den Bergen haben wir eine Gämse gesehen, ganz nah am Weg zur Hütte.",
+           "Mein neues Buch über die Geschichte der Stadt ist endlich fertig und bald im Laden."]
+
+
+def _blog_page(i: int) -> dict:
+    story = [STORIES[i % len(STORIES)], STORIES[(i + 3) % len(STORIES)]]
+    blocks = [{"text": t, "label": "content"} for t in story] + [{"text": t, "label": lab} for t, lab in WIDGETS]
+    return {"id": f"blog-{i}", "url": f"https://someone{i}.wordpress.com/post", "publisher": "wordpress.com",
+            "blocks": blocks}
+
+
+def _docs(n: int) -> list[Document]:
+    return [Document.from_dict(_blog_page(i)) for i in range(n)]
+
+
+def _probs(docs: list[Document]) -> list[np.ndarray]:
+    return [np.array([b.scores for b in d.blocks]) for d in docs]
+
+
+def test_adapter_learns_the_platform_and_leaves_others_alone(tiny_model_dir: Path, labelled_documents: list) -> None:
+    base = Sieve(tiny_model_dir, model="text")
+    adapt_on, held = _docs(5), [Document.from_dict(_blog_page(i)) for i in range(5, 12)]
+    adapter = fit_adapter(adapt_on, _probs(list(base.label_many(adapt_on))))
+    assert adapter.publishers == {"wordpress.com"} and len(adapter.memory) == len(WIDGETS) + len(STORIES)
+    before = list(base.label_many(held))
+    right_before = right_after = total = 0
+    for doc, p, gold in zip(before, _probs(before), held):
+        adapted = adapter.adjust(doc, p)
+        for b, row, g in zip(doc.blocks, adapted, gold.gold_labels):
+            total += 1
+            right_before += b.label is g
+            right_after += int(np.argmax(row)) == [Label.CONTENT, Label.BOILERPLATE, Label.NAVIGATION].index(g)
+    assert right_after == total and right_after >= right_before
+    # another publisher's document: exactly the base model's probabilities
+    other = next(base.label_many([labelled_documents[0]]))
+    p = _probs([other])[0]
+    assert adapter.adjust(other, p) is p
+
+
+def test_train_base_writes_an_adapted_folder_and_reports(runner: CliRunner, tiny_model_dir: Path,
+                                                        data_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "blog.jsonl"
+    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(10)))
+    out = tmp_path / "adapted"
+    result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out),
+                                 "--general", str(data_dir / "labelled.jsonl")])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    held = next(line for line in lines if line.startswith("held-out pages of the publisher (3)"))
+    general = next(line for line in lines if line.startswith("general data (30 documents)"))
+    before, after = [float(x) for x in held.split("content-vs-rest F1 ")[1].split(",")[0].split(" -> ")]
+    assert after >= before and after == 1.0
+    g_before, g_after = [float(x) for x in general.split("macro-F1 ")[1].split(" (")[0].split(" -> ")]
+    assert g_before == g_after  # other publishers: untouched
+    assert (out / ADAPTER_FILE).is_file() and (out / "adapter.json").is_file() and (out / "blocks.joblib").is_file()
+    card = json.loads((out / "adapter.json").read_text())
+    assert card["publishers"] == ["wordpress.com"] and card["pages"] == 10
+    # the adapted folder labels the platform's widgets right, through the normal command
+    page = tmp_path / "new.jsonl"
+    unlabelled = _blog_page(42)
+    unlabelled["blocks"] = [b["text"] for b in unlabelled["blocks"]]
+    page.write_text(json.dumps(unlabelled) + "\n")
+    scored = runner.invoke(cli, ["score", str(page), "--model-dir", str(out)])
+    labels = [b["label"] for b in json.loads(scored.stdout)["blocks"]]
+    assert labels == ["content", "content", "boilerplate", "boilerplate", "navigation", "boilerplate"]
+
+
+def test_a_tampered_adapter_is_refused(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "blog.jsonl"
+    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(4)))
+    out = tmp_path / "adapted"
+    assert runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out)]).exit_code == 0
+    raw = bytearray((out / ADAPTER_FILE).read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (out / ADAPTER_FILE).write_bytes(bytes(raw))
+    with pytest.raises(ModelError, match="does not match its card"):
+        load_adapter(out / ADAPTER_FILE)
+    result = runner.invoke(cli, ["score", str(data), "--model-dir", str(out)])
+    assert result.exit_code == 1 and "adapter.joblib" in result.stderr and "Traceback" not in result.stderr
