@@ -597,6 +597,154 @@ def templates_show(memory: Path, top: int) -> None:
             click.echo(f"  {b['pages']:>5} pages  {b['text']}")
 
 
+@cli.command()
+@click.argument("pages", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
+@click.option("--clean", "clean_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="JSONL of the pages' clean article text: 'id' or 'url' to match a page, and 'text'.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Labelled JSONL to write (SCHEMA.md), usable by `sieve train`.")
+@click.option("--drop-doubtful", is_flag=True, help="Leave pages whose alignment is doubtful out of the output.")
+@_input_options
+@_model_dir_option
+def align(pages: tuple[str, ...], clean_path: str, output: Path, drop_doubtful: bool, input_format: str,
+          text_field: str, max_bytes: int, model_dir: Path | None) -> None:
+    """Build labelled blocks from pages and their clean article text: a block that
+    matches the clean text is content, the others boilerplate or navigation (as
+    the model finds more likely). Prints each page's coverage of the clean text
+    and flags pages whose alignment is doubtful.
+
+    PAGES are HTML files, JSONL with 'html' or 'blocks', or WARC (folders expand).
+
+    \b
+    Example:
+      sieve align site-pages/ --clean cms-export.jsonl -o labelled.jsonl
+      sieve train --base models/ labelled.jsonl -o site-models/
+    """
+    from .align import align_document
+    from .engine import discover_shards
+
+    reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
+    clean_by_key: dict[str, str] = {}
+    csink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
+    for rec in read_any(clean_path, csink, input_format="jsonl", text_field=text_field):
+        text = "\n\n".join(b.text for b in rec.blocks)
+        clean_by_key[str(rec.id)] = text
+        if rec.url:
+            clean_by_key[rec.url] = text
+    n = doubtful = unmatched = 0
+    try:
+        sieve = Sieve(model_dir)
+        files = tuple(src for src, _ in discover_shards(pages))
+        docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes)
+        with JsonlWriter(output) as out:
+            for page in sieve.label_many(docs, on_error=_skipper(reporter)):
+                clean_text = clean_by_key.get(str(page.id)) or (clean_by_key.get(page.url) if page.url else None)
+                if clean_text is None:
+                    unmatched += 1
+                    click.echo(f"  {page.id}: no clean text with this id or url; skipped", err=True)
+                    continue
+                bare = Document(id=page.id, blocks=tuple(Block(b.text, tag=b.tag, link_chars=b.link_chars, dom=b.dom)
+                                                         for b in page.blocks),
+                                url=page.url, publisher=page.publisher, extra=page.extra)
+                result = align_document(bare, clean_text, predicted=page)
+                n += 1
+                doubtful += result.doubtful
+                flag = click.style(f"  DOUBTFUL: {result.reason}", fg="red") if result.doubtful else ""
+                click.echo(f"{page.id}: coverage {result.coverage:.1%}, {result.content_blocks} content blocks of "
+                           f"{len(page.blocks)}{flag}")
+                if not (drop_doubtful and result.doubtful):
+                    out.write(result.to_dict())
+    except ClassifierError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"sieve align: {n} pages aligned ({doubtful} doubtful"
+               f"{', left out' if drop_doubtful and doubtful else ''}), {unmatched} without clean text, "
+               f"{reporter.sink.total} rejected -> {output}", err=True)
+
+
+@cli.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Labelled JSONL of the corrections (only the blocks you labelled carry a label).")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True,
+              help="At most this many blocks are shown.")
+@_input_options
+@_model_dir_option
+@_model_option
+def review(data: tuple[str, ...], output: Path, limit: int, input_format: str, text_field: str, max_bytes: int,
+           model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
+    """Label the blocks the model is least sure of, one key each, and save the labels.
+
+    Blocks come least confident first, each with its neighbours for context. Keys:
+    c content, b boilerplate, n navigation, s skip, u undo, q save and quit. The
+    output is labelled JSONL that `sieve train` (or `sieve train --base`) reads.
+
+    \b
+    Example:
+      sieve review site-pages.jsonl -o corrections.jsonl
+      sieve train --base models/ corrections.jsonl -o site-models/
+    """
+    reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
+    try:
+        sieve = _sieve(model_dir, model_choice, templates_path)
+        docs = list(sieve.label_many(_read_all(data, reporter.sink, input_format, text_field, max_bytes),
+                                     on_error=_skipper(reporter)))
+    except ClassifierError as err:
+        raise click.ClickException(str(err)) from err
+    queue = sorted(((max(b.scores) if b.scores else 0.0, d_i, b_i) for d_i, d in enumerate(docs)
+                    for b_i, b in enumerate(d.blocks) if b.text.strip()), key=lambda t: (t[0], t[1], t[2]))[:limit]
+    keys = {"c": Label.CONTENT, "b": Label.BOILERPLATE, "n": Label.NAVIGATION}
+    answers: dict[tuple[int, int], Label] = {}
+    history: list[tuple[int, int] | None] = []
+    pos = 0
+    while pos < len(queue):
+        conf, d_i, b_i = queue[pos]
+        doc = docs[d_i]
+        block = doc.blocks[b_i]
+        click.echo()
+        click.echo(click.style(f"[{pos + 1}/{len(queue)}] {doc.id} block {b_i}", bold=True)
+                   + f"  model: {block.label.value if block.label else '-'} ({conf:.2f}), language {block.lang or '-'}")
+        for j in (b_i - 1, b_i, b_i + 1):
+            if 0 <= j < len(doc.blocks):
+                text = " ".join(doc.blocks[j].text.split())
+                line = text if j == b_i else text[:100]
+                click.echo(click.style(f"  > {line}", bold=True) if j == b_i else click.style(f"    {line}", dim=True))
+        click.echo("  [c]ontent [b]oilerplate [n]avigation [s]kip [u]ndo [q]uit: ", nl=False)
+        key = click.getchar().lower()
+        click.echo(key)
+        if key == "q":
+            break
+        if key == "u":
+            if history:
+                last = history.pop()
+                if last is not None:
+                    answers.pop(last, None)
+                pos -= 1
+            continue
+        if key in keys:
+            answers[(d_i, b_i)] = keys[key]
+            history.append((d_i, b_i))
+        elif key == "s":
+            history.append(None)
+        else:
+            continue
+        pos += 1
+    written = 0
+    with JsonlWriter(output) as out:
+        for d_i, doc in enumerate(docs):
+            if not any(k[0] == d_i for k in answers):
+                continue
+            rec = doc.to_dict()
+            rec.pop("lang", None)
+            rec.pop("lang_score", None)
+            rec["blocks"] = [{"text": b.text, "label": answers[(d_i, b_i)].value if (d_i, b_i) in answers else None}
+                             for b_i, b in enumerate(doc.blocks)]
+            if doc.publisher:
+                rec["publisher"] = doc.publisher
+            out.write(rec)
+            written += 1
+    click.echo(f"sieve review: {len(answers)} blocks labelled in {written} documents -> {output}", err=True)
+
+
 #: Exit status of `sieve clean` when more than --max-reject-share of records were rejected.
 EXIT_TOO_MANY_REJECTS = 3
 

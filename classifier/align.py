@@ -1,0 +1,115 @@
+"""Weak labels from clean text: align a page's blocks to its article text.
+
+Publishers often have the clean text of their articles (a CMS export, a full-text
+feed) but no block labels. ``align_document`` marks each block of a page
+``content`` when most of its word 3-grams (all its words, for a block of one or
+two words) occur in the clean text, and otherwise ``boilerplate`` or
+``navigation``, whichever the base model finds more likely. It reports the
+page's **coverage** (the share of the clean text's words that the content
+blocks cover) and flags the alignment as doubtful when coverage is low, when
+many content blocks only partly match, or when nothing matched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .document import Document, Label
+
+__all__ = ["Alignment", "align_document"]
+
+_TOKEN = re.compile(r"\w+")
+#: A block is content when at least this share of its 3-grams is in the clean text.
+MATCH = 0.7
+#: Below this coverage of the clean text, the alignment is doubtful.
+MIN_COVERAGE = 0.8
+#: A block matching between these shares is "partial"; many such blocks are doubtful.
+PARTIAL = (0.3, MATCH)
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.lower() for t in _TOKEN.findall(text)]
+
+
+def _grams(tokens: Sequence[str], n: int = 3) -> list[tuple[str, ...]]:
+    if len(tokens) < n:
+        return [tuple(tokens)] if tokens else []
+    return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+
+
+@dataclass
+class Alignment:
+    """A page's blocks with weak labels, and how sure the alignment is."""
+
+    document: Document  # gold labels set (``gold``), as `sieve train` reads them
+    coverage: float
+    content_blocks: int
+    partial_blocks: int
+    doubtful: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, object]:
+        rec = self.document.to_dict()
+        rec.pop("lang", None)
+        rec.pop("lang_score", None)
+        rec["blocks"] = [{"text": b.text, "label": g.get("label")} for b, g in zip(self.document.blocks,
+                                                                                  self.document.gold)]
+        rec["align"] = {"coverage": round(self.coverage, 4), "content_blocks": self.content_blocks,
+                        "partial_blocks": self.partial_blocks, "doubtful": self.doubtful, "reason": self.reason}
+        return rec
+
+
+def align_document(page: Document, clean_text: str, predicted: Document | None = None) -> Alignment:
+    """Label ``page``'s blocks from its ``clean_text``; ``predicted`` (the base model's
+    labelling of the page) decides boilerplate vs navigation for the other blocks."""
+    clean_grams = _grams(_tokens(clean_text))
+    clean_set = set(clean_grams)
+    clean_tokens = " " + " ".join(_tokens(clean_text)) + " "
+    covered: set[tuple[str, ...]] = set()
+    gold: list[dict[str, str]] = []
+    content = partial = 0
+    for i, b in enumerate(page.blocks):
+        toks = _tokens(b.text)
+        grams = _grams(toks)
+        if not grams:
+            share = 0.0
+        elif len(toks) < 3:  # a short block: its words, in order, somewhere in the clean text
+            share = 1.0 if f" {' '.join(toks)} " in clean_tokens and len(toks) >= 2 else 0.0
+        else:
+            share = sum(g in clean_set for g in grams) / len(grams)
+        if share >= MATCH:
+            label = Label.CONTENT
+            content += 1
+            covered.update(g for g in grams if g in clean_set)
+        else:
+            if PARTIAL[0] <= share < PARTIAL[1]:
+                partial += 1
+            scores = predicted.blocks[i].scores if predicted is not None and i < len(predicted.blocks) else None
+            label = Label.BOILERPLATE if scores is not None and scores[1] > scores[2] else Label.NAVIGATION
+            if scores is None:
+                label = Label.BOILERPLATE if len(toks) >= 8 and b.text.rstrip().endswith((".", "!", "?")) \
+                    else Label.NAVIGATION
+        gold.append({"label": label.value})
+    # coverage: the share of the clean text's words inside a 3-gram some content block has
+    # (3-grams across the clean text's paragraph breaks need not be in any block)
+    n_tok = len(clean_tokens.split())
+    hit = [False] * n_tok
+    for k, g in enumerate(clean_grams):
+        if g in covered:
+            for j in range(k, min(k + len(g), n_tok)):
+                hit[j] = True
+    coverage = sum(hit) / n_tok if n_tok else 0.0
+    reasons = []
+    if not clean_grams:
+        reasons.append("empty clean text")
+    elif content == 0:
+        reasons.append("no block matches the clean text")
+    elif coverage < MIN_COVERAGE:
+        reasons.append(f"the content blocks cover {coverage:.0%} of the clean text")
+    if content and partial > max(2, content // 3):
+        reasons.append(f"{partial} blocks match the clean text only partly")
+    doc = Document(id=page.id, blocks=tuple(page.blocks), url=page.url, publisher=page.publisher,
+                   extra={k: v for k, v in page.extra.items() if k not in ("html",)}, gold=tuple(gold))
+    return Alignment(doc, coverage, content, partial, bool(reasons), "; ".join(reasons))
