@@ -9,12 +9,26 @@ import logging
 
 __version__ = "0.1.0"
 
+from typing import Any  # noqa: E402
+
 from .document import LABELS, Block, Document, Label, Segment, normalize_lang  # noqa: E402
 from .errors import ClassifierError, InputError, ModelError, SchemaError  # noqa: E402
 from .language import BlockLanguage, LanguageGuess, LanguageIdentifier, TextAnalysis, main_language  # noqa: E402
-from .model import BlockModel, ModelParams, evaluate, fit_block_model, load_model, save_model  # noqa: E402
 from .pipeline import Sieve, default_model_dir  # noqa: E402
 from .readers import Reject, RejectSink, read_any  # noqa: E402
+
+#: Names whose modules import numpy and scikit-learn: loaded on first use (PEP 562),
+#: so `sieve --help` and the process that only dispatches `sieve clean` stay light.
+_LAZY = {name: "model" for name in ("BlockModel", "ModelParams", "evaluate", "fit_block_model", "load_model",
+                                    "save_model")}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "LABELS",

@@ -207,7 +207,7 @@ def _sieve_for(model_dir: str | None, model_choice: str = "auto", templates: str
     if key not in _SIEVES:
         memory = TemplateMemory.load(Path(templates)) if templates else None
         sieve = Sieve(Path(model_dir) if model_dir else None, model=model_choice, templates=memory)
-        sieve.check_models()
+        sieve.verify_models()  # models load when first needed (a worker on text never loads the HTML model)
         _SIEVES[key] = sieve
     return _SIEVES[key]
 

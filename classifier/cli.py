@@ -26,7 +26,6 @@ from .clean import DEFAULT_MIN_CHARS
 from .document import LABELS, Block, Document, Label, Segment
 from .errors import ClassifierError
 from .language import LanguageIdentifier
-from .model import labels_and_scores
 from .pipeline import LID_MODEL_FILE, MODEL_CHOICES, Sieve, default_model_dir
 from .readers import DEFAULT_MAX_BYTES, INPUT_FORMATS, Reject, RejectSink, read_any
 from .writers import JsonlWriter, rejects_path_for
@@ -391,6 +390,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
 
     from .adapt import ADAPTER_FILE, fit_adapter, save_adapter
     from .model import evaluate as evaluate_documents
+    from .model import labels_and_scores
 
     started = time.perf_counter()
     try:
@@ -830,7 +830,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     try:
         if engine == "local":
             sieve = _sieve(model_dir, model_choice, templates_path)
-            sieve.check_models()  # a bad model fails now, once, not in every worker
+            # a bad model fails now, once, not in every worker; the models load in the workers
+            sieve.verify_models() if (workers or os.cpu_count() or 1) > 1 else sieve.check_models()
         result = run_clean(
             inputs, output_dir, policy, workers=workers or os.cpu_count() or 1, engine=engine,
             scheduler=scheduler, overwrite=overwrite, model_dir=str(model_dir) if model_dir else None,

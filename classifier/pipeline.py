@@ -14,26 +14,30 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import islice
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .document import Document
 from .errors import ClassifierError, ModelError
 from .language import LanguageIdentifier
-from .model import HTML_MODEL_FILE, BlockModel, labels_and_scores, load_model
-from .templates import TemplateMemory
+
+if TYPE_CHECKING:  # numpy and scikit-learn load with the first model: a light `sieve --help` and clean parent
+    from .model import BlockModel
+    from .templates import TemplateMemory
 
 __all__ = ["LID_MODEL_FILE", "Sieve", "default_model_dir"]
 
 logger = logging.getLogger(__name__)
 
 LID_MODEL_FILE = "lid.ftz"
+BLOCK_MODEL_FILE = "blocks.joblib"  # the same names as model.BLOCK_MODEL_FILE / HTML_MODEL_FILE
+HTML_MODEL_FILE = "html.joblib"
 #: Documents labelled per call of the block model: large enough to amortise the
 #: vectorised steps, small enough to keep memory flat on any input size.
 BATCH_SIZE = 64
+#: ... and a batch closes early at this many blocks: a few pages of 3,000 blocks
+#: each must not multiply the feature matrices (memory stays flat on any input).
+BATCH_BLOCKS = 4000
 
 
 def default_model_dir() -> Path:
@@ -84,6 +88,8 @@ class Sieve:
         """The text model (``blocks.joblib``)."""
         if self._block_model is None:
             self._check_folder()
+            from .model import load_model
+
             self._block_model = load_model(self.model_dir)
         return self._block_model
 
@@ -99,6 +105,8 @@ class Sieve:
             if not self.has_html_model:
                 raise ModelError(f"{self.model_dir / HTML_MODEL_FILE} not found: this model folder has no HTML "
                                  "model; use --model text")
+            from .model import load_model
+
             self._html_model = load_model(self.model_dir, HTML_MODEL_FILE)
         return self._html_model
 
@@ -134,6 +142,21 @@ class Sieve:
             sha = ""
         return {"name": "sieve", "version": __version__, "block_model_sha256": sha[:16]}
 
+    def verify_models(self) -> None:
+        """Check every model file of the folder against its card (sha256) without
+        loading any: a cheap early failure for a process that only dispatches work."""
+        from .cards import verify_file
+
+        self._check_folder()
+        verify_file(self.model_dir / BLOCK_MODEL_FILE)
+        verify_file(self.model_dir / LID_MODEL_FILE)
+        if self.has_html_model:
+            verify_file(self.model_dir / HTML_MODEL_FILE)
+        elif self.model == "html":
+            _ = self.html_model  # raises: no HTML model
+        if (self.model_dir / "adapter.joblib").is_file():
+            verify_file(self.model_dir / "adapter.joblib")
+
     def check_models(self) -> None:
         """Load both models now, so a bad model fails before any input is read."""
         _ = self.block_model
@@ -158,8 +181,8 @@ class Sieve:
                 exception (a bug or a pathological input): that document is skipped
                 and the run goes on. Without it the exception propagates.
         """
-        it = iter(documents)
-        while batch := list(islice(it, batch_size)):
+        it = iter(documents)  # an iterator: _next_batch resumes where the last batch ended
+        while batch := _next_batch(it, batch_size):
             try:
                 yield from self._label_batch(batch)
             except ClassifierError:
@@ -188,6 +211,10 @@ class Sieve:
         for doc in batch:
             analyses.append(found[start:start + len(doc.blocks)])
             start += len(doc.blocks)
+        import numpy as np
+
+        from .model import labels_and_scores
+
         with_langs = [self.language.annotate_blocks(doc, an) for doc, an in zip(batch, analyses)]
         # each document to its model (text or HTML), one call per model, order kept
         groups: dict[int, list[int]] = {}
@@ -210,3 +237,15 @@ class Sieve:
             labels, scores = labels_and_scores(p)
             out.append(self.language.finish(doc, an, labels, scores))
         return out
+
+
+def _next_batch(it: Iterator[Document], size: int) -> list[Document]:
+    """Up to ``size`` documents, fewer when they reach ``BATCH_BLOCKS`` blocks."""
+    batch: list[Document] = []
+    blocks = 0
+    for doc in it:
+        batch.append(doc)
+        blocks += len(doc.blocks)
+        if len(batch) >= size or blocks >= BATCH_BLOCKS:
+            break
+    return batch
