@@ -89,8 +89,8 @@ MAX_ANALYZED_CHARS = 100_000
 CLAUSE_RECHECK = 0.9
 _QUOTED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”]+)[“”]|«([^»]+)»')
 #: Analyses of texts up to CACHE_MAX_CHARS long are cached, CACHE_SIZE at most.
-CACHE_SIZE = 5_000
-CACHE_MAX_CHARS = 300
+CACHE_SIZE = 20_000
+CACHE_MAX_CHARS = 200
 #: Confidence given to a piece whose script belongs to one language only.
 SCRIPT_CONFIDENCE = 0.99
 
