@@ -145,12 +145,19 @@ def clean_document(doc: Document, policy: CleanPolicy, *, source: str = "",
             for lang, text in _language_parts(b, main, policy.keep_foreign):
                 if text.strip():
                     by_lang.setdefault(lang, []).append(text)
-        total = sum(len(t) for texts in by_lang.values() for t in texts)
-        if total < policy.min_chars:
+        texts_by_lang = {lang: "\n\n".join(parts) for lang, parts in by_lang.items()}
+        # each language's text is a record of its own, and must reach min_chars on its own
+        # (a quoted German sentence in an English story is not a German document)
+        kept_langs = [lang for lang in sorted(by_lang, key=lambda x: (x is None, x or ""))
+                      if len(texts_by_lang[lang]) >= policy.min_chars]
+        if not kept_langs:
+            total = sum(len(t) for t in texts_by_lang.values())
             result.dropped = "no_content" if not total else "too_short"
             return result
-        for lang in sorted(by_lang, key=lambda x: (x is None, x or "")):
-            result.records.append((lang or "und", record(lang, "\n\n".join(by_lang[lang]), None)))
+        if len(kept_langs) < len(by_lang):
+            result.removed["short_language_parts"] += len(by_lang) - len(kept_langs)
+        for lang in kept_langs:
+            result.records.append((lang or "und", record(lang, texts_by_lang[lang], None)))
         return result
     texts = []
     for b in kept:

@@ -302,7 +302,7 @@ def _read_labelled(data: tuple[str, ...], text_field: str) -> list[Document]:
     sink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
     docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES))
     if not any(lab is not None for d in docs for lab in d.gold_labels):
-        raise click.ClickException("no labelled blocks in the training data: blocks need a 'label' "
+        raise click.ClickException("no labelled blocks in the data: blocks need a 'label' "
                                    "of content, boilerplate or navigation (SCHEMA.md)")
     return docs
 
