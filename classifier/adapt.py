@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import SGDClassifier
 
-from .cards import verify_file, write_card
+from .cards import load_checked_pickle, verify_file, write_card
 from .document import LABELS, Document
 from .errors import ModelError
 from .features import TextNgrams
@@ -180,15 +180,9 @@ def save_adapter(adapter: PublisherAdapter, path: Path, card: dict[str, Any] | N
 
 def load_adapter(path: Path) -> PublisherAdapter:
     """Load an adapter after checking its card (missing, tampered: ``ModelError``)."""
-    import joblib
-
     card = verify_file(path)
     if card.get("model_format") != ADAPTER_FORMAT:
         raise ModelError(f"{path}: adapter format {card.get('model_format')!r}, this Sieve reads {ADAPTER_FORMAT!r}")
-    try:
-        adapter = joblib.load(path)
-    except Exception as err:  # a damaged pickle can raise nearly anything
-        raise ModelError(f"{path} cannot be loaded ({type(err).__name__}: {err}); adapt again") from err
-    if not isinstance(adapter, PublisherAdapter):
-        raise ModelError(f"{path} holds a {type(adapter).__name__}, not a Sieve publisher adapter")
+    adapter: PublisherAdapter = load_checked_pickle(path, card, PublisherAdapter, "a Sieve publisher adapter",
+                                                    "adapt again with `sieve train --base`")
     return adapter

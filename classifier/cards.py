@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["card_path", "read_card", "sha256_of", "verify_file", "write_card"]
+__all__ = ["card_path", "load_checked_pickle", "read_card", "sha256_of", "verify_file", "write_card"]
 
 #: Cards this code can read; a newer card means a newer Sieve wrote the model.
 CARD_FORMAT_VERSION = 1
@@ -81,3 +81,23 @@ def write_card(model_file: Path, card: dict[str, Any]) -> dict[str, Any]:
     tmp.write_text(json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(card_path(model_file))
     return full
+
+
+def load_checked_pickle(path: Path, card: dict[str, Any], expected: type, what: str, remedy: str) -> Any:
+    """Unpickle ``path`` (whose sha256 ``verify_file`` has already checked against
+    ``card``): refuse another scikit-learn minor version than the card's, map any
+    loading error to ``ModelError``, and check the object's type."""
+    import joblib
+    import sklearn
+
+    made_with = str(card.get("sklearn_version", ""))
+    if made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        raise ModelError(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
+                         f"install scikit-learn=={made_with} or {remedy}")
+    try:
+        obj = joblib.load(path)
+    except Exception as err:  # a damaged pickle can raise nearly anything
+        raise ModelError(f"{path} cannot be loaded ({type(err).__name__}: {err}); {remedy}") from err
+    if not isinstance(obj, expected):
+        raise ModelError(f"{path} holds a {type(obj).__name__}, not {what}")
+    return obj

@@ -158,19 +158,9 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
     if fmt == "table" and output != "-":  # the table is for the terminal; never drop -o silently
         raise click.UsageError("--format table writes to the terminal; drop -o, or use --format jsonl")
     quiet = logging.getLogger().level >= logging.ERROR
-    try:
-        sieve = _sieve(model_dir, model_choice, templates_path)
-        sieve.check_models()
-        with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if fmt == "jsonl" else "-") as out:
-            docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes)
-            for doc in sieve.label_many(docs, on_error=_skipper(rejects)):
-                if fmt == "jsonl":
-                    out.write(doc.to_dict())
-                else:
-                    out.count += 1
-                    _echo_table(doc)
-    except ClassifierError as err:
-        raise click.ClickException(str(err)) from err
+    sieve = _sieve(model_dir, model_choice, templates_path)
+    out, rejects = _label_inputs(sieve, inputs, output, fmt == "jsonl", input_format, text_field, max_bytes, quiet,
+                                 Document.to_dict, _echo_table)
     if not quiet:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.counts.items()))
         skipped = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.skipped.items()))
@@ -180,6 +170,27 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
                    f"{skip_note if skipped else ''}"
                    f"{f' -> {rejects.path}' if rejects.sink.total and rejects.path else ''}"
                    f" in {time.perf_counter() - started:.1f} s", err=True)
+
+
+def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: bool, input_format: str,
+                  text_field: str, max_bytes: int, quiet: bool, record: Callable[[Document], dict[str, Any]],
+                  show: Callable[[Document], None]) -> tuple[JsonlWriter, _RejectReporter]:
+    """Label every input document: write ``record(doc)`` as JSONL, or ``show`` it to a
+    person; rejects reported and written beside the output. Returns the writer and
+    the reporter (for their counts)."""
+    try:
+        sieve.check_models()
+        with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if as_jsonl else "-") as out:
+            docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes)
+            for doc in sieve.label_many(docs, on_error=_skipper(rejects)):
+                if as_jsonl:
+                    out.write(record(doc))
+                else:
+                    out.count += 1
+                    show(doc)
+    except ClassifierError as err:
+        raise click.ClickException(str(err)) from err
+    return out, rejects
 
 
 def _echo_table(doc: Document) -> None:
@@ -276,19 +287,8 @@ def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, input_f
     if fmt == "text" and output != "-":
         raise click.UsageError("--format text writes to the terminal; drop -o, or use --format jsonl")
     quiet = logging.getLogger().level >= logging.ERROR
-    try:
-        sieve = _sieve(model_dir, model_choice, templates_path)
-        sieve.check_models()
-        with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if fmt == "jsonl" else "-") as out:
-            docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes)
-            for doc in sieve.label_many(docs, on_error=_skipper(rejects)):
-                if fmt == "jsonl":
-                    out.write(_language_record(doc))
-                else:
-                    out.count += 1
-                    _echo_languages(doc, show_all)
-    except ClassifierError as err:
-        raise click.ClickException(str(err)) from err
+    _label_inputs(_sieve(model_dir, model_choice, templates_path), inputs, output, fmt == "jsonl", input_format,
+                  text_field, max_bytes, quiet, _language_record, lambda doc: _echo_languages(doc, show_all))
 
 
 def _skipper(rejects: _RejectReporter) -> Callable[[Document, Exception], None]:

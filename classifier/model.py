@@ -36,7 +36,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
-from .cards import verify_file, write_card
+from .cards import load_checked_pickle, verify_file, write_card
 from .document import LABELS, Document, Label
 from .errors import ModelError
 from .features import (
@@ -419,7 +419,6 @@ def load_model(model_dir: Path, file_name: str = BLOCK_MODEL_FILE) -> BlockModel
 
 @functools.cache
 def _load_model_cached(model_dir: Path, file_name: str) -> BlockModel:
-    import joblib
 
     path = model_dir / file_name
     card = verify_file(path)  # before unpickling: only files that match their card are loaded
@@ -429,16 +428,8 @@ def _load_model_cached(model_dir: Path, file_name: str) -> BlockModel:
     if card.get("features_version") != FEATURES_VERSION:
         raise ModelError(f"{path} was trained on features version {card.get('features_version')!r}, this Sieve "
                          f"computes version {FEATURES_VERSION}; retrain it with `sieve train`")
-    made_with = str(card.get("sklearn_version", ""))
-    if made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
-        raise ModelError(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
-                         f"install scikit-learn=={made_with} or retrain with `sieve train`")
-    try:
-        model = joblib.load(path)
-    except Exception as err:  # a damaged pickle can raise nearly anything
-        raise ModelError(f"{path} cannot be loaded ({type(err).__name__}: {err}); retrain it") from err
-    if not isinstance(model, BlockModel):
-        raise ModelError(f"{path} holds a {type(model).__name__}, not a Sieve block model")
+    model: BlockModel = load_checked_pickle(path, card, BlockModel, "a Sieve block model",
+                                            "retrain it with `sieve train`")
     return model
 
 
