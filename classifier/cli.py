@@ -49,7 +49,10 @@ def _model_option(f: F) -> F:
 def _sieve(model_dir: Path | None, model_choice: str, templates_path: Path | None) -> Sieve:
     from .templates import TemplateMemory
 
-    templates = TemplateMemory.load(templates_path) if templates_path else None
+    try:
+        templates = TemplateMemory.load(templates_path) if templates_path else None
+    except ClassifierError as err:
+        raise click.ClickException(str(err)) from err
     return Sieve(model_dir, model=model_choice, templates=templates)
 
 
@@ -303,7 +306,7 @@ def _read_labelled(data: tuple[str, ...], text_field: str) -> list[Document]:
     docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES))
     if not any(lab is not None for d in docs for lab in d.gold_labels):
         raise click.ClickException("no labelled blocks in the data: blocks need a 'label' "
-                                   "of content, boilerplate or navigation (SCHEMA.md)")
+                                   "of content, boilerplate or navigation (README, Formats)")
     return docs
 
 

@@ -156,9 +156,20 @@ def test_pages_go_to_the_html_model_and_text_to_the_text_model(html_model_dir: P
     assert sieve.html_model is not sieve.block_model and sieve.html_model.params.use_dom
     forced = Sieve(html_model_dir, model="text")
     assert forced.model_for(page) is forced.block_model
-    labelled = list(sieve.label_many([page, text]))
+    calls: list[str] = []
+    for name, model in (("html", sieve.html_model), ("text", sieve.block_model)):
+        real = model.predict_proba
+        model.predict_proba = (lambda real, name: lambda docs, **kw: calls.append(name) or real(docs, **kw))(  # type: ignore[method-assign]
+            real, name)
+    try:
+        labelled = list(sieve.label_many([page, text]))
+    finally:
+        for model in (sieve.html_model, sieve.block_model):
+            del model.predict_proba  # back to the class's method
+    assert sorted(calls) == ["html", "text"]  # through the whole pipeline, each document to its model
     assert [d.id for d in labelled] == ["p", text.id]
     assert all(b.label is not None for d in labelled for b in d.blocks)
+    assert all(b.dom is not None for b in labelled[0].blocks)  # DOM facts survive the language layer
 
 
 def test_without_an_html_model_pages_use_the_text_model(tiny_model_dir: Path) -> None:
