@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -157,10 +158,15 @@ def test_pages_go_to_the_html_model_and_text_to_the_text_model(html_model_dir: P
     forced = Sieve(html_model_dir, model="text")
     assert forced.model_for(page) is forced.block_model
     calls: list[str] = []
+
+    def spy(name: str, real: Callable[..., list]) -> Callable[..., list]:
+        def predict_proba(docs: list, **kw: object) -> list:
+            calls.append(name)
+            return real(docs, **kw)
+        return predict_proba
+
     for name, model in (("html", sieve.html_model), ("text", sieve.block_model)):
-        real = model.predict_proba
-        model.predict_proba = (lambda real, name: lambda docs, **kw: calls.append(name) or real(docs, **kw))(  # type: ignore[method-assign]
-            real, name)
+        model.predict_proba = spy(name, model.predict_proba)  # type: ignore[method-assign]
     try:
         labelled = list(sieve.label_many([page, text]))
     finally:
