@@ -166,7 +166,7 @@ def clean_document(doc: Document, policy: CleanPolicy, *, source: str = "",
         if own_text.strip():
             texts.append(own_text)
     text = "\n\n".join(texts)
-    if len(text) < policy.min_chars:
+    if not text or len(text) < policy.min_chars:
         result.dropped = "no_content" if not text else "too_short"
         return result
     result.records.append((None, record(main, text, None)))

@@ -394,6 +394,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
     from .adapt import ADAPTER_FILE, fit_adapter, save_adapter
     from .model import evaluate as evaluate_documents
     from .model import labels_and_scores
+    from .templates import publisher_of
 
     started = time.perf_counter()
     try:
@@ -411,6 +412,9 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         def probs_of(labelled: list[Document]) -> list[np.ndarray]:
             return [np.array([b.scores for b in d.blocks]) if d.blocks else np.zeros((0, 3)) for d in labelled]
 
+        if not any(publisher_of(d) for d in docs):
+            raise click.ClickException("the pages name no publisher (no 'publisher' field, no URL): an adapter "
+                                       "applies to a publisher's documents, so it would apply to none")
         base_fit = list(base.label_many(fit_docs))
         adapter = fit_adapter(fit_docs, probs_of(base_fit))
         click.echo(f"adapter for {', '.join(sorted(adapter.publishers)) or '(no publisher)'}: {len(fit_docs)} pages, "
@@ -699,6 +703,14 @@ def review(data: tuple[str, ...], output: Path, limit: int, input_format: str, t
     answers: dict[tuple[int, int], Label] = {}
     history: list[tuple[int, int] | None] = []
     pos = 0
+    try:
+        _review_loop(queue, docs, keys, answers, history, pos)
+    finally:  # Ctrl-C or an error keeps every answer given so far
+        _write_review(output, docs, answers)
+
+
+def _review_loop(queue: list[tuple[float, int, int]], docs: list[Document], keys: dict[str, Label],
+                 answers: dict[tuple[int, int], Label], history: list[tuple[int, int] | None], pos: int) -> None:
     while pos < len(queue):
         conf, d_i, b_i = queue[pos]
         doc = docs[d_i]
@@ -712,7 +724,11 @@ def review(data: tuple[str, ...], output: Path, limit: int, input_format: str, t
                 line = text if j == b_i else text[:100]
                 click.echo(click.style(f"  > {line}", bold=True) if j == b_i else click.style(f"    {line}", dim=True))
         click.echo("  [c]ontent [b]oilerplate [n]avigation [s]kip [u]ndo [q]uit: ", nl=False)
-        key = click.getchar().lower()
+        try:
+            key = click.getchar().lower()
+        except (OSError, EOFError) as err:  # no terminal to read keys from, or input ended
+            raise click.ClickException(f"sieve review reads one key at a time from a terminal ({err}); "
+                                       "the answers given so far are saved") from err
         click.echo(key)
         if key == "q":
             break
@@ -731,6 +747,9 @@ def review(data: tuple[str, ...], output: Path, limit: int, input_format: str, t
         else:
             continue
         pos += 1
+
+
+def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, int], Label]) -> None:
     written = 0
     with JsonlWriter(output) as out:
         for d_i, doc in enumerate(docs):
@@ -880,7 +899,10 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
         sieve.check_models()
         model = sieve.model_info()
         with JsonlWriter("-") as out:
-            docs = _read_all(inputs, reporter.sink, input_format, text_field, max_bytes)
+            from .engine import discover_shards
+
+            files = inputs if inputs == ("-",) else tuple(src for src, _ in discover_shards(inputs))
+            docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes)
             for doc in sieve.label_many(docs, on_error=_skipper(reporter)):
                 read += 1
                 res = clean_document(doc, policy, source="stdin" if inputs == ("-",) else "", model=model)

@@ -200,6 +200,10 @@ class Document:
         ``blocks`` (which win over a pass-through field of the same name).
         """
         out: dict[str, Any] = dict(self.extra)
+        if self.url is not None and "url" not in out:  # pages and WARC records: not from an input field
+            out["url"] = self.url
+        if self.publisher is not None and "publisher" not in out:
+            out["publisher"] = self.publisher
         out["id"] = self.id
         out["lang"] = self.lang
         out["lang_score"] = None if self.lang_score is None else round(self.lang_score, 4)

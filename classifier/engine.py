@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -43,18 +44,22 @@ def _stem(name: str) -> str:
     return name.split(".", 1)[0] or name
 
 
-def discover_shards(inputs: Sequence[str]) -> list[tuple[str, str]]:
-    """(input path, output name REL/NAME) for every input file, in a stable order.
+def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[tuple[str, str]]:
+    """(input path, output name REL/NAME) for every input file, in a stable order;
+    files under ``exclude`` (the output folder, when it sits inside an input folder)
+    are not inputs.
 
     Raises:
         InputError: an input does not exist, or two inputs map to one output name.
     """
     found: list[tuple[str, str]] = []
+    skip = exclude.resolve() if exclude is not None else None
     for item in inputs:
         path = Path(item)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                           and not p.name.endswith(_IGNORED_SUFFIXES))
+                           and not p.name.endswith(_IGNORED_SUFFIXES)
+                           and not (skip is not None and skip in p.resolve().parents))
             for f in files:
                 rel = f.relative_to(path).parent
                 found.append((str(f), str(rel / _stem(f.name)) if str(rel) != "." else _stem(f.name)))
@@ -114,7 +119,7 @@ def run_clean(
 ) -> RunResult:
     """Clean every input shard into ``output_dir`` and write ``_report.json``."""
     started = time.perf_counter()
-    shards = discover_shards(inputs)
+    shards = discover_shards(inputs, exclude=output_dir)
     base = ShardTask(input="", output="", name="", policy=policy, model_dir=model_dir, model_choice=model_choice,
                      templates=templates,
                      input_format=input_format, text_field=text_field, suffix=suffix)
@@ -195,9 +200,15 @@ def _execute(tasks: list[ShardTask], workers: int, engine: str, scheduler: str |
         queue = list(reversed(tasks))
         limit = 2 * workers  # a few tasks ahead, so a million shards do not sit in the queue
         while queue or pending:
-            while queue and len(pending) < limit:
-                t = queue.pop()
-                pending[pool.submit(clean_shard, t)] = t
+            try:
+                while queue and len(pending) < limit:
+                    t = queue.pop()
+                    pending[pool.submit(clean_shard, t)] = t
+            except BrokenProcessPool as err:  # a worker died (killed, out of memory): the rest cannot run
+                queue.append(t)
+                for t in [*pending.values(), *reversed(queue)]:
+                    yield t, None, err
+                return
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in sorted(done, key=lambda f: pending[f].name):
                 t = pending.pop(fut)

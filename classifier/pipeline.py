@@ -224,13 +224,16 @@ class Sieve:
             groups.setdefault(id(model), []).append(i)
             models[id(model)] = model
         probs: list[np.ndarray] = [np.zeros((0, 3))] * len(with_langs)
+        by_text_model = [False] * len(with_langs)
         for key, members in groups.items():
+            is_text = models[key] is self._block_model
             for i, p in zip(members, models[key].predict_proba([with_langs[i] for i in members])):
                 probs[i] = p
+                by_text_model[i] = is_text
         out = []
         adapter = self.adapter
-        for doc, an, p in zip(with_langs, analyses, probs):
-            if adapter is not None:
+        for doc, an, p, text_model in zip(with_langs, analyses, probs, by_text_model):
+            if adapter is not None and text_model:  # the adapter was fitted on the text model's output
                 p = adapter.adjust(doc, p)
             if self.templates is not None:
                 p = self.templates.adjust(doc, p)

@@ -408,7 +408,9 @@ def time_limit(seconds: float) -> Iterator[None]:
 def _looks_binary(data: bytes) -> bool:
     """Bytes that are no page: NUL bytes or mostly control characters at the start."""
     head = data[:4096]
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark: NULs are expected
+        return False
+    if b"\x00" in head:
         return True
     controls = sum(1 for c in head if c < 9 or 13 < c < 32)
     return len(head) > 0 and controls > len(head) // 10

@@ -48,7 +48,10 @@ def publisher_of(doc: Document) -> str | None:
     if doc.publisher:
         return doc.publisher.lower()
     if doc.url:
-        host = urlsplit(doc.url).hostname or ""
+        try:
+            host = urlsplit(doc.url).hostname or ""
+        except ValueError:  # "http://[x/a": not a URL a host can be read from
+            return None
         return host.removeprefix("www.") or None
     return None
 
@@ -164,5 +167,14 @@ class TemplateMemory:
             raise ModelError(f"{path}: not a Sieve template memory of format {FORMAT} "
                              f"(found {data.get('format') if isinstance(data, dict) else type(data).__name__!r}); "
                              "learn it again with `sieve templates learn`")
-        return cls(min_pages=int(data.get("min_pages", 3)), min_share=float(data.get("min_share", 0.2)),
-                   publishers=dict(data.get("publishers", {})))
+        try:
+            publishers = data.get("publishers", {})
+            if not isinstance(publishers, dict) or not all(
+                    isinstance(e, dict) and isinstance(e.get("pages"), int) and isinstance(e.get("blocks"), dict)
+                    and all(isinstance(b, dict) and isinstance(b.get("pages"), int) for b in e["blocks"].values())
+                    for e in publishers.values()):
+                raise ValueError("'publishers' must map each publisher to {pages, blocks}")
+            return cls(min_pages=int(data.get("min_pages", 3)), min_share=float(data.get("min_share", 0.2)),
+                       publishers=dict(publishers))
+        except (TypeError, ValueError) as err:
+            raise ModelError(f"{path}: a damaged template memory ({err}); learn it again") from err

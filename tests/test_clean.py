@@ -337,3 +337,24 @@ def test_split_by_language_writes_a_shard_per_language(runner: CliRunner, tiny_m
 
 if sys.platform == "win32":  # pragma: no cover
     pytest.skip("SIGKILL test needs POSIX", allow_module_level=True)
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read_back(runner: CliRunner, tiny_model_dir: Path,
+                                                                   data_dir: Path, tmp_path: Path) -> None:
+    src = tmp_path / "data"
+    src.mkdir()
+    (src / "articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    for _ in range(2):
+        result = _clean(runner, tiny_model_dir, str(src), "-o", str(src / "out"), "--overwrite")
+        assert result.exit_code == 0, result.stderr
+        assert json.loads((src / "out" / "_report.json").read_text())["shards"] == 1
+
+
+def test_empty_text_is_never_written_and_text_format_reads_folders(runner: CliRunner, tiny_model_dir: Path,
+                                                                  data_dir: Path, tmp_path: Path) -> None:
+    nav = Document(id="n", blocks=(Block("Home", label=Label.NAVIGATION),), lang="en")
+    assert clean_document(nav, CleanPolicy(min_chars=0)).dropped == "no_content"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
+    text = runner.invoke(cli, ["clean", "--format", "text", str(tmp_path / "in"), "--model-dir", str(tiny_model_dir)])
+    assert text.exit_code == 0 and text.stdout.startswith("# story")

@@ -205,3 +205,9 @@ def test_shipped_models_include_an_html_model() -> None:
     assert (SHIPPED_MODELS / HTML_MODEL_FILE).is_file() and (SHIPPED_MODELS / "html.json").is_file()
     card = json.loads((SHIPPED_MODELS / "html.json").read_text())
     assert card["params"]["use_dom"] is True
+
+
+def test_a_page_keeps_its_url_in_the_output(tmp_path: Path) -> None:
+    doc = Document(id="p", blocks=tuple(html_to_blocks(PAGE)), url="https://example.org/a", publisher="example.org")
+    rec = doc.to_dict()
+    assert rec["url"] == "https://example.org/a" and rec["publisher"] == "example.org"

@@ -143,3 +143,13 @@ def test_cli_learn_show_merge_and_use(runner: CliRunner, tiny_model_dir: Path, t
         assert all(b["label"] != "content" for b in blocks[:5] + blocks[-2:])
     bad = runner.invoke(cli, ["score", str(crawl), "--model-dir", str(tiny_model_dir), "--templates", str(crawl)])
     assert bad.exit_code == 1 and "template memory" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_odd_urls_and_damaged_memories(tmp_path: Path) -> None:
+    assert publisher_of(Document.from_dict({"text": "x", "url": "http://[x/a"})) is None
+    for bad in ('{"format": "%s", "min_pages": "x"}' % FORMAT,
+                '{"format": "%s", "publishers": {"a.test": {"pages": 3}}}' % FORMAT,
+                '{"format": "%s", "publishers": [["a", 1]]}' % FORMAT):
+        (tmp_path / "t.json").write_text(bad)
+        with pytest.raises(ModelError, match="damaged template memory"):
+            TemplateMemory.load(tmp_path / "t.json")
