@@ -147,9 +147,9 @@ def test_cli_learn_show_merge_and_use(runner: CliRunner, tiny_model_dir: Path, t
 
 def test_odd_urls_and_damaged_memories(tmp_path: Path) -> None:
     assert publisher_of(Document.from_dict({"text": "x", "url": "http://[x/a"})) is None
-    for bad in ('{"format": "%s", "min_pages": "x"}' % FORMAT,
-                '{"format": "%s", "publishers": {"a.test": {"pages": 3}}}' % FORMAT,
-                '{"format": "%s", "publishers": [["a", 1]]}' % FORMAT):
-        (tmp_path / "t.json").write_text(bad)
+    for bad in ({"format": FORMAT, "min_pages": "x"},
+                {"format": FORMAT, "publishers": {"a.test": {"pages": 3}}},
+                {"format": FORMAT, "publishers": [["a", 1]]}):
+        (tmp_path / "t.json").write_text(json.dumps(bad))
         with pytest.raises(ModelError, match="damaged template memory"):
             TemplateMemory.load(tmp_path / "t.json")
