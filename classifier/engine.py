@@ -28,6 +28,7 @@ from typing import Any
 
 from .clean import CleanPolicy, ShardTask, clean_shard, merge_reports, shard_report_path, write_run_report
 from .errors import InputError
+from .readers import shard_name_for
 
 __all__ = ["RunResult", "discover_shards", "run_clean"]
 
@@ -36,12 +37,11 @@ logger = logging.getLogger(__name__)
 REPORT_NAME = "_report.json"
 #: Files never taken as input shards when a folder is expanded.
 _IGNORED_SUFFIXES = (".part", ".report.json", ".rejects.jsonl", ".crc")
-_COMPRESSION = (".gz", ".zst", ".bz2", ".xz", ".lz4")
 
 
 def _stem(name: str) -> str:
-    """``crawl-00.jsonl.gz`` -> ``crawl-00``; ``page.html`` -> ``page``."""
-    return name.split(".", 1)[0] or name
+    """``crawl-00.jsonl.gz`` -> ``crawl-00``; ``page.html`` -> ``page``; ``part.0.jsonl`` -> ``part.0``."""
+    return shard_name_for(name)
 
 
 def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[tuple[str, str]]:
@@ -138,6 +138,8 @@ def run_clean(
                 logger.warning("shard report %s is damaged: redoing the shard", done)
         todo.append(t)
     skipped = len(tasks) - len(todo)
+    if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
+        (output_dir / REPORT_NAME).unlink(missing_ok=True)
     if skipped:
         logger.info("%d of %d shards are finished already (use --overwrite to redo them)", skipped, len(tasks))
     show = sys.stderr.isatty() if progress is None else progress

@@ -53,18 +53,37 @@ _HAS_WORD = re.compile(r"[^\W_]")
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
-def decode_html(data: bytes) -> str:
-    """The text of an HTML page's bytes (BOM, declared charset, UTF-8, windows-1252)."""
+#: Charset labels browsers read as windows-1252 (WHATWG Encoding): "latin-1" pages
+#: use its curly quotes and dashes in the 0x80-0x9F range.
+_AS_CP1252 = frozenset({"latin_1", "iso8859-1", "ascii", "iso-8859-1", "us-ascii", "cp1252"})
+
+
+def _text_codec(label: str | bytes | None) -> str | None:
+    """A usable text codec for a charset label, or None (unknown, or not a text codec)."""
+    if not label:
+        return None
+    name = label.decode("ascii", "replace") if isinstance(label, bytes) else label
+    try:
+        info = codecs.lookup(name.strip().strip("'\""))
+    except LookupError:
+        return None
+    if not getattr(info, "_is_text_encoding", True):  # base64, rot13, zlib ...
+        return None
+    if info.name in _AS_CP1252:
+        return "cp1252"
+    return info.name
+
+
+def decode_html(data: bytes, http_charset: str | None = None) -> str:
+    """The text of an HTML page's bytes: BOM, then the HTTP header's charset (from
+    WARC), then the charset a ``<meta>`` declares, then UTF-8, then
+    charset-normalizer's guess, then windows-1252."""
     for bom, bom_codec in _BOMS:
         if data.startswith(bom):
             return data[len(bom):].decode(bom_codec, errors="replace")
     declared = _META_CHARSET.search(data[:4096])
-    if declared:
-        codec: str | None
-        try:
-            codec = codecs.lookup(declared.group(1).decode("ascii", "replace")).name
-        except LookupError:
-            codec = None
+    for label in (http_charset, declared.group(1) if declared else None):
+        codec = _text_codec(label)
         if codec and codec not in ("utf-8", "utf-16-le", "utf-16-be", "utf-16"):  # a wrong UTF-16 claim is common
             return data.decode(codec, errors="replace")
     try:
@@ -226,10 +245,10 @@ def _walk(root: etree._Element) -> Iterator[tuple[str, etree._Element]]:
         yield event, el
 
 
-def html_to_blocks(page: str | bytes) -> list[Block]:
+def html_to_blocks(page: str | bytes, http_charset: str | None = None) -> list[Block]:
     """The blocks of an HTML page (bytes are decoded with ``decode_html``), each with
     its DOM facts (``Block.dom``, ``DOM_FACTS`` order)."""
-    text = decode_html(page) if isinstance(page, bytes) else page
+    text = decode_html(page, http_charset) if isinstance(page, bytes) else page
     if not text.strip():
         return []
     try:

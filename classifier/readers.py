@@ -61,6 +61,8 @@ _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 _WARC_SUFFIXES = (".warc", ".arc")
 INPUT_FORMATS = ("auto", "jsonl", "text", "html", "warc")
+#: Compressed inputs read as streams (by name).
+COMPRESSION_SUFFIXES = (".gz", ".zst", ".bz2", ".xz")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +121,32 @@ class RejectSink:
         return sum(self.skipped.values())
 
 
+#: Extensions taken off a file name to name its output shard.
+KNOWN_SUFFIXES = (".jsonl", ".ndjson", ".json", ".txt", ".text", ".md", ".html", ".htm", ".xhtml", ".warc", ".arc")
+
+
 def document_id_for(path: str | Path) -> str:
     """The id of a one-document file: its name without extensions (``story.txt.gz`` -> ``story``)."""
     name = Path(path).name
     return name.split(".", 1)[0] or name
+
+
+def shard_name_for(path: str | Path) -> str:
+    """The name of an input shard's outputs: its file name without compression and
+    format extensions (``crawl-00.jsonl.gz`` -> ``crawl-00``, ``part.0.jsonl`` ->
+    ``part.0``, so numbered shards keep distinct names); an unknown last extension
+    goes too."""
+    name = Path(path).name
+    base = name
+    for suffix in COMPRESSION_SUFFIXES:
+        if base.lower().endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    for suffix in KNOWN_SUFFIXES:
+        if base.lower().endswith(suffix):
+            return base[: -len(suffix)] or name
+    stem = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
+    return stem or name
 
 
 def _open_binary(path: str | Path) -> BinaryIO:
@@ -132,6 +156,14 @@ def _open_binary(path: str | Path) -> BinaryIO:
     name = str(path).lower()
     if name.endswith(".gz"):
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if name.endswith(".bz2"):
+        import bz2
+
+        return bz2.BZ2File(raw, mode="rb")  # type: ignore[return-value]
+    if name.endswith(".xz"):
+        import lzma
+
+        return lzma.LZMAFile(raw, mode="rb")  # type: ignore[return-value]
     if name.endswith(".zst"):
         import zstandard
 
@@ -142,7 +174,7 @@ def _open_binary(path: str | Path) -> BinaryIO:
 
 def _base_name(path: str | Path) -> str:
     name = str(path).lower()
-    for suffix in (".gz", ".zst"):
+    for suffix in COMPRESSION_SUFFIXES:
         name = name.removesuffix(suffix)
     return name
 
@@ -167,12 +199,15 @@ _STREAM_ERRORS: tuple[type[BaseException], ...] = (EOFError, gzip.BadGzipFile, z
 
 
 def _truncation_errors() -> tuple[type[BaseException], ...]:
+    import lzma
+
+    errors: tuple[type[BaseException], ...] = (*_STREAM_ERRORS, lzma.LZMAError)
     try:
         import zstandard
 
-        return (*_STREAM_ERRORS, zstandard.ZstdError)
+        return (*errors, zstandard.ZstdError)
     except ImportError:  # pragma: no cover - zstandard is a dependency
-        return _STREAM_ERRORS
+        return errors
 
 
 def read_any(
@@ -331,7 +366,7 @@ def read_text(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_B
     """
     try:
         size = path.stat().st_size
-        if not str(path).lower().endswith((".gz", ".zst")) and size > max_bytes:
+        if not str(path).lower().endswith(COMPRESSION_SUFFIXES) and size > max_bytes:
             rejects.add(Reject(str(path), 1, "too_large", f"{size} bytes > limit {max_bytes}"))
             return
         stream = _open_binary(path)
@@ -417,7 +452,7 @@ def _looks_binary(data: bytes) -> bool:
 
 
 def _page_document(data: bytes, source: str, position: int, doc_id: str, url: str | None,
-                   rejects: RejectSink) -> Document | None:
+                   rejects: RejectSink, http_charset: str | None = None) -> Document | None:
     """The document of one HTML page's bytes, or ``None`` (rejected)."""
     from .html import html_to_blocks
 
@@ -426,7 +461,7 @@ def _page_document(data: bytes, source: str, position: int, doc_id: str, url: st
         return None
     try:
         with time_limit(PAGE_SECONDS):
-            blocks = html_to_blocks(data)
+            blocks = html_to_blocks(data, http_charset)
     except PageTimeout:
         rejects.add(Reject(source, position, "timeout", f"cutting the page into blocks took more than "
                            f"{PAGE_SECONDS} s ({len(data)} bytes)", data[:65536]))
@@ -520,13 +555,49 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
     if len(parts) < 2 or not parts[1].startswith(b"2"):
         rejects.skip("http_status_not_2xx")
         return None
+    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+        body = _dechunk(body)
     encoding = headers.get(b"content-encoding", b"").lower()
     if encoding in (b"gzip", b"x-gzip", b"deflate"):
         try:
-            body = zlib.decompress(body, 16 + zlib.MAX_WBITS if encoding != b"deflate" else zlib.MAX_WBITS)
+            if encoding == b"deflate":  # zlib-wrapped, or raw deflate as some servers send
+                try:
+                    body = zlib.decompress(body)
+                except zlib.error:
+                    body = zlib.decompress(body, -zlib.MAX_WBITS)
+            else:
+                body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
         except zlib.error as err:
             rejects.add(Reject(source, position, "bad_encoding", f"HTTP body cannot be decompressed: {err}"))
             return None
+    elif encoding and encoding != b"identity":
+        rejects.add(Reject(source, position, "bad_encoding",
+                           f"HTTP content encoding {encoding.decode('latin-1')!r} is not supported"))
+        return None
+    charset = _CHARSET.search(content_type)
     uri = record.headers.get("WARC-Target-URI")
     record_id = record.headers.get("WARC-Record-ID") or f"{Path(source).name}:{position}"
-    return _page_document(body, source, position, record_id.strip("<>"), uri, rejects)
+    return _page_document(body, source, position, record_id.strip("<>"), uri, rejects,
+                          charset.group(1) if charset else None)
+
+
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)")
+
+
+def _dechunk(body: bytes) -> bytes:
+    """An HTTP body with chunked transfer coding undone (a WARC may keep the chunks)."""
+    out, pos = [], 0
+    while pos < len(body):
+        eol = body.find(b"\r\n", pos)
+        if eol < 0:
+            break
+        size_field = body[pos:eol].split(b";", 1)[0].strip()
+        try:
+            size = int(size_field, 16)
+        except ValueError:
+            return body  # not chunked after all: keep the bytes as they are
+        if size == 0:
+            break
+        out.append(body[eol + 2:eol + 2 + size])
+        pos = eol + 2 + size + 2
+    return b"".join(out)

@@ -358,3 +358,25 @@ def test_empty_text_is_never_written_and_text_format_reads_folders(runner: CliRu
     (tmp_path / "in" / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
     text = runner.invoke(cli, ["clean", "--format", "text", str(tmp_path / "in"), "--model-dir", str(tiny_model_dir)])
     assert text.exit_code == 0 and text.stdout.startswith("# story")
+
+
+def test_warc_chunked_bodies_header_charsets_and_numbered_shards(tmp_path: Path) -> None:
+    import bz2
+
+    from classifier.readers import RejectSink, read_any
+
+    body = "<html><body><p>Zażółć gęślą jaźń, powiedział burmistrz miasta.</p></body></html>".encode("iso-8859-2")
+    chunked = b"%x\r\n" % 20 + body[:20] + b"\r\n" + b"%x\r\n" % (len(body) - 20) + body[20:] + b"\r\n0\r\n\r\n"
+    http = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=ISO-8859-2\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + chunked)
+    (tmp_path / "c.warc").write_bytes(_warc_record("response", "https://example.pl/a", http,
+                                                   "00000000-0000-0000-0000-00000000000a"))
+    sink = RejectSink()
+    (doc,) = list(read_any(tmp_path / "c.warc", sink))
+    assert doc.texts == ["Zażółć gęślą jaźń, powiedział burmistrz miasta."] and sink.total == 0
+    lines = json.dumps({"id": "x", "text": "Some text of a document."}).encode() + b"\n"
+    (tmp_path / "part.0.jsonl.bz2").write_bytes(bz2.compress(lines))
+    (tmp_path / "part.1.jsonl").write_bytes(lines)
+    assert [d.id for d in read_any(tmp_path / "part.0.jsonl.bz2", sink)] == ["x"]
+    names = [name for _, name in discover_shards([str(tmp_path)])]
+    assert names == ["c", "part.0", "part.1"]
