@@ -374,10 +374,16 @@ class LanguageIdentifier:
         else:
             words = clean.count(" ") + 1
             letters = len(clean) - words + 1
-        script, scripts = _scripts(clean, letters)
-        no_spaces = script in _NO_SPACE_SCRIPTS or script == "Kana"
         if letters < MIN_LETTERS_WITH_PRIOR:
+            no_spaces = letters > 0 and _scripts(clean, letters)[0] in _NO_SPACE_SCRIPTS
             return _new_piece(Piece, (start, end, letters, words, None, 0.0, no_spaces)), []
+        if not _NON_LATIN.search(clean):  # most pieces: Latin script, no script work needed
+            cands = [(lang, p) for lang, p in self._predict(part, k) if lang not in _NON_LATIN_LANGUAGES]
+            if not cands:
+                return _new_piece(Piece, (start, end, letters, words, None, 0.0, False)), cands
+            return _new_piece(Piece, (start, end, letters, words, cands[0][0], cands[0][1], False)), cands
+        script, scripts = _scripts(clean, letters)
+        no_spaces = script in _NO_SPACE_SCRIPTS
         if script in _SCRIPT_LANGUAGE:
             lang = _SCRIPT_LANGUAGE[script]
             return (_new_piece(Piece, (start, end, letters, words, lang, SCRIPT_CONFIDENCE, no_spaces)),
