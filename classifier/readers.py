@@ -31,6 +31,7 @@ import re
 import signal
 import sys
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -316,10 +317,18 @@ def _parse_line(
         rejects.add(Reject(source, line_no, "bad_encoding",
                            "a \\uXXXX escape gives a lone surrogate: not representable in UTF-8", raw))
         return None
+    page = (isinstance(record, dict) and "blocks" not in record and text_field not in record
+            and isinstance(record.get("html"), str))
     try:
-        doc = Document.from_dict(record, default_id=f"{Path(source).name}:{line_no}", text_field=text_field)
+        # a page in the record is cut into blocks here: the same time limit as a page file
+        with time_limit(PAGE_SECONDS if page else 0.0):
+            doc = Document.from_dict(record, default_id=f"{Path(source).name}:{line_no}", text_field=text_field)
     except SchemaError as err:
         rejects.add(Reject(source, line_no, "bad_schema", str(err), raw))
+        return None
+    except PageTimeout:
+        rejects.add(Reject(source, line_no, "timeout", f"cutting the page into blocks took more than "
+                           f"{PAGE_SECONDS} s", raw))
         return None
     if not any(b.text.strip() for b in doc.blocks):
         rejects.add(Reject(source, line_no, "no_text", "the document has no text", raw))
@@ -431,13 +440,20 @@ def time_limit(seconds: float) -> Iterator[None]:
     def expire(signum: int, frame: Any) -> None:
         raise PageTimeout
 
+    outer = signal.getitimer(signal.ITIMER_REAL)[0]  # a caller's own alarm: keep it
+    if outer and outer <= seconds:
+        yield  # it fires first anyway
+        return
     previous = signal.signal(signal.SIGALRM, expire)
+    started = time.monotonic()
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3))
 
 
 def _looks_binary(data: bytes) -> bool:

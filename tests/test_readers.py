@@ -246,3 +246,21 @@ def test_read_equals_yielded_plus_rejected(lines: list[bytes]) -> None:
     assert len(docs) + sink.total == sum(1 for line in lines if line.strip())
     good = [json.loads(line)["id"] for line in lines if line.strip() and line.startswith(b'{"id": "g')]
     assert [d.id for d in docs] == good
+
+
+def test_time_limit_keeps_an_outer_alarm_and_stops_a_slow_block() -> None:
+    import signal
+    import time
+
+    from classifier.readers import PageTimeout, time_limit
+
+    signal.setitimer(signal.ITIMER_REAL, 30)
+    try:
+        with time_limit(1.0):
+            pass
+        assert 25 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    with pytest.raises(PageTimeout):
+        with time_limit(0.1):
+            time.sleep(2)
