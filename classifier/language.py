@@ -46,7 +46,6 @@ __all__ = [
     "MIN_LETTERS",
     "TextAnalysis",
     "main_language",
-    "with_main_language",
 ]
 
 logger = logging.getLogger(__name__)
@@ -634,16 +633,6 @@ def _segments(analysis: TextAnalysis, own: str) -> tuple[Segment, ...]:
         else:
             open_run = tiny_gap = False
     return tuple(Segment(a, b, lang, w / n) for a, b, lang, w, n in runs)
-
-
-def with_main_language(document: Document) -> Document:
-    """``document`` with its main language set and its blocks' ``foreign`` flags."""
-    main = main_language(document.blocks)
-    lang, score = (main.lang, main.confidence) if main else (None, None)
-    blocks = tuple(
-        replace(b, foreign=(b.lang is not None and lang is not None and b.lang != lang)) for b in document.blocks
-    )
-    return replace(document, blocks=blocks, lang=lang, lang_score=score)
 
 
 #: The main language must hold this share of a pool of blocks (and the pool this
