@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from typing import Any
 from . import __version__
 from .document import Block, Document, Label
 from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any
-from .writers import JsonlWriter
+from .writers import JsonlWriter, write_text_atomic
 
 __all__ = ["CleanPolicy", "ShardTask", "clean_document", "clean_shard", "merge_reports", "shard_report_path"]
 
@@ -302,13 +301,7 @@ def _counted(docs: Iterator[Document], stats: dict[str, Any]) -> Iterator[Docume
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    part = path.with_name(path.name + ".part")
-    with open(part, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, indent=2, sort_keys=False)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    part.replace(path)
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[str, Any]:

@@ -508,7 +508,6 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
     n = 0
-    last_end = 0
     try:
         for record in ArchiveIterator(stream, parse_http=False, auto_decode="none", fsspec_args=False):
             n += 1
@@ -532,7 +531,6 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
             doc = _warc_response(block, record, source, n, rejects)
             if doc is not None:
                 yield doc
-            last_end = position
     except _truncation_errors() as err:
         rejects.add(Reject(source, n + 1, "truncated", f"compressed stream ends early: {err}"))
         return
@@ -541,7 +539,6 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
         return
     if n == 0 and size:
         rejects.add(Reject(source, 1, "malformed", "no WARC record could be read: not a WARC file?"))
-    del last_end
 
 
 def _record_type_name(kind: Any) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from . import __version__
 from .document import LABELS, Document
 from .model import evaluate
+from .writers import write_text_atomic
 
 __all__ = ["render_report", "write_report"]
 
@@ -176,8 +177,4 @@ its scores.</p>
 
 def write_report(path: Path, predicted: Sequence[Document], gold: Sequence[Document], **kwargs: Any) -> Path:
     """Write ``render_report`` to ``path`` atomically."""
-    page = render_report(predicted, gold, **kwargs)
-    part = path.with_name(path.name + ".part")
-    part.write_text(page, encoding="utf-8")
-    part.replace(path)
-    return path
+    return write_text_atomic(path, render_report(predicted, gold, **kwargs))

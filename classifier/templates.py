@@ -33,6 +33,7 @@ import numpy as np
 
 from .document import Document
 from .errors import ModelError
+from .writers import write_text_atomic
 
 __all__ = ["FORMAT", "TemplateMemory", "publisher_of"]
 
@@ -150,10 +151,7 @@ class TemplateMemory:
                 "publishers": {p: self.publishers[p] for p in sorted(self.publishers)}}
 
     def save(self, path: Path) -> Path:
-        part = path.with_name(path.name + ".part")
-        part.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        part.replace(path)
-        return path
+        return write_text_atomic(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> TemplateMemory:

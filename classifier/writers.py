@@ -9,17 +9,34 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import sys
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-__all__ = ["JsonlWriter", "dumps_record", "rejects_path_for"]
+__all__ = ["JsonlWriter", "dumps_record", "rejects_path_for", "write_text_atomic"]
 
 
 def dumps_record(record: dict[str, Any]) -> str:
     """One JSONL line (without newline): UTF-8 text, no ASCII escaping, stable."""
     return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through ``PATH.part`` (flushed to disk, then renamed):
+    a reader never sees half a file, and a failed write leaves no ``.part`` behind."""
+    part = path.with_name(path.name + ".part")
+    try:
+        with open(part, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        part.replace(path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def rejects_path_for(output: Path) -> Path:
