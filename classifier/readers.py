@@ -505,40 +505,122 @@ def read_warc(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_B
 
 def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_bytes: int,
                       size: int | None = None) -> Iterator[Document]:
+    """The documents of a WARC stream. Where a record cannot be parsed (a broken
+    header, a wrong length, bytes between records), it is rejected as ``malformed``
+    and, when the stream can seek (a file), reading goes on at the next record: the
+    next ``WARC/1.`` line, or in a ``.warc.gz`` the next gzip member holding one."""
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-    n = 0
-    try:
-        for record in ArchiveIterator(stream, parse_http=False, auto_decode="none", fsspec_args=False):
-            n += 1
-            kind = record.record_type
-            if kind != WarcRecordType.response:
-                rejects.skip(f"warc_{_record_type_name(kind)}")
-                record.reader.consume()
+    n = 0  # records met, in order (positions in rejects)
+    pos = 0  # where this pass of the iterator starts
+    pending: int | None = None  # a record start after which unparsable bytes were met
+    seekable = _seekable(stream)
+    while True:
+        last: int | None = None  # start of the last record read in this pass
+        try:
+            if seekable:
+                stream.seek(pos)
+            for record in ArchiveIterator(stream, parse_http=False, auto_decode="none", fsspec_args=False):
+                if pending is not None:  # a new start worked: what lay between was not WARC
+                    n += 1
+                    rejects.add(Reject(source, n, "malformed", f"the bytes after the record at byte {pending} "
+                                       f"cannot be parsed as WARC; skipped to the record at byte {pos}"))
+                    pending = None
+                n += 1
+                last = record.stream_pos
+                kind = record.record_type
+                if kind != WarcRecordType.response:
+                    rejects.skip(f"warc_{_record_type_name(kind)}")
+                    record.reader.consume()
+                    continue
+                position = record.stream_pos
+                length = record.content_length
+                if length > max_bytes:
+                    rejects.add(Reject(source, n, "too_large", f"WARC record at byte {position}: "
+                                       f"{length} bytes > limit {max_bytes}"))
+                    record.reader.consume()
+                    continue
+                block = record.reader.read()
+                if len(block) < length:
+                    rejects.add(Reject(source, n, "truncated", f"WARC record at byte {position} ends early: "
+                                       f"{len(block)} of {length} bytes", block[:65536]))
+                    return
+                doc = _warc_response(block, record, source, n, rejects)
+                if doc is not None:
+                    yield doc
+        except _truncation_errors() as err:
+            rejects.add(Reject(source, n + 1, "truncated", f"compressed stream ends early: {err}"))
+            return
+        except (OSError, ValueError, RuntimeError) as err:
+            nxt = _next_warc_record(stream, (last if last is not None else pos) + 1) if seekable else None
+            if last is not None and nxt is not None:
+                pending, pos = last, nxt  # reported once, when the next start works or fails
                 continue
-            position = record.stream_pos
-            length = record.content_length
-            if length > max_bytes:
-                rejects.add(Reject(source, n, "too_large", f"WARC record at byte {position}: "
-                                   f"{length} bytes > limit {max_bytes}"))
-                record.reader.consume()
-                continue
-            block = record.reader.read()
-            if len(block) < length:
-                rejects.add(Reject(source, n, "truncated", f"WARC record at byte {position} ends early: "
-                                   f"{len(block)} of {length} bytes", block[:65536]))
+            if n == 0 and nxt is None and pos == 0:
+                what = f"no WARC record could be read ({err}): not a WARC file?"
+            else:
+                after = last if last is not None else pending
+                what = ((f"the bytes after the record at byte {after}" if after is not None
+                         else f"the record at byte {pos}") + f" cannot be parsed as WARC ({err}); "
+                        + (f"skipped to the record at byte {nxt}" if nxt is not None else "nothing after it is read"))
+            rejects.add(Reject(source, n + 1, "malformed", what))
+            n, pending = n + 1, None
+            if nxt is None:
                 return
-            doc = _warc_response(block, record, source, n, rejects)
-            if doc is not None:
-                yield doc
-    except _truncation_errors() as err:
-        rejects.add(Reject(source, n + 1, "truncated", f"compressed stream ends early: {err}"))
+            pos = nxt
+            continue
+        if pending is not None:  # the new start read nothing: the rest was not WARC either
+            rejects.add(Reject(source, n + 1, "malformed", f"the bytes after the record at byte {pending} "
+                               "cannot be parsed as WARC"))
+        if n == 0 and size:
+            rejects.add(Reject(source, 1, "malformed", "no WARC record could be read: not a WARC file?"))
         return
-    except (OSError, ValueError, RuntimeError) as err:
-        rejects.add(Reject(source, n + 1, "malformed", f"WARC cannot be read after record {n}: {err}"))
-        return
-    if n == 0 and size:
-        rejects.add(Reject(source, 1, "malformed", "no WARC record could be read: not a WARC file?"))
+
+
+def _seekable(stream: BinaryIO) -> bool:
+    try:
+        return stream.seekable()
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+#: Bytes read at a time while looking for the next record after a broken one.
+_RESYNC_CHUNK = 1 << 20
+
+
+def _next_warc_record(stream: BinaryIO, start: int) -> int | None:
+    """The offset of the first record start at or after ``start``: a ``WARC/1.`` line,
+    or a gzip member that begins with one (``.warc.gz``); ``None`` when there is none."""
+    import zlib
+
+    stream.seek(0)
+    gz = stream.read(2) == b"\x1f\x8b"
+    sig = b"\x1f\x8b\x08" if gz else b"\nWARC/1."
+    back = len(sig)
+    offset = max(start - (0 if gz else 1), 0)  # a plain record's line starts after a newline
+    while True:
+        stream.seek(offset)
+        chunk = stream.read(_RESYNC_CHUNK + back)
+        if not chunk:
+            return None
+        i = chunk.find(sig)
+        while i >= 0:
+            found = offset + i + (0 if gz else 1)
+            if found >= start:
+                if not gz:
+                    return found
+                stream.seek(found)
+                try:
+                    head = zlib.decompressobj(wbits=31).decompress(stream.read(4096), 16)
+                except zlib.error:
+                    head = b""
+                if head.startswith(b"WARC/1."):
+                    return found
+                stream.seek(offset + len(chunk))
+            i = chunk.find(sig, i + 1)
+        if len(chunk) <= back:
+            return None
+        offset += len(chunk) - back
 
 
 def _record_type_name(kind: Any) -> str:

@@ -264,3 +264,72 @@ def test_time_limit_keeps_an_outer_alarm_and_stops_a_slow_block() -> None:
     with pytest.raises(PageTimeout):
         with time_limit(0.1):
             time.sleep(2)
+
+
+# -- WARC: bad records are rejected and reading goes on at the next record ---------------------------
+
+
+def _warc(i: int, *, length: int | None = None, version: bytes = b"WARC/1.0", kind: str = "response") -> bytes:
+    http = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+            b"<html><body><p>Page %d: the ferry keeps running through the winter months.</p></body></html>" % i)
+    head = (version + b"\r\nWARC-Type: " + kind.encode() + b"\r\nWARC-Record-ID: <urn:uuid:%d>\r\n"
+            b"WARC-Target-URI: https://example.org/%d\r\nContent-Type: application/http; msgtype=response\r\n"
+            b"Content-Length: %d\r\n\r\n") % (i, i, len(http) if length is None else length)
+    return head + http + b"\r\n\r\n"
+
+
+def _write_warc(path: Path, records: list[bytes]) -> Path:
+    data = (b"".join(gzip.compress(r, mtime=0) for r in records) if path.name.endswith(".gz")
+            else b"".join(records))
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz"])
+@pytest.mark.parametrize(("bad", "kept"), [
+    ([_warc(2, version=b"WARX/1.0")], [1, 3, 4]),              # a broken first line
+    ([_warc(2).replace(b"Length: ", b"Length: x")], [1, 3, 4]),  # a length that is no number
+    ([_warc(2, length=30)], [1, 3, 4]),                          # a length shorter than the record
+    ([b"stray bytes between two records\r\n\r\n", _warc(2)], [1, 2, 3, 4]),
+])
+def test_malformed_warc_record_is_rejected_and_the_next_records_are_read(tmp_path: Path, name: str,
+                                                                          bad: list[bytes], kept: list[int]) -> None:
+    # (in a .warc.gz each part is a gzip member of its own, as WARC writers do)
+    path = _write_warc(tmp_path / name, [_warc(1), *bad, _warc(3), _warc(4)])
+    docs, rejected = _read(path)
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in kept]
+    assert rejected and {r.reason for r in rejected} == {"malformed"}
+    assert all(r.source == str(path) and r.position >= 2 for r in rejected)
+    assert any("WARC" in r.detail for r in rejected)
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz"])
+def test_malformed_first_and_last_warc_records(tmp_path: Path, name: str) -> None:
+    bad = _warc(9).replace(b"Length: ", b"Length: x")
+    docs, rejected = _read(_write_warc(tmp_path / name, [bad, _warc(1), _warc(2), bad]))
+    assert [d.url for d in docs] == ["https://example.org/1", "https://example.org/2"]
+    assert rejected and all(r.reason == "malformed" for r in rejected)
+
+
+def test_a_file_that_is_no_warc_is_one_reject(tmp_path: Path) -> None:
+    path = tmp_path / "notes.warc"
+    path.write_bytes(b"these are notes, not a web archive\n" * 50)
+    docs, rejected = _read(path)
+    assert docs == [] and [(r.position, r.reason) for r in rejected] == [(1, "malformed")]
+    assert "not a WARC file" in rejected[0].detail
+
+
+def test_truncated_warc_gz_keeps_the_records_before_the_cut(tmp_path: Path) -> None:
+    whole = b"".join(gzip.compress(_warc(i), mtime=0) for i in (1, 2, 3))
+    (tmp_path / "cut.warc.gz").write_bytes(whole[: len(whole) - 40])
+    docs, rejected = _read(tmp_path / "cut.warc.gz")
+    assert [d.url for d in docs] == ["https://example.org/1", "https://example.org/2"]
+    assert [r.reason for r in rejected] == ["truncated"]
+
+
+def test_warc_records_other_than_responses_are_counted_as_skipped(tmp_path: Path) -> None:
+    sink = RejectSink()
+    path = _write_warc(tmp_path / "c.warc", [_warc(1, kind="request"), _warc(2), _warc(3, kind="metadata")])
+    docs = list(read_any(path, sink))
+    assert [d.url for d in docs] == ["https://example.org/2"]
+    assert sink.skipped == {"warc_request": 1, "warc_metadata": 1} and sink.total == 0
