@@ -237,7 +237,7 @@ class BlockModel:
         # one OpenMP thread: the trees' per-call thread start-up costs more than it
         # gains on batches this size, and parallel workers would oversubscribe the cores
         with threadpool_limits(limits=1, user_api="openmp"):
-            p2 = _expand(self.context_pass_.predict_proba(_context_matrix(feats, p1)), self.context_pass_.classes_)
+            p2 = _expand(tree_proba(self.context_pass_, _context_matrix(feats, p1)), self.context_pass_.classes_)
         if not self.params.smooth:
             return [p2[a:b] for a, b in feats.bounds]
         return [smooth(p2[a:b], [blk.text for blk in doc.blocks]) for (a, b), doc in zip(feats.bounds, documents)]
@@ -277,6 +277,39 @@ def _expand(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
     full = np.zeros((proba.shape[0], len(LABELS)))
     full[:, classes.astype(int)] = proba
     return full
+
+
+def tree_proba(clf: HistGradientBoostingClassifier, x: np.ndarray) -> np.ndarray:
+    """``clf.predict_proba(x)``, computed on binned features: the values are first
+    mapped to the model's own bins (uint8), then every tree reads those. The trees
+    take the same branches either way (the bins are cut at the trees' thresholds;
+    a test checks that the answers are equal), and a tree walk over 1-byte bins is
+    about 4x faster than over the float matrix. This reads attributes scikit-learn
+    keeps private; where they are missing, ``predict_proba`` answers."""
+    try:
+        mapper = clf._bin_mapper
+        predictors = clf._predictors
+        baseline = clf._baseline_prediction
+        missing_bin = mapper.missing_values_bin_idx_
+    except AttributeError:  # pragma: no cover - another scikit-learn
+        return clf.predict_proba(x)
+    if x.shape[0] == 0:
+        return np.zeros((0, len(clf.classes_)))
+    if x.shape[1] != clf.n_features_in_:
+        return clf.predict_proba(x)  # its own checks and messages
+    binned = mapper.transform(np.ascontiguousarray(x, dtype=np.float64))
+    raw = np.zeros((x.shape[0], clf.n_trees_per_iteration_), order="F")
+    raw += baseline
+    for trees in predictors:
+        for k, tree in enumerate(trees):
+            raw[:, k] += tree.predict_binned(binned, missing_bin, 1)
+    if raw.shape[1] == 1:  # two classes: one logit
+        p = 1.0 / (1.0 + np.exp(-raw[:, 0]))
+        return np.column_stack([1.0 - p, p])
+    raw -= raw.max(axis=1, keepdims=True)
+    np.exp(raw, out=raw)
+    raw /= raw.sum(axis=1, keepdims=True)
+    return np.ascontiguousarray(raw)
 
 
 def _block_proba(clf: SGDClassifier, feats: _Features) -> np.ndarray:

@@ -232,3 +232,30 @@ def test_evaluate_refuses_mismatched_documents() -> None:
 
 def test_model_files_are_not_left_half_written(tiny_model_dir: Path) -> None:
     assert not list(tiny_model_dir.glob("*.part"))
+
+
+# -- the trees read binned features: the same answers as predict_proba ----------------------------
+
+
+def test_tree_proba_equals_predict_proba_on_the_tiny_model(tiny_model: BlockModel, labelled_documents: list) -> None:
+    feats = tiny_model.featurize(labelled_documents)
+    x = model_module._context_matrix(feats, model_module._block_proba(tiny_model.block_pass_, feats))
+    expected = tiny_model.context_pass_.predict_proba(x)
+    got = model_module.tree_proba(tiny_model.context_pass_, x)
+    assert got.shape == expected.shape and got.shape[0] > 10
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_tree_proba_equals_predict_proba_with_missing_values(classes: int) -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(600, 6))
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int) + (classes == 3) * (x[:, 3] > 1).astype(int)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    clf = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(x, y)
+    new = rng.normal(size=(300, 6)) * 3  # values outside the training range too
+    new[rng.random(new.shape) < 0.1] = np.nan
+    np.testing.assert_allclose(model_module.tree_proba(clf, new), clf.predict_proba(new), rtol=0, atol=1e-12)
+    assert model_module.tree_proba(clf, new[:0]).shape == (0, classes)
