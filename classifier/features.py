@@ -134,6 +134,20 @@ _CONTEXT_COLS = (_IDX_LOG_CHARS, _IDX_WORDS, _IDX_ENDS, _IDX_SENTENCE, _IDX_MENU
                  SHAPE_NAMES.index("title_word_share"), SHAPE_NAMES.index("separator_share"))
 
 
+def _ascii_keeping(pattern: re.Pattern[str]) -> bytes:
+    """The ASCII bytes ``pattern`` does not match: deleting them with ``bytes.translate``
+    leaves one byte per match (the classes above match one character each)."""
+    return bytes(c for c in range(128) if not pattern.fullmatch(chr(c)))
+
+
+_ASCII_NOT_LETTER = _ascii_keeping(_UPPER)
+_ASCII_NOT_DIGIT = _ascii_keeping(_DIGIT)
+_ASCII_NOT_PUNCT = _ascii_keeping(_PUNCT)
+_ASCII_NOT_UPPER = bytes(c for c in range(128) if not chr(c).isupper())
+#: An ASCII word (``_WORD``) that starts with a capital.
+_ASCII_TITLE_WORD = re.compile(r"(?<!\w)[A-Z]")
+
+
 def block_shape(block: Block) -> list[float]:
     """Surface statistics of one block, in ``SHAPE_NAMES`` order (all finite)."""
     text = block.text
@@ -142,21 +156,33 @@ def block_shape(block: Block) -> list[float]:
         return [0.0] * _N_SHAPE
     words = _WORD.findall(text)
     nw = len(words)
-    letters = len(_UPPER.findall(text))
-    upper = sum(map(str.isupper, text))
-    digits = len(_DIGIT.findall(text))
-    punct = len(_PUNCT.findall(text))
+    if text.isascii():  # most text: count classes of bytes in C, the same counts as below
+        raw = text.encode("ascii")
+        letters = len(raw.translate(None, _ASCII_NOT_LETTER))
+        upper = len(raw.translate(None, _ASCII_NOT_UPPER))
+        digits = len(raw.translate(None, _ASCII_NOT_DIGIT))
+        punct = len(raw.translate(None, _ASCII_NOT_PUNCT))
+    else:
+        letters = len(_UPPER.findall(text))
+        upper = sum(map(str.isupper, text))
+        digits = len(_DIGIT.findall(text))
+        punct = len(_PUNCT.findall(text))
     sentences = len(_SENT_END.findall(text))
     ends = 1.0 if _END_PUNCT.search(text) else 0.0
-    title = sum(map(str.isupper, (w[0] for w in words))) / nw if nw else 0.0
-    short = sum(1 for w in words if len(w) <= 3) / nw if nw else 0.0
+    if not nw:
+        title = short = 0.0
+    else:
+        capitals = (len(_ASCII_TITLE_WORD.findall(text)) if text.isascii()
+                    else sum(map(str.isupper, (w[0] for w in words))))
+        title = capitals / nw
+        short = len([w for w in words if len(w) <= 3]) / nw
     sentence_like = 1.0 if nw >= 8 and ends and title < 0.6 else 0.0
     menu_like = 1.0 if nw <= 5 and not ends else 0.0
     stripped = text.lstrip()
     return [
         math.log1p(n),
         math.log1p(nw),
-        min(sum(len(w) for w in words) / nw, 20.0) / 20.0 if nw else 0.0,
+        min(len("".join(words)) / nw, 20.0) / 20.0 if nw else 0.0,
         letters / n,
         digits / n,
         upper / letters if letters else 0.0,
@@ -168,7 +194,7 @@ def block_shape(block: Block) -> list[float]:
         min(len(_SEPARATORS.findall(text)) / max(nw, 1), 1.0),
         1.0 if stripped[:1] and not stripped[:1].isalnum() and stripped[:1] not in "\"'“‘«(" else 0.0,
         1.0 if _URLISH.search(text) else 0.0,
-        1.0 if _DATEISH.search(text) else 0.0,
+        1.0 if digits and _DATEISH.search(text) else 0.0,
         1.0 if letters >= 4 and upper == letters else 0.0,
         short,
         sentence_like,
