@@ -276,12 +276,23 @@ def _read_jsonl_stream(
     stream: BinaryIO, source: str, rejects: RejectSink, text_field: str, max_bytes: int
 ) -> Iterator[Document]:
     line_no = 0
-    lines = iter(stream)
     while True:
         try:
-            raw = next(lines)
-        except StopIteration:
-            return
+            # at most one byte over the limit is held: a longer line is counted, not kept
+            raw = stream.readline(max_bytes + 1)
+            if not raw:
+                return
+            size = len(raw)
+            if size > max_bytes and not raw.endswith(b"\n"):
+                while True:
+                    rest = stream.readline(_DRAIN_CHUNK)
+                    size += len(rest)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                line_no += 1
+                rejects.add(Reject(source, line_no, "too_large", f"{size} bytes > limit {max_bytes} (the raw "
+                                   f"record below is its first {len(raw)} bytes)", raw))
+                continue
         except _truncation_errors() as err:
             rejects.add(Reject(source, line_no + 1, "truncated", f"compressed stream ends early: {err}"))
             return
@@ -294,6 +305,10 @@ def _read_jsonl_stream(
         doc = _parse_line(raw, source, line_no, rejects, text_field, max_bytes)
         if doc is not None:
             yield doc
+
+
+#: Bytes read at a time while skipping the rest of a line over the size limit.
+_DRAIN_CHUNK = 1 << 20
 
 
 def _parse_line(

@@ -80,6 +80,19 @@ def test_record_over_max_bytes_is_rejected_and_the_next_is_read(tmp_path: Path) 
     assert str(len(big)) in rejected[0].detail
 
 
+@pytest.mark.parametrize("name", ["long.jsonl", "long.jsonl.gz"])
+def test_a_line_far_over_max_bytes_is_never_held_whole(tmp_path: Path, name: str) -> None:
+    huge = b'{"id": "huge", "text": "' + b"x" * 3_000_000 + b'"}\n'
+    data = _record(1) + huge + _record(3) + huge.rstrip(b"\n")  # the last line has no newline
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    docs, rejected = _read(path, max_bytes=5000)
+    assert [d.id for d in docs] == ["d1", "d3"]
+    assert [(r.position, r.reason) for r in rejected] == [(2, "too_large"), (4, "too_large")]
+    assert str(len(huge)) in rejected[0].detail and str(len(huge) - 1) in rejected[1].detail
+    assert all(r.raw is not None and len(r.raw) == 5001 and r.raw.startswith(b'{"id": "huge"') for r in rejected)
+
+
 def test_jsonl_without_id_gets_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "noid.jsonl"
     path.write_text('{"text": "a b c"}\n\n{"text": "d e f"}\n', encoding="utf-8")
