@@ -542,13 +542,12 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                                        f"cannot be parsed as WARC; skipped to the record at byte {pos}"))
                     pending = None
                 n += 1
-                last = record.stream_pos
+                position = last = record.stream_pos
                 kind = record.record_type
                 if kind != WarcRecordType.response:
                     rejects.skip(f"warc_{_record_type_name(kind)}")
                     record.reader.consume()
                     continue
-                position = record.stream_pos
                 length = record.content_length
                 if length > max_bytes:
                     rejects.add(Reject(source, n, "too_large", f"WARC record at byte {position}: "
