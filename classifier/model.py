@@ -52,6 +52,7 @@ __all__ = [
     "BLOCK_MODEL_FILE",
     "HTML_MODEL_FILE",
     "BlockModel",
+    "content_recalls",
     "ModelParams",
     "evaluate",
     "fit_block_model",
@@ -378,6 +379,18 @@ def evaluate(predicted: Sequence[Document], gold: Sequence[Document]) -> dict[st
             key = (g.value, block.label.value if block.label else "none")
             conf[key] = conf.get(key, 0) + 1
     return metrics_from_confusion(conf)
+
+
+def content_recalls(predicted: Sequence[Document], gold: Sequence[Document]) -> tuple[float, float]:
+    """(content recall, non-content recall) of ``predicted`` against ``gold``: the
+    share of gold content blocks kept as content, and of gold boilerplate and
+    navigation blocks labelled anything else (0.0 where there are none)."""
+    conf = evaluate(predicted, gold)["confusion"]
+    content = conf["content"]
+    rest = [conf[lab.value] for lab in LABELS if lab is not Label.CONTENT]
+    n_content, n_rest = sum(content.values()), sum(sum(row.values()) for row in rest)
+    kept = sum(sum(v for p, v in row.items() if p != Label.CONTENT.value) for row in rest)
+    return (content[Label.CONTENT.value] / n_content if n_content else 0.0, kept / n_rest if n_rest else 0.0)
 
 
 def metrics_from_confusion(conf: dict[tuple[str, str], int]) -> dict[str, Any]:

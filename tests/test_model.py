@@ -259,3 +259,11 @@ def test_tree_proba_equals_predict_proba_with_missing_values(classes: int) -> No
     new[rng.random(new.shape) < 0.1] = np.nan
     np.testing.assert_allclose(model_module.tree_proba(clf, new), clf.predict_proba(new), rtol=0, atol=1e-12)
     assert model_module.tree_proba(clf, new[:0]).shape == (0, classes)
+
+
+def test_content_recalls_count_unlabelled_predictions_as_not_content() -> None:
+    gold = Document("d", tuple(Block(t) for t in "abcde"),
+                    gold=tuple({"label": v} for v in ("content", "content", "navigation", "boilerplate", "navigation")))
+    labels = (Label.CONTENT, Label.NAVIGATION, Label.NAVIGATION, Label.CONTENT, None)
+    pred = Document("d", tuple(Block(t, label=lab) for t, lab in zip("abcde", labels)))
+    assert model_module.content_recalls([pred], [gold]) == (0.5, 2 / 3)

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from classifier import Sieve
 from classifier.cli import cli
-from classifier.document import Document, Label
+from classifier.document import Document
 from classifier.errors import ModelError
+from classifier.model import content_recalls
 from classifier.templates import FORMAT, TemplateMemory, publisher_of
 
 MENU = ["Home", "Local news", "Sport", "Weather", "Contact"]
@@ -99,27 +100,14 @@ def test_merge_adds_page_counts_and_files_round_trip(tmp_path: Path) -> None:
         TemplateMemory.load(tmp_path / "broken.json")
 
 
-def _recalls(docs: list[Document], labelled: list[Document]) -> tuple[float, float]:
-    tp_c = n_c = tp_n = n_n = 0
-    for p, g in zip(docs, labelled):
-        for b, gl in zip(p.blocks, g.gold_labels):
-            if gl is Label.CONTENT:
-                n_c += 1
-                tp_c += b.label is Label.CONTENT
-            elif gl is not None:
-                n_n += 1
-                tp_n += b.label is not Label.CONTENT
-    return tp_c / n_c, tp_n / n_n
-
-
 def test_on_a_crawl_templates_raise_non_content_recall_and_keep_content(tiny_model_dir: Path) -> None:
     crawl = _crawl(24)
     memory = TemplateMemory.learn([Document.from_dict(_page(p, i)) for p in ("gazette.test", "herald.test")
                                    for i in range(24)])  # learned without labels
     plain = list(Sieve(tiny_model_dir).label_many(crawl))
     with_memory = list(Sieve(tiny_model_dir, templates=memory).label_many(crawl))
-    c0, n0 = _recalls(plain, crawl)
-    c1, n1 = _recalls(with_memory, crawl)
+    c0, n0 = content_recalls(plain, crawl)
+    c1, n1 = content_recalls(with_memory, crawl)
     assert n1 == 1.0 and n1 >= n0 and c1 >= c0
 
 

@@ -30,9 +30,16 @@ sys.path.insert(0, str(ROOT))
 
 from classifier import Sieve  # noqa: E402
 from classifier.adapt import fit_adapter  # noqa: E402
-from classifier.document import Document, Label  # noqa: E402
+from classifier.document import Document  # noqa: E402
 from classifier.language import LanguageIdentifier  # noqa: E402
-from classifier.model import ModelParams, evaluate, fit_block_model, labels_and_scores, save_model  # noqa: E402
+from classifier.model import (  # noqa: E402
+    ModelParams,
+    content_recalls,
+    evaluate,
+    fit_block_model,
+    labels_and_scores,
+    save_model,
+)
 from classifier.readers import RejectSink, read_jsonl  # noqa: E402
 from classifier.templates import TemplateMemory  # noqa: E402
 
@@ -53,19 +60,6 @@ def relabel(docs: list[Document], adjust) -> list[Document]:  # type: ignore[no-
         labels, _ = labels_and_scores(adjust(d, p))
         out.append(Document(d.id, tuple(type(b)(b.text, label=lab) for b, lab in zip(d.blocks, labels))))
     return out
-
-
-def recalls(pred: list[Document], gold: list[Document]) -> tuple[float, float]:
-    tc = nc = tn = nn = 0
-    for p, g in zip(pred, gold):
-        for b, gl in zip(p.blocks, g.gold_labels):
-            if gl is Label.CONTENT:
-                nc += 1
-                tc += b.label is Label.CONTENT
-            elif gl is not None:
-                nn += 1
-                tn += b.label is not Label.CONTENT
-    return tc / max(nc, 1), tn / max(nn, 1)
 
 
 def main() -> None:
@@ -106,8 +100,8 @@ def main() -> None:
                                                 publisher=d.publisher) for d in target])
         plain = list(base.label_many(target))
         tpl = relabel(plain, memory.adjust)
-        c0, n0 = recalls(plain, target)
-        c1, n1 = recalls(tpl, target)
+        c0, n0 = content_recalls(plain, target)
+        c1, n1 = content_recalls(tpl, target)
         print(f"template memory from the {len(target)} pages (no labels): non-content recall {n0:.4f} -> {n1:.4f}, "
               f"content recall {c0:.4f} -> {c1:.4f}")
         fifty = target + sorted((d for d in parts["traf-dev"] if d.publisher != TARGET), key=lambda d: str(d.id))[:15]
