@@ -17,9 +17,12 @@ its label, language and segments instead of the joined text.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
+import re
 import time
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,7 +34,8 @@ from .document import Block, Document, Label
 from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any
 from .writers import JsonlWriter, write_text_atomic
 
-__all__ = ["CleanPolicy", "ShardTask", "clean_document", "clean_shard", "merge_reports", "shard_report_path"]
+__all__ = ["CleanPolicy", "ShardTask", "clean_document", "clean_shard", "earlier_output_owners", "merge_reports",
+           "shard_report_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -190,14 +194,65 @@ class ShardTask:
     text_field: str = "text"
     max_bytes: int = DEFAULT_MAX_BYTES
     suffix: str = ".jsonl.gz"
+    #: file names beside ``output`` that may be this shard's outputs from an earlier run
+    #: (``earlier_output_owners`` of each names it); the engine fills this in
+    earlier_outputs: tuple[str, ...] = ()
 
 
 def shard_report_path(output: str) -> Path:
     return Path(output + ".report.json")
 
 
+#: The suffixes of output shards (``--compression gz`` and ``none``).
+OUTPUT_SUFFIXES = (".jsonl.gz", ".jsonl")
+#: The language part of a split shard's name: ``NAME.LANG.jsonl.gz`` (``und`` when unknown).
+_LANG_PART = re.compile(r"[a-z]{2,3}")
+
+
 def _out_path(task: ShardTask, lang: str | None) -> Path:
     return Path(f"{task.output}.{lang}{task.suffix}" if lang else f"{task.output}{task.suffix}")
+
+
+def earlier_output_owners(filename: str) -> list[str]:
+    """The shard names whose output ``filename`` could be, by its name alone:
+    ``a.de.jsonl.gz`` -> ``["a.de", "a"]`` (shard ``a.de``, or shard ``a`` split by
+    language); ``a.report.json`` -> ``[]``. Which one it is, ``clean_shard`` reads
+    from the file."""
+    for suffix in OUTPUT_SUFFIXES:
+        if filename.endswith(suffix):
+            base = filename[: -len(suffix)]
+            head, dot, lang = base.rpartition(".")
+            return [base, head] if dot and head and _LANG_PART.fullmatch(lang) else [base]
+    return []
+
+
+def _is_output_of(path: Path, task: ShardTask) -> bool:
+    """Whether ``path`` was written by this shard: its first record's ``source`` is
+    the shard's name (every record has one), or it has none and is named as the
+    shard's unsplit output (only that output is ever written empty)."""
+    try:
+        with gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb") as f:
+            first = f.readline()
+        if not first.strip():
+            return path.name in {Path(task.output).name + suffix for suffix in OUTPUT_SUFFIXES}
+        record = json.loads(first)
+    except (OSError, EOFError, zlib.error, ValueError) as err:  # ValueError: bad JSON or UTF-8
+        logger.warning("shard %s: left %s alone: cannot read whose output it is (%s)", task.name, path, err)
+        return False
+    return isinstance(record, dict) and record.get("source") == task.name
+
+
+def _remove_earlier_outputs(task: ShardTask, written: set[str]) -> None:
+    """Delete this shard's outputs from an earlier run that this run did not write
+    again (a language no longer in its input, the other compression, split or not),
+    so a redone shard leaves exactly this run's files; other shards' files stay."""
+    folder = Path(task.output).parent
+    for name in task.earlier_outputs:
+        path = folder / name
+        if name not in written and path.is_file() and _is_output_of(path, task):
+            path.unlink(missing_ok=True)
+            logger.info("shard %s: removed %s, an output of an earlier run that this run does not write",
+                        task.name, path)
 
 
 _SIEVES: dict[tuple[str | None, str, str | None], Any] = {}
@@ -221,9 +276,10 @@ def _sieve_for(model_dir: str | None, model_choice: str = "auto", templates: str
 def clean_shard(task: ShardTask) -> dict[str, Any]:
     """Clean one input file into its output shard(s); returns the shard report.
 
-    Everything is written under temporary names and renamed when complete; the
-    shard report (``NAME.report.json``) is written last: a shard with a report
-    is finished.
+    Everything is written under temporary names and renamed when complete; then
+    the shard's outputs from an earlier run that this run did not write again are
+    deleted (``task.earlier_outputs``); the shard report (``NAME.report.json``) is
+    written last: a shard with a report is finished.
     """
     started = time.perf_counter()
     sieve = _sieve_for(task.model_dir, task.model_choice, task.templates)
@@ -269,6 +325,9 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         raise
     for w in writers.values():
         w.__exit__(None, None, None)
+    # after the new outputs are complete (a failed redo leaves the earlier run's files) and
+    # before the report (a shard with a report has exactly its outputs)
+    _remove_earlier_outputs(task, {_out_path(task, lang).name for lang in writers})
     if rejected.count == 0:
         rejects_path.unlink(missing_ok=True)
     # skipped records (WARC requests, non-HTML responses) count as read and dropped

@@ -7,8 +7,11 @@ relative to the input folder given; ``NAME``: its file name without extensions),
 so names never collide. A shard whose report (``NAME.report.json``, written last)
 exists is finished: a rerun skips it (``overwrite`` redoes it), so a run killed
 half way resumes where it stopped and ends with the same files as one that was
-not. Outputs depend only on each shard's input, the model and the policy, never
-on the number of workers or the engine.
+not. A shard that is redone deletes its own outputs of an earlier run that it
+does not write again (a language gone from its input, ``NAME.jsonl.gz`` after
+``--split-by-language``, the other compression), never another shard's. Outputs
+depend only on each shard's input, the model and the policy, never on the number
+of workers or the engine.
 """
 
 from __future__ import annotations
@@ -26,7 +29,15 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from .clean import CleanPolicy, ShardTask, clean_shard, merge_reports, shard_report_path, write_run_report
+from .clean import (
+    CleanPolicy,
+    ShardTask,
+    clean_shard,
+    earlier_output_owners,
+    merge_reports,
+    shard_report_path,
+    write_run_report,
+)
 from .errors import InputError
 from .readers import shard_name_for
 
@@ -74,6 +85,27 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[
                              "in different folders")
         seen[name] = src
     return found
+
+
+def _with_earlier_outputs(tasks: list[ShardTask]) -> list[ShardTask]:
+    """The tasks, each with the files beside its output that may be its outputs of an
+    earlier run (``clean_shard`` deletes those it does not write again). One listing
+    per output folder, not one per shard: a folder may hold a million shards."""
+    by_folder: dict[Path, dict[str, int]] = {}
+    for i, t in enumerate(tasks):
+        by_folder.setdefault(Path(t.output).parent, {})[Path(t.output).name] = i
+    found: dict[int, list[str]] = {}
+    for folder, names in by_folder.items():
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except FileNotFoundError:  # a first run: nothing written yet
+            continue
+        for entry in entries:
+            for owner in earlier_output_owners(entry.name):
+                if owner in names and entry.is_file():
+                    found.setdefault(names[owner], []).append(entry.name)
+    return [replace(t, earlier_outputs=tuple(sorted(found[i]))) if i in found else t for i, t in enumerate(tasks)]
 
 
 @dataclass
@@ -138,6 +170,7 @@ def run_clean(
                 logger.warning("shard report %s is damaged: redoing the shard", done)
         todo.append(t)
     skipped = len(tasks) - len(todo)
+    todo = _with_earlier_outputs(todo)
     if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
         (output_dir / REPORT_NAME).unlink(missing_ok=True)
     if skipped:

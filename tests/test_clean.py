@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from classifier.clean import CleanPolicy, clean_document
+from classifier.clean import CleanPolicy, clean_document, earlier_output_owners
 from classifier.cli import EXIT_TOO_MANY_REJECTS, cli
 from classifier.document import Block, Document, Label, Segment
 from classifier.engine import discover_shards
@@ -380,3 +380,42 @@ def test_warc_chunked_bodies_header_charsets_and_numbered_shards(tmp_path: Path)
     assert [d.id for d in read_any(tmp_path / "part.0.jsonl.bz2", sink)] == ["x"]
     names = [name for _, name in discover_shards([str(tmp_path)])]
     assert names == ["c", "part.0", "part.1"]
+
+
+def test_a_redone_shard_removes_its_stale_language_shards_only(runner: CliRunner, tiny_model_dir: Path,
+                                                                 data_dir: Path, tmp_path: Path) -> None:
+    assert earlier_output_owners("a.de.jsonl.gz") == ["a.de", "a"] and earlier_output_owners("a.jsonl") == ["a"]
+    assert earlier_output_owners("a.rejects.jsonl") == ["a.rejects"] and earlier_output_owners("a.report.json") == []
+    story = (data_dir / "story.txt").read_text(encoding="utf-8")
+    english = story[: story.index("Cet article")].rstrip() + "\n"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "other").mkdir()
+    src, out = tmp_path / "in" / "story.txt", tmp_path / "out"
+    # another shard, `story.de`, whose output is named like a German shard of `story`: never touched
+    (tmp_path / "other" / "story.de.txt").write_text(english, encoding="utf-8")
+    neighbour = _clean(runner, tiny_model_dir, str(tmp_path / "other"), "-o", str(out))
+    assert neighbour.exit_code == 0, neighbour.stderr
+    theirs = {p.name: p.read_bytes() for p in out.glob("story.de.*")}
+    assert set(theirs) == {"story.de.jsonl.gz", "story.de.report.json"}
+
+    def run(text: str, *flags: str) -> list[str]:
+        src.write_text(text, encoding="utf-8")
+        result = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--split-by-language",
+                        "--keep", "content", "--keep", "boilerplate", *flags)
+        assert result.exit_code == 0, result.stderr
+        assert {p.name: p.read_bytes() for p in out.glob("story.de.*")} == theirs
+        ours = sorted(p.name for p in out.glob("story*.jsonl*") if not p.name.startswith("story.de."))
+        report = json.loads((out / "story.report.json").read_text())
+        assert report["outputs"] == ours
+        return ours
+
+    assert run(story) == ["story.en.jsonl.gz", "story.fr.jsonl.gz"]
+    assert run(english, "--overwrite") == ["story.en.jsonl.gz"]  # the French notice is gone
+    assert run(story, "--overwrite") == ["story.en.jsonl.gz", "story.fr.jsonl.gz"]
+    (out / "story.report.json").unlink()  # a shard redone without --overwrite: its report is lost
+    assert run(english) == ["story.en.jsonl.gz"]
+    # a shard written without --split-by-language, then split: the unsplit shard is stale too
+    src.write_text(english, encoding="utf-8")
+    plain = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--overwrite")
+    assert plain.exit_code == 0 and (out / "story.jsonl.gz").exists()
+    assert run(story, "--overwrite") == ["story.en.jsonl.gz", "story.fr.jsonl.gz"]
