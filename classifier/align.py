@@ -2,12 +2,14 @@
 
 Publishers often have the clean text of their articles (a CMS export, a full-text
 feed) but no block labels. ``align_document`` marks each block of a page
-``content`` when most of its word 3-grams (all its words, for a block of one or
-two words) occur in the clean text, and otherwise ``boilerplate`` or
-``navigation``, whichever the base model finds more likely. It reports the
+``content`` when most of its word 3-grams occur in the clean text (a block of
+two words: both, in order; a block of one word never matches), and otherwise
+``boilerplate`` or ``navigation``, whichever the base model finds more likely. It reports the
 page's **coverage** (the share of the clean text's words that the content
 blocks cover) and flags the alignment as doubtful when coverage is low, when
-many content blocks only partly match, or when nothing matched.
+many content blocks only partly match, or when nothing matched. In scripts
+written without spaces (Chinese, Japanese, Thai ...) each character counts as a
+word.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from .document import Document, Label
 
 __all__ = ["Alignment", "align_document"]
 
-_TOKEN = re.compile(r"\w+")
+#: Letters of scripts written without spaces between words (Thai, Lao, Tibetan, Myanmar,
+#: Khmer, kana, Han): each is a token of its own, as a word is elsewhere. Else a
+#: paragraph of Chinese or Japanese is one token, which matches only a clean text
+#: paragraph cut exactly alike.
+_NO_SPACE = ("\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff"
+             "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003ffff")
+_TOKEN = re.compile(rf"[{_NO_SPACE}]|(?:(?![{_NO_SPACE}])\w)+")
+_NO_SPACE_CHAR = re.compile(rf"[{_NO_SPACE}]")
 #: A block is content when at least this share of its 3-grams is in the clean text.
 MATCH = 0.7
 #: Below this coverage of the clean text, the alignment is doubtful.
@@ -76,7 +85,9 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
         if not grams:
             share = 0.0
         elif len(toks) < 3:  # a short block: its words, in order, somewhere in the clean text
-            share = 1.0 if f" {' '.join(toks)} " in clean_tokens and len(toks) >= 2 else 0.0
+            # (one word, or two characters of Chinese or Japanese, says too little: a menu item)
+            long_enough = len(toks) >= 2 and not all(_NO_SPACE_CHAR.fullmatch(t) for t in toks)
+            share = 1.0 if long_enough and f" {' '.join(toks)} " in clean_tokens else 0.0
         else:
             share = sum(g in clean_set for g in grams) / len(grams)
         if share >= MATCH:

@@ -87,3 +87,50 @@ def test_review_takes_one_key_per_block_and_saves_labels(runner: CliRunner, tiny
     first_shown = result.stdout.split("> ", 1)[1].splitlines()[0].strip()
     assert any(b["text"].split()[:3] == first_shown.split()[:3] and b["label"] == "content"
                for r in records for b in r["blocks"])
+
+
+# Chinese and Japanese are written without spaces: a paragraph is one \w+ run
+ZH_MENU = ["首页", "新闻", "体育"]
+ZH_ARTICLE = ["港口小镇保留冬季渡轮",  # one run of letters, as is the last paragraph
+              "周二，奥德温港的居民投票决定在冬季几个月里继续运营通往岛上的渡轮，推翻了市议会削减这项服务的计划。",
+              "投票在市政厅举行，经过三个小时的会议，以四百一十二票对一百五十八票获得通过。",
+              "议会曾经表示冬季航班的乘客太少不足以支撑成本"]
+ZH_FOOTER = "版权所有 2024 港口时报。保留所有权利。"
+JA_ARTICLE = ["港町が冬のフェリーを残す",
+              "火曜日、オールドウィン港の住民は冬の間も島へのフェリーを運航し続けることを投票で決めた。",
+              "議会は冬の便は乗客が少なすぎて費用に見合わないと主張していた"]
+
+
+def test_align_text_without_spaces_matches_by_character() -> None:
+    page = Document.from_texts([*ZH_MENU, *ZH_ARTICLE, ZH_FOOTER], id="zh")
+    result = align_document(page, "\n\n".join(ZH_ARTICLE))
+    labels = [g["label"] for g in result.document.gold]
+    assert labels[3:7] == ["content"] * 4  # the one-run headline and paragraph too
+    assert "content" not in labels[:3] + labels[7:]  # two-character menu items say too little
+    assert result.coverage == 1.0 and not result.doubtful, result.reason
+    # a block that is part of a clean-text paragraph (the clean text joins two of them)
+    joined = align_document(Document.from_texts(["首页", *JA_ARTICLE], id="ja"),
+                            JA_ARTICLE[0] + JA_ARTICLE[1] + "\n\n" + JA_ARTICLE[2])
+    assert [g["label"] for g in joined.document.gold][1:] == ["content"] * 3
+    assert joined.coverage == 1.0 and not joined.doubtful, joined.reason
+    wrong = align_document(page, "山上下了一整个星期的雪，村民们在家里等待道路重新开放")
+    assert wrong.doubtful and wrong.content_blocks == 0
+
+
+def test_align_command_on_chinese_pages(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    nav = "".join(f'<li><a href="/{k}">{t}</a></li>' for k, t in enumerate(ZH_MENU))
+    body = f"<h1>{ZH_ARTICLE[0]}</h1>" + "".join(f"<p>{t}</p>" for t in ZH_ARTICLE[1:])
+    html = (f'<html><head><meta charset="utf-8"></head><body><nav><ul>{nav}</ul></nav><article>{body}</article>'
+            f"<footer><p>{ZH_FOOTER}</p></footer></body></html>")
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "zh-1.html").write_text(html, encoding="utf-8")
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(json.dumps({"id": "zh-1", "text": "\n\n".join(ZH_ARTICLE)}, ensure_ascii=False) + "\n",
+                     encoding="utf-8")
+    out = tmp_path / "labelled.jsonl"
+    result = runner.invoke(cli, ["align", str(tmp_path / "pages"), "--clean", str(clean), "-o", str(out),
+                                 "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    assert "zh-1: coverage 100.0%, 4 content blocks" in result.stdout and "DOUBTFUL" not in result.stdout
+    (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [b["text"] for b in record["blocks"] if b["label"] == "content"] == ZH_ARTICLE
