@@ -522,27 +522,33 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                       size: int | None = None) -> Iterator[Document]:
     """The documents of a WARC stream. Where a record cannot be parsed (a broken
     header, a wrong length, bytes between records), it is rejected as ``malformed``
-    and, when the stream can seek (a file), reading goes on at the next record: the
-    next ``WARC/1.`` line, or in a ``.warc.gz`` the next gzip member holding one."""
+    and reading goes on at the next record: the next ``WARC/1.`` line, or in a
+    ``.warc.gz`` the next gzip member holding one. A ``.warc.zst`` is decompressed
+    here and searched like a plain WARC; a stream that cannot seek (standard input)
+    is read through ``_Rewindable``, which keeps the bytes since the last good
+    record for the search."""
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
+    stream, decompressed, gz = _warc_input(stream)
+    # offsets in a .warc.zst are in its decompressed bytes; elsewhere in the bytes read
+    unit = " of the decompressed stream" if decompressed else ""
     n = 0  # records met, in order (positions in rejects)
     pos = 0  # where this pass of the iterator starts
     pending: int | None = None  # a record start after which unparsable bytes were met
-    seekable = _seekable(stream)
     while True:
         last: int | None = None  # start of the last record read in this pass
         try:
-            if seekable:
-                stream.seek(pos)
+            stream.seek(pos)
             for record in ArchiveIterator(stream, parse_http=False, auto_decode="none", fsspec_args=False):
                 if pending is not None:  # a new start worked: what lay between was not WARC
                     n += 1
-                    rejects.add(Reject(source, n, "malformed", f"the bytes after the record at byte {pending} "
+                    rejects.add(Reject(source, n, "malformed", f"the bytes after the record at byte {pending}{unit} "
                                        f"cannot be parsed as WARC; skipped to the record at byte {pos}"))
                     pending = None
                 n += 1
                 position = last = record.stream_pos
+                if isinstance(stream, _Rewindable):  # a search after a broken record starts here
+                    stream.forget(position)
                 kind = record.record_type
                 if kind != WarcRecordType.response:
                     rejects.skip(f"warc_{_record_type_name(kind)}")
@@ -550,13 +556,13 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                     continue
                 length = record.content_length
                 if length > max_bytes:
-                    rejects.add(Reject(source, n, "too_large", f"WARC record at byte {position}: "
+                    rejects.add(Reject(source, n, "too_large", f"WARC record at byte {position}{unit}: "
                                        f"{length} bytes > limit {max_bytes}"))
                     record.reader.consume()
                     continue
                 block = record.reader.read()
                 if len(block) < length:
-                    rejects.add(Reject(source, n, "truncated", f"WARC record at byte {position} ends early: "
+                    rejects.add(Reject(source, n, "truncated", f"WARC record at byte {position}{unit} ends early: "
                                        f"{len(block)} of {length} bytes", block[:65536]))
                     return
                 doc = _warc_response(block, record, source, n, rejects)
@@ -566,7 +572,7 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
             rejects.add(Reject(source, n + 1, "truncated", f"compressed stream ends early: {err}"))
             return
         except (OSError, ValueError, RuntimeError) as err:
-            nxt = _next_warc_record(stream, (last if last is not None else pos) + 1) if seekable else None
+            nxt = _next_warc_record(stream, (last if last is not None else pos) + 1, gz=gz)
             if last is not None and nxt is not None:
                 pending, pos = last, nxt  # reported once, when the next start works or fails
                 continue
@@ -574,8 +580,8 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                 what = f"no WARC record could be read ({err}): not a WARC file?"
             else:
                 after = last if last is not None else pending
-                what = ((f"the bytes after the record at byte {after}" if after is not None
-                         else f"the record at byte {pos}") + f" cannot be parsed as WARC ({err}); "
+                what = ((f"the bytes after the record at byte {after}{unit}" if after is not None
+                         else f"the record at byte {pos}{unit}") + f" cannot be parsed as WARC ({err}); "
                         + (f"skipped to the record at byte {nxt}" if nxt is not None else "nothing after it is read"))
             rejects.add(Reject(source, n + 1, "malformed", what))
             n, pending = n + 1, None
@@ -584,11 +590,35 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
             pos = nxt
             continue
         if pending is not None:  # the new start read nothing: the rest was not WARC either
-            rejects.add(Reject(source, n + 1, "malformed", f"the bytes after the record at byte {pending} "
+            rejects.add(Reject(source, n + 1, "malformed", f"the bytes after the record at byte {pending}{unit} "
                                "cannot be parsed as WARC"))
         if n == 0 and size:
             rejects.add(Reject(source, 1, "malformed", "no WARC record could be read: not a WARC file?"))
         return
+
+
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+#: A skippable zstd frame holding the dictionary of the frames after it (the WARC zstd format).
+_ZSTD_DICTIONARY_MAGIC = b"\x5d\x2a\x4d\x18"
+
+
+def _warc_input(stream: BinaryIO) -> tuple[BinaryIO, bool, bool]:
+    """``stream`` ready for ``_read_warc_stream``: seekable, and decompressed when it
+    is zstd (fastwarc reads zstd itself, but a search for the next record needs the
+    plain bytes); whether it was decompressed; whether it is gzip. A gzip stream
+    stays as it is: fastwarc reads it, and the search looks for its members."""
+    if _seekable(stream):
+        stream.seek(0)
+        magic = stream.read(4)
+        stream.seek(0)
+    else:
+        if not hasattr(stream, "peek"):
+            stream = io.BufferedReader(stream)  # type: ignore[arg-type, type-var]
+        magic = stream.peek(4)[:4]
+    if magic in (_ZSTD_MAGIC, _ZSTD_DICTIONARY_MAGIC):
+        return _Rewindable(_ZstdFrames(stream)), True, False  # type: ignore[return-value]
+    gz = magic[:2] == b"\x1f\x8b"
+    return (stream if _seekable(stream) else _Rewindable(stream)), False, gz  # type: ignore[return-value]
 
 
 def _seekable(stream: BinaryIO) -> bool:
@@ -598,20 +628,160 @@ def _seekable(stream: BinaryIO) -> bool:
         return False
 
 
+class _ZstdFrames(io.RawIOBase):
+    """The decompressed bytes of a stream of zstd frames, read forward only, with the
+    dictionary of a WARC zstd file (a skippable frame first) if it has one. Unlike
+    ``zstandard``'s stream reader, which ends quietly where the input does, it
+    raises ``ZstdError`` when the last frame is incomplete (a cut file)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._context: Any = None  # made at the first read, once the dictionary is known
+        self._frame: Any = None  # the decompressor of the frame being read
+        self._out = bytearray()
+        self._done = False
+        self._cut = False
+        self._head = b""  # read while looking for a dictionary, not yet decompressed
+
+    def readable(self) -> bool:
+        return True
+
+    def _start(self) -> Any:
+        import zstandard
+
+        head = self._raw.read(8)
+        if head[:4] != _ZSTD_DICTIONARY_MAGIC or len(head) < 8:
+            self._head = head
+            return zstandard.ZstdDecompressor()
+        self._head = b""
+        size = int.from_bytes(head[4:], "little")
+        dictionary = self._raw.read(size)
+        if len(dictionary) < size:
+            raise zstandard.ZstdError("the zstd dictionary frame ends early: the stream is cut")
+        if dictionary[:4] == _ZSTD_MAGIC:  # the format allows it to be compressed itself
+            dictionary = zstandard.ZstdDecompressor().decompressobj().decompress(dictionary)
+        return zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(dictionary))
+
+    def read(self, size: int = -1) -> bytes:
+        import zstandard
+
+        if self._context is None:
+            self._context = self._start()
+        while not self._done and (size < 0 or len(self._out) < size):
+            data = self._head + self._raw.read(_READ_CHUNK)
+            self._head = b""
+            if not data:
+                self._done, self._cut = True, self._frame is not None
+                break
+            while data:
+                if self._frame is None:
+                    self._frame = self._context.decompressobj()
+                self._out += self._frame.decompress(data)
+                data = b""
+                if self._frame.eof:  # the next frame starts in what is left
+                    data, self._frame = self._frame.unused_data, None
+        if not self._out and self._cut:  # raised once the bytes before the cut are read
+            raise zstandard.ZstdError("the last zstd frame ends early: the stream is cut")
+        n = len(self._out) if size < 0 else min(size, len(self._out))
+        out = bytes(self._out[:n])
+        del self._out[:n]
+        return out
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _Rewindable(io.RawIOBase):
+    """A stream that cannot seek (a pipe, a decompressor), made seekable over the
+    bytes read since ``forget(offset)``: enough to go back to the last good WARC
+    record and search on from it. At most ``keep`` bytes are kept (the oldest go
+    first), so a huge record cannot fill the memory."""
+
+    def __init__(self, source: BinaryIO | io.RawIOBase, keep: int = 64 << 20) -> None:
+        self._source = source
+        self._keep = max(keep, 4 * _RESYNC_CHUNK)
+        self._buffer = bytearray()
+        self._base = 0  # the offset of _buffer[0] in the stream
+        self._pos = 0
+        self._error: Exception | None = None  # from the source, raised once the bytes before it are read
+
+    @property
+    def earliest(self) -> int:
+        """The smallest offset ``seek`` can go back to."""
+        return self._base
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence != io.SEEK_SET or offset < self._base:
+            raise io.UnsupportedOperation(f"cannot seek back to byte {offset}: kept from byte {self._base} on")
+        self._pos = offset  # beyond what was read: the next read reads up to it
+        return offset
+
+    def forget(self, offset: int) -> None:
+        """Let go of the bytes before ``offset``: ``seek`` will not go back there."""
+        drop = min(offset, self._pos) - self._base
+        if drop > 0:
+            del self._buffer[:drop]  # cheap: bytearray drops its head without copying the rest
+            self._base += drop
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all the rest with -1); fewer only at the end (a pipe
+        may hand over less at a time)."""
+        end = self._base + len(self._buffer)
+        while self._error is None and (size < 0 or end < self._pos + size):
+            try:
+                data = self._source.read(max(size, _READ_CHUNK))
+            except Exception as err:  # noqa: BLE001 - a cut stream: first hand over what came before
+                self._error = err
+                break
+            if not data:
+                break
+            self._buffer += data
+            end += len(data)
+            if len(self._buffer) > self._keep:
+                self.forget(end - self._keep)
+        if self._pos >= end:
+            if self._error is not None:
+                raise self._error
+            return b""
+        i = self._pos - self._base
+        out = bytes(self._buffer[i:] if size < 0 else self._buffer[i:i + size])
+        self._pos += len(out)
+        return out
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+#: Bytes read at a time from a stream that cannot seek.
+_READ_CHUNK = 1 << 16
 #: Bytes read at a time while looking for the next record after a broken one.
 _RESYNC_CHUNK = 1 << 20
 
 
-def _next_warc_record(stream: BinaryIO, start: int) -> int | None:
+def _next_warc_record(stream: BinaryIO, start: int, *, gz: bool) -> int | None:
     """The offset of the first record start at or after ``start``: a ``WARC/1.`` line,
-    or a gzip member that begins with one (``.warc.gz``); ``None`` when there is none."""
+    or with ``gz`` a gzip member that begins with one (``.warc.gz``); ``None`` when
+    there is none."""
     import zlib
 
-    stream.seek(0)
-    gz = stream.read(2) == b"\x1f\x8b"
     sig = b"\x1f\x8b\x08" if gz else b"\nWARC/1."
     back = len(sig)
     offset = max(start - (0 if gz else 1), 0)  # a plain record's line starts after a newline
+    if isinstance(stream, _Rewindable):  # only what it still keeps (one record of up to 64 MB)
+        offset = max(offset, stream.earliest)
     while True:
         stream.seek(offset)
         chunk = stream.read(_RESYNC_CHUNK + back)

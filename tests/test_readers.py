@@ -292,13 +292,22 @@ def _warc(i: int, *, length: int | None = None, version: bytes = b"WARC/1.0", ki
 
 
 def _write_warc(path: Path, records: list[bytes]) -> Path:
-    data = (b"".join(gzip.compress(r, mtime=0) for r in records) if path.name.endswith(".gz")
-            else b"".join(records))
-    path.write_bytes(data)
+    """Plain, or each part a gzip member / zstd frame of its own, as WARC writers do."""
+    path.write_bytes(_warc_bytes(path.name, records))
     return path
 
 
-@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz"])
+def _warc_bytes(name: str, records: list[bytes]) -> bytes:
+    import zstandard
+
+    if name.endswith(".gz"):
+        return b"".join(gzip.compress(r, mtime=0) for r in records)
+    if name.endswith(".zst"):
+        return b"".join(zstandard.ZstdCompressor().compress(r) for r in records)
+    return b"".join(records)
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz", "crawl.warc.zst"])
 @pytest.mark.parametrize(("bad", "kept"), [
     ([_warc(2, version=b"WARX/1.0")], [1, 3, 4]),              # a broken first line
     ([_warc(2).replace(b"Length: ", b"Length: x")], [1, 3, 4]),  # a length that is no number
@@ -307,7 +316,6 @@ def _write_warc(path: Path, records: list[bytes]) -> Path:
 ])
 def test_malformed_warc_record_is_rejected_and_the_next_records_are_read(tmp_path: Path, name: str,
                                                                           bad: list[bytes], kept: list[int]) -> None:
-    # (in a .warc.gz each part is a gzip member of its own, as WARC writers do)
     path = _write_warc(tmp_path / name, [_warc(1), *bad, _warc(3), _warc(4)])
     docs, rejected = _read(path)
     assert [d.url for d in docs] == [f"https://example.org/{i}" for i in kept]
@@ -316,7 +324,7 @@ def test_malformed_warc_record_is_rejected_and_the_next_records_are_read(tmp_pat
     assert any("WARC" in r.detail for r in rejected)
 
 
-@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz"])
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz", "crawl.warc.zst"])
 def test_malformed_first_and_last_warc_records(tmp_path: Path, name: str) -> None:
     bad = _warc(9).replace(b"Length: ", b"Length: x")
     docs, rejected = _read(_write_warc(tmp_path / name, [bad, _warc(1), _warc(2), bad]))
@@ -346,3 +354,107 @@ def test_warc_records_other_than_responses_are_counted_as_skipped(tmp_path: Path
     docs = list(read_any(path, sink))
     assert [d.url for d in docs] == ["https://example.org/2"]
     assert sink.skipped == {"warc_request": 1, "warc_metadata": 1} and sink.total == 0
+
+
+def test_warc_zst_in_one_frame_goes_on_after_a_malformed_record(tmp_path: Path) -> None:
+    import zstandard
+
+    bad = _warc(2).replace(b"Length: ", b"Length: x")
+    path = tmp_path / "crawl.warc.zst"  # as `zstd crawl.warc` writes it: one frame
+    path.write_bytes(zstandard.ZstdCompressor().compress(b"".join([_warc(1), bad, _warc(3), _warc(4)])))
+    docs, rejected = _read(path)
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in (1, 3, 4)]
+    assert rejected and {r.reason for r in rejected} == {"malformed"}
+    assert any("decompressed stream" in r.detail and "skipped to the record" in r.detail for r in rejected)
+
+
+def test_warc_zst_with_a_dictionary_frame_is_read(tmp_path: Path) -> None:
+    # the WARC zstd format: a skippable frame holding the dictionary the record frames use
+    import struct
+
+    import zstandard
+
+    raw = _warc(0) * 4
+    dictionary = zstandard.ZstdCompressionDict(raw, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    compress = zstandard.ZstdCompressor(dict_data=dictionary).compress
+    bad = _warc(2).replace(b"Length: ", b"Length: x")
+    path = tmp_path / "crawl.warc.zst"
+    path.write_bytes(struct.pack("<II", 0x184D2A5D, len(raw)) + raw
+                     + b"".join(compress(r) for r in [_warc(1), bad, _warc(3)]))
+    docs, rejected = _read(path)
+    assert [d.url for d in docs] == ["https://example.org/1", "https://example.org/3"]
+    assert rejected and {r.reason for r in rejected} == {"malformed"}
+
+
+def test_truncated_warc_zst_keeps_the_records_before_the_cut(tmp_path: Path) -> None:
+    whole = _warc_bytes("c.warc.zst", [_warc(i) for i in (1, 2, 3)])
+    (tmp_path / "cut.warc.zst").write_bytes(whole[: len(whole) - 40])
+    docs, rejected = _read(tmp_path / "cut.warc.zst")
+    assert [d.url for d in docs] == ["https://example.org/1", "https://example.org/2"]
+    assert [(r.position, r.reason) for r in rejected] == [(3, "truncated")]
+
+
+class _Pipe(io.RawIOBase):
+    """Standard input from a pipe: it cannot seek or tell, and hands over a few bytes at a time."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:
+        chunk = self._data.read(min(len(buffer), 100))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz", "crawl.warc.zst"])
+def test_warc_on_a_pipe_goes_on_after_a_malformed_record(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    bad = [_warc(2).replace(b"Length: ", b"Length: x"), b"stray bytes\r\n\r\n"]
+    data = _warc_bytes(name, [_warc(1), *bad, _warc(3), _warc(4, kind="request"), _warc(5)])
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(_Pipe(data)))
+    sink = RejectSink()
+    rejected: list[Reject] = []
+    sink.on_reject = rejected.append
+    docs = list(read_any("-", sink, input_format="warc"))
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in (1, 3, 5)]
+    assert rejected and {r.reason for r in rejected} == {"malformed"} and sink.skipped == {"warc_request": 1}
+    assert all(r.source == "-" and r.position >= 2 for r in rejected)
+
+
+def test_a_cut_warc_zst_on_a_pipe_keeps_the_records_before_the_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = _warc_bytes("c.warc.zst", [_warc(i) for i in (1, 2, 3)])
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(_Pipe(whole[: len(whole) - 40])))
+    docs, rejected = _read("-", input_format="warc")
+    assert [d.url for d in docs] == ["https://example.org/1", "https://example.org/2"]
+    assert [(r.position, r.reason) for r in rejected] == [(3, "truncated")]
+
+
+def test_rewindable_keeps_only_what_a_search_needs() -> None:
+    from classifier.readers import _Rewindable
+
+    stream = _Rewindable(_Pipe(bytes(range(256)) * 100_000), keep=0)  # keeps at least 4 MB
+    assert stream.read(10) == bytes(range(10)) and stream.tell() == 10
+    stream.seek(3)
+    assert stream.read(2) == b"\x03\x04"
+    stream.forget(5)
+    with pytest.raises(io.UnsupportedOperation):
+        stream.seek(4)
+    stream.seek(20_000_000)  # forward: read up to it, keeping the last few MB only
+    assert stream.read(1) == bytes([20_000_000 % 256]) and stream.earliest > 5
+    assert len(stream.read()) == 25_600_000 - 20_000_001 and stream.read(5) == b""
+
+
+def test_sieve_reads_a_warc_zst_from_a_real_pipe(tiny_model_dir: Path, sieve_executable: str) -> None:
+    # before: fastwarc asked the pipe where it was, and the process died of "Illegal seek"
+    import subprocess
+
+    bad = _warc(2).replace(b"Length: ", b"Length: x")
+    data = _warc_bytes("c.warc.zst", [_warc(1), bad, _warc(3), _warc(4)])
+    proc = subprocess.run([sieve_executable, "score", "-", "--input-format", "warc", "--model-dir",
+                           str(tiny_model_dir)], input=data, capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    urls = [json.loads(line)["url"] for line in proc.stdout.splitlines()]
+    assert urls == [f"https://example.org/{i}" for i in (1, 3, 4)]
+    assert "-:2: malformed" in proc.stderr.decode() and "skipped to the record" in proc.stderr.decode()
