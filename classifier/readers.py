@@ -165,11 +165,8 @@ def _open_binary(path: str | Path) -> BinaryIO:
         import lzma
 
         return lzma.LZMAFile(raw, mode="rb")  # type: ignore[return-value]
-    if name.endswith(".zst"):
-        import zstandard
-
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 16)  # type: ignore[arg-type]
+    if name.endswith(".zst"):  # not zstandard's stream reader: it ends quietly where a cut file does
+        return io.BufferedReader(_ZstdFrames(raw, closefd=True), buffer_size=1 << 16)  # type: ignore[return-value]
     return raw
 
 
@@ -634,8 +631,9 @@ class _ZstdFrames(io.RawIOBase):
     ``zstandard``'s stream reader, which ends quietly where the input does, it
     raises ``ZstdError`` when the last frame is incomplete (a cut file)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, *, closefd: bool = False) -> None:
         self._raw = raw
+        self._closefd = closefd  # close ``raw`` too (never standard input)
         self._context: Any = None  # made at the first read, once the dictionary is known
         self._frame: Any = None  # the decompressor of the frame being read
         self._out = bytearray()
@@ -645,6 +643,11 @@ class _ZstdFrames(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        if self._closefd and not self.closed:
+            self._raw.close()
+        super().close()
 
     def _start(self) -> Any:
         import zstandard

@@ -127,6 +127,22 @@ def test_truncated_gzip_keeps_the_records_before_the_cut(tmp_path: Path, keep: f
     assert docs[-1].texts == [f"Paragraph {len(docs) - 1} of the story, with a few words."]
 
 
+def test_truncated_zstd_jsonl_keeps_the_records_before_the_cut(tmp_path: Path) -> None:
+    # zstandard's stream reader ends quietly at a cut: this file gave no document and no reject
+    import zstandard
+
+    frames = [zstandard.ZstdCompressor().compress(b"".join(_record(i) for i in range(k, k + 100)))
+              for k in (0, 100, 200)]
+    path = tmp_path / "cut.jsonl.zst"
+    path.write_bytes(b"".join(frames)[:-40])
+    docs, rejected = _read(path)
+    assert [d.id for d in docs] == [f"d{i}" for i in range(200)]
+    assert [(r.reason, r.position) for r in rejected] == [("truncated", 201)]
+    path.write_bytes(b"".join(frames))
+    docs, rejected = _read(path)
+    assert rejected == [] and len(docs) == 300
+
+
 def test_truncated_gzip_text_file_is_one_reject(tmp_path: Path) -> None:
     full = gzip.compress(("A paragraph of text.\n\n" * 2000).encode())
     path = tmp_path / "story.txt.gz"
