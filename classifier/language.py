@@ -26,11 +26,14 @@ The constants were chosen on the dev files (``training/NOTES.md``, "Language lay
 from __future__ import annotations
 
 import bisect
+import contextlib
+import functools
+import gc
 import logging
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -94,15 +97,41 @@ CACHE_MAX_CHARS = 200
 SCRIPT_CONFIDENCE = 0.99
 
 #: Characters without which ``_NOT_LANGUAGE`` cannot match (a cheap first look).
-_MAYBE_NOT_LANGUAGE = re.compile(r"[\d_@#{}<>\[\]=;$\\|]|www\.|\.\w")
+_MAYBE_NOT_LANGUAGE = re.compile(r"[\d_@#{}<>\[\]=;$\\|]|www\.|\.\w|://")
 #: Pieces at least this long are weighed by characters, not counted letter by letter.
 LONG_PIECE = 200
-_NOT_LANGUAGE = re.compile(
-    r"https?://\S+|www\.\S+|\S+@\S+\.\w+|[@#]\w+|\b[\w-]+\.(?:com|org|net|de|fr|uk|ru|pl|it|es|nl|io)\b/?\S*"
-    r"|[\d_]+|[{}<>\[\]=;$\\|]+\S*")
+_TLD = r"\.(?:com|org|net|de|fr|uk|ru|pl|it|es|nl|io)\b"
+_HAS_TLD = re.compile(_TLD)
+#: What is no language, one alternative each: URLs, www. addresses, e-mail
+#: addresses, @handles and #tags, bare domains, digits, code-like runs.
+_NOT_LANGUAGE_PARTS = (r"https?://\S+", r"www\.\S+", r"\S+@\S+\.\w+", r"[@#]\w+",
+                       r"\b[\w-]+" + _TLD + r"/?\S*", r"[\d_]+", r"[{}<>\[\]=;$\\|]+\S*")
+_NOT_LANGUAGE = re.compile("|".join(_NOT_LANGUAGE_PARTS))
+
+
+@functools.cache
+def _not_language_without(url: bool, www: bool, at: bool, tag: bool, domain: bool) -> re.Pattern[str]:
+    """``_NOT_LANGUAGE`` with only the alternatives that can match a text with these
+    features: an alternative that cannot match anywhere changes no match, and the
+    e-mail and domain ones are slow to fail (they try a word at every position)."""
+    keep = (url, www, at, at or tag, domain, True, True)
+    return re.compile("|".join(part for part, k in zip(_NOT_LANGUAGE_PARTS, keep, strict=True) if k))
+
+
+def _blank_not_language(text: str) -> str:
+    """``text`` with whatever is no language (``_NOT_LANGUAGE``) replaced by a space."""
+    if not _MAYBE_NOT_LANGUAGE.search(text):
+        return text
+    pattern = _not_language_without("://" in text, "www." in text, "@" in text, "#" in text,
+                                    _HAS_TLD.search(text) is not None)
+    return pattern.sub(" ", text)
+
+
 #: A sentence ends after . ! ? … (and closing quotes), before a space and something
-#: that is not a digit or a lower-case letter; or after CJK full stops.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»«”“’‘)\]]*\s+(?=[^\s\da-z])|(?<=[。！？])\s*")
+#: that is not a digit or a lower-case letter; or after CJK full stops. A match
+#: starts with that one punctuation character, which stays with its sentence (a
+#: look-behind instead would be tried at every position: twice as slow).
+_SENTENCE_END = re.compile(r"[.!?…][\"'»«”“’‘)\]]*\s+(?=[^\s\da-z])|[。！？]\s*")
 _NON_LATIN = re.compile(r"[^\x00-\u024f\u1e00-\u1eff\u2000-\u2bff\W\d_]")
 _WORD = re.compile(r"\S+")
 _NO_SPACE_SCRIPTS = frozenset({"Han", "Kana", "Thai", "Khmer", "Lao", "Myanmar", "Tibetan"})
@@ -198,6 +227,76 @@ class TextAnalysis:
 
 
 _UNSURE = BlockLanguage(None, None, ())
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a batch of texts is analysed.
+
+    The analysis makes tens of thousands of small tuples that form no reference
+    cycles (reference counting frees them); left on, the collector would walk every
+    live object of the process again and again while they are made (a third of the
+    layer's time in ``benchmarks/bench_lang.py``). A collector the caller had
+    disabled stays disabled.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _fasttext_line(text: str) -> str:
+    """What fastText reads for ``text``: at most ``MAX_CHARS`` characters on one line,
+    all-capital text lowered (lid.176.ftz knows few all-capital words: "SUBSCRIBER
+    ONLY"), and the trailing newline: the end-of-line token fastText was trained
+    with (without it the low-level predict gives other, worse, probabilities)."""
+    line = text[:MAX_CHARS] if len(text) > MAX_CHARS else text
+    if "\n" in line:  # a newline ends fastText's input; other whitespace only separates
+        line = line.replace("\n", " ")
+    if line.isupper():
+        line = line.lower()
+    return line + "\n"
+
+
+def _candidates(result: list[tuple[float, str]], scripts: frozenset[str]) -> list[tuple[str, float]]:
+    """fastText's (probability, label) answers as (language, probability), keeping
+    the languages written in one of ``scripts`` (all of them when it is empty)."""
+    labels = _LABEL_LANG
+    out = []
+    if scripts is _LATIN_ONLY[1]:  # most pieces: a set lookup instead of _fits_script
+        for prob, label in result:
+            lang = labels.get(label) or _label_lang(label)
+            if lang and lang not in _NON_LATIN_LANGUAGES:
+                out.append((lang, prob if prob < 1.0 else 1.0))
+        return out
+    for prob, label in result:
+        lang = labels.get(label) or _label_lang(label)
+        if lang and _fits_script(lang, scripts):
+            out.append((lang, prob if prob < 1.0 else 1.0))
+    return out
+
+
+class _Pending(NamedTuple):
+    """A piece waiting for fastText: what it reads (``line``, top ``k``) and what is
+    known of the piece already."""
+
+    start: int
+    end: int
+    letters: int
+    words: int
+    no_spaces: bool
+    scripts: frozenset[str]  # the scripts its language must be written in
+    line: str
+    k: int
+
+    def judged(self, result: list[tuple[float, str]]) -> tuple[Piece, list[tuple[str, float]]]:
+        """The piece with fastText's answer ``result``, and its candidates that fit."""
+        cands = _candidates(result, self.scripts)
+        lang, prob = cands[0] if cands else (None, 0.0)
+        return _new_piece(Piece, (self.start, self.end, self.letters, self.words, lang, prob, self.no_spaces)), cands
 _new_piece = tuple.__new__  # Piece(...) without NamedTuple's Python-level __new__ (hot path)
 
 
@@ -292,14 +391,16 @@ def _split_scripts(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(r[0], r[1]) for r in merged] or [(start, end)]
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
+def sentence_spans(text: str, latin: bool = False) -> list[tuple[int, int]]:
     """Spans of the sentences of ``text`` (and of one-script parts of a sentence that
-    mixes scripts), without surrounding whitespace, in order."""
+    mixes scripts), without surrounding whitespace, in order. ``latin`` says that
+    ``text`` holds no letter outside the Latin script (no script cuts to look for)."""
     spans: list[tuple[int, int]] = []
     pos = 0
     for m in _SENTENCE_END.finditer(text):
-        if m.start() > pos:
-            spans.append((pos, m.start()))
+        end = m.start() + 1  # after the punctuation
+        if end > pos:
+            spans.append((pos, end))
         pos = max(pos, m.end())
     if pos < len(text):
         spans.append((pos, len(text)))
@@ -309,7 +410,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         a2 = a + len(chunk) - len(chunk.lstrip())
         b2 = a + len(chunk.rstrip())
         if b2 > a2:
-            out.extend(_split_scripts(text, a2, b2))
+            if latin:
+                out.append((a2, b2))
+            else:
+                out.extend(_split_scripts(text, a2, b2))
     return out
 
 
@@ -321,6 +425,7 @@ class LanguageIdentifier:
         self.model_path = Path(model_path)
         self.min_confidence = min_confidence
         self._model: Any = None
+        self._ft_predict: Any = None  # the model's bound predict, once loaded
         self._lock = threading.Lock()
         self._cache: dict[str, TextAnalysis] = {}
 
@@ -339,33 +444,32 @@ class LanguageIdentifier:
                     self._model = _load_fasttext(self.model_path)
         return self._model
 
-    # -- step 1: what the model says about each piece ------------------------------------
-    def _predict(self, text: str, k: int = 1) -> list[tuple[str, float]]:
-        """fastText's top ``k`` (language, probability) for one piece of text."""
-        line = text[:MAX_CHARS]
-        if "\n" in line:  # a newline ends fastText's input; other whitespace only separates
-            line = line.replace("\n", " ")
-        if line.isupper():  # lid.176.ftz knows few all-capital words: "SUBSCRIBER ONLY"
-            line = line.lower()
-        # the trailing newline is the end-of-line token fastText was trained with;
-        # without it the low-level predict gives other (worse) probabilities
-        try:
-            result = self.model.f.predict(line + "\n", k, 0.0, "strict")
-        except (UnicodeError, TypeError):  # lone surrogates (possible from JSON): pybind cannot convert them
-            result = self.model.f.predict(_valid_utf8(line) + "\n", k, 0.0, "strict")
-        labels = _LABEL_LANG
-        out = []
-        for prob, label in result:
-            lang = labels.get(label) or _label_lang(label)
-            if lang:
-                out.append((lang, prob if prob < 1.0 else 1.0))
-        return out
+    def _bind_predict(self) -> Any:
+        """fastText's low-level predict method (loading the model on first use)."""
+        self._ft_predict = self.model.f.predict
+        return self._ft_predict
 
-    def _piece(self, text: str, start: int, end: int, k: int = 1) -> tuple[Piece, list[tuple[str, float]]]:
-        """The piece ``text[start:end]`` judged, and fastText's top ``k`` languages for
-        it that fit its script (empty when no model call was needed)."""
+    def _predict(self, text: str, k: int = 1) -> list[tuple[str, float]]:
+        """fastText's top ``k`` (language, probability) for one text, in any script."""
+        return _candidates(self._predict_lines([_fasttext_line(text)], k)[0], _NO_SCRIPT[1])
+
+    def _predict_lines(self, lines: list[str], k: int | list[int]) -> list[list[tuple[float, str]]]:
+        """fastText's raw top ``k`` (probability, label) for each prepared line, in one
+        tight loop (calls interleaved with Python work run measurably slower)."""
+        predict = self._ft_predict or self._bind_predict()
+        ks = [k] * len(lines) if isinstance(k, int) else k
+        try:
+            return [predict(line, n, 0.0, "strict") for line, n in zip(lines, ks, strict=True)]
+        except (UnicodeError, TypeError):  # lone surrogates (possible from JSON): pybind cannot convert them
+            return [predict(_valid_utf8(line), n, 0.0, "strict") for line, n in zip(lines, ks, strict=True)]
+
+    def _prepare_piece(self, text: str, start: int, end: int, k: int, latin: bool,
+                       ) -> tuple[Piece, list[tuple[str, float]]] | _Pending:
+        """The piece ``text[start:end]``: judged at once (with its candidates) when no
+        model call is needed, else what fastText must read for it (``_Pending``).
+        ``latin`` says that ``text`` holds no letter outside the Latin script."""
         part = text[start:end]
-        clean = _NOT_LANGUAGE.sub(" ", part) if _MAYBE_NOT_LANGUAGE.search(part) else part
+        clean = _blank_not_language(part)
         # letters are counted exactly where a threshold can depend on them; a long
         # piece is weighed by its characters that are not spaces
         if len(clean) < LONG_PIECE:
@@ -376,21 +480,26 @@ class LanguageIdentifier:
         if letters < MIN_LETTERS_WITH_PRIOR:
             no_spaces = letters > 0 and _scripts(clean, letters)[0] in _NO_SPACE_SCRIPTS
             return _new_piece(Piece, (start, end, letters, words, None, 0.0, no_spaces)), []
-        if not _NON_LATIN.search(clean):  # most pieces: Latin script, no script work needed
-            cands = [(lang, p) for lang, p in self._predict(part, k) if lang not in _NON_LATIN_LANGUAGES]
-            if not cands:
-                return _new_piece(Piece, (start, end, letters, words, None, 0.0, False)), cands
-            return _new_piece(Piece, (start, end, letters, words, cands[0][0], cands[0][1], False)), cands
+        if k > 1 and letters >= PRIOR_LOOK_LETTERS:
+            k = 1  # the prior never looks at a block this long: no candidates needed
+        if latin or not _NON_LATIN.search(clean):  # most pieces: Latin script, no script work needed
+            return _Pending(start, end, letters, words, False, _LATIN_ONLY[1], _fasttext_line(part), k)
         script, scripts = _scripts(clean, letters)
         no_spaces = script in _NO_SPACE_SCRIPTS
         if script in _SCRIPT_LANGUAGE:
             lang = _SCRIPT_LANGUAGE[script]
             return (_new_piece(Piece, (start, end, letters, words, lang, SCRIPT_CONFIDENCE, no_spaces)),
                     [(lang, SCRIPT_CONFIDENCE)])
-        cands = [(lang, p) for lang, p in self._predict(part, k) if _fits_script(lang, scripts)]
-        if not cands:
-            return _new_piece(Piece, (start, end, letters, words, None, 0.0, no_spaces)), cands
-        return _new_piece(Piece, (start, end, letters, words, cands[0][0], cands[0][1], no_spaces)), cands
+        return _Pending(start, end, letters, words, no_spaces, scripts, _fasttext_line(part), k)
+
+    def _piece(self, text: str, start: int, end: int, k: int = 1,
+               latin: bool = False) -> tuple[Piece, list[tuple[str, float]]]:
+        """The piece ``text[start:end]`` judged, and fastText's top ``k`` languages for
+        it that fit its script (empty when no model call was needed)."""
+        prepared = self._prepare_piece(text, start, end, k, latin)
+        if isinstance(prepared, _Pending):
+            return prepared.judged(self._predict_lines([prepared.line], prepared.k)[0])
+        return prepared
 
     def analyze(self, text: str) -> TextAnalysis:
         """Cut ``text`` into sentence pieces and give each its top language."""
@@ -402,47 +511,74 @@ class LanguageIdentifier:
         in a bounded cache (``CACHE_SIZE`` entries, oldest out first). Answers do
         not depend on the cache."""
         cache = self._cache
-        out = []
-        for text in texts:
-            found = cache.get(text)
-            if found is None:
-                found = self._analyze(text)
-                if len(text) <= CACHE_MAX_CHARS:
-                    if len(cache) >= CACHE_SIZE:
-                        del cache[next(iter(cache))]
-                    cache[text] = found
-            out.append(found)
-        return out
+        out = [cache.get(text) for text in texts]
+        todo = dict.fromkeys(text for text, found in zip(texts, out, strict=True) if found is None)
+        if not todo:
+            return out  # type: ignore[return-value]  # every text was in the cache
+        with _gc_paused():
+            analyses = self._analyze_all(list(todo))
+        for text, analysis in zip(todo, analyses, strict=True):
+            todo[text] = analysis
+            if len(text) <= CACHE_MAX_CHARS:
+                if len(cache) >= CACHE_SIZE:
+                    del cache[next(iter(cache))]
+                cache[text] = analysis
+        return [found if found is not None else todo[text]  # type: ignore[misc]
+                for text, found in zip(texts, out, strict=True)]
 
-    def _analyze(self, text: str) -> TextAnalysis:
-        head = text[:MAX_ANALYZED_CHARS]
-        short = len(head) <= SHORT_TEXT_CHARS
-        if len(head) < 40 or not (_SENTENCE_END.search(head) or _NON_LATIN.search(head)):
-            # one piece (most blocks: menu lines, headings, one-sentence paragraphs); a
-            # short one is asked for its top candidates at once, for the prior later
-            stripped = head.strip()
-            if not stripped:
+    def _analyze_all(self, texts: list[str]) -> list[TextAnalysis]:
+        """Analyse distinct texts in three steps: cut every text into pieces, run
+        fastText on all the pieces that need it, then judge each text."""
+        plans: list[tuple[str, bool, bool, list[Any]]] = []  # (head, latin, one piece, prepared pieces)
+        pending: list[_Pending] = []
+        for text in texts:
+            head = text[:MAX_ANALYZED_CHARS] if len(text) > MAX_ANALYZED_CHARS else text
+            latin = not _NON_LATIN.search(head)  # no letter of another script: no script work below
+            if len(head) < 40 or (latin and not _SENTENCE_END.search(head)):
+                # one piece (most blocks: menu lines, headings, one-sentence paragraphs); a
+                # short one is asked for its top candidates at once, for the prior later
+                stripped = head.strip()
+                if not stripped:
+                    plans.append((head, latin, True, []))
+                    continue
+                lead = len(head) - len(head.lstrip())
+                k = PRIOR_CANDIDATES if len(head) <= SHORT_TEXT_CHARS else 1
+                prepared = [self._prepare_piece(head, lead, lead + len(stripped), k, latin)]
+                plans.append((head, latin, True, prepared))
+            else:
+                prepared = [self._prepare_piece(head, a, b, 1, latin) for a, b in sentence_spans(head, latin)]
+                plans.append((head, latin, False, prepared))
+            pending.extend(p for p in prepared if isinstance(p, _Pending))
+        results = iter(self._predict_lines([p.line for p in pending], [p.k for p in pending]))
+        out = []
+        for text, (head, latin, one, prepared) in zip(texts, plans, strict=True):
+            judged = [p.judged(next(results)) if isinstance(p, _Pending) else p for p in prepared]
+            if not judged:
                 analysis = TextAnalysis(text, (), 0)
                 analysis.plain = _UNSURE
-                return analysis
-            lead = len(head) - len(head.lstrip())
-            piece, cands = self._piece(head, lead, lead + len(stripped), k=PRIOR_CANDIDATES if short else 1)
-            if piece.prob >= CLAUSE_RECHECK or piece.letters < 2 * SEGMENT_MIN_LETTERS:
-                analysis = TextAnalysis(text, (piece,), piece.letters, tuple(cands) if short else ())
-                analysis.plain = self._decide_one(piece)
-                return analysis
-            pieces = self._clauses(head, piece)
-        else:
-            pieces = []
-            for a, b in sentence_spans(head):
-                piece = self._piece(head, a, b)[0]
-                if piece.prob < CLAUSE_RECHECK and piece.letters >= 2 * SEGMENT_MIN_LETTERS:
-                    pieces.extend(self._clauses(head, piece))
+            elif one:
+                piece, cands = judged[0]
+                if piece.prob >= CLAUSE_RECHECK or piece.letters < 2 * SEGMENT_MIN_LETTERS:
+                    short = len(head) <= SHORT_TEXT_CHARS
+                    analysis = TextAnalysis(text, (piece,), piece.letters, tuple(cands) if short else ())
+                    analysis.plain = self._decide_one(piece)
                 else:
-                    pieces.append(piece)
-        letters = sum(p.letters for p in pieces)
-        analysis = TextAnalysis(text, tuple(pieces), letters)  # candidates: when the prior needs them
-        analysis.plain = self._decide(analysis, None)
+                    analysis = self._analysis_of(text, self._clauses(head, piece, latin))
+            else:
+                pieces: list[Piece] = []
+                for piece, _ in judged:
+                    if piece.prob < CLAUSE_RECHECK and piece.letters >= 2 * SEGMENT_MIN_LETTERS:
+                        pieces.extend(self._clauses(head, piece, latin))
+                    else:
+                        pieces.append(piece)
+                analysis = self._analysis_of(text, pieces)
+            out.append(analysis)
+        return out
+
+    def _analysis_of(self, text: str, pieces: list[Piece]) -> TextAnalysis:
+        """A text of several pieces (or one cut around a quotation), decided without prior."""
+        analysis = TextAnalysis(text, tuple(pieces), sum(p.letters for p in pieces))
+        analysis.plain = self._decide(analysis, None)  # candidates: when the prior needs them
         return analysis
 
     def _decide_one(self, piece: Piece) -> BlockLanguage:
@@ -451,7 +587,7 @@ class LanguageIdentifier:
             return _UNSURE
         return BlockLanguage(piece.lang, piece.prob, ())
 
-    def _clauses(self, text: str, piece: Piece) -> list[Piece]:
+    def _clauses(self, text: str, piece: Piece, latin: bool = False) -> list[Piece]:
         """A sentence fastText is unsure of, cut around a long quotation (``He said:
         « Nous ne reculerons pas », and left.``): each part judged on its own."""
         part = text[piece.start:piece.end]
@@ -471,7 +607,7 @@ class LanguageIdentifier:
             chunk = text[a:b]
             a2, b2 = a + len(chunk) - len(chunk.lstrip()), a + len(chunk.rstrip())
             if b2 > a2:
-                out.append(self._piece(text, a2, b2)[0])
+                out.append(self._piece(text, a2, b2, 1, latin)[0])
         return out
 
     # -- step 2: decisions ---------------------------------------------------------------

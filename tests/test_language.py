@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -258,3 +259,60 @@ def test_main_language_none_without_languages_and_ties_are_stable() -> None:
     assert main_language([]) is None
     tie = [_block("a" * 50, "nl"), _block("b" * 50, "da")]
     assert main_language(tie) == main_language(list(reversed(tie)))
+
+
+# -- fast paths give the answers of the plain formulations ----------------------------
+
+#: Text made of what the no-language and sentence patterns look at: URLs, addresses,
+#: handles, domains, digits, code, sentence ends, quotes, CJK stops, spaces.
+_TRICKY = st.lists(st.sampled_from(
+    list("ab Z.!?…\"'»«”“’‘)]@#_{}<>[]=;$\\|/:-0 \n\t。！？") + ["http://", "https://", "www.", ".com", ".de",
+                                                           "x@y.io", "Ab", "été"]), max_size=40).map("".join)
+
+
+@given(_TRICKY)
+def test_blanking_what_is_no_language_matches_the_full_pattern(text: str) -> None:
+    from classifier.language import _NOT_LANGUAGE, _blank_not_language
+
+    assert _blank_not_language(text) == _NOT_LANGUAGE.sub(" ", text)
+
+
+#: The sentence-end rule as first written, with look-behinds: a match starts right
+#: after the punctuation. The shipped pattern matches the punctuation too (faster).
+_SENTENCE_END_LOOKBEHIND = re.compile(r"(?<=[.!?…])[\"'»«”“’‘)\]]*\s+(?=[^\s\da-z])|(?<=[。！？])\s*")
+
+
+@given(_TRICKY)
+def test_sentence_ends_are_those_of_the_look_behind_rule(text: str) -> None:
+    from classifier.language import _SENTENCE_END
+
+    assert [(m.start() + 1, m.end()) for m in _SENTENCE_END.finditer(text)] == \
+        [(m.start(), m.end()) for m in _SENTENCE_END_LOOKBEHIND.finditer(text)]
+
+
+def test_a_batch_gives_the_answers_of_one_text_at_a_time(lid: LanguageIdentifier) -> None:
+    texts = ["Der Bundestag hat am Donnerstag das Gesetz beschlossen. He said it was final.",
+             "Home", "Accueil", "The council met on Monday. « Nous ne reculerons pas », a-t-il dit.",
+             "x" * 50, "", "   ", "Sign up for our newsletter", "Read more at www.example.com today!",
+             "東京都は月曜日に新しい計画を発表した。The plan is new.", "Sign up for our newsletter"]
+    together = lid.analyze_many(texts)
+    assert together[7] is together[10]  # one analysis per distinct text
+    for text, analysis in zip(texts, together, strict=True):
+        alone = LanguageIdentifier(lid.model_path).analyze(text)
+        assert (alone.pieces, alone.letters, alone.plain) == (analysis.pieces, analysis.letters, analysis.plain)
+
+
+def test_the_collector_is_left_as_it_was(lid: LanguageIdentifier) -> None:
+    import gc
+
+    lid._cache.clear()
+    assert gc.isenabled()
+    lid.analyze_many(["A sentence in English for the collector test.", "Menu"])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        lid._cache.clear()
+        lid.analyze_many(["Another sentence in English for the collector test."])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
