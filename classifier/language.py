@@ -227,6 +227,8 @@ class TextAnalysis:
 
 
 _UNSURE = BlockLanguage(None, None, ())
+#: ``Piece(...)`` (and the other NamedTuples here) without NamedTuple's Python-level __new__ (hot path)
+_new_piece = tuple.__new__
 
 
 @contextlib.contextmanager
@@ -297,7 +299,6 @@ class _Pending(NamedTuple):
         cands = _candidates(result, self.scripts)
         lang, prob = cands[0] if cands else (None, 0.0)
         return _new_piece(Piece, (self.start, self.end, self.letters, self.words, lang, prob, self.no_spaces)), cands
-_new_piece = tuple.__new__  # Piece(...) without NamedTuple's Python-level __new__ (hot path)
 
 
 _ASCII_NON_LETTERS = bytes(c for c in range(128) if not chr(c).isalpha())
@@ -401,20 +402,20 @@ def sentence_spans(text: str, latin: bool = False) -> list[tuple[int, int]]:
         end = m.start() + 1  # after the punctuation
         if end > pos:
             spans.append((pos, end))
-        pos = max(pos, m.end())
+        pos = m.end()
     if pos < len(text):
         spans.append((pos, len(text)))
-    out: list[tuple[int, int]] = []
-    for a, b in spans:
-        chunk = text[a:b]
-        a2 = a + len(chunk) - len(chunk.lstrip())
-        b2 = a + len(chunk.rstrip())
-        if b2 > a2:
-            if latin:
-                out.append((a2, b2))
-            else:
-                out.extend(_split_scripts(text, a2, b2))
-    return out
+    # a sentence end takes the whitespace after it and is followed by no whitespace,
+    # so only the first span can start, and the last end, with whitespace
+    if spans:
+        a, b = spans[0]
+        spans[0] = (a + len(text[a:b]) - len(text[a:b].lstrip()), b)
+        a, b = spans[-1]
+        spans[-1] = (a, a + len(text[a:b].rstrip()))
+        spans = [(a, b) for a, b in spans if b > a]
+    if latin:
+        return spans
+    return [part for a, b in spans for part in _split_scripts(text, a, b)]
 
 
 class LanguageIdentifier:
@@ -483,14 +484,14 @@ class LanguageIdentifier:
         if k > 1 and letters >= PRIOR_LOOK_LETTERS:
             k = 1  # the prior never looks at a block this long: no candidates needed
         if latin or not _NON_LATIN.search(clean):  # most pieces: Latin script, no script work needed
-            return _Pending(start, end, letters, words, False, _LATIN_ONLY[1], _fasttext_line(part), k)
+            return _new_piece(_Pending, (start, end, letters, words, False, _LATIN_ONLY[1], _fasttext_line(part), k))
         script, scripts = _scripts(clean, letters)
         no_spaces = script in _NO_SPACE_SCRIPTS
         if script in _SCRIPT_LANGUAGE:
             lang = _SCRIPT_LANGUAGE[script]
             return (_new_piece(Piece, (start, end, letters, words, lang, SCRIPT_CONFIDENCE, no_spaces)),
                     [(lang, SCRIPT_CONFIDENCE)])
-        return _Pending(start, end, letters, words, no_spaces, scripts, _fasttext_line(part), k)
+        return _new_piece(_Pending, (start, end, letters, words, no_spaces, scripts, _fasttext_line(part), k))
 
     def _piece(self, text: str, start: int, end: int, k: int = 1,
                latin: bool = False) -> tuple[Piece, list[tuple[str, float]]]:
@@ -585,7 +586,7 @@ class LanguageIdentifier:
         """``decide`` without a prior for a text of one piece (the common case, inline)."""
         if piece.letters < MIN_LETTERS or piece.lang is None or piece.prob < self.min_confidence:
             return _UNSURE
-        return BlockLanguage(piece.lang, piece.prob, ())
+        return _new_piece(BlockLanguage, (piece.lang, piece.prob, ()))
 
     def _clauses(self, text: str, piece: Piece, latin: bool = False) -> list[Piece]:
         """A sentence fastText is unsure of, cut around a long quotation (``He said:
@@ -631,11 +632,11 @@ class LanguageIdentifier:
     def _decide(self, analysis: TextAnalysis, prior: str | None) -> BlockLanguage:
         letters = analysis.letters
         if letters < (MIN_LETTERS_WITH_PRIOR if prior else MIN_LETTERS):
-            return BlockLanguage(None, None, ())
+            return _UNSURE
         pieces = analysis.pieces
         if len(pieces) == 1:  # most blocks: one sentence, one vote
             if pieces[0].lang is None:
-                return BlockLanguage(None, None, ())
+                return _UNSURE
             own, confidence = pieces[0].lang, pieces[0].prob
             share = {own: confidence}
         else:
@@ -646,7 +647,7 @@ class LanguageIdentifier:
                     votes[p.lang] += p.letters * p.prob
                     judged += p.letters
             if not judged:
-                return BlockLanguage(None, None, ())
+                return _UNSURE
             share = {lang: v / judged for lang, v in votes.items()}
             own = max(sorted(share), key=share.__getitem__)
             confidence = share[own]
@@ -662,8 +663,8 @@ class LanguageIdentifier:
             if rest > 0:
                 confidence = share.get(own, 0.0) * (rest + carved) / rest
         if confidence < self.min_confidence:
-            return BlockLanguage(None, None, ())
-        return BlockLanguage(own, min(confidence, 1.0), segments)
+            return _UNSURE
+        return _new_piece(BlockLanguage, (own, min(confidence, 1.0), segments))
 
     def _with_prior(self, analysis: TextAnalysis, prior: str) -> tuple[str, float]:
         """A short block's language with the prior's weight (fastText's top candidates)."""

@@ -267,7 +267,7 @@ def test_main_language_none_without_languages_and_ties_are_stable() -> None:
 #: handles, domains, digits, code, sentence ends, quotes, CJK stops, spaces.
 _TRICKY = st.lists(st.sampled_from(
     list("ab Z.!?…\"'»«”“’‘)]@#_{}<>[]=;$\\|/:-0 \n\t。！？") + ["http://", "https://", "www.", ".com", ".de",
-                                                           "x@y.io", "Ab", "été"]), max_size=40).map("".join)
+                                                           "x@y.io", "Ab", "été", "Мой", "東京", "ไทย"]), max_size=40).map("".join)
 
 
 @given(_TRICKY)
@@ -316,3 +316,32 @@ def test_the_collector_is_left_as_it_was(lid: LanguageIdentifier) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _sentence_spans_one_by_one(text: str) -> list[tuple[int, int]]:
+    """``sentence_spans`` as first written: every span stripped on its own."""
+    from classifier.language import _SENTENCE_END, _split_scripts
+
+    spans, pos = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() + 1 > pos:
+            spans.append((pos, m.start() + 1))
+        pos = max(pos, m.end())
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    out = []
+    for a, b in spans:
+        chunk = text[a:b]
+        a2, b2 = a + len(chunk) - len(chunk.lstrip()), a + len(chunk.rstrip())
+        if b2 > a2:
+            out.extend(_split_scripts(text, a2, b2))
+    return out
+
+
+@given(_TRICKY)
+def test_sentence_spans_strip_like_one_span_at_a_time(text: str) -> None:
+    from classifier.language import _NON_LATIN, sentence_spans
+
+    assert sentence_spans(text) == _sentence_spans_one_by_one(text)
+    if not _NON_LATIN.search(text):
+        assert sentence_spans(text, latin=True) == _sentence_spans_one_by_one(text)
