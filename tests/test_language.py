@@ -266,8 +266,9 @@ def test_main_language_none_without_languages_and_ties_are_stable() -> None:
 #: Text made of what the no-language and sentence patterns look at: URLs, addresses,
 #: handles, domains, digits, code, sentence ends, quotes, CJK stops, spaces.
 _TRICKY = st.lists(st.sampled_from(
-    list("ab Z.!?…\"'»«”“’‘)]@#_{}<>[]=;$\\|/:-0 \n\t。！？") + ["http://", "https://", "www.", ".com", ".de",
-                                                           "x@y.io", "Ab", "été", "Мой", "東京", "ไทย"]), max_size=40).map("".join)
+    list("ab Z.!?…\"'»«”“’‘)]@#_{}<>[]=;$\\|/:-0 \n\t。！？")
+    + ["http://", "https://", "www.", ".com", ".de", "x@y.io", "Ab", "été", "Мой", "東京", "ไทย"]),
+    max_size=40).map("".join)
 
 
 @given(_TRICKY)
