@@ -22,6 +22,7 @@ a page (``--max-bytes``) and the time spent cutting it (``PAGE_SECONDS``).
 from __future__ import annotations
 
 import codecs
+import functools
 import math
 import re
 import unicodedata
@@ -133,6 +134,15 @@ _CLASS_WORDS = {
                               r"summary|caption|standfirst|dek\b"),
     "cls_comment": re.compile(r"comment|respond|reply|discussion|disqus"),
 }
+
+
+@functools.lru_cache(maxsize=8192)
+def _class_words(names: str) -> tuple[str, ...]:
+    """The ``_CLASS_WORDS`` families that an element's class and id (lower-cased)
+    mention; remembered, since a page repeats the same class names on many elements."""
+    return tuple(name for name, rx in _CLASS_WORDS.items() if rx.search(names))
+
+
 _TAG_FACT = {"p": "tag_p", "li": "tag_li", "dd": "tag_li", "dt": "tag_li", "td": "tag_cell", "th": "tag_cell",
              "figcaption": "tag_caption", "caption": "tag_caption", "blockquote": "tag_quote", "pre": "tag_pre",
              "button": "tag_control", "legend": "tag_control", "summary": "tag_control", "hgroup": "tag_title_like"}
@@ -154,8 +164,8 @@ class _Open:
         if role and role.lower() in _ROLES:
             facts.append(_ROLES[role.lower()])
         self.facts = facts
-        names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-        self.words = [name for name, rx in _CLASS_WORDS.items() if rx.search(names)] if names.strip() else []
+        cls, ident = el.get("class"), el.get("id")
+        self.words = _class_words(f"{cls or ''} {ident or ''}".lower()) if cls or ident else ()
         self.serial = 0
         style = el.get("style")
         self.hidden = (el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true"
