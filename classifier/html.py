@@ -29,7 +29,6 @@ import unicodedata
 from collections.abc import Iterator
 
 from lxml import etree
-from lxml import html as lxml_html
 
 from .document import Block
 
@@ -261,15 +260,20 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None) -> list[B
     text = decode_html(page, http_charset) if isinstance(page, bytes) else page
     if not text.strip():
         return []
+    # libxml2's HTML parser through lxml.etree: lxml.html's parser builds the same tree
+    # but looks up a Python element class for every element the walk touches (slower).
+    # huge_tree: a page of one 10 MB text node keeps its text (input size is bounded
+    # by the readers' --max-bytes); libxml2 still stops nesting at depth 2048
     try:
-        # huge_tree: a page of one 10 MB text node keeps its text (input size is bounded
-        # by the readers' --max-bytes); libxml2 still stops nesting at depth 2048
-        root = lxml_html.document_fromstring(text, parser=lxml_html.HTMLParser(huge_tree=True))
-    except (etree.ParserError, ValueError):  # "Document is empty", encoding declarations in str
+        root = etree.fromstring(text, parser=etree.HTMLParser(huge_tree=True))
+    except (etree.ParserError, ValueError):  # encoding declarations in str
+        root = None
+    if root is None:  # an empty document, or one lxml refused as str
         try:
-            root = lxml_html.document_fromstring(text.encode("utf-8"),
-                                                 parser=lxml_html.HTMLParser(encoding="utf-8", huge_tree=True))
+            root = etree.fromstring(text.encode("utf-8"), parser=etree.HTMLParser(encoding="utf-8", huge_tree=True))
         except (etree.ParserError, ValueError):
+            return []
+        if root is None:
             return []
     # comments and processing instructions go, their tail text stays with the parent
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
