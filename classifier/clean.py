@@ -25,17 +25,18 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .document import Block, Document, Label
+from .options import shard_options
 from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any
 from .writers import JsonlWriter, write_text_atomic
 
-__all__ = ["CleanPolicy", "ShardTask", "clean_document", "clean_shard", "earlier_output_owners", "merge_reports",
-           "shard_report_path"]
+__all__ = ["CleanPolicy", "ShardTask", "clean_document", "clean_shard", "current_options", "earlier_output_owners",
+           "merge_reports", "shard_report_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +274,31 @@ def _sieve_for(model_dir: str | None, model_choice: str = "auto", templates: str
     return _SIEVES[key]
 
 
+_OPTIONS: dict[ShardTask, dict[str, Any]] = {}
+
+
+def _options_for(task: ShardTask, sieve: Any) -> dict[str, Any]:
+    """``shard_options`` of the task, once per process and set of options (the
+    template memory is hashed once, not once per shard)."""
+    key = replace(task, input="", output="", name="", earlier_outputs=())
+    if key not in _OPTIONS:
+        _OPTIONS[key] = shard_options(task, sieve.model_identity())
+    return _OPTIONS[key]
+
+
+def current_options(task: ShardTask) -> dict[str, Any]:
+    """The options a shard of ``task``'s run would record now, read from the model
+    cards without loading any model (``shard_options``).
+
+    Raises:
+        ModelError: the model folder or a model card is missing or unreadable.
+    """
+    from .pipeline import Sieve
+
+    models = Sieve(Path(task.model_dir) if task.model_dir else None, model=task.model_choice).model_identity()
+    return shard_options(task, models)
+
+
 def clean_shard(task: ShardTask) -> dict[str, Any]:
     """Clean one input file into its output shard(s); returns the shard report.
 
@@ -284,6 +310,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     started = time.perf_counter()
     sieve = _sieve_for(task.model_dir, task.model_choice, task.templates)
     model = sieve.model_info()
+    options = _options_for(task, sieve)
     Path(task.output).parent.mkdir(parents=True, exist_ok=True)
     rejects_path = Path(task.output + ".rejects.jsonl")
     writers: dict[str | None, JsonlWriter] = {}
@@ -346,6 +373,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         "languages": dict(sorted(stats["languages"].items())),
         "removed": dict(sorted(stats["removed"].items())),
         "chars": {"in": stats["chars_in"], "out": stats["chars_out"]},
+        "options": options,  # a rerun reuses this shard only with the same options
     }
     _write_json_atomic(shard_report_path(task.output), report)
     logger.info("shard %s: %d read, %d written in %.1f s", task.name, report["read"], report["written"],

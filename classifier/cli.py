@@ -816,7 +816,10 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     and NAME.report.json; OUTPUT_DIR/_report.json sums them (read = written +
     dropped + rejected). Inputs: JSONL (.jsonl[.gz|.zst], records with 'blocks',
     'text' or 'html'), text files, HTML pages, WARC (.warc[.gz]); '-' reads
-    standard input and writes standard output. A rerun skips finished shards.
+    standard input and writes standard output. A rerun skips finished shards; it
+    stops with an error, before any work, when they were made with other options
+    (policy, compression, input reading, models, templates): pass --overwrite or
+    another -o.
 
     \b
     Exit status: 0 the run completed (rejected records included); 1 it could not

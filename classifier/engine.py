@@ -7,8 +7,10 @@ relative to the input folder given; ``NAME``: its file name without extensions),
 so names never collide. A shard whose report (``NAME.report.json``, written last)
 exists is finished: a rerun skips it (``overwrite`` redoes it), so a run killed
 half way resumes where it stopped and ends with the same files as one that was
-not. A shard that is redone deletes its own outputs of an earlier run that it
-does not write again (a language gone from its input, ``NAME.jsonl.gz`` after
+not. The report records the options that shaped the shard (``options``); a rerun
+with other options refuses, before any work, to reuse a finished shard. A shard
+that is redone deletes its own outputs of an earlier run that it does not write
+again (a language gone from its input, ``NAME.jsonl.gz`` after
 ``--split-by-language``, the other compression), never another shard's. Outputs
 depend only on each shard's input, the model and the policy, never on the number
 of workers or the engine.
@@ -33,12 +35,14 @@ from .clean import (
     CleanPolicy,
     ShardTask,
     clean_shard,
+    current_options,
     earlier_output_owners,
     merge_reports,
     shard_report_path,
     write_run_report,
 )
 from .errors import InputError
+from .options import option_differences
 from .readers import shard_name_for
 
 __all__ = ["RunResult", "discover_shards", "run_clean"]
@@ -108,6 +112,26 @@ def _with_earlier_outputs(tasks: list[ShardTask]) -> list[ShardTask]:
     return [replace(t, earlier_outputs=tuple(sorted(found[i]))) if i in found else t for i, t in enumerate(tasks)]
 
 
+def _check_finished_options(output_dir: Path, base: ShardTask, reports: dict[str, dict[str, Any]]) -> None:
+    """Refuse to reuse finished shards made with other options than this run's: their
+    outputs are not what this run would write (``options.shard_options``).
+
+    Raises:
+        InputError: a finished shard's report records other options (one line: the
+            folder, the differing options, and what to do).
+    """
+    current = json.loads(json.dumps(current_options(base)))  # as a report holds them (lists, not tuples)
+    differing: dict[str, None] = {}
+    shards = 0
+    for report in reports.values():
+        found = option_differences(report.get("options"), current)
+        shards += bool(found)
+        differing.update(dict.fromkeys(found))
+    if differing:
+        raise InputError(f"{output_dir}: {shards} finished shard(s) were made with other options "
+                         f"({'; '.join(differing)}); pass --overwrite to redo them, or write to another -o")
+
+
 @dataclass
 class RunResult:
     """What a run did: its report, the shards run now and skipped as finished."""
@@ -170,6 +194,8 @@ def run_clean(
                 logger.warning("shard report %s is damaged: redoing the shard", done)
         todo.append(t)
     skipped = len(tasks) - len(todo)
+    if reports:
+        _check_finished_options(output_dir, base, reports)
     todo = _with_earlier_outputs(todo)
     if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
         (output_dir / REPORT_NAME).unlink(missing_ok=True)

@@ -142,6 +142,24 @@ class Sieve:
             sha = ""
         return {"name": "sieve", "version": __version__, "block_model_sha256": sha[:16]}
 
+    def model_identity(self) -> dict[str, str | None]:
+        """Each model file of the folder that can label a document, with the sha256 its
+        card gives (``None`` for an optional file the folder does not have): what a
+        clean shard records as the models that made it.
+
+        Raises:
+            ModelError: a model file's card is missing or unreadable.
+        """
+        from .cards import read_card
+
+        self._check_folder()
+        identity: dict[str, str | None] = {}
+        # "adapter.joblib": adapt.ADAPTER_FILE, named here so that this check loads no scikit-learn
+        for name in (BLOCK_MODEL_FILE, HTML_MODEL_FILE, LID_MODEL_FILE, "adapter.joblib"):
+            path = self.model_dir / name
+            identity[name] = str(read_card(path).get("sha256")) if path.is_file() else None
+        return identity
+
     def verify_models(self) -> None:
         """Check every model file of the folder against its card (sha256) without
         loading any: a cheap early failure for a process that only dispatches work."""

@@ -419,3 +419,69 @@ def test_a_redone_shard_removes_its_stale_language_shards_only(runner: CliRunner
     plain = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--overwrite")
     assert plain.exit_code == 0 and (out / "story.jsonl.gz").exists()
     assert run(story, "--overwrite") == ["story.en.jsonl.gz", "story.fr.jsonl.gz"]
+
+
+def test_a_rerun_with_other_options_refuses_finished_shards(runner: CliRunner, tiny_model_dir: Path, copy_model_dir,
+                                                             tiny_model, data_dir: Path, tmp_path: Path) -> None:
+    from classifier.model import save_model
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / "articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    (src / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
+    first = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1")
+    assert first.exit_code == 0, first.stderr
+    options = json.loads((out / "story.report.json").read_text())["options"]
+    card = json.loads((tiny_model_dir / "blocks.json").read_text())
+    assert options["min_chars"] == 20 and options["suffix"] == ".jsonl.gz" and options["keep_labels"] == ["content"]
+    assert options["models"]["blocks.joblib"] == card["sha256"] and options["models"]["html.joblib"] is None
+    (src / "more.txt").write_bytes((data_dir / "story.txt").read_bytes())  # a new shard: not cleaned either
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def refused(model_dir: Path, *args: str) -> str:
+        result = runner.invoke(cli, ["clean", str(src), "-o", str(out), "--workers", "1", "--model-dir",
+                                     str(model_dir), "--max-bytes", "4000", *args])
+        assert result.exit_code == 1, result.stderr
+        assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # no work done
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"Error: {out}: 2 finished shard(s) were made with other options")
+        assert line.endswith("pass --overwrite to redo them, or write to another -o")
+        return line
+
+    line = refused(tiny_model_dir, "--min-chars", "50", "--compression", "none", "--keep", "content",
+                   "--keep", "navigation")
+    assert "--min-chars was 20, now 50" in line and "--compression was gz, now none" in line
+    assert "--keep was content, now content+navigation" in line and "--split" not in line
+    assert "--split-by-language was off, now on" in refused(tiny_model_dir, "--min-chars", "20",
+                                                             "--split-by-language")
+    assert "--text-field was text, now body" in refused(tiny_model_dir, "--min-chars", "20", "--text-field", "body")
+    other_models = copy_model_dir("other")
+    save_model(tiny_model, other_models, file_name="html.joblib")  # an HTML model: auto labels pages with it
+    assert "--model-dir: other models (html.joblib)" in refused(other_models, "--min-chars", "20")
+    memory = tmp_path / "templates.json"
+    learnt = runner.invoke(cli, ["templates", "learn", str(src), "-o", str(memory)])
+    assert learnt.exit_code == 0, learnt.stderr
+    assert "--templates: none before" in refused(tiny_model_dir, "--min-chars", "20", "--templates", str(memory))
+    # the same options (the same models in another folder too): the run resumes
+    same = _clean(runner, copy_model_dir("same"), str(src), "-o", str(out), "--workers", "1")
+    assert same.exit_code == 0 and "(2 finished before)" in same.stderr
+    kept = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p in before and p.name != "_report.json"}
+    assert kept == {p: b for p, b in before.items() if p.name != "_report.json"}
+    # --overwrite redoes every shard with the new options
+    redo = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1", "--compression", "none",
+                  "--overwrite")
+    assert redo.exit_code == 0 and "(0 finished before)" in redo.stderr
+    assert sorted(p.name for p in out.glob("*.jsonl*")) == ["articles.jsonl", "more.jsonl", "story.jsonl"]
+    assert json.loads((out / "_report.json").read_text())["shards"] == 3
+
+
+def test_a_finished_shard_without_recorded_options_is_not_reused(runner: CliRunner, tiny_model_dir: Path,
+                                                                  data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(out))
+    assert first.exit_code == 0, first.stderr
+    report = json.loads((out / "story.report.json").read_text())
+    del report["options"]  # as an earlier Sieve wrote it
+    (out / "story.report.json").write_text(json.dumps(report))
+    again = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(out))
+    assert again.exit_code == 1 and "options not recorded (made by an earlier Sieve)" in again.stderr
