@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import sysconfig
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,16 +41,34 @@ BATCH_SIZE = 64
 BATCH_BLOCKS = 4000
 
 
+#: Where ``pip install .`` puts the models (pyproject's ``[tool.setuptools.data-files]``),
+#: relative to the install scheme's data folder (``sys.prefix``, or ``~/.local`` for --user).
+INSTALLED_MODEL_DIR = Path("share") / "sieve" / "models"
+
+
 def default_model_dir() -> Path:
     """Where the shipped models are: ``$SIEVE_MODEL_DIR`` if set, else the ``models/``
-    folder of the source checkout, else ``<prefix>/share/sieve/models`` (wheel installs)."""
+    folder of the source checkout (editable installs), else ``share/sieve/models`` in
+    the data folder of the install scheme that holds them (``sys.prefix`` for a venv
+    or system install, the user base for ``pip install --user``)."""
     env = os.environ.get("SIEVE_MODEL_DIR")
     if env:
         return Path(env)
-    checkout = Path(__file__).resolve().parent.parent / "models"
-    if checkout.is_dir():
-        return checkout
-    return Path(sys.prefix) / "share" / "sieve" / "models"
+    root = Path(__file__).resolve().parent.parent
+    # a checkout has pyproject.toml beside models/; an installed package's parent is
+    # site-packages, where a folder called models/ may belong to another package
+    if (root / "pyproject.toml").is_file() and (root / "models").is_dir():
+        return root / "models"
+    installed = [Path(sysconfig.get_path("data")) / INSTALLED_MODEL_DIR]
+    try:
+        installed.append(Path(sysconfig.get_path("data", sysconfig.get_preferred_scheme("user"))) / INSTALLED_MODEL_DIR)
+    except KeyError:  # pragma: no cover - a Python built without user schemes
+        pass
+    installed.append(Path(sys.prefix) / INSTALLED_MODEL_DIR)
+    for folder in installed:
+        if (folder / BLOCK_MODEL_FILE).is_file():
+            return folder
+    return installed[0]  # none there: errors name where a normal install puts them
 
 
 #: Which block model labels a document: ``auto`` (the HTML model for blocks cut from
