@@ -843,8 +843,9 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     if streaming:
         if output_dir is not None:
             raise click.UsageError("with '-' or --format text the output goes to standard output; drop -o")
-        _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet, model_choice,
-                         templates_path)
+        read, rejected = _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet,
+                                          model_choice, templates_path)
+        _exit_if_too_many_rejects(rejected, read, max_reject_share)
         return
     if output_dir is None:
         raise click.UsageError("give an output folder: -o OUTPUT_DIR")
@@ -883,16 +884,23 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             click.echo(f"sieve clean: shard {name} failed: {error}", err=True)
         raise click.ClickException(f"{len(result.failed)} shard(s) failed; rerun to retry them "
                                    "(finished shards are kept)")
-    if rep["read"] and rejected / rep["read"] > max_reject_share:
-        click.echo(f"sieve clean: {rejected:,} of {rep['read']:,} records rejected, more than "
+    _exit_if_too_many_rejects(rejected, rep["read"], max_reject_share)
+
+
+def _exit_if_too_many_rejects(rejected: int, read: int, max_reject_share: float) -> None:
+    """Exit with ``EXIT_TOO_MANY_REJECTS`` when more than the share of records read was rejected."""
+    if read and rejected / read > max_reject_share:
+        click.echo(f"sieve clean: {rejected:,} of {read:,} records rejected, more than "
                    f"--max-reject-share {max_reject_share}", err=True)
         sys.exit(EXIT_TOO_MANY_REJECTS)
 
 
 def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_format: str, text_field: str,
                      max_bytes: int, model_dir: Path | None, quiet: bool, model_choice: str,
-                     templates_path: Path | None) -> None:
-    """`sieve clean` on standard output: JSONL records, or the kept text for a person."""
+                     templates_path: Path | None) -> tuple[int, int]:
+    """`sieve clean` on standard output: JSONL records, or the kept text for a person.
+    Returns the records read (skipped ones included, as a shard report counts them)
+    and those rejected."""
     from .clean import clean_document
 
     reporter = _RejectReporter("-", quiet)
@@ -928,6 +936,7 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
     if not quiet:
         click.echo(f"sieve clean: {read + reporter.sink.total:,} records read, {written:,} written, "
                    f"{dropped:,} dropped, {reporter.sink.total:,} rejected", err=True)
+    return read + reporter.sink.total + reporter.sink.total_skipped, reporter.sink.total
 
 
 def main() -> None:  # pragma: no cover - the console script

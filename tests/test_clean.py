@@ -485,3 +485,19 @@ def test_a_finished_shard_without_recorded_options_is_not_reused(runner: CliRunn
     (out / "story.report.json").write_text(json.dumps(report))
     again = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(out))
     assert again.exit_code == 1 and "options not recorded (made by an earlier Sieve)" in again.stderr
+
+
+def test_too_many_rejects_exit_status_on_standard_input_and_text_format(runner: CliRunner, tiny_model_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    junk = b"{bad\nnope\n" + json.dumps({"id": "ok", "text": "A fine sentence about the harbour ferry."}).encode()
+    (tmp_path / "junk.jsonl").write_bytes(junk)
+    base = ["--model-dir", str(tiny_model_dir), "--min-chars", "1"]
+    stdin = runner.invoke(cli, ["clean", "-", *base], input=io.BytesIO(junk))
+    assert stdin.exit_code == EXIT_TOO_MANY_REJECTS, stdin.stderr
+    assert "2 of 3 records rejected, more than --max-reject-share 0.5" in stdin.stderr
+    assert [json.loads(line)["id"] for line in stdin.stdout.splitlines()] == ["ok"]  # the good record still written
+    text = runner.invoke(cli, ["clean", "--format", "text", str(tmp_path / "junk.jsonl"), *base])
+    assert text.exit_code == EXIT_TOO_MANY_REJECTS and "max-reject-share" in text.stderr
+    assert text.stdout.startswith("# ok")
+    tolerant = runner.invoke(cli, ["clean", "-", *base, "--max-reject-share", "0.9"], input=io.BytesIO(junk))
+    assert tolerant.exit_code == 0, tolerant.stderr
