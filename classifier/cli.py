@@ -792,7 +792,9 @@ EXIT_TOO_MANY_REJECTS = 3
               help="Parallel worker processes (shards run in parallel) [default: all cores].")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="local: processes on this machine; dask: a Dask cluster (--scheduler, else a local one).")
-@click.option("--scheduler", default=None, help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786.")
+@click.option("--scheduler", default=None,
+              help="With --engine dask: address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                   "(exit 1 when it does not answer within 10 s).")
 @click.option("--overwrite", is_flag=True, help="Redo shards that are finished already (default: skip them).")
 @click.option("--compression", type=click.Choice(["gz", "none"]), default="gz", show_default=True,
               help="Output shards as .jsonl.gz or .jsonl.")
@@ -838,6 +840,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     policy = CleanPolicy(keep_labels=frozenset(Label(k) for k in keep), keep_foreign=keep_foreign,
                          split_by_language=split_by_language, min_chars=min_chars, annotate=annotate,
                          drop_fields=drop_fields)
+    if scheduler is not None and engine != "dask":  # never run locally when a cluster was named
+        raise click.UsageError("--scheduler is the address of a Dask scheduler: add --engine dask")
     quiet = logging.getLogger().level >= logging.ERROR
     streaming = fmt == "text" or inputs == ("-",)
     if streaming:

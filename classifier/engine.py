@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -50,6 +51,8 @@ __all__ = ["RunResult", "discover_shards", "run_clean"]
 logger = logging.getLogger(__name__)
 
 REPORT_NAME = "_report.json"
+#: Seconds to wait for a Dask scheduler (--scheduler) to answer before giving up.
+DASK_CONNECT_TIMEOUT = 10
 #: Files never taken as input shards when a folder is expanded.
 _IGNORED_SUFFIXES = (".part", ".report.json", ".rejects.jsonl", ".crc")
 
@@ -197,52 +200,56 @@ def run_clean(
     if reports:
         _check_finished_options(output_dir, base, reports)
     todo = _with_earlier_outputs(todo)
-    if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
-        (output_dir / REPORT_NAME).unlink(missing_ok=True)
-    if skipped:
-        logger.info("%d of %d shards are finished already (use --overwrite to redo them)", skipped, len(tasks))
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = _progress(len(todo), show)
-    failed: list[tuple[str, str]] = []
-    docs_done = 0
+    # a Dask scheduler that cannot be reached fails the run here, before any work
+    connect = _dask_client(workers, scheduler) if engine == "dask" and todo else nullcontext()
+    with connect as client:
+        if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
+            (output_dir / REPORT_NAME).unlink(missing_ok=True)
+        if skipped:
+            logger.info("%d of %d shards are finished already (use --overwrite to redo them)", skipped, len(tasks))
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = _progress(len(todo), show)
+        failed: list[tuple[str, str]] = []
+        docs_done = 0
 
-    def finished(task: ShardTask, report: dict[str, Any] | None, error: BaseException | None) -> None:
-        nonlocal docs_done
-        if report is not None:
-            reports[task.name] = report
-            docs_done += report["read"]
-        else:
-            failed.append((task.name, f"{type(error).__name__}: {error}"))
-            logger.error("shard %s failed: %s: %s", task.name, type(error).__name__, error)
-        rate = docs_done / max(time.perf_counter() - started, 1e-9)
-        if bar is not None:
-            bar.set_postfix_str(f"{rate:,.0f} docs/s", refresh=False)
-            bar.update(1)
-        elif echo is not None and report is not None:
-            n = len(reports) - skipped
-            echo(f"sieve clean: shard {n}/{len(todo)} {task.name}: {report['read']:,} read, "
-                 f"{report['written']:,} written ({rate:,.0f} docs/s)")
+        def finished(task: ShardTask, report: dict[str, Any] | None, error: BaseException | None) -> None:
+            nonlocal docs_done
+            if report is not None:
+                reports[task.name] = report
+                docs_done += report["read"]
+            else:
+                failed.append((task.name, f"{type(error).__name__}: {error}"))
+                logger.error("shard %s failed: %s: %s", task.name, type(error).__name__, error)
+            rate = docs_done / max(time.perf_counter() - started, 1e-9)
+            if bar is not None:
+                bar.set_postfix_str(f"{rate:,.0f} docs/s", refresh=False)
+                bar.update(1)
+            elif echo is not None and report is not None:
+                n = len(reports) - skipped
+                echo(f"sieve clean: shard {n}/{len(todo)} {task.name}: {report['read']:,} read, "
+                     f"{report['written']:,} written ({rate:,.0f} docs/s)")
 
-    try:
-        for task, report, error in _execute(todo, workers, engine, scheduler):
-            finished(task, report, error)
-    finally:
-        if bar is not None:
-            bar.close()
-    ordered = [reports[t.name] for t in tasks if t.name in reports]
-    report = merge_reports(ordered, policy)
-    if not failed:
-        write_run_report(output_dir / REPORT_NAME, report)
-    return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started)
+        try:
+            for task, report, error in _execute(todo, workers, client):
+                finished(task, report, error)
+        finally:
+            if bar is not None:
+                bar.close()
+        ordered = [reports[t.name] for t in tasks if t.name in reports]
+        report = merge_reports(ordered, policy)
+        if not failed:
+            write_run_report(output_dir / REPORT_NAME, report)
+        return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started)
 
 
-def _execute(tasks: list[ShardTask], workers: int, engine: str, scheduler: str | None
+def _execute(tasks: list[ShardTask], workers: int, dask_client: Any
              ) -> Iterator[tuple[ShardTask, dict[str, Any] | None, BaseException | None]]:
-    """Run ``clean_shard`` on each task; yield (task, report, error) as shards finish."""
+    """Run ``clean_shard`` on each task (on the Dask cluster of ``dask_client``, if
+    any); yield (task, report, error) as shards finish."""
     if not tasks:
         return
-    if engine == "dask":
-        yield from _execute_dask(tasks, workers, scheduler)
+    if dask_client is not None:
+        yield from _execute_dask(tasks, dask_client)
         return
     if workers <= 1 or len(tasks) == 1:
         for t in tasks:
@@ -282,10 +289,17 @@ def _worker_init() -> None:
     logging.basicConfig(level=logging.WARNING, format="sieve worker: %(levelname)s: %(message)s", stream=sys.stderr)
 
 
-def _execute_dask(tasks: list[ShardTask], workers: int, scheduler: str | None
-                  ) -> Iterator[tuple[ShardTask, dict[str, Any] | None, BaseException | None]]:
+@contextmanager
+def _dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client: of the scheduler at ``scheduler``, else of a local cluster of
+    ``workers`` processes; closed on exit.
+
+    Raises:
+        InputError: distributed is not installed, or the scheduler does not answer
+            within ``DASK_CONNECT_TIMEOUT`` seconds (or its address is not one).
+    """
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
     except ImportError as err:
         raise InputError("--engine dask needs dask's distributed: pip install 'sieve-corpus[dask]'") from err
     # dask logs every worker's start and stop at INFO: keep that for -vv
@@ -294,21 +308,35 @@ def _execute_dask(tasks: list[ShardTask], workers: int, scheduler: str | None
             logging.getLogger(name).setLevel(logging.WARNING)
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
+        except ValueError as err:  # "missing port number", "unknown address scheme"
+            raise InputError(f"--scheduler {scheduler}: not a Dask scheduler address ({err}); "
+                             "give one like tcp://10.0.0.5:8786") from err
+        except OSError as err:  # distributed's connect timeout is an OSError
+            raise InputError(f"no Dask scheduler answered at {scheduler} within {DASK_CONNECT_TIMEOUT} s; "
+                             "start it or check the address (see `dask scheduler`)") from err
     else:
         cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
                                dashboard_address=None, env={"OMP_NUM_THREADS": "1"})
         client = Client(cluster)
     try:
-        futures = {client.submit(clean_shard, t, key=f"sieve-clean-{i}-{t.name}", pure=False): t
-                   for i, t in enumerate(tasks)}
-        for fut in as_completed(list(futures)):
-            t = futures[fut]
-            try:
-                yield t, fut.result(), None
-            except Exception as err:  # noqa: BLE001 - reported per shard
-                yield t, None, err
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _execute_dask(tasks: list[ShardTask], client: Any
+                  ) -> Iterator[tuple[ShardTask, dict[str, Any] | None, BaseException | None]]:
+    from distributed import as_completed
+
+    futures = {client.submit(clean_shard, t, key=f"sieve-clean-{i}-{t.name}", pure=False): t
+               for i, t in enumerate(tasks)}
+    for fut in as_completed(list(futures)):
+        t = futures[fut]
+        try:
+            yield t, fut.result(), None
+        except Exception as err:  # noqa: BLE001 - reported per shard
+            yield t, None, err

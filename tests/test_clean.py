@@ -501,3 +501,37 @@ def test_too_many_rejects_exit_status_on_standard_input_and_text_format(runner: 
     assert text.stdout.startswith("# ok")
     tolerant = runner.invoke(cli, ["clean", "-", *base, "--max-reject-share", "0.9"], input=io.BytesIO(junk))
     assert tolerant.exit_code == 0, tolerant.stderr
+
+
+def test_an_unreachable_dask_scheduler_is_one_line_before_any_work(runner: CliRunner, tiny_model_dir: Path,
+                                                                   data_dir: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from classifier import engine
+
+    pytest.importorskip("distributed")
+    assert f"within {engine.DASK_CONNECT_TIMEOUT} s" in runner.invoke(cli, ["clean", "--help"]).stdout
+    monkeypatch.setattr(engine, "DASK_CONNECT_TIMEOUT", 1)  # the test need not wait 10 s
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    out = tmp_path / "out"
+    for scheduler, words in ((address, f"no Dask scheduler answered at {address} within 1 s"),
+                             ("nonsense", "--scheduler nonsense: not a Dask scheduler address")):
+        started = time.monotonic()
+        result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(out), "--engine", "dask",
+                        "--scheduler", scheduler)
+        assert result.exit_code == 1 and time.monotonic() - started < 20
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("Error: ") and words in line
+        assert not out.exists() or not any(out.iterdir())
+
+
+def test_scheduler_without_the_dask_engine_is_a_usage_error(runner: CliRunner, tiny_model_dir: Path,
+                                                            data_dir: Path, tmp_path: Path) -> None:
+    result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(tmp_path / "out"),
+                    "--scheduler", "tcp://127.0.0.1:8786")
+    assert result.exit_code == 2
+    assert "--scheduler is the address of a Dask scheduler: add --engine dask" in result.stderr
+    assert not (tmp_path / "out").exists()
