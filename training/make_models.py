@@ -1,6 +1,11 @@
 """Rebuild the shipped block models (and their cards) from the labelled dev data.
 
     python training/make_models.py [--data-dir ../shared/data] [--out models] [--folds 5] [--models text,html]
+                                   [--lid models/lid.ftz]
+
+The language model that annotates the training blocks is ``--lid`` (default: the
+repository's ``models/lid.ftz``); with ``--out`` another folder, it is copied there
+with its card and licence, so the folder works as ``--model-dir`` on its own.
 
 Text model (``models/blocks.joblib``):
 1. Reads aeb-dev, traf-dev and mixed-dev (SCHEMA.md labelled documents).
@@ -29,6 +34,7 @@ import difflib
 import gzip
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -149,7 +155,7 @@ def train_html_model(args: argparse.Namespace, language: LanguageIdentifier) -> 
         "training_blocks": sum(lab is not None for d in docs for lab in d.gold_labels),
         "training_recipe": "training/make_models.py --models html",
         "segmenter": "classifier.html.html_to_blocks",
-        "language_model": {"file": "lid.ftz", "sha256": sha256_of(args.out / "lid.ftz")},
+        "language_model": {"file": args.lid.name, "sha256": sha256_of(args.lid)},
     }
     if not args.no_cv:
         metrics, probs = cross_validate(docs, params=params, folds=args.folds)
@@ -184,15 +190,31 @@ def train_html_model(args: argparse.Namespace, language: LanguageIdentifier) -> 
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.time() - started:.0f} s")
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--out", type=Path, default=ROOT / "models")
+    ap.add_argument("--out", type=Path, default=ROOT / "models",
+                    help="folder to write the models to (default: models/)")
+    ap.add_argument("--lid", type=Path, default=ROOT / "models" / "lid.ftz",
+                    help="fastText language model (with its card) that annotates the blocks (default: models/lid.ftz)")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--no-cv", action="store_true", help="skip cross-validation (no metrics in the card)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--models", default="text,html", help="which models to build: text, html or both")
-    args = ap.parse_args()
+    return ap
+
+
+def copy_language_model(lid: Path, out: Path) -> None:
+    """Put the language model, its card and licence into ``out`` (unless they are there):
+    a model folder holds every model ``sieve`` loads."""
+    out.mkdir(parents=True, exist_ok=True)
+    for f in (lid, lid.with_suffix(".json"), lid.with_name("LICENSE-lid.md")):
+        if f.is_file() and not ((out / f.name).exists() and (out / f.name).samefile(f)):
+            shutil.copyfile(f, out / f.name)
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     wanted = set(args.models.split(","))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     files = [args.data_dir / f"{p}.jsonl.gz" for p in PARTS]
@@ -201,8 +223,11 @@ def main() -> None:
         raise SystemExit(f"training data not found: {', '.join(missing)}\n"
                          "pass --data-dir with the folder holding aeb-dev/traf-dev/mixed-dev .jsonl.gz")
     scorer = args.data_dir.parent / "eval" / "score.py"
+    if not args.lid.is_file():
+        raise SystemExit(f"language model not found: {args.lid}; pass --lid")
     started = time.time()
-    language = LanguageIdentifier(args.out / "lid.ftz")
+    language = LanguageIdentifier(args.lid)
+    copy_language_model(args.lid, args.out)
     if "html" in wanted:
         train_html_model(args, language)
     if "text" not in wanted:
@@ -216,7 +241,7 @@ def main() -> None:
         "training_documents": len(docs),
         "training_blocks": sum(lab is not None for d in docs for lab in d.gold_labels),
         "training_recipe": "training/make_models.py",
-        "language_model": {"file": "lid.ftz", "sha256": sha256_of(args.out / "lid.ftz")},
+        "language_model": {"file": args.lid.name, "sha256": sha256_of(args.lid)},
     }
     if not args.no_cv:
         metrics, probs = cross_validate(docs, params=params, folds=args.folds)

@@ -1,0 +1,52 @@
+"""training/make_models.py: rebuilding the models into models/ or another folder."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from classifier.cards import sha256_of
+from classifier.cli import cli
+
+
+def _make_models(repo_root: Path):
+    spec = importlib.util.spec_from_file_location("make_models", repo_root / "training" / "make_models.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_models_go_to_models_by_default(repo_root: Path) -> None:
+    args = _make_models(repo_root).build_parser().parse_args([])
+    assert args.out == repo_root / "models" and args.lid == repo_root / "models" / "lid.ftz"
+
+
+def test_make_models_writes_a_working_model_folder_elsewhere(repo_root: Path, data_dir: Path, tmp_path: Path,
+                                                             runner: CliRunner) -> None:
+    lines = (data_dir / "labelled.jsonl").read_text(encoding="utf-8").splitlines()
+    data = tmp_path / "data"
+    data.mkdir()
+    for part, chunk in (("aeb-dev", lines[:10]), ("traf-dev", lines[10:20]), ("mixed-dev", lines[20:])):
+        with gzip.open(data / f"{part}.jsonl.gz", "wt", encoding="utf-8") as f:
+            f.write("\n".join(chunk) + "\n")
+    shipped = {p.name: p.read_bytes() for p in (repo_root / "models").iterdir()}
+    out = tmp_path / "my-models"
+    proc = subprocess.run([sys.executable, str(repo_root / "training" / "make_models.py"), "--data-dir", str(data),
+                           "--out", str(out), "--models", "text", "--no-cv"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name: p.read_bytes() for p in (repo_root / "models").iterdir()} == shipped  # models/ untouched
+    card = json.loads((out / "blocks.json").read_text())
+    lid = repo_root / "models" / "lid.ftz"
+    assert card["language_model"] == {"file": "lid.ftz", "sha256": sha256_of(lid)}
+    assert (out / "lid.ftz").read_bytes() == lid.read_bytes() and (out / "lid.json").is_file()
+    scored = runner.invoke(cli, ["score", str(data_dir / "story.txt"), "--model-dir", str(out)])
+    assert scored.exit_code == 0, scored.stderr
+    assert json.loads(scored.stdout)["lang"] == "en"
