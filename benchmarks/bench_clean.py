@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("SIEVE_SHARED") or REPO.parent / "shared")  # data + reference runs
 DATA = SHARED / "data"
 REF_PIPELINE = SHARED / "eval" / "ref_pipeline.py"
 PARTS = ("aeb-dev", "traf-dev", "mixed-dev")

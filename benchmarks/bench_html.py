@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("SIEVE_SHARED") or REPO.parent / "shared")  # data + reference runs
 DEFAULT_PAGES = SHARED / "data" / "html" / "aeb"
 TRUTH = SHARED / "data" / "aeb-dev-ground-truth.json"
 SCORER = SHARED / "eval" / "score_html.py"

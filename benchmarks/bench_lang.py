@@ -23,13 +23,14 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("SIEVE_SHARED") or REPO.parent / "shared") / "data"
 DEFAULT_DATA = [SHARED_DATA / "aeb-dev.jsonl.gz", SHARED_DATA / "mixed-dev.jsonl.gz"]
 
 sys.path.insert(0, str(REPO))

@@ -27,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(os.environ.get("SIEVE_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 DEFAULT_DATA = SHARED / "data" / "aeb-dev.jsonl.gz"
 REF_PIPELINE = SHARED / "eval" / "ref_pipeline.py"
 JUSTEXT_HELPER = HERE / "_justext_ref.py"
