@@ -52,6 +52,7 @@ __all__ = [
     "BLOCK_MODEL_FILE",
     "HTML_MODEL_FILE",
     "BlockModel",
+    "check_model_card",
     "content_recalls",
     "ModelParams",
     "evaluate",
@@ -463,10 +464,14 @@ def load_model(model_dir: Path, file_name: str = BLOCK_MODEL_FILE) -> BlockModel
     return _load_model_cached(Path(model_dir).resolve(), file_name)
 
 
-@functools.cache
-def _load_model_cached(model_dir: Path, file_name: str) -> BlockModel:
+def check_model_card(path: Path) -> dict[str, Any]:
+    """Everything that can be known about a block model file without loading it: it
+    matches its card (sha256), and the card's model format, features version and
+    scikit-learn minor version are this Sieve's. Returns the card.
 
-    path = model_dir / file_name
+    Raises:
+        ModelError: naming the file and what to do.
+    """
     card = verify_file(path)  # before unpickling: only files that match their card are loaded
     if card.get("model_format") != MODEL_FORMAT:
         raise ModelError(f"{path}: model format {card.get('model_format')!r}, this Sieve reads "
@@ -474,6 +479,17 @@ def _load_model_cached(model_dir: Path, file_name: str) -> BlockModel:
     if card.get("features_version") != FEATURES_VERSION:
         raise ModelError(f"{path} was trained on features version {card.get('features_version')!r}, this Sieve "
                          f"computes version {FEATURES_VERSION}; retrain it with `sieve train`")
+    made_with = str(card.get("sklearn_version", ""))
+    if made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        raise ModelError(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
+                         f"install scikit-learn=={made_with} or retrain it with `sieve train`")
+    return card
+
+
+@functools.cache
+def _load_model_cached(model_dir: Path, file_name: str) -> BlockModel:
+    path = model_dir / file_name
+    card = check_model_card(path)
     model: BlockModel = load_checked_pickle(path, card, BlockModel, "a Sieve block model",
                                             "retrain it with `sieve train`")
     return model

@@ -195,10 +195,19 @@ class Sieve:
             verify_file(self.model_dir / "adapter.joblib")
 
     def check_models(self) -> None:
-        """Load both models now, so a bad model fails before any input is read."""
-        _ = self.block_model
+        """Check now, before any input is read, every model this Sieve may use against
+        its card, this Sieve and this scikit-learn, so that a bad model fails at once.
+        The block models themselves load when a document first needs them: a run on
+        text never loads the HTML model, a run on pages never loads the text model."""
+        from .model import check_model_card
+
+        self._check_folder()
+        if self.model == "html" and not self.has_html_model:
+            _ = self.html_model  # raises: this folder has no HTML model
+        if self.model != "html":
+            check_model_card(self.model_dir / BLOCK_MODEL_FILE)
         if self.model == "html" or (self.model == "auto" and self.has_html_model):
-            _ = self.html_model
+            check_model_card(self.model_dir / HTML_MODEL_FILE)
         _ = self.adapter
         _ = self.language.model
 

@@ -211,3 +211,23 @@ def test_a_page_keeps_its_url_in_the_output(tmp_path: Path) -> None:
     doc = Document(id="p", blocks=tuple(html_to_blocks(PAGE)), url="https://example.org/a", publisher="example.org")
     rec = doc.to_dict()
     assert rec["url"] == "https://example.org/a" and rec["publisher"] == "example.org"
+
+
+def test_check_models_reads_the_cards_and_documents_load_only_their_model(html_model_dir: Path,
+                                                                           tmp_path: Path) -> None:
+    from classifier.errors import ModelError
+
+    sieve = Sieve(html_model_dir)
+    sieve.check_models()
+    assert sieve._block_model is None and sieve._html_model is None  # nothing unpickled yet
+    list(sieve.label_many([Document.from_texts(["Home", "A paragraph of an article with several words."])]))
+    assert sieve._block_model is not None and sieve._html_model is None  # text never loads the HTML model
+    # a card that does not fit this scikit-learn fails the check, before any input is read
+    other = tmp_path / "other-sklearn"
+    shutil.copytree(html_model_dir, other)
+    card = json.loads((other / "html.json").read_text(encoding="utf-8"))
+    card["sklearn_version"] = "0.24.2"
+    (other / "html.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match="html.joblib was made with scikit-learn 0.24.2"):
+        Sieve(other).check_models()
+    Sieve(other, model="text").check_models()  # a run forced to the text model does not need it
