@@ -3,7 +3,8 @@
 Exit status: 0 when every input record was handled (rejected records included:
 they are reported on standard error and written to the rejects file); 1 when the
 run could not be done (a model is missing or damaged, an input cannot be opened);
-2 for a usage error (unknown option, missing file).
+2 for a usage error (unknown option, missing file); 141 when standard output was
+closed before everything was written (``| head``), quietly.
 """
 
 from __future__ import annotations
@@ -79,7 +80,38 @@ _INPUTS = click.argument("inputs", nargs=-1, required=True,
                          type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=str))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Exit status when standard output is closed early (``sieve score ... | head``):
+#: 128 + SIGPIPE, what a shell reports for coreutils in the same pipe.
+EXIT_BROKEN_PIPE = 141
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null: what is still buffered for the closed pipe
+    is flushed there at exit, instead of raising again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor (a test runner's stream): nothing to flush
+        pass
+
+
+class _SieveGroup(click.Group):
+    """The ``sieve`` group: a reader that stops reading our standard output early
+    (``| head``) ends the command quietly with ``EXIT_BROKEN_PIPE``, as the reader
+    asked for no more: no traceback, no error message, no summary."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _silence_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
+
+
+@click.group(cls=_SieveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="sieve")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on standard error.")
@@ -89,7 +121,8 @@ def cli(verbose: int, quiet: bool) -> None:
     Exit status: 0 when every input record was handled (rejected records are
     reported and written to OUTPUT.rejects.jsonl, not fatal); 1 when the run
     could not be done (missing or damaged model, unreadable input); 2 for a
-    usage error.
+    usage error; 141 (quietly) when standard output was closed early, as by
+    `sieve score ... | head`.
     """
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="sieve: %(levelname)s: %(message)s", stream=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -416,3 +417,61 @@ def test_lang_text_with_output_file_is_a_usage_error(runner: CliRunner, tiny_mod
     result = runner.invoke(cli, ["lang", str(mixed_story), "-o", str(tmp_path / "x"),
                                  "--model-dir", str(tiny_model_dir)])
     assert result.exit_code == 2 and not (tmp_path / "x").exists()
+
+
+def _many(data_dir: Path, path: Path) -> Path:
+    """Far more output than a pipe holds: the example articles 300 times."""
+    records = [json.loads(line) for line in (data_dir / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(300):
+            for rec in records:
+                f.write(json.dumps({**rec, "id": f"{rec['id']}-{i}"}) + "\n")
+    return path
+
+
+def test_a_closed_standard_output_ends_quietly_with_status_141(tiny_model_dir: Path, data_dir: Path, tmp_path: Path,
+                                                                sieve_executable: str) -> None:
+    """`sieve score ... | head`: the reader takes a line and closes the pipe; the
+    command stops at once, quietly, with 128 + SIGPIPE as coreutils do."""
+    import subprocess
+
+    from classifier.cli import EXIT_BROKEN_PIPE
+
+    many = _many(data_dir, tmp_path / "many.jsonl")
+    model = ["--model-dir", str(tiny_model_dir)]
+    commands = {"score table": (["score", str(many), "--format", "table", *model], "/dev/null"),
+                "clean stdin": (["clean", "-", "--min-chars", "1", *model], str(many))}
+    procs = {}
+    for name, (args, stdin) in commands.items():
+        with open(stdin, "rb") as source:
+            procs[name] = subprocess.Popen([sieve_executable, *args], stdin=source, stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    for name, proc in procs.items():
+        assert proc.stdout is not None and proc.stdout.readline(), name
+        proc.stdout.close()
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == EXIT_BROKEN_PIPE, (name, proc.returncode, err.decode())
+        assert err.decode().strip() == "", (name, err.decode())  # no traceback, no error, no summary
+
+
+@pytest.mark.parametrize("command", [["score"], ["lang"], ["lang", "--format", "jsonl"],
+                                     ["clean", "--format", "text", "--min-chars", "1"]])
+def test_every_standard_output_path_ends_quietly_on_a_closed_pipe(command: list[str], tiny_model_dir: Path,
+                                                                 data_dir: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The same in this process (no interpreter start per command): standard output is
+    a real pipe whose reader is gone."""
+    import io
+    import sys
+
+    from classifier.cli import EXIT_BROKEN_PIPE
+
+    many = _many(data_dir, tmp_path / "many.jsonl")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.FileIO(write_end, "w"), encoding="utf-8"))
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*command, str(many), "--model-dir", str(tiny_model_dir)], prog_name="sieve")
+    assert exit_info.value.code == EXIT_BROKEN_PIPE
+    assert capsys.readouterr().err == ""
