@@ -15,12 +15,13 @@ word.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from .document import Document, Label
+from .templates import publisher_of
 
-__all__ = ["Alignment", "align_document"]
+__all__ = ["Alignment", "CleanText", "align_document", "index_clean_texts", "with_clean_source"]
 
 #: Letters of scripts written without spaces between words (Thai, Lao, Tibetan, Myanmar,
 #: Khmer, kana, Han): each is a token of its own, as a word is elsewhere. Else a
@@ -46,6 +47,37 @@ def _grams(tokens: Sequence[str], n: int = 3) -> list[tuple[str, ...]]:
     if len(tokens) < n:
         return [tuple(tokens)] if tokens else []
     return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+
+
+@dataclass(frozen=True)
+class CleanText:
+    """A page's clean article text, and where it comes from (``url``, ``publisher``)."""
+
+    text: str
+    url: str | None = None
+    publisher: str | None = None
+
+
+def index_clean_texts(records: Iterable[Document]) -> dict[str, CleanText]:
+    """The clean texts (a CMS export, a full-text feed) by ``id`` and by ``url``: the
+    keys a page is matched by. A record's blocks are joined by blank lines."""
+    index: dict[str, CleanText] = {}
+    for rec in records:
+        clean = CleanText("\n\n".join(b.text for b in rec.blocks), rec.url, rec.publisher)
+        index[str(rec.id)] = clean
+        if rec.url:
+            index[rec.url] = clean
+    return index
+
+
+def with_clean_source(page: Document, clean: CleanText) -> Document:
+    """``page`` with the ``url`` and ``publisher`` of its clean record where it has
+    none (an HTML file names neither); the publisher comes from the url, as
+    ``templates.publisher_of`` finds it, when neither record gives one. `sieve train
+    --base` needs it: an adapter is for a publisher's documents."""
+    url = page.url or clean.url
+    publisher = page.publisher or clean.publisher or publisher_of(replace(page, url=url))
+    return replace(page, url=url, publisher=publisher)
 
 
 @dataclass

@@ -640,7 +640,8 @@ def templates_show(memory: Path, top: int) -> None:
 @cli.command()
 @click.argument("pages", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
 @click.option("--clean", "clean_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=str),
-              help="JSONL of the pages' clean article text: 'id' or 'url' to match a page, and 'text'.")
+              help="JSONL of the pages' clean article text: 'id' or 'url' to match a page, and 'text' (its "
+                   "'url' and 'publisher' go to the output when the page names none).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Labelled JSONL to write (SCHEMA.md), usable by `sieve train`.")
 @click.option("--drop-doubtful", is_flag=True, help="Leave pages whose alignment is doubtful out of the output.")
@@ -660,17 +661,12 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, drop_doubtful: 
       sieve align site-pages/ --clean cms-export.jsonl -o labelled.jsonl
       sieve train --base models/ labelled.jsonl -o site-models/
     """
-    from .align import align_document
+    from .align import align_document, index_clean_texts, with_clean_source
     from .engine import discover_shards
 
     reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
-    clean_by_key: dict[str, str] = {}
     csink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
-    for rec in read_any(clean_path, csink, input_format="jsonl", text_field=text_field):
-        text = "\n\n".join(b.text for b in rec.blocks)
-        clean_by_key[str(rec.id)] = text
-        if rec.url:
-            clean_by_key[rec.url] = text
+    clean_by_key = index_clean_texts(read_any(clean_path, csink, input_format="jsonl", text_field=text_field))
     n = doubtful = unmatched = 0
     try:
         sieve = Sieve(model_dir)
@@ -678,15 +674,15 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, drop_doubtful: 
         docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes)
         with JsonlWriter(output) as out:
             for page in sieve.label_many(docs, on_error=_skipper(reporter)):
-                clean_text = clean_by_key.get(str(page.id)) or (clean_by_key.get(page.url) if page.url else None)
-                if clean_text is None:
+                clean = clean_by_key.get(str(page.id)) or (clean_by_key.get(page.url) if page.url else None)
+                if clean is None:
                     unmatched += 1
                     click.echo(f"  {page.id}: no clean text with this id or url; skipped", err=True)
                     continue
                 bare = Document(id=page.id, blocks=tuple(Block(b.text, tag=b.tag, link_chars=b.link_chars, dom=b.dom)
                                                          for b in page.blocks),
                                 url=page.url, publisher=page.publisher, extra=page.extra)
-                result = align_document(bare, clean_text, predicted=page)
+                result = align_document(with_clean_source(bare, clean), clean.text, predicted=page)
                 n += 1
                 doubtful += result.doubtful
                 flag = click.style(f"  DOUBTFUL: {result.reason}", fg="red") if result.doubtful else ""

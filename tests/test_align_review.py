@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from classifier.align import align_document
@@ -134,3 +135,44 @@ def test_align_command_on_chinese_pages(runner: CliRunner, tiny_model_dir: Path,
     assert "zh-1: coverage 100.0%, 4 content blocks" in result.stdout and "DOUBTFUL" not in result.stdout
     (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [b["text"] for b in record["blocks"] if b["label"] == "content"] == ZH_ARTICLE
+
+
+def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_model_dir, data_dir: Path,
+                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README, "Fix a publisher": HTML pages + their clean text (id, url, text) -> align
+    -> review -> train --base -> clean with the adapted folder."""
+    models = copy_model_dir("models")
+    site_pages, crawl = tmp_path / "site-pages", tmp_path / "crawl"
+    site_pages.mkdir()
+    crawl.mkdir()
+    with open(tmp_path / "cms-export.jsonl", "w", encoding="utf-8") as cms, \
+            open(crawl / "crawl.jsonl", "w", encoding="utf-8") as pages_jsonl:
+        for i in range(6):
+            html = _page_html(i).replace(ARTICLE[0], f"{ARTICLE[0]}, day {i}")
+            (site_pages / f"story-{i}.html").write_text(html, encoding="utf-8")
+            url = f"https://www.harbourtimes.example/news/story-{i}"
+            text = "\n\n".join([f"{ARTICLE[0]}, day {i}", *ARTICLE[1:]])
+            record = {"id": f"story-{i}", "url": url, "text": text}
+            if i == 5:  # a clean record naming its publisher: that name is kept
+                record = {**record, "publisher": "harbourtimes.example"}
+            cms.write(json.dumps(record) + "\n")
+            pages_jsonl.write(json.dumps({"id": f"crawl-{i}", "url": url, "html": html}) + "\n")
+    monkeypatch.chdir(tmp_path)  # the README's relative paths
+    aligned = runner.invoke(cli, ["align", "site-pages/", "--clean", "cms-export.jsonl", "-o", "labelled.jsonl",
+                                  "--model-dir", str(models)])
+    assert aligned.exit_code == 0, aligned.stderr
+    records = [json.loads(line) for line in Path("labelled.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in records] == [f"story-{i}" for i in range(6)]
+    assert [r["url"] for r in records] == [f"https://www.harbourtimes.example/news/story-{i}" for i in range(6)]
+    assert {r["publisher"] for r in records} == {"harbourtimes.example"}  # the url's host, without www.
+    reviewed = runner.invoke(cli, ["review", "crawl/crawl.jsonl", "-o", "corrections.jsonl", "--model-dir",
+                                   str(models), "--model", "text"], input="bq")
+    assert reviewed.exit_code == 0, reviewed.stderr
+    trained = runner.invoke(cli, ["train", "--base", str(models), "labelled.jsonl", "corrections.jsonl",
+                                  "-o", "site-models/", "--general", str(data_dir / "labelled.jsonl")])
+    assert trained.exit_code == 0, trained.stderr
+    assert "adapter for harbourtimes.example:" in trained.stderr and Path("site-models/adapter.joblib").is_file()
+    cleaned = runner.invoke(cli, ["clean", "crawl/", "-o", "clean/", "--model-dir", "site-models/", "--model", "text",
+                                  "--workers", "1"])
+    assert cleaned.exit_code == 0, cleaned.stderr
+    assert json.loads(Path("clean/_report.json").read_text())["read"] == 6
