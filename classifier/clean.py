@@ -31,6 +31,7 @@ from typing import Any
 
 from . import __version__
 from .document import Block, Document, Label
+from .errors import InputError
 from .options import shard_options
 from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any
 from .writers import JsonlWriter, write_text_atomic
@@ -311,7 +312,11 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     sieve = _sieve_for(task.model_dir, task.model_choice, task.templates)
     model = sieve.model_info()
     options = _options_for(task, sieve)
-    Path(task.output).parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(task.output).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create the folder {folder} for its outputs ({err.strerror or err})") from err
     rejects_path = Path(task.output + ".rejects.jsonl")
     writers: dict[str | None, JsonlWriter] = {}
     rejected = JsonlWriter(rejects_path, lazy=True)
@@ -419,5 +424,6 @@ def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[st
     return out
 
 
-def write_run_report(path: Path, report: dict[str, Any]) -> None:
+def write_run_report(path: Path, report: dict[str, Any]) -> Path:
     _write_json_atomic(path, report)
+    return path

@@ -898,6 +898,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             input_format=input_format, text_field=text_field, max_bytes=max_bytes,
             suffix=".jsonl.gz" if compression == "gz" else ".jsonl",
             echo=None if quiet else (lambda line: click.echo(line, err=True)),
+            on_failure=lambda name, why: click.echo(f"sieve clean: shard {name} failed: {why}", err=True),
         )
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
@@ -907,15 +908,17 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         def fmt_counts(c: dict[str, int]) -> str:
             return f" ({', '.join(f'{k}: {v:,}' for k, v in c.items())})" if c else ""
 
+        failed = f", {len(result.failed)} failed" if result.failed else ""
+        written = f" -> {result.report_path}" if result.report_path else f"; no {REPORT_NAME} written (a shard failed)"
         click.echo(
-            f"sieve clean: {rep['shards']} shards ({result.skipped} finished before), {rep['read']:,} records read, "
-            f"{rep['written']:,} written, {sum(rep['dropped'].values()):,} dropped{fmt_counts(rep['dropped'])}, "
-            f"{rejected:,} rejected{fmt_counts(rep['rejected'])}; kept {rep['chars']['out']:,} of "
-            f"{rep['chars']['in']:,} characters in {result.seconds:.1f} s -> {output_dir / REPORT_NAME}", err=True)
-    if result.failed:
-        for name, error in result.failed:
-            click.echo(f"sieve clean: shard {name} failed: {error}", err=True)
-        raise click.ClickException(f"{len(result.failed)} shard(s) failed; rerun to retry them "
+            f"sieve clean: {rep['shards']} shards ({result.skipped} finished before{failed}), {rep['read']:,} "
+            f"records read, {rep['written']:,} written, {sum(rep['dropped'].values()):,} dropped"
+            f"{fmt_counts(rep['dropped'])}, {rejected:,} rejected{fmt_counts(rep['rejected'])}; kept "
+            f"{rep['chars']['out']:,} of {rep['chars']['in']:,} characters in {result.seconds:.1f} s{written}",
+            err=True)
+    if result.failed:  # each failure was printed as it happened, once (on_failure)
+        names = ", ".join(name for name, _ in result.failed[:5]) + (", ..." if len(result.failed) > 5 else "")
+        raise click.ClickException(f"{len(result.failed)} shard(s) failed ({names}); rerun to retry them "
                                    "(finished shards are kept)")
     _exit_if_too_many_rejects(rejected, rep["read"], max_reject_share)
 

@@ -42,11 +42,11 @@ from .clean import (
     shard_report_path,
     write_run_report,
 )
-from .errors import InputError
+from .errors import ClassifierError, InputError
 from .options import option_differences
 from .readers import shard_name_for
 
-__all__ = ["RunResult", "discover_shards", "run_clean"]
+__all__ = ["RunResult", "describe_failure", "discover_shards", "run_clean"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def _with_earlier_outputs(tasks: list[ShardTask]) -> list[ShardTask]:
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
-        except FileNotFoundError:  # a first run: nothing written yet
+        except OSError:  # a first run: nothing written yet; or not a folder: its shards fail, and say why
             continue
         for entry in entries:
             for owner in earlier_output_owners(entry.name):
@@ -144,6 +144,33 @@ class RunResult:
     skipped: int
     failed: list[tuple[str, str]]  # (shard, error) of shards that raised
     seconds: float
+    report_path: Path | None = None  # OUTPUT_DIR/_report.json, None when not written (a shard failed)
+
+
+def describe_failure(error: BaseException | None) -> str:
+    """One line for a shard's failure: our errors as they are, a file system error
+    as ``path: reason``, anything else with its type."""
+    if isinstance(error, ClassifierError):
+        return str(error)
+    if isinstance(error, OSError) and error.strerror and error.filename:
+        return f"{error.filename}: {error.strerror}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _make_output_folder(output_dir: Path) -> None:
+    """Create ``output_dir`` (and its parents) and check it can be written, so that a
+    wrong -o is one error before any work, not one per shard.
+
+    Raises:
+        InputError: naming the folder and why.
+    """
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create the output folder {output_dir} ({err.strerror or err}); "
+                         "pass another -o") from err
+    if not os.access(output_dir, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write to the output folder {output_dir} (permission denied); pass another -o")
 
 
 def _progress(total: int, enabled: bool) -> Any:
@@ -175,8 +202,22 @@ def run_clean(
     suffix: str = ".jsonl.gz",
     progress: bool | None = None,
     echo: Callable[[str], None] | None = None,
+    on_failure: Callable[[str, str], None] | None = None,
 ) -> RunResult:
-    """Clean every input shard into ``output_dir`` and write ``_report.json``."""
+    """Clean every input shard into ``output_dir`` and write ``_report.json`` (not
+    when a shard failed).
+
+    Args:
+        echo: called with a progress line per finished shard (without a progress bar).
+        on_failure: called with the name of a shard that failed and one line saying
+            why, as it happens; without it, the failure is logged at ERROR.
+
+    Raises:
+        InputError: the inputs cannot be planned, finished shards were made with
+            other options, the output folder cannot be written, or the Dask
+            scheduler cannot be reached; all before any shard runs.
+        ModelError: a model card cannot be read (for the options check).
+    """
     started = time.perf_counter()
     shards = discover_shards(inputs, exclude=output_dir)
     base = ShardTask(input="", output="", name="", policy=policy, model_dir=model_dir, model_choice=model_choice,
@@ -200,6 +241,8 @@ def run_clean(
     if reports:
         _check_finished_options(output_dir, base, reports)
     todo = _with_earlier_outputs(todo)
+    if todo:
+        _make_output_folder(output_dir)
     # a Dask scheduler that cannot be reached fails the run here, before any work
     connect = _dask_client(workers, scheduler) if engine == "dask" and todo else nullcontext()
     with connect as client:
@@ -218,8 +261,12 @@ def run_clean(
                 reports[task.name] = report
                 docs_done += report["read"]
             else:
-                failed.append((task.name, f"{type(error).__name__}: {error}"))
-                logger.error("shard %s failed: %s: %s", task.name, type(error).__name__, error)
+                failed.append((task.name, describe_failure(error)))
+                if on_failure is not None:  # as it happens: a run may be long
+                    on_failure(task.name, failed[-1][1])
+                    logger.debug("shard %s failed", task.name, exc_info=error)
+                else:
+                    logger.error("shard %s failed: %s", task.name, failed[-1][1], exc_info=error)
             rate = docs_done / max(time.perf_counter() - started, 1e-9)
             if bar is not None:
                 bar.set_postfix_str(f"{rate:,.0f} docs/s", refresh=False)
@@ -237,9 +284,9 @@ def run_clean(
                 bar.close()
         ordered = [reports[t.name] for t in tasks if t.name in reports]
         report = merge_reports(ordered, policy)
-        if not failed:
-            write_run_report(output_dir / REPORT_NAME, report)
-        return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started)
+        report_path = None if failed else write_run_report(output_dir / REPORT_NAME, report)
+        return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started,
+                         report_path)
 
 
 def _execute(tasks: list[ShardTask], workers: int, dask_client: Any

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from click.testing import CliRunner
 from classifier.clean import CleanPolicy, clean_document, earlier_output_owners
 from classifier.cli import EXIT_TOO_MANY_REJECTS, cli
 from classifier.document import Block, Document, Label, Segment
-from classifier.engine import discover_shards
+from classifier.engine import REPORT_NAME, discover_shards
 from classifier.errors import InputError
 
 GERMAN = "Wir haben lange auf diesen Tag gewartet und sind sehr stolz darauf."
@@ -535,3 +536,38 @@ def test_scheduler_without_the_dask_engine_is_a_usage_error(runner: CliRunner, t
     assert result.exit_code == 2
     assert "--scheduler is the address of a Dask scheduler: add --engine dask" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_that_cannot_be_created_is_one_error(runner: CliRunner, tiny_model_dir: Path,
+                                                              data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    bad = [tmp_path / "a-file" / "out"] + ([Path("/proc/nope")] if Path("/proc").is_dir() else [])
+    for out in bad:
+        result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), str(data_dir / "articles.jsonl"),
+                        "-o", f"{out}/", "--workers", "1")
+        assert result.exit_code == 1
+        (line,) = result.stderr.strip().splitlines()  # no line per shard, no summary claiming a report
+        assert line.startswith(f"Error: cannot create the output folder {out}") and "pass another -o" in line
+
+
+def test_a_failed_shard_is_reported_once_and_no_report_is_claimed(runner: CliRunner, tiny_model_dir: Path,
+                                                                  data_dir: Path, tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "sub").mkdir(parents=True)
+    (src / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
+    (src / "sub" / "other.txt").write_bytes((data_dir / "story.txt").read_bytes())
+    out.mkdir()
+    (out / "sub").write_text("a file where the shard's folder goes")
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert [line for line in lines if "sub/other" in line and "failed" in line] == [
+        f"sieve clean: shard sub/other failed: cannot create the folder {out / 'sub'} for its outputs (File exists)",
+        "Error: 1 shard(s) failed (sub/other); rerun to retry them (finished shards are kept)"]
+    summary = next(line for line in lines if line.startswith("sieve clean: 1 shards"))
+    assert "(0 finished before, 1 failed)" in summary and summary.endswith("; no _report.json written (a shard failed)")
+    assert REPORT_NAME not in summary.replace("no _report.json written", "")
+    assert not (out / REPORT_NAME).exists() and (out / "story.report.json").is_file()
+    # the log does not say it again (on a terminal, log lines go to standard error too)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "sub/other" in r.getMessage()]
