@@ -22,7 +22,9 @@ which keeps DOM facts; the gold labels are mapped onto those blocks by text. The
 same publisher-grouped CV, scored on the blocks (content-vs-rest, macro-F1) and,
 for the aeb pages, as article text with ``eval/score_html.py`` (token F1 against
 the benchmark's articleBody, with and without the headline); then the model is
-trained on all pages.
+trained on all pages. Before training (in CV and for the shipped model), readers'
+comments that the gold leaves unlabelled become boilerplate training examples
+(``weak_comment_labels``); the scored gold is never changed.
 
 The data is never copied into the repository; only the trained models are.
 """
@@ -48,8 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from classifier.cards import sha256_of  # noqa: E402
-from classifier.document import LABELS, Document  # noqa: E402
-from classifier.html import html_to_blocks  # noqa: E402
+from classifier.document import LABELS, Document, Label  # noqa: E402
+from classifier.html import DOM_FACTS, html_to_blocks  # noqa: E402
 from classifier.language import LanguageIdentifier  # noqa: E402
 from classifier.model import (  # noqa: E402
     HTML_MODEL_FILE,
@@ -119,6 +121,48 @@ def page_documents(data_dir: Path, part: str) -> list[Document]:
     return out
 
 
+#: A block is comment prose (a weak-label candidate) with at least this many words and
+#: at most half of its characters in links: readers' comments are sentences; the
+#: short lines of a comment section ("Reply", dates, "Name *") are left unlabelled.
+WEAK_MIN_WORDS = 8
+
+
+def weak_comment_labels(docs: list[Document]) -> tuple[list[Document], int]:
+    """Training copies of ``docs`` where readers' comments left unlabelled are boilerplate.
+
+    aeb-dev labels headlines, captions and readers' comments ``null``, so the HTML
+    model never saw a comment as non-content and took them for article text (the
+    largest share of its AEB false positives). A block becomes a ``boilerplate``
+    training example when its gold label is null, it lies under a comment container
+    (the ``cls_comment`` DOM fact), and it is prose (``WEAK_MIN_WORDS`` words, mostly
+    not link text). Pages whose gold labels any comment-container block content
+    (traf-dev counts some blogs' comments as content) are left alone. Only training
+    uses these labels; every figure is scored on the original gold.
+
+    Returns:
+        The documents (the same objects where nothing changed) and how many blocks
+        got a weak label.
+    """
+    comment = DOM_FACTS.index("cls_comment")
+    out, added = [], 0
+    for d in docs:
+        labels = d.gold_labels
+        under_comment = [b.dom is not None and b.dom[comment] > 0 for b in d.blocks]
+        if any(c and lab is Label.CONTENT for c, lab in zip(under_comment, labels)):
+            out.append(d)
+            continue
+        gold = [dict(d.gold[i]) if i < len(d.gold) else {} for i in range(len(d.blocks))]
+        changed = 0
+        for i, (b, c, lab) in enumerate(zip(d.blocks, under_comment, labels)):
+            nonspace = max(len(b.text) - b.text.count(" "), 1)
+            if c and lab is None and len(b.text.split()) >= WEAK_MIN_WORDS and b.link_chars <= nonspace / 2:
+                gold[i]["label"] = Label.BOILERPLATE.value
+                changed += 1
+        out.append(replace(d, gold=tuple(gold)) if changed else d)
+        added += changed
+    return out, added
+
+
 def article_texts(docs: list[Document], probs: list[np.ndarray], headline: bool) -> dict[str, dict[str, str]]:
     """AEB predictions: page hash -> {"articleBody": content blocks joined}; without
     ``headline``, the leading heading blocks of the article are left out."""
@@ -146,6 +190,8 @@ def train_html_model(args: argparse.Namespace, language: LanguageIdentifier) -> 
     started = time.time()
     parts = {p: [language.annotate_blocks(d) for d in page_documents(args.data_dir, p)] for p in SCORED_PARTS}
     docs = [d for p in SCORED_PARTS for d in parts[p]]
+    # training sees weak labels for unlabelled comments; `parts` keeps the gold that is scored
+    train_docs, weak = (docs, 0) if args.no_weak_labels else weak_comment_labels(docs)
     params = ModelParams(random_state=args.seed, use_dom=True)
     files = [args.data_dir / f"{p}.jsonl.gz" for p in SCORED_PARTS]
     card: dict = {
@@ -153,12 +199,14 @@ def train_html_model(args: argparse.Namespace, language: LanguageIdentifier) -> 
         + [{"path": "html/ (the pages the files name)", "pages": len(docs)}],
         "training_documents": len(docs),
         "training_blocks": sum(lab is not None for d in docs for lab in d.gold_labels),
-        "training_recipe": "training/make_models.py --models html",
+        "weak_label_blocks": weak,  # unlabelled comment prose trained as boilerplate (weak_comment_labels)
+        "training_recipe": "training/make_models.py --models html"
+        + (" --no-weak-labels" if args.no_weak_labels else ""),
         "segmenter": "classifier.html.html_to_blocks",
         "language_model": {"file": args.lid.name, "sha256": sha256_of(args.lid)},
     }
     if not args.no_cv:
-        metrics, probs = cross_validate(docs, params=params, folds=args.folds)
+        _, probs = cross_validate(train_docs, params=params, folds=args.folds)  # scored below on the gold
         card["cv"] = {"folds": args.folds, "grouped_by": "publisher", "blocks": "Sieve's segmentation of the pages"}
         start = 0
         for p in SCORED_PARTS:
@@ -183,7 +231,7 @@ def train_html_model(args: argparse.Namespace, language: LanguageIdentifier) -> 
             start += n
         logging.info("HTML CV AEB token F1: with headline %s, without %s",
                      card["cv"].get("aeb_token_f1_with_headline"), card["cv"].get("aeb_token_f1_without_headline"))
-    model = fit_block_model(docs, params=params)
+    model = fit_block_model(train_docs, params=params)
     card["training_seconds"] = round(time.time() - started, 1)
     path = save_model(model, args.out, card=card, file_name=HTML_MODEL_FILE)
     print(json.dumps(card.get("cv", {}), indent=2))
@@ -200,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--no-cv", action="store_true", help="skip cross-validation (no metrics in the card)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-weak-labels", action="store_true",
+                    help="HTML model: train without weak labels for unlabelled readers' comments")
     ap.add_argument("--models", default="text,html", help="which models to build: text, html or both")
     return ap
 
