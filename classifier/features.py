@@ -50,7 +50,7 @@ __all__ = [
 
 #: Bumped whenever a feature changes meaning or order: a model trained on another
 #: version is refused at load time instead of giving quietly wrong answers.
-FEATURES_VERSION = 4
+FEATURES_VERSION = 5  # 5: cls_comment ignores <html>/<body> classes and "commentary"
 
 #: Characters of a block the n-gram families look at: the start of a block says what
 #: it is, and hashing whole 2 kB paragraphs would cost time for no signal.

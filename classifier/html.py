@@ -131,8 +131,13 @@ _CLASS_WORDS = {
                              r"\bads?\b|sponsor|author|byline|\bbio\b|credit|disclaimer|paywall|donat"),
     "cls_content": re.compile(r"article|content|story|post|entry|body|text|main|headline|title|lead|intro|"
                               r"summary|caption|standfirst|dek\b"),
-    "cls_comment": re.compile(r"comment|respond|reply|discussion|disqus"),
+    # "commentary" is a genre (an opinion piece), not readers' comments
+    "cls_comment": re.compile(r"comment(?!ary)|respond|reply|discussion|disqus"),
 }
+#: Class words that ``<html>`` and ``<body>`` do not give: their classes describe the
+#: whole page ("showing-comments", "j-m-comment-styles-disabled"), so a page that merely
+#: has comments would put every block, the article too, under a comment container.
+_PAGE_WIDE_IGNORED = frozenset({"cls_comment"})
 
 
 @functools.lru_cache(maxsize=8192)
@@ -165,6 +170,8 @@ class _Open:
         self.facts = facts
         cls, ident = el.get("class"), el.get("id")
         self.words = _class_words(f"{cls or ''} {ident or ''}".lower()) if cls or ident else ()
+        if tag in ("html", "body") and self.words:
+            self.words = tuple(name for name in self.words if name not in _PAGE_WIDE_IGNORED)
         self.serial = 0
         style = el.get("style")
         self.hidden = (el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true"
