@@ -231,3 +231,13 @@ def test_check_models_reads_the_cards_and_documents_load_only_their_model(html_m
     with pytest.raises(ModelError, match="html.joblib was made with scikit-learn 0.24.2"):
         Sieve(other).check_models()
     Sieve(other, model="text").check_models()  # a run forced to the text model does not need it
+
+
+def test_comment_containers_are_elements_not_page_state_or_commentary() -> None:
+    page = ('<html class="has-comments"><body class="single showing-comments">'
+            '<div class="commentary-piece"><p>The opinion piece argues that the harbour plan is late.</p></div>'
+            '<div id="comments" class="comment-list"><p>I live there and I disagree with this.</p></div>'
+            '</body></html>')
+    article, comment = html_to_blocks(page)
+    assert "cls_comment" not in _facts(article)  # page-wide classes and "commentary" say nothing of the block
+    assert _facts(comment)["cls_comment"] == 1.0
