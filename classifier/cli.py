@@ -876,6 +876,12 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     if streaming:
         if output_dir is not None:
             raise click.UsageError("with '-' or --format text the output goes to standard output; drop -o")
+        ctx = click.get_current_context()
+        given = [f"--{name}" for name in ("workers", "engine", "scheduler", "overwrite", "compression")
+                 if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+        if given:  # they shape shard runs into a folder; one stream in one process has none
+            raise click.UsageError(f"{', '.join(given)} only apply to cleaning files into -o OUTPUT_DIR, "
+                                   "not with '-' or --format text; drop them")
         read, rejected = _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet,
                                           model_choice, templates_path)
         _exit_if_too_many_rejects(rejected, read, max_reject_share)

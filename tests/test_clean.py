@@ -571,3 +571,19 @@ def test_a_failed_shard_is_reported_once_and_no_report_is_claimed(runner: CliRun
     assert not (out / REPORT_NAME).exists() and (out / "story.report.json").is_file()
     # the log does not say it again (on a terminal, log lines go to standard error too)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "sub/other" in r.getMessage()]
+
+
+def test_shard_run_options_on_a_stream_are_a_usage_error(runner: CliRunner, tiny_model_dir: Path,
+                                                        tmp_path: Path) -> None:
+    record = json.dumps({"id": "ok", "text": "A fine sentence about the harbour ferry."}).encode()
+    (tmp_path / "one.jsonl").write_bytes(record)
+    base = ["--model-dir", str(tiny_model_dir), "--min-chars", "1"]
+    for extra in (["--workers", "2"], ["--overwrite"], ["--compression", "none", "--engine", "local"]):
+        stdin = runner.invoke(cli, ["clean", "-", *base, *extra], input=io.BytesIO(record))
+        assert stdin.exit_code == 2 and "not with '-' or --format text" in stdin.stderr, stdin.stderr
+        assert all(flag in stdin.stderr for flag in extra if flag.startswith("--"))
+        assert stdin.stdout == ""  # nothing cleaned with options it would have ignored
+        text = runner.invoke(cli, ["clean", "--format", "text", str(tmp_path / "one.jsonl"), *base, *extra])
+        assert text.exit_code == 2, text.stderr
+    plain = runner.invoke(cli, ["clean", "-", *base], input=io.BytesIO(record))
+    assert plain.exit_code == 0 and json.loads(plain.stdout)["id"] == "ok"
