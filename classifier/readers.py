@@ -640,6 +640,8 @@ class _ZstdFrames(io.RawIOBase):
         self._done = False
         self._cut = False
         self._head = b""  # read while looking for a dictionary, not yet decompressed
+        self._input = b""  # compressed bytes read and not yet decompressed, from _at on
+        self._at = 0
 
     def readable(self) -> bool:
         return True
@@ -671,11 +673,16 @@ class _ZstdFrames(io.RawIOBase):
         if self._context is None:
             self._context = self._start()
         while not self._done and (size < 0 or len(self._out) < size):
-            data = self._head + self._raw.read(_READ_CHUNK)
-            self._head = b""
-            if not data:
-                self._done, self._cut = True, self._frame is not None
-                break
+            if self._at >= len(self._input):
+                self._input, self._at = self._head + self._raw.read(_READ_CHUNK), 0
+                self._head = b""
+                if not self._input:
+                    self._done, self._cut = True, self._frame is not None
+                    break
+            # a few compressed bytes at a time: zstd can expand 4 bytes into 128 kB, so a
+            # whole chunk could become gigabytes; this bounds what one read holds
+            data = self._input[self._at:self._at + _ZSTD_FEED]
+            self._at += len(data)
             while data:
                 if self._frame is None:
                     self._frame = self._context.decompressobj()
@@ -770,6 +777,8 @@ class _Rewindable(io.RawIOBase):
 
 #: Bytes read at a time from a stream that cannot seek.
 _READ_CHUNK = 1 << 16
+#: Compressed bytes given to the zstd decompressor at once: at most 128 x 32k = 4 MB out.
+_ZSTD_FEED = 128
 #: Bytes read at a time while looking for the next record after a broken one.
 _RESYNC_CHUNK = 1 << 20
 

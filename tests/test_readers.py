@@ -474,3 +474,26 @@ def test_sieve_reads_a_warc_zst_from_a_real_pipe(tiny_model_dir: Path, sieve_exe
     urls = [json.loads(line)["url"] for line in proc.stdout.splitlines()]
     assert urls == [f"https://example.org/{i}" for i in (1, 3, 4)]
     assert "-:2: malformed" in proc.stderr.decode() and "skipped to the record" in proc.stderr.decode()
+
+
+def test_a_zstd_bomb_is_read_in_bounded_pieces() -> None:
+    import io
+    import tracemalloc
+
+    import zstandard
+
+    from classifier.readers import _ZstdFrames
+
+    bomb = zstandard.ZstdCompressor().compress(bytes(256 << 20))  # 256 MB of zeros in a few kB
+    assert len(bomb) < 64 << 10
+    reader = _ZstdFrames(io.BytesIO(bomb))
+    tracemalloc.start()
+    try:
+        total = 0
+        while chunk := reader.read(1 << 16):
+            total += len(chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert total == 256 << 20
+    assert peak < 32 << 20  # never the whole expansion of one compressed chunk at once
