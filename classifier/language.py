@@ -481,8 +481,6 @@ class LanguageIdentifier:
         if letters < MIN_LETTERS_WITH_PRIOR:
             no_spaces = letters > 0 and _scripts(clean, letters)[0] in _NO_SPACE_SCRIPTS
             return _new_piece(Piece, (start, end, letters, words, None, 0.0, no_spaces)), []
-        if k > 1 and letters >= PRIOR_LOOK_LETTERS:
-            k = 1  # the prior never looks at a block this long: no candidates needed
         if latin or not _NON_LATIN.search(clean):  # most pieces: Latin script, no script work needed
             return _new_piece(_Pending, (start, end, letters, words, False, _LATIN_ONLY[1], _fasttext_line(part), k))
         script, scripts = _scripts(clean, letters)

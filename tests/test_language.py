@@ -346,3 +346,16 @@ def test_sentence_spans_strip_like_one_span_at_a_time(text: str) -> None:
     assert sentence_spans(text) == _sentence_spans_one_by_one(text)
     if not _NON_LATIN.search(text):
         assert sentence_spans(text, latin=True) == _sentence_spans_one_by_one(text)
+
+
+def test_a_first_language_in_the_wrong_script_leaves_the_next_one(lid: LanguageIdentifier) -> None:
+    # a Latin text of 80+ letters whose first fastText answer is a Cyrillic-only language
+    text = "Der Vorstand hat am Montag beschlossen, das grosse Werk in Bremen bis zum Jahresende zu schliessen."
+    fresh = LanguageIdentifier(lid.model_path)
+
+    def predict(line: str, k: int, threshold: float, mode: str) -> list[tuple[float, str]]:
+        return [(0.5, "__label__ru"), (0.45, "__label__de"), (0.05, "__label__en")][:k]
+
+    fresh._ft_predict = predict
+    guess = fresh.identify_language_of(text)
+    assert guess is not None and guess.lang == "de"
