@@ -50,3 +50,21 @@ def test_make_models_writes_a_working_model_folder_elsewhere(repo_root: Path, da
     scored = runner.invoke(cli, ["score", str(data_dir / "story.txt"), "--model-dir", str(out)])
     assert scored.exit_code == 0, scored.stderr
     assert json.loads(scored.stdout)["lang"] == "en"
+
+
+def test_the_language_model_is_copied_under_the_name_sieve_loads(repo_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import pytest
+
+    make_models = _make_models(repo_root)
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copyfile(repo_root / "models" / "lid.ftz", src / "lid.176.ftz")
+    shutil.copyfile(repo_root / "models" / "lid.json", src / "lid.176.json")
+    out = tmp_path / "out"
+    make_models.copy_language_model(src / "lid.176.ftz", out)
+    assert (out / "lid.ftz").read_bytes() == (src / "lid.176.ftz").read_bytes() and (out / "lid.json").is_file()
+    (src / "lid.176.json").unlink()
+    with pytest.raises(SystemExit, match="has no card"):
+        make_models.copy_language_model(src / "lid.176.ftz", tmp_path / "out2")

@@ -61,6 +61,7 @@ from classifier.model import (  # noqa: E402
     fit_block_model,
     save_model,
 )
+from classifier.pipeline import LID_MODEL_FILE  # noqa: E402
 from classifier.readers import RejectSink, read_jsonl  # noqa: E402
 
 PARTS = ("aeb-dev", "traf-dev", "mixed-dev")
@@ -257,10 +258,16 @@ def build_parser() -> argparse.ArgumentParser:
 def copy_language_model(lid: Path, out: Path) -> None:
     """Put the language model, its card and licence into ``out`` (unless they are there):
     a model folder holds every model ``sieve`` loads."""
+    card = lid.with_suffix(".json")
+    if not card.is_file():
+        sys.exit(f"make_models: the language model {lid} has no card {card}; a model folder needs both")
     out.mkdir(parents=True, exist_ok=True)
-    for f in (lid, lid.with_suffix(".json"), lid.with_name("LICENSE-lid.md")):
-        if f.is_file() and not ((out / f.name).exists() and (out / f.name).samefile(f)):
-            shutil.copyfile(f, out / f.name)
+    # under the names Sieve loads (lid.ftz, lid.json), whatever the source file is called
+    for src, name in ((lid, LID_MODEL_FILE), (card, Path(LID_MODEL_FILE).with_suffix(".json").name),
+                      (lid.with_name("LICENSE-lid.md"), "LICENSE-lid.md")):
+        dst = out / name
+        if src.is_file() and not (dst.exists() and dst.samefile(src)):
+            shutil.copyfile(src, dst)
 
 
 def main() -> None:
