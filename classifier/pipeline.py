@@ -162,9 +162,11 @@ class Sieve:
         return {"name": "sieve", "version": __version__, "block_model_sha256": sha[:16]}
 
     def model_identity(self) -> dict[str, str | None]:
-        """Each model file of the folder that can label a document, with the sha256 its
-        card gives (``None`` for an optional file the folder does not have): what a
-        clean shard records as the models that made it.
+        """Each model file of the folder that can label a document under this Sieve's
+        ``model`` choice, with the sha256 its card gives (``None`` for an optional file
+        the folder does not have): what a clean shard records as the models that made
+        it. ``--model text`` never reads the HTML model, ``--model html`` neither the
+        text model nor its adapter, so a change to those does not count.
 
         Raises:
             ModelError: a model file's card is missing or unreadable.
@@ -174,7 +176,10 @@ class Sieve:
         self._check_folder()
         identity: dict[str, str | None] = {}
         # "adapter.joblib": adapt.ADAPTER_FILE, named here so that this check loads no scikit-learn
-        for name in (BLOCK_MODEL_FILE, HTML_MODEL_FILE, LID_MODEL_FILE, "adapter.joblib"):
+        names = {"text": (BLOCK_MODEL_FILE, LID_MODEL_FILE, "adapter.joblib"),
+                 "html": (HTML_MODEL_FILE, LID_MODEL_FILE)}.get(
+            self.model, (BLOCK_MODEL_FILE, HTML_MODEL_FILE, LID_MODEL_FILE, "adapter.joblib"))
+        for name in names:
             path = self.model_dir / name
             identity[name] = str(read_card(path).get("sha256")) if path.is_file() else None
         return identity

@@ -241,3 +241,12 @@ def test_comment_containers_are_elements_not_page_state_or_commentary() -> None:
     article, comment = html_to_blocks(page)
     assert "cls_comment" not in _facts(article)  # page-wide classes and "commentary" say nothing of the block
     assert _facts(comment)["cls_comment"] == 1.0
+
+
+def test_a_shard_records_only_the_models_its_model_choice_can_use(html_model_dir: Path) -> None:
+    auto = Sieve(html_model_dir).model_identity()
+    assert {"blocks.joblib", "html.joblib", "lid.ftz"} <= set(auto) and auto["html.joblib"]
+    text = Sieve(html_model_dir, model="text").model_identity()
+    assert "html.joblib" not in text and text["blocks.joblib"] == auto["blocks.joblib"]
+    html = Sieve(html_model_dir, model="html").model_identity()
+    assert set(html) == {"html.joblib", "lid.ftz"}  # a retrained text model does not touch --model html runs
