@@ -107,8 +107,23 @@ class _SieveGroup(click.Group):
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
+            if not _stdout_reader_gone():
+                raise  # another pipe broke (a worker's, say): a real error, not a reader's choice
             _silence_stdout()
             ctx.exit(EXIT_BROKEN_PIPE)
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (poll reports an
+    error on the write end), as opposed to a broken pipe somewhere else."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no file descriptor (a test runner's stream)
+        return False
 
 
 @click.group(cls=_SieveGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -475,3 +475,22 @@ def test_every_standard_output_path_ends_quietly_on_a_closed_pipe(command: list[
         cli.main([*command, str(many), "--model-dir", str(tiny_model_dir)], prog_name="sieve")
     assert exit_info.value.code == EXIT_BROKEN_PIPE
     assert capsys.readouterr().err == ""
+
+
+def test_a_broken_pipe_elsewhere_is_not_taken_for_a_closed_standard_output(tiny_model_dir: Path, data_dir: Path,
+                                                                          tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from classifier.pipeline import Sieve
+
+    def broken(self: Sieve, documents: object, **kw: object) -> None:
+        raise BrokenPipeError("a worker's pipe")
+
+    monkeypatch.setattr(Sieve, "label_many", broken)
+    with open(tmp_path / "out.txt", "wb") as out:  # standard output is fine: a file
+        monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.FileIO(os.dup(out.fileno()), "w"), encoding="utf-8"))
+        with pytest.raises(BrokenPipeError, match="a worker's pipe"):
+            cli.main(["score", str(data_dir / "story.txt"), "--model-dir", str(tiny_model_dir)], prog_name="sieve",
+                     standalone_mode=False)
