@@ -42,6 +42,7 @@ from .clean import (
     shard_report_path,
     write_run_report,
 )
+from .document import normalize_lang
 from .errors import ClassifierError, InputError
 from .options import option_differences
 from .readers import shard_name_for
@@ -92,6 +93,18 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[
                              "in different folders")
         seen[name] = src
     return found
+
+
+def _refuse_language_name_clashes(names: list[str]) -> None:
+    """With ``--split-by-language`` shard ``a`` writes ``a.de.jsonl.gz`` for German:
+    a shard named ``a.de`` beside it would make one file name mean two things (and
+    two workers could both claim it), so such a pair is refused before any work."""
+    present = set(names)
+    for name in names:
+        head, dot, lang = name.rpartition(".")
+        if dot and head in present and normalize_lang(lang) == lang:
+            raise InputError(f"with --split-by-language, shard {head}'s '{lang}' output is named like shard {name}'s "
+                             "outputs; rename one of the two inputs")
 
 
 def _with_earlier_outputs(tasks: list[ShardTask]) -> list[ShardTask]:
@@ -220,6 +233,8 @@ def run_clean(
     """
     started = time.perf_counter()
     shards = discover_shards(inputs, exclude=output_dir)
+    if policy.split_by_language:
+        _refuse_language_name_clashes([name for _, name in shards])
     base = ShardTask(input="", output="", name="", policy=policy, model_dir=model_dir, model_choice=model_choice,
                      templates=templates,
                      input_format=input_format, text_field=text_field, suffix=suffix)

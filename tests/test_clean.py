@@ -587,3 +587,18 @@ def test_shard_run_options_on_a_stream_are_a_usage_error(runner: CliRunner, tiny
         assert text.exit_code == 2, text.stderr
     plain = runner.invoke(cli, ["clean", "-", *base], input=io.BytesIO(record))
     assert plain.exit_code == 0 and json.loads(plain.stdout)["id"] == "ok"
+
+
+def test_split_by_language_refuses_a_shard_named_like_another_ones_language_output(runner: CliRunner,
+                                                                                   tiny_model_dir: Path,
+                                                                                   data_dir: Path,
+                                                                                   tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for name in ("story.txt", "story.de.txt"):  # shards "story" and "story.de"
+        (src / name).write_bytes((data_dir / "story.txt").read_bytes())
+    split = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--split-by-language")
+    assert split.exit_code == 1 and "shard story's 'de' output is named like shard story.de's" in split.stderr
+    assert not out.exists() or not any(out.iterdir())  # refused before any work
+    plain = _clean(runner, tiny_model_dir, str(src), "-o", str(out))  # unsplit, the names do not clash
+    assert plain.exit_code == 0, plain.stderr
