@@ -15,7 +15,8 @@ from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["card_path", "load_checked_pickle", "read_card", "sha256_of", "verify_file", "write_card"]
+__all__ = ["card_path", "check_sklearn_version", "load_checked_pickle", "read_card", "sha256_of", "verify_file",
+           "write_card"]
 
 #: Cards this code can read; a newer card means a newer Sieve wrote the model.
 CARD_FORMAT_VERSION = 1
@@ -83,17 +84,24 @@ def write_card(model_file: Path, card: dict[str, Any]) -> dict[str, Any]:
     return full
 
 
-def load_checked_pickle(path: Path, card: dict[str, Any], expected: type, what: str, remedy: str) -> Any:
-    """Unpickle ``path`` (whose sha256 ``verify_file`` has already checked against
-    ``card``): refuse another scikit-learn minor version than the card's, map any
-    loading error to ``ModelError``, and check the object's type."""
-    import joblib
+def check_sklearn_version(path: Path, card: dict[str, Any], remedy: str) -> None:
+    """Refuse a pickle made with another scikit-learn minor version than this one
+    (``ModelError`` naming the file, both versions and ``remedy``)."""
     import sklearn
 
     made_with = str(card.get("sklearn_version", ""))
     if made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
         raise ModelError(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
                          f"install scikit-learn=={made_with} or {remedy}")
+
+
+def load_checked_pickle(path: Path, card: dict[str, Any], expected: type, what: str, remedy: str) -> Any:
+    """Unpickle ``path`` (whose sha256 ``verify_file`` has already checked against
+    ``card``): refuse another scikit-learn minor version than the card's, map any
+    loading error to ``ModelError``, and check the object's type."""
+    import joblib
+
+    check_sklearn_version(path, card, remedy)
     try:
         obj = joblib.load(path)
     except Exception as err:  # a damaged pickle can raise nearly anything

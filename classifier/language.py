@@ -96,7 +96,7 @@ CACHE_MAX_CHARS = 200
 #: Confidence given to a piece whose script belongs to one language only.
 SCRIPT_CONFIDENCE = 0.99
 
-#: Characters without which ``_NOT_LANGUAGE`` cannot match (a cheap first look).
+#: Characters without which no ``_NOT_LANGUAGE_PARTS`` alternative can match (a cheap first look).
 _MAYBE_NOT_LANGUAGE = re.compile(r"[\d_@#{}<>\[\]=;$\\|]|www\.|\.\w|://")
 #: Pieces at least this long are weighed by characters, not counted letter by letter.
 LONG_PIECE = 200
@@ -106,12 +106,11 @@ _HAS_TLD = re.compile(_TLD)
 #: addresses, @handles and #tags, bare domains, digits, code-like runs.
 _NOT_LANGUAGE_PARTS = (r"https?://\S+", r"www\.\S+", r"\S+@\S+\.\w+", r"[@#]\w+",
                        r"\b[\w-]+" + _TLD + r"/?\S*", r"[\d_]+", r"[{}<>\[\]=;$\\|]+\S*")
-_NOT_LANGUAGE = re.compile("|".join(_NOT_LANGUAGE_PARTS))
 
 
 @functools.cache
 def _not_language_without(url: bool, www: bool, at: bool, tag: bool, domain: bool) -> re.Pattern[str]:
-    """``_NOT_LANGUAGE`` with only the alternatives that can match a text with these
+    """The ``_NOT_LANGUAGE_PARTS`` alternatives that can match a text with these
     features: an alternative that cannot match anywhere changes no match, and the
     e-mail and domain ones are slow to fail (they try a word at every position)."""
     keep = (url, www, at, at or tag, domain, True, True)
@@ -119,7 +118,7 @@ def _not_language_without(url: bool, www: bool, at: bool, tag: bool, domain: boo
 
 
 def _blank_not_language(text: str) -> str:
-    """``text`` with whatever is no language (``_NOT_LANGUAGE``) replaced by a space."""
+    """``text`` with whatever is no language (``_NOT_LANGUAGE_PARTS``) replaced by a space."""
     if not _MAYBE_NOT_LANGUAGE.search(text):
         return text
     pattern = _not_language_without("://" in text, "www." in text, "@" in text, "#" in text,

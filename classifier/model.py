@@ -36,7 +36,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
-from .cards import load_checked_pickle, verify_file, write_card
+from .cards import check_sklearn_version, load_checked_pickle, verify_file, write_card
 from .document import LABELS, Document, Label
 from .errors import ModelError
 from .features import (
@@ -464,6 +464,9 @@ def load_model(model_dir: Path, file_name: str = BLOCK_MODEL_FILE) -> BlockModel
     return _load_model_cached(Path(model_dir).resolve(), file_name)
 
 
+_RETRAIN = "retrain it with `sieve train`"
+
+
 def check_model_card(path: Path) -> dict[str, Any]:
     """Everything that can be known about a block model file without loading it: it
     matches its card (sha256), and the card's model format, features version and
@@ -479,10 +482,7 @@ def check_model_card(path: Path) -> dict[str, Any]:
     if card.get("features_version") != FEATURES_VERSION:
         raise ModelError(f"{path} was trained on features version {card.get('features_version')!r}, this Sieve "
                          f"computes version {FEATURES_VERSION}; retrain it with `sieve train`")
-    made_with = str(card.get("sklearn_version", ""))
-    if made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
-        raise ModelError(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
-                         f"install scikit-learn=={made_with} or retrain it with `sieve train`")
+    check_sklearn_version(path, card, _RETRAIN)
     return card
 
 
@@ -490,8 +490,7 @@ def check_model_card(path: Path) -> dict[str, Any]:
 def _load_model_cached(model_dir: Path, file_name: str) -> BlockModel:
     path = model_dir / file_name
     card = check_model_card(path)
-    model: BlockModel = load_checked_pickle(path, card, BlockModel, "a Sieve block model",
-                                            "retrain it with `sieve train`")
+    model: BlockModel = load_checked_pickle(path, card, BlockModel, "a Sieve block model", _RETRAIN)
     return model
 
 
