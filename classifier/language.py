@@ -292,6 +292,9 @@ class _Pending(NamedTuple):
     scripts: frozenset[str]  # the scripts its language must be written in
     line: str
     k: int
+    #: ask again for this many languages when none of the first ``k`` fits the
+    #: script (0: never); see ``_prepare_piece``
+    wider: int
 
     def judged(self, result: list[tuple[float, str]]) -> tuple[Piece, list[tuple[str, float]]]:
         """The piece with fastText's answer ``result``, and its candidates that fit."""
@@ -480,15 +483,21 @@ class LanguageIdentifier:
         if letters < MIN_LETTERS_WITH_PRIOR:
             no_spaces = letters > 0 and _scripts(clean, letters)[0] in _NO_SPACE_SCRIPTS
             return _new_piece(Piece, (start, end, letters, words, None, 0.0, no_spaces)), []
+        # the prior reads the candidates of short texts only below PRIOR_LOOK_LETTERS letters;
+        # above, one language will do, unless it does not fit the script (then the next)
+        wider = 0
+        if k > 1 and letters >= PRIOR_LOOK_LETTERS:
+            k, wider = 1, k
         if latin or not _NON_LATIN.search(clean):  # most pieces: Latin script, no script work needed
-            return _new_piece(_Pending, (start, end, letters, words, False, _LATIN_ONLY[1], _fasttext_line(part), k))
+            return _new_piece(_Pending, (start, end, letters, words, False, _LATIN_ONLY[1], _fasttext_line(part), k,
+                                         wider))
         script, scripts = _scripts(clean, letters)
         no_spaces = script in _NO_SPACE_SCRIPTS
         if script in _SCRIPT_LANGUAGE:
             lang = _SCRIPT_LANGUAGE[script]
             return (_new_piece(Piece, (start, end, letters, words, lang, SCRIPT_CONFIDENCE, no_spaces)),
                     [(lang, SCRIPT_CONFIDENCE)])
-        return _new_piece(_Pending, (start, end, letters, words, no_spaces, scripts, _fasttext_line(part), k))
+        return _new_piece(_Pending, (start, end, letters, words, no_spaces, scripts, _fasttext_line(part), k, wider))
 
     def _piece(self, text: str, start: int, end: int, k: int = 1,
                latin: bool = False) -> tuple[Piece, list[tuple[str, float]]]:
@@ -496,8 +505,16 @@ class LanguageIdentifier:
         it that fit its script (empty when no model call was needed)."""
         prepared = self._prepare_piece(text, start, end, k, latin)
         if isinstance(prepared, _Pending):
-            return prepared.judged(self._predict_lines([prepared.line], prepared.k)[0])
+            return self._judged(prepared, self._predict_lines([prepared.line], prepared.k)[0])
         return prepared
+
+    def _judged(self, pending: _Pending, result: list[tuple[float, str]]) -> tuple[Piece, list[tuple[str, float]]]:
+        """``pending.judged(result)``, asking fastText again for ``pending.wider``
+        languages when none of those in ``result`` fits the piece's script."""
+        judged = pending.judged(result)
+        if not judged[1] and pending.wider:
+            judged = pending.judged(self._predict_lines([pending.line], pending.wider)[0])
+        return judged
 
     def analyze(self, text: str) -> TextAnalysis:
         """Cut ``text`` into sentence pieces and give each its top language."""
@@ -550,7 +567,7 @@ class LanguageIdentifier:
         results = iter(self._predict_lines([p.line for p in pending], [p.k for p in pending]))
         out = []
         for text, (head, latin, one, prepared) in zip(texts, plans, strict=True):
-            judged = [p.judged(next(results)) if isinstance(p, _Pending) else p for p in prepared]
+            judged = [self._judged(p, next(results)) if isinstance(p, _Pending) else p for p in prepared]
             if not judged:
                 analysis = TextAnalysis(text, (), 0)
                 analysis.plain = _UNSURE
