@@ -990,10 +990,14 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
                         click.echo()
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
+    # skipped records (WARC requests, non-HTML responses) count as read and dropped, as
+    # in a shard report, so that read = written + dropped + rejected here too
+    skipped = reporter.sink.total_skipped
+    total_read = read + reporter.sink.total + skipped
     if not quiet:
-        click.echo(f"sieve clean: {read + reporter.sink.total:,} records read, {written:,} written, "
-                   f"{dropped:,} dropped, {reporter.sink.total:,} rejected", err=True)
-    return read + reporter.sink.total + reporter.sink.total_skipped, reporter.sink.total
+        click.echo(f"sieve clean: {total_read:,} records read, {written:,} written, "
+                   f"{dropped + skipped:,} dropped, {reporter.sink.total:,} rejected", err=True)
+    return total_read, reporter.sink.total
 
 
 def main() -> None:  # pragma: no cover - the console script

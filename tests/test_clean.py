@@ -602,3 +602,21 @@ def test_split_by_language_refuses_a_shard_named_like_another_ones_language_outp
     assert not out.exists() or not any(out.iterdir())  # refused before any work
     plain = _clean(runner, tiny_model_dir, str(src), "-o", str(out))  # unsplit, the names do not clash
     assert plain.exit_code == 0, plain.stderr
+
+
+def test_clean_on_standard_input_counts_skipped_records_as_read_and_dropped(runner: CliRunner, tiny_model_dir: Path,
+                                                                           tmp_path: Path) -> None:
+    import re
+
+    warc = (_warc_record("request", "https://example.org/a", b"GET /a HTTP/1.1\r\n\r\n",
+                         "00000000-0000-0000-0000-000000000001")
+            + _warc_record("response", "https://example.org/a", _http(PAGE), "00000000-0000-0000-0000-000000000002")
+            + _warc_record("response", "https://example.org/logo.png", _http(b"\x89PNG....", "image/png"),
+                           "00000000-0000-0000-0000-000000000003"))
+    result = runner.invoke(cli, ["clean", "-", "--input-format", "warc", "--model-dir", str(tiny_model_dir),
+                                 "--min-chars", "1"], input=io.BytesIO(warc))
+    assert result.exit_code == 0, result.stderr
+    counts = re.search(r"([\d,]+) records read, ([\d,]+) written, ([\d,]+) dropped, ([\d,]+) rejected", result.stderr)
+    assert counts is not None, result.stderr
+    read, written, dropped, rejected = (int(g.replace(",", "")) for g in counts.groups())
+    assert read == 3 and read == written + dropped + rejected  # the request and the image are read and dropped
