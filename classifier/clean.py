@@ -269,9 +269,10 @@ def _sieve_for(model_dir: str | None, model_choice: str = "auto", templates: str
     key = (model_dir, model_choice, templates)
     if key not in _SIEVES:
         memory = TemplateMemory.load(Path(templates)) if templates else None
-        sieve = Sieve(Path(model_dir) if model_dir else None, model=model_choice, templates=memory)
-        sieve.verify_models()  # models load when first needed (a worker on text never loads the HTML model)
-        _SIEVES[key] = sieve
+        # no check here: the command checked every card before dispatching, and each model
+        # is checked against its card again when a document first needs it (a worker on
+        # text never loads, nor hashes, the HTML model)
+        _SIEVES[key] = Sieve(Path(model_dir) if model_dir else None, model=model_choice, templates=memory)
     return _SIEVES[key]
 
 
