@@ -694,7 +694,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, drop_doubtful: 
                     unmatched += 1
                     click.echo(f"  {page.id}: no clean text with this id or url; skipped", err=True)
                     continue
-                bare = Document(id=page.id, blocks=tuple(Block(b.text, tag=b.tag, link_chars=b.link_chars, dom=b.dom)
+                bare = Document(id=page.id, blocks=tuple(Block(b.text, tag=b.tag, link_chars=b.link_chars, dom=b.dom, path=b.path)
                                                          for b in page.blocks),
                                 url=page.url, publisher=page.publisher, extra=page.extra)
                 result = align_document(with_clean_source(bare, clean), clean.text, predicted=page)

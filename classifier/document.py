@@ -79,6 +79,7 @@ class Block:
     tag: str | None = None  # "p", "h2", "li" ... when the source had markup
     link_chars: int = 0  # characters of `text` inside <a>
     dom: tuple[float, ...] | None = None  # DOM facts of a block cut from HTML (html.DOM_FACTS order)
+    path: str | None = None  # its ancestors in the page, "html body div.entry-content p" (html.html_to_blocks)
 
     def to_dict(self) -> dict[str, Any]:
         """The block as a prediction record (SCHEMA.md, "Prediction")."""

@@ -454,6 +454,50 @@ def _max_subarray(gain: np.ndarray) -> tuple[int, int]:
 ARTICLE_CONTEXT_WIDTH = 6 + 2 * 8 + 2 * 4 + 2 + 2 * 4 + 2 + 4
 
 
+#: Width of ``container_context``: per grouping, the other members' mean probabilities and their count.
+CONTAINER_GROUPINGS = 2
+CONTAINER_WIDTH = CONTAINER_GROUPINGS * (3 + 1)
+
+
+def container_context(probs: np.ndarray, paths: Sequence[str | None]) -> np.ndarray:
+    """What the other blocks of the same container say, from pass-1 probabilities
+    ``probs`` (n, 3) and the blocks' DOM paths (``Block.path``).
+
+    Two groupings: blocks with the same path (the same kind of element in the same
+    kind of container: a list's items, an article's paragraphs) and blocks with the
+    same parent path (everything in that container). Per grouping, the mean
+    probabilities of the group's other members (NaN when it has none: the trees
+    treat it as missing) and log(1 + their number). Blocks without a path get NaN.
+    """
+    n, k = probs.shape
+    out = np.full((n, CONTAINER_WIDTH), np.nan)
+    if n == 0:
+        return out
+    for g in range(CONTAINER_GROUPINGS):
+        ids: dict[str, int] = {}
+        group = np.full(n, -1, dtype=np.int64)
+        for i, path in enumerate(paths):
+            if path is None:
+                continue
+            key = path if g == 0 else path.rpartition(" ")[0]
+            group[i] = ids.setdefault(key, len(ids))
+        has = group >= 0
+        if not has.any():
+            continue
+        sums = np.zeros((len(ids), k))
+        np.add.at(sums, group[has], probs[has])
+        counts = np.bincount(group[has], minlength=len(ids)).astype(np.float64)
+        others = counts[group[has]] - 1
+        col = g * (k + 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (sums[group[has]] - probs[has]) / others[:, None]
+        mean[others == 0] = np.nan
+        out[has, col:col + k] = mean
+        out[has, col + k] = np.log1p(others)
+        out[~has, col + k] = 0.0
+    return out
+
+
 def article_context(probs: np.ndarray, chars: np.ndarray) -> np.ndarray:
     """Where a block stands relative to the document's likely article, from pass-1
     probabilities ``probs`` (n, 3) and block lengths ``chars`` (n,).

@@ -140,6 +140,28 @@ _CLASS_WORDS = {
 _PAGE_WIDE_IGNORED = frozenset({"cls_comment"})
 
 
+_DIGITS = re.compile(r"[0-9]+")
+_NAME_SEP = re.compile(r"[^\w-]+")
+#: At most this many class names of an element go into its path step.
+PATH_CLASSES = 4
+
+
+@functools.lru_cache(maxsize=8192)
+def _path_step(tag: str, cls: str | None, ident: str | None) -> str:
+    """An element as a step of ``Block.path``: ``tag.class1.class2#id``, lower-cased,
+    digit runs as ``0`` (``post-1234`` and ``post-99`` are one name across pages)."""
+    step = tag
+    if cls:
+        names = [n for n in _NAME_SEP.split(_DIGITS.sub("0", cls.lower())) if n][:PATH_CLASSES]
+        if names:
+            step += "." + ".".join(names)
+    if ident:
+        name = _NAME_SEP.sub("", _DIGITS.sub("0", ident.lower()))[:40]
+        if name:
+            step += "#" + name
+    return step
+
+
 @functools.lru_cache(maxsize=8192)
 def _class_words(names: str) -> tuple[str, ...]:
     """The ``_CLASS_WORDS`` families that an element's class and id (lower-cased)
@@ -157,7 +179,7 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
 class _Open:
     """What an open element adds to the context of the blocks inside it."""
 
-    __slots__ = ("facts", "hidden", "serial", "words")
+    __slots__ = ("facts", "hidden", "serial", "step", "words")
 
     def __init__(self, el: etree._Element, tag: str) -> None:
         facts = []
@@ -170,6 +192,7 @@ class _Open:
         self.facts = facts
         cls, ident = el.get("class"), el.get("id")
         self.words = _class_words(f"{cls or ''} {ident or ''}".lower()) if cls or ident else ()
+        self.step = _path_step(tag, cls, ident)
         if tag in ("html", "body") and self.words:
             self.words = tuple(name for name in self.words if name not in _PAGE_WIDE_IGNORED)
         self.serial = 0
@@ -192,6 +215,7 @@ class _Collector:
         self.path: list[int] = []  # serials of the open elements
         self.serials = 0
         self.paths: list[tuple[int, ...]] = []  # per block
+        self.steps: dict[int, str] = {}  # serial -> path step of the open elements
 
     def add(self, text: str, in_link: bool) -> None:
         self.parts.append(text)
@@ -202,6 +226,7 @@ class _Collector:
         self.serials += 1
         info.serial = self.serials
         self.path.append(info.serial)
+        self.steps[info.serial] = info.step
         self.depth += 1
         for f in info.facts:
             self.context[f] = self.context.get(f, 0) + 1
@@ -226,8 +251,9 @@ class _Collector:
             text = _normalise("".join(self.parts))
             if text and _HAS_WORD.search(text):
                 nonspace = max(len(text) - text.count(" "), 1)
+                steps = self.steps
                 self.blocks.append(Block(text=text, tag=tag, link_chars=min(self.link_chars, nonspace),
-                                         dom=self._facts(tag, owner)))
+                                         dom=self._facts(tag, owner), path=" ".join([steps[s] for s in self.path])))
                 self.paths.append(tuple(self.path))
         self.parts.clear()
         self.link_chars = 0
@@ -369,5 +395,5 @@ def _with_container(blocks: list[Block], paths: list[tuple[int, ...]]) -> list[B
         dom[i_in] = 1.0 if best is not None and best in path else 0.0
         dom[i_share] = share
         out.append(Block(b.text, b.label, b.scores, b.lang, b.lang_score, b.foreign, b.segments, b.tag,
-                         b.link_chars, tuple(dom)))
+                         b.link_chars, tuple(dom), b.path))
     return out

@@ -43,6 +43,7 @@ from .features import (
     FEATURES_VERSION,
     BlockRow,
     article_context,
+    container_context,
     build_text_features,
     document_features,
     probability_context,
@@ -97,6 +98,7 @@ class ModelParams:
     balanced_context: bool = False  # class_weight="balanced" for pass 2
     smooth: bool = True  # apply smooth() after pass 2
     use_dom: bool = False  # the HTML model: DOM facts of blocks cut from pages (features.dom_features)
+    container_context: bool = False  # pass 2 also reads the pass-1 view of blocks in the same page container
     random_state: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +112,7 @@ class _Features:
     text: sp.csr_matrix
     dense: np.ndarray
     bounds: list[tuple[int, int]]  # (start, end) rows of each document
+    paths: list[str | None] | None = None  # per row, the block's DOM path (container context only)
 
     def take(self, docs: Sequence[int]) -> _Features:
         idx = np.concatenate([np.arange(*self.bounds[d]) for d in docs]) if docs else np.zeros(0, int)
@@ -118,7 +121,8 @@ class _Features:
             n = self.bounds[d][1] - self.bounds[d][0]
             bounds.append((start, start + n))
             start += n
-        return _Features(self.text[idx], self.dense[idx], bounds)
+        paths = [self.paths[i] for i in idx] if self.paths is not None else None
+        return _Features(self.text[idx], self.dense[idx], bounds, paths)
 
 
 @dataclass
@@ -157,7 +161,9 @@ class BlockModel:
             bounds.append((start, start + len(d.blocks)))
             start += len(d.blocks)
         width = dense[0].shape[1] if dense else 0
-        return _Features(text, np.vstack(dense) if dense else np.zeros((0, width)), bounds)
+        paths = ([b.path for d in documents for b in d.blocks] if getattr(self.params, "container_context", False)
+                 else None)
+        return _Features(text, np.vstack(dense) if dense else np.zeros((0, width)), bounds, paths)
 
     # -- training ----------------------------------------------------------------
     def fit(self, documents: Sequence[Document], *, groups: Sequence[str] | None = None,
@@ -323,7 +329,10 @@ def _block_proba(clf: SGDClassifier, feats: _Features) -> np.ndarray:
 def _context_matrix(feats: _Features, p1: np.ndarray) -> np.ndarray:
     chars = np.expm1(feats.dense[:, 0])  # column 0 is log1p(characters)
     ctx = [np.hstack([probability_context(p1[a:b]), article_context(p1[a:b], chars[a:b])]) for a, b in feats.bounds]
-    return np.hstack([feats.dense, p1, np.vstack(ctx)])
+    parts = [feats.dense, p1, np.vstack(ctx)]
+    if feats.paths is not None:
+        parts.append(np.vstack([container_context(p1[a:b], feats.paths[a:b]) for a, b in feats.bounds]))
+    return np.hstack(parts)
 
 
 def smooth(probs: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:

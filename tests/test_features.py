@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 
 from classifier.document import Block, Document
-from classifier.features import BlockRow, DenseFeatures, build_text_features, document_features, iter_block_rows
+from classifier.features import (
+    CONTAINER_WIDTH,
+    BlockRow,
+    DenseFeatures,
+    build_text_features,
+    container_context,
+    document_features,
+    iter_block_rows,
+)
 
 TEXTS = ["Home", "World", "A paragraph of the article, in full sentences, about the harbour and its boats.",
          "Another paragraph, shorter.", "© 2024 Example News. All rights reserved.", "Contact"]
@@ -69,3 +77,24 @@ def test_document_features_are_finite_with_one_row_per_block(texts: list[str]) -
     feats = document_features(tuple(Block(t) for t in texts))
     assert feats.shape[0] == len(texts)
     assert np.isfinite(feats).all()
+
+
+def test_container_context_is_the_other_members_view() -> None:
+    probs = np.array([[0.9, 0.05, 0.05], [0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.2, 0.3, 0.5], [0.3, 0.3, 0.4]])
+    paths = ["body div.entry p", "body div.entry p", "body div.entry ul li", "body nav ul li", None]
+    ctx = container_context(probs, paths)
+    assert ctx.shape == (5, CONTAINER_WIDTH)
+    # same path: the two paragraphs see each other, never themselves
+    assert np.allclose(ctx[0, :3], probs[1]) and np.allclose(ctx[1, :3], probs[0])
+    assert ctx[0, 3] == np.log1p(1)
+    # same parent: the paragraphs under div.entry; each list item is alone in its own "ul"
+    paths[1] = "body div.entry h2"
+    ctx = container_context(probs, paths)
+    assert np.isnan(ctx[0, :3]).all() and np.allclose(ctx[0, 4:7], probs[1]) and ctx[0, 7] == np.log1p(1)
+    assert np.isnan(ctx[2, 4:7]).all() and ctx[2, 7] == 0.0
+    # alone in its group: missing (the trees' NaN), count 0; no path at all: missing too
+    assert np.isnan(ctx[3, :3]).all() and ctx[3, 3] == 0.0
+    assert np.isnan(ctx[4, :3]).all() and np.isnan(ctx[4, 4:7]).all() and ctx[4, 3] == ctx[4, 7] == 0.0
+    changed = probs.copy()
+    changed[0] = [0.0, 0.0, 1.0]
+    assert np.allclose(container_context(changed, paths)[0], ctx[0], equal_nan=True)  # its own view never leaks in

@@ -74,6 +74,16 @@ def test_dom_facts_describe_where_a_block_stands() -> None:
     assert foot["in_footer"] == 1.0 and foot["cls_boiler"] == 1.0 and foot["own_cls_boiler"] == 1.0
 
 
+def test_each_block_names_its_ancestors() -> None:
+    blocks = {b.text: b for b in html_to_blocks(PAGE)}
+    assert blocks["Home"].path == "html body header.site-header nav.main-menu ul li"
+    assert blocks["Islanders won the vote after a long campaign."].path == "html body main article.story p.standfirst"
+    assert blocks["The ferry in the harbour at dawn."].path == "html body main article.story figure figcaption"
+    # digit runs are one name across pages; class names are lower-cased, at most four kept
+    page = '<div class="Post-1234  entry" id="post-1234"><p class="a b c d e">Hello there</p></div>'
+    assert html_to_blocks(page)[0].path == "html body div.post-0.entry#post-0 p.a.b.c.d"
+
+
 def test_encodings_declared_undeclared_and_with_bom() -> None:
     text = "<html><body><p>Café crème brûlée, “quoted”, naïve résumé.</p></body></html>"
     declared = text.replace("<html>", '<html><head><meta charset="windows-1252"></head>').encode("cp1252")
@@ -144,7 +154,8 @@ def html_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Pat
         assert [b.text for b in blocks] == [b.text for b in d.blocks]
         docs.append(lid.annotate_blocks(Document(id=d.id, blocks=blocks, publisher=d.publisher, gold=d.gold)))
     model = fit_block_model(docs, params=ModelParams(n_char_features=2**12, n_word_features=2**10, trees=20,
-                                                     inner_folds=2, random_state=0, use_dom=True))
+                                                     inner_folds=2, random_state=0, use_dom=True,
+                                                     container_context=True))
     save_model(model, folder, file_name=HTML_MODEL_FILE, card={"training_files": [{"path": "tests (pages)"}]})
     return folder
 
@@ -155,6 +166,8 @@ def test_pages_go_to_the_html_model_and_text_to_the_text_model(html_model_dir: P
     text = Document.from_texts(["Home", "A paragraph of an article with several words in it."])
     assert sieve.model_for(page) is sieve.html_model and sieve.model_for(text) is sieve.block_model
     assert sieve.html_model is not sieve.block_model and sieve.html_model.params.use_dom
+    assert sieve.html_model.params.container_context and not sieve.block_model.params.container_context
+    assert sieve.html_model.featurize([page]).paths == [b.path for b in page.blocks]
     forced = Sieve(html_model_dir, model="text")
     assert forced.model_for(page) is forced.block_model
     calls: list[str] = []
@@ -176,6 +189,7 @@ def test_pages_go_to_the_html_model_and_text_to_the_text_model(html_model_dir: P
     assert [d.id for d in labelled] == ["p", text.id]
     assert all(b.label is not None for d in labelled for b in d.blocks)
     assert all(b.dom is not None for b in labelled[0].blocks)  # DOM facts survive the language layer
+    assert [b.path for b in labelled[0].blocks] == [b.path for b in page.blocks]  # and so do the paths
 
 
 def test_without_an_html_model_pages_use_the_text_model(tiny_model_dir: Path) -> None:

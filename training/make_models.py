@@ -193,7 +193,7 @@ def train_html_model(args: argparse.Namespace, language: LanguageIdentifier) -> 
     docs = [d for p in SCORED_PARTS for d in parts[p]]
     # training sees weak labels for unlabelled comments; `parts` keeps the gold that is scored
     train_docs, weak = (docs, 0) if args.no_weak_labels else weak_comment_labels(docs)
-    params = ModelParams(random_state=args.seed, use_dom=True)
+    params = ModelParams(random_state=args.seed, use_dom=True, container_context=not args.no_container_context)
     files = [args.data_dir / f"{p}.jsonl.gz" for p in SCORED_PARTS]
     card: dict = {
         "training_files": [{"path": f"{f.parent.name}/{f.name}", "sha256": sha256_of(f)} for f in files]
@@ -202,7 +202,8 @@ def train_html_model(args: argparse.Namespace, language: LanguageIdentifier) -> 
         "training_blocks": sum(lab is not None for d in docs for lab in d.gold_labels),
         "weak_label_blocks": weak,  # unlabelled comment prose trained as boilerplate (weak_comment_labels)
         "training_recipe": "training/make_models.py --models html"
-        + (" --no-weak-labels" if args.no_weak_labels else ""),
+        + (" --no-weak-labels" if args.no_weak_labels else "")
+        + (" --no-container-context" if args.no_container_context else ""),
         "segmenter": "classifier.html.html_to_blocks",
         "language_model": {"file": args.lid.name, "sha256": sha256_of(args.lid)},
     }
@@ -251,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-weak-labels", action="store_true",
                     help="HTML model: train without weak labels for unlabelled readers' comments")
+    ap.add_argument("--no-container-context", action="store_true",
+                    help="HTML model: pass 2 without the container context (features.container_context)")
     ap.add_argument("--models", default="text,html", help="which models to build: text, html or both")
     return ap
 
