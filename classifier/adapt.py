@@ -6,8 +6,15 @@
   every time they occur in those pages: a platform's comment form, "Gefällt mir",
   "Ähnliche Beiträge";
 * a **text model**: a linear model on the blocks' hashed n-grams, trained on those
-  pages only, blended with the base model's probabilities (geometric mix); the
-  blend weight is chosen by leave-one-page-out on the labelled pages.
+  pages only;
+* for pages cut from HTML, a **path model**: a linear model on where each block sits
+  in the page (``Block.path``: its ancestors' tags, classes and ids, such as
+  ``div.entry-content`` or ``aside.widget``), trained on those pages only: a
+  platform's templates put the article and the widgets in the same containers on
+  every page.
+
+Both are blended with the base model's probabilities (a geometric mix); the two
+blend weights are chosen together by leave-one-page-out on the labelled pages.
 
 ``PublisherAdapter.adjust`` applies both to documents of those publishers only (the
 record's ``publisher``, else its URL host): every other document is labelled
@@ -18,6 +25,7 @@ exactly as by the base model, so adapting forgets nothing. A model folder with a
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +46,34 @@ logger = logging.getLogger(__name__)
 
 ADAPTER_FILE = "adapter.joblib"
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 0.9)
+#: (text model, path model) weights tried: each in WEIGHTS, together at most 0.9
+WEIGHT_PAIRS = tuple((w, v) for w in WEIGHTS for v in WEIGHTS if w + v <= 0.9 + 1e-9)
+_STEP_NAMES = re.compile(r"[.#]")
+
+
+def path_tokens(path: str | None) -> list[str]:
+    """What the path model reads of a block's DOM path: each ancestor step, each
+    class or id name, and the last one, two and three steps."""
+    if not path:
+        return []
+    steps = path.split(" ")
+    tokens = ["s:" + step for step in steps]
+    tokens += ["c:" + name for step in steps for name in _STEP_NAMES.split(step)[1:] if name]
+    tokens += ["e1:" + steps[-1], "e2:" + " ".join(steps[-2:]), "e3:" + " ".join(steps[-3:])]
+    return tokens
+
+
+def path_matrix(paths: Sequence[str | None], n_features: int) -> Any:
+    """Hashed, binary, l2-normalised ``path_tokens`` (a row of zeros for a block without a path)."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction import FeatureHasher
+
+    x = FeatureHasher(n_features, input_type="string", alternate_sign=False).transform(
+        [path_tokens(p) for p in paths]).tocsr()
+    x.data[:] = 1.0
+    norms = np.sqrt(np.asarray(x.sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.diags(1.0 / norms) @ x
 
 
 @dataclass
@@ -48,6 +84,9 @@ class PublisherAdapter:
     weight: float = 0.0  # share of the text model in the blend
     n_char_features: int = 2**16
     n_word_features: int = 2**14
+    path_model: SGDClassifier | None = None
+    path_weight: float = 0.0  # share of the path model in the blend
+    n_path_features: int = 2**16
     pages: int = 0
     blocks: int = 0
 
@@ -55,9 +94,11 @@ class PublisherAdapter:
         assert self.text_model is not None
         x = TextNgrams(self.n_char_features, self.n_word_features).transform_texts(texts)
         proba = self.text_model.predict_proba(x)
-        full = np.full((len(texts), len(LABELS)), 1e-3)
-        full[:, self.text_model.classes_.astype(int)] = proba
-        return full / full.sum(axis=1, keepdims=True)
+        return _full_proba(self.text_model, proba)
+
+    def _path_proba(self, paths: Sequence[str | None]) -> np.ndarray:
+        assert self.path_model is not None
+        return _full_proba(self.path_model, self.path_model.predict_proba(path_matrix(paths, self.n_path_features)))
 
     def applies_to(self, doc: Document) -> bool:
         return publisher_of(doc) in self.publishers
@@ -67,13 +108,20 @@ class PublisherAdapter:
         adapter's publishers (a new array), else unchanged."""
         if not self.applies_to(doc) or len(probs) == 0:
             return probs
-        return self._blend(doc, probs, self.weight)
+        return self._blend(doc, probs, self.weight, self.path_weight)
 
-    def _blend(self, doc: Document, probs: np.ndarray, weight: float) -> np.ndarray:
+    def _blend(self, doc: Document, probs: np.ndarray, weight: float, path_weight: float = 0.0) -> np.ndarray:
         out = probs.copy()
-        if self.text_model is not None and weight > 0:
-            text = self._text_proba([b.text for b in doc.blocks])
-            mixed = np.exp((1 - weight) * np.log(np.clip(probs, 1e-6, 1)) + weight * np.log(text))
+        weight = weight if self.text_model is not None else 0.0
+        has_paths = any(b.path for b in doc.blocks)
+        path_weight = path_weight if self.path_model is not None and has_paths else 0.0
+        if weight > 0 or path_weight > 0:
+            log = (1 - weight - path_weight) * np.log(np.clip(probs, 1e-6, 1))
+            if weight > 0:
+                log += weight * np.log(self._text_proba([b.text for b in doc.blocks]))
+            if path_weight > 0:
+                log += path_weight * np.log(self._path_proba([b.path for b in doc.blocks]))
+            mixed = np.exp(log - log.max(axis=1, keepdims=True))
             out = mixed / mixed.sum(axis=1, keepdims=True)
         for i, b in enumerate(doc.blocks):
             known = self.memory.get(text_key(b.text))
@@ -85,16 +133,33 @@ class PublisherAdapter:
 
     def describe(self) -> dict[str, Any]:
         return {"publishers": sorted(self.publishers), "pages": self.pages, "blocks": self.blocks,
-                "remembered_blocks": len(self.memory), "text_model_weight": self.weight}
+                "remembered_blocks": len(self.memory), "text_model_weight": self.weight,
+                "path_model_weight": self.path_weight}
 
 
-def _fit_text_model(texts: list[str], y: np.ndarray, n_char: int, n_word: int) -> SGDClassifier | None:
+def _full_proba(clf: SGDClassifier, proba: np.ndarray) -> np.ndarray:
+    """``proba`` over the classes ``clf`` saw, as (n, 3) in LABELS order (unseen: 1e-3)."""
+    full = np.full((len(proba), len(LABELS)), 1e-3)
+    full[:, clf.classes_.astype(int)] = proba
+    return full / full.sum(axis=1, keepdims=True)
+
+
+def _fit_linear(x: Any, y: np.ndarray) -> SGDClassifier | None:
     if len(set(y.tolist())) < 2:
         return None
-    x = TextNgrams(n_char, n_word).transform_texts(texts)
     clf = SGDClassifier(loss="log_loss", alpha=1e-4, max_iter=30, tol=None, class_weight="balanced", random_state=0)
     clf.fit(x, y)
     return clf
+
+
+def _fit_text_model(texts: list[str], y: np.ndarray, n_char: int, n_word: int) -> SGDClassifier | None:
+    return _fit_linear(TextNgrams(n_char, n_word).transform_texts(texts), y)
+
+
+def _fit_path_model(paths: list[str | None], y: np.ndarray, n_features: int) -> SGDClassifier | None:
+    if not any(paths):  # text pages: no path to learn from
+        return None
+    return _fit_linear(path_matrix(paths, n_features), y)
 
 
 def _memory(docs: Sequence[Document]) -> dict[str, int]:
@@ -106,14 +171,15 @@ def _memory(docs: Sequence[Document]) -> dict[str, int]:
     return {k: next(iter(v)) for k, v in sorted(seen.items()) if len(v) == 1}
 
 
-def _labelled(docs: Sequence[Document]) -> tuple[list[str], np.ndarray]:
-    texts, y = [], []
+def _labelled(docs: Sequence[Document]) -> tuple[list[str], list[str | None], np.ndarray]:
+    texts, paths, y = [], [], []
     for d in docs:
         for b, g in zip(d.blocks, d.gold_labels):
             if g is not None:
                 texts.append(b.text)
+                paths.append(b.path)
                 y.append(LABELS.index(g))
-    return texts, np.array(y, dtype=np.int64)
+    return texts, paths, np.array(y, dtype=np.int64)
 
 
 def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
@@ -128,37 +194,41 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
 
 
 def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, n_char_features: int = 2**16,
-                n_word_features: int = 2**14) -> PublisherAdapter:
+                n_word_features: int = 2**14, n_path_features: int = 2**16) -> PublisherAdapter:
     """An adapter for the publishers of the labelled ``docs``; ``base_probs`` are
     the base model's probabilities for them (same order)."""
     publishers = frozenset(p for p in (publisher_of(d) for d in docs) if p)
-    texts, y = _labelled(docs)
-    adapter = PublisherAdapter(publishers, n_char_features=n_char_features, n_word_features=n_word_features,
-                               pages=len(docs), blocks=len(y))
-    # the blend weight: leave one page out, fit on the rest, score the page (macro-F1 over all)
+    texts, paths, y = _labelled(docs)
+    sizes = {"n_char_features": n_char_features, "n_word_features": n_word_features,
+             "n_path_features": n_path_features}
+    adapter = PublisherAdapter(publishers, pages=len(docs), blocks=len(y), **sizes)
+    # the blend weights: leave one page out, fit on the rest, score the page (macro-F1 over all)
     if len(docs) >= 2 and len(set(y.tolist())) >= 2:
         gold_all: list[int] = []
-        preds: dict[float, list[int]] = {w: [] for w in WEIGHTS}
+        preds: dict[tuple[float, float], list[int]] = {wv: [] for wv in WEIGHT_PAIRS}
         for k in range(len(docs)):
-            rest = [d for i, d in enumerate(docs) if i != k]
-            t_rest, y_rest = _labelled(rest)
-            trial = PublisherAdapter(publishers, memory=_memory(rest),
-                                     text_model=_fit_text_model(t_rest, y_rest, n_char_features, n_word_features),
-                                     n_char_features=n_char_features, n_word_features=n_word_features)
             labels = docs[k].gold_labels
             keep = [i for i, g in enumerate(labels) if g is not None]
             if not keep:
                 continue
+            rest = [d for i, d in enumerate(docs) if i != k]
+            t_rest, p_rest, y_rest = _labelled(rest)
+            trial = PublisherAdapter(publishers, memory=_memory(rest),
+                                     text_model=_fit_text_model(t_rest, y_rest, n_char_features, n_word_features),
+                                     path_model=_fit_path_model(p_rest, y_rest, n_path_features), **sizes)
             gold_all.extend(LABELS.index(labels[i]) for i in keep)  # type: ignore[arg-type]
-            for w in WEIGHTS:
-                p = trial._blend(docs[k], np.asarray(base_probs[k]), w)
-                preds[w].extend(int(np.argmax(p[i])) for i in keep)
+            for w, v in WEIGHT_PAIRS:
+                p = trial._blend(docs[k], np.asarray(base_probs[k]), w, v)
+                preds[w, v].extend(int(np.argmax(p[i])) for i in keep)
         gold = np.array(gold_all)
-        scores = {w: _macro_f1(gold, np.array(preds[w])) for w in WEIGHTS}
-        adapter.weight = max(WEIGHTS, key=lambda w: (round(scores[w], 6), -w))
+        scores = {wv: _macro_f1(gold, np.array(preds[wv])) for wv in WEIGHT_PAIRS}
+        # the best; on a tie the smaller total weight, then the smaller text weight
+        adapter.weight, adapter.path_weight = max(
+            WEIGHT_PAIRS, key=lambda wv: (round(scores[wv], 6), -(wv[0] + wv[1]), -wv[0]))
         logger.info("adapter blend weights (leave one page out): %s", scores)
     adapter.memory = _memory(docs)
     adapter.text_model = _fit_text_model(texts, y, n_char_features, n_word_features)
+    adapter.path_model = _fit_path_model(paths, y, n_path_features)
     return adapter
 
 

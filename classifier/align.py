@@ -95,8 +95,10 @@ class Alignment:
         rec = self.document.to_dict()
         rec.pop("lang", None)
         rec.pop("lang_score", None)
-        rec["blocks"] = [{"text": b.text, "label": g.get("label")} for b, g in zip(self.document.blocks,
-                                                                                  self.document.gold)]
+        # a page's blocks keep their tag and DOM path: the path model of an adapter learns from them
+        rec["blocks"] = [{"text": b.text, "label": g.get("label"),
+                          **({"tag": b.tag} if b.tag else {}), **({"path": b.path} if b.path else {})}
+                         for b, g in zip(self.document.blocks, self.document.gold)]
         rec["align"] = {"coverage": round(self.coverage, 4), "content_blocks": self.content_blocks,
                         "partial_blocks": self.partial_blocks, "doubtful": self.doubtful, "reason": self.reason}
         return rec

@@ -467,7 +467,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         adapter = fit_adapter(fit_docs, probs_of(base_fit))
         click.echo(f"adapter for {', '.join(sorted(adapter.publishers)) or '(no publisher)'}: {len(fit_docs)} pages, "
                    f"{adapter.blocks} labelled blocks, {len(adapter.memory)} remembered texts, "
-                   f"text-model weight {adapter.weight}", err=True)
+                   f"text-model weight {adapter.weight}, path-model weight "
+                   f"{adapter.path_weight if adapter.path_model is not None else 'none (no DOM paths)'}", err=True)
 
         def report(name: str, gold: list[Document]) -> None:
             before = list(base.label_many(gold))

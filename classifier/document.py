@@ -164,8 +164,9 @@ class Document:
                     blocks.append(Block(text=raw))
                     gold.append({})
                 elif isinstance(raw, dict) and isinstance(raw.get("text"), str):
-                    tag = raw.get("tag")
-                    blocks.append(Block(text=raw["text"], tag=tag if isinstance(tag, str) else None))
+                    tag, path = raw.get("tag"), raw.get("path")
+                    blocks.append(Block(text=raw["text"], tag=tag if isinstance(tag, str) else None,
+                                        path=path if isinstance(path, str) else None))
                     gold.append({k: raw[k] for k in ("label", "lang", "segments") if k in raw})
                 else:
                     raise SchemaError(f"blocks[{i}] must be a string or an object with a string 'text'")

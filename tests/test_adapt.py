@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from classifier import Sieve
-from classifier.adapt import ADAPTER_FILE, fit_adapter, load_adapter
+from classifier.adapt import ADAPTER_FILE, fit_adapter, load_adapter, path_tokens, save_adapter
+from classifier.html import html_to_blocks
 from classifier.cli import cli
 from classifier.document import Document, Label
 from classifier.errors import ModelError
@@ -105,3 +106,43 @@ def test_a_tampered_adapter_is_refused(runner: CliRunner, tiny_model_dir: Path, 
         load_adapter(out / ADAPTER_FILE)
     result = runner.invoke(cli, ["score", str(data), "--model-dir", str(out)])
     assert result.exit_code == 1 and "adapter.joblib" in result.stderr and "Traceback" not in result.stderr
+
+
+def _templated_page(i: int) -> Document:
+    """A blog page cut from HTML: the story in div.entry-content, widgets in aside.widget."""
+    story = [STORIES[i % len(STORIES)], STORIES[(i + 3) % len(STORIES)]]
+    widgets = "".join(f"<li>{t}</li>" for t, _ in WIDGETS)
+    html = (f'<html><body><div id="page" class="site"><article class="post-{100 + i} post">'
+            f'<div class="entry-content">{"".join(f"<p>{t}</p>" for t in story)}</div></article>'
+            f'<aside id="secondary" class="widget-area"><ul class="widget">{widgets}</ul></aside></div></body></html>')
+    labels = ["content"] * len(story) + [lab for _, lab in WIDGETS]
+    blocks = [{"text": b.text, "label": lab, "tag": b.tag, "path": b.path}
+              for b, lab in zip(html_to_blocks(html), labels, strict=True)]
+    return Document.from_dict({"id": f"page-{i}", "url": f"https://blog{i}.wordpress.com/p", "blocks": blocks})
+
+
+def test_path_tokens_name_the_steps_the_classes_and_the_last_steps() -> None:
+    tokens = path_tokens("html body div.entry-content#main p")
+    assert {"s:div.entry-content#main", "c:entry-content", "c:main", "e1:p", "e2:div.entry-content#main p",
+            "e3:body div.entry-content#main p"} <= set(tokens)
+    assert path_tokens(None) == [] and path_tokens("") == []
+
+
+def test_a_path_model_learns_where_a_template_puts_the_article(tiny_model_dir: Path, tmp_path: Path) -> None:
+    pages = [_templated_page(i) for i in range(6)]
+    assert pages[0].blocks[0].path == "html body div.site#page article.post-0.post div.entry-content p"
+    base = Sieve(tiny_model_dir, model="text")
+    adapter = fit_adapter(pages, _probs(list(base.label_many(pages))))
+    assert adapter.path_model is not None and 0.0 <= adapter.path_weight <= 0.9
+    # texts it never saw: the path alone says which is the article and which a widget
+    proba = adapter._path_proba(["html body div.site#page article.post-0.post div.entry-content p",
+                                 "html body div.site#page aside.widget-area#secondary ul.widget li"])
+    assert np.argmax(proba[0]) == 0 and np.argmax(proba[1]) != 0
+    # a page without paths gets no path model in its blend; text pages train none
+    text_only = fit_adapter(_docs(5), _probs(list(base.label_many(_docs(5)))))
+    assert text_only.path_model is None and text_only.path_weight == 0.0
+    # saved and loaded with its card
+    save_adapter(adapter, tmp_path / ADAPTER_FILE)
+    loaded = load_adapter(tmp_path / ADAPTER_FILE)
+    assert loaded.path_weight == adapter.path_weight
+    assert np.allclose(loaded._path_proba([pages[0].blocks[0].path]), adapter._path_proba([pages[0].blocks[0].path]))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from classifier.adapt import load_adapter
 from classifier.align import align_document
 from classifier.cli import cli
 from classifier.document import Document, Label
@@ -165,6 +166,8 @@ def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_mode
     assert [r["id"] for r in records] == [f"story-{i}" for i in range(6)]
     assert [r["url"] for r in records] == [f"https://www.harbourtimes.example/news/story-{i}" for i in range(6)]
     assert {r["publisher"] for r in records} == {"harbourtimes.example"}  # the url's host, without www.
+    nav_item = next(b for b in records[0]["blocks"] if b["text"] == MENU[0])  # where each block sat in its page
+    assert nav_item["tag"] == "li" and nav_item["path"] == "html body nav ul li"
     reviewed = runner.invoke(cli, ["review", "crawl/crawl.jsonl", "-o", "corrections.jsonl", "--model-dir",
                                    str(models), "--model", "text"], input="bq")
     assert reviewed.exit_code == 0, reviewed.stderr
@@ -172,6 +175,7 @@ def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_mode
                                   "-o", "site-models/", "--general", str(data_dir / "labelled.jsonl")])
     assert trained.exit_code == 0, trained.stderr
     assert "adapter for harbourtimes.example:" in trained.stderr and Path("site-models/adapter.joblib").is_file()
+    assert load_adapter(Path("site-models/adapter.joblib")).path_model is not None  # learned from the pages' paths
     cleaned = runner.invoke(cli, ["clean", "crawl/", "-o", "clean/", "--model-dir", "site-models/", "--model", "text",
                                   "--workers", "1"])
     assert cleaned.exit_code == 0, cleaned.stderr
