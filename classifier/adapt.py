@@ -84,6 +84,7 @@ class PublisherAdapter:
     weight: float = 0.0  # share of the text model in the blend
     n_char_features: int = 2**16
     n_word_features: int = 2**14
+    base_model: str = "text"  # the block model whose output it adjusts: "text" or "html" (pages with DOM facts)
     path_model: SGDClassifier | None = None
     path_weight: float = 0.0  # share of the path model in the blend
     n_path_features: int = 2**16
@@ -132,8 +133,8 @@ class PublisherAdapter:
         return out
 
     def describe(self) -> dict[str, Any]:
-        return {"publishers": sorted(self.publishers), "pages": self.pages, "blocks": self.blocks,
-                "remembered_blocks": len(self.memory), "text_model_weight": self.weight,
+        return {"publishers": sorted(self.publishers), "base_model": self.base_model, "pages": self.pages,
+                "blocks": self.blocks, "remembered_blocks": len(self.memory), "text_model_weight": self.weight,
                 "path_model_weight": self.path_weight}
 
 
@@ -193,15 +194,17 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean(f1s)) if f1s else 0.0
 
 
-def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, n_char_features: int = 2**16,
-                n_word_features: int = 2**14, n_path_features: int = 2**16) -> PublisherAdapter:
+def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, base_model: str = "text",
+                n_char_features: int = 2**16, n_word_features: int = 2**14,
+                n_path_features: int = 2**16) -> PublisherAdapter:
     """An adapter for the publishers of the labelled ``docs``; ``base_probs`` are
-    the base model's probabilities for them (same order)."""
+    the probabilities the ``base_model`` ("text" or "html") gave them (same order),
+    the model whose output the adapter will adjust."""
     publishers = frozenset(p for p in (publisher_of(d) for d in docs) if p)
     texts, paths, y = _labelled(docs)
-    sizes = {"n_char_features": n_char_features, "n_word_features": n_word_features,
-             "n_path_features": n_path_features}
-    adapter = PublisherAdapter(publishers, pages=len(docs), blocks=len(y), **sizes)
+    adapter = PublisherAdapter(publishers, pages=len(docs), blocks=len(y), base_model=base_model,
+                               n_char_features=n_char_features, n_word_features=n_word_features,
+                               n_path_features=n_path_features)
     # the blend weights: leave one page out, fit on the rest, score the page (macro-F1 over all)
     if len(docs) >= 2 and len(set(y.tolist())) >= 2:
         gold_all: list[int] = []
@@ -215,7 +218,9 @@ def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, n
             t_rest, p_rest, y_rest = _labelled(rest)
             trial = PublisherAdapter(publishers, memory=_memory(rest),
                                      text_model=_fit_text_model(t_rest, y_rest, n_char_features, n_word_features),
-                                     path_model=_fit_path_model(p_rest, y_rest, n_path_features), **sizes)
+                                     path_model=_fit_path_model(p_rest, y_rest, n_path_features),
+                                     n_char_features=n_char_features, n_word_features=n_word_features,
+                                     n_path_features=n_path_features)
             gold_all.extend(LABELS.index(labels[i]) for i in keep)  # type: ignore[arg-type]
             for w, v in WEIGHT_PAIRS:
                 p = trial._blend(docs[k], np.asarray(base_probs[k]), w, v)

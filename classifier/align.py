@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from .document import Document, Label
+from .document import Document, Label, labelled_block
 from .templates import publisher_of
 
 __all__ = ["Alignment", "CleanText", "align_document", "index_clean_texts", "with_clean_source"]
@@ -95,10 +95,9 @@ class Alignment:
         rec = self.document.to_dict()
         rec.pop("lang", None)
         rec.pop("lang_score", None)
-        # a page's blocks keep their tag and DOM path: the path model of an adapter learns from them
-        rec["blocks"] = [{"text": b.text, "label": g.get("label"),
-                          **({"tag": b.tag} if b.tag else {}), **({"path": b.path} if b.path else {})}
-                         for b, g in zip(self.document.blocks, self.document.gold)]
+        # a page's blocks keep what the page told of them: `sieve train --base` then
+        # adapts the HTML model on them, with a path model
+        rec["blocks"] = [labelled_block(b, g.get("label")) for b, g in zip(self.document.blocks, self.document.gold)]
         rec["align"] = {"coverage": round(self.coverage, 4), "content_blocks": self.content_blocks,
                         "partial_blocks": self.partial_blocks, "doubtful": self.doubtful, "reason": self.reason}
         return rec

@@ -24,7 +24,7 @@ import click
 from . import __version__
 from .cards import sha256_of
 from .clean import DEFAULT_MIN_CHARS
-from .document import LABELS, Block, Document, Label, Segment
+from .document import LABELS, Block, Document, Label, Segment, labelled_block
 from .errors import ClassifierError
 from .language import LanguageIdentifier
 from .pipeline import LID_MODEL_FILE, MODEL_CHOICES, Sieve, default_model_dir
@@ -446,11 +446,18 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
 
     started = time.perf_counter()
     try:
-        base = Sieve(base_dir, model="text")
+        base = Sieve(base_dir)
         base.check_models()
         if base.adapter is not None:
             raise click.ClickException(f"{base_dir} holds an adapter already; adapt its base folder instead")
         docs = _read_labelled(data, text_field)
+        # pages labelled with their DOM facts (`sieve align` and `sieve review` of web pages
+        # keep them) adapt the HTML model, block text the text model: one kind at a time
+        kinds = sorted({base.model_kind(d) for d in docs})
+        if len(kinds) > 1:
+            raise click.ClickException("the labelled data mixes web pages (blocks with DOM facts, for the HTML model) "
+                                       "and text blocks (for the text model): adapt on one kind at a time")
+        kind = kinds[0] if kinds else "text"
         order = sorted(range(len(docs)), key=lambda i: str(docs[i].id))
         random.Random(seed).shuffle(order)
         n_hold = int(round(holdout_share * len(docs))) if len(docs) >= 4 else 0
@@ -464,8 +471,9 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             raise click.ClickException("the pages name no publisher (no 'publisher' field, no URL): an adapter "
                                        "applies to a publisher's documents, so it would apply to none")
         base_fit = list(base.label_many(fit_docs))
-        adapter = fit_adapter(fit_docs, probs_of(base_fit))
-        click.echo(f"adapter for {', '.join(sorted(adapter.publishers)) or '(no publisher)'}: {len(fit_docs)} pages, "
+        adapter = fit_adapter(fit_docs, probs_of(base_fit), base_model=kind)
+        click.echo(f"adapter of the {kind} model for {', '.join(sorted(adapter.publishers)) or '(no publisher)'}: "
+                   f"{len(fit_docs)} pages, "
                    f"{adapter.blocks} labelled blocks, {len(adapter.memory)} remembered texts, "
                    f"text-model weight {adapter.weight}, path-model weight "
                    f"{adapter.path_weight if adapter.path_model is not None else 'none (no DOM paths)'}", err=True)
@@ -474,7 +482,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             before = list(base.label_many(gold))
             after = []
             for d, p in zip(before, probs_of(before)):
-                labels, _ = labels_and_scores(adapter.adjust(d, p))
+                labels, _ = labels_and_scores(adapter.adjust(d, p) if base.model_kind(d) == kind else p)
                 after.append(Document(d.id, tuple(Block(b.text, label=lab) for b, lab in zip(d.blocks, labels))))
             mb, ma = evaluate_documents(before, gold), evaluate_documents(after, gold)
             click.echo(f"{name}: content-vs-rest F1 {mb['content_vs_rest']['f1']:.4f} -> "
@@ -488,7 +496,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             report(f"general data ({len(gen)} documents)", gen)
         if held:  # the adapter that is written learns from every page given
             base_all = list(base.label_many(docs))
-            adapter = fit_adapter(docs, probs_of(base_all))
+            adapter = fit_adapter(docs, probs_of(base_all), base_model=kind)
         output_dir.mkdir(parents=True, exist_ok=True)
         for f in sorted(base_dir.iterdir()):
             if f.is_file() and f.suffix in (".joblib", ".json", ".ftz", ".md") and not f.name.startswith("adapter."):
@@ -695,8 +703,8 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, drop_doubtful: 
                     unmatched += 1
                     click.echo(f"  {page.id}: no clean text with this id or url; skipped", err=True)
                     continue
-                bare = Document(id=page.id, blocks=tuple(Block(b.text, tag=b.tag, link_chars=b.link_chars, dom=b.dom, path=b.path)
-                                                         for b in page.blocks),
+                bare = Document(id=page.id, blocks=tuple(Block(b.text, tag=b.tag, link_chars=b.link_chars, dom=b.dom,
+                                                               path=b.path) for b in page.blocks),
                                 url=page.url, publisher=page.publisher, extra=page.extra)
                 result = align_document(with_clean_source(bare, clean), clean.text, predicted=page)
                 n += 1
@@ -803,7 +811,7 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
             rec = doc.to_dict()
             rec.pop("lang", None)
             rec.pop("lang_score", None)
-            rec["blocks"] = [{"text": b.text, "label": answers[(d_i, b_i)].value if (d_i, b_i) in answers else None}
+            rec["blocks"] = [labelled_block(b, answers[(d_i, b_i)].value if (d_i, b_i) in answers else None)
                              for b_i, b in enumerate(doc.blocks)]
             if doc.publisher:
                 rec["publisher"] = doc.publisher

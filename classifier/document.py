@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import SchemaError
 
-__all__ = ["Block", "Document", "Label", "LABELS", "Segment", "normalize_lang", "split_paragraphs"]
+__all__ = ["Block", "Document", "Label", "LABELS", "Segment", "labelled_block", "normalize_lang", "split_paragraphs"]
 
 
 class Label(StrEnum):
@@ -94,6 +94,32 @@ class Block:
         return out
 
 
+def labelled_block(block: Block, label: str | None) -> dict[str, Any]:
+    """A block as labelled data (SCHEMA.md), with what the page told of it when it was
+    cut from HTML (``tag``, ``path``, ``dom``), so that training on it sees the page."""
+    out: dict[str, Any] = {"text": block.text, "label": label}
+    if block.tag:
+        out["tag"] = block.tag
+    if block.path:
+        out["path"] = block.path
+    if block.dom is not None:
+        out["dom"] = list(block.dom)
+    return out
+
+
+def _dom_of(raw: Any) -> tuple[float, ...] | None:
+    """DOM facts read back from labelled data; None unless they are this Sieve's
+    (as many numbers as ``html.DOM_FACTS``): facts of another version are dropped,
+    and the block is then labelled as text."""
+    if not isinstance(raw, list):
+        return None
+    from .html import DOM_FACTS  # only when a record carries DOM facts
+
+    if len(raw) != len(DOM_FACTS) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw):
+        return None
+    return tuple(float(v) for v in raw)
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     """A document: an id, its blocks in reading order, and what passes through.
@@ -166,7 +192,7 @@ class Document:
                 elif isinstance(raw, dict) and isinstance(raw.get("text"), str):
                     tag, path = raw.get("tag"), raw.get("path")
                     blocks.append(Block(text=raw["text"], tag=tag if isinstance(tag, str) else None,
-                                        path=path if isinstance(path, str) else None))
+                                        path=path if isinstance(path, str) else None, dom=_dom_of(raw.get("dom"))))
                     gold.append({k: raw[k] for k in ("label", "lang", "segments") if k in raw})
                 else:
                     raise SchemaError(f"blocks[{i}] must be a string or an object with a string 'text'")

@@ -43,8 +43,8 @@ from .features import (
     FEATURES_VERSION,
     BlockRow,
     article_context,
-    container_context,
     build_text_features,
+    container_context,
     document_features,
     probability_context,
 )

@@ -140,13 +140,17 @@ class Sieve:
             self._adapter_loaded = True
         return self._adapter
 
+    def model_kind(self, document: Document) -> str:
+        """Which block model labels ``document``: "html" or "text" (see the class docstring)."""
+        if self.model == "html":
+            return "html"
+        if self.model == "auto" and self.has_html_model and any(b.dom is not None for b in document.blocks[:64]):
+            return "html"
+        return "text"
+
     def model_for(self, document: Document) -> BlockModel:
         """The block model that labels ``document`` (see the class docstring)."""
-        if self.model == "html":
-            return self.html_model
-        if self.model == "auto" and self.has_html_model and any(b.dom is not None for b in document.blocks[:64]):
-            return self.html_model
-        return self.block_model
+        return self.html_model if self.model_kind(document) == "html" else self.block_model
 
     def model_info(self) -> dict[str, str]:
         """Name, version and block-model sha256 (from its card), for output metadata."""
@@ -275,16 +279,16 @@ class Sieve:
             groups.setdefault(id(model), []).append(i)
             models[id(model)] = model
         probs: list[np.ndarray] = [np.zeros((0, 3))] * len(with_langs)
-        by_text_model = [False] * len(with_langs)
+        kinds = ["text"] * len(with_langs)
         for key, members in groups.items():
-            is_text = models[key] is self._block_model
+            kind = "text" if models[key] is self._block_model else "html"
             for i, p in zip(members, models[key].predict_proba([with_langs[i] for i in members])):
                 probs[i] = p
-                by_text_model[i] = is_text
+                kinds[i] = kind
         out = []
         adapter = self.adapter
-        for doc, an, p, text_model in zip(with_langs, analyses, probs, by_text_model):
-            if adapter is not None and text_model:  # the adapter was fitted on the text model's output
+        for doc, an, p, kind in zip(with_langs, analyses, probs, kinds):
+            if adapter is not None and adapter.base_model == kind:  # fitted on that model's output
                 p = adapter.adjust(doc, p)
             if self.templates is not None:
                 p = self.templates.adjust(doc, p)

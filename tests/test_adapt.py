@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,10 @@ from click.testing import CliRunner
 
 from classifier import Sieve
 from classifier.adapt import ADAPTER_FILE, fit_adapter, load_adapter, path_tokens, save_adapter
-from classifier.html import html_to_blocks
 from classifier.cli import cli
-from classifier.document import Document, Label
+from classifier.document import Document, Label, labelled_block
 from classifier.errors import ModelError
+from classifier.html import html_to_blocks
 
 # a blog platform whose German widgets look like article text to a model that never saw them
 WIDGETS = [("Gefällt mir Wird geladen …", "boilerplate"),
@@ -116,8 +117,7 @@ def _templated_page(i: int) -> Document:
             f'<div class="entry-content">{"".join(f"<p>{t}</p>" for t in story)}</div></article>'
             f'<aside id="secondary" class="widget-area"><ul class="widget">{widgets}</ul></aside></div></body></html>')
     labels = ["content"] * len(story) + [lab for _, lab in WIDGETS]
-    blocks = [{"text": b.text, "label": lab, "tag": b.tag, "path": b.path}
-              for b, lab in zip(html_to_blocks(html), labels, strict=True)]
+    blocks = [labelled_block(b, lab) for b, lab in zip(html_to_blocks(html), labels, strict=True)]
     return Document.from_dict({"id": f"page-{i}", "url": f"https://blog{i}.wordpress.com/p", "blocks": blocks})
 
 
@@ -146,3 +146,30 @@ def test_a_path_model_learns_where_a_template_puts_the_article(tiny_model_dir: P
     loaded = load_adapter(tmp_path / ADAPTER_FILE)
     assert loaded.path_weight == adapter.path_weight
     assert np.allclose(loaded._path_proba([pages[0].blocks[0].path]), adapter._path_proba([pages[0].blocks[0].path]))
+
+
+def test_an_adapter_adjusts_only_the_model_it_was_fitted_on(tiny_model_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "models"
+    shutil.copytree(tiny_model_dir, folder)
+    for name in ("html.joblib", "html.json"):  # the shipped HTML model labels the pages
+        shutil.copyfile(Path(__file__).resolve().parent.parent / "models" / name, folder / name)
+    pages = [_templated_page(i) for i in range(6)]
+    assert all(b.dom is not None for b in pages[0].blocks)  # DOM facts read back from the labelled blocks
+    base = Sieve(folder)
+    assert {base.model_kind(p) for p in pages} == {"html"}
+    adapter = fit_adapter(pages, _probs(list(base.label_many(pages))), base_model="html")
+    save_adapter(adapter, folder / ADAPTER_FILE)
+    adapted = Sieve(folder)
+    seen: list[str] = []
+    real = adapted.adapter.adjust
+
+    def spy(doc: Document, probs: np.ndarray) -> np.ndarray:
+        seen.append(str(doc.id))
+        return real(doc, probs)
+
+    adapted.adapter.adjust = spy
+    page = _templated_page(7)
+    text = Document.from_texts([b.text for b in page.blocks], id="as-text", url=page.url)  # same publisher
+    assert adapted.model_kind(text) == "text"
+    list(adapted.label_many([page, text]))
+    assert seen == [str(page.id)]  # the page through the HTML model is adjusted, the text is not

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from classifier.adapt import load_adapter
 from classifier.align import align_document
 from classifier.cli import cli
 from classifier.document import Document, Label
+from classifier.html import html_to_blocks
 
 MENU = ["Home", "Local news", "Sport"]
 ARTICLE = ["Harbour town keeps its winter ferry",
@@ -143,6 +145,8 @@ def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_mode
     """README, "Fix a publisher": HTML pages + their clean text (id, url, text) -> align
     -> review -> train --base -> clean with the adapted folder."""
     models = copy_model_dir("models")
+    for name in ("html.joblib", "html.json"):  # the shipped HTML model labels the pages
+        shutil.copyfile(Path(__file__).resolve().parent.parent / "models" / name, models / name)
     site_pages, crawl = tmp_path / "site-pages", tmp_path / "crawl"
     site_pages.mkdir()
     crawl.mkdir()
@@ -166,17 +170,19 @@ def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_mode
     assert [r["id"] for r in records] == [f"story-{i}" for i in range(6)]
     assert [r["url"] for r in records] == [f"https://www.harbourtimes.example/news/story-{i}" for i in range(6)]
     assert {r["publisher"] for r in records} == {"harbourtimes.example"}  # the url's host, without www.
-    nav_item = next(b for b in records[0]["blocks"] if b["text"] == MENU[0])  # where each block sat in its page
+    nav_item = next(b for b in records[0]["blocks"] if b["text"] == MENU[0])  # what the page told of each block
     assert nav_item["tag"] == "li" and nav_item["path"] == "html body nav ul li"
+    assert nav_item["dom"] == list(html_to_blocks(_page_html(0))[0].dom)
     reviewed = runner.invoke(cli, ["review", "crawl/crawl.jsonl", "-o", "corrections.jsonl", "--model-dir",
                                    str(models), "--model", "text"], input="bq")
     assert reviewed.exit_code == 0, reviewed.stderr
     trained = runner.invoke(cli, ["train", "--base", str(models), "labelled.jsonl", "corrections.jsonl",
                                   "-o", "site-models/", "--general", str(data_dir / "labelled.jsonl")])
     assert trained.exit_code == 0, trained.stderr
-    assert "adapter for harbourtimes.example:" in trained.stderr and Path("site-models/adapter.joblib").is_file()
-    assert load_adapter(Path("site-models/adapter.joblib")).path_model is not None  # learned from the pages' paths
-    cleaned = runner.invoke(cli, ["clean", "crawl/", "-o", "clean/", "--model-dir", "site-models/", "--model", "text",
-                                  "--workers", "1"])
+    # the pages kept their DOM facts through align: the HTML model is adapted, with a path model
+    assert "adapter of the html model for harbourtimes.example:" in trained.stderr
+    adapter = load_adapter(Path("site-models/adapter.joblib"))
+    assert adapter.base_model == "html" and adapter.path_model is not None
+    cleaned = runner.invoke(cli, ["clean", "crawl/", "-o", "clean/", "--model-dir", "site-models/", "--workers", "1"])
     assert cleaned.exit_code == 0, cleaned.stderr
     assert json.loads(Path("clean/_report.json").read_text())["read"] == 6

@@ -194,3 +194,18 @@ def test_from_dict_keeps_texts_order_and_extra_fields(doc_id: str, texts: list[s
     assert (again.id, again.texts, dict(again.extra)) == (doc.id, doc.texts, dict(doc.extra))
     assert again.to_dict() == out
     assert again.gold_labels == [None] * len(texts)
+
+
+def test_labelled_blocks_keep_what_the_page_told_and_read_it_back() -> None:
+    from classifier.document import labelled_block
+    from classifier.html import DOM_FACTS, html_to_blocks
+
+    block = html_to_blocks('<nav class="menu"><ul><li><a href="/">Home</a></li></ul></nav>')[0]
+    raw = labelled_block(block, "navigation")
+    assert raw["label"] == "navigation" and raw["tag"] == "li" and raw["path"] == "html body nav.menu ul li"
+    back = Document.from_dict({"id": "p", "blocks": [raw]}).blocks[0]
+    assert (back.text, back.tag, back.path, back.dom) == (block.text, block.tag, block.path, block.dom)
+    # facts of another version (another length), or not numbers: dropped, the block is text
+    for dom in ([0.0] * (len(DOM_FACTS) - 1), [True] * len(DOM_FACTS), "0 1", None):
+        assert Document.from_dict({"id": "p", "blocks": [{**raw, "dom": dom}]}).blocks[0].dom is None
+    assert labelled_block(Block("plain"), None) == {"text": "plain", "label": None}

@@ -47,6 +47,7 @@ from classifier.readers import RejectSink, read_jsonl  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "training"))
 from make_models import page_documents, weak_comment_labels  # noqa: E402
+
 from classifier.templates import TemplateMemory  # noqa: E402
 
 TARGET = "wordpress.com"
@@ -60,7 +61,8 @@ def probs_of(docs: list[Document]) -> list[np.ndarray]:
     return [np.array([b.scores for b in d.blocks]) for d in docs]
 
 
-def relabel(docs: list[Document], adjust, probs: list[np.ndarray] | None = None) -> list[Document]:  # type: ignore[no-untyped-def]
+def relabel(docs: list[Document], adjust,  # type: ignore[no-untyped-def]
+            probs: list[np.ndarray] | None = None) -> list[Document]:
     out = []
     for d, p in zip(docs, probs if probs is not None else probs_of(docs)):
         labels, _ = labels_and_scores(adjust(d, p))
@@ -131,7 +133,7 @@ def html_experiment(args: argparse.Namespace, lid: LanguageIdentifier) -> None:
     model = fit_block_model(train, params=ModelParams(use_dom=True, container_context=True))
     print(f"pages: base HTML model trained on {len(rest)} other pages in {time.perf_counter() - t:.0f} s")
     adapt_docs, held = target[:args.adapt_pages], target[args.adapt_pages:]
-    adapter = fit_adapter(adapt_docs, model.predict_proba(adapt_docs))
+    adapter = fit_adapter(adapt_docs, model.predict_proba(adapt_docs), base_model="html")
     print(f"pages: adapted on {len(adapt_docs)} pages: {adapter.describe()}")
     before = model.predict_proba(held)
     b = evaluate(relabel(held, lambda d, p: p, before), held)["content_vs_rest"]["f1"]
