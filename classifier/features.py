@@ -470,7 +470,7 @@ def container_context(probs: np.ndarray, paths: Sequence[str | None]) -> np.ndar
     treat it as missing) and log(1 + their number). Blocks without a path get NaN.
     """
     n, k = probs.shape
-    out = np.full((n, CONTAINER_WIDTH), np.nan)
+    out = np.full((n, CONTAINER_GROUPINGS * (k + 1)), np.nan)
     if n == 0:
         return out
     for g in range(CONTAINER_GROUPINGS):
