@@ -142,8 +142,12 @@ _PAGE_WIDE_IGNORED = frozenset({"cls_comment"})
 
 _DIGITS = re.compile(r"[0-9]+")
 _NAME_SEP = re.compile(r"[^\w-]+")
-#: At most this many class names of an element go into its path step.
+#: At most this many class names of an element go into its path step, each cut to
+#: PATH_NAME_CHARS; a path keeps the innermost PATH_STEPS steps (deeply nested
+#: markup would otherwise give every block a path as long as the nesting).
 PATH_CLASSES = 4
+PATH_NAME_CHARS = 64
+PATH_STEPS = 32
 
 
 @functools.lru_cache(maxsize=8192)
@@ -152,11 +156,11 @@ def _path_step(tag: str, cls: str | None, ident: str | None) -> str:
     digit runs as ``0`` (``post-1234`` and ``post-99`` are one name across pages)."""
     step = tag
     if cls:
-        names = [n for n in _NAME_SEP.split(_DIGITS.sub("0", cls.lower())) if n][:PATH_CLASSES]
+        names = [n[:PATH_NAME_CHARS] for n in _NAME_SEP.split(_DIGITS.sub("0", cls.lower())) if n][:PATH_CLASSES]
         if names:
             step += "." + ".".join(names)
     if ident:
-        name = _NAME_SEP.sub("", _DIGITS.sub("0", ident.lower()))[:40]
+        name = _NAME_SEP.sub("", _DIGITS.sub("0", ident.lower()))[:PATH_NAME_CHARS]
         if name:
             step += "#" + name
     return step
@@ -235,6 +239,7 @@ class _Collector:
         self.hidden += info.hidden
 
     def pop(self, info: _Open) -> None:
+        self.steps.pop(info.serial, None)
         if self.path and self.path[-1] == info.serial:
             self.path.pop()
         elif info.serial in self.path:
@@ -253,7 +258,8 @@ class _Collector:
                 nonspace = max(len(text) - text.count(" "), 1)
                 steps = self.steps
                 self.blocks.append(Block(text=text, tag=tag, link_chars=min(self.link_chars, nonspace),
-                                         dom=self._facts(tag, owner), path=" ".join([steps[s] for s in self.path])))
+                                         dom=self._facts(tag, owner),
+                                         path=" ".join([steps[s] for s in self.path[-PATH_STEPS:]])))
                 self.paths.append(tuple(self.path))
         self.parts.clear()
         self.link_chars = 0

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from classifier import Sieve
 from classifier.cli import cli
 from classifier.document import Block, Document, Label
-from classifier.html import DOM_FACTS, decode_html, html_to_blocks
+from classifier.html import DOM_FACTS, PATH_NAME_CHARS, PATH_STEPS, decode_html, html_to_blocks
 from classifier.model import HTML_MODEL_FILE, ModelParams, fit_block_model, save_model
 from classifier.readers import RejectSink, read_any
 
@@ -82,6 +82,18 @@ def test_each_block_names_its_ancestors() -> None:
     # digit runs are one name across pages; class names are lower-cased, at most four kept
     page = '<div class="Post-1234  entry" id="post-1234"><p class="a b c d e">Hello there</p></div>'
     assert html_to_blocks(page)[0].path == "html body div.post-0.entry#post-0 p.a.b.c.d"
+
+
+def test_paths_stay_short_on_deep_nesting_and_long_names() -> None:
+    deep = "<div><p>x</p>" * 3000 + "</div>" * 3000
+    blocks = html_to_blocks(deep)
+    assert len(blocks) > 1000
+    assert max(b.path.count(" ") + 1 for b in blocks) == PATH_STEPS  # the innermost steps only
+    assert blocks[-1].path == " ".join(["div"] * (PATH_STEPS - 1) + ["p"])
+    long_name = "x" * 5000
+    page = f'<div class="{long_name} b" id="{long_name}"><p>Hello there</p></div>'
+    step = html_to_blocks(page)[0].path.split(" ")[-2]
+    assert step == f"div.{'x' * PATH_NAME_CHARS}.b#{'x' * PATH_NAME_CHARS}"
 
 
 def test_encodings_declared_undeclared_and_with_bom() -> None:
