@@ -109,23 +109,35 @@ class PublisherAdapter:
         adapter's publishers (a new array), else unchanged."""
         if not self.applies_to(doc) or len(probs) == 0:
             return probs
-        return self._blend(doc, probs, self.weight, self.path_weight)
+        return self._blend(self._views(doc), probs, self.weight, self.path_weight)
 
-    def _blend(self, doc: Document, probs: np.ndarray, weight: float, path_weight: float = 0.0) -> np.ndarray:
+    def _views(self, doc: Document) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray, list[int | None]]:
+        """What the adapter's parts say of a document's blocks: the text model's and
+        the path model's probabilities (None without that model or, for the path
+        model, without any path), which blocks have a path, the remembered labels."""
+        text = self._text_proba([b.text for b in doc.blocks]) if self.text_model is not None else None
+        has_path = np.array([bool(b.path) for b in doc.blocks], dtype=bool)
+        path = (self._path_proba([b.path for b in doc.blocks])
+                if self.path_model is not None and has_path.any() else None)
+        return text, path, has_path, [self.memory.get(text_key(b.text)) for b in doc.blocks]
+
+    @staticmethod
+    def _blend(views: tuple[np.ndarray | None, np.ndarray | None, np.ndarray, list[int | None]],
+               probs: np.ndarray, weight: float, path_weight: float = 0.0) -> np.ndarray:
+        text, path, has_path, memory = views
         out = probs.copy()
-        weight = weight if self.text_model is not None else 0.0
-        has_paths = any(b.path for b in doc.blocks)
-        path_weight = path_weight if self.path_model is not None and has_paths else 0.0
-        if weight > 0 or path_weight > 0:
-            log = (1 - weight - path_weight) * np.log(np.clip(probs, 1e-6, 1))
-            if weight > 0:
-                log += weight * np.log(self._text_proba([b.text for b in doc.blocks]))
-            if path_weight > 0:
-                log += path_weight * np.log(self._path_proba([b.path for b in doc.blocks]))
+        w = weight if text is not None else 0.0
+        # per block: the path model has no say on a block without a path
+        v = np.where(has_path, path_weight, 0.0)[:, None] if path is not None else np.zeros((len(probs), 1))
+        if w > 0 or v.any():
+            log = (1 - w - v) * np.log(np.clip(probs, 1e-6, 1))
+            if w > 0:
+                log += w * np.log(text)  # type: ignore[arg-type]
+            if path is not None:
+                log += v * np.log(path)
             mixed = np.exp(log - log.max(axis=1, keepdims=True))
             out = mixed / mixed.sum(axis=1, keepdims=True)
-        for i, b in enumerate(doc.blocks):
-            known = self.memory.get(text_key(b.text))
+        for i, known in enumerate(memory):
             if known is not None:
                 row = np.full(len(LABELS), 0.01)
                 row[known] = 0.98
@@ -222,8 +234,9 @@ def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, b
                                      n_char_features=n_char_features, n_word_features=n_word_features,
                                      n_path_features=n_path_features)
             gold_all.extend(LABELS.index(labels[i]) for i in keep)  # type: ignore[arg-type]
+            views = trial._views(docs[k])  # once per page, then each weight pair is a cheap mix
             for w, v in WEIGHT_PAIRS:
-                p = trial._blend(docs[k], np.asarray(base_probs[k]), w, v)
+                p = trial._blend(views, np.asarray(base_probs[k]), w, v)
                 preds[w, v].extend(int(np.argmax(p[i])) for i in keep)
         gold = np.array(gold_all)
         scores = {wv: _macro_f1(gold, np.array(preds[wv])) for wv in WEIGHT_PAIRS}

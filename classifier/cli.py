@@ -453,6 +453,11 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         docs = _read_labelled(data, text_field)
         # pages labelled with their DOM facts (`sieve align` and `sieve review` of web pages
         # keep them) adapt the HTML model, block text the text model: one kind at a time
+        stale = sum(1 for d in docs if any(b.path and b.dom is None for b in d.blocks))
+        if stale:
+            click.echo(f"sieve train: warning: {stale} labelled pages have block paths but no DOM facts this Sieve "
+                       "reads (labelled by another version?): they adapt the text model; run `sieve align` again "
+                       "to adapt the HTML model", err=True)
         kinds = sorted({base.model_kind(d) for d in docs})
         if len(kinds) > 1:
             raise click.ClickException("the labelled data mixes web pages (blocks with DOM facts, for the HTML model) "

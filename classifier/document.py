@@ -115,9 +115,14 @@ def _dom_of(raw: Any) -> tuple[float, ...] | None:
         return None
     from .html import DOM_FACTS  # only when a record carries DOM facts
 
-    if len(raw) != len(DOM_FACTS) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw):
+    if len(raw) != len(DOM_FACTS) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                             and -DOM_FACT_LIMIT <= v <= DOM_FACT_LIMIT for v in raw):
         return None
     return tuple(float(v) for v in raw)
+
+
+#: DOM facts are flags, shares and logarithms: anything beyond this is not one of them.
+DOM_FACT_LIMIT = 1e3
 
 
 @dataclass(frozen=True, slots=True)

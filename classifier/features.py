@@ -50,7 +50,10 @@ __all__ = [
 
 #: Bumped whenever a feature changes meaning or order: a model trained on another
 #: version is refused at load time instead of giving quietly wrong answers.
-FEATURES_VERSION = 5  # 5: cls_comment ignores <html>/<body> classes and "commentary"
+# 5: cls_comment ignores <html>/<body> classes and "commentary"; 6: the HTML model's
+# container context over Block.path (a version-5 model without it still labels: see
+# model.features_compatible)
+FEATURES_VERSION = 6
 
 #: Characters of a block the n-gram families look at: the start of a block says what
 #: it is, and hashing whole 2 kB paragraphs would cost time for no signal.
@@ -467,7 +470,8 @@ def container_context(probs: np.ndarray, paths: Sequence[str | None]) -> np.ndar
     kind of container: a list's items, an article's paragraphs) and blocks with the
     same parent path (everything in that container). Per grouping, the mean
     probabilities of the group's other members (NaN when it has none: the trees
-    treat it as missing) and log(1 + their number). Blocks without a path get NaN.
+    treat it as missing) and log(1 + their number). Blocks without a path get NaN
+    in every column.
     """
     n, k = probs.shape
     out = np.full((n, CONTAINER_GROUPINGS * (k + 1)), np.nan)
@@ -494,7 +498,6 @@ def container_context(probs: np.ndarray, paths: Sequence[str | None]) -> np.ndar
         mean[others == 0] = np.nan
         out[has, col:col + k] = mean
         out[has, col + k] = np.log1p(others)
-        out[~has, col + k] = 0.0
     return out
 
 

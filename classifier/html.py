@@ -148,6 +148,8 @@ _NAME_SEP = re.compile(r"[^\w-]+")
 PATH_CLASSES = 4
 PATH_NAME_CHARS = 64
 PATH_STEPS = 32
+#: Characters of an element's class and id attributes that are read.
+ATTR_CHARS = 1024
 
 
 @functools.lru_cache(maxsize=8192)
@@ -195,6 +197,9 @@ class _Open:
             facts.append(_ROLES[role.lower()])
         self.facts = facts
         cls, ident = el.get("class"), el.get("id")
+        # cut before the memos: they keep their keys, and one page's megabyte class
+        # attribute would stay in memory for the whole run
+        cls, ident = (cls[:ATTR_CHARS] if cls else cls), (ident[:ATTR_CHARS] if ident else ident)
         self.words = _class_words(f"{cls or ''} {ident or ''}".lower()) if cls or ident else ()
         self.step = _path_step(tag, cls, ident)
         if tag in ("html", "body") and self.words:

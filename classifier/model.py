@@ -98,11 +98,32 @@ class ModelParams:
     balanced_context: bool = False  # class_weight="balanced" for pass 2
     smooth: bool = True  # apply smooth() after pass 2
     use_dom: bool = False  # the HTML model: DOM facts of blocks cut from pages (features.dom_features)
-    container_context: bool = False  # pass 2 also reads the pass-1 view of blocks in the same page container
     random_state: int = 0
+    container_context: bool = False  # pass 2 also reads the pass-1 view of blocks in the same page container
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    # Pickled by name: a slotted dataclass pickles its values as a list in field order,
+    # so a field added later would shift every value after it in older files.
+    def __getstate__(self) -> dict[str, Any]:
+        return self.to_dict()
+
+    def __setstate__(self, state: dict[str, Any] | list[Any] | tuple[Any, ...]) -> None:
+        names = list(self.__dataclass_fields__)
+        if isinstance(state, dict):
+            values = dict(state)
+        else:  # a model pickled before this method: its values in the field order of its time
+            known = [n for n in names if n not in _ADDED_LATER] if len(state) < len(names) else names
+            if len(state) == len(known) - 1 and "use_dom" in known:
+                known.remove("use_dom")
+            values = dict(zip(known, state))
+        for name, f in self.__dataclass_fields__.items():
+            object.__setattr__(self, name, values.get(name, f.default))
+
+
+#: ModelParams fields added after models were first pickled as lists (appended last).
+_ADDED_LATER = ("container_context",)
 
 
 @dataclass
@@ -232,7 +253,7 @@ class BlockModel:
         """Per document, an (n_blocks, 3) array of probabilities in ``LABELS`` order."""
         if self.block_pass_ is None or self.context_pass_ is None:
             raise ModelError("the block model is not trained")
-        if self.features_version_ != FEATURES_VERSION:
+        if not features_compatible(self.features_version_, getattr(self.params, "container_context", False)):
             raise ModelError(f"the block model was trained on features version {self.features_version_}, "
                              f"this Sieve computes version {FEATURES_VERSION}; retrain it with `sieve train`")
         feats = features or self.featurize(documents)
@@ -258,6 +279,13 @@ class BlockModel:
             blocks = tuple(replace(b, label=lab, scores=sc) for b, lab, sc in zip(doc.blocks, labels, scores))
             out.append(replace(doc, blocks=blocks))
         return out
+
+
+def features_compatible(version: object, container_context: bool) -> bool:
+    """Whether a model trained on features ``version`` can label with this Sieve:
+    version 6 only added the container context, so a version-5 model without it
+    computes the same features."""
+    return version == FEATURES_VERSION or (version == 5 and not container_context)
 
 
 def labels_and_scores(probs: np.ndarray) -> tuple[list[Label], list[tuple[float, float, float]]]:
@@ -488,7 +516,8 @@ def check_model_card(path: Path) -> dict[str, Any]:
     if card.get("model_format") != MODEL_FORMAT:
         raise ModelError(f"{path}: model format {card.get('model_format')!r}, this Sieve reads "
                          f"{MODEL_FORMAT!r}; retrain with `sieve train`")
-    if card.get("features_version") != FEATURES_VERSION:
+    container = bool((card.get("params") or {}).get("container_context", False))
+    if not features_compatible(card.get("features_version"), container):
         raise ModelError(f"{path} was trained on features version {card.get('features_version')!r}, this Sieve "
                          f"computes version {FEATURES_VERSION}; retrain it with `sieve train`")
     check_sklearn_version(path, card, _RETRAIN)

@@ -169,8 +169,9 @@ class Sieve:
         """Each model file of the folder that can label a document under this Sieve's
         ``model`` choice, with the sha256 its card gives (``None`` for an optional file
         the folder does not have): what a clean shard records as the models that made
-        it. ``--model text`` never reads the HTML model, ``--model html`` neither the
-        text model nor its adapter, so a change to those does not count.
+        it. ``--model text`` never reads the HTML model, ``--model html`` never the
+        text model, so a change to those does not count; a publisher adapter may adjust
+        either model's output, so it counts for every choice.
 
         Raises:
             ModelError: a model file's card is missing or unreadable.
@@ -181,7 +182,7 @@ class Sieve:
         identity: dict[str, str | None] = {}
         # "adapter.joblib": adapt.ADAPTER_FILE, named here so that this check loads no scikit-learn
         names = {"text": (BLOCK_MODEL_FILE, LID_MODEL_FILE, "adapter.joblib"),
-                 "html": (HTML_MODEL_FILE, LID_MODEL_FILE)}.get(
+                 "html": (HTML_MODEL_FILE, LID_MODEL_FILE, "adapter.joblib")}.get(
             self.model, (BLOCK_MODEL_FILE, HTML_MODEL_FILE, LID_MODEL_FILE, "adapter.joblib"))
         for name in names:
             path = self.model_dir / name

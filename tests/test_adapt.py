@@ -173,3 +173,18 @@ def test_an_adapter_adjusts_only_the_model_it_was_fitted_on(tiny_model_dir: Path
     assert adapted.model_kind(text) == "text"
     list(adapted.label_many([page, text]))
     assert seen == [str(page.id)]  # the page through the HTML model is adjusted, the text is not
+
+
+def test_pages_whose_dom_facts_were_lost_are_named(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "old-align.jsonl"
+    records = []
+    for i in range(6):
+        rec = _templated_page(i).to_dict()
+        rec["blocks"] = [{"text": b.text, "label": g.value if g else None, "path": b.path}  # no "dom"
+                         for b, g in zip(_templated_page(i).blocks, _templated_page(i).gold_labels)]
+        records.append(rec)
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.stderr
+    assert "6 labelled pages have block paths but no DOM facts" in result.stderr
+    assert load_adapter(tmp_path / "out" / ADAPTER_FILE).base_model == "text"

@@ -206,6 +206,6 @@ def test_labelled_blocks_keep_what_the_page_told_and_read_it_back() -> None:
     back = Document.from_dict({"id": "p", "blocks": [raw]}).blocks[0]
     assert (back.text, back.tag, back.path, back.dom) == (block.text, block.tag, block.path, block.dom)
     # facts of another version (another length), or not numbers: dropped, the block is text
-    for dom in ([0.0] * (len(DOM_FACTS) - 1), [True] * len(DOM_FACTS), "0 1", None):
+    for dom in ([0.0] * (len(DOM_FACTS) - 1), [True] * len(DOM_FACTS), "0 1", None, [1e308] * len(DOM_FACTS)):
         assert Document.from_dict({"id": "p", "blocks": [{**raw, "dom": dom}]}).blocks[0].dom is None
     assert labelled_block(Block("plain"), None) == {"text": "plain", "label": None}

@@ -90,10 +90,13 @@ def test_paths_stay_short_on_deep_nesting_and_long_names() -> None:
     assert len(blocks) > 1000
     assert max(b.path.count(" ") + 1 for b in blocks) == PATH_STEPS  # the innermost steps only
     assert blocks[-1].path == " ".join(["div"] * (PATH_STEPS - 1) + ["p"])
-    long_name = "x" * 5000
+    long_name = "x" * 500
     page = f'<div class="{long_name} b" id="{long_name}"><p>Hello there</p></div>'
     step = html_to_blocks(page)[0].path.split(" ")[-2]
     assert step == f"div.{'x' * PATH_NAME_CHARS}.b#{'x' * PATH_NAME_CHARS}"
+    # a megabyte class attribute: only its first ATTR_CHARS characters are read
+    page = f'<div class="{"y" * 1_000_000} menu"><p>Hello there</p></div>'
+    assert html_to_blocks(page)[0].path.split(" ")[-2] == f"div.{'y' * PATH_NAME_CHARS}"
 
 
 def test_encodings_declared_undeclared_and_with_bom() -> None:
@@ -275,4 +278,5 @@ def test_a_shard_records_only_the_models_its_model_choice_can_use(html_model_dir
     text = Sieve(html_model_dir, model="text").model_identity()
     assert "html.joblib" not in text and text["blocks.joblib"] == auto["blocks.joblib"]
     html = Sieve(html_model_dir, model="html").model_identity()
-    assert set(html) == {"html.joblib", "lid.ftz"}  # a retrained text model does not touch --model html runs
+    # a retrained text model does not touch --model html runs; an adapter may (it can adjust the HTML model)
+    assert set(html) == {"html.joblib", "lid.ftz", "adapter.joblib"} and html["adapter.joblib"] is None

@@ -139,6 +139,42 @@ def test_card_from_another_scikit_learn_is_refused(copy_model_dir) -> None:
         load_model(model_dir)
 
 
+def test_params_pickled_by_name_and_older_pickles_load_by_their_order() -> None:
+    params = ModelParams(random_state=3, container_context=True, trees=7)
+    assert pickle.loads(pickle.dumps(params)) == params
+    assert isinstance(params.__getstate__(), dict)  # a field added later cannot shift the others
+    names = [n for n in ModelParams.__dataclass_fields__ if n != "container_context"]
+    old = [getattr(ModelParams(random_state=3, use_dom=True), n) for n in names]  # before container_context
+    restored = ModelParams.__new__(ModelParams)
+    restored.__setstate__(old)
+    assert restored == ModelParams(random_state=3, use_dom=True)
+    older = [getattr(ModelParams(random_state=5), n) for n in names if n != "use_dom"]  # before use_dom too
+    restored.__setstate__(older)
+    assert restored == ModelParams(random_state=5)
+
+
+def test_features_of_another_version_are_refused_unless_they_are_the_same(copy_model_dir) -> None:
+    from classifier.features import FEATURES_VERSION
+
+    model_dir = copy_model_dir()
+    card_path = model_dir / "blocks.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+
+    def with_card(version: int, container: bool) -> None:
+        card["features_version"] = version
+        card["params"]["container_context"] = container
+        card_path.write_text(json.dumps(card), encoding="utf-8")
+
+    with_card(FEATURES_VERSION - 2, False)
+    with pytest.raises(ModelError, match="features version"):
+        model_module.check_model_card(model_dir / "blocks.joblib")
+    with_card(5, True)  # version 5 had no container context: such a model cannot exist
+    with pytest.raises(ModelError, match="features version"):
+        model_module.check_model_card(model_dir / "blocks.joblib")
+    with_card(5, False)  # a text model of version 5 computes the same features
+    model_module.check_model_card(model_dir / "blocks.joblib")
+
+
 def test_training_needs_two_labels(labelled_documents: list) -> None:
     only_nav = [
         Document(id=d.id, blocks=d.blocks, publisher=d.publisher,
