@@ -195,17 +195,6 @@ def _labelled(docs: Sequence[Document]) -> tuple[list[str], list[str | None], np
     return texts, paths, np.array(y, dtype=np.int64)
 
 
-def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
-    f1s = []
-    for c in range(len(LABELS)):
-        tp = int(((pred == c) & (y == c)).sum())
-        fp = int(((pred == c) & (y != c)).sum())
-        fn = int(((pred != c) & (y == c)).sum())
-        if tp + fp + fn:
-            f1s.append(2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(f1s)) if f1s else 0.0
-
-
 def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, base_model: str = "text",
                 n_char_features: int = 2**16, n_word_features: int = 2**14,
                 n_path_features: int = 2**16) -> PublisherAdapter:
@@ -217,10 +206,12 @@ def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, b
     adapter = PublisherAdapter(publishers, pages=len(docs), blocks=len(y), base_model=base_model,
                                n_char_features=n_char_features, n_word_features=n_word_features,
                                n_path_features=n_path_features)
-    # the blend weights: leave one page out, fit on the rest, score the page (macro-F1 over all)
+    # the blend weights: leave one page out, fit on the rest, score the page's labelled
+    # blocks by log-loss. A few pages hold a few dozen labelled blocks: right-or-wrong
+    # counts (F1) tie across most weights and flip on one block, log-loss weighs how
+    # sure each blend is of the right label (measured in training/NOTES.md, session 5)
     if len(docs) >= 2 and len(set(y.tolist())) >= 2:
-        gold_all: list[int] = []
-        preds: dict[tuple[float, float], list[int]] = {wv: [] for wv in WEIGHT_PAIRS}
+        losses: dict[tuple[float, float], list[float]] = {wv: [] for wv in WEIGHT_PAIRS}
         for k in range(len(docs)):
             labels = docs[k].gold_labels
             keep = [i for i, g in enumerate(labels) if g is not None]
@@ -233,17 +224,15 @@ def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, b
                                      path_model=_fit_path_model(p_rest, y_rest, n_path_features),
                                      n_char_features=n_char_features, n_word_features=n_word_features,
                                      n_path_features=n_path_features)
-            gold_all.extend(LABELS.index(labels[i]) for i in keep)  # type: ignore[arg-type]
+            gold = [LABELS.index(labels[i]) for i in keep]  # type: ignore[arg-type]
             views = trial._views(docs[k])  # once per page, then each weight pair is a cheap mix
             for w, v in WEIGHT_PAIRS:
                 p = trial._blend(views, np.asarray(base_probs[k]), w, v)
-                preds[w, v].extend(int(np.argmax(p[i])) for i in keep)
-        gold = np.array(gold_all)
-        scores = {wv: _macro_f1(gold, np.array(preds[wv])) for wv in WEIGHT_PAIRS}
-        # the best; on a tie the smaller total weight, then the smaller text weight
-        adapter.weight, adapter.path_weight = max(
-            WEIGHT_PAIRS, key=lambda wv: (round(scores[wv], 6), -(wv[0] + wv[1]), -wv[0]))
-        logger.info("adapter blend weights (leave one page out): %s", scores)
+                losses[w, v].extend(-float(np.log(max(p[i, g], 1e-6))) for i, g in zip(keep, gold))
+        scores = {wv: round(float(np.mean(v)), 6) if v else 0.0 for wv, v in losses.items()}
+        # the lowest mean log-loss; on a tie the smaller total weight, then the smaller text weight
+        adapter.weight, adapter.path_weight = min(WEIGHT_PAIRS, key=lambda wv: (scores[wv], wv[0] + wv[1], wv[0]))
+        logger.info("adapter blend weights, leave-one-page-out log-loss: %s", scores)
     adapter.memory = _memory(docs)
     adapter.text_model = _fit_text_model(texts, y, n_char_features, n_word_features)
     adapter.path_model = _fit_path_model(paths, y, n_path_features)
