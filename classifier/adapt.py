@@ -14,7 +14,7 @@
   every page.
 
 Both are blended with the base model's probabilities (a geometric mix); the two
-blend weights are chosen together by leave-one-page-out on the labelled pages.
+blend weights are chosen together by leave-one-page-out log-loss on the labelled pages.
 
 ``PublisherAdapter.adjust`` applies both to documents of those publishers only (the
 record's ``publisher``, else its URL host): every other document is labelled
