@@ -380,6 +380,8 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         "removed": dict(sorted(stats["removed"].items())),
         "chars": {"in": stats["chars_in"], "out": stats["chars_out"]},
         "options": options,  # a rerun reuses this shard only with the same options
+        "adapter": sieve.adapter_name(),  # the folder's publisher adapter, and the documents it adjusted
+        "adapted": sieve.adapted,
     }
     _write_json_atomic(shard_report_path(task.output), report)
     logger.info("shard %s: %d read, %d written in %.1f s", task.name, report["read"], report["written"],
@@ -409,6 +411,7 @@ def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[st
         for k, c in counters.items():
             c.update(r[k])
         chars.update(r["chars"])
+    adapters = sorted({r["adapter"] for r in reports if r.get("adapter")})
     out = {
         "read": total["read"],
         "written": total["written"],
@@ -418,6 +421,8 @@ def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[st
         "languages": dict(sorted(counters["languages"].items())),
         "removed": dict(sorted(counters["removed"].items())),
         "chars": {"in": chars["in"], "out": chars["out"]},
+        "adapter": "; ".join(adapters) or None,
+        "adapted": sum(int(r.get("adapted", 0)) for r in reports),
         "shards": len(reports),
         "policy": policy.to_dict(),
         "sieve_version": __version__,

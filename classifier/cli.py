@@ -27,7 +27,7 @@ from .clean import DEFAULT_MIN_CHARS
 from .document import LABELS, Block, Document, Label, Segment, labelled_block
 from .errors import ClassifierError
 from .language import LanguageIdentifier
-from .pipeline import LID_MODEL_FILE, MODEL_CHOICES, Sieve, default_model_dir
+from .pipeline import LID_MODEL_FILE, MODEL_CHOICES, Sieve, adapter_summary, default_model_dir
 from .readers import DEFAULT_MAX_BYTES, INPUT_FORMATS, Reject, RejectSink, read_any
 from .writers import JsonlWriter, rejects_path_for
 
@@ -221,6 +221,9 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
                    f"{skip_note if skipped else ''}"
                    f"{f' -> {rejects.path}' if rejects.sink.total and rejects.path else ''}"
                    f" in {time.perf_counter() - started:.1f} s", err=True)
+        note = sieve.adapter_note(out.count)
+        if note:
+            click.echo(f"sieve score: {note}", err=True)
 
 
 def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: bool, input_format: str,
@@ -951,6 +954,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             f"{fmt_counts(rep['dropped'])}, {rejected:,} rejected{fmt_counts(rep['rejected'])}; kept "
             f"{rep['chars']['out']:,} of {rep['chars']['in']:,} characters in {result.seconds:.1f} s{written}",
             err=True)
+        if rep.get("adapter"):
+            click.echo(f"sieve clean: {adapter_summary(rep['adapter'], rep['adapted'])}", err=True)
     if result.failed:  # each failure was printed as it happened, once (on_failure)
         names = ", ".join(name for name, _ in result.failed[:5]) + (", ..." if len(result.failed) > 5 else "")
         raise click.ClickException(f"{len(result.failed)} shard(s) failed ({names}); rerun to retry them "
@@ -1011,6 +1016,9 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
     if not quiet:
         click.echo(f"sieve clean: {total_read:,} records read, {written:,} written, "
                    f"{dropped + skipped:,} dropped, {reporter.sink.total:,} rejected", err=True)
+        note = sieve.adapter_note(read)
+        if note:
+            click.echo(f"sieve clean: {note}", err=True)
     return total_read, reporter.sink.total
 
 

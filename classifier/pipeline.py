@@ -95,6 +95,7 @@ class Sieve:
         self.templates = templates  # publishers' repeated blocks, applied after the block model
         self._adapter: Any = None  # a PublisherAdapter from the folder's adapter.joblib, loaded on first use
         self._adapter_loaded = False
+        self.adapted = 0  # documents the publisher adapter adjusted so far
         self._block_model: BlockModel | None = None
         self._html_model: BlockModel | None = None
 
@@ -139,6 +140,17 @@ class Sieve:
             self._adapter = load_adapter(path) if path.is_file() else None
             self._adapter_loaded = True
         return self._adapter
+
+    def adapter_name(self) -> str | None:
+        """The loaded publisher adapter in a few words ("html model; example.com"), or None."""
+        if not self._adapter_loaded or self._adapter is None:
+            return None
+        return f"{self._adapter.base_model} model; {', '.join(sorted(self._adapter.publishers))}"
+
+    def adapter_note(self, documents: int) -> str | None:
+        """One line on the folder's publisher adapter for a run summary (None without one)."""
+        name = self.adapter_name()
+        return adapter_summary(name, self.adapted, documents) if name else None
 
     def model_kind(self, document: Document) -> str:
         """Which block model labels ``document``: "html" or "text" (see the class docstring)."""
@@ -289,13 +301,24 @@ class Sieve:
         out = []
         adapter = self.adapter
         for doc, an, p, kind in zip(with_langs, analyses, probs, kinds):
-            if adapter is not None and adapter.base_model == kind:  # fitted on that model's output
-                p = adapter.adjust(doc, p)
+            if adapter is not None and adapter.base_model == kind and adapter.applies_to(doc):
+                p = adapter.adjust(doc, p)  # fitted on that model's output, for that publisher
+                self.adapted += 1
             if self.templates is not None:
                 p = self.templates.adjust(doc, p)
             labels, scores = labels_and_scores(p)
             out.append(self.language.finish(doc, an, labels, scores))
         return out
+
+
+def adapter_summary(name: str, adapted: int, documents: int | None = None) -> str:
+    """How many documents a publisher adapter adjusted, and why when none."""
+    of = f" of {documents:,}" if documents is not None else ""
+    line = f"the folder's adapter ({name}) adjusted {adapted:,}{of} documents"
+    if not adapted:
+        line += (": it applies to documents that its model labels and whose `publisher` or `url` names its "
+                 "publishers (a bare HTML file names none)")
+    return line
 
 
 def _next_batch(it: Iterator[Document], size: int) -> list[Document]:

@@ -118,7 +118,8 @@ def _templated_page(i: int) -> Document:
             f'<aside id="secondary" class="widget-area"><ul class="widget">{widgets}</ul></aside></div></body></html>')
     labels = ["content"] * len(story) + [lab for _, lab in WIDGETS]
     blocks = [labelled_block(b, lab) for b, lab in zip(html_to_blocks(html), labels, strict=True)]
-    return Document.from_dict({"id": f"page-{i}", "url": f"https://blog{i}.wordpress.com/p", "blocks": blocks})
+    return Document.from_dict({"id": f"page-{i}", "url": f"https://blog{i}.wordpress.com/p", "publisher": "wordpress.com",
+                               "blocks": blocks})
 
 
 def test_path_tokens_name_the_steps_the_classes_and_the_last_steps() -> None:
@@ -169,10 +170,11 @@ def test_an_adapter_adjusts_only_the_model_it_was_fitted_on(tiny_model_dir: Path
 
     adapted.adapter.adjust = spy
     page = _templated_page(7)
-    text = Document.from_texts([b.text for b in page.blocks], id="as-text", url=page.url)  # same publisher
+    text = Document.from_texts([b.text for b in page.blocks], id="as-text", publisher=page.publisher)  # same one
     assert adapted.model_kind(text) == "text"
     list(adapted.label_many([page, text]))
     assert seen == [str(page.id)]  # the page through the HTML model is adjusted, the text is not
+    assert adapted.adapted == 1 and "adjusted 1 of 2 documents" in (adapted.adapter_note(2) or "")
 
 
 def test_pages_whose_dom_facts_were_lost_are_named(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:

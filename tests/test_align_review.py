@@ -185,4 +185,11 @@ def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_mode
     assert adapter.base_model == "html" and adapter.path_model is not None
     cleaned = runner.invoke(cli, ["clean", "crawl/", "-o", "clean/", "--model-dir", "site-models/", "--workers", "1"])
     assert cleaned.exit_code == 0, cleaned.stderr
-    assert json.loads(Path("clean/_report.json").read_text())["read"] == 6
+    report = json.loads(Path("clean/_report.json").read_text())
+    assert report["read"] == 6 and report["adapted"] == 6  # the crawl's records carry the publisher's urls
+    assert report["adapter"] == "html model; harbourtimes.example"
+    assert "the folder's adapter (html model; harbourtimes.example) adjusted 6 documents" in cleaned.stderr
+    # a bare HTML file names no publisher: the adapter cannot apply, and the summary says why
+    bare = runner.invoke(cli, ["score", "site-pages/story-0.html", "-o", "bare.jsonl", "--model-dir", "site-models/"])
+    assert bare.exit_code == 0, bare.stderr
+    assert "adjusted 0 of 1 documents: it applies to documents that its model labels and whose" in bare.stderr
