@@ -118,8 +118,8 @@ def _templated_page(i: int) -> Document:
             f'<aside id="secondary" class="widget-area"><ul class="widget">{widgets}</ul></aside></div></body></html>')
     labels = ["content"] * len(story) + [lab for _, lab in WIDGETS]
     blocks = [labelled_block(b, lab) for b, lab in zip(html_to_blocks(html), labels, strict=True)]
-    return Document.from_dict({"id": f"page-{i}", "url": f"https://blog{i}.wordpress.com/p", "publisher": "wordpress.com",
-                               "blocks": blocks})
+    return Document.from_dict({"id": f"page-{i}", "url": f"https://blog{i}.wordpress.com/p",
+                               "publisher": "wordpress.com", "blocks": blocks})
 
 
 def test_path_tokens_name_the_steps_the_classes_and_the_last_steps() -> None:
