@@ -364,7 +364,8 @@ def _read_labelled(data: tuple[str, ...], text_field: str) -> list[Document]:
 @cli.command()
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.option("-o", "--output-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write blocks.joblib, its card, and a copy of the language model.")
+              help="Folder to write the model (blocks.joblib; html.joblib for web pages), its card, and copies "
+                   "of the language model (and, beside an HTML model, of the text model).")
 @click.option("--folds", type=click.IntRange(min=0), default=5, show_default=True,
               help="Publisher-grouped cross-validation folds for the report (0: none).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of every step.")
@@ -378,7 +379,9 @@ def _read_labelled(data: tuple[str, ...], text_field: str) -> list[Document]:
 @_model_dir_option
 def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_field: str,
           base_dir: Path | None, holdout_share: float, general: tuple[str, ...], model_dir: Path | None) -> None:
-    """Train the block model on labelled JSONL documents (SCHEMA.md).
+    """Train the block model on labelled JSONL documents (SCHEMA.md): the text
+    model, or the HTML model when the documents are web pages whose blocks carry
+    their DOM facts (as `sieve align` and `sieve review` write them).
 
     Blocks with label null are not samples but stay as context. Prints a
     publisher-grouped cross-validation report, then trains on everything and
@@ -400,15 +403,24 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     if base_dir is not None:
         _adapt(base_dir, data, output_dir, text_field, holdout_share, general, seed)
         return
-    from .model import ModelParams, cross_validate, fit_block_model, save_model
+    from .model import BLOCK_MODEL_FILE, HTML_MODEL_FILE, ModelParams, cross_validate, fit_block_model, save_model
 
     started = time.perf_counter()
     try:
-        lid = (model_dir or default_model_dir()) / LID_MODEL_FILE
+        source_dir = model_dir or default_model_dir()
+        lid = source_dir / LID_MODEL_FILE
         language = LanguageIdentifier(lid)
         # the block model reads block languages: annotate as `sieve score` will
         docs = [language.annotate_blocks(d) for d in _read_labelled(data, text_field)]
-        params = ModelParams(random_state=seed)
+        # labelled web pages (blocks with DOM facts, as `sieve align` and `sieve review`
+        # write them) train the HTML model, block text the text model
+        pages = sum(1 for d in docs if any(b.dom is not None for b in d.blocks))
+        if pages and pages != len(docs):
+            raise click.ClickException(f"the labelled data mixes {pages} web pages (blocks with DOM facts, for the "
+                                       f"HTML model) and {len(docs) - pages} text documents (for the text model): "
+                                       "train on one kind at a time")
+        html = pages > 0
+        params = ModelParams(random_state=seed, use_dom=html, container_context=html)
         publishers = {d.publisher or d.id for d in docs}
         cv: dict[str, Any] | None = None
         if folds >= 2 and len(publishers) >= 2:
@@ -426,13 +438,19 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
             "cv_metrics": _slim(cv) if cv else None,
             "language_model": {"file": LID_MODEL_FILE, "sha256": sha256_of(lid)},
         }
-        path = save_model(model, output_dir, card=card)
-        for f in (lid, lid.with_suffix(".json")):
+        path = save_model(model, output_dir, card=card, file_name=HTML_MODEL_FILE if html else BLOCK_MODEL_FILE)
+        # the folder works as a --model-dir on its own: the language model, and beside a
+        # new HTML model the text model it came with (text input still needs one)
+        keep = [lid, lid.with_suffix(".json")]
+        if html and (source_dir / BLOCK_MODEL_FILE).is_file():
+            keep += [source_dir / BLOCK_MODEL_FILE, (source_dir / BLOCK_MODEL_FILE).with_suffix(".json")]
+        for f in keep:
             if (output_dir / f.name).resolve() != f.resolve():
                 shutil.copyfile(f, output_dir / f.name)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
-    click.echo(f"sieve train: wrote {path} in {time.perf_counter() - started:.1f} s", err=True)
+    kind = f"the HTML model, from {len(docs)} labelled web pages" if html else "the text model"
+    click.echo(f"sieve train: wrote {path} ({kind}) in {time.perf_counter() - started:.1f} s", err=True)
 
 
 def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: str, holdout_share: float,

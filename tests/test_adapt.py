@@ -190,3 +190,31 @@ def test_pages_whose_dom_facts_were_lost_are_named(runner: CliRunner, tiny_model
     assert result.exit_code == 0, result.stderr
     assert "6 labelled pages have block paths but no DOM facts" in result.stderr
     assert load_adapter(tmp_path / "out" / ADAPTER_FILE).base_model == "text"
+
+
+def test_sieve_train_on_labelled_pages_builds_an_html_model(runner: CliRunner, tiny_model_dir: Path,
+                                                            tmp_path: Path) -> None:
+    def record(doc: Document) -> dict:
+        return {"id": doc.id, "url": doc.url, "publisher": doc.publisher,
+                "blocks": [labelled_block(b, g.value if g else None) for b, g in zip(doc.blocks, doc.gold_labels)]}
+
+    data = tmp_path / "pages.jsonl"
+    data.write_text("".join(json.dumps(record(_templated_page(i))) + "\n" for i in range(8)))
+    out = tmp_path / "site-html"
+    result = runner.invoke(cli, ["train", str(data), "-o", str(out), "--folds", "0",
+                                 "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    assert "the HTML model, from 8 labelled web pages" in result.stderr
+    assert {"html.joblib", "html.json", "blocks.joblib", "blocks.json", "lid.ftz"} <= {f.name for f in out.iterdir()}
+    sieve = Sieve(out)
+    assert sieve.html_model.params.use_dom and sieve.html_model.params.container_context
+    page = _templated_page(9)
+    assert sieve.model_kind(page) == "html"
+    labelled = next(sieve.label_many([page]))
+    assert all(b.label is not None for b in labelled.blocks)
+    # pages and text together: one kind at a time
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(data.read_text() + json.dumps(_blog_page(0)) + "\n")
+    refused = runner.invoke(cli, ["train", str(mixed), "-o", str(tmp_path / "x"), "--folds", "0",
+                                  "--model-dir", str(tiny_model_dir)])
+    assert refused.exit_code != 0 and "mixes 8 web pages" in refused.stderr
