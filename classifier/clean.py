@@ -311,6 +311,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     """
     started = time.perf_counter()
     sieve = _sieve_for(task.model_dir, task.model_choice, task.templates)
+    adapted_before = sieve.adapted  # the process's Sieve serves every shard it cleans
     model = sieve.model_info()
     options = _options_for(task, sieve)
     folder = Path(task.output).parent
@@ -381,7 +382,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         "chars": {"in": stats["chars_in"], "out": stats["chars_out"]},
         "options": options,  # a rerun reuses this shard only with the same options
         "adapter": sieve.adapter_name(),  # the folder's publisher adapter, and the documents it adjusted
-        "adapted": sieve.adapted,
+        "adapted": sieve.adapted - adapted_before,
     }
     _write_json_atomic(shard_report_path(task.output), report)
     logger.info("shard %s: %d read, %d written in %.1f s", task.name, report["read"], report["written"],
@@ -422,7 +423,8 @@ def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[st
         "removed": dict(sorted(counters["removed"].items())),
         "chars": {"in": chars["in"], "out": chars["out"]},
         "adapter": "; ".join(adapters) or None,
-        "adapted": sum(int(r.get("adapted", 0)) for r in reports),
+        # None when a shard was made by a Sieve that did not count
+        "adapted": sum(int(r["adapted"]) for r in reports) if all("adapted" in r for r in reports) else None,
         "shards": len(reports),
         "policy": policy.to_dict(),
         "sieve_version": __version__,

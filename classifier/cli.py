@@ -444,6 +444,9 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
         keep = [lid, lid.with_suffix(".json")]
         if html and (source_dir / BLOCK_MODEL_FILE).is_file():
             keep += [source_dir / BLOCK_MODEL_FILE, (source_dir / BLOCK_MODEL_FILE).with_suffix(".json")]
+        elif html and not (output_dir / BLOCK_MODEL_FILE).is_file():
+            click.echo(f"sieve train: warning: {source_dir} has no {BLOCK_MODEL_FILE} to copy: {output_dir} labels "
+                       "web pages, but text input needs a text model (train one into it, or copy one)", err=True)
         for f in keep:
             if (output_dir / f.name).resolve() != f.resolve():
                 shutil.copyfile(f, output_dir / f.name)

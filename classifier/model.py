@@ -114,16 +114,25 @@ class ModelParams:
         if isinstance(state, dict):
             values = dict(state)
         else:  # a model pickled before this method: its values in the field order of its time
-            known = [n for n in names if n not in _ADDED_LATER] if len(state) < len(names) else names
-            if len(state) == len(known) - 1 and "use_dom" in known:
-                known.remove("use_dom")
-            values = dict(zip(known, state))
+            values = dict(zip(_LIST_ORDERS.get(len(state), names), state))
         for name, f in self.__dataclass_fields__.items():
             object.__setattr__(self, name, values.get(name, f.default))
 
 
-#: ModelParams fields added after models were first pickled as lists (appended last).
-_ADDED_LATER = ("container_context",)
+def _list_orders() -> dict[int, list[str]]:
+    """The field orders ``ModelParams`` pickled its values in, as lists, by length:
+    without ``use_dom`` and ``container_context``; with ``use_dom`` before
+    ``random_state``; briefly (models never shipped) ``container_context`` after
+    ``use_dom``. Pickles by name (``__getstate__``) need none of this."""
+    names = [n for n in ModelParams.__dataclass_fields__ if n != "container_context"]
+    with_dom = names.copy()
+    without_dom = [n for n in names if n != "use_dom"]
+    briefly = names.copy()
+    briefly.insert(briefly.index("use_dom") + 1, "container_context")
+    return {len(without_dom): without_dom, len(with_dom): with_dom, len(briefly): briefly}
+
+
+_LIST_ORDERS = _list_orders()
 
 
 @dataclass

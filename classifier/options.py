@@ -66,12 +66,22 @@ def _shown(key: str, value: Any) -> str:
     return str(value)
 
 
+def _without_absent_models(options: dict[str, Any]) -> dict[str, Any]:
+    models = options.get("models")
+    if not isinstance(models, dict):
+        return options
+    return {**options, "models": {k: v for k, v in models.items() if v is not None}}
+
+
 def option_differences(recorded: object, current: dict[str, Any]) -> list[str]:
     """How the options a shard was made with (``recorded``, from its report) differ
     from ``current``, one phrase per option, named by its command-line option:
     ``["--min-chars was 20, now 50"]``; ``[]`` when they are the same."""
     if not isinstance(recorded, dict):
         return ["options not recorded (made by an earlier Sieve)"]
+    # a model file a folder does not have is recorded as None; a Sieve that did not
+    # look for that file recorded nothing: both say "not used"
+    recorded, current = _without_absent_models(recorded), _without_absent_models(current)
     out = []
     for key, now in current.items():
         then = recorded.get(key)

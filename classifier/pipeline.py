@@ -142,10 +142,11 @@ class Sieve:
         return self._adapter
 
     def adapter_name(self) -> str | None:
-        """The loaded publisher adapter in a few words ("html model; example.com"), or None."""
-        if not self._adapter_loaded or self._adapter is None:
+        """The folder's publisher adapter in a few words ("html model; example.com"), or None."""
+        adapter = self.adapter
+        if adapter is None:
             return None
-        return f"{self._adapter.base_model} model; {', '.join(sorted(self._adapter.publishers))}"
+        return f"{adapter.base_model} model; {', '.join(sorted(adapter.publishers))}"
 
     def adapter_note(self, documents: int) -> str | None:
         """One line on the folder's publisher adapter for a run summary (None without one)."""
@@ -300,19 +301,23 @@ class Sieve:
                 kinds[i] = kind
         out = []
         adapter = self.adapter
+        adapted = 0
         for doc, an, p, kind in zip(with_langs, analyses, probs, kinds):
             if adapter is not None and adapter.base_model == kind and adapter.applies_to(doc):
                 p = adapter.adjust(doc, p)  # fitted on that model's output, for that publisher
-                self.adapted += 1
+                adapted += 1
             if self.templates is not None:
                 p = self.templates.adjust(doc, p)
             labels, scores = labels_and_scores(p)
             out.append(self.language.finish(doc, an, labels, scores))
+        self.adapted += adapted  # only for a batch that is done: a failed one is labelled again one by one
         return out
 
 
-def adapter_summary(name: str, adapted: int, documents: int | None = None) -> str:
+def adapter_summary(name: str, adapted: int | None, documents: int | None = None) -> str:
     """How many documents a publisher adapter adjusted, and why when none."""
+    if adapted is None:
+        return f"the folder's adapter ({name}) adjusted an unknown number of documents (shards of an earlier Sieve)"
     of = f" of {documents:,}" if documents is not None else ""
     line = f"the folder's adapter ({name}) adjusted {adapted:,}{of} documents"
     if not adapted:

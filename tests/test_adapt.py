@@ -218,3 +218,48 @@ def test_sieve_train_on_labelled_pages_builds_an_html_model(runner: CliRunner, t
     refused = runner.invoke(cli, ["train", str(mixed), "-o", str(tmp_path / "x"), "--folds", "0",
                                   "--model-dir", str(tiny_model_dir)])
     assert refused.exit_code != 0 and "mixes 8 web pages" in refused.stderr
+
+
+def _adapted_folder(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "adapted"
+    shutil.copytree(tiny_model_dir, folder)
+    base = Sieve(tiny_model_dir, model="text")
+    save_adapter(fit_adapter(_docs(5), _probs(list(base.label_many(_docs(5))))), folder / ADAPTER_FILE)
+    return folder
+
+
+def test_clean_counts_the_adapted_documents_per_shard_whatever_the_workers(runner: CliRunner, tiny_model_dir: Path,
+                                                                           tmp_path: Path) -> None:
+    folder = _adapted_folder(tiny_model_dir, tmp_path)
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    for s in range(4):  # 3 blog pages (the adapter's publisher) and 1 other page per shard
+        other = {"id": f"other-{s}", "url": "https://news.example/a", "text": STORIES[s] + "\n\n" + STORIES[s + 1]}
+        lines = [json.dumps(_blog_page(10 * s + i)) for i in range(3)] + [json.dumps(other)]
+        (crawl / f"part-{s}.jsonl").write_text("\n".join(lines) + "\n")
+    reports = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"clean-{workers}"
+        result = runner.invoke(cli, ["clean", str(crawl), "-o", str(out), "--model-dir", str(folder),
+                                     "--workers", workers])
+        assert result.exit_code == 0, result.stderr
+        shards = {p.name: json.loads(p.read_text())["adapted"] for p in out.glob("part-*.report.json")}
+        reports[workers] = (json.loads((out / "_report.json").read_text())["adapted"], shards)
+    assert reports["1"] == reports["2"] == (12, {f"part-{s}.report.json": 3 for s in range(4)})
+
+
+def test_a_batch_labelled_again_is_not_counted_twice(tiny_model_dir: Path, tmp_path: Path) -> None:
+    sieve = Sieve(_adapted_folder(tiny_model_dir, tmp_path), model="text")
+    docs = [Document.from_dict(_blog_page(i)) for i in range(6)]
+    real = sieve.language.finish
+
+    def finish(doc: Document, *args: object, **kw: object) -> Document:
+        if doc.id == "blog-3":
+            raise RuntimeError("broken")
+        return real(doc, *args, **kw)  # type: ignore[arg-type]
+
+    sieve.language.finish = finish  # type: ignore[method-assign]
+    failed: list[str] = []
+    done = list(sieve.label_many(docs, on_error=lambda d, e: failed.append(str(d.id))))
+    assert failed == ["blog-3"] and len(done) == 5
+    assert sieve.adapted == 5  # the batch failed once and was labelled again one by one

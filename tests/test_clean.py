@@ -620,3 +620,13 @@ def test_clean_on_standard_input_counts_skipped_records_as_read_and_dropped(runn
     assert counts is not None, result.stderr
     read, written, dropped, rejected = (int(g.replace(",", "")) for g in counts.groups())
     assert read == 3 and read == written + dropped + rejected  # the request and the image are read and dropped
+
+
+def test_a_model_file_absent_then_and_not_looked_for_before_is_no_difference() -> None:
+    from classifier.options import option_differences
+
+    now = {"min_chars": 20, "models": {"html.joblib": "abc", "lid.ftz": "def", "adapter.joblib": None}}
+    before = {"min_chars": 20, "models": {"html.joblib": "abc", "lid.ftz": "def"}}  # an earlier Sieve
+    assert option_differences(before, now) == []
+    changed = {"min_chars": 20, "models": {"html.joblib": "abc", "lid.ftz": "def", "adapter.joblib": "123"}}
+    assert option_differences(before, changed) == ["--model-dir: other models (adapter.joblib)"]

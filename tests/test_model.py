@@ -151,6 +151,11 @@ def test_params_pickled_by_name_and_older_pickles_load_by_their_order() -> None:
     older = [getattr(ModelParams(random_state=5), n) for n in names if n != "use_dom"]  # before use_dom too
     restored.__setstate__(older)
     assert restored == ModelParams(random_state=5)
+    briefly = names.copy()  # for a few commits container_context sat before random_state
+    briefly.insert(briefly.index("use_dom") + 1, "container_context")
+    params = ModelParams(random_state=3, use_dom=True, container_context=True)
+    restored.__setstate__([getattr(params, n) for n in briefly])
+    assert restored == params
 
 
 def test_features_of_another_version_are_refused_unless_they_are_the_same(copy_model_dir) -> None:
