@@ -286,19 +286,15 @@ class Sieve:
 
         with_langs = [self.language.annotate_blocks(doc, an) for doc, an in zip(batch, analyses)]
         # each document to its model (text or HTML), one call per model, order kept
-        groups: dict[int, list[int]] = {}
-        models: dict[int, BlockModel] = {}
-        for i, doc in enumerate(with_langs):
-            model = self.model_for(doc)
-            groups.setdefault(id(model), []).append(i)
-            models[id(model)] = model
+        kinds = [self.model_kind(doc) for doc in with_langs]
+        groups: dict[str, list[int]] = {}
+        for i, kind in enumerate(kinds):
+            groups.setdefault(kind, []).append(i)
         probs: list[np.ndarray] = [np.zeros((0, 3))] * len(with_langs)
-        kinds = ["text"] * len(with_langs)
-        for key, members in groups.items():
-            kind = "text" if models[key] is self._block_model else "html"
-            for i, p in zip(members, models[key].predict_proba([with_langs[i] for i in members])):
+        for kind, members in groups.items():
+            model = self.html_model if kind == "html" else self.block_model
+            for i, p in zip(members, model.predict_proba([with_langs[i] for i in members])):
                 probs[i] = p
-                kinds[i] = kind
         out = []
         adapter = self.adapter
         adapted = 0
