@@ -181,7 +181,7 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
 @click.option("-o", "--output", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="Where to write; '-' is standard output. A file is written atomically.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True,
-              help="jsonl: one prediction record per document (SCHEMA.md); table: a view for people.")
+              help="jsonl: one prediction record per document (README, 'Formats'); table: a view for people.")
 @_input_options
 @_model_dir_option
 @_model_option
@@ -379,7 +379,7 @@ def _read_labelled(data: tuple[str, ...], text_field: str) -> list[Document]:
 @_model_dir_option
 def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_field: str,
           base_dir: Path | None, holdout_share: float, general: tuple[str, ...], model_dir: Path | None) -> None:
-    """Train the block model on labelled JSONL documents (SCHEMA.md): the text
+    """Train the block model on labelled JSONL documents (README, "Formats"): the text
     model, or the HTML model when the documents are web pages whose blocks carry
     their DOM facts (as `sieve align` and `sieve review` write them).
 
@@ -499,15 +499,21 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         if not any(publisher_of(d) for d in docs):
             raise click.ClickException("the pages name no publisher (no 'publisher' field, no URL): an adapter "
                                        "applies to a publisher's documents, so it would apply to none")
+        def describe(what: str, fitted: Any, pages: int) -> None:
+            click.echo(f"{what} of the {kind} model for {', '.join(sorted(fitted.publishers)) or '(no publisher)'}: "
+                       f"{pages} pages, {fitted.blocks} labelled blocks, {len(fitted.memory)} remembered texts, "
+                       f"text-model weight {fitted.weight}, path-model weight "
+                       f"{fitted.path_weight if fitted.path_model is not None else 'none (no DOM paths)'}", err=True)
+
         base_fit = list(base.label_many(fit_docs))
         adapter = fit_adapter(fit_docs, probs_of(base_fit), base_model=kind)
-        click.echo(f"adapter of the {kind} model for {', '.join(sorted(adapter.publishers)) or '(no publisher)'}: "
-                   f"{len(fit_docs)} pages, "
-                   f"{adapter.blocks} labelled blocks, {len(adapter.memory)} remembered texts, "
-                   f"text-model weight {adapter.weight}, path-model weight "
-                   f"{adapter.path_weight if adapter.path_model is not None else 'none (no DOM paths)'}", err=True)
+        describe("adapter" if not held else "adapter for the report (the pages not held out)", adapter,
+                 len(fit_docs))
+        if not held:
+            click.echo(f"sieve train: no before/after report on the publisher's pages: {len(docs)} pages are too few "
+                       f"to hold some out (4 or more, --holdout-share {holdout_share})", err=True)
 
-        def report(name: str, gold: list[Document]) -> None:
+        def report(name: str, gold: list[Document]) -> tuple[float, float]:
             before = list(base.label_many(gold))
             after = []
             for d, p in zip(before, probs_of(before)):
@@ -517,15 +523,20 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             click.echo(f"{name}: content-vs-rest F1 {mb['content_vs_rest']['f1']:.4f} -> "
                        f"{ma['content_vs_rest']['f1']:.4f}, macro-F1 {mb['macro_f1']:.4f} -> {ma['macro_f1']:.4f} "
                        f"({ma['blocks']} labelled blocks)")
+            return ma["content_vs_rest"]["f1"] - mb["content_vs_rest"]["f1"], ma["macro_f1"] - mb["macro_f1"]
 
         if held:
-            report(f"held-out pages of the publisher ({len(held)})", held)
+            cvr_gain, macro_gain = report(f"held-out pages of the publisher ({len(held)})", held)
+            if cvr_gain < 0 or macro_gain < 0:
+                click.echo("sieve train: warning: the adapter scores worse than the base model on the held-out pages; "
+                           "it is written all the same: check the labels, or label more pages", err=True)
         if general:
             gen = _read_labelled(general, text_field)
             report(f"general data ({len(gen)} documents)", gen)
         if held:  # the adapter that is written learns from every page given
             base_all = list(base.label_many(docs))
             adapter = fit_adapter(docs, probs_of(base_all), base_model=kind)
+            describe("adapter written (all the pages)", adapter, len(docs))
         output_dir.mkdir(parents=True, exist_ok=True)
         for f in sorted(base_dir.iterdir()):
             if f.is_file() and f.suffix in (".joblib", ".json", ".ftz", ".md") and not f.name.startswith("adapter."):
@@ -696,7 +707,7 @@ def templates_show(memory: Path, top: int) -> None:
               help="JSONL of the pages' clean article text: 'id' or 'url' to match a page, and 'text' (its "
                    "'url' and 'publisher' go to the output when the page names none).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Labelled JSONL to write (SCHEMA.md), usable by `sieve train`.")
+              help="Labelled JSONL to write (README, 'Formats'), usable by `sieve train`.")
 @click.option("--drop-doubtful", is_flag=True, help="Leave pages whose alignment is doubtful out of the output.")
 @_input_options
 @_model_dir_option

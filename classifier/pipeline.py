@@ -317,8 +317,8 @@ def adapter_summary(name: str, adapted: int | None, documents: int | None = None
     of = f" of {documents:,}" if documents is not None else ""
     line = f"the folder's adapter ({name}) adjusted {adapted:,}{of} documents"
     if not adapted:
-        line += (": it applies to documents that its model labels and whose `publisher` or `url` names its "
-                 "publishers (a bare HTML file names none)")
+        line += (": it applies to documents that its model labels and whose publisher is one of those named: the "
+                 "record's `publisher` field, else its url's host without www. (a bare HTML file has neither)")
     return line
 
 

@@ -263,3 +263,12 @@ def test_a_batch_labelled_again_is_not_counted_twice(tiny_model_dir: Path, tmp_p
     done = list(sieve.label_many(docs, on_error=lambda d, e: failed.append(str(d.id))))
     assert failed == ["blog-3"] and len(done) == 5
     assert sieve.adapted == 5  # the batch failed once and was labelled again one by one
+
+
+def test_too_few_pages_for_a_report_are_named(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "blog.jsonl"
+    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(3)))
+    result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.stderr
+    assert "no before/after report on the publisher's pages: 3 pages are too few" in result.stderr
+    assert "adapter of the text model for wordpress.com: 3 pages" in result.stderr

@@ -180,7 +180,7 @@ def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_mode
                                   "-o", "site-models/", "--general", str(data_dir / "labelled.jsonl")])
     assert trained.exit_code == 0, trained.stderr
     # the pages kept their DOM facts through align: the HTML model is adapted, with a path model
-    assert "adapter of the html model for harbourtimes.example:" in trained.stderr
+    assert "adapter written (all the pages) of the html model for harbourtimes.example:" in trained.stderr
     adapter = load_adapter(Path("site-models/adapter.joblib"))
     assert adapter.base_model == "html" and adapter.path_model is not None
     cleaned = runner.invoke(cli, ["clean", "crawl/", "-o", "clean/", "--model-dir", "site-models/", "--workers", "1"])
