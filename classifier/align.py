@@ -103,6 +103,13 @@ class Alignment:
         return rec
 
 
+#: A page is doubtful when blocks the base model is this sure are content, of 8+ words,
+#: hold more unmatched characters than half the matched content (and EXCERPT_MIN_CHARS):
+#: the clean text is then likely an excerpt (a feed's summary), and coverage cannot tell.
+EXCERPT_CONFIDENCE = 0.8
+EXCERPT_MIN_CHARS = 200
+
+
 def align_document(page: Document, clean_text: str, predicted: Document | None = None) -> Alignment:
     """Label ``page``'s blocks from its ``clean_text``; ``predicted`` (the base model's
     labelling of the page) decides boilerplate vs navigation for the other blocks."""
@@ -112,6 +119,7 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
     covered: set[tuple[str, ...]] = set()
     gold: list[dict[str, str]] = []
     content = partial = 0
+    matched_chars = unmatched_prose = 0  # characters: content by alignment; prose the model calls content
     for i, b in enumerate(page.blocks):
         toks = _tokens(b.text)
         grams = _grams(toks)
@@ -123,14 +131,17 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
             share = 1.0 if long_enough and f" {' '.join(toks)} " in clean_tokens else 0.0
         else:
             share = sum(g in clean_set for g in grams) / len(grams)
+        scores = predicted.blocks[i].scores if predicted is not None and i < len(predicted.blocks) else None
         if share >= MATCH:
             label = Label.CONTENT
             content += 1
+            matched_chars += len(b.text)
             covered.update(g for g in grams if g in clean_set)
         else:
             if PARTIAL[0] <= share < PARTIAL[1]:
                 partial += 1
-            scores = predicted.blocks[i].scores if predicted is not None and i < len(predicted.blocks) else None
+            if scores is not None and scores[0] >= EXCERPT_CONFIDENCE and len(toks) >= 8:
+                unmatched_prose += len(b.text)
             label = Label.BOILERPLATE if scores is not None and scores[1] > scores[2] else Label.NAVIGATION
             if scores is None:
                 label = Label.BOILERPLATE if len(toks) >= 8 and b.text.rstrip().endswith((".", "!", "?")) \
@@ -154,6 +165,9 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
         reasons.append(f"the content blocks cover {coverage:.0%} of the clean text")
     if content and partial > max(2, content // 3):
         reasons.append(f"{partial} blocks match the clean text only partly")
+    if content and unmatched_prose > max(EXCERPT_MIN_CHARS, matched_chars // 2):
+        reasons.append(f"the model finds {unmatched_prose:,} characters of article text the clean text does not hold "
+                       f"(against {matched_chars:,} matched): an excerpt?")
     doc = Document(id=page.id, blocks=tuple(page.blocks), url=page.url, publisher=page.publisher,
                    extra={k: v for k, v in page.extra.items() if k not in ("html",)}, gold=tuple(gold))
     return Alignment(doc, coverage, content, partial, bool(reasons), "; ".join(reasons))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,20 @@ def test_align_labels_matching_blocks_content_and_reports_coverage() -> None:
     half = align_document(Document.from_texts([*MENU, ARTICLE[1]], id="p2"), "\n\n".join(ARTICLE))
     assert half.doubtful and half.coverage < 0.8
     assert half.document.gold_labels[3] is Label.CONTENT
+
+
+def test_clean_text_that_is_an_excerpt_makes_the_page_doubtful() -> None:
+    more = ["The ferry company said it would add a second boat on Fridays once the harbour works are done.",
+            "Residents who joined the campaign plan to meet the operator next month to agree the new timetable.",
+            "Local shops expect the winter crossings to bring back the weekend visitors they lost last year."]
+    page = Document.from_texts([*MENU, *ARTICLE, *more, FOOTER], id="p1")
+    sure = [(0.95, 0.03, 0.02) if t in ARTICLE or t in more else (0.05, 0.15, 0.8) for t in page.texts]
+    predicted = replace(page, blocks=tuple(replace(b, scores=sc) for b, sc in zip(page.blocks, sure)))
+    excerpt = align_document(page, "\n\n".join(ARTICLE[:2]), predicted=predicted)  # a feed's summary
+    assert excerpt.coverage == 1.0  # every word of the excerpt is on the page: coverage cannot tell
+    assert excerpt.doubtful and "an excerpt?" in excerpt.reason
+    whole = align_document(page, "\n\n".join([*ARTICLE, *more]), predicted=predicted)
+    assert not whole.doubtful, whole.reason
 
 
 def test_align_command(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
