@@ -37,6 +37,10 @@ MATCH = 0.7
 MIN_COVERAGE = 0.8
 #: A block matching between these shares is "partial"; many such blocks are doubtful.
 PARTIAL = (0.3, MATCH)
+#: A trail of two or more separators ("Home » News » <headline>") is a breadcrumb: its
+#: headline alone would pass MATCH, so it needs BREADCRUMB_MATCH.
+_TRAIL = re.compile(r"\s[»›>|/]\s.*\s[»›>|/]\s")
+BREADCRUMB_MATCH = 0.95
 
 
 def _tokens(text: str) -> list[str]:
@@ -132,7 +136,7 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
         else:
             share = sum(g in clean_set for g in grams) / len(grams)
         scores = predicted.blocks[i].scores if predicted is not None and i < len(predicted.blocks) else None
-        if share >= MATCH:
+        if share >= (BREADCRUMB_MATCH if _TRAIL.search(b.text) else MATCH):
             label = Label.CONTENT
             content += 1
             matched_chars += len(b.text)

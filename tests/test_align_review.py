@@ -45,6 +45,17 @@ def test_align_labels_matching_blocks_content_and_reports_coverage() -> None:
     assert half.document.gold_labels[3] is Label.CONTENT
 
 
+def test_a_breadcrumb_ending_in_the_headline_is_not_content() -> None:
+    crumb = f"Home » News » {ARTICLE[1]}"  # a long headline: 14 of its 16 word 3-grams are in the clean text
+    page = Document.from_texts([*MENU, crumb, *ARTICLE, FOOTER], id="p1")
+    result = align_document(page, "\n\n".join(ARTICLE))
+    labels = dict(zip(page.texts, result.document.gold_labels))
+    assert labels[crumb] is not Label.CONTENT and labels[ARTICLE[1]] is Label.CONTENT
+    # a headline that merely contains one separator is still matched
+    titled = Document.from_texts([*MENU, "Ferry vote: winter crossings stay / council cuts dropped", FOOTER], id="p2")
+    assert align_document(titled, "Ferry vote: winter crossings stay / council cuts dropped").content_blocks == 1
+
+
 def test_clean_text_that_is_an_excerpt_makes_the_page_doubtful() -> None:
     more = ["The ferry company said it would add a second boat on Fridays once the harbour works are done.",
             "Residents who joined the campaign plan to meet the operator next month to agree the new timetable.",
