@@ -532,6 +532,10 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
                            "it is written all the same: check the labels, or label more pages", err=True)
         if general:
             gen = _read_labelled(general, text_field)
+            own = sum(1 for d in gen if publisher_of(d) in adapter.publishers)
+            if own:
+                click.echo(f"sieve train: warning: {own} of the --general documents are of the adapted publisher(s): "
+                           "--general is for other publishers' pages, which the adapter must leave alone", err=True)
             report(f"general data ({len(gen)} documents)", gen)
         if held:  # the adapter that is written learns from every page given
             base_all = list(base.label_many(docs))

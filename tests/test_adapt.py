@@ -272,3 +272,13 @@ def test_too_few_pages_for_a_report_are_named(runner: CliRunner, tiny_model_dir:
     assert result.exit_code == 0, result.stderr
     assert "no before/after report on the publisher's pages: 3 pages are too few" in result.stderr
     assert "adapter of the text model for wordpress.com: 3 pages" in result.stderr
+
+
+def test_general_data_of_the_adapted_publisher_is_named(runner: CliRunner, tiny_model_dir: Path,
+                                                        tmp_path: Path) -> None:
+    data = tmp_path / "blog.jsonl"
+    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(6)))
+    result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(tmp_path / "out"),
+                                 "--general", str(data)])
+    assert result.exit_code == 0, result.stderr
+    assert "6 of the --general documents are of the adapted publisher(s)" in result.stderr
