@@ -239,6 +239,34 @@ def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, b
     return adapter
 
 
+def merge_repeated_pages(docs: Sequence[Document]) -> tuple[list[Document], int]:
+    """One document per page: a page given again (same url, same block texts), as
+    `sieve review`'s corrections repeat pages `sieve align` labelled, becomes one
+    document whose labels are the later one's where it has a label, else the
+    earlier one's. Returns the documents (first occurrence order) and how many
+    repeats were merged."""
+    from dataclasses import replace
+
+    out: list[Document] = []
+    where: dict[str, int] = {}
+    merged = 0
+    for d in docs:
+        k = where.get(d.url) if d.url else None
+        if k is None or out[k].texts != d.texts:
+            if d.url and k is None:
+                where[d.url] = len(out)
+            out.append(d)
+            continue
+        first = out[k]
+        gold = [dict(first.gold[i]) if i < len(first.gold) else {} for i in range(len(first.blocks))]
+        for i, g in enumerate(d.gold[:len(gold)]):
+            if g.get("label") is not None:
+                gold[i]["label"] = g["label"]
+        out[k] = replace(first, gold=tuple(gold))
+        merged += 1
+    return out, merged
+
+
 ADAPTER_FORMAT = "sieve-publisher-adapter/1"
 
 

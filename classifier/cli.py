@@ -463,7 +463,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
 
     import numpy as np
 
-    from .adapt import ADAPTER_FILE, fit_adapter, save_adapter
+    from .adapt import ADAPTER_FILE, fit_adapter, merge_repeated_pages, save_adapter
     from .model import evaluate as evaluate_documents
     from .model import labels_and_scores
     from .templates import publisher_of
@@ -474,7 +474,10 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         base.check_models()
         if base.adapter is not None:
             raise click.ClickException(f"{base_dir} holds an adapter already; adapt its base folder instead")
-        docs = _read_labelled(data, text_field)
+        docs, merged = merge_repeated_pages(_read_labelled(data, text_field))
+        if merged:
+            click.echo(f"sieve train: {merged} labelled pages repeat an earlier one (same url, same blocks: "
+                       "corrections of aligned pages); their labels are merged, the later file's first", err=True)
         # pages labelled with their DOM facts (`sieve align` and `sieve review` of web pages
         # keep them) adapt the HTML model, block text the text model: one kind at a time
         stale = sum(1 for d in docs if any(b.path and b.dom is None for b in d.blocks))

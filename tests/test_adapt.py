@@ -282,3 +282,22 @@ def test_general_data_of_the_adapted_publisher_is_named(runner: CliRunner, tiny_
                                  "--general", str(data)])
     assert result.exit_code == 0, result.stderr
     assert "6 of the --general documents are of the adapted publisher(s)" in result.stderr
+
+
+def test_a_corrected_page_is_one_page_with_the_corrections_first() -> None:
+    from classifier.adapt import merge_repeated_pages
+
+    aligned = Document.from_dict(_blog_page(1))
+    fix = _blog_page(1)
+    fix["id"] = "review-1"
+    fix["blocks"] = [{"text": b["text"], "label": None} for b in fix["blocks"]]
+    fix["blocks"][2]["label"] = "content"  # the reviewer says the first widget line is content
+    other = Document.from_dict(_blog_page(2))
+    docs, merged = merge_repeated_pages([aligned, other, Document.from_dict(fix)])
+    assert merged == 1 and [d.id for d in docs] == ["blog-1", "blog-2"]
+    labels = docs[0].gold_labels
+    assert labels[2] is Label.CONTENT
+    assert labels[:2] == aligned.gold_labels[:2] and labels[3:] == aligned.gold_labels[3:]
+    moved = _blog_page(1)
+    moved["blocks"] = moved["blocks"][:-1]  # the same url with other blocks: another page
+    assert merge_repeated_pages([aligned, Document.from_dict(moved)])[1] == 0

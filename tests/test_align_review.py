@@ -205,6 +205,8 @@ def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_mode
     trained = runner.invoke(cli, ["train", "--base", str(models), "labelled.jsonl", "corrections.jsonl",
                                   "-o", "site-models/", "--general", str(data_dir / "labelled.jsonl")])
     assert trained.exit_code == 0, trained.stderr
+    # review's correction of a page that align labelled too is merged into it, not a page of its own
+    assert "1 labelled pages repeat an earlier one" in trained.stderr
     # the pages kept their DOM facts through align: the HTML model is adapted, with a path model
     assert "adapter written (all the pages) of the html model for harbourtimes.example:" in trained.stderr
     adapter = load_adapter(Path("site-models/adapter.joblib"))
