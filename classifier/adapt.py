@@ -101,13 +101,16 @@ class PublisherAdapter:
         assert self.path_model is not None
         return _full_proba(self.path_model, self.path_model.predict_proba(path_matrix(paths, self.n_path_features)))
 
-    def applies_to(self, doc: Document) -> bool:
-        return publisher_of(doc) in self.publishers
+    def applies_to(self, doc: Document, model_kind: str | None = None) -> bool:
+        """Whether the adapter adjusts ``doc``: one of its publishers' documents, and,
+        when ``model_kind`` ("text" or "html") says which model labelled it, the
+        model the adapter was fitted on."""
+        return (model_kind is None or model_kind == self.base_model) and publisher_of(doc) in self.publishers
 
-    def adjust(self, doc: Document, probs: np.ndarray) -> np.ndarray:
-        """The base ``probs`` (n, 3) of a document, adapted when it is one of the
-        adapter's publishers (a new array), else unchanged."""
-        if not self.applies_to(doc) or len(probs) == 0:
+    def adjust(self, doc: Document, probs: np.ndarray, model_kind: str | None = None) -> np.ndarray:
+        """The base ``probs`` (n, 3) of a document, adapted when the adapter applies to
+        it (``applies_to``; a new array), else unchanged."""
+        if not self.applies_to(doc, model_kind) or len(probs) == 0:
             return probs
         return self._blend(self._views(doc), probs, self.weight, self.path_weight)
 

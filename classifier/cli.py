@@ -414,7 +414,7 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
         docs = [language.annotate_blocks(d) for d in _read_labelled(data, text_field)]
         # labelled web pages (blocks with DOM facts, as `sieve align` and `sieve review`
         # write them) train the HTML model, block text the text model
-        pages = sum(1 for d in docs if any(b.dom is not None for b in d.blocks))
+        pages = sum(1 for d in docs if d.is_page)
         if pages and pages != len(docs):
             raise click.ClickException(f"the labelled data mixes {pages} web pages (blocks with DOM facts, for the "
                                        f"HTML model) and {len(docs) - pages} text documents (for the text model): "
@@ -520,7 +520,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             before = list(base.label_many(gold))
             after = []
             for d, p in zip(before, probs_of(before)):
-                labels, _ = labels_and_scores(adapter.adjust(d, p) if base.model_kind(d) == kind else p)
+                labels, _ = labels_and_scores(adapter.adjust(d, p, base.model_kind(d)))
                 after.append(Document(d.id, tuple(Block(b.text, label=lab) for b, lab in zip(d.blocks, labels))))
             mb, ma = evaluate_documents(before, gold), evaluate_documents(after, gold)
             click.echo(f"{name}: content-vs-rest F1 {mb['content_vs_rest']['f1']:.4f} -> "

@@ -146,6 +146,12 @@ class Document:
     gold_lang: str | None = None
 
     @property
+    def is_page(self) -> bool:
+        """Whether the blocks were cut from a web page (they carry DOM facts; the
+        first 64 blocks tell)."""
+        return any(b.dom is not None for b in self.blocks[:64])
+
+    @property
     def texts(self) -> list[str]:
         return [b.text for b in self.blocks]
 

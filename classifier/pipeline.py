@@ -157,7 +157,7 @@ class Sieve:
         """Which block model labels ``document``: "html" or "text" (see the class docstring)."""
         if self.model == "html":
             return "html"
-        if self.model == "auto" and self.has_html_model and any(b.dom is not None for b in document.blocks[:64]):
+        if self.model == "auto" and self.has_html_model and document.is_page:
             return "html"
         return "text"
 
@@ -299,8 +299,8 @@ class Sieve:
         adapter = self.adapter
         adapted = 0
         for doc, an, p, kind in zip(with_langs, analyses, probs, kinds):
-            if adapter is not None and adapter.base_model == kind and adapter.applies_to(doc):
-                p = adapter.adjust(doc, p)  # fitted on that model's output, for that publisher
+            if adapter is not None and adapter.applies_to(doc, kind):
+                p = adapter.adjust(doc, p, kind)
                 adapted += 1
             if self.templates is not None:
                 p = self.templates.adjust(doc, p)

@@ -164,9 +164,9 @@ def test_an_adapter_adjusts_only_the_model_it_was_fitted_on(tiny_model_dir: Path
     seen: list[str] = []
     real = adapted.adapter.adjust
 
-    def spy(doc: Document, probs: np.ndarray) -> np.ndarray:
+    def spy(doc: Document, probs: np.ndarray, *kind: str | None) -> np.ndarray:
         seen.append(str(doc.id))
-        return real(doc, probs)
+        return real(doc, probs, *kind)
 
     adapted.adapter.adjust = spy
     page = _templated_page(7)
