@@ -31,6 +31,7 @@ SHARED = Path(os.environ.get("SIEVE_SHARED") or Path(__file__).resolve().parents
 DEFAULT_DATA = SHARED / "data" / "aeb-dev.jsonl.gz"
 REF_PIPELINE = SHARED / "eval" / "ref_pipeline.py"
 JUSTEXT_HELPER = HERE / "_justext_ref.py"
+FLOOR_HELPER = HERE / "_floor_ref.py"
 LID_MODEL = REPO / "models" / "lid.ftz"
 
 
@@ -143,6 +144,8 @@ def main() -> None:
             "sieve": (sieve_command() + ["score", str(stripped), "-o", str(out)], sieve_env),
             "justext": ([py, str(JUSTEXT_HELPER), str(stripped)], None),
             "ref_pipeline": ([py, str(REF_PIPELINE), str(stripped)], ref_env),
+            # what any sieve score must do without a block model (read, fastText per block, write)
+            "floor": ([py, str(FLOOR_HELPER), str(stripped), str(Path(tmp) / "floor.jsonl"), str(LID_MODEL)], None),
         }
         runs: dict[str, list[dict]] = {name: [] for name in sides}
         for i in range(args.warmup + args.repeats):
@@ -166,6 +169,10 @@ def main() -> None:
     figures["ref_pipeline"]["own_seconds_median"] = statistics.median(ref_own)
     figures["ref_pipeline"]["own_seconds_runs"] = ref_own
     sieve_med = figures["sieve"]["median_seconds"]
+    phases = [json.loads(r["stdout"].strip().splitlines()[-1]) for r in runs["floor"]]
+    figures["floor"]["own_phases_median"] = {
+        k: statistics.median(p[k] for p in phases) for k in ("start_s", "read_s", "fasttext_s", "write_s")}
+    budget = figures["justext"]["median_seconds"] / 2  # issue 2's target: 2x jusText
     result = {
         "data": str(args.data),
         "documents": docs,
@@ -179,6 +186,9 @@ def main() -> None:
         "sides": figures,
         "ratio_sieve_vs_justext": figures["justext"]["median_seconds"] / sieve_med,
         "ratio_sieve_vs_ref_pipeline": figures["ref_pipeline"]["median_seconds"] / sieve_med,
+        "ratio_floor_vs_justext": figures["justext"]["median_seconds"] / figures["floor"]["median_seconds"],
+        "target_2x_justext_seconds": budget,
+        "floor_share_of_target": figures["floor"]["median_seconds"] / budget,
     }
 
     if args.json:
@@ -197,6 +207,14 @@ def main() -> None:
           f"(runs {' '.join(f'{s:.2f}' for s in own['own_seconds_runs'])})")
     print(f"sieve vs jusText:      {result['ratio_sieve_vs_justext']:.2f}x  (>1: sieve is faster)")
     print(f"sieve vs ref_pipeline: {result['ratio_sieve_vs_ref_pipeline']:.2f}x  (>1: sieve is faster)")
+    ph = figures["floor"]["own_phases_median"]
+    print(f"floor (no block model: start, read, fastText once per distinct block text, write): "
+          f"{figures['floor']['median_seconds']:.2f} s = {result['ratio_floor_vs_justext']:.2f}x jusText; its own "
+          f"phases: start {ph['start_s']:.2f}, read {ph['read_s']:.2f}, fastText {ph['fasttext_s']:.2f}, "
+          f"write {ph['write_s']:.2f} s")
+    print(f"2x jusText allows {budget:.2f} s: the floor alone takes {result['floor_share_of_target']:.0%} of it, "
+          f"leaving {budget - figures['floor']['median_seconds']:.2f} s for the block model (features, "
+          f"scikit-learn's import and prediction) and the language layer's segments")
     print("Wall times of child processes (start, imports and model load included); noisy machine: "
           "compare medians and ratios, not absolute numbers.")
 
