@@ -11,7 +11,10 @@ processes, wall clock, start-up included, alternating in each round:
 
 * ``ref``: ../shared/eval/ref_pipeline.py (jusText on the blocks, then fastText lid.176 on each
   kept block; one process);
-* ``sieve-1`` / ``sieve-2``: ``sieve clean CORPUS -o OUT --workers 1`` / ``--workers 2``.
+* ``sieve-1`` / ``sieve-2``: ``sieve clean CORPUS -o OUT --workers 1`` / ``--workers 2``;
+* ``floor``: ``_floor_ref.py clean``, what any one-process clean must do with no block model
+  (read, fastText once per distinct block text of a document, write gzip shards): how much
+  of the 1-worker target (half the reference's time) is left for a block model.
 
 With ``--warc`` the raw pages of ../shared/data/html are written as WARC response records
 (``.warc.gz`` shards, repeated the same way) and ``sieve clean`` is timed on them too.
@@ -42,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SIEVE_SHARED") or REPO.parent / "shared")  # data + reference runs
 DATA = SHARED / "data"
 REF_PIPELINE = SHARED / "eval" / "ref_pipeline.py"
+FLOOR_HELPER = Path(__file__).resolve().parent / "_floor_ref.py"
 PARTS = ("aeb-dev", "traf-dev", "mixed-dev")
 
 
@@ -159,6 +163,8 @@ def throughput(args: argparse.Namespace, work: Path, records: list[dict]) -> dic
                                   "--workers", "1", "--overwrite"]),
         "sieve-2": lambda: timed([*sieve_command(), "-q", "clean", str(corpus), "-o", str(work / "out2"),
                                   "--workers", "2", "--overwrite"]),
+        "floor": lambda: timed([sys.executable, str(FLOOR_HELPER), "clean", str(corpus), str(work / "outf"),
+                                str(REPO / "models" / "lid.ftz")]),
     }
     warc_docs = 0
     if args.warc:
@@ -178,6 +184,7 @@ def throughput(args: argparse.Namespace, work: Path, records: list[dict]) -> dic
         "seconds": med, "docs_per_s": {k: docs[k] / med[k] for k in med}, "runs": runs,
         "ratio_sieve1_vs_ref": med["ref"] / med["sieve-1"],
         "ratio_sieve2_vs_sieve1": med["sieve-1"] / med["sieve-2"],
+        "floor_share_of_target": med["floor"] / (med["ref"] / 2),
     }
 
 
@@ -229,6 +236,8 @@ def main() -> None:
             print(f"  {k:<13} {t['seconds'][k]:7.1f} s  {t['docs_per_s'][k]:7.1f} docs/s", file=buf)
         print(f"  sieve 1 worker vs reference: {t['ratio_sieve1_vs_ref']:.2f}x (target >= 2x)", file=buf)
         print(f"  sieve 2 workers vs 1 worker: {t['ratio_sieve2_vs_sieve1']:.2f}x (target >= 1.8x)", file=buf)
+        print(f"  floor (no block model) takes {t['floor_share_of_target']:.0%} of the 1-worker target "
+              f"(reference / 2 = {t['seconds']['ref'] / 2:.1f} s)", file=buf)
     for m in figures.get("memory", []):
         print(f"  {m['input_mb']:7.0f} MB input, {m['documents']:,} documents, 2 workers: peak RSS "
               f"{m['peak_rss_mb_all_processes']:.0f} MB (all processes), {m['seconds']:.0f} s", file=buf)

@@ -145,7 +145,8 @@ def main() -> None:
             "justext": ([py, str(JUSTEXT_HELPER), str(stripped)], None),
             "ref_pipeline": ([py, str(REF_PIPELINE), str(stripped)], ref_env),
             # what any sieve score must do without a block model (read, fastText per block, write)
-            "floor": ([py, str(FLOOR_HELPER), str(stripped), str(Path(tmp) / "floor.jsonl"), str(LID_MODEL)], None),
+            "floor": ([py, str(FLOOR_HELPER), "score", str(stripped), str(Path(tmp) / "floor.jsonl"),
+                       str(LID_MODEL)], None),
         }
         runs: dict[str, list[dict]] = {name: [] for name in sides}
         for i in range(args.warmup + args.repeats):
