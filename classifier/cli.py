@@ -29,7 +29,7 @@ from .errors import ClassifierError
 from .language import LanguageIdentifier
 from .pipeline import LID_MODEL_FILE, MODEL_CHOICES, Sieve, adapter_summary, default_model_dir
 from .readers import DEFAULT_MAX_BYTES, INPUT_FORMATS, Reject, RejectSink, read_any
-from .writers import JsonlWriter, rejects_path_for
+from .writers import JsonlWriter, is_special_file, rejects_path_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -144,10 +144,11 @@ def cli(verbose: int, quiet: bool) -> None:
 
 
 class _RejectReporter:
-    """Prints each reject on stderr and writes it to the rejects file (if any)."""
+    """Prints each reject on stderr and writes it to the rejects file (if any): none
+    beside standard output or a device or named pipe (``-o /dev/null``)."""
 
     def __init__(self, output: str, quiet: bool = False) -> None:
-        self.path = None if output == "-" else rejects_path_for(Path(output))
+        self.path = None if output == "-" or is_special_file(output) else rejects_path_for(Path(output))
         self.writer = JsonlWriter(self.path, lazy=True) if self.path else None
         self.quiet = quiet
         self.sink = RejectSink(on_reject=self.report)

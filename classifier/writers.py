@@ -1,7 +1,10 @@
 """Writers: JSONL output (``.gz`` aware) written atomically, and the rejects file.
 
 A file output is written to ``NAME.part`` and renamed when complete, so a reader
-never sees half a file under the final name; ``-`` writes to standard output.
+never sees half a file under the final name; ``-`` writes to standard output. A
+path that exists and is no regular file (``/dev/null``, ``/dev/stdout``, a named
+pipe) is written in place: renaming over it would replace the device or pipe with
+a regular file.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-__all__ = ["JsonlWriter", "dumps_record", "rejects_path_for", "write_text_atomic"]
+__all__ = ["JsonlWriter", "dumps_record", "is_special_file", "rejects_path_for", "write_text_atomic"]
 
 
 def dumps_record(record: dict[str, Any]) -> str:
@@ -23,9 +26,20 @@ def dumps_record(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
 
 
+def is_special_file(path: Path | str) -> bool:
+    """Whether ``path`` exists and is no regular file or folder: a device (``/dev/null``,
+    ``/dev/stdout``) or a named pipe, which is written in place, never replaced."""
+    return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
+
+
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through ``PATH.part`` (flushed to disk, then renamed):
-    a reader never sees half a file, and a failed write leaves no ``.part`` behind."""
+    a reader never sees half a file, and a failed write leaves no ``.part`` behind.
+    A device or named pipe (``is_special_file``) is written in place."""
+    if is_special_file(path):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
     part = path.with_name(path.name + ".part")
     try:
         with open(part, "w", encoding="utf-8") as f:
@@ -54,6 +68,7 @@ class JsonlWriter:
 
     def __init__(self, path: Path | str, *, lazy: bool = False) -> None:
         self.path = None if str(path) == "-" else Path(path)
+        self._in_place = self.path is not None and is_special_file(self.path)
         self.count = 0
         self._lazy = lazy
         self._stream: IO[str] | None = None
@@ -61,7 +76,11 @@ class JsonlWriter:
 
     @property
     def part(self) -> Path | None:
-        return self.path.with_name(self.path.name + ".part") if self.path else None
+        """Where the records go until they are complete: ``NAME.part``, or the path
+        itself for a device or named pipe."""
+        if self.path is None or self._in_place:
+            return self.path
+        return self.path.with_name(self.path.name + ".part")
 
     def _open(self) -> IO[str]:
         if self._stream is None:
@@ -98,6 +117,8 @@ class JsonlWriter:
         self._stream.close()
         if self._raw is not None and not self._raw.closed:
             self._raw.close()
+        if self._in_place:
+            return
         if exc_type is None:
             self.part.replace(self.path)
         else:

@@ -114,6 +114,26 @@ def test_score_output_file_and_rejects_file(runner: CliRunner, tiny_model_dir: P
     assert not (tmp_path / "labelled.jsonl.rejects.jsonl").exists()
 
 
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_score_to_a_named_pipe_writes_into_it_and_leaves_no_file_beside(runner: CliRunner, tiny_model_dir: Path,
+                                                                         data_dir: Path, tmp_path: Path) -> None:
+    # as -o /dev/null or -o /dev/stdout: the pipe stays a pipe, no OUTPUT.rejects.jsonl beside it
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = _score(runner, tiny_model_dir, str(data_dir / "broken.jsonl"), "-o", str(fifo))
+    reader.join(10)
+    assert result.exit_code == 0, result.stderr
+    assert [r["id"] for r in _records(got[0].decode("utf-8"))] == ["ok"]
+    assert "broken.jsonl:2: bad_json" in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"] and not fifo.is_file()
+
+
 def test_score_failing_midway_leaves_the_previous_output(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from classifier.errors import ModelError

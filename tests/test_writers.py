@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import stat
+import threading
 from pathlib import Path
 
 import pytest
 
-from classifier.writers import JsonlWriter, dumps_record, rejects_path_for
+from classifier.writers import JsonlWriter, dumps_record, is_special_file, rejects_path_for, write_text_atomic
 
 RECORDS = [{"id": "a", "text": "Grüße, ça va? — 東京"}, {"id": "b", "n": [1, 2.5, None, True]}]
 
@@ -86,3 +89,35 @@ def test_dumps_record_is_one_line_and_stable() -> None:
 
 def test_rejects_path_sits_beside_the_output() -> None:
     assert rejects_path_for(Path("out/labelled.jsonl.gz")) == Path("out/labelled.jsonl.gz.rejects.jsonl")
+
+
+
+def _read_fifo(path: Path) -> tuple[threading.Thread, list[bytes]]:
+    got: list[bytes] = []
+
+    def read() -> None:
+        with open(path, "rb") as f:
+            got.append(f.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader, got
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_is_written_in_place_never_replaced(tmp_path: Path) -> None:
+    # renaming NAME.part over a pipe or a device (-o /dev/null, as root) would put a
+    # regular file in its place: such a path is written directly
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert is_special_file(fifo) and not is_special_file(tmp_path) and not is_special_file(tmp_path / "new")
+    reader, got = _read_fifo(fifo)
+    with JsonlWriter(fifo) as w:
+        w.write(RECORDS[0])
+    reader.join(10)
+    assert got == [(dumps_record(RECORDS[0]) + "\n").encode()]
+    reader, got = _read_fifo(fifo)
+    write_text_atomic(fifo, "{}\n")
+    reader.join(10)
+    assert got == [b"{}\n"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and [p.name for p in tmp_path.iterdir()] == ["pipe"]
