@@ -245,6 +245,11 @@ def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: 
                     show(doc)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
+    except BrokenPipeError:
+        raise  # standard output closed by its reader: the group ends quietly
+    except OSError as err:  # the output (or its rejects file) cannot be written: one line, exit 1
+        name = str(err.filename or output).removesuffix(".part")
+        raise click.ClickException(f"cannot write {name}: {err.strerror or err}") from err
     return out, rejects
 
 

@@ -134,6 +134,15 @@ def test_score_to_a_named_pipe_writes_into_it_and_leaves_no_file_beside(runner: 
     assert [p.name for p in tmp_path.iterdir()] == ["pipe"] and not fifo.is_file()
 
 
+def test_score_output_that_cannot_be_written_exits_1_with_one_line(runner: CliRunner, tiny_model_dir: Path,
+                                                                    data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a folder\n", encoding="utf-8")
+    result = _score(runner, tiny_model_dir, str(data_dir / "articles.jsonl"), "-o", str(tmp_path / "afile" / "x.jsonl"))
+    assert result.exit_code == 1
+    _no_traceback(result)
+    assert "cannot write" in result.stderr and "afile" in result.stderr
+
+
 def test_score_failing_midway_leaves_the_previous_output(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from classifier.errors import ModelError
