@@ -236,7 +236,7 @@ def read_any(
         if input_format == "auto":
             if not hasattr(stream, "peek"):  # e.g. a BytesIO: buffer it so the head can be seen
                 stream = io.BufferedReader(stream)  # type: ignore[arg-type]
-            head = stream.peek(4096)
+            head = stream.peek(4096).removeprefix(_UTF8_BOM)
             input_format = "jsonl" if head.lstrip()[:1] == b"{" else "text"
         if input_format == "jsonl":
             yield from _read_jsonl_stream(stream, STDIN, rejects, text_field, max_bytes)
@@ -297,12 +297,16 @@ def _read_jsonl_stream(
             rejects.add(Reject(source, line_no + 1, "unreadable", str(err)))
             return
         line_no += 1
+        if line_no == 1:  # a byte-order mark (Windows tools write one) is no part of the first record
+            raw = raw.removeprefix(_UTF8_BOM)
         if not raw.strip():
             continue
         doc = _parse_line(raw, source, line_no, rejects, text_field, max_bytes)
         if doc is not None:
             yield doc
 
+
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 #: Bytes read at a time while skipping the rest of a line over the size limit.
 _DRAIN_CHUNK = 1 << 20

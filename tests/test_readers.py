@@ -61,6 +61,17 @@ def test_mixed_jsonl_each_bad_line_has_its_reason_and_position(tmp_path: Path) -
     assert records == len(docs) + len(rejected)
 
 
+
+def test_a_byte_order_mark_before_the_first_record_is_not_part_of_it(tmp_path: Path) -> None:
+    # Windows tools write UTF-8 with a BOM: the first record is as good as the others
+    # (CRLF line ends too); a BOM further on is still bad JSON
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + _record(1).replace(b"\n", b"\r\n") + _record(2).replace(b"\n", b"\r\n")
+                     + b"\xef\xbb\xbf" + _record(3))
+    docs, rejected = _read(path)
+    assert [d.id for d in docs] == ["d1", "d2"]
+    assert [(r.position, r.reason) for r in rejected] == [(3, "bad_json")]
+
 def test_reject_to_dict_keeps_undecodable_bytes_as_base64() -> None:
     raw = b'{"text": "caf\xe9"}'
     out = Reject("in.jsonl", 3, "bad_encoding", "not UTF-8", raw).to_dict()
@@ -231,7 +242,8 @@ def test_input_format_overrides_the_extension(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("data", "ids"),
-    [(b"\n  " + _record(1) + _record(2), ["d1", "d2"]), (b"Plain words.\n\nMore words.\n", ["stdin"])],
+    [(b"\n  " + _record(1) + _record(2), ["d1", "d2"]), (b"Plain words.\n\nMore words.\n", ["stdin"]),
+     (b"\xef\xbb\xbf" + _record(1) + _record(2), ["d1", "d2"])],  # a byte-order mark before the first record
 )
 def test_stdin_is_sniffed(monkeypatch: pytest.MonkeyPatch, data: bytes, ids: list[str]) -> None:
     # a BytesIO has no peek(): the reader must still see the first byte
