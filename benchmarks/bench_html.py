@@ -12,10 +12,13 @@ Note: the shipped HTML model was trained on these pages; the cross-validated fig
 of publishers not in training) is in models/html.json, written by training/make_models.py.
 
 Speed and memory: each side runs as a child process over all pages (reading the files,
-extracting, no output), alternating sieve, sieve-stream, trafilatura, ... ``--repeats`` times.
+extracting, no output), alternating sieve, sieve-stream, trafilatura, floor, ... ``--repeats`` times.
 ``sieve`` labels one page per call (as trafilatura.extract is called); ``sieve-stream``
 labels the pages as one stream of documents, in batches, as ``sieve score pages/`` and
-``sieve clean`` run; both give the same labels.
+``sieve clean`` run; both give the same labels. ``floor`` parses each page with lxml and runs
+fastText once on each distinct text of Sieve's blocks of that page (cut before the clock
+starts: no segmenter, no block model in the time): the least a block-level pipeline with
+a language per block does, to compare with the 3x target.
 Reported: median wall time excluding interpreter start-up and imports (each child times its
 own loop), pages/s, the ratio (>1: Sieve is faster) and each child's peak RSS (os.wait4).
 """
@@ -56,17 +59,29 @@ if side.startswith("sieve"):
         while body and body[0].tag in ("h1", "h2", "h3"):
             body = body[1:]
         return "\n".join(b.text for b in content), "\n".join(b.text for b in body)
-    def extract(data):
+    def extract(data, page=None):
         blocks = html_to_blocks(data)
         if not blocks:
             return "", ""
         return article(next(sieve.label_many([Document(id="p", blocks=tuple(blocks))])))
+elif side == "floor":  # parse + fastText on every block: what any block pipeline with languages must do
+    import fasttext
+    import lxml.html
+    sys.path.insert(0, sys.argv[4])
+    from classifier.html import html_to_blocks
+    lid = fasttext.load_model(str(Path(sys.argv[4]) / "models" / "lid.ftz")).f
+    block_texts = {p.name: list(dict.fromkeys(b.text for b in html_to_blocks(read(p)))) for p in pages}  # not timed
+    def extract(data, page=None):
+        lxml.html.fromstring(data)
+        for text in block_texts.get(page.name, []) if page is not None else []:
+            lid.predict(" ".join(text.split()) + "\n", 1, 0.0, "strict")
+        return "", ""
 else:
     import trafilatura
-    def extract(data):
+    def extract(data, page=None):
         text = trafilatura.extract(data) or ""
         return text, text
-extract(read(pages[0]))  # warm up (models loaded, caches filled)
+extract(read(pages[0]), pages[0])  # warm up (models loaded, caches filled)
 t0 = time.perf_counter()
 results = {}
 if side == "sieve-stream":  # as `sieve score pages/` runs: one stream of documents, labelled in batches
@@ -75,7 +90,7 @@ if side == "sieve-stream":  # as `sieve score pages/` runs: one stream of docume
         results[str(doc.id)] = article(doc) if doc.blocks else ("", "")
 else:
     for p in pages:
-        with_head, without = extract(read(p))
+        with_head, without = extract(read(p), p)
         results[p.name.split(".")[0]] = (with_head, without)
 seconds = time.perf_counter() - t0
 if out != "-":
@@ -117,7 +132,7 @@ def main() -> None:
         sys.exit(f"bench_html: no pages in {args.pages} (the dev data lives in ../shared/data/html)")
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
-        runs: dict[str, list[dict]] = {"sieve": [], "sieve-stream": [], "trafilatura": []}
+        runs: dict[str, list[dict]] = {"sieve": [], "sieve-stream": [], "trafilatura": [], "floor": []}
         for i in range(args.repeats):
             for side in runs:
                 runs[side].append(run_child(side, args.pages, str(t / f"{side}.json") if i == 0 else "-"))
@@ -126,7 +141,7 @@ def main() -> None:
                           "peak_rss_mb": max(r["peak_rss_mb"] for r in rs)} for side, rs in runs.items()}
         for side in runs:
             figures[side]["pages_per_s"] = figures[side]["pages"] / figures[side]["seconds"]
-            if TRUTH.is_file() and SCORER.is_file() and args.pages == DEFAULT_PAGES:
+            if side != "floor" and TRUTH.is_file() and SCORER.is_file() and args.pages == DEFAULT_PAGES:
                 results = json.loads((t / f"{side}.json").read_text())
                 figures[side]["aeb_f1_with_headline"] = score(results, 0, t)
                 figures[side]["aeb_f1_without_headline"] = score(results, 1, t)
@@ -134,11 +149,12 @@ def main() -> None:
                                                        / figures["sieve"]["seconds"])
         figures["speed_ratio_sieve_stream_vs_trafilatura"] = (figures["trafilatura"]["seconds"]
                                                               / figures["sieve-stream"]["seconds"])
+        figures["floor_share_of_target"] = figures["floor"]["seconds"] / (figures["trafilatura"]["seconds"] / 3)
     if args.json:
         print(json.dumps(figures, indent=2))
         return
     print(f"{figures['sieve']['pages']} pages from {args.pages}, median of {args.repeats} runs (imports excluded)")
-    for side in ("sieve", "sieve-stream", "trafilatura"):
+    for side in ("sieve", "sieve-stream", "trafilatura", "floor"):
         f = figures[side]
         extra = ""
         if "aeb_f1_with_headline" in f:
@@ -148,6 +164,8 @@ def main() -> None:
               f"{f['peak_rss_mb']:5.0f} MB{extra}")
     print(f"  speed ratio sieve vs trafilatura: {figures['speed_ratio_sieve_vs_trafilatura']:.2f}x one page per "
           f"call, {figures['speed_ratio_sieve_stream_vs_trafilatura']:.2f}x streamed (target >= 3x)")
+    print(f"  floor (lxml parse + fastText per distinct block text, no segmenter or model) takes "
+          f"{figures['floor_share_of_target']:.0%} of the 3x target's time")
 
 
 if __name__ == "__main__":
