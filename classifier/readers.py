@@ -538,6 +538,7 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
     pending: int | None = None  # a record start after which unparsable bytes were met
     while True:
         last: int | None = None  # start of the last record read in this pass
+        resume: int | None = None  # where a record whose length runs over the next one is left for
         try:
             stream.seek(pos)
             for record in ArchiveIterator(stream, parse_http=False, auto_decode="none", fsspec_args=False):
@@ -551,17 +552,25 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                 if isinstance(stream, _Rewindable):  # a search after a broken record starts here
                     stream.forget(position)
                 kind = record.record_type
+                length = record.content_length
+                wanted = kind == WarcRecordType.response and length <= max_bytes
+                block = record.reader.read() if wanted else b""
+                got = len(block) if wanted else record.reader.consume()
+                if got < length:  # the stream ends before the record does: a cut file, or a wrong length
+                    nxt = _next_warc_record(stream, position + 1, gz=gz)
+                    if nxt is not None:  # records follow: the Content-Length is wrong, not the file cut
+                        rejects.add(Reject(source, n, "malformed", f"WARC record at byte {position}{unit}: its "
+                                           f"Content-Length {length} runs past the next record, at byte {nxt}",
+                                           block[:65536] or None))
+                        resume = nxt
+                        break
                 if kind != WarcRecordType.response:
                     rejects.skip(f"warc_{_record_type_name(kind)}")
-                    record.reader.consume()
                     continue
-                length = record.content_length
                 if length > max_bytes:
                     rejects.add(Reject(source, n, "too_large", f"WARC record at byte {position}{unit}: "
                                        f"{length} bytes > limit {max_bytes}"))
-                    record.reader.consume()
                     continue
-                block = record.reader.read()
                 if len(block) < length:
                     rejects.add(Reject(source, n, "truncated", f"WARC record at byte {position}{unit} ends early: "
                                        f"{len(block)} of {length} bytes", block[:65536]))
@@ -589,6 +598,9 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
             if nxt is None:
                 return
             pos = nxt
+            continue
+        if resume is not None:
+            pos = resume
             continue
         if pending is not None:  # the new start read nothing: the rest was not WARC either
             rejects.add(Reject(source, n + 1, "malformed", f"the bytes after the record at byte {pending}{unit} "

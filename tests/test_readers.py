@@ -360,6 +360,25 @@ def test_malformed_first_and_last_warc_records(tmp_path: Path, name: str) -> Non
     assert rejected and all(r.reason == "malformed" for r in rejected)
 
 
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz", "crawl.warc.zst"])
+@pytest.mark.parametrize("length", [99_999, 50_000_000])  # past the next records; and over --max-bytes too
+def test_a_content_length_running_past_the_next_records_does_not_swallow_them(tmp_path: Path, name: str,
+                                                                               length: int) -> None:
+    # a wrong length is no cut file: the good records after it are read, the bad one is malformed
+    records = [_warc(1), _warc(2, length=length), _warc(3), _warc(4, kind="request", length=length), _warc(5)]
+    sink = RejectSink()
+    docs = list(read_any(_write_warc(tmp_path / name, records), sink, max_bytes=10 << 20))
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in (1, 3, 5)]
+    assert sink.counts == {"malformed": 2} and sink.skipped == {}
+    # the same on a pipe (standard input)
+    sink = RejectSink()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "stdin", io.TextIOWrapper(_Pipe(_warc_bytes(name, records))))
+        docs = list(read_any("-", sink, input_format="warc"))
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in (1, 3, 5)] and sink.counts == {"malformed": 2}
+
+
 def test_a_file_that_is_no_warc_is_one_reject(tmp_path: Path) -> None:
     path = tmp_path / "notes.warc"
     path.write_bytes(b"these are notes, not a web archive\n" * 50)
