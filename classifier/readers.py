@@ -222,7 +222,8 @@ def read_any(
     Args:
         input_format: one of ``INPUT_FORMATS``; ``"auto"`` goes by the file name
             (``format_of``); for stdin, JSONL when the first non-blank byte is ``{``,
-            else text.
+            else text. Standard input compressed with gzip, zstd, bzip2 or xz is
+            decompressed first (found by its first bytes).
         text_field: the record field holding text when a record has no ``blocks``.
         max_bytes: records larger than this are rejected as ``too_large``.
 
@@ -233,10 +234,15 @@ def read_any(
         raise InputError(f"unknown input format {input_format!r}; use {', '.join(INPUT_FORMATS)}")
     if str(path) == STDIN:
         stream = sys.stdin.buffer
+        if not hasattr(stream, "peek"):  # e.g. a BytesIO: buffer it so the head can be seen
+            stream = io.BufferedReader(stream)  # type: ignore[arg-type]
+        if input_format != "warc":  # the WARC reader takes gzip and zstd as they are
+            stream = _decompressed_stdin(stream)
         if input_format == "auto":
-            if not hasattr(stream, "peek"):  # e.g. a BytesIO: buffer it so the head can be seen
-                stream = io.BufferedReader(stream)  # type: ignore[arg-type]
-            head = stream.peek(4096).removeprefix(_UTF8_BOM)
+            try:
+                head = stream.peek(4096).removeprefix(_UTF8_BOM)
+            except _truncation_errors():  # cut before a whole first block: the reader reports it
+                head = b""
             input_format = "jsonl" if head.lstrip()[:1] == b"{" else "text"
         if input_format == "jsonl":
             yield from _read_jsonl_stream(stream, STDIN, rejects, text_field, max_bytes)
@@ -255,6 +261,26 @@ def read_any(
         yield from read_warc(path, rejects, max_bytes=max_bytes)
     else:
         yield from read_text(path, rejects, max_bytes=max_bytes, html=fmt == "html")
+
+
+def _decompressed_stdin(stream: Any) -> Any:
+    """Standard input decompressed when its first bytes are a gzip, zstd, bzip2 or xz
+    header (``cat crawl.jsonl.gz | sieve clean -``), else as it is; peekable either way."""
+    head = stream.peek(10)[:10]
+    if head[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # not rewrapped: a buffer over it loses what it
+        # holds when the cut is met, and GzipFile can peek itself
+    if head[:4] in (_ZSTD_MAGIC, _ZSTD_DICTIONARY_MAGIC):
+        return io.BufferedReader(_ZstdFrames(stream), buffer_size=1 << 16)
+    if head[:3] == b"BZh" and head[4:10] == b"1AY&SY":
+        import bz2
+
+        return bz2.BZ2File(stream, mode="rb")
+    if head[:6] == b"\xfd7zXZ\x00":
+        import lzma
+
+        return lzma.LZMAFile(stream, mode="rb")
+    return stream
 
 
 def read_jsonl(

@@ -252,6 +252,41 @@ def test_stdin_is_sniffed(monkeypatch: pytest.MonkeyPatch, data: bytes, ids: lis
     assert rejected == [] and [d.id for d in docs] == ids
 
 
+
+@pytest.mark.parametrize("kind", ["gz", "zst", "bz2", "xz"])
+def test_compressed_stdin_is_decompressed_and_a_cut_keeps_the_records_before_it(
+        monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    # cat crawl.jsonl.gz | sieve clean -: it was read as one binary text document
+    import bz2
+    import lzma
+
+    import zstandard
+
+    compress = {"gz": gzip.compress, "zst": zstandard.ZstdCompressor().compress, "bz2": bz2.compress,
+                "xz": lzma.compress}[kind]
+    data = b"".join(_record(i) for i in range(300))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(compress(data))))
+    docs, rejected = _read("-")
+    assert rejected == [] and [d.id for d in docs] == [f"d{i}" for i in range(300)]
+    whole = compress(data)
+    for cut in (whole[: len(whole) * 2 // 3], whole[:12]):  # a cut, and one before any whole record
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(cut)))
+        docs, rejected = _read("-")  # never an exception out of the sniffing
+        assert [r.reason for r in rejected] == ["truncated"]
+        assert [d.id for d in docs] == [f"d{i}" for i in range(len(docs))]
+
+
+
+def test_a_cut_gzip_on_stdin_keeps_as_many_records_as_the_file(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    whole = gzip.compress(b"".join(_record(i) for i in range(2000)))
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    from_file = [d.id for d in _read(path)[0]]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(path.read_bytes())))
+    assert len(from_file) > 100 and [d.id for d in _read("-")[0]] == from_file
+
+
 def test_readers_are_lazy(tmp_path: Path) -> None:
     path = tmp_path / "lazy.jsonl"
     path.write_bytes(_record(1) + b"{broken\n")
