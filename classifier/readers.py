@@ -474,9 +474,14 @@ class PageTimeout(Exception):
 
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise ``PageTimeout`` in this block after ``seconds`` (POSIX, main thread; else no limit)."""
-    if seconds <= 0 or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    """Raise ``PageTimeout`` in this block after ``seconds``: by a signal in the main
+    thread (POSIX), else (a Dask worker runs tasks in a thread) by ``_thread_time_limit``."""
+    if seconds <= 0:
         yield
+        return
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        with _thread_time_limit(seconds):
+            yield
         return
 
     def expire(signum: int, frame: Any) -> None:
@@ -496,6 +501,36 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
         if outer:
             signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3))
+
+
+@contextlib.contextmanager
+def _thread_time_limit(seconds: float) -> Iterator[None]:
+    """``time_limit`` where no signal can interrupt: a timer thread raises ``PageTimeout``
+    in this thread, at its next Python instruction (a long C call, such as libxml2
+    parsing, ends first, as with the signal)."""
+    import ctypes
+
+    ident = ctypes.c_ulong(threading.get_ident())
+    lock = threading.Lock()
+    state = {"running": True, "fired": False}
+
+    def expire() -> None:
+        with lock:
+            if state["running"]:
+                state["fired"] = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, ctypes.py_object(PageTimeout))
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with lock:
+            state["running"] = False
+            if state["fired"]:  # fired as the block ended and not raised yet: never raise it later
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, None)
 
 
 def _looks_binary(data: bytes) -> bool:

@@ -342,6 +342,42 @@ def test_time_limit_keeps_an_outer_alarm_and_stops_a_slow_block() -> None:
             time.sleep(2)
 
 
+
+def test_time_limit_stops_a_slow_block_in_a_thread_and_never_fires_after_it() -> None:
+    # a Dask worker runs each task in a thread, where no signal can interrupt: the page
+    # time limit must hold there too
+    import threading
+    import time
+
+    from classifier.readers import PageTimeout, time_limit
+
+    seen: dict[str, float | int] = {"late": 0}
+
+    def work() -> None:
+        started = time.monotonic()
+        try:
+            with time_limit(0.2):
+                while time.monotonic() - started < 10:  # bounded: without a limit the test fails, never hangs
+                    pass
+        except PageTimeout:
+            seen["stopped_after"] = time.monotonic() - started
+        for _ in range(300):  # blocks that end about when their limit does
+            try:
+                with time_limit(0.0005):
+                    sum(range(2000))
+            except PageTimeout:
+                pass
+            try:
+                sum(range(2000))
+            except PageTimeout:
+                seen["late"] += 1
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive() and 0.1 < seen.get("stopped_after", 99) < 5 and seen["late"] == 0
+
+
 # -- WARC: bad records are rejected and reading goes on at the next record ---------------------------
 
 
