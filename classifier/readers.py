@@ -361,6 +361,9 @@ def _parse_line(
         return None
     page = (isinstance(record, dict) and "blocks" not in record and text_field not in record
             and isinstance(record.get("html"), str))
+    if page and _looks_binary(record["html"][:4096].encode("utf-8", "replace")):  # as for a page file
+        rejects.add(Reject(source, line_no, "binary", "the 'html' field is no HTML page: binary data", raw))
+        return None
     try:
         # a page in the record is cut into blocks here: the same time limit as a page file
         with time_limit(PAGE_SECONDS if page else 0.0):

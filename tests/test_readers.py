@@ -72,6 +72,19 @@ def test_a_byte_order_mark_before_the_first_record_is_not_part_of_it(tmp_path: P
     assert [d.id for d in docs] == ["d1", "d2"]
     assert [(r.position, r.reason) for r in rejected] == [(3, "bad_json")]
 
+
+def test_a_jsonl_html_field_of_binary_data_is_rejected_as_a_page_file_is(tmp_path: Path) -> None:
+    png = "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + "\x00\x01\x02\x03" * 50  # an image body kept as text
+    page = "<html><body><p>The ferry keeps running through the winter months.</p></body></html>"
+    path = tmp_path / "pages.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "html": h}) + "\n" for i, h in (("img", png), ("page", page))),
+                    encoding="utf-8")
+    docs, rejected = _read(path)
+    assert [d.id for d in docs] == ["page"]
+    assert [(r.position, r.reason) for r in rejected] == [(1, "binary")]
+    (tmp_path / "img.html").write_bytes(png.encode("latin-1"))
+    assert [r.reason for r in _read(tmp_path / "img.html")[1]] == ["binary"]
+
 def test_reject_to_dict_keeps_undecodable_bytes_as_base64() -> None:
     raw = b'{"text": "caf\xe9"}'
     out = Reject("in.jsonl", 3, "bad_encoding", "not UTF-8", raw).to_dict()
