@@ -256,8 +256,7 @@ def run_clean(
     if reports:
         _check_finished_options(output_dir, base, reports)
     todo = _with_earlier_outputs(todo)
-    if todo:
-        _make_output_folder(output_dir)
+    _make_output_folder(output_dir)  # with no shard to do too: _report.json goes there
     # a Dask scheduler that cannot be reached fails the run here, before any work
     connect = _dask_client(workers, scheduler) if engine == "dask" and todo else nullcontext()
     with connect as client:

@@ -550,6 +550,16 @@ def test_an_output_folder_that_cannot_be_created_is_one_error(runner: CliRunner,
         assert line.startswith(f"Error: cannot create the output folder {out}") and "pass another -o" in line
 
 
+
+def test_an_empty_input_folder_writes_an_empty_report_into_a_new_output_folder(
+        runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    result = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "new" / "out"), "--workers", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads((tmp_path / "new" / "out" / REPORT_NAME).read_text(encoding="utf-8"))
+    assert (report["read"], report["written"], report["shards"]) == (0, 0, 0)
+
 def test_a_failed_shard_is_reported_once_and_no_report_is_claimed(runner: CliRunner, tiny_model_dir: Path,
                                                                   data_dir: Path, tmp_path: Path,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
