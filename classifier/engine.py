@@ -324,7 +324,7 @@ def _execute(tasks: list[ShardTask], workers: int, dask_client: Any
     # spawn: a fresh interpreter per worker (no fork of loaded OpenMP/fastText state);
     # each worker loads the models once and keeps them
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context("spawn"),
-                             initializer=_worker_init) as pool:
+                             initializer=_worker_init, initargs=(os.getpid(),)) as pool:
         pending: dict[Future[dict[str, Any]], ShardTask] = {}
         queue = list(reversed(tasks))
         limit = 2 * workers  # a few tasks ahead, so a million shards do not sit in the queue
@@ -345,9 +345,34 @@ def _execute(tasks: list[ShardTask], workers: int, dask_client: Any
                 yield (t, None, failure) if failure is not None else (t, fut.result(), None)
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int | None = None) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     logging.basicConfig(level=logging.WARNING, format="sieve worker: %(levelname)s: %(message)s", stream=sys.stderr)
+    if parent is not None:
+        _exit_with_parent(parent)
+
+
+#: Seconds between a worker's checks that the run that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker process once ``parent``, the run that started it, is gone
+    (``kill -9``, maybe before this worker got here): a pool worker waits for work
+    forever otherwise, holding its memory, and one in the middle of a shard would
+    write the files a rerun writes."""
+    import threading
+
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="sieve-parent-watch", daemon=True).start()
 
 
 @contextmanager

@@ -3,6 +3,7 @@ Dask, resuming, bad input."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -291,6 +292,35 @@ def test_a_killed_run_resumes_to_the_same_result(tiny_model_dir: Path, data_dir:
         else:
             assert got[rel] == data, rel
 
+
+
+def test_the_workers_of_a_killed_run_end_too(tiny_model_dir: Path, data_dir: Path, tmp_path: Path,
+                                             sieve_executable: str) -> None:
+    # a pool worker whose run was killed (-9) waited for work forever, holding its memory
+    psutil = pytest.importorskip("psutil")  # comes with dask's distributed, a test dependency
+    src = tmp_path / "in"
+    src.mkdir()
+    lines = (data_dir / "articles.jsonl").read_bytes()
+    for i in range(6):
+        (src / f"part-{i:02d}.jsonl").write_bytes(lines * 20)
+    proc = subprocess.Popen([sieve_executable, "clean", str(src), "--workers", "2", "--model-dir", str(tiny_model_dir),
+                             "-o", str(tmp_path / "out")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: list = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(children) < 2 and proc.poll() is None:
+            children = [c for c in psutil.Process(proc.pid).children()
+                        if "resource_tracker" not in " ".join(c.cmdline())]
+            time.sleep(0.05)
+        assert len(children) == 2, "the run did not start its two workers"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        _, alive = psutil.wait_procs(children, timeout=20)
+        assert alive == []
+    finally:
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
 
 def test_too_many_rejects_has_its_own_exit_status(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
