@@ -13,6 +13,7 @@ import gzip
 import io
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -21,9 +22,21 @@ from typing import IO, Any
 __all__ = ["JsonlWriter", "dumps_record", "is_special_file", "rejects_path_for", "write_text_atomic"]
 
 
+#: A lone surrogate: how Python keeps the bytes of a file name that is not UTF-8
+#: (``os.fsdecode``); it has no UTF-8 form.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str) -> str:
+    """``text`` with every lone surrogate (from a file name that is not UTF-8, in an
+    ``id`` or ``source``) as U+FFFD, as a decoder shows such bytes: writing it can
+    neither fail nor put bytes that are not UTF-8 into the output."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def dumps_record(record: dict[str, Any]) -> str:
     """One JSONL line (without newline): UTF-8 text, no ASCII escaping, stable."""
-    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+    return _encodable(json.dumps(record, ensure_ascii=False, separators=(", ", ": ")))
 
 
 def is_special_file(path: Path | str) -> bool:
@@ -38,12 +51,12 @@ def write_text_atomic(path: Path, text: str) -> Path:
     A device or named pipe (``is_special_file``) is written in place."""
     if is_special_file(path):
         with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+            f.write(_encodable(text))
         return path
     part = path.with_name(path.name + ".part")
     try:
         with open(part, "w", encoding="utf-8") as f:
-            f.write(text)
+            f.write(_encodable(text))
             f.flush()
             os.fsync(f.fileno())
         part.replace(path)

@@ -581,6 +581,25 @@ def test_an_output_folder_that_cannot_be_created_is_one_error(runner: CliRunner,
 
 
 
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="file names there are Unicode, never raw bytes")
+def test_a_shard_whose_file_name_is_not_utf8_is_cleaned(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                       tmp_path: Path) -> None:
+    # it failed on every run (UnicodeEncodeError writing its 'source'): a retry could never help
+    src = tmp_path / "in"
+    src.mkdir()
+    raw = os.fsencode(src) + b"/caf\xe9.jsonl"
+    with open(raw, "wb") as f:
+        f.write((data_dir / "broken.jsonl").read_bytes())
+    out = tmp_path / "out"
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1", "--min-chars", "1")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((out / REPORT_NAME).read_text(encoding="utf-8"))
+    assert report["read"] == 2 and report["written"] == 1 and report["rejected"] == {"bad_json": 1}
+    (rejects,) = [p for p in out.iterdir() if p.name.endswith(".rejects.jsonl")]
+    (reject,) = [json.loads(line) for line in rejects.read_bytes().decode("utf-8").splitlines()]
+    assert reject["source"].endswith("caf\ufffd.jsonl") and reject["position"] == 2
+
 def test_an_empty_input_folder_writes_an_empty_report_into_a_new_output_folder(
         runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()

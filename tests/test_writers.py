@@ -121,3 +121,17 @@ def test_a_named_pipe_is_written_in_place_never_replaced(tmp_path: Path) -> None
     reader.join(10)
     assert got == [b"{}\n"]
     assert stat.S_ISFIFO(fifo.stat().st_mode) and [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+def test_a_file_name_that_is_not_utf8_is_written_as_replacement_characters(tmp_path: Path) -> None:
+    # os.fsdecode keeps such bytes as lone surrogates, which UTF-8 cannot encode:
+    # writing an id or source that holds one failed (or put raw bytes on stdout)
+    name = os.fsdecode(b"caf\xe9.txt")
+    line = dumps_record({"id": name, "source": f"crawl/{name}"})
+    assert json.loads(line) == {"id": "caf\ufffd.txt", "source": "crawl/caf\ufffd.txt"}
+    out = tmp_path / "out.jsonl"
+    with JsonlWriter(out) as w:
+        w.write({"id": name})
+    write_text_atomic(tmp_path / "report.json", json.dumps({"input": name}, ensure_ascii=False))
+    assert json.loads(out.read_bytes().decode("utf-8")) == {"id": "caf\ufffd.txt"}
+    assert json.loads((tmp_path / "report.json").read_bytes().decode("utf-8")) == {"input": "caf\ufffd.txt"}
