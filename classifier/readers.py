@@ -43,6 +43,7 @@ from .errors import InputError, SchemaError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "MAX_BLOCKS",
     "Reject",
     "RejectSink",
     "document_id_for",
@@ -56,6 +57,11 @@ logger = logging.getLogger(__name__)
 #: Records (JSONL lines, text files) larger than this are rejected as ``too_large``:
 #: a 50 MB "paragraph" is a broken scrape, and labelling it would stall a worker.
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+#: Documents of more blocks than this are rejected as ``too_large`` too: labelling
+#: holds a few kB per block at once, so 10 MB of two-letter lines (over 2 million
+#: blocks) would take gigabytes; a long real page has a few thousand.
+MAX_BLOCKS = 50_000
 
 STDIN = "-"
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -378,7 +384,14 @@ def _parse_line(
     if not any(b.text.strip() for b in doc.blocks):
         rejects.add(Reject(source, line_no, "no_text", "the document has no text", raw))
         return None
+    if len(doc.blocks) > MAX_BLOCKS:
+        rejects.add(_too_many_blocks(source, line_no, len(doc.blocks), raw))
+        return None
     return doc
+
+
+def _too_many_blocks(source: str, position: int, blocks: int, raw: bytes | None) -> Reject:
+    return Reject(source, position, "too_large", f"{blocks} blocks > limit {MAX_BLOCKS}", raw)
 
 
 #: Only a ``\uD800``-``\uDFFF`` escape can put a surrogate into parsed JSON (UTF-8
@@ -463,6 +476,9 @@ def _read_text_stream(
     paragraphs = split_paragraphs(text)
     if not paragraphs:
         rejects.add(Reject(source, 1, "no_text", "the file has no text"))
+        return
+    if len(paragraphs) > MAX_BLOCKS:
+        rejects.add(_too_many_blocks(source, 1, len(paragraphs), None))
         return
     yield Document.from_texts(paragraphs, id=doc_id)
 
@@ -568,6 +584,9 @@ def _page_document(data: bytes, source: str, position: int, doc_id: str, url: st
         return None
     if not blocks:
         rejects.add(Reject(source, position, "no_text", "the page has no text"))
+        return None
+    if len(blocks) > MAX_BLOCKS:
+        rejects.add(_too_many_blocks(source, position, len(blocks), None))
         return None
     return Document(id=doc_id, blocks=tuple(blocks), url=url)
 

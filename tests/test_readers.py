@@ -85,6 +85,27 @@ def test_a_jsonl_html_field_of_binary_data_is_rejected_as_a_page_file_is(tmp_pat
     (tmp_path / "img.html").write_bytes(png.encode("latin-1"))
     assert [r.reason for r in _read(tmp_path / "img.html")[1]] == ["binary"]
 
+
+def test_a_document_of_too_many_blocks_is_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1.8 MB of two-letter paragraphs took 1.4 GB to label: a few kB per block, under --max-bytes
+    import classifier.readers as readers
+
+    monkeypatch.setattr(readers, "MAX_BLOCKS", 10)
+    many = "\n\n".join(f"line {i}" for i in range(11))
+    path = tmp_path / "many.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in (
+        {"id": "a", "text": "A fine paragraph."}, {"id": "many", "text": many},
+        {"id": "list", "blocks": ["x"] * 11}, {"id": "ten", "blocks": ["x"] * 10},
+        {"id": "page", "html": "<p>x</p>" * 11})), encoding="utf-8")
+    docs, rejected = _read(path)
+    assert [d.id for d in docs] == ["a", "ten"]
+    assert [(r.position, r.reason) for r in rejected] == [(2, "too_large"), (3, "too_large"), (5, "too_large")]
+    assert "11 blocks > limit 10" in rejected[0].detail and rejected[0].raw is not None
+    (tmp_path / "many.txt").write_text(many, encoding="utf-8")
+    (tmp_path / "many.html").write_text("<p>x</p>" * 11, encoding="utf-8")
+    for name in ("many.txt", "many.html"):
+        assert [r.reason for r in _read(tmp_path / name)[1]] == ["too_large"]
+
 def test_reject_to_dict_keeps_undecodable_bytes_as_base64() -> None:
     raw = b'{"text": "caf\xe9"}'
     out = Reject("in.jsonl", 3, "bad_encoding", "not UTF-8", raw).to_dict()
