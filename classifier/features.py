@@ -51,9 +51,10 @@ __all__ = [
 #: Bumped whenever a feature changes meaning or order: a model trained on another
 #: version is refused at load time instead of giving quietly wrong answers.
 # 5: cls_comment ignores <html>/<body> classes and "commentary"; 6: the HTML model's
-# container context over Block.path (a version-5 model without it still labels: see
-# model.features_compatible)
-FEATURES_VERSION = 6
+# container context over Block.path; 7: the DOM facts of a block's local container.
+# 6 and 7 change only what the HTML model reads: a text model of version 5 or 6
+# still labels (see model.features_compatible)
+FEATURES_VERSION = 7
 
 #: Characters of a block the n-gram families look at: the start of a block says what
 #: it is, and hashing whole 2 kB paragraphs would cost time for no signal.

@@ -116,6 +116,11 @@ DOM_FACTS = (
     "log_depth", "hidden",
     "in_best_container",  # inside the element that holds the page's prose (a readability-style article root)
     "best_container_share",  # that element's share of the page's prose characters
+    # the smallest element holding the block and another one, when it holds at most
+    # LOCAL_BLOCKS blocks (a teaser, a card, a figure; else both 0): the share of its
+    # text in links and log(1 + its blocks). A teaser's excerpt sits beside its
+    # linked headline; an article's paragraphs do not
+    "local_link_share", "local_log_blocks",
 )
 _LANDMARKS = {
     "nav": "in_nav", "header": "in_header", "footer": "in_footer", "aside": "in_aside", "main": "in_main",
@@ -376,14 +381,23 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None) -> list[B
 _SENTENCE = re.compile(r"[.!?…。！？][\"'»”’)]*$")
 
 
+#: The local container of a block (``local_link_share``) holds at most this many blocks.
+LOCAL_BLOCKS = 8
+
+
 def _with_container(blocks: list[Block], paths: list[tuple[int, ...]]) -> list[Block]:
-    """Set the main-container facts: the element whose blocks hold the most prose
-    (sentence-like blocks' characters) less half the other text counts as the
-    article's root; each block is inside it or not."""
+    """Set the facts that need the whole page: the main container (the element whose
+    blocks hold the most prose, sentence-like blocks' characters, less half the other
+    text counts as the article's root; each block is inside it or not) and the local
+    container (the smallest element holding the block and another one, if it holds
+    at most ``LOCAL_BLOCKS``: its link share and number of blocks)."""
     if not blocks:
         return blocks
     prose: dict[int, float] = {}
     other: dict[int, float] = {}
+    chars: dict[int, int] = {}
+    links: dict[int, int] = {}
+    count: dict[int, int] = {}
     total_prose = 0.0
     for b, path in zip(blocks, paths):
         words = b.text.count(" ") + 1
@@ -391,8 +405,12 @@ def _with_container(blocks: list[Block], paths: list[tuple[int, ...]]) -> list[B
         weight = float(len(b.text))
         total_prose += weight if is_prose else 0.0
         target = prose if is_prose else other
+        nonspace = max(len(b.text) - b.text.count(" "), 1)
         for e in path:
             target[e] = target.get(e, 0.0) + weight
+            chars[e] = chars.get(e, 0) + nonspace
+            links[e] = links.get(e, 0) + b.link_chars
+            count[e] = count.get(e, 0) + 1
     best, best_score = None, 0.0
     for e in sorted(prose):
         score = prose[e] - 0.5 * other.get(e, 0.0)
@@ -400,11 +418,17 @@ def _with_container(blocks: list[Block], paths: list[tuple[int, ...]]) -> list[B
             best, best_score = e, score
     share = prose.get(best, 0.0) / total_prose if best is not None and total_prose else 0.0
     i_in, i_share = _FACT_INDEX["in_best_container"], _FACT_INDEX["best_container_share"]
+    i_links, i_blocks = _FACT_INDEX["local_link_share"], _FACT_INDEX["local_log_blocks"]
     out = []
     for b, path in zip(blocks, paths):
         dom = list(b.dom or ())
         dom[i_in] = 1.0 if best is not None and best in path else 0.0
         dom[i_share] = share
+        for e in reversed(path):  # the smallest ancestor that holds another block too
+            if count[e] > 1:
+                if count[e] <= LOCAL_BLOCKS:
+                    dom[i_links], dom[i_blocks] = links[e] / chars[e], math.log1p(count[e])
+                break
         out.append(Block(b.text, b.label, b.scores, b.lang, b.lang_score, b.foreign, b.segments, b.tag,
                          b.link_chars, tuple(dom), b.path))
     return out

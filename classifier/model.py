@@ -267,7 +267,8 @@ class BlockModel:
         """Per document, an (n_blocks, 3) array of probabilities in ``LABELS`` order."""
         if self.block_pass_ is None or self.context_pass_ is None:
             raise ModelError("the block model is not trained")
-        if not features_compatible(self.features_version_, getattr(self.params, "container_context", False)):
+        if not features_compatible(self.features_version_, getattr(self.params, "use_dom", False),
+                                   getattr(self.params, "container_context", False)):
             raise ModelError(f"the block model was trained on features version {self.features_version_}, "
                              f"this Sieve computes version {FEATURES_VERSION}; retrain it with `sieve train`")
         feats = features or self.featurize(documents)
@@ -298,11 +299,12 @@ class BlockModel:
         return out
 
 
-def features_compatible(version: object, container_context: bool) -> bool:
+def features_compatible(version: object, use_dom: bool, container_context: bool = False) -> bool:
     """Whether a model trained on features ``version`` can label with this Sieve:
-    version 6 only added the container context, so a version-5 model without it
-    computes the same features."""
-    return version == FEATURES_VERSION or (version == 5 and not container_context)
+    versions 6 (the container context) and 7 (the local container's DOM facts) only
+    changed what the HTML model reads, so a text model (no DOM facts, no container
+    context) of version 5 or 6 computes the same features."""
+    return version == FEATURES_VERSION or (version in (5, 6) and not use_dom and not container_context)
 
 
 def labels_and_scores(probs: np.ndarray) -> tuple[list[Label], list[tuple[float, float, float]]]:
@@ -577,8 +579,9 @@ def check_model_card(path: Path) -> dict[str, Any]:
     if card.get("model_format") != MODEL_FORMAT:
         raise ModelError(f"{path}: model format {card.get('model_format')!r}, this Sieve reads "
                          f"{MODEL_FORMAT!r}; retrain with `sieve train`")
-    container = bool((card.get("params") or {}).get("container_context", False))
-    if not features_compatible(card.get("features_version"), container):
+    params = card.get("params") or {}
+    if not features_compatible(card.get("features_version"), bool(params.get("use_dom", False)),
+                               bool(params.get("container_context", False))):
         raise ModelError(f"{path} was trained on features version {card.get('features_version')!r}, this Sieve "
                          f"computes version {FEATURES_VERSION}; retrain it with `sieve train`")
     check_sklearn_version(path, card, _RETRAIN)

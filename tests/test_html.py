@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -72,6 +73,33 @@ def test_dom_facts_describe_where_a_block_stands() -> None:
     assert _facts(blocks["Another story"])["in_aside"] == 1.0
     foot = _facts(blocks["© 2024 Harbour Times. All rights reserved."])
     assert foot["in_footer"] == 1.0 and foot["cls_boiler"] == 1.0 and foot["own_cls_boiler"] == 1.0
+
+
+TEASERS = """<html><body><main><article class="story">
+<p>The council voted on Monday to close the old bridge until the repairs are finished.</p>
+<p>Drivers will have to take the ring road, which adds about ten minutes to the trip.</p></article>
+<section class="more"><div class="teaser"><h3><a href="/a">Ferry timetable changes in spring</a></h3>
+<div class="excerpt">The first boat will leave half an hour earlier from April.</div></div>
+<div class="teaser"><h3><a href="/b">New playground opens by the harbour</a></h3>
+<div class="excerpt">Children tested the climbing frame on Saturday.</div></div></section></main></body></html>"""
+
+
+def test_the_local_container_tells_a_teaser_from_an_article_paragraph() -> None:
+    blocks = {b.text: _facts(b) for b in html_to_blocks(TEASERS)}
+    paragraph = blocks["The council voted on Monday to close the old bridge until the repairs are finished."]
+    excerpt = blocks["The first boat will leave half an hour earlier from April."]
+    # the paragraph's article holds two paragraphs and no link; the excerpt's teaser, a linked headline
+    assert "local_link_share" not in paragraph
+    assert paragraph["local_log_blocks"] == pytest.approx(math.log1p(2))
+    headline, text = (len(t) - t.count(" ") for t in ("Ferry timetable changes in spring",
+                                                      "The first boat will leave half an hour earlier from April."))
+    assert excerpt["local_link_share"] == pytest.approx(headline / (headline + text))
+    assert excerpt["local_log_blocks"] == pytest.approx(math.log1p(2))
+    # the smallest container with another block is too big to be local (a page-wide row): no facts
+    page = "<div><p>A lone article paragraph that says what happened.</p>" + "<p><a href=x>menu</a></p>" * 8 + "</div>"
+    assert {"local_link_share", "local_log_blocks"}.isdisjoint(_facts(html_to_blocks(page)[0]))
+    # nothing else on the page: no local container
+    assert "local_log_blocks" not in _facts(html_to_blocks("<p>Only a line of text.</p>")[0])
 
 
 def test_each_block_names_its_ancestors() -> None:

@@ -174,18 +174,26 @@ def test_features_of_another_version_are_refused_unless_they_are_the_same(copy_m
     card_path = model_dir / "blocks.json"
     card = json.loads(card_path.read_text(encoding="utf-8"))
 
-    def with_card(version: int, container: bool) -> None:
+    def with_card(version: int, use_dom: bool, container: bool = False) -> None:
         card["features_version"] = version
+        card["params"]["use_dom"] = use_dom
         card["params"]["container_context"] = container
         card_path.write_text(json.dumps(card), encoding="utf-8")
 
-    with_card(FEATURES_VERSION - 2, False)
+    with_card(4, False)
     with pytest.raises(ModelError, match="features version"):
         model_module.check_model_card(model_dir / "blocks.joblib")
-    with_card(5, True)  # version 5 had no container context: such a model cannot exist
+    for version in (5, 6):  # an HTML model of an older version reads other DOM facts
+        with_card(version, True, container=version == 6)
+        with pytest.raises(ModelError, match="features version"):
+            model_module.check_model_card(model_dir / "blocks.joblib")
+    with_card(5, False, container=True)  # version 5 had no container context: such a model cannot exist
     with pytest.raises(ModelError, match="features version"):
         model_module.check_model_card(model_dir / "blocks.joblib")
-    with_card(5, False)  # a text model of version 5 computes the same features
+    for version in (5, 6, FEATURES_VERSION):  # text models of 5 and 6 compute the same features
+        with_card(version, False)
+        model_module.check_model_card(model_dir / "blocks.joblib")
+    with_card(FEATURES_VERSION, True, container=True)
     model_module.check_model_card(model_dir / "blocks.joblib")
 
 
