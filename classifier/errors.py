@@ -20,5 +20,9 @@ class SchemaError(InputError):
     """A record does not have the shape of SCHEMA.md; the message names the field."""
 
 
+class PageError(InputError):
+    """A web page that cannot be read whole (``html.html_to_blocks``): a reject, not a crash."""
+
+
 class ModelError(ClassifierError):
     """A model file is missing, unreadable, or does not match its model card."""

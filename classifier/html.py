@@ -13,9 +13,12 @@ A page becomes reading-order, paragraph-like blocks:
 Each block keeps its owner element's tag and how many of its characters sit
 inside links (``Block.tag``, ``Block.link_chars``): facts a model can use.
 
-Bytes are decoded by BOM, then the charset a ``<meta>`` declares, then UTF-8, then
-charset-normalizer's guess, then windows-1252 (which decodes any byte), so a page
-in an undeclared legacy encoding still gives text. The readers bound the size of
+Bytes are decoded by BOM, then as UTF-8 when they are valid UTF-8, then by the
+charset a ``<meta>`` declares, then as mostly-UTF-8, then by charset-normalizer's
+guess, then as windows-1252 (which decodes any byte), so a page in an undeclared
+legacy encoding still gives text (``decode_html``). Markup nested deeper than
+libxml2 reads raises ``PageError``; text after ``</html>`` is kept. The readers
+bound the size of
 a page (``--max-bytes``) and the time spent cutting it (``PAGE_SECONDS``).
 """
 
@@ -31,8 +34,9 @@ from collections.abc import Iterator
 from lxml import etree
 
 from .document import Block
+from .errors import PageError
 
-__all__ = ["BLOCK_TAGS", "DOM_FACTS", "DROP_TAGS", "decode_html", "html_to_blocks"]
+__all__ = ["BLOCK_TAGS", "DOM_FACTS", "DROP_TAGS", "PageError", "decode_html", "html_to_blocks"]
 
 DROP_TAGS = frozenset({
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed", "video",
@@ -74,22 +78,40 @@ def _text_codec(label: str | bytes | None) -> str | None:
     return info.name
 
 
+#: A page that is not valid UTF-8 is still read as UTF-8 when at most this share of
+#: its non-ASCII characters are broken sequences: a UTF-8 page with a few bytes of
+#: another encoding pasted in (a template's cp1251 footer) would otherwise be decoded
+#: whole as the other encoding, every one of its own non-ASCII letters mojibake.
+MOSTLY_UTF8 = 0.1
+
+
 def decode_html(data: bytes, http_charset: str | None = None) -> str:
-    """The text of an HTML page's bytes: BOM, then the HTTP header's charset (from
-    WARC), then the charset a ``<meta>`` declares, then UTF-8, then
-    charset-normalizer's guess, then windows-1252."""
+    """The text of an HTML page's bytes: BOM; then UTF-8 when the bytes are valid
+    UTF-8 with non-ASCII characters (whatever charset is declared: a page that says
+    ISO-8859-1 and is UTF-8 is common, while legacy-encoded text is practically never
+    valid UTF-8); then the HTTP header's charset (from WARC), then the charset a
+    ``<meta>`` declares, then UTF-8 (also when only a few sequences are broken,
+    ``MOSTLY_UTF8``), then charset-normalizer's guess, then windows-1252."""
     for bom, bom_codec in _BOMS:
         if data.startswith(bom):
             return data[len(bom):].decode(bom_codec, errors="replace")
+    try:
+        utf8: str | None = data.decode("utf-8")
+    except UnicodeDecodeError:
+        utf8 = None
+    if utf8 is not None and not data.isascii():
+        return utf8
     declared = _META_CHARSET.search(data[:4096])
     for label in (http_charset, declared.group(1) if declared else None):
         codec = _text_codec(label)
         if codec and codec not in ("utf-8", "utf-16-le", "utf-16-be", "utf-16"):  # a wrong UTF-16 claim is common
             return data.decode(codec, errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    if utf8 is not None:
+        return utf8
+    tolerant = data.decode("utf-8", errors="replace")
+    non_ascii = len(tolerant) - len(tolerant.encode("ascii", "ignore"))  # broken sequences included
+    if tolerant.count("\ufffd") - data.count("\ufffd".encode()) <= MOSTLY_UTF8 * non_ascii:
+        return tolerant
     try:  # no charset declared and not UTF-8: let charset-normalizer guess (Shift-JIS, GBK, KOI8-R ...)
         from charset_normalizer import from_bytes
 
@@ -303,27 +325,46 @@ def _walk(root: etree._Element) -> Iterator[tuple[str, etree._Element]]:
         yield event, el
 
 
+_END_OF_DOCUMENT = re.compile(r"</\s*(?:html|body)\s*>", re.IGNORECASE)
+
+
+def _check_depth(parser: etree.HTMLParser) -> None:
+    """Raise ``PageError`` when libxml2 stopped reading at its nesting limit: what
+    followed the too-deep element is gone from the tree, with no other sign of it."""
+    for entry in parser.error_log:
+        if entry.type_name == "ERR_RESOURCE_LIMIT" and "depth" in entry.message.lower():
+            raise PageError(f"markup nested too deep for the HTML parser ({entry.message.strip()}): "
+                            f"the rest of the page after line {entry.line} cannot be read")
+
+
 def html_to_blocks(page: str | bytes, http_charset: str | None = None) -> list[Block]:
     """The blocks of an HTML page (bytes are decoded with ``decode_html``), each with
     its DOM facts (``Block.dom``, ``DOM_FACTS`` order)."""
     text = decode_html(page, http_charset) if isinstance(page, bytes) else page
     if not text.strip():
         return []
+    # libxml2 (2.14) ends the document at </html> and drops whatever follows it, as
+    # browsers do not: without the end tags, trailing markup joins the body
+    text = _END_OF_DOCUMENT.sub("", text)
     # libxml2's HTML parser through lxml.etree: lxml.html's parser builds the same tree
     # but looks up a Python element class for every element the walk touches (slower).
     # huge_tree: a page of one 10 MB text node keeps its text (input size is bounded
-    # by the readers' --max-bytes); libxml2 still stops nesting at depth 2048
+    # by the readers' --max-bytes); libxml2 still stops nesting at depth 2048, and
+    # _check_depth refuses such a page rather than return its first part silently
+    parser = etree.HTMLParser(huge_tree=True)
     try:
-        root = etree.fromstring(text, parser=etree.HTMLParser(huge_tree=True))
+        root = etree.fromstring(text, parser=parser)
     except (etree.ParserError, ValueError):  # encoding declarations in str
         root = None
     if root is None:  # an empty document, or one lxml refused as str
+        parser = etree.HTMLParser(encoding="utf-8", huge_tree=True)
         try:
-            root = etree.fromstring(text.encode("utf-8"), parser=etree.HTMLParser(encoding="utf-8", huge_tree=True))
+            root = etree.fromstring(text.encode("utf-8"), parser=parser)
         except (etree.ParserError, ValueError):
             return []
         if root is None:
             return []
+    _check_depth(parser)
     # comments and processing instructions go, their tail text stays with the parent
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
     out = _Collector()

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .document import Document, split_paragraphs
-from .errors import InputError, SchemaError
+from .errors import InputError, PageError, SchemaError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -381,6 +381,9 @@ def _parse_line(
         rejects.add(Reject(source, line_no, "timeout", f"cutting the page into blocks took more than "
                            f"{PAGE_SECONDS} s", raw))
         return None
+    except PageError as err:
+        rejects.add(Reject(source, line_no, "malformed", str(err), raw))
+        return None
     if not any(b.text.strip() for b in doc.blocks):
         rejects.add(Reject(source, line_no, "no_text", "the document has no text", raw))
         return None
@@ -577,6 +580,9 @@ def _page_document(data: bytes, source: str, position: int, doc_id: str, url: st
     except PageTimeout:
         rejects.add(Reject(source, position, "timeout", f"cutting the page into blocks took more than "
                            f"{PAGE_SECONDS} s ({len(data)} bytes)", data[:65536]))
+        return None
+    except PageError as err:
+        rejects.add(Reject(source, position, "malformed", str(err), data[:65536]))
         return None
     except Exception as err:  # noqa: BLE001 - libxml2 on hostile markup: a reject, never a crash
         rejects.add(Reject(source, position, "malformed", f"HTML cannot be parsed: {type(err).__name__}: {err}",

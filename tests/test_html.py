@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from classifier import Sieve
 from classifier.cli import cli
 from classifier.document import Block, Document, Label
+from classifier.errors import PageError
 from classifier.html import DOM_FACTS, PATH_NAME_CHARS, PATH_STEPS, decode_html, html_to_blocks
 from classifier.model import HTML_MODEL_FILE, ModelParams, fit_block_model, save_model
 from classifier.readers import RejectSink, read_any
@@ -113,7 +114,7 @@ def test_each_block_names_its_ancestors() -> None:
 
 
 def test_paths_stay_short_on_deep_nesting_and_long_names() -> None:
-    deep = "<div><p>x</p>" * 3000 + "</div>" * 3000
+    deep = "<div><p>x</p>" * 2000 + "</div>" * 2000  # libxml2 reads 2048 levels (deeper: PageError)
     blocks = html_to_blocks(deep)
     assert len(blocks) > 1000
     assert max(b.path.count(" ") + 1 for b in blocks) == PATH_STEPS  # the innermost steps only
@@ -139,13 +140,51 @@ def test_encodings_declared_undeclared_and_with_bom() -> None:
 
 @pytest.mark.parametrize(
     "page",
-    [b"", b"   ", b"<html></html>", b"<<<>>>", b"\x00\x01\x02" * 1000, b"<p>" + b"<b>" * 5000,
-     b"<html><body>" + b"<div>" * 10_000 + b"deep" + b"</div>" * 10_000 + b"</body></html>",
+    [b"", b"   ", b"<html></html>", b"<<<>>>", b"\x00\x01\x02" * 1000, b"<p>" + b"<b>" * 2000,
      "<p>\ud800 lone</p>".encode("utf-8", "surrogatepass")],
 )
 def test_hostile_pages_give_a_list_of_blocks(page: bytes) -> None:
     blocks = html_to_blocks(page)
     assert isinstance(blocks, list) and all(b.text.strip() for b in blocks)
+
+
+@pytest.mark.parametrize("page", [
+    b"<html><body>" + b"<div>" * 10_000 + b"deep" + b"</div>" * 10_000 + b"</body></html>",
+    b"<p>Before the nest, a paragraph.</p>" + b"<div>" * 3000 + b"<p>Inside</p>" + b"</div>" * 3000
+    + b"<p>After the nest, a paragraph.</p>",
+    b"<p>" + b"<b>" * 5000 + b"unclosed bold",
+], ids=["10000-divs", "3000-divs-between-text", "5000-unclosed-b"])
+def test_markup_nested_deeper_than_the_parser_reads_is_refused_not_cut(page: bytes, tmp_path: Path) -> None:
+    # libxml2 stops at 2,048 levels and drops the rest of the page without a word:
+    # the page is refused with the reason instead of labelled as its first part
+    with pytest.raises(PageError, match="nested too deep"):
+        html_to_blocks(page)
+    (tmp_path / "deep.html").write_bytes(page)
+    (tmp_path / "pages.jsonl").write_text(json.dumps({"id": "d", "html": page.decode()}) + "\n"
+                                          + json.dumps({"id": "ok", "html": PAGE}) + "\n")
+    rejects: list = []
+    sink = RejectSink(on_reject=rejects.append)
+    docs = [d for name in ("deep.html", "pages.jsonl") for d in read_any(tmp_path / name, sink)]
+    assert [d.id for d in docs] == ["ok"]
+    assert [(r.reason, "nested too deep" in r.detail) for r in rejects] == [("malformed", True)] * 2
+
+
+def test_text_after_the_closing_html_tag_is_kept() -> None:
+    page = "<html><body><p>Inside the body, text.</p></body></html><p>After the closing tag, more text.</p>"
+    assert [b.text for b in html_to_blocks(page)] == ["Inside the body, text.", "After the closing tag, more text."]
+
+
+def test_valid_utf8_wins_over_a_wrong_declared_charset_and_a_few_bad_bytes_do_not_spoil_it() -> None:
+    story = "Жители острова проголосовали во вторник за сохранение парома."
+    wrong_claim = b"<meta charset=iso-8859-1><p>" + story.encode() + b"</p>"
+    assert html_to_blocks(wrong_claim)[0].text == story
+    assert html_to_blocks(wrong_claim, http_charset="windows-1251")[0].text == story
+    # a UTF-8 page with a footer pasted in from a cp1251 template: the story stays readable
+    mixed = ("<p>" + story * 5 + "</p>").encode() + "<p>Подвал сайта</p>".encode("cp1251")
+    assert html_to_blocks(mixed)[0].text == story * 5
+    # a real legacy page (every non-ASCII byte invalid as UTF-8) still follows its declaration
+    legacy = ('<meta charset="windows-1251"><p>' + story + "</p>").encode("cp1251")
+    assert html_to_blocks(legacy)[0].text == story
 
 
 def test_one_giant_text_node_keeps_its_text() -> None:
