@@ -311,6 +311,17 @@ def test_compressed_stdin_is_decompressed_and_a_cut_keeps_the_records_before_it(
 
 
 
+@pytest.mark.parametrize("head", [b"\x1f\x8b\x08\x00", b"BZh91AY&SY", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd"])
+def test_stdin_with_a_compression_header_and_no_valid_data_is_one_reject(monkeypatch: pytest.MonkeyPatch,
+                                                                         head: bytes) -> None:
+    # bz2 raises a bare OSError ("Invalid data stream"): it left the sniffing, and the
+    # CLI reported it as "cannot write OUTPUT"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(head + b"junk" * 10)))
+    docs, rejected = _read("-")
+    assert docs == [] and len(rejected) == 1 and rejected[0].reason in ("truncated", "unreadable")
+
+
+
 def test_a_cut_gzip_on_stdin_keeps_as_many_records_as_the_file(monkeypatch: pytest.MonkeyPatch,
                                                               tmp_path: Path) -> None:
     whole = gzip.compress(b"".join(_record(i) for i in range(2000)))
