@@ -7,8 +7,10 @@ Usage:
 
 What every run has to do whatever its classifier: start Python, load fastText's lid.176,
 read each JSONL record, give every block a language with one fastText call (the least the
-language layer can do: one call per distinct text of a document, on the
-whitespace-collapsed text), and write the result: for ``score`` one prediction record per
+language layer can do: one call per distinct text of the whole run, on the
+whitespace-collapsed text; Sieve's language layer keeps a cache across documents too, and
+menus and footers repeat across a site's pages and across the benches' copies), and write
+the result: for ``score`` one prediction record per
 document in the SCHEMA.md shape, for ``clean`` one ``.jsonl.gz`` shard per input shard with
 each document's text (all blocks: no label, no model, no scikit-learn). It reads and writes
 JSON with orjson when that is installed (faster than the standard library, so the floor is
@@ -51,8 +53,10 @@ t_read = t_lang = t_write = 0.0
 docs = blocks = 0
 
 
+found: dict[str, tuple[str | None, float]] = {}  # every distinct text of the run: the fewest calls
+
+
 def languages(texts: list[str]) -> dict[str, tuple[str | None, float]]:
-    found: dict[str, tuple[str | None, float]] = {}
     for text in texts:
         if text not in found:
             top = predict(" ".join(text.split()) + "\n", 1, 0.0, "strict")

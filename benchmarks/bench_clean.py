@@ -13,7 +13,7 @@ processes, wall clock, start-up included, alternating in each round:
   kept block; one process);
 * ``sieve-1`` / ``sieve-2``: ``sieve clean CORPUS -o OUT --workers 1`` / ``--workers 2``;
 * ``floor``: ``_floor_ref.py clean``, what any one-process clean must do with no block model
-  (read, fastText once per distinct block text of a document, write gzip shards): how much
+  (read, fastText once per distinct block text of the run, write gzip shards): how much
   of the 1-worker target (half the reference's time) is left for a block model.
 
 With ``--warc`` the raw pages of ../shared/data/html are written as WARC response records

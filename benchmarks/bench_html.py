@@ -16,7 +16,7 @@ extracting, no output), alternating sieve, sieve-stream, trafilatura, floor, ...
 ``sieve`` labels one page per call (as trafilatura.extract is called); ``sieve-stream``
 labels the pages as one stream of documents, in batches, as ``sieve score pages/`` and
 ``sieve clean`` run; both give the same labels. ``floor`` parses each page with lxml and runs
-fastText once on each distinct text of Sieve's blocks of that page (cut before the clock
+fastText once on each distinct text of Sieve's blocks of the run (cut before the clock
 starts: no segmenter, no block model in the time): the least a block-level pipeline with
 a language per block does, to compare with the 3x target.
 Reported: median wall time excluding interpreter start-up and imports (each child times its
@@ -71,10 +71,13 @@ elif side == "floor":  # parse + fastText on every block: what any block pipelin
     from classifier.html import html_to_blocks
     lid = fasttext.load_model(str(Path(sys.argv[4]) / "models" / "lid.ftz")).f
     block_texts = {p.name: list(dict.fromkeys(b.text for b in html_to_blocks(read(p)))) for p in pages}  # not timed
+    seen = set()  # once per distinct text of the run, as Sieve's language cache across pages
     def extract(data, page=None):
         lxml.html.fromstring(data)
         for text in block_texts.get(page.name, []) if page is not None else []:
-            lid.predict(" ".join(text.split()) + "\n", 1, 0.0, "strict")
+            if text not in seen:
+                seen.add(text)
+                lid.predict(" ".join(text.split()) + "\n", 1, 0.0, "strict")
         return "", ""
 else:
     import trafilatura
