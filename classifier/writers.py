@@ -41,8 +41,13 @@ def dumps_record(record: dict[str, Any]) -> str:
 
 def is_special_file(path: Path | str) -> bool:
     """Whether ``path`` exists and is no regular file or folder: a device (``/dev/null``,
-    ``/dev/stdout``) or a named pipe, which is written in place, never replaced."""
-    return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
+    ``/dev/stdout``) or a named pipe, which is written in place, never replaced. So is a
+    regular file reached through ``/dev`` or ``/proc``: ``-o /dev/stdout > out.jsonl``
+    names the file the shell opened, and renaming over it replaced ``/dev/stdout`` (as
+    root) with a new file while ``out.jsonl`` stayed empty."""
+    if not os.path.exists(path) or os.path.isdir(path):
+        return False
+    return not os.path.isfile(path) or Path(os.path.abspath(path)).parts[1:2] in (("dev",), ("proc",))
 
 
 def write_text_atomic(path: Path, text: str) -> Path:

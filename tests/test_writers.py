@@ -123,6 +123,22 @@ def test_a_named_pipe_is_written_in_place_never_replaced(tmp_path: Path) -> None
     assert stat.S_ISFIFO(fifo.stat().st_mode) and [p.name for p in tmp_path.iterdir()] == ["pipe"]
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_a_regular_file_reached_through_proc_or_dev_is_written_in_place(tmp_path: Path) -> None:
+    # -o /dev/stdout with standard output redirected to a file: /dev/stdout leads to
+    # that regular file, and renaming /dev/stdout.part over it replaced the link (as
+    # root) with a new file while the redirect target stayed empty
+    target = tmp_path / "redirected.jsonl"
+    with open(target, "wb") as f:
+        link = Path(f"/proc/self/fd/{f.fileno()}")
+        assert is_special_file(link) and not is_special_file(target)
+        with JsonlWriter(link) as w:
+            w.write(RECORDS[0])
+        assert target.read_bytes() == (dumps_record(RECORDS[0]) + "\n").encode()
+        write_text_atomic(link, "{}\n")
+        assert target.read_bytes() == b"{}\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["redirected.jsonl"]
+
 def test_a_file_name_that_is_not_utf8_is_written_as_replacement_characters(tmp_path: Path) -> None:
     # os.fsdecode keeps such bytes as lone surrogates, which UTF-8 cannot encode:
     # writing an id or source that holds one failed (or put raw bytes on stdout)
