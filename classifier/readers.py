@@ -645,7 +645,9 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                 wanted = kind == WarcRecordType.response and length <= max_bytes
                 block = record.reader.read() if wanted else b""
                 got = len(block) if wanted else record.reader.consume()
-                if got < length:  # the stream ends before the record does: a cut file, or a wrong length
+                # the stream ends before the record does (a cut file, or a wrong length), or the
+                # block holds the start of the next record (a wrong length that ends in it)
+                if got < length or (wanted and _NEXT_RECORD_INSIDE.search(block) is not None):
                     nxt = _next_warc_record(stream, position + 1, gz=gz)
                     if nxt is not None:  # records follow: the Content-Length is wrong, not the file cut
                         rejects.add(Reject(source, n, "malformed", f"WARC record at byte {position}{unit}: its "
@@ -697,6 +699,11 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
         if n == 0 and size:
             rejects.add(Reject(source, 1, "malformed", "no WARC record could be read: not a WARC file?"))
         return
+
+
+#: The end of a record and the header of another inside a response's block: its
+#: Content-Length runs over the next record (which would be read twice, once as its text).
+_NEXT_RECORD_INSIDE = re.compile(rb"\r\n\r\nWARC/1\.[01]\r\n(?:[!-~][^\r\n]*\r\n){0,40}?WARC-Type: ")
 
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
