@@ -42,12 +42,16 @@ def dumps_record(record: dict[str, Any]) -> str:
 def is_special_file(path: Path | str) -> bool:
     """Whether ``path`` exists and is no regular file or folder: a device (``/dev/null``,
     ``/dev/stdout``) or a named pipe, which is written in place, never replaced. So is a
-    regular file reached through ``/dev`` or ``/proc``: ``-o /dev/stdout > out.jsonl``
-    names the file the shell opened, and renaming over it replaced ``/dev/stdout`` (as
-    root) with a new file while ``out.jsonl`` stayed empty."""
+    regular file reached through a link in ``/dev`` or ``/proc``: ``-o /dev/stdout >
+    out.jsonl`` names the file the shell opened, and renaming over it replaced
+    ``/dev/stdout`` (as root) with a new file while ``out.jsonl`` stayed empty (a file
+    in ``/dev/shm`` is no link: it is written through ``.part`` as any other)."""
     if not os.path.exists(path) or os.path.isdir(path):
         return False
-    return not os.path.isfile(path) or Path(os.path.abspath(path)).parts[1:2] in (("dev",), ("proc",))
+    if not os.path.isfile(path):
+        return True
+    absolute = os.path.abspath(path)
+    return Path(absolute).parts[1:2] in (("dev",), ("proc",)) and os.path.realpath(absolute) != absolute
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
