@@ -51,7 +51,13 @@ if side.startswith("sieve"):
     sys.path.insert(0, sys.argv[4])
     from classifier import Sieve
     from classifier.document import Document, Label
-    from classifier.html import html_to_blocks
+    from classifier.errors import PageError
+    from classifier.html import html_to_blocks as _cut
+    def html_to_blocks(data):
+        try:
+            return _cut(data)
+        except PageError:  # refused as sieve score rejects it: no article
+            return []
     sieve = Sieve(); sieve.check_models()
     def article(doc):
         content = [b for b in doc.blocks if b.label is Label.CONTENT and not b.foreign]
@@ -68,7 +74,13 @@ elif side == "floor":  # parse + fastText on every block: what any block pipelin
     import fasttext
     import lxml.html
     sys.path.insert(0, sys.argv[4])
-    from classifier.html import html_to_blocks
+    from classifier.errors import PageError
+    from classifier.html import html_to_blocks as _cut
+    def html_to_blocks(data):
+        try:
+            return _cut(data)
+        except PageError:  # refused as sieve score rejects it: no article
+            return []
     lid = fasttext.load_model(str(Path(sys.argv[4]) / "models" / "lid.ftz")).f
     block_texts = {p.name: list(dict.fromkeys(b.text for b in html_to_blocks(read(p)))) for p in pages}  # not timed
     seen = set()  # once per distinct text of the run, as Sieve's language cache across pages

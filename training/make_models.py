@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from classifier.cards import sha256_of  # noqa: E402
 from classifier.document import LABELS, Document, Label  # noqa: E402
+from classifier.errors import PageError  # noqa: E402
 from classifier.html import DOM_FACTS, html_to_blocks  # noqa: E402
 from classifier.language import LanguageIdentifier  # noqa: E402
 from classifier.model import (  # noqa: E402
@@ -105,7 +106,11 @@ def page_documents(data_dir: Path, part: str) -> list[Document]:
         rel = doc.extra.get("html")
         if not isinstance(rel, str) or not (data_dir / rel).is_file():
             continue
-        blocks = html_to_blocks(_read_page(data_dir / rel))
+        try:
+            blocks = html_to_blocks(_read_page(data_dir / rel))
+        except PageError as err:  # as `sieve score` would reject it: left out, and said
+            logging.warning("page %s left out: %s", rel, err)
+            continue
         ours = [b.text for b in blocks]
         theirs = doc.texts
         gold: list[dict] = [{} for _ in blocks]
