@@ -47,10 +47,8 @@ side, folder, out = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 pages = sorted(folder.glob("*.html*"))
 def read(p):
     return gzip.open(p).read() if p.name.endswith(".gz") else p.read_bytes()
-if side.startswith("sieve"):
+if side != "trafilatura":
     sys.path.insert(0, sys.argv[4])
-    from classifier import Sieve
-    from classifier.document import Document, Label
     from classifier.errors import PageError
     from classifier.html import html_to_blocks as _cut
     def html_to_blocks(data):
@@ -58,6 +56,9 @@ if side.startswith("sieve"):
             return _cut(data)
         except PageError:  # refused as sieve score rejects it: no article
             return []
+if side.startswith("sieve"):
+    from classifier import Sieve
+    from classifier.document import Document, Label
     sieve = Sieve(); sieve.check_models()
     def article(doc):
         content = [b for b in doc.blocks if b.label is Label.CONTENT and not b.foreign]
@@ -73,14 +74,6 @@ if side.startswith("sieve"):
 elif side == "floor":  # parse + fastText on every block: what any block pipeline with languages must do
     import fasttext
     import lxml.html
-    sys.path.insert(0, sys.argv[4])
-    from classifier.errors import PageError
-    from classifier.html import html_to_blocks as _cut
-    def html_to_blocks(data):
-        try:
-            return _cut(data)
-        except PageError:  # refused as sieve score rejects it: no article
-            return []
     lid = fasttext.load_model(str(Path(sys.argv[4]) / "models" / "lid.ftz")).f
     block_texts = {p.name: list(dict.fromkeys(b.text for b in html_to_blocks(read(p)))) for p in pages}  # not timed
     seen = set()  # once per distinct text of the run, as Sieve's language cache across pages
