@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import SGDClassifier
 
-from .cards import load_checked_pickle, verify_file, write_card
+from .cards import load_checked_pickle, read_card, verify_file, write_card
 from .document import LABELS, Document
 from .errors import ModelError
 from .features import TextNgrams
@@ -286,11 +286,29 @@ def save_adapter(adapter: PublisherAdapter, path: Path, card: dict[str, Any] | N
     return path
 
 
-def load_adapter(path: Path) -> PublisherAdapter:
-    """Load an adapter after checking its card (missing, tampered: ``ModelError``)."""
+#: The model file each kind of adapter adjusts (pipeline.BLOCK_MODEL_FILE / HTML_MODEL_FILE).
+BASE_MODEL_FILES = {"text": "blocks.joblib", "html": "html.joblib"}
+
+
+def load_adapter(path: Path, model_dir: Path | None = None) -> PublisherAdapter:
+    """Load an adapter after checking its card (missing, tampered: ``ModelError``).
+
+    With ``model_dir``, the model the adapter adjusts there must be the one it was
+    fitted on (its card's ``base_model_sha256``): probabilities of another model,
+    say a retrained HTML model copied into the folder, would be blended with weights
+    chosen for the old one, without a word. Adapters written before the card named
+    the model are not checked.
+    """
     card = verify_file(path)
     if card.get("model_format") != ADAPTER_FORMAT:
         raise ModelError(f"{path}: adapter format {card.get('model_format')!r}, this Sieve reads {ADAPTER_FORMAT!r}")
+    fitted_on = card.get("base_model_sha256")
+    if model_dir is not None and fitted_on:
+        name = BASE_MODEL_FILES.get(str(card.get("base_model", "text")), "blocks.joblib")
+        current = read_card(model_dir / name).get("sha256") if (model_dir / name).is_file() else None
+        if current != fitted_on:
+            raise ModelError(f"{path} was fitted on another {name} (sha256 {str(fitted_on)[:12]}, the folder's is "
+                             f"{str(current)[:12] if current else 'missing'}): adapt again with `sieve train --base`")
     adapter: PublisherAdapter = load_checked_pickle(path, card, PublisherAdapter, "a Sieve publisher adapter",
                                                     "adapt again with `sieve train --base`")
     return adapter

@@ -469,7 +469,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
 
     import numpy as np
 
-    from .adapt import ADAPTER_FILE, fit_adapter, merge_repeated_pages, save_adapter
+    from .adapt import ADAPTER_FILE, BASE_MODEL_FILES, fit_adapter, merge_repeated_pages, save_adapter
+    from .cards import read_card
     from .model import evaluate as evaluate_documents
     from .model import labels_and_scores
     from .templates import publisher_of
@@ -557,6 +558,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
                     shutil.copyfile(f, output_dir / f.name)
         path = save_adapter(adapter, output_dir / ADAPTER_FILE, card={
             "base": str(base_dir), "training_files": [{"path": str(p), "sha256": sha256_of(Path(p))} for p in data],
+            "base_model_sha256": read_card(output_dir / BASE_MODEL_FILES[kind]).get("sha256"),
             "seconds": round(time.perf_counter() - started, 1)})
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err

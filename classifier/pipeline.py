@@ -137,7 +137,7 @@ class Sieve:
             from .adapt import ADAPTER_FILE, load_adapter
 
             path = self.model_dir / ADAPTER_FILE
-            self._adapter = load_adapter(path) if path.is_file() else None
+            self._adapter = load_adapter(path, self.model_dir) if path.is_file() else None
             self._adapter_loaded = True
         return self._adapter
 

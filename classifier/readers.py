@@ -247,7 +247,7 @@ def read_any(
         if input_format == "auto":
             try:
                 head = stream.peek(4096).removeprefix(_UTF8_BOM)
-            except (*_truncation_errors(), OSError):  # cut before a whole first block, or not bzip2
+            except _truncation_errors() + (OSError,):  # cut before a whole first block, or not bzip2
                 head = b""  # after all (bz2 raises OSError): the reader reports it
             input_format = "jsonl" if head.lstrip()[:1] == b"{" else "text"
         if input_format == "jsonl":

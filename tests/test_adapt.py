@@ -16,6 +16,7 @@ from classifier.cli import cli
 from classifier.document import Document, Label, labelled_block
 from classifier.errors import ModelError
 from classifier.html import html_to_blocks
+from classifier.model import ModelParams, fit_block_model, save_model
 
 # a blog platform whose German widgets look like article text to a model that never saw them
 WIDGETS = [("Gefällt mir Wird geladen …", "boilerplate"),
@@ -107,6 +108,24 @@ def test_a_tampered_adapter_is_refused(runner: CliRunner, tiny_model_dir: Path, 
         load_adapter(out / ADAPTER_FILE)
     result = runner.invoke(cli, ["score", str(data), "--model-dir", str(out)])
     assert result.exit_code == 1 and "adapter.joblib" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_adapter_refuses_a_model_it_was_not_fitted_on(runner: CliRunner, tiny_model_dir: Path,
+                                                          labelled_documents: list, tmp_path: Path) -> None:
+    data = tmp_path / "blog.jsonl"
+    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(4)))
+    out = tmp_path / "adapted"
+    assert runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out)]).exit_code == 0
+    assert runner.invoke(cli, ["score", str(data), "--model-dir", str(out)]).exit_code == 0
+    # another text model put into the folder (retrained, upgraded): the adapter's blend
+    # weights were chosen for the old one, so it says so instead of adjusting quietly
+    params = ModelParams(n_char_features=2**12, n_word_features=2**10, trees=20, inner_folds=2, random_state=7)
+    other = fit_block_model(labelled_documents, params=params)
+    save_model(other, out, card={"training_files": [{"path": "tests/data/labelled.jsonl"}]})
+    with pytest.raises(ModelError, match="fitted on another blocks.joblib"):
+        load_adapter(out / ADAPTER_FILE, out)
+    result = runner.invoke(cli, ["score", str(data), "--model-dir", str(out)])
+    assert result.exit_code == 1 and "adapt again" in result.stderr and "Traceback" not in result.stderr
 
 
 def _templated_page(i: int) -> Document:
