@@ -6,6 +6,8 @@ with a stable reason code, so callers can check ``read == written + rejected``.
 Reason codes: ``bad_json``, ``bad_schema``, ``bad_encoding``, ``binary``,
 ``no_text`` (an empty document), ``too_large``, ``truncated`` (a compressed
 stream or WARC record that ends early; the records before it are kept),
+``corrupt`` (compressed data that is damaged: a failed checksum, invalid deflate
+data, a ``.gz`` that is no gzip; the records before it are kept),
 ``malformed`` (a WARC record or page that cannot be parsed), ``timeout`` (a page
 that takes longer than ``PAGE_SECONDS`` to cut into blocks), ``unreadable``.
 
@@ -202,6 +204,15 @@ def format_of(path: str | Path) -> str:
 _STREAM_ERRORS: tuple[type[BaseException], ...] = (EOFError, gzip.BadGzipFile, zlib.error)
 
 
+def _stream_reject(source: str, position: int, err: BaseException) -> Reject:
+    """The reject for a compressed stream that stops being readable: ``truncated`` when
+    it ends early, ``corrupt`` when its data is damaged (gzip's checksum or header,
+    invalid deflate data)."""
+    if isinstance(err, (gzip.BadGzipFile, zlib.error)):
+        return Reject(source, position, "corrupt", f"compressed data is damaged: {err}")
+    return Reject(source, position, "truncated", f"compressed stream ends early: {err}")
+
+
 def _truncation_errors() -> tuple[type[BaseException], ...]:
     import lzma
 
@@ -323,7 +334,7 @@ def _read_jsonl_stream(
                                    f"record below is its first {len(raw)} bytes)", raw))
                 continue
         except _truncation_errors() as err:
-            rejects.add(Reject(source, line_no + 1, "truncated", f"compressed stream ends early: {err}"))
+            rejects.add(_stream_reject(source, line_no + 1, err))
             return
         except OSError as err:
             rejects.add(Reject(source, line_no + 1, "unreadable", str(err)))
@@ -455,7 +466,7 @@ def _read_text_stream(
         if too_large:  # count the rest without holding it
             size = len(data) + sum(len(chunk) for chunk in iter(lambda: stream.read(1 << 20), b""))
     except _truncation_errors() as err:
-        rejects.add(Reject(source, 1, "truncated", f"compressed stream ends early: {err}"))
+        rejects.add(_stream_reject(source, 1, err))
         return
     except OSError as err:
         rejects.add(Reject(source, 1, "unreadable", str(err)))
@@ -670,7 +681,7 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                 if doc is not None:
                     yield doc
         except _truncation_errors() as err:
-            rejects.add(Reject(source, n + 1, "truncated", f"compressed stream ends early: {err}"))
+            rejects.add(_stream_reject(source, n + 1, err))
             return
         except (OSError, ValueError, RuntimeError) as err:
             nxt = _next_warc_record(stream, (last if last is not None else pos) + 1, gz=gz)

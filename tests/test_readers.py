@@ -318,7 +318,19 @@ def test_stdin_with_a_compression_header_and_no_valid_data_is_one_reject(monkeyp
     # CLI reported it as "cannot write OUTPUT"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(head + b"junk" * 10)))
     docs, rejected = _read("-")
-    assert docs == [] and len(rejected) == 1 and rejected[0].reason in ("truncated", "unreadable")
+    assert docs == [] and len(rejected) == 1 and rejected[0].reason in ("truncated", "corrupt", "unreadable")
+
+
+def test_damaged_gzip_is_corrupt_not_truncated_and_keeps_the_records_before(tmp_path: Path) -> None:
+    data = b"".join(_record(i) for i in range(50))
+    whole = bytearray(gzip.compress(data))
+    whole[-8] ^= 0xFF  # the CRC-32 in the gzip trailer
+    (tmp_path / "crc.jsonl.gz").write_bytes(bytes(whole))
+    docs, rejected = _read(tmp_path / "crc.jsonl.gz")
+    assert [d.id for d in docs] == [f"d{i}" for i in range(50)]
+    assert [r.reason for r in rejected] == ["corrupt"] and "damaged" in rejected[0].detail
+    (tmp_path / "cut.jsonl.gz").write_bytes(bytes(whole[: len(whole) // 2]))
+    assert [r.reason for r in _read(tmp_path / "cut.jsonl.gz")[1]] == ["truncated"]
 
 
 
