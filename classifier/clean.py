@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .document import Block, Document, Label
+from .document import Block, Document, Label, url_host
 from .errors import InputError
 from .options import shard_options
 from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any
@@ -115,7 +115,8 @@ def clean_document(doc: Document, policy: CleanPolicy, *, source: str = "",
             kept.append(b)
             if b.segments and not policy.keep_foreign:
                 result.removed["foreign_segments"] += len(b.segments)
-    metadata_base: dict[str, Any] = {"url": doc.url, "publisher": doc.publisher}
+    # the record's own publisher, else its url's host without www. (as templates and adapters read it)
+    metadata_base: dict[str, Any] = {"url": doc.url, "publisher": doc.publisher or url_host(doc.url)}
     if not policy.drop_fields:
         metadata_base = {**{k: v for k, v in doc.extra.items() if k not in ("url", "publisher")}, **metadata_base}
     model_info = model or {"name": "sieve", "version": __version__}

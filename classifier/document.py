@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import SchemaError
 
@@ -248,6 +249,18 @@ class Document:
         out["lang_score"] = None if self.lang_score is None else round(self.lang_score, 4)
         out["blocks"] = [b.to_dict() for b in self.blocks]
         return out
+
+
+def url_host(url: str | None) -> str | None:
+    """A URL's host without ``www.``: the publisher of a record that names none (None
+    without a URL, or for one no host can be read from)."""
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # "http://[x/a": not a URL a host can be read from
+        return None
+    return host.removeprefix("www.") or None
 
 
 def _passthrough(url: object, publisher: object) -> dict[str, Any]:

@@ -27,11 +27,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 
-from .document import Document
+from .document import Document, url_host
 from .errors import ModelError
 from .writers import write_text_atomic
 
@@ -48,13 +47,7 @@ def publisher_of(doc: Document) -> str | None:
     """The document's publisher: its ``publisher`` field, else its URL's host without ``www.``."""
     if doc.publisher:
         return doc.publisher.lower()
-    if doc.url:
-        try:
-            host = urlsplit(doc.url).hostname or ""
-        except ValueError:  # "http://[x/a": not a URL a host can be read from
-            return None
-        return host.removeprefix("www.") or None
-    return None
+    return url_host(doc.url)
 
 
 def text_key(text: str) -> str:

@@ -69,6 +69,16 @@ def test_default_policy_keeps_the_article_in_its_language() -> None:
     assert meta["model"]["name"] == "sieve"
 
 
+def test_a_record_without_a_publisher_gets_its_urls_host() -> None:
+    from dataclasses import replace
+
+    meta = clean_document(replace(_doc(), publisher=None, url="https://www.Coast-Gazette.example/news/1"),
+                          CleanPolicy(min_chars=10)).records[0][1]["metadata"]
+    assert meta["publisher"] == "coast-gazette.example"
+    bare = clean_document(replace(_doc(), publisher=None, url=None), CleanPolicy(min_chars=10))
+    assert bare.records[0][1]["metadata"]["publisher"] is None
+
+
 def test_keep_foreign_and_labels() -> None:
     res = clean_document(_doc(), CleanPolicy(min_chars=10, keep_foreign=True,
                                              keep_labels=frozenset({Label.CONTENT, Label.BOILERPLATE})))
