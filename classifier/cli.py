@@ -3,8 +3,9 @@
 Exit status: 0 when every input record was handled (rejected records included:
 they are reported on standard error and written to the rejects file); 1 when the
 run could not be done (a model is missing or damaged, an input cannot be opened);
-2 for a usage error (unknown option, missing file); 141 when standard output was
-closed before everything was written (``| head``), quietly.
+2 for a usage error (unknown option, missing file); 3 (``sieve clean``) when more
+records were rejected than ``--max-reject-share`` allows; 141 when standard output
+was closed before everything was written (``| head``), quietly.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def _input_options(f: F) -> F:
     f = click.option("--input-format", type=click.Choice(list(INPUT_FORMATS)), default="auto",
                      show_default=True,
                      help="How to read inputs; auto goes by the name: .jsonl[.gz|.zst] JSONL, .html/.htm a "
-                          "page, .warc[.gz] WARC, else text.")(f)
+                          "page, .warc[.gz|.zst] WARC, else text.")(f)
     return f
 
 
@@ -136,8 +137,9 @@ def cli(verbose: int, quiet: bool) -> None:
     Exit status: 0 when every input record was handled (rejected records are
     reported and written to OUTPUT.rejects.jsonl, not fatal); 1 when the run
     could not be done (missing or damaged model, unreadable input); 2 for a
-    usage error; 141 (quietly) when standard output was closed early, as by
-    `sieve score ... | head`.
+    usage error; 3 (`sieve clean`) when more records were rejected than
+    --max-reject-share allows; 141 (quietly) when standard output was closed
+    early, as by `sieve score ... | head`.
     """
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="sieve: %(levelname)s: %(message)s", stream=sys.stderr)
@@ -925,7 +927,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     REL: its sub-folder), NAME.rejects.jsonl for records that could not be used,
     and NAME.report.json; OUTPUT_DIR/_report.json sums them (read = written +
     dropped + rejected). Inputs: JSONL (.jsonl[.gz|.zst], records with 'blocks',
-    'text' or 'html'), text files, HTML pages, WARC (.warc[.gz]); '-' reads
+    'text' or 'html'), text files, HTML pages, WARC (.warc[.gz|.zst]); '-' reads
     standard input and writes standard output. A rerun skips finished shards; it
     stops with an error, before any work, when they were made with other options
     (policy, compression, input reading, models, templates): pass --overwrite or
