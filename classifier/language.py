@@ -783,7 +783,27 @@ def _segments(analysis: TextAnalysis, own: str) -> tuple[Segment, ...]:
             tiny_gap = True
         else:
             open_run = tiny_gap = False
-    return tuple(Segment(a, b, lang, w / n) for a, b, lang, w, n in runs)
+    return tuple(Segment(a, _closed(analysis.text, a, b), lang, w / n) for a, b, lang, w, n in runs)
+
+
+#: Closing marks a foreign quotation ends with, and the opening marks they close.
+_OPENERS = {"»": "«", "”": "“„", "’": "‘", "“": "„", ")": "(", "]": "[", "«": "»", '"': '"'}
+_TRAILING_CLOSER = re.compile(r"\s*([»”’“)\]«\"])")
+
+
+def _closed(text: str, start: int, end: int) -> int:
+    """``end``, moved past the closing mark (and the spaces before it) of a quotation
+    or bracket that the segment opens: « C'est la fin. » is one segment, while the
+    sentence pieces end at "fin." and would leave a stray » in the cleaned text."""
+    m = _TRAILING_CLOSER.match(text, end)
+    if m is None:
+        return end
+    closer = m.group(1)
+    inside = text[start:end]
+    openers = _OPENERS[closer]
+    opened = (inside.count('"') % 2 == 1 if closer == '"'
+              else sum(inside.count(o) for o in openers) > inside.count(closer))
+    return m.end() if opened else end
 
 
 #: The main language must hold this share of a pool of blocks (and the pool this

@@ -164,6 +164,22 @@ def test_a_german_sentence_inside_an_english_paragraph_is_one_segment(lid: Langu
     assert block.lang == "en" and block.segments == tuple(segments)
 
 
+@pytest.mark.parametrize("opening, closing", [("« ", " »"), ("“", "”"), ('"', '"'), ("(", ")")])
+def test_a_quoted_foreign_sentence_takes_its_closing_mark(lid: LanguageIdentifier, opening: str,
+                                                         closing: str) -> None:
+    # the sentence pieces end at "darauf."; the closing mark after it belongs to the quotation,
+    # or cleaning the segment away leaves a stray » behind
+    first, rest = ENGLISH_PARAGRAPH.split(" Hundreds", 1)
+    quoted = f"{opening}{GERMAN}{closing}"
+    text = f"{first} {quoted} Hundreds{rest}"
+    (seg,) = lid.foreign_segments(text)
+    assert text[seg.start:seg.end] == quoted and seg.lang == "de"
+    # a closing mark that the segment did not open stays outside it
+    text = f"{first} {GERMAN}) Hundreds{rest}"
+    (seg,) = lid.foreign_segments(text)
+    assert text[seg.start:seg.end] == GERMAN
+
+
 def test_plain_paragraphs_have_no_segments(lid: LanguageIdentifier) -> None:
     for text in (ENGLISH_PARAGRAPH, SENTENCES["de"] + " " + SENTENCES["de"].replace("Dienstag", "Mittwoch")):
         assert lid.foreign_segments(text) == []
