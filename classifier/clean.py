@@ -75,6 +75,8 @@ class CleanResult:
     records: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)
     dropped: str | None = None
     removed: Counter[str] = field(default_factory=Counter)
+    #: characters of the kept blocks an ``--annotate`` record carries (its records have no text)
+    annotated_chars: int = 0
 
 
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:
@@ -144,6 +146,7 @@ def clean_document(doc: Document, policy: CleanPolicy, *, source: str = "",
             result.dropped = "no_content" if not chars else "too_short"
             return result
         result.records.append((None, record(main, None, blocks)))
+        result.annotated_chars = chars
         return result
     if policy.split_by_language:
         by_lang: dict[str | None, list[str]] = {}
@@ -352,6 +355,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
                         writers[lang] = JsonlWriter(_out_path(task, lang)).__enter__()
                     writers[lang].write(rec)
                     stats["chars_out"] += len(rec.get("text") or "")
+                stats["chars_out"] += res.annotated_chars  # --annotate: the kept blocks' characters
             if not writers and not task.policy.split_by_language:  # an empty shard is still a shard
                 writers[None] = JsonlWriter(_out_path(task, None)).__enter__()
     except BaseException:

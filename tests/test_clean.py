@@ -184,6 +184,21 @@ def _clean(runner: CliRunner, model_dir: Path, *args: str):
                                "--min-chars", "20"])
 
 
+def test_annotate_counts_the_kept_characters_in_the_report(runner: CliRunner, tiny_model_dir: Path,
+                                                           data_dir: Path, tmp_path: Path) -> None:
+    _corpus(tmp_path / "in", data_dir)
+    reports = {}
+    for flags in ((), ("--annotate",)):
+        out = tmp_path / f"out{len(flags)}"
+        result = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(out), "--workers", "1", *flags)
+        assert result.exit_code == 0, result.stderr
+        reports[flags] = json.loads((out / "_report.json").read_text())
+    # the same blocks are kept either way; an annotated record carries them as blocks, not text
+    # (the text joins them with blank lines and leaves foreign segments out: close, not equal)
+    plain, annotated = reports[()]["chars"]["out"], reports[("--annotate",)]["chars"]["out"]
+    assert annotated > 0 and abs(plain - annotated) <= 0.1 * annotated
+
+
 def test_clean_a_folder_accounts_for_every_record(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
                                                   tmp_path: Path) -> None:
     _corpus(tmp_path / "in", data_dir)
