@@ -219,7 +219,8 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.counts.items()))
         skipped = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.skipped.items()))
         skip_note = f", {rejects.sink.total_skipped} records that are no documents skipped ({skipped})"
-        click.echo(f"sieve score: {out.count + rejects.sink.total} documents read, {out.count} written, "
+        read = out.count + rejects.sink.total
+        click.echo(f"sieve score: {read} document{'' if read == 1 else 's'} read, {out.count} written, "
                    f"{rejects.sink.total} rejected{f' ({reasons})' if reasons else ''}"
                    f"{skip_note if skipped else ''}"
                    f"{f' -> {rejects.path}' if rejects.sink.total and rejects.path else ''}"
@@ -998,7 +999,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         failed = f", {len(result.failed)} failed" if result.failed else ""
         written = f" -> {result.report_path}" if result.report_path else f"; no {REPORT_NAME} written (a shard failed)"
         click.echo(
-            f"sieve clean: {rep['shards']} shards ({result.skipped} finished before{failed}), {rep['read']:,} "
+            f"sieve clean: {rep['shards']} shard{'' if rep['shards'] == 1 else 's'} ({result.skipped} finished "
+            f"before{failed}), {rep['read']:,} "
             f"records read, {rep['written']:,} written, {sum(rep['dropped'].values()):,} dropped"
             f"{fmt_counts(rep['dropped'])}, {rejected:,} rejected{fmt_counts(rep['rejected'])}; kept "
             f"{rep['chars']['out']:,} of {rep['chars']['in']:,} characters in {result.seconds:.1f} s{written}",

@@ -40,7 +40,7 @@ def test_golden_story_with_the_shipped_model(sieve_executable: str, data_dir: Pa
     *english, notice = doc["blocks"]
     assert [(b["label"], b["lang"], b["foreign"]) for b in english] == [("content", "en", False)] * len(english)
     assert (notice["label"], notice["lang"], notice["foreign"]) == ("boilerplate", "fr", True)
-    assert b"1 documents read, 1 written, 0 rejected" in proc.stderr
+    assert b"1 document read, 1 written, 0 rejected" in proc.stderr
 
 
 def test_installed_command_reads_stdin_quietly(sieve_executable: str, tiny_model_dir: Path, tmp_path: Path) -> None:
