@@ -38,6 +38,7 @@ from .cards import load_checked_pickle, read_card, verify_file, write_card
 from .document import LABELS, Document
 from .errors import ModelError
 from .features import TextNgrams
+from .model import BLOCK_MODEL_FILE, HTML_MODEL_FILE
 from .templates import publisher_of, text_key
 
 __all__ = ["ADAPTER_FILE", "PublisherAdapter", "fit_adapter", "load_adapter", "save_adapter"]
@@ -286,8 +287,8 @@ def save_adapter(adapter: PublisherAdapter, path: Path, card: dict[str, Any] | N
     return path
 
 
-#: The model file each kind of adapter adjusts (pipeline.BLOCK_MODEL_FILE / HTML_MODEL_FILE).
-BASE_MODEL_FILES = {"text": "blocks.joblib", "html": "html.joblib"}
+#: The model file each kind of adapter adjusts.
+BASE_MODEL_FILES = {"text": BLOCK_MODEL_FILE, "html": HTML_MODEL_FILE}
 
 
 def load_adapter(path: Path, model_dir: Path | None = None) -> PublisherAdapter:
@@ -304,7 +305,7 @@ def load_adapter(path: Path, model_dir: Path | None = None) -> PublisherAdapter:
         raise ModelError(f"{path}: adapter format {card.get('model_format')!r}, this Sieve reads {ADAPTER_FORMAT!r}")
     fitted_on = card.get("base_model_sha256")
     if model_dir is not None and fitted_on:
-        name = BASE_MODEL_FILES.get(str(card.get("base_model", "text")), "blocks.joblib")
+        name = BASE_MODEL_FILES.get(str(card.get("base_model", "text")), BLOCK_MODEL_FILE)
         current = read_card(model_dir / name).get("sha256") if (model_dir / name).is_file() else None
         if current != fitted_on:
             raise ModelError(f"{path} was fitted on another {name} (sha256 {str(fitted_on)[:12]}, the folder's is "
