@@ -135,9 +135,10 @@ KNOWN_SUFFIXES = (".jsonl", ".ndjson", ".json", ".txt", ".text", ".md", ".html",
 
 
 def document_id_for(path: str | Path) -> str:
-    """The id of a one-document file: its name without extensions (``story.txt.gz`` -> ``story``)."""
-    name = Path(path).name
-    return name.split(".", 1)[0] or name
+    """The id of a one-document file: its name without its compression and format
+    extensions, as ``shard_name_for`` (``story.txt.gz`` -> ``story``,
+    ``2024.03.ferry-vote.html`` -> ``2024.03.ferry-vote``: dated names stay distinct)."""
+    return shard_name_for(path)
 
 
 def shard_name_for(path: str | Path) -> str:

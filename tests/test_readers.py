@@ -201,7 +201,7 @@ def test_text_file_is_one_document_of_blank_line_paragraphs(tmp_path: Path) -> N
     path.write_text("\ufeffThe headline\n\nFirst paragraph,\nwrapped.\n\n\n  Second paragraph.  \n", encoding="utf-8")
     docs, rejected = _read(path)
     assert rejected == []
-    assert len(docs) == 1 and docs[0].id == "harbour"  # the name without extensions; BOM dropped
+    assert len(docs) == 1 and docs[0].id == "harbour.notes"  # the name without its format extension; BOM dropped
     assert docs[0].texts == ["The headline", "First paragraph,\nwrapped.", "Second paragraph."]
 
 
@@ -354,7 +354,9 @@ def test_readers_are_lazy(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "expected"), [("story.txt", "story"), ("a/b/story.txt.gz", "story"),
-                                                  ("README", "README"), (".hidden", ".hidden")])
+                                                  ("README", "README"), (".hidden", ".hidden"),
+                                                  ("2024.03.ferry-vote.html", "2024.03.ferry-vote"),
+                                                  ("2024.03.ferry-vote.html.gz", "2024.03.ferry-vote")])
 def test_document_id_for(name: str, expected: str) -> None:
     assert document_id_for(name) == expected
 
