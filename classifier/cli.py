@@ -78,7 +78,7 @@ def _input_options(f: F) -> F:
 
 
 _INPUTS = click.argument("inputs", nargs=-1, required=True,
-                         type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=str))
+                         type=click.Path(exists=True, allow_dash=True, path_type=str))
 
 
 #: Exit status when standard output is closed early (``sieve score ... | head``):
@@ -175,7 +175,9 @@ class _RejectReporter:
 
 def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text_field: str,
               max_bytes: int) -> Iterator[Document]:
-    for path in inputs:
+    from .engine import expand_folders
+
+    for path in expand_folders(inputs):  # a folder: its files, recursively, in name order
         yield from read_any(path, sink, input_format=input_format, text_field=text_field, max_bytes=max_bytes)
 
 
@@ -361,6 +363,21 @@ def _skipper(rejects: _RejectReporter) -> Callable[[Document, Exception], None]:
     return skip
 
 
+#: Fewer labelled blocks than this in a before/after report: the figures are noted as weak.
+FEW_BLOCKS = 50
+
+
+def _refuse_unused_options(names: tuple[str, ...], why: str) -> None:
+    """A usage error naming the options of ``names`` the user gave, and ``why`` they
+    do nothing here: an option that silently does nothing misleads."""
+    ctx = click.get_current_context()
+    given = [p for p in ctx.command.params if p.name in names
+             and ctx.get_parameter_source(p.name) not in (None, click.core.ParameterSource.DEFAULT)]
+    if given:
+        flags = ", ".join(p.opts[-1] if p.opts else str(p.name) for p in given)
+        raise click.UsageError(f"{flags}: {why}")
+
+
 def _read_labelled(data: tuple[str, ...], text_field: str) -> list[Document]:
     sink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
     docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES))
@@ -371,7 +388,7 @@ def _read_labelled(data: tuple[str, ...], text_field: str) -> list[Document]:
 
 
 @cli.command()
-@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
 @click.option("-o", "--output-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write the model (blocks.joblib; html.joblib for web pages), its card, and copies "
                    "of the language model (and, beside an HTML model, of the text model).")
@@ -383,7 +400,7 @@ def _read_labelled(data: tuple[str, ...], text_field: str) -> list[Document]:
               help="Adapt this model folder to the publishers of DATA instead of training from scratch.")
 @click.option("--holdout-share", type=click.FloatRange(0.0, 0.9), default=0.3, show_default=True,
               help="With --base: share of DATA's pages held out for the before/after report.")
-@click.option("--general", "general", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=str),
+@click.option("--general", "general", multiple=True, type=click.Path(exists=True, path_type=str),
               help="With --base: labelled data of other publishers, scored before and after (repeatable).")
 @_model_dir_option
 def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_field: str,
@@ -409,7 +426,17 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
       sieve score crawl.jsonl --model-dir my-models/
       sieve train --base models/ my-site-pages.jsonl -o my-site-models/ --general dev.jsonl.gz
     """
+    from .engine import expand_folders
+
+    data = tuple(expand_folders(data))  # a folder: its files
     if base_dir is not None:
+        _refuse_unused_options(("folds", "model_dir"), "not used with --base (the base folder is the model)")
+    else:
+        _refuse_unused_options(("holdout_share", "general"), "only used with --base")
+    if base_dir is not None:
+        if output_dir.resolve() == base_dir.resolve():
+            raise click.UsageError("-o is the --base folder: write the adapted models to another folder, so "
+                                   "the base models stay as they are")
         _adapt(base_dir, data, output_dir, text_field, holdout_share, general, seed)
         return
     from .model import BLOCK_MODEL_FILE, HTML_MODEL_FILE, ModelParams, cross_validate, fit_block_model, save_model
@@ -536,6 +563,9 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             click.echo(f"{name}: content-vs-rest F1 {mb['content_vs_rest']['f1']:.4f} -> "
                        f"{ma['content_vs_rest']['f1']:.4f}, macro-F1 {mb['macro_f1']:.4f} -> {ma['macro_f1']:.4f} "
                        f"({ma['blocks']} labelled blocks)")
+            if ma["blocks"] < FEW_BLOCKS:
+                click.echo(f"sieve train: note: {ma['blocks']} labelled blocks are too few for these figures to "
+                           "mean much", err=True)
             return ma["content_vs_rest"]["f1"] - mb["content_vs_rest"]["f1"], ma["macro_f1"] - mb["macro_f1"]
 
         if held:
@@ -569,7 +599,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
 
 
 @cli.command()
-@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write one self-contained HTML page: metrics, charts, every document block by block.")
@@ -604,7 +634,8 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
 
 
 def _slim(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {k: metrics[k] for k in ("per_label", "macro_f1", "content_vs_rest", "accuracy", "blocks")}
+    keys = ("per_label", "macro_f1", "macro_f1_present", "content_vs_rest", "accuracy", "blocks")
+    return {k: metrics[k] for k in keys}
 
 
 def format_metrics(m: dict[str, Any], *, title: str = "evaluation") -> str:
@@ -617,6 +648,10 @@ def format_metrics(m: dict[str, Any], *, title: str = "evaluation") -> str:
         lines.append(f"{c:<12} {r['precision']:9.4f} {r['recall']:9.4f} {r['f1']:9.4f} {r['support']:9d}")
     cvr = m["content_vs_rest"]
     lines.append(f"macro-F1 {m['macro_f1']:.4f}   accuracy {m['accuracy']:.4f}")
+    if len(m["labels_present"]) < len(names):
+        absent = ", ".join(c for c in names if c not in m["labels_present"])
+        lines.append(f"  (no block is or was labelled {absent}: macro-F1 counts its F1 as 0, as "
+                     f"shared/eval/score.py does; over the labels present it is {m['macro_f1_present']:.4f})")
     lines.append(f"content vs rest: P {cvr['precision']:.4f} R {cvr['recall']:.4f} F1 {cvr['f1']:.4f}")
     lines.append("confusion (rows gold, columns predicted):")
     lines.append(f"{'':<12}" + "".join(f"{c:>12}" for c in names))
@@ -780,7 +815,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, drop_doubtful: 
 
 
 @cli.command()
-@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Labelled JSONL of the corrections (only the blocks you labelled carry a label).")
 @click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True,

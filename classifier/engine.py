@@ -63,6 +63,28 @@ def _stem(name: str) -> str:
     return shard_name_for(name)
 
 
+def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
+    """The input files under ``folder``, recursively, sorted: hidden files, Sieve's own
+    rejects and reports and unfinished ``.part`` files left out (and anything under
+    ``skip``)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
+                  and not p.name.endswith(_IGNORED_SUFFIXES)
+                  and not (skip is not None and skip in p.resolve().parents))
+
+
+def expand_folders(inputs: Sequence[str]) -> list[str]:
+    """``inputs`` with each folder replaced by its files (``_folder_files``); files and
+    '-' stay as they are, in order."""
+    out: list[str] = []
+    for item in inputs:
+        path = Path(item)
+        if item != "-" and path.is_dir():
+            out.extend(str(f) for f in _folder_files(path))
+        else:
+            out.append(item)
+    return out
+
+
 def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[tuple[str, str]]:
     """(input path, output name REL/NAME) for every input file, in a stable order;
     files under ``exclude`` (the output folder, when it sits inside an input folder)
@@ -76,10 +98,7 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                           and not p.name.endswith(_IGNORED_SUFFIXES)
-                           and not (skip is not None and skip in p.resolve().parents))
-            for f in files:
+            for f in _folder_files(path, skip):
                 rel = f.relative_to(path).parent
                 found.append((str(f), str(rel / _stem(f.name)) if str(rel) != "." else _stem(f.name)))
         elif path.is_file():

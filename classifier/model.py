@@ -506,9 +506,15 @@ def metrics_from_confusion(conf: dict[tuple[str, str], int]) -> dict[str, Any]:
     cfp = sum(v for (g, p), v in conf.items() if p == "content" and g != "content")
     cfn = sum(v for (g, p), v in conf.items() if g == "content" and p != "content")
     n = sum(conf.values())
+    # labels that some block has, in the gold or the predictions: a label absent from
+    # both scores F1 0 in macro_f1 (as ../shared/eval/score.py counts), which makes a
+    # small sample look bad where every block is right
+    present = [c for c in names if per[c]["support"] or any(v for (g, q), v in conf.items() if q == c)]
     return {
         "per_label": per,
         "macro_f1": sum(per[c]["f1"] for c in names) / len(names),
+        "macro_f1_present": sum(per[c]["f1"] for c in present) / len(present) if present else 0.0,
+        "labels_present": present,
         "accuracy": sum(conf.get((c, c), 0) for c in names) / n if n else 0.0,
         "content_vs_rest": _prf(ctp, cfp, cfn),
         "confusion": {g: {p: conf.get((g, p), 0) for p in names + ["none"]} for g in names},

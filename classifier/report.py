@@ -138,7 +138,7 @@ def render_report(predicted: Sequence[Document], gold: Sequence[Document], *, ti
     for pub in sorted(by_publisher):
         pm = evaluate(*by_publisher[pub])
         if pm["blocks"]:
-            pub_rows.append((pub, pm["content_vs_rest"]["f1"], pm["macro_f1"], pm["blocks"]))
+            pub_rows.append((pub, pm["content_vs_rest"]["f1"], pm["macro_f1_present"], pm["blocks"]))
     names = [lab.value for lab in LABELS]
     rows = "".join(
         f'<tr><td class="l">{c}</td><td>{m["per_label"][c]["precision"]:.4f}</td>'
@@ -164,7 +164,8 @@ recall {cvr["recall"]:.4f}), accuracy {m["accuracy"]:.4f}.</p>
 <h2>Confusion matrix</h2>{_confusion_svg(m["confusion"])}
 <h2>Content-vs-rest F1 per publisher</h2>
 {_bar_chart([(p, f1) for p, f1, _, _ in pub_rows], title="F1 per publisher") if pub_rows else "<p>none</p>"}
-<table id="per-publisher"><tr><th class="l">publisher</th><th>content-vs-rest F1</th><th>macro-F1</th>
+<table id="per-publisher"><tr><th class="l">publisher</th><th>content-vs-rest F1</th>
+<th title="over the labels the publisher's blocks have or are given">macro-F1 (labels present)</th>
 <th>blocks</th></tr>{"".join(f'<tr><td class="l">{_esc(p)}</td><td>{a:.4f}</td><td>{b:.4f}</td><td>{n}</td></tr>'
                               for p, a, b, n in pub_rows)}</table>
 <h2>Documents</h2><p class="legend">{legend} Background: predicted label; left border: gold label;

@@ -57,12 +57,14 @@ def is_special_file(path: Path | str) -> bool:
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through ``PATH.part`` (flushed to disk, then renamed):
     a reader never sees half a file, and a failed write leaves no ``.part`` behind.
-    A device or named pipe (``is_special_file``) is written in place."""
+    A device or named pipe (``is_special_file``) is written in place. Missing parent
+    folders are made."""
     if is_special_file(path):
         with open(path, "w", encoding="utf-8") as f:
             f.write(_encodable(text))
         return path
     part = path.with_name(path.name + ".part")
+    path.parent.mkdir(parents=True, exist_ok=True)  # as the JSONL outputs do
     try:
         with open(part, "w", encoding="utf-8") as f:
             f.write(_encodable(text))

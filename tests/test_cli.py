@@ -523,3 +523,84 @@ def test_a_broken_pipe_elsewhere_is_not_taken_for_a_closed_standard_output(tiny_
         with pytest.raises(BrokenPipeError, match="a worker's pipe"):
             cli.main(["score", str(data_dir / "story.txt"), "--model-dir", str(tiny_model_dir)], prog_name="sieve",
                      standalone_mode=False)
+
+
+# -- folders, options that would do nothing, absent labels ------------------------------------
+
+
+def test_score_evaluate_and_train_take_a_folder(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copyfile(data_dir / "articles.jsonl", folder / "b.jsonl")
+    shutil.copyfile(data_dir / "story.txt", folder / "sub" / "a.txt")
+    (folder / "old.rejects.jsonl").write_text('{"reason": "bad_json"}\n', encoding="utf-8")  # Sieve's own: skipped
+    by_files = _score(runner, tiny_model_dir, str(folder / "b.jsonl"), str(folder / "sub" / "a.txt"))
+    by_folder = _score(runner, tiny_model_dir, str(folder))
+    assert by_folder.exit_code == 0, by_folder.stderr
+    assert by_folder.stdout == by_files.stdout and len(_records(by_folder.stdout)) > 1  # name order: b.jsonl, sub/a.txt
+    labelled = tmp_path / "labelled"
+    labelled.mkdir()
+    shutil.copyfile(data_dir / "labelled.jsonl", labelled / "part.jsonl")
+    ev = runner.invoke(cli, ["evaluate", str(labelled), "--json", "--model-dir", str(tiny_model_dir)])
+    ev_file = runner.invoke(cli, ["evaluate", str(labelled / "part.jsonl"), "--json", "--model-dir",
+                                  str(tiny_model_dir)])
+    assert ev.exit_code == 0, ev.stderr
+    assert json.loads(ev.stdout) == json.loads(ev_file.stdout)
+    trained = runner.invoke(cli, ["train", str(labelled), "-o", str(tmp_path / "m"), "--folds", "0",
+                                  "--model-dir", str(tiny_model_dir)])
+    assert trained.exit_code == 0, trained.stderr
+    card = json.loads((tmp_path / "m" / "blocks.json").read_text(encoding="utf-8"))
+    assert [f["path"] for f in card["training_files"]] == [str(labelled / "part.jsonl")]  # files, not the folder
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    (["--base", "MODELS", "--folds", "3"], "--folds"),
+    (["--base", "MODELS", "--model-dir", "MODELS"], "--model-dir"),
+    (["--general", "DATA"], "--general"),
+    (["--holdout-share", "0.5"], "--holdout-share"),
+])
+def test_train_refuses_an_option_that_would_do_nothing(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                        tmp_path: Path, extra: list[str], named: str) -> None:
+    src = str(data_dir / "labelled.jsonl")
+    args = [str(tiny_model_dir) if a == "MODELS" else src if a == "DATA" else a for a in extra]
+    result = runner.invoke(cli, ["train", src, "-o", str(tmp_path / "out"), *args])
+    assert result.exit_code == 2 and named in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_train_base_refuses_to_write_into_the_base_folder(runner: CliRunner, copy_model_dir, data_dir: Path) -> None:
+    base = copy_model_dir()
+    before = sorted(p.name for p in base.iterdir())
+    result = runner.invoke(cli, ["train", "--base", str(base), str(data_dir / "labelled.jsonl"), "-o", str(base)])
+    assert result.exit_code == 2 and "--base folder" in result.stderr
+    assert sorted(p.name for p in base.iterdir()) == before
+
+
+def test_evaluate_report_into_a_new_folder(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                           tmp_path: Path) -> None:
+    report = tmp_path / "not" / "yet" / "report.html"
+    result = runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), "--report", str(report),
+                                 "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    assert report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    _no_traceback(result)
+
+
+def test_evaluate_says_when_a_label_is_absent_from_gold_and_predictions(runner: CliRunner, tiny_model_dir: Path,
+                                                                        tmp_path: Path) -> None:
+    src = tmp_path / "one-label.jsonl"
+    doc = {"id": "d", "blocks": [{"text": "The council voted on Tuesday to keep the harbour ferry running "
+                                          "through the winter months, after a long debate.", "label": "content"}]}
+    src.write_text(json.dumps(doc) + "\n", encoding="utf-8")
+    result = runner.invoke(cli, ["evaluate", str(src), "--json", "--model-dir", str(tiny_model_dir)])
+    m = json.loads(result.stdout)
+    labels = [lab.value for lab in LABELS]
+    predicted = {p for g in labels for p in labels if m["confusion"][g][p]}
+    present = [c for c in labels if m["per_label"][c]["support"] or c in predicted]
+    assert len(present) <= 2  # one block: its gold label and its predicted one
+    assert m["macro_f1_present"] == pytest.approx(sum(m["per_label"][c]["f1"] for c in present) / len(present))
+    assert m["macro_f1"] == pytest.approx(sum(m["per_label"][c]["f1"] for c in labels) / 3)
+    present = m["macro_f1_present"]
+    text = runner.invoke(cli, ["evaluate", str(src), "--model-dir", str(tiny_model_dir)]).stdout
+    assert "macro-F1 counts its F1 as 0" in text and f"{present:.4f}" in text
