@@ -17,11 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 from .document import Document, Label, labelled_block
 from .templates import publisher_of
 
-__all__ = ["Alignment", "CleanText", "align_document", "index_clean_texts", "with_clean_source"]
+__all__ = ["Alignment", "CleanText", "align_document", "find_clean", "index_clean_texts", "url_key",
+           "with_clean_source"]
 
 #: Letters of scripts written without spaces between words (Thai, Lao, Tibetan, Myanmar,
 #: Khmer, kana, Han): each is a token of its own, as a word is elsewhere. Else a
@@ -62,16 +64,36 @@ class CleanText:
     publisher: str | None = None
 
 
+def url_key(url: str) -> str:
+    """A url as pages and feeds may both write it: the scheme, ``www.``, the default
+    port, a trailing ``/`` and the ``#fragment`` do not count, nor the host's case."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if parts.port and parts.port not in (80, 443):
+        host += f":{parts.port}"
+    path = parts.path.rstrip("/")
+    return f"{host}{path}{'?' + parts.query if parts.query else ''}"
+
+
 def index_clean_texts(records: Iterable[Document]) -> dict[str, CleanText]:
-    """The clean texts (a CMS export, a full-text feed) by ``id`` and by ``url``: the
-    keys a page is matched by. A record's blocks are joined by blank lines."""
+    """The clean texts (a CMS export, a full-text feed) by ``id``, by ``url`` and by
+    ``url_key(url)``: the keys a page is matched by (``find_clean``). A record's
+    blocks are joined by blank lines."""
     index: dict[str, CleanText] = {}
     for rec in records:
         clean = CleanText("\n\n".join(b.text for b in rec.blocks), rec.url, rec.publisher)
-        index[str(rec.id)] = clean
+        index[f"id:{rec.id}"] = clean
         if rec.url:
-            index[rec.url] = clean
+            index[f"url:{url_key(rec.url)}"] = clean
     return index
+
+
+def find_clean(index: dict[str, CleanText], page: Document) -> CleanText | None:
+    """The clean text of ``page``: the record with its id, else with its url (as ``url_key``)."""
+    found = index.get(f"id:{page.id}")
+    if found is None and page.url:
+        found = index.get(f"url:{url_key(page.url)}")
+    return found
 
 
 def with_clean_source(page: Document, clean: CleanText) -> Document:

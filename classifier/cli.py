@@ -384,6 +384,12 @@ def _read_labelled(data: tuple[str, ...], text_field: str) -> list[Document]:
     if not any(lab is not None for d in docs for lab in d.gold_labels):
         raise click.ClickException("no labelled blocks in the data: blocks need a 'label' "
                                    "of content, boilerplate or navigation (README, Formats)")
+    doubtful = [d.id for d in docs if isinstance(d.extra.get("align"), dict) and d.extra["align"].get("doubtful")]
+    if doubtful:
+        shown = ", ".join(map(str, doubtful[:5])) + (", ..." if len(doubtful) > 5 else "")
+        click.echo(f"sieve: warning: {len(doubtful)} of the documents were aligned doubtfully by `sieve align` "
+                   f"({shown}): some of their labels may be wrong; `sieve align --drop-doubtful` leaves them "
+                   "out, `sieve review` corrects them", err=True)
     return docs
 
 
@@ -761,29 +767,41 @@ def templates_show(memory: Path, top: int) -> None:
                    "'url' and 'publisher' go to the output when the page names none).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Labelled JSONL to write (README, 'Formats'), usable by `sieve train`.")
+@click.option("--clean-text-field", default="text", show_default=True,
+              help="The field of the --clean records that holds the article text (CMS exports also use "
+                   "'content', 'body').")
 @click.option("--drop-doubtful", is_flag=True, help="Leave pages whose alignment is doubtful out of the output.")
 @_input_options
 @_model_dir_option
-def align(pages: tuple[str, ...], clean_path: str, output: Path, drop_doubtful: bool, input_format: str,
-          text_field: str, max_bytes: int, model_dir: Path | None) -> None:
+def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_field: str, drop_doubtful: bool,
+          input_format: str, text_field: str, max_bytes: int, model_dir: Path | None) -> None:
     """Build labelled blocks from pages and their clean article text: a block that
     matches the clean text is content, the others boilerplate or navigation (as
     the model finds more likely). Prints each page's coverage of the clean text
     and flags pages whose alignment is doubtful.
 
     PAGES are HTML files, JSONL with 'html' or 'blocks', or WARC (folders expand).
+    A page is matched to the clean record with its id, else with its url (the
+    scheme, 'www.', a trailing '/' and a '#fragment' aside); an HTML file's url is
+    the canonical URL its head names. --text-field is for PAGES, --clean-text-field
+    for the clean records.
 
     \b
     Example:
       sieve align site-pages/ --clean cms-export.jsonl -o labelled.jsonl
       sieve train --base models/ labelled.jsonl -o site-models/
     """
-    from .align import align_document, index_clean_texts, with_clean_source
+    from .align import align_document, find_clean, index_clean_texts, with_clean_source
     from .engine import discover_shards
 
     reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
     csink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
-    clean_by_key = index_clean_texts(read_any(clean_path, csink, input_format="jsonl", text_field=text_field))
+    clean_by_key = index_clean_texts(read_any(clean_path, csink, input_format="jsonl",
+                                              text_field=clean_text_field))
+    if csink.total:
+        click.echo(f"sieve align: {csink.total} of the --clean records rejected (see above; --clean-text-field "
+                   "names the field that holds the text): a page whose record was rejected finds no clean text",
+                   err=True)
     n = doubtful = unmatched = 0
     try:
         sieve = Sieve(model_dir)
@@ -791,10 +809,11 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, drop_doubtful: 
         docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes)
         with JsonlWriter(output) as out:
             for page in sieve.label_many(docs, on_error=_skipper(reporter)):
-                clean = clean_by_key.get(str(page.id)) or (clean_by_key.get(page.url) if page.url else None)
+                clean = find_clean(clean_by_key, page)
                 if clean is None:
                     unmatched += 1
-                    click.echo(f"  {page.id}: no clean text with this id or url; skipped", err=True)
+                    click.echo(f"  {page.id}: no clean record with this id or url"
+                               f"{f' ({page.url})' if page.url else ' (the page names no url)'}; skipped", err=True)
                     continue
                 bare = Document(id=page.id, blocks=tuple(Block(b.text, tag=b.tag, link_chars=b.link_chars, dom=b.dom,
                                                                path=b.path) for b in page.blocks),
@@ -809,9 +828,11 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, drop_doubtful: 
                     out.write(result.to_dict())
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
-    click.echo(f"sieve align: {n} pages aligned ({doubtful} doubtful"
+    click.echo(f"sieve align: {n} page{'' if n == 1 else 's'} aligned ({doubtful} doubtful"
                f"{', left out' if drop_doubtful and doubtful else ''}), {unmatched} without clean text, "
                f"{reporter.sink.total} rejected -> {output}", err=True)
+    if not n:
+        raise click.ClickException("no page was aligned: none matched a --clean record by id or url")
 
 
 @cli.command()

@@ -216,7 +216,10 @@ class Document:
         elif isinstance(rec.get(html_field), str):
             from .html import html_to_blocks  # lxml only when pages come in
 
-            blocks = html_to_blocks(rec.pop(html_field))
+            found: dict[str, str] = {}
+            blocks = html_to_blocks(rec.pop(html_field), found=found)
+            if not rec.get("url"):  # a page without its url: the canonical URL it names
+                rec["url"] = found.get("url")
         else:
             raise SchemaError(f"record has none of 'blocks', '{text_field}' or '{html_field}' (HTML as a string)")
         url = rec.pop("url", None)

@@ -337,9 +337,33 @@ def _check_depth(parser: etree.HTMLParser) -> None:
                             f"the rest of the page after line {entry.line} cannot be read")
 
 
-def html_to_blocks(page: str | bytes, http_charset: str | None = None) -> list[Block]:
+def _canonical_url(root: etree._Element) -> str | None:
+    """The page's own absolute http(s) URL from its head: ``<link rel="canonical">``,
+    else ``<meta property="og:url">``; None when it names none."""
+    head = root.find("head")
+    if head is None:
+        return None
+    found: dict[str, str] = {}
+    for el in head.iter("link", "meta"):
+        if el.tag == "link" and "canonical" in (el.get("rel") or "").lower().split():
+            found.setdefault("canonical", (el.get("href") or "").strip())
+        elif el.tag == "meta" and (el.get("property") or el.get("name") or "").lower() == "og:url":
+            found.setdefault("og", (el.get("content") or "").strip())
+    for key in ("canonical", "og"):
+        url = found.get(key, "")
+        if _ABSOLUTE_URL.match(url) and not any(c.isspace() for c in url):
+            return url
+    return None
+
+
+_ABSOLUTE_URL = re.compile(r"https?://[^/\s]+", re.IGNORECASE)
+
+
+def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
+                   found: dict[str, str] | None = None) -> list[Block]:
     """The blocks of an HTML page (bytes are decoded with ``decode_html``), each with
-    its DOM facts (``Block.dom``, ``DOM_FACTS`` order)."""
+    its DOM facts (``Block.dom``, ``DOM_FACTS`` order). With ``found``, the page's
+    canonical URL goes into ``found["url"]`` when its head names one (``_canonical_url``)."""
     text = decode_html(page, http_charset) if isinstance(page, bytes) else page
     if not text.strip():
         return []
@@ -365,6 +389,10 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None) -> list[B
         if root is None:
             return []
     _check_depth(parser)
+    if found is not None:
+        url = _canonical_url(root)
+        if url:
+            found["url"] = url
     # comments and processing instructions go, their tail text stays with the parent
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
     out = _Collector()

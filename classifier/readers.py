@@ -587,8 +587,9 @@ def _page_document(data: bytes, source: str, position: int, doc_id: str, url: st
         rejects.add(Reject(source, position, "binary", "not an HTML page: binary data", data[:65536]))
         return None
     try:
+        found: dict[str, str] = {}
         with time_limit(PAGE_SECONDS):
-            blocks = html_to_blocks(data, http_charset)
+            blocks = html_to_blocks(data, http_charset, found=found)
     except PageTimeout:
         rejects.add(Reject(source, position, "timeout", f"cutting the page into blocks took more than "
                            f"{PAGE_SECONDS} s ({len(data)} bytes)", data[:65536]))
@@ -606,7 +607,8 @@ def _page_document(data: bytes, source: str, position: int, doc_id: str, url: st
     if len(blocks) > MAX_BLOCKS:
         rejects.add(_too_many_blocks(source, position, len(blocks), None))
         return None
-    return Document(id=doc_id, blocks=tuple(blocks), url=url)
+    # a bare HTML file's url (and so its publisher): the canonical URL the page names
+    return Document(id=doc_id, blocks=tuple(blocks), url=url or found.get("url"))
 
 
 def read_warc(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Document]:

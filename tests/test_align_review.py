@@ -84,7 +84,7 @@ def test_align_command(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) 
                                  "--model-dir", str(tiny_model_dir)])
     assert result.exit_code == 0, result.stderr
     assert "story-0: coverage 100.0%" in result.stdout and "DOUBTFUL" in result.stdout.split("story-1")[1]
-    assert "story-2: no clean text" in result.stderr
+    assert "story-2: no clean record with this id or url (the page names no url)" in result.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in records] == ["story-0", "story-1"]
     first = records[0]
@@ -95,10 +95,36 @@ def test_align_command(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) 
     trained = runner.invoke(cli, ["train", str(out), "-o", str(tmp_path / "m"), "--folds", "0",
                                   "--model-dir", str(tiny_model_dir)])
     assert trained.exit_code == 0, trained.stderr
+    assert "1 of the documents were aligned doubtfully by `sieve align` (story-1)" in trained.stderr
     dropped = runner.invoke(cli, ["align", str(pages), "--clean", str(clean), "-o", str(tmp_path / "d.jsonl"),
                                   "--drop-doubtful", "--model-dir", str(tiny_model_dir)])
     assert [json.loads(line)["id"] for line in (tmp_path / "d.jsonl").read_text().splitlines()] == ["story-0"]
     assert dropped.exit_code == 0
+
+
+def test_align_matches_urls_as_written_elsewhere_and_reads_the_named_text_field(
+        runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for i, url in enumerate(["https://www.harbour.example/news/a", "http://harbour.example/news/b/"]):
+        page = _page_html(i).replace("<html>", f'<html><head><link rel="canonical" href="{url}"></head>')
+        (pages / f"2024.0{i}.story.html").write_text(page, encoding="utf-8")
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(json.dumps({"url": "http://harbour.example/news/a/#top", "body": "\n\n".join(ARTICLE)}) + "\n"
+                     + json.dumps({"url": "https://WWW.harbour.example/news/b", "body": "\n\n".join(ARTICLE)})
+                     + "\n", encoding="utf-8")
+    out = tmp_path / "labelled.jsonl"
+    args = ["align", str(pages), "--clean", str(clean), "-o", str(out), "--model-dir", str(tiny_model_dir)]
+    wrong_field = runner.invoke(cli, args)
+    assert wrong_field.exit_code == 1 and "no page was aligned" in wrong_field.stderr
+    assert "2 of the --clean records rejected" in wrong_field.stderr and "--clean-text-field" in wrong_field.stderr
+    result = runner.invoke(cli, [*args, "--clean-text-field", "body"])
+    assert result.exit_code == 0, result.stderr
+    assert "2 pages aligned (0 doubtful), 0 without clean text" in result.stderr
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["publisher"]) for r in records] == [("2024.00.story", "harbour.example"),
+                                                            ("2024.01.story", "harbour.example")]
+    assert all([b["label"] for b in r["blocks"] if b["text"] in ARTICLE] == ["content"] * 3 for r in records)
 
 
 def test_review_takes_one_key_per_block_and_saves_labels(runner: CliRunner, tiny_model_dir: Path,

@@ -347,3 +347,26 @@ def test_a_shard_records_only_the_models_its_model_choice_can_use(html_model_dir
     html = Sieve(html_model_dir, model="html").model_identity()
     # a retrained text model does not touch --model html runs; an adapter may (it can adjust the HTML model)
     assert set(html) == {"html.joblib", "lid.ftz", "adapter.joblib"} and html["adapter.joblib"] is None
+
+
+@pytest.mark.parametrize(("head", "url"), [
+    ('<link rel="canonical" href="https://www.courier.example/news/ferry">', "https://www.courier.example/news/ferry"),
+    ('<link rel="Canonical stylesheet" href="http://courier.example/a">', "http://courier.example/a"),
+    ('<meta property="og:url" content="https://courier.example/og">', "https://courier.example/og"),
+    ('<link rel="canonical" href="/news/ferry"><meta property="og:url" content="https://courier.example/og">',
+     "https://courier.example/og"),  # a relative canonical names no host: og:url instead
+    ('<link rel="canonical" href="/news/ferry">', None),
+    ('<link rel="alternate" href="https://courier.example/feed">', None),
+])
+def test_a_bare_html_file_takes_the_url_its_head_names(tmp_path: Path, head: str, url: str | None) -> None:
+    page = f"<html><head>{head}</head><body><p>The ferry will run all winter, the council said.</p></body></html>"
+    (tmp_path / "2024.03.ferry.html").write_text(page, encoding="utf-8")
+    (tmp_path / "pages.jsonl").write_text(
+        json.dumps({"id": "p1", "html": page}) + "\n"
+        + json.dumps({"id": "p2", "url": "https://given.example/x", "html": page}) + "\n", encoding="utf-8")
+    sink = RejectSink()
+    (from_file,) = read_any(tmp_path / "2024.03.ferry.html", sink)
+    no_url, given = read_any(tmp_path / "pages.jsonl", sink)
+    assert from_file.id == "2024.03.ferry" and from_file.url == url
+    assert no_url.url == url
+    assert given.url == "https://given.example/x"  # the record's own url wins
