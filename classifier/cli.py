@@ -544,7 +544,10 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
 
         if not any(publisher_of(d) for d in docs):
             raise click.ClickException("the pages name no publisher (no 'publisher' field, no URL): an adapter "
-                                       "applies to a publisher's documents, so it would apply to none")
+                                       "applies to a publisher's documents, so it would apply to none. Give "
+                                       "each record a 'publisher' (or 'url'), or label the output of `sieve "
+                                       "align`, which takes them from the clean records")
+
         def describe(what: str, fitted: Any, pages: int) -> None:
             click.echo(f"{what} of the {kind} model for {', '.join(sorted(fitted.publishers)) or '(no publisher)'}: "
                        f"{pages} pages, {fitted.blocks} labelled blocks, {len(fitted.memory)} remembered texts, "
@@ -687,17 +690,31 @@ def templates() -> None:
 @click.option("--min-pages", type=click.IntRange(min=2), default=3, show_default=True,
               help="A template is a text seen on at least this many pages of a publisher ...")
 @click.option("--min-share", type=click.FloatRange(0.0, 1.0), default=0.2, show_default=True,
-              help="... and on at least this share of them.")
+              help="... and on at least this share of them (both in the block's role: its tag, link or not).")
+@click.option("--partial", is_flag=True,
+              help="Keep every text with its counts, not only those on --min-pages pages: a bigger file, "
+                   "for `sieve templates merge` (learning a crawl shard by shard), not for --templates.")
 @_input_options
-def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_share: float, input_format: str,
-                    text_field: str, max_bytes: int) -> None:
+def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_share: float, partial: bool,
+                    input_format: str, text_field: str, max_bytes: int) -> None:
     """Learn a template memory from a sample of pages (any input `sieve score` reads;
     a folder expands to its files). Publishers come from records' 'publisher', else
-    their URL's host.
+    their URL's host; documents with neither are left out (and counted).
+
+    A text counts per role: as a heading, a paragraph, a list item, link text or
+    not (web pages and the JSONL `sieve align` writes tell; plain text does not),
+    so a story's headline, linked from the publisher's other pages, is no template
+    on its own page.
+
+    The memory keeps the texts seen on --min-pages pages. To learn a crawl shard by
+    shard, learn each shard with --partial (every text kept) and merge them: the
+    merge keeps the texts that reach --min-pages in the sum, the memory learning
+    all the pages at once gives.
 
     \b
-    Example:
+    Examples:
       sieve templates learn crawl/ -o templates.json
+      sieve templates learn shard-1/ --partial -o part-1.json
     """
     from .engine import discover_shards
     from .templates import TemplateMemory
@@ -706,35 +723,71 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
     try:
         files = [src for src, _ in discover_shards(inputs)]
         docs = _read_all(tuple(files), reporter.sink, input_format, text_field, max_bytes)
-        memory = TemplateMemory.learn(docs, min_pages=min_pages, min_share=min_share)
+        memory = TemplateMemory.learn(docs, min_pages=min_pages, min_share=min_share, partial=partial)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     memory.save(output)
-    n_templates = sum(len(e["blocks"]) for e in memory.publishers.values())
-    click.echo(f"sieve templates: {len(memory.publishers)} publishers, {n_templates} repeated blocks "
+    pages = sum(e["pages"] for e in memory.publishers.values())
+    read = pages + memory.unattributed
+    n_templates = memory.count_templates()
+    kept = f", {sum(len(e['blocks']) for e in memory.publishers.values())} texts kept for merging" if partial else ""
+    click.echo(f"sieve templates: {len(memory.publishers)} publishers, {n_templates} repeated blocks{kept} "
                f"-> {output}", err=True)
+    if memory.unattributed:
+        click.echo(f"sieve templates: {memory.unattributed} of {read} documents name no publisher (no 'publisher' "
+                   "field, no url) and were left out: templates are learned per publisher (a bare HTML file names "
+                   "neither; JSONL records can give a 'publisher' or a 'url')", err=True)
+    if memory.publishers and not n_templates and not partial:
+        most = max(e["pages"] for e in memory.publishers.values())
+        click.echo(f"sieve templates: no block text is on --min-pages {min_pages} pages and --min-share {min_share} "
+                   f"of a publisher's pages (the largest publisher here has {most} pages); to learn a crawl shard "
+                   "by shard, learn each with --partial and `sieve templates merge` them", err=True)
 
 
 @templates.command(name="merge")
 @click.argument("memories", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
-def templates_merge(memories: tuple[Path, ...], output: Path) -> None:
-    """Merge template memories (page counts add up).
+@click.option("--min-pages", type=click.IntRange(min=2), default=None,
+              help="Keep the texts seen on at least this many pages in the sum [default: the first memory's].")
+@click.option("--min-share", type=click.FloatRange(0.0, 1.0), default=None,
+              help="The share of a publisher's pages a template needs at use [default: the first memory's].")
+@click.option("--partial", is_flag=True, help="Keep every text (a memory to merge again), not only templates.")
+def templates_merge(memories: tuple[Path, ...], output: Path, min_pages: int | None, min_share: float | None,
+                    partial: bool) -> None:
+    """Merge template memories (page counts add up). Memories learned with
+    --partial (shard by shard) merge into the memory learned from all their pages
+    at once; the result keeps the texts on --min-pages pages of the sum, unless
+    --partial.
 
     \b
-    Example:
-      sieve templates merge part-1.json part-2.json -o templates.json
+    Examples:
+      sieve templates merge part-*.json -o templates.json
+      sieve templates merge part-1.json part-2.json --partial -o part-1-2.json
     """
     from .templates import TemplateMemory
 
     try:
-        merged = TemplateMemory.load(memories[0])
-        for path in memories[1:]:
-            merged = merged.merge(TemplateMemory.load(path))
+        loaded = [TemplateMemory.load(path) for path in memories]
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
+    merged = loaded[0]
+    for mem in loaded[1:]:
+        merged = merged.merge(mem)
+    if not partial:
+        merged = merged.final(min_pages, min_share)
+    elif min_pages is not None or min_share is not None:
+        merged.min_pages = merged.min_pages if min_pages is None else min_pages
+        merged.min_share = merged.min_share if min_share is None else min_share
     merged.save(output)
-    click.echo(f"sieve templates: merged {len(memories)} memories -> {output}", err=True)
+    final = [str(path) for path, mem in zip(memories, loaded) if not mem.partial]
+    pages = sum(e["pages"] for e in merged.publishers.values())
+    click.echo(f"sieve templates: merged {len(memories)} memories ({len(merged.publishers)} publishers, {pages} "
+               f"pages, {merged.count_templates()} templates{', partial' if partial else ''}) -> {output}", err=True)
+    if len(memories) > 1 and final:
+        click.echo(f"sieve templates: warning: {len(final)} of the memories ({', '.join(final[:3])}"
+                   f"{' ...' if len(final) > 3 else ''}) were learned without --partial: they kept only the texts "
+                   "on --min-pages of their own pages, so templates that reach it only across memories are "
+                   "missed; learn shards with --partial to merge them", err=True)
 
 
 @templates.command(name="show")
@@ -754,10 +807,13 @@ def templates_show(memory: Path, top: int) -> None:
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     for pub, entry in mem.publishers.items():
-        click.echo(click.style(f"{pub}", bold=True) + f"  {entry['pages']} pages, {len(entry['blocks'])} templates")
+        n = TemplateMemory(mem.min_pages, mem.min_share, {pub: entry}).count_templates()
+        click.echo(click.style(f"{pub}", bold=True) + f"  {entry['pages']} pages, {n} templates"
+                   + (f" (partial memory: {len(entry['blocks'])} texts kept for merging)" if mem.partial else ""))
         ranked = sorted(entry["blocks"].values(), key=lambda b: (-b["pages"], b["text"]))
         for b in ranked[:top]:
-            click.echo(f"  {b['pages']:>5} pages  {b['text']}")
+            roles = ", ".join(f"{r or 'text'} {c}" for r, c in sorted(b["roles"].items(), key=lambda rc: -rc[1]))
+            click.echo(f"  {b['pages']:>5} pages  {b['text']}  ({roles})")
 
 
 @cli.command()
@@ -864,16 +920,56 @@ def review(data: tuple[str, ...], output: Path, limit: int, input_format: str, t
                                      on_error=_skipper(reporter)))
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
+    answers, kept = _earlier_answers(output, docs)
+    if answers or kept:
+        click.echo(f"sieve review: {len(answers)} earlier answers in {output} apply to this data and are not "
+                   "asked again"
+                   f"{f'; {len(kept)} documents of it not in this data are kept as they are' if kept else ''}",
+                   err=True)
     queue = sorted(((max(b.scores) if b.scores else 0.0, d_i, b_i) for d_i, d in enumerate(docs)
-                    for b_i, b in enumerate(d.blocks) if b.text.strip()), key=lambda t: (t[0], t[1], t[2]))[:limit]
+                    for b_i, b in enumerate(d.blocks) if b.text.strip() and (d_i, b_i) not in answers),
+                   key=lambda t: (t[0], t[1], t[2]))[:limit]
     keys = {"c": Label.CONTENT, "b": Label.BOILERPLATE, "n": Label.NAVIGATION}
-    answers: dict[tuple[int, int], Label] = {}
     history: list[tuple[int, int] | None] = []
     pos = 0
     try:
         _review_loop(queue, docs, keys, answers, history, pos)
-    finally:  # Ctrl-C or an error keeps every answer given so far
-        _write_review(output, docs, answers)
+    finally:  # Ctrl-C or an error keeps every answer given so far, and the earlier ones
+        if answers or kept:
+            _write_review(output, docs, answers, kept)
+        else:
+            click.echo("sieve review: no block labelled; nothing written", err=True)
+
+
+def _earlier_answers(output: Path, docs: list[Document]) -> tuple[dict[tuple[int, int], Label], list[dict[str, Any]]]:
+    """The labels an earlier `sieve review -o OUTPUT` saved: those of blocks of
+    ``docs`` (same document id, position and text) by (document, block) index, and
+    the records of documents that are not in ``docs`` (written back unchanged).
+
+    Raises:
+        click.ClickException: OUTPUT exists but is not a review output.
+    """
+    answers: dict[tuple[int, int], Label] = {}
+    kept: list[dict[str, Any]] = []
+    if not output.is_file():
+        return answers, kept
+    where = {str(d.id): i for i, d in enumerate(docs)}
+    try:
+        lines = output.read_text(encoding="utf-8").splitlines()
+        records = [json.loads(line) for line in lines if line.strip()]
+        for rec in records:
+            d_i = where.get(str(rec["id"]))
+            if d_i is None:
+                kept.append(rec)
+                continue
+            blocks = docs[d_i].blocks
+            for b_i, b in enumerate(rec["blocks"]):
+                if b.get("label") and b_i < len(blocks) and blocks[b_i].text == b["text"]:
+                    answers[(d_i, b_i)] = Label(b["label"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        raise click.ClickException(f"{output} exists and is not the output of `sieve review` ({err}); "
+                                   "name another -o, or remove it") from err
+    return answers, kept
 
 
 def _review_loop(queue: list[tuple[float, int, int]], docs: list[Document], keys: dict[str, Label],
@@ -916,22 +1012,29 @@ def _review_loop(queue: list[tuple[float, int, int]], docs: list[Document], keys
         pos += 1
 
 
-def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, int], Label]) -> None:
+def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, int], Label],
+                  kept: list[dict[str, Any]]) -> None:
     written = 0
     with JsonlWriter(output) as out:
+        for rec in kept:  # documents an earlier review labelled that are not in this data
+            out.write(rec)
         for d_i, doc in enumerate(docs):
             if not any(k[0] == d_i for k in answers):
                 continue
             rec = doc.to_dict()
             rec.pop("lang", None)
             rec.pop("lang_score", None)
+            rec.pop("align", None)  # align's figures describe its labels, not these
             rec["blocks"] = [labelled_block(b, answers[(d_i, b_i)].value if (d_i, b_i) in answers else None)
                              for b_i, b in enumerate(doc.blocks)]
             if doc.publisher:
                 rec["publisher"] = doc.publisher
             out.write(rec)
             written += 1
-    click.echo(f"sieve review: {len(answers)} blocks labelled in {written} documents -> {output}", err=True)
+    labelled = len(answers) + sum(1 for rec in kept for b in rec.get("blocks", []) if b.get("label"))
+    docs_n = written + len(kept)
+    click.echo(f"sieve review: {labelled} block{'' if labelled == 1 else 's'} labelled in {docs_n} "
+               f"document{'' if docs_n == 1 else 's'} -> {output}", err=True)
 
 
 #: Exit status of `sieve clean` when more than --max-reject-share of records were rejected.

@@ -145,6 +145,30 @@ def test_review_takes_one_key_per_block_and_saves_labels(runner: CliRunner, tiny
                for r in records for b in r["blocks"])
 
 
+def test_review_again_into_the_same_file_keeps_the_earlier_answers(runner: CliRunner, tiny_model_dir: Path,
+                                                                    data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "corrections.jsonl"
+    args = ["review", str(data_dir / "articles.jsonl"), "-o", str(out), "--model-dir", str(tiny_model_dir)]
+    nothing = runner.invoke(cli, args, input="q")
+    assert nothing.exit_code == 0 and "nothing written" in nothing.stderr and not out.exists()
+    other = {"id": "elsewhere", "blocks": [{"text": "Subscribe to our newsletter", "label": "boilerplate"}]}
+    out.write_text(json.dumps(other) + "\n", encoding="utf-8")  # an earlier review of other data
+    first = runner.invoke(cli, args, input="cbq")
+    assert first.exit_code == 0, first.stderr
+    shown_first = [line for line in first.stdout.splitlines() if line.startswith("  > ")]
+    second = runner.invoke(cli, args, input="nq")
+    assert second.exit_code == 0, second.stderr
+    assert "2 earlier answers" in second.stderr and "1 documents of it not in this data are kept" in second.stderr
+    shown_second = [line for line in second.stdout.splitlines() if line.startswith("  > ")]
+    # the two blocks answered before are not asked again: it starts where the first review quit
+    assert len(shown_first) == 3 and shown_second[0] == shown_first[2]
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert records[0] == other
+    labels = sorted(b["label"] for r in records[1:] for b in r["blocks"] if b["label"])
+    assert labels == ["boilerplate", "content", "navigation"]
+    assert "4 blocks labelled" in second.stderr
+
+
 # Chinese and Japanese are written without spaces: a paragraph is one \w+ run
 ZH_MENU = ["首页", "新闻", "体育"]
 ZH_ARTICLE = ["港口小镇保留冬季渡轮",  # one run of letters, as is the last paragraph
