@@ -578,7 +578,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             return ma["content_vs_rest"]["f1"] - mb["content_vs_rest"]["f1"], ma["macro_f1"] - mb["macro_f1"]
 
         if held:
-            cvr_gain, macro_gain = report(f"held-out pages of the publisher ({len(held)})", held)
+            shown = ", ".join(str(d.id) for d in held[:10]) + (", ..." if len(held) > 10 else "")
+            cvr_gain, macro_gain = report(f"held-out pages of the publisher ({len(held)}: {shown})", held)
             if cvr_gain < 0 or macro_gain < 0:
                 click.echo("sieve train: warning: the adapter scores worse than the base model on the held-out pages; "
                            "it is written all the same: check the labels, or label more pages", err=True)

@@ -77,7 +77,7 @@ def test_train_base_writes_an_adapted_folder_and_reports(runner: CliRunner, tiny
                                  "--general", str(data_dir / "labelled.jsonl")])
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    held = next(line for line in lines if line.startswith("held-out pages of the publisher (3)"))
+    held = next(line for line in lines if line.startswith("held-out pages of the publisher (3: "))
     general = next(line for line in lines if line.startswith("general data (30 documents)"))
     before, after = [float(x) for x in held.split("content-vs-rest F1 ")[1].split(",")[0].split(" -> ")]
     assert after >= before and after == 1.0
