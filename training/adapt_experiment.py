@@ -75,6 +75,12 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--adapt-pages", type=int, default=5)
     args = ap.parse_args()
+    needed = [args.data_dir / f"{p}.jsonl.gz" for p in ("aeb-dev", "traf-dev", "mixed-dev")]
+    needed += [args.data_dir / "html" / p for p in ("aeb", "traf")]
+    missing = [str(f) for f in needed if not f.exists()]
+    if missing:
+        raise SystemExit(f"dev data not found: {', '.join(missing)}\n"
+                         "pass --data-dir with the folder holding aeb-dev/traf-dev/mixed-dev .jsonl.gz and html/")
     parts = {p: load(args.data_dir / f"{p}.jsonl.gz") for p in ("aeb-dev", "traf-dev", "mixed-dev")}
     target = sorted((d for d in parts["traf-dev"] if d.publisher == TARGET), key=lambda d: str(d.id))
     rest = [d for p in parts.values() for d in p if d.publisher != TARGET]
