@@ -709,8 +709,8 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
 
     The memory keeps the texts seen on --min-pages pages. To learn a crawl shard by
     shard, learn each shard with --partial (every text kept) and merge them: the
-    merge keeps the texts that reach --min-pages in the sum, the memory learning
-    all the pages at once gives.
+    merge keeps the texts that reach --min-pages in the sum, the same memory as
+    learning from all the pages at once.
 
     \b
     Examples:
@@ -736,8 +736,8 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
                f"-> {output}", err=True)
     if memory.unattributed:
         click.echo(f"sieve templates: {memory.unattributed} of {read} documents name no publisher (no 'publisher' "
-                   "field, no url) and were left out: templates are learned per publisher (a bare HTML file names "
-                   "neither; JSONL records can give a 'publisher' or a 'url')", err=True)
+                   "field, no url) and were left out: templates are learned per publisher (JSONL records can give a "
+                   "'publisher' or a 'url')", err=True)
     if memory.publishers and not n_templates and not partial:
         most = max(e["pages"] for e in memory.publishers.values())
         click.echo(f"sieve templates: no block text is on --min-pages {min_pages} pages and --min-share {min_share} "

@@ -2,19 +2,26 @@
 
 Menus, footers, cookie notices and recurring syndication lines (the French footer
 of a news site) appear on most pages of a publisher. ``TemplateMemory.learn``
-counts, per publisher, on how many distinct pages each block text appears
-(texts normalised: lower case, whitespace collapsed, digits as 0; kept as a 16-hex
-hash plus a short preview, so the file stays small). At labelling time
-``adjust`` moves a template block's content probability to the more likely of
+counts, per publisher, on how many distinct pages each block text appears, and in
+which role (``block_role``: the block's tag, and whether it is link text, when
+the record tells; texts normalised: lower case, whitespace collapsed, digits as 0;
+kept as a 16-hex hash plus a short preview, so the file stays small). At labelling
+time ``adjust`` moves a template block's content probability to the more likely of
 boilerplate and navigation:
 
 * a template is a text seen on at least ``min_pages`` pages and ``min_share`` of
-  the publisher's pages;
+  the publisher's pages *in the block's role*: a story's headline, a link in the
+  "Related stories" of every other page, is no template as the ``h1`` of its own
+  page. A block whose role is unknown (plain text) counts the pages of the text's
+  least frequent role: a template only if it is one in every role it was seen in;
 * a block the model is confident is content (``CONFIDENT_CONTENT``) is only
   overridden with twice that evidence (pages and share): never on a hunch.
 
-Memories are per publisher, versioned (``FORMAT``), and mergeable (``merge``
-adds the page counts), so a crawl can learn them shard by shard.
+Memories are per publisher, versioned (``FORMAT``), and mergeable (``merge`` adds
+the page counts). ``learn`` keeps the texts seen on ``min_pages`` pages (a small
+file, to use); with ``partial=True`` it keeps every text (a bigger file, only to
+merge), so that a crawl learned shard by shard and merged (``final`` keeps the
+texts that reach ``min_pages`` in the sum) gives the memory learned at once.
 """
 
 from __future__ import annotations
@@ -30,17 +37,25 @@ from typing import Any
 
 import numpy as np
 
-from .document import Document, url_host
+from .document import Block, Document, url_host
 from .errors import ModelError
 from .writers import write_text_atomic
 
-__all__ = ["FORMAT", "TemplateMemory", "publisher_of"]
+__all__ = ["FORMAT", "TemplateMemory", "block_role", "publisher_of"]
 
-FORMAT = "sieve-templates/1"
+FORMAT = "sieve-templates/2"
+#: Formats of earlier Sieves, refused with the reason (learning again is cheap: no labels).
+OLD_FORMATS = {
+    "sieve-templates/1": "it counted a text on a page whatever its role there (a story's headline became a "
+                         "template because the other pages link to it) and kept only each file's own frequent "
+                         "texts, so shard memories did not merge",
+}
 #: A block with at least this content probability needs twice the evidence.
 CONFIDENT_CONTENT = 0.9
 _DIGITS = re.compile(r"\d+")
 _WS = re.compile(r"\s+")
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_LOG_LINKS: int | None = None  # html.DOM_FACTS.index("log_links"), looked up on first use
 
 
 def publisher_of(doc: Document) -> str | None:
@@ -55,76 +70,161 @@ def text_key(text: str) -> str:
     return hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
+def block_role(block: Block) -> str:
+    """What a block is on its page, as far as its record tells: its tag (``h1``-``h6``
+    as ``h``), with ``/link`` when it holds links (its DOM facts' link count; a
+    block without DOM facts: when half its characters or more are link text). A
+    page and the labelled JSONL `sieve align` writes of it give the same roles.
+    ``""`` when the record tells nothing (plain text)."""
+    if block.tag is None and block.path is None and block.dom is None:
+        return ""
+    tag = (block.tag or "").lower()
+    role = "h" if tag in _HEADINGS else tag
+    if block.dom is not None:
+        global _LOG_LINKS
+        if _LOG_LINKS is None:
+            from .html import DOM_FACTS
+
+            _LOG_LINKS = DOM_FACTS.index("log_links")
+        linked = block.dom[_LOG_LINKS] > 0
+    else:
+        linked = 2 * block.link_chars >= max(len(block.text) - block.text.count(" "), 1)
+    return role + "/link" if linked else role
+
+
+def _role_pages(hit: dict[str, Any], role: str) -> int:
+    """On how many pages a text (a memory entry) was seen in ``role``: a known role
+    counts only its own pages (or, for a text seen only where roles were unknown,
+    those); an unknown role the pages of the text's least frequent known role."""
+    roles: dict[str, int] = hit.get("roles", {})
+    known = [c for r, c in roles.items() if r]
+    if not known:
+        return int(roles.get("", 0))
+    if role:
+        return int(roles.get(role, 0))
+    return min(known)
+
+
 @dataclass
 class TemplateMemory:
-    """Per publisher: pages seen, and for each repeated text on how many pages it was."""
+    """Per publisher: pages seen, and for each repeated text on how many pages it was
+    (``pages``) and in which roles (``roles``: role -> pages)."""
 
     min_pages: int = 3
     min_share: float = 0.2
     publishers: dict[str, dict[str, Any]] = field(default_factory=dict)  # pub -> {"pages": n, "blocks": {...}}
+    partial: bool = False  # every text kept (for merging), not only those on min_pages pages
+    # not stored: what `learn` left out, and what `adjust` saw (for a run's summary)
+    unattributed: int = field(default=0, compare=False, repr=False)  # documents without a publisher
+    documents: int = field(default=0, compare=False, repr=False)
+    applied: int = field(default=0, compare=False, repr=False)
 
     # -- learning -------------------------------------------------------------------
     @classmethod
     def learn(cls, documents: Iterable[Document], *, min_pages: int = 3, min_share: float = 0.2,
-              keep_all: bool = False) -> TemplateMemory:
+              partial: bool = False) -> TemplateMemory:
         """Count repeated blocks per publisher over ``documents`` (no labels needed).
 
-        Only texts that reach ``min_pages`` are kept unless ``keep_all`` (for a
-        shard whose memory will be merged with others').
+        Only texts seen on ``min_pages`` pages are kept, unless ``partial`` (for a
+        shard whose memory will be merged with others': see ``final``). Documents
+        without a publisher are left out (counted in ``unattributed``).
         """
         pages: dict[str, int] = {}
-        counts: dict[str, dict[str, int]] = {}
+        counts: dict[str, dict[str, dict[str, Any]]] = {}
         previews: dict[str, dict[str, str]] = {}
+        unattributed = 0
         for doc in documents:
             pub = publisher_of(doc)
             if pub is None:
+                unattributed += 1
                 continue
             pages[pub] = pages.get(pub, 0) + 1
             seen = counts.setdefault(pub, {})
             preview = previews.setdefault(pub, {})
-            for key, text in {text_key(b.text): b.text for b in doc.blocks if b.text.strip()}.items():
-                seen[key] = seen.get(key, 0) + 1
-                preview.setdefault(key, " ".join(text.split())[:60])
-        memory = cls(min_pages=min_pages, min_share=min_share)
+            here: dict[str, set[str]] = {}  # text key -> its roles on this page
+            for b in doc.blocks:
+                if b.text.strip():
+                    key = text_key(b.text)
+                    here.setdefault(key, set()).add(block_role(b))
+                    preview.setdefault(key, " ".join(b.text.split())[:60])
+            for key, roles in here.items():
+                entry = seen.setdefault(key, {"pages": 0, "roles": {}})
+                entry["pages"] += 1
+                for role in roles:
+                    entry["roles"][role] = entry["roles"].get(role, 0) + 1
+        memory = cls(min_pages=min_pages, min_share=min_share, partial=partial, unattributed=unattributed)
         for pub, n in pages.items():
-            blocks = {k: {"pages": c, "text": previews[pub][k]} for k, c in sorted(counts[pub].items())
-                      if keep_all or c >= min_pages}
+            blocks = {k: {"pages": e["pages"], "roles": dict(sorted(e["roles"].items())), "text": previews[pub][k]}
+                      for k, e in sorted(counts[pub].items())}
             memory.publishers[pub] = {"pages": n, "blocks": blocks}
-        return memory
+        return memory if partial else memory.final()
 
     def merge(self, other: TemplateMemory) -> TemplateMemory:
-        """A memory holding both (page counts added); thresholds from ``self``."""
-        out = TemplateMemory(min_pages=self.min_pages, min_share=self.min_share)
+        """A memory holding both (page counts added, nothing left out); thresholds from
+        ``self``. Partial when both are; merging memories learned without ``partial``
+        misses the texts each left out (those seen on fewer than ``min_pages`` of its
+        pages), which may add up to templates across them."""
+        out = TemplateMemory(min_pages=self.min_pages, min_share=self.min_share,
+                             partial=self.partial and other.partial)
         for mem in (self, other):
             for pub, entry in mem.publishers.items():
                 dst = out.publishers.setdefault(pub, {"pages": 0, "blocks": {}})
                 dst["pages"] += entry["pages"]
                 for k, v in entry["blocks"].items():
-                    b = dst["blocks"].setdefault(k, {"pages": 0, "text": v.get("text", "")})
+                    b = dst["blocks"].setdefault(k, {"pages": 0, "roles": {}, "text": v.get("text", "")})
                     b["pages"] += v["pages"]
+                    for role, c in v["roles"].items():
+                        b["roles"][role] = b["roles"].get(role, 0) + c
         for entry in out.publishers.values():
-            entry["blocks"] = dict(sorted(entry["blocks"].items()))
+            entry["blocks"] = {k: {**b, "roles": dict(sorted(b["roles"].items()))}
+                               for k, b in sorted(entry["blocks"].items())}
         return out
 
+    def final(self, min_pages: int | None = None, min_share: float | None = None) -> TemplateMemory:
+        """The memory to use: only the texts seen on at least ``min_pages`` pages
+        (default: the memory's own thresholds, which it keeps for use)."""
+        pages = self.min_pages if min_pages is None else min_pages
+        share = self.min_share if min_share is None else min_share
+        out = TemplateMemory(min_pages=pages, min_share=share, unattributed=self.unattributed)
+        for pub, entry in self.publishers.items():
+            out.publishers[pub] = {"pages": entry["pages"],
+                                   "blocks": {k: b for k, b in entry["blocks"].items() if b["pages"] >= pages}}
+        return out
+
+    def count_templates(self) -> int:
+        """How many texts reach the thresholds in some role (what `show` and the
+        commands count as templates)."""
+        n = 0
+        for entry in self.publishers.values():
+            need = max(self.min_pages, self.min_share * entry["pages"])
+            n += sum(1 for b in entry["blocks"].values() if max(b["roles"].values(), default=0) >= need)
+        return n
+
     # -- using ----------------------------------------------------------------------
-    def evidence(self, pub: str | None, text: str) -> tuple[int, float]:
-        """(pages, share of the publisher's pages) on which ``text`` was seen."""
+    def evidence(self, pub: str | None, text: str, role: str = "") -> tuple[int, float]:
+        """(pages, share of the publisher's pages) on which ``text`` was seen in
+        ``role`` (``block_role``; ``""``: unknown, as for plain text)."""
         entry = self.publishers.get(pub or "")
         if not entry:
             return 0, 0.0
         hit = entry["blocks"].get(text_key(text))
         if not hit:
             return 0, 0.0
-        return hit["pages"], hit["pages"] / max(entry["pages"], 1)
+        pages = _role_pages(hit, role)
+        return pages, pages / max(entry["pages"], 1)
 
     def adjust(self, doc: Document, probs: np.ndarray) -> np.ndarray:
         """``probs`` (n, 3) with template blocks turned to non-content (a new array)."""
+        self.documents += 1
         pub = publisher_of(doc)
-        if pub not in self.publishers or len(probs) == 0:
+        if pub not in self.publishers:
+            return probs
+        self.applied += 1
+        if len(probs) == 0:
             return probs
         out = probs.copy()
         for i, b in enumerate(doc.blocks):
-            pages, share = self.evidence(pub, b.text)
+            pages, share = self.evidence(pub, b.text, block_role(b))
             if pages < self.min_pages or share < self.min_share:
                 continue
             p = out[i]
@@ -137,10 +237,22 @@ class TemplateMemory:
             out[i] = np.array([content, (1.0 - content) * bp, (1.0 - content) * nav])
         return out
 
+    def summary(self) -> str:
+        """One line for a run's summary: to how many of the documents it saw the
+        memory applied, and why when to none."""
+        names = sorted(self.publishers)
+        line = f"the template memory applied to {self.applied:,} of {self.documents:,} documents"
+        if not self.applied:
+            known = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            line += (": it applies to documents whose publisher it learned, the record's `publisher` field, else "
+                     "its url's host without www.; it knows "
+                     f"{known or 'no publisher'}")
+        return line
+
     # -- files ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "min_pages": self.min_pages, "min_share": self.min_share,
+                "min_pages": self.min_pages, "min_share": self.min_share, "partial": self.partial,
                 "publishers": {p: self.publishers[p] for p in sorted(self.publishers)}}
 
     def save(self, path: Path) -> Path:
@@ -149,23 +261,33 @@ class TemplateMemory:
     @classmethod
     def load(cls, path: Path) -> TemplateMemory:
         """Read a memory file (JSON: no code runs). Raises ``ModelError`` when it is
-        not one, or of another format version."""
+        not one, or of another format version (an earlier one: with the reason)."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
             raise ModelError(f"{path}: cannot read the template memory ({err})") from err
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else None
+        if isinstance(found, str) and found in OLD_FORMATS:
+            raise ModelError(f"{path}: a template memory of an earlier Sieve ({found}; this one reads {FORMAT}): "
+                             f"{OLD_FORMATS[found]}; learn it again with `sieve templates learn` "
+                             "(with --partial for shards to merge)")
+        if not isinstance(data, dict) or found != FORMAT:
             raise ModelError(f"{path}: not a Sieve template memory of format {FORMAT} "
-                             f"(found {data.get('format') if isinstance(data, dict) else type(data).__name__!r}); "
+                             f"(found {found if isinstance(data, dict) else type(data).__name__!r}); "
                              "learn it again with `sieve templates learn`")
         try:
             publishers = data.get("publishers", {})
             if not isinstance(publishers, dict) or not all(
                     isinstance(e, dict) and isinstance(e.get("pages"), int) and isinstance(e.get("blocks"), dict)
-                    and all(isinstance(b, dict) and isinstance(b.get("pages"), int) for b in e["blocks"].values())
-                    for e in publishers.values()):
-                raise ValueError("'publishers' must map each publisher to {pages, blocks}")
+                    and all(_valid_block(b) for b in e["blocks"].values()) for e in publishers.values()):
+                raise ValueError("'publishers' must map each publisher to {pages, blocks}, each block with "
+                                 "its pages and roles")
             return cls(min_pages=int(data.get("min_pages", 3)), min_share=float(data.get("min_share", 0.2)),
-                       publishers=dict(publishers))
+                       publishers=dict(publishers), partial=bool(data.get("partial", False)))
         except (TypeError, ValueError) as err:
             raise ModelError(f"{path}: a damaged template memory ({err}); learn it again") from err
+
+
+def _valid_block(b: Any) -> bool:
+    return (isinstance(b, dict) and isinstance(b.get("pages"), int) and isinstance(b.get("roles"), dict)
+            and all(isinstance(r, str) and isinstance(c, int) for r, c in b["roles"].items()))

@@ -84,8 +84,8 @@ def test_adjust_turns_templates_into_non_content_but_respects_confident_content(
 
 
 def test_merge_adds_page_counts_and_files_round_trip(tmp_path: Path) -> None:
-    a = TemplateMemory.learn([Document.from_dict(_page("gazette.test", i)) for i in range(5)], keep_all=True)
-    b = TemplateMemory.learn([Document.from_dict(_page("gazette.test", i)) for i in range(5, 12)], keep_all=True)
+    a = TemplateMemory.learn([Document.from_dict(_page("gazette.test", i)) for i in range(5)], partial=True)
+    b = TemplateMemory.learn([Document.from_dict(_page("gazette.test", i)) for i in range(5, 12)], partial=True)
     merged = a.merge(b)
     assert merged.publishers["gazette.test"]["pages"] == 12
     assert merged.evidence("gazette.test", "Home") == (12, 1.0)
@@ -137,7 +137,10 @@ def test_odd_urls_and_damaged_memories(tmp_path: Path) -> None:
     assert publisher_of(Document.from_dict({"text": "x", "url": "http://[x/a"})) is None
     for bad in ({"format": FORMAT, "min_pages": "x"},
                 {"format": FORMAT, "publishers": {"a.test": {"pages": 3}}},
-                {"format": FORMAT, "publishers": [["a", 1]]}):
+                {"format": FORMAT, "publishers": [["a", 1]]},
+                {"format": FORMAT, "publishers": {"a.test": {"pages": 3, "blocks": {"0": {"pages": 3}}}}},
+                {"format": FORMAT, "publishers": {"a.test": {"pages": 3, "blocks": {
+                    "0": {"pages": 3, "roles": {"li/link": "3"}}}}}}):
         (tmp_path / "t.json").write_text(json.dumps(bad))
         with pytest.raises(ModelError, match="damaged template memory"):
             TemplateMemory.load(tmp_path / "t.json")
