@@ -2,9 +2,14 @@
 
 ``fit_adapter`` learns, for the publishers of the labelled documents it is given:
 
-* a **block memory**: texts (normalised as in ``templates``) whose label is the same
-  every time they occur in those pages: a platform's comment form, "Gefällt mir",
-  "Ähnliche Beiträge";
+* a **block memory**: per publisher, the texts (normalised as in ``templates``) that
+  have the same label at every labelled occurrence in one role on the page
+  (``templates.block_role``: the tag, link text or not): a platform's comment form,
+  "Gefällt mir", "Ähnliche Beiträge". A label given on ``MEMORY_PAGES`` pages or
+  more sets the block's label; one given on fewer is mixed with what the rest says
+  (a geometric mix, half and half): one answer tips an unsure block but does not
+  overrule a sure model. A story's headline labelled content on its page says
+  nothing of the links to it on the publisher's other pages (another role);
 * a **text model**: a linear model on the blocks' hashed n-grams, trained on those
   pages only;
 * for pages cut from HTML, a **path model**: a linear model on where each block sits
@@ -13,7 +18,7 @@
   platform's templates put the article and the widgets in the same containers on
   every page.
 
-Both are blended with the base model's probabilities (a geometric mix); the two
+The models are blended with the base model's probabilities (a geometric mix); the two
 blend weights are chosen together by leave-one-page-out log-loss on the labelled pages.
 
 ``PublisherAdapter.adjust`` applies both to documents of those publishers only (the
@@ -39,7 +44,7 @@ from .document import LABELS, Document
 from .errors import ModelError
 from .features import TextNgrams
 from .model import BLOCK_MODEL_FILE, HTML_MODEL_FILE
-from .templates import publisher_of, text_key
+from .templates import block_role, publisher_of, text_key
 
 __all__ = ["ADAPTER_FILE", "PublisherAdapter", "fit_adapter", "load_adapter", "save_adapter"]
 
@@ -50,6 +55,18 @@ WEIGHTS = (0.0, 0.25, 0.5, 0.75, 0.9)
 #: (text model, path model) weights tried: each in WEIGHTS, together at most 0.9
 WEIGHT_PAIRS = tuple((w, v) for w in WEIGHTS for v in WEIGHTS if w + v <= 0.9 + 1e-9)
 _STEP_NAMES = re.compile(r"[.#]")
+#: A remembered label seen on this many pages sets the block's label; on fewer it is
+#: mixed with the blend at MEMORY_MIX (a geometric mix).
+MEMORY_PAGES = 2
+MEMORY_MIX = 0.5
+#: What a remembered label is as a probability row: the label, and the rest shared.
+_REMEMBERED = 0.98
+#: (publisher, text key, role): what the block memory is keyed by.
+MemoryKey = tuple[str, str, str]
+
+
+def memory_key(publisher: str, text: str, role: str) -> MemoryKey:
+    return publisher, text_key(text), role
 
 
 def path_tokens(path: str | None) -> list[str]:
@@ -80,7 +97,7 @@ def path_matrix(paths: Sequence[str | None], n_features: int) -> Any:
 @dataclass
 class PublisherAdapter:
     publishers: frozenset[str]
-    memory: dict[str, int] = field(default_factory=dict)  # text key -> label index
+    memory: dict[MemoryKey, tuple[int, int]] = field(default_factory=dict)  # -> (label index, pages)
     text_model: SGDClassifier | None = None
     weight: float = 0.0  # share of the text model in the blend
     n_char_features: int = 2**16
@@ -115,19 +132,23 @@ class PublisherAdapter:
             return probs
         return self._blend(self._views(doc), probs, self.weight, self.path_weight)
 
-    def _views(self, doc: Document) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray, list[int | None]]:
+    def _views(self, doc: Document) -> Views:
         """What the adapter's parts say of a document's blocks: the text model's and
         the path model's probabilities (None without that model or, for the path
-        model, without any path), which blocks have a path, the remembered labels."""
+        model, without any path), which blocks have a path, the remembered labels
+        (label index and pages, for the document's publisher and the block's role)."""
         text = self._text_proba([b.text for b in doc.blocks]) if self.text_model is not None else None
         has_path = np.array([bool(b.path) for b in doc.blocks], dtype=bool)
         path = (self._path_proba([b.path for b in doc.blocks])
                 if self.path_model is not None and has_path.any() else None)
-        return text, path, has_path, [self.memory.get(text_key(b.text)) for b in doc.blocks]
+        pub = publisher_of(doc)
+        remembered: list[tuple[int, int] | None] = [None] * len(doc.blocks)
+        if pub is not None and self.memory:
+            remembered = [self.memory.get(memory_key(pub, b.text, block_role(b))) for b in doc.blocks]
+        return text, path, has_path, remembered
 
     @staticmethod
-    def _blend(views: tuple[np.ndarray | None, np.ndarray | None, np.ndarray, list[int | None]],
-               probs: np.ndarray, weight: float, path_weight: float = 0.0) -> np.ndarray:
+    def _blend(views: Views, probs: np.ndarray, weight: float, path_weight: float = 0.0) -> np.ndarray:
         text, path, has_path, memory = views
         out = probs.copy()
         w = weight if text is not None else 0.0
@@ -142,16 +163,27 @@ class PublisherAdapter:
             mixed = np.exp(log - log.max(axis=1, keepdims=True))
             out = mixed / mixed.sum(axis=1, keepdims=True)
         for i, known in enumerate(memory):
-            if known is not None:
-                row = np.full(len(LABELS), 0.01)
-                row[known] = 0.98
+            if known is None:
+                continue
+            label, pages = known
+            row = np.full(len(LABELS), (1 - _REMEMBERED) / (len(LABELS) - 1))
+            row[label] = _REMEMBERED
+            if pages >= MEMORY_PAGES:  # the same label on several pages: it is the block's
                 out[i] = row
+            else:  # one answer: it tips an unsure block, it does not overrule a sure one
+                mixed = np.exp((1 - MEMORY_MIX) * np.log(np.clip(out[i], 1e-6, 1)) + MEMORY_MIX * np.log(row))
+                out[i] = mixed / mixed.sum()
         return out
 
     def describe(self) -> dict[str, Any]:
         return {"publishers": sorted(self.publishers), "base_model": self.base_model, "pages": self.pages,
                 "blocks": self.blocks, "remembered_blocks": len(self.memory), "text_model_weight": self.weight,
                 "path_model_weight": self.path_weight}
+
+
+#: What ``PublisherAdapter._views`` returns: text-model and path-model probabilities,
+#: which blocks have a path, and per block its remembered (label, pages) or None.
+Views = tuple[np.ndarray | None, np.ndarray | None, np.ndarray, list[tuple[int, int] | None]]
 
 
 def _full_proba(clf: SGDClassifier, proba: np.ndarray) -> np.ndarray:
@@ -179,13 +211,21 @@ def _fit_path_model(paths: list[str | None], y: np.ndarray, n_features: int) -> 
     return _fit_linear(path_matrix(paths, n_features), y)
 
 
-def _memory(docs: Sequence[Document]) -> dict[str, int]:
-    seen: dict[str, set[int]] = {}
-    for d in docs:
+def _memory(docs: Sequence[Document]) -> dict[MemoryKey, tuple[int, int]]:
+    """The block memory: per (publisher, text, role) whose labelled occurrences all
+    have one label, that label and on how many pages it was given."""
+    labels: dict[MemoryKey, set[int]] = {}
+    pages: dict[MemoryKey, set[int]] = {}
+    for n, d in enumerate(docs):
+        pub = publisher_of(d)
+        if pub is None:  # an adapter applies to publishers' documents only
+            continue
         for b, g in zip(d.blocks, d.gold_labels):
             if g is not None:
-                seen.setdefault(text_key(b.text), set()).add(LABELS.index(g))
-    return {k: next(iter(v)) for k, v in sorted(seen.items()) if len(v) == 1}
+                key = memory_key(pub, b.text, block_role(b))
+                labels.setdefault(key, set()).add(LABELS.index(g))
+                pages.setdefault(key, set()).add(n)
+    return {k: (next(iter(v)), len(pages[k])) for k, v in sorted(labels.items()) if len(v) == 1}
 
 
 def _labelled(docs: Sequence[Document]) -> tuple[list[str], list[str | None], np.ndarray]:
@@ -271,7 +311,13 @@ def merge_repeated_pages(docs: Sequence[Document]) -> tuple[list[Document], int]
     return out, merged
 
 
-ADAPTER_FORMAT = "sieve-publisher-adapter/1"
+ADAPTER_FORMAT = "sieve-publisher-adapter/2"
+#: Formats of earlier Sieves, refused with the reason.
+OLD_ADAPTER_FORMATS = {
+    "sieve-publisher-adapter/1": "its block memory set a label seen once on every copy of the text, whatever the "
+                                 "publisher and the block's role (a headline labelled content made every link to "
+                                 "it content)",
+}
 
 
 def save_adapter(adapter: PublisherAdapter, path: Path, card: dict[str, Any] | None = None) -> Path:
@@ -301,8 +347,13 @@ def load_adapter(path: Path, model_dir: Path | None = None) -> PublisherAdapter:
     the model are not checked.
     """
     card = verify_file(path)
-    if card.get("model_format") != ADAPTER_FORMAT:
-        raise ModelError(f"{path}: adapter format {card.get('model_format')!r}, this Sieve reads {ADAPTER_FORMAT!r}")
+    found = card.get("model_format")
+    if isinstance(found, str) and found in OLD_ADAPTER_FORMATS:
+        raise ModelError(f"{path}: an adapter of an earlier Sieve ({found}; this one reads {ADAPTER_FORMAT}): "
+                         f"{OLD_ADAPTER_FORMATS[found]}; adapt again with `sieve train --base`")
+    if found != ADAPTER_FORMAT:
+        raise ModelError(f"{path}: adapter format {found!r}, this Sieve reads {ADAPTER_FORMAT!r}; "
+                         "adapt again with `sieve train --base`")
     fitted_on = card.get("base_model_sha256")
     if model_dir is not None and fitted_on:
         name = BASE_MODEL_FILES.get(str(card.get("base_model", "text")), BLOCK_MODEL_FILE)
