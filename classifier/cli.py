@@ -737,7 +737,7 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
     if memory.unattributed:
         click.echo(f"sieve templates: {memory.unattributed} of {read} documents name no publisher (no 'publisher' "
                    "field, no url) and were left out: templates are learned per publisher (JSONL records can give a "
-                   "'publisher' or a 'url')", err=True)
+                   "'publisher' or a 'url', an HTML page a <link rel=canonical> or og:url)", err=True)
     if memory.publishers and not n_templates and not partial:
         most = max(e["pages"] for e in memory.publishers.values())
         click.echo(f"sieve templates: no block text is on --min-pages {min_pages} pages and --min-share {min_share} "
