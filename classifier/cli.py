@@ -230,6 +230,8 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
         note = sieve.adapter_note(out.count)
         if note:
             click.echo(f"sieve score: {note}", err=True)
+        if sieve.templates is not None:
+            click.echo(f"sieve score: {sieve.templates.summary()}", err=True)
 
 
 def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: bool, input_format: str,
@@ -631,7 +633,10 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
 
     try:
         docs = _read_labelled(data, text_field)
-        predicted = list(_sieve(model_dir, model_choice, templates_path).label_many(docs))
+        sieve = _sieve(model_dir, model_choice, templates_path)
+        predicted = list(sieve.label_many(docs))
+        if sieve.templates is not None:
+            click.echo(f"sieve evaluate: {sieve.templates.summary()}", err=True)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     metrics = evaluate_documents(predicted, docs)
@@ -732,7 +737,8 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
     read = pages + memory.unattributed
     n_templates = memory.count_templates()
     kept = f", {sum(len(e['blocks']) for e in memory.publishers.values())} texts kept for merging" if partial else ""
-    click.echo(f"sieve templates: {len(memory.publishers)} publishers, {n_templates} repeated blocks{kept} "
+    n_pub = len(memory.publishers)
+    click.echo(f"sieve templates: {n_pub} publisher{'' if n_pub == 1 else 's'}, {n_templates} repeated blocks{kept} "
                f"-> {output}", err=True)
     if memory.unattributed:
         click.echo(f"sieve templates: {memory.unattributed} of {read} documents name no publisher (no 'publisher' "
@@ -1230,6 +1236,8 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
         note = sieve.adapter_note(read)
         if note:
             click.echo(f"sieve clean: {note}", err=True)
+        if sieve.templates is not None:
+            click.echo(f"sieve clean: {sieve.templates.summary()}", err=True)
     return total_read, reporter.sink.total
 
 

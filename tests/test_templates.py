@@ -111,12 +111,13 @@ def test_on_a_crawl_templates_raise_non_content_recall_and_keep_content(tiny_mod
     assert n1 == 1.0 and n1 >= n0 and c1 >= c0
 
 
-def test_cli_learn_show_merge_and_use(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_cli_learn_show_merge_and_use(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path,
+                                     data_dir: Path) -> None:
     crawl = tmp_path / "crawl.jsonl"
     crawl.write_text("".join(json.dumps(_page("gazette.test", i)) + "\n" for i in range(20)))
     learned = runner.invoke(cli, ["templates", "learn", str(crawl), "-o", str(tmp_path / "t.json")])
     assert learned.exit_code == 0, learned.stderr
-    assert "1 publishers, 7 repeated blocks" in learned.stderr
+    assert "1 publisher, 7 repeated blocks" in learned.stderr
     shown = runner.invoke(cli, ["templates", "show", str(tmp_path / "t.json"), "--top", "3"])
     assert shown.exit_code == 0 and shown.stdout.splitlines()[0].startswith("gazette.test  20 pages")
     merged = runner.invoke(cli, ["templates", "merge", str(tmp_path / "t.json"), str(tmp_path / "t.json"),
@@ -126,6 +127,10 @@ def test_cli_learn_show_merge_and_use(runner: CliRunner, tiny_model_dir: Path, t
     scored = runner.invoke(cli, ["score", str(crawl), "--model-dir", str(tiny_model_dir),
                                  "--templates", str(tmp_path / "t.json")])
     assert scored.exit_code == 0, scored.stderr
+    assert "the template memory applied to 20 of 20 documents" in scored.stderr
+    elsewhere = runner.invoke(cli, ["score", str(data_dir / "story.txt"), "--model-dir", str(tiny_model_dir),
+                                    "--templates", str(tmp_path / "t.json")])
+    assert "applied to 0 of 1 documents" in elsewhere.stderr and "it knows gazette.test" in elsewhere.stderr
     for line in scored.stdout.splitlines():
         blocks = json.loads(line)["blocks"]
         assert all(b["label"] != "content" for b in blocks[:5] + blocks[-2:])
