@@ -18,8 +18,11 @@
   platform's templates put the article and the widgets in the same containers on
   every page.
 
-The models are blended with the base model's probabilities (a geometric mix); the two
-blend weights are chosen together by leave-one-page-out log-loss on the labelled pages.
+The path model also learns from the labelled pages' unlabelled blocks that the base
+model is sure of (pseudo-labels: a few dozen labelled blocks show few of a platform's
+containers). The models are blended with the base model's probabilities (a geometric
+mix); the two blend weights and the pseudo-label confidence are chosen together by
+leave-one-page-out log-loss on the labelled pages (``choose_blend``).
 
 ``PublisherAdapter.adjust`` applies both to documents of those publishers only (the
 record's ``publisher``, else its URL host): every other document is labelled
@@ -46,7 +49,7 @@ from .features import TextNgrams
 from .model import BLOCK_MODEL_FILE, HTML_MODEL_FILE
 from .templates import block_role, publisher_of, text_key
 
-__all__ = ["ADAPTER_FILE", "PublisherAdapter", "fit_adapter", "load_adapter", "save_adapter"]
+__all__ = ["ADAPTER_FILE", "PublisherAdapter", "choose_blend", "fit_adapter", "load_adapter", "save_adapter"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +57,14 @@ ADAPTER_FILE = "adapter.joblib"
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 0.9)
 #: (text model, path model) weights tried: each in WEIGHTS, together at most 0.9
 WEIGHT_PAIRS = tuple((w, v) for w in WEIGHTS for v in WEIGHTS if w + v <= 0.9 + 1e-9)
+#: The path model also learns from the labelled pages' *unlabelled* blocks, each with
+#: the label the base model gives it when at least this sure (pseudo-labels, weight 1;
+#: a labelled block weighs GOLD_WEIGHT): a few dozen labelled blocks show too few of a
+#: platform's containers (sidebar widgets, author boxes, feeds). ``None``: labelled
+#: blocks only. Chosen with the blend weights by leave-one-page-out log-loss.
+#: (training/NOTES.md, session 7: held-out wordpress.com pages 0.932 -> 0.94-0.96.)
+PSEUDO_CONFIDENCES: tuple[float | None, ...] = (None, 0.9, 0.7, 0.5)
+GOLD_WEIGHT = 3.0
 _STEP_NAMES = re.compile(r"[.#]")
 #: A remembered label seen on this many pages sets the block's label; on fewer it is
 #: mixed with the blend at MEMORY_MIX (a geometric mix).
@@ -108,6 +119,7 @@ class PublisherAdapter:
     n_path_features: int = 2**16
     pages: int = 0
     blocks: int = 0
+    pseudo_confidence: float | None = None  # the path model's pseudo-labels: base model at least this sure
 
     def _text_proba(self, texts: Sequence[str]) -> np.ndarray:
         assert self.text_model is not None
@@ -178,7 +190,7 @@ class PublisherAdapter:
     def describe(self) -> dict[str, Any]:
         return {"publishers": sorted(self.publishers), "base_model": self.base_model, "pages": self.pages,
                 "blocks": self.blocks, "remembered_blocks": len(self.memory), "text_model_weight": self.weight,
-                "path_model_weight": self.path_weight}
+                "path_model_weight": self.path_weight, "path_pseudo_labels_from": self.pseudo_confidence}
 
 
 #: What ``PublisherAdapter._views`` returns: text-model and path-model probabilities,
@@ -193,11 +205,11 @@ def _full_proba(clf: SGDClassifier, proba: np.ndarray) -> np.ndarray:
     return full / full.sum(axis=1, keepdims=True)
 
 
-def _fit_linear(x: Any, y: np.ndarray) -> SGDClassifier | None:
+def _fit_linear(x: Any, y: np.ndarray, weights: np.ndarray | None = None) -> SGDClassifier | None:
     if len(set(y.tolist())) < 2:
         return None
     clf = SGDClassifier(loss="log_loss", alpha=1e-4, max_iter=30, tol=None, class_weight="balanced", random_state=0)
-    clf.fit(x, y)
+    clf.fit(x, y, sample_weight=weights)
     return clf
 
 
@@ -205,10 +217,46 @@ def _fit_text_model(texts: list[str], y: np.ndarray, n_char: int, n_word: int) -
     return _fit_linear(TextNgrams(n_char, n_word).transform_texts(texts), y)
 
 
-def _fit_path_model(paths: list[str | None], y: np.ndarray, n_features: int) -> SGDClassifier | None:
-    if not any(paths):  # text pages: no path to learn from
-        return None
-    return _fit_linear(path_matrix(paths, n_features), y)
+@dataclass
+class _PathPage:
+    """What the path model reads of one labelled page, computed once: its blocks'
+    ``path_matrix``, which blocks have a path, their gold label index (-1: none),
+    and the base model's top label and its probability."""
+
+    matrix: Any
+    has_path: np.ndarray
+    gold: np.ndarray
+    top: np.ndarray
+    top_p: np.ndarray
+
+    @classmethod
+    def of(cls, doc: Document, probs: np.ndarray, n_features: int) -> _PathPage:
+        p = np.asarray(probs, dtype=np.float64).reshape(len(doc.blocks), len(LABELS))
+        return cls(path_matrix([b.path for b in doc.blocks], n_features),
+                   np.array([bool(b.path) for b in doc.blocks], dtype=bool),
+                   np.array([LABELS.index(g) if g is not None else -1 for g in doc.gold_labels], dtype=np.int64),
+                   p.argmax(axis=1) if len(p) else np.zeros(0, np.int64), p.max(axis=1) if len(p) else np.zeros(0))
+
+
+def _fit_path_model(pages: Sequence[_PathPage], confidence: float | None) -> SGDClassifier | None:
+    """The path model of ``pages``: their labelled blocks, and with ``confidence`` their
+    unlabelled blocks the base model is at least that sure of, labelled so
+    (``PSEUDO_CONFIDENCES``)."""
+    import scipy.sparse as sp
+
+    parts, ys, ws = [], [], []
+    for page in pages:
+        labelled = page.has_path & (page.gold >= 0)
+        pseudo = (page.has_path & (page.gold < 0) & (page.top_p >= confidence) if confidence is not None
+                  else np.zeros_like(labelled))
+        rows = np.flatnonzero(labelled | pseudo)
+        if len(rows):
+            parts.append(page.matrix[rows])
+            ys.append(np.where(labelled, page.gold, page.top)[rows])
+            ws.append(np.where(labelled, GOLD_WEIGHT, 1.0)[rows])
+    if not parts or not any((page.has_path & (page.gold >= 0)).any() for page in pages):
+        return None  # text pages, or no labelled block with a path: nothing to learn
+    return _fit_linear(sp.vstack(parts, format="csr"), np.concatenate(ys), np.concatenate(ws))
 
 
 def _memory(docs: Sequence[Document]) -> dict[MemoryKey, tuple[int, int]]:
@@ -239,6 +287,42 @@ def _labelled(docs: Sequence[Document]) -> tuple[list[str], list[str | None], np
     return texts, paths, np.array(y, dtype=np.int64)
 
 
+Choice = tuple[float | None, float, float]  # (pseudo-label confidence, text weight, path weight)
+
+
+def choose_blend(losses: dict[Choice, list[float]], confidences: Sequence[float | None]
+                 ) -> tuple[Choice, dict[Choice, float]]:
+    """The adapter's choice from its leave-one-page-out log-losses per labelled block,
+    and every choice's mean loss.
+
+    A few dozen labelled blocks make a noisy estimate. The text and the path model
+    both carry the publisher's evidence, the path model with far fewer weights to
+    fit (a page's containers against tens of thousands of n-grams): among the
+    choices within one standard error (of the best one's per-block losses) of the
+    best that give the adapter at least the best one's weight in all, the one with
+    the least text weight; then the lowest loss, the smaller total weight, the
+    fewest pseudo-labels (the order of ``confidences``). Without a path model to
+    choose, this is the lowest loss. (training/NOTES.md, session 7)
+    """
+    scores = {cwv: round(float(np.mean(v)), 6) if v else 0.0 for cwv, v in losses.items()}
+    top = min(losses, key=lambda cwv: (scores[cwv], cwv[1] + cwv[2], cwv[1], confidences.index(cwv[0])))
+    n_top = len(losses[top])
+    margin = float(np.std(losses[top]) / np.sqrt(n_top)) if n_top > 1 else 0.0
+    near = [cwv for cwv in losses
+            if scores[cwv] <= scores[top] + margin and cwv[1] + cwv[2] >= top[1] + top[2] - 1e-9]
+    best = min(near, key=lambda cwv: (cwv[1], scores[cwv], cwv[1] + cwv[2], confidences.index(cwv[0])))
+    return best, scores
+
+
+#: Up to this many labelled pages, the choices are scored leaving one page out; with
+#: more, in this many folds of pages (page i in fold i mod MAX_FOLDS).
+MAX_FOLDS = 10
+
+
+def _page_folds(n: int) -> list[list[int]]:
+    return [[k] for k in range(n)] if n <= MAX_FOLDS else [list(range(f, n, MAX_FOLDS)) for f in range(MAX_FOLDS)]
+
+
 def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, base_model: str = "text",
                 n_char_features: int = 2**16, n_word_features: int = 2**14,
                 n_path_features: int = 2**16) -> PublisherAdapter:
@@ -250,36 +334,52 @@ def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, b
     adapter = PublisherAdapter(publishers, pages=len(docs), blocks=len(y), base_model=base_model,
                                n_char_features=n_char_features, n_word_features=n_word_features,
                                n_path_features=n_path_features)
-    # the blend weights: leave one page out, fit on the rest, score the page's labelled
-    # blocks by log-loss. A few pages hold a few dozen labelled blocks: right-or-wrong
+    # the blend weights: leave one page out (or a fold of pages: _page_folds), fit on the
+    # rest, score the page's labelled blocks by log-loss. A few pages hold a few dozen labelled blocks: right-or-wrong
     # counts (F1) tie across most weights and flip on one block, log-loss weighs how
     # sure each blend is of the right label (measured in training/NOTES.md, session 5)
+    # text pages: no path model, no path weight to choose
+    confidences = PSEUDO_CONFIDENCES if any(paths) else (None,)
+    pairs = WEIGHT_PAIRS if any(paths) else tuple((w, 0.0) for w in WEIGHTS)
+    # each page's path facts once: the folds fit on the same pages again and again
+    path_pages = ([_PathPage.of(d, p, n_path_features) for d, p in zip(docs, base_probs, strict=True)]
+                  if any(paths) else None)
     if len(docs) >= 2 and len(set(y.tolist())) >= 2:
-        losses: dict[tuple[float, float], list[float]] = {wv: [] for wv in WEIGHT_PAIRS}
-        for k in range(len(docs)):
-            labels = docs[k].gold_labels
-            keep = [i for i, g in enumerate(labels) if g is not None]
-            if not keep:
-                continue
-            rest = [d for i, d in enumerate(docs) if i != k]
-            t_rest, p_rest, y_rest = _labelled(rest)
-            trial = PublisherAdapter(publishers, memory=_memory(rest),
-                                     text_model=_fit_text_model(t_rest, y_rest, n_char_features, n_word_features),
-                                     path_model=_fit_path_model(p_rest, y_rest, n_path_features),
+        losses: dict[Choice, list[float]] = {(c, w, v): [] for c in confidences for w, v in pairs}
+        for held in _page_folds(len(docs)):
+            rest = [d for i, d in enumerate(docs) if i not in held]
+            t_rest, _, y_rest = _labelled(rest)
+            text_model = _fit_text_model(t_rest, y_rest, n_char_features, n_word_features)
+            trial = PublisherAdapter(publishers, memory=_memory(rest), text_model=text_model,
                                      n_char_features=n_char_features, n_word_features=n_word_features,
                                      n_path_features=n_path_features)
-            gold = [LABELS.index(labels[i]) for i in keep]  # type: ignore[arg-type]
-            views = trial._views(docs[k])  # once per page, then each weight pair is a cheap mix
-            for w, v in WEIGHT_PAIRS:
-                p = trial._blend(views, np.asarray(base_probs[k]), w, v)
-                losses[w, v].extend(-float(np.log(max(p[i, g], 1e-6))) for i, g in zip(keep, gold))
-        scores = {wv: round(float(np.mean(v)), 6) if v else 0.0 for wv, v in losses.items()}
-        # the lowest mean log-loss; on a tie the smaller total weight, then the smaller text weight
-        adapter.weight, adapter.path_weight = min(WEIGHT_PAIRS, key=lambda wv: (scores[wv], wv[0] + wv[1], wv[0]))
-        logger.info("adapter blend weights, leave-one-page-out log-loss: %s", scores)
+            path_models = {c: _fit_path_model([pp for i, pp in enumerate(path_pages) if i not in held], c)
+                           for c in confidences} if path_pages is not None else {}
+            for k in held:
+                labels = docs[k].gold_labels
+                keep = [i for i, g in enumerate(labels) if g is not None]
+                if not keep:
+                    continue
+                gold = [LABELS.index(labels[i]) for i in keep]  # type: ignore[arg-type]
+                text_view, _, has_path, remembered = trial._views(docs[k])  # the text and memory views once
+                for c in confidences:
+                    trial.path_model = path_models.get(c)
+                    path_view = (trial._path_proba([b.path for b in docs[k].blocks])
+                                 if trial.path_model is not None and has_path.any() else None)
+                    views = (text_view, path_view, has_path, remembered)  # then each weight pair is a cheap mix
+                    for w, v in pairs:
+                        p = trial._blend(views, np.asarray(base_probs[k]), w, v)
+                        losses[c, w, v].extend(-float(np.log(max(p[i, g], 1e-6))) for i, g in zip(keep, gold))
+        best, scores = choose_blend(losses, confidences)
+        adapter.pseudo_confidence, adapter.weight, adapter.path_weight = best
+        if not adapter.path_weight:
+            adapter.pseudo_confidence = None
+        logger.info("adapter choices (pseudo-label confidence, text weight, path weight), leave-one-page-out "
+                    "log-loss: %s", scores)
     adapter.memory = _memory(docs)
     adapter.text_model = _fit_text_model(texts, y, n_char_features, n_word_features)
-    adapter.path_model = _fit_path_model(paths, y, n_path_features)
+    adapter.path_model = (_fit_path_model(path_pages, adapter.pseudo_confidence) if path_pages is not None
+                          else None)
     return adapter
 
 

@@ -11,9 +11,20 @@ import pytest
 from click.testing import CliRunner
 
 from classifier import Sieve
-from classifier.adapt import ADAPTER_FILE, fit_adapter, load_adapter, path_tokens, save_adapter
+from classifier.adapt import (
+    ADAPTER_FILE,
+    GOLD_WEIGHT,
+    _fit_path_model,
+    _PathPage,
+    choose_blend,
+    fit_adapter,
+    load_adapter,
+    path_matrix,
+    path_tokens,
+    save_adapter,
+)
 from classifier.cli import cli
-from classifier.document import Document, Label, labelled_block
+from classifier.document import Block, Document, Label, labelled_block
 from classifier.errors import ModelError
 from classifier.html import html_to_blocks
 from classifier.model import ModelParams, fit_block_model, save_model
@@ -320,3 +331,47 @@ def test_a_corrected_page_is_one_page_with_the_corrections_first() -> None:
     moved = _blog_page(1)
     moved["blocks"] = moved["blocks"][:-1]  # the same url with other blocks: another page
     assert merge_repeated_pages([aligned, Document.from_dict(moved)])[1] == 0
+
+
+def _pathed_block(text: str, path: str) -> Block:
+    """A block as `sieve align` writes it from a page: with its DOM path."""
+    return Block(text, path=path)
+
+
+def test_the_path_model_learns_containers_from_the_unlabelled_blocks_the_base_model_is_sure_of() -> None:
+    # one labelled block per label; the sidebar's widgets unlabelled, the base model sure of them
+    article, widget = "html body article div.entry-content p", "html body aside.widget-area div.textwidget p"
+    footer = "html body footer.site-footer p"
+    blocks = ([labelled_block(_pathed_block("A story paragraph.", article), "content"),
+               labelled_block(_pathed_block("Follow us", footer), "navigation")]
+              + [labelled_block(_pathed_block(f"Widget line {k}", widget), None) for k in range(6)])
+    doc = Document.from_dict({"id": "p", "publisher": "x.example", "blocks": blocks})
+    sure_boilerplate = np.array([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8]] + [[0.02, 0.96, 0.02]] * 6)
+    page = _PathPage.of(doc, sure_boilerplate, 2**12)
+    without, with_pseudo = _fit_path_model([page], None), _fit_path_model([page], 0.9)
+    assert without is not None and with_pseudo is not None
+    assert 1 not in without.classes_  # labelled blocks only: no boilerplate to learn
+    assert 1 in with_pseudo.classes_
+    assert int(with_pseudo.predict(path_matrix([widget], 2**12))[0]) == 1
+    unsure = np.array([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8]] + [[0.3, 0.4, 0.3]] * 6)
+    unsure_model = _fit_path_model([_PathPage.of(doc, unsure, 2**12)], 0.9)
+    assert unsure_model is not None and 1 not in unsure_model.classes_  # below the confidence: not used
+    assert GOLD_WEIGHT > 1  # a labelled block outweighs a pseudo-labelled one
+
+
+def test_choose_blend_shifts_weight_to_the_path_model_when_the_evidence_cannot_tell() -> None:
+    rng = np.random.default_rng(0)
+    noise = list(rng.uniform(0.0, 0.4, 30))
+    losses = {(None, 0.25, 0.25): noise,                        # the best mean
+              (None, 0.0, 0.5): [x + 0.01 for x in noise],       # as good within one standard error
+              (None, 0.0, 0.25): [x + 0.005 for x in noise],     # less weight in all: not a candidate
+              (0.9, 0.5, 0.0): [x + 0.5 for x in noise]}         # clearly worse
+    best, scores = choose_blend(losses, (None, 0.9))
+    assert best == (None, 0.0, 0.5)
+    assert scores[(None, 0.25, 0.25)] < scores[(None, 0.0, 0.5)]
+    # a clear winner stays the winner
+    clear = {(None, 0.25, 0.25): noise, (None, 0.0, 0.5): [x + 1.0 for x in noise]}
+    assert choose_blend(clear, (None,))[0] == (None, 0.25, 0.25)
+    # text weights only (no path model): the lowest loss
+    text_only = {(None, w, 0.0): [x + abs(w - 0.5) / 100 for x in noise] for w in (0.0, 0.25, 0.5)}
+    assert choose_blend(text_only, (None,))[0] == (None, 0.5, 0.0)
