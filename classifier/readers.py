@@ -656,17 +656,26 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                     stream.forget(position)
                 kind = record.record_type
                 length = record.content_length
+                if _merged_header(record):  # a record cut in its header runs into the next one's
+                    nxt = _next_warc_record(stream, position + 1, gz=gz, anywhere=True)
+                    if nxt is not None:
+                        rejects.add(Reject(source, n, "malformed", f"WARC record at byte {position}{unit}: its "
+                                           f"header holds the start of the next record, at byte {nxt} (a record "
+                                           "cut short)"))
+                        resume = nxt
+                        break
                 wanted = kind == WarcRecordType.response and length <= max_bytes
                 block = record.reader.read() if wanted else b""
                 got = len(block) if wanted else record.reader.consume()
                 # the stream ends before the record does (a cut file, or a wrong length), or the
                 # block holds the start of the next record (a wrong length that ends in it)
-                if got < length or (wanted and _NEXT_RECORD_INSIDE.search(block) is not None):
-                    nxt = _next_warc_record(stream, position + 1, gz=gz)
+                inside = _NEXT_RECORD_INSIDE.search(block) if wanted else None
+                if got < length or inside is not None:
+                    nxt = _next_warc_record(stream, position + 1, gz=gz, anywhere=inside is not None)
                     if nxt is not None:  # records follow: the Content-Length is wrong, not the file cut
                         rejects.add(Reject(source, n, "malformed", f"WARC record at byte {position}{unit}: its "
-                                           f"Content-Length {length} runs past the next record, at byte {nxt}",
-                                           block[:65536] or None))
+                                           f"Content-Length {length} runs past the next record, at byte {nxt} "
+                                           "(a wrong length, or a record cut short)", block[:65536] or None))
                         resume = nxt
                         break
                 if kind != WarcRecordType.response:
@@ -717,7 +726,11 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
 
 #: The end of a record and the header of another inside a response's block: its
 #: Content-Length runs over the next record (which would be read twice, once as its text).
-_NEXT_RECORD_INSIDE = re.compile(rb"\r\n\r\nWARC/1\.[01]\r\n(?:[!-~][^\r\n]*\r\n){0,40}?WARC-Type: ")
+#: The start of a record (its version line, then header lines up to WARC-Type) where
+#: it should not be: inside another record's block. After a wrong Content-Length it
+#: follows a blank line; after a record cut short (a truncated file with another
+#: appended) it follows whatever byte the cut left, even mid-line.
+_NEXT_RECORD_INSIDE = re.compile(rb"WARC/1\.[01]\r\n(?:[!-~][^\r\n]*\r\n){0,40}?WARC-Type: ")
 
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -909,11 +922,16 @@ _ZSTD_FEED = 128
 _RESYNC_CHUNK = 1 << 20
 
 
-def _next_warc_record(stream: BinaryIO, start: int, *, gz: bool) -> int | None:
+def _next_warc_record(stream: BinaryIO, start: int, *, gz: bool, anywhere: bool = False) -> int | None:
     """The offset of the first record start at or after ``start``: a ``WARC/1.`` line,
     or with ``gz`` a gzip member that begins with one (``.warc.gz``); ``None`` when
-    there is none."""
+    there is none. With ``anywhere`` (a plain WARC whose record holds the start of
+    the next one), a record start need not begin a line (``_NEXT_RECORD_INSIDE``):
+    a record cut short runs straight into the next."""
     import zlib
+
+    if anywhere and not gz:
+        return _next_record_anywhere(stream, start)
 
     sig = b"\x1f\x8b\x08" if gz else b"\nWARC/1."
     back = len(sig)
@@ -940,6 +958,31 @@ def _next_warc_record(stream: BinaryIO, start: int, *, gz: bool) -> int | None:
                     return found
                 stream.seek(offset + len(chunk))
             i = chunk.find(sig, i + 1)
+        if len(chunk) <= back:
+            return None
+        offset += len(chunk) - back
+
+
+def _merged_header(record: Any) -> bool:
+    """Whether a record's header names two records (``WARC-Record-ID`` or
+    ``WARC-Type`` twice, which WARC never repeats): a record cut in its header,
+    followed by the next record's header lines."""
+    names = [name.lower() for name, _ in record.headers.items()]
+    return names.count("warc-record-id") > 1 or names.count("warc-type") > 1
+
+
+def _next_record_anywhere(stream: BinaryIO, start: int) -> int | None:
+    """``_next_warc_record`` for a plain WARC, where a record may start mid-line."""
+    back = 8192  # a record's version line and header lines up to WARC-Type fit in it
+    offset = start
+    if isinstance(stream, _Rewindable):
+        offset = max(offset, stream.earliest)
+    while True:
+        stream.seek(offset)
+        chunk = stream.read(_RESYNC_CHUNK + back)
+        found = _NEXT_RECORD_INSIDE.search(chunk)
+        if found is not None:
+            return offset + found.start()
         if len(chunk) <= back:
             return None
         offset += len(chunk) - back

@@ -378,6 +378,8 @@ def test_read_equals_yielded_plus_rejected(lines: list[bytes]) -> None:
     sink = RejectSink()
     stream = io.BytesIO(b"\n".join(lines))
     docs = list(_read_jsonl_stream(stream, "mem.jsonl", sink, "text", 10_000))
+    if lines:  # a UTF-8 byte order mark before the first record is no data (it is dropped)
+        lines = [lines[0].removeprefix(b"\xef\xbb\xbf"), *lines[1:]]
     assert len(docs) + sink.total == sum(1 for line in lines if line.strip())
     good = [json.loads(line)["id"] for line in lines if line.strip() and line.startswith(b'{"id": "g')]
     assert [d.id for d in docs] == good
@@ -510,6 +512,29 @@ def test_a_content_length_running_past_the_next_records_does_not_swallow_them(tm
         mp.setattr(sys, "stdin", io.TextIOWrapper(_Pipe(_warc_bytes(name, records))))
         docs = list(read_any("-", sink, input_format="warc"))
     assert [d.url for d in docs] == [f"https://example.org/{i}" for i in (1, 3, 5)] and sink.counts == {"malformed": 2}
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.zst", "-"])
+@pytest.mark.parametrize("cut", [0.8, 0.5, 0.25])  # in the page, in the HTTP header, in the WARC header
+def test_a_plain_warc_cut_short_and_followed_by_another_loses_only_the_cut_record(tmp_path: Path, name: str,
+                                                                                   cut: float) -> None:
+    # a truncated WARC with another appended (cat): the cut record runs straight into
+    # the next one, even mid-line; the next record is read, the cut one is malformed
+    cut_record = _warc(2)[: int(len(_warc(2)) * cut)]
+    data = _warc_bytes(name, [_warc(1) + cut_record + _warc(3) + _warc(4)])
+    sink = RejectSink()
+    rejected: list[Reject] = []
+    sink.on_reject = rejected.append
+    if name == "-":
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(sys, "stdin", io.TextIOWrapper(_Pipe(data)))
+            docs = list(read_any("-", sink, input_format="warc"))
+    else:
+        (tmp_path / name).write_bytes(data)
+        docs = list(read_any(tmp_path / name, sink))
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in (1, 3, 4)]
+    assert [r.reason for r in rejected] == ["malformed"] and rejected[0].position == 2
+    assert "cut short" in rejected[0].detail
 
 
 def test_a_file_that_is_no_warc_is_one_reject(tmp_path: Path) -> None:
