@@ -931,7 +931,7 @@ def review(data: tuple[str, ...], output: Path, limit: int, input_format: str, t
     if answers or kept:
         click.echo(f"sieve review: {len(answers)} earlier answers in {output} apply to this data and are not "
                    "asked again"
-                   f"{f'; {len(kept)} documents of it not in this data are kept as they are' if kept else ''}",
+                   f"{_kept_note(kept)}",
                    err=True)
     queue = sorted(((max(b.scores) if b.scores else 0.0, d_i, b_i) for d_i, d in enumerate(docs)
                     for b_i, b in enumerate(d.blocks) if b.text.strip() and (d_i, b_i) not in answers),
@@ -948,10 +948,16 @@ def review(data: tuple[str, ...], output: Path, limit: int, input_format: str, t
             click.echo("sieve review: no block labelled; nothing written", err=True)
 
 
+def _kept_note(kept: list[dict[str, Any]]) -> str:
+    return (f"; {len(kept)} documents of it not in this data (or changed since) are kept as they are" if kept
+            else "")
+
+
 def _earlier_answers(output: Path, docs: list[Document]) -> tuple[dict[tuple[int, int], Label], list[dict[str, Any]]]:
-    """The labels an earlier `sieve review -o OUTPUT` saved: those of blocks of
-    ``docs`` (same document id, position and text) by (document, block) index, and
-    the records of documents that are not in ``docs`` (written back unchanged).
+    """The labels an earlier `sieve review -o OUTPUT` saved: those of documents of
+    ``docs`` with the same id and the same block texts, by (document, block) index;
+    and every other record of OUTPUT (a document not in ``docs``, or changed since),
+    to be written back unchanged: a rerun never loses an earlier answer.
 
     Raises:
         click.ClickException: OUTPUT exists but is not a review output.
@@ -960,19 +966,24 @@ def _earlier_answers(output: Path, docs: list[Document]) -> tuple[dict[tuple[int
     kept: list[dict[str, Any]] = []
     if not output.is_file():
         return answers, kept
-    where = {str(d.id): i for i, d in enumerate(docs)}
+    by_id: dict[str, list[int]] = {}
+    for i, d in enumerate(docs):
+        by_id.setdefault(str(d.id), []).append(i)
+    taken: set[int] = set()
     try:
         lines = output.read_text(encoding="utf-8").splitlines()
         records = [json.loads(line) for line in lines if line.strip()]
         for rec in records:
-            d_i = where.get(str(rec["id"]))
-            if d_i is None:
+            texts = [b["text"] for b in rec["blocks"]]
+            labels = [Label(b["label"]) if b.get("label") else None for b in rec["blocks"]]
+            d_i = next((i for i in by_id.get(str(rec["id"]), []) if i not in taken and docs[i].texts == texts), None)
+            if d_i is None:  # not in this data, or the page changed: kept as it is
                 kept.append(rec)
                 continue
-            blocks = docs[d_i].blocks
-            for b_i, b in enumerate(rec["blocks"]):
-                if b.get("label") and b_i < len(blocks) and blocks[b_i].text == b["text"]:
-                    answers[(d_i, b_i)] = Label(b["label"])
+            taken.add(d_i)
+            for b_i, lab in enumerate(labels):
+                if lab is not None:
+                    answers[(d_i, b_i)] = lab
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
         raise click.ClickException(f"{output} exists and is not the output of `sieve review` ({err}); "
                                    "name another -o, or remove it") from err

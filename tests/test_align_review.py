@@ -158,7 +158,8 @@ def test_review_again_into_the_same_file_keeps_the_earlier_answers(runner: CliRu
     shown_first = [line for line in first.stdout.splitlines() if line.startswith("  > ")]
     second = runner.invoke(cli, args, input="nq")
     assert second.exit_code == 0, second.stderr
-    assert "2 earlier answers" in second.stderr and "1 documents of it not in this data are kept" in second.stderr
+    assert "2 earlier answers" in second.stderr
+    assert "1 documents of it not in this data (or changed since) are kept" in second.stderr
     shown_second = [line for line in second.stdout.splitlines() if line.startswith("  > ")]
     # the two blocks answered before are not asked again: it starts where the first review quit
     assert len(shown_first) == 3 and shown_second[0] == shown_first[2]
@@ -167,6 +168,30 @@ def test_review_again_into_the_same_file_keeps_the_earlier_answers(runner: CliRu
     labels = sorted(b["label"] for r in records[1:] for b in r["blocks"] if b["label"])
     assert labels == ["boilerplate", "content", "navigation"]
     assert "4 blocks labelled" in second.stderr
+
+
+def test_review_rerun_keeps_answers_of_pages_that_changed_and_of_repeated_ids(runner: CliRunner, tiny_model_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    data = tmp_path / "pages.jsonl"
+    story = "The council kept the winter ferry running after a long debate on Tuesday evening."
+    data.write_text(json.dumps({"id": "index", "blocks": ["Home", story]}) + "\n"
+                    + json.dumps({"id": "index", "blocks": ["Sport", "The harbour team won the final on Sunday."]})
+                    + "\n", encoding="utf-8")
+    out = tmp_path / "corrections.jsonl"
+    earlier = [{"id": "index", "blocks": [{"text": "Old site menu", "label": "navigation"},
+                                          {"text": story, "label": "content"}]},  # the page changed since
+               {"id": "index", "blocks": [{"text": "Sport", "label": "navigation"},  # the second page with that id
+                                          {"text": "The harbour team won the final on Sunday.", "label": None}]}]
+    out.write_text("".join(json.dumps(r) + "\n" for r in earlier), encoding="utf-8")
+    result = runner.invoke(cli, ["review", str(data), "-o", str(out), "--model-dir", str(tiny_model_dir)], input="q")
+    assert result.exit_code == 0, result.stderr
+    assert "1 earlier answers" in result.stderr
+    assert "1 documents of it not in this data (or changed since)" in result.stderr
+    shown = [line for line in result.stdout.splitlines() if line.startswith("  > ")]
+    assert shown and shown[0] != "  > Sport"  # answered before: not asked again
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    labelled = sorted((b["text"], b["label"]) for r in records for b in r["blocks"] if b["label"])
+    assert labelled == sorted([("Old site menu", "navigation"), (story, "content"), ("Sport", "navigation")])
 
 
 # Chinese and Japanese are written without spaces: a paragraph is one \w+ run
