@@ -231,8 +231,11 @@ class _PathPage:
 
     @classmethod
     def of(cls, doc: Document, probs: np.ndarray, n_features: int) -> _PathPage:
+        import scipy.sparse as sp
+
         p = np.asarray(probs, dtype=np.float64).reshape(len(doc.blocks), len(LABELS))
-        return cls(path_matrix([b.path for b in doc.blocks], n_features),
+        matrix = path_matrix([b.path for b in doc.blocks], n_features) if doc.blocks else sp.csr_matrix((0, n_features))
+        return cls(matrix,
                    np.array([bool(b.path) for b in doc.blocks], dtype=bool),
                    np.array([LABELS.index(g) if g is not None else -1 for g in doc.gold_labels], dtype=np.int64),
                    p.argmax(axis=1) if len(p) else np.zeros(0, np.int64), p.max(axis=1) if len(p) else np.zeros(0))
@@ -304,7 +307,7 @@ def choose_blend(losses: dict[Choice, list[float]], confidences: Sequence[float 
     fewest pseudo-labels (the order of ``confidences``). Without a path model to
     choose, this is the lowest loss. (training/NOTES.md, session 7)
     """
-    scores = {cwv: round(float(np.mean(v)), 6) if v else 0.0 for cwv, v in losses.items()}
+    scores = {cwv: round(float(np.mean(v)), 6) if v else float("inf") for cwv, v in losses.items()}  # no evidence
     top = min(losses, key=lambda cwv: (scores[cwv], cwv[1] + cwv[2], cwv[1], confidences.index(cwv[0])))
     n_top = len(losses[top])
     margin = float(np.std(losses[top]) / np.sqrt(n_top)) if n_top > 1 else 0.0

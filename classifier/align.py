@@ -67,10 +67,17 @@ class CleanText:
 def url_key(url: str) -> str:
     """A url as pages and feeds may both write it: the scheme, ``www.``, the default
     port, a trailing ``/`` and the ``#fragment`` do not count, nor the host's case."""
-    parts = urlsplit(url.strip())
+    raw = url.strip()
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:  # a port that is no number, a broken [IPv6] host: the url as written
+        return raw
     host = (parts.hostname or "").lower().removeprefix("www.")
-    if parts.port and parts.port not in (80, 443):
-        host += f":{parts.port}"
+    if not host:  # no host to match by: the url as written
+        return raw
+    if port and port not in (80, 443):
+        host += f":{port}"
     path = parts.path.rstrip("/")
     return f"{host}{path}{'?' + parts.query if parts.query else ''}"
 
@@ -83,7 +90,7 @@ def index_clean_texts(records: Iterable[Document]) -> dict[str, CleanText]:
     for rec in records:
         clean = CleanText("\n\n".join(b.text for b in rec.blocks), rec.url, rec.publisher)
         index[f"id:{rec.id}"] = clean
-        if rec.url:
+        if rec.url and url_key(rec.url):
             index[f"url:{url_key(rec.url)}"] = clean
     return index
 
@@ -91,7 +98,7 @@ def index_clean_texts(records: Iterable[Document]) -> dict[str, CleanText]:
 def find_clean(index: dict[str, CleanText], page: Document) -> CleanText | None:
     """The clean text of ``page``: the record with its id, else with its url (as ``url_key``)."""
     found = index.get(f"id:{page.id}")
-    if found is None and page.url:
+    if found is None and page.url and url_key(page.url):
         found = index.get(f"url:{url_key(page.url)}")
     return found
 

@@ -346,17 +346,19 @@ def _canonical_url(root: etree._Element) -> str | None:
     found: dict[str, str] = {}
     for el in head.iter("link", "meta"):
         if el.tag == "link" and "canonical" in (el.get("rel") or "").lower().split():
-            found.setdefault("canonical", (el.get("href") or "").strip())
+            key, url = "canonical", el.get("href") or ""
         elif el.tag == "meta" and (el.get("property") or el.get("name") or "").lower() == "og:url":
-            found.setdefault("og", (el.get("content") or "").strip())
-    for key in ("canonical", "og"):
-        url = found.get(key, "")
-        if _ABSOLUTE_URL.match(url) and not any(c.isspace() for c in url):
-            return url
-    return None
+            key, url = "og", el.get("content") or ""
+        else:
+            continue
+        url = _URL_BLANKS.sub("", url.strip())  # browsers drop tabs and newlines inside a URL
+        if key not in found and _ABSOLUTE_URL.match(url) and " " not in url:  # the first usable one
+            found[key] = url
+    return found.get("canonical") or found.get("og")
 
 
 _ABSOLUTE_URL = re.compile(r"https?://[^/\s]+", re.IGNORECASE)
+_URL_BLANKS = re.compile(r"[\t\n\r]")
 
 
 def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,

@@ -375,3 +375,14 @@ def test_choose_blend_shifts_weight_to_the_path_model_when_the_evidence_cannot_t
     # text weights only (no path model): the lowest loss
     text_only = {(None, w, 0.0): [x + abs(w - 0.5) / 100 for x in noise] for w in (0.0, 0.25, 0.5)}
     assert choose_blend(text_only, (None,))[0] == (None, 0.5, 0.0)
+
+
+def test_a_document_without_blocks_does_not_break_fitting_and_no_evidence_is_never_chosen() -> None:
+    empty = Document.from_dict({"id": "e", "publisher": "x.example", "blocks": []})
+    page = Document.from_dict({"id": "p", "publisher": "x.example", "blocks": [
+        labelled_block(_pathed_block("A story paragraph.", "html body article p"), "content"),
+        labelled_block(_pathed_block("Follow us", "html body footer p"), "navigation")]})
+    adapter = fit_adapter([empty, page], [np.zeros((0, 3)), np.array([[0.8, 0.1, 0.1], [0.2, 0.1, 0.7]])],
+                          base_model="html")
+    assert adapter.pages == 2 and adapter.path_model is not None
+    assert choose_blend({(None, 0.0, 0.0): [], (None, 0.5, 0.0): [0.3]}, (None,))[0] == (None, 0.5, 0.0)

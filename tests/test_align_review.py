@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from classifier.adapt import load_adapter
-from classifier.align import align_document
+from classifier.align import align_document, find_clean, index_clean_texts, url_key
 from classifier.cli import cli
 from classifier.document import Document, Label
 from classifier.html import html_to_blocks
@@ -296,3 +296,23 @@ def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_mode
     bare = runner.invoke(cli, ["score", "site-pages/story-0.html", "-o", "bare.jsonl", "--model-dir", "site-models/"])
     assert bare.exit_code == 0, bare.stderr
     assert "adjusted 0 of 1 documents: it applies to documents that its model labels and whose" in bare.stderr
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("https://www.Harbour.example/news/a/#top", "http://harbour.example/news/a", True),
+    ("https://harbour.example:8443/a", "https://harbour.example/a", False),
+    ("https://harbour.example/a?p=1", "https://harbour.example/a?p=2", False),
+    ("http://a:abc/x", "http://a:abc/x", True),   # a port that is no number: the url as written, no crash
+    ("http://[::1/x", "http://[::1/y", False),    # a broken IPv6 host
+    ("https://", "/", False),                      # no host: as written
+])
+def test_url_key(a: str, b: str, same: bool) -> None:
+    assert (url_key(a) == url_key(b)) is same
+
+
+def test_a_clean_record_with_an_odd_url_matches_nothing_and_breaks_nothing() -> None:
+    index = index_clean_texts([Document.from_texts(["Clean text."], id="c1", url="http://a:abc/x"),
+                               Document.from_texts(["Other text."], id="c2", url="")])
+    page = Document.from_texts(["Home", "Clean text."], id="p", url="https://")
+    assert find_clean(index, page) is None
+    assert find_clean(index, Document.from_texts(["x"], id="c1")) is index["id:c1"]

@@ -356,6 +356,9 @@ def test_a_shard_records_only_the_models_its_model_choice_can_use(html_model_dir
     ('<link rel="canonical" href="/news/ferry"><meta property="og:url" content="https://courier.example/og">',
      "https://courier.example/og"),  # a relative canonical names no host: og:url instead
     ('<link rel="canonical" href="/news/ferry">', None),
+    ('<link rel="canonical" href=""><link rel="canonical" href="https://courier.example/two">',
+     "https://courier.example/two"),  # the first usable one
+    ('<link rel="canonical" href="https://courier.example/\n news">', None),  # a space inside: no URL
     ('<link rel="alternate" href="https://courier.example/feed">', None),
 ])
 def test_a_bare_html_file_takes_the_url_its_head_names(tmp_path: Path, head: str, url: str | None) -> None:
