@@ -174,10 +174,11 @@ class _RejectReporter:
 
 
 def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text_field: str,
-              max_bytes: int) -> Iterator[Document]:
+              max_bytes: int, outputs: tuple[str | Path | None, ...] = ()) -> Iterator[Document]:
     from .engine import expand_folders
 
-    for path in expand_folders(inputs):  # a folder: its files, recursively, in name order
+    # a folder: its files, recursively, in name order; not the command's own outputs
+    for path in expand_folders(inputs, outputs):
         yield from read_any(path, sink, input_format=input_format, text_field=text_field, max_bytes=max_bytes)
 
 
@@ -243,7 +244,7 @@ def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: 
     try:
         sieve.check_models()
         with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if as_jsonl else "-") as out:
-            docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes)
+            docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes, (output,))
             for doc in sieve.label_many(docs, on_error=_skipper(rejects)):
                 if as_jsonl:
                     out.write(record(doc))
@@ -380,9 +381,10 @@ def _refuse_unused_options(names: tuple[str, ...], why: str) -> None:
         raise click.UsageError(f"{flags}: {why}")
 
 
-def _read_labelled(data: tuple[str, ...], text_field: str) -> list[Document]:
+def _read_labelled(data: tuple[str, ...], text_field: str,
+                   outputs: tuple[str | Path | None, ...] = ()) -> list[Document]:
     sink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
-    docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES))
+    docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES, outputs))
     if not any(lab is not None for d in docs for lab in d.gold_labels):
         raise click.ClickException("no labelled blocks in the data: blocks need a 'label' "
                                    "of content, boilerplate or navigation (README, Formats)")
@@ -436,7 +438,7 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     """
     from .engine import expand_folders
 
-    data = tuple(expand_folders(data))  # a folder: its files
+    data = tuple(expand_folders(data, (output_dir,)))  # a folder: its files, not the output folder
     if base_dir is not None:
         _refuse_unused_options(("folds", "model_dir"), "not used with --base (the base folder is the model)")
     else:
@@ -632,7 +634,7 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
     from .model import evaluate as evaluate_documents
 
     try:
-        docs = _read_labelled(data, text_field)
+        docs = _read_labelled(data, text_field, (report_path,))
         sieve = _sieve(model_dir, model_choice, templates_path)
         predicted = list(sieve.label_many(docs))
         if sieve.templates is not None:
@@ -923,7 +925,7 @@ def review(data: tuple[str, ...], output: Path, limit: int, input_format: str, t
     reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)
-        docs = list(sieve.label_many(_read_all(data, reporter.sink, input_format, text_field, max_bytes),
+        docs = list(sieve.label_many(_read_all(data, reporter.sink, input_format, text_field, max_bytes, (output,)),
                                      on_error=_skipper(reporter)))
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err

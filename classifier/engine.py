@@ -67,19 +67,26 @@ def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
     """The input files under ``folder``, recursively, sorted: hidden files, Sieve's own
     rejects and reports and unfinished ``.part`` files left out (and anything under
     ``skip``)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
+    return sorted(p for p in folder.rglob("*") if p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts)  # .git/, .cache/
                   and not p.name.endswith(_IGNORED_SUFFIXES)
                   and not (skip is not None and skip in p.resolve().parents))
 
 
-def expand_folders(inputs: Sequence[str]) -> list[str]:
+def expand_folders(inputs: Sequence[str], outputs: Sequence[str | Path | None] = ()) -> list[str]:
     """``inputs`` with each folder replaced by its files (``_folder_files``); files and
-    '-' stay as they are, in order."""
+    '-' stay as they are, in order. A command's own ``outputs`` (files, or folders
+    and what they hold) inside an input folder are not inputs: a rerun does not read
+    the last run's output."""
+    mine = [Path(o).resolve() for o in outputs if o is not None and str(o) != "-"]
     out: list[str] = []
     for item in inputs:
         path = Path(item)
         if item != "-" and path.is_dir():
-            out.extend(str(f) for f in _folder_files(path))
+            for f in _folder_files(path):
+                full = f.resolve()
+                if not any(full == o or o in full.parents for o in mine):
+                    out.append(str(f))
         else:
             out.append(item)
     return out
