@@ -670,8 +670,15 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                 # the stream ends before the record does (a cut file, or a wrong length), or the
                 # block holds the start of the next record (a wrong length that ends in it)
                 inside = _NEXT_RECORD_INSIDE.search(block) if wanted else None
+                anywhere = False
+                if inside is not None and not block[:inside.start()].endswith(b"\r\n\r\n"):
+                    # not after a blank line: a record cut short runs into the next one, or the
+                    # page shows WARC text; a real record there ends where a record ends
+                    anywhere = not gz and _a_record_follows_inside(stream, position)
+                    if not anywhere:
+                        inside = None
                 if got < length or inside is not None:
-                    nxt = _next_warc_record(stream, position + 1, gz=gz, anywhere=inside is not None)
+                    nxt = _next_warc_record(stream, position + 1, gz=gz, anywhere=anywhere)
                     if nxt is not None:  # records follow: the Content-Length is wrong, not the file cut
                         rejects.add(Reject(source, n, "malformed", f"WARC record at byte {position}{unit}: its "
                                            f"Content-Length {length} runs past the next record, at byte {nxt} "
@@ -961,6 +968,32 @@ def _next_warc_record(stream: BinaryIO, start: int, *, gz: bool, anywhere: bool 
         if len(chunk) <= back:
             return None
         offset += len(chunk) - back
+
+
+def _a_record_follows_inside(stream: BinaryIO, position: int) -> bool:
+    """Whether the first record start after ``position`` found mid-line
+    (``_next_record_anywhere``) is a whole record: its header parses, and its
+    Content-Length ends where a record ends (a blank line, then the next record or
+    the end). The stream is left where it was (the WARC iterator reads on from it)."""
+    here = stream.tell()
+    try:
+        start = _next_record_anywhere(stream, position + 1)
+        if start is None:
+            return False
+        stream.seek(start)
+        head = stream.read(65536)
+        end_of_header = head.find(b"\r\n\r\n")
+        found = _CONTENT_LENGTH.search(head, 0, max(end_of_header + 2, 0))
+        if end_of_header < 0 or found is None:
+            return False
+        stream.seek(start + end_of_header + 4 + int(found.group(1)))
+        tail = stream.read(16)
+        return tail.startswith(b"\r\n\r\nWARC/1.") or not tail.strip()
+    finally:
+        stream.seek(here)
+
+
+_CONTENT_LENGTH = re.compile(rb"\r\nContent-Length:[ \t]*(\d{1,15})[ \t]*\r\n", re.IGNORECASE)
 
 
 def _merged_header(record: Any) -> bool:

@@ -537,6 +537,21 @@ def test_a_plain_warc_cut_short_and_followed_by_another_loses_only_the_cut_recor
     assert "cut short" in rejected[0].detail
 
 
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz", "crawl.warc.zst"])
+def test_a_page_that_shows_warc_header_text_is_read_whole(tmp_path: Path, name: str) -> None:
+    # a page about the WARC format quotes a record's header (CRLF lines and all)
+    sample = (b"<pre>WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:x>\r\n"
+              b"Content-Length: 12\r\n\r\nHTTP/1.1 200</pre>")
+    http = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body><p>How a crawl is stored: "
+            b"every response is a record.</p>" + sample + b"<p>The end of the lesson.</p></body></html>")
+    page = (b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:7>\r\n"
+            b"WARC-Target-URI: https://example.org/7\r\nContent-Type: application/http; msgtype=response\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(http)) + http + b"\r\n\r\n"
+    docs, rejected = _read(_write_warc(tmp_path / name, [_warc(1), page, _warc(3)]))
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in (1, 7, 3)] and rejected == []
+    assert docs[1].texts[-1] == "The end of the lesson."
+
+
 def test_a_file_that_is_no_warc_is_one_reject(tmp_path: Path) -> None:
     path = tmp_path / "notes.warc"
     path.write_bytes(b"these are notes, not a web archive\n" * 50)
