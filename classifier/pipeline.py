@@ -298,14 +298,21 @@ class Sieve:
         out = []
         adapter = self.adapter
         adapted = 0
-        for doc, an, p, kind in zip(with_langs, analyses, probs, kinds):
-            if adapter is not None and adapter.applies_to(doc, kind):
-                p = adapter.adjust(doc, p, kind)
-                adapted += 1
-            if self.templates is not None:
-                p = self.templates.adjust(doc, p)
-            labels, scores = labels_and_scores(p)
-            out.append(self.language.finish(doc, an, labels, scores))
+        templates = self.templates
+        counted = (templates.documents, templates.applied) if templates is not None else (0, 0)
+        try:
+            for doc, an, p, kind in zip(with_langs, analyses, probs, kinds):
+                if adapter is not None and adapter.applies_to(doc, kind):
+                    p = adapter.adjust(doc, p, kind)
+                    adapted += 1
+                if templates is not None:
+                    p = templates.adjust(doc, p)
+                labels, scores = labels_and_scores(p)
+                out.append(self.language.finish(doc, an, labels, scores))
+        except BaseException:
+            if templates is not None:  # the batch is labelled again one by one: count it then
+                templates.documents, templates.applied = counted
+            raise
         self.adapted += adapted  # only for a batch that is done: a failed one is labelled again one by one
         return out
 
