@@ -385,6 +385,9 @@ def _read_labelled(data: tuple[str, ...], text_field: str,
                    outputs: tuple[str | Path | None, ...] = ()) -> list[Document]:
     sink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
     docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES, outputs))
+    if not docs:
+        raise click.ClickException(f"no document read from {', '.join(data)}"
+                                   f"{' (every record rejected)' if sink.total else ' (an empty folder?)'}")
     if not any(lab is not None for d in docs for lab in d.gold_labels):
         raise click.ClickException("no labelled blocks in the data: blocks need a 'label' "
                                    "of content, boilerplate or navigation (README, Formats)")
@@ -897,6 +900,9 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
                f"{', left out' if drop_doubtful and doubtful else ''}), {unmatched} without clean text, "
                f"{reporter.sink.total} rejected -> {output}", err=True)
     if not n:
+        if not unmatched:
+            raise click.ClickException("no page was aligned: no page was read from "
+                                       f"{', '.join(pages)}{' (every one rejected)' if reporter.sink.total else ''}")
         raise click.ClickException("no page was aligned: none matched a --clean record by id or url")
 
 

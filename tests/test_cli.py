@@ -610,3 +610,15 @@ def test_evaluate_says_when_a_label_is_absent_from_gold_and_predictions(runner: 
     present = m["macro_f1_present"]
     text = runner.invoke(cli, ["evaluate", str(src), "--model-dir", str(tiny_model_dir)]).stdout
     assert "macro-F1 counts its F1 as 0" in text and f"{present:.4f}" in text
+
+
+def test_an_empty_folder_is_named_as_such(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    evaluated = runner.invoke(cli, ["evaluate", str(empty), "--model-dir", str(tiny_model_dir)])
+    assert evaluated.exit_code == 1 and "no document read" in evaluated.stderr and "empty folder" in evaluated.stderr
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(json.dumps({"id": "a", "text": "Some text."}) + "\n", encoding="utf-8")
+    aligned = runner.invoke(cli, ["align", str(empty), "--clean", str(clean), "-o", str(tmp_path / "o.jsonl"),
+                                  "--model-dir", str(tiny_model_dir)])
+    assert aligned.exit_code == 1 and "no page was read" in aligned.stderr
