@@ -316,6 +316,8 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     started = time.perf_counter()
     sieve = _sieve_for(task.model_dir, task.model_choice, task.templates)
     adapted_before = sieve.adapted  # the process's Sieve serves every shard it cleans
+    memory = sieve.templates
+    templates_before = (memory.documents, memory.applied) if memory is not None else (0, 0)
     model = sieve.model_info()
     options = _options_for(task, sieve)
     folder = Path(task.output).parent
@@ -388,6 +390,9 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         "options": options,  # a rerun reuses this shard only with the same options
         "adapter": sieve.adapter_name(),  # the folder's publisher adapter, and the documents it adjusted
         "adapted": sieve.adapted - adapted_before,
+        # --templates: the documents it saw and those of its publishers (it applied to)
+        "templates": ({"documents": memory.documents - templates_before[0],
+                       "applied": memory.applied - templates_before[1]} if memory is not None else None),
     }
     _write_json_atomic(shard_report_path(task.output), report)
     logger.info("shard %s: %d read, %d written in %.1f s", task.name, report["read"], report["written"],
@@ -430,11 +435,21 @@ def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[st
         "adapter": "; ".join(adapters) or None,
         # None when a shard was made by a Sieve that did not count
         "adapted": sum(int(r["adapted"]) for r in reports) if all("adapted" in r for r in reports) else None,
+        "templates": _summed_template_counts(reports),
         "shards": len(reports),
         "policy": policy.to_dict(),
         "sieve_version": __version__,
     }
     return out
+
+
+def _summed_template_counts(reports: list[dict[str, Any]]) -> dict[str, int] | None:
+    """The shards' template memory counts added up; None without --templates, or when
+    a shard was made by a Sieve that did not count them."""
+    counts = [r.get("templates") for r in reports]
+    if not counts or any(not isinstance(c, dict) for c in counts):
+        return None
+    return {k: sum(int(c[k]) for c in counts if c is not None) for k in ("documents", "applied")}
 
 
 def write_run_report(path: Path, report: dict[str, Any]) -> Path:

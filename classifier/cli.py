@@ -956,6 +956,17 @@ def review(data: tuple[str, ...], output: Path, limit: int, input_format: str, t
             click.echo("sieve review: no block labelled; nothing written", err=True)
 
 
+def _templates_line(path: Path, counts: dict[str, int] | None) -> str:
+    """The template memory's summary line for a run whose shards counted for it."""
+    from .templates import TemplateMemory
+
+    if counts is None:
+        return "the template memory applied to an unknown number of documents (shards of an earlier Sieve)"
+    memory = TemplateMemory.load(path)
+    memory.documents, memory.applied = counts["documents"], counts["applied"]
+    return memory.summary()
+
+
 def _kept_note(kept: list[dict[str, Any]]) -> str:
     return (f"; {len(kept)} documents of it not in this data (or changed since) are kept as they are" if kept
             else "")
@@ -1192,6 +1203,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             err=True)
         if rep.get("adapter"):
             click.echo(f"sieve clean: {adapter_summary(rep['adapter'], rep['adapted'])}", err=True)
+        if templates_path is not None:
+            click.echo(f"sieve clean: {_templates_line(templates_path, rep.get('templates'))}", err=True)
     if result.failed:  # each failure was printed as it happened, once (on_failure)
         names = ", ".join(name for name, _ in result.failed[:5]) + (", ..." if len(result.failed) > 5 else "")
         raise click.ClickException(f"{len(result.failed)} shard(s) failed ({names}); rerun to retry them "

@@ -714,3 +714,28 @@ def test_a_model_file_absent_then_and_not_looked_for_before_is_no_difference() -
     assert option_differences(before, now) == []
     changed = {"min_chars": 20, "models": {"html.joblib": "abc", "lid.ftz": "def", "adapter.joblib": "123"}}
     assert option_differences(before, changed) == ["--model-dir: other models (adapter.joblib)"]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_clean_says_to_how_many_documents_the_template_memory_applied(runner: CliRunner, tiny_model_dir: Path,
+                                                                      tmp_path: Path, workers: str) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for shard in range(2):
+        (src / f"s{shard}.jsonl").write_text("".join(
+            json.dumps({"id": f"{shard}-{i}", "url": f"https://harbour.example/{shard}/{i}",
+                        "blocks": ["Home | News | Sport", f"Story {shard}-{i}: the council kept the ferry running "
+                                   "through the winter after a long debate."]}) + "\n" for i in range(4)),
+            encoding="utf-8")
+    (src / "other.jsonl").write_text(json.dumps({"id": "x", "url": "https://other.example/a",
+                                                 "blocks": ["A page of another site with one paragraph."]}) + "\n",
+                                     encoding="utf-8")
+    memory = tmp_path / "templates.json"
+    learnt = runner.invoke(cli, ["templates", "learn", str(src / "s0.jsonl"), str(src / "s1.jsonl"), "-o", str(memory)])
+    assert learnt.exit_code == 0, learnt.stderr
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "out"), "--workers", workers,
+                    "--templates", str(memory))
+    assert result.exit_code == 0, result.stderr
+    assert "the template memory applied to 8 of 9 documents" in result.stderr
+    report = json.loads((tmp_path / "out" / "_report.json").read_text(encoding="utf-8"))
+    assert report["templates"] == {"documents": 9, "applied": 8}
