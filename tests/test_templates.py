@@ -100,15 +100,17 @@ def test_merge_adds_page_counts_and_files_round_trip(tmp_path: Path) -> None:
         TemplateMemory.load(tmp_path / "broken.json")
 
 
-def test_on_a_crawl_templates_raise_non_content_recall_and_keep_content(tiny_model_dir: Path) -> None:
+def test_on_a_crawl_templates_raise_non_content_recall_and_keep_content() -> None:
+    # issue 6's crawl-like fixture: 2 publishers of 24 pages, the shipped model (the
+    # tiny test model already gets every menu line here): 0.881 -> 1.000, content 0.826 kept
     crawl = _crawl(24)
     memory = TemplateMemory.learn([Document.from_dict(_page(p, i)) for p in ("gazette.test", "herald.test")
                                    for i in range(24)])  # learned without labels
-    plain = list(Sieve(tiny_model_dir).label_many(crawl))
-    with_memory = list(Sieve(tiny_model_dir, templates=memory).label_many(crawl))
+    plain = list(Sieve().label_many(crawl))
+    with_memory = list(Sieve(templates=memory).label_many(crawl))
     c0, n0 = content_recalls(plain, crawl)
     c1, n1 = content_recalls(with_memory, crawl)
-    assert n1 == 1.0 and n1 >= n0 and c1 >= c0
+    assert n1 == 1.0 and n1 > n0 and c1 >= c0  # up, and content kept
 
 
 def test_cli_learn_show_merge_and_use(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path,
