@@ -72,8 +72,8 @@ def _input_options(f: F) -> F:
                      help="JSONL field holding the text when a record has no 'blocks'.")(f)
     f = click.option("--input-format", type=click.Choice(list(INPUT_FORMATS)), default="auto",
                      show_default=True,
-                     help="How to read inputs; auto goes by the name: .jsonl[.gz|.zst] JSONL, .html/.htm a "
-                          "page, .warc[.gz|.zst] WARC, else text.")(f)
+                     help="How to read inputs; auto goes by the name (after .gz/.zst/.bz2/.xz): .jsonl, "
+                          ".ndjson or .json JSONL, .html/.htm a page, .warc WARC, else text.")(f)
     return f
 
 
@@ -198,10 +198,10 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
     """Label every block of each input document and give its language.
 
     INPUTS are text files (one document; a block per blank-line paragraph, or per
-    line when there are no blank lines), JSONL files (.jsonl, .jsonl.gz,
-    .jsonl.zst; a document per line, with 'blocks', 'text' or 'html'), HTML
-    pages (.html, .htm), WARC files (.warc, .warc.gz: a document per HTML
-    response), or '-' for standard input.
+    line when there are no blank lines), JSONL files (.jsonl, .ndjson, .json,
+    compressed or not; a document per line, with 'blocks', 'text' or 'html'),
+    HTML pages (.html, .htm), WARC files (.warc, .warc.gz, .warc.zst: a document
+    per HTML response), folders of them, or '-' for standard input.
     Records that cannot be used are reported and written to
     OUTPUT.rejects.jsonl; the run goes on.
 
@@ -490,7 +490,7 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
         path = save_model(model, output_dir, card=card, file_name=HTML_MODEL_FILE if html else BLOCK_MODEL_FILE)
         # the folder works as a --model-dir on its own: the language model, and beside a
         # new HTML model the text model it came with (text input still needs one)
-        keep = [lid, lid.with_suffix(".json")]
+        keep = [lid, lid.with_suffix(".json")] + [f for f in (source_dir / "LICENSE-lid.md",) if f.is_file()]
         if html and (source_dir / BLOCK_MODEL_FILE).is_file():
             keep += [source_dir / BLOCK_MODEL_FILE, (source_dir / BLOCK_MODEL_FILE).with_suffix(".json")]
         elif html and not (output_dir / BLOCK_MODEL_FILE).is_file():
@@ -900,6 +900,8 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
                f"{', left out' if drop_doubtful and doubtful else ''}), {unmatched} without clean text, "
                f"{reporter.sink.total} rejected -> {output}", err=True)
     if not n:
+        if output.is_file() and not is_special_file(output):  # nothing aligned: no empty output left behind
+            output.unlink()
         if not unmatched:
             raise click.ClickException("no page was aligned: no page was read from "
                                        f"{', '.join(pages)}{' (every one rejected)' if reporter.sink.total else ''}")
@@ -1158,8 +1160,12 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         given = [f"--{name}" for name in ("workers", "engine", "scheduler", "overwrite", "compression")
                  if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
         if given:  # they shape shard runs into a folder; one stream in one process has none
-            raise click.UsageError(f"{', '.join(given)} only apply to cleaning files into -o OUTPUT_DIR, "
-                                   "not with '-' or --format text; drop them")
+            raise click.UsageError(f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to cleaning "
+                                   "files into -o OUTPUT_DIR, not with '-' or --format text; drop "
+                                   f"{'it' if len(given) == 1 else 'them'}")
+        if fmt == "text" and annotate:  # the text view shows kept text only: the labels would be lost
+            raise click.UsageError("--annotate writes every block with its label as JSONL: drop --format text "
+                                   "(with '-', the JSONL goes to standard output)")
         read, rejected = _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet,
                                           model_choice, templates_path)
         _exit_if_too_many_rejects(rejected, read, max_reject_share)
@@ -1263,7 +1269,7 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
     skipped = reporter.sink.total_skipped
     total_read = read + reporter.sink.total + skipped
     if not quiet:
-        click.echo(f"sieve clean: {total_read:,} records read, {written:,} written, "
+        click.echo(f"sieve clean: {total_read:,} record{'' if total_read == 1 else 's'} read, {written:,} written, "
                    f"{dropped + skipped:,} dropped, {reporter.sink.total:,} rejected", err=True)
         note = sieve.adapter_note(read)
         if note:

@@ -221,7 +221,8 @@ class Document:
             if not rec.get("url"):  # a page without its url: the canonical URL it names
                 rec["url"] = found.get("url")
         else:
-            raise SchemaError(f"record has none of 'blocks', '{text_field}' or '{html_field}' (HTML as a string)")
+            raise SchemaError(f"record has none of 'blocks', '{text_field}' or '{html_field}' (HTML as a string); "
+                              "--text-field names the field that holds the text")
         url = rec.pop("url", None)
         publisher = rec.pop("publisher", None)
         gold_lang = rec.pop("lang", None)

@@ -116,7 +116,7 @@ def test_align_matches_urls_as_written_elsewhere_and_reads_the_named_text_field(
     out = tmp_path / "labelled.jsonl"
     args = ["align", str(pages), "--clean", str(clean), "-o", str(out), "--model-dir", str(tiny_model_dir)]
     wrong_field = runner.invoke(cli, args)
-    assert wrong_field.exit_code == 1 and "no page was aligned" in wrong_field.stderr
+    assert wrong_field.exit_code == 1 and "no page was aligned" in wrong_field.stderr and not out.exists()
     assert "2 of the --clean records rejected" in wrong_field.stderr and "--clean-text-field" in wrong_field.stderr
     result = runner.invoke(cli, [*args, "--clean-text-field", "body"])
     assert result.exit_code == 0, result.stderr

@@ -622,3 +622,20 @@ def test_an_empty_folder_is_named_as_such(runner: CliRunner, tiny_model_dir: Pat
     aligned = runner.invoke(cli, ["align", str(empty), "--clean", str(clean), "-o", str(tmp_path / "o.jsonl"),
                                   "--model-dir", str(tiny_model_dir)])
     assert aligned.exit_code == 1 and "no page was read" in aligned.stderr
+
+
+def test_train_copies_the_language_model_licence(runner: CliRunner, copy_model_dir, data_dir: Path,
+                                                 tmp_path: Path, repo_root: Path) -> None:
+    source = copy_model_dir()
+    shutil.copyfile(repo_root / "models" / "LICENSE-lid.md", source / "LICENSE-lid.md")
+    out = tmp_path / "trained"
+    result = runner.invoke(cli, ["train", str(data_dir / "train-small.jsonl"), "-o", str(out), "--folds", "0",
+                                 "--model-dir", str(source)])
+    assert result.exit_code == 0, result.stderr
+    assert (out / "LICENSE-lid.md").read_bytes() == (repo_root / "models" / "LICENSE-lid.md").read_bytes()
+
+
+def test_clean_text_view_refuses_annotate(runner: CliRunner, tiny_model_dir: Path, data_dir: Path) -> None:
+    result = runner.invoke(cli, ["clean", "--format", "text", "--annotate", str(data_dir / "articles.jsonl"),
+                                 "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 2 and "--annotate" in result.stderr and result.stdout == ""
