@@ -121,3 +121,21 @@ def sieve_executable() -> str:
     found = str(beside) if beside.is_file() else shutil.which("sieve")
     assert found, "the `sieve` console script is not installed; run `pip install -e '.[test]'`"
     return found
+
+
+@pytest.fixture
+def break_document(monkeypatch: pytest.MonkeyPatch):
+    """Make a ``Sieve`` fail on one document (its language step raises, as a bug
+    would): ``break_document(sieve, doc_id)``."""
+
+    def make(sieve, doc_id: str) -> None:  # type: ignore[no-untyped-def]
+        real = sieve.language.finish
+
+        def finish(doc, *args: object, **kw: object):  # type: ignore[no-untyped-def]
+            if doc.id == doc_id:
+                raise RuntimeError("broken")
+            return real(doc, *args, **kw)
+
+        monkeypatch.setattr(sieve.language, "finish", finish)
+
+    return make

@@ -212,20 +212,13 @@ def test_a_template_memory_says_how_many_documents_it_applied_to() -> None:
     assert "applied to 1 of 2 documents" in memory.summary()
 
 
-def test_a_batch_labelled_again_is_counted_once_by_the_template_memory(tiny_model_dir: Path) -> None:
+def test_a_batch_labelled_again_is_counted_once_by_the_template_memory(tiny_model_dir: Path, break_document) -> None:
     docs = [Document(id=f"d{i}", blocks=(Block("Home | News | Sport"),
                                          Block(f"Story number {i} has a paragraph of text about the harbour.")),
                      url=f"https://harbour.example/{i}") for i in range(6)]
     memory = TemplateMemory.learn(docs, min_pages=3)
     sieve = Sieve(tiny_model_dir, model="text", templates=memory)
-    real = sieve.language.finish
-
-    def finish(doc: Document, *args: object, **kw: object) -> Document:
-        if doc.id == "d5":
-            raise RuntimeError("broken")
-        return real(doc, *args, **kw)  # type: ignore[arg-type]
-
-    sieve.language.finish = finish  # type: ignore[method-assign]
+    break_document(sieve, "d5")
     done = list(sieve.label_many(docs, on_error=lambda d, e: None))
     assert len(done) == 5
     assert memory.summary().startswith("the template memory applied to 5 of 5 documents")
