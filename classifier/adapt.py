@@ -62,7 +62,8 @@ WEIGHT_PAIRS = tuple((w, v) for w in WEIGHTS for v in WEIGHTS if w + v <= 0.9 + 
 #: a labelled block weighs GOLD_WEIGHT): a few dozen labelled blocks show too few of a
 #: platform's containers (sidebar widgets, author boxes, feeds). ``None``: labelled
 #: blocks only. Chosen with the blend weights by leave-one-page-out log-loss.
-#: (training/NOTES.md, session 7: held-out wordpress.com pages 0.932 -> 0.94-0.96.)
+#: (training/NOTES.md, session 7: with ``choose_blend``, held-out wordpress.com pages
+#: 0.930 -> 0.962 against 0.932 before.)
 PSEUDO_CONFIDENCES: tuple[float | None, ...] = (None, 0.9, 0.7, 0.5)
 GOLD_WEIGHT = 3.0
 _STEP_NAMES = re.compile(r"[.#]")
@@ -248,16 +249,18 @@ def _fit_path_model(pages: Sequence[_PathPage], confidence: float | None) -> SGD
     import scipy.sparse as sp
 
     parts, ys, ws = [], [], []
+    any_labelled = False
     for page in pages:
         labelled = page.has_path & (page.gold >= 0)
         pseudo = (page.has_path & (page.gold < 0) & (page.top_p >= confidence) if confidence is not None
                   else np.zeros_like(labelled))
         rows = np.flatnonzero(labelled | pseudo)
+        any_labelled = any_labelled or bool(labelled.any())
         if len(rows):
             parts.append(page.matrix[rows])
             ys.append(np.where(labelled, page.gold, page.top)[rows])
             ws.append(np.where(labelled, GOLD_WEIGHT, 1.0)[rows])
-    if not parts or not any((page.has_path & (page.gold >= 0)).any() for page in pages):
+    if not any_labelled:
         return None  # text pages, or no labelled block with a path: nothing to learn
     return _fit_linear(sp.vstack(parts, format="csr"), np.concatenate(ys), np.concatenate(ws))
 
@@ -338,9 +341,10 @@ def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, b
                                n_char_features=n_char_features, n_word_features=n_word_features,
                                n_path_features=n_path_features)
     # the blend weights: leave one page out (or a fold of pages: _page_folds), fit on the
-    # rest, score the page's labelled blocks by log-loss. A few pages hold a few dozen labelled blocks: right-or-wrong
-    # counts (F1) tie across most weights and flip on one block, log-loss weighs how
-    # sure each blend is of the right label (measured in training/NOTES.md, session 5)
+    # rest, score the page's labelled blocks by log-loss. A few pages hold a few dozen
+    # labelled blocks: right-or-wrong counts (F1) tie across most weights and flip on one
+    # block, log-loss weighs how sure each blend is of the right label (training/NOTES.md,
+    # session 5); choose_blend then prefers the path model where the losses cannot tell
     # text pages: no path model, no path weight to choose
     confidences = PSEUDO_CONFIDENCES if any(paths) else (None,)
     pairs = WEIGHT_PAIRS if any(paths) else tuple((w, 0.0) for w in WEIGHTS)
