@@ -732,12 +732,12 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
         return
 
 
-#: The end of a record and the header of another inside a response's block: its
-#: Content-Length runs over the next record (which would be read twice, once as its text).
-#: The start of a record (its version line, then header lines up to WARC-Type) where
-#: it should not be: inside another record's block. After a wrong Content-Length it
-#: follows a blank line; after a record cut short (a truncated file with another
-#: appended) it follows whatever byte the cut left, even mid-line.
+#: The start of a record (its version line, then header lines up to WARC-Type) where it
+#: should not be: inside another record's block, whose text would hold the next record
+#: (read twice, once as that text). After a wrong Content-Length it follows a blank
+#: line; after a record cut short (a truncated file with another appended) it follows
+#: whatever byte the cut left, even mid-line (``_a_record_follows_inside`` then checks
+#: it is a whole record, not a page quoting WARC).
 _NEXT_RECORD_INSIDE = re.compile(rb"WARC/1\.[01]\r\n(?:[!-~][^\r\n]*\r\n){0,40}?WARC-Type: ")
 
 
