@@ -25,7 +25,7 @@ import click
 from . import __version__
 from .cards import sha256_of
 from .clean import DEFAULT_MIN_CHARS
-from .document import LABELS, Block, Document, Label, Segment, labelled_block
+from .document import LABELS, Block, Document, Label, Segment, labelled_block, url_host
 from .errors import ClassifierError
 from .language import LanguageIdentifier
 from .pipeline import LID_MODEL_FILE, MODEL_CHOICES, Sieve, adapter_summary, default_model_dir
@@ -554,6 +554,13 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
                                        "applies to a publisher's documents, so it would apply to none. Give "
                                        "each record a 'publisher' (or 'url'), or label the output of `sieve "
                                        "align`, which takes them from the clean records")
+        hosts = sorted({h for d in docs if d.publisher and (h := url_host(d.url)) and h != publisher_of(d)})
+        if hosts:  # scored later as bare pages or url-only records, they would name these instead
+            shown = ", ".join(hosts[:3]) + (", ..." if len(hosts) > 3 else "")
+            click.echo(f"sieve train: note: the pages' urls name other hosts ({shown}) than their 'publisher' "
+                       f"({', '.join(sorted({str(publisher_of(d)) for d in docs if d.publisher}))}): the adapter "
+                       "applies to documents whose 'publisher' field names it (else their url's host), so give "
+                       "the documents you score or clean that 'publisher' (JSONL records)", err=True)
 
         def describe(what: str, fitted: Any, pages: int) -> None:
             click.echo(f"{what} of the {kind} model for {', '.join(sorted(fitted.publishers)) or '(no publisher)'}: "

@@ -87,6 +87,8 @@ def test_train_base_writes_an_adapted_folder_and_reports(runner: CliRunner, tiny
     result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out),
                                  "--general", str(data_dir / "labelled.jsonl")])
     assert result.exit_code == 0, result.stderr
+    # each blog's url names its own host: scored as bare pages they would not be "wordpress.com"
+    assert "urls name other hosts (someone0.wordpress.com, someone1.wordpress.com" in result.stderr
     lines = result.stdout.splitlines()
     held = next(line for line in lines if line.startswith("held-out pages of the publisher (3: "))
     general = next(line for line in lines if line.startswith("general data (30 documents)"))
