@@ -81,6 +81,18 @@ _INPUTS = click.argument("inputs", nargs=-1, required=True,
                          type=click.Path(exists=True, allow_dash=True, path_type=str))
 
 
+#: Exit status of `sieve score`, `lang` and `clean` when more than --max-reject-share of
+#: the records read were rejected.
+EXIT_TOO_MANY_REJECTS = 3
+
+
+def _max_reject_share_option(f: F) -> F:
+    return click.option(
+        "--max-reject-share", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+        help=f"Exit with status {EXIT_TOO_MANY_REJECTS} when more than this share of records was rejected "
+             "(the run still goes to its end).")(f)
+
+
 #: Exit status when standard output is closed early (``sieve score ... | head``):
 #: 128 + SIGPIPE, what a shell reports for coreutils in the same pipe.
 EXIT_BROKEN_PIPE = 141
@@ -188,12 +200,13 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
               help="Where to write; '-' is standard output. A file is written atomically.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True,
               help="jsonl: one prediction record per document (README, 'Formats'); table: a view for people.")
+@_max_reject_share_option
 @_input_options
 @_model_dir_option
 @_model_option
 @click.pass_context
-def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, input_format: str,
-          text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
+def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, max_reject_share: float,
+          input_format: str, text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
           templates_path: Path | None) -> None:
     """Label every block of each input document and give its language.
 
@@ -233,6 +246,7 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, in
             click.echo(f"sieve score: {note}", err=True)
         if sieve.templates is not None:
             click.echo(f"sieve score: {sieve.templates.summary()}", err=True)
+    _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "score")
 
 
 def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: bool, input_format: str,
@@ -335,12 +349,13 @@ def _echo_languages(doc: Document, show_all: bool) -> None:
                    "segments (with their text).")
 @click.option("--all", "show_all", is_flag=True, help="text: list every block, not only foreign ones and those "
                                                       "with foreign segments.")
+@_max_reject_share_option
 @_input_options
 @_model_dir_option
 @_model_option
-def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, input_format: str, text_field: str,
-         max_bytes: int, model_dir: Path | None, model_choice: str,
-          templates_path: Path | None) -> None:
+def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_reject_share: float, input_format: str,
+         text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
+         templates_path: Path | None) -> None:
     """Show each document's main language, its blocks in another language, and the
     sentences in another language inside blocks (marked ⟦lang: ...⟧).
 
@@ -355,8 +370,10 @@ def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, input_f
     if fmt == "text" and output != "-":
         raise click.UsageError("--format text writes to the terminal; drop -o, or use --format jsonl")
     quiet = logging.getLogger().level >= logging.ERROR
-    _label_inputs(_sieve(model_dir, model_choice, templates_path), inputs, output, fmt == "jsonl", input_format,
-                  text_field, max_bytes, quiet, _language_record, lambda doc: _echo_languages(doc, show_all))
+    out, rejects = _label_inputs(_sieve(model_dir, model_choice, templates_path), inputs, output, fmt == "jsonl",
+                                 input_format, text_field, max_bytes, quiet, _language_record,
+                                 lambda doc: _echo_languages(doc, show_all))
+    _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "lang")
 
 
 def _skipper(rejects: _RejectReporter) -> Callable[[Document, Exception], None]:
@@ -1083,10 +1100,6 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
                f"document{'' if docs_n == 1 else 's'} -> {output}", err=True)
 
 
-#: Exit status of `sieve clean` when more than --max-reject-share of records were rejected.
-EXIT_TOO_MANY_REJECTS = 3
-
-
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True, path_type=str))
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -1114,8 +1127,7 @@ EXIT_TOO_MANY_REJECTS = 3
 @click.option("--overwrite", is_flag=True, help="Redo shards that are finished already (default: skip them).")
 @click.option("--compression", type=click.Choice(["gz", "none"]), default="gz", show_default=True,
               help="Output shards as .jsonl.gz or .jsonl.")
-@click.option("--max-reject-share", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
-              help=f"Exit with status {EXIT_TOO_MANY_REJECTS} when more than this share of records was rejected.")
+@_max_reject_share_option
 @_input_options
 @_model_dir_option
 @_model_option
@@ -1225,10 +1237,10 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     _exit_if_too_many_rejects(rejected, rep["read"], max_reject_share)
 
 
-def _exit_if_too_many_rejects(rejected: int, read: int, max_reject_share: float) -> None:
+def _exit_if_too_many_rejects(rejected: int, read: int, max_reject_share: float, command: str = "clean") -> None:
     """Exit with ``EXIT_TOO_MANY_REJECTS`` when more than the share of records read was rejected."""
     if read and rejected / read > max_reject_share:
-        click.echo(f"sieve clean: {rejected:,} of {read:,} records rejected, more than "
+        click.echo(f"sieve {command}: {rejected:,} of {read:,} records rejected, more than "
                    f"--max-reject-share {max_reject_share}", err=True)
         sys.exit(EXIT_TOO_MANY_REJECTS)
 

@@ -639,3 +639,16 @@ def test_clean_text_view_refuses_annotate(runner: CliRunner, tiny_model_dir: Pat
     result = runner.invoke(cli, ["clean", "--format", "text", "--annotate", str(data_dir / "articles.jsonl"),
                                  "--model-dir", str(tiny_model_dir)])
     assert result.exit_code == 2 and "--annotate" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["score", "lang"])
+def test_score_and_lang_exit_3_when_most_records_are_rejected(runner: CliRunner, tiny_model_dir: Path,
+                                                              tmp_path: Path, command: str) -> None:
+    src = tmp_path / "mostly-broken.jsonl"
+    src.write_text('{"id": "ok", "text": "The ferry runs all winter."}\n{broken\n[1, 2]\n', encoding="utf-8")
+    args = [command, str(src), "--model-dir", str(tiny_model_dir), "--format", "jsonl"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 3, result.stderr
+    assert f"sieve {command}: 2 of 3 records rejected, more than --max-reject-share 0.5" in result.stderr
+    assert [r["id"] for r in _records(result.stdout)] == ["ok"]  # the run went to its end all the same
+    assert runner.invoke(cli, [*args, "--max-reject-share", "0.7"]).exit_code == 0
