@@ -42,7 +42,8 @@ def read_card(model_file: Path) -> dict[str, Any]:
         card = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise ModelError(f"model card {path} is missing; the model {model_file} cannot be vouched for "
-                         "(retrain it with `sieve train`, or pass --model-dir)") from err
+                         "(restore the card from the folder it came from, pass another --model-dir, or "
+                         "for a block model retrain it with `sieve train`)") from err
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelError(f"model card {path} is unreadable ({err}); restore it or retrain") from err
     if not isinstance(card, dict):

@@ -271,6 +271,8 @@ def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: 
         raise  # standard output closed by its reader: the group ends quietly
     except OSError as err:  # the output (or its rejects file) cannot be written: one line, exit 1
         name = str(err.filename or output).removesuffix(".part")
+        if isinstance(err, NotADirectoryError):  # a file where the output's folder should be
+            name = output
         raise click.ClickException(f"cannot write {name}: {err.strerror or err}") from err
     return out, rejects
 

@@ -265,7 +265,8 @@ class TemplateMemory:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
-            raise ModelError(f"{path}: cannot read the template memory ({err})") from err
+            raise ModelError(f"{path}: cannot read the template memory ({err}); a memory is one JSON file "
+                             "written by `sieve templates learn`, not JSONL data") from err
         found = data.get("format") if isinstance(data, dict) else None
         if isinstance(found, str) and found in OLD_FORMATS:
             raise ModelError(f"{path}: a template memory of an earlier Sieve ({found}; this one reads {FORMAT}): "
