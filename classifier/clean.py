@@ -33,7 +33,7 @@ from . import __version__
 from .document import Block, Document, Label, url_host
 from .errors import InputError
 from .options import shard_options
-from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any
+from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any, with_publisher
 from .writers import JsonlWriter, write_text_atomic
 
 __all__ = ["CleanPolicy", "ShardTask", "clean_document", "clean_shard", "current_options", "earlier_output_owners",
@@ -196,6 +196,7 @@ class ShardTask:
     model_dir: str | None = None
     model_choice: str = "auto"  # pipeline.MODEL_CHOICES
     templates: str | None = None  # a template memory file
+    publisher: str | None = None  # --publisher: of every document that names none
     input_format: str = "auto"
     text_field: str = "text"
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -339,8 +340,8 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
 
     try:
         with rejected:
-            docs = read_any(task.input, sink, input_format=task.input_format, text_field=task.text_field,
-                            max_bytes=task.max_bytes)
+            docs = with_publisher(read_any(task.input, sink, input_format=task.input_format,
+                                           text_field=task.text_field, max_bytes=task.max_bytes), task.publisher)
             for doc in sieve.label_many(_counted(docs, stats), on_error=internal_error):
                 res = clean_document(doc, task.policy, source=task.name, model=model)
                 stats["chars_in"] += sum(len(b.text) for b in doc.blocks)

@@ -93,6 +93,14 @@ def _max_reject_share_option(f: F) -> F:
              "(the run still goes to its end).")(f)
 
 
+def _publisher_option(f: F) -> F:
+    return click.option(
+        "--publisher", default=None, metavar="NAME",
+        help="The publisher of every input document that names none in a 'publisher' field (else it is its "
+             "url's host): whose --templates and adapter apply to it, and whose pages `templates learn` "
+             "counts. For a site's pages saved as files.")(f)
+
+
 #: Exit status when standard output is closed early (``sieve score ... | head``):
 #: 128 + SIGPIPE, what a shell reports for coreutils in the same pipe.
 EXIT_BROKEN_PIPE = 141
@@ -186,12 +194,15 @@ class _RejectReporter:
 
 
 def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text_field: str,
-              max_bytes: int, outputs: tuple[str | Path | None, ...] = ()) -> Iterator[Document]:
+              max_bytes: int, outputs: tuple[str | Path | None, ...] = (),
+              publisher: str | None = None) -> Iterator[Document]:
     from .engine import expand_folders
+    from .readers import with_publisher
 
     # a folder: its files, recursively, in name order; not the command's own outputs
     for path in expand_folders(inputs, outputs):
-        yield from read_any(path, sink, input_format=input_format, text_field=text_field, max_bytes=max_bytes)
+        yield from with_publisher(read_any(path, sink, input_format=input_format, text_field=text_field,
+                                           max_bytes=max_bytes), publisher)
 
 
 @cli.command()
@@ -201,13 +212,14 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True,
               help="jsonl: one prediction record per document (README, 'Formats'); table: a view for people.")
 @_max_reject_share_option
+@_publisher_option
 @_input_options
 @_model_dir_option
 @_model_option
 @click.pass_context
 def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, max_reject_share: float,
-          input_format: str, text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
-          templates_path: Path | None) -> None:
+          publisher: str | None, input_format: str, text_field: str, max_bytes: int, model_dir: Path | None,
+          model_choice: str, templates_path: Path | None) -> None:
     """Label every block of each input document and give its language.
 
     INPUTS are text files (one document; a block per blank-line paragraph, or per
@@ -230,7 +242,7 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, ma
     quiet = logging.getLogger().level >= logging.ERROR
     sieve = _sieve(model_dir, model_choice, templates_path)
     out, rejects = _label_inputs(sieve, inputs, output, fmt == "jsonl", input_format, text_field, max_bytes, quiet,
-                                 Document.to_dict, _echo_table)
+                                 Document.to_dict, _echo_table, publisher)
     if not quiet:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.counts.items()))
         skipped = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.skipped.items()))
@@ -251,14 +263,15 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, ma
 
 def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: bool, input_format: str,
                   text_field: str, max_bytes: int, quiet: bool, record: Callable[[Document], dict[str, Any]],
-                  show: Callable[[Document], None]) -> tuple[JsonlWriter, _RejectReporter]:
+                  show: Callable[[Document], None], publisher: str | None = None
+                  ) -> tuple[JsonlWriter, _RejectReporter]:
     """Label every input document: write ``record(doc)`` as JSONL, or ``show`` it to a
     person; rejects reported and written beside the output. Returns the writer and
     the reporter (for their counts)."""
     try:
         sieve.check_models()
         with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if as_jsonl else "-") as out:
-            docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes, (output,))
+            docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes, (output,), publisher)
             for doc in sieve.label_many(docs, on_error=_skipper(rejects)):
                 if as_jsonl:
                     out.write(record(doc))
@@ -352,12 +365,13 @@ def _echo_languages(doc: Document, show_all: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="text: list every block, not only foreign ones and those "
                                                       "with foreign segments.")
 @_max_reject_share_option
+@_publisher_option
 @_input_options
 @_model_dir_option
 @_model_option
-def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_reject_share: float, input_format: str,
-         text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
-         templates_path: Path | None) -> None:
+def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_reject_share: float,
+         publisher: str | None, input_format: str, text_field: str, max_bytes: int, model_dir: Path | None,
+         model_choice: str, templates_path: Path | None) -> None:
     """Show each document's main language, its blocks in another language, and the
     sentences in another language inside blocks (marked ⟦lang: ...⟧).
 
@@ -374,7 +388,7 @@ def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_rej
     quiet = logging.getLogger().level >= logging.ERROR
     out, rejects = _label_inputs(_sieve(model_dir, model_choice, templates_path), inputs, output, fmt == "jsonl",
                                  input_format, text_field, max_bytes, quiet, _language_record,
-                                 lambda doc: _echo_languages(doc, show_all))
+                                 lambda doc: _echo_languages(doc, show_all), publisher)
     _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "lang")
 
 
@@ -400,10 +414,10 @@ def _refuse_unused_options(names: tuple[str, ...], why: str) -> None:
         raise click.UsageError(f"{flags}: {why}")
 
 
-def _read_labelled(data: tuple[str, ...], text_field: str,
-                   outputs: tuple[str | Path | None, ...] = ()) -> list[Document]:
+def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | Path | None, ...] = (),
+                   publisher: str | None = None) -> list[Document]:
     sink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
-    docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES, outputs))
+    docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES, outputs, publisher))
     if not docs:
         raise click.ClickException(f"no document read from {', '.join(data)}"
                                    f"{' (every record rejected)' if sink.total else ' (an empty folder?)'}")
@@ -579,7 +593,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             click.echo(f"sieve train: note: the pages' urls name other hosts ({shown}) than their 'publisher' "
                        f"({', '.join(sorted({str(publisher_of(d)) for d in docs if d.publisher}))}): the adapter "
                        "applies to documents whose 'publisher' field names it (else their url's host), so give "
-                       "the documents you score or clean that 'publisher' (JSONL records)", err=True)
+                       "the documents you score or clean that 'publisher' (or pass --publisher)", err=True)
 
         def describe(what: str, fitted: Any, pages: int) -> None:
             click.echo(f"{what} of the {kind} model for {', '.join(sorted(fitted.publishers)) or '(no publisher)'}: "
@@ -647,11 +661,11 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write one self-contained HTML page: metrics, charts, every document block by block.")
 @click.option("--text-field", default="text", show_default=True, help="Field with text when a record has no 'blocks'.")
+@_publisher_option
 @_model_dir_option
 @_model_option
-def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, text_field: str,
-             model_dir: Path | None, model_choice: str,
-          templates_path: Path | None) -> None:
+def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, text_field: str, publisher: str | None,
+             model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
     """Score a model on labelled JSONL documents: per-label precision, recall and F1,
     macro-F1, content-vs-rest F1 and the confusion matrix.
 
@@ -663,7 +677,7 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
     from .model import evaluate as evaluate_documents
 
     try:
-        docs = _read_labelled(data, text_field, (report_path,))
+        docs = _read_labelled(data, text_field, (report_path,), publisher)
         sieve = _sieve(model_dir, model_choice, templates_path)
         predicted = list(sieve.label_many(docs))
         if sieve.templates is not None:
@@ -731,9 +745,10 @@ def templates() -> None:
 @click.option("--partial", is_flag=True,
               help="Keep every text with its counts, not only those on --min-pages pages: a bigger file, "
                    "for `sieve templates merge` (learning a crawl shard by shard), not for --templates.")
+@_publisher_option
 @_input_options
 def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_share: float, partial: bool,
-                    input_format: str, text_field: str, max_bytes: int) -> None:
+                    publisher: str | None, input_format: str, text_field: str, max_bytes: int) -> None:
     """Learn a template memory from a sample of pages (any input `sieve score` reads;
     a folder expands to its files). Publishers come from records' 'publisher', else
     their URL's host; documents with neither are left out (and counted).
@@ -759,7 +774,7 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
     reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
     try:
         files = [src for src, _ in discover_shards(inputs)]
-        docs = _read_all(tuple(files), reporter.sink, input_format, text_field, max_bytes)
+        docs = _read_all(tuple(files), reporter.sink, input_format, text_field, max_bytes, publisher=publisher)
         memory = TemplateMemory.learn(docs, min_pages=min_pages, min_share=min_share, partial=partial)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
@@ -940,11 +955,13 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
               help="Labelled JSONL of the corrections (only the blocks you labelled carry a label).")
 @click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True,
               help="At most this many blocks are shown.")
+@_publisher_option
 @_input_options
 @_model_dir_option
 @_model_option
-def review(data: tuple[str, ...], output: Path, limit: int, input_format: str, text_field: str, max_bytes: int,
-           model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
+def review(data: tuple[str, ...], output: Path, limit: int, publisher: str | None, input_format: str,
+           text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
+           templates_path: Path | None) -> None:
     """Label the blocks the model is least sure of, one key each, and save the labels.
 
     Blocks come least confident first, each with its neighbours for context. Keys:
@@ -959,7 +976,8 @@ def review(data: tuple[str, ...], output: Path, limit: int, input_format: str, t
     reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)
-        docs = list(sieve.label_many(_read_all(data, reporter.sink, input_format, text_field, max_bytes, (output,)),
+        docs = list(sieve.label_many(_read_all(data, reporter.sink, input_format, text_field, max_bytes, (output,),
+                                               publisher),
                                      on_error=_skipper(reporter)))
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
@@ -1130,13 +1148,14 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
 @click.option("--compression", type=click.Choice(["gz", "none"]), default="gz", show_default=True,
               help="Output shards as .jsonl.gz or .jsonl.")
 @_max_reject_share_option
+@_publisher_option
 @_input_options
 @_model_dir_option
 @_model_option
 def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...], keep_foreign: bool,
           split_by_language: bool, min_chars: int, annotate: bool, drop_fields: bool, fmt: str,
           workers: int | None, engine: str, scheduler: str | None, overwrite: bool, compression: str,
-          max_reject_share: float, input_format: str, text_field: str, max_bytes: int,
+          max_reject_share: float, publisher: str | None, input_format: str, text_field: str, max_bytes: int,
           model_dir: Path | None, model_choice: str,
           templates_path: Path | None) -> None:
     """Clean a corpus: keep each document's article text in its language, drop
@@ -1188,7 +1207,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             raise click.UsageError("--annotate writes every block with its label as JSONL: drop --format text "
                                    "(with '-', the JSONL goes to standard output)")
         read, rejected = _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet,
-                                          model_choice, templates_path)
+                                          model_choice, templates_path, publisher)
         _exit_if_too_many_rejects(rejected, read, max_reject_share)
         return
     if output_dir is None:
@@ -1206,7 +1225,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             inputs, output_dir, policy, workers=workers or os.cpu_count() or 1, engine=engine,
             scheduler=scheduler, overwrite=overwrite, model_dir=str(model_dir) if model_dir else None,
             model_choice=model_choice, templates=str(templates_path) if templates_path else None,
-            input_format=input_format, text_field=text_field, max_bytes=max_bytes,
+            input_format=input_format, text_field=text_field, max_bytes=max_bytes, publisher=publisher,
             suffix=".jsonl.gz" if compression == "gz" else ".jsonl",
             echo=None if quiet else (lambda line: click.echo(line, err=True)),
             on_failure=lambda name, why: click.echo(f"sieve clean: shard {name} failed: {why}", err=True),
@@ -1249,7 +1268,7 @@ def _exit_if_too_many_rejects(rejected: int, read: int, max_reject_share: float,
 
 def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_format: str, text_field: str,
                      max_bytes: int, model_dir: Path | None, quiet: bool, model_choice: str,
-                     templates_path: Path | None) -> tuple[int, int]:
+                     templates_path: Path | None, publisher: str | None = None) -> tuple[int, int]:
     """`sieve clean` on standard output: JSONL records, or the kept text for a person.
     Returns the records read (skipped ones included, as a shard report counts them)
     and those rejected."""
@@ -1265,7 +1284,7 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
             from .engine import discover_shards
 
             files = inputs if inputs == ("-",) else tuple(src for src, _ in discover_shards(inputs))
-            docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes)
+            docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, publisher=publisher)
             for doc in sieve.label_many(docs, on_error=_skipper(reporter)):
                 read += 1
                 res = clean_document(doc, policy, source="stdin" if inputs == ("-",) else "", model=model)

@@ -238,6 +238,7 @@ def run_clean(
     input_format: str = "auto",
     text_field: str = "text",
     max_bytes: int | None = None,
+    publisher: str | None = None,
     suffix: str = ".jsonl.gz",
     progress: bool | None = None,
     echo: Callable[[str], None] | None = None,
@@ -262,7 +263,7 @@ def run_clean(
     if policy.split_by_language:
         _refuse_language_name_clashes([name for _, name in shards])
     base = ShardTask(input="", output="", name="", policy=policy, model_dir=model_dir, model_choice=model_choice,
-                     templates=templates,
+                     templates=templates, publisher=publisher,
                      input_format=input_format, text_field=text_field, suffix=suffix)
     if max_bytes is not None:
         base = replace(base, max_bytes=max_bytes)

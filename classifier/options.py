@@ -36,6 +36,7 @@ OPTION_FLAGS = {
     "model_choice": "--model",
     "models": "--model-dir",
     "templates_sha256": "--templates",
+    "publisher": "--publisher",
 }
 
 
@@ -51,6 +52,8 @@ def shard_options(task: ShardTask, models: dict[str, str | None]) -> dict[str, A
         "model_choice": task.model_choice,
         "models": dict(sorted(models.items())),
         "templates_sha256": sha256_of(Path(task.templates)) if task.templates else None,
+        # only when given: shards of a Sieve without --publisher resume as they were
+        **({"publisher": task.publisher} if task.publisher is not None else {}),
     }
 
 
@@ -96,6 +99,9 @@ def option_differences(recorded: object, current: dict[str, Any]) -> list[str]:
             out.append(f"{flag}: {'another template memory' if then and now else 'none before' if now else 'none now'}")
         else:
             out.append(f"{flag} was {_shown(key, then)}, now {_shown(key, now)}")
+    for key in recorded.keys() - current.keys():  # an option given then (recorded only when given), not now
+        if key in OPTION_FLAGS and recorded[key] is not None:
+            out.append(f"{OPTION_FLAGS[key]} was {_shown(key, recorded[key])}, now none")
     if not out and recorded != current:
         out.append("options recorded by another Sieve version")
     return out

@@ -325,8 +325,8 @@ def adapter_summary(name: str, adapted: int | None, documents: int | None = None
     line = f"the folder's adapter ({name}) adjusted {adapted:,}{of} documents"
     if not adapted:
         line += (": it applies to documents that its model labels and whose publisher is one of those named: the "
-                 "record's `publisher` field, else its url's host without www. (a bare HTML file has a url only "
-                 "when its head names its canonical URL)")
+                 "record's `publisher` field (or --publisher), else its url's host without www. (a bare HTML file "
+                 "has a url only when its head names its canonical URL)")
     return line
 
 

@@ -35,8 +35,8 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -49,6 +49,7 @@ __all__ = [
     "Reject",
     "RejectSink",
     "document_id_for",
+    "with_publisher",
     "read_any",
     "read_jsonl",
     "read_text",
@@ -132,6 +133,13 @@ class RejectSink:
 
 #: Extensions taken off a file name to name its output shard.
 KNOWN_SUFFIXES = (".jsonl", ".ndjson", ".json", ".txt", ".text", ".md", ".html", ".htm", ".xhtml", ".warc", ".arc")
+
+
+def with_publisher(docs: Iterable[Document], publisher: str | None) -> Iterator[Document]:
+    """``docs``, each that names no publisher given ``publisher`` (`--publisher`);
+    unchanged when it is None."""
+    for doc in docs:
+        yield doc if publisher is None or doc.publisher else replace(doc, publisher=publisher)
 
 
 def document_id_for(path: str | Path) -> str:

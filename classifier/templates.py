@@ -245,7 +245,7 @@ class TemplateMemory:
         if not self.applied:
             known = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
             line += (": it applies to documents whose publisher it learned, the record's `publisher` field, else "
-                     "its url's host without www.; it knows "
+                     "its url's host without www. (--publisher names it for documents that name none); it knows "
                      f"{known or 'no publisher'}")
         return line
 

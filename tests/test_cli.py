@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -653,3 +654,35 @@ def test_score_and_lang_exit_3_when_most_records_are_rejected(runner: CliRunner,
     assert f"sieve {command}: 2 of 3 records rejected, more than --max-reject-share 0.5" in result.stderr
     assert [r["id"] for r in _records(result.stdout)] == ["ok"]  # the run went to its end all the same
     assert runner.invoke(cli, [*args, "--max-reject-share", "0.7"]).exit_code == 0
+
+
+def test_publisher_names_the_publisher_of_documents_that_name_none(runner: CliRunner, tiny_model_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    pages = tmp_path / "site"
+    pages.mkdir()
+    for i in range(4):  # a site's pages saved as files: no url, no publisher
+        (pages / f"page-{i}.html").write_text(
+            "<html><body><nav><a href='/'>Home</a> <a href='/news'>News</a></nav>"
+            f"<p>Story {i}: the council kept the ferry running through the winter after a long debate.</p>"
+            "<footer><p>© Harbour Times. All rights reserved.</p></footer></body></html>", encoding="utf-8")
+    (pages / "given.jsonl").write_text(json.dumps({"id": "g", "publisher": "own.example", "text": "A text."}) + "\n",
+                                       encoding="utf-8")
+    base = ["--model-dir", str(tiny_model_dir)]
+    memory = tmp_path / "t.json"
+    learnt = runner.invoke(cli, ["templates", "learn", str(pages), "--publisher", "harbour.example", "-o", str(memory)])
+    assert learnt.exit_code == 0 and "1 publisher" not in learnt.stderr  # harbour.example and own.example
+    scored = runner.invoke(cli, ["score", str(pages), "--publisher", "harbour.example", "--templates", str(memory),
+                                 *base])
+    assert scored.exit_code == 0, scored.stderr
+    assert sorted(r.get("publisher") for r in _records(scored.stdout)) == ["harbour.example"] * 4 + ["own.example"]
+    assert "the template memory applied to 5 of 5 documents" in scored.stderr
+    without = runner.invoke(cli, ["score", str(pages), "--templates", str(memory), *base])
+    assert "applied to 1 of 5 documents" in without.stderr  # only the record that names its publisher
+    out = tmp_path / "clean"
+    cleaned = runner.invoke(cli, ["clean", str(pages), "-o", str(out), "--workers", "1", "--min-chars", "0",
+                                  "--publisher", "harbour.example", *base])
+    assert cleaned.exit_code == 0, cleaned.stderr
+    with gzip.open(out / "page-0.jsonl.gz", "rt", encoding="utf-8") as f:
+        assert json.loads(f.readline())["metadata"]["publisher"] == "harbour.example"
+    rerun = runner.invoke(cli, ["clean", str(pages), "-o", str(out), "--workers", "1", "--min-chars", "0", *base])
+    assert rerun.exit_code == 1 and "--publisher was harbour.example, now none" in rerun.stderr
