@@ -200,6 +200,9 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
     from .readers import with_publisher
 
     # a folder: its files, recursively, in name order; not the command's own outputs
+    for item in inputs:
+        if item != "-" and Path(item).is_dir() and not expand_folders((item,), outputs):
+            click.echo(f"sieve: warning: the folder {item} holds no input file", err=True)
     for path in expand_folders(inputs, outputs):
         yield from with_publisher(read_any(path, sink, input_format=input_format, text_field=text_field,
                                            max_bytes=max_bytes), publisher)
@@ -774,6 +777,8 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
     reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
     try:
         files = [src for src, _ in discover_shards(inputs)]
+        if not files:
+            click.echo(f"sieve templates: warning: no input file in {', '.join(inputs)}", err=True)
         docs = _read_all(tuple(files), reporter.sink, input_format, text_field, max_bytes, publisher=publisher)
         memory = TemplateMemory.learn(docs, min_pages=min_pages, min_share=min_share, partial=partial)
     except ClassifierError as err:

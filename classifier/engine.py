@@ -260,6 +260,8 @@ def run_clean(
     """
     started = time.perf_counter()
     shards = discover_shards(inputs, exclude=output_dir)
+    if not shards and echo is not None:
+        echo(f"sieve clean: warning: no input file in {', '.join(inputs)}")
     if policy.split_by_language:
         _refuse_language_name_clashes([name for _, name in shards])
     base = ShardTask(input="", output="", name="", policy=policy, model_dir=model_dir, model_choice=model_choice,

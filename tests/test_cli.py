@@ -617,6 +617,12 @@ def test_evaluate_says_when_a_label_is_absent_from_gold_and_predictions(runner: 
 def test_an_empty_folder_is_named_as_such(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
+    scored = runner.invoke(cli, ["score", str(empty), "--model-dir", str(tiny_model_dir)])
+    assert scored.exit_code == 0 and f"the folder {empty} holds no input file" in scored.stderr
+    cleaned = runner.invoke(cli, ["clean", str(empty), "-o", str(tmp_path / "out"), "--model-dir", str(tiny_model_dir)])
+    assert cleaned.exit_code == 0 and f"no input file in {empty}" in cleaned.stderr
+    learnt = runner.invoke(cli, ["templates", "learn", str(empty), "-o", str(tmp_path / "t.json")])
+    assert learnt.exit_code == 0 and f"no input file in {empty}" in learnt.stderr
     evaluated = runner.invoke(cli, ["evaluate", str(empty), "--model-dir", str(tiny_model_dir)])
     assert evaluated.exit_code == 1 and "no document read" in evaluated.stderr and "empty folder" in evaluated.stderr
     clean = tmp_path / "clean.jsonl"
