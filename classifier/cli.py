@@ -887,8 +887,10 @@ def templates_show(memory: Path, top: int) -> None:
 @click.option("--drop-doubtful", is_flag=True, help="Leave pages whose alignment is doubtful out of the output.")
 @_input_options
 @_model_dir_option
+@_model_option
 def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_field: str, drop_doubtful: bool,
-          input_format: str, text_field: str, max_bytes: int, model_dir: Path | None) -> None:
+          input_format: str, text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
+          templates_path: Path | None) -> None:
     """Build labelled blocks from pages and their clean article text: a block that
     matches the clean text is content, the others boilerplate or navigation (as
     the model finds more likely). Prints each page's coverage of the clean text
@@ -918,7 +920,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
                    err=True)
     n = doubtful = unmatched = 0
     try:
-        sieve = Sieve(model_dir)
+        sieve = _sieve(model_dir, model_choice, templates_path)  # which label the other blocks get
         files = tuple(src for src, _ in discover_shards(pages))
         docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes)
         with JsonlWriter(output) as out:

@@ -316,3 +316,18 @@ def test_a_clean_record_with_an_odd_url_matches_nothing_and_breaks_nothing() -> 
     page = Document.from_texts(["Home", "Clean text."], id="p", url="https://")
     assert find_clean(index, page) is None
     assert find_clean(index, Document.from_texts(["x"], id="c1")) is index["id:c1"]
+
+
+def test_align_takes_the_model_to_use(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "story-0.html").write_text(_page_html(0), encoding="utf-8")
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(json.dumps({"id": "story-0", "text": "\n\n".join(ARTICLE)}) + "\n", encoding="utf-8")
+    out = tmp_path / "labelled.jsonl"
+    result = runner.invoke(cli, ["align", str(tmp_path / "story-0.html"), "--clean", str(clean), "-o", str(out),
+                                 "--model", "text", "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [b["label"] for b in record["blocks"] if b["text"] in ARTICLE] == ["content"] * 3
+    missing = runner.invoke(cli, ["align", str(tmp_path / "story-0.html"), "--clean", str(clean), "-o", str(out),
+                                  "--model", "html", "--model-dir", str(tiny_model_dir)])
+    assert missing.exit_code == 1 and "html.joblib" in missing.stderr  # the tiny folder has no HTML model
