@@ -90,16 +90,18 @@ def index_clean_texts(records: Iterable[Document]) -> dict[str, CleanText]:
     for rec in records:
         clean = CleanText("\n\n".join(b.text for b in rec.blocks), rec.url, rec.publisher)
         index[f"id:{rec.id}"] = clean
-        if rec.url and url_key(rec.url):
-            index[f"url:{url_key(rec.url)}"] = clean
+        key = url_key(rec.url) if rec.url else ""
+        if key:
+            index[f"url:{key}"] = clean
     return index
 
 
 def find_clean(index: dict[str, CleanText], page: Document) -> CleanText | None:
     """The clean text of ``page``: the record with its id, else with its url (as ``url_key``)."""
     found = index.get(f"id:{page.id}")
-    if found is None and page.url and url_key(page.url):
-        found = index.get(f"url:{url_key(page.url)}")
+    key = url_key(page.url) if found is None and page.url else ""
+    if key:
+        found = index.get(f"url:{key}")
     return found
 
 

@@ -201,11 +201,12 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
 
     # a folder: its files, recursively, in name order; not the command's own outputs
     for item in inputs:
-        if item != "-" and Path(item).is_dir() and not expand_folders((item,), outputs):
+        paths = expand_folders((item,), outputs)
+        if not paths:
             click.echo(f"sieve: warning: the folder {item} holds no input file", err=True)
-    for path in expand_folders(inputs, outputs):
-        yield from with_publisher(read_any(path, sink, input_format=input_format, text_field=text_field,
-                                           max_bytes=max_bytes), publisher)
+        for path in paths:
+            yield from with_publisher(read_any(path, sink, input_format=input_format, text_field=text_field,
+                                               max_bytes=max_bytes), publisher)
 
 
 @cli.command()

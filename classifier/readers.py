@@ -679,15 +679,15 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                 # the stream ends before the record does (a cut file, or a wrong length), or the
                 # block holds the start of the next record (a wrong length that ends in it)
                 inside = _NEXT_RECORD_INSIDE.search(block) if wanted else None
-                anywhere = False
+                mid_line: int | None = None  # where a whole record starts mid-line inside this one
                 if inside is not None and not block[:inside.start()].endswith(b"\r\n\r\n"):
                     # not after a blank line: a record cut short runs into the next one, or the
                     # page shows WARC text; a real record there ends where a record ends
-                    anywhere = not gz and _a_record_follows_inside(stream, position)
-                    if not anywhere:
+                    mid_line = None if gz else _whole_record_inside(stream, position)
+                    if mid_line is None:
                         inside = None
                 if got < length or inside is not None:
-                    nxt = _next_warc_record(stream, position + 1, gz=gz, anywhere=anywhere)
+                    nxt = mid_line if mid_line is not None else _next_warc_record(stream, position + 1, gz=gz)
                     if nxt is not None:  # records follow: the Content-Length is wrong, not the file cut
                         rejects.add(Reject(source, n, "malformed", f"WARC record at byte {position}{unit}: its "
                                            f"Content-Length {length} runs past the next record, at byte {nxt} "
@@ -744,7 +744,7 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
 #: should not be: inside another record's block, whose text would hold the next record
 #: (read twice, once as that text). After a wrong Content-Length it follows a blank
 #: line; after a record cut short (a truncated file with another appended) it follows
-#: whatever byte the cut left, even mid-line (``_a_record_follows_inside`` then checks
+#: whatever byte the cut left, even mid-line (``_whole_record_inside`` then checks
 #: it is a whole record, not a page quoting WARC).
 _NEXT_RECORD_INSIDE = re.compile(rb"WARC/1\.[01]\r\n(?:[!-~][^\r\n]*\r\n){0,40}?WARC-Type: ")
 
@@ -979,25 +979,26 @@ def _next_warc_record(stream: BinaryIO, start: int, *, gz: bool, anywhere: bool 
         offset += len(chunk) - back
 
 
-def _a_record_follows_inside(stream: BinaryIO, position: int) -> bool:
-    """Whether the first record start after ``position`` found mid-line
-    (``_next_record_anywhere``) is a whole record: its header parses, and its
+def _whole_record_inside(stream: BinaryIO, position: int) -> int | None:
+    """The offset of the first record start after ``position`` found mid-line
+    (``_next_record_anywhere``) when it is a whole record: its header parses, and its
     Content-Length ends where a record ends (a blank line, then the next record or
-    the end). The stream is left where it was (the WARC iterator reads on from it)."""
+    the end); else None. The stream is left where it was (the WARC iterator reads on
+    from it)."""
     here = stream.tell()
     try:
         start = _next_record_anywhere(stream, position + 1)
         if start is None:
-            return False
+            return None
         stream.seek(start)
         head = stream.read(65536)
         end_of_header = head.find(b"\r\n\r\n")
         found = _CONTENT_LENGTH.search(head, 0, max(end_of_header + 2, 0))
         if end_of_header < 0 or found is None:
-            return False
+            return None
         stream.seek(start + end_of_header + 4 + int(found.group(1)))
         tail = stream.read(16)
-        return tail.startswith(b"\r\n\r\nWARC/1.") or not tail.strip()
+        return start if tail.startswith(b"\r\n\r\nWARC/1.") or not tail.strip() else None
     finally:
         stream.seek(here)
 
