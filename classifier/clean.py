@@ -21,6 +21,7 @@ import gzip
 import json
 import logging
 import re
+import threading
 import time
 import zlib
 from collections import Counter
@@ -262,23 +263,28 @@ def _remove_earlier_outputs(task: ShardTask, written: set[str]) -> None:
                         task.name, path)
 
 
-_SIEVES: dict[tuple[str | None, str, str | None], Any] = {}
+_THREAD = threading.local()  # .sieves: this thread's Sieves (they go with the thread)
 
 
 def _sieve_for(model_dir: str | None, model_choice: str = "auto", templates: str | None = None) -> Any:
-    """One ``Sieve`` per process, model folder, model choice and template memory
-    (workers load models once)."""
+    """One ``Sieve`` per thread, model folder, model choice and template memory.
+
+    Per thread: a Dask worker runs as many shards at once as it has threads, and a
+    shard's report counts what the Sieve's adapter and template memory did while it
+    ran (the counters' difference), so two shards must not share one. The block
+    models themselves are loaded once per process (``model.load_model`` caches them)."""
     from .pipeline import Sieve
     from .templates import TemplateMemory
 
+    sieves: dict[tuple[str | None, str, str | None], Any] = _THREAD.__dict__.setdefault("sieves", {})
     key = (model_dir, model_choice, templates)
-    if key not in _SIEVES:
+    if key not in sieves:
         memory = TemplateMemory.load(Path(templates)) if templates else None
         # no check here: the command checked every card before dispatching, and each model
         # is checked against its card again when a document first needs it (a worker on
         # text never loads, nor hashes, the HTML model)
-        _SIEVES[key] = Sieve(Path(model_dir) if model_dir else None, model=model_choice, templates=memory)
-    return _SIEVES[key]
+        sieves[key] = Sieve(Path(model_dir) if model_dir else None, model=model_choice, templates=memory)
+    return sieves[key]
 
 
 _OPTIONS: dict[ShardTask, dict[str, Any]] = {}

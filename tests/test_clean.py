@@ -739,3 +739,46 @@ def test_clean_says_to_how_many_documents_the_template_memory_applied(runner: Cl
     assert "the template memory applied to 8 of 9 documents" in result.stderr
     report = json.loads((tmp_path / "out" / "_report.json").read_text(encoding="utf-8"))
     assert report["templates"] == {"documents": 9, "applied": 8}
+
+
+def test_each_thread_cleans_with_its_own_sieve(tiny_model_dir: Path) -> None:
+    # a Dask worker runs one shard per thread at once: a shard's report counts what its
+    # Sieve's adapter and template memory did meanwhile, so threads must not share one
+    import threading
+
+    from classifier.clean import _sieve_for
+
+    mine = _sieve_for(str(tiny_model_dir))
+    assert _sieve_for(str(tiny_model_dir)) is mine  # loaded once per thread
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(_sieve_for(str(tiny_model_dir))))
+    thread.start()
+    thread.join()
+    assert other and other[0] is not mine
+
+
+def test_dask_workers_with_several_threads_count_templates_per_shard(runner: CliRunner, tiny_model_dir: Path,
+                                                                     tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    src = tmp_path / "in"
+    src.mkdir()
+    for shard in range(4):
+        host = "harbour.example" if shard < 3 else "other.example"
+        (src / f"s{shard}.jsonl").write_text("".join(
+            json.dumps({"id": f"{shard}-{i}", "url": f"https://{host}/{shard}/{i}",
+                        "blocks": ["Home | News | Sport", f"Story {shard}-{i}: the council kept the ferry running "
+                                   "through the winter after a long debate."]}) + "\n" for i in range(6)),
+            encoding="utf-8")
+    memory = tmp_path / "templates.json"
+    learnt = runner.invoke(cli, ["templates", "learn", str(src / "s0.jsonl"), "-o", str(memory)])
+    assert learnt.exit_code == 0, learnt.stderr
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=3, processes=True,
+                                  dashboard_address=None) as cluster:
+        result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "out"), "--engine", "dask",
+                        "--scheduler", cluster.scheduler_address, "--templates", str(memory))
+    assert result.exit_code == 0, result.stderr
+    for shard in range(4):
+        report = json.loads((tmp_path / "out" / f"s{shard}.report.json").read_text(encoding="utf-8"))
+        assert report["templates"] == {"documents": 6, "applied": 6 if shard < 3 else 0}, shard
+    assert json.loads((tmp_path / "out" / "_report.json").read_text(encoding="utf-8"))["templates"] == {
+        "documents": 24, "applied": 18}
