@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .document import Document, Label, labelled_block
 from .templates import publisher_of
@@ -66,20 +66,38 @@ class CleanText:
 
 def url_key(url: str) -> str:
     """A url as pages and feeds may both write it: the scheme, ``www.``, the default
-    port, a trailing ``/`` and the ``#fragment`` do not count, nor the host's case."""
+    port, a trailing ``/`` and the ``#fragment`` do not count, nor the host's case;
+    a host in punycode (``xn--``) and a percent-encoded path or query are read as
+    the characters they stand for (``/caf%C3%A9`` is ``/café``)."""
     raw = url.strip()
     try:
         parts = urlsplit(raw)
         port = parts.port
     except ValueError:  # a port that is no number, a broken [IPv6] host: the url as written
         return raw
-    host = (parts.hostname or "").lower().removeprefix("www.")
+    host = _unicode_host((parts.hostname or "").lower()).removeprefix("www.")
     if not host:  # no host to match by: the url as written
         return raw
     if port and port not in (80, 443):
         host += f":{port}"
-    path = parts.path.rstrip("/")
-    return f"{host}{path}{'?' + parts.query if parts.query else ''}"
+    path = unquote(parts.path).rstrip("/")
+    query = unquote(parts.query)
+    return f"{host}{path}{'?' + query if query else ''}"
+
+
+def _unicode_host(host: str) -> str:
+    """``xn--caf-dma.example`` as ``café.example`` (a label that is not valid punycode stays as written)."""
+    if "xn--" not in host:
+        return host
+    labels = []
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            try:
+                label = label.encode("ascii").decode("idna")
+            except UnicodeError:
+                pass
+        labels.append(label)
+    return ".".join(labels)
 
 
 def index_clean_texts(records: Iterable[Document]) -> dict[str, CleanText]:

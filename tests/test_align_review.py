@@ -305,6 +305,11 @@ def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_mode
     ("http://a:abc/x", "http://a:abc/x", True),   # a port that is no number: the url as written, no crash
     ("http://[::1/x", "http://[::1/y", False),    # a broken IPv6 host
     ("https://", "/", False),                      # no host: as written
+    ("https://harbour.example/caf%C3%A9/a%20b", "https://harbour.example/café/a b", True),  # percent-encoded
+    ("https://xn--hfen-zeitung-gcb.example/a", "https://hafen-zeitung.example/a", False),  # another host
+    ("https://www.xn--hfen-zeitung-gcb.example/a", "https://häfen-zeitung.example/a", True),  # punycode host
+    ("https://xn--zz-broken.example/a", "https://xn--zz-broken.example/a", True),  # invalid punycode: as written
+    ("https://harbour.example/a%2Fb", "https://harbour.example/a%2Fc", False),
 ])
 def test_url_key(a: str, b: str, same: bool) -> None:
     assert (url_key(a) == url_key(b)) is same
