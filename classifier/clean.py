@@ -35,7 +35,7 @@ from .document import Block, Document, Label, url_host
 from .errors import InputError
 from .options import shard_options
 from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any, with_publisher
-from .writers import JsonlWriter, write_text_atomic
+from .writers import JsonlWriter, _encodable, write_text_atomic
 
 __all__ = ["CleanPolicy", "ShardTask", "clean_document", "clean_shard", "current_options", "earlier_output_owners",
            "merge_reports", "shard_report_path"]
@@ -247,7 +247,8 @@ def _is_output_of(path: Path, task: ShardTask) -> bool:
     except (OSError, EOFError, zlib.error, ValueError) as err:  # ValueError: bad JSON or UTF-8
         logger.warning("shard %s: left %s alone: cannot read whose output it is (%s)", task.name, path, err)
         return False
-    return isinstance(record, dict) and record.get("source") == task.name
+    # records hold the name as written out (a file name that is not UTF-8: U+FFFD for its bytes)
+    return isinstance(record, dict) and record.get("source") == _encodable(task.name)
 
 
 def _remove_earlier_outputs(task: ShardTask, written: set[str]) -> None:
@@ -341,7 +342,8 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
 
     def internal_error(doc: Document, err: Exception) -> None:
         stats["read"] -= 1  # counted again as rejected
-        raw = json.dumps(doc.to_dict(), ensure_ascii=False).encode("utf-8")
+        # ASCII: a file name or text may hold lone surrogates (undecodable bytes, JSON escapes)
+        raw = json.dumps(doc.to_dict(), ensure_ascii=True).encode("ascii")
         sink.add(Reject(f"{task.input} document {doc.id}", 0, f"internal_error:{type(err).__name__}", str(err), raw))
 
     try:
@@ -368,11 +370,9 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
             if not writers and not task.policy.split_by_language:  # an empty shard is still a shard
                 writers[None] = JsonlWriter(_out_path(task, None)).__enter__()
     except BaseException:
-        for w in writers.values():
-            w.__exit__(RuntimeError, RuntimeError("aborted"), None)  # leaves no partial output
+        _close_writers(writers, failed=True)  # leaves no partial output
         raise
-    for w in writers.values():
-        w.__exit__(None, None, None)
+    _close_writers(writers, failed=False)
     # after the new outputs are complete (a failed redo leaves the earlier run's files) and
     # before the report (a shard with a report has exactly its outputs)
     _remove_earlier_outputs(task, {_out_path(task, lang).name for lang in writers})
@@ -405,6 +405,23 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     logger.info("shard %s: %d read, %d written in %.1f s", task.name, report["read"], report["written"],
                 time.perf_counter() - started)
     return report
+
+
+def _close_writers(writers: dict[str | None, JsonlWriter], *, failed: bool) -> None:
+    """Close every writer: renamed into place, or with ``failed`` (or once one fails
+    to close: a full disk) removed; each is closed whatever the others do. Raises
+    the first error."""
+    first: BaseException | None = None
+    for w in writers.values():
+        try:
+            if failed or first is not None:
+                w.__exit__(RuntimeError, RuntimeError("aborted"), None)
+            else:
+                w.__exit__(None, None, None)
+        except BaseException as err:  # noqa: BLE001 - raised below, after the others are closed
+            first = first or err
+    if first is not None:
+        raise first
 
 
 def _counted(docs: Iterator[Document], stats: dict[str, Any]) -> Iterator[Document]:

@@ -138,12 +138,17 @@ class JsonlWriter:
             self._stream.flush()
             return
         assert self.part is not None
-        self._stream.close()
-        if self._raw is not None and not self._raw.closed:
-            self._raw.close()
-        if self._in_place:
-            return
-        if exc_type is None:
-            self.part.replace(self.path)
-        else:
+        try:  # the last buffered bytes go out at close: a full disk fails here
+            try:
+                self._stream.close()
+            finally:
+                if self._raw is not None and not self._raw.closed:
+                    self._raw.close()
+            if not self._in_place and exc_type is None:
+                self.part.replace(self.path)
+        except BaseException:
+            if not self._in_place:
+                self.part.unlink(missing_ok=True)  # a partial file would keep the disk full
+            raise
+        if not self._in_place and exc_type is not None:
             self.part.unlink(missing_ok=True)

@@ -625,6 +625,37 @@ def test_a_shard_whose_file_name_is_not_utf8_is_cleaned(runner: CliRunner, tiny_
     (reject,) = [json.loads(line) for line in rejects.read_bytes().decode("utf-8").splitlines()]
     assert reject["source"].endswith("caf\ufffd.jsonl") and reject["position"] == 2
 
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="file names there are Unicode, never raw bytes")
+def test_a_shard_whose_file_name_is_not_utf8_is_redone_and_rejects_what_breaks(
+        runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    with open(os.fsencode(src) + b"/caf\xe9.txt", "wb") as f:
+        f.write((data_dir / "story.txt").read_bytes())
+    first = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1")
+    assert first.exit_code == 0, first.stderr
+    # redone into the other compression: its earlier output is its own, and goes
+    again = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1", "--overwrite",
+                   "--compression", "none")
+    assert again.exit_code == 0, again.stderr
+    assert sorted(os.fsdecode(p.name).encode("utf-8", "surrogateescape") for p in out.iterdir()
+                  if not p.name.startswith("_")) == [b"caf\xe9.jsonl", b"caf\xe9.report.json"]
+    # an unexpected error on its document (its id is the file's name) is a reject, not a crashed shard
+    from classifier.model import BlockModel
+
+    def broken(self: BlockModel, documents: list, **kwargs: object) -> list:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(BlockModel, "predict_proba", broken)
+    third = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1", "--overwrite")
+    assert third.exit_code == 3, third.stderr  # all of it rejected
+    (rejects,) = [p for p in out.iterdir() if p.name.endswith(".rejects.jsonl")]
+    (reject,) = [json.loads(line) for line in rejects.read_bytes().decode("utf-8").splitlines()]
+    assert reject["reason"] == "internal_error:RuntimeError"
+    assert json.loads(reject["raw"])["id"] == os.fsdecode(b"caf\xe9")  # as read, lossless
+
 def test_an_empty_input_folder_writes_an_empty_report_into_a_new_output_folder(
         runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()

@@ -6,6 +6,8 @@ import gzip
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -155,3 +157,26 @@ def test_a_file_name_that_is_not_utf8_is_written_as_replacement_characters(tmp_p
     write_text_atomic(tmp_path / "report.json", json.dumps({"input": name}, ensure_ascii=False))
     assert json.loads(out.read_bytes().decode("utf-8")) == {"id": "caf\ufffd.txt"}
     assert json.loads((tmp_path / "report.json").read_bytes().decode("utf-8")) == {"input": "caf\ufffd.txt"}
+
+
+def test_a_writer_that_cannot_finish_its_file_leaves_no_partial_file(tmp_path: Path) -> None:
+    # a full disk shows when the last bytes go out at close (gzip keeps them until then):
+    # the file size limit of a child process stands in for it (EFBIG instead of ENOSPC)
+    script = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from classifier.writers import JsonlWriter\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))\n"
+        "try:\n"
+        "    with JsonlWriter(Path(sys.argv[1])) as w:\n"
+        "        for i in range(1000):\n"
+        "            w.write({'id': i, 'text': f'paragraph {i * 7919 % 10007} of the story {i * 31 % 97}'})\n"
+        "except OSError as err:\n"
+        "    print('failed', err.errno)\n"
+    )
+    out = tmp_path / "out.jsonl.gz"
+    proc = subprocess.run([sys.executable, "-c", script, str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("failed"), proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither the output nor its .part
