@@ -64,13 +64,26 @@ def _stem(name: str) -> str:
 
 
 def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
-    """The input files under ``folder``, recursively, sorted: hidden files, Sieve's own
-    rejects and reports and unfinished ``.part`` files left out (and anything under
-    ``skip``)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts)  # .git/, .cache/
-                  and not p.name.endswith(_IGNORED_SUFFIXES)
-                  and not (skip is not None and skip in p.resolve().parents))
+    """The input files under ``folder``, recursively, sorted: hidden files and folders,
+    Sieve's own rejects and reports and unfinished ``.part`` files left out (and
+    anything under ``skip``). Linked folders are followed, each real folder once (a
+    link to a folder above it is no loop)."""
+    found: list[Path] = []
+    seen: set[str] = set()
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:  # a second link to a folder already walked, or a loop
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git/, .cache/
+        here = Path(top)
+        for name in files:
+            p = here / name
+            if (not name.startswith(".") and not name.endswith(_IGNORED_SUFFIXES) and p.is_file()
+                    and not (skip is not None and skip in p.resolve().parents)):
+                found.append(p)
+    return sorted(found)
 
 
 def expand_folders(inputs: Sequence[str], outputs: Sequence[str | Path | None] = ()) -> list[str]:
@@ -112,13 +125,50 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[
             found.append((str(path), _stem(path.name)))
         else:
             raise InputError(f"{item}: no such file or folder")
+    # a file given twice, or under a link to it, is read once: as itself (not a link) if it is there
+    real: dict[str, str] = {}
+    for src, _ in found:
+        whole = os.path.realpath(src)
+        if whole not in real or (os.path.abspath(src) == whole != os.path.abspath(real[whole])):
+            real[whole] = src
     seen: dict[str, str] = {}
+    taken: set[str] = set()
+    unique: list[tuple[str, str]] = []
     for src, name in found:
+        same = real[os.path.realpath(src)]
+        if same != src or src in taken:
+            logger.warning("%s is the same file as %s: read once", src, same)
+            continue
+        taken.add(src)
         if name in seen:
-            raise InputError(f"{seen[name]} and {src} would both write {name}.*; rename one or put them "
-                             "in different folders")
+            raise InputError(f"{seen[name]} and {src} would both write {name}.*; rename one, or give their "
+                             "folders' parent folder as the input (outputs keep sub-folders)")
         seen[name] = src
-    return found
+        unique.append((src, name))
+    return unique
+
+
+#: What a shard NAME writes beside its output (``clean.clean_shard``), besides NAME + suffix.
+_SHARD_FILES = (".rejects.jsonl", ".report.json")
+
+
+def _refuse_file_name_clashes(names: list[str], suffix: str) -> None:
+    """Refuse shards whose files would have one name: shard ``x.rejects`` written
+    without compression is ``x.rejects.jsonl``, shard ``x``'s rejects file; and no
+    shard may write where the run report (``_report.json``) goes.
+
+    Raises:
+        InputError: naming both shards (or the one under ``_report.json``).
+    """
+    owner: dict[str, str] = {}
+    for name in names:
+        if name == REPORT_NAME or name.startswith(REPORT_NAME + "/"):
+            raise InputError(f"shard {name} would be written where the run report {REPORT_NAME} goes; "
+                             "rename its input")
+        for file in (name + suffix, *(name + end for end in _SHARD_FILES)):
+            other = owner.setdefault(file, name)
+            if other != name:
+                raise InputError(f"shards {other} and {name} would both write {file}; rename one of their inputs")
 
 
 def _refuse_language_name_clashes(names: list[str]) -> None:
@@ -259,9 +309,12 @@ def run_clean(
         ModelError: a model card cannot be read (for the options check).
     """
     started = time.perf_counter()
-    shards = discover_shards(inputs, exclude=output_dir)
+    # absolute: a Dask worker does not run in this folder
+    output_dir = output_dir.absolute()
+    shards = [(os.path.abspath(src), name) for src, name in discover_shards(inputs, exclude=output_dir)]
     if not shards and echo is not None:
         echo(f"sieve clean: warning: no input file in {', '.join(inputs)}")
+    _refuse_file_name_clashes([name for _, name in shards], suffix)
     if policy.split_by_language:
         _refuse_language_name_clashes([name for _, name in shards])
     base = ShardTask(input="", output="", name="", policy=policy, model_dir=model_dir, model_choice=model_choice,
@@ -277,6 +330,8 @@ def run_clean(
         if done.exists() and not overwrite:
             try:
                 reports[t.name] = json.loads(done.read_text(encoding="utf-8"))
+                if not isinstance(reports[t.name], dict):
+                    raise ValueError("not a report")
                 continue
             except (OSError, ValueError):
                 logger.warning("shard report %s is damaged: redoing the shard", done)
@@ -284,11 +339,12 @@ def run_clean(
     skipped = len(tasks) - len(todo)
     if reports:
         _check_finished_options(output_dir, base, reports)
+        reports = {name: _slim(r) for name, r in reports.items()}
     todo = _with_earlier_outputs(todo)
     _make_output_folder(output_dir)  # with no shard to do too: _report.json goes there
     # a Dask scheduler that cannot be reached fails the run here, before any work
     connect = _dask_client(workers, scheduler) if engine == "dask" and todo else nullcontext()
-    with connect as client:
+    with connect as client, _output_lock(output_dir):
         if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
             (output_dir / REPORT_NAME).unlink(missing_ok=True)
         if skipped:
@@ -301,7 +357,7 @@ def run_clean(
         def finished(task: ShardTask, report: dict[str, Any] | None, error: BaseException | None) -> None:
             nonlocal docs_done
             if report is not None:
-                reports[task.name] = report
+                reports[task.name] = _slim(report)
                 docs_done += report["read"]
             else:
                 failed.append((task.name, describe_failure(error)))
@@ -330,6 +386,48 @@ def run_clean(
         report_path = None if failed else write_run_report(output_dir / REPORT_NAME, report)
         return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started,
                          report_path)
+
+
+def _slim(report: dict[str, Any]) -> dict[str, Any]:
+    """What the run report needs of a shard report (``merge_reports``): a run of a
+    million shards keeps a million of them until it ends."""
+    return {k: v for k, v in report.items() if k not in ("options", "outputs", "input")}
+
+
+#: The lock file a run holds in its output folder (hidden: never an input).
+LOCK_NAME = ".sieve-clean.lock"
+
+
+@contextmanager
+def _output_lock(output_dir: Path) -> Iterator[None]:
+    """Hold ``OUTPUT_DIR/.sieve-clean.lock`` for the run: a second run into the same
+    folder at the same time would write the same temporary files and could leave a
+    shard mixed from both, marked finished. The lock goes with the process (even
+    after ``kill -9``). Where the file system has no locks, the run goes on unlocked.
+
+    Raises:
+        InputError: another run holds the folder.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    try:
+        handle = open(output_dir / LOCK_NAME, "a+b")
+    except OSError as err:
+        logger.debug("no lock on %s: %s", output_dir, err)
+        yield
+        return
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise InputError(f"another `sieve clean` is writing into {output_dir} now; wait for it to end, "
+                             "or write to another -o") from err
+        except OSError as err:  # a file system without locks (some network mounts)
+            logger.debug("no lock on %s: %s", output_dir, err)
+        yield
 
 
 def _execute(tasks: list[ShardTask], workers: int, dask_client: Any
@@ -445,9 +543,14 @@ def _dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
 
 def _execute_dask(tasks: list[ShardTask], client: Any
                   ) -> Iterator[tuple[ShardTask, dict[str, Any] | None, BaseException | None]]:
+    import uuid
+
     from distributed import as_completed
 
-    futures = {client.submit(clean_shard, t, key=f"sieve-clean-{i}-{t.name}", pure=False): t
+    # a key names one computation on the scheduler: two runs (another folder, other
+    # options) with shards of the same names must not share a result
+    run = uuid.uuid4().hex[:12]
+    futures = {client.submit(clean_shard, t, key=f"sieve-clean-{run}-{i}-{t.name}", pure=False): t
                for i, t in enumerate(tasks)}
     for fut in as_completed(list(futures)):
         t = futures[fut]

@@ -641,7 +641,7 @@ def test_a_shard_whose_file_name_is_not_utf8_is_redone_and_rejects_what_breaks(
                    "--compression", "none")
     assert again.exit_code == 0, again.stderr
     assert sorted(os.fsdecode(p.name).encode("utf-8", "surrogateescape") for p in out.iterdir()
-                  if not p.name.startswith("_")) == [b"caf\xe9.jsonl", b"caf\xe9.report.json"]
+                  if not p.name.startswith(("_", "."))) == [b"caf\xe9.jsonl", b"caf\xe9.report.json"]
     # an unexpected error on its document (its id is the file's name) is a reject, not a crashed shard
     from classifier.model import BlockModel
 
@@ -813,3 +813,108 @@ def test_dask_workers_with_several_threads_count_templates_per_shard(runner: Cli
         assert report["templates"] == {"documents": 6, "applied": 6 if shard < 3 else 0}, shard
     assert json.loads((tmp_path / "out" / "_report.json").read_text(encoding="utf-8"))["templates"] == {
         "documents": 24, "applied": 18}
+
+
+def test_dask_runs_from_another_folder_than_the_workers_and_side_by_side(
+        tiny_model_dir: Path, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # relative paths are the user's folder's, not the workers'; and two runs on one
+    # scheduler whose shards have the same names each get their own results
+    import threading
+
+    distributed = pytest.importorskip("distributed")
+    from classifier.clean import CleanPolicy
+    from classifier.engine import run_clean
+
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "user" / "in").mkdir(parents=True)
+    (tmp_path / "user" / "in" / "articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    monkeypatch.chdir(tmp_path / "workers")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=None) as cluster:
+        monkeypatch.chdir(tmp_path / "user")
+        results = {}
+
+        def run(out: str, policy: CleanPolicy) -> None:
+            results[out] = run_clean(["in"], Path(out), policy, engine="dask", scheduler=cluster.scheduler_address,
+                                     model_dir=str(tiny_model_dir), progress=False)
+
+        runs = [threading.Thread(target=run, args=("keep", CleanPolicy(min_chars=1))),
+                threading.Thread(target=run, args=("drop", CleanPolicy(min_chars=10**6)))]
+        for t in runs:
+            t.start()
+        for t in runs:
+            t.join()
+    assert not any((tmp_path / "workers").iterdir())  # nothing read or written from the workers' folder
+    keep, drop = results["keep"], results["drop"]
+    assert keep.failed == [] and drop.failed == []
+    assert keep.report["written"] == 3 and keep.report["dropped"] == {}
+    assert drop.report["written"] == 0 and sum(drop.report["dropped"].values()) == 3
+    assert (tmp_path / "user" / "keep" / "articles.jsonl.gz").is_file()
+    assert (tmp_path / "user" / "drop" / "articles.report.json").is_file()
+
+
+def test_shards_whose_files_would_share_a_name_are_refused(runner: CliRunner, tiny_model_dir: Path,
+                                                          data_dir: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    story = (data_dir / "story.txt").read_bytes()
+    (src / "x.txt").write_bytes(story)
+    (src / "x.rejects.txt").write_bytes(story)  # uncompressed, its output is x's rejects file
+    out = tmp_path / "out"
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--compression", "none")
+    assert result.exit_code == 1
+    assert "shards x.rejects and x would both write x.rejects.jsonl" in result.stderr
+    assert not out.exists() or not any(out.iterdir())
+    assert _clean(runner, tiny_model_dir, str(src), "-o", str(out)).exit_code == 0  # compressed: no clash
+    (src / "_report.json").mkdir()  # a sub-folder where the run report goes
+    (src / "_report.json" / "a.txt").write_bytes(story)
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "out2"))
+    assert result.exit_code == 1 and "where the run report _report.json goes" in result.stderr
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                      tmp_path: Path) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    from classifier.engine import LOCK_NAME
+
+    out = tmp_path / "out"
+    out.mkdir()
+    other = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time\n"
+        f"f = open({str(out / LOCK_NAME)!r}, 'a+b')\n"
+        "fcntl.flock(f.fileno(), fcntl.LOCK_EX)\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "locked"
+        result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(out))
+        assert result.exit_code == 1
+        assert f"another `sieve clean` is writing into {out} now" in result.stderr
+        assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME]
+    finally:
+        other.kill()
+        other.wait()
+    # the lock goes with its process: the folder is free again
+    assert _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(out)).exit_code == 0
+    assert fcntl is not None
+
+
+def test_linked_folders_are_read_and_a_file_given_twice_once(runner: CliRunner, tiny_model_dir: Path,
+                                                            data_dir: Path, tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    src, elsewhere = tmp_path / "in", tmp_path / "elsewhere"
+    src.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
+    (src / "articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    (src / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (src / "loop").symlink_to(src, target_is_directory=True)  # a link to a folder above: walked once
+    (src / "alias.jsonl").symlink_to(src / "articles.jsonl")
+    out = tmp_path / "out"
+    result = _clean(runner, tiny_model_dir, str(src), str(src / "articles.jsonl"), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((out / REPORT_NAME).read_text(encoding="utf-8"))
+    assert report["shards"] == 2 and report["read"] == 4  # articles (3 records) and linked/story (1)
+    assert (out / "linked" / "story.jsonl.gz").is_file()
+    assert (out / "articles.jsonl.gz").is_file() and not (out / "alias.jsonl.gz").exists()  # the file, not a link
+    assert f"{src / 'alias.jsonl'} is the same file as {src / 'articles.jsonl'}: read once" in caplog.text
