@@ -196,10 +196,27 @@ class _RejectReporter:
 def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text_field: str,
               max_bytes: int, outputs: tuple[str | Path | None, ...] = (),
               publisher: str | None = None) -> Iterator[Document]:
+    """The documents of every input, in order (a folder: its files, recursively, in
+    name order; not the command's own ``outputs``).
+
+    Raises:
+        click.UsageError: an input file is one of the ``outputs`` (it would be
+            written over), before anything is read.
+    """
+    mine = {os.path.realpath(o) for o in outputs if o is not None and str(o) != "-"}
+    for item in inputs:
+        if item != "-" and os.path.realpath(item) in mine and not os.path.isdir(item):
+            raise click.UsageError(f"{item} is both an input and the output: it would be written over; "
+                                   "write to another file")
+    return _read_all_documents(inputs, sink, input_format, text_field, max_bytes, outputs, publisher)
+
+
+def _read_all_documents(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text_field: str,
+                        max_bytes: int, outputs: tuple[str | Path | None, ...],
+                        publisher: str | None) -> Iterator[Document]:
     from .engine import expand_folders
     from .readers import with_publisher
 
-    # a folder: its files, recursively, in name order; not the command's own outputs
     for item in inputs:
         paths = expand_folders((item,), outputs)
         if not paths:
@@ -780,7 +797,7 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
         files = [src for src, _ in discover_shards(inputs)]
         if not files:
             click.echo(f"sieve templates: warning: no input file in {', '.join(inputs)}", err=True)
-        docs = _read_all(tuple(files), reporter.sink, input_format, text_field, max_bytes, publisher=publisher)
+        docs = _read_all(tuple(files), reporter.sink, input_format, text_field, max_bytes, (output,), publisher)
         memory = TemplateMemory.learn(docs, min_pages=min_pages, min_share=min_share, partial=partial)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
@@ -923,7 +940,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)  # which label the other blocks get
         files = tuple(src for src, _ in discover_shards(pages))
-        docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes)
+        docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, (output,))
         with JsonlWriter(output) as out:
             for page in sieve.label_many(docs, on_error=_skipper(reporter)):
                 clean = find_clean(clean_by_key, page)

@@ -171,6 +171,30 @@ def _refuse_file_name_clashes(names: list[str], suffix: str) -> None:
                 raise InputError(f"shards {other} and {name} would both write {file}; rename one of their inputs")
 
 
+def _refuse_inputs_as_outputs(inputs: Sequence[str], shards: list[tuple[str, str]], output_dir: Path,
+                              suffix: str) -> None:
+    """Refuse a run that would write over its own input: ``sieve clean a.jsonl -o .
+    --compression none`` writes ``./a.jsonl``; ``sieve clean DIR -o DIR`` has no input
+    left (the output folder is never read).
+
+    Raises:
+        InputError: naming the input and what to do.
+    """
+    out = os.path.realpath(output_dir)
+    for item in inputs:
+        if item != "-" and os.path.isdir(item) and os.path.realpath(item) == out:
+            raise InputError(f"{item} is the output folder too: write the clean corpus to another -o")
+    sources = {os.path.realpath(src) for src, _ in shards}
+    for _, name in shards:
+        for file in (name + suffix, *(name + end for end in _SHARD_FILES)):
+            if os.path.join(out, file) in sources:
+                raise InputError(f"shard {name} would write {output_dir / file}, one of the inputs: "
+                                 "write to another -o")
+    if os.path.join(out, REPORT_NAME) in sources:
+        raise InputError(f"the run report {output_dir / REPORT_NAME} would be written over an input: "
+                         "write to another -o")
+
+
 def _refuse_language_name_clashes(names: list[str]) -> None:
     """With ``--split-by-language`` shard ``a`` writes ``a.de.jsonl.gz`` for German:
     a shard named ``a.de`` beside it would make one file name mean two things (and
@@ -312,6 +336,7 @@ def run_clean(
     # absolute: a Dask worker does not run in this folder
     output_dir = output_dir.absolute()
     shards = [(os.path.abspath(src), name) for src, name in discover_shards(inputs, exclude=output_dir)]
+    _refuse_inputs_as_outputs(inputs, shards, output_dir, suffix)
     if not shards and echo is not None:
         echo(f"sieve clean: warning: no input file in {', '.join(inputs)}")
     _refuse_file_name_clashes([name for _, name in shards], suffix)

@@ -918,3 +918,21 @@ def test_linked_folders_are_read_and_a_file_given_twice_once(runner: CliRunner, 
     assert (out / "linked" / "story.jsonl.gz").is_file()
     assert (out / "articles.jsonl.gz").is_file() and not (out / "alias.jsonl.gz").exists()  # the file, not a link
     assert f"{src / 'alias.jsonl'} is the same file as {src / 'articles.jsonl'}: read once" in caplog.text
+
+
+def test_a_run_that_would_write_over_its_input_is_refused(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    raw = (data_dir / "articles.jsonl").read_bytes()
+    Path("articles.jsonl").write_bytes(raw)
+    result = _clean(runner, tiny_model_dir, "articles.jsonl", "-o", ".", "--compression", "none")
+    assert result.exit_code == 1
+    assert f"shard articles would write {tmp_path / 'articles.jsonl'}, one of the inputs: write to another -o" in (
+        result.stderr)
+    assert Path("articles.jsonl").read_bytes() == raw  # untouched
+    Path("corpus").mkdir()
+    Path("corpus", "articles.jsonl").write_bytes(raw)
+    result = _clean(runner, tiny_model_dir, "corpus", "-o", "corpus/")
+    assert result.exit_code == 1 and "corpus is the output folder too" in result.stderr
+    assert sorted(p.name for p in Path("corpus").iterdir()) == ["articles.jsonl"]
+    assert _clean(runner, tiny_model_dir, "articles.jsonl", "-o", ".").exit_code == 0  # articles.jsonl.gz: no clash

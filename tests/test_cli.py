@@ -692,3 +692,18 @@ def test_publisher_names_the_publisher_of_documents_that_name_none(runner: CliRu
         assert json.loads(f.readline())["metadata"]["publisher"] == "harbour.example"
     rerun = runner.invoke(cli, ["clean", str(pages), "-o", str(out), "--workers", "1", "--min-chars", "0", *base])
     assert rerun.exit_code == 1 and "--publisher was harbour.example, now none" in rerun.stderr
+
+
+@pytest.mark.parametrize("command", [["score"], ["lang"], ["templates", "learn"]])
+def test_an_output_that_is_also_an_input_is_refused_before_reading(runner: CliRunner, tiny_model_dir: Path,
+                                                                    data_dir: Path, tmp_path: Path,
+                                                                    command: list[str]) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    raw = (data_dir / "articles.jsonl").read_bytes()
+    corpus.write_bytes(raw)
+    extra = ["--model-dir", str(tiny_model_dir)] if command[0] != "templates" else []
+    extra += ["--format", "jsonl"] if command == ["lang"] else []
+    result = runner.invoke(cli, [*command, str(corpus), "-o", str(corpus), *extra])
+    assert result.exit_code == 2
+    assert f"{corpus} is both an input and the output: it would be written over" in result.stderr
+    assert corpus.read_bytes() == raw and sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl"]
