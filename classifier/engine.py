@@ -18,6 +18,7 @@ of workers or the engine.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -222,10 +223,25 @@ def _with_earlier_outputs(tasks: list[ShardTask]) -> list[ShardTask]:
         except OSError:  # a first run: nothing written yet; or not a folder: its shards fail, and say why
             continue
         for entry in entries:
+            if entry.name.endswith(".part"):  # a stopped run's unfinished file (no run writes here now)
+                _remove_unfinished(folder, entry, names)
+                continue
             for owner in earlier_output_owners(entry.name):
                 if owner in names and entry.is_file():
                     found.setdefault(names[owner], []).append(entry.name)
     return [replace(t, earlier_outputs=tuple(sorted(found[i]))) if i in found else t for i, t in enumerate(tasks)]
+
+
+def _remove_unfinished(folder: Path, entry: os.DirEntry[str], shards: dict[str, int]) -> None:
+    """Delete ``entry``, an unfinished ``.part`` file of a stopped run, when it is named
+    as a file one of ``shards`` writes (its output in any language or compression,
+    rejects, report): a rerun with other options would not write it again."""
+    name = entry.name[: -len(".part")]
+    owners = earlier_output_owners(name) + [name[: -len(end)] for end in _SHARD_FILES if name.endswith(end)]
+    if any(owner in shards for owner in owners) and entry.is_file(follow_symlinks=False):
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            logger.info("removed %s, an unfinished file of a stopped run", folder / entry.name)
 
 
 def _check_finished_options(output_dir: Path, base: ShardTask, reports: dict[str, dict[str, Any]]) -> None:
@@ -365,11 +381,11 @@ def run_clean(
     if reports:
         _check_finished_options(output_dir, base, reports)
         reports = {name: _slim(r) for name, r in reports.items()}
-    todo = _with_earlier_outputs(todo)
     _make_output_folder(output_dir)  # with no shard to do too: _report.json goes there
     # a Dask scheduler that cannot be reached fails the run here, before any work
     connect = _dask_client(workers, scheduler) if engine == "dask" and todo else nullcontext()
     with connect as client, _output_lock(output_dir):
+        todo = _with_earlier_outputs(todo)  # under the lock: it removes unfinished files of a stopped run
         if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
             (output_dir / REPORT_NAME).unlink(missing_ok=True)
         if skipped:
@@ -474,27 +490,71 @@ def _execute(tasks: list[ShardTask], workers: int, dask_client: Any
                 yield t, None, err
         return
     # spawn: a fresh interpreter per worker (no fork of loaded OpenMP/fastText state);
-    # each worker loads the models once and keeps them
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context("spawn"),
-                             initializer=_worker_init, initargs=(os.getpid(),)) as pool:
-        pending: dict[Future[dict[str, Any]], ShardTask] = {}
-        queue = list(reversed(tasks))
-        limit = 2 * workers  # a few tasks ahead, so a million shards do not sit in the queue
-        while queue or pending:
-            try:
-                while queue and len(pending) < limit:
-                    t = queue.pop()
-                    pending[pool.submit(clean_shard, t)] = t
-            except BrokenProcessPool as err:  # a worker died (killed, out of memory): the rest cannot run
-                queue.append(t)
-                for t in [*pending.values(), *reversed(queue)]:
+    # each worker loads the models once and keeps them. A worker that dies (the kernel's
+    # out-of-memory killer, a crash in native code) breaks the whole pool: the shards it
+    # held are then run again one at a time, each in a pool of its own, so that only the
+    # one that kills its worker again fails, and the run goes on with a new pool.
+    queue = list(reversed(tasks))
+    suspects: list[ShardTask] = []
+    while queue or suspects:
+        if suspects:
+            t = suspects.pop(0)
+            with _pool(1) as alone:
+                try:
+                    yield t, alone.submit(clean_shard, t).result(), None
+                except BrokenProcessPool:
+                    yield t, None, WorkerDied(f"the worker cleaning shard {t.name} died (killed: out of memory?); "
+                                              "the other shards went on")
+                except Exception as err:  # noqa: BLE001 - reported per shard
                     yield t, None, err
-                return
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in sorted(done, key=lambda f: pending[f].name):
-                t = pending.pop(fut)
-                failure = fut.exception()
-                yield (t, None, failure) if failure is not None else (t, fut.result(), None)
+            continue
+        with _pool(min(workers, len(queue))) as pool:
+            pending: dict[Future[dict[str, Any]], ShardTask] = {}
+            limit = 2 * workers  # a few tasks ahead, so a million shards do not sit in the queue
+            try:
+                while queue or pending:
+                    while queue and len(pending) < limit:
+                        pending[pool.submit(clean_shard, queue[-1])] = queue[-1]
+                        queue.pop()
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    broken = None
+                    for fut in sorted(done, key=lambda f: pending[f].name):
+                        failure = fut.exception()
+                        if isinstance(failure, BrokenProcessPool):
+                            broken = failure  # after the shards that did finish are reported
+                            continue
+                        t = pending.pop(fut)
+                        yield (t, None, failure) if failure is not None else (t, fut.result(), None)
+                    if broken is not None:
+                        raise broken
+            except BrokenProcessPool:
+                # every shard not yet reported is a suspect, in name order
+                suspects = sorted(pending.values(), key=lambda t: t.name)
+                logger.warning("a worker died; the %d shard(s) it may have held run again one at a time",
+                               len(suspects))
+            except BaseException:  # Ctrl-C, or the caller stopped: no more shards
+                _stop(pool)
+                raise
+
+
+class WorkerDied(ClassifierError):
+    """A worker process died while cleaning a shard (and again when the shard ran alone)."""
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                               initializer=_worker_init, initargs=(os.getpid(),))
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop ``pool`` now: queued shards cancelled, running ones ended (their
+    temporary files are removed or rewritten by a rerun); without this, leaving the
+    pool's ``with`` would wait for every shard submitted."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # no public way to end running workers
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
+        with contextlib.suppress(Exception):
+            proc.terminate()
 
 
 def _worker_init(parent: int | None = None) -> None:

@@ -347,6 +347,93 @@ def test_the_workers_of_a_killed_run_end_too(tiny_model_dir: Path, data_dir: Pat
             with contextlib.suppress(psutil.NoSuchProcess):
                 child.kill()
 
+def _workers_of(psutil, pid: int) -> list:  # type: ignore[no-untyped-def]
+    """The worker processes of the run ``pid`` (not multiprocessing's resource tracker)."""
+    found = []
+    for child in psutil.Process(pid).children():
+        with contextlib.suppress(psutil.Error):  # gone, or a zombie not yet reaped
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                found.append(child)
+    return found
+
+
+def test_a_killed_worker_costs_no_shard_and_one_that_kills_its_worker_only_itself(
+        tiny_model_dir: Path, data_dir: Path, tmp_path: Path, sieve_executable: str) -> None:
+    # a worker killed by the out-of-memory killer broke the pool: every shard after it failed
+    psutil = pytest.importorskip("psutil")
+    src = tmp_path / "in"
+    src.mkdir()
+    lines = (data_dir / "articles.jsonl").read_bytes()
+    for i in range(4):
+        (src / f"part-{i:02d}.jsonl").write_bytes(lines * 100)  # a few seconds each: time to kill its worker
+    reference = tmp_path / "reference"
+    cmd = [sieve_executable, "clean", str(src), "--model-dir", str(tiny_model_dir), "--min-chars", "20"]
+    assert subprocess.run([*cmd, "-o", str(reference), "--workers", "1"], capture_output=True,
+                          timeout=300).returncode == 0
+    # killed once: every shard is done all the same; the shard running alone again killed too: it fails alone
+    for kills, expect in ((1, 0), (2, 1)):
+        out = tmp_path / f"out{kills}"
+        proc = subprocess.Popen([*cmd, "-o", str(out), "--workers", "2"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        killed: set[int] = set()
+        spared: set[int] = set()  # the workers alive at a kill: the next kill is of a worker started after it
+        try:
+            deadline = time.monotonic() + 240
+            while proc.poll() is None and time.monotonic() < deadline:
+                workers = _workers_of(psutil, proc.pid)
+                for child in workers:
+                    with contextlib.suppress(psutil.Error):
+                        if len(killed) < kills and child.pid not in spared and child.cpu_times().user > 0.5:
+                            killed.add(child.pid)  # a worker at work (models loaded)
+                            spared.update(w.pid for w in workers)
+                            child.kill()
+                            break
+                time.sleep(0.05)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == expect, err
+        assert len(killed) == kills and "a worker died" in err and "run again one at a time" in err
+        failed = [line for line in err.splitlines() if "died (killed: out of memory?)" in line]
+        assert len(failed) == expect, err
+        for path in sorted(reference.rglob("*.jsonl.gz")):
+            twin = out / path.relative_to(reference)
+            if expect and f"shard {path.name.removesuffix('.jsonl.gz')} failed" in failed[0]:
+                assert not twin.exists() and not (out / f"{twin.name[:-9]}.report.json").exists()
+            else:  # every other shard as in a run where nothing was killed
+                assert gzip.decompress(twin.read_bytes()) == gzip.decompress(path.read_bytes()), path
+
+
+def test_ctrl_c_stops_the_shards_under_way_and_a_rerun_finishes_cleanly(
+        tiny_model_dir: Path, data_dir: Path, tmp_path: Path, sieve_executable: str) -> None:
+    # Ctrl-C with workers waited for every shard already handed to the pool
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    lines = (data_dir / "articles.jsonl").read_bytes()
+    for i in range(8):
+        (src / f"part-{i:02d}.jsonl").write_bytes(lines * 150)
+    cmd = [sieve_executable, "clean", str(src), "-o", str(out), "--model-dir", str(tiny_model_dir), "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while proc.poll() is None and time.monotonic() < deadline and not list(out.glob("*.report.json")):
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)  # as Ctrl-C does to the run (its workers end with it)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1 and "Aborted!" in err, err
+    assert len(list(out.glob("*.report.json"))) <= 3  # not the shards queued behind the running ones
+    # a rerun with other options finds the stopped run's unfinished files and removes them
+    again = subprocess.run([*cmd, "--split-by-language"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 1 and "other options" in again.stderr  # the finished shards say so
+    again = subprocess.run([*cmd, "--split-by-language", "--overwrite"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert not list(out.rglob("*.part")) and len(list(out.glob("*.report.json"))) == 8
+
+
 def test_too_many_rejects_has_its_own_exit_status(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     junk = b"nope\n{bad\n" + json.dumps({"text": "A fine sentence here."}).encode()
