@@ -244,8 +244,9 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, ma
     """Label every block of each input document and give its language.
 
     INPUTS are text files (one document; a block per blank-line paragraph, or per
-    line when there are no blank lines), JSONL files (.jsonl, .ndjson, .json,
-    compressed or not; a document per line, with 'blocks', 'text' or 'html'),
+    line when there are no blank lines or the lines are not wrapped text), JSONL
+    files (.jsonl, .ndjson, .json, compressed or not; a document per line, with
+    'blocks', 'text' or 'html'),
     HTML pages (.html, .htm), WARC files (.warc, .warc.gz, .warc.zst: a document
     per HTML response), folders of them, or '-' for standard input.
     Records that cannot be used are reported and written to

@@ -280,12 +280,38 @@ def _passthrough(url: object, publisher: object) -> dict[str, Any]:
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
 
+#: A line longer than this is no hard-wrapped text (wrapping tools break at 72-100).
+WRAP_WIDTH = 120
+
+
 def split_paragraphs(text: str) -> list[str]:
     """Split plain text into paragraphs.
 
     On blank lines when the text has any, else one paragraph per non-empty line.
-    Paragraphs are stripped; empty ones are dropped. Inner line breaks are kept.
+    A blank-line paragraph keeps its inner line breaks when its lines look like
+    wrapped text; when they do not (a line longer than ``WRAP_WIDTH``, or three lines
+    or more of which one but the last is under half the longest), each line is a
+    paragraph: text scraped one block per line with the odd blank line in it (a
+    page's title, a blank line, then the page) is not one block of menus and article.
+    Paragraphs are stripped; empty ones are dropped.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    parts = _BLANK_LINE.split(text) if _BLANK_LINE.search(text) else text.split("\n")
-    return [p.strip() for p in parts if p.strip()]
+    if not _BLANK_LINE.search(text):
+        return [line.strip() for line in text.split("\n") if line.strip()]
+    out: list[str] = []
+    for part in _BLANK_LINE.split(text):
+        part = part.strip()
+        if not part:
+            continue
+        lines = [line.strip() for line in part.split("\n") if line.strip()]
+        out.extend(lines if len(lines) > 1 and not _wrapped(lines) else [part])
+    return out
+
+
+def _wrapped(lines: list[str]) -> bool:
+    """Whether a paragraph's lines look like wrapped text (see ``split_paragraphs``)."""
+    widths = [len(line) for line in lines]
+    widest = max(widths)
+    if widest > WRAP_WIDTH:
+        return False
+    return len(lines) < 3 or all(w >= widest / 2 for w in widths[:-1])

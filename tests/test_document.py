@@ -209,3 +209,19 @@ def test_labelled_blocks_keep_what_the_page_told_and_read_it_back() -> None:
     for dom in ([0.0] * (len(DOM_FACTS) - 1), [True] * len(DOM_FACTS), "0 1", None, [1e308] * len(DOM_FACTS)):
         assert Document.from_dict({"id": "p", "blocks": [{**raw, "dom": dom}]}).blocks[0].dom is None
     assert labelled_block(Block("plain"), None) == {"text": "plain", "label": None}
+
+
+def test_a_paragraph_of_lines_that_are_no_wrapped_text_is_cut_into_its_lines() -> None:
+    # text scraped a block per line, with one blank line after the site's name: it was
+    # two blocks, the second holding menus and article alike
+    article = ("The council voted on Tuesday to keep the ferry running through the winter, after a debate that "
+               "lasted well into the night and drew a crowd of islanders to the town hall.")
+    text = f"Harbour Times\n\nHome\nNews\nSport\n{article}\nShare this story"
+    assert split_paragraphs(text) == ["Harbour Times", "Home", "News", "Sport", article, "Share this story"]
+    # three lines or more of very different lengths: lines, not a wrapped paragraph
+    assert split_paragraphs("Title\n\nHome\nSport\nA much longer line of the page here") == [
+        "Title", "Home", "Sport", "A much longer line of the page here"]
+    # wrapped text keeps its line breaks, whatever the length of its last line
+    wrapped = ("The council voted on Tuesday to keep the ferry running\nthrough the winter, after a debate "
+               "that lasted well\ninto the night.")
+    assert split_paragraphs(f"Title\n\n{wrapped}") == ["Title", wrapped]
