@@ -121,7 +121,14 @@ def clean_document(doc: Document, policy: CleanPolicy, *, source: str = "",
     # the record's own publisher, else its url's host without www. (as templates and adapters read it)
     metadata_base: dict[str, Any] = {"url": doc.url, "publisher": doc.publisher or url_host(doc.url)}
     if not policy.drop_fields:
-        metadata_base = {**{k: v for k, v in doc.extra.items() if k not in ("url", "publisher")}, **metadata_base}
+        # the input's own fields; its 'metadata' (Dolma, datatrove, an earlier Sieve) merged, not nested
+        inner = doc.extra.get("metadata")
+        fields = {k: v for k, v in doc.extra.items() if k not in ("url", "publisher", "metadata")}
+        if not isinstance(inner, dict):
+            inner = {}
+            if "metadata" in doc.extra:
+                fields["metadata"] = doc.extra["metadata"]
+        metadata_base = {**inner, **fields, **metadata_base}
     model_info = model or {"name": "sieve", "version": __version__}
 
     def record(lang: str | None, text: str | None, blocks: list[Block] | None) -> dict[str, Any]:

@@ -227,12 +227,16 @@ class Document:
         publisher = rec.pop("publisher", None)
         gold_lang = rec.pop("lang", None)
         rec.pop("lang_score", None)  # a previous run's prediction, never input
+        passthrough = _passthrough(url, publisher)
+        # Dolma and datatrove keep the url in 'metadata', RedPajama in 'meta'
+        url = url if isinstance(url, str) else _nested(rec, "url")
+        publisher = publisher if isinstance(publisher, str) else _nested(rec, "publisher")
         return cls(
             id=doc_id,
             blocks=tuple(blocks),
             url=url if isinstance(url, str) else None,
             publisher=publisher if isinstance(publisher, str) else None,
-            extra=rec | _passthrough(url, publisher),
+            extra=rec | passthrough,
             gold=tuple(gold) if any(gold) else (),
             gold_lang=gold_lang if isinstance(gold_lang, str) else None,
         )
@@ -265,6 +269,16 @@ def url_host(url: str | None) -> str | None:
     except ValueError:  # "http://[x/a": not a URL a host can be read from
         return None
     return host.removeprefix("www.") or None
+
+
+def _nested(record: dict[str, Any], key: str) -> str | None:
+    """``record["metadata"][key]`` (Dolma, datatrove), else ``record["meta"][key]``
+    (RedPajama), when it is a non-empty string."""
+    for holder in ("metadata", "meta"):
+        inner = record.get(holder)
+        if isinstance(inner, dict) and isinstance(inner.get(key), str) and inner[key]:
+            return str(inner[key])
+    return None
 
 
 def _passthrough(url: object, publisher: object) -> dict[str, Any]:

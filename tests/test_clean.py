@@ -1023,3 +1023,35 @@ def test_a_run_that_would_write_over_its_input_is_refused(runner: CliRunner, tin
     assert result.exit_code == 1 and "corpus is the output folder too" in result.stderr
     assert sorted(p.name for p in Path("corpus").iterdir()) == ["articles.jsonl"]
     assert _clean(runner, tiny_model_dir, "articles.jsonl", "-o", ".").exit_code == 0  # articles.jsonl.gz: no clash
+
+
+def test_dolma_and_redpajama_records_give_their_url_and_metadata(runner: CliRunner, tiny_model_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    article = ("The council voted on Tuesday to keep the ferry running through the winter, after a debate that "
+               "lasted well into the night and drew a crowd of islanders to the town hall.")
+    records = [
+        {"id": 0, "text": article, "source": "common-crawl", "added": "2024-01-01",
+         "metadata": {"url": "https://www.harbour.example/a", "warc_date": "2024-01-01", "lang": "xx"}},
+        {"id": 1, "text": article, "meta": {"url": "https://news.example/b", "language": "en"}},
+    ]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "dolma.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    out = tmp_path / "out"
+    assert _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(out)).exit_code == 0
+    dolma, redpajama = [json.loads(line) for line in gzip.open(out / "dolma.jsonl.gz", "rt", encoding="utf-8")]
+    meta = dolma["metadata"]
+    assert meta["url"] == "https://www.harbour.example/a" and meta["publisher"] == "harbour.example"
+    assert meta["warc_date"] == "2024-01-01" and meta["source"] == "common-crawl" and "metadata" not in meta
+    assert meta["lang"] != "xx"  # Sieve's own keys win
+    assert redpajama["metadata"]["url"] == "https://news.example/b"
+    assert redpajama["metadata"]["meta"] == {"url": "https://news.example/b", "language": "en"}
+    # cleaning the output again merges, never nests
+    again = tmp_path / "again"
+    assert _clean(runner, tiny_model_dir, str(out / "dolma.jsonl.gz"), "-o", str(again)).exit_code == 0
+    twice = [json.loads(line) for line in gzip.open(again / "dolma.jsonl.gz", "rt", encoding="utf-8")][0]
+    assert "metadata" not in twice["metadata"] and twice["metadata"]["url"] == "https://www.harbour.example/a"
+    # --drop-fields leaves the input's fields out, not the url it gave
+    dropped = tmp_path / "dropped"
+    assert _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(dropped), "--drop-fields").exit_code == 0
+    first = json.loads(gzip.open(dropped / "dolma.jsonl.gz", "rt", encoding="utf-8").readline())
+    assert first["metadata"]["url"] == "https://www.harbour.example/a" and "warc_date" not in first["metadata"]
