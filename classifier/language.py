@@ -89,6 +89,7 @@ MAX_ANALYZED_CHARS = 100_000
 #: A sentence whose language fastText gives below this is looked at again around a
 #: long quotation in it (clause granularity); a confident one is not.
 CLAUSE_RECHECK = 0.9
+_QUOTE_MARK = re.compile(r'["“„«]')
 _QUOTED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”]+)[“”]|«([^»]+)»')
 #: Analyses of texts up to CACHE_MAX_CHARS long are cached, CACHE_SIZE at most.
 CACHE_SIZE = 20_000
@@ -306,6 +307,11 @@ class _Pending(NamedTuple):
 _ASCII_NON_LETTERS = bytes(c for c in range(128) if not chr(c).isalpha())
 
 
+def _quoted_text(m: re.Match[str]) -> str:
+    """What a ``_QUOTED`` match quotes, without its quotation marks."""
+    return m.group(1) or m.group(2) or m.group(3) or m.group(4) or ""
+
+
 def _letters(text: str) -> int:
     """How many letters ``text`` has (ASCII text through bytes.translate: 5x faster)."""
     if text.isascii():
@@ -401,7 +407,7 @@ def sentence_spans(text: str, latin: bool = False) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
     for m in _SENTENCE_END.finditer(text):
-        end = m.start() + 1  # after the punctuation
+        end = m.start() + len(m.group(0).rstrip())  # after the punctuation and the quotes it closes
         if end > pos:
             spans.append((pos, end))
         pos = m.end()
@@ -573,7 +579,7 @@ class LanguageIdentifier:
                 analysis.plain = _UNSURE
             elif one:
                 piece, cands = judged[0]
-                if piece.prob >= CLAUSE_RECHECK or piece.letters < 2 * SEGMENT_MIN_LETTERS:
+                if not self._recheck(head, piece):
                     short = len(head) <= SHORT_TEXT_CHARS
                     analysis = TextAnalysis(text, (piece,), piece.letters, tuple(cands) if short else ())
                     analysis.plain = self._decide_one(piece)
@@ -582,7 +588,7 @@ class LanguageIdentifier:
             else:
                 pieces: list[Piece] = []
                 for piece, _ in judged:
-                    if piece.prob < CLAUSE_RECHECK and piece.letters >= 2 * SEGMENT_MIN_LETTERS:
+                    if self._recheck(head, piece):
                         pieces.extend(self._clauses(head, piece, latin))
                     else:
                         pieces.append(piece)
@@ -602,23 +608,39 @@ class LanguageIdentifier:
             return _UNSURE
         return _new_piece(BlockLanguage, (piece.lang, piece.prob, ()))
 
+    @staticmethod
+    def _recheck(text: str, piece: Piece) -> bool:
+        """Whether a sentence is looked at again around a quotation in it (``_clauses``):
+        when fastText is unsure of it, or when a quotation holds half its letters or
+        more: such a quotation sways fastText to its own language, with confidence
+        (``He said: « Nous ne reculerons pas », and left.`` is French at 0.98). A
+        shorter one in a sentence fastText is sure of is mostly a name (an English
+        institute's name in German) and stays part of the sentence."""
+        if piece.letters < 2 * SEGMENT_MIN_LETTERS:
+            return False
+        if piece.prob < CLAUSE_RECHECK:
+            return True
+        if _QUOTE_MARK.search(text, piece.start, piece.end) is None:
+            return False
+        return any(_letters(_quoted_text(m)) * 2 >= piece.letters
+                   for m in _QUOTED.finditer(text, piece.start, piece.end))
+
     def _clauses(self, text: str, piece: Piece, latin: bool = False) -> list[Piece]:
-        """A sentence fastText is unsure of, cut around a long quotation (``He said:
-        « Nous ne reculerons pas », and left.``): each part judged on its own."""
+        """A sentence cut around its longest quotation (``He said: « Nous ne reculerons
+        pas », and left.``; ``_recheck`` says when): each part judged on its own, the
+        quotation with its quotation marks."""
         part = text[piece.start:piece.end]
         best = None
         for m in _QUOTED.finditer(part):
-            inner = m.group(1) or m.group(2) or m.group(3) or m.group(4) or ""
+            inner = _quoted_text(m)
             if _letters(inner) >= SEGMENT_MIN_LETTERS and (best is None or len(inner) > len(best[1])):
                 best = (m, inner)
         if best is None:
             return [piece]
-        m, inner = best
-        q_start = piece.start + m.start() + m.group(0).index(inner)
-        q_end = q_start + len(inner.rstrip())
-        q_start += len(inner) - len(inner.lstrip())
+        m = best[0]
+        q_start, q_end = piece.start + m.start(), piece.start + m.end()  # with its quotation marks
         out = []
-        for a, b in ((piece.start, piece.start + m.start()), (q_start, q_end), (piece.start + m.end(), piece.end)):
+        for a, b in ((piece.start, q_start), (q_start, q_end), (q_end, piece.end)):
             chunk = text[a:b]
             a2, b2 = a + len(chunk) - len(chunk.lstrip()), a + len(chunk.rstrip())
             if b2 > a2:
@@ -794,16 +816,23 @@ _TRAILING_CLOSER = re.compile(r"\s*([»”’“)\]«\"])")
 def _closed(text: str, start: int, end: int) -> int:
     """``end``, moved past the closing mark (and the spaces before it) of a quotation
     or bracket that the segment opens: « C'est la fin. » is one segment, while the
-    sentence pieces end at "fin." and would leave a stray » in the cleaned text."""
+    sentence pieces may end at "fin." and would leave a stray » in the cleaned text;
+    and moved before a closing mark the segment ends with but did not open (the
+    sentence "…darauf.)" of a paragraph in brackets: the ")" closes the paragraph's
+    bracket, not the German sentence's)."""
+    while end > start + 1 and text[end - 1] in _OPENERS and not _opens(text[start:end - 1], text[end - 1]):
+        end -= 1
     m = _TRAILING_CLOSER.match(text, end)
     if m is None:
         return end
-    closer = m.group(1)
-    inside = text[start:end]
-    openers = _OPENERS[closer]
-    opened = (inside.count('"') % 2 == 1 if closer == '"'
-              else sum(inside.count(o) for o in openers) > inside.count(closer))
-    return m.end() if opened else end
+    return m.end() if _opens(text[start:end], m.group(1)) else end
+
+
+def _opens(inside: str, closer: str) -> bool:
+    """Whether ``inside`` opens a quotation or bracket that ``closer`` closes."""
+    if closer == '"':
+        return inside.count('"') % 2 == 1
+    return sum(inside.count(o) for o in _OPENERS[closer]) > inside.count(closer)
 
 
 #: The main language must hold this share of a pool of blocks (and the pool this

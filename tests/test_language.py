@@ -342,8 +342,9 @@ def _sentence_spans_one_by_one(text: str) -> list[tuple[int, int]]:
 
     spans, pos = [], 0
     for m in _SENTENCE_END.finditer(text):
-        if m.start() + 1 > pos:
-            spans.append((pos, m.start() + 1))
+        end = m.start() + len(m.group(0).rstrip())  # the punctuation and the quotes it closes
+        if end > pos:
+            spans.append((pos, end))
         pos = max(pos, m.end())
     if pos < len(text):
         spans.append((pos, len(text)))
@@ -376,3 +377,32 @@ def test_a_first_language_in_the_wrong_script_leaves_the_next_one(lid: LanguageI
     fresh._ft_predict = predict
     guess = fresh.identify_language_of(text)
     assert guess is not None and guess.lang == "de"
+
+
+@pytest.mark.parametrize("end", ['."', '".', ".”"])
+def test_a_foreign_quotation_whose_full_stop_is_inside_its_marks_is_found(lid: LanguageIdentifier,
+                                                                          end: str) -> None:
+    # English prose puts the full stop inside the quotation marks: the sentence cut after
+    # "dauert." left the closing mark out, the quotation was never looked at, and the
+    # whole block came out German
+    opening = "“" if end.endswith("”") else '"'
+    quote = "Wir werden diese Krise gemeinsam überwinden, egal wie lange es dauert"
+    text = (f"When asked about the strike, the minister quoted her predecessor: {opening}{quote}{end} "
+            "Then she walked back inside.")
+    block = lid.decide(lid.analyze(text), prior="en")
+    assert block.lang == "en"
+    (seg,) = block.segments
+    assert seg.lang == "de" and text[seg.start:seg.end].strip(".").startswith(opening + quote)
+
+
+def test_a_quotation_that_sways_fasttext_is_a_segment_of_the_sentence(lid: LanguageIdentifier) -> None:
+    # SCHEMA.md's own example: fastText reads the whole sentence as French, 0.98 sure
+    text = "He said: « Nous ne reculerons pas », and left."
+    block = lid.decide(lid.analyze(text), prior="en")
+    assert block.lang == "en"
+    (seg,) = block.segments
+    assert seg.lang == "fr" and text[seg.start:seg.end] == "« Nous ne reculerons pas »"
+    # a short quoted name in a sentence fastText is sure of is no segment
+    name = ("Das Netz misst seit Jahren die Luft an über hundert Stationen im «Integrated Carbon Observation "
+            "System» und teilt die Daten mit allen Forschenden in ganz Europa.")
+    assert lid.decide(lid.analyze(name), prior="de").segments == ()
