@@ -81,10 +81,15 @@ class Block:
     link_chars: int = 0  # characters of `text` inside <a>
     dom: tuple[float, ...] | None = None  # DOM facts of a block cut from HTML (html.DOM_FACTS order)
     path: str | None = None  # its ancestors in the page, "html body div.entry-content p" (html.html_to_blocks)
+    # the input block's other fields (neither gold nor a prediction), written back as they were
+    extra: dict[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The block as a prediction record (SCHEMA.md, "Prediction")."""
-        out: dict[str, Any] = {"text": self.text, "label": self.label.value if self.label else None}
+        """The block as a prediction record (SCHEMA.md, "Prediction"): the input block's
+        own fields that are neither gold nor predictions first, then the predictions."""
+        out: dict[str, Any] = dict(self.extra) if self.extra else {}
+        out["text"] = self.text
+        out["label"] = self.label.value if self.label else None
         if self.scores is not None:
             out["scores"] = {lab.value: round(p, 4) for lab, p in zip(LABELS, self.scores)}
         out["lang"] = self.lang
@@ -203,8 +208,10 @@ class Document:
                     gold.append({})
                 elif isinstance(raw, dict) and isinstance(raw.get("text"), str):
                     tag, path = raw.get("tag"), raw.get("path")
+                    extra = {k: v for k, v in raw.items() if k not in _BLOCK_FIELDS}
                     blocks.append(Block(text=raw["text"], tag=tag if isinstance(tag, str) else None,
-                                        path=path if isinstance(path, str) else None, dom=_dom_of(raw.get("dom"))))
+                                        path=path if isinstance(path, str) else None, dom=_dom_of(raw.get("dom")),
+                                        extra=extra or None))
                     gold.append({k: raw[k] for k in ("label", "lang", "segments") if k in raw})
                 else:
                     raise SchemaError(f"blocks[{i}] must be a string or an object with a string 'text'")
@@ -269,6 +276,10 @@ def url_host(url: str | None) -> str | None:
     except ValueError:  # "http://[x/a": not a URL a host can be read from
         return None
     return host.removeprefix("www.") or None
+
+
+#: Block fields that are gold or predictions (never passed through), and the text.
+_BLOCK_FIELDS = frozenset({"text", "label", "lang", "segments", "scores", "lang_score", "foreign"})
 
 
 def _nested(record: dict[str, Any], key: str) -> str | None:

@@ -501,5 +501,5 @@ def _with_container(blocks: list[Block], paths: list[tuple[int, ...]]) -> list[B
                     dom[i_links], dom[i_blocks] = links[e] / chars[e], math.log1p(count[e])
                 break
         out.append(Block(b.text, b.label, b.scores, b.lang, b.lang_score, b.foreign, b.segments, b.tag,
-                         b.link_chars, tuple(dom), b.path))
+                         b.link_chars, tuple(dom), b.path, b.extra))
     return out

@@ -747,7 +747,7 @@ class LanguageIdentifier:
         for b, an in zip(document.blocks, analyses, strict=True):
             bl = self.decide(an)
             blocks.append(Block(b.text, b.label, b.scores, bl.lang, bl.confidence, b.foreign, b.segments,
-                                b.tag, b.link_chars, b.dom, b.path))
+                                b.tag, b.link_chars, b.dom, b.path, b.extra))
         return replace(document, blocks=tuple(blocks))
 
     def finish(self, document: Document, analyses: Sequence[TextAnalysis] | None = None,
@@ -768,7 +768,7 @@ class LanguageIdentifier:
             bl = self.decide(an, prior)
             foreign = bl.lang is not None and prior is not None and bl.lang != prior
             blocks.append(Block(b.text, lab, sc, bl.lang, bl.confidence, foreign, bl.segments, b.tag, b.link_chars,
-                                b.dom, b.path))
+                                b.dom, b.path, b.extra))
         return replace(document, blocks=tuple(blocks), lang=prior, lang_score=main.confidence if main else None)
 
     def annotate(self, document: Document) -> Document:

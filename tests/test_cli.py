@@ -707,3 +707,21 @@ def test_an_output_that_is_also_an_input_is_refused_before_reading(runner: CliRu
     assert result.exit_code == 2
     assert f"{corpus} is both an input and the output: it would be written over" in result.stderr
     assert corpus.read_bytes() == raw and sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl"]
+
+
+def test_a_blocks_own_fields_pass_through_and_gold_ones_do_not(runner: CliRunner, tiny_model_dir: Path,
+                                                                tmp_path: Path) -> None:
+    record = {"id": "a", "blocks": [
+        {"text": "The council kept the ferry running through the winter after a long debate.", "label": "content",
+         "lang": "de", "segments": [{"start": 0, "end": 3, "lang": "fr"}], "scores": [1, 0, 0],
+         "tag": "p", "html_ctx": {"xpath": "/html/body/p[1]"}, "foo": 7},
+        "Home | News | Sport"]}
+    (tmp_path / "in.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    result = _score(runner, tiny_model_dir, str(tmp_path / "in.jsonl"))
+    assert result.exit_code == 0, result.stderr
+    first, second = _records(result.stdout)[0]["blocks"]
+    assert first["tag"] == "p" and first["html_ctx"] == {"xpath": "/html/body/p[1]"} and first["foo"] == 7
+    assert set(first) == {"text", "label", "scores", "lang", "lang_score", "foreign", "segments", "tag", "html_ctx",
+                          "foo"}
+    assert first["lang"] == "en" and first["segments"] == [] and isinstance(first["scores"], dict)  # predicted
+    assert set(second) == {"text", "label", "scores", "lang", "lang_score", "foreign", "segments"}
