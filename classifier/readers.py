@@ -247,9 +247,11 @@ def read_any(
 
     Args:
         input_format: one of ``INPUT_FORMATS``; ``"auto"`` goes by the file name
-            (``format_of``); for stdin, JSONL when the first non-blank byte is ``{``,
-            else text. Standard input compressed with gzip, zstd, bzip2 or xz is
-            decompressed first (found by its first bytes).
+            (``format_of``), and for a name that says none (no known suffix, not
+            ``.txt``) and for stdin by the first bytes (``sniff_format``: JSONL, WARC,
+            HTML, else text); empty stdin is no document. Standard input compressed
+            with gzip, zstd, bzip2 or xz is decompressed first (found by its first
+            bytes).
         text_field: the record field holding text when a record has no ``blocks``.
         max_bytes: records larger than this are rejected as ``too_large``.
 
@@ -269,7 +271,8 @@ def read_any(
                 head = stream.peek(4096).removeprefix(_UTF8_BOM)
             except _truncation_errors() + (OSError,):  # cut before a whole first block, or not bzip2
                 head = b""  # after all (bz2 raises OSError): the reader reports it
-            input_format = "jsonl" if head.lstrip()[:1] == b"{" else "text"
+            # empty: no document (as an empty JSONL file), not one empty text
+            input_format = sniff_format(head) if head.strip() else "jsonl"
         if input_format == "jsonl":
             yield from _read_jsonl_stream(stream, STDIN, rejects, text_field, max_bytes)
         elif input_format == "warc":
@@ -281,12 +284,46 @@ def read_any(
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     fmt = format_of(path) if input_format == "auto" else input_format
+    if input_format == "auto" and fmt == "text" and not _base_name(path).endswith(_TEXT_SUFFIXES):
+        fmt = sniff_format(_head_of(path))  # part-00000.gz, a page saved without .html
     if fmt == "jsonl":
         yield from read_jsonl(path, rejects, text_field=text_field, max_bytes=max_bytes)
     elif fmt == "warc":
         yield from read_warc(path, rejects, max_bytes=max_bytes)
     else:
         yield from read_text(path, rejects, max_bytes=max_bytes, html=fmt == "html")
+
+
+#: Names that say plain text: never looked into (a story may begin with "{" or "<html").
+_TEXT_SUFFIXES = (".txt", ".text")
+_HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html|<head|<\?xml[^>]*>\s*(<!doctype\s+html|<html))",
+                         re.IGNORECASE | re.DOTALL)
+
+
+def sniff_format(head: bytes) -> str:
+    """The input format of a file whose name does not say it, or of standard input,
+    from its first bytes (decompressed): JSONL when the first character is ``{``, a
+    WARC file when it begins ``WARC/``, an HTML page when it begins with a doctype or
+    ``<html>``, else text."""
+    h = head.removeprefix(_UTF8_BOM).lstrip()
+    if h[:1] == b"{":
+        return "jsonl"
+    if h.startswith(b"WARC/"):
+        return "warc"
+    if _HTML_START.match(h[:2048]):
+        return "html"
+    return "text"
+
+
+def _head_of(path: Path, size: int = 4096) -> bytes:
+    """The first ``size`` bytes of a file, decompressed by its name (b"" when they
+    cannot be read: the reader then says why)."""
+    errors: tuple[type[BaseException], ...] = (OSError, *_truncation_errors())
+    try:
+        with _open_binary(path) as f:
+            return f.read(size)
+    except errors:
+        return b""
 
 
 def _decompressed_stdin(stream: Any) -> Any:

@@ -287,6 +287,33 @@ def test_stdin_is_sniffed(monkeypatch: pytest.MonkeyPatch, data: bytes, ids: lis
 
 
 
+_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Ferry</title></head><body><nav><a href='/'>Home</a></nav>"
+         b"<p>The council kept the ferry running through the winter after a long debate.</p></body></html>")
+
+
+def test_stdin_holding_a_page_or_nothing_is_sniffed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(_PAGE)))
+    docs, rejected = _read("-")
+    assert rejected == [] and [b.text for b in docs[0].blocks][-1].startswith("The council kept")
+    assert docs[0].is_page  # cut as a page, not its markup read as text
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert _read("-") == ([], [])  # nothing piped in: no document, as an empty JSONL file
+
+
+def test_a_file_whose_name_says_no_format_is_sniffed(tmp_path: Path) -> None:
+    # Spark and Hadoop name shards part-00000.gz; a page saved without .html
+    with gzip.open(tmp_path / "part-00000.gz", "wb") as f:
+        f.write(_record(1) + _record(2))
+    assert [d.id for d in _read(tmp_path / "part-00000.gz")[0]] == ["d1", "d2"]
+    (tmp_path / "saved-page").write_bytes(b"  <!-- saved -->\n" + _PAGE)
+    (page,) = _read(tmp_path / "saved-page")[0]
+    assert page.is_page and page.blocks[-1].text.startswith("The council kept")
+    # a .txt file is text, whatever it begins with
+    (tmp_path / "notes.txt").write_bytes(b"{braces} open this story.\n\nA second paragraph.\n")
+    (notes,) = _read(tmp_path / "notes.txt")[0]
+    assert [b.text for b in notes.blocks] == ["{braces} open this story.", "A second paragraph."]
+
+
 @pytest.mark.parametrize("kind", ["gz", "zst", "bz2", "xz"])
 def test_compressed_stdin_is_decompressed_and_a_cut_keeps_the_records_before_it(
         monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
