@@ -76,8 +76,9 @@ class CleanResult:
     records: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)
     dropped: str | None = None
     removed: Counter[str] = field(default_factory=Counter)
-    #: characters of the kept blocks an ``--annotate`` record carries (its records have no text)
-    annotated_chars: int = 0
+    #: characters of the kept text (blocks and parts of blocks; the blank lines that join them
+    #: in a record's ``text`` not counted, so that it compares with the characters read)
+    kept_chars: int = 0
 
 
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:
@@ -154,7 +155,7 @@ def clean_document(doc: Document, policy: CleanPolicy, *, source: str = "",
             result.dropped = "no_content" if not chars else "too_short"
             return result
         result.records.append((None, record(main, None, blocks)))
-        result.annotated_chars = chars
+        result.kept_chars = chars
         return result
     if policy.split_by_language:
         by_lang: dict[str | None, list[str]] = {}
@@ -175,6 +176,7 @@ def clean_document(doc: Document, policy: CleanPolicy, *, source: str = "",
             result.removed["short_language_parts"] += len(by_lang) - len(kept_langs)
         for lang in kept_langs:
             result.records.append((lang or "und", record(lang, texts_by_lang[lang], None)))
+            result.kept_chars += sum(len(t) for t in by_lang[lang])
         return result
     texts = []
     for b in kept:
@@ -187,6 +189,7 @@ def clean_document(doc: Document, policy: CleanPolicy, *, source: str = "",
         result.dropped = "no_content" if not text else "too_short"
         return result
     result.records.append((None, record(main, text, None)))
+    result.kept_chars = sum(len(t) for t in texts)
     return result
 
 
@@ -372,8 +375,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
                     if lang not in writers:
                         writers[lang] = JsonlWriter(_out_path(task, lang)).__enter__()
                     writers[lang].write(rec)
-                    stats["chars_out"] += len(rec.get("text") or "")
-                stats["chars_out"] += res.annotated_chars  # --annotate: the kept blocks' characters
+                stats["chars_out"] += res.kept_chars
             if not writers and not task.policy.split_by_language:  # an empty shard is still a shard
                 writers[None] = JsonlWriter(_out_path(task, None)).__enter__()
     except BaseException:

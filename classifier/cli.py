@@ -157,7 +157,7 @@ def cli(verbose: int, quiet: bool) -> None:
     Exit status: 0 when every input record was handled (rejected records are
     reported and written to OUTPUT.rejects.jsonl, not fatal); 1 when the run
     could not be done (missing or damaged model, unreadable input); 2 for a
-    usage error; 3 (`sieve clean`) when more records were rejected than
+    usage error; 3 (`score`, `lang`, `clean`) when more records were rejected than
     --max-reject-share allows; 141 (quietly) when standard output was closed
     early, as by `sieve score ... | head`.
     """
@@ -1217,6 +1217,9 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
                          drop_fields=drop_fields)
     if scheduler is not None and engine != "dask":  # never run locally when a cluster was named
         raise click.UsageError("--scheduler is the address of a Dask scheduler: add --engine dask")
+    if annotate and split_by_language:  # an annotated record keeps the whole document, in every language
+        raise click.UsageError("--annotate keeps every block of a document in one record, with its language: "
+                               "drop --split-by-language (or --annotate)")
     quiet = logging.getLogger().level >= logging.ERROR
     streaming = fmt == "text" or inputs == ("-",)
     if streaming:

@@ -91,13 +91,21 @@ class Block:
         out["text"] = self.text
         out["label"] = self.label.value if self.label else None
         if self.scores is not None:
-            out["scores"] = {lab.value: round(p, 4) for lab, p in zip(LABELS, self.scores)}
+            out["scores"] = _rounded_scores(self.scores)
         out["lang"] = self.lang
         out["lang_score"] = None if self.lang_score is None else round(self.lang_score, 4)
         if self.foreign is not None:
             out["foreign"] = self.foreign
         out["segments"] = [s.to_dict() for s in self.segments]
         return out
+
+
+def _rounded_scores(scores: tuple[float, float, float]) -> dict[str, float]:
+    """The scores to 4 decimals, still summing to 1 (the largest takes the rounding)."""
+    rounded = [round(p, 4) for p in scores]
+    top = max(range(len(rounded)), key=rounded.__getitem__)
+    rounded[top] = round(1.0 - sum(p for i, p in enumerate(rounded) if i != top), 4)
+    return {lab.value: p for lab, p in zip(LABELS, rounded)}
 
 
 def labelled_block(block: Block, label: str | None) -> dict[str, Any]:
@@ -194,6 +202,8 @@ class Document:
             doc_id = default_id
         elif isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool):
             doc_id = raw_id  # kept as given: an integer id is written back as an integer
+        elif isinstance(raw_id, float) and raw_id.is_integer():  # 3.0: pandas writes integer ids so beside NaN
+            doc_id = int(raw_id)
         else:
             raise SchemaError(f"field 'id' must be a string or integer, not {type(raw_id).__name__}")
         gold: list[dict[str, Any]] = []
@@ -222,6 +232,10 @@ class Document:
             blocks = [Block(text=t) for t in split_paragraphs(text)]
         elif isinstance(rec.get(html_field), str):
             from .html import html_to_blocks  # lxml only when pages come in
+
+            if _LOOKS_LIKE_PATH.fullmatch(rec[html_field]):
+                raise SchemaError(f"field '{html_field}' holds a file path ({rec[html_field][:200]!r}), not a page's "
+                                  "HTML; give the page files themselves as inputs")
 
             found: dict[str, str] = {}
             blocks = html_to_blocks(rec.pop(html_field), found=found)
@@ -277,6 +291,9 @@ def url_host(url: str | None) -> str | None:
         return None
     return host.removeprefix("www.") or None
 
+
+#: An ``html`` field that is a file's path (SCHEMA.md's labelled data), not a page.
+_LOOKS_LIKE_PATH = re.compile(r"[^<>\s]+\.(html?|xhtml)(\.(gz|zst|bz2|xz))?", re.IGNORECASE)
 
 #: Block fields that are gold or predictions (never passed through), and the text.
 _BLOCK_FIELDS = frozenset({"text", "label", "lang", "segments", "scores", "lang_score", "foreign"})

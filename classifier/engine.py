@@ -122,7 +122,7 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[
             for f in _folder_files(path, skip):
                 rel = f.relative_to(path).parent
                 found.append((str(f), str(rel / _stem(f.name)) if str(rel) != "." else _stem(f.name)))
-        elif path.is_file():
+        elif path.exists():  # a file, or a named pipe (<(zcat x.gz)) read once
             found.append((str(path), _stem(path.name)))
         else:
             raise InputError(f"{item}: no such file or folder")
@@ -135,6 +135,7 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[
     seen: dict[str, str] = {}
     taken: set[str] = set()
     unique: list[tuple[str, str]] = []
+    clashes: list[str] = []
     for src, name in found:
         same = real[os.path.realpath(src)]
         if same != src or src in taken:
@@ -142,10 +143,14 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[
             continue
         taken.add(src)
         if name in seen:
-            raise InputError(f"{seen[name]} and {src} would both write {name}.*; rename one, or give their "
-                             "folders' parent folder as the input (outputs keep sub-folders)")
+            clashes.append(f"{seen[name]} and {src} would both write {name}.*")
+            continue
         seen[name] = src
         unique.append((src, name))
+    if clashes:  # every pair at once: not one per rerun
+        more = f" (and {len(clashes) - 10} more)" if len(clashes) > 10 else ""
+        raise InputError(f"{'; '.join(clashes[:10])}{more}; rename one of each, or give their folders' parent "
+                         "folder as the input (outputs keep sub-folders)")
     return unique
 
 

@@ -236,21 +236,22 @@ class Sieve:
 
     def label(self, document: Document | Sequence[str]) -> Document:
         """One document (or a list of block texts) with labels, scores and languages."""
-        if isinstance(document, str):
-            raise TypeError("pass a Document or a list of block texts, not one string")
-        doc = document if isinstance(document, Document) else Document.from_texts(list(document))
-        return next(self.label_many([doc]))
+        return next(self.label_many([document]))
 
-    def label_many(self, documents: Iterable[Document], *, batch_size: int = BATCH_SIZE,
+    def label_many(self, documents: Iterable[Document | Sequence[str]], *, batch_size: int = BATCH_SIZE,
                    on_error: Callable[[Document, Exception], None] | None = None) -> Iterator[Document]:
-        """Label documents lazily, in input order, ``batch_size`` at a time.
+        """Label documents (each a ``Document`` or a list of block texts) lazily, in
+        input order, ``batch_size`` at a time.
 
         Args:
             on_error: called with a document that could not be labelled and the
                 exception (a bug or a pathological input): that document is skipped
                 and the run goes on. Without it the exception propagates.
+
+        Raises:
+            TypeError: a document is neither a ``Document`` nor a list of strings.
         """
-        it = iter(documents)  # an iterator: _next_batch resumes where the last batch ended
+        it = map(_as_document, documents)  # an iterator: _next_batch resumes where the last batch ended
         while batch := _next_batch(it, batch_size):
             try:
                 yield from self._label_batch(batch)
@@ -328,6 +329,19 @@ def adapter_summary(name: str, adapted: int | None, documents: int | None = None
                  "record's `publisher` field (or --publisher), else its url's host without www. (a bare HTML file "
                  "has a url only when its head names its canonical URL)")
     return line
+
+
+def _as_document(document: Document | Sequence[str]) -> Document:
+    """A ``Document``, or a list of block texts made into one (``Document.from_texts``)."""
+    if isinstance(document, Document):
+        return document
+    if isinstance(document, (str, bytes)) or not isinstance(document, Iterable):
+        raise TypeError(f"pass a Document or a list of block texts, not {type(document).__name__}")
+    texts = list(document)
+    bad = next((t for t in texts if not isinstance(t, str)), None)
+    if bad is not None:
+        raise TypeError(f"a block text must be a string, not {type(bad).__name__} ({bad!r:.40})")
+    return Document.from_texts(texts)
 
 
 def _next_batch(it: Iterator[Document], size: int) -> list[Document]:

@@ -261,28 +261,20 @@ def read_any(
     if input_format not in INPUT_FORMATS:
         raise InputError(f"unknown input format {input_format!r}; use {', '.join(INPUT_FORMATS)}")
     if str(path) == STDIN:
-        stream = sys.stdin.buffer
-        if not hasattr(stream, "peek"):  # e.g. a BytesIO: buffer it so the head can be seen
-            stream = io.BufferedReader(stream)  # type: ignore[arg-type]
-        if input_format != "warc":  # the WARC reader takes gzip and zstd as they are
-            stream = _decompressed_stdin(stream)
-        if input_format == "auto":
-            try:
-                head = stream.peek(4096).removeprefix(_UTF8_BOM)
-            except _truncation_errors() + (OSError,):  # cut before a whole first block, or not bzip2
-                head = b""  # after all (bz2 raises OSError): the reader reports it
-            # empty: no document (as an empty JSONL file), not one empty text
-            input_format = sniff_format(head) if head.strip() else "jsonl"
-        if input_format == "jsonl":
-            yield from _read_jsonl_stream(stream, STDIN, rejects, text_field, max_bytes)
-        elif input_format == "warc":
-            yield from _read_warc_stream(stream, STDIN, rejects, max_bytes)
-        else:
-            yield from _read_text_stream(stream, STDIN, "stdin", rejects, max_bytes, html=input_format == "html")
+        yield from _read_pipe(sys.stdin.buffer, STDIN, "stdin", rejects, input_format, text_field, max_bytes)
         return
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
         raise InputError(f"{path}: no such file")
+    if not path.is_file():  # a named pipe, <(zcat x.gz): read once, as standard input is
+        try:
+            pipe = open(path, "rb")
+        except OSError as err:
+            raise InputError(f"{path}: cannot open ({err.strerror or err})") from err
+        with pipe:
+            yield from _read_pipe(pipe, str(path), shard_name_for(path.name), rejects, input_format, text_field,
+                                  max_bytes)
+        return
     fmt = format_of(path) if input_format == "auto" else input_format
     if input_format == "auto" and fmt == "text" and not _base_name(path).endswith(_TEXT_SUFFIXES):
         fmt = sniff_format(_head_of(path))  # part-00000.gz, a page saved without .html
@@ -324,6 +316,29 @@ def _head_of(path: Path, size: int = 4096) -> bytes:
             return f.read(size)
     except errors:
         return b""
+
+
+def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input_format: str, text_field: str,
+               max_bytes: int) -> Iterator[Document]:
+    """The documents of a stream read once (standard input, a named pipe): decompressed
+    and its format found from its first bytes (``read_any``)."""
+    if not hasattr(stream, "peek"):  # e.g. a BytesIO: buffer it so the head can be seen
+        stream = io.BufferedReader(stream)
+    if input_format != "warc":  # the WARC reader takes gzip and zstd as they are
+        stream = _decompressed_stdin(stream)
+    if input_format == "auto":
+        try:
+            head = stream.peek(4096).removeprefix(_UTF8_BOM)
+        except _truncation_errors() + (OSError,):  # cut before a whole first block, or not bzip2
+            head = b""  # after all (bz2 raises OSError): the reader reports it
+        # empty: no document (as an empty JSONL file), not one empty text
+        input_format = sniff_format(head) if head.strip() else "jsonl"
+    if input_format == "jsonl":
+        yield from _read_jsonl_stream(stream, source, rejects, text_field, max_bytes)
+    elif input_format == "warc":
+        yield from _read_warc_stream(stream, source, rejects, max_bytes)
+    else:
+        yield from _read_text_stream(stream, source, doc_id, rejects, max_bytes, html=input_format == "html")
 
 
 def _decompressed_stdin(stream: Any) -> Any:

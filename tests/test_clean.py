@@ -184,6 +184,18 @@ def _clean(runner: CliRunner, model_dir: Path, *args: str):
                                "--min-chars", "20"])
 
 
+def test_the_kept_characters_are_the_kept_text_without_the_lines_that_join_it() -> None:
+    # the summary said "kept 1,804 of 1,788 characters": the blank lines joining the kept
+    # blocks were counted as kept text
+    for policy in (CleanPolicy(min_chars=10), CleanPolicy(min_chars=10, split_by_language=True, keep_foreign=True)):
+        res = clean_document(_doc(), policy)
+        texts = [rec["text"] for _, rec in res.records]
+        assert res.kept_chars == sum(len(t.replace("\n\n", "")) for t in texts)
+    everything = CleanPolicy(min_chars=1, keep_labels=frozenset(Label), keep_foreign=True)
+    doc = _doc()
+    assert clean_document(doc, everything).kept_chars == sum(len(b.text) for b in doc.blocks)
+
+
 def test_annotate_counts_the_kept_characters_in_the_report(runner: CliRunner, tiny_model_dir: Path,
                                                            data_dir: Path, tmp_path: Path) -> None:
     _corpus(tmp_path / "in", data_dir)
@@ -1055,3 +1067,37 @@ def test_dolma_and_redpajama_records_give_their_url_and_metadata(runner: CliRunn
     assert _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(dropped), "--drop-fields").exit_code == 0
     first = json.loads(gzip.open(dropped / "dolma.jsonl.gz", "rt", encoding="utf-8").readline())
     assert first["metadata"]["url"] == "https://www.harbour.example/a" and "warc_date" not in first["metadata"]
+
+
+def test_annotate_with_split_by_language_is_a_usage_error(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                          tmp_path: Path) -> None:
+    result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(tmp_path / "out"), "--annotate",
+                    "--split-by-language")
+    assert result.exit_code == 2 and "drop --split-by-language" in result.stderr
+
+
+def test_every_name_clash_is_named_at_once_and_a_named_pipe_is_an_input(runner: CliRunner, tiny_model_dir: Path,
+                                                                        data_dir: Path, tmp_path: Path) -> None:
+    import threading
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a.jsonl", "a.jsonl.gz", "b.txt", "b.html"):
+        (src / name).write_bytes(b"")
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert "would both write a.*" in result.stderr and "would both write b.*" in result.stderr
+    pipe = tmp_path / "feed"
+    os.mkfifo(pipe)
+    records = (data_dir / "articles.jsonl").read_bytes()
+
+    def feed() -> None:
+        with open(pipe, "wb") as f:
+            f.write(records)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    result = _clean(runner, tiny_model_dir, str(pipe), "-o", str(tmp_path / "piped"))
+    writer.join()
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "piped" / REPORT_NAME).read_text(encoding="utf-8"))["read"] == 3

@@ -225,3 +225,25 @@ def test_a_paragraph_of_lines_that_are_no_wrapped_text_is_cut_into_its_lines() -
     wrapped = ("The council voted on Tuesday to keep the ferry running\nthrough the winter, after a debate "
                "that lasted well\ninto the night.")
     assert split_paragraphs(f"Title\n\n{wrapped}") == ["Title", wrapped]
+
+
+def test_an_html_field_holding_a_path_is_refused_and_a_whole_float_id_is_an_integer() -> None:
+    from classifier.errors import SchemaError
+
+    with pytest.raises(SchemaError, match="holds a file path"):
+        Document.from_dict({"id": "p1", "html": "html/aeb/0584c2.html.gz"})
+    page = Document.from_dict({"id": "p2", "html": "<html><body><p>A page as a string.</p></body></html>"})
+    assert [b.text for b in page.blocks] == ["A page as a string."]
+    assert Document.from_dict({"id": 3.0, "text": "x"}).id == 3  # pandas writes ids so beside a NaN
+    with pytest.raises(SchemaError, match="'id'"):
+        Document.from_dict({"id": 3.5, "text": "x"})
+
+
+@given(st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=3, max_size=3).filter(lambda v: sum(v) > 0))
+def test_rounded_scores_still_sum_to_one_and_keep_their_top(values: list[float]) -> None:
+    total = sum(values)
+    scores = tuple(v / total for v in values)
+    out = Block("x", scores=scores).to_dict()["scores"]  # type: ignore[arg-type]
+    assert round(sum(out.values()), 4) == 1.0 and all(0.0 <= p <= 1.0 for p in out.values())
+    top = max(range(3), key=scores.__getitem__)
+    assert max(out.values()) == list(out.values())[top] or abs(max(scores) - sorted(scores)[-2]) < 1e-4
