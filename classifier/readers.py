@@ -84,6 +84,9 @@ class Reject:
     reason: str
     detail: str = ""
     raw: bytes | None = None
+    #: where in a WARC file: {"url", "warc_record_id", "offset"} (the record's byte offset, in the
+    #: file or, for a .warc.gz, in its uncompressed stream)
+    warc: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -92,6 +95,8 @@ class Reject:
             "reason": self.reason,
             "detail": self.detail,
         }
+        if self.warc:
+            out["warc"] = self.warc
         if self.raw is not None:
             try:
                 out["raw"] = self.raw.decode("utf-8")
@@ -663,7 +668,7 @@ def _page_document(data: bytes, source: str, position: int, doc_id: str, url: st
                            data[:65536]))
         return None
     if not blocks:
-        rejects.add(Reject(source, position, "no_text", "the page has no text"))
+        rejects.add(Reject(source, position, "no_text", "the page has no text", data[:65536]))
         return None
     if len(blocks) > MAX_BLOCKS:
         rejects.add(_too_many_blocks(source, position, len(blocks), None))
@@ -751,13 +756,14 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                     continue
                 if length > max_bytes:
                     rejects.add(Reject(source, n, "too_large", f"WARC record at byte {position}{unit}: "
-                                       f"{length} bytes > limit {max_bytes}"))
+                                       f"{length} bytes > limit {max_bytes}", warc=_warc_where(record, position)))
                     continue
                 if len(block) < length:
                     rejects.add(Reject(source, n, "truncated", f"WARC record at byte {position}{unit} ends early: "
-                                       f"{len(block)} of {length} bytes", block[:65536]))
+                                       f"{len(block)} of {length} bytes", block[:65536],
+                                       warc=_warc_where(record, position)))
                     return
-                doc = _warc_response(block, record, source, n, rejects)
+                doc = _warc_response(block, record, source, n, rejects, position)
                 if doc is not None:
                     yield doc
         except _truncation_errors() as err:
@@ -1088,13 +1094,18 @@ def _record_type_name(kind: Any) -> str:
     return text.rsplit(".", 1)[-1].lower() if text else "unknown"
 
 
-def _warc_response(block: bytes, record: Any, source: str, position: int, rejects: RejectSink) -> Document | None:
-    """The document of one WARC response record's block (HTTP headers + body)."""
+def _warc_response(block: bytes, record: Any, source: str, position: int, rejects: RejectSink,
+                   offset: int | None = None) -> Document | None:
+    """The document of one WARC response record's block (HTTP headers + body); its
+    rejects say which record (url, record id, byte ``offset``) and keep its first 64 KB."""
+    where = _warc_where(record, offset)
+    uri, record_id = where["url"], where["warc_record_id"]
+    sink = _WarcRejects(rejects, where)
     head, sep, body = block.partition(b"\r\n\r\n")
     if not sep:
         head, sep, body = block.partition(b"\n\n")
     if not sep or not head.startswith(b"HTTP/"):
-        rejects.add(Reject(source, position, "malformed", "WARC response without an HTTP header", block[:65536]))
+        sink.add(Reject(source, position, "malformed", "WARC response without an HTTP header", block[:65536]))
         return None
     status_line, _, header_text = head.partition(b"\n")
     headers = {}
@@ -1123,17 +1134,34 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
             else:
                 body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
         except zlib.error as err:
-            rejects.add(Reject(source, position, "bad_encoding", f"HTTP body cannot be decompressed: {err}"))
+            sink.add(Reject(source, position, "bad_encoding", f"HTTP body cannot be decompressed: {err}",
+                            block[:65536]))
             return None
     elif encoding and encoding != b"identity":
-        rejects.add(Reject(source, position, "bad_encoding",
-                           f"HTTP content encoding {encoding.decode('latin-1')!r} is not supported"))
+        sink.add(Reject(source, position, "bad_encoding",
+                        f"HTTP content encoding {encoding.decode('latin-1')!r} is not supported", block[:65536]))
         return None
     charset = _CHARSET.search(content_type)
-    uri = record.headers.get("WARC-Target-URI")
-    record_id = record.headers.get("WARC-Record-ID") or f"{Path(source).name}:{position}"
-    return _page_document(body, source, position, record_id.strip("<>"), uri, rejects,
+    doc_id = (record_id or f"{Path(source).name}:{position}").strip("<>")
+    return _page_document(body, source, position, doc_id, uri, sink,  # type: ignore[arg-type]
                           charset.group(1) if charset else None)
+
+
+def _warc_where(record: Any, offset: int | None) -> dict[str, Any]:
+    """Which WARC record: its target url, record id and byte offset (``Reject.warc``)."""
+    return {"url": record.headers.get("WARC-Target-URI"), "warc_record_id": record.headers.get("WARC-Record-ID"),
+            "offset": offset}
+
+
+@dataclass(slots=True)
+class _WarcRejects:
+    """A reject sink that says which WARC record each reject came from."""
+
+    sink: RejectSink
+    where: dict[str, Any]
+
+    def add(self, reject: Reject) -> None:
+        self.sink.add(replace(reject, warc=self.where))
 
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)")

@@ -603,6 +603,30 @@ def test_warc_records_other_than_responses_are_counted_as_skipped(tmp_path: Path
     assert sink.skipped == {"warc_request": 1, "warc_metadata": 1} and sink.total == 0
 
 
+def _warc_page(i: int, http: bytes) -> bytes:
+    """A WARC response record of ``http`` (its headers and body) for https://example.org/i."""
+    head = (b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:%d>\r\n"
+            b"WARC-Target-URI: https://example.org/%d\r\nContent-Length: %d\r\n\r\n") % (i, i, len(http))
+    return head + http + b"\r\n\r\n"
+
+
+def test_a_warc_reject_says_which_record_and_keeps_its_bytes(tmp_path: Path) -> None:
+    # a reject in a big WARC carried only the record's number among all records
+    brotli = _warc_page(2, b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Type: text/html\r\n\r\n\x1b\x03")
+    empty = _warc_page(3, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<p>  </p><script>x = 1</script>")
+    records = [_warc(1), brotli, empty]
+    path = _write_warc(tmp_path / "c.warc", records)
+    found: list = []
+    docs = list(read_any(path, RejectSink(on_reject=found.append)))
+    assert [d.url for d in docs] == ["https://example.org/1"]
+    (enc, blank) = [r.to_dict() for r in found]
+    assert enc["reason"] == "bad_encoding" and blank["reason"] == "no_text"
+    assert enc["warc"] == {"url": "https://example.org/2", "warc_record_id": "<urn:uuid:2>",
+                           "offset": len(records[0])}
+    assert blank["warc"]["url"] == "https://example.org/3" and blank["warc"]["offset"] == len(records[0]) + len(brotli)
+    assert "Content-Encoding: br" in enc["raw"] and "<script>" in blank["raw"]
+
+
 def test_warc_zst_in_one_frame_goes_on_after_a_malformed_record(tmp_path: Path) -> None:
     import zstandard
 
