@@ -84,8 +84,8 @@ class Reject:
     reason: str
     detail: str = ""
     raw: bytes | None = None
-    #: where in a WARC file: {"url", "warc_record_id", "offset"} (the record's byte offset, in the
-    #: file or, for a .warc.gz, in its uncompressed stream)
+    #: which WARC record: {"url", "warc_record_id", "offset"} (the byte of the file where the
+    #: record starts, its gzip member's in a .warc.gz; of the decompressed stream for zstd or stdin)
     warc: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
