@@ -101,6 +101,13 @@ def _publisher_option(f: F) -> F:
              "counts. For a site's pages saved as files.")(f)
 
 
+def _rejects_option(f: F) -> F:
+    return click.option(
+        "--rejects", "rejects_path", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+        help="Write the rejected records (reason and raw record) to FILE. Default: OUTPUT.rejects.jsonl beside "
+             "-o OUTPUT; with standard output, only reported on standard error unless this is given.")(f)
+
+
 #: Exit status when standard output is closed early (``sieve score ... | head``):
 #: 128 + SIGPIPE, what a shell reports for coreutils in the same pipe.
 EXIT_BROKEN_PIPE = 141
@@ -169,9 +176,13 @@ class _RejectReporter:
     """Prints each reject on stderr and writes it to the rejects file (if any): none
     beside standard output or a device or named pipe (``-o /dev/null``)."""
 
-    def __init__(self, output: str, quiet: bool = False) -> None:
-        self.path = None if output == "-" or is_special_file(output) else rejects_path_for(Path(output))
-        self.writer = JsonlWriter(self.path, lazy=True) if self.path else None
+    def __init__(self, output: str, quiet: bool = False, rejects: str | None = None) -> None:
+        if rejects is not None:  # --rejects FILE
+            self.path: Path | None = None if is_special_file(rejects) else Path(rejects)
+        else:
+            self.path = None if output == "-" or is_special_file(output) else rejects_path_for(Path(output))
+        target = rejects if rejects is not None and self.path is None else self.path  # a device: in place
+        self.writer = JsonlWriter(target, lazy=True) if target else None
         self.quiet = quiet
         self.sink = RejectSink(on_reject=self.report)
 
@@ -233,14 +244,15 @@ def _read_all_documents(inputs: tuple[str, ...], sink: RejectSink, input_format:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True,
               help="jsonl: one prediction record per document (README, 'Formats'); table: a view for people.")
 @_max_reject_share_option
+@_rejects_option
 @_publisher_option
 @_input_options
 @_model_dir_option
 @_model_option
 @click.pass_context
 def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, max_reject_share: float,
-          publisher: str | None, input_format: str, text_field: str, max_bytes: int, model_dir: Path | None,
-          model_choice: str, templates_path: Path | None) -> None:
+          rejects_path: str | None, publisher: str | None, input_format: str, text_field: str, max_bytes: int,
+          model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
     """Label every block of each input document and give its language.
 
     INPUTS are text files (one document; a block per blank-line paragraph, or per
@@ -264,7 +276,7 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, ma
     quiet = logging.getLogger().level >= logging.ERROR
     sieve = _sieve(model_dir, model_choice, templates_path)
     out, rejects = _label_inputs(sieve, inputs, output, fmt == "jsonl", input_format, text_field, max_bytes, quiet,
-                                 Document.to_dict, _echo_table, publisher)
+                                 Document.to_dict, _echo_table, publisher, rejects_path)
     if not quiet:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.counts.items()))
         skipped = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.skipped.items()))
@@ -285,15 +297,17 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, ma
 
 def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: bool, input_format: str,
                   text_field: str, max_bytes: int, quiet: bool, record: Callable[[Document], dict[str, Any]],
-                  show: Callable[[Document], None], publisher: str | None = None
-                  ) -> tuple[JsonlWriter, _RejectReporter]:
+                  show: Callable[[Document], None], publisher: str | None = None,
+                  rejects_path: str | None = None) -> tuple[JsonlWriter, _RejectReporter]:
     """Label every input document: write ``record(doc)`` as JSONL, or ``show`` it to a
     person; rejects reported and written beside the output. Returns the writer and
     the reporter (for their counts)."""
     try:
         sieve.check_models()
-        with _RejectReporter(output, quiet) as rejects, JsonlWriter(output if as_jsonl else "-") as out:
-            docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes, (output,), publisher)
+        with _RejectReporter(output, quiet, rejects_path) as rejects, \
+                JsonlWriter(output if as_jsonl else "-") as out:
+            docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes, (output, rejects_path),
+                             publisher)
             for doc in sieve.label_many(docs, on_error=_skipper(rejects)):
                 if as_jsonl:
                     out.write(record(doc))
@@ -387,13 +401,14 @@ def _echo_languages(doc: Document, show_all: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="text: list every block, not only foreign ones and those "
                                                       "with foreign segments.")
 @_max_reject_share_option
+@_rejects_option
 @_publisher_option
 @_input_options
 @_model_dir_option
 @_model_option
 def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_reject_share: float,
-         publisher: str | None, input_format: str, text_field: str, max_bytes: int, model_dir: Path | None,
-         model_choice: str, templates_path: Path | None) -> None:
+         rejects_path: str | None, publisher: str | None, input_format: str, text_field: str, max_bytes: int,
+         model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
     """Show each document's main language, its blocks in another language, and the
     sentences in another language inside blocks (marked ⟦lang: ...⟧).
 
@@ -410,7 +425,7 @@ def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_rej
     quiet = logging.getLogger().level >= logging.ERROR
     out, rejects = _label_inputs(_sieve(model_dir, model_choice, templates_path), inputs, output, fmt == "jsonl",
                                  input_format, text_field, max_bytes, quiet, _language_record,
-                                 lambda doc: _echo_languages(doc, show_all), publisher)
+                                 lambda doc: _echo_languages(doc, show_all), publisher, rejects_path)
     _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "lang")
 
 
@@ -1174,6 +1189,7 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
 @click.option("--compression", type=click.Choice(["gz", "none"]), default="gz", show_default=True,
               help="Output shards as .jsonl.gz or .jsonl.")
 @_max_reject_share_option
+@_rejects_option
 @_publisher_option
 @_input_options
 @_model_dir_option
@@ -1181,8 +1197,8 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
 def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...], keep_foreign: bool,
           split_by_language: bool, min_chars: int, annotate: bool, drop_fields: bool, fmt: str,
           workers: int | None, engine: str, scheduler: str | None, overwrite: bool, compression: str,
-          max_reject_share: float, publisher: str | None, input_format: str, text_field: str, max_bytes: int,
-          model_dir: Path | None, model_choice: str,
+          max_reject_share: float, rejects_path: str | None, publisher: str | None, input_format: str,
+          text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
           templates_path: Path | None) -> None:
     """Clean a corpus: keep each document's article text in its language, drop
     boilerplate, navigation and foreign-language text, account for every record.
@@ -1236,11 +1252,14 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             raise click.UsageError("--annotate writes every block with its label as JSONL: drop --format text "
                                    "(with '-', the JSONL goes to standard output)")
         read, rejected = _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet,
-                                          model_choice, templates_path, publisher)
+                                          model_choice, templates_path, publisher, rejects_path)
         _exit_if_too_many_rejects(rejected, read, max_reject_share)
         return
     if output_dir is None:
         raise click.UsageError("give an output folder: -o OUTPUT_DIR")
+    if rejects_path is not None:
+        raise click.UsageError("with -o OUTPUT_DIR each shard's rejects go to OUTPUT_DIR/NAME.rejects.jsonl; "
+                               "drop --rejects (it is for '-' and --format text)")
     if "-" in inputs:
         raise click.UsageError("'-' (standard input) cannot be mixed with files; clean it on its own")
     from .engine import REPORT_NAME, run_clean
@@ -1297,23 +1316,25 @@ def _exit_if_too_many_rejects(rejected: int, read: int, max_reject_share: float,
 
 def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_format: str, text_field: str,
                      max_bytes: int, model_dir: Path | None, quiet: bool, model_choice: str,
-                     templates_path: Path | None, publisher: str | None = None) -> tuple[int, int]:
+                     templates_path: Path | None, publisher: str | None = None,
+                     rejects_path: str | None = None) -> tuple[int, int]:
     """`sieve clean` on standard output: JSONL records, or the kept text for a person.
     Returns the records read (skipped ones included, as a shard report counts them)
     and those rejected."""
     from .clean import clean_document
 
-    reporter = _RejectReporter("-", quiet)
+    reporter = _RejectReporter("-", quiet, rejects_path)
     read = written = dropped = 0
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)
         sieve.check_models()
         model = sieve.model_info()
-        with JsonlWriter("-") as out:
+        with reporter, JsonlWriter("-") as out:
             from .engine import discover_shards
 
             files = inputs if inputs == ("-",) else tuple(src for src, _ in discover_shards(inputs))
-            docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, publisher=publisher)
+            docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, (rejects_path,),
+                             publisher=publisher)
             for doc in sieve.label_many(docs, on_error=_skipper(reporter)):
                 read += 1
                 res = clean_document(doc, policy, source="stdin" if inputs == ("-",) else "", model=model)
@@ -1339,7 +1360,8 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
     total_read = read + reporter.sink.total + skipped
     if not quiet:
         click.echo(f"sieve clean: {total_read:,} record{'' if total_read == 1 else 's'} read, {written:,} written, "
-                   f"{dropped + skipped:,} dropped, {reporter.sink.total:,} rejected", err=True)
+                   f"{dropped + skipped:,} dropped, {reporter.sink.total:,} rejected"
+                   f"{f' -> {reporter.path}' if reporter.sink.total and reporter.path else ''}", err=True)
         note = sieve.adapter_note(read)
         if note:
             click.echo(f"sieve clean: {note}", err=True)

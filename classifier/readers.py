@@ -396,8 +396,8 @@ def _read_jsonl_stream(
                     if not rest or rest.endswith(b"\n"):
                         break
                 line_no += 1
-                rejects.add(Reject(source, line_no, "too_large", f"{size} bytes > limit {max_bytes} (the raw "
-                                   f"record below is its first {max_bytes} bytes)", raw[:max_bytes]))
+                rejects.add(Reject(source, line_no, "too_large", f"{size} bytes > limit {max_bytes} (the reject "
+                                   f"keeps its first {max_bytes} bytes)", raw[:max_bytes]))
                 continue
         except _truncation_errors() as err:
             rejects.add(_stream_reject(source, line_no + 1, err))
@@ -425,8 +425,8 @@ def _parse_line(
     raw: bytes, source: str, line_no: int, rejects: RejectSink, text_field: str, max_bytes: int
 ) -> Document | None:
     if len(raw) > max_bytes:
-        rejects.add(Reject(source, line_no, "too_large", f"{len(raw)} bytes > limit {max_bytes} (the raw record "
-                           f"below is its first {max_bytes} bytes)", raw[:max_bytes]))
+        rejects.add(Reject(source, line_no, "too_large", f"{len(raw)} bytes > limit {max_bytes} (the reject "
+                           f"keeps its first {max_bytes} bytes)", raw[:max_bytes]))
         return None
     try:
         text = raw.decode("utf-8")

@@ -725,3 +725,23 @@ def test_a_blocks_own_fields_pass_through_and_gold_ones_do_not(runner: CliRunner
                           "foo"}
     assert first["lang"] == "en" and first["segments"] == [] and isinstance(first["scores"], dict)  # predicted
     assert set(second) == {"text", "label", "scores", "lang", "lang_score", "foreign", "segments"}
+
+
+@pytest.mark.parametrize("command", [["score"], ["clean"]])
+def test_rejects_from_standard_input_go_to_the_file_named(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path,
+                                                           command: list[str]) -> None:
+    # to standard output there is no OUTPUT.rejects.jsonl: the raw records were only on stderr
+    data = (json.dumps({"id": "a", "text": "The council kept the ferry running through the winter."}) + "\n"
+            + "{broken\n")
+    rejects = tmp_path / "sub" / "rejected.jsonl"
+    result = runner.invoke(cli, [*command, "-", "--rejects", str(rejects), "--model-dir", str(tiny_model_dir)],
+                           input=data)
+    assert result.exit_code == 0, result.stderr
+    (reject,) = _records(rejects.read_text(encoding="utf-8"))
+    assert reject["reason"] == "bad_json" and reject["raw"] == "{broken\n" and reject["position"] == 2
+    assert f"-> {rejects}" in result.stderr
+    if command == ["clean"]:  # into a folder, each shard has its rejects file already
+        (tmp_path / "in.jsonl").write_text(data, encoding="utf-8")
+        folder = runner.invoke(cli, ["clean", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out"),
+                                     "--rejects", str(rejects)])
+        assert folder.exit_code == 2 and "drop --rejects" in folder.stderr
