@@ -539,7 +539,8 @@ def _read_text_stream(
         rejects.add(Reject(source, 1, "unreadable", str(err)))
         return
     if too_large:
-        rejects.add(Reject(source, 1, "too_large", f"{size} bytes > limit {max_bytes}"))
+        rejects.add(Reject(source, 1, "too_large", f"{size} bytes > limit {max_bytes} (the reject keeps its first "
+                           f"{max_bytes} bytes)", data[:max_bytes]))
         return
     if html:
         doc = _page_document(data, source, 1, doc_id, None, rejects)
@@ -551,8 +552,9 @@ def _read_text_stream(
         return
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        rejects.add(Reject(source, 1, "bad_encoding", f"not UTF-8: {err.reason} at byte {err.start}", data))
+    except UnicodeDecodeError as err:  # a guess (HTML declares its charset, text does not) could be garbage
+        rejects.add(Reject(source, 1, "bad_encoding", f"not UTF-8: {err.reason} at byte {err.start}; convert it "
+                           "first (iconv -f LATIN1 -t UTF-8 FILE)", data))
         return
     paragraphs = split_paragraphs(text)
     if not paragraphs:

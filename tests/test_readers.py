@@ -241,6 +241,7 @@ def test_text_file_over_max_bytes_is_rejected_plain_and_gzipped(tmp_path: Path) 
     for path in (plain, packed):
         docs, rejected = _read(path, max_bytes=len(text) - 1)
         assert docs == [] and [r.reason for r in rejected] == ["too_large"]
+        assert rejected[0].raw == text[:-1]  # its first --max-bytes bytes, as a JSONL line's reject
         docs, rejected = _read(path, max_bytes=len(text))
         assert rejected == [] and len(docs) == 1
 
