@@ -515,7 +515,10 @@ def read_text(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_B
     try:
         size = path.stat().st_size
         if not str(path).lower().endswith(COMPRESSION_SUFFIXES) and size > max_bytes:
-            rejects.add(Reject(str(path), 1, "too_large", f"{size} bytes > limit {max_bytes}"))
+            with open(path, "rb") as f:  # the rest is never read
+                head = f.read(max_bytes)
+            rejects.add(Reject(str(path), 1, "too_large", f"{size} bytes > limit {max_bytes} (the reject keeps its "
+                               f"first {max_bytes} bytes)", head))
             return
         stream = _open_binary(path)
     except OSError as err:
