@@ -66,9 +66,10 @@ def _stem(name: str) -> str:
 
 def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
     """The input files under ``folder``, recursively, sorted: hidden files and folders,
-    Sieve's own rejects and reports and unfinished ``.part`` files left out (and
-    anything under ``skip``). Linked folders are followed, each real folder once (a
-    link to a folder above it is no loop)."""
+    those whose names begin with ``_`` (Spark's and Hadoop's ``_SUCCESS``,
+    ``_temporary/``, as their readers skip them), Sieve's own rejects and reports and
+    unfinished ``.part`` files left out (and anything under ``skip``). Linked folders
+    are followed, each real folder once (a link to a folder above it is no loop)."""
     found: list[Path] = []
     seen: set[str] = set()
     for top, dirs, files in os.walk(folder, followlinks=True):
@@ -77,11 +78,11 @@ def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git/, .cache/
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]  # .git/, .cache/, _temporary/
         here = Path(top)
         for name in files:
             p = here / name
-            if (not name.startswith(".") and not name.endswith(_IGNORED_SUFFIXES) and p.is_file()
+            if (not name.startswith((".", "_")) and not name.endswith(_IGNORED_SUFFIXES) and p.is_file()
                     and not (skip is not None and skip in p.resolve().parents)):
                 found.append(p)
     return sorted(found)

@@ -1101,3 +1101,17 @@ def test_every_name_clash_is_named_at_once_and_a_named_pipe_is_an_input(runner: 
     writer.join()
     assert result.exit_code == 0, result.stderr
     assert json.loads((tmp_path / "piped" / REPORT_NAME).read_text(encoding="utf-8"))["read"] == 3
+
+
+def test_spark_markers_and_hidden_files_in_a_folder_are_no_inputs(runner: CliRunner, tiny_model_dir: Path,
+                                                                  data_dir: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    (src / "_temporary" / "0").mkdir(parents=True)
+    (src / "part-00000.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    (src / "_SUCCESS").write_bytes(b"")
+    (src / "_temporary" / "0" / "part-00001.jsonl").write_bytes(b"{half a record")
+    (src / ".part-00000.jsonl.crc").write_bytes(b"\x00\x01")
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "out" / REPORT_NAME).read_text(encoding="utf-8"))
+    assert report["shards"] == 1 and report["read"] == 3 and report["rejected"] == {}
