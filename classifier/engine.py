@@ -161,17 +161,14 @@ _SHARD_FILES = (".rejects.jsonl", ".report.json")
 
 def _refuse_file_name_clashes(names: list[str], suffix: str) -> None:
     """Refuse shards whose files would have one name: shard ``x.rejects`` written
-    without compression is ``x.rejects.jsonl``, shard ``x``'s rejects file; and no
-    shard may write where the run report (``_report.json``) goes.
+    without compression is ``x.rejects.jsonl``, shard ``x``'s rejects file. (No shard
+    is under a folder ``_report.json``: folders named ``_...`` are no inputs.)
 
     Raises:
-        InputError: naming both shards (or the one under ``_report.json``).
+        InputError: naming both shards.
     """
     owner: dict[str, str] = {}
     for name in names:
-        if name == REPORT_NAME or name.startswith(REPORT_NAME + "/"):
-            raise InputError(f"shard {name} would be written where the run report {REPORT_NAME} goes; "
-                             "rename its input")
         for file in (name + suffix, *(name + end for end in _SHARD_FILES)):
             other = owner.setdefault(file, name)
             if other != name:
