@@ -177,6 +177,11 @@ class _RejectReporter:
     beside standard output or a device or named pipe (``-o /dev/null``)."""
 
     def __init__(self, output: str, quiet: bool = False, rejects: str | None = None) -> None:
+        if rejects == "-":
+            raise click.UsageError("--rejects -: the rejects would be mixed into the output; each one is reported "
+                                   "on standard error already, give a file")
+        if rejects is not None and output != "-" and os.path.realpath(rejects) == os.path.realpath(output):
+            raise click.UsageError(f"--rejects {rejects} is the output too; give another file")
         if rejects is not None:  # --rejects FILE
             self.path: Path | None = None if is_special_file(rejects) else Path(rejects)
         else:
@@ -944,6 +949,9 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
     from .align import align_document, find_clean, index_clean_texts, with_clean_source
     from .engine import discover_shards
 
+    if os.path.realpath(clean_path) == os.path.realpath(output):
+        raise click.UsageError(f"{clean_path} is both the --clean input and the output: it would be written over; "
+                               "write to another file")
     reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
     csink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
     clean_by_key = index_clean_texts(read_any(clean_path, csink, input_format="jsonl",

@@ -101,11 +101,14 @@ class Block:
 
 
 def _rounded_scores(scores: tuple[float, float, float]) -> dict[str, float]:
-    """The scores to 4 decimals, still summing to 1 (the largest takes the rounding)."""
-    rounded = [round(p, 4) for p in scores]
-    top = max(range(len(rounded)), key=rounded.__getitem__)
-    rounded[top] = round(1.0 - sum(p for i, p in enumerate(rounded) if i != top), 4)
-    return {lab.value: p for lab, p in zip(LABELS, rounded)}
+    """The scores to 4 decimals, still summing to 1 and in the same order (largest
+    remainders: each is cut to 4 decimals, and the ten-thousandths left go to those
+    with the largest parts cut off)."""
+    units = [int(p * 10_000) for p in scores]
+    order = sorted(range(len(scores)), key=lambda i: (scores[i] * 10_000 - units[i], scores[i]), reverse=True)
+    for i in order[: max(0, 10_000 - sum(units))]:
+        units[i] += 1
+    return {lab.value: u / 10_000 for lab, u in zip(LABELS, units)}
 
 
 def labelled_block(block: Block, label: str | None) -> dict[str, Any]:
@@ -332,8 +335,8 @@ def split_paragraphs(text: str) -> list[str]:
     On blank lines when the text has any, else one paragraph per non-empty line.
     A blank-line paragraph keeps its inner line breaks when its lines look like
     wrapped text; when they do not (a line longer than ``WRAP_WIDTH``, or three lines
-    or more of which one but the last is under half the longest), each line is a
-    paragraph: text scraped one block per line with the odd blank line in it (a
+    or more of which one, not the first (a heading) nor the last, is under half the
+    longest), each line is a paragraph: text scraped one block per line with the odd blank line in it (a
     page's title, a blank line, then the page) is not one block of menus and article.
     Paragraphs are stripped; empty ones are dropped.
     """
@@ -356,4 +359,4 @@ def _wrapped(lines: list[str]) -> bool:
     widest = max(widths)
     if widest > WRAP_WIDTH:
         return False
-    return len(lines) < 3 or all(w >= widest / 2 for w in widths[:-1])
+    return len(lines) < 3 or all(w >= widest / 2 for w in widths[1:-1])

@@ -70,6 +70,15 @@ def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
     ``_temporary/``, as their readers skip them), Sieve's own rejects and reports and
     unfinished ``.part`` files left out (and anything under ``skip``). Linked folders
     are followed, each real folder once (a link to a folder above it is no loop)."""
+    def inputs_only(dirs: list[str]) -> list[str]:
+        return sorted(d for d in dirs if not d.startswith((".", "_")))  # .git/, .cache/, _temporary/
+
+    # the folders under it as themselves first: a link to one of them is not followed, so a
+    # file is read under its own path whatever the order the file system lists them in
+    own: set[str] = set()
+    for top, dirs, _ in os.walk(folder):
+        dirs[:] = inputs_only(dirs)
+        own.add(os.path.realpath(top))
     found: list[Path] = []
     seen: set[str] = set()
     for top, dirs, files in os.walk(folder, followlinks=True):
@@ -78,7 +87,8 @@ def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]  # .git/, .cache/, _temporary/
+        dirs[:] = [d for d in inputs_only(dirs)
+                   if not (os.path.islink(os.path.join(top, d)) and os.path.realpath(os.path.join(top, d)) in own)]
         here = Path(top)
         for name in files:
             p = here / name
@@ -139,8 +149,11 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[
     clashes: list[str] = []
     for src, name in found:
         same = real[os.path.realpath(src)]
-        if same != src or src in taken:
+        if same != src:
             logger.warning("%s is the same file as %s: read once", src, same)
+            continue
+        if src in taken:
+            logger.warning("%s is given twice: read once", src)
             continue
         taken.add(src)
         if name in seen:
@@ -355,6 +368,10 @@ def run_clean(
     # absolute: a Dask worker does not run in this folder
     output_dir = output_dir.absolute()
     shards = [(os.path.abspath(src), name) for src, name in discover_shards(inputs, exclude=output_dir)]
+    pipes = [src for src, _ in shards if not os.path.isfile(src)]
+    if pipes:  # read once: no worker could open it, no rerun could read it again
+        raise InputError(f"{pipes[0]} is no regular file (a named pipe?): a shard must be a file a rerun can "
+                         "read again; clean a stream with '-' to standard output, or save it to a file first")
     _refuse_inputs_as_outputs(inputs, shards, output_dir, suffix)
     if not shards and echo is not None:
         echo(f"sieve clean: warning: no input file in {', '.join(inputs)}")
@@ -495,21 +512,31 @@ def _execute(tasks: list[ShardTask], workers: int, dask_client: Any
     # spawn: a fresh interpreter per worker (no fork of loaded OpenMP/fastText state);
     # each worker loads the models once and keeps them. A worker that dies (the kernel's
     # out-of-memory killer, a crash in native code) breaks the whole pool: the shards it
-    # held are then run again one at a time, each in a pool of its own, so that only the
+    # held are then run again, each alone in a pool of its own, so that only the
     # one that kills its worker again fails, and the run goes on with a new pool.
     queue = list(reversed(tasks))
     suspects: list[ShardTask] = []
     while queue or suspects:
-        if suspects:
-            t = suspects.pop(0)
-            with _pool(1) as alone:
-                try:
-                    yield t, alone.submit(clean_shard, t).result(), None
-                except BrokenProcessPool:
-                    yield t, None, WorkerDied(f"the worker cleaning shard {t.name} died (killed: out of memory?); "
-                                              "the other shards went on")
-                except Exception as err:  # noqa: BLE001 - reported per shard
-                    yield t, None, err
+        if suspects:  # each alone in a pool of its own, as many at once as there are workers
+            batch, suspects = suspects[:workers], suspects[workers:]
+            pools = [_pool(1) for _ in batch]
+            try:
+                running = [(t, pool.submit(clean_shard, t)) for t, pool in zip(batch, pools)]
+                for t, fut in running:
+                    try:
+                        yield t, fut.result(), None
+                    except BrokenProcessPool:
+                        yield t, None, WorkerDied(f"the worker cleaning shard {t.name} died (killed: out of "
+                                                  "memory?); the other shards went on")
+                    except Exception as err:  # noqa: BLE001 - reported per shard
+                        yield t, None, err
+            except BaseException:  # Ctrl-C: no more shards
+                for pool in pools:
+                    _stop(pool)
+                raise
+            finally:
+                for pool in pools:
+                    pool.shutdown(wait=True)
             continue
         with _pool(min(workers, len(queue))) as pool:
             pending: dict[Future[dict[str, Any]], ShardTask] = {}
@@ -533,8 +560,8 @@ def _execute(tasks: list[ShardTask], workers: int, dask_client: Any
             except BrokenProcessPool:
                 # every shard not yet reported is a suspect, in name order
                 suspects = sorted(pending.values(), key=lambda t: t.name)
-                logger.warning("a worker died; the %d shard(s) it may have held run again one at a time",
-                               len(suspects))
+                logger.warning("a worker died; the %d shard(s) it may have held run again, each alone in a "
+                               "worker of its own", len(suspects))
             except BaseException:  # Ctrl-C, or the caller stopped: no more shards
                 _stop(pool)
                 raise

@@ -336,3 +336,14 @@ def test_align_takes_the_model_to_use(runner: CliRunner, tiny_model_dir: Path, t
     missing = runner.invoke(cli, ["align", str(tmp_path / "story-0.html"), "--clean", str(clean), "-o", str(out),
                                   "--model", "html", "--model-dir", str(tiny_model_dir)])
     assert missing.exit_code == 1 and "html.joblib" in missing.stderr  # the tiny folder has no HTML model
+
+
+def test_align_refuses_to_write_over_its_clean_input(runner: CliRunner, tmp_path: Path) -> None:
+    clean = tmp_path / "cms.jsonl"
+    clean.write_text(json.dumps({"id": "p", "text": "The council kept the ferry running."}) + "\n", encoding="utf-8")
+    page = tmp_path / "p.html"
+    page.write_text("<html><body><p>The council kept the ferry running.</p></body></html>", encoding="utf-8")
+    before = clean.read_bytes()
+    result = runner.invoke(cli, ["align", str(page), "--clean", str(clean), "-o", str(clean)])
+    assert result.exit_code == 2 and "both the --clean input and the output" in result.stderr
+    assert clean.read_bytes() == before

@@ -406,7 +406,7 @@ def test_a_killed_worker_costs_no_shard_and_one_that_kills_its_worker_only_itsel
             if proc.poll() is None:
                 proc.kill()
         assert proc.returncode == expect, err
-        assert len(killed) == kills and "a worker died" in err and "run again one at a time" in err
+        assert len(killed) == kills and "a worker died" in err and "each alone in a worker of its own" in err
         failed = [line for line in err.splitlines() if "died (killed: out of memory?)" in line]
         assert len(failed) == expect, err
         for path in sorted(reference.rglob("*.jsonl.gz")):
@@ -1096,12 +1096,15 @@ def test_every_name_clash_is_named_at_once_and_a_named_pipe_is_an_input(runner: 
         with open(pipe, "wb") as f:
             f.write(records)
 
-    writer = threading.Thread(target=feed)
-    writer.start()
+    # into a folder: refused (no worker could open it, no rerun read it again)
     result = _clean(runner, tiny_model_dir, str(pipe), "-o", str(tmp_path / "piped"))
+    assert result.exit_code == 1 and "is no regular file (a named pipe?)" in result.stderr
+    writer = threading.Thread(target=feed)  # to standard output: read once, as '-' is
+    writer.start()
+    result = _clean(runner, tiny_model_dir, str(pipe), "--format", "text")
     writer.join()
     assert result.exit_code == 0, result.stderr
-    assert json.loads((tmp_path / "piped" / REPORT_NAME).read_text(encoding="utf-8"))["read"] == 3
+    assert "3 records read" in result.stderr and "# harbour-1 [en]" in result.stdout
 
 
 def test_spark_markers_and_hidden_files_in_a_folder_are_no_inputs(runner: CliRunner, tiny_model_dir: Path,
@@ -1116,3 +1119,18 @@ def test_spark_markers_and_hidden_files_in_a_folder_are_no_inputs(runner: CliRun
     assert result.exit_code == 0, result.stderr
     report = json.loads((tmp_path / "out" / REPORT_NAME).read_text(encoding="utf-8"))
     assert report["shards"] == 1 and report["read"] == 3 and report["rejected"] == {}
+
+
+def test_a_file_under_a_link_to_a_folder_of_the_input_is_read_under_its_own_name(tmp_path: Path) -> None:
+    # os.walk lists folders in the file system's order: when the link came first, the real
+    # folder was skipped as seen and its files named through the link
+    from classifier.engine import discover_shards
+
+    src = tmp_path / "in"
+    for i in range(6):
+        (src / f"real{i}").mkdir(parents=True)
+        (src / f"real{i}" / "x.jsonl").write_text("{}\n", encoding="utf-8")
+        (src / f"a-link{i}").symlink_to(src / f"real{i}", target_is_directory=True)  # sorts first
+        (src / f"z-link{i}").symlink_to(src / f"real{i}", target_is_directory=True)
+    names = [name for _, name in discover_shards([str(src)])]
+    assert names == [f"real{i}/x" for i in range(6)]

@@ -740,6 +740,11 @@ def test_rejects_from_standard_input_go_to_the_file_named(runner: CliRunner, tin
     (reject,) = _records(rejects.read_text(encoding="utf-8"))
     assert reject["reason"] == "bad_json" and reject["raw"] == "{broken\n" and reject["position"] == 2
     assert f"-> {rejects}" in result.stderr
+    for bad in ("-", str(tmp_path / "same.jsonl"))[: 2 if command == ["score"] else 1]:  # mixed into the output
+        extra = ["-o", str(tmp_path / "same.jsonl")] if command == ["score"] else []
+        mixed = runner.invoke(cli, [*command, "-", *extra, "--rejects", bad, "--model-dir", str(tiny_model_dir)],
+                              input=data)
+        assert mixed.exit_code == 2 and "--rejects" in mixed.stderr, mixed.stderr
     if command == ["clean"]:  # into a folder, each shard has its rejects file already
         (tmp_path / "in.jsonl").write_text(data, encoding="utf-8")
         folder = runner.invoke(cli, ["clean", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out"),
