@@ -283,21 +283,27 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, ma
     out, rejects = _label_inputs(sieve, inputs, output, fmt == "jsonl", input_format, text_field, max_bytes, quiet,
                                  Document.to_dict, _echo_table, publisher, rejects_path)
     if not quiet:
-        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.counts.items()))
-        skipped = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.skipped.items()))
-        skip_note = f", {rejects.sink.total_skipped} records that are no documents skipped ({skipped})"
-        read = out.count + rejects.sink.total
-        click.echo(f"sieve score: {read} document{'' if read == 1 else 's'} read, {out.count} written, "
-                   f"{rejects.sink.total} rejected{f' ({reasons})' if reasons else ''}"
-                   f"{skip_note if skipped else ''}"
-                   f"{f' -> {rejects.path}' if rejects.sink.total and rejects.path else ''}"
-                   f" in {time.perf_counter() - started:.1f} s", err=True)
-        note = sieve.adapter_note(out.count)
-        if note:
-            click.echo(f"sieve score: {note}", err=True)
-        if sieve.templates is not None:
-            click.echo(f"sieve score: {sieve.templates.summary()}", err=True)
+        _echo_summary("score", sieve, out, rejects, started)
     _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "score")
+
+
+def _echo_summary(command: str, sieve: Sieve, out: JsonlWriter, rejects: _RejectReporter, started: float) -> None:
+    """The run's summary on standard error: documents read, written and rejected (why,
+    and where), records skipped; the adapter's and template memory's use."""
+    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.counts.items()))
+    skipped = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.skipped.items()))
+    skip_note = f", {rejects.sink.total_skipped} records that are no documents skipped ({skipped})"
+    read = out.count + rejects.sink.total
+    click.echo(f"sieve {command}: {read} document{'' if read == 1 else 's'} read, {out.count} written, "
+               f"{rejects.sink.total} rejected{f' ({reasons})' if reasons else ''}"
+               f"{skip_note if skipped else ''}"
+               f"{f' -> {rejects.path}' if rejects.sink.total and rejects.path else ''}"
+               f" in {time.perf_counter() - started:.1f} s", err=True)
+    note = sieve.adapter_note(out.count)
+    if note:
+        click.echo(f"sieve {command}: {note}", err=True)
+    if sieve.templates is not None:
+        click.echo(f"sieve {command}: {sieve.templates.summary()}", err=True)
 
 
 def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: bool, input_format: str,
@@ -427,16 +433,23 @@ def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_rej
     """
     if fmt == "text" and output != "-":
         raise click.UsageError("--format text writes to the terminal; drop -o, or use --format jsonl")
+    if show_all and fmt != "text":
+        raise click.UsageError("--all lists blocks in the text view; the JSONL has every block already: drop --all")
+    started = time.perf_counter()
     quiet = logging.getLogger().level >= logging.ERROR
-    out, rejects = _label_inputs(_sieve(model_dir, model_choice, templates_path), inputs, output, fmt == "jsonl",
+    sieve = _sieve(model_dir, model_choice, templates_path)
+    out, rejects = _label_inputs(sieve, inputs, output, fmt == "jsonl",
                                  input_format, text_field, max_bytes, quiet, _language_record,
                                  lambda doc: _echo_languages(doc, show_all), publisher, rejects_path)
+    if not quiet:
+        _echo_summary("lang", sieve, out, rejects, started)
     _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "lang")
 
 
 def _skipper(rejects: _RejectReporter) -> Callable[[Document, Exception], None]:
     def skip(doc: Document, err: Exception) -> None:  # a bug or pathological input: keep going
-        raw = json.dumps(doc.to_dict(), ensure_ascii=False).encode("utf-8")
+        # ASCII: a file name or text may hold lone surrogates (undecodable bytes, JSON escapes)
+        raw = json.dumps(doc.to_dict(), ensure_ascii=True).encode("ascii")
         rejects.sink.add(Reject(f"document {doc.id}", 0, f"internal_error:{type(err).__name__}", str(err), raw))
     return skip
 

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -750,3 +751,35 @@ def test_rejects_from_standard_input_go_to_the_file_named(runner: CliRunner, tin
         folder = runner.invoke(cli, ["clean", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out"),
                                      "--rejects", str(rejects)])
         assert folder.exit_code == 2 and "drop --rejects" in folder.stderr
+
+
+def test_lang_says_what_it_read_and_all_is_for_the_text_view(runner: CliRunner, tiny_model_dir: Path,
+                                                             tmp_path: Path) -> None:
+    data = tmp_path / "two.jsonl"
+    data.write_text(json.dumps({"id": "a", "text": "The council kept the ferry running through the winter."})
+                    + "\n{broken\n", encoding="utf-8")
+    shown = runner.invoke(cli, ["lang", str(data), "--model-dir", str(tiny_model_dir)])
+    assert shown.exit_code == 0, shown.stderr
+    assert "sieve lang: 2 documents read, 1 written, 1 rejected (bad_json: 1)" in shown.stderr
+    ignored = runner.invoke(cli, ["lang", str(data), "--format", "jsonl", "--all", "--model-dir", str(tiny_model_dir)])
+    assert ignored.exit_code == 2 and "drop --all" in ignored.stderr
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="file names there are Unicode, never raw bytes")
+def test_a_document_that_breaks_the_model_is_rejected_even_when_named_with_bytes_not_utf8(
+        runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the reject's raw record (its id: the file's name) was encoded as UTF-8, which the
+    # name's undecodable bytes cannot be: the whole run crashed
+    from classifier.model import BlockModel
+
+    def broken(self: BlockModel, documents: list, **kwargs: object) -> list:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(BlockModel, "predict_proba", broken)
+    name = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.txt")
+    Path(name).write_bytes((data_dir / "story.txt").read_bytes())
+    result = _score(runner, tiny_model_dir, name, "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 3, result.stderr  # its one document rejected; no crash
+    (reject,) = _records((tmp_path / "out.jsonl.rejects.jsonl").read_text(encoding="utf-8"))
+    assert reject["reason"] == "internal_error:RuntimeError" and json.loads(reject["raw"])["id"] == "caf\udce9"
