@@ -196,6 +196,28 @@ def test_the_kept_characters_are_the_kept_text_without_the_lines_that_join_it() 
     assert clean_document(doc, everything).kept_chars == sum(len(b.text) for b in doc.blocks)
 
 
+def test_a_short_or_weakly_foreign_line_of_the_article_stays_in_it() -> None:
+    # "Avigilon declined to comment to Axios." came out Spanish at 0.49 and was dropped;
+    # a subheading, a name, an ingredient line the same
+    def block(text: str, lang: str, score: float) -> Block:
+        return Block(text, label=Label.CONTENT, scores=(1.0, 0.0, 0.0), lang=lang, lang_score=score,
+                     foreign=lang != "en")
+
+    story = "The council voted on Tuesday to keep the ferry running through the winter months."
+    doc = Document(id="d", blocks=(block(story, "en", 0.99),
+                                   block("Avigilon declined to comment to Axios.", "es", 0.49),
+                                   block("1 tsp nutmeg", "hu", 0.94),
+                                   block("Le conseil municipal a voté mardi pour garder le bac en hiver.", "fr", 0.98)),
+                   lang="en", lang_score=0.9)
+    res = clean_document(doc, CleanPolicy(min_chars=10))
+    text = res.records[0][1]["text"]
+    assert "Avigilon declined" in text and "1 tsp nutmeg" in text  # weak guess, or too short to be a passage
+    assert "Le conseil" not in text and res.removed["foreign_blocks"] == 1  # a sure, whole foreign sentence
+    split = clean_document(doc, CleanPolicy(min_chars=10, split_by_language=True))
+    by_lang = {lang: rec["text"] for lang, rec in split.records}
+    assert set(by_lang) == {"en", "fr"} and "Avigilon" in by_lang["en"] and "nutmeg" in by_lang["en"]
+
+
 def test_annotate_counts_the_kept_characters_in_the_report(runner: CliRunner, tiny_model_dir: Path,
                                                            data_dir: Path, tmp_path: Path) -> None:
     _corpus(tmp_path / "in", data_dir)
