@@ -51,26 +51,31 @@ if side != "trafilatura":
     sys.path.insert(0, sys.argv[4])
     from classifier.errors import PageError
     from classifier.html import html_to_blocks as _cut
-    def html_to_blocks(data):
+    def html_to_blocks(data, found=None):
         try:
-            return _cut(data)
+            return _cut(data, found=found)
         except PageError:  # refused as sieve score rejects it: no article
             return []
 if side.startswith("sieve"):
     from classifier import Sieve
+    from classifier.clean import removable_foreign
     from classifier.document import Document, Label
     sieve = Sieve(); sieve.check_models()
-    def article(doc):
-        content = [b for b in doc.blocks if b.label is Label.CONTENT and not b.foreign]
+    def page(data, doc_id):  # as `sieve score page.html` reads it: blocks, and the title that finds the headline
+        found = {}
+        blocks = html_to_blocks(data, found=found)
+        return Document(id=doc_id, blocks=tuple(blocks), extra={"title": found["title"]} if "title" in found else {})
+    def article(doc):  # the kept text as `sieve clean` keeps it
+        content = [b for b in doc.blocks if b.label is Label.CONTENT and not removable_foreign(b)]
         body = content
         while body and body[0].tag in ("h1", "h2", "h3"):
             body = body[1:]
         return "\n".join(b.text for b in content), "\n".join(b.text for b in body)
-    def extract(data, page=None):
-        blocks = html_to_blocks(data)
-        if not blocks:
+    def extract(data, path=None):
+        doc = page(data, "p")
+        if not doc.blocks:
             return "", ""
-        return article(next(sieve.label_many([Document(id="p", blocks=tuple(blocks))])))
+        return article(next(sieve.label_many([doc])))
 elif side == "floor":  # parse + fastText on every block: what any block pipeline with languages must do
     import fasttext
     import lxml.html
@@ -93,7 +98,7 @@ extract(read(pages[0]), pages[0])  # warm up (models loaded, caches filled)
 t0 = time.perf_counter()
 results = {}
 if side == "sieve-stream":  # as `sieve score pages/` runs: one stream of documents, labelled in batches
-    docs = (Document(id=p.name.split(".")[0], blocks=tuple(html_to_blocks(read(p)))) for p in pages)
+    docs = (page(read(p), p.name.split(".")[0]) for p in pages)
     for doc in sieve.label_many(docs):
         results[str(doc.id)] = article(doc) if doc.blocks else ("", "")
 else:

@@ -244,6 +244,8 @@ class Document:
             blocks = html_to_blocks(rec.pop(html_field), found=found)
             if not rec.get("url"):  # a page without its url: the canonical URL it names
                 rec["url"] = found.get("url")
+            if found.get("title") and "title" not in rec:  # the page's title: finds its headline
+                rec["title"] = found["title"]
         else:
             raise SchemaError(f"record has none of 'blocks', '{text_field}' or '{html_field}' (HTML as a string); "
                               "--text-field names the field that holds the text")

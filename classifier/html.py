@@ -357,6 +357,22 @@ def _canonical_url(root: etree._Element) -> str | None:
     return found.get("canonical") or found.get("og")
 
 
+def page_title(root: etree._Element) -> str | None:
+    """The page's title from its head: ``<meta property="og:title">``, else ``<title>``
+    (whitespace collapsed; None when it has none)."""
+    head = root.find("head")
+    if head is None:
+        return None
+    for el in head.iter("meta"):
+        if (el.get("property") or el.get("name") or "").lower() == "og:title":
+            title = " ".join((el.get("content") or "").split())
+            if title:
+                return title[:1000]
+    el = head.find("title")
+    title = " ".join((el.text or "").split()) if el is not None else ""
+    return title[:1000] or None
+
+
 _ABSOLUTE_URL = re.compile(r"https?://[^/\s]+", re.IGNORECASE)
 _URL_BLANKS = re.compile(r"[\t\n\r]")
 
@@ -365,7 +381,8 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                    found: dict[str, str] | None = None) -> list[Block]:
     """The blocks of an HTML page (bytes are decoded with ``decode_html``), each with
     its DOM facts (``Block.dom``, ``DOM_FACTS`` order). With ``found``, the page's
-    canonical URL goes into ``found["url"]`` when its head names one (``_canonical_url``)."""
+    canonical URL goes into ``found["url"]`` when its head names one (``_canonical_url``),
+    and its title into ``found["title"]`` (``page_title``)."""
     text = decode_html(page, http_charset) if isinstance(page, bytes) else page
     if not text.strip():
         return []
@@ -395,6 +412,9 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
         url = _canonical_url(root)
         if url:
             found["url"] = url
+        title = page_title(root)
+        if title:
+            found["title"] = title
     # comments and processing instructions go, their tail text stays with the parent
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
     out = _Collector()

@@ -285,8 +285,9 @@ class BlockModel:
         if not self.params.smooth:
             return [p2[a:b] for a, b in feats.bounds]
         out = [smooth(p2[a:b], [blk.text for blk in doc.blocks]) for (a, b), doc in zip(feats.bounds, documents)]
-        if getattr(self.params, "use_dom", False):  # pages: one copy of repeated text
-            out = [drop_copies(p, doc.blocks) for p, doc in zip(out, documents)]
+        if getattr(self.params, "use_dom", False):  # pages: one copy of repeated text, and the headline
+            out = [headline_as_content(drop_copies(p, doc.blocks), doc.blocks, doc.extra.get("title"))
+                   for p, doc in zip(out, documents)]
         return out
 
     def label_many(self, documents: Sequence[Document]) -> list[Document]:
@@ -440,6 +441,36 @@ def drop_copies(probs: np.ndarray, blocks: Sequence[Block]) -> np.ndarray:
             if blocks[i].path != keep:
                 out[i] = _as_not_content(out[i])
     return out
+
+
+def headline_as_content(probs: np.ndarray, blocks: Sequence[Block], title: object) -> np.ndarray:
+    """The page's headline is content (returns a new array, or ``probs`` unchanged).
+
+    The headline is the first ``<h1>`` (else ``<h2>``) block whose text is the page's
+    title (``og:title`` or ``<title>``), or the part of it before the site's name
+    ("Headline | Site"), of at least ``HEADLINE_MIN_CHARS`` characters. The dev data
+    leaves headlines unlabelled, so the model learned nothing of them: it called the
+    ``<h1>`` navigation on most pages, while the article's headline is content.
+    """
+    if not isinstance(title, str) or not title:
+        return probs
+    wanted = _NON_WORD.sub(" ", title.lower()).strip()
+    for tag in ("h1", "h2"):
+        for i, b in enumerate(blocks):
+            if b.tag != tag or i >= len(probs):
+                continue
+            text = _NON_WORD.sub(" ", b.text.lower()).strip()
+            if len(text) >= HEADLINE_MIN_CHARS and (text == wanted or wanted.startswith(text + " ")):
+                if int(np.argmax(probs[i])) == 0:
+                    return probs
+                out = probs.copy()
+                out[i] = _as_content(probs[i])
+                return out
+    return probs
+
+
+#: A headline found by the page's title has at least this many characters.
+HEADLINE_MIN_CHARS = 12
 
 
 def _as_not_content(p: np.ndarray) -> np.ndarray:

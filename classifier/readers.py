@@ -679,7 +679,9 @@ def _page_document(data: bytes, source: str, position: int, doc_id: str, url: st
         rejects.add(_too_many_blocks(source, position, len(blocks), None))
         return None
     # a bare HTML file's url (and so its publisher): the canonical URL the page names
-    return Document(id=doc_id, blocks=tuple(blocks), url=url or found.get("url"))
+    # the page's title (a field of its record, as a JSONL page's): finds its headline
+    extra = {"title": found["title"]} if found.get("title") else {}
+    return Document(id=doc_id, blocks=tuple(blocks), url=url or found.get("url"), extra=extra)
 
 
 def read_warc(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Document]:

@@ -373,3 +373,20 @@ def test_a_bare_html_file_takes_the_url_its_head_names(tmp_path: Path, head: str
     assert from_file.id == "2024.03.ferry" and from_file.url == url
     assert no_url.url == url
     assert given.url == "https://given.example/x"  # the record's own url wins
+
+
+def test_a_pages_title_is_found_and_read_into_its_document(tmp_path: Path) -> None:
+    from classifier.readers import RejectSink, read_any
+
+    page = (b"<html><head><title>Ferry kept | Harbour Times</title><meta property='og:title' "
+            b"content='Harbour keeps its  winter ferry'></head><body><h1>Harbour keeps its winter ferry</h1>"
+            b"<p>The council voted on Tuesday to keep the ferry running through the winter.</p></body></html>")
+    found: dict[str, str] = {}
+    html_to_blocks(page, found=found)
+    assert found["title"] == "Harbour keeps its winter ferry"  # og:title first, spaces collapsed
+    found = {}
+    html_to_blocks(page.replace(b"og:title", b"og:other"), found=found)
+    assert found["title"] == "Ferry kept | Harbour Times"
+    (tmp_path / "p.html").write_bytes(page)
+    (doc,) = read_any(tmp_path / "p.html", RejectSink())
+    assert doc.extra["title"] == "Harbour keeps its winter ferry"

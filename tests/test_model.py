@@ -359,3 +359,20 @@ def test_content_recalls_count_unlabelled_predictions_as_not_content() -> None:
     labels = (Label.CONTENT, Label.NAVIGATION, Label.NAVIGATION, Label.CONTENT, None)
     pred = Document("d", tuple(Block(t, label=lab) for t, lab in zip("abcde", labels)))
     assert model_module.content_recalls([pred], [gold]) == (0.5, 2 / 3)
+
+
+def test_the_pages_headline_found_by_its_title_is_content() -> None:
+    # the dev data leaves headlines unlabelled: the HTML model called the <h1> navigation
+    from classifier.model import headline_as_content
+
+    blocks = (Block("Home", tag="a"), Block("Harbour keeps its winter ferry", tag="h1"),
+              Block("The council voted on Tuesday to keep the ferry running.", tag="p"),
+              Block("Harbour keeps its winter ferry", tag="h2"))
+    probs = np.array([[0.1, 0.1, 0.8], [0.05, 0.05, 0.9], [0.9, 0.05, 0.05], [0.1, 0.1, 0.8]])
+    out = headline_as_content(probs, blocks, "Harbour keeps its winter ferry | The Harbour Times")
+    assert [int(np.argmax(p)) for p in out] == [2, 0, 0, 2]  # the first matching h1 only
+    assert np.allclose(out.sum(axis=1), 1.0) and out is not probs and int(np.argmax(probs[1])) == 2
+    assert headline_as_content(probs, blocks, "Another story altogether") is probs
+    assert headline_as_content(probs, blocks, None) is probs
+    short = (Block("News", tag="h1"),)  # a section name, not a headline
+    assert headline_as_content(np.array([[0.1, 0.1, 0.8]]), short, "News | The Harbour Times")[0][2] == 0.8

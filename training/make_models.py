@@ -106,8 +106,9 @@ def page_documents(data_dir: Path, part: str) -> list[Document]:
         rel = doc.extra.get("html")
         if not isinstance(rel, str) or not (data_dir / rel).is_file():
             continue
+        found: dict[str, str] = {}
         try:
-            blocks = html_to_blocks(_read_page(data_dir / rel))
+            blocks = html_to_blocks(_read_page(data_dir / rel), found=found)
         except PageError as err:  # as `sieve score` would reject it: left out, and said
             logging.warning("page %s left out: %s", rel, err)
             continue
@@ -122,8 +123,9 @@ def page_documents(data_dir: Path, part: str) -> list[Document]:
                 for k in range(size):
                     if doc.gold and b + k < len(doc.gold):
                         gold[a + k] = dict(doc.gold[b + k])
+        extra = {"html": rel, **({"title": found["title"]} if found.get("title") else {})}  # as `sieve score`
         out.append(Document(id=doc.id, blocks=tuple(blocks), url=doc.url, publisher=doc.publisher,
-                            extra={"html": rel}, gold=tuple(gold), gold_lang=doc.gold_lang))
+                            extra=extra, gold=tuple(gold), gold_lang=doc.gold_lang))
     return out
 
 
