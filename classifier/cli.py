@@ -476,9 +476,18 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
     if not docs:
         raise click.ClickException(f"no document read from {', '.join(data)}"
                                    f"{' (every record rejected)' if sink.total else ' (an empty folder?)'}")
+    from collections import Counter
+
+    unknown = Counter(repr(g["label"]) for d in docs for g in d.gold
+                      if g.get("label") is not None
+                      and not (isinstance(g["label"], str) and g["label"] in Label._value2member_map_))
+    shown = ", ".join(f"{k}: {v}" for k, v in unknown.most_common(5))
     if not any(lab is not None for d in docs for lab in d.gold_labels):
-        raise click.ClickException("no labelled blocks in the data: blocks need a 'label' "
-                                   "of content, boilerplate or navigation (README, Formats)")
+        raise click.ClickException("no labelled blocks in the data: blocks need a 'label' of content, boilerplate or "
+                                   f"navigation (README, Formats){f'; found {shown}' if unknown else ''}")
+    if unknown:  # a typo would quietly leave a label out of training or of the figures
+        click.echo(f"sieve: warning: {sum(unknown.values())} blocks have a label that is none of content, "
+                   f"boilerplate, navigation ({shown}): they count as unlabelled", err=True)
     doubtful = [d.id for d in docs if isinstance(d.extra.get("align"), dict) and d.extra["align"].get("doubtful")]
     if doubtful:
         shown = ", ".join(map(str, doubtful[:5])) + (", ..." if len(doubtful) > 5 else "")
@@ -540,7 +549,15 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
                                    "the base models stay as they are")
         _adapt(base_dir, data, output_dir, text_field, holdout_share, general, seed)
         return
-    from .model import BLOCK_MODEL_FILE, HTML_MODEL_FILE, ModelParams, cross_validate, fit_block_model, save_model
+    from .model import (
+        BLOCK_MODEL_FILE,
+        HTML_MODEL_FILE,
+        ModelParams,
+        cross_validate,
+        fit_block_model,
+        publisher_groups,
+        save_model,
+    )
 
     started = time.perf_counter()
     try:
@@ -558,7 +575,12 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
                                        "train on one kind at a time")
         html = pages > 0
         params = ModelParams(random_state=seed, use_dom=html, container_context=html)
-        publishers = {d.publisher or d.id for d in docs}
+        publishers = set(publisher_groups(docs))
+        unnamed = sum(1 for g in publishers if g.startswith("id:"))
+        if unnamed:
+            click.echo(f"sieve train: {unnamed} documents name no publisher and have no url: each is a "
+                       "cross-validation group of its own (pages of one site in two folds flatter the figures)",
+                       err=True)
         cv: dict[str, Any] | None = None
         if folds >= 2 and len(publishers) >= 2:
             click.echo(f"cross-validating over {len(publishers)} publishers ({min(folds, len(publishers))} folds)...",

@@ -216,7 +216,7 @@ class BlockModel:
         w = np.concatenate([np.full(len(d.blocks), wt, dtype=np.float64) for d, wt in zip(documents, weights)]) \
             if weights is not None and documents else np.ones(len(y))
         if groups is None:
-            groups = [d.publisher or str(d.id) for d in documents]
+            groups = publisher_groups(documents)
         if len(set(int(v) for v in y[y >= 0])) < 2:
             raise ModelError("training data needs labelled blocks of at least two labels")
         p = self.params
@@ -229,10 +229,12 @@ class BlockModel:
         if folds >= 2:
             doc_ids = np.arange(len(documents))
             for tr, te in GroupKFold(n_splits=folds).split(doc_ids, groups=list(groups)):
-                sub = feats.take(list(tr))
                 rows = _rows_of(feats, tr)
-                clf = self._fit_block_pass(sub, y[rows], w[rows])
                 test = feats.take(list(te))
+                if len(set(y[rows][y[rows] >= 0].tolist())) < 2:  # the other publishers show one label
+                    oof[_rows_of(feats, te)] = _block_proba(self.block_pass_, test)  # in-sample, as for one
+                    continue
+                clf = self._fit_block_pass(feats.take(list(tr)), y[rows], w[rows])
                 oof[_rows_of(feats, te)] = _block_proba(clf, test)
         else:  # one publisher: no honest out-of-fold estimate, use in-sample
             oof = _block_proba(self.block_pass_, feats)
@@ -644,7 +646,7 @@ def cross_validate(documents: Sequence[Document], *, params: ModelParams | None 
     """
     params = params or ModelParams()
     if groups is None:
-        groups = [d.publisher or str(d.id) for d in documents]
+        groups = publisher_groups(documents)
     n_groups = len(set(groups))
     if n_groups < 2:
         raise ModelError("cross-validation needs documents of at least two publishers")
@@ -652,15 +654,37 @@ def cross_validate(documents: Sequence[Document], *, params: ModelParams | None 
     template = BlockModel(params)
     feats = template.featurize(documents)
     probs: list[np.ndarray] = [np.zeros((0, len(LABELS)))] * len(documents)
+    unscored: set[int] = set()
     for k, (tr, te) in enumerate(GroupKFold(n_splits=folds).split(np.arange(len(documents)), groups=list(groups))):
         logger.info("cross-validation fold %d/%d: %d training, %d held-out documents", k + 1, folds, len(tr), len(te))
         train_docs = [documents[i] for i in tr]
+        if len({g for d in train_docs for g in d.gold_labels if g is not None}) < 2:
+            logger.warning("cross-validation fold %d/%d: the other publishers' documents hold blocks of one label "
+                           "only; its %d held-out documents (%s) are not scored", k + 1, folds, len(te),
+                           ", ".join(sorted({groups[i] for i in te})[:5]))
+            unscored.update(int(i) for i in te)
+            for i in te:
+                probs[i] = np.full((len(documents[i].blocks), len(LABELS)), 1.0 / len(LABELS))
+            continue
         model = BlockModel(params).fit(train_docs, groups=[groups[i] for i in tr], features=feats.take(list(tr)))
         test_probs = model.predict_proba([documents[i] for i in te], features=feats.take(list(te)))
         for i, p in zip(te, test_probs):
             probs[i] = p
+    scored = [i for i in range(len(documents)) if i not in unscored]
+    if not scored:
+        raise ModelError("cross-validation: in every fold the other publishers' documents hold blocks of one "
+                         "label only; label blocks of more labels, or train with --folds 0")
     predicted = [
         replace(d, blocks=tuple(replace(b, label=LABELS[int(np.argmax(p))]) for b, p in zip(d.blocks, pr)))
-        for d, pr in zip(documents, probs)
+        for d, pr in ((documents[i], probs[i]) for i in scored)
     ]
-    return evaluate(predicted, documents), probs
+    return evaluate(predicted, [documents[i] for i in scored]), probs
+
+
+def publisher_groups(documents: Sequence[Document]) -> list[str]:
+    """The group of each document for publisher-grouped folds: its publisher as
+    Sieve reads it everywhere (the record's, else its url's host without www.,
+    lower-cased: ``templates.publisher_of``), else its own id (a group of its own)."""
+    from .templates import publisher_of
+
+    return [publisher_of(d) or f"id:{d.id}" for d in documents]

@@ -783,3 +783,32 @@ def test_a_document_that_breaks_the_model_is_rejected_even_when_named_with_bytes
     assert result.exit_code == 3, result.stderr  # its one document rejected; no crash
     (reject,) = _records((tmp_path / "out.jsonl.rejects.jsonl").read_text(encoding="utf-8"))
     assert reject["reason"] == "internal_error:RuntimeError" and json.loads(reject["raw"])["id"] == "caf\udce9"
+
+
+def test_train_goes_on_when_a_fold_holds_one_label_and_groups_pages_by_their_site(
+        runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    records = [json.loads(line) for line in (data_dir / "train-small.jsonl").read_text(encoding="utf-8").splitlines()]
+    # a publisher whose labelled blocks are all navigation (review corrections are often so):
+    # the folds trained on it alone crashed (a traceback), or refused the data as one label
+    two = [r for r in records if r["publisher"] in ("northernpost.example", "coastalherald.example")]
+    for r in two:
+        if r["publisher"] == "coastalherald.example":
+            r["blocks"] = [{**b, "label": "navigation"} if b.get("label") else b for b in r["blocks"]]
+    two[0]["blocks"][0]["label"] = "nav"  # a typo: said, not silently unlabelled
+    src = tmp_path / "two.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in two), encoding="utf-8")
+    for folds in ("0", "2"):
+        out = tmp_path / f"m{folds}"
+        result = runner.invoke(cli, ["train", str(src), "-o", str(out), "--folds", folds])
+        assert result.exit_code == 0, result.stderr
+        assert (out / "blocks.joblib").is_file()
+        assert "1 blocks have a label that is none of content, boilerplate, navigation ('nav': 1)" in result.stderr
+    evaluated = runner.invoke(cli, ["evaluate", str(src), "--model-dir", str(tmp_path / "m0")])
+    assert evaluated.exit_code == 0 and "('nav': 1)" in evaluated.stderr
+    # pages of one site without a publisher field are one group (their url's host), not one each
+    for r in records:
+        if r["publisher"] == "ruralvoice.example":
+            del r["publisher"]
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    result = runner.invoke(cli, ["train", str(src), "-o", str(tmp_path / "m3"), "--folds", "3"])
+    assert result.exit_code == 0 and "cross-validating over 3 publishers" in result.stderr
