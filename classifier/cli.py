@@ -549,6 +549,11 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
                                    "the base models stay as they are")
         _adapt(base_dir, data, output_dir, text_field, holdout_share, general, seed)
         return
+    from .adapt import ADAPTER_FILE
+
+    if (output_dir / ADAPTER_FILE).exists():  # fitted on the model this would replace: every run would refuse it
+        raise click.UsageError(f"{output_dir} holds a publisher adapter ({ADAPTER_FILE}) fitted on the model this "
+                               "would replace; write to another -o, or remove the adapter and its card first")
     from .model import (
         BLOCK_MODEL_FILE,
         HTML_MODEL_FILE,

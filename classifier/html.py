@@ -333,8 +333,8 @@ def _check_depth(parser: etree.HTMLParser) -> None:
     followed the too-deep element is gone from the tree, with no other sign of it."""
     for entry in parser.error_log:
         if entry.type_name == "ERR_RESOURCE_LIMIT" and "depth" in entry.message.lower():
-            raise PageError(f"markup nested too deep for the HTML parser ({entry.message.strip()}): "
-                            f"the rest of the page after line {entry.line} cannot be read")
+            raise PageError(f"markup nested deeper than the HTML parser reads (libxml2 stops at 2,048 "
+                            f"elements): the rest of the page after line {entry.line} cannot be read")
 
 
 def _canonical_url(root: etree._Element) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any
 from . import __version__
 from .document import LABELS, Document
 from .model import evaluate
+from .templates import publisher_of
 from .writers import write_text_atomic
 
 __all__ = ["render_report", "write_report"]
@@ -131,14 +132,18 @@ def render_report(predicted: Sequence[Document], gold: Sequence[Document], *, ti
     m = evaluate(predicted, gold)
     by_publisher: dict[str, tuple[list[Document], list[Document]]] = defaultdict(lambda: ([], []))
     for p, g in zip(predicted, gold):
-        key = g.publisher or "(no publisher)"
+        key = publisher_of(g) or "(no publisher)"  # as templates, adapters and training read it
         by_publisher[key][0].append(p)
         by_publisher[key][1].append(g)
-    pub_rows = []
+    pub_rows: list[tuple[str, float | None, float, int]] = []
     for pub in sorted(by_publisher):
         pm = evaluate(*by_publisher[pub])
         if pm["blocks"]:
-            pub_rows.append((pub, pm["content_vs_rest"]["f1"], pm["macro_f1_present"], pm["blocks"]))
+            # no content in the gold nor predicted: content-vs-rest F1 says nothing (not 0)
+            predicted_content = sum(row.get("content", 0) for row in pm["confusion"].values())
+            no_content = not pm["per_label"]["content"]["support"] and not predicted_content
+            pub_rows.append((pub, None if no_content else pm["content_vs_rest"]["f1"], pm["macro_f1_present"],
+                             pm["blocks"]))
     names = [lab.value for lab in LABELS]
     rows = "".join(
         f'<tr><td class="l">{c}</td><td>{m["per_label"][c]["precision"]:.4f}</td>'
@@ -163,11 +168,12 @@ recall {cvr["recall"]:.4f}), accuracy {m["accuracy"]:.4f}.</p>
 {_bar_chart([(c, m["per_label"][c]["f1"]) for c in names], title="F1 per label")}
 <h2>Confusion matrix</h2>{_confusion_svg(m["confusion"])}
 <h2>Content-vs-rest F1 per publisher</h2>
-{_bar_chart([(p, f1) for p, f1, _, _ in pub_rows], title="F1 per publisher") if pub_rows else "<p>none</p>"}
+{_bar_chart([(p, f1) for p, f1, _, _ in pub_rows if f1 is not None], title="F1 per publisher")
+ if any(f1 is not None for _, f1, _, _ in pub_rows) else "<p>none</p>"}
 <table id="per-publisher"><tr><th class="l">publisher</th><th>content-vs-rest F1</th>
 <th title="over the labels the publisher's blocks have or are given">macro-F1 (labels present)</th>
-<th>blocks</th></tr>{"".join(f'<tr><td class="l">{_esc(p)}</td><td>{a:.4f}</td><td>{b:.4f}</td><td>{n}</td></tr>'
-                              for p, a, b, n in pub_rows)}</table>
+<th>blocks</th></tr>{"".join(f'<tr><td class="l">{_esc(p)}</td><td>{"n/a" if a is None else f"{a:.4f}"}</td>'
+                              f'<td>{b:.4f}</td><td>{n}</td></tr>' for p, a, b, n in pub_rows)}</table>
 <h2>Documents</h2><p class="legend">{legend} Background: predicted label; left border: gold label;
 dashed outline: wrong; <mark class="seg">pink</mark>: a sentence in another language; hover a block for
 its scores.</p>

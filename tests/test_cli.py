@@ -812,3 +812,12 @@ def test_train_goes_on_when_a_fold_holds_one_label_and_groups_pages_by_their_sit
     src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     result = runner.invoke(cli, ["train", str(src), "-o", str(tmp_path / "m3"), "--folds", "3"])
     assert result.exit_code == 0 and "cross-validating over 3 publishers" in result.stderr
+
+
+def test_train_refuses_a_folder_that_holds_an_adapter(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "adapted"
+    out.mkdir()
+    (out / "adapter.joblib").write_bytes(b"an adapter of the model this would replace")
+    result = runner.invoke(cli, ["train", str(data_dir / "train-small.jsonl"), "-o", str(out), "--folds", "0"])
+    assert result.exit_code == 2 and "holds a publisher adapter" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["adapter.joblib"]

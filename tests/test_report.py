@@ -42,6 +42,23 @@ def test_report_holds_metrics_blocks_and_spans() -> None:
         in page
 
 
+def test_a_publisher_without_content_has_no_content_f1_and_pages_group_by_their_site() -> None:
+    # every block right, none content: its content-vs-rest F1 was shown as 0.000
+    menu = Document(id="m", url="https://www.Menus.example/a", blocks=(
+        Block("Home", label=Label.NAVIGATION, scores=(0.1, 0.1, 0.8)),))
+    gold_menu = Document(id="m", url="https://www.Menus.example/a", blocks=(Block("Home"),),
+                         gold=({"label": "navigation"},))
+    other = Document(id="n", url="https://menus.example/b", blocks=(Block("News", label=Label.NAVIGATION,
+                                                                          scores=(0.1, 0.1, 0.8)),))
+    gold_other = Document(id="n", url="https://menus.example/b", blocks=(Block("News"),),
+                          gold=({"label": "navigation"},))
+    pred, gold = _docs()
+    page = render_report([*pred, menu, other], [*gold, gold_menu, gold_other])
+    table = page.split('id="per-publisher"')[1].split("</table>")[0]
+    assert '<td class="l">menus.example</td><td>n/a</td>' in table and table.count("menus.example") == 1
+    assert "(no publisher)" not in table
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
 def test_report_renders_in_a_headless_browser(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
                                               tmp_path: Path) -> None:
