@@ -339,10 +339,14 @@ def _check_depth(parser: etree.HTMLParser) -> None:
 
 def _canonical_url(root: etree._Element) -> str | None:
     """The page's own absolute http(s) URL from its head: ``<link rel="canonical">``,
-    else ``<meta property="og:url">``; None when it names none."""
+    else ``<meta property="og:url">``; None when it names none. A relative one is read
+    against the head's ``<base href>`` when that is absolute; a scheme-relative one
+    (``//host/path``) as https."""
     head = root.find("head")
     if head is None:
         return None
+    base_el = head.find("base")
+    base = _URL_BLANKS.sub("", (base_el.get("href") or "").strip()) if base_el is not None else ""
     found: dict[str, str] = {}
     for el in head.iter("link", "meta"):
         if el.tag == "link" and "canonical" in (el.get("rel") or "").lower().split():
@@ -352,6 +356,12 @@ def _canonical_url(root: etree._Element) -> str | None:
         else:
             continue
         url = _URL_BLANKS.sub("", url.strip())  # browsers drop tabs and newlines inside a URL
+        if url.startswith("//"):
+            url = "https:" + url
+        elif url and not _ABSOLUTE_URL.match(url) and _ABSOLUTE_URL.match(base):
+            from urllib.parse import urljoin
+
+            url = urljoin(base, url)
         if key not in found and _ABSOLUTE_URL.match(url) and " " not in url:  # the first usable one
             found[key] = url
     return found.get("canonical") or found.get("og")

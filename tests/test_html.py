@@ -361,6 +361,11 @@ def test_a_shard_records_only_the_models_its_model_choice_can_use(html_model_dir
      "https://courier.example/two"),  # the first usable one
     ('<link rel="canonical" href="https://courier.example/\n news">', None),  # a space inside: no URL
     ('<link rel="alternate" href="https://courier.example/feed">', None),
+    ('<base href="https://courier.example/news/"><link rel="canonical" href="ferry-1.html">',
+     "https://courier.example/news/ferry-1.html"),  # relative: read against the head's base
+    ('<base href="https://courier.example/news/"><link rel="canonical" href="/2024/ferry">',
+     "https://courier.example/2024/ferry"),
+    ('<meta property="og:url" content="//www.courier.example/og">', "https://www.courier.example/og"),
 ])
 def test_a_bare_html_file_takes_the_url_its_head_names(tmp_path: Path, head: str, url: str | None) -> None:
     page = f"<html><head>{head}</head><body><p>The ferry will run all winter, the council said.</p></body></html>"
