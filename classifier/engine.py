@@ -172,6 +172,11 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[
 _SHARD_FILES = (".rejects.jsonl", ".report.json")
 
 
+def _shard_files(name: str, suffix: str) -> tuple[str, ...]:
+    """The files shard ``name`` writes (not split by language): output, rejects, report."""
+    return (name + suffix, *(name + end for end in _SHARD_FILES))
+
+
 def _refuse_file_name_clashes(names: list[str], suffix: str) -> None:
     """Refuse shards whose files would have one name: shard ``x.rejects`` written
     without compression is ``x.rejects.jsonl``, shard ``x``'s rejects file. (No shard
@@ -182,7 +187,7 @@ def _refuse_file_name_clashes(names: list[str], suffix: str) -> None:
     """
     owner: dict[str, str] = {}
     for name in names:
-        for file in (name + suffix, *(name + end for end in _SHARD_FILES)):
+        for file in _shard_files(name, suffix):
             other = owner.setdefault(file, name)
             if other != name:
                 raise InputError(f"shards {other} and {name} would both write {file}; rename one of their inputs")
@@ -203,7 +208,7 @@ def _refuse_inputs_as_outputs(inputs: Sequence[str], shards: list[tuple[str, str
             raise InputError(f"{item} is the output folder too: write the clean corpus to another -o")
     sources = {os.path.realpath(src) for src, _ in shards}
     for _, name in shards:
-        for file in (name + suffix, *(name + end for end in _SHARD_FILES)):
+        for file in _shard_files(name, suffix):
             if os.path.join(out, file) in sources:
                 raise InputError(f"shard {name} would write {output_dir / file}, one of the inputs: "
                                  "write to another -o")
