@@ -108,5 +108,5 @@ def load_checked_pickle(path: Path, card: dict[str, Any], expected: type, what: 
     except Exception as err:  # a damaged pickle can raise nearly anything
         raise ModelError(f"{path} cannot be loaded ({type(err).__name__}: {err}); {remedy}") from err
     if not isinstance(obj, expected):
-        raise ModelError(f"{path} holds a {type(obj).__name__}, not {what}")
+        raise ModelError(f"{path} holds an object of type {type(obj).__name__}, not {what}")
     return obj

@@ -539,6 +539,8 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     from .engine import expand_folders
 
     data = tuple(expand_folders(data, (output_dir,)))  # a folder: its files, not the output folder
+    if folds == 1:
+        raise click.UsageError("--folds 1 cannot cross-validate: give 2 or more, or 0 for no report")
     if base_dir is not None:
         _refuse_unused_options(("folds", "model_dir"), "not used with --base (the base folder is the model)")
     else:
@@ -600,6 +602,7 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
             "training_documents": len(docs),
             "training_blocks": sum(lab is not None for d in docs for lab in d.gold_labels),
             "cv_metrics": _slim(cv) if cv else None,
+            "cv_folds": min(folds, len(publishers)) if cv else None,  # grouped by publisher (publisher_groups)
             "language_model": {"file": LID_MODEL_FILE, "sha256": sha256_of(lid)},
         }
         path = save_model(model, output_dir, card=card, file_name=HTML_MODEL_FILE if html else BLOCK_MODEL_FILE)

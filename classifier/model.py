@@ -586,11 +586,18 @@ def save_model(model: BlockModel, model_dir: Path, *, card: dict[str, Any] | Non
         "params": model.params.to_dict(),
         "features_version": model.features_version_,
         "sklearn_version": sklearn.__version__,
+        "sieve_version": _sieve_version(),
         "python_version": platform.python_version(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **(card or {}),
     })
     return path
+
+
+def _sieve_version() -> str:
+    from . import __version__
+
+    return __version__
 
 
 def load_model(model_dir: Path, file_name: str = BLOCK_MODEL_FILE) -> BlockModel:

@@ -322,6 +322,7 @@ def test_train_writes_model_card_and_language_model(runner: CliRunner, tiny_mode
     assert card["sha256"] == hashlib.sha256((out / "blocks.joblib").read_bytes()).hexdigest()
     assert card["training_files"] == [{"path": str(src), "sha256": hashlib.sha256(src.read_bytes()).hexdigest()}]
     assert card["params"]["random_state"] == 0 and card["params"]["trees"] >= 1
+    assert card["sieve_version"] == __import__("classifier").__version__ and card["cv_folds"] == 2
     assert set(card["cv_metrics"]) >= {"macro_f1", "per_label", "content_vs_rest"}
     assert 0.0 <= card["cv_metrics"]["macro_f1"] <= 1.0
     labelled = sum(1 for line in src.read_text(encoding="utf-8").splitlines()
@@ -333,6 +334,12 @@ def test_train_writes_model_card_and_language_model(runner: CliRunner, tiny_mode
     scored = _score(runner, out, str(data_dir / "story.txt"))
     assert scored.exit_code == 0, scored.stderr
     assert len(_records(scored.stdout)[0]["blocks"]) == 12
+
+
+def test_train_with_one_fold_is_a_usage_error(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["train", str(data_dir / "train-small.jsonl"), "-o", str(tmp_path / "m"),
+                                 "--folds", "1"])
+    assert result.exit_code == 2 and "--folds 1 cannot cross-validate" in result.stderr
 
 
 def test_train_without_labels_exits_1(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
