@@ -579,17 +579,17 @@ class LanguageIdentifier:
                 analysis.plain = _UNSURE
             elif one:
                 piece, cands = judged[0]
-                if not self._recheck(head, piece):
+                if not self._recheck(head, piece) or (parts := self._requote(head, piece, latin)) == [piece]:
                     short = len(head) <= SHORT_TEXT_CHARS
                     analysis = TextAnalysis(text, (piece,), piece.letters, tuple(cands) if short else ())
                     analysis.plain = self._decide_one(piece)
                 else:
-                    analysis = self._analysis_of(text, self._clauses(head, piece, latin))
+                    analysis = self._analysis_of(text, parts)
             else:
                 pieces: list[Piece] = []
                 for piece, _ in judged:
                     if self._recheck(head, piece):
-                        pieces.extend(self._clauses(head, piece, latin))
+                        pieces.extend(self._requote(head, piece, latin))
                     else:
                         pieces.append(piece)
                 analysis = self._analysis_of(text, pieces)
@@ -624,6 +624,19 @@ class LanguageIdentifier:
             return False
         return any(_letters(_quoted_text(m)) * 2 >= piece.letters
                    for m in _QUOTED.finditer(text, piece.start, piece.end))
+
+    def _requote(self, text: str, piece: Piece, latin: bool) -> list[Piece]:
+        """``_clauses`` of a sentence ``_recheck`` picked. Of one fastText was sure of,
+        the parts count only when they are not all in its language (a foreign
+        quotation, or a sentence swayed to its quotation's language): an English
+        quotation in an English sentence leaves the sentence one piece, as it was (its
+        parts' weaker votes would lower the block's confidence, which the block model
+        reads: retrained so, the HTML model lost 0.007 AEB token F1; training/NOTES.md,
+        session 8)."""
+        parts = self._clauses(text, piece, latin)
+        if piece.prob < CLAUSE_RECHECK or any(p.lang not in (None, piece.lang) for p in parts):
+            return parts
+        return [piece]
 
     def _clauses(self, text: str, piece: Piece, latin: bool = False) -> list[Piece]:
         """A sentence cut around its longest quotation (``He said: « Nous ne reculerons

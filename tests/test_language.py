@@ -406,3 +406,12 @@ def test_a_quotation_that_sways_fasttext_is_a_segment_of_the_sentence(lid: Langu
     name = ("Das Netz misst seit Jahren die Luft an über hundert Stationen im «Integrated Carbon Observation "
             "System» und teilt die Daten mit allen Forschenden in ganz Europa.")
     assert lid.decide(lid.analyze(name), prior="de").segments == ()
+
+
+def test_a_sure_sentence_quoting_its_own_language_stays_one_piece(lid: LanguageIdentifier) -> None:
+    # cut around the quotation, its parts' weaker votes lowered the block's confidence
+    # (which the block model reads) for no segment at all
+    text = '“We will not give up on this town, not now and not ever,” the mayor told the crowd on Tuesday.'
+    analysis = lid.analyze(text)
+    assert len(analysis.pieces) == 1 and analysis.pieces[0].lang == "en"
+    assert lid.decide(analysis, prior="en").segments == ()
