@@ -144,7 +144,8 @@ def clean_document(doc: Document, policy: CleanPolicy, *, source: str = "",
     if not policy.drop_fields:
         # the input's own fields; its 'metadata' (Dolma, datatrove, an earlier Sieve) merged, not nested
         inner = doc.extra.get("metadata")
-        fields = {k: v for k, v in doc.extra.items() if k not in ("url", "publisher", "metadata")}
+        # a page's 'html' beside its 'text' is the page again, not metadata (hundreds of kB a record)
+        fields = {k: v for k, v in doc.extra.items() if k not in ("url", "publisher", "metadata", "html")}
         if not isinstance(inner, dict):
             inner = {}
             if "metadata" in doc.extra:

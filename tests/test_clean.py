@@ -1156,3 +1156,13 @@ def test_a_file_under_a_link_to_a_folder_of_the_input_is_read_under_its_own_name
         (src / f"z-link{i}").symlink_to(src / f"real{i}", target_is_directory=True)
     names = [name for _, name in discover_shards([str(src)])]
     assert names == [f"real{i}/x" for i in range(6)]
+
+
+def test_a_records_html_beside_its_text_is_not_copied_into_the_metadata() -> None:
+    doc = Document.from_dict({"id": "p", "text": "The council kept the ferry running through the winter months.",
+                              "html": "<html><body><p>The council kept the ferry running.</p></body></html>",
+                              "crawl": "2024-10"})
+    labelled = Document(doc.id, tuple(Block(b.text, label=Label.CONTENT, lang="en", lang_score=0.9, foreign=False)
+                                      for b in doc.blocks), extra=doc.extra, lang="en", lang_score=0.9)
+    (_, rec), = clean_document(labelled, CleanPolicy(min_chars=10)).records
+    assert "html" not in rec["metadata"] and rec["metadata"]["crawl"] == "2024-10"
