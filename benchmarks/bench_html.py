@@ -50,7 +50,7 @@ def read(p):
 if side != "trafilatura":
     sys.path.insert(0, sys.argv[4])
     from classifier.errors import PageError
-    from classifier.html import html_to_blocks as _cut
+    from classifier.html import html_to_blocks as _cut, page_fields
     def html_to_blocks(data, found=None):
         try:
             return _cut(data, found=found)
@@ -64,7 +64,7 @@ if side.startswith("sieve"):
     def page(data, doc_id):  # as `sieve score page.html` reads it: blocks, and the title that finds the headline
         found = {}
         blocks = html_to_blocks(data, found=found)
-        return Document(id=doc_id, blocks=tuple(blocks), extra={"title": found["title"]} if "title" in found else {})
+        return Document(id=doc_id, blocks=tuple(blocks), extra=page_fields(found))
     def article(doc):  # the kept text as `sieve clean` keeps it
         content = [b for b in doc.blocks if b.label is Label.CONTENT and not removable_foreign(b)]
         body = content

@@ -33,6 +33,7 @@ from typing import Any
 from . import __version__
 from .document import Block, Document, Label, url_host
 from .errors import InputError
+from .language import SEGMENT_MIN_LETTERS, SEGMENT_MIN_WORDS, _letters
 from .options import shard_options
 from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any, with_publisher
 from .writers import JsonlWriter, _encodable, write_text_atomic
@@ -105,8 +106,6 @@ def removable_foreign(block: Block) -> bool:
     document's text (``FOREIGN_BLOCK_MIN_CONFIDENCE``)."""
     if not block.foreign or (block.lang_score or 0.0) < FOREIGN_BLOCK_MIN_CONFIDENCE:
         return False
-    from .language import SEGMENT_MIN_LETTERS, SEGMENT_MIN_WORDS, _letters
-
     return len(block.text.split()) >= SEGMENT_MIN_WORDS and _letters(block.text) >= SEGMENT_MIN_LETTERS
 
 

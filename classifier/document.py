@@ -234,7 +234,7 @@ class Document:
                 raise SchemaError(f"field '{text_field}' must be a string, not {type(text).__name__}")
             blocks = [Block(text=t) for t in split_paragraphs(text)]
         elif isinstance(rec.get(html_field), str):
-            from .html import html_to_blocks  # lxml only when pages come in
+            from .html import html_to_blocks, page_fields  # lxml only when pages come in
 
             if _LOOKS_LIKE_PATH.fullmatch(rec[html_field]):
                 raise SchemaError(f"field '{html_field}' holds a file path ({rec[html_field][:200]!r}), not a page's "
@@ -244,8 +244,8 @@ class Document:
             blocks = html_to_blocks(rec.pop(html_field), found=found)
             if not rec.get("url"):  # a page without its url: the canonical URL it names
                 rec["url"] = found.get("url")
-            if found.get("title") and "title" not in rec:  # the page's title: finds its headline
-                rec["title"] = found["title"]
+            for key, value in page_fields(found).items():  # the page's title, unless the record gives its own
+                rec.setdefault(key, value)
         else:
             raise SchemaError(f"record has none of 'blocks', '{text_field}' or '{html_field}' (HTML as a string); "
                               "--text-field names the field that holds the text")

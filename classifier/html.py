@@ -30,6 +30,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterator
+from urllib.parse import urljoin
 
 from lxml import etree
 
@@ -359,12 +360,16 @@ def _canonical_url(root: etree._Element) -> str | None:
         if url.startswith("//"):
             url = "https:" + url
         elif url and not _ABSOLUTE_URL.match(url) and _ABSOLUTE_URL.match(base):
-            from urllib.parse import urljoin
-
             url = urljoin(base, url)
         if key not in found and _ABSOLUTE_URL.match(url) and " " not in url:  # the first usable one
             found[key] = url
     return found.get("canonical") or found.get("og")
+
+
+def page_fields(found: dict[str, str]) -> dict[str, str]:
+    """What a page's document keeps of what ``html_to_blocks`` found in its head
+    besides its url: its ``title`` (the block model finds the headline by it)."""
+    return {"title": found["title"]} if found.get("title") else {}
 
 
 def page_title(root: etree._Element) -> str | None:

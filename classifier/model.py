@@ -50,6 +50,7 @@ from .features import (
     document_features,
     probability_context,
 )
+from .templates import publisher_of
 
 __all__ = [
     "BLOCK_MODEL_FILE",
@@ -692,6 +693,4 @@ def publisher_groups(documents: Sequence[Document]) -> list[str]:
     """The group of each document for publisher-grouped folds: its publisher as
     Sieve reads it everywhere (the record's, else its url's host without www.,
     lower-cased: ``templates.publisher_of``), else its own id (a group of its own)."""
-    from .templates import publisher_of
-
     return [publisher_of(d) or f"id:{d.id}" for d in documents]

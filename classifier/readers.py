@@ -652,7 +652,7 @@ def _looks_binary(data: bytes) -> bool:
 def _page_document(data: bytes, source: str, position: int, doc_id: str, url: str | None,
                    rejects: RejectSink, http_charset: str | None = None) -> Document | None:
     """The document of one HTML page's bytes, or ``None`` (rejected)."""
-    from .html import html_to_blocks
+    from .html import html_to_blocks, page_fields
 
     if _looks_binary(data):
         rejects.add(Reject(source, position, "binary", "not an HTML page: binary data", data[:65536]))
@@ -680,8 +680,7 @@ def _page_document(data: bytes, source: str, position: int, doc_id: str, url: st
         return None
     # a bare HTML file's url (and so its publisher): the canonical URL the page names
     # the page's title (a field of its record, as a JSONL page's): finds its headline
-    extra = {"title": found["title"]} if found.get("title") else {}
-    return Document(id=doc_id, blocks=tuple(blocks), url=url or found.get("url"), extra=extra)
+    return Document(id=doc_id, blocks=tuple(blocks), url=url or found.get("url"), extra=page_fields(found))
 
 
 def read_warc(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Document]:

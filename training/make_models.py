@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from classifier.cards import sha256_of  # noqa: E402
 from classifier.document import LABELS, Document, Label  # noqa: E402
 from classifier.errors import PageError  # noqa: E402
-from classifier.html import DOM_FACTS, html_to_blocks  # noqa: E402
+from classifier.html import DOM_FACTS, html_to_blocks, page_fields  # noqa: E402
 from classifier.language import LanguageIdentifier  # noqa: E402
 from classifier.model import (  # noqa: E402
     HTML_MODEL_FILE,
@@ -123,7 +123,7 @@ def page_documents(data_dir: Path, part: str) -> list[Document]:
                 for k in range(size):
                     if doc.gold and b + k < len(doc.gold):
                         gold[a + k] = dict(doc.gold[b + k])
-        extra = {"html": rel, **({"title": found["title"]} if found.get("title") else {})}  # as `sieve score`
+        extra = {"html": rel, **page_fields(found)}  # as `sieve score` reads the page
         out.append(Document(id=doc.id, blocks=tuple(blocks), url=doc.url, publisher=doc.publisher,
                             extra=extra, gold=tuple(gold), gold_lang=doc.gold_lang))
     return out
