@@ -32,6 +32,7 @@ import gc
 import logging
 import re
 import threading
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -105,8 +106,11 @@ _TLD = r"\.(?:com|org|net|de|fr|uk|ru|pl|it|es|nl|io)\b"
 _HAS_TLD = re.compile(_TLD)
 #: What is no language, one alternative each: URLs, www. addresses, e-mail
 #: addresses, @handles and #tags, bare domains, digits, code-like runs.
-_NOT_LANGUAGE_PARTS = (r"https?://\S+", r"www\.\S+", r"\S+@\S+\.\w+", r"[@#]\w+",
-                       r"\b[\w-]+" + _TLD + r"/?\S*", r"[\d_]+", r"[{}<>\[\]=;$\\|]+\S*")
+#: The e-mail and domain alternatives start only where their run of name characters
+#: starts and never backtrack into it: in linear time on a long run of such
+#: characters (``"a-" * 50_000``), which the plain forms took quadratic time over.
+_NOT_LANGUAGE_PARTS = (r"https?://\S+", r"www\.\S+", r"(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+",
+                       r"[@#]\w+", r"(?<![\w-])[\w-]++" + _TLD + r"/?\S*", r"[\d_]+", r"[{}<>\[\]=;$\\|]+\S*")
 
 
 @functools.cache
@@ -146,7 +150,7 @@ _SCRIPTS: tuple[tuple[str, str], ...] = (
     ("Sinhala", "\u0d80-\u0dff"), ("Thai", "\u0e00-\u0e7f"), ("Lao", "\u0e80-\u0eff"),
     ("Tibetan", "\u0f00-\u0fff"), ("Myanmar", "\u1000-\u109f"), ("Georgian", "\u10a0-\u10ff"),
     ("Hangul", "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"), ("Ethiopic", "\u1200-\u139f"),
-    ("Khmer", "\u1780-\u17ff"), ("Kana", "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"),
+    ("Khmer", "\u1780-\u17ff"), ("Kana", "\u3040-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f"),
     ("Han", "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"),
 )
 _SCRIPT_RES = tuple((name, re.compile(f"[{ranges}]")) for name, ranges in _SCRIPTS)
@@ -160,7 +164,7 @@ _RANGE_STARTS = [r[0] for r in _RANGES]
 SCRIPT_SAMPLE = 300
 #: Scripts that settle the language without a model call.
 _SCRIPT_LANGUAGE = {
-    "Greek": "el", "Armenian": "hy", "Hebrew": "he", "Bengali": "bn", "Gurmukhi": "pa", "Gujarati": "gu",
+    "Greek": "el", "Armenian": "hy", "Gurmukhi": "pa", "Gujarati": "gu",
     "Oriya": "or", "Tamil": "ta", "Telugu": "te", "Kannada": "kn", "Malayalam": "ml", "Sinhala": "si",
     "Thai": "th", "Lao": "lo", "Tibetan": "bo", "Myanmar": "my", "Georgian": "ka", "Hangul": "ko",
     "Ethiopic": "am", "Khmer": "km", "Kana": "ja",
@@ -170,7 +174,9 @@ _SCRIPT_LANGUAGES = {
     "Cyrillic": frozenset("ru uk bg be mk sr kk ky tg mn tt ba cv ce os sah mhr mrj kv xal myv krc av lez bxr"
                           " tyv udm koi".split()),
     "Arabic": frozenset("ar fa ur ps ug ckb sd arz azb mzn pnb glk ku".split()),
-    "Devanagari": frozenset("hi mr ne sa new bh mai gom dty bpy".split()),
+    "Devanagari": frozenset("hi mr ne sa new bh mai gom dty".split()),
+    "Hebrew": frozenset("he yi".split()),
+    "Bengali": frozenset("bn as bpy".split()),
     "Han": frozenset("zh ja wuu yue lzh gan".split()),
 }
 _NON_LATIN_LANGUAGES = frozenset(_SCRIPT_LANGUAGE.values()).union(*_SCRIPT_LANGUAGES.values()) - {"sr", "ku"}
@@ -207,7 +213,7 @@ class BlockLanguage(NamedTuple):
 class TextAnalysis:
     """What the model said about one text, piece by piece (see ``analyze``)."""
 
-    __slots__ = ("candidates", "letters", "pieces", "plain", "prior", "text", "with_prior")
+    __slots__ = ("candidates", "letters", "pieces", "plain", "text", "with_prior")
 
     def __init__(self, text: str, pieces: tuple[Piece, ...], letters: int,
                  candidates: tuple[tuple[str, float], ...] = ()) -> None:
@@ -218,15 +224,17 @@ class TextAnalysis:
         self.candidates = candidates
         #: the decision without a prior (``decide(analysis)``), made once with the analysis
         self.plain: BlockLanguage | None = None
-        #: the last decision with a prior, and that prior (a page's menus repeat)
-        self.prior: str | None = None
-        self.with_prior: BlockLanguage | None = None
+        #: the last prior and the decision with it (a page's menus repeat); one
+        #: attribute, so that threads sharing the analysis never pair one prior with
+        #: another's decision
+        self.with_prior: tuple[str, BlockLanguage] | None = None
 
     def __repr__(self) -> str:
         return f"TextAnalysis(pieces={self.pieces!r}, letters={self.letters}, plain={self.plain!r})"
 
 
 _UNSURE = BlockLanguage(None, None, ())
+_ALL_TEXT = object()  # analyze_many's "no text that is not a string" marker
 #: ``Piece(...)`` (and the other NamedTuples here) without NamedTuple's Python-level __new__ (hot path)
 _new_piece = tuple.__new__
 
@@ -250,6 +258,10 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+_UNICODE_SPACES = dict.fromkeys(map(ord, "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+                                         "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\x85"), " ")
+
+
 def _fasttext_line(text: str) -> str:
     """What fastText reads for ``text``: at most ``MAX_CHARS`` characters on one line,
     all-capital text lowered (lid.176.ftz knows few all-capital words: "SUBSCRIBER
@@ -258,6 +270,11 @@ def _fasttext_line(text: str) -> str:
     line = text[:MAX_CHARS] if len(text) > MAX_CHARS else text
     if "\n" in line:  # a newline ends fastText's input; other whitespace only separates
         line = line.replace("\n", " ")
+    if not line.isascii():
+        # fastText splits words at ASCII whitespace only: a no-break space (French
+        # "mot\u00a0:", thousands "10\u202f000") glued words into unknown ones; and it
+        # read composed text (decomposed accents lowered French from 0.97 to 0.73)
+        line = unicodedata.normalize("NFC", line.translate(_UNICODE_SPACES))
     if line.isupper():
         line = line.lower()
     return line + "\n"
@@ -331,10 +348,12 @@ def _scripts(text: str, letters: int | None = None) -> tuple[str | None, frozens
         return _LATIN_ONLY if (letters if letters is not None else _letters(text)) else _NO_SCRIPT
     text = text[:SCRIPT_SAMPLE]
     letters = _letters(text)
-    counts = {name: n for name, rx in _SCRIPT_RES if (n := len(rx.findall(text)))}
-    counts["Latin"] = letters - sum(counts.values())
+    # letters only: the ranges hold vowel signs and viramas too, which are no letters
+    counts = {name: n for name, rx in _SCRIPT_RES if (n := sum(map(str.isalpha, rx.findall(text))))}
+    counts["Latin"] = max(letters - sum(counts.values()), 0)
     present = frozenset(name for name, n in counts.items() if n >= 5 or n >= letters / 5)
-    if counts.get("Kana") and counts["Kana"] + counts.get("Han", 0) >= letters / 5:
+    kana = counts.get("Kana", 0)
+    if kana >= 2 and kana + counts.get("Han", 0) >= letters / 2:
         return "Kana", present | {"Kana"}  # Japanese mixes kana, kanji and Latin words
     return max(sorted(counts), key=counts.__getitem__), present
 
@@ -437,6 +456,7 @@ class LanguageIdentifier:
         self._ft_predict: Any = None  # the model's bound predict, once loaded
         self._lock = threading.Lock()
         self._cache: dict[str, TextAnalysis] = {}
+        self._cache_lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         # fastText handles and locks do not pickle; a worker reloads the model
@@ -486,6 +506,9 @@ class LanguageIdentifier:
         else:
             words = clean.count(" ") + 1
             letters = len(clean) - words + 1
+            sample = clean[:LONG_PIECE]
+            if _letters(sample) * 2 < len(sample):  # symbols, digits: count exactly ("¡" * 250 is no language)
+                letters = _letters(clean)
         if letters < MIN_LETTERS_WITH_PRIOR:
             no_spaces = letters > 0 and _scripts(clean, letters)[0] in _NO_SPACE_SCRIPTS
             return _new_piece(Piece, (start, end, letters, words, None, 0.0, no_spaces)), []
@@ -531,19 +554,26 @@ class LanguageIdentifier:
         repeat within a page and across a site's pages, so short texts are also kept
         in a bounded cache (``CACHE_SIZE`` entries, oldest out first). Answers do
         not depend on the cache."""
+        if isinstance(texts, (str, bytes)):
+            raise TypeError(f"pass a list of texts, not one {type(texts).__name__}")
+        texts = texts if isinstance(texts, (list, tuple)) else list(texts)  # read once (a generator)
         cache = self._cache
         out = [cache.get(text) for text in texts]
         todo = dict.fromkeys(text for text, found in zip(texts, out, strict=True) if found is None)
         if not todo:
             return out  # type: ignore[return-value]  # every text was in the cache
+        bad = next((t for t in todo if not isinstance(t, str)), _ALL_TEXT)
+        if bad is not _ALL_TEXT:
+            raise TypeError(f"a text must be a string, not {type(bad).__name__} ({bad!r:.40})")
         with _gc_paused():
             analyses = self._analyze_all(list(todo))
-        for text, analysis in zip(todo, analyses, strict=True):
-            todo[text] = analysis
-            if len(text) <= CACHE_MAX_CHARS:
-                if len(cache) >= CACHE_SIZE:
-                    del cache[next(iter(cache))]
-                cache[text] = analysis
+        with self._cache_lock:  # threads sharing this identifier evict one oldest entry each
+            for text, analysis in zip(todo, analyses, strict=True):
+                todo[text] = analysis
+                if len(text) <= CACHE_MAX_CHARS:
+                    if len(cache) >= CACHE_SIZE:
+                        del cache[next(iter(cache))]
+                    cache[text] = analysis
         return [found if found is not None else todo[text]  # type: ignore[misc]
                 for text, found in zip(texts, out, strict=True)]
 
@@ -671,11 +701,12 @@ class LanguageIdentifier:
             # the prior agrees and there is nothing for it to settle: same answer
             if plain.lang == prior and (plain.confidence or 0.0) >= PRIOR_UNSURE:
                 return plain
-        if prior is not None and analysis.prior == prior and analysis.with_prior is not None:
-            return analysis.with_prior
+        memo = analysis.with_prior
+        if prior is not None and memo is not None and memo[0] == prior:
+            return memo[1]
         decided = self._decide(analysis, prior)
         if prior is not None:
-            analysis.prior, analysis.with_prior = prior, decided
+            analysis.with_prior = (prior, decided)
         return decided
 
     def _decide(self, analysis: TextAnalysis, prior: str | None) -> BlockLanguage:
@@ -738,7 +769,9 @@ class LanguageIdentifier:
 
     def identify_language_of_many(self, texts: Sequence[str], prior: str | None = None
                                   ) -> list[LanguageGuess | None]:
-        """The language of each text (``None`` when unsure), in order."""
+        """The language of each text (``None`` when unsure), in order. ``prior`` is
+        the document's language as a code (``"pt-BR"`` reads as ``"pt"``)."""
+        prior = _code(prior, "prior")
         out: list[LanguageGuess | None] = []
         for an in self.analyze_many(texts):
             bl = self.decide(an, prior)
@@ -747,7 +780,8 @@ class LanguageIdentifier:
 
     def foreign_segments(self, text: str, lang: str | None = None) -> list[Segment]:
         """The spans of ``text`` in another language than ``lang`` (default: the
-        text's own language)."""
+        text's own language; ``"en-GB"`` reads as ``"en"``)."""
+        lang = _code(lang, "lang")
         bl = self.decide(self.analyze(text), prior=lang)
         if lang is None or bl.lang == lang:
             return list(bl.segments)
@@ -904,7 +938,40 @@ def _valid_utf8(line: str) -> str:
         return line.encode("utf-8", "replace").decode("utf-8")
 
 
+def _code(code: str | None, name: str) -> str | None:
+    """A language code given to the public methods, as Sieve writes codes; a value
+    that is no language code at all (``"english"``) is refused."""
+    if code is None:
+        return None
+    norm = normalize_lang(code)
+    if norm is None:
+        raise ValueError(f"{name} must be a language code such as 'en' or 'pt-BR', not {code!r}")
+    return norm
+
+
+#: fastText models loaded in this process, by file (path, size, modification time):
+#: every LanguageIdentifier (every Sieve) of one file shares one model (a 1 MB model
+#: is about 3.5 MB in memory); a file replaced in place loads anew.
+_FASTTEXT_MODELS: dict[tuple[str, int, int], Any] = {}
+_FASTTEXT_LOCK = threading.Lock()
+
+
 def _load_fasttext(path: Path) -> Any:
+    try:
+        st = path.stat()
+    except OSError:
+        st = None
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns) if st is not None else None
+    with _FASTTEXT_LOCK:
+        if key is not None and key in _FASTTEXT_MODELS:
+            return _FASTTEXT_MODELS[key]
+        model = _read_fasttext(path)
+        if key is not None:
+            _FASTTEXT_MODELS[key] = model
+        return model
+
+
+def _read_fasttext(path: Path) -> Any:
     from .cards import verify_file  # here, not at import: the CLI's --help stays fast
 
     verify_file(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import time
 import re
 import shutil
 from collections.abc import Sequence
@@ -415,3 +416,104 @@ def test_a_sure_sentence_quoting_its_own_language_stays_one_piece(lid: LanguageI
     analysis = lid.analyze(text)
     assert len(analysis.pieces) == 1 and analysis.pieces[0].lang == "en"
     assert lid.decide(analysis, prior="en").segments == ()
+
+
+def test_long_runs_of_name_characters_are_blanked_in_linear_time() -> None:
+    from classifier.language import _blank_not_language
+
+    # the plain e-mail and domain patterns backtracked over the whole run at every
+    # start: 66 s for the first text; a linear pass takes milliseconds
+    for text in ("See example.com " + "a-" * 50_000, "x" * 99_990 + "@y and a.com"):
+        start = time.perf_counter()
+        _blank_not_language(text)
+        assert time.perf_counter() - start < 2.0, text[:30]
+
+
+def test_symbols_alone_are_no_language_however_long(lid: LanguageIdentifier) -> None:
+    for text in ("¡" * 250, "” " * 125, "· " * 125, "✔ " * 125, "»" * 250, "- " * 300 + "12"):
+        assert lid.identify_language_of(text) is None, text[:10]
+
+
+def test_a_kana_mark_in_chinese_or_kana_words_in_english_do_not_settle_japanese(lid: LanguageIdentifier) -> None:
+    # the katakana middle dot in a Chinese name, a kana particle in a Chinese title
+    for text in ("美国前总统唐纳德・特朗普在周二发表讲话，称他将继续参加竞选。", "台灣の美食推薦：夜市小吃與傳統餐廳"):
+        guess = lid.identify_language_of(text)
+        assert guess is not None and guess.lang == "zh", text
+    guess = lid.identify_language_of("My favourite anime series are 鬼滅の刃 and 進撃の巨人 by far.")
+    assert guess is not None and guess.lang == "en"
+    guess = lid.identify_language_of("今日はとても良い天気ですね。散歩に行きましょう。")
+    assert guess is not None and guess.lang == "ja"
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("דער ייִדישער שרייבער האָט געשריבן אַ בוך וועגן זיין לעבן אין דער אַלטער היים.", "yi"),
+    ("הממשלה החליטה היום להקים גשר חדש מעל הנהר במרכז העיר.", "he"),
+])
+def test_a_script_of_several_languages_asks_fasttext(lid: LanguageIdentifier, text: str, lang: str) -> None:
+    guess = lid.identify_language_of(text)
+    assert guess is not None and guess.lang == lang
+
+
+def test_unicode_spaces_and_decomposed_accents_read_as_fasttext_was_trained(lid: LanguageIdentifier) -> None:
+    import unicodedata
+
+    plain = "Les enfants jouent dans le jardin pendant que les parents préparent le repas du soir."
+    for variant in (plain.replace(" ", "\u00a0"), plain.replace(" ", "\u202f"), unicodedata.normalize("NFD", plain)):
+        guess, ref = lid.identify_language_of(variant), lid.identify_language_of(plain)
+        assert guess is not None and ref is not None and guess.lang == "fr"
+        assert guess.confidence == pytest.approx(ref.confidence)
+
+
+def test_public_methods_take_codes_as_sieve_writes_them_and_refuse_other_values(lid: LanguageIdentifier) -> None:
+    text = ("The committee met on Tuesday to discuss the budget. Der Ausschuss hat heute beschlossen, die Mittel "
+            "zu kürzen und das Projekt zu beenden. The vote was close.")
+    expected = lid.foreign_segments(text, lang="en")
+    assert [s.lang for s in expected] == ["de"]
+    for code in ("EN", "en-GB", "__label__en"):
+        assert lid.foreign_segments(text, lang=code) == expected
+    assert lid.identify_language_of("Pular para o conteúdo", prior="pt-BR") == \
+        lid.identify_language_of("Pular para o conteúdo", prior="pt")
+    with pytest.raises(ValueError, match="language code"):
+        lid.identify_language_of("Hello there", prior="english")
+    with pytest.raises(TypeError, match="list of texts"):
+        lid.identify_language_of_many("Hello")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="NoneType"):
+        lid.identify_language_of(None)  # type: ignore[arg-type]
+    many = lid.identify_language_of_many(t for t in (SENTENCES["de"], SENTENCES["fr"]))  # a generator, read once
+    assert [g.lang if g else None for g in many] == ["de", "fr"]
+
+
+def test_threads_sharing_one_identifier_evict_the_cache_safely(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import threading
+
+    import classifier.language as language
+
+    monkeypatch.setattr(language, "CACHE_SIZE", 50)
+    shared = LanguageIdentifier(Path(language.__file__).resolve().parent.parent / "models" / "lid.ftz")
+    errors: list[BaseException] = []
+
+    def work(t: int) -> None:
+        try:
+            for i in range(60):
+                shared.identify_language_of_many([f"menu item {t} {i} {j}" for j in range(30)])
+        except BaseException as err:  # noqa: BLE001 - collected for the assertion
+            errors.append(err)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert errors == []
+    assert len(shared._cache) <= 50
+
+
+def test_identifiers_of_one_file_share_one_fasttext_model(lid: LanguageIdentifier) -> None:
+    again = LanguageIdentifier(lid.model_path)
+    assert again.model is lid.model
