@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pickle
-import time
 import re
 import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
