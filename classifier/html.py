@@ -91,7 +91,8 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
     UTF-8 with non-ASCII characters (whatever charset is declared: a page that says
     ISO-8859-1 and is UTF-8 is common, while legacy-encoded text is practically never
     valid UTF-8); then the HTTP header's charset (from WARC), then the charset a
-    ``<meta>`` declares, then UTF-8 (also when only a few sequences are broken,
+    ``<meta>`` declares (first when the header says ISO-8859-1 or windows-1252, a
+    server default, and the page names another), then UTF-8 (also when only a few sequences are broken,
     ``MOSTLY_UTF8``), then charset-normalizer's guess, then windows-1252."""
     for bom, bom_codec in _BOMS:
         if data.startswith(bom):
@@ -103,7 +104,14 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
     if utf8 is not None and not data.isascii():
         return utf8
     declared = _META_CHARSET.search(data[:4096])
-    for label in (http_charset, declared.group(1) if declared else None):
+    meta = declared.group(1) if declared else None
+    labels = [http_charset, meta]
+    if _text_codec(http_charset) == "cp1252" and _text_codec(meta) not in (None, "cp1252"):
+        # "ISO-8859-1" is many servers' default whatever the page: a page that names
+        # another charset itself (EUC-JP, windows-1251) is read as it says, or its
+        # text becomes mojibake that cp1252 accepts without an error
+        labels.reverse()
+    for label in labels:
         codec = _text_codec(label)
         if codec and codec not in ("utf-8", "utf-16-le", "utf-16-be", "utf-16"):  # a wrong UTF-16 claim is common
             return data.decode(codec, errors="replace")

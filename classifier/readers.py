@@ -329,6 +329,8 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
     and its format found from its first bytes (``read_any``)."""
     if not hasattr(stream, "peek"):  # e.g. a BytesIO: buffer it so the head can be seen
         stream = io.BufferedReader(stream)
+    if input_format == "auto" and _gzipped_warc(stream):
+        input_format = "warc"  # as it is: the WARC reader goes on at the member after a broken one
     if input_format != "warc":  # the WARC reader takes gzip and zstd as they are
         stream = _decompressed_stdin(stream)
     if input_format == "auto":
@@ -344,6 +346,22 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
         yield from _read_warc_stream(stream, source, rejects, max_bytes)
     else:
         yield from _read_text_stream(stream, source, doc_id, rejects, max_bytes, html=input_format == "html")
+
+
+def _gzipped_warc(stream: Any) -> bool:
+    """Whether a peekable stream is a gzipped WARC file: its first buffered bytes,
+    decompressed without being consumed, begin ``WARC/``."""
+    try:
+        raw = stream.peek(1 << 16)
+    except OSError:
+        return False
+    if raw[:2] != b"\x1f\x8b":
+        return False
+    try:
+        head = zlib.decompressobj(wbits=31).decompress(raw, 64)
+    except zlib.error:
+        return False
+    return sniff_format(head) == "warc"
 
 
 def _decompressed_stdin(stream: Any) -> Any:

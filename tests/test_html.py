@@ -396,3 +396,17 @@ def test_a_pages_title_is_found_and_read_into_its_document(tmp_path: Path) -> No
     (tmp_path / "p.html").write_bytes(page)
     (doc,) = read_any(tmp_path / "p.html", RejectSink())
     assert doc.extra["title"] == "Harbour keeps its winter ferry"
+
+
+def test_a_server_default_latin_1_header_gives_way_to_the_charset_the_page_names() -> None:
+    story = "東京都は火曜日に新しい橋の建設を決めました。工事は来年始まります。"
+    page = f'<html><head><meta charset="euc-jp"></head><body><p>{story}</p></body></html>'.encode("euc-jp")
+    assert html_to_blocks(page, http_charset="iso-8859-1")[0].text == story
+    russian = "Мэр города во вторник открыл новый мост через реку."
+    page = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251"></head>'
+            f"<body><p>{russian}</p></body></html>").encode("cp1251")
+    assert html_to_blocks(page, http_charset="ISO-8859-1")[0].text == russian
+    # a header naming another charset still wins over the page's own claim, as browsers read it
+    french = "Le café crème du matin coûte deux euros cinquante."
+    page = f'<html><head><meta charset="utf-8"></head><body><p>{french}</p></body></html>'.encode("cp1252")
+    assert html_to_blocks(page, http_charset="windows-1252")[0].text == french

@@ -753,3 +753,24 @@ def test_a_zstd_bomb_is_read_in_bounded_pieces() -> None:
         tracemalloc.stop()
     assert total == 256 << 20
     assert peak < 32 << 20  # never the whole expansion of one compressed chunk at once
+
+
+def test_a_gzipped_warc_on_a_pipe_is_sniffed_as_warc_and_read_as_its_file_is(monkeypatch: pytest.MonkeyPatch,
+                                                                              tmp_path: Path) -> None:
+    # decompressed before it was known to be WARC, standard input lost the reader's
+    # member-by-member recovery: reading stopped at a broken member, and the whole
+    # record before a cut went uncounted
+    members = [gzip.compress(_warc(i), mtime=0) for i in range(1, 7)]
+    broken = members[2][:10] + b"\x00" * 20 + members[2][30:]
+    corrupt = b"".join([*members[:2], broken, *members[3:]])
+    cut = b"".join(members)[:-25]
+    for data in (corrupt, cut):
+        path = tmp_path / "x.warc.gz"
+        path.write_bytes(data)
+        file_sink = RejectSink()
+        from_file = [d.url for d in read_any(path, file_sink)]
+        pipe_sink = RejectSink()
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(_Pipe(data)))
+        from_pipe = [d.url for d in read_any("-", pipe_sink)]  # no --input-format: sniffed
+        assert from_pipe == from_file and len(from_file) >= 4
+        assert pipe_sink.counts == file_sink.counts and pipe_sink.total >= 1
