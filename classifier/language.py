@@ -90,8 +90,9 @@ MAX_ANALYZED_CHARS = 100_000
 #: A sentence whose language fastText gives below this is looked at again around a
 #: long quotation in it (clause granularity); a confident one is not.
 CLAUSE_RECHECK = 0.9
-_QUOTE_MARK = re.compile(r'["“„«]')
-_QUOTED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”]+)[“”]|«([^»]+)»')
+_QUOTE_MARK = re.compile(r'["“„«»]')
+#: A quotation: "…", “…”, „…“ (German), «…» (French) or »…« (German, Danish).
+_QUOTED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”]+)[“”]|«([^»]+)»|»([^«»]+)«')
 #: Analyses of texts up to CACHE_MAX_CHARS long are cached, CACHE_SIZE at most.
 CACHE_SIZE = 20_000
 CACHE_MAX_CHARS = 200
@@ -326,7 +327,7 @@ _ASCII_NON_LETTERS = bytes(c for c in range(128) if not chr(c).isalpha())
 
 def _quoted_text(m: re.Match[str]) -> str:
     """What a ``_QUOTED`` match quotes, without its quotation marks."""
-    return m.group(1) or m.group(2) or m.group(3) or m.group(4) or ""
+    return m.group(1) or m.group(2) or m.group(3) or m.group(4) or m.group(5) or ""
 
 
 def _letters(text: str) -> int:
@@ -826,7 +827,9 @@ class LanguageIdentifier:
 
 
 def _inside(piece: Piece, segments: tuple[Segment, ...]) -> bool:
-    return any(seg.start <= piece.start and piece.end <= seg.end for seg in segments)
+    """Whether ``piece`` is one of the pieces a segment was made of (a segment is a
+    run of whole pieces, its end moved by ``_closed`` over or before closing marks)."""
+    return any(seg.start <= piece.start < seg.end for seg in segments)
 
 
 def _is_foreign(p: Piece, own: str) -> bool:
@@ -867,8 +870,14 @@ def _closed(text: str, start: int, end: int) -> int:
     and moved before a closing mark the segment ends with but did not open (the
     sentence "…darauf.)" of a paragraph in brackets: the ")" closes the paragraph's
     bracket, not the German sentence's)."""
-    while end > start + 1 and text[end - 1] in _OPENERS and not _opens(text[start:end - 1], text[end - 1]):
-        end -= 1
+    trimmed = False
+    while (end > start + 1 and text[end - 1] in _OPENERS and not _opens(text[start:end - 1], text[end - 1])
+           and not (text[end - 1] == "’" and text[end - 2].isalpha())):  # "un po’", "dogs’": an apostrophe
+        end, trimmed = end - 1, True
+    if trimmed:
+        while end > start + 1 and text[end - 1].isspace():  # "débat ”": the space before the mark too
+            end -= 1
+        return end
     m = _TRAILING_CLOSER.match(text, end)
     if m is None:
         return end

@@ -517,3 +517,26 @@ def test_threads_sharing_one_identifier_evict_the_cache_safely(monkeypatch: pyte
 def test_identifiers_of_one_file_share_one_fasttext_model(lid: LanguageIdentifier) -> None:
     again = LanguageIdentifier(lid.model_path)
     assert again.model is lid.model
+
+
+def test_german_style_quotation_marks_pair_as_german_writes_them(lid: LanguageIdentifier) -> None:
+    text = ("The chancellor repeated her words at the press conference: »Wir schaffen das, und wir werden es "
+            "gemeinsam schaffen«, and the room fell silent.")
+    guess = lid.identify_language_of(text)
+    assert guess is not None and guess.lang == "en"
+    (seg,) = lid.foreign_segments(text, lang="en")
+    assert seg.lang == "de" and text[seg.start:seg.end] == "»Wir schaffen das, und wir werden es gemeinsam schaffen«"
+
+
+def test_a_segment_trimmed_of_a_stray_closing_mark_keeps_the_block_confidence(lid: LanguageIdentifier) -> None:
+    english = "The mayor spoke to reporters on Monday about the new bridge project and its cost."
+    french = " Il a parlé pendant des heures devant le conseil, un long débat"
+    plain, marked = english + french, english + french + " ”"
+    a, b = lid.identify_language_of(plain), lid.identify_language_of(marked)
+    assert a is not None and b is not None and a.lang == b.lang == "en"
+    assert b.confidence == pytest.approx(a.confidence, abs=0.02)  # was 0.37 against 0.90: not carved out
+    (seg,) = lid.foreign_segments(marked, lang="en")
+    assert marked[seg.start:seg.end].endswith("débat")  # no trailing space, no stray mark
+    italian = english + " Ha detto che il progetto andrà avanti nonostante le critiche, piano piano, un po’"
+    (seg,) = lid.foreign_segments(italian, lang="en")
+    assert italian[seg.start:seg.end].endswith("un po’")  # an apostrophe, not a closing mark
