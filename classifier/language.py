@@ -687,7 +687,16 @@ class LanguageIdentifier:
         for a, b in ((piece.start, q_start), (q_start, q_end), (q_end, piece.end)):
             chunk = text[a:b]
             a2, b2 = a + len(chunk) - len(chunk.lstrip()), a + len(chunk.rstrip())
-            if b2 > a2:
+            if b2 <= a2:
+                continue
+            if a == q_start:  # the quotation's words are judged without its marks (guillemets
+                # with spaces inside read as French: "» Updates ausblenden «" in German);
+                # its span keeps them, as a segment begins on the opening mark
+                inner = text[a + 1:b - 1]
+                i2 = a + 1 + len(inner) - len(inner.lstrip())
+                judged = self._piece(text, i2, a + 1 + len(inner.rstrip()), 1, latin)[0]
+                out.append(judged._replace(start=a2, end=b2))
+            else:
                 out.append(self._piece(text, a2, b2, 1, latin)[0])
         return out
 

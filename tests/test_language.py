@@ -540,3 +540,13 @@ def test_a_segment_trimmed_of_a_stray_closing_mark_keeps_the_block_confidence(li
     italian = english + " Ha detto che il progetto andrà avanti nonostante le critiche, piano piano, un po’"
     (seg,) = lid.foreign_segments(italian, lang="en")
     assert italian[seg.start:seg.end].endswith("un po’")  # an apostrophe, not a closing mark
+
+
+def test_a_quotation_is_judged_by_its_words_not_its_marks(lid: LanguageIdentifier) -> None:
+    # guillemets with spaces inside read as French to fastText: a German UI label in
+    # German quotation marks was a French segment of a German sentence
+    text = "Klicken Sie nun auf » Updates ausblenden «"
+    assert lid.foreign_segments(text, lang="de") == []
+    quoted = "He said: « Nous ne reculerons pas devant la menace », and left the room."
+    (seg,) = lid.foreign_segments(quoted, lang="en")
+    assert seg.lang == "fr" and quoted[seg.start:seg.end] == "« Nous ne reculerons pas devant la menace »"
