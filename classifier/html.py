@@ -63,8 +63,24 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs
 _AS_CP1252 = frozenset({"latin_1", "iso8859-1", "ascii", "iso-8859-1", "us-ascii", "cp1252"})
 
 
+#: Labels browsers read as a wider encoding than Python's codec of the same name
+#: (WHATWG Encoding): pages labelled GB2312 use GBK's characters (朱镕基), Shift_JIS
+#: pages use cp932's (①, ㈱), and so on.
+_AS_WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "shift_jis": "cp932", "big5": "big5hkscs", "euc_kr": "cp949",
+             "iso8859-9": "cp1254", "tis-620": "cp874", "iso8859-11": "cp874"}
+#: The codecs a web page can really be in (after the mappings above): a label naming
+#: another of Python's codecs (idna, utf-32, utf-7, cp037, unicode_escape ...) is
+#: ignored, as browsers ignore it.
+_WEB_CODECS = frozenset(
+    "utf-8 utf-16-le utf-16-be utf-16 cp1250 cp1251 cp1252 cp1253 cp1254 cp1255 cp1256 cp1257 cp1258 cp874 cp866 "
+    "iso8859-2 iso8859-3 iso8859-4 iso8859-5 iso8859-6 iso8859-7 iso8859-8 iso8859-10 iso8859-13 iso8859-14 "
+    "iso8859-15 iso8859-16 koi8-r koi8-u mac-roman mac-cyrillic gb18030 big5hkscs cp932 euc_jp iso2022_jp cp949 "
+    "euc_jis_2004 euc_jisx0213 shift_jis_2004 shift_jisx0213 cp950 hz".split())
+
+
 def _text_codec(label: str | bytes | None) -> str | None:
-    """A usable text codec for a charset label, or None (unknown, or not a text codec)."""
+    """The codec to read a page whose charset label is ``label``, as browsers read it;
+    None for a label that names no web encoding."""
     if not label:
         return None
     name = label.decode("ascii", "replace") if isinstance(label, bytes) else label
@@ -72,11 +88,10 @@ def _text_codec(label: str | bytes | None) -> str | None:
         info = codecs.lookup(name.strip().strip("'\""))
     except LookupError:
         return None
-    if not getattr(info, "_is_text_encoding", True):  # base64, rot13, zlib ...
-        return None
     if info.name in _AS_CP1252:
         return "cp1252"
-    return info.name
+    codec = _AS_WIDER.get(info.name, info.name)
+    return codec if codec in _WEB_CODECS else None
 
 
 #: A page that is not valid UTF-8 is still read as UTF-8 when at most this share of
@@ -103,6 +118,12 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
         utf8 = None
     if utf8 is not None and not data.isascii():
         return utf8
+    if utf8 is None and not data.isascii():
+        tolerant = data.decode("utf-8", errors="replace")
+        non_ascii = len(tolerant) - len(tolerant.encode("ascii", "ignore"))  # broken sequences included
+        broken = tolerant.count("\ufffd") - data.count("\ufffd".encode())
+        if non_ascii >= 8 and broken <= MOSTLY_UTF8 * non_ascii:
+            return tolerant  # a UTF-8 page with a stray byte, whatever it declares
     declared = _META_CHARSET.search(data[:4096])
     meta = declared.group(1) if declared else None
     labels = [http_charset, meta]
@@ -121,15 +142,40 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
     non_ascii = len(tolerant) - len(tolerant.encode("ascii", "ignore"))  # broken sequences included
     if tolerant.count("\ufffd") - data.count("\ufffd".encode()) <= MOSTLY_UTF8 * non_ascii:
         return tolerant
-    try:  # no charset declared and not UTF-8: let charset-normalizer guess (Shift-JIS, GBK, KOI8-R ...)
-        from charset_normalizer import from_bytes
+    guess = _guess_codec(data)
+    return data.decode(guess or "cp1252", errors="replace")
 
-        best = from_bytes(data[:200_000]).best()
-        if best is not None and best.encoding:
-            return data.decode(best.encoding, errors="replace")
-    except (ImportError, LookupError):
-        pass
-    return data.decode("windows-1252", errors="replace")
+
+#: A guess within this much of the best one's "chaos" (charset-normalizer's mess
+#: score) that is windows-1252 is taken instead: the encoding of most undeclared
+#: legacy pages, which the guesser ranked below cp1257 or cp1250 on French and Danish
+#: pages (their markup counts in its score; "garçon" came out "garēon").
+CP1252_MARGIN = 0.1
+
+
+def _guess_codec(data: bytes) -> str | None:
+    """charset-normalizer's guess for a page that declares nothing usable and is not
+    UTF-8 (Shift_JIS, GBK, KOI8-R ...), read on its text without markup; windows-1252
+    when that is about as good (``CP1252_MARGIN``)."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a dependency
+        return None
+    text = _MARKUP.sub(b" ", data[:400_000])[:200_000]
+    try:
+        results = list(from_bytes(text or data[:200_000]))
+    except (LookupError, ValueError):
+        return None
+    if not results:
+        return None
+    best = results[0]
+    for r in results:
+        if _text_codec(r.encoding) == "cp1252" and r.chaos <= best.chaos + CP1252_MARGIN:
+            return "cp1252"
+    return _text_codec(best.encoding)
+
+
+_MARKUP = re.compile(rb"<(?:script|style)\b.*?</(?:script|style)\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE)
 
 
 def _normalise(text: str) -> str:
@@ -264,8 +310,8 @@ class _Collector:
 
     def add(self, text: str, in_link: bool) -> None:
         self.parts.append(text)
-        if in_link:
-            self.link_chars += len(text) - text.count(" ")
+        if in_link:  # characters that are not whitespace (indented <a> markup holds tabs and newlines)
+            self.link_chars += len("".join(text.split()))
 
     def push(self, info: _Open) -> None:
         self.serials += 1
@@ -368,7 +414,10 @@ def _canonical_url(root: etree._Element) -> str | None:
         if url.startswith("//"):
             url = "https:" + url
         elif url and not _ABSOLUTE_URL.match(url) and _ABSOLUTE_URL.match(base):
-            url = urljoin(base, url)
+            try:
+                url = urljoin(base, url)
+            except ValueError:  # a <base> that is no URL ("http://[zz")
+                continue
         if key not in found and _ABSOLUTE_URL.match(url) and " " not in url:  # the first usable one
             found[key] = url
     return found.get("canonical") or found.get("og")
@@ -462,7 +511,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
             if tag in BLOCK_TAGS:
                 out.flush(*owners[-1]) if owners else out.flush(None, None)
                 owners.append((tag, info))
-            elif tag == "a":
+            elif tag == "a" and el.get("href") is not None:  # <a name=...> is an anchor, no link
                 links += 1
                 out.links += 1
             out.push(info)
@@ -480,7 +529,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                         owners.pop()
                     else:
                         out.flush(None, None)
-                elif tag == "a":
+                elif tag == "a" and el.get("href") is not None:
                     links = max(links - 1, 0)
                 if closing is not None:
                     out.pop(closing)

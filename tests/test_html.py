@@ -410,3 +410,47 @@ def test_a_server_default_latin_1_header_gives_way_to_the_charset_the_page_names
     french = "Le café crème du matin coûte deux euros cinquante."
     page = f'<html><head><meta charset="utf-8"></head><body><p>{french}</p></body></html>'.encode("cp1252")
     assert html_to_blocks(page, http_charset="windows-1252")[0].text == french
+
+
+@pytest.mark.parametrize(("label", "text", "encoding"), [
+    ("gb2312", "朱镕基和张喆在北京会面。", "gbk"),  # GBK characters on a page labelled GB2312
+    ("shift_jis", "①番の株式会社㈱です。髙橋さん", "cp932"),
+    ("euc-kr", "똠방각하 샾 쀍", "cp949"),
+    ("iso-8859-9", "Türkçe “tırnak” ş ğ ı", "cp1254"),
+])
+def test_charset_labels_are_read_as_browsers_read_them(label: str, text: str, encoding: str) -> None:
+    page = f'<html><head><meta charset="{label}"></head><body><p>{text}</p></body></html>'.encode(encoding)
+    assert html_to_blocks(page)[0].text == text
+
+
+@pytest.mark.parametrize("label", ["idna", "utf-32", "utf-7", "cp037", "unicode_escape", "base64"])
+def test_a_label_naming_no_web_encoding_is_ignored(label: str) -> None:
+    page = f'<html><head><meta charset="{label}"></head><body><p>Plain words here, C:\\new a+b=c.</p></body></html>'
+    assert html_to_blocks(page.encode("ascii"))[0].text == "Plain words here, C:\\new a+b=c."
+
+
+def test_a_utf8_page_with_a_stray_byte_is_utf8_whatever_it_declares() -> None:
+    text = "Ünïcödé text — “smart” café naïve résumé, Grüße aus Köln, über Straßen und Brücken."
+    page = (b'<html><head><meta charset="iso-8859-1"></head><body><p>' + text.encode("utf-8")
+            + b'</p><p>Copyright \xa9 2020</p></body></html>')
+    assert html_to_blocks(page)[0].text == text
+    assert html_to_blocks(page, http_charset="ISO-8859-1")[0].text == text
+
+
+def test_link_characters_leave_out_indentation_and_anchors_without_href_are_no_links() -> None:
+    page = b"<p>Read\n\t\t<a href='#'>\n\t\t\tthe full story\n\t\t</a>\n\t\tabout it</p>"
+    (block,) = html_to_blocks(page)
+    assert block.text == "Read the full story about it" and block.link_chars == len("thefullstory")
+    (heading, para) = html_to_blocks(b"<h2><a name='intro'>Introduction to the topic</a></h2>"
+                                     b"<p><a id='x'></a>A plain paragraph of prose text.</p>")
+    assert heading.link_chars == 0 and para.link_chars == 0
+    log_links = DOM_FACTS.index("log_links")
+    assert heading.dom is not None and para.dom is not None
+    assert heading.dom[log_links] == 0 and para.dom[log_links] == 0
+
+
+def test_a_base_that_is_no_url_leaves_the_canonical_unread_not_the_page() -> None:
+    found: dict[str, str] = {}
+    page = b'<html><head><base href="http://[zz"><link rel="canonical" href="/x"></head><body><p>Words.</p></body></html>'
+    assert [b.text for b in html_to_blocks(page, found=found)] == ["Words."]
+    assert "url" not in found
