@@ -29,6 +29,7 @@ import gzip
 import io
 import json
 import logging
+import math
 import re
 import signal
 import sys
@@ -177,6 +178,16 @@ def _open_binary(path: str | Path) -> BinaryIO:
         return sys.stdin.buffer
     raw: BinaryIO = open(path, "rb")
     name = str(path).lower()
+    if not name.endswith(COMPRESSION_SUFFIXES):  # a compressed file under a plain name ("x.jsonl" that is gzip)
+        magic = raw.peek(6)[:6]  # type: ignore[attr-defined]
+        if magic[:2] == b"\x1f\x8b":
+            name += ".gz"
+        elif magic[:4] in (_ZSTD_MAGIC, _ZSTD_DICTIONARY_MAGIC):
+            name += ".zst"
+        elif magic[:3] == b"BZh" and len(magic) >= 4 and magic[3:4].isdigit():
+            name += ".bz2"
+        elif magic == b"\xfd7zXZ\x00":
+            name += ".xz"
     if name.endswith(".gz"):
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if name.endswith(".bz2"):
@@ -269,13 +280,18 @@ def read_any(
         yield from _read_pipe(sys.stdin.buffer, STDIN, "stdin", rejects, input_format, text_field, max_bytes)
         return
     path = Path(path)
-    if not path.exists() or path.is_dir():
+    if path.is_dir():
+        raise InputError(f"{path} is a folder: give its files (`sieve clean` and `sieve score` expand folders)")
+    if not path.exists():
         raise InputError(f"{path}: no such file")
     if not path.is_file():  # a named pipe, <(zcat x.gz): read once, as standard input is
         try:
             pipe = open(path, "rb")
         except OSError as err:
             raise InputError(f"{path}: cannot open ({err.strerror or err})") from err
+        named = format_of(path)  # a name that says its format is believed, as for a file
+        if input_format == "auto" and (named != "text" or _base_name(path).endswith(_TEXT_SUFFIXES)):
+            input_format = named
         with pipe:
             yield from _read_pipe(pipe, str(path), shard_name_for(path.name), rejects, input_format, text_field,
                                   max_bytes)
@@ -327,8 +343,10 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
                max_bytes: int) -> Iterator[Document]:
     """The documents of a stream read once (standard input, a named pipe): decompressed
     and its format found from its first bytes (``read_any``)."""
-    if not hasattr(stream, "peek"):  # e.g. a BytesIO: buffer it so the head can be seen
-        stream = io.BufferedReader(stream)
+    # the first bytes, however the pipe hands them over (a writer's first write may be
+    # one byte), then the stream again from its start: what is sniffed is the head
+    head = _read_head(stream, _SNIFF_BYTES)
+    stream = io.BufferedReader(_Prepended(head, stream), buffer_size=_SNIFF_BYTES)
     if input_format == "auto" and _gzipped_warc(stream):
         input_format = "warc"  # as it is: the WARC reader goes on at the member after a broken one
     if input_format != "warc":  # the WARC reader takes gzip and zstd as they are
@@ -346,6 +364,50 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
         yield from _read_warc_stream(stream, source, rejects, max_bytes)
     else:
         yield from _read_text_stream(stream, source, doc_id, rejects, max_bytes, html=input_format == "html")
+
+
+#: Bytes read from a pipe before its format is sniffed.
+_SNIFF_BYTES = 1 << 16
+
+
+def _read_head(stream: Any, size: int) -> bytes:
+    """Up to ``size`` bytes from the start of ``stream``: fewer only at its end (a
+    pipe's reads return what has arrived, which may be a byte)."""
+    read = getattr(stream, "read1", None) or stream.read
+    chunks: list[bytes] = []
+    got = 0
+    while got < size:
+        try:
+            chunk = read(size - got)
+        except OSError:
+            break  # the reader meets the error again and says why
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+class _Prepended(io.RawIOBase):
+    """``head`` (bytes already read from ``rest``), then the rest of ``rest``."""
+
+    def __init__(self, head: bytes, rest: Any) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        read = getattr(self._rest, "read1", None) or self._rest.read
+        chunk = read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
 
 
 def _gzipped_warc(stream: Any) -> bool:
@@ -402,12 +464,13 @@ def _read_jsonl_stream(
     line_no = 0
     while True:
         try:
-            # at most one byte over the limit is held: a longer line is counted, not kept
-            raw = stream.readline(max_bytes + 1)
+            # at most a few bytes over the limit are held (the line's end besides): a longer
+            # line is counted, not kept; the limit is on the record, not its "\r\n"
+            raw = stream.readline(max_bytes + 3)
             if not raw:
                 return
             size = len(raw)
-            if size > max_bytes and not raw.endswith(b"\n"):
+            if len(raw.rstrip(b"\r\n")) > max_bytes and not raw.endswith(b"\n"):
                 while True:
                     rest = stream.readline(_DRAIN_CHUNK)
                     size += len(rest)
@@ -442,8 +505,9 @@ _DRAIN_CHUNK = 1 << 20
 def _parse_line(
     raw: bytes, source: str, line_no: int, rejects: RejectSink, text_field: str, max_bytes: int
 ) -> Document | None:
-    if len(raw) > max_bytes:
-        rejects.add(Reject(source, line_no, "too_large", f"{len(raw)} bytes > limit {max_bytes} (the reject "
+    if len(raw) > max_bytes and len(raw.rstrip(b"\r\n")) > max_bytes:
+        size = len(raw.rstrip(b"\r\n"))
+        rejects.add(Reject(source, line_no, "too_large", f"{size} bytes > limit {max_bytes} (the reject "
                            f"keeps its first {max_bytes} bytes)", raw[:max_bytes]))
         return None
     try:
@@ -453,7 +517,7 @@ def _parse_line(
         rejects.add(Reject(source, line_no, reason, f"not UTF-8: {err.reason} at byte {err.start}", raw))
         return None
     try:
-        record = json.loads(text, parse_constant=_refuse_constant)
+        record = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
         rejects.add(Reject(source, line_no, "bad_json", f"not valid JSON: {err}", raw))
         return None
@@ -480,6 +544,13 @@ def _parse_line(
     except PageError as err:
         rejects.add(Reject(source, line_no, "malformed", str(err), raw))
         return None
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as err:  # noqa: BLE001 - one record that breaks the reader must not end the run
+        logger.debug("record %s:%d cannot be read", source, line_no, exc_info=True)
+        rejects.add(Reject(source, line_no, "malformed", f"the record cannot be read ({type(err).__name__}: {err})",
+                           raw))
+        return None
     if not any(b.text.strip() for b in doc.blocks):
         rejects.add(Reject(source, line_no, "no_text", "the document has no text", raw))
         return None
@@ -487,6 +558,15 @@ def _parse_line(
         rejects.add(_too_many_blocks(source, line_no, len(doc.blocks), raw))
         return None
     return doc
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number as a float; one out of a float's range (``1e400``) is refused, as
+    ``NaN`` and ``Infinity`` are: it would be written back as ``Infinity``, no JSON."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
 
 
 def _too_many_blocks(source: str, position: int, blocks: int, raw: bytes | None) -> Reject:
@@ -776,6 +856,14 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                         resume = nxt
                         break
                 if kind != WarcRecordType.response:
+                    if kind == WarcRecordType.unknown and not _WARC_TYPE.fullmatch(
+                            (record.headers.get("WARC-Type") or "").strip()):
+                        # no WARC-Type read: a header cut short, or lines ended by LF alone (the
+                        # whole file then reads as one header): no record to skip quietly
+                        rejects.add(Reject(source, n, "malformed", f"WARC record at byte {position}{unit}: its "
+                                           "header has no WARC-Type (cut short, or lines not ended by CRLF)",
+                                           block[:65536] or None))
+                        continue
                     rejects.skip(f"warc_{_record_type_name(kind)}")
                     continue
                 if length > max_bytes:
@@ -787,7 +875,7 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                                        f"{len(block)} of {length} bytes", block[:65536],
                                        warc=_warc_where(record, position)))
                     return
-                doc = _warc_response(block, record, source, n, rejects, position)
+                doc = _warc_response(block, record, source, n, rejects, position, max_bytes)
                 if doc is not None:
                     yield doc
         except _truncation_errors() as err:
@@ -822,6 +910,10 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
         return
 
 
+#: A WARC-Type value (a record of a type fastwarc does not know is skipped and counted;
+#: one whose header could not be read has none, or the rest of the file in it).
+_WARC_TYPE = re.compile(r"[\w-]+")
+
 #: The start of a record (its version line, then header lines up to WARC-Type) where it
 #: should not be: inside another record's block, whose text would hold the next record
 #: (read twice, once as that text). After a wrong Content-Length it follows a blank
@@ -851,6 +943,12 @@ def _warc_input(stream: BinaryIO) -> tuple[BinaryIO, bool, bool]:
         magic = stream.peek(4)[:4]
     if magic in (_ZSTD_MAGIC, _ZSTD_DICTIONARY_MAGIC):
         return _Rewindable(_ZstdFrames(stream)), True, False  # type: ignore[return-value]
+    if magic[:3] == b"BZh" or magic == b"\xfd7zX":  # .warc.bz2, .warc.xz: fastwarc reads neither
+        import bz2
+        import lzma
+
+        opened = bz2.BZ2File(stream, mode="rb") if magic[:3] == b"BZh" else lzma.LZMAFile(stream, mode="rb")
+        return _Rewindable(opened), True, False  # type: ignore[return-value]
     gz = magic[:2] == b"\x1f\x8b"
     return (stream if _seekable(stream) else _Rewindable(stream)), False, gz  # type: ignore[return-value]
 
@@ -1119,7 +1217,7 @@ def _record_type_name(kind: Any) -> str:
 
 
 def _warc_response(block: bytes, record: Any, source: str, position: int, rejects: RejectSink,
-                   offset: int | None = None) -> Document | None:
+                   offset: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Document | None:
     """The document of one WARC response record's block (HTTP headers + body); its
     rejects say which record (url, record id, byte ``offset``) and keep its first 64 KB."""
     where = _warc_where(record, offset)
@@ -1152,15 +1250,20 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
         try:
             if encoding == b"deflate":  # zlib-wrapped, or raw deflate as some servers send
                 try:
-                    body = zlib.decompress(body)
+                    inflated = _inflate(body, zlib.MAX_WBITS, max_bytes)
                 except zlib.error:
-                    body = zlib.decompress(body, -zlib.MAX_WBITS)
+                    inflated = _inflate(body, -zlib.MAX_WBITS, max_bytes)
             else:
-                body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+                inflated = _inflate(body, 16 + zlib.MAX_WBITS, max_bytes)
         except zlib.error as err:
             sink.add(Reject(source, position, "bad_encoding", f"HTTP body cannot be decompressed: {err}",
                             block[:65536]))
             return None
+        if inflated is None:  # a body that inflates past the limit (a "zip bomb") is not inflated further
+            sink.add(Reject(source, position, "too_large", f"the HTTP body inflates to more than {max_bytes} bytes "
+                            "(the limit)", block[:65536]))
+            return None
+        body = inflated
     elif encoding and encoding != b"identity":
         sink.add(Reject(source, position, "bad_encoding",
                         f"HTTP content encoding {encoding.decode('latin-1')!r} is not supported", block[:65536]))
@@ -1169,6 +1272,16 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
     doc_id = (record_id or f"{Path(source).name}:{position}").strip("<>")
     return _page_document(body, source, position, doc_id, uri, sink,  # type: ignore[arg-type]
                           charset.group(1) if charset else None)
+
+
+def _inflate(data: bytes, wbits: int, max_bytes: int) -> bytes | None:
+    """``data`` decompressed, or None when it would be more than ``max_bytes``: never
+    more than the limit is held (a 2 kB body can inflate to gigabytes)."""
+    d = zlib.decompressobj(wbits)
+    out = d.decompress(data, max_bytes + 1)
+    if len(out) > max_bytes or d.unconsumed_tail:
+        return None
+    return out + d.flush()
 
 
 def _warc_where(record: Any, offset: int | None) -> dict[str, Any]:

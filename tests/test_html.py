@@ -451,6 +451,7 @@ def test_link_characters_leave_out_indentation_and_anchors_without_href_are_no_l
 
 def test_a_base_that_is_no_url_leaves_the_canonical_unread_not_the_page() -> None:
     found: dict[str, str] = {}
-    page = b'<html><head><base href="http://[zz"><link rel="canonical" href="/x"></head><body><p>Words.</p></body></html>'
+    page = (b'<html><head><base href="http://[zz"><link rel="canonical" href="/x"></head>'
+            b"<body><p>Words.</p></body></html>")
     assert [b.text for b in html_to_blocks(page, found=found)] == ["Words."]
     assert "url" not in found

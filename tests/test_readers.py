@@ -261,7 +261,7 @@ def test_binary_garbage_as_jsonl_is_all_rejected(tmp_path: Path) -> None:
 def test_missing_file_and_folder_raise_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         _read(tmp_path / "absent.jsonl")
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="is a folder"):
         _read(tmp_path)
     with pytest.raises(InputError, match="unknown input format"):
         _read(tmp_path / "x.txt", input_format="pdf")
@@ -774,3 +774,112 @@ def test_a_gzipped_warc_on_a_pipe_is_sniffed_as_warc_and_read_as_its_file_is(mon
         from_pipe = [d.url for d in read_any("-", pipe_sink)]  # no --input-format: sniffed
         assert from_pipe == from_file and len(from_file) >= 4
         assert pipe_sink.counts == file_sink.counts and pipe_sink.total >= 1
+
+
+# -- found by a review of the readers (session 9) ----------------------------------------------------
+
+
+def test_a_compressed_http_body_is_inflated_no_further_than_the_size_limit(tmp_path: Path) -> None:
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = packer.compress(b"<html><body><p>hello</p>") + packer.compress(b" " * (8 << 20)) + packer.flush()
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n" + bomb
+    path = _write_warc(tmp_path / "c.warc.gz", [_warc(1), _warc_page(2, http), _warc(3)])
+    docs, rejected = _read(path, max_bytes=1 << 20)  # 8 MB of spaces behind 8 kB: over the 1 MB limit
+    assert [d.url for d in docs] == ["https://example.org/1", "https://example.org/3"]
+    assert [(r.position, r.reason) for r in rejected] == [(2, "too_large")] and "inflates" in rejected[0].detail
+
+
+def test_a_record_that_breaks_the_reader_is_a_reject_and_reading_goes_on(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from classifier.document import Document
+
+    real = Document.from_dict.__func__  # type: ignore[attr-defined]
+
+    def from_dict(cls, record, **kwargs):  # type: ignore[no-untyped-def]
+        if record.get("id") == "d2":
+            raise RuntimeError("a bug met by one record")
+        return real(cls, record, **kwargs)
+
+    monkeypatch.setattr(Document, "from_dict", classmethod(from_dict))
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(_record(1) + _record(2) + _record(3))
+    docs, rejected = _read(path)
+    assert [d.id for d in docs] == ["d1", "d3"]
+    assert [(r.position, r.reason) for r in rejected] == [(2, "malformed")] and "RuntimeError" in rejected[0].detail
+
+
+def test_a_warc_whose_lines_end_in_lf_alone_is_a_reject_not_a_quiet_skip(tmp_path: Path) -> None:
+    path = tmp_path / "lf.warc"
+    path.write_bytes(b"".join(_warc(i).replace(b"\r\n", b"\n") for i in (1, 2, 3)))
+    docs, rejected = _read(path)
+    assert docs == [] and rejected and rejected[0].reason == "malformed" and "WARC-Type" in rejected[0].detail
+
+
+@pytest.mark.parametrize("suffix", [".bz2", ".xz"])
+def test_warc_compressed_with_bzip2_or_xz_is_read(tmp_path: Path, suffix: str) -> None:
+    import bz2
+    import lzma
+
+    compress = bz2.compress if suffix == ".bz2" else lzma.compress
+    path = tmp_path / f"c.warc{suffix}"
+    path.write_bytes(compress(b"".join(_warc(i) for i in (1, 2, 3))))
+    docs, rejected = _read(path)
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in (1, 2, 3)] and rejected == []
+
+
+class _Trickle(io.RawIOBase):
+    """A pipe whose writer wrote one byte first, then the rest."""
+
+    def __init__(self, data: bytes) -> None:
+        self._parts = [data[:1], data[1:]]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:
+        while self._parts and not self._parts[0]:
+            self._parts.pop(0)
+        if not self._parts:
+            return 0
+        chunk = self._parts[0][: len(buffer)]
+        self._parts[0] = self._parts[0][len(chunk):]
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+@pytest.mark.parametrize(("data", "ids"), [
+    (b"\nA story about the harbour.\n\nThe ferry runs all winter.\n", ["stdin"]),  # a text, not two bad JSON lines
+    (gzip.compress(_record(1) + _record(2), mtime=0), ["d1", "d2"]),  # gzip seen though its magic came apart
+])
+def test_standard_input_is_sniffed_on_its_first_bytes_however_they_arrive(monkeypatch: pytest.MonkeyPatch,
+                                                                          data: bytes, ids: list[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(_Trickle(data)))  # type: ignore[arg-type]
+    docs, rejected = _read("-")
+    assert [d.id for d in docs] == ids and rejected == []
+
+
+def test_a_number_out_of_range_is_bad_json_not_infinity(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"id": "x", "text": "Words of a story.", "weight": 1e400}\n' + _record(2))
+    docs, rejected = _read(path)
+    assert [d.id for d in docs] == ["d2"] and [r.reason for r in rejected] == ["bad_json"]
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b""])
+def test_a_record_exactly_at_the_size_limit_is_kept_whatever_its_line_end(tmp_path: Path, ending: bytes) -> None:
+    record = _record(1).rstrip(b"\n")
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(record + ending)
+    docs, rejected = _read(path, max_bytes=len(record))
+    assert [d.id for d in docs] == ["d1"] and rejected == []
+    docs, rejected = _read(path, max_bytes=len(record) - 1)
+    assert docs == [] and [r.reason for r in rejected] == ["too_large"]
+
+
+def test_a_compressed_file_under_a_plain_name_is_decompressed(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"  # gzip, whatever the name says
+    path.write_bytes(gzip.compress(_record(1) + _record(2), mtime=0))
+    docs, rejected = _read(path)
+    assert [d.id for d in docs] == ["d1", "d2"] and rejected == []
