@@ -948,7 +948,7 @@ def _warc_input(stream: BinaryIO) -> tuple[BinaryIO, bool, bool]:
         import lzma
 
         opened = bz2.BZ2File(stream, mode="rb") if magic[:3] == b"BZh" else lzma.LZMAFile(stream, mode="rb")
-        return _Rewindable(opened), True, False  # type: ignore[return-value]
+        return _Rewindable(opened), True, False  # type: ignore[return-value, arg-type]
     gz = magic[:2] == b"\x1f\x8b"
     return (stream if _seekable(stream) else _Rewindable(stream)), False, gz  # type: ignore[return-value]
 
