@@ -30,6 +30,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -146,33 +147,66 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
     return data.decode(guess or "cp1252", errors="replace")
 
 
-#: A guess within this much of the best one's "chaos" (charset-normalizer's mess
-#: score) that is windows-1252 is taken instead: the encoding of most undeclared
-#: legacy pages, which the guesser ranked below cp1257 or cp1250 on French and Danish
-#: pages (their markup counts in its score; "garçon" came out "garēon").
-CP1252_MARGIN = 0.1
+#: Single-byte encodings of Latin-script languages: the guesser cannot tell them apart
+#: on short pages (they differ in a few letters), so its guesses among them are judged.
+_LATIN_SINGLE_BYTE = frozenset("cp1250 cp1252 cp1254 cp1257 cp1258 iso8859-2 iso8859-3 iso8859-4 iso8859-10 "
+                               "iso8859-13 iso8859-14 iso8859-15 iso8859-16 mac-roman".split())
+#: How many of charset-normalizer's guesses are read back and judged.
+GUESSES_JUDGED = 5
+#: windows-1252 is kept when it reads within this much of the best guess (the
+#: encoding of most undeclared legacy pages).
+CP1252_TIE = 0.01
 
 
 def _guess_codec(data: bytes) -> str | None:
-    """charset-normalizer's guess for a page that declares nothing usable and is not
-    UTF-8 (Shift_JIS, GBK, KOI8-R ...), read on its text without markup; windows-1252
-    when that is about as good (``CP1252_MARGIN``)."""
+    """The encoding of a page that declares nothing usable and is not UTF-8.
+
+    charset-normalizer ranks encodings by how messy the decoded bytes look, which
+    does not separate single-byte encodings on short pages (a French page came out
+    cp1257, "garēon"; a Czech one cp1258). Its first guesses and windows-1252 are
+    each read back, and fastText's language model judges them: the decoding it is
+    surest is a language wins (windows-1252 on a near tie). Without the language
+    model, charset-normalizer's first guess."""
     try:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - a dependency
         return None
-    text = _MARKUP.sub(b" ", data[:400_000])[:200_000]
+    text = _MARKUP.sub(b" ", data[:400_000])[:200_000] or data[:200_000]
     try:
-        results = list(from_bytes(text or data[:200_000]))
+        results = list(from_bytes(text))
     except (LookupError, ValueError):
         return None
-    if not results:
+    candidates = list(dict.fromkeys(c for r in results[:GUESSES_JUDGED] if (c := _text_codec(r.encoding))))
+    if not candidates or candidates[0] not in _LATIN_SINGLE_BYTE:
+        return candidates[0] if candidates else None  # Cyrillic, Greek, CJK ...: the guesser tells them well
+    candidates = [c for c in candidates if c in _LATIN_SINGLE_BYTE]
+    if "cp1252" not in candidates:
+        candidates.append("cp1252")
+    judge = _language_judge()
+    if judge is None or len(candidates) == 1:
+        return candidates[0]
+    scores = {c: judge(text.decode(c, errors="replace")) for c in candidates}
+    best = max(candidates, key=scores.__getitem__)  # the first of equals: the guesser's order
+    return "cp1252" if scores["cp1252"] >= scores[best] - CP1252_TIE else best
+
+
+def _language_judge() -> Any:
+    """fastText's top-1 probability for a text (how surely it is a language), with the
+    shipped language model; None when it cannot be loaded."""
+    try:
+        from .language import _load_fasttext
+        from .pipeline import LID_MODEL_FILE, default_model_dir
+
+        predict = _load_fasttext(default_model_dir() / LID_MODEL_FILE).f.predict
+    except Exception:  # noqa: BLE001 - no judge: the guesser's own first choice
         return None
-    best = results[0]
-    for r in results:
-        if _text_codec(r.encoding) == "cp1252" and r.chaos <= best.chaos + CP1252_MARGIN:
-            return "cp1252"
-    return _text_codec(best.encoding)
+
+    def judge(text: str) -> float:
+        line = " ".join(text.split())[:2000].lower()
+        found = predict(line + "\n", 1, 0.0, "strict")
+        return float(found[0][0]) if found else 0.0
+
+    return judge
 
 
 _MARKUP = re.compile(rb"<(?:script|style)\b.*?</(?:script|style)\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE)

@@ -455,3 +455,21 @@ def test_a_base_that_is_no_url_leaves_the_canonical_unread_not_the_page() -> Non
             b"<body><p>Words.</p></body></html>")
     assert [b.text for b in html_to_blocks(page, found=found)] == ["Words."]
     assert "url" not in found
+
+
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("Le garçon a mangé une crème brûlée à côté de l’hôtel, où il était déjà allé l’été dernier.", "cp1252"),
+    ("El niño comió una tarta de limón en el café de la esquina, según contó su mamá.", "cp1252"),
+    ("Øresund er en smal strækning af vand mellem Danmark og Sverige, hvor færgen sejler hver time.", "cp1252"),
+    ("Starosta města v úterý otevřel nový most přes řeku. Obyvatelé jsou spokojeni, říkají novinářům.", "cp1250"),
+    ("Burmistrz miasta otworzył we wtorek nowy most na rzece. Mieszkańcy są zadowoleni, mówią dziennikarzom.",
+     "cp1250"),
+    ("Miesto meras antradienį atidarė naują tiltą per upę. Gyventojai patenkinti, sako žurnalistams.", "cp1257"),
+    ("Мэр города во вторник открыл новый мост через реку. Жители довольны, говорят они журналистам.", "koi8-r"),
+    ("Мэр города во вторник открыл новый мост через реку. Жители довольны, говорят они журналистам.", "cp1251"),
+    ("東京都は火曜日に新しい橋の建設を決めました。工事は来年始まる予定です。住民は喜んでいます。", "shift_jis"),
+])
+def test_an_undeclared_legacy_page_is_read_in_its_encoding(text: str, encoding: str) -> None:
+    # the guesser alone read the French page as cp1257 ("garēon") and the Czech one as cp1258
+    page = f"<html><head><title>t</title></head><body><p>{text}</p></body></html>".encode(encoding)
+    assert html_to_blocks(page)[0].text == text
