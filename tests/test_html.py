@@ -473,3 +473,16 @@ def test_an_undeclared_legacy_page_is_read_in_its_encoding(text: str, encoding: 
     # the guesser alone read the French page as cp1257 ("garēon") and the Czech one as cp1258
     page = f"<html><head><title>t</title></head><body><p>{text}</p></body></html>".encode(encoding)
     assert html_to_blocks(page)[0].text == text
+
+
+def test_blocks_nested_thousands_deep_keep_the_facts_of_their_inner_containers() -> None:
+    # a template that never closes its <div>s: the page-wide facts read the innermost
+    # ancestors only (all of them took time and memory by depth x blocks)
+    body = ("<div class='post'><p>The ferry keeps running through the winter, the council said on Tuesday.</p>"
+            "<p>Residents of the island had asked for it for years, and the vote was not close.</p></div>"
+            "<ul><li><a href='/a'>Home</a></li><li><a href='/b'>News</a></li></ul>")
+    shallow = html_to_blocks(f"<html><body>{'<div>' * 20}{body}</body></html>".encode())
+    deep = html_to_blocks(f"<html><body>{'<div>' * 1500}{body}</body></html>".encode())
+    assert [b.text for b in deep] == [b.text for b in shallow] and len(deep) == 4
+    facts = [DOM_FACTS.index(f) for f in ("in_best_container", "local_link_share", "local_log_blocks")]
+    assert [[b.dom[i] for i in facts] for b in deep] == [[b.dom[i] for i in facts] for b in shallow]  # type: ignore[index]
