@@ -91,8 +91,11 @@ MAX_ANALYZED_CHARS = 100_000
 #: long quotation in it (clause granularity); a confident one is not.
 CLAUSE_RECHECK = 0.9
 _QUOTE_MARK = re.compile(r'["“„«»]')
-#: A quotation: "…", “…”, „…“ (German), «…» (French) or »…« (German, Danish).
-_QUOTED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”]+)[“”]|«([^»]+)»|»([^«»]+)«')
+#: A quotation: "…", “…”, „…“ (German), and «…» (French) or »…« (German, Danish):
+#: which way guillemets point is the block's own style (``_quoted_in``), or the text
+#: between two quotations would be taken for one.
+_QUOTED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”]+)[“”]|«([^»]+)»')
+_QUOTED_REVERSED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”]+)[“”]|»([^«»]+)«')
 #: Analyses of texts up to CACHE_MAX_CHARS long are cached, CACHE_SIZE at most.
 CACHE_SIZE = 20_000
 CACHE_MAX_CHARS = 200
@@ -259,8 +262,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-_UNICODE_SPACES = dict.fromkeys(map(ord, "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
-                                         "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\x85"), " ")
+_UNICODE_SPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x85]")
 
 
 def _fasttext_line(text: str) -> str:
@@ -275,7 +277,10 @@ def _fasttext_line(text: str) -> str:
         # fastText splits words at ASCII whitespace only: a no-break space (French
         # "mot\u00a0:", thousands "10\u202f000") glued words into unknown ones; and it
         # read composed text (decomposed accents lowered French from 0.97 to 0.73)
-        line = unicodedata.normalize("NFC", line.translate(_UNICODE_SPACES))
+        if _UNICODE_SPACE.search(line):
+            line = _UNICODE_SPACE.sub(" ", line)
+        if not unicodedata.is_normalized("NFC", line):
+            line = unicodedata.normalize("NFC", line)
     if line.isupper():
         line = line.lower()
     return line + "\n"
@@ -327,7 +332,14 @@ _ASCII_NON_LETTERS = bytes(c for c in range(128) if not chr(c).isalpha())
 
 def _quoted_text(m: re.Match[str]) -> str:
     """What a ``_QUOTED`` match quotes, without its quotation marks."""
-    return m.group(1) or m.group(2) or m.group(3) or m.group(4) or m.group(5) or ""
+    return m.group(1) or m.group(2) or m.group(3) or m.group(4) or ""
+
+
+def _quoted_in(text: str) -> re.Pattern[str]:
+    """The quotation pattern of a block: guillemets pointing in (»…«) when its first
+    guillemet is », else out («…»)."""
+    first_in, first_out = text.find("»"), text.find("«")
+    return _QUOTED_REVERSED if first_in >= 0 and (first_out < 0 or first_in < first_out) else _QUOTED
 
 
 def _letters(text: str) -> int:
@@ -654,7 +666,7 @@ class LanguageIdentifier:
         if _QUOTE_MARK.search(text, piece.start, piece.end) is None:
             return False
         return any(_letters(_quoted_text(m)) * 2 >= piece.letters
-                   for m in _QUOTED.finditer(text, piece.start, piece.end))
+                   for m in _quoted_in(text).finditer(text, piece.start, piece.end))
 
     def _requote(self, text: str, piece: Piece, latin: bool) -> list[Piece]:
         """``_clauses`` of a sentence ``_recheck`` picked. Of one fastText was sure of,
@@ -675,7 +687,7 @@ class LanguageIdentifier:
         quotation with its quotation marks."""
         part = text[piece.start:piece.end]
         best = None
-        for m in _QUOTED.finditer(part):
+        for m in _quoted_in(text).finditer(part):
             inner = _quoted_text(m)
             if _letters(inner) >= SEGMENT_MIN_LETTERS and (best is None or len(inner) > len(best[1])):
                 best = (m, inner)
@@ -838,7 +850,7 @@ class LanguageIdentifier:
 def _inside(piece: Piece, segments: tuple[Segment, ...]) -> bool:
     """Whether ``piece`` is one of the pieces a segment was made of (a segment is a
     run of whole pieces, its end moved by ``_closed`` over or before closing marks)."""
-    return any(seg.start <= piece.start < seg.end for seg in segments)
+    return any(seg.start <= piece.start < seg.end and piece.lang == seg.lang for seg in segments)
 
 
 def _is_foreign(p: Piece, own: str) -> bool:
