@@ -188,16 +188,20 @@ def _open_binary(path: str | Path) -> BinaryIO:
             name += ".bz2"
         elif magic == b"\xfd7zXZ\x00":
             name += ".xz"
+    # the decompressors open the file themselves, so that closing them closes it
     if name.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        raw.close()
+        return gzip.GzipFile(filename=path, mode="rb")  # type: ignore[return-value]
     if name.endswith(".bz2"):
         import bz2
 
-        return bz2.BZ2File(raw, mode="rb")  # type: ignore[return-value]
+        raw.close()
+        return bz2.BZ2File(path, mode="rb")  # type: ignore[return-value]
     if name.endswith(".xz"):
         import lzma
 
-        return lzma.LZMAFile(raw, mode="rb")  # type: ignore[return-value]
+        raw.close()
+        return lzma.LZMAFile(path, mode="rb")  # type: ignore[return-value]
     if name.endswith(".zst"):  # not zstandard's stream reader: it ends quietly where a cut file does
         return io.BufferedReader(_ZstdFrames(raw, closefd=True), buffer_size=1 << 16)  # type: ignore[return-value]
     return raw
@@ -366,8 +370,9 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
         yield from _read_text_stream(stream, source, doc_id, rejects, max_bytes, html=input_format == "html")
 
 
-#: Bytes read from a pipe before its format is sniffed.
-_SNIFF_BYTES = 1 << 16
+#: Bytes read from a pipe before its format is sniffed (a slow writer's first records
+#: wait for them, or for the end of its output).
+_SNIFF_BYTES = 1 << 14
 
 
 def _read_head(stream: Any, size: int) -> bytes:
@@ -948,7 +953,7 @@ def _warc_input(stream: BinaryIO) -> tuple[BinaryIO, bool, bool]:
         import lzma
 
         opened = bz2.BZ2File(stream, mode="rb") if magic[:3] == b"BZh" else lzma.LZMAFile(stream, mode="rb")
-        return _Rewindable(opened), True, False  # type: ignore[return-value, arg-type]
+        return _Rewindable(_EndsAsCut(opened)), True, False  # type: ignore[return-value]
     gz = magic[:2] == b"\x1f\x8b"
     return (stream if _seekable(stream) else _Rewindable(stream)), False, gz  # type: ignore[return-value]
 
@@ -958,6 +963,26 @@ def _seekable(stream: BinaryIO) -> bool:
         return stream.seekable()
     except (AttributeError, OSError, ValueError):
         return False
+
+
+class _EndsAsCut(io.RawIOBase):
+    """A decompressor whose damaged data ends the stream as a cut does (``EOFError``,
+    a ``truncated`` reject): bz2 raises OSError for it, which the WARC reader would
+    take for a record it can skip and read again."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        import lzma
+
+        try:
+            return int(self._source.readinto(buffer))
+        except (OSError, lzma.LZMAError, EOFError) as err:
+            raise EOFError(f"compressed data is damaged or cut: {err}") from err
 
 
 class _ZstdFrames(io.RawIOBase):
@@ -1281,7 +1306,10 @@ def _inflate(data: bytes, wbits: int, max_bytes: int) -> bytes | None:
     out = d.decompress(data, max_bytes + 1)
     if len(out) > max_bytes or d.unconsumed_tail:
         return None
-    return out + d.flush()
+    out += d.flush()
+    if not d.eof:  # as zlib.decompress says it: a body cut short is no page
+        raise zlib.error("incomplete or truncated stream")
+    return out
 
 
 def _warc_where(record: Any, offset: int | None) -> dict[str, Any]:

@@ -486,3 +486,12 @@ def test_blocks_nested_thousands_deep_keep_the_facts_of_their_inner_containers()
     assert [b.text for b in deep] == [b.text for b in shallow] and len(deep) == 4
     facts = [DOM_FACTS.index(f) for f in ("in_best_container", "local_link_share", "local_log_blocks")]
     assert [[b.dom[i] for i in facts] for b in deep] == [[b.dom[i] for i in facts] for b in shallow]  # type: ignore[index]
+
+
+def test_charset_guessing_reads_the_text_without_scripts_styles_and_tags() -> None:
+    from classifier.html import _without_markup
+
+    page = (b"<html><head><style>p{color:red}</style><SCRIPT>var a = '<p>';</script></head>"
+            b"<body><p>Hello <b>world</b></p><script>never closed")
+    assert _without_markup(page).split() == [b"Hello", b"world"]
+    assert _without_markup(b"<a" * 1000 + b"<p>caf\xe9</p>").split()[-1] == b"caf\xe9"

@@ -883,3 +883,25 @@ def test_a_compressed_file_under_a_plain_name_is_decompressed(tmp_path: Path) ->
     path.write_bytes(gzip.compress(_record(1) + _record(2), mtime=0))
     docs, rejected = _read(path)
     assert [d.id for d in docs] == ["d1", "d2"] and rejected == []
+
+
+def test_a_damaged_warc_bz2_keeps_the_records_before_the_damage_and_says_so(tmp_path: Path) -> None:
+    import bz2
+
+    data = bytearray(bz2.compress(b"".join(_warc(i) for i in range(1, 60))))
+    middle = len(data) // 2
+    data[middle:middle + 50] = bytes(50)  # bz2 raised OSError, which failed the whole shard
+    path = tmp_path / "c.warc.bz2"
+    path.write_bytes(bytes(data))
+    docs, rejected = _read(path)
+    assert rejected and rejected[-1].reason == "truncated"
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in range(1, len(docs) + 1)]
+
+
+def test_an_http_body_cut_short_is_a_reject_not_half_a_page(tmp_path: Path) -> None:
+    body = gzip.compress(b"<html><body>" + b"<p>The ferry keeps running through the winter.</p>" * 200
+                         + b"</body></html>", mtime=0)
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n" + body[: len(body) // 2]
+    docs, rejected = _read(_write_warc(tmp_path / "c.warc", [_warc(1), _warc_page(2, http)]))
+    assert [d.url for d in docs] == ["https://example.org/1"]
+    assert [(r.reason, "truncated" in r.detail) for r in rejected] == [("bad_encoding", True)]
