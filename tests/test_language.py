@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 import re
 import shutil
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
