@@ -304,11 +304,9 @@ class BlockModel:
 
 
 def features_compatible(version: object, use_dom: bool, container_context: bool = False) -> bool:
-    """Whether a model trained on features ``version`` can label with this Sieve:
-    versions 6 (the container context) and 7 (the local container's DOM facts) only
-    changed what the HTML model reads, so a text model (no DOM facts, no container
-    context) of version 5 or 6 computes the same features."""
-    return version == FEATURES_VERSION or (version in (5, 6) and not use_dom and not container_context)
+    """Whether a model trained on features ``version`` can label with this Sieve
+    (version 8 added shape columns that every model reads)."""
+    return version == FEATURES_VERSION
 
 
 def labels_and_scores(probs: np.ndarray) -> tuple[list[Label], list[tuple[float, float, float]]]:
@@ -608,7 +606,15 @@ def load_model(model_dir: Path, file_name: str = BLOCK_MODEL_FILE) -> BlockModel
         ModelError: the model or its card is missing, the sha256 does not match,
             or it was made by an incompatible scikit-learn or Sieve.
     """
-    return _load_model_cached(Path(model_dir).resolve(), file_name)
+    path = Path(model_dir).resolve() / file_name
+    try:
+        st = path.stat()
+        stamp = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        stamp = (-1, -1)  # missing: check_model_card says so
+    # keyed by the file's size and time too: a model retrained into the same folder
+    # by a long-running process loads anew, not the one cached before
+    return _load_model_cached(path.parent, file_name, stamp)
 
 
 _RETRAIN = "retrain it with `sieve train`"
@@ -623,6 +629,10 @@ def check_model_card(path: Path) -> dict[str, Any]:
         ModelError: naming the file and what to do.
     """
     card = verify_file(path)  # before unpickling: only files that match their card are loaded
+    if card.get("file") not in (None, path.name):
+        raise ModelError(f"{path}: its card describes {card.get('file')!r}, not {path.name!r} (the text model "
+                         f"is {BLOCK_MODEL_FILE}, the HTML model {HTML_MODEL_FILE}); put each model under its "
+                         "own name with its own card")
     if card.get("model_format") != MODEL_FORMAT:
         raise ModelError(f"{path}: model format {card.get('model_format')!r}, this Sieve reads "
                          f"{MODEL_FORMAT!r}; retrain with `sieve train`")
@@ -635,8 +645,8 @@ def check_model_card(path: Path) -> dict[str, Any]:
     return card
 
 
-@functools.cache
-def _load_model_cached(model_dir: Path, file_name: str) -> BlockModel:
+@functools.lru_cache(maxsize=16)
+def _load_model_cached(model_dir: Path, file_name: str, stamp: tuple[int, int]) -> BlockModel:
     path = model_dir / file_name
     card = check_model_card(path)
     model: BlockModel = load_checked_pickle(path, card, BlockModel, "a Sieve block model", _RETRAIN)

@@ -99,3 +99,35 @@ def test_container_context_is_the_other_members_view() -> None:
     changed = probs.copy()
     changed[0] = [0.0, 0.0, 1.0]
     assert np.allclose(container_context(changed, paths)[0], ctx[0], equal_nan=True)  # its own view never leaks in
+
+
+def test_the_boilerplate_lexicon_prefilter_changes_no_answer() -> None:
+    import re
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from classifier.features import _BIO_LEX, _BOILER_LEX, _CREDIT_LEX, _boiler_lexicon
+
+    def body(p: re.Pattern[str]) -> str:
+        return p.pattern.split("(?ix)", 1)[1].strip()
+
+    whole = re.compile("|".join(body(p) for p in (_BOILER_LEX, _BIO_LEX, _CREDIT_LEX)), re.I | re.X)
+    phrases = ["© 2024 Example", "(C) 2019 x", "COPYRIGHT notice", "All Rights Reserved", "Alle Rechte vorbehalten",
+               "Subscribe now", "SIGN UP today", "Abonnez-vous", "Síguenos en", "Follow us on X", "Folgen Sie uns",
+               "Unterstütze uns", "Support our journalism", "We use cookies", "Privacy Policy", "Datenschutz",
+               "This article was first published", "Publié à l'origine par", "Dieser Beitrag erschien zuerst",
+               "Publicado originalmente en", "Riproduzione riservata", "Anzeige", "Advertisement", "Publicité",
+               "Jane Doe is a senior reporter for", "He is an award-winning investigative journalist",
+               "Foto: dpa", "PHOTO : Reuters", "Źródło: PAP", "Getty Images", "picture-alliance", "iStock",
+               "The council voted on Tuesday.", "Ein ganz normaler Satz über das Wetter.", "is a", "Foto"]
+    for text in phrases:
+        assert _boiler_lexicon(text) == bool(whole.search(text[:400])), text
+
+    words = st.sampled_from([w for p in phrases for w in p.split()] + ["the", "of", ":", "©", "is", "a", "an"])
+
+    @given(st.lists(words, max_size=30).map(" ".join))
+    def same(text: str) -> None:
+        assert _boiler_lexicon(text) == bool(whole.search(text[:400]))
+
+    same()

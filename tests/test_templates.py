@@ -17,7 +17,9 @@ from classifier.model import content_recalls
 from classifier.templates import FORMAT, TemplateMemory, publisher_of
 
 MENU = ["Home", "Local news", "Sport", "Weather", "Contact"]
-FOOTER = "Cet article a été publié à l'origine par la Gazette du Littoral. Reproduction interdite."
+#: A publisher's own imprint line: no phrase the block model knows as boilerplate (its
+#: lexicon has syndication notices such as "publié à l'origine par"), repeated on every page
+FOOTER = "The Gazette is printed and published by Harbour Media Ltd at 12 Quay Street, Port Aldwin."
 COOKIES = "We use cookies to improve your experience on our website and to show you relevant offers."
 TOWNS = ["Port Aldwin", "Kerrow", "Millbrook", "Ashford", "Lowmere", "Brackley", "Dunmore", "Fenwick"]
 TOPICS = ["bus routes", "school meals", "harbour wall", "library hours", "cycle lanes", "street lights",
@@ -102,7 +104,7 @@ def test_merge_adds_page_counts_and_files_round_trip(tmp_path: Path) -> None:
 
 def test_on_a_crawl_templates_raise_non_content_recall_and_keep_content() -> None:
     # issue 6's crawl-like fixture: 2 publishers of 24 pages, the shipped model (the
-    # tiny test model already gets every menu line here): 0.881 -> 1.000, content 0.826 kept
+    # tiny test model already gets every menu line here): 0.857 -> 1.000, content 0.743 kept
     crawl = _crawl(24)
     memory = TemplateMemory.learn([Document.from_dict(_page(p, i)) for p in ("gazette.test", "herald.test")
                                    for i in range(24)])  # learned without labels
