@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from typing import Any  # noqa: E402
 
+from .clean import CleanPolicy, CleanResult, clean_document  # noqa: E402
 from .document import LABELS, Block, Document, Label, Segment, normalize_lang  # noqa: E402
 from .errors import ClassifierError, InputError, ModelError, SchemaError  # noqa: E402
 from .language import BlockLanguage, LanguageGuess, LanguageIdentifier, TextAnalysis, main_language  # noqa: E402
@@ -30,12 +31,18 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 __all__ = [
     "LABELS",
     "Block",
     "BlockLanguage",
     "BlockModel",
     "ClassifierError",
+    "CleanPolicy",
+    "CleanResult",
     "Document",
     "InputError",
     "Label",
@@ -50,6 +57,7 @@ __all__ = [
     "Sieve",
     "TextAnalysis",
     "__version__",
+    "clean_document",
     "default_model_dir",
     "evaluate",
     "fit_block_model",

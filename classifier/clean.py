@@ -123,7 +123,7 @@ def _language_parts(block: Block, doc_lang: str | None, keep_foreign: bool) -> l
     return parts
 
 
-def clean_document(doc: Document, policy: CleanPolicy, *, source: str = "",
+def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source: str = "",
                    model: dict[str, Any] | None = None) -> CleanResult:
     """Apply ``policy`` to one labelled document (see the module docstring)."""
     result = CleanResult()

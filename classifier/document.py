@@ -247,6 +247,9 @@ class Document:
             for key, value in page_fields(found).items():  # the page's title, unless the record gives its own
                 rec.setdefault(key, value)
         else:
+            present = next((f for f in (text_field, html_field) if rec.get(f) is not None), None)
+            if present is not None:
+                raise SchemaError(f"field '{present}' is {type(rec[present]).__name__}, not a string")
             raise SchemaError(f"record has none of 'blocks', '{text_field}' or '{html_field}' (HTML as a string); "
                               "--text-field names the field that holds the text")
         url = rec.pop("url", None)

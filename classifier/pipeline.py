@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .document import Document
+from .document import Block, Document
 from .errors import ClassifierError, ModelError
 from .language import LanguageIdentifier
 
@@ -98,6 +98,17 @@ class Sieve:
         self.adapted = 0  # documents the publisher adapter adjusted so far
         self._block_model: BlockModel | None = None
         self._html_model: BlockModel | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # sent to a pool worker: the folder and options, not the loaded models (6.5 MB
+        # a task); the worker loads them once (models are cached per process)
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_block_model", "_html_model", "_adapter")}
+        state["_adapter_loaded"] = False
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._block_model = self._html_model = self._adapter = None
 
     def _check_folder(self) -> None:
         if not self.model_dir.is_dir():
@@ -236,23 +247,32 @@ class Sieve:
 
     def label(self, document: Document | Sequence[str]) -> Document:
         """One document (or a list of block texts) with labels, scores and languages."""
-        return next(self.label_many([document]))
+        return next(self._label_documents(iter([_as_document(document)]), BATCH_SIZE, None))
 
     def label_many(self, documents: Iterable[Document | Sequence[str]], *, batch_size: int = BATCH_SIZE,
                    on_error: Callable[[Document, Exception], None] | None = None) -> Iterator[Document]:
         """Label documents (each a ``Document`` or a list of block texts) lazily, in
         input order, ``batch_size`` at a time.
 
+        A list of block texts becomes a document whose id is its position,
+        ``doc:1``, ``doc:2``, ... (``label`` names its one document ``doc``).
+
         Args:
             on_error: called with a document that could not be labelled and the
                 exception (a bug or a pathological input): that document is skipped
-                and the run goes on. Without it the exception propagates.
+                and the run goes on. An item that is no document at all is passed as
+                an empty document with its position as id (``doc:3``) and the
+                ``TypeError`` (a ``Document`` whose blocks are not ``Block(text=str)``:
+                itself). Without ``on_error`` the exception propagates.
 
         Raises:
             TypeError: a document is neither a ``Document`` nor a list of strings.
         """
-        it = map(_as_document, documents)  # an iterator: _next_batch resumes where the last batch ended
-        while batch := _next_batch(it, batch_size):
+        return self._label_documents(_documents(documents, on_error), batch_size, on_error)
+
+    def _label_documents(self, it: Iterator[Document], batch_size: int,
+                         on_error: Callable[[Document, Exception], None] | None) -> Iterator[Document]:
+        while batch := _next_batch(it, batch_size):  # it resumes where the last batch ended
             try:
                 yield from self._label_batch(batch)
             except ClassifierError:
@@ -331,17 +351,43 @@ def adapter_summary(name: str, adapted: int | None, documents: int | None = None
     return line
 
 
-def _as_document(document: Document | Sequence[str]) -> Document:
-    """A ``Document``, or a list of block texts made into one (``Document.from_texts``)."""
+_NO_BAD = object()
+
+
+def _as_document(document: Document | Sequence[str], id: str = "doc") -> Document:
+    """A ``Document`` (its blocks checked), or a list of block texts made into one
+    (``Document.from_texts``) named ``id``."""
     if isinstance(document, Document):
+        bad_block = next((b for b in document.blocks if not isinstance(b, Block) or not isinstance(b.text, str)),
+                         _NO_BAD)
+        if bad_block is not _NO_BAD:
+            what = (f"a block whose text is {type(bad_block.text).__name__}" if isinstance(bad_block, Block)
+                    else f"a {type(bad_block).__name__} among its blocks")
+            raise TypeError(f"document {document.id!r} has {what}; blocks are Block(text=str)")
         return document
-    if isinstance(document, (str, bytes)) or not isinstance(document, Iterable):
-        raise TypeError(f"pass a Document or a list of block texts, not {type(document).__name__}")
+    if isinstance(document, (str, bytes, dict)) or not isinstance(document, Iterable):
+        hint = " (a record: Document.from_dict)" if isinstance(document, dict) else ""
+        raise TypeError(f"pass a Document or a list of block texts, not {type(document).__name__}{hint}")
     texts = list(document)
-    bad = next((t for t in texts if not isinstance(t, str)), None)
-    if bad is not None:
+    bad = next((t for t in texts if not isinstance(t, str)), _NO_BAD)
+    if bad is not _NO_BAD:
         raise TypeError(f"a block text must be a string, not {type(bad).__name__} ({bad!r:.40})")
-    return Document.from_texts(texts)
+    return Document.from_texts(texts, id=id)
+
+
+def _documents(documents: Iterable[Document | Sequence[str]],
+               on_error: Callable[[Document, Exception], None] | None) -> Iterator[Document]:
+    """``label_many``'s inputs as documents, lists of texts named by their position;
+    with ``on_error``, an item that is no document is reported and skipped."""
+    if isinstance(documents, (str, bytes, Document)):
+        raise TypeError(f"label_many takes an iterable of documents, not one {type(documents).__name__}")
+    for n, item in enumerate(documents, 1):
+        try:
+            yield _as_document(item, f"doc:{n}")
+        except TypeError as err:
+            if on_error is None:
+                raise
+            on_error(item if isinstance(item, Document) else Document(id=f"doc:{n}", blocks=()), err)
 
 
 def _next_batch(it: Iterator[Document], size: int) -> list[Document]:

@@ -64,3 +64,31 @@ def test_missing_card_or_file(model_file: Path, tmp_path: Path) -> None:
         read_card(model_file)
     with pytest.raises(ModelError, match="not found"):
         verify_file(tmp_path / "absent.bin")
+
+
+def test_block_models_swapped_with_their_cards_are_refused(copy_model_dir) -> None:
+    import shutil
+
+    from classifier import Sieve
+    from classifier.errors import ModelError
+
+    folder = copy_model_dir()
+    # the text model and its card put where the HTML model goes: each matches its card
+    shutil.copyfile(folder / "blocks.joblib", folder / "html.joblib")
+    shutil.copyfile(folder / "blocks.json", folder / "html.json")
+    with pytest.raises(ModelError, match="describes 'blocks.joblib'"):
+        Sieve(folder, model="html").label(["A sentence of prose here."])
+
+
+def test_a_model_retrained_in_place_is_loaded_anew(copy_model_dir, labelled_documents: list) -> None:
+    from classifier import Sieve
+    from classifier.model import ModelParams, fit_block_model, save_model
+
+    folder = copy_model_dir()
+    first = Sieve(folder).block_model
+    retrained = fit_block_model(labelled_documents, params=ModelParams(n_char_features=2**11, n_word_features=2**9,
+                                                                       trees=5, inner_folds=2, random_state=1))
+    save_model(retrained, folder)
+    again = Sieve(folder).block_model
+    assert again is not first
+    assert again.params.n_char_features == 2**11

@@ -86,6 +86,7 @@ def test_missing_id_uses_the_default() -> None:
         ({"id": ["a"], "text": "x"}, "id"),
         ({"id": True, "text": "x"}, "id"),
         ({"id": "a", "text": 12}, "text"),
+        ({"id": "a", "html": 12}, "field 'html' is int"),
     ],
 )
 def test_wrong_shapes_raise_schema_error_naming_the_field(record: object, field: str) -> None:

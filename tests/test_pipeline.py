@@ -149,3 +149,47 @@ def test_readme_python_example_runs(repo_root: Path, capsys: pytest.CaptureFixtu
     exec(compile(blocks[1], "README.md", "exec"), namespace)  # noqa: S102
     segments = namespace["lid"].foreign_segments(namespace["text"])  # type: ignore[attr-defined]
     assert [(s.start, s.end, s.lang) for s in segments] == [(56, 116, "de")]
+
+
+def test_label_refuses_what_is_no_document_with_a_clear_type_error(tiny_model_dir: Path) -> None:
+    from classifier.document import Block
+
+    sieve = Sieve(tiny_model_dir)
+    cases = [([None, "hello world"], "NoneType"), ({"blocks": ["a b c"]}, "Document.from_dict"),
+             ("one string", "not str"), (Document(id="x", blocks=(Block(None),)), "text is NoneType"),  # type: ignore[arg-type]
+             (Document(id="x", blocks=("text",)), "a str among its blocks")]  # type: ignore[arg-type]
+    for item, message in cases:
+        with pytest.raises(TypeError, match=message):
+            sieve.label(item)  # type: ignore[arg-type]
+
+
+def test_label_many_names_lists_by_position_and_reports_non_documents(tiny_model_dir: Path) -> None:
+    sieve = Sieve(tiny_model_dir)
+    errors: list[tuple[str, str]] = []
+    out = list(sieve.label_many([["Doc one is here."], ["Doc two is here."], 5, ["Doc four."]],
+                                on_error=lambda doc, err: errors.append((doc.id, type(err).__name__))))
+    assert [d.id for d in out] == ["doc:1", "doc:2", "doc:4"]  # the ones before the bad item are not lost
+    assert errors == [("doc:3", "TypeError")]
+    with pytest.raises(TypeError):
+        list(sieve.label_many([["fine"], 5]))
+    assert sieve.label(["Just one."]).id == "doc"
+
+
+def test_a_sieve_sent_to_a_worker_carries_no_loaded_model(tiny_model_dir: Path) -> None:
+    import pickle
+
+    sieve = Sieve(tiny_model_dir)
+    before = sieve.label(["The council voted on Tuesday to build a new footbridge.", "Home | News"])
+    wire = pickle.dumps(sieve)
+    assert len(wire) < 20_000  # the folder and options, not megabytes of models
+    again = pickle.loads(wire)
+    assert again.label(["The council voted on Tuesday to build a new footbridge.", "Home | News"]) == before
+
+
+def test_on_error_gets_the_callers_own_document_when_its_blocks_are_wrong(tiny_model_dir: Path) -> None:
+    from classifier.document import Block
+
+    bad = Document(id="article-2", blocks=(Block(text=b"bytes"),))  # type: ignore[arg-type]
+    seen: list[str] = []
+    out = list(Sieve(tiny_model_dir).label_many([["Doc one is here."], bad], on_error=lambda d, e: seen.append(d.id)))
+    assert [d.id for d in out] == ["doc:1"] and seen == ["article-2"]
