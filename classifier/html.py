@@ -222,12 +222,16 @@ def _without_markup(data: bytes) -> bytes:
     low = data.lower()
     out: list[bytes] = []
     pos = 0
+    nxt = {b"<script": low.find(b"<script"), b"<style": low.find(b"<style")}  # each searched again once passed
     while True:
-        starts = [i for i in (low.find(b"<script", pos), low.find(b"<style", pos)) if i >= 0]
+        for opening, at in nxt.items():
+            if 0 <= at < pos:
+                nxt[opening] = low.find(opening, pos)
+        starts = [(at, opening) for opening, at in nxt.items() if at >= 0]
         if not starts:
             break
-        i = min(starts)
-        closing = b"</script" if low.startswith(b"<script", i) else b"</style"
+        i, opening = min(starts)
+        closing = b"</" + opening[1:]
         out.append(data[pos:i])
         j = low.find(closing, i)
         k = low.find(b">", j) if j >= 0 else -1
