@@ -259,9 +259,9 @@ class BlockModel:
         classes = sorted(set(int(v) for v in y[labelled]))
         clf.fit(x, y[labelled], sample_weight=w[labelled])
         clf.coef_ = clf.coef_.astype(np.float32)  # half the file; no measurable change in output
-        if len(classes) < len(LABELS):
-            logger.warning("training data has no blocks labelled %s",
-                           ", ".join(LABELS[i].value for i in range(len(LABELS)) if i not in classes))
+        if len(classes) < len(LABELS):  # once, not once per fold
+            _warn_once(f"training data has no blocks labelled "
+                       f"{', '.join(LABELS[i].value for i in range(len(LABELS)) if i not in classes)}")
         return clf
 
     # -- prediction --------------------------------------------------------------
@@ -288,10 +288,12 @@ class BlockModel:
         if not self.params.smooth:
             return [p2[a:b] for a, b in feats.bounds]
         out = [smooth(p2[a:b], [blk.text for blk in doc.blocks]) for (a, b), doc in zip(feats.bounds, documents)]
-        if getattr(self.params, "use_dom", False):  # pages: one copy of repeated text, and the headline
-            out = [headline_as_content(drop_copies(p, doc.blocks), doc.blocks, doc.extra.get("title"))
-                   for p, doc in zip(out, documents)]
-        return out
+        if getattr(self.params, "use_dom", False):  # pages: one copy of repeated text
+            out = [drop_copies(p, doc.blocks) for p, doc in zip(out, documents)]
+        # a page's headline, whichever model labels it (a text model trained with
+        # `sieve train` labels pages too when its folder has no HTML model)
+        return [headline_as_content(p, doc.blocks, doc.extra.get("title")) if doc.extra.get("title") else p
+                for p, doc in zip(out, documents)]
 
     def label_many(self, documents: Sequence[Document]) -> list[Document]:
         """Each document with a label and scores on every block (one batch)."""
@@ -323,6 +325,11 @@ def labels_and_scores(probs: np.ndarray) -> tuple[list[Label], list[tuple[float,
 def _gold_vector(documents: Sequence[Document]) -> np.ndarray:
     index = {lab: i for i, lab in enumerate(LABELS)}
     return np.array([index[g] if g is not None else -1 for d in documents for g in d.gold_labels], dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=64)
+def _warn_once(message: str) -> None:
+    logger.warning(message)
 
 
 def _rows_of(feats: _Features, docs: Iterable[int]) -> np.ndarray:

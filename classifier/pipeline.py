@@ -112,7 +112,9 @@ class Sieve:
 
     def _check_folder(self) -> None:
         if not self.model_dir.is_dir():
-            raise ModelError(f"model folder {self.model_dir} not found; pass --model-dir or set SIEVE_MODEL_DIR")
+            where = " (from SIEVE_MODEL_DIR)" if os.environ.get("SIEVE_MODEL_DIR") == str(self.model_dir) else ""
+            raise ModelError(f"model folder {self.model_dir}{where} not found; pass --model-dir or set "
+                             "SIEVE_MODEL_DIR to a folder of models")
 
     @property
     def block_model(self) -> BlockModel:

@@ -522,7 +522,9 @@ def _parse_line(
         rejects.add(Reject(source, line_no, reason, f"not UTF-8: {err.reason} at byte {err.start}", raw))
         return None
     try:
-        record = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        # without its line end: a cut string is "Unterminated string", not "Invalid control
+        # character", and an error's "line 1" is this record's only line
+        record = json.loads(text.rstrip("\r\n"), parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
         rejects.add(Reject(source, line_no, "bad_json", f"not valid JSON: {err}", raw))
         return None

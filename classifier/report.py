@@ -116,7 +116,8 @@ def _document_html(pred: Document, gold: Document) -> str:
         hover = (f"predicted {label}; gold {g.value if g else 'none'}; {scores}; language {b.lang or '-'}"
                  f"{' ' + format(b.lang_score, '.2f') if b.lang_score is not None else ''}")
         classes = "block" + (" wrong" if wrong else "") + (" foreign" if b.foreign else "")
-        style = (f"border-color:{COLOURS[g.value if g else label]};background:{BACKGROUNDS[label]}")
+        # the left border is the gold label; a block without one has a grey border
+        style = f"border-color:{COLOURS[g.value] if g else '#bdbdbd'};background:{BACKGROUNDS[label]}"
         badge = f'<span class="badge">{_esc(b.lang)}</span>' if b.foreign else ""
         conf = max(b.scores) if b.scores else 0.0
         parts.append(f'<div class="{classes}" data-label="{label}" data-gold="{g.value if g else ""}" '
@@ -174,7 +175,7 @@ recall {cvr["recall"]:.4f}), accuracy {m["accuracy"]:.4f}.</p>
 <th title="over the labels the publisher's blocks have or are given">macro-F1 (labels present)</th>
 <th>blocks</th></tr>{"".join(f'<tr><td class="l">{_esc(p)}</td><td>{"n/a" if a is None else f"{a:.4f}"}</td>'
                               f'<td>{b:.4f}</td><td>{n}</td></tr>' for p, a, b, n in pub_rows)}</table>
-<h2>Documents</h2><p class="legend">{legend} Background: predicted label; left border: gold label;
+<h2>Documents</h2><p class="legend">{legend} Background: predicted label; left border: gold label (grey: none);
 dashed outline: wrong; <mark class="seg">pink</mark>: a sentence in another language; hover a block for
 its scores.</p>
 {docs_html}{more}

@@ -495,3 +495,26 @@ def test_charset_guessing_reads_the_text_without_scripts_styles_and_tags() -> No
             b"<body><p>Hello <b>world</b></p><script>never closed")
     assert _without_markup(page).split() == [b"Hello", b"world"]
     assert _without_markup(b"<a" * 1000 + b"<p>caf\xe9</p>").split()[-1] == b"caf\xe9"
+
+
+def test_the_headline_rule_holds_whichever_model_labels_the_page(shipped_model_dir: Path) -> None:
+    # a folder made by `sieve train` on text data has no HTML model: its text model
+    # labels pages, and it called this headline navigation (0.98): dropped with the menu
+    page = ("<html><head><title>Lighthouse keeper retires after forty years - Coastal Times</title></head><body>"
+            "<header><nav><ul><li><a href='/'>Home</a></li><li><a href='/news'>News</a></li>"
+            "<li><a href='/sport'>Sport</a></li></ul></nav></header><main><article>"
+            "<h1>Lighthouse keeper retires after forty years</h1><p>By Sam Porter</p>"
+            "<p>After four decades of climbing the steps of the North Point lighthouse every evening, Edward Lane "
+            "switched off the lamp for the last time on Sunday, ending a family tradition.</p>"
+            "<p>The harbour authority said it would look for a new caretaker in the spring, and that the tower "
+            "would remain open to visitors on summer weekends.</p></article></main>"
+            "<footer><p>© 2024 Coastal Times Media. All rights reserved.</p></footer></body></html>").encode()
+    from classifier.html import page_fields
+
+    found: dict[str, str] = {}
+    blocks = html_to_blocks(page, found=found)
+    doc = Document(id="p", blocks=tuple(blocks), extra=page_fields(found))
+    for model in ("text", "auto"):
+        labelled = Sieve(shipped_model_dir, model=model).label(doc)
+        headline = next(b for b in labelled.blocks if b.tag == "h1")
+        assert headline.label is Label.CONTENT, model

@@ -372,3 +372,17 @@ def test_the_pages_headline_found_by_its_title_is_content() -> None:
     assert headline_as_content(probs, blocks, None) is probs
     short = (Block("News", tag="h1"),)  # a section name, not a headline
     assert headline_as_content(np.array([[0.1, 0.1, 0.8]]), short, "News | The Harbour Times")[0][2] == 0.8
+
+
+def test_a_missing_label_is_warned_about_once_not_once_per_fold(labelled_documents: list,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    from dataclasses import replace as dc_replace
+
+    from conftest import TINY_PARAMS
+
+    no_boiler = [dc_replace(d, gold=tuple({**g, "label": "navigation"} if g.get("label") == "boilerplate" else g
+                                          for g in d.gold)) for d in labelled_documents]
+    model_module._warn_once.cache_clear()
+    with caplog.at_level("WARNING", logger="classifier.model"):
+        model_module.cross_validate(no_boiler, params=TINY_PARAMS, folds=3)
+    assert sum("no blocks labelled boilerplate" in r.getMessage() for r in caplog.records) == 1

@@ -193,3 +193,10 @@ def test_on_error_gets_the_callers_own_document_when_its_blocks_are_wrong(tiny_m
     seen: list[str] = []
     out = list(Sieve(tiny_model_dir).label_many([["Doc one is here."], bad], on_error=lambda d, e: seen.append(d.id)))
     assert [d.id for d in out] == ["doc:1"] and seen == ["article-2"]
+
+
+def test_a_missing_model_folder_says_it_came_from_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    monkeypatch.setenv("SIEVE_MODEL_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(ModelError, match=r"nowhere \(from SIEVE_MODEL_DIR\) not found"):
+        Sieve().check_models()  # as every command does before it reads its input

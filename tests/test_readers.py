@@ -905,3 +905,13 @@ def test_an_http_body_cut_short_is_a_reject_not_half_a_page(tmp_path: Path) -> N
     docs, rejected = _read(_write_warc(tmp_path / "c.warc", [_warc(1), _warc_page(2, http)]))
     assert [d.url for d in docs] == ["https://example.org/1"]
     assert [(r.reason, "truncated" in r.detail) for r in rejected] == [("bad_encoding", True)]
+
+
+def test_a_bad_json_line_is_described_as_the_one_line_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(_record(1) + b'{"id": "b", "text": "broken\n' + b'{"id": "c", "text": "x"\n' + _record(4))
+    docs, rejected = _read(path)
+    assert [d.id for d in docs] == ["d1", "d4"]
+    cut, unclosed = rejected
+    assert "Unterminated string" in cut.detail  # not "Invalid control character" (the line's own newline)
+    assert "line 1" in unclosed.detail and "line 2" not in unclosed.detail

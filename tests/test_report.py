@@ -80,3 +80,12 @@ def test_report_renders_in_a_headless_browser(runner: CliRunner, tiny_model_dir:
     shot = tmp_path / "report.png"
     png = subprocess.run([*common, f"--screenshot={shot}", report.as_uri()], capture_output=True, timeout=120)
     assert png.returncode == 0 and shot.stat().st_size > 20_000  # a page was drawn, not a blank one
+
+
+def test_a_block_without_a_gold_label_has_a_grey_border_not_its_prediction() -> None:
+    pred, gold = _docs()
+    unlabelled = Document(id=gold[0].id, publisher=gold[0].publisher, blocks=gold[0].blocks,
+                          gold=({"label": "navigation"}, {}, {"label": "boilerplate"}))
+    page = render_report(pred, [unlabelled])
+    (block,) = [b for b in page.split('<div class="block') if 'data-gold=""' in b]
+    assert "border-color:#bdbdbd" in block and 'data-label="content"' in block
