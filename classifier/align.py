@@ -62,6 +62,7 @@ class CleanText:
     text: str
     url: str | None = None
     publisher: str | None = None
+    title: str | None = None  # the record's own title (a CMS export keeps it apart from the body)
 
 
 def url_key(url: str) -> str:
@@ -106,7 +107,9 @@ def index_clean_texts(records: Iterable[Document]) -> dict[str, CleanText]:
     blocks are joined by blank lines."""
     index: dict[str, CleanText] = {}
     for rec in records:
-        clean = CleanText("\n\n".join(b.text for b in rec.blocks), rec.url, rec.publisher)
+        title = rec.extra.get("title")
+        clean = CleanText("\n\n".join(b.text for b in rec.blocks), rec.url, rec.publisher,
+                          title if isinstance(title, str) and title.strip() else None)
         index[f"id:{rec.id}"] = clean
         key = url_key(rec.url) if rec.url else ""
         if key:
@@ -163,9 +166,14 @@ EXCERPT_CONFIDENCE = 0.8
 EXCERPT_MIN_CHARS = 200
 
 
-def align_document(page: Document, clean_text: str, predicted: Document | None = None) -> Alignment:
+def align_document(page: Document, clean_text: str, predicted: Document | None = None,
+                   title: str | None = None) -> Alignment:
     """Label ``page``'s blocks from its ``clean_text``; ``predicted`` (the base model's
-    labelling of the page) decides boilerplate vs navigation for the other blocks."""
+    labelling of the page) decides boilerplate vs navigation for the other blocks.
+    The page's headline is content as Sieve labels it (``model.headline_index``, by the
+    page's title or the clean record's ``title``): a CMS export keeps the title apart
+    from the body, and an adapter trained on headlines labelled navigation dropped
+    every headline of the publisher's pages."""
     clean_grams = _grams(_tokens(clean_text))
     clean_set = set(clean_grams)
     clean_tokens = " " + " ".join(_tokens(clean_text)) + " "
@@ -200,6 +208,16 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
                 label = Label.BOILERPLATE if len(toks) >= 8 and b.text.rstrip().endswith((".", "!", "?")) \
                     else Label.NAVIGATION
         gold.append({"label": label.value})
+    from .model import headline_index  # the scoring rule itself (the block model is loaded by now)
+
+    headlines = {h for t in (page.extra.get("title"), title) if (h := headline_index(page.blocks, t)) is not None}
+    if title:  # a block that is the record's title, whatever its tag
+        wanted = " ".join(_tokens(title))
+        headlines |= {i for i, b in enumerate(page.blocks) if wanted and " ".join(_tokens(b.text)) == wanted}
+    for i in sorted(headlines):
+        if gold[i]["label"] != Label.CONTENT.value:
+            gold[i] = {"label": Label.CONTENT.value}
+            content += 1
     # coverage: the share of the clean text's words inside a 3-gram some content block has
     # (3-grams across the clean text's paragraph breaks need not be in any block)
     n_tok = len(clean_tokens.split())

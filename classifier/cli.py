@@ -497,6 +497,26 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
     return docs
 
 
+#: Files a model folder holds (models, cards, the language model's licence, an adapter).
+_MODEL_FOLDER_SUFFIXES = (".joblib", ".json", ".ftz", ".md")
+
+
+def _refuse_training_into(output_dir: Path) -> None:
+    """`sieve train -o` writes models over those of the folder: refuse the shipped
+    models (a forgotten --base replaced them with a six-page model) and a folder
+    holding other files (pages, data: model files landed among them)."""
+    if output_dir.resolve() == default_model_dir().resolve():
+        raise click.UsageError(f"-o {output_dir} is the shipped model folder: write the new models to another "
+                               "folder (and use it with --model-dir); to adapt them to a publisher, add --base")
+    if output_dir.is_dir():
+        others = sorted(p.name for p in output_dir.iterdir()
+                        if not p.name.startswith(".") and (p.is_dir() or not p.name.endswith(_MODEL_FOLDER_SUFFIXES)))
+        if others:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise click.UsageError(f"-o {output_dir} holds other files than models ({shown}): write the models to "
+                                   "an empty folder or a model folder")
+
+
 @cli.command()
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
 @click.option("-o", "--output-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -539,6 +559,7 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     from .engine import expand_folders
 
     data = tuple(expand_folders(data, (output_dir,)))  # a folder: its files, not the output folder
+    _refuse_training_into(output_dir)
     if folds == 1:
         raise click.UsageError("--folds 1 cannot cross-validate: give 2 or more, or 0 for no report")
     if base_dir is not None:
@@ -660,9 +681,12 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         kind = kinds[0] if kinds else "text"
         order = sorted(range(len(docs)), key=lambda i: str(docs[i].id))
         random.Random(seed).shuffle(order)
-        n_hold = int(round(holdout_share * len(docs))) if len(docs) >= 4 else 0
-        held = [docs[i] for i in sorted(order[:n_hold])]
-        fit_docs = [docs[i] for i in sorted(order[n_hold:])]
+        # only pages with labels can be held out: an unlabelled one scores nothing
+        labelled_pages = [i for i in order if any(lab is not None for lab in docs[i].gold_labels)]
+        n_hold = int(round(holdout_share * len(labelled_pages))) if len(labelled_pages) >= 4 else 0
+        held_out = set(labelled_pages[:n_hold])
+        held = [docs[i] for i in sorted(held_out)]
+        fit_docs = [docs[i] for i in range(len(docs)) if i not in held_out]
 
         def probs_of(labelled: list[Document]) -> list[np.ndarray]:
             return [np.array([b.scores for b in d.blocks]) if d.blocks else np.zeros((0, 3)) for d in labelled]
@@ -691,8 +715,9 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         describe("adapter" if not held else "adapter for the report (the pages not held out)", adapter,
                  len(fit_docs))
         if not held:
-            click.echo(f"sieve train: no before/after report on the publisher's pages: {len(docs)} pages are too few "
-                       f"to hold some out (4 or more, --holdout-share {holdout_share})", err=True)
+            click.echo(f"sieve train: no before/after report on the publisher's pages: {len(labelled_pages)} "
+                       f"labelled pages (of {len(docs)}) are too few to hold some out (4 or more, --holdout-share "
+                       f"{holdout_share})", err=True)
 
         def report(name: str, gold: list[Document]) -> tuple[float, float]:
             before = list(base.label_many(gold))
@@ -1019,7 +1044,8 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
                 bare = Document(id=page.id, blocks=tuple(Block(b.text, tag=b.tag, link_chars=b.link_chars, dom=b.dom,
                                                                path=b.path) for b in page.blocks),
                                 url=page.url, publisher=page.publisher, extra=page.extra)
-                result = align_document(with_clean_source(bare, clean), clean.text, predicted=page)
+                result = align_document(with_clean_source(bare, clean), clean.text, predicted=page,
+                                        title=clean.title)
                 n += 1
                 doubtful += result.doubtful
                 flag = click.style(f"  DOUBTFUL: {result.reason}", fg="red") if result.doubtful else ""

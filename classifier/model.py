@@ -460,21 +460,27 @@ def headline_as_content(probs: np.ndarray, blocks: Sequence[Block], title: objec
     leaves headlines unlabelled, so the model learned nothing of them: it called the
     ``<h1>`` navigation on most pages, while the article's headline is content.
     """
-    if not isinstance(title, str) or not title:
+    i = headline_index(blocks, title)
+    if i is None or i >= len(probs) or int(np.argmax(probs[i])) == 0:
         return probs
+    out = probs.copy()
+    out[i] = _as_content(probs[i])
+    return out
+
+
+def headline_index(blocks: Sequence[Block], title: object) -> int | None:
+    """Which block is the page's headline (``headline_as_content``), if any."""
+    if not isinstance(title, str) or not title:
+        return None
     wanted = _NON_WORD.sub(" ", title.lower()).strip()
     for tag in ("h1", "h2"):
         for i, b in enumerate(blocks):
-            if b.tag != tag or i >= len(probs):
+            if b.tag != tag:
                 continue
             text = _NON_WORD.sub(" ", b.text.lower()).strip()
             if len(text) >= HEADLINE_MIN_CHARS and (text == wanted or wanted.startswith(text + " ")):
-                if int(np.argmax(probs[i])) == 0:
-                    return probs
-                out = probs.copy()
-                out[i] = _as_content(probs[i])
-                return out
-    return probs
+                return i
+    return None
 
 
 #: A headline found by the page's title has at least this many characters.

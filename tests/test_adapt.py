@@ -295,7 +295,7 @@ def test_too_few_pages_for_a_report_are_named(runner: CliRunner, tiny_model_dir:
     data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(3)))
     result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.stderr
-    assert "no before/after report on the publisher's pages: 3 pages are too few" in result.stderr
+    assert "no before/after report on the publisher's pages: 3 labelled pages (of 3) are too few" in result.stderr
     assert "adapter of the text model for wordpress.com: 3 pages" in result.stderr
 
 
@@ -381,3 +381,18 @@ def test_a_document_without_blocks_does_not_break_fitting_and_no_evidence_is_nev
                           base_model="html")
     assert adapter.pages == 2 and adapter.path_model is not None
     assert choose_blend({(None, 0.0, 0.0): [], (None, 0.5, 0.0): [0.3]}, (None,))[0] == (None, 0.5, 0.0)
+
+
+def test_train_base_holds_out_labelled_pages_only(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    # with most pages unlabelled, held-out pages were drawn among them and the report
+    # scored 0 labelled blocks
+    pages = [_blog_page(i) for i in range(12)]
+    for page in pages[4:]:
+        page["blocks"] = [{"text": b["text"]} for b in page["blocks"]]
+    data = tmp_path / "blog.jsonl"
+    data.write_text("".join(json.dumps(p) + "\n" for p in pages))
+    result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.stderr
+    held = next(line for line in result.stdout.splitlines() if line.startswith("held-out pages of the publisher"))
+    named = held.split("(", 1)[1].split(")", 1)[0]
+    assert all(f"blog-{i}" not in named for i in range(4, 12)), held

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from classifier.adapt import load_adapter
 from classifier.align import align_document, find_clean, index_clean_texts, url_key
 from classifier.cli import cli
-from classifier.document import Document, Label
+from classifier.document import Block, Document, Label
 from classifier.html import html_to_blocks
 
 MENU = ["Home", "Local news", "Sport"]
@@ -347,3 +347,17 @@ def test_align_refuses_to_write_over_its_clean_input(runner: CliRunner, tmp_path
     result = runner.invoke(cli, ["align", str(page), "--clean", str(clean), "-o", str(clean)])
     assert result.exit_code == 2 and "both the --clean input and the output" in result.stderr
     assert clean.read_bytes() == before
+
+
+def test_the_headline_a_cms_export_keeps_apart_is_content() -> None:
+    # the export's body has no title; the adapter then learned "headline = navigation"
+    page = Document(id="p1", blocks=tuple(Block(text=t, tag=tag) for t, tag in
+                                          [*((m, "li") for m in MENU), (ARTICLE[0], "h1"),
+                                           *((a, "p") for a in ARTICLE[1:]), (FOOTER, "p")]))
+    body = "\n\n".join(ARTICLE[1:])
+    without = align_document(page, body)
+    assert [g["label"] for g in without.document.gold][3] != "content"
+    with_title = align_document(page, body, title=ARTICLE[0])
+    assert [g["label"] for g in with_title.document.gold] == ["navigation"] * 3 + ["content"] * 3 + ["boilerplate"]
+    titled_page = replace(page, extra={"title": ARTICLE[0] + " | Harbour Times"})  # the page's own <title>
+    assert align_document(titled_page, body).document.gold[3]["label"] == "content"

@@ -828,3 +828,19 @@ def test_train_refuses_a_folder_that_holds_an_adapter(runner: CliRunner, data_di
     result = runner.invoke(cli, ["train", str(data_dir / "train-small.jsonl"), "-o", str(out), "--folds", "0"])
     assert result.exit_code == 2 and "holds a publisher adapter" in result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["adapter.joblib"]
+
+
+def test_train_refuses_the_shipped_folder_and_a_folder_of_other_files(runner: CliRunner, data_dir: Path,
+                                                                      tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    monkeypatch.setenv("SIEVE_MODEL_DIR", str(shipped))  # what default_model_dir() names
+    result = runner.invoke(cli, ["train", str(data_dir / "labelled.jsonl"), "-o", str(shipped)])
+    assert result.exit_code == 2 and "shipped model folder" in result.stderr and "--base" in result.stderr
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "a.html").write_text("<p>A page.</p>")
+    result = runner.invoke(cli, ["train", str(data_dir / "labelled.jsonl"), "-o", str(pages)])
+    assert result.exit_code == 2 and "holds other files than models (a.html)" in result.stderr
+    assert sorted(p.name for p in pages.iterdir()) == ["a.html"]
