@@ -914,7 +914,40 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                                "cannot be parsed as WARC"))
         if n == 0 and size:
             rejects.add(Reject(source, 1, "malformed", "no WARC record could be read: not a WARC file?"))
+        if gz and size and last is not None and pending is None:
+            cut = _gzip_cut_after(stream, last, size)
+            if cut:  # fastwarc ends quietly at a member cut in its first bytes
+                rejects.add(Reject(source, n + 1, "truncated", f"the last {cut} bytes of the file, after the record "
+                                   f"at byte {last}, are no whole gzip member (a cut file)"))
         return
+
+
+def _gzip_cut_after(stream: BinaryIO, start: int, size: int) -> int:
+    """How many bytes at the end of a .warc.gz, from the gzip member at ``start`` on,
+    are no whole member (0 when every member there is whole; also when ``start`` is
+    not where a member begins: a file of one member, which fastwarc reads itself)."""
+    stream.seek(start)
+    if stream.read(2) != b"\x1f\x8b":
+        return 0
+    pos = start
+    while pos < size:
+        stream.seek(pos)
+        d = zlib.decompressobj(31)
+        consumed = 0
+        try:
+            while not d.eof:
+                chunk = stream.read(1 << 16)
+                if not chunk:
+                    return size - pos  # the member is cut
+                data = chunk
+                while data and not d.eof:  # its output is not kept: bounded, whatever it inflates to
+                    d.decompress(data, 1 << 20)
+                    data = d.unconsumed_tail
+                consumed += len(chunk) - (len(d.unused_data) if d.eof else 0)
+        except zlib.error:
+            return size - pos
+        pos += consumed
+    return 0
 
 
 #: A WARC-Type value (a record of a type fastwarc does not know is skipped and counted;

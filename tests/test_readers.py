@@ -915,3 +915,26 @@ def test_a_bad_json_line_is_described_as_the_one_line_it_is(tmp_path: Path) -> N
     cut, unclosed = rejected
     assert "Unterminated string" in cut.detail  # not "Invalid control character" (the line's own newline)
     assert "line 1" in unclosed.detail and "line 2" not in unclosed.detail
+
+
+@pytest.mark.parametrize("cut", [3, 10, 30, 52])
+def test_a_warc_gz_cut_in_the_first_bytes_of_a_member_says_so(tmp_path: Path, cut: int) -> None:
+    # fastwarc ends quietly at a member cut this early: the record was neither read nor rejected
+    members = [gzip.compress(_warc(i), mtime=0) for i in (1, 2, 3)]
+    path = tmp_path / "c.warc.gz"
+    path.write_bytes(members[0] + members[1] + members[2][:cut])
+    docs, rejected = _read(path)
+    assert [d.url for d in docs] == ["https://example.org/1", "https://example.org/2"]
+    assert [(r.position, r.reason) for r in rejected] == [(3, "truncated")] and f"last {cut} bytes" in \
+        rejected[0].detail
+
+
+@pytest.mark.parametrize("members", ["per record", "one"])
+def test_a_whole_warc_gz_has_no_truncation_reject(tmp_path: Path, members: str) -> None:
+    records = [_warc(i) for i in (1, 2, 3)]
+    data = (b"".join(gzip.compress(r, mtime=0) for r in records) if members == "per record"
+            else gzip.compress(b"".join(records), mtime=0))
+    path = tmp_path / "c.warc.gz"
+    path.write_bytes(data)
+    docs, rejected = _read(path)
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in (1, 2, 3)] and rejected == []
