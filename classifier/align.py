@@ -208,12 +208,17 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
                 label = Label.BOILERPLATE if len(toks) >= 8 and b.text.rstrip().endswith((".", "!", "?")) \
                     else Label.NAVIGATION
         gold.append({"label": label.value})
-    from .model import headline_index  # the scoring rule itself (the block model is loaded by now)
+    from .model import HEADLINE_MIN_CHARS, headline_index  # the scoring rule (the model is loaded by now)
 
     headlines = {h for t in (page.extra.get("title"), title) if (h := headline_index(page.blocks, t)) is not None}
-    if title:  # a block that is the record's title, whatever its tag
-        wanted = " ".join(_tokens(title))
-        headlines |= {i for i, b in enumerate(page.blocks) if wanted and " ".join(_tokens(b.text)) == wanted}
+    wanted = " ".join(_tokens(title)) if title else ""
+    if not headlines and len(wanted) >= HEADLINE_MIN_CHARS:
+        # else the first block that is the record's title, whatever its tag, and no link
+        # (a "Most read" link to the story is another role; "Impressum" is a menu item)
+        first = next((i for i, b in enumerate(page.blocks)
+                      if " ".join(_tokens(b.text)) == wanted and 2 * b.link_chars < len(b.text)), None)
+        if first is not None:
+            headlines.add(first)
     for i in sorted(headlines):
         if gold[i]["label"] != Label.CONTENT.value:
             gold[i] = {"label": Label.CONTENT.value}

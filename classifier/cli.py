@@ -28,7 +28,7 @@ from .clean import DEFAULT_MIN_CHARS
 from .document import LABELS, Block, Document, Label, Segment, labelled_block, url_host
 from .errors import ClassifierError
 from .language import LanguageIdentifier
-from .pipeline import LID_MODEL_FILE, MODEL_CHOICES, Sieve, adapter_summary, default_model_dir
+from .pipeline import LID_MODEL_FILE, MODEL_CHOICES, Sieve, adapter_summary, default_model_dir, shipped_model_dir
 from .readers import DEFAULT_MAX_BYTES, INPUT_FORMATS, Reject, RejectSink, read_any
 from .writers import JsonlWriter, is_special_file, rejects_path_for
 
@@ -497,20 +497,25 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
     return docs
 
 
-#: Files a model folder holds (models, cards, the language model's licence, an adapter).
-_MODEL_FOLDER_SUFFIXES = (".joblib", ".json", ".ftz", ".md")
+#: Files a model folder holds (models, cards, the language model's licence, an adapter;
+#: a .part an interrupted save left; what file browsers leave).
+_MODEL_FOLDER_SUFFIXES = (".joblib", ".json", ".ftz", ".md", ".part")
+_FOLDER_CLUTTER = frozenset({"thumbs.db", "desktop.ini"})
 
 
-def _refuse_training_into(output_dir: Path) -> None:
-    """`sieve train -o` writes models over those of the folder: refuse the shipped
-    models (a forgotten --base replaced them with a six-page model) and a folder
-    holding other files (pages, data: model files landed among them)."""
-    if output_dir.resolve() == default_model_dir().resolve():
-        raise click.UsageError(f"-o {output_dir} is the shipped model folder: write the new models to another "
-                               "folder (and use it with --model-dir); to adapt them to a publisher, add --base")
+def _refuse_training_into(output_dir: Path, base: bool) -> None:
+    """`sieve train -o` writes models over those of the folder: refuse the models that
+    come with Sieve (a forgotten --base replaced them with a six-page model) and a
+    folder holding other files (pages, data: model files landed among them)."""
+    shipped = shipped_model_dir()
+    if output_dir.exists() and shipped.exists() and os.path.samefile(output_dir, shipped):
+        raise click.UsageError(f"-o {output_dir} is the folder of the models that come with Sieve: write the new "
+                               "models to another folder (and use it with --model-dir)"
+                               + ("" if base else "; to adapt them to a publisher, add --base"))
     if output_dir.is_dir():
         others = sorted(p.name for p in output_dir.iterdir()
-                        if not p.name.startswith(".") and (p.is_dir() or not p.name.endswith(_MODEL_FOLDER_SUFFIXES)))
+                        if not p.name.startswith(".") and p.name.lower() not in _FOLDER_CLUTTER
+                        and (p.is_dir() or not p.name.endswith(_MODEL_FOLDER_SUFFIXES)))
         if others:
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
             raise click.UsageError(f"-o {output_dir} holds other files than models ({shown}): write the models to "
@@ -559,17 +564,17 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     from .engine import expand_folders
 
     data = tuple(expand_folders(data, (output_dir,)))  # a folder: its files, not the output folder
-    _refuse_training_into(output_dir)
     if folds == 1:
         raise click.UsageError("--folds 1 cannot cross-validate: give 2 or more, or 0 for no report")
     if base_dir is not None:
         _refuse_unused_options(("folds", "model_dir"), "not used with --base (the base folder is the model)")
     else:
         _refuse_unused_options(("holdout_share", "general"), "only used with --base")
+    if base_dir is not None and output_dir.resolve() == base_dir.resolve():
+        raise click.UsageError("-o is the --base folder: write the adapted models to another folder, so "
+                               "the base models stay as they are")
+    _refuse_training_into(output_dir, base=base_dir is not None)
     if base_dir is not None:
-        if output_dir.resolve() == base_dir.resolve():
-            raise click.UsageError("-o is the --base folder: write the adapted models to another folder, so "
-                                   "the base models stay as they are")
         _adapt(base_dir, data, output_dir, text_field, holdout_share, general, seed)
         return
     from .adapt import ADAPTER_FILE
@@ -583,6 +588,7 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
         ModelParams,
         cross_validate,
         fit_block_model,
+        one_warning_each,
         publisher_groups,
         save_model,
     )
@@ -610,14 +616,15 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
                        "cross-validation group of its own (pages of one site in two folds flatter the figures)",
                        err=True)
         cv: dict[str, Any] | None = None
-        if folds >= 2 and len(publishers) >= 2:
-            click.echo(f"cross-validating over {len(publishers)} publishers ({min(folds, len(publishers))} folds)...",
-                       err=True)
-            cv, _ = cross_validate(docs, params=params, folds=folds)
-            click.echo(format_metrics(cv, title="publisher-grouped cross-validation"))
-        elif folds >= 2:
-            click.echo("only one publisher: no cross-validation report", err=True)
-        model = fit_block_model(docs, params=params)
+        with one_warning_each():  # a warning of the data once, not again for the final fit
+            if folds >= 2 and len(publishers) >= 2:
+                click.echo(f"cross-validating over {len(publishers)} publishers "
+                           f"({min(folds, len(publishers))} folds)...", err=True)
+                cv, _ = cross_validate(docs, params=params, folds=folds)
+                click.echo(format_metrics(cv, title="publisher-grouped cross-validation"))
+            elif folds >= 2:
+                click.echo("only one publisher: no cross-validation report", err=True)
+            model = fit_block_model(docs, params=params)
         card = {
             "training_files": [{"path": str(p), "sha256": sha256_of(Path(p))} for p in data],
             "training_documents": len(docs),

@@ -188,17 +188,21 @@ _BOILER_LEX = re.compile(r"""(?ix)
 #: the regex, about 60 alternatives tried at every position, runs only on a block
 #: that has one (it cost 300 µs a block, twice the rest of its shape).
 _BOILER_ANCHORS = (
-    "©", "(c)", "copyright", "rights reserved", "rechte vorbehalten", "droits r", "derechos", "diritti", "prawa",
-    "direitos", "права", "autorskim", "subscri", "newsletter", "sign up", "abonn", "suscr", "iscriviti", "assine",
-    "zapisz", "follow", "folgen sie", "folge uns", "suivez", "guenos", "seguici", "siga-nos", "obserwuj", "donat",
-    "spende", "unterst", "support ", "paywall", "bezahlschranke", "cookie", "privacy policy", "datenschutz",
-    "confidentialit", "originally ", "first published", "first appeared", "republished", "reprinted",
-    "this article", "this story", "publié", "publie", "initialement publi", "cet article", "reproduction",
-    "erschien", "veröffentlicht", "nachdruck", "dieser artikel", "dieser beitrag", "publicad", "prohibida",
-    "este art", "pubblicato", "riproduzione", "questo articolo", "reprodução", "este artigo", "oorspronkelijk",
-    "dit artikel", "pierwotnie", "affiliate", "provision vom", "partnerlink", "werbelink", "sponsored", "anzeige",
-    "advertisement", "publicidad", "publicit", "reklama", "contributed to this report", "getty images",
-    "shutterstock", "picture", "imago", "istock",
+    "©", "(c)", "copyright", "rights reserved", "rechte vorbehalten", "droits r", "todos los derechos",
+    "tutti i diritti", "wszelkie prawa", "todos os direitos", "все права", "autorskim", "subscri", "newsletter",
+    "sign up", "abonn", "suscr", "iscriviti", "assine", "zapisz", "follow us", "follow the", "follow @",
+    "folgen sie", "folge uns", "suivez", "guenos", "seguici", "siga-nos", "obserwuj", "donat", "spende",
+    "unterstütze", "unterstutze", "support our", "support us", "support independent", "paywall",
+    "bezahlschranke", "cookie", "privacy policy", "datenschutz", "confidentialit", "originally published",
+    "originally appeared", "first published", "first appeared", "republished", "reprinted", "this article",
+    "this story", "l'origine", "initialement", "d'abord", "cet article", "reproduction", "erschien zuerst",
+    "erschien ursprünglich", "erschien erstmals", "ursprünglich veröffentlicht", "ursprünglich erschienen",
+    "zuerst veröffentlicht", "zuerst erschienen", "erstmals veröffentlicht", "erstmals erschienen", "nachdruck",
+    "dieser artikel", "dieser beitrag", "originalmente", "inicialmente", "por primera vez", "prohibida",
+    "este art", "originariamente", "riproduzione", "questo articolo", "reprodução", "este artigo",
+    "oorspronkelijk", "dit artikel", "pierwotnie", "affiliate", "provision vom", "partnerlink", "werbelink",
+    "sponsored", "anzeige", "advertisement", "publicidad", "publicit", "reklama", "contributed to this report",
+    "getty images", "shutterstock", "picture-alliance", "picture alliance", "imago", "istock",
 )
 #: An author bio ("X is a reporter for ...") and a credit line ("Foto: ...").
 _BIO_LEX = re.compile(r"""(?ix)

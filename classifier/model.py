@@ -25,7 +25,8 @@ import logging
 import platform
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -327,8 +328,30 @@ def _gold_vector(documents: Sequence[Document]) -> np.ndarray:
     return np.array([index[g] if g is not None else -1 for d in documents for g in d.gold_labels], dtype=np.int64)
 
 
-@functools.lru_cache(maxsize=64)
+#: Warnings given in the current training run (``one_warning_each``), or None outside one.
+_RUN_WARNINGS: set[str] | None = None
+
+
+@contextmanager
+def one_warning_each() -> Iterator[None]:
+    """A training run (cross-validation, a fit, or both, as `sieve train` does) in
+    which each warning is given once, not once per fold and inner fold."""
+    global _RUN_WARNINGS
+    if _RUN_WARNINGS is not None:  # inside a run already
+        yield
+        return
+    _RUN_WARNINGS = set()
+    try:
+        yield
+    finally:
+        _RUN_WARNINGS = None
+
+
 def _warn_once(message: str) -> None:
+    if _RUN_WARNINGS is not None:
+        if message in _RUN_WARNINGS:
+            return
+        _RUN_WARNINGS.add(message)
     logger.warning(message)
 
 
@@ -578,7 +601,8 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
 def fit_block_model(documents: Sequence[Document], *, params: ModelParams | None = None,
                     groups: Sequence[str] | None = None) -> BlockModel:
     """Train a ``BlockModel`` on the labelled blocks of ``documents``."""
-    return BlockModel(params or ModelParams()).fit(documents, groups=groups)
+    with one_warning_each():
+        return BlockModel(params or ModelParams()).fit(documents, groups=groups)
 
 
 def save_model(model: BlockModel, model_dir: Path, *, card: dict[str, Any] | None = None,
@@ -627,7 +651,7 @@ def load_model(model_dir: Path, file_name: str = BLOCK_MODEL_FILE) -> BlockModel
         stamp = (-1, -1)  # missing: check_model_card says so
     # keyed by the file's size and time too: a model retrained into the same folder
     # by a long-running process loads anew, not the one cached before
-    return _load_model_cached(path.parent, file_name, stamp)
+    return _load_model_cached(Path(model_dir).resolve(), file_name, stamp)
 
 
 _RETRAIN = "retrain it with `sieve train`"
@@ -675,6 +699,12 @@ def cross_validate(documents: Sequence[Document], *, params: ModelParams | None 
         The metrics of ``evaluate`` over all out-of-fold predictions, and the
         out-of-fold probabilities of every document (in input order).
     """
+    with one_warning_each():
+        return _cross_validate(documents, params=params, folds=folds, groups=groups)
+
+
+def _cross_validate(documents: Sequence[Document], *, params: ModelParams | None, folds: int,
+                    groups: Sequence[str] | None) -> tuple[dict[str, Any], list[np.ndarray]]:
     params = params or ModelParams()
     if groups is None:
         groups = publisher_groups(documents)

@@ -54,6 +54,12 @@ def default_model_dir() -> Path:
     env = os.environ.get("SIEVE_MODEL_DIR")
     if env:
         return Path(env)
+    return shipped_model_dir()
+
+
+def shipped_model_dir() -> Path:
+    """The models that come with Sieve (``default_model_dir`` without the environment):
+    the checkout's ``models/``, else the install's ``share/sieve/models``."""
     root = Path(__file__).resolve().parent.parent
     # a checkout has pyproject.toml beside models/; an installed package's parent is
     # site-packages, where a folder called models/ may belong to another package
@@ -112,7 +118,8 @@ class Sieve:
 
     def _check_folder(self) -> None:
         if not self.model_dir.is_dir():
-            where = " (from SIEVE_MODEL_DIR)" if os.environ.get("SIEVE_MODEL_DIR") == str(self.model_dir) else ""
+            env = os.environ.get("SIEVE_MODEL_DIR")
+            where = " (from SIEVE_MODEL_DIR)" if env and Path(env) == self.model_dir else ""
             raise ModelError(f"model folder {self.model_dir}{where} not found; pass --model-dir or set "
                              "SIEVE_MODEL_DIR to a folder of models")
 

@@ -930,24 +930,42 @@ def _gzip_cut_after(stream: BinaryIO, start: int, size: int) -> int:
     if stream.read(2) != b"\x1f\x8b":
         return 0
     pos = start
+    first = True
     while pos < size:
+        stream.seek(pos)
+        if not first and stream.read(2) != b"\x1f\x8b":
+            return 0  # bytes after the last member that begin no member (a newline): not a cut one
         stream.seek(pos)
         d = zlib.decompressobj(31)
         consumed = 0
         try:
             while not d.eof:
                 chunk = stream.read(1 << 16)
-                if not chunk:
-                    return size - pos  # the member is cut
+                if not chunk:  # the member is cut (the one fastwarc read last was whole: no member start)
+                    return 0 if first else size - pos
                 data = chunk
                 while data and not d.eof:  # its output is not kept: bounded, whatever it inflates to
                     d.decompress(data, 1 << 20)
                     data = d.unconsumed_tail
                 consumed += len(chunk) - (len(d.unused_data) if d.eof else 0)
         except zlib.error:
-            return size - pos
+            # the member fastwarc read last does not inflate from here: ``start`` was no
+            # member start (in a file of one member, records lie mid-member)
+            return 0 if first else size - pos
+        if first and not _inflates_to_warc(stream, start):
+            return 0
+        first = False
         pos += consumed
     return 0
+
+
+def _inflates_to_warc(stream: BinaryIO, start: int) -> bool:
+    """Whether the gzip member at ``start`` begins a WARC record."""
+    stream.seek(start)
+    try:
+        return zlib.decompressobj(31).decompress(stream.read(1 << 12), 16).startswith(b"WARC/")
+    except zlib.error:
+        return False
 
 
 #: A WARC-Type value (a record of a type fastwarc does not know is skipped and counted;

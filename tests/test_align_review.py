@@ -361,3 +361,15 @@ def test_the_headline_a_cms_export_keeps_apart_is_content() -> None:
     assert [g["label"] for g in with_title.document.gold] == ["navigation"] * 3 + ["content"] * 3 + ["boilerplate"]
     titled_page = replace(page, extra={"title": ARTICLE[0] + " | Harbour Times"})  # the page's own <title>
     assert align_document(titled_page, body).document.gold[3]["label"] == "content"
+
+
+def test_a_record_title_marks_one_headline_not_its_links_nor_a_short_menu_word() -> None:
+    blocks = [Block(text="Home", tag="li", link_chars=4), Block(text="Impressum", tag="li", link_chars=9),
+              Block(text=ARTICLE[0], tag="div"), *(Block(text=a, tag="p") for a in ARTICLE[1:]),
+              Block(text="Most read", tag="h3"), Block(text=ARTICLE[0], tag="li", link_chars=len(ARTICLE[0]))]
+    page = Document(id="p1", blocks=tuple(blocks))
+    body = "\n\n".join(ARTICLE[1:])
+    labels = [g["label"] for g in align_document(page, body, title=ARTICLE[0]).document.gold]
+    assert labels[2] == "content" and labels[6] == "navigation"  # the "Most read" link to the story
+    labels = [g["label"] for g in align_document(page, body, title="Impressum").document.gold]
+    assert labels[1] == "navigation"  # a title shorter than a headline marks no menu item

@@ -831,16 +831,22 @@ def test_train_refuses_a_folder_that_holds_an_adapter(runner: CliRunner, data_di
 
 
 def test_train_refuses_the_shipped_folder_and_a_folder_of_other_files(runner: CliRunner, data_dir: Path,
-                                                                      tmp_path: Path,
+                                                                      tmp_path: Path, shipped_model_dir: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    shipped = tmp_path / "shipped"
-    shipped.mkdir()
-    monkeypatch.setenv("SIEVE_MODEL_DIR", str(shipped))  # what default_model_dir() names
-    result = runner.invoke(cli, ["train", str(data_dir / "labelled.jsonl"), "-o", str(shipped)])
-    assert result.exit_code == 2 and "shipped model folder" in result.stderr and "--base" in result.stderr
+    before = {p.name: p.stat().st_mtime_ns for p in shipped_model_dir.iterdir()}
+    # the models that come with Sieve, whatever SIEVE_MODEL_DIR says (a folder of one's own is fine)
+    monkeypatch.setenv("SIEVE_MODEL_DIR", str(tmp_path))
+    result = runner.invoke(cli, ["train", str(data_dir / "labelled.jsonl"), "-o", str(shipped_model_dir)])
+    assert result.exit_code == 2 and "models that come with Sieve" in result.stderr and "add --base" in result.stderr
+    result = runner.invoke(cli, ["train", "--base", str(tmp_path), str(data_dir / "labelled.jsonl"),
+                                 "-o", str(shipped_model_dir)])
+    assert result.exit_code == 2 and "models that come with Sieve" in result.stderr and "add --base" not in \
+        result.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in shipped_model_dir.iterdir()} == before
     pages = tmp_path / "pages"
     pages.mkdir()
     (pages / "a.html").write_text("<p>A page.</p>")
+    (pages / "Thumbs.db").write_bytes(b"")  # clutter a file browser leaves is no reason
     result = runner.invoke(cli, ["train", str(data_dir / "labelled.jsonl"), "-o", str(pages)])
     assert result.exit_code == 2 and "holds other files than models (a.html)" in result.stderr
-    assert sorted(p.name for p in pages.iterdir()) == ["a.html"]
+    assert sorted(p.name for p in pages.iterdir()) == ["Thumbs.db", "a.html"]

@@ -382,7 +382,33 @@ def test_a_missing_label_is_warned_about_once_not_once_per_fold(labelled_documen
 
     no_boiler = [dc_replace(d, gold=tuple({**g, "label": "navigation"} if g.get("label") == "boilerplate" else g
                                           for g in d.gold)) for d in labelled_documents]
-    model_module._warn_once.cache_clear()
     with caplog.at_level("WARNING", logger="classifier.model"):
         model_module.cross_validate(no_boiler, params=TINY_PARAMS, folds=3)
     assert sum("no blocks labelled boilerplate" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_each_training_run_warns_of_a_missing_label_again(labelled_documents: list,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    from dataclasses import replace as dc_replace
+
+    from conftest import TINY_PARAMS
+
+    no_boiler = [dc_replace(d, gold=tuple({**g, "label": "navigation"} if g.get("label") == "boilerplate" else g
+                                          for g in d.gold)) for d in labelled_documents]
+    for _ in range(2):  # once a run, not once a process
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="classifier.model"):
+            model_module.fit_block_model(no_boiler, params=TINY_PARAMS)
+        assert sum("no blocks labelled boilerplate" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_model_file_in_a_sub_folder_loads(copy_model_dir) -> None:
+    import shutil
+
+    folder = copy_model_dir()
+    (folder / "sub").mkdir()
+    for name in ("blocks.joblib", "blocks.json"):
+        shutil.copyfile(folder / name, folder / "sub" / name)
+    card = json.loads((folder / "sub" / "blocks.json").read_text())
+    assert card["file"] == "blocks.joblib"
+    assert model_module.load_model(folder, "sub/blocks.joblib") is not None

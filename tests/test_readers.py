@@ -938,3 +938,27 @@ def test_a_whole_warc_gz_has_no_truncation_reject(tmp_path: Path, members: str) 
     path.write_bytes(data)
     docs, rejected = _read(path)
     assert [d.url for d in docs] == [f"https://example.org/{i}" for i in (1, 2, 3)] and rejected == []
+
+
+def test_a_whole_warc_gz_of_one_member_with_gzip_magic_inside_or_a_trailing_newline_is_no_cut(
+        tmp_path: Path) -> None:
+    from fastwarc.warc import ArchiveIterator
+
+    meta = (b"WARC/1.0\r\nWARC-Type: metadata\r\nWARC-Record-ID: <urn:uuid:m%d>\r\n"
+            b"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n")
+    body = b"".join(b"%08d" % i for i in range(300_000 // 8))
+    raw = bytearray(_warc(1) + meta % (1, len(body)) + body + b"\r\n\r\n" + _warc(2) + meta % (2, len(body))
+                    + body + b"\r\n\r\n")
+    path = tmp_path / "one.warc.gz"
+    path.write_bytes(gzip.compress(bytes(raw), compresslevel=0, mtime=0))
+    with open(path, "rb") as f:  # where fastwarc says the last record starts: inside the one member
+        last = [r.stream_pos for r in ArchiveIterator(f, parse_http=False, auto_decode="none")][-1]
+    at = raw.find(path.read_bytes()[last:last + 8])
+    raw[at:at + 2] = b"\x1f\x8b"  # the gzip magic there, in the stored data, by chance
+    path.write_bytes(gzip.compress(bytes(raw), compresslevel=0, mtime=0))
+    docs, rejected = _read(path)
+    assert [d.url for d in docs] == ["https://example.org/1", "https://example.org/2"] and rejected == []
+    per_record = tmp_path / "c.warc.gz"
+    per_record.write_bytes(b"".join(gzip.compress(_warc(i), mtime=0) for i in (1, 2)) + b"\n")
+    docs, rejected = _read(per_record)
+    assert len(docs) == 2 and rejected == []
