@@ -10,13 +10,14 @@ was closed before everything was written (``| head``), quietly.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -205,8 +206,32 @@ class _RejectReporter:
     def __exit__(self, *exc: Any) -> None:
         if self.writer is not None:
             self.writer.__exit__(*exc)
-            if self.writer.count == 0 and self.path is not None:
-                self.path.unlink(missing_ok=True)  # no stale rejects from an earlier run
+            # no stale rejects from an earlier run; a run that failed leaves what was there
+            if exc[0] is None and self.writer.count == 0 and self.path is not None:
+                self.path.unlink(missing_ok=True)
+
+
+class _NothingAligned(Exception):
+    """`sieve align` aligned no page: its writer is left without a new output."""
+
+
+def _save_memory(memory: Any, output: Path) -> None:
+    """Write a template memory; a path that cannot be written is one line, exit 1."""
+    try:
+        memory.save(output)
+    except OSError as err:
+        raise click.ClickException(f"cannot write {output}: {err.strerror or err}") from err
+
+
+def _refuse_overwriting(inputs: Iterable[str | Path | None], outputs: Iterable[str | Path | None]) -> None:
+    """A usage error, before anything is read or written, when an output (a rejects
+    file, a report, a merged memory) is one of the command's inputs (data, a
+    --templates memory): it would be written over, or removed as a stale output."""
+    mine = {os.path.realpath(o) for o in outputs if o is not None and str(o) != "-"}
+    for item in inputs:
+        if item is not None and str(item) != "-" and os.path.realpath(item) in mine and not os.path.isdir(item):
+            raise click.UsageError(f"{item} is both an input and the output: it would be written over; "
+                                   "write to another file")
 
 
 def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text_field: str,
@@ -281,7 +306,7 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, ma
     quiet = logging.getLogger().level >= logging.ERROR
     sieve = _sieve(model_dir, model_choice, templates_path)
     out, rejects = _label_inputs(sieve, inputs, output, fmt == "jsonl", input_format, text_field, max_bytes, quiet,
-                                 Document.to_dict, _echo_table, publisher, rejects_path)
+                                 Document.to_dict, _echo_table, publisher, rejects_path, templates_path)
     if not quiet:
         _echo_summary("score", sieve, out, rejects, started)
     _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "score")
@@ -309,14 +334,17 @@ def _echo_summary(command: str, sieve: Sieve, out: JsonlWriter, rejects: _Reject
 def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: bool, input_format: str,
                   text_field: str, max_bytes: int, quiet: bool, record: Callable[[Document], dict[str, Any]],
                   show: Callable[[Document], None], publisher: str | None = None,
-                  rejects_path: str | None = None) -> tuple[JsonlWriter, _RejectReporter]:
+                  rejects_path: str | None = None,
+                  templates_path: Path | None = None) -> tuple[JsonlWriter, _RejectReporter]:
     """Label every input document: write ``record(doc)`` as JSONL, or ``show`` it to a
     person; rejects reported and written beside the output. Returns the writer and
     the reporter (for their counts)."""
     try:
+        reporter = _RejectReporter(output, quiet, rejects_path)
+        # before the reporter is entered: its exit removes a rejects file it did not fill
+        _refuse_overwriting((*inputs, templates_path), (output, reporter.path, rejects_path))
         sieve.check_models()
-        with _RejectReporter(output, quiet, rejects_path) as rejects, \
-                JsonlWriter(output if as_jsonl else "-") as out:
+        with reporter as rejects, JsonlWriter(output if as_jsonl else "-") as out:
             docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes, (output, rejects_path),
                              publisher)
             for doc in sieve.label_many(docs, on_error=_skipper(rejects)):
@@ -330,10 +358,14 @@ def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: 
     except BrokenPipeError:
         raise  # standard output closed by its reader: the group ends quietly
     except OSError as err:  # the output (or its rejects file) cannot be written: one line, exit 1
-        name = str(err.filename or output).removesuffix(".part")
-        if isinstance(err, NotADirectoryError):  # a file where the output's folder should be
-            name = output
-        raise click.ClickException(f"cannot write {name}: {err.strerror or err}") from err
+        failed = str(err.filename or "").removesuffix(".part")
+        # a file where a folder should be fails on the folder: name the file that was to be written
+        name = next((str(p) for p in (output, rejects_path) if p and p != "-" and failed and str(p).startswith(failed)),
+                    failed or output)
+        reason = err.strerror or str(err)
+        if isinstance(err, (FileExistsError, NotADirectoryError)) and name != failed and os.path.isfile(failed):
+            reason = os.strerror(errno.ENOTDIR)  # a file where the folder should be
+        raise click.ClickException(f"cannot write {name}: {reason}") from err
     return out, rejects
 
 
@@ -440,7 +472,8 @@ def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_rej
     sieve = _sieve(model_dir, model_choice, templates_path)
     out, rejects = _label_inputs(sieve, inputs, output, fmt == "jsonl",
                                  input_format, text_field, max_bytes, quiet, _language_record,
-                                 lambda doc: _echo_languages(doc, show_all), publisher, rejects_path)
+                                 lambda doc: _echo_languages(doc, show_all), publisher, rejects_path,
+                                 templates_path)
     if not quiet:
         _echo_summary("lang", sieve, out, rejects, started)
     _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "lang")
@@ -794,6 +827,7 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
     from .model import evaluate as evaluate_documents
 
     try:
+        _refuse_overwriting((templates_path,), (report_path,))
         docs = _read_labelled(data, text_field, (report_path,), publisher)
         sieve = _sieve(model_dir, model_choice, templates_path)
         predicted = list(sieve.label_many(docs))
@@ -806,7 +840,11 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
     if report_path is not None:
         from .report import write_report
 
-        write_report(report_path, predicted, docs, title=f"Sieve evaluation: {', '.join(Path(d).name for d in data)}")
+        try:
+            write_report(report_path, predicted, docs,
+                         title=f"Sieve evaluation: {', '.join(Path(d).name for d in data)}")
+        except OSError as err:
+            raise click.ClickException(f"cannot write {report_path}: {err.strerror or err}") from err
         click.echo(f"sieve evaluate: wrote {report_path}", err=True)
 
 
@@ -897,7 +935,7 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
         memory = TemplateMemory.learn(docs, min_pages=min_pages, min_share=min_share, partial=partial)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
-    memory.save(output)
+    _save_memory(memory, output)
     pages = sum(e["pages"] for e in memory.publishers.values())
     read = pages + memory.unattributed
     n_templates = memory.count_templates()
@@ -938,6 +976,7 @@ def templates_merge(memories: tuple[Path, ...], output: Path, min_pages: int | N
     """
     from .templates import TemplateMemory
 
+    _refuse_overwriting(memories, (output,))
     try:
         loaded = [TemplateMemory.load(path) for path in memories]
     except ClassifierError as err:
@@ -950,7 +989,7 @@ def templates_merge(memories: tuple[Path, ...], output: Path, min_pages: int | N
     elif min_pages is not None or min_share is not None:
         merged.min_pages = merged.min_pages if min_pages is None else min_pages
         merged.min_share = merged.min_share if min_share is None else min_share
-    merged.save(output)
+    _save_memory(merged, output)
     final = [str(path) for path, mem in zip(memories, loaded) if not mem.partial]
     pages = sum(e["pages"] for e in merged.publishers.values())
     click.echo(f"sieve templates: merged {len(memories)} memories ({len(merged.publishers)} publishers, {pages} "
@@ -1024,6 +1063,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
     from .align import align_document, find_clean, index_clean_texts, with_clean_source
     from .engine import discover_shards
 
+    _refuse_overwriting((templates_path,), (output,))
     if os.path.realpath(clean_path) == os.path.realpath(output):
         raise click.UsageError(f"{clean_path} is both the --clean input and the output: it would be written over; "
                                "write to another file")
@@ -1060,14 +1100,18 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
                            f"{len(page.blocks)}{flag}")
                 if not (drop_doubtful and result.doubtful):
                     out.write(result.to_dict())
+            if not n:  # the writer ends without putting an empty file in place: an earlier output stays
+                raise _NothingAligned
+    except _NothingAligned:
+        pass
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
+    except OSError as err:
+        raise click.ClickException(f"cannot write {output}: {err.strerror or err}") from err
     click.echo(f"sieve align: {n} page{'' if n == 1 else 's'} aligned ({doubtful} doubtful"
                f"{', left out' if drop_doubtful and doubtful else ''}), {unmatched} without clean text, "
-               f"{reporter.sink.total} rejected -> {output}", err=True)
+               f"{reporter.sink.total} rejected" + (f" -> {output}" if n else ""), err=True)
     if not n:
-        if output.is_file() and not is_special_file(output):  # nothing aligned: no empty output left behind
-            output.unlink()
         if not unmatched:
             raise click.ClickException("no page was aligned: no page was read from "
                                        f"{', '.join(pages)}{' (every one rejected)' if reporter.sink.total else ''}")

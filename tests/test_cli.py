@@ -850,3 +850,50 @@ def test_train_refuses_the_shipped_folder_and_a_folder_of_other_files(runner: Cl
     result = runner.invoke(cli, ["train", str(data_dir / "labelled.jsonl"), "-o", str(pages)])
     assert result.exit_code == 2 and "holds other files than models (a.html)" in result.stderr
     assert sorted(p.name for p in pages.iterdir()) == ["Thumbs.db", "a.html"]
+
+
+def test_no_output_of_a_run_may_be_one_of_its_inputs(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                     tmp_path: Path) -> None:
+    import shutil
+
+    from classifier.document import Document
+    from classifier.templates import TemplateMemory
+
+    data = tmp_path / "in.jsonl"
+    shutil.copyfile(data_dir / "articles.jsonl", data)
+    before = data.read_bytes()
+    pages = [Document.from_texts(["Home", "A story."], id=f"p{i}", url=f"https://a.example/{i}") for i in range(4)]
+    memory = TemplateMemory.learn(pages, min_pages=2).save(tmp_path / "t.json")
+    memory_bytes = memory.read_bytes()
+    model = ["--model-dir", str(tiny_model_dir)]
+    cases = [
+        ["score", str(data), "--rejects", str(data), "-o", str(tmp_path / "out.jsonl"), *model],  # was deleted
+        ["score", str(data), "--templates", str(memory), "-o", str(memory), *model],
+        ["evaluate", str(data_dir / "labelled.jsonl"), "--templates", str(memory), "--report", str(memory), *model],
+        ["templates", "merge", str(memory), "-o", str(memory)],
+    ]
+    for args in cases:
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2 and "both an input and" in result.stderr, (args, result.stderr)
+        assert data.read_bytes() == before and memory.read_bytes() == memory_bytes, args
+    # the default rejects file of -o X is X.rejects.jsonl: an input of that name was removed as stale
+    named = tmp_path / "o.jsonl.rejects.jsonl"
+    shutil.copyfile(data, named)
+    result = runner.invoke(cli, ["score", str(named), "-o", str(tmp_path / "o.jsonl"), *model])
+    assert result.exit_code == 2 and named.read_bytes() == before
+
+
+def test_align_that_aligns_nothing_leaves_the_earlier_output(runner: CliRunner, tiny_model_dir: Path,
+                                                             tmp_path: Path) -> None:
+    import json as _json
+
+    page = tmp_path / "p.html"
+    page.write_text("<html><body><p>The ferry keeps running through the winter, the council said.</p></body></html>")
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(_json.dumps({"id": "other", "text": "Another story entirely."}) + "\n")
+    out = tmp_path / "al.jsonl"
+    out.write_text('{"earlier": "output"}\n')
+    result = runner.invoke(cli, ["align", str(page), "--clean", str(clean), "-o", str(out),
+                                 "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 1 and "no page was aligned" in result.stderr
+    assert out.read_text() == '{"earlier": "output"}\n'
