@@ -562,7 +562,8 @@ def _refuse_training_into(output_dir: Path, base: bool) -> None:
                    "of the language model (and, beside an HTML model, of the text model).")
 @click.option("--folds", type=click.IntRange(min=0), default=5, show_default=True,
               help="Publisher-grouped cross-validation folds for the report (0: none).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of every step.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Random seed of every step.")
 @click.option("--text-field", default="text", show_default=True, help="Field with text when a record has no 'blocks'.")
 @click.option("--base", "base_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Adapt this model folder to the publishers of DATA instead of training from scratch.")
@@ -1003,7 +1004,8 @@ def templates_merge(memories: tuple[Path, ...], output: Path, min_pages: int | N
 
 @templates.command(name="show")
 @click.argument("memory", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--top", type=int, default=10, show_default=True, help="Templates shown per publisher.")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Templates shown per publisher.")
 def templates_show(memory: Path, top: int) -> None:
     """Print a template memory: per publisher, its most repeated blocks.
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,8 +250,9 @@ class TemplateMemory:
 
     # -- files ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "min_pages": self.min_pages, "min_share": self.min_share, "partial": self.partial,
+        # no creation time: the same pages give the same bytes (a memory learned again is
+        # the same --templates to `sieve clean`, which compares memories by their sha256)
+        return {"format": FORMAT, "min_pages": self.min_pages, "min_share": self.min_share, "partial": self.partial,
                 "publishers": {p: self.publishers[p] for p in sorted(self.publishers)}}
 
     def save(self, path: Path) -> Path:

@@ -153,3 +153,17 @@ def test_odd_urls_and_damaged_memories(tmp_path: Path) -> None:
         (tmp_path / "t.json").write_text(json.dumps(bad))
         with pytest.raises(ModelError, match="damaged template memory"):
             TemplateMemory.load(tmp_path / "t.json")
+
+
+def test_a_memory_learned_twice_from_the_same_pages_is_the_same_file(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    clock = iter([0.0, 3600.0, 7200.0, 10800.0])  # learned an hour apart
+    monkeypatch.setattr(time, "time", lambda: next(clock))
+    monkeypatch.setattr(time, "gmtime", lambda secs=None: time.localtime(0) if secs is None else time.localtime(secs))
+    pages = [Document.from_dict(_page("gazette.test", i)) for i in range(6)]
+    a = TemplateMemory.learn(pages).save(tmp_path / "a.json")
+    monkeypatch.setattr(time, "gmtime", lambda secs=None: time.localtime(3600))
+    b = TemplateMemory.learn(pages).save(tmp_path / "b.json")
+    assert a.read_bytes() == b.read_bytes()  # a creation time made every file differ
