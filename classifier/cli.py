@@ -11,6 +11,7 @@ was closed before everything was written (``| head``), quietly.
 from __future__ import annotations
 
 import errno
+import io
 import json
 import logging
 import os
@@ -173,6 +174,14 @@ def cli(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="sieve: %(levelname)s: %(message)s", stream=sys.stderr)
 
 
+def _is_standard_output(path: str) -> bool:
+    """Whether ``path`` (``/dev/stdout``, ``/dev/fd/1``) is this process's standard output."""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False  # no such file, or a standard output with no file behind it
+
+
 class _RejectReporter:
     """Prints each reject on stderr and writes it to the rejects file (if any): none
     beside standard output or a device or named pipe (``-o /dev/null``)."""
@@ -183,6 +192,9 @@ class _RejectReporter:
                                    "on standard error already, give a file")
         if rejects is not None and output != "-" and os.path.realpath(rejects) == os.path.realpath(output):
             raise click.UsageError(f"--rejects {rejects} is the output too; give another file")
+        if rejects is not None and output == "-" and _is_standard_output(rejects):
+            raise click.UsageError(f"--rejects {rejects} is standard output, where the records go: the rejects "
+                                   "would be mixed into them; give a file")
         if rejects is not None:  # --rejects FILE
             self.path: Path | None = None if is_special_file(rejects) else Path(rejects)
         else:
@@ -1462,6 +1474,8 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
         with reporter, JsonlWriter("-") as out:
             from .engine import discover_shards
 
+            if "-" in inputs and inputs != ("-",):
+                raise click.UsageError("- (standard input) cannot be given with files: clean one or the other")
             files = inputs if inputs == ("-",) else tuple(src for src, _ in discover_shards(inputs))
             docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, (rejects_path,),
                              publisher=publisher)

@@ -897,3 +897,21 @@ def test_align_that_aligns_nothing_leaves_the_earlier_output(runner: CliRunner, 
                                  "--model-dir", str(tiny_model_dir)])
     assert result.exit_code == 1 and "no page was aligned" in result.stderr
     assert out.read_text() == '{"earlier": "output"}\n'
+
+
+def test_rejects_are_never_mixed_into_the_records_on_standard_output(sieve_executable: str, tiny_model_dir: Path,
+                                                                     tmp_path: Path) -> None:
+    import subprocess
+
+    data = tmp_path / "r.jsonl"
+    data.write_text('{"id": "a", "text": "A story about the ferry, told at length by the islanders."}\n{broken\n')
+    proc = subprocess.run([sieve_executable, "score", str(data), "--rejects", "/dev/stdout",
+                           "--model-dir", str(tiny_model_dir)], capture_output=True, timeout=300, check=False)
+    assert proc.returncode == 2 and b"is standard output" in proc.stderr and proc.stdout == b""
+
+
+def test_clean_to_standard_output_refuses_stdin_mixed_with_files(runner: CliRunner, tiny_model_dir: Path,
+                                                                 data_dir: Path) -> None:
+    result = runner.invoke(cli, ["clean", "--format", "text", "-", str(data_dir / "story.txt"),
+                                 "--model-dir", str(tiny_model_dir)], input="A story.\n")
+    assert result.exit_code == 2 and "cannot be given with files" in result.stderr
