@@ -256,11 +256,7 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
         click.UsageError: an input file is one of the ``outputs`` (it would be
             written over), before anything is read.
     """
-    mine = {os.path.realpath(o) for o in outputs if o is not None and str(o) != "-"}
-    for item in inputs:
-        if item != "-" and os.path.realpath(item) in mine and not os.path.isdir(item):
-            raise click.UsageError(f"{item} is both an input and the output: it would be written over; "
-                                   "write to another file")
+    _refuse_overwriting(inputs, outputs)
     return _read_all_documents(inputs, sink, input_format, text_field, max_bytes, outputs, publisher)
 
 

@@ -422,6 +422,11 @@ def _gzipped_warc(stream: Any) -> bool:
         raw = stream.peek(1 << 16)
     except OSError:
         return False
+    return _gzip_member_is_warc(raw)
+
+
+def _gzip_member_is_warc(raw: bytes) -> bool:
+    """Whether ``raw`` begins a gzip member whose first inflated bytes begin ``WARC/``."""
     if raw[:2] != b"\x1f\x8b":
         return False
     try:
@@ -962,10 +967,7 @@ def _gzip_cut_after(stream: BinaryIO, start: int, size: int) -> int:
 def _inflates_to_warc(stream: BinaryIO, start: int) -> bool:
     """Whether the gzip member at ``start`` begins a WARC record."""
     stream.seek(start)
-    try:
-        return zlib.decompressobj(31).decompress(stream.read(1 << 12), 16).startswith(b"WARC/")
-    except zlib.error:
-        return False
+    return _gzip_member_is_warc(stream.read(1 << 12))
 
 
 #: A WARC-Type value (a record of a type fastwarc does not know is skipped and counted;
