@@ -356,7 +356,6 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     adapted_before = sieve.adapted  # the process's Sieve serves every shard it cleans
     memory = sieve.templates
     templates_before = (memory.documents, memory.applied) if memory is not None else (0, 0)
-    model = sieve.model_info()
     options = _options_for(task, sieve)
     folder = Path(task.output).parent
     try:
@@ -381,7 +380,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
             docs = with_publisher(read_any(task.input, sink, input_format=task.input_format,
                                            text_field=task.text_field, max_bytes=task.max_bytes), task.publisher)
             for doc in sieve.label_many(_counted(docs, stats), on_error=internal_error):
-                res = clean_document(doc, task.policy, source=task.name, model=model)
+                res = clean_document(doc, task.policy, source=task.name, model=sieve.model_info_for(doc))
                 stats["chars_in"] += sum(len(b.text) for b in doc.blocks)
                 for b in doc.blocks:
                     stats["blocks"][b.label.value if b.label else "none"] += 1

@@ -1466,7 +1466,6 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)
         sieve.check_models()
-        model = sieve.model_info()
         with reporter, JsonlWriter("-") as out:
             from .engine import discover_shards
 
@@ -1477,7 +1476,8 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
                              publisher=publisher)
             for doc in sieve.label_many(docs, on_error=_skipper(reporter)):
                 read += 1
-                res = clean_document(doc, policy, source="stdin" if inputs == ("-",) else "", model=model)
+                res = clean_document(doc, policy, source="stdin" if inputs == ("-",) else "",
+                                     model=sieve.model_info_for(doc))
                 if res.dropped:
                     dropped += 1
                     if fmt == "text":

@@ -104,6 +104,7 @@ class Sieve:
         self.adapted = 0  # documents the publisher adapter adjusted so far
         self._block_model: BlockModel | None = None
         self._html_model: BlockModel | None = None
+        self._model_infos: dict[str, dict[str, str]] = {}  # model_info's answers, per model kind
 
     def __getstate__(self) -> dict[str, Any]:
         # sent to a pool worker: the folder and options, not the loaded models (6.5 MB
@@ -115,6 +116,7 @@ class Sieve:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._block_model = self._html_model = self._adapter = None
+        self._model_infos = {}
 
     def _check_folder(self) -> None:
         if not self.model_dir.is_dir():
@@ -185,18 +187,42 @@ class Sieve:
         """The block model that labels ``document`` (see the class docstring)."""
         return self.html_model if self.model_kind(document) == "html" else self.block_model
 
-    def model_info(self) -> dict[str, str]:
-        """Name, version and block-model sha256 (from its card), for output metadata."""
-        import json
+    def model_info(self, kind: str = "text") -> dict[str, str]:
+        """Name, version, the block model that labels documents of ``kind`` ("text" or
+        "html": ``model_kind``) and the first 16 hex digits of its sha256 (from its
+        card), for output metadata."""
+        info = self._model_infos.get(kind)
+        if info is None:
+            import json
 
-        from . import __version__
+            from . import __version__
+            from .cards import card_path
 
-        card_path = self.model_dir / "blocks.json"
-        try:
-            sha = str(json.loads(card_path.read_text(encoding="utf-8")).get("sha256", ""))
-        except (OSError, ValueError):
-            sha = ""
-        return {"name": "sieve", "version": __version__, "block_model_sha256": sha[:16]}
+            name = HTML_MODEL_FILE if kind == "html" else BLOCK_MODEL_FILE
+            try:
+                card = json.loads(card_path(self.model_dir / name).read_text(encoding="utf-8"))
+                sha = str(card.get("sha256", "")) if isinstance(card, dict) else ""
+            except (OSError, ValueError):
+                sha = ""
+            info = self._model_infos[kind] = {"name": "sieve", "version": __version__, "block_model": name,
+                                              "block_model_sha256": sha[:16]}
+        return info
+
+    def model_info_for(self, document: Document) -> dict[str, str]:
+        """``model_info`` of the block model that labels ``document``, with the first
+        16 hex digits of the publisher adapter's sha256 when it adjusts the document."""
+        kind = self.model_kind(document)
+        info = self.model_info(kind)
+        adapter = self.adapter
+        if adapter is None or not adapter.applies_to(document, kind):
+            return info
+        key = f"{kind}+adapter"
+        if key not in self._model_infos:
+            from .cards import read_card
+
+            sha = str(read_card(self.model_dir / "adapter.joblib").get("sha256", ""))
+            self._model_infos[key] = {**info, "adapter_sha256": sha[:16]}
+        return self._model_infos[key]
 
     def model_identity(self) -> dict[str, str | None]:
         """Each model file of the folder that can label a document under this Sieve's

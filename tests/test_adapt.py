@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -23,6 +24,7 @@ from classifier.adapt import (
     path_tokens,
     save_adapter,
 )
+from classifier.cards import read_card
 from classifier.cli import cli
 from classifier.document import Block, Document, Label, labelled_block
 from classifier.errors import ModelError
@@ -278,6 +280,19 @@ def test_clean_counts_the_adapted_documents_per_shard_whatever_the_workers(runne
         shards = {p.name: json.loads(p.read_text())["adapted"] for p in out.glob("part-*.report.json")}
         reports[workers] = (json.loads((out / "_report.json").read_text())["adapted"], shards)
     assert reports["1"] == reports["2"] == (12, {f"part-{s}.report.json": 3 for s in range(4)})
+    # each record says whether the adapter adjusted it: its sha256 beside the block model's
+    with gzip.open(tmp_path / "clean-1" / "part-0.jsonl.gz", "rt", encoding="utf-8") as f:
+        models = {r["id"]: r["metadata"]["model"] for r in map(json.loads, f)}
+    adapter_sha = read_card(folder / ADAPTER_FILE)["sha256"][:16]
+    assert {i: m.get("adapter_sha256") for i, m in models.items()} == {
+        "blog-0": adapter_sha, "blog-1": adapter_sha, "blog-2": adapter_sha}
+    piped = runner.invoke(cli, ["clean", "-", "--model-dir", str(folder), "--min-chars", "1", "--keep", "content",
+                                "--keep", "navigation", "--keep", "boilerplate"],
+                          input=(crawl / "part-0.jsonl").read_text())
+    assert piped.exit_code == 0, piped.stderr
+    models = {r["id"]: r["metadata"]["model"] for r in map(json.loads, piped.stdout.splitlines())}
+    assert models["other-0"].get("adapter_sha256") is None and models["blog-0"]["adapter_sha256"] == adapter_sha
+    assert {m["block_model"] for m in models.values()} == {"blocks.joblib"}
 
 
 def test_a_batch_labelled_again_is_not_counted_twice(tiny_model_dir: Path, tmp_path: Path, break_document) -> None:

@@ -1166,3 +1166,36 @@ def test_a_records_html_beside_its_text_is_not_copied_into_the_metadata() -> Non
                                       for b in doc.blocks), extra=doc.extra, lang="en", lang_score=0.9)
     (_, rec), = clean_document(labelled, CleanPolicy(min_chars=10)).records
     assert "html" not in rec["metadata"] and rec["metadata"]["crawl"] == "2024-10"
+
+
+def test_each_record_names_the_block_model_that_labelled_it(runner: CliRunner, copy_model_dir, tiny_model,
+                                                            data_dir: Path, tmp_path: Path) -> None:
+    """A page is labelled by the HTML model, a text by the text model: each record's
+    metadata names its own model and the sha256 of that model's card."""
+    from classifier.cards import read_card
+    from classifier.model import save_model
+
+    models = copy_model_dir()
+    save_model(tiny_model, models, file_name="html.joblib", card={"note": "the HTML model of this test"})
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "page.html").write_bytes(PAGE)
+    (src / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
+    out = tmp_path / "out"
+    result = _clean(runner, models, str(src), "-o", str(out), "--workers", "1")
+    assert result.exit_code == 0, result.stderr
+
+    def model_of(name: str) -> dict:
+        with gzip.open(out / f"{name}.jsonl.gz", "rt", encoding="utf-8") as f:
+            return json.loads(f.readline())["metadata"]["model"]
+
+    for name, file in (("page", "html.joblib"), ("story", "blocks.joblib")):
+        model = model_of(name)
+        assert model["block_model"] == file, name
+        assert model["block_model_sha256"] == read_card(models / file)["sha256"][:16]
+    # on standard output too, and --model text labels the page with the text model
+    for choice, file in (("auto", "html.joblib"), ("text", "blocks.joblib")):
+        piped = runner.invoke(cli, ["clean", "-", "--model-dir", str(models), "--min-chars", "1", "--model", choice],
+                              input=io.BytesIO(PAGE))
+        assert piped.exit_code == 0, piped.stderr
+        assert json.loads(piped.stdout.splitlines()[0])["metadata"]["model"]["block_model"] == file
