@@ -19,6 +19,7 @@ Families:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -302,6 +303,16 @@ NEIGHBOUR_OFFSETS = (-3, -2, -1, 1, 2, 3)
 WINDOWS = (2, 5, 12)
 
 
+@functools.lru_cache(maxsize=4096)
+def _window_bounds(n: int, half: int) -> tuple[np.ndarray, np.ndarray]:
+    """``lo, hi`` of the window ``[i - half, i + half]`` of each of ``n`` positions,
+    clipped to ``[0, n]`` (read-only: shared by every document of ``n`` blocks)."""
+    idx = np.arange(n)
+    lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
+    lo.flags.writeable = hi.flags.writeable = False
+    return lo, hi
+
+
 def _main_run(shape: np.ndarray) -> tuple[int, int]:
     """The contiguous run of blocks with the most prose: a maximum-sum subarray where
     sentence-like blocks add their length and other blocks cost a little."""
@@ -346,8 +357,7 @@ def document_features(blocks: tuple[Block, ...],
     # windows: mean and max of the surroundings (block itself excluded from the mean)
     csum = np.vstack([np.zeros((1, k)), np.cumsum(ctx, axis=0)])
     for w in WINDOWS:
-        lo = np.clip(np.arange(n) - w, 0, n)
-        hi = np.clip(np.arange(n) + w + 1, 0, n)
+        lo, hi = _window_bounds(n, w)
         count = (hi - lo - 1).clip(min=1)[:, None]
         parts.append((csum[hi] - csum[lo] - ctx) / count)
         col = _CONTEXT_COLS.index(_IDX_SENTENCE)
@@ -410,8 +420,7 @@ def dom_features(blocks: tuple[Block, ...]) -> np.ndarray:
     parts = [own]
     csum = np.vstack([np.zeros((1, len(cols))), np.cumsum(ctx, axis=0)])
     for w in DOM_WINDOWS:
-        lo = np.clip(np.arange(n) - w, 0, n)
-        hi = np.clip(np.arange(n) + w + 1, 0, n)
+        lo, hi = _window_bounds(n, w)
         count = (hi - lo).clip(min=1)[:, None]
         parts.append((csum[hi] - csum[lo]) / count)
     parts.append(np.repeat(ctx.mean(axis=0, keepdims=True) if n else np.zeros((0, len(cols))), n, axis=0))
@@ -492,6 +501,8 @@ PROBA_WINDOWS = (2, 5, 12)
 
 def _window_extreme(values: np.ndarray, half: int, reduce: Any, pad: float) -> np.ndarray:
     """``reduce`` (max or min) over the window ``[i - half, i + half]`` of each position."""
+    if half >= len(values) - 1:  # every window holds the whole document (max and min are exact)
+        return np.full(len(values), reduce(values) if len(values) else pad)
     padded = np.concatenate([np.full(half, pad), values, np.full(half, pad)])
     return reduce(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
 
@@ -514,8 +525,7 @@ def probability_context(probs: np.ndarray) -> np.ndarray:
     csum = np.vstack([np.zeros((1, k)), np.cumsum(probs, axis=0)])
     content = probs[:, 0]
     for w in PROBA_WINDOWS:
-        lo = np.clip(np.arange(n) - w, 0, n)
-        hi = np.clip(np.arange(n) + w + 1, 0, n)
+        lo, hi = _window_bounds(n, w)
         parts.append((csum[hi] - csum[lo] - probs) / np.maximum(hi - lo - 1, 1)[:, None])
         parts.append(np.column_stack([_window_extreme(content, w, np.max, -np.inf),
                                       _window_extreme(content, w, np.min, np.inf)]))
@@ -524,6 +534,8 @@ def probability_context(probs: np.ndarray) -> np.ndarray:
 
 def _decayed_mean(values: np.ndarray, decay: float) -> np.ndarray:
     """Exponentially decayed mean of the rows *before* each row (0 for the first)."""
+    if len(values) <= 1:
+        return np.zeros_like(values)
     acc = lfilter([1.0], [1.0, -decay], values, axis=0)
     weight = lfilter([1.0], [1.0, -decay], np.ones(len(values)))
     out = np.zeros_like(values)
@@ -618,7 +630,7 @@ def article_context(probs: np.ndarray, chars: np.ndarray) -> np.ndarray:
         if len(where):
             prev = np.maximum.accumulate(np.where(confident, idx, -1))
             nxt = np.minimum.accumulate(np.where(confident, idx, n)[::-1])[::-1]
-            prev_x, next_x = np.r_[-1, prev[:-1]], np.r_[nxt[1:], n]
+            prev_x, next_x = np.concatenate(([-1], prev[:-1])), np.concatenate((nxt[1:], [n]))
             d_prev = np.where(prev_x >= 0, idx - prev_x, 999)
             d_next = np.where(next_x < n, next_x - idx, 999)
             between = ((idx >= where[0]) & (idx <= where[-1])).astype(float)
@@ -640,7 +652,7 @@ def article_context(probs: np.ndarray, chars: np.ndarray) -> np.ndarray:
         f += [((idx >= start) & (idx <= end)).astype(float), np.log1p(dist),
               (idx < start).astype(float), (idx > end).astype(float)]
     arg = probs.argmax(axis=1)
-    breaks = np.r_[True, arg[1:] != arg[:-1]]
+    breaks = np.concatenate(([True], arg[1:] != arg[:-1]))
     run_id = np.cumsum(breaks) - 1
     run_len = np.bincount(run_id)[run_id]
     run_start = np.flatnonzero(breaks)[run_id]
@@ -649,13 +661,13 @@ def article_context(probs: np.ndarray, chars: np.ndarray) -> np.ndarray:
         fwd = _decayed_mean(probs, decay)
         bwd = _decayed_mean(probs[::-1], decay)[::-1]
         f += [fwd[:, 0], fwd[:, 2], bwd[:, 0], bwd[:, 2]]
-    cs, cw = np.r_[0.0, np.cumsum(chars * p0)], np.r_[0.0, np.cumsum(chars)]
+    cs, cw = np.concatenate(([0.0], np.cumsum(chars * p0))), np.concatenate(([0.0], np.cumsum(chars)))
     for w in (3, 10):
-        lo, hi = np.clip(idx - w, 0, n), np.clip(idx + w + 1, 0, n)
+        lo, hi = _window_bounds(n, w)
         f.append((cs[hi] - cs[lo] - chars * p0) / np.maximum(cw[hi] - cw[lo] - chars, 1.0))
     big = chars >= 100
-    prev = np.r_[-1, np.maximum.accumulate(np.where(big, idx, -1))[:-1]]
-    nxt = np.r_[np.minimum.accumulate(np.where(big, idx, n)[::-1])[::-1][1:], n]
+    prev = np.concatenate(([-1], np.maximum.accumulate(np.where(big, idx, -1))[:-1]))
+    nxt = np.concatenate((np.minimum.accumulate(np.where(big, idx, n)[::-1])[::-1][1:], [n]))
     f += [np.where(prev >= 0, p0[np.maximum(prev, 0)], -1.0), np.where(nxt < n, p0[np.minimum(nxt, n - 1)], -1.0),
           np.log1p(np.where(prev >= 0, idx - prev, 999)), np.log1p(np.where(nxt < n, nxt - idx, 999))]
     return np.column_stack(f)

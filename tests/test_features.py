@@ -131,3 +131,33 @@ def test_the_boilerplate_lexicon_prefilter_changes_no_answer() -> None:
         assert _boiler_lexicon(text) == bool(whole.search(text[:400]))
 
     same()
+
+
+@given(st.lists(st.floats(0.0, 1.0), max_size=30), st.sampled_from((0, 1, 2, 5, 12)))
+def test_window_extremes_and_bounds_are_those_of_each_clipped_window(values: list[float], half: int) -> None:
+    """The windows of pass 2's context: each position's max and min over the blocks
+    within ``half`` of it (shortcuts for windows holding the whole document)."""
+    from classifier.features import _window_bounds, _window_extreme
+
+    n = len(values)
+    arr = np.array(values, dtype=np.float64)
+    lo, hi = _window_bounds(n, half)
+    assert lo.tolist() == [max(i - half, 0) for i in range(n)]
+    assert hi.tolist() == [min(i + half + 1, n) for i in range(n)]
+    assert not lo.flags.writeable  # shared between documents: nobody may change it
+    top = _window_extreme(arr, half, np.max, -np.inf)
+    bottom = _window_extreme(arr, half, np.min, np.inf)
+    assert top.tolist() == [max(values[max(i - half, 0):i + half + 1]) for i in range(n)]
+    assert bottom.tolist() == [min(values[max(i - half, 0):i + half + 1]) for i in range(n)]
+
+
+@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=12))
+def test_decayed_mean_is_the_weighted_mean_of_the_rows_before(values: list[float]) -> None:
+    from classifier.features import _decayed_mean
+
+    rows = np.array(values, dtype=np.float64)[:, None]
+    got = _decayed_mean(rows, 0.6)[:, 0]
+    for i in range(len(values)):
+        weights = [0.6 ** (i - 1 - j) for j in range(i)]
+        want = sum(w * v for w, v in zip(weights, values[:i])) / sum(weights) if i else 0.0
+        assert abs(got[i] - want) < 1e-9
