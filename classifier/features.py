@@ -557,6 +557,36 @@ def _max_subarray(gain: np.ndarray) -> tuple[int, int]:
 ARTICLE_CONTEXT_WIDTH = 6 + 2 * 8 + 2 * 4 + 2 + 2 * 4 + 2 + 4
 
 
+def one_block_contexts(probs: np.ndarray, chars: np.ndarray) -> np.ndarray:
+    """``probability_context`` and ``article_context`` side by side for ``m``
+    documents of one block each at once (``probs`` (m, 3), ``chars`` (m,)): the
+    same values, bit for bit, as one call per document (``tests/test_features.py``)
+    without a dozen small-array calls per document, the cost of a corpus of short
+    records. Each value below is what those functions compute for one block."""
+    m, k = probs.shape
+    zero, one = np.zeros(m), np.ones(m)
+    p0, p2 = probs[:, 0], probs[:, 2]
+    far = np.full(m, np.log1p(np.array([999.0]))[0])  # no neighbour: a distance of 999
+    log1p_1 = np.log1p(np.array([1.0]))[0]
+    f: list[np.ndarray] = [zero] * (len(NEIGHBOUR_OFFSETS) * k)  # no neighbours
+    for _ in PROBA_WINDOWS:  # the window holds the block alone: no other block, its own extremes
+        f += [zero] * k + [p0, p0]
+    # article_context
+    f += [p0, p0, p0 / np.maximum(p0, 1e-6), zero, (p0 * chars) / np.maximum(chars, 1.0), p2]
+    for threshold in (0.5, 0.8):
+        confident = (p0 > threshold).astype(np.float64)
+        c_after = np.where(confident > 0, 1 - 0.0 - chars / np.maximum(chars, 1.0), 0.0)
+        f += [far, far, confident, zero, c_after, zero, zero, confident * log1p_1]
+    for gain in ((p0 - 0.5) * np.minimum(chars, 1500.0) / 100.0, p0 - 0.4):
+        in_run = (gain > 0).astype(np.float64)
+        f += [in_run, (1.0 - in_run) * log1p_1, zero, 1.0 - in_run]
+    f += [np.full(m, log1p_1), zero]  # a run of one label, of one block
+    f += [zero] * 8  # decayed means of the rows before and after: none
+    f += [zero, zero]  # length-weighted content around it: no other block
+    f += [-one, -one, far, far]  # no substantial block either side
+    return np.stack(f, axis=1) if m else np.zeros((0, len(f)))
+
+
 #: Width of ``container_context``: per grouping, the other members' mean probabilities and their count.
 CONTAINER_GROUPINGS = 2
 CONTAINER_WIDTH = CONTAINER_GROUPINGS * (3 + 1)

@@ -49,6 +49,7 @@ from .features import (
     build_text_features,
     container_context,
     document_features,
+    one_block_contexts,
     probability_context,
 )
 from .templates import publisher_of
@@ -407,8 +408,15 @@ def _block_proba(clf: SGDClassifier, feats: _Features) -> np.ndarray:
 
 def _context_matrix(feats: _Features, p1: np.ndarray) -> np.ndarray:
     chars = np.expm1(feats.dense[:, 0])  # column 0 is log1p(characters)
-    ctx = [np.hstack([probability_context(p1[a:b]), article_context(p1[a:b], chars[a:b])]) for a, b in feats.bounds]
-    parts = [feats.dense, p1, np.vstack(ctx)]
+    # documents of one block (short records) all at once, the others one by one
+    ones = np.array([a for a, b in feats.bounds if b - a == 1], dtype=np.int64)
+    one_ctx = one_block_contexts(p1[ones], chars[ones])
+    ctx = np.empty((len(p1), one_ctx.shape[1]))
+    ctx[ones] = one_ctx
+    for a, b in feats.bounds:
+        if b - a > 1:
+            ctx[a:b] = np.hstack([probability_context(p1[a:b]), article_context(p1[a:b], chars[a:b])])
+    parts = [feats.dense, p1, ctx]
     if feats.paths is not None:
         parts.append(np.vstack([container_context(p1[a:b], feats.paths[a:b]) for a, b in feats.bounds]))
     return np.hstack(parts)

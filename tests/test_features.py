@@ -161,3 +161,22 @@ def test_decayed_mean_is_the_weighted_mean_of_the_rows_before(values: list[float
         weights = [0.6 ** (i - 1 - j) for j in range(i)]
         want = sum(w * v for w, v in zip(weights, values[:i])) / sum(weights) if i else 0.0
         assert abs(got[i] - want) < 1e-9
+
+
+@given(st.lists(st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.0, 1.0),
+                          st.sampled_from((0.0, 1.0, 3.0, 99.0, 100.0, 250.0, 1499.0, 1500.0, 4000.0))),
+                min_size=1, max_size=20))
+def test_one_block_contexts_are_those_of_each_document_alone(rows: list[tuple[float, float, float, float]]) -> None:
+    """Short records' pass-2 context, computed for many one-block documents at once,
+    is bit for bit what the per-document functions give each of them."""
+    from classifier.features import article_context, one_block_contexts, probability_context
+
+    raw = np.array([r[:3] for r in rows]) + 1e-3
+    probs = raw / raw.sum(axis=1, keepdims=True)
+    probs[0] = (0.5, 0.25, 0.25)  # exactly at a threshold: not above it
+    chars = np.array([r[3] for r in rows])
+    together = one_block_contexts(probs, chars)
+    alone = np.vstack([np.hstack([probability_context(probs[i:i + 1]), article_context(probs[i:i + 1], chars[i:i + 1])])
+                       for i in range(len(rows))])
+    assert together.shape == alone.shape
+    assert together.tobytes() == alone.tobytes()
