@@ -320,16 +320,8 @@ def _main_run(shape: np.ndarray) -> tuple[int, int]:
     return _max_subarray(np.where(shape[:, _IDX_SENTENCE] > 0, np.minimum(chars, 1500.0) / 100.0, -1.0))
 
 
-def document_features(blocks: tuple[Block, ...],
-                      shapes: dict[tuple[str, int], list[float]] | None = None, *, dom: bool = False) -> np.ndarray:
-    """The dense feature matrix of a document's blocks (one row a block).
-
-    ``shapes`` remembers ``block_shape`` by (text, link characters) across the
-    documents of a batch: a site's menus and footers repeat on every page. With
-    ``dom``, the blocks' DOM facts and their surroundings' are appended
-    (``dom_features``; zeros for blocks that carry none).
-    """
-    n = len(blocks)
+def _shape_matrix(blocks: Sequence[Block], shapes: dict[tuple[str, int], list[float]] | None) -> np.ndarray:
+    """``block_shape`` of each block as rows, remembered in ``shapes`` when given."""
     if shapes is None:
         rows = [block_shape(b) for b in blocks]
     else:
@@ -340,7 +332,20 @@ def document_features(blocks: tuple[Block, ...],
             if row is None:
                 row = shapes[key] = block_shape(b)
             rows.append(row)
-    shape = np.array(rows, dtype=np.float64).reshape(n, _N_SHAPE)
+    return np.array(rows, dtype=np.float64).reshape(len(blocks), _N_SHAPE)
+
+
+def document_features(blocks: tuple[Block, ...],
+                      shapes: dict[tuple[str, int], list[float]] | None = None, *, dom: bool = False) -> np.ndarray:
+    """The dense feature matrix of a document's blocks (one row a block).
+
+    ``shapes`` remembers ``block_shape`` by (text, link characters) across the
+    documents of a batch: a site's menus and footers repeat on every page. With
+    ``dom``, the blocks' DOM facts and their surroundings' are appended
+    (``dom_features``; zeros for blocks that carry none).
+    """
+    n = len(blocks)
+    shape = _shape_matrix(blocks, shapes)
     ctx = shape[:, _CONTEXT_COLS]
     k = ctx.shape[1]
     parts = [shape]
@@ -396,6 +401,46 @@ def document_features(blocks: tuple[Block, ...],
     if dom:
         parts.append(dom_features(blocks))
     return np.hstack(parts) if n else np.zeros((0, sum(p.shape[1] for p in parts)))
+
+
+def one_block_features(blocks: Sequence[Block], shapes: dict[tuple[str, int], list[float]] | None = None, *,
+                       dom: bool = False) -> np.ndarray:
+    """``document_features`` of ``m`` documents of one block each (``blocks``: their
+    blocks), as one matrix: the same values, bit for bit, as one call per document
+    (``tests/test_features.py``), without its dozens of small-array calls per
+    document. Each value below is what ``document_features`` computes for one block."""
+    m = len(blocks)
+    shape = _shape_matrix(blocks, shapes)
+    ctx = shape[:, _CONTEXT_COLS]
+    k = ctx.shape[1]
+    zeros_k, flag = np.zeros((m, k)), np.ones((m, 1))
+    parts = [shape] + [zeros_k, flag] * len(NEIGHBOUR_OFFSETS)  # no neighbours
+    sentence = ctx[:, _CONTEXT_COLS.index(_IDX_SENTENCE)]
+    for w in WINDOWS:  # nothing around it; the window's share of sentences is its own
+        parts += [zeros_k, (sentence / (2 * w + 1))[:, None]]
+    lang = np.zeros((m, 4))
+    for i, b in enumerate(blocks):
+        if b.lang is not None and b.text:  # the document's one language, all of its text
+            lang[i] = (1.0, b.lang_score or 0.0, 0.0, 1.0)
+    parts.append(lang)
+    chars = np.expm1(shape[:, _IDX_LOG_CHARS])
+    prose = chars * shape[:, _IDX_SENTENCE]
+    in_run = ((shape[:, _IDX_SENTENCE] > 0) & (np.minimum(chars, 1500.0) / 100.0 > 0)).astype(np.float64)
+    zero = np.zeros(m)
+    parts.append(np.column_stack([
+        zero, zero, zero, np.full(m, math.log1p(1)), zero, zero, in_run,
+        (1.0 - in_run) * np.log1p(np.array([1.0]))[0], zero, 1.0 - in_run, in_run, zero,
+        chars / np.maximum(chars, 1.0), np.array([math.log1p(x) for x in prose]),
+    ]) if m else np.zeros((0, 14)))
+    if dom:
+        from .html import DOM_FACTS
+
+        width = len(DOM_FACTS)
+        own = np.array([b.dom if b.dom is not None and len(b.dom) == width else (0.0,) * width for b in blocks],
+                       dtype=np.float64).reshape(m, width)
+        around = own[:, [DOM_FACTS.index(name) for name in _DOM_CONTEXT]]
+        parts += [own] + [around] * len(DOM_WINDOWS) + [around]  # windows and page: the block alone
+    return np.hstack(parts)
 
 
 #: DOM facts whose mean over the surroundings (windows of DOM_WINDOWS) is a feature too.

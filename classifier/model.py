@@ -50,6 +50,7 @@ from .features import (
     container_context,
     document_features,
     one_block_contexts,
+    one_block_features,
     probability_context,
 )
 from .templates import publisher_of
@@ -193,15 +194,21 @@ class BlockModel:
                 else sp.csr_matrix((0, 1)))
         shapes: dict[tuple[str, int], list[float]] = {}
         dom = getattr(self.params, "use_dom", False)  # models pickled before the field existed: text
-        dense = [document_features(d.blocks, shapes, dom=dom) for d in documents]
         bounds, start = [], 0
         for d in documents:
             bounds.append((start, start + len(d.blocks)))
             start += len(d.blocks)
-        width = dense[0].shape[1] if dense else 0
+        # documents of one block (short records) all at once, the others one by one
+        ones = [i for i, d in enumerate(documents) if len(d.blocks) == 1]
+        one_rows = one_block_features([documents[i].blocks[0] for i in ones], shapes, dom=dom)
+        dense = np.empty((start, one_rows.shape[1]))
+        dense[[bounds[i][0] for i in ones]] = one_rows
+        for d, (lo, hi) in zip(documents, bounds):
+            if hi - lo > 1:
+                dense[lo:hi] = document_features(d.blocks, shapes, dom=dom)
         paths = ([b.path for d in documents for b in d.blocks] if getattr(self.params, "container_context", False)
                  else None)
-        return _Features(text, np.vstack(dense) if dense else np.zeros((0, width)), bounds, paths)
+        return _Features(text, dense, bounds, paths)
 
     # -- training ----------------------------------------------------------------
     def fit(self, documents: Sequence[Document], *, groups: Sequence[str] | None = None,

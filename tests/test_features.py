@@ -180,3 +180,26 @@ def test_one_block_contexts_are_those_of_each_document_alone(rows: list[tuple[fl
                        for i in range(len(rows))])
     assert together.shape == alone.shape
     assert together.tobytes() == alone.tobytes()
+
+
+_ONE_BLOCK_TEXTS = ("Home", "", "The ferry will run all winter, the council said on Tuesday.", "© 2024 Gazette",
+                    "Share | Tweet | Email", "12:30", "Weiterlesen »", "a" * 2000)
+
+
+@given(st.lists(st.tuples(st.sampled_from(_ONE_BLOCK_TEXTS), st.sampled_from((None, "en", "de")),
+                          st.sampled_from((None, 0.0, 0.42, 1.0)), st.integers(0, 30), st.booleans()),
+                min_size=1, max_size=12),
+       st.booleans())
+def test_one_block_features_are_those_of_each_document_alone(rows: list, dom: bool) -> None:
+    """The dense features of many one-block documents at once are, bit for bit, what
+    ``document_features`` gives each document alone (with DOM facts too)."""
+    from classifier.features import document_features, one_block_features
+    from classifier.html import DOM_FACTS
+
+    blocks = [Block(text, lang=lang, lang_score=score, link_chars=min(links, len(text)),
+                    dom=tuple(float((i * 7 + links) % 3) for i in range(len(DOM_FACTS))) if has_dom else None)
+              for text, lang, score, links, has_dom in rows]
+    together = one_block_features(blocks, {}, dom=dom)
+    alone = np.vstack([document_features((b,), dom=dom) for b in blocks])
+    assert together.shape == alone.shape
+    assert together.tobytes() == alone.tobytes()
