@@ -14,7 +14,9 @@ word.
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import unquote, urlsplit
@@ -22,8 +24,8 @@ from urllib.parse import unquote, urlsplit
 from .document import Document, Label, labelled_block
 from .templates import publisher_of
 
-__all__ = ["Alignment", "CleanText", "align_document", "find_clean", "index_clean_texts", "url_key",
-           "with_clean_source"]
+__all__ = ["Alignment", "CleanText", "align_document", "find_clean", "index_clean_texts", "unmatched_reason",
+           "url_key", "with_clean_source"]
 
 #: Letters of scripts written without spaces between words (Thai, Lao, Tibetan, Myanmar,
 #: Khmer, kana, Han): each is a token of its own, as a word is elsewhere. Else a
@@ -45,7 +47,23 @@ _TRAIL = re.compile(r"\s[»›>|/]\s.*\s[»›>|/]\s")
 BREADCRUMB_MATCH = 0.95
 
 
+#: A tag of the markup a CMS keeps in an article's body (a WordPress "content" field).
+_MARKUP = re.compile(r"</?(?:p|br|div|span|a|em|strong|b|i|u|h[1-6]|li|ul|ol|blockquote|figure|figcaption|img|"
+                     r"table|tr|td|th|section|article|sup|sub|small|mark|cite|q|code|pre|hr)\b[^<>]*>", re.IGNORECASE)
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\ufeff\u00ad\u2060"), None)  # as html.py drops them
+
+
 def _tokens(text: str) -> list[str]:
+    """The words of a block or of a clean text, read alike whatever the source wrote:
+    compatibility-normalised (NFKC: decomposed accents, ligatures, full-width forms),
+    without soft hyphens and zero-width characters (as the page segmenter drops
+    them), with HTML markup and character references read as text (a CMS body)."""
+    if "<" in text and _MARKUP.search(text):
+        text = _MARKUP.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
     return [t.lower() for t in _TOKEN.findall(text)]
 
 
@@ -102,15 +120,17 @@ def _unicode_host(host: str) -> str:
 
 
 def index_clean_texts(records: Iterable[Document]) -> dict[str, CleanText]:
-    """The clean texts (a CMS export, a full-text feed) by ``id``, by ``url`` and by
-    ``url_key(url)``: the keys a page is matched by (``find_clean``). A record's
-    blocks are joined by blank lines."""
+    """The clean texts (a CMS export, a full-text feed) by their own ``id`` (not one
+    the reader made up from the file name and line) and by ``url_key(url)``: the keys
+    a page is matched by (``find_clean``). A record's blocks are joined by blank
+    lines. Of two records with the same key, the later one is kept."""
     index: dict[str, CleanText] = {}
     for rec in records:
         title = rec.extra.get("title")
         clean = CleanText("\n\n".join(b.text for b in rec.blocks), rec.url, rec.publisher,
                           title if isinstance(title, str) and title.strip() else None)
-        index[f"id:{rec.id}"] = clean
+        if rec.id_given:
+            index[f"id:{rec.id}"] = clean
         key = url_key(rec.url) if rec.url else ""
         if key:
             index[f"url:{key}"] = clean
@@ -118,12 +138,28 @@ def index_clean_texts(records: Iterable[Document]) -> dict[str, CleanText]:
 
 
 def find_clean(index: dict[str, CleanText], page: Document) -> CleanText | None:
-    """The clean text of ``page``: the record with its id, else with its url (as ``url_key``)."""
-    found = index.get(f"id:{page.id}")
-    key = url_key(page.url) if found is None and page.url else ""
-    if key:
-        found = index.get(f"url:{key}")
+    """The clean text of ``page``: the record with its url (as ``url_key``), else the
+    one with its id, unless that record names another url (a crawler's page numbers
+    and a CMS's article numbers are not the same ids). ``unmatched_reason`` says why
+    a page has none."""
+    key = url_key(page.url) if page.url else ""
+    found = index.get(f"url:{key}") if key else None
+    if found is None and page.id_given:
+        found = index.get(f"id:{page.id}")
+        if found is not None and key and found.url and url_key(found.url) != key:
+            return None
     return found
+
+
+def unmatched_reason(index: dict[str, CleanText], page: Document) -> str:
+    """Why ``find_clean`` finds no clean text for ``page``, in a few words."""
+    by_id = index.get(f"id:{page.id}") if page.id_given else None
+    if by_id is not None and by_id.url and page.url:
+        return f"the clean record with its id is of another url ({by_id.url}, the page's {page.url})"
+    if not page.url:
+        return ("no clean record with its id (the page names no url)" if page.id_given
+                else "the page has neither an id nor a url")
+    return f"no clean record with its url ({page.url})" + (" or id" if page.id_given else "")
 
 
 def with_clean_source(page: Document, clean: CleanText) -> Document:

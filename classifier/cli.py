@@ -1070,7 +1070,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
       sieve align site-pages/ --clean cms-export.jsonl -o labelled.jsonl
       sieve train --base models/ labelled.jsonl -o site-models/
     """
-    from .align import align_document, find_clean, index_clean_texts, with_clean_source
+    from .align import align_document, find_clean, index_clean_texts, unmatched_reason, with_clean_source
     from .engine import discover_shards
 
     _refuse_overwriting((templates_path,), (output,))
@@ -1095,8 +1095,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
                 clean = find_clean(clean_by_key, page)
                 if clean is None:
                     unmatched += 1
-                    click.echo(f"  {page.id}: no clean record with this id or url"
-                               f"{f' ({page.url})' if page.url else ' (the page names no url)'}; skipped", err=True)
+                    click.echo(f"  {page.id}: {unmatched_reason(clean_by_key, page)}; skipped", err=True)
                     continue
                 bare = Document(id=page.id, blocks=tuple(Block(b.text, tag=b.tag, link_chars=b.link_chars, dom=b.dom,
                                                                path=b.path) for b in page.blocks),

@@ -161,6 +161,8 @@ class Document:
     extra: Mapping[str, Any] = field(default_factory=dict)
     gold: tuple[Mapping[str, Any], ...] = ()
     gold_lang: str | None = None
+    #: whether ``id`` is the record's own (False: the reader named it by file and line)
+    id_given: bool = True
 
     @property
     def is_page(self) -> bool:
@@ -268,6 +270,7 @@ class Document:
             extra=rec | passthrough,
             gold=tuple(gold) if any(gold) else (),
             gold_lang=gold_lang if isinstance(gold_lang, str) else None,
+            id_given=raw_id is not None,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def test_align_command(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) 
                                  "--model-dir", str(tiny_model_dir)])
     assert result.exit_code == 0, result.stderr
     assert "story-0: coverage 100.0%" in result.stdout and "DOUBTFUL" in result.stdout.split("story-1")[1]
-    assert "story-2: no clean record with this id or url (the page names no url)" in result.stderr
+    assert "story-2: no clean record with its id (the page names no url)" in result.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in records] == ["story-0", "story-1"]
     first = records[0]
@@ -373,3 +373,61 @@ def test_a_record_title_marks_one_headline_not_its_links_nor_a_short_menu_word()
     assert labels[2] == "content" and labels[6] == "navigation"  # the "Most read" link to the story
     labels = [g["label"] for g in align_document(page, body, title="Impressum").document.gold]
     assert labels[1] == "navigation"  # a title shorter than a headline marks no menu item
+
+
+def test_clean_text_is_read_as_the_page_is_whatever_its_form() -> None:
+    """A CMS body with markup and character references, decomposed accents, soft
+    hyphens: the clean text's words are the page's words."""
+    import unicodedata
+
+    german = ["Der Hafen bleibt im Winter geöffnet, sagte die Bürgermeisterin am Dienstag.",
+              "Die Fähre fährt weiter, obwohl im Dezember nur wenige Gäste übersetzen."]
+    page = Document.from_texts([*MENU, *german, FOOTER], id="p1")
+    forms = {
+        "plain": "\n\n".join(german),
+        "decomposed": unicodedata.normalize("NFD", "\n\n".join(german)),
+        "soft hyphens": "\n\n".join(german).replace("Bürgermeisterin", "Bürger\u00admeisterin")
+                                             .replace("Dezember", "De\u00adzem\u00adber"),
+        "cms body": "".join(f"<p>{t.replace('ö', '&ouml;').replace('ä', '&auml;').replace('Fähre', '<em>Fähre</em>')}</p>"
+                            for t in german),
+    }
+    for form, clean in forms.items():
+        result = align_document(page, clean)
+        assert result.document.gold_labels == [Label.NAVIGATION] * 3 + [Label.CONTENT] * 2 + [Label.BOILERPLATE], form
+        assert result.coverage == 1.0 and not result.doubtful, form
+
+
+def test_pages_are_matched_by_url_before_ids_and_never_by_ids_the_reader_made_up(
+        runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    texts = {f"https://harbour.example/{k}": [f"Story {k} of the harbour: the ferry {w} through the winter months.",
+                                              f"Residents of Port Aldwin said the {w} vote was close this time."]
+             for k, w in (("a", "runs"), ("b", "stops"), ("c", "waits"))}
+    urls = list(texts)
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "clean").mkdir()
+    # no ids on either side, the same file name, the records in another order: by url only
+    (tmp_path / "pages" / "site.jsonl").write_text("".join(
+        json.dumps({"url": u, "blocks": [*MENU, *texts[u], FOOTER]}) + "\n" for u in urls[:2]))
+    (tmp_path / "clean" / "site.jsonl").write_text("".join(
+        json.dumps({"url": u, "text": "\n\n".join(texts[u])}) + "\n" for u in reversed(urls[:2])))
+    out = tmp_path / "labelled.jsonl"
+    result = runner.invoke(cli, ["align", str(tmp_path / "pages" / "site.jsonl"), "--clean",
+                                 str(tmp_path / "clean" / "site.jsonl"), "-o", str(out),
+                                 "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    assert "DOUBTFUL" not in result.stdout and result.stdout.count("coverage 100.0%") == 2
+    # a crawler's page numbers are not a CMS's article numbers: the url decides
+    index = index_clean_texts([Document.from_dict({"id": 1, "url": urls[1], "text": "\n\n".join(texts[urls[1]])}),
+                               Document.from_dict({"id": 2, "url": urls[0], "text": "\n\n".join(texts[urls[0]])})])
+    page = Document.from_dict({"id": 1, "url": urls[0], "blocks": [*MENU, *texts[urls[0]]]})
+    assert find_clean(index, page) is index["url:" + url_key(urls[0])]
+    # an id whose record names another url, and no record with the page's url: none
+    other = Document.from_dict({"id": 1, "url": urls[2], "blocks": texts[urls[2]]})
+    assert find_clean(index, other) is None
+    from classifier.align import unmatched_reason
+
+    assert "the clean record with its id is of another url" in unmatched_reason(index, other)
+    # a made-up id matches nothing
+    made_up = Document.from_dict({"blocks": texts[urls[2]]}, default_id="site.jsonl:1")
+    assert not made_up.id_given and find_clean(index_clean_texts(
+        [Document.from_dict({"text": "x"}, default_id="site.jsonl:1")]), made_up) is None
