@@ -388,8 +388,8 @@ def test_clean_text_is_read_as_the_page_is_whatever_its_form() -> None:
         "decomposed": unicodedata.normalize("NFD", "\n\n".join(german)),
         "soft hyphens": "\n\n".join(german).replace("Bürgermeisterin", "Bürger\u00admeisterin")
                                              .replace("Dezember", "De\u00adzem\u00adber"),
-        "cms body": "".join(f"<p>{t.replace('ö', '&ouml;').replace('ä', '&auml;').replace('Fähre', '<em>Fähre</em>')}</p>"
-                            for t in german),
+        "cms body": "".join("<p>" + t.replace("ö", "&ouml;").replace("ä", "&auml;").replace("Fähre", "<em>Fähre</em>")
+                            + "</p>" for t in german),
     }
     for form, clean in forms.items():
         result = align_document(page, clean)
