@@ -307,8 +307,10 @@ def _sieve_for(model_dir: str | None, model_choice: str = "auto", templates: str
     from .pipeline import Sieve
     from .templates import TemplateMemory
 
-    sieves: dict[tuple[str | None, str, str | None], Any] = _THREAD.__dict__.setdefault("sieves", {})
-    key = (model_dir, model_choice, templates)
+    sieves: dict[tuple[Any, ...], Any] = _THREAD.__dict__.setdefault("sieves", {})
+    # with the files' sizes and times: a long-lived worker (a Dask cluster's, a library
+    # caller's process) sees a memory or model replaced in place between two runs
+    key = (model_dir, model_choice, templates, _files_stamp(templates, model_dir))
     if key not in sieves:
         memory = TemplateMemory.load(Path(templates)) if templates else None
         # no check here: the command checked every card before dispatching, and each model
@@ -318,13 +320,34 @@ def _sieve_for(model_dir: str | None, model_choice: str = "auto", templates: str
     return sieves[key]
 
 
-_OPTIONS: dict[ShardTask, dict[str, Any]] = {}
+def _files_stamp(templates: str | None, model_dir: str | None) -> tuple[Any, ...]:
+    """Size and modification time of the template memory and of each file of the model
+    folder (the shipped one when None): what tells a changed file from the one cached."""
+    from .pipeline import default_model_dir
+
+    stamps: list[Any] = []
+    folder = Path(model_dir) if model_dir else default_model_dir()
+    try:
+        files = sorted(folder.iterdir())
+    except OSError:
+        files = []
+    for path in ([Path(templates)] if templates else []) + files:
+        try:
+            st = path.stat()
+            stamps.append((path.name, st.st_size, st.st_mtime_ns))
+        except OSError:
+            stamps.append((path.name, None))
+    return tuple(stamps)
+
+
+_OPTIONS: dict[tuple[ShardTask, tuple[Any, ...]], dict[str, Any]] = {}
 
 
 def _options_for(task: ShardTask, sieve: Any) -> dict[str, Any]:
-    """``shard_options`` of the task, once per process and set of options (the
-    template memory is hashed once, not once per shard)."""
-    key = replace(task, input="", output="", name="", earlier_outputs=())
+    """``shard_options`` of the task, once per process, set of options and state of the
+    files they name (the template memory is hashed once, not once per shard)."""
+    key = (replace(task, input="", output="", name="", earlier_outputs=()),
+           _files_stamp(task.templates, task.model_dir))
     if key not in _OPTIONS:
         _OPTIONS[key] = shard_options(task, sieve.model_identity())
     return _OPTIONS[key]
@@ -362,6 +385,10 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InputError(f"cannot create the folder {folder} for its outputs ({err.strerror or err})") from err
+    # a shard being redone is not finished until its new report is written: a redo that
+    # fails or is killed after renaming some outputs must not leave the old report
+    # saying the shard is done (a rerun would skip it with the outputs of neither run)
+    shard_report_path(task.output).unlink(missing_ok=True)
     rejects_path = Path(task.output + ".rejects.jsonl")
     writers: dict[str | None, JsonlWriter] = {}
     rejected = JsonlWriter(rejects_path, lazy=True)

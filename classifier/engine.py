@@ -265,6 +265,26 @@ def _remove_unfinished(folder: Path, entry: os.DirEntry[str], shards: dict[str, 
             logger.info("removed %s, an unfinished file of a stopped run", folder / entry.name)
 
 
+def _check_finished_inputs(output_dir: Path, tasks: list[ShardTask], reports: dict[str, dict[str, Any]]) -> None:
+    """Refuse to reuse a finished shard made from another input file of the same name
+    (``crawl-01/part-0.jsonl`` then ``crawl-02/part-0.jsonl`` into one ``-o``): the
+    second file would never be read.
+
+    Raises:
+        InputError: naming the first such shard, both files, and what to do.
+    """
+    others = []
+    for t in tasks:
+        made_from = reports.get(t.name, {}).get("input")
+        if isinstance(made_from, str) and os.path.realpath(made_from) != os.path.realpath(t.input):
+            others.append((t.name, made_from, t.input))
+    if others:
+        name, made_from, now = others[0]
+        more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
+        raise InputError(f"{output_dir}: the finished shard {name} was made from {made_from}, not {now}{more}; "
+                         "pass --overwrite to redo it from this input, or write to another -o")
+
+
 def _check_finished_options(output_dir: Path, base: ShardTask, reports: dict[str, dict[str, Any]]) -> None:
     """Refuse to reuse finished shards made with other options than this run's: their
     outputs are not what this run would write (``options.shard_options``).
@@ -372,6 +392,10 @@ def run_clean(
     started = time.perf_counter()
     # absolute: a Dask worker does not run in this folder
     output_dir = output_dir.absolute()
+    # the folder SIEVE_MODEL_DIR names here, not the one it names (or not) on a Dask worker
+    model_dir = model_dir or os.environ.get("SIEVE_MODEL_DIR") or None
+    model_dir = os.path.abspath(model_dir) if model_dir else None
+    templates = os.path.abspath(templates) if templates else None
     shards = [(os.path.abspath(src), name) for src, name in discover_shards(inputs, exclude=output_dir)]
     pipes = [src for src, _ in shards if not os.path.isfile(src)]
     if pipes:  # read once: no worker could open it, no rerun could read it again
@@ -404,6 +428,7 @@ def run_clean(
         todo.append(t)
     skipped = len(tasks) - len(todo)
     if reports:
+        _check_finished_inputs(output_dir, tasks, reports)
         _check_finished_options(output_dir, base, reports)
         reports = {name: _slim(r) for name, r in reports.items()}
     _make_output_folder(output_dir)  # with no shard to do too: _report.json goes there
@@ -670,7 +695,7 @@ def _execute_dask(tasks: list[ShardTask], client: Any
     # a key names one computation on the scheduler: two runs (another folder, other
     # options) with shards of the same names must not share a result
     run = uuid.uuid4().hex[:12]
-    futures = {client.submit(clean_shard, t, key=f"sieve-clean-{run}-{i}-{t.name}", pure=False): t
+    futures = {client.submit(clean_shard, t, key=f"sieve-clean-{run}-{i}", pure=False): t
                for i, t in enumerate(tasks)}
     for fut in as_completed(list(futures)):
         t = futures[fut]

@@ -284,14 +284,18 @@ def test_outputs_are_byte_identical_for_any_number_of_workers(tiny_model_dir: Pa
 
 
 def test_dask_local_cluster_gives_the_same_outputs(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
-                                                   tmp_path: Path) -> None:
+                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     distributed = pytest.importorskip("distributed")
     _corpus(tmp_path / "in", data_dir)
+    # a file name that is not UTF-8 (a Dask key must be): cleaned as any other
+    (tmp_path / "in" / os.fsdecode(b"caf\xe9.jsonl")).write_bytes((data_dir / "articles.jsonl").read_bytes())
     local = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "local"), "--workers", "1")
     assert local.exit_code == 0, local.stderr
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-        result = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "dask"),
+        # the workers run in another folder than the command: relative paths are the command's
+        monkeypatch.chdir(tmp_path)
+        result = _clean(runner, Path(os.path.relpath(tiny_model_dir, tmp_path)), "in", "-o", "dask",
                         "--engine", "dask", "--scheduler", cluster.scheduler_address)
         assert result.exit_code == 0, result.stderr
         with distributed.Client(cluster) as client:  # the work ran on the cluster's workers
@@ -1199,3 +1203,67 @@ def test_each_record_names_the_block_model_that_labelled_it(runner: CliRunner, c
                               input=io.BytesIO(PAGE))
         assert piped.exit_code == 0, piped.stderr
         assert json.loads(piped.stdout.splitlines()[0])["metadata"]["model"]["block_model"] == file
+
+
+def test_a_memory_replaced_in_place_is_read_again_by_the_same_process(runner: CliRunner, tiny_model_dir: Path,
+                                                                      tmp_path: Path) -> None:
+    """A long-lived process (a Dask worker, a library caller) keeps its Sieve per
+    options: a template memory written over between two runs is read again."""
+    from classifier.clean import _sieve_for
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "s.jsonl").write_text("".join(
+        json.dumps({"id": str(i), "url": f"https://harbour.example/{i}",
+                    "blocks": ["Home | News | Sport", f"Story {i}: the council kept the ferry running."]}) + "\n"
+        for i in range(4)), encoding="utf-8")
+    memory = tmp_path / "templates.json"
+    assert runner.invoke(cli, ["templates", "learn", str(src), "-o", str(memory)]).exit_code == 0
+    first = _sieve_for(str(tiny_model_dir), "auto", str(memory))
+    assert _sieve_for(str(tiny_model_dir), "auto", str(memory)) is first
+    learnt = first.templates
+    other = tmp_path / "other.json"
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "o.jsonl").write_text(json.dumps({"id": "x", "url": "https://other.example/a",
+                                                        "blocks": ["Menu"]}) + "\n", encoding="utf-8")
+    assert runner.invoke(cli, ["templates", "learn", str(tmp_path / "o"), "-o", str(other)]).exit_code == 0
+    os.replace(other, memory)  # another memory under the same name
+    again = _sieve_for(str(tiny_model_dir), "auto", str(memory))
+    assert again is not first and again.templates.to_dict() != learnt.to_dict()
+
+
+def test_a_redo_that_fails_leaves_its_shard_unfinished(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                       tmp_path: Path) -> None:
+    """A shard redone with --overwrite whose report cannot be written (or that is killed
+    after its outputs are renamed) is not taken as finished by the next run."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    out = tmp_path / "out"
+    assert _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1").exit_code == 0
+    (out / "a.report.json.part").mkdir()  # the new report cannot be written
+    redo = runner.invoke(cli, ["clean", str(src), "-o", str(out), "--workers", "1", "--overwrite", "--min-chars",
+                               "100000", "--model-dir", str(tiny_model_dir), "--max-bytes", "4000"])
+    assert redo.exit_code == 1
+    assert not (out / "a.report.json").exists()  # the old report does not describe the outputs now
+    (out / "a.report.json.part").rmdir()
+    again = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1", "--overwrite")
+    assert again.exit_code == 0 and "(0 finished before)" in again.stderr
+    with gzip.open(out / "a.jsonl.gz", "rt", encoding="utf-8") as f:
+        assert len(f.readlines()) == json.loads((out / "a.report.json").read_text())["written"] > 0
+
+
+def test_a_finished_shard_of_another_input_file_is_not_reused(runner: CliRunner, tiny_model_dir: Path,
+                                                              data_dir: Path, tmp_path: Path) -> None:
+    for crawl in ("crawl-01", "crawl-02"):
+        (tmp_path / crawl).mkdir()
+        (tmp_path / crawl / "part-0.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    out = tmp_path / "out"
+    assert _clean(runner, tiny_model_dir, str(tmp_path / "crawl-01"), "-o", str(out)).exit_code == 0
+    second = _clean(runner, tiny_model_dir, str(tmp_path / "crawl-02"), "-o", str(out))
+    assert second.exit_code == 1
+    assert f"the finished shard part-0 was made from {tmp_path / 'crawl-01' / 'part-0.jsonl'}" in second.stderr
+    assert "pass --overwrite" in second.stderr
+    # the same file again (through another spelling of its path) resumes
+    same = _clean(runner, tiny_model_dir, str(tmp_path / "crawl-02" / ".." / "crawl-01"), "-o", str(out))
+    assert same.exit_code == 0 and "(1 finished before)" in same.stderr
