@@ -390,32 +390,56 @@ def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, b
     return adapter
 
 
+def _page_key(doc: Document) -> str | None:
+    """What names a page across files: its url as ``align.url_key`` reads it (the
+    scheme, ``www.``, a trailing ``/`` aside), else its own id (not one the reader
+    made up from file name and line)."""
+    from .align import url_key
+
+    if doc.url:
+        return "url:" + url_key(doc.url)
+    return f"id:{doc.id}" if doc.id_given else None
+
+
 def merge_repeated_pages(docs: Sequence[Document]) -> tuple[list[Document], int]:
-    """One document per page: a page given again (same url, same block texts), as
-    `sieve review`'s corrections repeat pages `sieve align` labelled, becomes one
-    document whose labels are the later one's where it has a label, else the
-    earlier one's. Returns the documents (first occurrence order) and how many
-    repeats were merged."""
+    """One document per page: a page given again (the same url, or without one the
+    same id, and the same block texts), as `sieve review`'s corrections repeat pages
+    `sieve align` labelled, becomes one document. A reviewed page's labels (a record
+    `sieve review` wrote: ``"reviewed": true``) win over the others whatever the
+    order of the files; between two of the same kind, the later one's; a block the
+    winner leaves unlabelled keeps the other's label. The merged page keeps the url
+    and publisher either names. Returns the documents (first occurrence order) and
+    how many repeats were merged."""
     from dataclasses import replace
 
     out: list[Document] = []
     where: dict[str, int] = {}
     merged = 0
     for d in docs:
-        k = where.get(d.url) if d.url else None
+        key = _page_key(d)
+        k = where.get(key) if key is not None else None
         if k is None or out[k].texts != d.texts:
-            if d.url and k is None:
-                where[d.url] = len(out)
+            if key is not None and k is None:
+                where[key] = len(out)
             out.append(d)
             continue
         first = out[k]
-        gold = [dict(first.gold[i]) if i < len(first.gold) else {} for i in range(len(first.blocks))]
-        for i, g in enumerate(d.gold[:len(gold)]):
+        low, high = (d, first) if _reviewed(first) and not _reviewed(d) else (first, d)
+        gold = [dict(low.gold[i]) if i < len(low.gold) else {} for i in range(len(first.blocks))]
+        for i, g in enumerate(high.gold[:len(gold)]):
             if g.get("label") is not None:
                 gold[i]["label"] = g["label"]
-        out[k] = replace(first, gold=tuple(gold))
+        extra = dict(first.extra)
+        if _reviewed(d):
+            extra["reviewed"] = True
+        out[k] = replace(first, gold=tuple(gold), url=first.url or d.url, publisher=first.publisher or d.publisher,
+                         extra=extra)
         merged += 1
     return out, merged
+
+
+def _reviewed(doc: Document) -> bool:
+    return doc.extra.get("reviewed") is True
 
 
 ADAPTER_FORMAT = "sieve-publisher-adapter/2"

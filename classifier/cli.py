@@ -11,6 +11,7 @@ was closed before everything was written (``| head``), quietly.
 from __future__ import annotations
 
 import errno
+import gzip
 import io
 import json
 import logging
@@ -714,8 +715,9 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             raise click.ClickException(f"{base_dir} holds an adapter already; adapt its base folder instead")
         docs, merged = merge_repeated_pages(_read_labelled(data, text_field))
         if merged:
-            click.echo(f"sieve train: {merged} labelled pages repeat an earlier one (same url, same blocks: "
-                       "corrections of aligned pages); their labels are merged, the later file's first", err=True)
+            click.echo(f"sieve train: {merged} labelled pages repeat an earlier one (same url or id, same blocks: "
+                       "corrections of aligned pages); their labels are merged, sieve review's first, then the "
+                       "later file's", err=True)
         # pages labelled with their DOM facts (`sieve align` and `sieve review` of web pages
         # keep them) adapt the HTML model, block text the text model: one kind at a time
         stale = sum(1 for d in docs if any(b.path and b.dom is None for b in d.blocks))
@@ -1214,7 +1216,10 @@ def _earlier_answers(output: Path, docs: list[Document]) -> tuple[dict[tuple[int
         by_id.setdefault(str(d.id), []).append(i)
     taken: set[int] = set()
     try:
-        lines = output.read_text(encoding="utf-8").splitlines()
+        raw = output.read_bytes()
+        if raw[:2] == b"\x1f\x8b":  # -o NAME.jsonl.gz: written gzipped
+            raw = gzip.decompress(raw)
+        lines = raw.decode("utf-8").splitlines()
         records = [json.loads(line) for line in lines if line.strip()]
         for rec in records:
             texts = [b["text"] for b in rec["blocks"]]
@@ -1290,6 +1295,7 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
                              for b_i, b in enumerate(doc.blocks)]
             if doc.publisher:
                 rec["publisher"] = doc.publisher
+            rec["reviewed"] = True  # `sieve train --base` puts these labels before align's
             out.write(rec)
             written += 1
     labelled = len(answers) + sum(1 for rec in kept for b in rec.get("blocks", []) if b.get("label"))

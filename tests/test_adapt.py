@@ -411,3 +411,47 @@ def test_train_base_holds_out_labelled_pages_only(runner: CliRunner, tiny_model_
     held = next(line for line in result.stdout.splitlines() if line.startswith("held-out pages of the publisher"))
     named = held.split("(", 1)[1].split(")", 1)[0]
     assert all(f"blog-{i}" not in named for i in range(4, 12)), held
+
+
+def test_review_corrections_win_whatever_the_file_order_and_url_spelling(runner: CliRunner, tiny_model_dir: Path,
+                                                                        tmp_path: Path) -> None:
+    """`sieve review` writes its corrections marked as reviewed: merged with `sieve
+    align`'s labels of the same page (its url spelled another way, or by id without
+    one), the corrections win even when their file comes first."""
+    from classifier.adapt import merge_repeated_pages
+
+    aligned = _blog_page(1)
+    pages = tmp_path / "pages.jsonl"
+    page = dict(aligned)
+    page["url"] = page["url"].replace("https://", "http://www.") + "/"
+    page["blocks"] = [{"text": b["text"]} for b in aligned["blocks"]]
+    pages.write_text(json.dumps(page) + "\n")
+    out = tmp_path / "corrections.jsonl.gz"
+    first = runner.invoke(cli, ["review", str(pages), "-o", str(out), "--limit", "1", "--model-dir",
+                                str(tiny_model_dir)], input="b")
+    assert first.exit_code == 0, first.stderr
+    # a second session resumes from its own gzipped output
+    again = runner.invoke(cli, ["review", str(pages), "-o", str(out), "--limit", "1", "--model-dir",
+                                str(tiny_model_dir)], input="q")
+    assert again.exit_code == 0, again.stderr
+    [fix] = [json.loads(line) for line in gzip.decompress(out.read_bytes()).decode().splitlines()]
+    assert fix["reviewed"] is True
+    corrected = next(i for i, b in enumerate(fix["blocks"]) if b.get("label"))
+    assert fix["blocks"][corrected]["label"] == "boilerplate"
+    for order in ((Document.from_dict(fix), Document.from_dict(aligned)),
+                  (Document.from_dict(aligned), Document.from_dict(fix))):
+        docs, merged = merge_repeated_pages(order)
+        assert merged == 1 and len(docs) == 1
+        labels = docs[0].gold_labels
+        assert labels[corrected] is Label.BOILERPLATE
+        others = Document.from_dict(aligned).gold_labels
+        assert [lab for i, lab in enumerate(labels) if i != corrected] == \
+            [lab for i, lab in enumerate(others) if i != corrected]
+        assert docs[0].url and docs[0].publisher == Document.from_dict(aligned).publisher
+    # pages without a url: by their own ids, never by ids made up from file and line
+    a = {"id": "p1", "blocks": [{"text": "Home", "label": "navigation"}, {"text": "Story text.", "label": "content"}]}
+    b = {"id": "p1", "reviewed": True, "blocks": [{"text": "Home", "label": "boilerplate"}, {"text": "Story text."}]}
+    docs, merged = merge_repeated_pages([Document.from_dict(b), Document.from_dict(a)])
+    assert merged == 1 and docs[0].gold_labels == [Label.BOILERPLATE, Label.CONTENT]
+    made_up = [Document.from_dict({k: v for k, v in r.items() if k != "id"}, default_id="x.jsonl:1") for r in (a, b)]
+    assert merge_repeated_pages(made_up)[1] == 0
