@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import unquote, urlsplit
 
-from .document import Document, Label, labelled_block
+from .document import Document, Label, host_name, labelled_block
 from .templates import publisher_of
 
 __all__ = ["Alignment", "CleanText", "align_document", "find_clean", "index_clean_texts", "unmatched_reason",
@@ -94,7 +94,7 @@ def url_key(url: str) -> str:
         port = parts.port
     except ValueError:  # a port that is no number, a broken [IPv6] host: the url as written
         return raw
-    host = _unicode_host((parts.hostname or "").lower()).removeprefix("www.")
+    host = host_name(parts.hostname or "")
     if not host:  # no host to match by: the url as written
         return raw
     if port and port not in (80, 443):
@@ -102,21 +102,6 @@ def url_key(url: str) -> str:
     path = unquote(parts.path).rstrip("/")
     query = unquote(parts.query)
     return f"{host}{path}{'?' + query if query else ''}"
-
-
-def _unicode_host(host: str) -> str:
-    """``xn--caf-dma.example`` as ``café.example`` (a label that is not valid punycode stays as written)."""
-    if "xn--" not in host:
-        return host
-    labels = []
-    for label in host.split("."):
-        if label.startswith("xn--"):
-            try:
-                label = label.encode("ascii").decode("idna")
-            except UnicodeError:
-                pass
-        labels.append(label)
-    return ".".join(labels)
 
 
 def index_clean_texts(records: Iterable[Document]) -> dict[str, CleanText]:

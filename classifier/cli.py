@@ -948,7 +948,7 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
         raise click.ClickException(str(err)) from err
     _save_memory(memory, output)
     pages = sum(e["pages"] for e in memory.publishers.values())
-    read = pages + memory.unattributed
+    read = pages + memory.unattributed + memory.repeated
     n_templates = memory.count_templates()
     kept = f", {sum(len(e['blocks']) for e in memory.publishers.values())} texts kept for merging" if partial else ""
     n_pub = len(memory.publishers)
@@ -958,6 +958,9 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
         click.echo(f"sieve templates: {memory.unattributed} of {read} documents name no publisher (no 'publisher' "
                    "field, no url) and were left out: templates are learned per publisher (JSONL records can give a "
                    "'publisher' or a 'url', an HTML page a <link rel=canonical> or og:url)", err=True)
+    if memory.repeated:
+        click.echo(f"sieve templates: {memory.repeated} of {read} documents repeat a page counted already (the same "
+                   "url, or the same blocks) and were counted once", err=True)
     if memory.publishers and not n_templates and not partial:
         most = max(e["pages"] for e in memory.publishers.values())
         click.echo(f"sieve templates: no block text is on --min-pages {min_pages} pages and --min-share {min_share} "

@@ -292,14 +292,32 @@ class Document:
 
 
 def url_host(url: str | None) -> str | None:
-    """A URL's host without ``www.``: the publisher of a record that names none (None
-    without a URL, or for one no host can be read from)."""
+    """A URL's host as ``host_name`` writes it: the publisher of a record that names
+    none (None without a URL, or for one no host can be read from)."""
     if not url:
         return None
     try:
         host = urlsplit(url).hostname or ""
     except ValueError:  # "http://[x/a": not a URL a host can be read from
         return None
+    return host_name(host)
+
+
+def host_name(host: str) -> str | None:
+    """A host or a publisher's name as Sieve compares them: lower case, without
+    ``www.`` or a trailing dot, a punycode (``xn--``) label as the characters it
+    stands for (``www.Example.com.`` and ``example.com`` are one publisher)."""
+    host = host.strip().lower().rstrip(".")
+    if "xn--" in host:
+        labels = []
+        for label in host.split("."):
+            if label.startswith("xn--"):
+                try:
+                    label = label.encode("ascii").decode("idna")
+                except UnicodeError:  # not valid punycode: as written
+                    pass
+            labels.append(label)
+        host = ".".join(labels)
     return host.removeprefix("www.") or None
 
 

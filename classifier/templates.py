@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .document import Block, Document, url_host
+from .document import Block, Document, host_name, url_host
 from .errors import ModelError
 from .writers import write_text_atomic
 
@@ -58,9 +58,10 @@ _LOG_LINKS: int | None = None  # html.DOM_FACTS.index("log_links"), looked up on
 
 
 def publisher_of(doc: Document) -> str | None:
-    """The document's publisher: its ``publisher`` field, else its URL's host without ``www.``."""
-    if doc.publisher:
-        return doc.publisher.lower()
+    """The document's publisher: its ``publisher`` field, else its URL's host, both as
+    ``document.host_name`` writes them (lower case, no ``www.``, no trailing dot)."""
+    if doc.publisher and (name := host_name(doc.publisher)):
+        return name
     return url_host(doc.url)
 
 
@@ -115,6 +116,7 @@ class TemplateMemory:
     partial: bool = False  # every text kept (for merging), not only those on min_pages pages
     # not stored: what `learn` left out, and what `adjust` saw (for a run's summary)
     unattributed: int = field(default=0, compare=False, repr=False)  # documents without a publisher
+    repeated: int = field(default=0, compare=False, repr=False)  # pages given again (same url or same blocks)
     documents: int = field(default=0, compare=False, repr=False)
     applied: int = field(default=0, compare=False, repr=False)
 
@@ -126,17 +128,29 @@ class TemplateMemory:
 
         Only texts seen on ``min_pages`` pages are kept, unless ``partial`` (for a
         shard whose memory will be merged with others': see ``final``). Documents
-        without a publisher are left out (counted in ``unattributed``).
+        without a publisher are left out (counted in ``unattributed``), and so is a
+        page given again (its url as ``align.url_key`` reads it, or without a url the
+        same block texts; counted in ``repeated``): a crawl that fetched a story
+        three times must not make its paragraphs templates.
         """
+        from .align import url_key
+
         pages: dict[str, int] = {}
+        known: dict[str, set[bytes]] = {}  # per publisher, the pages counted (digests)
         counts: dict[str, dict[str, dict[str, Any]]] = {}
         previews: dict[str, dict[str, str]] = {}
-        unattributed = 0
+        unattributed = repeated = 0
         for doc in documents:
             pub = publisher_of(doc)
             if pub is None:
                 unattributed += 1
                 continue
+            which = ("url:" + url_key(doc.url)) if doc.url else "texts:" + "\x00".join(b.text for b in doc.blocks)
+            digest = hashlib.blake2b(which.encode("utf-8", "surrogatepass"), digest_size=12).digest()
+            if digest in known.setdefault(pub, set()):
+                repeated += 1
+                continue
+            known[pub].add(digest)
             pages[pub] = pages.get(pub, 0) + 1
             seen = counts.setdefault(pub, {})
             preview = previews.setdefault(pub, {})
@@ -151,7 +165,8 @@ class TemplateMemory:
                 entry["pages"] += 1
                 for role in roles:
                     entry["roles"][role] = entry["roles"].get(role, 0) + 1
-        memory = cls(min_pages=min_pages, min_share=min_share, partial=partial, unattributed=unattributed)
+        memory = cls(min_pages=min_pages, min_share=min_share, partial=partial, unattributed=unattributed,
+                     repeated=repeated)
         for pub, n in pages.items():
             blocks = {k: {"pages": e["pages"], "roles": dict(sorted(e["roles"].items())), "text": previews[pub][k]}
                       for k, e in sorted(counts[pub].items())}
@@ -184,7 +199,7 @@ class TemplateMemory:
         (default: the memory's own thresholds, which it keeps for use)."""
         pages = self.min_pages if min_pages is None else min_pages
         share = self.min_share if min_share is None else min_share
-        out = TemplateMemory(min_pages=pages, min_share=share, unattributed=self.unattributed)
+        out = TemplateMemory(min_pages=pages, min_share=share, unattributed=self.unattributed, repeated=self.repeated)
         for pub, entry in self.publishers.items():
             out.publishers[pub] = {"pages": entry["pages"],
                                    "blocks": {k: b for k, b in entry["blocks"].items() if b["pages"] >= pages}}

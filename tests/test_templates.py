@@ -167,3 +167,37 @@ def test_a_memory_learned_twice_from_the_same_pages_is_the_same_file(tmp_path: P
     monkeypatch.setattr(time, "gmtime", lambda secs=None: time.localtime(3600))
     b = TemplateMemory.learn(pages).save(tmp_path / "b.json")
     assert a.read_bytes() == b.read_bytes()  # a creation time made every file differ
+
+
+def test_a_publisher_is_one_whatever_its_spelling() -> None:
+    """The publisher field and a url's host read alike: case, www., a trailing dot,
+    punycode; a memory learned from one spelling applies to the others."""
+    spellings = [{"publisher": "www.Example.com"}, {"publisher": "example.com."},
+                 {"url": "https://WWW.example.com./a"}, {"url": "http://example.com/b"}]
+    assert {publisher_of(Document.from_dict({"text": "x", **s})) for s in spellings} == {"example.com"}
+    assert publisher_of(Document.from_dict({"text": "x", "url": "https://xn--caf-dma.example/a"})) == "café.example"
+    assert publisher_of(Document.from_dict({"text": "x", "publisher": "xn--caf-dma.example"})) == "café.example"
+    memory = TemplateMemory.learn([Document.from_dict({**_page("gazette.test", i), "publisher": "www.Gazette.test"})
+                                   for i in range(4)], min_pages=3)
+    doc = Document.from_dict(_page("gazette.test", 9))  # named by its url only
+    probs = np.array([[0.6, 0.1, 0.3]] * len(doc.blocks))
+    assert memory.adjust(doc, probs)[0][0] <= 0.05
+
+
+def test_a_page_given_again_counts_once(runner: CliRunner, tmp_path: Path) -> None:
+    """A crawl that fetched one story several times (other spellings of its url, or
+    without a url the same blocks) does not make the story's paragraphs templates."""
+    story = _page("gazette.test", 0)
+    copies = [story, {**story, "url": story["url"].replace("https://www.", "http://")},
+              {**story, "url": story["url"] + "#comments"}]
+    no_url = [{k: v for k, v in _page("gazette.test", 1).items() if k != "url"} | {"publisher": "gazette.test"}] * 3
+    others = [_page("gazette.test", i) for i in range(2, 5)]
+    memory = TemplateMemory.learn([Document.from_dict(r) for r in copies + no_url + others], min_pages=3)
+    assert memory.publishers["gazette.test"]["pages"] == 5 and memory.repeated == 4
+    texts = {b["text"] for b in memory.publishers["gazette.test"]["blocks"].values()}
+    assert set(MENU) <= texts and not any("Residents of" in t for t in texts)
+    data = tmp_path / "crawl.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in copies + no_url + others))
+    result = runner.invoke(cli, ["templates", "learn", str(data), "-o", str(tmp_path / "t.json")])
+    assert result.exit_code == 0, result.stderr
+    assert "4 of 9 documents repeat a page counted already" in result.stderr
