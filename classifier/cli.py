@@ -714,6 +714,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         if base.adapter is not None:
             raise click.ClickException(f"{base_dir} holds an adapter already; adapt its base folder instead")
         docs, merged = merge_repeated_pages(_read_labelled(data, text_field))
+        _refuse_replacing_adapter(output_dir, sorted({p for d in docs if (p := publisher_of(d))}))
         if merged:
             click.echo(f"sieve train: {merged} labelled pages repeat an earlier one (same url or id, same blocks: "
                        "corrections of aligned pages); their labels are merged, sieve review's first, then the "
@@ -814,6 +815,27 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     click.echo(f"sieve train: wrote {path} (with the base models) in {time.perf_counter() - started:.1f} s", err=True)
+
+
+def _refuse_replacing_adapter(output_dir: Path, publishers: list[str]) -> None:
+    """`sieve train --base -o` over a folder holding an adapter for other publishers
+    would replace it without a word (an adapter is for the publishers of one run):
+    refuse. The same publishers again is a redo, and goes on."""
+    from .adapt import ADAPTER_FILE
+    from .cards import read_card
+
+    path = output_dir / ADAPTER_FILE
+    if not path.is_file():
+        return
+    try:
+        before = sorted(str(p) for p in read_card(path).get("publishers") or [])
+    except ClassifierError:
+        before = []
+    if before != publishers:
+        raise click.ClickException(
+            f"{output_dir} holds an adapter for {', '.join(before) or 'other publishers'}; this run's pages are of "
+            f"{', '.join(publishers) or 'no publisher'}, and its adapter would replace it: write to another -o, "
+            f"or give the pages of every publisher in one run, or remove {ADAPTER_FILE} and its card first")
 
 
 @cli.command()

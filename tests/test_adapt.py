@@ -455,3 +455,24 @@ def test_review_corrections_win_whatever_the_file_order_and_url_spelling(runner:
     assert merged == 1 and docs[0].gold_labels == [Label.BOILERPLATE, Label.CONTENT]
     made_up = [Document.from_dict({k: v for k, v in r.items() if k != "id"}, default_id="x.jsonl:1") for r in (a, b)]
     assert merge_repeated_pages(made_up)[1] == 0
+
+
+def test_an_adapter_for_other_publishers_is_not_replaced(runner: CliRunner, tiny_model_dir: Path,
+                                                         tmp_path: Path) -> None:
+    blogs = tmp_path / "blogs.jsonl"
+    blogs.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(3)))
+    news = tmp_path / "news.jsonl"
+    news.write_text("".join(json.dumps({**_blog_page(i), "publisher": "harbour.example",
+                                        "url": f"https://harbour.example/{i}"}) + "\n" for i in range(3)))
+    out = tmp_path / "adapted"
+    first = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(blogs), "-o", str(out)])
+    assert first.exit_code == 0, first.stderr
+    card = (out / "adapter.json").read_bytes()
+    other = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(news), "-o", str(out)])
+    assert other.exit_code == 1
+    assert f"{out} holds an adapter for wordpress.com; this run's pages are of harbour.example" in other.stderr
+    assert (out / "adapter.json").read_bytes() == card  # left as it was
+    both = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(blogs), str(news), "-o", str(out)])
+    assert both.exit_code == 1 and "give the pages of every publisher in one run" in both.stderr
+    redo = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(blogs), "-o", str(out)])
+    assert redo.exit_code == 0, redo.stderr  # the same publishers: a redo
