@@ -1013,6 +1013,17 @@ def templates_merge(memories: tuple[Path, ...], output: Path, min_pages: int | N
     from .templates import TemplateMemory
 
     _refuse_overwriting(memories, (output,))
+    seen: dict[str, Path] = {}
+    for path in memories:  # one memory twice would count each of its pages twice
+        try:
+            digest = sha256_of(path)
+        except OSError as err:
+            raise click.ClickException(f"cannot read {path}: {err.strerror or err}") from err
+        if digest in seen:
+            same = "is given twice" if os.path.realpath(seen[digest]) == os.path.realpath(path) else \
+                f"is the same memory as {seen[digest]}"
+            raise click.UsageError(f"{path} {same}: its pages would count twice; give each memory once")
+        seen[digest] = path
     try:
         loaded = [TemplateMemory.load(path) for path in memories]
     except ClassifierError as err:

@@ -124,10 +124,21 @@ def test_cli_learn_show_merge_and_use(runner: CliRunner, tiny_model_dir: Path, t
     assert "1 publisher, 7 repeated blocks" in learned.stderr
     shown = runner.invoke(cli, ["templates", "show", str(tmp_path / "t.json"), "--top", "3"])
     assert shown.exit_code == 0 and shown.stdout.splitlines()[0].startswith("gazette.test  20 pages")
-    merged = runner.invoke(cli, ["templates", "merge", str(tmp_path / "t.json"), str(tmp_path / "t.json"),
+    for half, pages in (("a", range(10)), ("b", range(10, 20))):
+        (tmp_path / f"{half}.jsonl").write_text("".join(json.dumps(_page("gazette.test", i)) + "\n" for i in pages))
+        part = runner.invoke(cli, ["templates", "learn", str(tmp_path / f"{half}.jsonl"), "--partial", "-o",
+                                   str(tmp_path / f"{half}.json")])
+        assert part.exit_code == 0, part.stderr
+    merged = runner.invoke(cli, ["templates", "merge", str(tmp_path / "a.json"), str(tmp_path / "b.json"),
                                  "-o", str(tmp_path / "m.json")])
-    assert merged.exit_code == 0
-    assert TemplateMemory.load(tmp_path / "m.json").publishers["gazette.test"]["pages"] == 40
+    assert merged.exit_code == 0, merged.stderr
+    assert TemplateMemory.load(tmp_path / "m.json").publishers["gazette.test"]["pages"] == 20
+    # one memory twice, by name or as a copy, would count its pages twice
+    (tmp_path / "copy.json").write_bytes((tmp_path / "t.json").read_bytes())
+    for twice, why in (((tmp_path / "t.json"), "is given twice"), ((tmp_path / "copy.json"), "is the same memory as")):
+        refused = runner.invoke(cli, ["templates", "merge", str(tmp_path / "t.json"), str(twice),
+                                      "-o", str(tmp_path / "m2.json")])
+        assert refused.exit_code == 2 and why in refused.stderr and not (tmp_path / "m2.json").exists()
     scored = runner.invoke(cli, ["score", str(crawl), "--model-dir", str(tiny_model_dir),
                                  "--templates", str(tmp_path / "t.json")])
     assert scored.exit_code == 0, scored.stderr
