@@ -1013,16 +1013,19 @@ def templates_merge(memories: tuple[Path, ...], output: Path, min_pages: int | N
     from .templates import TemplateMemory
 
     _refuse_overwriting(memories, (output,))
+    given: set[str] = set()
     seen: dict[str, Path] = {}
     for path in memories:  # one memory twice would count each of its pages twice
+        if os.path.realpath(path) in given:
+            raise click.UsageError(f"{path} is given twice: its pages would count twice; give each memory once")
+        given.add(os.path.realpath(path))
         try:
             digest = sha256_of(path)
         except OSError as err:
             raise click.ClickException(f"cannot read {path}: {err.strerror or err}") from err
-        if digest in seen:
-            same = "is given twice" if os.path.realpath(seen[digest]) == os.path.realpath(path) else \
-                f"is the same memory as {seen[digest]}"
-            raise click.UsageError(f"{path} {same}: its pages would count twice; give each memory once")
+        if digest in seen:  # identical memories of different pages are possible (nothing kept of a few pages)
+            click.echo(f"sieve templates: warning: {path} is identical to {seen[digest]}: if it is a copy of the "
+                       "same memory, its pages count twice", err=True)
         seen[digest] = path
     try:
         loaded = [TemplateMemory.load(path) for path in memories]
