@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import SGDClassifier
 
-from .cards import load_checked_pickle, read_card, verify_file, write_card
+from .cards import load_checked_pickle, read_card, read_verified, write_card
 from .document import LABELS, Document
 from .errors import ModelError
 from .features import TextNgrams
@@ -477,7 +477,7 @@ def load_adapter(path: Path, model_dir: Path | None = None) -> PublisherAdapter:
     chosen for the old one, without a word. Adapters written before the card named
     the model are not checked.
     """
-    card = verify_file(path)
+    card, data = read_verified(path)  # the bytes that match the card, and only those, are unpickled
     found = card.get("model_format")
     if isinstance(found, str) and found in OLD_ADAPTER_FORMATS:
         raise ModelError(f"{path}: an adapter of an earlier Sieve ({found}; this one reads {ADAPTER_FORMAT}): "
@@ -492,6 +492,6 @@ def load_adapter(path: Path, model_dir: Path | None = None) -> PublisherAdapter:
         if current != fitted_on:
             raise ModelError(f"{path} was fitted on another {name} (sha256 {str(fitted_on)[:12]}, the folder's is "
                              f"{str(current)[:12] if current else 'missing'}): adapt again with `sieve train --base`")
-    adapter: PublisherAdapter = load_checked_pickle(path, card, PublisherAdapter, "a Sieve publisher adapter",
+    adapter: PublisherAdapter = load_checked_pickle(path, card, data, PublisherAdapter, "a Sieve publisher adapter",
                                                     "adapt again with `sieve train --base`")
     return adapter

@@ -3,7 +3,8 @@
 A model file ``NAME.EXT`` has its card in ``NAME.json``: format version, what the
 file is, how it was made, its metrics, and the file's sha256. ``verify_file``
 refuses a file whose card is missing or unreadable, or whose bytes do not hash to
-the card's sha256 -- before anything unpickles it.
+the card's sha256 -- before anything unpickles it; ``read_verified`` returns the
+bytes it checked, and only those are ever unpickled (``load_checked_pickle``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["card_path", "check_sklearn_version", "load_checked_pickle", "read_card", "sha256_of", "verify_file",
-           "write_card"]
+__all__ = ["card_path", "check_sklearn_version", "load_checked_pickle", "read_card", "read_verified", "sha256_of",
+           "verify_file", "write_card"]
 
 #: Cards this code can read; a newer card means a newer Sieve wrote the model.
 CARD_FORMAT_VERSION = 1
@@ -56,23 +57,54 @@ def read_card(model_file: Path) -> dict[str, Any]:
 
 
 def verify_file(model_file: Path) -> dict[str, Any]:
-    """Check ``model_file`` against its card and return the card.
+    """Check ``model_file`` against its card and return the card (for a check alone:
+    to load a file, ``read_verified`` gives the very bytes that were checked).
 
     Raises:
         ModelError: the file or its card is missing, or the sha256 differs (the file
             was changed after the card was written: it is not loaded).
     """
+    _must_exist(model_file)
+    card = read_card(model_file)
+    try:
+        actual = sha256_of(model_file)
+    except OSError as err:
+        raise ModelError(f"model file {model_file} cannot be read ({err.strerror or err})") from err
+    _compare_sha256(model_file, card, actual)
+    return card
+
+
+def read_verified(model_file: Path) -> tuple[dict[str, Any], bytes]:
+    """The card of ``model_file`` and the file's bytes, read once and checked against
+    the card's sha256: what is loaded is what was checked, even if the file is
+    replaced meanwhile (checking the path, then opening it again to unpickle, would
+    let a file swapped in between be unpickled unchecked).
+
+    Raises:
+        ModelError: as ``verify_file``.
+    """
+    _must_exist(model_file)
+    card = read_card(model_file)
+    try:
+        data = model_file.read_bytes()
+    except OSError as err:
+        raise ModelError(f"model file {model_file} cannot be read ({err.strerror or err})") from err
+    _compare_sha256(model_file, card, hashlib.sha256(data).hexdigest())
+    return card, data
+
+
+def _must_exist(model_file: Path) -> None:
     if not model_file.is_file():
         raise ModelError(f"model file {model_file} not found; pass --model-dir with a trained model "
                          "(see `sieve train`), or reinstall Sieve")
-    card = read_card(model_file)
+
+
+def _compare_sha256(model_file: Path, card: dict[str, Any], actual: str) -> None:
     expected = card.get("sha256")
-    actual = sha256_of(model_file)
-    if expected != actual:
+    if not isinstance(expected, str) or expected.strip().lower() != actual:
         raise ModelError(f"model file {model_file} does not match its card {card_path(model_file)} "
                          f"(sha256 {actual[:12]}..., card says {str(expected)[:12]}...): it was changed "
                          "or damaged, so it is not loaded; restore it or retrain")
-    return card
 
 
 def write_card(model_file: Path, card: dict[str, Any]) -> dict[str, Any]:
@@ -96,15 +128,18 @@ def check_sklearn_version(path: Path, card: dict[str, Any], remedy: str) -> None
                          f"install scikit-learn=={made_with} or {remedy}")
 
 
-def load_checked_pickle(path: Path, card: dict[str, Any], expected: type, what: str, remedy: str) -> Any:
-    """Unpickle ``path`` (whose sha256 ``verify_file`` has already checked against
-    ``card``): refuse another scikit-learn minor version than the card's, map any
+def load_checked_pickle(path: Path, card: dict[str, Any], data: bytes, expected: type, what: str,
+                        remedy: str) -> Any:
+    """Unpickle ``data``, the bytes of ``path`` that ``read_verified`` checked against
+    ``card``: refuse another scikit-learn minor version than the card's, map any
     loading error to ``ModelError``, and check the object's type."""
+    import io
+
     import joblib
 
     check_sklearn_version(path, card, remedy)
     try:
-        obj = joblib.load(path)
+        obj = joblib.load(io.BytesIO(data))
     except Exception as err:  # a damaged pickle can raise nearly anything
         raise ModelError(f"{path} cannot be loaded ({type(err).__name__}: {err}); {remedy}") from err
     if not isinstance(obj, expected):

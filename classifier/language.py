@@ -1002,14 +1002,24 @@ def _load_fasttext(path: Path) -> Any:
 
 
 def _read_fasttext(path: Path) -> Any:
-    from .cards import verify_file  # here, not at import: the CLI's --help stays fast
+    import os
+    import tempfile
 
-    verify_file(path)
+    from .cards import read_verified  # here, not at import: the CLI's --help stays fast
+
+    # fastText reads a path: the bytes checked against the card go to a private file it
+    # reads, so a file replaced after the check is never what is loaded
+    _, data = read_verified(path)
+    fd, private = tempfile.mkstemp(suffix=".ftz", prefix="sieve-lid-")
     try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         import fasttext
 
         fasttext.FastText.eprint = lambda *args, **kwargs: None  # silence its load warning
-        return fasttext.load_model(str(path))
+        return fasttext.load_model(private)
     except (ValueError, OSError, RuntimeError) as err:
         raise ModelError(f"language model {path} cannot be loaded ({err}); "
                          "reinstall models/ or pass --model-dir") from err
+    finally:
+        os.unlink(private)

@@ -39,7 +39,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
-from .cards import check_sklearn_version, load_checked_pickle, verify_file, write_card
+from .cards import check_sklearn_version, load_checked_pickle, read_verified, verify_file, write_card
 from .document import LABELS, Block, Document, Label
 from .errors import ModelError
 from .features import (
@@ -681,6 +681,12 @@ def check_model_card(path: Path) -> dict[str, Any]:
         ModelError: naming the file and what to do.
     """
     card = verify_file(path)  # before unpickling: only files that match their card are loaded
+    _check_card_fields(path, card)
+    return card
+
+
+def _check_card_fields(path: Path, card: dict[str, Any]) -> None:
+    """``check_model_card``'s checks of what the card says (not of the file's bytes)."""
     if card.get("file") not in (None, path.name):
         raise ModelError(f"{path}: its card describes {card.get('file')!r}, not {path.name!r} (the text model "
                          f"is {BLOCK_MODEL_FILE}, the HTML model {HTML_MODEL_FILE}); put each model under its "
@@ -689,19 +695,22 @@ def check_model_card(path: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: model format {card.get('model_format')!r}, this Sieve reads "
                          f"{MODEL_FORMAT!r}; retrain with `sieve train`")
     params = card.get("params") or {}
+    if not isinstance(params, dict):
+        raise ModelError(f"{path}: its card's params are {type(params).__name__}, not an object; restore the card "
+                         "from the folder it came from, or retrain")
     if not features_compatible(card.get("features_version"), bool(params.get("use_dom", False)),
                                bool(params.get("container_context", False))):
         raise ModelError(f"{path} was trained on features version {card.get('features_version')!r}, this Sieve "
                          f"computes version {FEATURES_VERSION}; retrain it with `sieve train`")
     check_sklearn_version(path, card, _RETRAIN)
-    return card
 
 
 @functools.lru_cache(maxsize=16)
 def _load_model_cached(model_dir: Path, file_name: str, stamp: tuple[int, int]) -> BlockModel:
     path = model_dir / file_name
-    card = check_model_card(path)
-    model: BlockModel = load_checked_pickle(path, card, BlockModel, "a Sieve block model", _RETRAIN)
+    card, data = read_verified(path)  # the bytes that match the card, and only those, are unpickled
+    _check_card_fields(path, card)
+    model: BlockModel = load_checked_pickle(path, card, data, BlockModel, "a Sieve block model", _RETRAIN)
     return model
 
 

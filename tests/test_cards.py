@@ -92,3 +92,50 @@ def test_a_model_retrained_in_place_is_loaded_anew(copy_model_dir, labelled_docu
     again = Sieve(folder).block_model
     assert again is not first
     assert again.params.n_char_features == 2**11
+
+
+class _Trap:
+    """Unpickled, it creates the file ``marker`` names: a stand-in for a malicious pickle."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (open, (self.marker, "w"))
+
+
+def test_the_bytes_checked_are_the_bytes_unpickled(copy_model_dir, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model file replaced between the sha256 check and the unpickling (another
+    process renaming a pickle over it) is never what is loaded."""
+    import joblib
+
+    import classifier.model as model_module
+    from classifier.model import BlockModel, load_model
+
+    folder = copy_model_dir()
+    marker = tmp_path / "trap-sprung"
+    trap = tmp_path / "trap.joblib"
+    joblib.dump(_Trap(str(marker)), trap)
+    checks = model_module._check_card_fields
+
+    def swap_after_the_check(path: Path, card: dict) -> None:  # the race: right after the bytes were checked
+        checks(path, card)
+        trap.replace(path)
+
+    monkeypatch.setattr(model_module, "_check_card_fields", swap_after_the_check)
+    model_module._load_model_cached.cache_clear()
+    loaded = load_model(folder)
+    assert isinstance(loaded, BlockModel) and not marker.exists()
+    model_module._load_model_cached.cache_clear()
+    monkeypatch.undo()
+    with pytest.raises(ModelError, match="does not match its card"):  # the swapped file itself is refused
+        load_model(folder)
+    assert not marker.exists()
+
+
+def test_a_card_sha256_in_capitals_is_the_same_sha256(model_file: Path) -> None:
+    card = write_card(model_file, {"kind": "test"})
+    path = card_path(model_file)
+    path.write_text(json.dumps({**card, "sha256": card["sha256"].upper()}))
+    assert verify_file(model_file)["sha256"] == card["sha256"].upper()
