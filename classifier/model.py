@@ -492,9 +492,10 @@ def drop_copies(probs: np.ndarray, blocks: Sequence[Block]) -> np.ndarray:
 def headline_as_content(probs: np.ndarray, blocks: Sequence[Block], title: object) -> np.ndarray:
     """The page's headline is content (returns a new array, or ``probs`` unchanged).
 
-    The headline is the first ``<h1>`` (else ``<h2>``) block whose text is the page's
-    title (``og:title`` or ``<title>``), or the part of it before the site's name
-    ("Headline | Site"), of at least ``HEADLINE_MIN_CHARS`` characters. The dev data
+    The headline is the ``<h1>`` or ``<h2>`` block that matches the most of the page's
+    title (``og:title`` or ``<title>``; ``headline_index``): the whole title, the
+    part before the site's name ("Headline | Site") or after it ("Site | Headline").
+    The dev data
     leaves headlines unlabelled, so the model learned nothing of them: it called the
     ``<h1>`` navigation on most pages, while the article's headline is content.
     """
@@ -506,19 +507,32 @@ def headline_as_content(probs: np.ndarray, blocks: Sequence[Block], title: objec
     return out
 
 
+#: What separates a page title's parts: "Headline | Site", "Site » Blog » Headline".
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[|–—•·»~/]|::|-{1,2})\s+")
+
+
 def headline_index(blocks: Sequence[Block], title: object) -> int | None:
-    """Which block is the page's headline (``headline_as_content``), if any."""
+    """Which block is the page's headline (``headline_as_content``), if any: among the
+    ``<h1>`` and ``<h2>`` blocks of ``HEADLINE_MIN_CHARS`` or more that are the page's
+    title, its beginning ("Headline | Site") or its parts after a separator ("Site »
+    Blog » Headline"), the one that matches the most of it (then an ``<h1>``, then the
+    first): a site's name in an ``<h1>`` logo matches less of "Site | Headline" than
+    the article's headline does."""
     if not isinstance(title, str) or not title:
         return None
     wanted = _NON_WORD.sub(" ", title.lower()).strip()
-    for tag in ("h1", "h2"):
-        for i, b in enumerate(blocks):
-            if b.tag != tag:
-                continue
-            text = _NON_WORD.sub(" ", b.text.lower()).strip()
-            if len(text) >= HEADLINE_MIN_CHARS and (text == wanted or wanted.startswith(text + " ")):
-                return i
-    return None
+    parts = [part for part in _TITLE_SEPARATOR.split(title) if part.strip()]
+    endings = {_NON_WORD.sub(" ", " ".join(parts[k:]).lower()).strip() for k in range(1, len(parts))}
+    best: tuple[tuple[int, bool, int], int] | None = None
+    for i, b in enumerate(blocks):
+        if b.tag not in ("h1", "h2"):
+            continue
+        text = _NON_WORD.sub(" ", b.text.lower()).strip()
+        if len(text) >= HEADLINE_MIN_CHARS and (text == wanted or wanted.startswith(text + " ") or text in endings):
+            key = (len(text), b.tag == "h1", -i)
+            if best is None or key > best[0]:
+                best = (key, i)
+    return best[1] if best is not None else None
 
 
 #: A headline found by the page's title has at least this many characters.
@@ -545,7 +559,10 @@ def _heading_like(text: str) -> bool:
 def _as_content(p: np.ndarray) -> np.ndarray:
     """``p`` changed as little as possible so that content is its top label."""
     rest = 1.0 - p[0]
-    new_c = max(p[1], p[2]) + 1e-3 if rest > 0 else 1.0
+    top = max(p[1], p[2])
+    new_c = top + 1e-3 if rest > 0 else 1.0
+    if new_c >= 1.0 and rest > 0:  # another label all but sure: content just above its share of the rest
+        new_c = top / (rest + top) + 1e-3
     scale = (1.0 - new_c) / rest if rest > 0 else 0.0
     return np.array([new_c, p[1] * scale, p[2] * scale])
 

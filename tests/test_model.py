@@ -374,6 +374,26 @@ def test_the_pages_headline_found_by_its_title_is_content() -> None:
     assert headline_as_content(np.array([[0.1, 0.1, 0.8]]), short, "News | The Harbour Times")[0][2] == 0.8
 
 
+def test_a_site_name_in_an_h1_logo_is_not_the_headline() -> None:
+    """"Site | Headline" and "Site » Blog » Headline" titles: the block that matches the
+    most of the title is the headline, not the logo's <h1> with the site's name; and
+    a headline the model was all but sure was navigation becomes a valid distribution."""
+    from classifier.model import headline_as_content, headline_index
+
+    blocks = (Block("Example Daily News", tag="h1"), Block("World", tag="a"),
+              Block("Turkey and Russia agree grain deal", tag="h1"),
+              Block("The two governments signed the agreement in Istanbul on Friday.", tag="p"))
+    for title in ("Example Daily News | Turkey and Russia agree grain deal",
+                  "Example Daily News » World » Turkey and Russia agree grain deal",
+                  "Turkey and Russia agree grain deal - Example Daily News"):
+        assert headline_index(blocks, title) == 2, title
+    assert headline_index(blocks, "Example Daily News") == 0  # the page's title is the site's name: so be it
+    sure = np.array([[0.0, 0.0, 1.0]] * 4)
+    out = headline_as_content(sure, blocks, "Example Daily News | Turkey and Russia agree grain deal")
+    assert [int(np.argmax(p)) for p in out] == [2, 2, 0, 2]
+    assert (out >= 0).all() and (out <= 1).all() and np.allclose(out.sum(axis=1), 1.0)
+
+
 def test_a_missing_label_is_warned_about_once_not_once_per_fold(labelled_documents: list,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     from dataclasses import replace as dc_replace
