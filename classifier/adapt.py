@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import SGDClassifier
 
-from .cards import load_checked_pickle, read_card, read_verified, write_card
+from .cards import load_checked_pickle, read_card, read_verified, write_model
 from .document import LABELS, Document
 from .errors import ModelError
 from .features import TextNgrams
@@ -456,11 +456,9 @@ def save_adapter(adapter: PublisherAdapter, path: Path, card: dict[str, Any] | N
     import joblib
     import sklearn
 
-    part = path.with_name(path.name + ".part")
-    joblib.dump(adapter, part, compress=("zlib", 6))
-    part.replace(path)
-    write_card(path, {"kind": "publisher-adapter", "model_format": ADAPTER_FORMAT,
-                      "sklearn_version": sklearn.__version__, **adapter.describe(), **(card or {})})
+    write_model(path, lambda part: joblib.dump(adapter, part, compress=("zlib", 6)),
+                {"kind": "publisher-adapter", "model_format": ADAPTER_FORMAT, "sklearn_version": sklearn.__version__,
+                 **adapter.describe(), **(card or {})})
     return path
 
 

@@ -9,15 +9,17 @@ bytes it checked, and only those are ever unpickled (``load_checked_pickle``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .errors import ModelError
 
 __all__ = ["card_path", "check_sklearn_version", "load_checked_pickle", "read_card", "read_verified", "sha256_of",
-           "verify_file", "write_card"]
+           "verify_file", "write_card", "write_model"]
 
 #: Cards this code can read; a newer card means a newer Sieve wrote the model.
 CARD_FORMAT_VERSION = 1
@@ -109,11 +111,46 @@ def _compare_sha256(model_file: Path, card: dict[str, Any], actual: str) -> None
 
 def write_card(model_file: Path, card: dict[str, Any]) -> dict[str, Any]:
     """Write the card of ``model_file`` (adding format version, file name and sha256)."""
-    full = {"format_version": CARD_FORMAT_VERSION, "file": model_file.name, **card,
-            "sha256": sha256_of(model_file)}
+    full = _full_card(model_file.name, card, sha256_of(model_file))
     tmp = card_path(model_file).with_suffix(".json.part")
     tmp.write_text(json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(card_path(model_file))
+    return full
+
+
+def _full_card(name: str, card: dict[str, Any], sha256: str) -> dict[str, Any]:
+    return {"format_version": CARD_FORMAT_VERSION, "file": name, **card, "sha256": sha256}
+
+
+def write_model(path: Path, dump: Callable[[Path], None], card: dict[str, Any]) -> dict[str, Any]:
+    """Write a model file with ``dump`` (called with a temporary path beside ``path``)
+    and its card, each complete under a temporary name before either is renamed into
+    place: a failure (a full disk, a folder that cannot be written) leaves the earlier
+    model and card as they were and no temporary file. Returns the card.
+
+    Raises:
+        ModelError: naming the file and why it could not be written.
+    """
+    part = path.with_name(path.name + ".part")
+    card_part = card_path(path).with_suffix(".json.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        dump(part)
+        full = _full_card(path.name, card, sha256_of(part))
+        card_part.write_text(json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                             encoding="utf-8")
+        part.replace(path)
+        card_part.replace(card_path(path))
+    except OSError as err:
+        for leftover in (part, card_part):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        raise ModelError(f"cannot write {err.filename or path}: {err.strerror or err}") from err
+    except BaseException:
+        for leftover in (part, card_part):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        raise
     return full
 
 

@@ -690,6 +690,8 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
                 shutil.copyfile(f, output_dir / f.name)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
+    except OSError as err:  # copying the language model beside it: a full disk, a folder not writable
+        raise click.ClickException(f"cannot write {err.filename or output_dir}: {err.strerror or err}") from err
     kind = f"the HTML model, from {len(docs)} labelled web pages" if html else "the text model"
     click.echo(f"sieve train: wrote {path} ({kind}) in {time.perf_counter() - started:.1f} s", err=True)
 
@@ -814,6 +816,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             "seconds": round(time.perf_counter() - started, 1)})
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
+    except OSError as err:  # copying the base models: a full disk, a folder not writable
+        raise click.ClickException(f"cannot write {err.filename or output_dir}: {err.strerror or err}") from err
     click.echo(f"sieve train: wrote {path} (with the base models) in {time.perf_counter() - started:.1f} s", err=True)
 
 

@@ -39,7 +39,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
-from .cards import check_sklearn_version, load_checked_pickle, read_verified, verify_file, write_card
+from .cards import check_sklearn_version, load_checked_pickle, read_verified, verify_file, write_model
 from .document import LABELS, Block, Document, Label
 from .errors import ModelError
 from .features import (
@@ -642,12 +642,8 @@ def save_model(model: BlockModel, model_dir: Path, *, card: dict[str, Any] | Non
     """Write ``model_dir/blocks.joblib`` (or ``file_name``) and its card; return the model path."""
     import joblib
 
-    model_dir.mkdir(parents=True, exist_ok=True)
     path = model_dir / file_name
-    part = path.with_name(path.name + ".part")
-    joblib.dump(model, part, compress=("zlib", 6))
-    part.replace(path)
-    write_card(path, {
+    write_model(path, lambda part: joblib.dump(model, part, compress=("zlib", 6)), {
         "kind": "block-model",
         "model_format": MODEL_FORMAT,
         "labels": [lab.value for lab in LABELS],

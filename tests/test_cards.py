@@ -139,3 +139,39 @@ def test_a_card_sha256_in_capitals_is_the_same_sha256(model_file: Path) -> None:
     path = card_path(model_file)
     path.write_text(json.dumps({**card, "sha256": card["sha256"].upper()}))
     assert verify_file(model_file)["sha256"] == card["sha256"].upper()
+
+
+def test_a_model_that_cannot_be_written_leaves_the_earlier_one_whole(copy_model_dir, tiny_model,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk while the card is written (after the model was dumped): the earlier
+    model and card stay a matching pair, and no temporary file is left."""
+    from classifier import cards
+    from classifier.model import load_model, save_model
+
+    folder = copy_model_dir()
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    real_write_text = Path.write_text
+
+    def full_disk(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.name.endswith(".json.part"):
+            raise OSError(28, "No space left on device", str(self))
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(ModelError, match="cannot write .*blocks.json.part: No space left on device"):
+        save_model(tiny_model, folder, card={"note": "retrained"})
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    load_model(folder)  # still a model that matches its card
+    assert cards.read_card(folder / "blocks.joblib") == json.loads(before["blocks.json"])
+
+
+def test_train_into_a_folder_that_cannot_be_written_is_one_line(runner, tiny_model_dir: Path, tmp_path: Path,
+                                                                data_dir: Path) -> None:
+    from classifier.cli import cli
+
+    (tmp_path / "afile").write_text("x")
+    result = runner.invoke(cli, ["train", str(data_dir / "labelled.jsonl"), "-o", str(tmp_path / "afile" / "m"),
+                                 "--folds", "0", "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 1 and "cannot write" in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("**/*.part"))
