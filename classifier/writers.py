@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -60,21 +61,39 @@ def write_text_atomic(path: Path, text: str) -> Path:
     A device or named pipe (``is_special_file``) is written in place. Missing parent
     folders are made."""
     if is_special_file(path):
-        with open(path, "w", encoding="utf-8") as f:
+        with open(path, "a", encoding="utf-8") as f:  # appended: `-o /dev/stdout >> log` keeps the log
             f.write(_encodable(text))
         return path
-    part = path.with_name(path.name + ".part")
-    path.parent.mkdir(parents=True, exist_ok=True)  # as the JSONL outputs do
+    target = _replaced(path)
+    part = target.with_name(target.name + ".part")
+    target.parent.mkdir(parents=True, exist_ok=True)  # as the JSONL outputs do
     try:
         with open(part, "w", encoding="utf-8") as f:
             f.write(_encodable(text))
             f.flush()
             os.fsync(f.fileno())
-        part.replace(path)
+        _keep_mode(target, part)
+        part.replace(target)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
     return path
+
+
+def _replaced(path: Path) -> Path:
+    """The file an output at ``path`` replaces: the target of a symbolic link (renaming
+    over the link would turn it into a file of its own and leave its target as it was)."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+
+
+def _keep_mode(target: Path, part: Path) -> None:
+    """Give ``part`` the permissions of the file it will replace (a private ``chmod
+    600`` output stays private), when there is one."""
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return
+    os.chmod(part, mode)
 
 
 def rejects_path_for(output: Path) -> Path:
@@ -93,6 +112,7 @@ class JsonlWriter:
     def __init__(self, path: Path | str, *, lazy: bool = False) -> None:
         self.path = None if str(path) == "-" else Path(path)
         self._in_place = self.path is not None and is_special_file(self.path)
+        self._target = _replaced(self.path) if self.path is not None and not self._in_place else self.path
         self.count = 0
         self._lazy = lazy
         self._stream: IO[str] | None = None
@@ -104,7 +124,8 @@ class JsonlWriter:
         itself for a device or named pipe."""
         if self.path is None or self._in_place:
             return self.path
-        return self.path.with_name(self.path.name + ".part")
+        assert self._target is not None
+        return self._target.with_name(self._target.name + ".part")
 
     def _open(self) -> IO[str]:
         if self._stream is None:
@@ -112,8 +133,9 @@ class JsonlWriter:
                 self._stream = sys.stdout
             else:
                 assert self.part is not None
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                raw: IO[bytes] = open(self.part, "wb")
+                self.part.parent.mkdir(parents=True, exist_ok=True)
+                # a device or pipe is appended to: `-o /dev/stdout >> log` keeps the log
+                raw: IO[bytes] = open(self.part, "ab" if self._in_place else "wb")
                 self._raw = raw
                 if self.path.name.endswith(".gz"):
                     # mtime=0 and no name in the header: the same records give the same bytes
@@ -145,7 +167,9 @@ class JsonlWriter:
                 if self._raw is not None and not self._raw.closed:
                     self._raw.close()
             if not self._in_place and exc_type is None:
-                self.part.replace(self.path)
+                assert self._target is not None
+                _keep_mode(self._target, self.part)
+                self.part.replace(self._target)
         except BaseException:
             if not self._in_place:
                 self.part.unlink(missing_ok=True)  # a partial file would keep the disk full

@@ -141,9 +141,33 @@ def test_a_regular_file_reached_through_proc_or_dev_is_written_in_place(tmp_path
         with JsonlWriter(link) as w:
             w.write(RECORDS[0])
         assert target.read_bytes() == (dumps_record(RECORDS[0]) + "\n").encode()
-        write_text_atomic(link, "{}\n")
-        assert target.read_bytes() == b"{}\n"
+        write_text_atomic(link, "{}\n")  # appended, as the shell's >> asks, never truncated
+        assert target.read_bytes() == (dumps_record(RECORDS[0]) + "\n{}\n").encode()
     assert [p.name for p in tmp_path.iterdir()] == ["redirected.jsonl"]
+
+
+def test_dev_stdout_appended_by_the_shell_keeps_what_was_there(tmp_path: Path, data_dir: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"keep": 1}\n')
+    subprocess.run(f"{sys.executable} -m classifier score {data_dir / 'story.txt'} -o /dev/stdout >> {log}",
+                   shell=True, check=True, capture_output=True)
+    lines = log.read_text().splitlines()
+    assert lines[0] == '{"keep": 1}' and json.loads(lines[1])["id"] == "story" and len(lines) == 2
+
+
+def test_a_link_is_written_through_and_permissions_are_kept(tmp_path: Path) -> None:
+    real = tmp_path / "real.jsonl"
+    real.write_text("old\n")
+    os.chmod(real, 0o600)
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    with JsonlWriter(link) as w:
+        w.write(RECORDS[0])
+    assert link.is_symlink() and real.read_text() == dumps_record(RECORDS[0]) + "\n"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600
+    write_text_atomic(link, "{}\n")
+    assert link.is_symlink() and real.read_text() == "{}\n" and stat.S_IMODE(real.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.jsonl", "real.jsonl"]
 
 def test_a_file_name_that_is_not_utf8_is_written_as_replacement_characters(tmp_path: Path) -> None:
     # os.fsdecode keeps such bytes as lone surrogates, which UTF-8 cannot encode:
