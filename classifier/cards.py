@@ -155,13 +155,22 @@ def write_model(path: Path, dump: Callable[[Path], None], card: dict[str, Any]) 
 
 
 def check_sklearn_version(path: Path, card: dict[str, Any], remedy: str) -> None:
-    """Refuse a pickle made with another scikit-learn minor version than this one
-    (``ModelError`` naming the file, both versions and ``remedy``)."""
-    import sklearn
+    """Refuse a pickle made with another scikit-learn minor version than the installed
+    one (``ModelError`` naming the file, both versions and ``remedy``). Reads the
+    installed version from the package's metadata: no scikit-learn import (1-2 s)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    made_with = str(card.get("sklearn_version", ""))
-    if made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
-        raise ModelError(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
+    try:
+        installed = version("scikit-learn")
+    except PackageNotFoundError:  # pragma: no cover - a dependency
+        import sklearn
+
+        installed = sklearn.__version__
+    made_with = card.get("sklearn_version")
+    if not isinstance(made_with, str) or not made_with:
+        raise ModelError(f"{path}: its card does not say which scikit-learn made it; {remedy}")
+    if made_with.split(".")[:2] != installed.split(".")[:2]:
+        raise ModelError(f"{path} was made with scikit-learn {made_with}, this is {installed}; "
                          f"install scikit-learn=={made_with} or {remedy}")
 
 

@@ -249,19 +249,32 @@ class Sieve:
         return identity
 
     def verify_models(self) -> None:
-        """Check every model file of the folder against its card (sha256) without
-        loading any: a cheap early failure for a process that only dispatches work."""
-        from .cards import verify_file
+        """Check each model file this Sieve may use (as ``check_models`` chooses them)
+        against its card -- sha256, the file it names, the scikit-learn it was made
+        with -- without loading any, nor importing scikit-learn: a cheap early failure
+        for a process that only dispatches work (the workers check the rest)."""
+        from .cards import check_sklearn_version, verify_file
 
         self._check_folder()
-        verify_file(self.model_dir / BLOCK_MODEL_FILE)
+        if self.model == "html" and not self.has_html_model:
+            _ = self.html_model  # raises: this folder has no HTML model
+        for name in self._block_model_files():
+            path = self.model_dir / name
+            card = verify_file(path)
+            if card.get("file") not in (None, name):
+                raise ModelError(f"{path}: its card describes {card.get('file')!r}, not {name!r}; put each model "
+                                 "under its own name with its own card")
+            check_sklearn_version(path, card, "retrain it with `sieve train`")
         verify_file(self.model_dir / LID_MODEL_FILE)
-        if self.has_html_model:
-            verify_file(self.model_dir / HTML_MODEL_FILE)
-        elif self.model == "html":
-            _ = self.html_model  # raises: no HTML model
         if (self.model_dir / "adapter.joblib").is_file():
             verify_file(self.model_dir / "adapter.joblib")
+
+    def _block_model_files(self) -> list[str]:
+        """The block model files this Sieve's ``model`` choice may use."""
+        names = [BLOCK_MODEL_FILE] if self.model != "html" else []
+        if self.model == "html" or (self.model == "auto" and self.has_html_model):
+            names.append(HTML_MODEL_FILE)
+        return names
 
     def check_models(self) -> None:
         """Check now, before any input is read, every model this Sieve may use against
@@ -273,10 +286,8 @@ class Sieve:
         self._check_folder()
         if self.model == "html" and not self.has_html_model:
             _ = self.html_model  # raises: this folder has no HTML model
-        if self.model != "html":
-            check_model_card(self.model_dir / BLOCK_MODEL_FILE)
-        if self.model == "html" or (self.model == "auto" and self.has_html_model):
-            check_model_card(self.model_dir / HTML_MODEL_FILE)
+        for name in self._block_model_files():
+            check_model_card(self.model_dir / name)
         _ = self.adapter
         _ = self.language.model
 

@@ -175,3 +175,35 @@ def test_train_into_a_folder_that_cannot_be_written_is_one_line(runner, tiny_mod
                                  "--folds", "0", "--model-dir", str(tiny_model_dir)])
     assert result.exit_code == 1 and "cannot write" in result.stderr and "Traceback" not in result.stderr
     assert not list(tmp_path.glob("**/*.part"))
+
+
+def test_the_dispatching_check_reads_only_the_models_the_run_uses(copy_model_dir, tiny_model, runner,
+                                                                  data_dir: Path, tmp_path: Path) -> None:
+    """`sieve clean --workers 2` checks the models before dispatching: those of its
+    --model choice only, and the card's scikit-learn version, as one line."""
+    import subprocess
+    import sys
+
+    from classifier import Sieve
+    from classifier.model import save_model
+
+    folder = copy_model_dir()
+    save_model(tiny_model, folder, file_name="html.joblib")
+    (folder / "blocks.joblib").unlink()  # an HTML-only folder
+    (folder / "blocks.json").unlink()
+    Sieve(folder, model="html").verify_models()  # no text model needed
+    with pytest.raises(ModelError, match="blocks.joblib not found"):
+        Sieve(folder, model="auto").verify_models()
+    card = json.loads((folder / "html.json").read_text())
+    (folder / "html.json").write_text(json.dumps({**card, "sklearn_version": "0.1.0"}))
+    with pytest.raises(ModelError, match="made with scikit-learn 0.1.0"):
+        Sieve(folder, model="html").verify_models()
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b"):
+        (src / f"{name}.txt").write_text((data_dir / "story.txt").read_text())
+    result = subprocess.run([sys.executable, "-m", "classifier", "clean", str(src), "-o", str(tmp_path / "out"),
+                             "--workers", "2", "--model", "html", "--model-dir", str(folder)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "made with scikit-learn 0.1.0" in result.stderr
+    assert result.stderr.count("scikit-learn 0.1.0") == 1 and "shard" not in result.stderr  # one line, before any shard
