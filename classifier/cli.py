@@ -135,13 +135,37 @@ class _SieveGroup(click.Group):
     asked for no more: no traceback, no error message, no summary."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _stop_on_sigterm()
         try:
             return super().invoke(ctx)
+        except _Terminated:
+            click.echo("sieve: stopped (SIGTERM); unfinished outputs removed", err=True)
+            ctx.exit(EXIT_TERMINATED)
         except BrokenPipeError:
             if not _stdout_reader_gone():
                 raise  # another pipe broke (a worker's, say): a real error, not a reader's choice
             _silence_stdout()
             ctx.exit(EXIT_BROKEN_PIPE)
+
+
+#: Exit status after SIGTERM (``kill``, ``timeout``, a batch scheduler), as a shell reports it.
+EXIT_TERMINATED = 128 + 15
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is: it stops as Ctrl-C does (outputs under way
+    removed, workers stopped), then exits with ``EXIT_TERMINATED``."""
+
+
+def _stop_on_sigterm() -> None:
+    import signal
+    import threading
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _Terminated()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 def _stdout_reader_gone() -> bool:
@@ -169,7 +193,8 @@ def cli(verbose: int, quiet: bool) -> None:
     could not be done (missing or damaged model, unreadable input); 2 for a
     usage error; 3 (`score`, `lang`, `clean`) when more records were rejected than
     --max-reject-share allows; 141 (quietly) when standard output was closed
-    early, as by `sieve score ... | head`.
+    early, as by `sieve score ... | head`; 143 when stopped by SIGTERM (outputs
+    under way removed, as after Ctrl-C).
     """
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="sieve: %(levelname)s: %(message)s", stream=sys.stderr)

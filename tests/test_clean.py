@@ -1267,3 +1267,29 @@ def test_a_finished_shard_of_another_input_file_is_not_reused(runner: CliRunner,
     # the same file again (through another spelling of its path) resumes
     same = _clean(runner, tiny_model_dir, str(tmp_path / "crawl-02" / ".." / "crawl-01"), "-o", str(out))
     assert same.exit_code == 0 and "(1 finished before)" in same.stderr
+
+
+@pytest.mark.parametrize("command", ["score", "clean"])
+def test_sigterm_stops_like_ctrl_c_and_leaves_no_partial_output(tiny_model_dir: Path, data_dir: Path,
+                                                                tmp_path: Path, sieve_executable: str,
+                                                                command: str) -> None:
+    """`kill`, `timeout`, a batch scheduler: the command stops, removes what it was
+    writing, and exits 143."""
+    src = tmp_path / "big.jsonl"
+    src.write_bytes((data_dir / "articles.jsonl").read_bytes() * 400)
+    out = tmp_path / ("out.jsonl" if command == "score" else "out")
+    cmd = [sieve_executable, command, str(src), "-o", str(out), "--model-dir", str(tiny_model_dir)]
+    if command == "clean":
+        cmd += ["--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline and not list(tmp_path.rglob("*.part")):
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143 and "stopped (SIGTERM)" in err, err
+    assert not list(tmp_path.rglob("*.part")) and not out.is_file()
