@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import sysconfig
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -314,6 +314,9 @@ class Sieve:
         Raises:
             TypeError: a document is neither a ``Document`` nor a list of strings.
         """
+        if isinstance(documents, (str, bytes, Document)) or not isinstance(documents, Iterable):
+            one = " (one document: label)" if isinstance(documents, Document) else ""
+            raise TypeError(f"label_many takes an iterable of documents, not {type(documents).__name__}{one}")
         return self._label_documents(_documents(documents, on_error), batch_size, on_error)
 
     def _label_documents(self, it: Iterator[Document], batch_size: int,
@@ -404,6 +407,10 @@ def _as_document(document: Document | Sequence[str], id: str = "doc") -> Documen
     """A ``Document`` (its blocks checked), or a list of block texts made into one
     (``Document.from_texts``) named ``id``."""
     if isinstance(document, Document):
+        if not isinstance(document.blocks, tuple | list) or not isinstance(document.extra, Mapping):
+            field = "blocks" if not isinstance(document.blocks, tuple | list) else "extra"
+            raise TypeError(f"document {document.id!r} has {field} of type {type(getattr(document, field)).__name__}; "
+                            "blocks are a tuple of Block, extra a mapping")
         bad_block = next((b for b in document.blocks if not isinstance(b, Block) or not isinstance(b.text, str)),
                          _NO_BAD)
         if bad_block is not _NO_BAD:
@@ -412,12 +419,15 @@ def _as_document(document: Document | Sequence[str], id: str = "doc") -> Documen
             raise TypeError(f"document {document.id!r} has {what}; blocks are Block(text=str)")
         return document
     if isinstance(document, (str, bytes, dict)) or not isinstance(document, Iterable):
-        hint = " (a record: Document.from_dict)" if isinstance(document, dict) else ""
+        hint = (" (a record: Document.from_dict)" if isinstance(document, dict)
+                else " (one document's block texts? Sieve.label takes them)" if isinstance(document, str) else "")
         raise TypeError(f"pass a Document or a list of block texts, not {type(document).__name__}{hint}")
     texts = list(document)
     bad = next((t for t in texts if not isinstance(t, str)), _NO_BAD)
     if bad is not _NO_BAD:
-        raise TypeError(f"a block text must be a string, not {type(bad).__name__} ({bad!r:.40})")
+        hint = (" (a list of documents? label_many takes them)" if isinstance(bad, (Document, list, tuple))
+                else "")
+        raise TypeError(f"a block text must be a string, not {type(bad).__name__} ({bad!r:.40}){hint}")
     return Document.from_texts(texts, id=id)
 
 
@@ -425,8 +435,6 @@ def _documents(documents: Iterable[Document | Sequence[str]],
                on_error: Callable[[Document, Exception], None] | None) -> Iterator[Document]:
     """``label_many``'s inputs as documents, lists of texts named by their position;
     with ``on_error``, an item that is no document is reported and skipped."""
-    if isinstance(documents, (str, bytes, Document)):
-        raise TypeError(f"label_many takes an iterable of documents, not one {type(documents).__name__}")
     for n, item in enumerate(documents, 1):
         try:
             yield _as_document(item, f"doc:{n}")

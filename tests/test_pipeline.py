@@ -173,6 +173,17 @@ def test_label_many_names_lists_by_position_and_reports_non_documents(tiny_model
     with pytest.raises(TypeError):
         list(sieve.label_many([["fine"], 5]))
     assert sieve.label(["Just one."]).id == "doc"
+    # what is no iterable of documents fails at the call, not at the first next()
+    for wrong, message in ((None, "not NoneType"), (5, "not int"), ("abc", "not str"),
+                           (Document.from_texts(["a b c"], id="x"), "one document: label")):
+        with pytest.raises(TypeError, match=message):
+            sieve.label_many(wrong)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Sieve.label takes them"):  # one document's texts given to label_many
+        list(sieve.label_many(["a block", "another block"]))
+    for broken, field in ((Document(id="x", blocks=None), "blocks"),  # type: ignore[arg-type]
+                          (Document(id="x", blocks=(), extra=None), "extra")):  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=f"has {field} of type NoneType"):
+            sieve.label(broken)
 
 
 def test_a_sieve_sent_to_a_worker_carries_no_loaded_model(tiny_model_dir: Path) -> None:
