@@ -142,6 +142,18 @@ def _blank_not_language(text: str) -> str:
 _SENTENCE_END = re.compile(r"[.!?…][\"'»«”“’‘)\]]*\s+(?=[^\s\da-z])|[。！？]\s*")
 _NON_LATIN = re.compile(r"[^\x00-\u024f\u1e00-\u1eff\u2000-\u2bff\W\d_]")
 _WORD = re.compile(r"\S+")
+#: Han and kana letters, with the CJK punctuation and full-width forms written among them.
+_CJK_CHARS = "\u3000-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+#: Where a word (no space) is cut for its scripts: at a quotation mark or bracket
+#: between CJK text and other text (``记者："This is`` is ``记者：`` and ``"This``; a
+#: name inside Japanese, ``ところがKindle``, stays in its word).
+_SCRIPT_CUT = re.compile(f"(?<=[{_CJK_CHARS}])(?=[\"'“‘«(\\[])|(?<=[\"'”’»)\\]])(?=[{_CJK_CHARS}])")
+_HAN_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+#: What a Han or kana character weighs against a letter of an alphabet when the
+#: languages of a block's pieces, or of a page's blocks, are weighed: a Chinese word
+#: is one or two characters, an English one five letters or so (a Chinese story with
+#: an English quotation of as many words is Chinese, not English).
+CJK_LETTER_WEIGHT = 3
 _NO_SPACE_SCRIPTS = frozenset({"Han", "Kana", "Thai", "Khmer", "Lao", "Myanmar", "Tibetan"})
 
 #: Script ranges (letters outside all of them count as Latin or other).
@@ -412,14 +424,16 @@ def _split_scripts(text: str, start: int, end: int) -> list[tuple[int, int]]:
         return [(start, end)]
     runs: list[list[Any]] = []  # [start, end, script, letters]
     for w in _WORD.finditer(part):
-        word = w.group()
-        sc = _word_script(word)
-        n = _letters(word)
-        if runs and (sc is None or sc == runs[-1][2]):
-            runs[-1][1] = start + w.end()
-            runs[-1][3] += n
-        else:
-            runs.append([start + w.start(), start + w.end(), sc, n])
+        cuts = [w.start()] + [w.start() + m.start() for m in _SCRIPT_CUT.finditer(w.group())] + [w.end()]
+        for a, b in zip(cuts, cuts[1:]):
+            word = part[a:b]
+            sc = _word_script(word)
+            n = _letters(word)
+            if runs and (sc is None or sc == runs[-1][2]):
+                runs[-1][1] = start + b
+                runs[-1][3] += n
+            else:
+                runs.append([start + a, start + b, sc, n])
     merged: list[list[Any]] = []
     for run in runs:
         if merged and (run[3] < SEGMENT_MIN_LETTERS or merged[-1][3] < SEGMENT_MIN_LETTERS):
@@ -746,8 +760,9 @@ class LanguageIdentifier:
             judged = 0
             for p in pieces:
                 if p.lang is not None:
-                    votes[p.lang] += p.letters * p.prob
-                    judged += p.letters
+                    weight = _vote_weight(analysis.text, p)
+                    votes[p.lang] += weight * p.prob
+                    judged += weight
             if not judged:
                 return _UNSURE
             share = {lang: v / judged for lang, v in votes.items()}
@@ -760,8 +775,8 @@ class LanguageIdentifier:
                 own, confidence = self._with_prior(analysis, prior)
         segments = _segments(analysis, own) if len(pieces) > 1 else ()
         if segments:  # the confidence is about the rest of the block, the segments carved out
-            carved = sum(p.letters for p in pieces if p.lang is not None and _inside(p, segments))
-            rest = sum(p.letters for p in pieces if p.lang is not None) - carved
+            carved = sum(_vote_weight(analysis.text, p) for p in pieces if p.lang is not None and _inside(p, segments))
+            rest = sum(_vote_weight(analysis.text, p) for p in pieces if p.lang is not None) - carved
             if rest > 0:
                 confidence = share.get(own, 0.0) * (rest + carved) / rest
         if confidence < self.min_confidence:
@@ -830,7 +845,7 @@ class LanguageIdentifier:
         analyses = analyses or self.analyze_many([b.text for b in blocks_in])
         labels = labels if labels is not None else [b.label for b in blocks_in]
         scores = scores if scores is not None else [b.scores for b in blocks_in]
-        main = _main_language([(lab, b.lang, b.lang_score, len(b.text)) for b, lab in zip(blocks_in, labels)])
+        main = _main_language([(lab, b.lang, b.lang_score, _text_weight(b.text)) for b, lab in zip(blocks_in, labels)])
         prior = main.lang if main else None
         blocks = []
         for b, an, lab, sc in zip(blocks_in, analyses, labels, scores, strict=True):
@@ -923,7 +938,25 @@ def main_language(blocks: Sequence[Block]) -> LanguageGuess | None:
     holds ``MAIN_SHARE`` of them (or they hold too little text with a language), of
     the blocks not labelled boilerplate or navigation, then of all blocks. The
     confidence is that language's share of the counted characters."""
-    return _main_language([(b.label, b.lang, b.lang_score, len(b.text)) for b in blocks])
+    return _main_language([(b.label, b.lang, b.lang_score, _text_weight(b.text)) for b in blocks])
+
+
+def _vote_weight(text: str, piece: Piece) -> int:
+    """What a piece of ``text`` weighs in its block's language: its letters, a Han or
+    kana character as ``CJK_LETTER_WEIGHT`` letters (they weigh as much as the words
+    they write)."""
+    if not piece.no_spaces:
+        return piece.letters
+    return piece.letters + (CJK_LETTER_WEIGHT - 1) * len(_HAN_KANA.findall(text, piece.start, piece.end))
+
+
+def _text_weight(text: str) -> int:
+    """What a block's text weighs in the page's language: its characters, a Han or kana
+    character as ``CJK_LETTER_WEIGHT`` (a Chinese page with English menu lines and
+    quotations is Chinese)."""
+    if text.isascii():
+        return len(text)
+    return len(text) + (CJK_LETTER_WEIGHT - 1) * len(_HAN_KANA.findall(text))
 
 
 def _main_language(items: Sequence[tuple[Label | None, str | None, float | None, int]]) -> LanguageGuess | None:

@@ -567,3 +567,22 @@ def test_the_sentence_after_a_quotation_is_not_carved_out_with_it(lid: LanguageI
     text = "« C'est la fin de tout, mes chers amis. » He then left the room and went home to his family for dinner."
     guess = lid.identify_language_of(text)
     assert guess is not None and guess.lang == "en" and guess.confidence > 0.9  # was 0.63
+
+
+ZH_STORY = "北京首都国际机场的新地铁线路于周一正式开通，乘客从机场到市中心只需二十分钟，比以前快了一倍。"
+ZH_QUOTE = ('一位来自英国的游客在车站告诉记者："This is much faster than taking a taxi from the airport, '
+            'I am really impressed." 他说他下次还会乘坐地铁。')
+
+
+def test_a_chinese_story_quoting_english_is_chinese_with_an_english_segment(lid: LanguageIdentifier) -> None:
+    """Han characters weigh as the words they write: 28 of them outweigh 59 Latin
+    letters of a quotation; the segment starts at its quotation mark, with no
+    Chinese word glued to it (no space between them)."""
+    doc = lid.annotate(Document.from_texts([ZH_STORY, ZH_QUOTE], id="zh"))
+    assert doc.lang == "zh" and [b.lang for b in doc.blocks] == ["zh", "zh"]
+    [seg] = doc.blocks[1].segments
+    assert seg.lang == "en"
+    assert ZH_QUOTE[seg.start:seg.end] == '"This is much faster than taking a taxi from the airport, I am really impressed."'
+    # a name in Latin letters inside Japanese stays in its sentence
+    ja = "ところがKindle for PCをインストールすると、同じ操作をするたびにKindleが立ち上がってしまいます。"
+    assert lid.foreign_segments(ja, "ja") == []
