@@ -586,3 +586,14 @@ def test_a_chinese_story_quoting_english_is_chinese_with_an_english_segment(lid:
     # a name in Latin letters inside Japanese stays in its sentence
     ja = "ところがKindle for PCをインストールすると、同じ操作をするたびにKindleが立ち上がってしまいます。"
     assert lid.foreign_segments(ja, "ja") == []
+
+
+def test_guillemets_are_no_evidence_of_french(lid: LanguageIdentifier) -> None:
+    """lid.176 takes » and « for French whatever the words around them: a breadcrumb
+    or a "Read more »" link of an English page is English."""
+    doc = lid.annotate(Document.from_texts(
+        ["Home » News » Cycling lanes", "The city council approved three new cycling lanes on Tuesday evening.",
+         "Read more »"], id="en"))
+    assert doc.lang == "en" and [b.lang for b in doc.blocks] == ["en", "en", "en"]
+    assert not any(b.foreign for b in doc.blocks)
+    assert lid.identify_language_of("« Nous ne reculerons pas », a dit la ministre.").lang == "fr"
