@@ -472,6 +472,7 @@ def _read_jsonl_stream(
     stream: BinaryIO, source: str, rejects: RejectSink, text_field: str, max_bytes: int
 ) -> Iterator[Document]:
     line_no = 0
+    seen_record = False
     while True:
         try:
             # at most a few bytes over the limit are held (the line's end besides): a longer
@@ -501,6 +502,13 @@ def _read_jsonl_stream(
             raw = raw.removeprefix(_UTF8_BOM)
         if not raw.strip():
             continue
+        if not seen_record and raw.lstrip().startswith(b"["):
+            # a JSON array (an export pretty-printed or on one line): line by line it is
+            # nothing but broken records; one reject says what the file is
+            rejects.add(Reject(source, line_no, "not_jsonl", "the file is a JSON array, not JSON Lines (one object "
+                               "per line); convert it first: jq -c '.[]' FILE > FILE.jsonl", raw[:max_bytes]))
+            return
+        seen_record = True
         doc = _parse_line(raw, source, line_no, rejects, text_field, max_bytes)
         if doc is not None:
             yield doc
@@ -660,14 +668,16 @@ def _read_text_stream(
         if doc is not None:
             yield doc
         return
-    if b"\x00" in data:
+    encoding = _utf16(data) if b"\x00" in data else "utf-8-sig"
+    if encoding is None:
         rejects.add(Reject(source, 1, "binary", "the file holds NUL bytes: not text", data))
         return
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(encoding)
     except UnicodeDecodeError as err:  # a guess (HTML declares its charset, text does not) could be garbage
-        rejects.add(Reject(source, 1, "bad_encoding", f"not UTF-8: {err.reason} at byte {err.start}; convert it "
-                           "first (iconv -f LATIN1 -t UTF-8 FILE)", data))
+        rejects.add(Reject(source, 1, "bad_encoding", f"not {'UTF-8' if encoding == 'utf-8-sig' else 'UTF-16'}: "
+                           f"{err.reason} at byte {err.start}; convert it first (iconv -f LATIN1 -t UTF-8 FILE)",
+                           data))
         return
     paragraphs = split_paragraphs(text)
     if not paragraphs:
@@ -677,6 +687,24 @@ def _read_text_stream(
         rejects.add(_too_many_blocks(source, 1, len(paragraphs), None))
         return
     yield Document.from_texts(paragraphs, id=doc_id)
+
+
+def _utf16(data: bytes) -> str | None:
+    """The codec of a text file in UTF-16 (as Windows tools save text): by its
+    byte-order mark, else when its NUL bytes are the high bytes of ASCII characters
+    (every other byte); None for anything else with NUL bytes (binary data)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    sample = data[:4096]
+    if len(sample) < 4 or len(sample) % 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd >= 0.6 * half and even == 0:
+        return "utf-16-le"
+    if even >= 0.6 * half and odd == 0:
+        return "utf-16-be"
+    return None
 
 
 #: Seconds one HTML page may take to be cut into blocks before it is rejected (``timeout``).

@@ -962,3 +962,26 @@ def test_a_whole_warc_gz_of_one_member_with_gzip_magic_inside_or_a_trailing_newl
     per_record.write_bytes(b"".join(gzip.compress(_warc(i), mtime=0) for i in (1, 2)) + b"\n")
     docs, rejected = _read(per_record)
     assert len(docs) == 2 and rejected == []
+
+
+def test_utf16_text_files_are_read_and_binary_stays_binary(tmp_path: Path) -> None:
+    """Windows tools save text as UTF-16 (with or without a byte-order mark): its NUL
+    bytes are half of its ASCII characters, not binary data."""
+    story = "Der Hafen bleibt im Winter offen.\n\nDie Fähre fährt weiter, sagte die Bürgermeisterin.\n"
+    for name, data in (("bom.txt", story.encode("utf-16")), ("le.txt", story.encode("utf-16-le")),
+                       ("be.txt", story.encode("utf-16-be"))):
+        (tmp_path / name).write_bytes(data)
+        docs, rejects = _read(tmp_path / name)
+        assert not rejects and [b.text for b in docs[0].blocks] == story.strip().split("\n\n"), name
+    (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 8)
+    docs, rejects = _read(tmp_path / "blob.txt")
+    assert not docs and [r.reason for r in rejects] == ["binary"]
+
+
+def test_a_json_array_is_one_clear_reject_not_a_reject_per_line(tmp_path: Path) -> None:
+    records = [{"id": "a", "text": "First story of the export."}, {"id": "b", "text": "Second story."}]
+    for name, text in (("pretty.json", json.dumps(records, indent=2)), ("flat.json", json.dumps(records))):
+        (tmp_path / name).write_text(text)
+        docs, rejects = _read(tmp_path / name)
+        assert not docs and [r.reason for r in rejects] == ["not_jsonl"], name
+        assert "jq -c '.[]'" in rejects[0].detail
