@@ -538,8 +538,18 @@ def _refuse_unused_options(names: tuple[str, ...], why: str) -> None:
 
 def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | Path | None, ...] = (),
                    publisher: str | None = None) -> list[Document]:
+    not_jsonl = [d for d in data if d != "-" and os.path.isfile(d)
+                 and d.lower().removesuffix(".gz").endswith((".txt", ".text", ".md", ".html", ".htm", ".warc"))]
+    if not_jsonl:
+        raise click.UsageError(f"{not_jsonl[0]} is no labelled JSONL: labelled documents are JSON lines whose blocks "
+                               "carry a 'label' (README, Formats; `sieve align` makes them from pages and their "
+                               "clean text, `sieve review` by hand)")
     sink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
     docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES, outputs, publisher))
+    if sink.total and docs:
+        share = sink.total / (sink.total + len(docs))
+        click.echo(f"sieve: {sink.total} of {sink.total + len(docs)} records rejected (see above): the figures are "
+                   f"of the other {len(docs)}" + (" -- most of the data" if share > 0.5 else ""), err=True)
     if not docs:
         raise click.ClickException(f"no document read from {', '.join(data)}"
                                    f"{' (every record rejected)' if sink.total else ' (an empty folder?)'}")
@@ -868,7 +878,7 @@ def _refuse_replacing_adapter(output_dir: Path, publishers: list[str]) -> None:
 
 
 @cli.command()
-@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write one self-contained HTML page: metrics, charts, every document block by block.")

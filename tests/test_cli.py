@@ -915,3 +915,16 @@ def test_clean_to_standard_output_refuses_stdin_mixed_with_files(runner: CliRunn
     result = runner.invoke(cli, ["clean", "--format", "text", "-", str(data_dir / "story.txt"),
                                  "--model-dir", str(tiny_model_dir)], input="A story.\n")
     assert result.exit_code == 2 and "cannot be given with files" in result.stderr
+
+
+def test_evaluate_reads_standard_input_says_what_it_rejected_and_refuses_text(runner: CliRunner,
+                                                                                tiny_model_dir: Path,
+                                                                                data_dir: Path) -> None:
+    labelled = (data_dir / "labelled.jsonl").read_text()
+    piped = runner.invoke(cli, ["evaluate", "-", "--model-dir", str(tiny_model_dir)], input=labelled + "{broken\n")
+    assert piped.exit_code == 0, piped.stderr
+    assert "macro-F1" in piped.stdout
+    n = len(labelled.splitlines())
+    assert f"1 of {n + 1} records rejected (see above): the figures are of the other {n}" in piped.stderr
+    text = runner.invoke(cli, ["evaluate", str(data_dir / "story.txt"), "--model-dir", str(tiny_model_dir)])
+    assert text.exit_code == 2 and "is no labelled JSONL" in text.stderr
