@@ -83,13 +83,29 @@ class CleanResult:
 
 
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:
-    """``text`` without the character spans (sorted, not overlapping)."""
-    out, pos = [], 0
+    """``text`` without the character spans (sorted, not overlapping), the joints
+    tidied: no space before the punctuation that follows a cut, and a colon that
+    introduced a cut quotation gives way to it ("He said: « Nous ne reculerons pas »,
+    and left." -> "He said, and left.")."""
+    kept, pos = [], 0
     for a, b in spans:
-        out.append(text[pos:a])
+        kept.append(text[pos:a])
         pos = b
-    out.append(text[pos:])
-    return " ".join("".join(out).split())
+    kept.append(text[pos:])
+    out = " ".join(kept[0].split())
+    for piece in kept[1:]:
+        right = " ".join(piece.split())
+        if right[:1] in _JOINING_PUNCTUATION:
+            if right[:1] in ",;.!?" and out.endswith(":"):
+                out = out[:-1]
+            out = out.rstrip() + right
+        elif right:
+            out = f"{out} {right}" if out else right
+    return out
+
+
+#: Punctuation that ends the words before it: after a cut it joins them without a space.
+_JOINING_PUNCTUATION = frozenset(",;.:!?)]…")
 
 
 #: A block in another language than the document's is removed (or split out) as foreign

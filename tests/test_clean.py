@@ -1293,3 +1293,16 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_no_partial_output(tiny_model_dir: 
             proc.kill()
     assert proc.returncode == 143 and "stopped (SIGTERM)" in err, err
     assert not list(tmp_path.rglob("*.part")) and not out.is_file()
+
+
+def test_a_cut_quotation_leaves_no_stray_punctuation() -> None:
+    from classifier.clean import _cut
+
+    text = "He said: « Nous ne reculerons pas », and the crowd cheered loudly."
+    assert _cut(text, [(text.index("«"), text.index("»") + 1)]) == "He said, and the crowd cheered loudly."
+    text = f"The mayor said {GERMAN} The ferry will run all winter."
+    assert _cut(text, [(text.index(GERMAN), text.index(GERMAN) + len(GERMAN))]) == \
+        "The mayor said The ferry will run all winter."
+    text = f"The mayor ({GERMAN}) agreed."
+    start = text.index(GERMAN)
+    assert _cut(text, [(start - 1, start + len(GERMAN) + 1)]) == "The mayor agreed."
