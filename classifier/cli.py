@@ -108,7 +108,8 @@ def _rejects_option(f: F) -> F:
     return click.option(
         "--rejects", "rejects_path", default=None, type=click.Path(dir_okay=False), metavar="FILE",
         help="Write the rejected records (reason and raw record) to FILE. Default: OUTPUT.rejects.jsonl beside "
-             "-o OUTPUT; with standard output, only reported on standard error unless this is given.")(f)
+             "-o OUTPUT (`clean -o DIR`: DIR/NAME.rejects.jsonl per shard, and this option is for '-' and "
+             "--format text only); with standard output, only reported on standard error unless this is given.")(f)
 
 
 #: Exit status when standard output is closed early (``sieve score ... | head``):
@@ -304,7 +305,8 @@ def _read_all_documents(inputs: tuple[str, ...], sink: RejectSink, input_format:
 @cli.command()
 @_INPUTS
 @click.option("-o", "--output", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="Where to write; '-' is standard output. A file is written atomically.")
+              help="Where to write the JSONL; '-' is standard output. A file is written atomically. (The table "
+                   "is for the terminal: redirect it, `> file`.)")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True,
               help="jsonl: one prediction record per document (README, 'Formats'); table: a view for people.")
 @_max_reject_share_option
@@ -471,7 +473,8 @@ def _echo_languages(doc: Document, show_all: bool) -> None:
 @cli.command(name="lang")
 @_INPUTS
 @click.option("-o", "--output", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="Where to write; '-' is standard output. A file is written atomically.")
+              help="Where to write the JSONL (--format jsonl); '-' is standard output. A file is written "
+                   "atomically. (The text view is for the terminal: redirect it, `> file`.)")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
               help="text: a view for people; jsonl: per document its main language, foreign blocks and "
                    "segments (with their text).")
@@ -1429,7 +1432,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     REL: its sub-folder), NAME.rejects.jsonl for records that could not be used,
     and NAME.report.json; OUTPUT_DIR/_report.json sums them (read = written +
     dropped + rejected). Inputs: JSONL (.jsonl[.gz|.zst], records with 'blocks',
-    'text' or 'html'), text files, HTML pages, WARC (.warc[.gz|.zst]); '-' reads
+    'text' or 'html'), text files, HTML pages, WARC (.warc[.gz|.zst|.bz2|.xz]); '-' reads
     standard input and writes standard output. A rerun skips finished shards; it
     stops with an error, before any work, when they were made with other options
     (policy, compression, input reading, models, templates): pass --overwrite or
