@@ -294,12 +294,21 @@ def _read_all_documents(inputs: tuple[str, ...], sink: RejectSink, input_format:
     from .readers import with_publisher
 
     for item in inputs:
+        if item == "-" and _stdin_is_terminal():
+            click.echo("sieve: reading standard input: type or paste the text, then Ctrl-D", err=True)
         paths = expand_folders((item,), outputs)
         if not paths:
             click.echo(f"sieve: warning: the folder {item} holds no input file", err=True)
         for path in paths:
             yield from with_publisher(read_any(path, sink, input_format=input_format, text_field=text_field,
                                                max_bytes=max_bytes), publisher)
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):  # closed, or a test runner's stream
+        return False
 
 
 @cli.command()

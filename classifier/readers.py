@@ -349,8 +349,8 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
     and its format found from its first bytes (``read_any``)."""
     # the first bytes, however the pipe hands them over (a writer's first write may be
     # one byte), then the stream again from its start: what is sniffed is the head
-    head = _read_head(stream, _SNIFF_BYTES)
-    stream = io.BufferedReader(_Prepended(head, stream), buffer_size=_SNIFF_BYTES)
+    head, ended = _read_head(stream, _SNIFF_BYTES)
+    stream = io.BufferedReader(_Prepended(head, stream, ended), buffer_size=_SNIFF_BYTES)
     if input_format == "auto" and _gzipped_warc(stream):
         input_format = "warc"  # as it is: the WARC reader goes on at the member after a broken one
     if input_format != "warc":  # the WARC reader takes gzip and zstd as they are
@@ -375,30 +375,35 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
 _SNIFF_BYTES = 1 << 14
 
 
-def _read_head(stream: Any, size: int) -> bytes:
-    """Up to ``size`` bytes from the start of ``stream``: fewer only at its end (a
-    pipe's reads return what has arrived, which may be a byte)."""
+def _read_head(stream: Any, size: int) -> tuple[bytes, bool]:
+    """Up to ``size`` bytes from the start of ``stream`` (fewer only at its end: a
+    pipe's reads return what has arrived, which may be a byte), and whether the
+    stream ended there."""
     read = getattr(stream, "read1", None) or stream.read
     chunks: list[bytes] = []
     got = 0
+    ended = False
     while got < size:
         try:
             chunk = read(size - got)
         except OSError:
             break  # the reader meets the error again and says why
         if not chunk:
+            ended = True
             break
         chunks.append(chunk)
         got += len(chunk)
-    return b"".join(chunks)
+    return b"".join(chunks), ended
 
 
 class _Prepended(io.RawIOBase):
-    """``head`` (bytes already read from ``rest``), then the rest of ``rest``."""
+    """``head`` (bytes already read from ``rest``), then the rest of ``rest``, unless
+    ``ended``: a terminal's Ctrl-D ends one read, and reading on would wait for another."""
 
-    def __init__(self, head: bytes, rest: Any) -> None:
+    def __init__(self, head: bytes, rest: Any, ended: bool = False) -> None:
         self._head = memoryview(head)
         self._rest = rest
+        self._ended = ended
 
     def readable(self) -> bool:
         return True
@@ -409,8 +414,12 @@ class _Prepended(io.RawIOBase):
             buffer[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
+        if self._ended:
+            return 0
         read = getattr(self._rest, "read1", None) or self._rest.read
         chunk = read(len(buffer))
+        if not chunk:
+            self._ended = True
         buffer[:len(chunk)] = chunk
         return len(chunk)
 

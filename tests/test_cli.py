@@ -928,3 +928,25 @@ def test_evaluate_reads_standard_input_says_what_it_rejected_and_refuses_text(ru
     assert f"1 of {n + 1} records rejected (see above): the figures are of the other {n}" in piped.stderr
     text = runner.invoke(cli, ["evaluate", str(data_dir / "story.txt"), "--model-dir", str(tiny_model_dir)])
     assert text.exit_code == 2 and "is no labelled JSONL" in text.stderr
+
+
+def test_standard_input_from_a_terminal_says_how_to_end_it(tiny_model_dir: Path) -> None:
+    import pty
+    import subprocess
+
+    main, secondary = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "classifier", "score", "-", "--model-dir", str(tiny_model_dir)],
+                                stdin=secondary, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        os.write(main, b"The council voted to keep the winter ferry running.\n\x04")  # one Ctrl-D ends it
+        try:
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:  # still waiting for a second Ctrl-D
+                proc.kill()
+    finally:
+        os.close(main)
+        os.close(secondary)
+    assert proc.returncode == 0, err
+    assert "reading standard input: type or paste the text, then Ctrl-D" in err
+    assert json.loads(out.splitlines()[0])["blocks"][0]["text"].startswith("The council voted")
