@@ -33,7 +33,7 @@ from typing import Any
 from . import __version__
 from .document import Block, Document, Label, url_host
 from .errors import InputError
-from .language import SEGMENT_MIN_LETTERS, SEGMENT_MIN_WORDS, _letters
+from .language import SEGMENT_MIN_LETTERS, SEGMENT_MIN_WORDS, _letters, _text_weight
 from .options import shard_options
 from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any, with_publisher
 from .writers import JsonlWriter, _encodable, write_text_atomic
@@ -187,7 +187,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
     if policy.annotate:
         blocks = list(doc.blocks)
         chars = sum(len(b.text) for b in kept)
-        if chars < policy.min_chars:
+        if sum(_text_weight(b.text) for b in kept) < policy.min_chars:
             result.dropped = "no_content" if not chars else "too_short"
             return result
         result.records.append((None, record(main, None, blocks)))
@@ -203,7 +203,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         # each language's text is a record of its own, and must reach min_chars on its own
         # (a quoted German sentence in an English story is not a German document)
         kept_langs = [lang for lang in sorted(by_lang, key=lambda x: (x is None, x or ""))
-                      if len(texts_by_lang[lang]) >= policy.min_chars]
+                      if _text_weight(texts_by_lang[lang]) >= policy.min_chars]
         if not kept_langs:
             total = sum(len(t) for t in texts_by_lang.values())
             result.dropped = "no_content" if not total else "too_short"
@@ -221,7 +221,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         if own_text.strip():
             texts.append(own_text)
     text = "\n\n".join(texts)
-    if not text or len(text) < policy.min_chars:
+    if not text or _text_weight(text) < policy.min_chars:
         result.dropped = "no_content" if not text else "too_short"
         return result
     result.records.append((None, record(main, text, None)))

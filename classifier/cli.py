@@ -1405,7 +1405,8 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
 @click.option("--split-by-language", is_flag=True, help="Write each language's text to its own shard "
                                                         "(NAME.LANG.jsonl.gz).")
 @click.option("--min-chars", type=click.IntRange(min=0), default=DEFAULT_MIN_CHARS, show_default=True,
-              help="Drop documents with fewer kept characters (reason too_short / no_content).")
+              help="Drop documents with fewer kept characters (a Han or kana character counts 3; reason "
+                   "too_short / no_content).")
 @click.option("--annotate", is_flag=True, help="Keep every block with its label, language and segments "
                                                "instead of the joined text.")
 @click.option("--drop-fields", is_flag=True, help="Do not keep the input records' own fields under metadata.")

@@ -1306,3 +1306,16 @@ def test_a_cut_quotation_leaves_no_stray_punctuation() -> None:
     text = f"The mayor ({GERMAN}) agreed."
     start = text.index(GERMAN)
     assert _cut(text, [(start - 1, start + len(GERMAN) + 1)]) == "The mayor agreed."
+
+
+def test_min_chars_counts_a_han_character_as_a_words_worth() -> None:
+    """A short Chinese news item holds as much text as an English one three times its
+    length: --min-chars weighs Han and kana characters as 3."""
+    zh = "北京首都国际机场的新地铁线路于周一正式开通，乘客只需二十分钟。"  # 31 characters
+    doc = Document(id="zh", blocks=(Block(zh, label=Label.CONTENT, lang="zh", lang_score=1.0, foreign=False),),
+                   lang="zh", lang_score=1.0)
+    assert clean_document(doc, CleanPolicy(min_chars=80)).dropped is None
+    assert clean_document(doc, CleanPolicy(min_chars=100)).dropped == "too_short"
+    en = Document(id="en", blocks=(Block("x" * 40, label=Label.CONTENT, lang="en", lang_score=1.0, foreign=False),),
+                  lang="en", lang_score=1.0)
+    assert clean_document(en, CleanPolicy(min_chars=80)).dropped == "too_short"
