@@ -162,6 +162,13 @@ class JsonlWriter:
         assert self.part is not None
         try:  # the last buffered bytes go out at close: a full disk fails here
             try:
+                if not self._in_place and exc_type is None and self._raw is not None:
+                    self._stream.flush()
+                    if isinstance(self._stream, io.TextIOWrapper) and isinstance(self._stream.buffer, gzip.GzipFile):
+                        self._stream.buffer.close()  # writes the gzip trailer into the raw file
+                    self._raw.flush()
+                    os.fsync(self._raw.fileno())  # on disk before the name says complete (a crash after
+                    # the rename, before the data were written, left a finished shard empty)
                 self._stream.close()
             finally:
                 if self._raw is not None and not self._raw.closed:

@@ -582,7 +582,8 @@ def test_a_chinese_story_quoting_english_is_chinese_with_an_english_segment(lid:
     assert doc.lang == "zh" and [b.lang for b in doc.blocks] == ["zh", "zh"]
     [seg] = doc.blocks[1].segments
     assert seg.lang == "en"
-    assert ZH_QUOTE[seg.start:seg.end] == '"This is much faster than taking a taxi from the airport, I am really impressed."'
+    quote = '"This is much faster than taking a taxi from the airport, I am really impressed."'
+    assert ZH_QUOTE[seg.start:seg.end] == quote
     # a name in Latin letters inside Japanese stays in its sentence
     ja = "ところがKindle for PCをインストールすると、同じ操作をするたびにKindleが立ち上がってしまいます。"
     assert lid.foreign_segments(ja, "ja") == []

@@ -204,3 +204,25 @@ def test_a_writer_that_cannot_finish_its_file_leaves_no_partial_file(tmp_path: P
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("failed"), proc.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither the output nor its .part
+
+
+def test_a_file_is_on_disk_before_its_name_says_it_is_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The records (and the gzip trailer) are flushed to disk before the rename: a crash
+    right after it must not leave a complete-looking name over missing data."""
+    import classifier.writers as writers
+
+    synced: list[tuple[str, int]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append((os.readlink(f"/proc/self/fd/{fd}"), os.fstat(fd).st_size))
+        real_fsync(fd)
+
+    monkeypatch.setattr(writers.os, "fsync", fsync)
+    out = tmp_path / "out.jsonl.gz"
+    with JsonlWriter(out) as w:
+        for r in RECORDS:
+            w.write(r)
+    assert synced == [(str(out) + ".part", out.stat().st_size)]  # the whole file, trailer included
+    with gzip.open(out, "rt", encoding="utf-8") as f:
+        assert [json.loads(line) for line in f] == RECORDS
