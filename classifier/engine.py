@@ -265,6 +265,29 @@ def _remove_unfinished(folder: Path, entry: os.DirEntry[str], shards: dict[str, 
             logger.info("removed %s, an unfinished file of a stopped run", folder / entry.name)
 
 
+def _warn_unread_in_output(inputs: Sequence[str], output_dir: Path, echo: Callable[[str], None]) -> None:
+    """Files under the output folder, when it sits inside an input folder, are not read
+    (a rerun must not read the last run's output): say so of those that are not
+    Sieve's own outputs (a shard's outputs have their ``NAME.report.json`` beside
+    them), or input files put there would be left out without a word."""
+    if not output_dir.is_dir() or not any(Path(i).is_dir() and Path(i).resolve() in output_dir.resolve().parents
+                                          for i in inputs if i != "-"):
+        return
+    unread = []
+    for top, _, files in os.walk(output_dir):
+        names = set(files)
+        for name in files:
+            if name.startswith((".", "_")) or name.endswith((".report.json", ".rejects.jsonl", ".part")):
+                continue
+            if any(f"{owner}.report.json" in names for owner in earlier_output_owners(name)):
+                continue  # a shard's output
+            unread.append(os.path.relpath(os.path.join(top, name), output_dir))
+    if unread:
+        shown = ", ".join(sorted(unread)[:3]) + (", ..." if len(unread) > 3 else "")
+        echo(f"sieve clean: warning: {len(unread)} files under the output folder {output_dir}, inside an input "
+             f"folder, are not read as inputs ({shown}): move them out of it, or write to another -o")
+
+
 def _check_finished_inputs(output_dir: Path, tasks: list[ShardTask], reports: dict[str, dict[str, Any]]) -> None:
     """Refuse to reuse a finished shard made from another input file of the same name
     (``crawl-01/part-0.jsonl`` then ``crawl-02/part-0.jsonl`` into one ``-o``): the
@@ -402,6 +425,8 @@ def run_clean(
         raise InputError(f"{pipes[0]} is no regular file (a named pipe?): a shard must be a file a rerun can "
                          "read again; clean a stream with '-' to standard output, or save it to a file first")
     _refuse_inputs_as_outputs(inputs, shards, output_dir, suffix)
+    if echo is not None:
+        _warn_unread_in_output(inputs, output_dir, echo)
     if not shards and echo is not None:
         echo(f"sieve clean: warning: no input file in {', '.join(inputs)}")
     _refuse_file_name_clashes([name for _, name in shards], suffix)

@@ -529,6 +529,12 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_back(runner: CliRu
         result = _clean(runner, tiny_model_dir, str(src), "-o", str(src / "out"), "--overwrite")
         assert result.exit_code == 0, result.stderr
         assert json.loads((src / "out" / "_report.json").read_text())["shards"] == 1
+        assert "not read as inputs" not in result.stderr  # its own outputs: nothing to say
+    # an input file someone put into the output folder is not read either: said
+    (src / "out" / "more.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(src / "out"), "--overwrite")
+    assert result.exit_code == 0 and json.loads((src / "out" / "_report.json").read_text())["shards"] == 1
+    assert "1 files under the output folder" in result.stderr and "(more.jsonl)" in result.stderr
 
 
 def test_empty_text_is_never_written_and_text_format_reads_folders(runner: CliRunner, tiny_model_dir: Path,
