@@ -893,7 +893,8 @@ def _refuse_replacing_adapter(output_dir: Path, publishers: list[str]) -> None:
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write one self-contained HTML page: metrics, charts, every document block by block.")
+              help="Also write one self-contained HTML page: the metrics and charts of all the documents, and the "
+                   "first 200 documents (20,000 blocks) block by block.")
 @click.option("--text-field", default="text", show_default=True, help="Field with text when a record has no 'blocks'.")
 @_publisher_option
 @_model_dir_option
@@ -910,6 +911,10 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
     """
     from .model import evaluate as evaluate_documents
 
+    if report_path is not None:
+        if str(report_path) == "-":
+            raise click.UsageError("--report - : the report is a page to open, written to a file; name one")
+        _check_writable(report_path)  # before the scoring, not after it
     try:
         _refuse_overwriting((templates_path,), (report_path,))
         docs = _read_labelled(data, text_field, (report_path,), publisher)
@@ -929,7 +934,23 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
                          title=f"Sieve evaluation: {', '.join(Path(d).name for d in data)}")
         except OSError as err:
             raise click.ClickException(f"cannot write {report_path}: {err.strerror or err}") from err
-        click.echo(f"sieve evaluate: wrote {report_path}", err=True)
+        from .report import left_out
+
+        docs_out, blocks_out = left_out(predicted)
+        shown = (f" (block by block: the first {len(predicted) - docs_out:,} documents; {blocks_out:,} blocks left "
+                 "out there, counted in the figures)" if docs_out or blocks_out else "")
+        click.echo(f"sieve evaluate: wrote {report_path}{shown}", err=True)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an output whose folder cannot be made or written, before any work."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise click.ClickException(f"cannot write {path}: {err.strerror or err}") from err
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise click.ClickException(f"cannot write {path}: its folder {folder} is not writable")
 
 
 def _slim(metrics: dict[str, Any]) -> dict[str, Any]:

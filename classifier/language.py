@@ -898,7 +898,15 @@ def _segments(analysis: TextAnalysis, own: str) -> tuple[Segment, ...]:
             tiny_gap = True
         else:
             open_run = tiny_gap = False
-    return tuple(Segment(a, _closed(analysis.text, a, b), lang, w / n) for a, b, lang, w, n in runs)
+    text = analysis.text
+    out: list[Segment] = []
+    for a, b, lang, w, n in runs:
+        if out and a < out[-1].end:  # the closing mark the segment before took (« … » Wir …): not this one's too
+            a = out[-1].end + len(text[out[-1].end:b]) - len(text[out[-1].end:b].lstrip())
+            if a >= b:
+                continue
+        out.append(Segment(a, _closed(text, a, b), lang, w / n))
+    return tuple(out)
 
 
 #: Closing marks a foreign quotation ends with, and the opening marks they close.

@@ -598,3 +598,11 @@ def test_guillemets_are_no_evidence_of_french(lid: LanguageIdentifier) -> None:
     assert doc.lang == "en" and [b.lang for b in doc.blocks] == ["en", "en", "en"]
     assert not any(b.foreign for b in doc.blocks)
     assert lid.identify_language_of("« Nous ne reculerons pas », a dit la ministre.").lang == "fr"
+
+
+def test_neighbouring_segments_do_not_share_a_closing_mark(lid: LanguageIdentifier) -> None:
+    text = ("The minister spoke to the crowd for an hour. « Nous ne reculerons pas, c'est une décision terrible. » "
+            "Wir werden niemals aufgeben, das ist sicher. The crowd cheered loudly after that.")
+    fr, de = lid.foreign_segments(text, "en")
+    assert text[fr.start:fr.end].endswith("terrible. »") and fr.lang == "fr"
+    assert text[de.start:de.end] == "Wir werden niemals aufgeben, das ist sicher." and fr.end <= de.start

@@ -38,8 +38,8 @@ def test_report_holds_metrics_blocks_and_spans() -> None:
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     assert 'id="macro-f1"' in page and "d&lt;1&gt;" in page and "<1>" not in page.split("<body>")[1][:2000]
     assert page.count('class="block') == 3 and page.count('class="block wrong foreign"') == 1
-    assert '<mark class="seg" title="de 0.99">Wir kommen morgen wieder und bringen alles mit, versprochen!</mark>' \
-        in page
+    assert ('<mark class="seg" title="de 0.99" lang="de">Wir kommen morgen wieder und bringen alles mit, '
+            "versprochen!</mark>") in page
 
 
 def test_a_publisher_without_content_has_no_content_f1_and_pages_group_by_their_site() -> None:
@@ -89,3 +89,63 @@ def test_a_block_without_a_gold_label_has_a_grey_border_not_its_prediction() -> 
     page = render_report(pred, [unlabelled])
     (block,) = [b for b in page.split('<div class="block') if 'data-gold=""' in b]
     assert "border-color:#bdbdbd" in block and 'data-label="content"' in block
+
+
+def test_overlapping_or_unsorted_segments_show_each_character_once() -> None:
+    from classifier.report import _marked_text
+
+    text = "He said: « Nous ne reculerons pas. » Wir werden niemals aufgeben, sagte er dann."
+    fr = Segment(text.index("«"), text.index("»") + 1, "fr", 0.9)
+    de = Segment(text.index("»"), text.index(", sagte"), "de", None)  # shares the » with the French one
+    marked = _marked_text(text, [de, fr])
+    assert re.sub(r"<[^>]+>", "", marked).replace("&quot;", '"') == text
+    assert 'title="de ?"' in marked
+    assert re.sub(r"<[^>]+>", "", _marked_text("abcdefghij", [Segment(5, 8, "x", 1.0), Segment(0, 3, "y", 1.0),
+                                                              Segment(9, 40, "z", 1.0)])) == "abcdefghij"
+
+
+def test_labels_absent_from_the_data_have_no_figures_and_the_page_says_why() -> None:
+    block = Block("A paragraph of the story.", label=Label.CONTENT, scores=(0.9, 0.05, 0.05))
+    pred = [Document(id="c", blocks=(block,))]
+    gold = [Document(id="c", blocks=(Block("A paragraph of the story."),), gold=({"label": "content"},))]
+    page = render_report(pred, gold)
+    table = page.split('id="per-label"')[1].split("</table>")[0]
+    assert '<td class="l">navigation</td><td>n/a</td><td>n/a</td><td>n/a</td><td>0</td>' in table
+    assert 'id="macro-f1-present">1.0000<' in page and "no block is or was labelled boilerplate, navigation" in page
+    assert 'id="confusion"' in page  # the numbers as a table, not only as a picture
+
+
+def test_a_large_evaluation_shows_what_fits_and_says_what_it_leaves_out() -> None:
+    from classifier.report import left_out
+
+    def doc(i: int, n: int, publisher: str | None) -> tuple[Document, Document]:
+        blocks = tuple(Block(f"Paragraph {k} of story {i}.", label=Label.CONTENT, scores=(0.9, 0.05, 0.05))
+                       for k in range(n))
+        return (Document(id=f"d{i}", publisher=publisher, blocks=blocks),
+                Document(id=f"d{i}", publisher=publisher, blocks=tuple(Block(b.text) for b in blocks),
+                         gold=tuple({"label": "content"} for _ in blocks)))
+
+    pairs = [doc(i, 30, f"very-long-regional-newspaper-{i}.example") for i in range(60)] + [doc(99, 5, None)]
+    pred, gold = [p for p, _ in pairs], [g for _, g in pairs]
+    page = render_report(pred, gold, max_documents=50, max_blocks=100)
+    assert page.count('<div class="block') == 100  # 3 whole documents and 10 blocks of the 4th
+    assert "20 more blocks of this document not shown" in page
+    assert left_out(pred, max_documents=50, max_blocks=100) == (57, 60 * 30 + 5 - 100)
+    assert "Not shown block by block: 57 more documents (1,705 blocks in all left out" in page
+    assert "The 40 publishers with the most labelled blocks, of 61" in page
+    chart = page.split('aria-label="F1 per publisher"')[1].split("</svg>")[0]
+    names = re.findall(r'text-anchor="end">([^<]+)<', chart)
+    assert len(names) == 40 and len(set(names)) == 40 and all(len(n) <= 28 for n in names)
+    table = page.split('id="per-publisher"')[1].split("</table>")[0]
+    assert "<i>(no publisher)</i>" in table and table.count("(no publisher)") == 1
+
+
+def test_the_report_path_is_checked_before_the_scoring(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                       tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    bad = runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), "--model-dir", str(tiny_model_dir),
+                              "--report", str(tmp_path / "afile" / "r.html"), "--json"])
+    assert bad.exit_code == 1 and "cannot write" in bad.stderr and bad.stdout == ""  # no scoring done first
+    dash = runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), "--model-dir", str(tiny_model_dir),
+                               "--report", "-"])
+    assert dash.exit_code == 2 and not Path("-").exists()
