@@ -592,10 +592,30 @@ _MODEL_FOLDER_SUFFIXES = (".joblib", ".json", ".ftz", ".md", ".part")
 _FOLDER_CLUTTER = frozenset({"thumbs.db", "desktop.ini"})
 
 
-def _refuse_training_into(output_dir: Path, base: bool) -> None:
+#: The files `sieve train` may write into its -o folder.
+_TRAIN_WRITES = ("blocks.joblib", "blocks.json", "html.joblib", "html.json", "lid.ftz", "lid.json", "LICENSE-lid.md",
+                 "adapter.joblib", "adapter.json")
+
+
+def _is_model_file(path: Path) -> bool:
+    """A file a model folder holds: a model, the card beside a model (a ``.json`` of
+    another name is data: JSON Lines may be named so), the language model's licence,
+    an interrupted save's ``.part``."""
+    if path.name.endswith(".json"):
+        return path.name in _TRAIN_WRITES or any(path.with_suffix(s).is_file() for s in (".joblib", ".ftz"))
+    return path.name.endswith(_MODEL_FOLDER_SUFFIXES)
+
+
+def _refuse_training_into(output_dir: Path, base: bool, data: tuple[str, ...] = ()) -> None:
     """`sieve train -o` writes models over those of the folder: refuse the models that
-    come with Sieve (a forgotten --base replaced them with a six-page model) and a
-    folder holding other files (pages, data: model files landed among them)."""
+    come with Sieve (a forgotten --base replaced them with a six-page model), a
+    folder holding other files (pages, data: model files landed among them), and
+    training data that is one of the files it writes."""
+    mine = {os.path.realpath(output_dir / name) for name in _TRAIN_WRITES}
+    overwritten = [d for d in data if d != "-" and os.path.realpath(d) in mine]
+    if overwritten:
+        raise click.UsageError(f"{overwritten[0]} is training data and a file `sieve train -o {output_dir}` writes: "
+                               "it would be written over; move the data or write to another -o")
     shipped = shipped_model_dir()
     if output_dir.exists() and shipped.exists() and os.path.samefile(output_dir, shipped):
         raise click.UsageError(f"-o {output_dir} is the folder of the models that come with Sieve: write the new "
@@ -604,7 +624,7 @@ def _refuse_training_into(output_dir: Path, base: bool) -> None:
     if output_dir.is_dir():
         others = sorted(p.name for p in output_dir.iterdir()
                         if not p.name.startswith(".") and p.name.lower() not in _FOLDER_CLUTTER
-                        and (p.is_dir() or not p.name.endswith(_MODEL_FOLDER_SUFFIXES)))
+                        and (p.is_dir() or not _is_model_file(p)))
         if others:
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
             raise click.UsageError(f"-o {output_dir} holds other files than models ({shown}): write the models to "
@@ -663,7 +683,7 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     if base_dir is not None and output_dir.resolve() == base_dir.resolve():
         raise click.UsageError("-o is the --base folder: write the adapted models to another folder, so "
                                "the base models stay as they are")
-    _refuse_training_into(output_dir, base=base_dir is not None)
+    _refuse_training_into(output_dir, base=base_dir is not None, data=data)
     if base_dir is not None:
         _adapt(base_dir, data, output_dir, text_field, holdout_share, general, seed)
         return
@@ -700,6 +720,11 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
         html = pages > 0
         params = ModelParams(random_state=seed, use_dom=html, container_context=html)
         publishers = set(publisher_groups(docs))
+        copies = len(docs) - len({tuple(b.text for b in d.blocks) for d in docs})
+        if copies:
+            click.echo(f"sieve train: warning: {copies} documents repeat another's blocks exactly (a page crawled "
+                       "twice, a copy): each counts again in training; cross-validation keeps the copies of a "
+                       "document in one fold", err=True)
         unnamed = sum(1 for g in publishers if g.startswith("id:"))
         if unnamed:
             click.echo(f"sieve train: {unnamed} documents name no publisher and have no url: each is a "
@@ -716,7 +741,7 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
                 click.echo("only one publisher: no cross-validation report", err=True)
             model = fit_block_model(docs, params=params)
         card = {
-            "training_files": [{"path": str(p), "sha256": sha256_of(Path(p))} for p in data],
+            "training_files": [{"path": os.path.abspath(p), "sha256": _data_sha256(p)} for p in data],
             "training_documents": len(docs),
             "training_blocks": sum(lab is not None for d in docs for lab in d.gold_labels),
             "cv_metrics": _slim(cv) if cv else None,
@@ -727,7 +752,9 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
         # the folder works as a --model-dir on its own: the language model, and beside a
         # new HTML model the text model it came with (text input still needs one)
         keep = [lid, lid.with_suffix(".json")] + [f for f in (source_dir / "LICENSE-lid.md",) if f.is_file()]
-        if html and (source_dir / BLOCK_MODEL_FILE).is_file():
+        if html and (output_dir / BLOCK_MODEL_FILE).is_file() and model_dir is None:
+            pass  # the folder's own text model stays (one trained into it before): not the shipped one
+        elif html and (source_dir / BLOCK_MODEL_FILE).is_file():
             keep += [source_dir / BLOCK_MODEL_FILE, (source_dir / BLOCK_MODEL_FILE).with_suffix(".json")]
         elif html and not (output_dir / BLOCK_MODEL_FILE).is_file():
             click.echo(f"sieve train: warning: {source_dir} has no {BLOCK_MODEL_FILE} to copy: {output_dir} labels "
@@ -858,7 +885,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
                 if (output_dir / f.name).resolve() != f.resolve():
                     shutil.copyfile(f, output_dir / f.name)
         path = save_adapter(adapter, output_dir / ADAPTER_FILE, card={
-            "base": str(base_dir), "training_files": [{"path": str(p), "sha256": sha256_of(Path(p))} for p in data],
+            "base": str(base_dir),
+            "training_files": [{"path": os.path.abspath(p), "sha256": _data_sha256(p)} for p in data],
             "base_model_sha256": read_card(output_dir / BASE_MODEL_FILES[kind]).get("sha256"),
             "seconds": round(time.perf_counter() - started, 1)})
     except ClassifierError as err:
@@ -866,6 +894,12 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
     except OSError as err:  # copying the base models: a full disk, a folder not writable
         raise click.ClickException(f"cannot write {err.filename or output_dir}: {err.strerror or err}") from err
     click.echo(f"sieve train: wrote {path} (with the base models) in {time.perf_counter() - started:.1f} s", err=True)
+
+
+def _data_sha256(path: str) -> str | None:
+    """The sha256 of a training file for its model card; None for what cannot be read
+    again to hash it (a pipe, standard input: it was read once, for training)."""
+    return sha256_of(Path(path)) if os.path.isfile(path) else None
 
 
 def _refuse_replacing_adapter(output_dir: Path, publishers: list[str]) -> None:

@@ -782,5 +782,13 @@ def _cross_validate(documents: Sequence[Document], *, params: ModelParams | None
 def publisher_groups(documents: Sequence[Document]) -> list[str]:
     """The group of each document for publisher-grouped folds: its publisher as
     Sieve reads it everywhere (the record's, else its url's host without www.,
-    lower-cased: ``templates.publisher_of``), else its own id (a group of its own)."""
-    return [publisher_of(d) or f"id:{d.id}" for d in documents]
+    lower-cased: ``templates.publisher_of``), else its blocks' texts (a group of its
+    own, with its exact copies: a page given twice under two ids must not be in the
+    training folds of its own copy)."""
+    import hashlib
+
+    def texts(d: Document) -> str:
+        joined = "\x00".join(b.text for b in d.blocks).encode("utf-8", "surrogatepass")
+        return "id:" + hashlib.blake2b(joined, digest_size=12).hexdigest()
+
+    return [publisher_of(d) or texts(d) for d in documents]

@@ -476,3 +476,62 @@ def test_an_adapter_for_other_publishers_is_not_replaced(runner: CliRunner, tiny
     assert both.exit_code == 1 and "give the pages of every publisher in one run" in both.stderr
     redo = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(blogs), "-o", str(out)])
     assert redo.exit_code == 0, redo.stderr  # the same publishers: a redo
+
+
+def test_training_an_html_model_keeps_the_folders_own_text_model(runner: CliRunner, tiny_model_dir: Path,
+                                                                  data_dir: Path, tmp_path: Path) -> None:
+    """A text model trained into a folder, then an HTML model into the same folder
+    (without --model-dir): the folder's text model stays, not the shipped one."""
+    def record(doc: Document) -> dict:
+        return {"id": doc.id, "url": doc.url, "publisher": doc.publisher,
+                "blocks": [labelled_block(b, g.value if g else None) for b, g in zip(doc.blocks, doc.gold_labels)]}
+
+    out = tmp_path / "mine"
+    text = runner.invoke(cli, ["train", str(data_dir / "labelled.jsonl"), "-o", str(out), "--folds", "0"])
+    assert text.exit_code == 0, text.stderr
+    own = (out / "blocks.joblib").read_bytes()
+    pages = tmp_path / "pages.jsonl"
+    pages.write_text("".join(json.dumps(record(_templated_page(i))) + "\n" for i in range(6)))
+    html = runner.invoke(cli, ["train", str(pages), "-o", str(out), "--folds", "0"])
+    assert html.exit_code == 0, html.stderr
+    assert (out / "blocks.joblib").read_bytes() == own and (out / "html.joblib").is_file()
+    Sieve(out).check_models()
+
+
+def test_train_refuses_to_write_over_its_data_and_says_when_a_stream_cannot_be_hashed(
+        runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "jd"
+    folder.mkdir()
+    shutil.copyfile(data_dir / "labelled.jsonl", folder / "blocks.json")  # JSON Lines may be named .json
+    named = runner.invoke(cli, ["train", str(folder / "blocks.json"), "-o", str(folder), "--folds", "0"])
+    assert named.exit_code == 2 and "would be written over" in named.stderr
+    shutil.copyfile(data_dir / "labelled.jsonl", folder / "train.json")
+    other = runner.invoke(cli, ["train", str(data_dir / "labelled.jsonl"), "-o", str(folder), "--folds", "0"])
+    assert other.exit_code == 2 and "holds other files than models" in other.stderr and "train.json" in other.stderr
+    assert (folder / "blocks.json").read_bytes() == (data_dir / "labelled.jsonl").read_bytes()
+    import subprocess
+    import sys
+
+    piped = subprocess.run(f"{sys.executable} -m classifier train <(cat {data_dir / 'labelled.jsonl'}) "
+                           f"-o {tmp_path / 'm'} --folds 0", shell=True, executable="/bin/bash", capture_output=True,
+                           text=True)
+    assert piped.returncode == 0, piped.stderr
+    card = json.loads((tmp_path / "m" / "blocks.json").read_text())
+    assert card["training_files"][0]["sha256"] is None
+
+
+def test_copies_of_a_document_stay_in_one_cross_validation_fold(runner: CliRunner, data_dir: Path,
+                                                                tmp_path: Path) -> None:
+    from classifier.model import publisher_groups
+
+    records = [json.loads(line) for line in (data_dir / "labelled.jsonl").read_text().splitlines()]
+    bare = [{k: v for k, v in r.items() if k not in ("publisher", "url")} for r in records]
+    copies = [{**r, "id": f"{r['id']}-recrawl"} for r in bare]
+    docs = [Document.from_dict(r) for r in bare + copies]
+    groups = publisher_groups(docs)
+    assert groups[:len(bare)] == groups[len(bare):] and len(set(groups)) == len(bare)
+    data = tmp_path / "twice.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in bare + copies))
+    result = runner.invoke(cli, ["train", str(data), "-o", str(tmp_path / "m"), "--folds", "0"])
+    assert result.exit_code == 0, result.stderr
+    assert f"{len(bare)} documents repeat another's blocks exactly" in result.stderr
