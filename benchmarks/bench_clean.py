@@ -4,6 +4,7 @@ from the project's dev data.
 Usage:
   python benchmarks/bench_clean.py [--copies 2] [--shards 4] [--repeats 1] [--warc] [--json]
   python benchmarks/bench_clean.py --memory 100,1000      # peak RSS at 100 MB and 1 GB of input
+  python benchmarks/bench_clean.py --short                # a record per paragraph: many short records
 
 Throughput: the documents of ../shared/data/{aeb,traf,mixed}-dev.jsonl.gz (gold stripped, blocks as
 strings) repeated ``--copies`` times and cut into ``--shards`` JSONL shards. Timed as child
@@ -56,14 +57,25 @@ def sieve_command() -> list[str]:
     return [str(script)] if script.is_file() else [shutil.which("sieve") or "sieve"]
 
 
-def load_records() -> list[dict]:
+#: With ``--short``: a record per paragraph of at least this many characters.
+SHORT_MIN_CHARS = 40
+
+
+def load_records(short: bool = False) -> list[dict]:
+    """The dev documents as records; with ``short``, each of their paragraphs of
+    ``SHORT_MIN_CHARS`` or more a record of its own (a corpus of tweets, comments,
+    short posts: what a record costs besides its blocks)."""
     records = []
     for part in PARTS:
         with gzip.open(DATA / f"{part}.jsonl.gz", "rt", encoding="utf-8") as f:
             for line in f:
                 d = json.loads(line)
-                records.append({"id": d["id"], "url": d.get("url"), "html": d.get("html"),
-                                "blocks": [b["text"] for b in d["blocks"]]})
+                texts = [b["text"] for b in d["blocks"]]
+                if short:
+                    records += [{"id": f"{d['id']}/{i}", "url": d.get("url"), "html": None, "blocks": [t]}
+                                for i, t in enumerate(texts) if len(t) >= SHORT_MIN_CHARS]
+                else:
+                    records.append({"id": d["id"], "url": d.get("url"), "html": d.get("html"), "blocks": texts})
     return records
 
 
@@ -246,11 +258,16 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=1, help="timed rounds [default: 1]")
     ap.add_argument("--warc", action="store_true", help="also time WARC input of the raw pages")
     ap.add_argument("--memory", default=None, help="comma-separated input sizes in MB for the memory run")
+    ap.add_argument("--short", action="store_true",
+                    help=f"a record per paragraph ({SHORT_MIN_CHARS}+ characters) of the dev documents: "
+                         "the cost of many short records")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
+    if args.short and (args.warc or args.memory):
+        sys.exit("bench_clean: --short is for the JSONL throughput run")
     if not DATA.is_dir() or not REF_PIPELINE.is_file():
         sys.exit(f"bench_clean: needs the project's dev data and reference pipeline in {SHARED}")
-    records = load_records()
+    records = load_records(args.short)
     with tempfile.TemporaryDirectory(prefix="sieve-bench-clean-") as tmp:
         work = Path(tmp)
         figures: dict = {}
