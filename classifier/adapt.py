@@ -43,7 +43,7 @@ import numpy as np
 from sklearn.linear_model import SGDClassifier
 
 from .cards import load_checked_pickle, read_card, read_verified, write_model
-from .document import LABELS, Document
+from .document import LABELS, Document, host_name
 from .errors import ModelError
 from .features import TextNgrams
 from .model import BLOCK_MODEL_FILE, HTML_MODEL_FILE
@@ -492,4 +492,12 @@ def load_adapter(path: Path, model_dir: Path | None = None) -> PublisherAdapter:
                              f"{str(current)[:12] if current else 'missing'}): adapt again with `sieve train --base`")
     adapter: PublisherAdapter = load_checked_pickle(path, card, data, PublisherAdapter, "a Sieve publisher adapter",
                                                     "adapt again with `sieve train --base`")
+    # publishers as this Sieve names them (an adapter of an earlier one may say www.Example.com)
+    adapter.publishers = frozenset(host_name(pub) or pub for pub in adapter.publishers)
+    memory: dict[MemoryKey, tuple[int, int]] = {}
+    for (pub, key, role), (label, pages) in sorted(adapter.memory.items()):
+        named = (host_name(pub) or pub, key, role)
+        if named not in memory or memory[named][1] < pages:
+            memory[named] = (label, pages)
+    adapter.memory = memory
     return adapter

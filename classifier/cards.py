@@ -18,8 +18,8 @@ from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["card_path", "check_sklearn_version", "load_checked_pickle", "read_card", "read_verified", "sha256_of",
-           "verify_file", "write_card", "write_model"]
+__all__ = ["card_path", "check_sklearn_version", "load_checked_pickle", "open_verified", "read_card", "read_verified",
+           "sha256_of", "verify_file", "write_card", "write_model"]
 
 #: Cards this code can read; a newer card means a newer Sieve wrote the model.
 CARD_FORMAT_VERSION = 1
@@ -93,6 +93,35 @@ def read_verified(model_file: Path) -> tuple[dict[str, Any], bytes]:
         raise ModelError(f"model file {model_file} cannot be read ({err.strerror or err})") from err
     _compare_sha256(model_file, card, hashlib.sha256(data).hexdigest())
     return card, data
+
+
+def open_verified(model_file: Path) -> tuple[dict[str, Any], int]:
+    """The card of ``model_file`` and a descriptor open on the file whose bytes were
+    read through it and checked against the card: a reader of
+    ``/proc/self/fd/N`` reads the same file (the same inode), even if another is
+    renamed over the name meanwhile. The caller closes the descriptor.
+
+    Raises:
+        ModelError: as ``verify_file``.
+    """
+    import os
+
+    _must_exist(model_file)
+    card = read_card(model_file)
+    try:
+        fd = os.open(model_file, os.O_RDONLY)
+    except OSError as err:
+        raise ModelError(f"model file {model_file} cannot be read ({err.strerror or err})") from err
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(os.dup(fd), "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        _compare_sha256(model_file, card, digest.hexdigest())
+    except BaseException:
+        os.close(fd)
+        raise
+    return card, fd
 
 
 def _must_exist(model_file: Path) -> None:

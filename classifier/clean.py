@@ -84,28 +84,31 @@ class CleanResult:
 
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` without the character spans (sorted, not overlapping), the joints
-    tidied: no space before the punctuation that follows a cut, and a colon that
-    introduced a cut quotation gives way to it ("He said: « Nous ne reculerons pas »,
-    and left." -> "He said, and left.")."""
-    kept, pos = [], 0
+    tidied: a space where the text had one at either edge of the cut (none in text
+    written without spaces: ``记者：“…”今天`` is ``记者：今天``), none before the
+    punctuation that follows a cut, and a colon that introduced a cut quotation gives
+    way to it ("He said: « Nous ne reculerons pas », and left." -> "He said, and
+    left.")."""
+    kept, spaced, pos = [], [], 0
     for a, b in spans:
         kept.append(text[pos:a])
+        spaced.append((a > 0 and text[a - 1].isspace()) or (b < len(text) and text[b].isspace()))
         pos = b
     kept.append(text[pos:])
     out = " ".join(kept[0].split())
-    for piece in kept[1:]:
+    for piece, space in zip(kept[1:], spaced):
         right = " ".join(piece.split())
         if right[:1] in _JOINING_PUNCTUATION:
-            if right[:1] in ",;.!?" and out.endswith(":"):
+            if right[:1] in ",;.!?，。；！？" and out.endswith((":", "：")):
                 out = out[:-1]
             out = out.rstrip() + right
         elif right:
-            out = f"{out} {right}" if out else right
+            out = f"{out} {right}" if out and space else out + right
     return out
 
 
 #: Punctuation that ends the words before it: after a cut it joins them without a space.
-_JOINING_PUNCTUATION = frozenset(",;.:!?)]…")
+_JOINING_PUNCTUATION = frozenset(",;.:!?)]…，。；：！？）」』")
 
 
 #: A block in another language than the document's is removed (or split out) as foreign

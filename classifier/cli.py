@@ -136,7 +136,7 @@ class _SieveGroup(click.Group):
     asked for no more: no traceback, no error message, no summary."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        _stop_on_sigterm()
+        previous = _stop_on_sigterm()
         try:
             return super().invoke(ctx)
         except _Terminated:
@@ -147,6 +147,8 @@ class _SieveGroup(click.Group):
                 raise  # another pipe broke (a worker's, say): a real error, not a reader's choice
             _silence_stdout()
             ctx.exit(EXIT_BROKEN_PIPE)
+        finally:
+            _restore_sigterm(previous)
 
 
 #: Exit status after SIGTERM (``kill``, ``timeout``, a batch scheduler), as a shell reports it.
@@ -158,15 +160,27 @@ class _Terminated(KeyboardInterrupt):
     removed, workers stopped), then exits with ``EXIT_TERMINATED``."""
 
 
-def _stop_on_sigterm() -> None:
+def _stop_on_sigterm() -> Any:
+    """Make SIGTERM raise ``_Terminated`` while a command runs (main thread only);
+    returns the handler to put back after it (``_restore_sigterm``), or None."""
     import signal
     import threading
 
     def stop(signum: int, frame: Any) -> None:
         raise _Terminated()
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, stop)
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, stop)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    """The program that called the command (a library caller, a test runner) gets its
+    own SIGTERM handling back."""
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _stdout_reader_gone() -> bool:

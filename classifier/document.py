@@ -162,7 +162,7 @@ class Document:
     gold: tuple[Mapping[str, Any], ...] = ()
     gold_lang: str | None = None
     #: whether ``id`` is the record's own (False: the reader named it by file and line)
-    id_given: bool = True
+    id_given: bool = field(default=True, compare=False)
 
     @property
     def is_page(self) -> bool:

@@ -1051,23 +1051,21 @@ def _load_fasttext(path: Path) -> Any:
 
 def _read_fasttext(path: Path) -> Any:
     import os
-    import tempfile
 
-    from .cards import read_verified  # here, not at import: the CLI's --help stays fast
+    from .cards import open_verified  # here, not at import: the CLI's --help stays fast
 
-    # fastText reads a path: the bytes checked against the card go to a private file it
-    # reads, so a file replaced after the check is never what is loaded
-    _, data = read_verified(path)
-    fd, private = tempfile.mkstemp(suffix=".ftz", prefix="sieve-lid-")
+    # fastText reads a path: it reads the very file checked against the card, through
+    # the descriptor the check read it by (a file renamed over the name meanwhile is
+    # not what is loaded)
+    _, fd = open_verified(path)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
         import fasttext
 
         fasttext.FastText.eprint = lambda *args, **kwargs: None  # silence its load warning
-        return fasttext.load_model(private)
+        through = f"/proc/self/fd/{fd}"
+        return fasttext.load_model(through if os.path.exists(through) else str(path))
     except (ValueError, OSError, RuntimeError) as err:
         raise ModelError(f"language model {path} cannot be loaded ({err}); "
                          "reinstall models/ or pass --model-dir") from err
     finally:
-        os.unlink(private)
+        os.close(fd)

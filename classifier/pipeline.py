@@ -267,7 +267,8 @@ class Sieve:
             check_sklearn_version(path, card, "retrain it with `sieve train`")
         verify_file(self.model_dir / LID_MODEL_FILE)
         if (self.model_dir / "adapter.joblib").is_file():
-            verify_file(self.model_dir / "adapter.joblib")
+            card = verify_file(self.model_dir / "adapter.joblib")
+            check_sklearn_version(self.model_dir / "adapter.joblib", card, "adapt again with `sieve train --base`")
 
     def _block_model_files(self) -> list[str]:
         """The block model files this Sieve's ``model`` choice may use."""

@@ -180,18 +180,7 @@ class TemplateMemory:
         pages), which may add up to templates across them."""
         out = TemplateMemory(min_pages=self.min_pages, min_share=self.min_share,
                              partial=self.partial and other.partial)
-        for mem in (self, other):
-            for pub, entry in mem.publishers.items():
-                dst = out.publishers.setdefault(pub, {"pages": 0, "blocks": {}})
-                dst["pages"] += entry["pages"]
-                for k, v in entry["blocks"].items():
-                    b = dst["blocks"].setdefault(k, {"pages": 0, "roles": {}, "text": v.get("text", "")})
-                    b["pages"] += v["pages"]
-                    for role, c in v["roles"].items():
-                        b["roles"][role] = b["roles"].get(role, 0) + c
-        for entry in out.publishers.values():
-            entry["blocks"] = {k: {**b, "roles": dict(sorted(b["roles"].items()))}
-                               for k, b in sorted(entry["blocks"].items())}
+        out.publishers = _added({}, self.publishers.items(), other.publishers.items())
         return out
 
     def final(self, min_pages: int | None = None, min_share: float | None = None) -> TemplateMemory:
@@ -298,10 +287,30 @@ class TemplateMemory:
                     and all(_valid_block(b) for b in e["blocks"].values()) for e in publishers.values()):
                 raise ValueError("'publishers' must map each publisher to {pages, blocks}, each block with "
                                  "its pages and roles")
+            # publishers as this Sieve names them (a memory of an earlier one may say www.Example.com)
+            named = _added({}, ((host_name(pub) or pub, entry) for pub, entry in publishers.items()))
             return cls(min_pages=int(data.get("min_pages", 3)), min_share=float(data.get("min_share", 0.2)),
-                       publishers=dict(publishers), partial=bool(data.get("partial", False)))
+                       publishers=named, partial=bool(data.get("partial", False)))
         except (TypeError, ValueError) as err:
             raise ModelError(f"{path}: a damaged template memory ({err}); learn it again") from err
+
+
+def _added(out: dict[str, dict[str, Any]], *entries: Any) -> dict[str, dict[str, Any]]:
+    """``out`` with each (publisher, entry) of ``entries`` added: pages, and each
+    text's pages per role, summed where a publisher or text is there already."""
+    for items in entries:
+        for pub, entry in items:
+            dst = out.setdefault(pub, {"pages": 0, "blocks": {}})
+            dst["pages"] += entry["pages"]
+            for k, v in entry["blocks"].items():
+                b = dst["blocks"].setdefault(k, {"pages": 0, "roles": {}, "text": v.get("text", "")})
+                b["pages"] += v["pages"]
+                for role, c in v["roles"].items():
+                    b["roles"][role] = b["roles"].get(role, 0) + c
+    for entry in out.values():
+        entry["blocks"] = {k: {**b, "roles": dict(sorted(b["roles"].items()))}
+                           for k, b in sorted(entry["blocks"].items())}
+    return out
 
 
 def _valid_block(b: Any) -> bool:

@@ -1312,6 +1312,8 @@ def test_a_cut_quotation_leaves_no_stray_punctuation() -> None:
     text = f"The mayor ({GERMAN}) agreed."
     start = text.index(GERMAN)
     assert _cut(text, [(start - 1, start + len(GERMAN) + 1)]) == "The mayor agreed."
+    text = "记者说：“This is very good for us.”今天股市大涨。"  # no spaces: none put in
+    assert _cut(text, [(text.index("“"), text.index("”") + 1)]) == "记者说：今天股市大涨。"
 
 
 def test_min_chars_counts_a_han_character_as_a_words_worth() -> None:

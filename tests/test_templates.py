@@ -215,3 +215,27 @@ def test_a_page_given_again_counts_once(runner: CliRunner, tmp_path: Path) -> No
     result = runner.invoke(cli, ["templates", "learn", str(data), "-o", str(tmp_path / "t.json")])
     assert result.exit_code == 0, result.stderr
     assert "4 of 9 documents repeat a page counted already" in result.stderr
+
+
+def test_a_memory_or_adapter_of_an_earlier_spelling_still_applies(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """Memories and adapters written before publishers were normalised named them as
+    the records did (www.Gazette.test): read now, they apply to the same pages."""
+    from classifier.adapt import ADAPTER_FILE, fit_adapter, load_adapter, save_adapter
+
+    learned = TemplateMemory.learn([Document.from_dict(_page("gazette.test", i)) for i in range(4)], min_pages=3)
+    old = learned.to_dict()
+    old["publishers"] = {"www.Gazette.test": old["publishers"]["gazette.test"]}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    memory = TemplateMemory.load(tmp_path / "old.json")
+    assert set(memory.publishers) == {"gazette.test"}
+    doc = Document.from_dict(_page("gazette.test", 9))
+    assert memory.adjust(doc, np.array([[0.6, 0.1, 0.3]] * len(doc.blocks)))[0][0] <= 0.05
+    docs = [Document.from_dict(_page("gazette.test", i, labelled=True)) for i in range(3)]
+    sieve = Sieve(tiny_model_dir, model="text")
+    adapter = fit_adapter(docs, [np.array([b.scores for b in d.blocks]) for d in sieve.label_many(docs)])
+    adapter.publishers = frozenset({"www.gazette.test"})  # as an earlier Sieve named it
+    adapter.memory = {("www.gazette.test", k, r): v for (_, k, r), v in adapter.memory.items()}
+    save_adapter(adapter, tmp_path / ADAPTER_FILE)
+    loaded = load_adapter(tmp_path / ADAPTER_FILE)
+    assert loaded.publishers == {"gazette.test"} and loaded.applies_to(doc)
+    assert {pub for pub, _, _ in loaded.memory} == {"gazette.test"}
