@@ -950,3 +950,11 @@ def test_standard_input_from_a_terminal_says_how_to_end_it(tiny_model_dir: Path)
     assert proc.returncode == 0, err
     assert "reading standard input: type or paste the text, then Ctrl-D" in err
     assert json.loads(out.splitlines()[0])["blocks"][0]["text"].startswith("The council voted")
+
+
+def test_a_command_gives_the_callers_sigterm_handling_back(runner: CliRunner) -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert runner.invoke(cli, ["templates", "merge", "--help"]).exit_code == 0
+    assert signal.getsignal(signal.SIGTERM) is before
