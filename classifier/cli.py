@@ -562,14 +562,29 @@ def _refuse_unused_options(names: tuple[str, ...], why: str) -> None:
         raise click.UsageError(f"{flags}: {why}")
 
 
-def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | Path | None, ...] = (),
-                   publisher: str | None = None) -> list[Document]:
-    not_jsonl = [d for d in data if d != "-" and os.path.isfile(d)
-                 and d.lower().removesuffix(".gz").endswith((".txt", ".text", ".md", ".html", ".htm", ".warc"))]
-    if not_jsonl:
-        raise click.UsageError(f"{not_jsonl[0]} is no labelled JSONL: labelled documents are JSON lines whose blocks "
+def _not_labelled_data(path: str) -> bool:
+    """A text, Markdown, HTML or WARC file: no labelled JSONL, whatever it holds."""
+    return path != "-" and os.path.isfile(path) and path.lower().removesuffix(".gz").endswith(
+        (".txt", ".text", ".md", ".html", ".htm", ".warc"))
+
+
+def _refuse_unlabelled_inputs(data: tuple[str, ...]) -> None:
+    """A file named as labelled data that cannot be (``_not_labelled_data``): a usage error."""
+    named = next((d for d in data if _not_labelled_data(d)), None)
+    if named is not None:
+        raise click.UsageError(f"{named} is no labelled JSONL: labelled documents are JSON lines whose blocks "
                                "carry a 'label' (README, Formats; `sieve align` makes them from pages and their "
                                "clean text, `sieve review` by hand)")
+
+
+def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | Path | None, ...] = (),
+                   publisher: str | None = None) -> list[Document]:
+    unlabelled = [d for d in data if _not_labelled_data(d)]  # found in a folder the user named
+    if unlabelled:
+        shown = ", ".join(unlabelled[:3]) + (", ..." if len(unlabelled) > 3 else "")
+        click.echo(f"sieve: {len(unlabelled)} files of the data folders are no labelled JSONL and were left out "
+                   f"({shown})", err=True)
+        data = tuple(d for d in data if not _not_labelled_data(d))
     sink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
     docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES, outputs, publisher))
     if sink.total and docs:
@@ -687,6 +702,7 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     """
     from .engine import expand_folders
 
+    _refuse_unlabelled_inputs(data)
     data = tuple(expand_folders(data, (output_dir,)))  # a folder: its files, not the output folder
     if folds == 1:
         raise click.UsageError("--folds 1 cannot cross-validate: give 2 or more, or 0 for no report")
@@ -959,6 +975,7 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
     """
     from .model import evaluate as evaluate_documents
 
+    _refuse_unlabelled_inputs(data)
     if report_path is not None:
         if str(report_path) == "-":
             raise click.UsageError("--report - : the report is a page to open, written to a file; name one")

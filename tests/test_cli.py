@@ -958,3 +958,16 @@ def test_a_command_gives_the_callers_sigterm_handling_back(runner: CliRunner) ->
     before = signal.getsignal(signal.SIGTERM)
     assert runner.invoke(cli, ["templates", "merge", "--help"]).exit_code == 0
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_train_reads_the_labelled_files_of_a_folder_and_leaves_notes_out(runner: CliRunner, data_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    shutil.copyfile(data_dir / "labelled.jsonl", folder / "labelled.jsonl")
+    (folder / "notes.txt").write_text("What I labelled and why.\n")
+    result = runner.invoke(cli, ["train", str(folder), "-o", str(tmp_path / "m"), "--folds", "0"])
+    assert result.exit_code == 0, result.stderr
+    assert "1 files of the data folders are no labelled JSONL and were left out" in result.stderr
+    named = runner.invoke(cli, ["train", str(folder / "notes.txt"), "-o", str(tmp_path / "m2"), "--folds", "0"])
+    assert named.exit_code == 2 and "is no labelled JSONL" in named.stderr
