@@ -515,24 +515,44 @@ def headline_index(blocks: Sequence[Block], title: object) -> int | None:
     """Which block is the page's headline (``headline_as_content``), if any: among the
     ``<h1>`` and ``<h2>`` blocks of ``HEADLINE_MIN_CHARS`` or more that are the page's
     title, its beginning ("Headline | Site") or its parts after a separator ("Site »
-    Blog » Headline"), the one that matches the most of it (then an ``<h1>``, then the
-    first): a site's name in an ``<h1>`` logo matches less of "Site | Headline" than
-    the article's headline does."""
+    Blog » Headline"), the first of: one not in the page's header or navigation (a
+    logo with the site's name is; ``_site_furniture``); the whole title before its
+    beginning before its end; an ``<h1>`` before an ``<h2>``; the first on the page."""
     if not isinstance(title, str) or not title:
         return None
     wanted = _NON_WORD.sub(" ", title.lower()).strip()
     parts = [part for part in _TITLE_SEPARATOR.split(title) if part.strip()]
     endings = {_NON_WORD.sub(" ", " ".join(parts[k:]).lower()).strip() for k in range(1, len(parts))}
-    best: tuple[tuple[int, bool, int], int] | None = None
+    best: tuple[tuple[bool, int, bool, int], int] | None = None
     for i, b in enumerate(blocks):
         if b.tag not in ("h1", "h2"):
             continue
         text = _NON_WORD.sub(" ", b.text.lower()).strip()
-        if len(text) >= HEADLINE_MIN_CHARS and (text == wanted or wanted.startswith(text + " ") or text in endings):
-            key = (len(text), b.tag == "h1", -i)
-            if best is None or key > best[0]:
-                best = (key, i)
+        if len(text) < HEADLINE_MIN_CHARS:
+            continue
+        match = 0 if text == wanted else 1 if wanted.startswith(text + " ") else 2 if text in endings else None
+        if match is None:
+            continue
+        key = (_site_furniture(b), match, b.tag != "h1", i)
+        if best is None or key < best[0]:
+            best = (key, i)
     return best[1] if best is not None else None
+
+
+def _site_furniture(block: Block) -> bool:
+    """A heading in the page's header (not an article's) or navigation (a page's blocks), or mostly link
+    text (blocks without DOM facts): the site's name in a logo rather than the
+    article's headline (which a theme may link to its own page: within the article,
+    that link says nothing)."""
+    if block.dom is None:
+        return 2 * block.link_chars >= max(len(block.text) - block.text.count(" "), 1)
+    from .html import DOM_FACTS
+
+    def has(name: str) -> bool:
+        return bool(block.dom[DOM_FACTS.index(name)] > 0)  # type: ignore[index]
+
+    # an article's own <header> holds its headline: only the page's header counts
+    return has("in_nav") or (has("in_header") and not has("in_main"))
 
 
 #: A headline found by the page's title has at least this many characters.

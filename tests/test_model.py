@@ -380,14 +380,24 @@ def test_a_site_name_in_an_h1_logo_is_not_the_headline() -> None:
     a headline the model was all but sure was navigation becomes a valid distribution."""
     from classifier.model import headline_as_content, headline_index
 
-    blocks = (Block("Example Daily News", tag="h1"), Block("World", tag="a"),
-              Block("Turkey and Russia agree grain deal", tag="h1"),
+    logo = Block("Example Daily News", tag="h1", link_chars=16)  # a link home
+    blocks = (logo, Block("World", tag="a"), Block("Turkey and Russia agree grain deal", tag="h1"),
               Block("The two governments signed the agreement in Istanbul on Friday.", tag="p"))
     for title in ("Example Daily News | Turkey and Russia agree grain deal",
                   "Example Daily News » World » Turkey and Russia agree grain deal",
                   "Turkey and Russia agree grain deal - Example Daily News"):
         assert headline_index(blocks, title) == 2, title
     assert headline_index(blocks, "Example Daily News") == 0  # the page's title is the site's name: so be it
+    # a site's name longer than the headline, at the end of the title: the headline still
+    gazette = (Block("Ferry strike ends", tag="h1"), Block("The crews went back to work on Monday.", tag="p"),
+               Block("The Northern Harbour Gazette", tag="h2"))
+    assert headline_index(gazette, "Ferry strike ends | The Northern Harbour Gazette") == 0
+    # a page's logo is in its header (not an article's header): the article's h1 is the headline
+    page = html_to_blocks("<html><body><header><h1>Example Daily News</h1></header><article><header>"
+                          "<h1>Turkey and Russia agree grain deal</h1></header><p>The two governments signed the "
+                          "agreement in Istanbul on Friday.</p></article></body></html>")
+    assert page[headline_index(page, "Example Daily News | Turkey and Russia agree grain deal")].text == \
+        "Turkey and Russia agree grain deal"
     sure = np.array([[0.0, 0.0, 1.0]] * 4)
     out = headline_as_content(sure, blocks, "Example Daily News | Turkey and Russia agree grain deal")
     assert [int(np.argmax(p)) for p in out] == [2, 2, 0, 2]
