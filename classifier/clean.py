@@ -326,17 +326,19 @@ def _sieve_for(model_dir: str | None, model_choice: str = "auto", templates: str
     from .pipeline import Sieve
     from .templates import TemplateMemory
 
-    sieves: dict[tuple[Any, ...], Any] = _THREAD.__dict__.setdefault("sieves", {})
+    sieves: dict[tuple[Any, ...], tuple[Any, Any]] = _THREAD.__dict__.setdefault("sieves", {})
     # with the files' sizes and times: a long-lived worker (a Dask cluster's, a library
-    # caller's process) sees a memory or model replaced in place between two runs
-    key = (model_dir, model_choice, templates, _files_stamp(templates, model_dir))
-    if key not in sieves:
+    # caller's process) sees a memory or model replaced in place between two runs, and
+    # keeps no Sieve (nor its models) of the files as they were
+    key = (model_dir, model_choice, templates)
+    stamp = _files_stamp(templates, model_dir)
+    if key not in sieves or sieves[key][0] != stamp:
         memory = TemplateMemory.load(Path(templates)) if templates else None
         # no check here: the command checked every card before dispatching, and each model
         # is checked against its card again when a document first needs it (a worker on
         # text never loads, nor hashes, the HTML model)
-        sieves[key] = Sieve(Path(model_dir) if model_dir else None, model=model_choice, templates=memory)
-    return sieves[key]
+        sieves[key] = (stamp, Sieve(Path(model_dir) if model_dir else None, model=model_choice, templates=memory))
+    return sieves[key][1]
 
 
 def _files_stamp(templates: str | None, model_dir: str | None) -> tuple[Any, ...]:

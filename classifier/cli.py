@@ -1459,7 +1459,7 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
     written = 0
     with JsonlWriter(output) as out:
         for rec in kept:  # documents an earlier review labelled that are not in this data
-            out.write(rec)
+            out.write({**rec, "reviewed": True})
         for d_i, doc in enumerate(docs):
             if not any(k[0] == d_i for k in answers):
                 continue

@@ -303,14 +303,24 @@ NEIGHBOUR_OFFSETS = (-3, -2, -1, 1, 2, 3)
 WINDOWS = (2, 5, 12)
 
 
-@functools.lru_cache(maxsize=4096)
 def _window_bounds(n: int, half: int) -> tuple[np.ndarray, np.ndarray]:
     """``lo, hi`` of the window ``[i - half, i + half]`` of each of ``n`` positions,
-    clipped to ``[0, n]`` (read-only: shared by every document of ``n`` blocks)."""
+    clipped to ``[0, n]`` (read-only: shared by every document of ``n`` blocks; kept
+    for documents of up to ``_BOUNDS_CACHED`` blocks, a few MB at most)."""
+    return _cached_bounds(n, half) if n <= _BOUNDS_CACHED else _bounds(n, half)
+
+
+_BOUNDS_CACHED = 512
+
+
+def _bounds(n: int, half: int) -> tuple[np.ndarray, np.ndarray]:
     idx = np.arange(n)
     lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
     lo.flags.writeable = hi.flags.writeable = False
     return lo, hi
+
+
+_cached_bounds = functools.lru_cache(maxsize=4096)(_bounds)
 
 
 def _main_run(shape: np.ndarray) -> tuple[int, int]:

@@ -1327,3 +1327,16 @@ def test_min_chars_counts_a_han_character_as_a_words_worth() -> None:
     en = Document(id="en", blocks=(Block("x" * 40, label=Label.CONTENT, lang="en", lang_score=1.0, foreign=False),),
                   lang="en", lang_score=1.0)
     assert clean_document(en, CleanPolicy(min_chars=80)).dropped == "too_short"
+
+
+def test_a_long_lived_process_keeps_one_sieve_per_options(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from classifier.clean import _THREAD, _sieve_for
+
+    memory = tmp_path / "t.json"
+    for version in range(3):  # a memory rewritten between runs: the Sieves of older versions are let go
+        from classifier.templates import TemplateMemory
+
+        TemplateMemory(min_pages=3 + version).save(memory)
+        _sieve_for(str(tiny_model_dir), "auto", str(memory))
+    mine = [k for k in _THREAD.sieves if k[2] == str(memory)]
+    assert len(mine) == 1

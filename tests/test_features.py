@@ -203,3 +203,13 @@ def test_one_block_features_are_those_of_each_document_alone(rows: list, dom: bo
     alone = np.vstack([document_features((b,), dom=dom) for b in blocks])
     assert together.shape == alone.shape
     assert together.tobytes() == alone.tobytes()
+
+
+def test_window_bounds_of_long_documents_are_computed_not_kept() -> None:
+    from classifier.features import _BOUNDS_CACHED, _cached_bounds, _window_bounds
+
+    before = _cached_bounds.cache_info().currsize
+    lo, hi = _window_bounds(_BOUNDS_CACHED + 100, 5)
+    assert lo.tolist() == [max(i - 5, 0) for i in range(_BOUNDS_CACHED + 100)]
+    assert hi.tolist() == [min(i + 6, _BOUNDS_CACHED + 100) for i in range(_BOUNDS_CACHED + 100)]
+    assert _cached_bounds.cache_info().currsize == before  # a page of many blocks holds no memory after it
