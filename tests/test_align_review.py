@@ -164,7 +164,7 @@ def test_review_again_into_the_same_file_keeps_the_earlier_answers(runner: CliRu
     # the two blocks answered before are not asked again: it starts where the first review quit
     assert len(shown_first) == 3 and shown_second[0] == shown_first[2]
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert records[0] == other
+    assert records[0] == {**other, "reviewed": True}  # a review output's answer: reviewed labels
     labels = sorted(b["label"] for r in records[1:] for b in r["blocks"] if b["label"])
     assert labels == ["boilerplate", "content", "navigation"]
     assert "4 blocks labelled" in second.stderr
