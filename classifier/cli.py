@@ -755,11 +755,13 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
             click.echo(f"sieve train: warning: {copies} documents repeat another's blocks exactly (a page crawled "
                        "twice, a copy): each counts again in training; cross-validation keeps the copies of a "
                        "document in one fold", err=True)
-        unnamed = sum(1 for g in publishers if g.startswith("id:"))
+        from .templates import publisher_of
+
+        unnamed = sum(1 for d in docs if not publisher_of(d))
         if unnamed:
             click.echo(f"sieve train: {unnamed} documents name no publisher and have no url: each is a "
-                       "cross-validation group of its own (pages of one site in two folds flatter the figures)",
-                       err=True)
+                       "cross-validation group of its own, with its exact copies (pages of one site in two folds "
+                       "flatter the figures)", err=True)
         cv: dict[str, Any] | None = None
         with one_warning_each():  # a warning of the data once, not again for the final fit
             if folds >= 2 and len(publishers) >= 2:

@@ -535,3 +535,4 @@ def test_copies_of_a_document_stay_in_one_cross_validation_fold(runner: CliRunne
     result = runner.invoke(cli, ["train", str(data), "-o", str(tmp_path / "m"), "--folds", "0"])
     assert result.exit_code == 0, result.stderr
     assert f"{len(bare)} documents repeat another's blocks exactly" in result.stderr
+    assert f"{2 * len(bare)} documents name no publisher and have no url" in result.stderr  # documents, not groups
