@@ -348,7 +348,7 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, ma
     line when there are no blank lines or the lines are not wrapped text), JSONL
     files (.jsonl, .ndjson, .json, compressed or not; a document per line, with
     'blocks', 'text' or 'html'),
-    HTML pages (.html, .htm), WARC files (.warc, .warc.gz, .warc.zst: a document
+    HTML pages (.html, .htm), WARC files (.warc[.gz|.zst|.bz2|.xz]: a document
     per HTML response), folders of them, or '-' for standard input.
     Records that cannot be used are reported and written to
     OUTPUT.rejects.jsonl; the run goes on.
@@ -1032,13 +1032,17 @@ def format_metrics(m: dict[str, Any], *, title: str = "evaluation") -> str:
              f"{'label':<12} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>9}"]
     for c in names:
         r = m["per_label"][c]
+        if c not in m["labels_present"]:  # neither in the gold nor predicted: no figure, not 0
+            lines.append(f"{c:<12} {'n/a':>9} {'n/a':>9} {'n/a':>9} {r['support']:9d}")
+            continue
         lines.append(f"{c:<12} {r['precision']:9.4f} {r['recall']:9.4f} {r['f1']:9.4f} {r['support']:9d}")
     cvr = m["content_vs_rest"]
     lines.append(f"macro-F1 {m['macro_f1']:.4f}   accuracy {m['accuracy']:.4f}")
     if len(m["labels_present"]) < len(names):
         absent = ", ".join(c for c in names if c not in m["labels_present"])
         lines.append(f"  (no block is or was labelled {absent}: macro-F1 counts its F1 as 0, as "
-                     f"shared/eval/score.py does; over the labels present it is {m['macro_f1_present']:.4f})")
+                     f"the project's scorer (eval/score.py) does; over the labels present it is "
+                     f"{m['macro_f1_present']:.4f})")
     lines.append(f"content vs rest: P {cvr['precision']:.4f} R {cvr['recall']:.4f} F1 {cvr['f1']:.4f}")
     lines.append("confusion (rows gold, columns predicted):")
     lines.append(f"{'':<12}" + "".join(f"{c:>12}" for c in names))
@@ -1240,8 +1244,9 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
     and flags pages whose alignment is doubtful.
 
     PAGES are HTML files, JSONL with 'html' or 'blocks', or WARC (folders expand).
-    A page is matched to the clean record with its id, else with its url (the
-    scheme, 'www.', a trailing '/' and a '#fragment' aside); an HTML file's url is
+    A page is matched to the clean record with its url (the scheme, 'www.', a
+    trailing '/' and a '#fragment' aside), else with its id unless that record
+    names another url (an id made up from file and line matches nothing); an HTML file's url is
     the canonical URL its head names. --text-field is for PAGES, --clean-text-field
     for the clean records.
 

@@ -971,3 +971,17 @@ def test_train_reads_the_labelled_files_of_a_folder_and_leaves_notes_out(runner:
     assert "1 files of the data folders are no labelled JSONL and were left out" in result.stderr
     named = runner.invoke(cli, ["train", str(folder / "notes.txt"), "-o", str(tmp_path / "m2"), "--folds", "0"])
     assert named.exit_code == 2 and "is no labelled JSONL" in named.stderr
+
+
+def test_evaluate_shows_no_figure_for_a_label_absent_from_the_data(runner: CliRunner, tiny_model_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    data = tmp_path / "one.jsonl"
+    data.write_text(json.dumps({"id": "a", "blocks": [{"text": "Residents of the island voted on Tuesday to keep "
+                                                                "the winter ferry running.", "label": "content"}]})
+                    + "\n")
+    result = runner.invoke(cli, ["evaluate", str(data), "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()[2:5]}
+    absent = [lab for lab, cells in rows.items() if cells[0] == "n/a"]
+    assert absent and all(rows[lab] == ["n/a", "n/a", "n/a", "0"] for lab in absent)
+    assert "over the labels present it is" in result.stdout
