@@ -50,7 +50,6 @@ BREADCRUMB_MATCH = 0.95
 #: A tag of the markup a CMS keeps in an article's body (a WordPress "content" field).
 _MARKUP = re.compile(r"</?(?:p|br|div|span|a|em|strong|b|i|u|h[1-6]|li|ul|ol|blockquote|figure|figcaption|img|"
                      r"table|tr|td|th|section|article|sup|sub|small|mark|cite|q|code|pre|hr)\b[^<>]*>", re.IGNORECASE)
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\ufeff\u00ad\u2060"), None)  # as html.py drops them
 
 
 def _tokens(text: str) -> list[str]:
@@ -63,6 +62,8 @@ def _tokens(text: str) -> list[str]:
     if "&" in text:
         text = html.unescape(text)
     if not text.isascii():
+        from .html import _INVISIBLE  # the characters the segmenter drops
+
         text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
     return [t.lower() for t in _TOKEN.findall(text)]
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["card_path", "check_sklearn_version", "load_checked_pickle", "open_verified", "read_card", "read_verified",
-           "sha256_of", "verify_file", "write_card", "write_model"]
+__all__ = ["card_path", "check_card_file", "check_sklearn_version", "load_checked_pickle", "open_verified",
+           "read_card", "read_verified", "sha256_of", "verify_file", "write_card", "write_model"]
 
 #: Cards this code can read; a newer card means a newer Sieve wrote the model.
 CARD_FORMAT_VERSION = 1
@@ -124,6 +124,15 @@ def open_verified(model_file: Path) -> tuple[dict[str, Any], int]:
     return card, fd
 
 
+def check_card_file(path: Path, card: dict[str, Any]) -> None:
+    """Refuse a card that describes another file than ``path`` (a model and its card
+    copied under another model's name match each other, and would pass every check)."""
+    if card.get("file") not in (None, path.name):
+        raise ModelError(f"{path}: its card describes {card.get('file')!r}, not {path.name!r} (the text model "
+                         "is blocks.joblib, the HTML model html.joblib); put each model under its own name with its "
+                         "own card")
+
+
 def _must_exist(model_file: Path) -> None:
     if not model_file.is_file():
         raise ModelError(f"model file {model_file} not found; pass --model-dir with a trained model "
@@ -141,10 +150,15 @@ def _compare_sha256(model_file: Path, card: dict[str, Any], actual: str) -> None
 def write_card(model_file: Path, card: dict[str, Any]) -> dict[str, Any]:
     """Write the card of ``model_file`` (adding format version, file name and sha256)."""
     full = _full_card(model_file.name, card, sha256_of(model_file))
-    tmp = card_path(model_file).with_suffix(".json.part")
-    tmp.write_text(json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(card_path(model_file))
+    _card_part(model_file, full).replace(card_path(model_file))
     return full
+
+
+def _card_part(model_file: Path, full: dict[str, Any]) -> Path:
+    """``full`` written as the card of ``model_file`` under its temporary name."""
+    part = card_path(model_file).with_suffix(".json.part")
+    part.write_text(json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return part
 
 
 def _full_card(name: str, card: dict[str, Any], sha256: str) -> dict[str, Any]:
@@ -166,8 +180,7 @@ def write_model(path: Path, dump: Callable[[Path], None], card: dict[str, Any]) 
         path.parent.mkdir(parents=True, exist_ok=True)
         dump(part)
         full = _full_card(path.name, card, sha256_of(part))
-        card_part.write_text(json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
+        _card_part(path, full)
         part.replace(path)
         card_part.replace(card_path(path))
     except OSError as err:

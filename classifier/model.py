@@ -39,7 +39,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
-from .cards import check_sklearn_version, load_checked_pickle, read_verified, verify_file, write_model
+from .cards import check_card_file, check_sklearn_version, load_checked_pickle, read_verified, verify_file, write_model
 from .document import LABELS, Block, Document, Label
 from .errors import ModelError
 from .features import (
@@ -720,10 +720,7 @@ def check_model_card(path: Path) -> dict[str, Any]:
 
 def _check_card_fields(path: Path, card: dict[str, Any]) -> None:
     """``check_model_card``'s checks of what the card says (not of the file's bytes)."""
-    if card.get("file") not in (None, path.name):
-        raise ModelError(f"{path}: its card describes {card.get('file')!r}, not {path.name!r} (the text model "
-                         f"is {BLOCK_MODEL_FILE}, the HTML model {HTML_MODEL_FILE}); put each model under its "
-                         "own name with its own card")
+    check_card_file(path, card)
     if card.get("model_format") != MODEL_FORMAT:
         raise ModelError(f"{path}: model format {card.get('model_format')!r}, this Sieve reads "
                          f"{MODEL_FORMAT!r}; retrain with `sieve train`")

@@ -253,7 +253,7 @@ class Sieve:
         against its card -- sha256, the file it names, the scikit-learn it was made
         with -- without loading any, nor importing scikit-learn: a cheap early failure
         for a process that only dispatches work (the workers check the rest)."""
-        from .cards import check_sklearn_version, verify_file
+        from .cards import check_card_file, check_sklearn_version, verify_file
 
         self._check_folder()
         if self.model == "html" and not self.has_html_model:
@@ -261,9 +261,7 @@ class Sieve:
         for name in self._block_model_files():
             path = self.model_dir / name
             card = verify_file(path)
-            if card.get("file") not in (None, name):
-                raise ModelError(f"{path}: its card describes {card.get('file')!r}, not {name!r}; put each model "
-                                 "under its own name with its own card")
+            check_card_file(path, card)
             check_sklearn_version(path, card, "retrain it with `sieve train`")
         verify_file(self.model_dir / LID_MODEL_FILE)
         if (self.model_dir / "adapter.joblib").is_file():

@@ -158,18 +158,24 @@ MAX_CHART_PUBLISHERS = 40
 MAX_TABLE_PUBLISHERS = 1_000
 
 
+def _shown(predicted: Sequence[Document], max_documents: int, max_blocks: int) -> list[int]:
+    """How many blocks of each document, in order, the page shows block by block: the
+    first ``max_documents`` documents, ``max_blocks`` blocks in all (the last one cut)."""
+    shown: list[int] = []
+    left = max_blocks
+    for d in predicted[:max_documents]:
+        if left <= 0:
+            break
+        shown.append(min(len(d.blocks), left))
+        left -= len(d.blocks)
+    return shown
+
+
 def left_out(predicted: Sequence[Document], *, max_documents: int = MAX_DOCUMENTS,
              max_blocks: int = MAX_BLOCKS) -> tuple[int, int]:
     """(documents, blocks) of ``predicted`` the page does not show block by block."""
-    docs_shown, blocks_left = 0, max_blocks
-    for d in predicted[:max_documents]:
-        if blocks_left <= 0:
-            break
-        docs_shown += 1
-        blocks_left -= len(d.blocks)
-    blocks_shown = max_blocks - max(blocks_left, 0) if docs_shown else 0
-    total_blocks = sum(len(d.blocks) for d in predicted)
-    return len(predicted) - docs_shown, total_blocks - min(blocks_shown, total_blocks)
+    shown = _shown(predicted, max_documents, max_blocks)
+    return len(predicted) - len(shown), sum(len(d.blocks) for d in predicted) - sum(shown)
 
 
 def render_report(predicted: Sequence[Document], gold: Sequence[Document], *, title: str = "Sieve evaluation",
@@ -207,13 +213,8 @@ def render_report(predicted: Sequence[Document], gold: Sequence[Document], *, ti
     cvr = m["content_vs_rest"]
     legend = "".join(f'<span style="background:{BACKGROUNDS[c]};border-left:6px solid {COLOURS[c]}">{c}</span>'
                      for c in names)
-    parts, blocks_left = [], max_blocks
-    for p, g in list(zip(predicted, gold))[:max_documents]:
-        if blocks_left <= 0:
-            break
-        parts.append(_document_html(p, g, blocks_left))
-        blocks_left -= len(p.blocks)
-    docs_html = "".join(parts)
+    docs_html = "".join(_document_html(p, g, n)
+                        for (p, g), n in zip(zip(predicted, gold), _shown(predicted, max_documents, max_blocks)))
     docs_out, blocks_out = left_out(predicted, max_documents=max_documents, max_blocks=max_blocks)
     more = (f"<p>Not shown block by block: {docs_out:,} more documents ({blocks_out:,} blocks in all left out; "
             "the figures above count every document).</p>" if blocks_out or docs_out else "")
