@@ -431,3 +431,24 @@ def test_pages_are_matched_by_url_before_ids_and_never_by_ids_the_reader_made_up
     made_up = Document.from_dict({"blocks": texts[urls[2]]}, default_id="site.jsonl:1")
     assert not made_up.id_given and find_clean(index_clean_texts(
         [Document.from_dict({"text": "x"}, default_id="site.jsonl:1")]), made_up) is None
+
+
+def test_the_readme_walk_through_on_the_examples(runner: CliRunner, tiny_model_dir: Path, repo_root: Path,
+                                                 tmp_path: Path) -> None:
+    """The README's example of fixing a publisher runs as written on examples/."""
+    examples = repo_root / "examples"
+    labelled = tmp_path / "labelled.jsonl"
+    aligned = runner.invoke(cli, ["align", str(examples / "site"), "--clean", str(examples / "site-clean.jsonl"),
+                                  "-o", str(labelled), "--model-dir", str(tiny_model_dir)])
+    assert aligned.exit_code == 0, aligned.stderr
+    assert aligned.stdout.count("coverage 100.0%") == 4 and "DOUBTFUL" not in aligned.stdout
+    adapted = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(labelled), "-o", str(tmp_path / "m")])
+    assert adapted.exit_code == 0, adapted.stderr
+    cleaned = runner.invoke(cli, ["clean", str(examples / "crawl.warc.gz"), "-o", str(tmp_path / "clean"),
+                                  "--model-dir", str(tmp_path / "m")])
+    assert cleaned.exit_code == 0, cleaned.stderr
+    assert "adjusted 4 documents" in cleaned.stderr
+    report = json.loads((tmp_path / "clean" / "_report.json").read_text())
+    assert report["read"] == 5 and report["written"] == 4 and report["dropped"] == {"warc_warcinfo": 1}
+    learned = runner.invoke(cli, ["templates", "learn", str(examples / "site"), "-o", str(tmp_path / "t.json")])
+    assert learned.exit_code == 0 and "1 publisher, 13 repeated blocks" in learned.stderr
