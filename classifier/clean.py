@@ -316,7 +316,8 @@ def _remove_earlier_outputs(task: ShardTask, written: set[str]) -> None:
 _THREAD = threading.local()  # .sieves: this thread's Sieves (they go with the thread)
 
 
-def _sieve_for(model_dir: str | None, model_choice: str = "auto", templates: str | None = None) -> Any:
+def _sieve_for(model_dir: str | None, model_choice: str = "auto", templates: str | None = None,
+               stamp: tuple[Any, ...] | None = None) -> Any:
     """One ``Sieve`` per thread, model folder, model choice and template memory.
 
     Per thread: a Dask worker runs as many shards at once as it has threads, and a
@@ -331,7 +332,7 @@ def _sieve_for(model_dir: str | None, model_choice: str = "auto", templates: str
     # caller's process) sees a memory or model replaced in place between two runs, and
     # keeps no Sieve (nor its models) of the files as they were
     key = (model_dir, model_choice, templates)
-    stamp = _files_stamp(templates, model_dir)
+    stamp = stamp if stamp is not None else _files_stamp(templates, model_dir)
     if key not in sieves or sieves[key][0] != stamp:
         memory = TemplateMemory.load(Path(templates)) if templates else None
         # no check here: the command checked every card before dispatching, and each model
@@ -364,11 +365,10 @@ def _files_stamp(templates: str | None, model_dir: str | None) -> tuple[Any, ...
 _OPTIONS: dict[tuple[ShardTask, tuple[Any, ...]], dict[str, Any]] = {}
 
 
-def _options_for(task: ShardTask, sieve: Any) -> dict[str, Any]:
+def _options_for(task: ShardTask, sieve: Any, stamp: tuple[Any, ...]) -> dict[str, Any]:
     """``shard_options`` of the task, once per process, set of options and state of the
     files they name (the template memory is hashed once, not once per shard)."""
-    key = (replace(task, input="", output="", name="", earlier_outputs=()),
-           _files_stamp(task.templates, task.model_dir))
+    key = (replace(task, input="", output="", name="", earlier_outputs=()), stamp)
     if key not in _OPTIONS:
         _OPTIONS[key] = shard_options(task, sieve.model_identity())
     return _OPTIONS[key]
@@ -396,11 +396,12 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     written last: a shard with a report is finished.
     """
     started = time.perf_counter()
-    sieve = _sieve_for(task.model_dir, task.model_choice, task.templates)
+    stamp = _files_stamp(task.templates, task.model_dir)  # once a shard: the Sieve and the options
+    sieve = _sieve_for(task.model_dir, task.model_choice, task.templates, stamp)
     adapted_before = sieve.adapted  # the process's Sieve serves every shard it cleans
     memory = sieve.templates
     templates_before = (memory.documents, memory.applied) if memory is not None else (0, 0)
-    options = _options_for(task, sieve)
+    options = _options_for(task, sieve, stamp)
     folder = Path(task.output).parent
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -757,6 +757,7 @@ class LanguageIdentifier:
         if letters < (MIN_LETTERS_WITH_PRIOR if prior else MIN_LETTERS):
             return _UNSURE
         pieces = analysis.pieces
+        weights: list[int] = []  # of several pieces: each one's weight in the vote
         if len(pieces) == 1:  # most blocks: one sentence, one vote
             if pieces[0].lang is None:
                 return _UNSURE
@@ -765,9 +766,9 @@ class LanguageIdentifier:
         else:
             votes: dict[str, float] = defaultdict(float)
             judged = 0
-            for p in pieces:
+            weights += [_vote_weight(analysis.text, p) for p in pieces]
+            for p, weight in zip(pieces, weights):
                 if p.lang is not None:
-                    weight = _vote_weight(analysis.text, p)
                     votes[p.lang] += weight * p.prob
                     judged += weight
             if not judged:
@@ -782,8 +783,9 @@ class LanguageIdentifier:
                 own, confidence = self._with_prior(analysis, prior)
         segments = _segments(analysis, own) if len(pieces) > 1 else ()
         if segments:  # the confidence is about the rest of the block, the segments carved out
-            carved = sum(_vote_weight(analysis.text, p) for p in pieces if p.lang is not None and _inside(p, segments))
-            rest = sum(_vote_weight(analysis.text, p) for p in pieces if p.lang is not None) - carved
+            # (segments come of several pieces only: their weights are known)
+            carved = sum(w for p, w in zip(pieces, weights) if p.lang is not None and _inside(p, segments))
+            rest = sum(w for p, w in zip(pieces, weights) if p.lang is not None) - carved
             if rest > 0:
                 confidence = share.get(own, 0.0) * (rest + carved) / rest
         if confidence < self.min_confidence:
@@ -960,18 +962,19 @@ def _vote_weight(text: str, piece: Piece) -> int:
     """What a piece of ``text`` weighs in its block's language: its letters, a Han or
     kana character as ``CJK_LETTER_WEIGHT`` letters (they weigh as much as the words
     they write)."""
-    if not piece.no_spaces:
-        return piece.letters
-    return piece.letters + (CJK_LETTER_WEIGHT - 1) * len(_HAN_KANA.findall(text, piece.start, piece.end))
+    return piece.letters + (_cjk_extra(text, piece.start, piece.end) if piece.no_spaces else 0)
 
 
 def _text_weight(text: str) -> int:
     """What a block's text weighs in the page's language: its characters, a Han or kana
     character as ``CJK_LETTER_WEIGHT`` (a Chinese page with English menu lines and
     quotations is Chinese)."""
-    if text.isascii():
-        return len(text)
-    return len(text) + (CJK_LETTER_WEIGHT - 1) * len(_HAN_KANA.findall(text))
+    return len(text) + (0 if text.isascii() else _cjk_extra(text, 0, len(text)))
+
+
+def _cjk_extra(text: str, start: int, end: int) -> int:
+    """What the Han and kana characters of ``text[start:end]`` weigh beyond one each."""
+    return (CJK_LETTER_WEIGHT - 1) * len(_HAN_KANA.findall(text, start, end))
 
 
 def _main_language(items: Sequence[tuple[Label | None, str | None, float | None, int]]) -> LanguageGuess | None:
