@@ -512,11 +512,12 @@ def _read_jsonl_stream(
         if not raw.strip():
             continue
         if not seen_record and raw.lstrip().startswith(b"["):
-            # a JSON array (an export pretty-printed or on one line): line by line it is
-            # nothing but broken records; one reject says what the file is
-            rejects.add(Reject(source, line_no, "not_jsonl", "the file is a JSON array, not JSON Lines (one object "
-                               "per line); convert it first: jq -c '.[]' FILE > FILE.jsonl", raw[:max_bytes]))
-            return
+            # a JSON array (an export pretty-printed or on one line): its first line says
+            # what the file is, once; reading goes on (a good record after it is kept)
+            seen_record = True
+            rejects.add(Reject(source, line_no, "not_jsonl", "the file looks like a JSON array, not JSON Lines (one "
+                               "object per line); convert it first: jq -c '.[]' FILE > FILE.jsonl", raw[:max_bytes]))
+            continue
         seen_record = True
         doc = _parse_line(raw, source, line_no, rejects, text_field, max_bytes)
         if doc is not None:

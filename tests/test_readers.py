@@ -980,8 +980,13 @@ def test_utf16_text_files_are_read_and_binary_stays_binary(tmp_path: Path) -> No
 
 def test_a_json_array_is_one_clear_reject_not_a_reject_per_line(tmp_path: Path) -> None:
     records = [{"id": "a", "text": "First story of the export."}, {"id": "b", "text": "Second story."}]
-    for name, text in (("pretty.json", json.dumps(records, indent=2)), ("flat.json", json.dumps(records))):
-        (tmp_path / name).write_text(text)
-        docs, rejects = _read(tmp_path / name)
-        assert not docs and [r.reason for r in rejects] == ["not_jsonl"], name
-        assert "jq -c '.[]'" in rejects[0].detail
+    (tmp_path / "flat.json").write_text(json.dumps(records))
+    docs, rejects = _read(tmp_path / "flat.json")
+    assert not docs and [r.reason for r in rejects] == ["not_jsonl"] and "jq -c '.[]'" in rejects[0].detail
+    (tmp_path / "pretty.json").write_text(json.dumps(records, indent=2))
+    docs, rejects = _read(tmp_path / "pretty.json")  # the first line says what the file is; every line counted
+    assert not docs and rejects[0].reason == "not_jsonl" and "jq -c '.[]'" in rejects[0].detail
+    # a stray "[" before good records loses none of them
+    (tmp_path / "stray.jsonl").write_text("[\n" + "".join(json.dumps(r) + "\n" for r in records))
+    docs, rejects = _read(tmp_path / "stray.jsonl")
+    assert [d.id for d in docs] == ["a", "b"] and [r.reason for r in rejects] == ["not_jsonl"]
