@@ -307,13 +307,22 @@ def choose_blend(losses: dict[Choice, list[float]], confidences: Sequence[float 
     choices within one standard error (of the best one's per-block losses) of the
     best that give the adapter at least the best one's weight in all, the one with
     the least text weight; then the lowest loss, the smaller total weight, the
-    fewest pseudo-labels (the order of ``confidences``). Without a path model to
-    choose, this is the lowest loss. (training/NOTES.md, session 7)
+    fewest pseudo-labels (the order of ``confidences``). (training/NOTES.md, session 7)
+
+    Without a path model to choose (text pages), the same rule leans toward the base
+    model: the least text weight within one standard error of the best. A weight the
+    held-out pages cannot tell from less is noise fitted to a few dozen blocks: on the
+    wordpress.com pages (26 labelled blocks on 5 pages) a text weight of 0.25, the lowest
+    mean loss (0.146 against the base's 0.183, within its standard error), took the
+    held-out content-vs-rest F1 from 0.910 to 0.893 (training/NOTES.md, session 11).
     """
     scores = {cwv: round(float(np.mean(v)), 6) if v else float("inf") for cwv, v in losses.items()}  # no evidence
     top = min(losses, key=lambda cwv: (scores[cwv], cwv[1] + cwv[2], cwv[1], confidences.index(cwv[0])))
     n_top = len(losses[top])
     margin = float(np.std(losses[top]) / np.sqrt(n_top)) if n_top > 1 else 0.0
+    if all(cwv[2] == 0 for cwv in losses):  # text weights only
+        near = [cwv for cwv in losses if scores[cwv] <= scores[top] + margin]
+        return min(near, key=lambda cwv: (cwv[1], scores[cwv])), scores
     near = [cwv for cwv in losses
             if scores[cwv] <= scores[top] + margin and cwv[1] + cwv[2] >= top[1] + top[2] - 1e-9]
     best = min(near, key=lambda cwv: (cwv[1], scores[cwv], cwv[1] + cwv[2], confidences.index(cwv[0])))

@@ -382,9 +382,13 @@ def test_choose_blend_shifts_weight_to_the_path_model_when_the_evidence_cannot_t
     # a clear winner stays the winner
     clear = {(None, 0.25, 0.25): noise, (None, 0.0, 0.5): [x + 1.0 for x in noise]}
     assert choose_blend(clear, (None,))[0] == (None, 0.25, 0.25)
-    # text weights only (no path model): the lowest loss
+    # text weights only (no path model): the least weight within one standard error of the best...
     text_only = {(None, w, 0.0): [x + abs(w - 0.5) / 100 for x in noise] for w in (0.0, 0.25, 0.5)}
-    assert choose_blend(text_only, (None,))[0] == (None, 0.5, 0.0)
+    best, scores = choose_blend(text_only, (None,))
+    assert best == (None, 0.0, 0.0) and scores[(None, 0.5, 0.0)] < scores[(None, 0.0, 0.0)]
+    # ...and the best one when the others are clearly worse
+    text_clear = {(None, w, 0.0): [x + abs(w - 0.5) for x in noise] for w in (0.0, 0.25, 0.5)}
+    assert choose_blend(text_clear, (None,))[0] == (None, 0.5, 0.0)
 
 
 def test_a_document_without_blocks_does_not_break_fitting_and_no_evidence_is_never_chosen() -> None:
