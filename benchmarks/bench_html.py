@@ -7,7 +7,9 @@ Quality: Sieve's article text (content blocks of ``sieve clean --format text``, 
 HTML model on Sieve's own segmentation) for every page, scored with
 ../shared/eval/score_html.py against ../shared/data/aeb-dev-ground-truth.json, with the
 headline (Sieve's output) and without it (leading heading blocks dropped; the benchmark's
-articleBody leaves the headline out). trafilatura.extract (defaults) is scored the same way.
+articleBody leaves the headline out), and without the headline or captions (as ``sieve clean
+--no-captions`` keeps the text: the benchmark's articleBody leaves pictures' captions out too,
+while Sieve labels them content by default). trafilatura.extract (defaults) is scored the same way.
 Note: the shipped HTML model was trained on these pages; the cross-validated figure (pages
 of publishers not in training) is in models/html.json, written by training/make_models.py.
 
@@ -50,7 +52,7 @@ def read(p):
 if side != "trafilatura":
     sys.path.insert(0, sys.argv[4])
     from classifier.errors import PageError
-    from classifier.html import html_to_blocks as _cut, page_fields
+    from classifier.html import html_to_blocks as _cut, is_caption, page_fields
     def html_to_blocks(data, found=None):
         try:
             return _cut(data, found=found)
@@ -70,11 +72,12 @@ if side.startswith("sieve"):
         body = content
         while body and body[0].tag in ("h1", "h2", "h3"):
             body = body[1:]
-        return "\n".join(b.text for b in content), "\n".join(b.text for b in body)
+        plain = [b for b in body if not is_caption(b)]  # as `sieve clean --no-captions` keeps it
+        return "\n".join(b.text for b in content), "\n".join(b.text for b in body), "\n".join(b.text for b in plain)
     def extract(data, path=None):
         doc = page(data, "p")
         if not doc.blocks:
-            return "", ""
+            return "", "", ""
         return article(next(sieve.label_many([doc])))
 elif side == "floor":  # parse + fastText on every block: what any block pipeline with languages must do
     import fasttext
@@ -88,23 +91,22 @@ elif side == "floor":  # parse + fastText on every block: what any block pipelin
             if text not in seen:
                 seen.add(text)
                 lid.predict(" ".join(text.split()) + "\n", 1, 0.0, "strict")
-        return "", ""
+        return "", "", ""
 else:
     import trafilatura
     def extract(data, page=None):
         text = trafilatura.extract(data) or ""
-        return text, text
+        return text, text, text
 extract(read(pages[0]), pages[0])  # warm up (models loaded, caches filled)
 t0 = time.perf_counter()
 results = {}
 if side == "sieve-stream":  # as `sieve score pages/` runs: one stream of documents, labelled in batches
     docs = (page(read(p), p.name.split(".")[0]) for p in pages)
     for doc in sieve.label_many(docs):
-        results[str(doc.id)] = article(doc) if doc.blocks else ("", "")
+        results[str(doc.id)] = article(doc) if doc.blocks else ("", "", "")
 else:
     for p in pages:
-        with_head, without = extract(read(p), p)
-        results[p.name.split(".")[0]] = (with_head, without)
+        results[p.name.split(".")[0]] = extract(read(p), p)
 seconds = time.perf_counter() - t0
 if out != "-":
     json.dump(results, open(out, "w"))
@@ -158,6 +160,8 @@ def main() -> None:
                 results = json.loads((t / f"{side}.json").read_text())
                 figures[side]["aeb_f1_with_headline"] = score(results, 0, t)
                 figures[side]["aeb_f1_without_headline"] = score(results, 1, t)
+                if side != "trafilatura":
+                    figures[side]["aeb_f1_without_headline_or_captions"] = score(results, 2, t)
         figures["speed_ratio_sieve_vs_trafilatura"] = (figures["trafilatura"]["seconds"]
                                                        / figures["sieve"]["seconds"])
         figures["speed_ratio_sieve_stream_vs_trafilatura"] = (figures["trafilatura"]["seconds"]
@@ -173,6 +177,8 @@ def main() -> None:
         if "aeb_f1_with_headline" in f:
             extra = (f"  AEB token F1 {f['aeb_f1_with_headline']:.4f} (with headline) / "
                      f"{f['aeb_f1_without_headline']:.4f} (without)")
+            if "aeb_f1_without_headline_or_captions" in f:
+                extra += f" / {f['aeb_f1_without_headline_or_captions']:.4f} (without, --no-captions)"
         print(f"  {side:<13} {f['seconds']:6.2f} s  {f['pages_per_s']:6.1f} pages/s  peak RSS "
               f"{f['peak_rss_mb']:5.0f} MB{extra}")
     print(f"  speed ratio sieve vs trafilatura: {figures['speed_ratio_sieve_vs_trafilatura']:.2f}x one page per "

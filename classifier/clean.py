@@ -25,7 +25,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ class CleanPolicy:
     min_chars: int = DEFAULT_MIN_CHARS
     annotate: bool = False  # every block with label, language, segments; no joined text
     drop_fields: bool = False  # do not keep the input's own fields under metadata
+    captions: bool = True  # keep captions of pictures (html.is_caption) with the article's content
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +67,8 @@ class CleanPolicy:
             "min_chars": self.min_chars,
             "annotate": self.annotate,
             "drop_fields": self.drop_fields,
+            # only when given: shards of a Sieve without --no-captions resume as they were
+            **({"no_captions": True} if not self.captions else {}),
         }
 
 
@@ -148,11 +151,16 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
     result = CleanResult()
     main = doc.lang
     kept: list[Block] = []
+    caption: Callable[[Block], bool] | None = None
+    if not policy.captions:
+        from .html import is_caption as caption  # lxml only for runs that ask
     for b in doc.blocks:
         if b.label not in policy.keep_labels:
             result.removed[b.label.value if b.label else "unlabelled"] += 1
         elif not policy.keep_foreign and not policy.split_by_language and removable_foreign(b):
             result.removed["foreign_blocks"] += 1
+        elif caption is not None and caption(b):
+            result.removed["captions"] += 1
         else:
             kept.append(b)
             if b.segments and not policy.keep_foreign:

@@ -1503,6 +1503,10 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
 @click.option("--annotate", is_flag=True, help="Keep every block with its label, language and segments "
                                                "instead of the joined text.")
 @click.option("--drop-fields", is_flag=True, help="Do not keep the input records' own fields under metadata.")
+@click.option("--no-captions", is_flag=True,
+              help="Leave pictures' captions and credits out of the kept text (web pages: a <figcaption>, text "
+                   "in a <figure>, an element whose class or id says caption or credit; counted as 'captions' "
+                   "in metadata.removed). They are content, and kept, by default.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default="jsonl", show_default=True,
               help="text: print each document's kept text for a person (no output folder).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -1522,7 +1526,7 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
 @_model_dir_option
 @_model_option
 def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...], keep_foreign: bool,
-          split_by_language: bool, min_chars: int, annotate: bool, drop_fields: bool, fmt: str,
+          split_by_language: bool, min_chars: int, annotate: bool, drop_fields: bool, no_captions: bool, fmt: str,
           workers: int | None, engine: str, scheduler: str | None, overwrite: bool, compression: str,
           max_reject_share: float, rejects_path: str | None, publisher: str | None, input_format: str,
           text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
@@ -1557,7 +1561,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
 
     policy = CleanPolicy(keep_labels=frozenset(Label(k) for k in keep), keep_foreign=keep_foreign,
                          split_by_language=split_by_language, min_chars=min_chars, annotate=annotate,
-                         drop_fields=drop_fields)
+                         drop_fields=drop_fields, captions=not no_captions)
     if scheduler is not None and engine != "dask":  # never run locally when a cluster was named
         raise click.UsageError("--scheduler is the address of a Dask scheduler: add --engine dask")
     if annotate and split_by_language:  # an annotated record keeps the whole document, in every language

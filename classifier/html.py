@@ -38,7 +38,7 @@ from lxml import etree
 from .document import Block
 from .errors import PageError
 
-__all__ = ["BLOCK_TAGS", "DOM_FACTS", "DROP_TAGS", "PageError", "decode_html", "html_to_blocks"]
+__all__ = ["BLOCK_TAGS", "DOM_FACTS", "DROP_TAGS", "PageError", "decode_html", "html_to_blocks", "is_caption"]
 
 DROP_TAGS = frozenset({
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed", "video",
@@ -324,6 +324,27 @@ _TAG_FACT = {"p": "tag_p", "li": "tag_li", "dd": "tag_li", "dt": "tag_li", "td":
              "button": "tag_control", "legend": "tag_control", "summary": "tag_control", "hgroup": "tag_title_like"}
 _FACT_INDEX = {name: i for i, name in enumerate(DOM_FACTS)}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
+
+
+#: A class or id of a caption or a photo credit in one of ``Block.path``'s steps
+#: ("div.caption-text", "figcaption.wp-caption-text", "div.photo-credit", "p#caption-0").
+_CAPTION_STEP = re.compile(r"[.#][^ ]*(?:caption|credit)")
+
+
+def is_caption(block: Block) -> bool:
+    """Whether a block is a picture's caption or credit: a ``<figcaption>``, text inside
+    a ``<figure>``, or an element (or its parent) whose class or id says caption or
+    credit. Captions are content (SCHEMA.md: "captions that belong to the story"); this
+    lets ``sieve clean --no-captions`` leave them out of the article text. A block
+    without markup (plain text) is never a caption."""
+    if block.tag == "figcaption":
+        return True
+    if block.dom is not None and block.dom[_FACT_INDEX["in_figure"]]:
+        return True
+    if not block.path:
+        return False
+    steps = block.path.rsplit(" ", 2)
+    return _CAPTION_STEP.search(" ".join(steps[-2:])) is not None
 
 
 class _Open:

@@ -29,6 +29,7 @@ OPTION_FLAGS = {
     "min_chars": "--min-chars",
     "annotate": "--annotate",
     "drop_fields": "--drop-fields",
+    "no_captions": "--no-captions",
     "suffix": "--compression",
     "input_format": "--input-format",
     "text_field": "--text-field",

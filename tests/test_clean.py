@@ -110,6 +110,59 @@ def test_annotate_keeps_every_block_and_drop_fields_drops_input_fields() -> None
     assert "crawl" not in rec["metadata"]
 
 
+CAPTIONED_PAGE = b"""<html><head><title>Harbour swim</title></head><body><article>
+<h1>Harbour swim</h1>
+<p>More than two hundred swimmers crossed the harbour on Saturday morning, the largest field yet.</p>
+<figure><img src="a.jpg"><figcaption>Swimmers leave the slipway at dawn.</figcaption></figure>
+<p>The winner finished in twenty-two minutes and said she had trained in the cold sea all year.</p>
+<div class="photo-credit">Photo by the harbour office</div>
+<div class="wp-caption"><p>The lighthouse at the end of the course.</p></div>
+<div class="captionless-gallery"><div class="row"><p>Organisers said the race would return next year.</p></div></div>
+</article></body></html>"""
+CAPTIONS = ["Swimmers leave the slipway at dawn.", "Photo by the harbour office",
+            "The lighthouse at the end of the course."]
+
+
+def test_no_captions_leaves_captions_out_of_the_text_and_counts_them() -> None:
+    from dataclasses import replace
+
+    from classifier.html import html_to_blocks, is_caption
+
+    blocks = html_to_blocks(CAPTIONED_PAGE)
+    assert [b.text for b in blocks if is_caption(b)] == CAPTIONS  # a class word two levels up is not the block's
+    assert not is_caption(Block("Swimmers leave the slipway at dawn.", tag="p"))  # plain text: no markup to tell
+    doc = Document(id="p", blocks=tuple(replace(b, label=Label.CONTENT, lang="en", lang_score=0.9, foreign=False)
+                                        for b in blocks), lang="en", lang_score=0.9)
+    kept = clean_document(doc, CleanPolicy(min_chars=10)).records[0][1]
+    assert all(c in kept["text"] for c in CAPTIONS) and "captions" not in kept["metadata"]["removed"]
+    res = clean_document(doc, CleanPolicy(min_chars=10, captions=False))
+    text = res.records[0][1]["text"]
+    assert text.split("\n\n") == [b.text for b in blocks if b.text not in CAPTIONS]
+    assert res.records[0][1]["metadata"]["removed"] == {"captions": 3}
+    assert "no_captions" not in CleanPolicy().to_dict() and CleanPolicy(captions=False).to_dict()["no_captions"]
+
+
+def test_no_captions_on_the_command_line(runner: CliRunner, shipped_model_dir: Path, tmp_path: Path) -> None:
+    page = tmp_path / "swim.html"
+    page.write_bytes(CAPTIONED_PAGE)
+    texts = {}
+    for args in ((), ("--no-captions",)):
+        out = tmp_path / f"out{len(args)}"
+        result = runner.invoke(cli, ["clean", str(page), "-o", str(out), "--model-dir", str(shipped_model_dir),
+                                     "--min-chars", "10", *args])
+        assert result.exit_code == 0, result.stderr
+        with gzip.open(out / "swim.jsonl.gz", "rt", encoding="utf-8") as f:
+            texts[args] = json.loads(f.readline())
+    with_captions, without = texts[()], texts[("--no-captions",)]
+    shown = [c for c in CAPTIONS if c in with_captions["text"].split("\n\n")]
+    assert shown  # the shipped model keeps some caption as content, else this test shows nothing
+    assert without["text"].split("\n\n") == [t for t in with_captions["text"].split("\n\n") if t not in CAPTIONS]
+    assert without["metadata"]["removed"].get("captions") == len(shown)
+    options = json.loads((tmp_path / "out1" / "swim.report.json").read_text())["options"]
+    assert options["no_captions"] is True and "no_captions" not in json.loads(
+        (tmp_path / "out0" / "swim.report.json").read_text())["options"]
+
+
 def test_discover_shards_keeps_subfolders_and_refuses_collisions(tmp_path: Path) -> None:
     (tmp_path / "in" / "x").mkdir(parents=True)
     (tmp_path / "in" / "a.jsonl").write_text("{}\n")
@@ -642,6 +695,7 @@ def test_a_rerun_with_other_options_refuses_finished_shards(runner: CliRunner, t
     assert "--split-by-language was off, now on" in refused(tiny_model_dir, "--min-chars", "20",
                                                              "--split-by-language")
     assert "--text-field was text, now body" in refused(tiny_model_dir, "--min-chars", "20", "--text-field", "body")
+    assert "--no-captions was none, now on" in refused(tiny_model_dir, "--min-chars", "20", "--no-captions")
     other_models = copy_model_dir("other")
     save_model(tiny_model, other_models, file_name="html.joblib")  # an HTML model: auto labels pages with it
     assert "--model-dir: other models (html.joblib)" in refused(other_models, "--min-chars", "20")

@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from classifier.cards import sha256_of  # noqa: E402
 from classifier.document import LABELS, Document, Label  # noqa: E402
 from classifier.errors import PageError  # noqa: E402
-from classifier.html import DOM_FACTS, html_to_blocks, page_fields  # noqa: E402
+from classifier.html import DOM_FACTS, html_to_blocks, is_caption, page_fields  # noqa: E402
 from classifier.language import LanguageIdentifier  # noqa: E402
 from classifier.model import (  # noqa: E402
     HTML_MODEL_FILE,
@@ -171,15 +171,19 @@ def weak_comment_labels(docs: list[Document]) -> tuple[list[Document], int]:
     return out, added
 
 
-def article_texts(docs: list[Document], probs: list[np.ndarray], headline: bool) -> dict[str, dict[str, str]]:
+def article_texts(docs: list[Document], probs: list[np.ndarray], headline: bool,
+                  captions: bool = True) -> dict[str, dict[str, str]]:
     """AEB predictions: page hash -> {"articleBody": content blocks joined}; without
-    ``headline``, the leading heading blocks of the article are left out."""
+    ``headline``, the leading heading blocks of the article are left out; without
+    ``captions``, the captions (``html.is_caption``, as ``sieve clean --no-captions``)."""
     out = {}
     for d, p in zip(docs, probs):
         content = [b for b, row in zip(d.blocks, p) if int(np.argmax(row)) == 0]
         if not headline:
             while content and content[0].tag in ("h1", "h2", "h3"):
                 content = content[1:]
+        if not captions:
+            content = [b for b in content if not is_caption(b)]
         page = Path(str(d.extra["html"])).name.split(".")[0]
         out[page] = {"articleBody": "\n".join(b.text for b in content)}
     return out
@@ -232,9 +236,11 @@ def train_html_model(args: argparse.Namespace, language: LanguageIdentifier) -> 
                 truth = args.data_dir / "aeb-dev-ground-truth.json"
                 if scorer.is_file() and truth.is_file():
                     with tempfile.TemporaryDirectory() as tmp:
-                        for headline in (True, False):
-                            res = score_html(scorer, truth, article_texts(pdocs, pprobs, headline), Path(tmp))
-                            key = "aeb_token_f1_with_headline" if headline else "aeb_token_f1_without_headline"
+                        for key, headline, captions in (("aeb_token_f1_with_headline", True, True),
+                                                        ("aeb_token_f1_without_headline", False, True),
+                                                        ("aeb_token_f1_without_headline_or_captions", False, False)):
+                            res = score_html(scorer, truth, article_texts(pdocs, pprobs, headline, captions),
+                                             Path(tmp))
                             card["cv"][key] = res
             logging.info("HTML CV %s: %s", p, json.dumps(card["cv"][p]))
             start += n
