@@ -230,6 +230,11 @@ def format_of(path: str | Path) -> str:
     return "text"
 
 
+class DamagedStream(EOFError):
+    """Compressed data that cannot be decompressed (not merely cut short): a ``corrupt``
+    reject. An EOFError, so every reader that stops at a cut stops here too."""
+
+
 _STREAM_ERRORS: tuple[type[BaseException], ...] = (EOFError, gzip.BadGzipFile, zlib.error)
 
 
@@ -237,7 +242,7 @@ def _stream_reject(source: str, position: int, err: BaseException) -> Reject:
     """The reject for a compressed stream that stops being readable: ``truncated`` when
     it ends early, ``corrupt`` when its data is damaged (gzip's checksum or header,
     invalid deflate data)."""
-    if isinstance(err, (gzip.BadGzipFile, zlib.error)):
+    if isinstance(err, (gzip.BadGzipFile, zlib.error, DamagedStream)):
         return Reject(source, position, "corrupt", f"compressed data is damaged: {err}")
     return Reject(source, position, "truncated", f"compressed stream ends early: {err}")
 
@@ -859,6 +864,7 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
     n = 0  # records met, in order (positions in rejects)
     pos = 0  # where this pass of the iterator starts
     pending: int | None = None  # a record start after which unparsable bytes were met
+    reading = False
     while True:
         last: int | None = None  # start of the last record read in this pass
         resume: int | None = None  # where a record whose length runs over the next one is left for
@@ -885,8 +891,10 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                         resume = nxt
                         break
                 wanted = kind == WarcRecordType.response and length <= max_bytes
+                reading = True  # a cut met now is in record n, not after it
                 block = record.reader.read() if wanted else b""
                 got = len(block) if wanted else record.reader.consume()
+                reading = False
                 # the stream ends before the record does (a cut file, or a wrong length), or the
                 # block holds the start of the next record (a wrong length that ends in it)
                 inside = _NEXT_RECORD_INSIDE.search(block) if wanted else None
@@ -929,7 +937,7 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                 if doc is not None:
                     yield doc
         except _truncation_errors() as err:
-            rejects.add(_stream_reject(source, n + 1, err))
+            rejects.add(_stream_reject(source, n if reading else n + 1, err))
             return
         except (OSError, ValueError, RuntimeError) as err:
             nxt = _next_warc_record(stream, (last if last is not None else pos) + 1, gz=gz)
@@ -1073,9 +1081,13 @@ class _EndsAsCut(io.RawIOBase):
         import lzma
 
         try:
-            return int(self._source.readinto(buffer))
+            # read1: at most what one step decompresses. readinto fills the whole buffer,
+            # and what it held when the damage was met was lost: whole records before it
+            data = self._source.read1(len(buffer))
         except (OSError, lzma.LZMAError, EOFError) as err:
             raise EOFError(f"compressed data is damaged or cut: {err}") from err
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class _ZstdFrames(io.RawIOBase):
@@ -1092,6 +1104,7 @@ class _ZstdFrames(io.RawIOBase):
         self._out = bytearray()
         self._done = False
         self._cut = False
+        self._damage: Exception | None = None  # a damaged frame, raised once the frames before it are read
         self._head = b""  # read while looking for a dictionary, not yet decompressed
         self._input = b""  # compressed bytes read and not yet decompressed, from _at on
         self._at = 0
@@ -1139,10 +1152,16 @@ class _ZstdFrames(io.RawIOBase):
             while data:
                 if self._frame is None:
                     self._frame = self._context.decompressobj()
-                self._out += self._frame.decompress(data)
+                try:
+                    self._out += self._frame.decompress(data)
+                except zstandard.ZstdError as err:  # a damaged frame: first hand over the frames before it
+                    self._done, self._damage = True, err
+                    break
                 data = b""
                 if self._frame.eof:  # the next frame starts in what is left
                     data, self._frame = self._frame.unused_data, None
+        if not self._out and self._damage is not None:
+            raise DamagedStream(f"a zstd frame is damaged: {self._damage}")
         if not self._out and self._cut:  # raised once the bytes before the cut are read
             raise zstandard.ZstdError("the last zstd frame ends early: the stream is cut")
         n = len(self._out) if size < 0 else min(size, len(self._out))
@@ -1201,9 +1220,12 @@ class _Rewindable(io.RawIOBase):
         """Up to ``size`` bytes (all the rest with -1); fewer only at the end (a pipe
         may hand over less at a time)."""
         end = self._base + len(self._buffer)
+        # read1 where the source is buffered: its read() fills the whole request, and
+        # what it held when a cut or damage was met was lost (whole records before it)
+        read = getattr(self._source, "read1", self._source.read)
         while self._error is None and (size < 0 or end < self._pos + size):
             try:
-                data = self._source.read(max(size, _READ_CHUNK))
+                data = read(max(size, _READ_CHUNK))
             except Exception as err:  # noqa: BLE001 - a cut stream: first hand over what came before
                 self._error = err
                 break
@@ -1341,6 +1363,11 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
     where = _warc_where(record, offset)
     uri, record_id = where["url"], where["warc_record_id"]
     sink = _WarcRejects(rejects, where)
+    if not block.startswith(b"HTTP/"):
+        declared = (record.headers.get("Content-Type") or "").lower()
+        if declared and "application/http" not in declared:  # a crawler's dns: record (text/dns), ...
+            rejects.skip("not_http")
+            return None
     head, sep, body = block.partition(b"\r\n\r\n")
     if not sep:
         head, sep, body = block.partition(b"\n\n")
@@ -1423,6 +1450,7 @@ class _WarcRejects:
 
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)")
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 def _dechunk(body: bytes) -> bytes:
@@ -1433,10 +1461,11 @@ def _dechunk(body: bytes) -> bytes:
         if eol < 0:
             break
         size_field = body[pos:eol].split(b";", 1)[0].strip()
-        try:
-            size = int(size_field, 16)
-        except ValueError:
+        # hex digits only: int() also takes "-ffff", "+1f" and "0x1f", and a negative
+        # size sent the position back to read the same line for ever
+        if not _HEX.fullmatch(size_field):
             return body  # not chunked after all: keep the bytes as they are
+        size = int(size_field, 16)
         if size == 0:
             break
         out.append(body[eol + 2:eol + 2 + size])

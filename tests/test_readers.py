@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import io
+import itertools
 import json
 import random
 import sys
@@ -990,3 +991,79 @@ def test_a_json_array_is_one_clear_reject_not_a_reject_per_line(tmp_path: Path) 
     (tmp_path / "stray.jsonl").write_text("[\n" + "".join(json.dumps(r) + "\n" for r in records))
     docs, rejects = _read(tmp_path / "stray.jsonl")
     assert [d.id for d in docs] == ["a", "b"] and [r.reason for r in rejects] == ["not_jsonl"]
+
+
+def _big_warc(i: int) -> bytes:
+    """A response record of about 3 kB: many of them span the 64 kB buffers of the readers."""
+    body = b"".join(b"<p>Page %d, paragraph %d: the ferry keeps running through the winter months.</p>" % (i, k)
+                    for k in range(35))
+    return _warc_page(i, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body>" + body + b"</body></html>")
+
+
+@pytest.mark.parametrize("suffix", [".warc.xz", ".warc.bz2"])
+def test_a_cut_warc_xz_or_bz2_keeps_every_whole_record_before_the_cut(tmp_path: Path, suffix: str) -> None:
+    # the reader filled 64 kB at a time, and the records it held when the cut was met were
+    # lost without a word (16 of 193 whole records in a cut .warc.xz)
+    import bz2
+    import lzma
+
+    records = [_big_warc(i) for i in range(1, 201)]
+    whole = lzma.compress(b"".join(records)) if suffix == ".warc.xz" else bz2.compress(b"".join(records), 1)
+    path = tmp_path / f"cut{suffix}"
+    path.write_bytes(whole[:-2000])
+    readable = (lzma.LZMADecompressor() if suffix == ".warc.xz" else bz2.BZ2Decompressor()).decompress(whole[:-2000])
+    ends = list(itertools.accumulate(len(r) for r in records))  # the readable bytes begin the file's
+    complete = sum(1 for end in ends if end <= len(readable))
+    docs, rejected = _read(path)
+    assert complete > 100 and [d.url for d in docs] == [f"https://example.org/{i}" for i in range(1, complete + 1)]
+    assert [(r.position, r.reason) for r in rejected] == [(complete + 1, "truncated")]
+
+
+def test_a_cut_warc_zst_on_a_pipe_keeps_every_whole_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = _warc_bytes("c.warc.zst", [_big_warc(i) for i in range(1, 41)])
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(_Pipe(whole[: len(whole) - 50])))
+    docs, rejected = _read("-", input_format="auto")
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in range(1, 40)]  # 23 before the fix
+    assert [(r.position, r.reason) for r in rejected] == [(40, "truncated")]
+
+
+def test_a_damaged_zstd_frame_keeps_the_records_before_it_and_is_corrupt(tmp_path: Path) -> None:
+    import zstandard
+
+    frames = [zstandard.ZstdCompressor(write_checksum=True).compress(_record(i)) for i in range(400)]
+    damaged = bytearray(frames[299])
+    damaged[len(damaged) // 2] ^= 0xFF
+    frames[299] = bytes(damaged)
+    path = tmp_path / "d.jsonl.zst"
+    path.write_bytes(b"".join(frames))
+    docs, rejected = _read(path)
+    assert [d.id for d in docs] == [f"d{i}" for i in range(299)]  # 266 before the fix
+    assert [(r.position, r.reason) for r in rejected] == [(300, "corrupt")]
+
+
+def test_a_chunk_size_that_is_no_hex_number_does_not_hang(tmp_path: Path) -> None:
+    # int("-ffff", 16) is a number: the position went back and the same line was read for ever
+    import subprocess
+
+    http = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"-ffff\r\n<p>The ferry keeps running through the winter months.</p>\r\n0\r\n\r\n")
+    path = _write_warc(tmp_path / "c.warc", [_warc_page(1, http), _warc(2)])
+    code = ("import sys; from classifier.readers import RejectSink, read_any; "
+            "print([d.url for d in read_any(sys.argv[1], RejectSink())])")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(["https://example.org/1", "https://example.org/2"])
+
+
+def test_a_response_record_without_http_is_skipped_not_rejected(tmp_path: Path) -> None:
+    dns = b"20240101000000\nexample.org.\t300\tIN\tA\t93.184.216.34\n"
+    head = (b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:9>\r\nWARC-Target-URI: dns:example.org\r\n"
+            b"Content-Type: text/dns\r\nContent-Length: %d\r\n\r\n") % len(dns)
+    sink = RejectSink()
+    found: list[Reject] = []
+    sink.on_reject = found.append
+    docs = list(read_any(_write_warc(tmp_path / "c.warc", [head + dns + b"\r\n\r\n", _warc(1)]), sink))
+    assert [d.url for d in docs] == ["https://example.org/1"] and found == [] and sink.skipped == {"not_http": 1}
+    # a response record that says it holds HTTP and does not is still malformed
+    docs, rejected = _read(_write_warc(tmp_path / "d.warc", [_warc_page(2, b"no http here\r\n\r\n<p>x</p>")]))
+    assert docs == [] and [r.reason for r in rejected] == ["malformed"]
