@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import SchemaError
+from .errors import SchemaError, TooManyBlocks
 
 __all__ = ["Block", "Document", "Label", "LABELS", "Segment", "labelled_block", "normalize_lang", "split_paragraphs"]
 
@@ -190,8 +190,9 @@ class Document:
 
     @classmethod
     def from_dict(cls, record: object, *, default_id: str = "doc", text_field: str = "text",
-                  html_field: str = "html") -> Document:
-        """Read an input record (SCHEMA.md). Raises ``SchemaError`` naming the field.
+                  html_field: str = "html", max_blocks: int | None = None) -> Document:
+        """Read an input record (SCHEMA.md). Raises ``SchemaError`` naming the field,
+        and ``TooManyBlocks`` for more than ``max_blocks`` blocks (before building them).
 
         Blocks come from ``blocks`` (strings or objects with ``text``) exactly as
         given; without ``blocks``, ``text_field`` is split into paragraphs; without
@@ -216,6 +217,8 @@ class Document:
             raw_blocks = rec.pop("blocks")
             if not isinstance(raw_blocks, list):
                 raise SchemaError(f"field 'blocks' must be a list, not {type(raw_blocks).__name__}")
+            if max_blocks is not None and len(raw_blocks) > max_blocks:
+                raise TooManyBlocks(max_blocks)
             blocks = []
             for i, raw in enumerate(raw_blocks):
                 if isinstance(raw, str):
@@ -234,7 +237,10 @@ class Document:
             text = rec.pop(text_field)
             if not isinstance(text, str):
                 raise SchemaError(f"field '{text_field}' must be a string, not {type(text).__name__}")
-            blocks = [Block(text=t) for t in split_paragraphs(text)]
+            paragraphs = split_paragraphs(text)
+            if max_blocks is not None and len(paragraphs) > max_blocks:
+                raise TooManyBlocks(max_blocks)
+            blocks = [Block(text=t) for t in paragraphs]
         elif isinstance(rec.get(html_field), str):
             from .html import html_to_blocks, page_fields  # lxml only when pages come in
 
@@ -243,7 +249,7 @@ class Document:
                                   "HTML; give the page files themselves as inputs")
 
             found: dict[str, str] = {}
-            blocks = html_to_blocks(rec.pop(html_field), found=found)
+            blocks = html_to_blocks(rec.pop(html_field), found=found, max_blocks=max_blocks)
             if not rec.get("url"):  # a page without its url: the canonical URL it names
                 rec["url"] = found.get("url")
             for key, value in page_fields(found).items():  # the page's title, unless the record gives its own

@@ -24,5 +24,14 @@ class PageError(InputError):
     """A web page that cannot be read whole (``html.html_to_blocks``): a reject, not a crash."""
 
 
+class TooManyBlocks(PageError):
+    """A document of more blocks than the caller's limit, found before they are all
+    built (a page while it is cut, a record's ``blocks`` before they become blocks)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} blocks (the limit)")
+        self.limit = limit
+
+
 class ModelError(ClassifierError):
     """A model file is missing, unreadable, or does not match its model card."""

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .document import Document, split_paragraphs
-from .errors import InputError, PageError, SchemaError
+from .errors import InputError, PageError, SchemaError, TooManyBlocks
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -568,9 +568,13 @@ def _parse_line(
     try:
         # a page in the record is cut into blocks here: the same time limit as a page file
         with time_limit(PAGE_SECONDS if page else 0.0):
-            doc = Document.from_dict(record, default_id=f"{Path(source).name}:{line_no}", text_field=text_field)
+            doc = Document.from_dict(record, default_id=f"{Path(source).name}:{line_no}", text_field=text_field,
+                                     max_blocks=MAX_BLOCKS)
     except SchemaError as err:
         rejects.add(Reject(source, line_no, "bad_schema", str(err), raw))
+        return None
+    except TooManyBlocks as err:
+        rejects.add(Reject(source, line_no, "too_large", str(err), raw))
         return None
     except PageTimeout:
         rejects.add(Reject(source, line_no, "timeout", f"cutting the page into blocks took more than "
@@ -588,9 +592,6 @@ def _parse_line(
         return None
     if not any(b.text.strip() for b in doc.blocks):
         rejects.add(Reject(source, line_no, "no_text", "the document has no text", raw))
-        return None
-    if len(doc.blocks) > MAX_BLOCKS:
-        rejects.add(_too_many_blocks(source, line_no, len(doc.blocks), raw))
         return None
     return doc
 
@@ -813,7 +814,10 @@ def _page_document(data: bytes, source: str, position: int, doc_id: str, url: st
     try:
         found: dict[str, str] = {}
         with time_limit(PAGE_SECONDS):
-            blocks = html_to_blocks(data, http_charset, found=found)
+            blocks = html_to_blocks(data, http_charset, found=found, max_blocks=MAX_BLOCKS)
+    except TooManyBlocks as err:
+        rejects.add(Reject(source, position, "too_large", str(err), data[:65536]))
+        return None
     except PageTimeout:
         rejects.add(Reject(source, position, "timeout", f"cutting the page into blocks took more than "
                            f"{PAGE_SECONDS} s ({len(data)} bytes)", data[:65536]))
@@ -827,9 +831,6 @@ def _page_document(data: bytes, source: str, position: int, doc_id: str, url: st
         return None
     if not blocks:
         rejects.add(Reject(source, position, "no_text", "the page has no text", data[:65536]))
-        return None
-    if len(blocks) > MAX_BLOCKS:
-        rejects.add(_too_many_blocks(source, position, len(blocks), None))
         return None
     # a bare HTML file's url (and so its publisher): the canonical URL the page names
     # the page's title (a field of its record, as a JSONL page's): finds its headline

@@ -101,11 +101,28 @@ def test_a_document_of_too_many_blocks_is_too_large(tmp_path: Path, monkeypatch:
     docs, rejected = _read(path)
     assert [d.id for d in docs] == ["a", "ten"]
     assert [(r.position, r.reason) for r in rejected] == [(2, "too_large"), (3, "too_large"), (5, "too_large")]
-    assert "11 blocks > limit 10" in rejected[0].detail and rejected[0].raw is not None
+    assert all(r.detail == "more than 10 blocks (the limit)" and r.raw is not None for r in rejected)
     (tmp_path / "many.txt").write_text(many, encoding="utf-8")
     (tmp_path / "many.html").write_text("<p>x</p>" * 11, encoding="utf-8")
     for name in ("many.txt", "many.html"):
         assert [r.reason for r in _read(tmp_path / name)[1]] == ["too_large"]
+    assert _read(tmp_path / "many.html")[1][0].raw == b"<p>x</p>" * 11  # a page's reject keeps its bytes
+
+
+def test_a_page_of_too_many_blocks_is_refused_while_it_is_cut() -> None:
+    # 10 MB of <p>x</p> (1.25 M blocks) was cut whole, 1.6 GB, before the limit was checked
+    from classifier.document import Document
+    from classifier.errors import TooManyBlocks
+    from classifier.html import html_to_blocks
+
+    page = "<html><body>" + "<p>x</p>" * 1000 + "</body></html>"
+    assert len(html_to_blocks(page, max_blocks=1000)) == 1000
+    with pytest.raises(TooManyBlocks, match="more than 999 blocks"):
+        html_to_blocks(page, max_blocks=999)
+    with pytest.raises(TooManyBlocks):
+        Document.from_dict({"blocks": ["x"] * 1000}, max_blocks=999)
+    assert len(Document.from_dict({"html": page}, max_blocks=1000).blocks) == 1000
+
 
 def test_reject_to_dict_keeps_undecodable_bytes_as_base64() -> None:
     raw = b'{"text": "caf\xe9"}'
