@@ -20,6 +20,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -395,6 +396,19 @@ def current_options(task: ShardTask) -> dict[str, Any]:
     return shard_options(task, models)
 
 
+def input_stamp(path: str) -> dict[str, int] | None:
+    """An input file's size and modification time, recorded in its shard report: a
+    rerun redoes a finished shard whose input has changed since (a crawl still being
+    appended to). None for standard input, or a file that cannot be stat-ed."""
+    if path == "-":
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
 def clean_shard(task: ShardTask) -> dict[str, Any]:
     """Clean one input file into its output shard(s); returns the shard report.
 
@@ -404,6 +418,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     written last: a shard with a report is finished.
     """
     started = time.perf_counter()
+    input_stat = input_stamp(task.input)  # before reading: a file changed while it is read is redone next time
     stamp = _files_stamp(task.templates, task.model_dir)  # once a shard: the Sieve and the options
     sieve = _sieve_for(task.model_dir, task.model_choice, task.templates, stamp)
     adapted_before = sieve.adapted  # the process's Sieve serves every shard it cleans
@@ -469,6 +484,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     stats["read"] += sink.total + sink.total_skipped
     report = {
         "input": task.input,
+        "input_stat": input_stat,  # a rerun redoes the shard when its input has changed since
         "name": task.name,
         "outputs": sorted(str(_out_path(task, lang).name) for lang in writers),
         "read": stats["read"],

@@ -39,6 +39,7 @@ from .clean import (
     clean_shard,
     current_options,
     earlier_output_owners,
+    input_stamp,
     merge_reports,
     shard_report_path,
     write_run_report,
@@ -288,6 +289,18 @@ def _warn_unread_in_output(inputs: Sequence[str], output_dir: Path, echo: Callab
              f"folder, are not read as inputs ({shown}): move them out of it, or write to another -o")
 
 
+def _input_changed(task: ShardTask, report: dict[str, Any]) -> bool:
+    """Whether a finished shard's input, the same file, has another size or time now
+    than when the shard was made (a report without them, of an earlier Sieve: no)."""
+    then = report.get("input_stat")
+    made_from = report.get("input")
+    if not isinstance(then, dict) or not isinstance(made_from, str):
+        return False
+    if os.path.realpath(made_from) != os.path.realpath(task.input):
+        return False  # another file of the same name: _check_finished_inputs refuses it
+    return input_stamp(task.input) != then
+
+
 def _check_finished_inputs(output_dir: Path, tasks: list[ShardTask], reports: dict[str, dict[str, Any]]) -> None:
     """Refuse to reuse a finished shard made from another input file of the same name
     (``crawl-01/part-0.jsonl`` then ``crawl-02/part-0.jsonl`` into one ``-o``): the
@@ -440,17 +453,26 @@ def run_clean(
     tasks = [replace(base, input=src, output=str(output_dir / name), name=name) for src, name in shards]
     reports: dict[str, dict[str, Any]] = {}
     todo: list[ShardTask] = []
+    changed: list[str] = []  # finished shards whose input file has changed since
     for t in tasks:
         done = shard_report_path(t.output)
         if done.exists() and not overwrite:
             try:
-                reports[t.name] = json.loads(done.read_text(encoding="utf-8"))
-                if not isinstance(reports[t.name], dict):
+                report = json.loads(done.read_text(encoding="utf-8"))
+                if not isinstance(report, dict):
                     raise ValueError("not a report")
+                if _input_changed(t, report):
+                    changed.append(t.name)
+                    todo.append(t)
+                    continue
+                reports[t.name] = report
                 continue
             except (OSError, ValueError):
                 logger.warning("shard report %s is damaged: redoing the shard", done)
         todo.append(t)
+    if changed and echo is not None:
+        shown = ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else "")
+        echo(f"sieve clean: {len(changed)} finished shard(s) redone: their input changed since ({shown})")
     skipped = len(tasks) - len(todo)
     if reports:
         _check_finished_inputs(output_dir, tasks, reports)
@@ -507,7 +529,7 @@ def run_clean(
 def _slim(report: dict[str, Any]) -> dict[str, Any]:
     """What the run report needs of a shard report (``merge_reports``): a run of a
     million shards keeps a million of them until it ends."""
-    return {k: v for k, v in report.items() if k not in ("options", "outputs", "input")}
+    return {k: v for k, v in report.items() if k not in ("options", "outputs", "input", "input_stat")}
 
 
 #: The lock file a run holds in its output folder (hidden: never an input).

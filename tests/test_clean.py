@@ -716,6 +716,33 @@ def test_a_rerun_with_other_options_refuses_finished_shards(runner: CliRunner, t
     assert json.loads((out / "_report.json").read_text())["shards"] == 3
 
 
+def test_a_finished_shard_whose_input_changed_is_redone(runner: CliRunner, tiny_model_dir: Path,
+                                                        tmp_path: Path) -> None:
+    # a crawl file appended to after its shard was made: the rerun skipped it, and the new
+    # records were never read (exit 0)
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    line = "Record {} of the file: a paragraph long enough to be kept in the cleaned corpus for sure."
+    for name in ("a", "b"):
+        (src / f"{name}.jsonl").write_text("".join(json.dumps({"id": f"{name}{i}", "text": line.format(i)}) + "\n"
+                                                   for i in range(3)), encoding="utf-8")
+    first = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1")
+    assert first.exit_code == 0, first.stderr
+    a_report = (out / "a.report.json").read_bytes()
+    with open(src / "b.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "b9", "text": line.format(9)}) + "\n")
+    again = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1")
+    assert again.exit_code == 0, again.stderr
+    assert "1 finished shard(s) redone: their input changed since (b)" in again.stderr
+    assert "(1 finished before)" in again.stderr and (out / "a.report.json").read_bytes() == a_report
+    assert json.loads((out / "b.report.json").read_text())["read"] == 4
+    assert json.loads((out / "_report.json").read_text())["read"] == 7
+    with gzip.open(out / "b.jsonl.gz", "rt", encoding="utf-8") as f:
+        assert [json.loads(x)["id"] for x in f] == ["b0", "b1", "b2", "b9"]
+    third = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1")
+    assert "(2 finished before)" in third.stderr and "redone" not in third.stderr
+
+
 def test_a_finished_shard_without_recorded_options_is_not_reused(runner: CliRunner, tiny_model_dir: Path,
                                                                   data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
