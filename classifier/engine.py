@@ -24,7 +24,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, nullcontext
@@ -234,11 +234,8 @@ def _with_earlier_outputs(tasks: list[ShardTask]) -> list[ShardTask]:
     """The tasks, each with the files beside its output that may be its outputs of an
     earlier run (``clean_shard`` deletes those it does not write again). One listing
     per output folder, not one per shard: a folder may hold a million shards."""
-    by_folder: dict[Path, dict[str, int]] = {}
-    for i, t in enumerate(tasks):
-        by_folder.setdefault(Path(t.output).parent, {})[Path(t.output).name] = i
     found: dict[int, list[str]] = {}
-    for folder, names in by_folder.items():
+    for folder, names in _by_folder(tasks).items():
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
@@ -252,6 +249,14 @@ def _with_earlier_outputs(tasks: list[ShardTask]) -> list[ShardTask]:
                 if owner in names and entry.is_file():
                     found.setdefault(names[owner], []).append(entry.name)
     return [replace(t, earlier_outputs=tuple(sorted(found[i]))) if i in found else t for i, t in enumerate(tasks)]
+
+
+def _by_folder(tasks: Iterable[ShardTask]) -> dict[Path, dict[str, int]]:
+    """The tasks' output names by output folder, each with its task's index."""
+    by_folder: dict[Path, dict[str, int]] = {}
+    for i, t in enumerate(tasks):
+        by_folder.setdefault(Path(t.output).parent, {})[Path(t.output).name] = i
+    return by_folder
 
 
 def _remove_unfinished(folder: Path, entry: os.DirEntry[str], shards: dict[str, int]) -> None:
@@ -610,6 +615,7 @@ def _execute(tasks: list[ShardTask], workers: int, dask_client: Any
             except BaseException:  # Ctrl-C: no more shards
                 for pool in pools:
                     _stop(pool)
+                _remove_stopped(batch)
                 raise
             finally:
                 for pool in pools:
@@ -641,6 +647,7 @@ def _execute(tasks: list[ShardTask], workers: int, dask_client: Any
                                "worker of its own", len(suspects))
             except BaseException:  # Ctrl-C, or the caller stopped: no more shards
                 _stop(pool)
+                _remove_stopped(pending.values())
                 raise
 
 
@@ -662,6 +669,27 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     for proc in workers:
         with contextlib.suppress(Exception):
             proc.terminate()
+    for proc in workers:  # gone before their unfinished files are removed (``_remove_stopped``)
+        with contextlib.suppress(Exception):
+            proc.join(STOP_WAIT_SECONDS)
+
+
+#: How long a stopped run waits for each terminated worker to end.
+STOP_WAIT_SECONDS = 5.0
+
+
+def _remove_stopped(tasks: Iterable[ShardTask]) -> None:
+    """Remove the unfinished ``.part`` files of shards stopped under way in workers
+    ``_stop`` ended (a worker ended by a signal removes none): as a rerun would
+    (``_remove_unfinished``), so a stopped run leaves its finished files only."""
+    for folder, names in _by_folder(tasks).items():
+        try:
+            with os.scandir(folder) as listing:
+                entries = [e for e in listing if e.name.endswith(".part")]
+        except OSError:
+            continue
+        for entry in entries:
+            _remove_unfinished(folder, entry, names)
 
 
 def _worker_init(parent: int | None = None) -> None:
