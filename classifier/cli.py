@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -76,7 +77,8 @@ def _input_options(f: F) -> F:
     f = click.option("--input-format", type=click.Choice(list(INPUT_FORMATS)), default="auto",
                      show_default=True,
                      help="How to read inputs; auto goes by the name (after .gz/.zst/.bz2/.xz): .jsonl, "
-                          ".ndjson or .json JSONL, .html/.htm a page, .warc WARC, else text.")(f)
+                          ".ndjson or .json JSONL, .html/.htm a page, .warc WARC; a name without a known "
+                          "extension (Spark's part-00000) by its first bytes; else text.")(f)
     return f
 
 
@@ -1122,7 +1124,8 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
     if memory.unattributed:
         click.echo(f"sieve templates: {memory.unattributed} of {read} documents name no publisher (no 'publisher' "
                    "field, no url) and were left out: templates are learned per publisher (JSONL records can give a "
-                   "'publisher' or a 'url', an HTML page a <link rel=canonical> or og:url)", err=True)
+                   "'publisher' or a 'url', an HTML page a <link rel=canonical> or og:url; --publisher NAME names "
+                   "it for the documents that do not)", err=True)
     if memory.repeated:
         click.echo(f"sieve templates: {memory.repeated} of {read} documents repeat a page counted already (the same "
                    "url, or the same blocks) and were counted once", err=True)
@@ -1185,8 +1188,10 @@ def templates_merge(memories: tuple[Path, ...], output: Path, min_pages: int | N
     _save_memory(merged, output)
     final = [str(path) for path, mem in zip(memories, loaded) if not mem.partial]
     pages = sum(e["pages"] for e in merged.publishers.values())
-    click.echo(f"sieve templates: merged {len(memories)} memories ({len(merged.publishers)} publishers, {pages} "
-               f"pages, {merged.count_templates()} templates{', partial' if partial else ''}) -> {output}", err=True)
+    n_pub = len(merged.publishers)
+    click.echo(f"sieve templates: merged {len(memories)} memories ({n_pub} publisher{'' if n_pub == 1 else 's'}, "
+               f"{pages} page{'' if pages == 1 else 's'}, {merged.count_templates()} templates"
+               f"{', partial' if partial else ''}) -> {output}", err=True)
     if len(memories) > 1 and final:
         click.echo(f"sieve templates: warning: {len(final)} of the memories ({', '.join(final[:3])}"
                    f"{' ...' if len(final) > 3 else ''}) were learned without --partial: they kept only the texts "
@@ -1614,15 +1619,13 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     rep = result.report
     rejected = sum(rep["rejected"].values())
     if not quiet:
-        def fmt_counts(c: dict[str, int]) -> str:
-            return f" ({', '.join(f'{k}: {v:,}' for k, v in c.items())})" if c else ""
-
+        fmt_counts = _reasons
         failed = f", {len(result.failed)} failed" if result.failed else ""
         written = f" -> {result.report_path}" if result.report_path else f"; no {REPORT_NAME} written (a shard failed)"
         click.echo(
             f"sieve clean: {rep['shards']} shard{'' if rep['shards'] == 1 else 's'} ({result.skipped} finished "
-            f"before{failed}), {rep['read']:,} "
-            f"records read, {rep['written']:,} written, {sum(rep['dropped'].values()):,} dropped"
+            f"before{failed}), {rep['read']:,} record{'' if rep['read'] == 1 else 's'} read, "
+            f"{rep['written']:,} written, {sum(rep['dropped'].values()):,} dropped"
             f"{fmt_counts(rep['dropped'])}, {rejected:,} rejected{fmt_counts(rep['rejected'])}; kept "
             f"{rep['chars']['out']:,} of {rep['chars']['in']:,} characters in {result.seconds:.1f} s{written}",
             err=True)
@@ -1635,6 +1638,11 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         raise click.ClickException(f"{len(result.failed)} shard(s) failed ({names}); rerun to retry them "
                                    "(finished shards are kept)")
     _exit_if_too_many_rejects(rejected, rep["read"], max_reject_share)
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    """`` (reason: n, ...)`` of a count per reason, or "" when there is none."""
+    return f" ({', '.join(f'{k}: {v:,}' for k, v in counts.items())})" if counts else ""
 
 
 def _exit_if_too_many_rejects(rejected: int, read: int, max_reject_share: float, command: str = "clean") -> None:
@@ -1655,7 +1663,8 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
     from .clean import clean_document
 
     reporter = _RejectReporter("-", quiet, rejects_path)
-    read = written = dropped = 0
+    read = written = 0
+    dropped: Counter[str] = Counter()
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)
         sieve.check_models()
@@ -1672,7 +1681,7 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
                 res = clean_document(doc, policy, source="stdin" if inputs == ("-",) else "",
                                      model=sieve.model_info_for(doc))
                 if res.dropped:
-                    dropped += 1
+                    dropped[res.dropped] += 1
                     if fmt == "text":
                         click.echo(click.style(f"# {doc.id}: dropped ({res.dropped})", dim=True))
                     continue
@@ -1689,11 +1698,12 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
         raise click.ClickException(str(err)) from err
     # skipped records (WARC requests, non-HTML responses) count as read and dropped, as
     # in a shard report, so that read = written + dropped + rejected here too
-    skipped = reporter.sink.total_skipped
-    total_read = read + reporter.sink.total + skipped
+    dropped.update(reporter.sink.skipped)
+    total_read = read + reporter.sink.total + reporter.sink.total_skipped
     if not quiet:
         click.echo(f"sieve clean: {total_read:,} record{'' if total_read == 1 else 's'} read, {written:,} written, "
-                   f"{dropped + skipped:,} dropped, {reporter.sink.total:,} rejected"
+                   f"{dropped.total():,} dropped{_reasons(dict(sorted(dropped.items())))}, "
+                   f"{reporter.sink.total:,} rejected{_reasons(dict(sorted(reporter.sink.counts.items())))}"
                    f"{f' -> {reporter.path}' if reporter.sink.total and reporter.path else ''}", err=True)
         note = sieve.adapter_note(read)
         if note:
