@@ -119,15 +119,20 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
         utf8 = None
     if utf8 is not None and not data.isascii():
         return utf8
+    declared = _META_CHARSET.search(data[:4096])
+    meta = declared.group(1) if declared else None
+    labels = [http_charset, meta]
     if utf8 is None and not data.isascii():
         tolerant = data.decode("utf-8", errors="replace")
         non_ascii = len(tolerant) - len(tolerant.encode("ascii", "ignore"))  # broken sequences included
         broken = tolerant.count("\ufffd") - data.count("\ufffd".encode())
         if non_ascii >= 8 and broken <= MOSTLY_UTF8 * non_ascii:
             return tolerant  # a UTF-8 page with a stray byte, whatever it declares
-    declared = _META_CHARSET.search(data[:4096])
-    meta = declared.group(1) if declared else None
-    labels = [http_charset, meta]
+        if broken < non_ascii - broken and "utf-8" in (_text_codec(label) for label in labels):
+            # it says UTF-8 and more of its non-ASCII characters are whole UTF-8 than not
+            # (legacy text is next to never valid UTF-8): an article in UTF-8 under a
+            # footer pasted in windows-1252 stays readable, its footer's letters lost
+            return tolerant
     if _text_codec(http_charset) == "cp1252" and _text_codec(meta) not in (None, "cp1252"):
         # "ISO-8859-1" is many servers' default whatever the page: a page that names
         # another charset itself (EUC-JP, windows-1251) is read as it says, or its
