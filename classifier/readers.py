@@ -691,9 +691,9 @@ def _read_text_stream(
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as err:  # a guess (HTML declares its charset, text does not) could be garbage
-        rejects.add(Reject(source, 1, "bad_encoding", f"not {'UTF-8' if encoding == 'utf-8-sig' else 'UTF-16'}: "
-                           f"{err.reason} at byte {err.start}; convert it first (iconv -f LATIN1 -t UTF-8 FILE)",
-                           data))
+        name = "UTF-8" if encoding == "utf-8-sig" else encoding.upper()
+        rejects.add(Reject(source, 1, "bad_encoding", f"not {name}: {err.reason} at byte {err.start}; convert it "
+                           "first (iconv -f LATIN1 -t UTF-8 FILE)", data))
         return
     paragraphs = split_paragraphs(text)
     if not paragraphs:
@@ -706,9 +706,11 @@ def _read_text_stream(
 
 
 def _utf16(data: bytes) -> str | None:
-    """The codec of a text file in UTF-16 (as Windows tools save text): by its
-    byte-order mark, else when its NUL bytes are the high bytes of ASCII characters
-    (every other byte); None for anything else with NUL bytes (binary data)."""
+    """The codec of a text file in UTF-16 (as Windows tools save text) or UTF-32: by
+    its byte-order mark, else (UTF-16) when its NUL bytes are the high bytes of ASCII
+    characters (every other byte); None for anything else with NUL bytes (binary data)."""
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):  # UTF-32's mark begins as UTF-16's does
+        return "utf-32"
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "utf-16"
     sample = data[:4096]

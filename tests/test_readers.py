@@ -987,7 +987,8 @@ def test_utf16_text_files_are_read_and_binary_stays_binary(tmp_path: Path) -> No
     bytes are half of its ASCII characters, not binary data."""
     story = "Der Hafen bleibt im Winter offen.\n\nDie Fähre fährt weiter, sagte die Bürgermeisterin.\n"
     for name, data in (("bom.txt", story.encode("utf-16")), ("le.txt", story.encode("utf-16-le")),
-                       ("be.txt", story.encode("utf-16-be"))):
+                       ("be.txt", story.encode("utf-16-be")), ("u32.txt", story.encode("utf-32")),  # read as
+                       ("u32be.txt", b"\x00\x00\xfe\xff" + story.encode("utf-32-be"))):  # UTF-16 and \x00s
         (tmp_path / name).write_bytes(data)
         docs, rejects = _read(tmp_path / name)
         assert not rejects and [b.text for b in docs[0].blocks] == story.strip().split("\n\n"), name
