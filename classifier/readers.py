@@ -483,10 +483,10 @@ def read_jsonl(
 
 
 def _read_jsonl_stream(
-    stream: BinaryIO, source: str, rejects: RejectSink, text_field: str, max_bytes: int
+    stream: BinaryIO, source: str, rejects: RejectSink, text_field: str, max_bytes: int, first_line: int = 1
 ) -> Iterator[Document]:
-    line_no = 0
-    seen_record = False
+    line_no = first_line - 1
+    seen_record = first_line > 1  # past a JSON array: no other one begins here
     while True:
         try:
             # at most a few bytes over the limit are held (the line's end besides): a longer
@@ -517,12 +517,9 @@ def _read_jsonl_stream(
         if not raw.strip():
             continue
         if not seen_record and raw.lstrip().startswith(b"["):
-            # a JSON array (an export pretty-printed or on one line): its first line says
-            # what the file is, once; reading goes on (a good record after it is kept)
-            seen_record = True
-            rejects.add(Reject(source, line_no, "not_jsonl", "the file looks like a JSON array, not JSON Lines (one "
-                               "object per line); convert it first: jq -c '.[]' FILE > FILE.jsonl", raw[:max_bytes]))
-            continue
+            # a JSON array of records (an export, pretty-printed, one per line or on one line)
+            yield from _read_json_array(raw, line_no, stream, source, rejects, text_field, max_bytes)
+            return
         seen_record = True
         doc = _parse_line(raw, source, line_no, rejects, text_field, max_bytes)
         if doc is not None:
@@ -530,6 +527,93 @@ def _read_jsonl_stream(
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+_JSON_GAP = re.compile(r"[\s,]*")
+
+
+def _read_json_array(first: bytes, line_no: int, stream: BinaryIO, source: str, rejects: RejectSink,
+                     text_field: str, max_bytes: int) -> Iterator[Document]:
+    """The records of a file that is a JSON array of objects (``first`` is its line
+    with the ``[``), one object at a time: each is a record as a JSONL line is, at the
+    line where it starts (``_parse_line``: the same checks and rejects). Objects may
+    span lines or share one; commas and line breaks between them do not matter, so a
+    stray ``[`` before JSON Lines loses nothing. What cannot be parsed is rejected up
+    to the end of its line (``bad_json``), and reading goes on at the next line; after
+    the closing ``]``, lines are JSON Lines again."""
+    decoder = json.JSONDecoder()  # finds where each object ends; _parse_line reads it
+    text = first.decode("utf-8", "surrogateescape")  # bytes that are not UTF-8 reach _parse_line as they were
+    pos = text.index("[") + 1
+    line = line_no  # the line of text[pos]
+    ended = False
+
+    def read_more(least: int) -> bool:
+        """Append at least ``least`` characters (whole lines) to ``text``; False at the end."""
+        nonlocal text, ended
+        got = []
+        size = 0
+        while size < least:
+            raw = stream.readline(max_bytes + 3)
+            if not raw:
+                ended = True
+                break
+            got.append(raw.decode("utf-8", "surrogateescape"))
+            size += len(got[-1])
+        text += "".join(got)
+        return bool(got)
+
+    while True:
+        gap = _JSON_GAP.match(text, pos).end()  # type: ignore[union-attr]
+        line += text.count("\n", pos, gap)
+        pos = gap
+        if pos >= len(text):
+            text, pos = "", 0
+            if not read_more(1):
+                return
+            continue
+        if text[pos] == "]":  # the end of the array: JSON Lines may follow
+            rest = text[pos + 1:].encode("utf-8", "surrogateescape")
+            if rest.strip():
+                doc = _parse_line(rest, source, line, rejects, text_field, max_bytes)
+                if doc is not None:
+                    yield doc
+            yield from _read_jsonl_stream(stream, source, rejects, text_field, max_bytes, first_line=line + 1)
+            return
+        want = 1 << 16
+        while True:
+            try:
+                end = decoder.raw_decode(text, pos)[1]
+                break
+            except ValueError as err:  # JSONDecodeError, or a number out of range
+                cut = (getattr(err, "msg", "").startswith("Unterminated string")
+                       or not text[getattr(err, "pos", len(text)):].strip())
+                if cut and not ended and len(text) - pos <= max_bytes and read_more(want):
+                    want *= 2  # an object over many lines: ever larger reads, not one parse per line
+                    continue
+                # the broken object ends where the next one starts: a line that opens an
+                # object (or closes the array) at the column where this one opened
+                column = pos - (text.rfind("\n", 0, pos) + 1)
+                after = re.compile(r"\n[ \t]{" + str(column) + r"}[{\]]")
+                found = after.search(text, pos)
+                while found is None and not ended and len(text) - pos <= max_bytes and read_more(want):
+                    found = after.search(text, pos)
+                end = len(text) if found is None else found.start() + 1
+                raw = text[pos:end].encode("utf-8", "surrogateescape")
+                reason = "too_large" if len(text) - pos > max_bytes and found is None else "bad_json"
+                why = getattr(err, "msg", str(err))  # its line and column are the buffer's, not the file's
+                rejects.add(Reject(source, line, reason, f"not valid JSON in the array: {why}", raw[:max_bytes]))
+                end = -end  # rejected: nothing to parse
+                break
+        if end < 0:
+            line += text.count("\n", pos, -end)
+            pos = -end
+            continue
+        raw = text[pos:end].encode("utf-8", "surrogateescape")
+        doc = _parse_line(raw, source, line, rejects, text_field, max_bytes)
+        if doc is not None:
+            yield doc
+        line += text.count("\n", pos, end)
+        pos = end
+        if pos > 1 << 20:  # what is read is not kept
+            text, pos = text[pos:], 0
 
 #: Bytes read at a time while skipping the rest of a line over the size limit.
 _DRAIN_CHUNK = 1 << 20

@@ -997,18 +997,35 @@ def test_utf16_text_files_are_read_and_binary_stays_binary(tmp_path: Path) -> No
     assert not docs and [r.reason for r in rejects] == ["binary"]
 
 
-def test_a_json_array_is_one_clear_reject_not_a_reject_per_line(tmp_path: Path) -> None:
-    records = [{"id": "a", "text": "First story of the export."}, {"id": "b", "text": "Second story."}]
-    (tmp_path / "flat.json").write_text(json.dumps(records))
-    docs, rejects = _read(tmp_path / "flat.json")
-    assert not docs and [r.reason for r in rejects] == ["not_jsonl"] and "jq -c '.[]'" in rejects[0].detail
-    (tmp_path / "pretty.json").write_text(json.dumps(records, indent=2))
-    docs, rejects = _read(tmp_path / "pretty.json")  # the first line says what the file is; every line counted
-    assert not docs and rejects[0].reason == "not_jsonl" and "jq -c '.[]'" in rejects[0].detail
-    # a stray "[" before good records loses none of them
-    (tmp_path / "stray.jsonl").write_text("[\n" + "".join(json.dumps(r) + "\n" for r in records))
-    docs, rejects = _read(tmp_path / "stray.jsonl")
-    assert [d.id for d in docs] == ["a", "b"] and [r.reason for r in rejects] == ["not_jsonl"]
+def test_a_json_array_of_records_is_read_record_by_record(tmp_path: Path) -> None:
+    # an export as a JSON array was one reject per line (a pretty-printed one: every line),
+    # 'records read' counted its lines, and more than half rejected gave exit status 3
+    records = [{"id": f"r{i}", "text": f"Story {i} of the export."} for i in range(4)]
+    lines = [json.dumps(r) for r in records]
+    for name, content in (("flat.json", json.dumps(records)), ("pretty.json", json.dumps(records, indent=2)),
+                          ("per-line.json", "[\n" + ",\n".join(lines) + "\n]\n"),
+                          ("stray.jsonl", "[\n" + "".join(line + "\n" for line in lines)),  # a stray "[" and JSONL
+                          ("then-jsonl.json", json.dumps(records[:2]) + "\n" + "\n".join(lines[2:]) + "\n")):
+        (tmp_path / name).write_text(content, encoding="utf-8")
+        docs, rejects = _read(tmp_path / name)
+        assert [d.id for d in docs] == ["r0", "r1", "r2", "r3"] and rejects == [], name
+        assert docs[1].blocks[0].text == "Story 1 of the export."
+    # a broken record is one reject, at the line where it starts, and the next one is read
+    pretty = json.dumps(records, indent=2).replace('"id": "r1"', '"id": r1')
+    (tmp_path / "broken.json").write_text(pretty, encoding="utf-8")
+    docs, rejects = _read(tmp_path / "broken.json")
+    assert [d.id for d in docs] == ["r0", "r2", "r3"]
+    assert [(r.position, r.reason) for r in rejects] == [(pretty.split("\n").index("  {", 2) + 1, "bad_json")]
+    assert rejects[0].raw is not None and b'"id": r1' in rejects[0].raw and b'"r2"' not in rejects[0].raw
+    per_line = "[\n" + ",\n".join([lines[0], '{"id": x}', *lines[1:]]) + "\n]\n"
+    (tmp_path / "broken-line.json").write_text(per_line, encoding="utf-8")
+    docs, rejects = _read(tmp_path / "broken-line.json")
+    assert [d.id for d in docs] == ["r0", "r1", "r2", "r3"] and [(r.position, r.reason) for r in rejects] == [
+        (3, "bad_json")]
+    # records that are no objects are rejected as JSON Lines' are
+    (tmp_path / "numbers.json").write_text(json.dumps([1, records[0]]), encoding="utf-8")
+    docs, rejects = _read(tmp_path / "numbers.json")
+    assert [d.id for d in docs] == ["r0"] and [r.reason for r in rejects] == ["bad_schema"]
 
 
 def _big_warc(i: int) -> bytes:
