@@ -439,7 +439,8 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     rejected = JsonlWriter(rejects_path, lazy=True)
     sink = RejectSink(on_reject=lambda r: rejected.write(r.to_dict()))
     stats: dict[str, Any] = {"read": 0, "written": 0, "dropped": Counter(), "blocks": Counter(),
-                             "languages": Counter(), "removed": Counter(), "chars_in": 0, "chars_out": 0}
+                             "languages": Counter(), "removed": Counter(), "chars_in": 0, "chars_out": 0,
+                             "records": Counter()}
 
     def internal_error(doc: Document, err: Exception) -> None:
         stats["read"] -= 1  # counted again as rejected
@@ -466,6 +467,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
                     if lang not in writers:
                         writers[lang] = JsonlWriter(_out_path(task, lang)).__enter__()
                     writers[lang].write(rec)
+                    stats["records"][_out_path(task, lang).name] += 1
                 stats["chars_out"] += res.kept_chars
             if not writers and not task.policy.split_by_language:  # an empty shard is still a shard
                 writers[None] = JsonlWriter(_out_path(task, None)).__enter__()
@@ -489,6 +491,10 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         "outputs": sorted(str(_out_path(task, lang).name) for lang in writers),
         "read": stats["read"],
         "written": stats["written"],
+        # records per output file: with --split-by-language a document gives a record in
+        # each of its languages' shards (under its own id), so these may add up to more
+        "records": {name: stats["records"][name] for name in sorted(str(_out_path(task, lang).name)
+                                                                    for lang in writers)},
         "dropped": dict(sorted(stats["dropped"].items())),
         "rejected": dict(sorted(sink.counts.items())),
         "blocks": dict(sorted(stats["blocks"].items())),
@@ -537,13 +543,14 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 
 def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[str, Any]:
     """The run report: the shard reports summed (``read = written + dropped + rejected``)."""
-    total: dict[str, Any] = {"read": 0, "written": 0}
+    total: dict[str, Any] = {"read": 0, "written": 0, "records": 0}
     counters: dict[str, Counter[str]] = {k: Counter() for k in ("dropped", "rejected", "blocks", "languages",
                                                                 "removed")}
     chars: Counter[str] = Counter()
     for r in reports:
         total["read"] += r["read"]
         total["written"] += r["written"]
+        total["records"] += sum(r["records"].values()) if isinstance(r.get("records"), dict) else r["written"]
         for k, c in counters.items():
             c.update(r[k])
         chars.update(r["chars"])
@@ -551,6 +558,7 @@ def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[st
     out = {
         "read": total["read"],
         "written": total["written"],
+        "records": total["records"],  # the output records: more than written with --split-by-language
         "dropped": dict(sorted(counters["dropped"].items())),
         "rejected": dict(sorted(counters["rejected"].items())),
         "blocks": dict(sorted(counters["blocks"].items())),

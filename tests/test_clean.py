@@ -568,6 +568,10 @@ def test_split_by_language_writes_a_shard_per_language(runner: CliRunner, tiny_m
     assert names == ["story.en.jsonl.gz", "story.fr.jsonl.gz"]
     (fr,) = [json.loads(line) for line in gzip.open(tmp_path / "out" / "story.fr.jsonl.gz", "rt")]
     assert fr["metadata"]["lang"] == "fr" and fr["text"].startswith("Cet article")
+    # one document, a record in each language's shard: the reports count both
+    shard, run = (json.loads((tmp_path / "out" / f).read_text()) for f in ("story.report.json", "_report.json"))
+    assert shard["written"] == 1 and shard["records"] == {"story.en.jsonl.gz": 1, "story.fr.jsonl.gz": 1}
+    assert run["written"] == 1 and run["records"] == 2
 
 
 if sys.platform == "win32":  # pragma: no cover
