@@ -948,10 +948,12 @@ def test_clean_on_standard_input_counts_skipped_records_as_read_and_dropped(runn
     result = runner.invoke(cli, ["clean", "-", "--input-format", "warc", "--model-dir", str(tiny_model_dir),
                                  "--min-chars", "1"], input=io.BytesIO(warc))
     assert result.exit_code == 0, result.stderr
-    counts = re.search(r"([\d,]+) records read, ([\d,]+) written, ([\d,]+) dropped, ([\d,]+) rejected", result.stderr)
+    counts = re.search(r"([\d,]+) records read, ([\d,]+) written, ([\d,]+) dropped(?: \([^)]*\))?, ([\d,]+) "
+                       r"rejected", result.stderr)
     assert counts is not None, result.stderr
     read, written, dropped, rejected = (int(g.replace(",", "")) for g in counts.groups())
     assert read == 3 and read == written + dropped + rejected  # the request and the image are read and dropped
+    assert "dropped (not_html: 1, warc_request: 1)" in result.stderr  # and why, as a folder run says
 
 
 def test_a_model_file_absent_then_and_not_looked_for_before_is_no_difference() -> None:
