@@ -55,8 +55,10 @@ __all__ = [
 # container context over Block.path; 7: the DOM facts of a block's local container.
 # 6 and 7 change only what the HTML model reads: a text model of version 5 or 6
 # still labels (see model.features_compatible); 8: the boilerplate and navigation
-# lexicons (two shape columns, so every model of an earlier version is refused)
-FEATURES_VERSION = 8
+# lexicons (two shape columns, so every model of an earlier version is refused); 9: two
+# Han or kana characters count as a word in the block shape (``cjk_words``: a model of
+# version 8 is given version 8's counts, and labels as it did)
+FEATURES_VERSION = 9
 
 #: Characters of a block the n-gram families look at: the start of a block says what
 #: it is, and hashing whole 2 kB paragraphs would cost time for no signal.
@@ -238,15 +240,28 @@ _NAV_LEX = re.compile(r"""(?ix)
 """)
 
 
-def block_shape(block: Block) -> list[float]:
-    """Surface statistics of one block, in ``SHAPE_NAMES`` order (all finite)."""
+#: Two Han or kana characters (or one, at the end of a run), or a run of other word
+#: characters: the words of ``block_shape`` with ``cjk_words``. Chinese and Japanese
+#: write no spaces, so ``\w+`` took a whole sentence for one word, and a one-sentence
+#: paragraph looked like a short menu line (single Chinese news paragraphs were
+#: labelled navigation); a Chinese word is one to two characters long, most often two.
+_CJK_WORD = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{1,2}"
+                       "|(?:(?![\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])\\w)+")
+_HAS_CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def block_shape(block: Block, cjk_words: bool = True) -> list[float]:
+    """Surface statistics of one block, in ``SHAPE_NAMES`` order (all finite). With
+    ``cjk_words`` (features version 9), two Han or kana characters are a word."""
     text = block.text
     n = len(text)
     if n == 0:
         return [0.0] * _N_SHAPE
-    words = _WORD.findall(text)
+    ascii_text = text.isascii()
+    words = (_CJK_WORD.findall(text) if cjk_words and not ascii_text and _HAS_CJK.search(text)
+             else _WORD.findall(text))
     nw = len(words)
-    if text.isascii():  # most text: count classes of bytes in C, the same counts as below
+    if ascii_text:  # most text: count classes of bytes in C, the same counts as below
         raw = text.encode("ascii")
         letters = len(raw.translate(None, _ASCII_NOT_LETTER))
         upper = len(raw.translate(None, _ASCII_NOT_UPPER))
@@ -262,7 +277,7 @@ def block_shape(block: Block) -> list[float]:
     if not nw:
         title = short = 0.0
     else:
-        capitals = (len(_ASCII_TITLE_WORD.findall(text)) if text.isascii()
+        capitals = (len(_ASCII_TITLE_WORD.findall(text)) if ascii_text
                     else sum(map(str.isupper, (w[0] for w in words))))
         title = capitals / nw
         short = len([w for w in words if len(w) <= 3]) / nw
@@ -330,32 +345,36 @@ def _main_run(shape: np.ndarray) -> tuple[int, int]:
     return _max_subarray(np.where(shape[:, _IDX_SENTENCE] > 0, np.minimum(chars, 1500.0) / 100.0, -1.0))
 
 
-def _shape_matrix(blocks: Sequence[Block], shapes: dict[tuple[str, int], list[float]] | None) -> np.ndarray:
-    """``block_shape`` of each block as rows, remembered in ``shapes`` when given."""
+def _shape_matrix(blocks: Sequence[Block], shapes: dict[tuple[str, int], list[float]] | None,
+                  cjk_words: bool = True) -> np.ndarray:
+    """``block_shape`` of each block as rows, remembered in ``shapes`` when given (one
+    ``shapes`` serves one value of ``cjk_words``)."""
     if shapes is None:
-        rows = [block_shape(b) for b in blocks]
+        rows = [block_shape(b, cjk_words) for b in blocks]
     else:
         rows = []
         for b in blocks:
             key = (b.text, b.link_chars)
             row = shapes.get(key)
             if row is None:
-                row = shapes[key] = block_shape(b)
+                row = shapes[key] = block_shape(b, cjk_words)
             rows.append(row)
     return np.array(rows, dtype=np.float64).reshape(len(blocks), _N_SHAPE)
 
 
 def document_features(blocks: tuple[Block, ...],
-                      shapes: dict[tuple[str, int], list[float]] | None = None, *, dom: bool = False) -> np.ndarray:
+                      shapes: dict[tuple[str, int], list[float]] | None = None, *, dom: bool = False,
+                      cjk_words: bool = True) -> np.ndarray:
     """The dense feature matrix of a document's blocks (one row a block).
 
     ``shapes`` remembers ``block_shape`` by (text, link characters) across the
     documents of a batch: a site's menus and footers repeat on every page. With
     ``dom``, the blocks' DOM facts and their surroundings' are appended
-    (``dom_features``; zeros for blocks that carry none).
+    (``dom_features``; zeros for blocks that carry none). ``cjk_words``: see
+    ``block_shape`` (False for a model of features version 8).
     """
     n = len(blocks)
-    shape = _shape_matrix(blocks, shapes)
+    shape = _shape_matrix(blocks, shapes, cjk_words)
     ctx = shape[:, _CONTEXT_COLS]
     k = ctx.shape[1]
     parts = [shape]
@@ -414,13 +433,13 @@ def document_features(blocks: tuple[Block, ...],
 
 
 def one_block_features(blocks: Sequence[Block], shapes: dict[tuple[str, int], list[float]] | None = None, *,
-                       dom: bool = False) -> np.ndarray:
+                       dom: bool = False, cjk_words: bool = True) -> np.ndarray:
     """``document_features`` of ``m`` documents of one block each (``blocks``: their
     blocks), as one matrix: the same values, bit for bit, as one call per document
     (``tests/test_features.py``), without its dozens of small-array calls per
     document. Each value below is what ``document_features`` computes for one block."""
     m = len(blocks)
-    shape = _shape_matrix(blocks, shapes)
+    shape = _shape_matrix(blocks, shapes, cjk_words)
     ctx = shape[:, _CONTEXT_COLS]
     k = ctx.shape[1]
     zeros_k, flag = np.zeros((m, k)), np.ones((m, 1))

@@ -200,12 +200,13 @@ class BlockModel:
             start += len(d.blocks)
         # documents of one block (short records) all at once, the others one by one
         ones = [i for i, d in enumerate(documents) if len(d.blocks) == 1]
-        one_rows = one_block_features([documents[i].blocks[0] for i in ones], shapes, dom=dom)
+        cjk = self.features_version_ >= 9  # a model of version 8 reads version 8's word counts
+        one_rows = one_block_features([documents[i].blocks[0] for i in ones], shapes, dom=dom, cjk_words=cjk)
         dense = np.empty((start, one_rows.shape[1]))
         dense[[bounds[i][0] for i in ones]] = one_rows
         for d, (lo, hi) in zip(documents, bounds):
             if hi - lo > 1:
-                dense[lo:hi] = document_features(d.blocks, shapes, dom=dom)
+                dense[lo:hi] = document_features(d.blocks, shapes, dom=dom, cjk_words=cjk)
         paths = ([b.path for d in documents for b in d.blocks] if getattr(self.params, "container_context", False)
                  else None)
         return _Features(text, dense, bounds, paths)
@@ -316,8 +317,9 @@ class BlockModel:
 
 def features_compatible(version: object, use_dom: bool, container_context: bool = False) -> bool:
     """Whether a model trained on features ``version`` can label with this Sieve
-    (version 8 added shape columns that every model reads)."""
-    return version == FEATURES_VERSION
+    (version 8 added shape columns that every model reads; a model of version 8 is
+    given version 8's word counts, ``features.block_shape``)."""
+    return version in (8, FEATURES_VERSION)
 
 
 def labels_and_scores(probs: np.ndarray) -> tuple[list[Label], list[tuple[float, float, float]]]:

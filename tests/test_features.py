@@ -213,3 +213,36 @@ def test_window_bounds_of_long_documents_are_computed_not_kept() -> None:
     assert lo.tolist() == [max(i - 5, 0) for i in range(_BOUNDS_CACHED + 100)]
     assert hi.tolist() == [min(i + 6, _BOUNDS_CACHED + 100) for i in range(_BOUNDS_CACHED + 100)]
     assert _cached_bounds.cache_info().currsize == before  # a page of many blocks holds no memory after it
+
+
+def test_two_han_or_kana_characters_are_a_word_of_the_block_shape() -> None:
+    # \w+ took a Chinese sentence for three words: a one-sentence news paragraph had the
+    # shape of a short menu line, and single-paragraph Chinese records were navigation
+    from classifier.features import SHAPE_NAMES, block_shape
+
+    sentence = Block("市政府周一宣布，将在未来三年内投资五十亿元改善城市公共交通系统，"
+                     "包括新建两条地铁线路和扩建公交网络。")
+    now, before = block_shape(sentence), block_shape(sentence, cjk_words=False)
+    col = {name: i for i, name in enumerate(SHAPE_NAMES)}
+    assert now[col["is_sentence_like"]] == 1.0 and before[col["is_sentence_like"]] == 0.0
+    assert round(np.expm1(now[col["log_words"]])) == 25 and round(np.expm1(before[col["log_words"]])) == 3
+    menu = Block("首页 新闻 体育")
+    assert block_shape(menu)[col["is_menu_like"]] == 1.0  # still a menu line: 3 words, no full stop
+    mixed = Block("ところがKindle for PCのショートカット")
+    assert round(np.expm1(block_shape(mixed)[col["log_words"]])) == 2 + 3 + 4  # kana in pairs, Latin words
+    for text in ("An English sentence, with commas and a full stop.", "Une phrase française, déjà écrite."):
+        assert block_shape(Block(text)) == block_shape(Block(text), cjk_words=False)  # no CJK: as before
+
+
+def test_a_model_of_features_version_8_reads_version_8_word_counts(tiny_model) -> None:
+    import copy
+
+    from classifier.features import document_features
+
+    doc = Document.from_texts(["首页 新闻", "市政府周一宣布，将在未来三年内投资五十亿元改善城市公共交通系统。",
+                               "版权所有"])
+    old = copy.copy(tiny_model)
+    old.features_version_ = 8
+    assert np.array_equal(old.featurize([doc]).dense, document_features(doc.blocks, cjk_words=False))
+    assert np.array_equal(tiny_model.featurize([doc]).dense, document_features(doc.blocks))
+    assert not np.array_equal(document_features(doc.blocks), document_features(doc.blocks, cjk_words=False))
