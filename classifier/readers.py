@@ -322,13 +322,17 @@ _HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html|<head|<\?
                          re.IGNORECASE | re.DOTALL)
 
 
+_JSON_ARRAY_START = re.compile(rb"\[\s*[{\]]")
+
+
 def sniff_format(head: bytes) -> str:
     """The input format of a file whose name does not say it, or of standard input,
-    from its first bytes (decompressed): JSONL when the first character is ``{``, a
+    from its first bytes (decompressed): JSONL when the first character is ``{`` (or
+    ``[`` and ``{``: a JSON array of records), a
     WARC file when it begins ``WARC/``, an HTML page when it begins with a doctype or
     ``<html>``, else text."""
     h = head.removeprefix(_UTF8_BOM).lstrip()
-    if h[:1] == b"{":
+    if h[:1] == b"{" or _JSON_ARRAY_START.match(h):  # a record, or a JSON array of them
         return "jsonl"
     if h.startswith(b"WARC/"):
         return "warc"
@@ -486,13 +490,19 @@ def _read_jsonl_stream(
     stream: BinaryIO, source: str, rejects: RejectSink, text_field: str, max_bytes: int, first_line: int = 1
 ) -> Iterator[Document]:
     line_no = first_line - 1
-    seen_record = first_line > 1  # past a JSON array: no other one begins here
+    seen_record = False
     while True:
         try:
             # at most a few bytes over the limit are held (the line's end besides): a longer
             # line is counted, not kept; the limit is on the record, not its "\r\n"
             raw = stream.readline(max_bytes + 3)
             if not raw:
+                return
+            if not seen_record and raw.removeprefix(_UTF8_BOM).lstrip().startswith(b"["):
+                # a JSON array of records (an export, pretty-printed, one per line or all on
+                # one line, however long): read object by object
+                yield from _read_json_array(raw.removeprefix(_UTF8_BOM), line_no + 1, stream, source, rejects,
+                                            text_field, max_bytes)
                 return
             size = len(raw)
             if len(raw.rstrip(b"\r\n")) > max_bytes and not raw.endswith(b"\n"):
@@ -516,10 +526,6 @@ def _read_jsonl_stream(
             raw = raw.removeprefix(_UTF8_BOM)
         if not raw.strip():
             continue
-        if not seen_record and raw.lstrip().startswith(b"["):
-            # a JSON array of records (an export, pretty-printed, one per line or on one line)
-            yield from _read_json_array(raw, line_no, stream, source, rejects, text_field, max_bytes)
-            return
         seen_record = True
         doc = _parse_line(raw, source, line_no, rejects, text_field, max_bytes)
         if doc is not None:
@@ -530,28 +536,38 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _JSON_GAP = re.compile(r"[\s,]*")
 
 
-def _read_json_array(first: bytes, line_no: int, stream: BinaryIO, source: str, rejects: RejectSink,
+def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejects: RejectSink,
                      text_field: str, max_bytes: int) -> Iterator[Document]:
     """The records of a file that is a JSON array of objects (``first`` is its line
     with the ``[``), one object at a time: each is a record as a JSONL line is, at the
     line where it starts (``_parse_line``: the same checks and rejects). Objects may
     span lines or share one; commas and line breaks between them do not matter, so a
-    stray ``[`` before JSON Lines loses nothing. What cannot be parsed is rejected up
-    to the end of its line (``bad_json``), and reading goes on at the next line; after
-    the closing ``]``, lines are JSON Lines again."""
+    stray ``[`` before JSON Lines loses nothing. An object that cannot be parsed is one
+    reject (``bad_json``; ``too_large`` past ``max_bytes``), and reading goes on at the
+    next object; after the closing ``]``, the file is JSON Lines (or another array)
+    again. A cut or damaged compressed stream ends it with a reject, as for JSON Lines."""
     decoder = json.JSONDecoder()  # finds where each object ends; _parse_line reads it
     text = first.decode("utf-8", "surrogateescape")  # bytes that are not UTF-8 reach _parse_line as they were
     pos = text.index("[") + 1
     line = line_no  # the line of text[pos]
-    ended = False
+    ended = failed = False
 
     def read_more(least: int) -> bool:
         """Append at least ``least`` characters (whole lines) to ``text``; False at the end."""
-        nonlocal text, ended
-        got = []
+        nonlocal text, ended, failed
+        got: list[str] = []
         size = 0
         while size < least:
-            raw = stream.readline(max_bytes + 3)
+            try:
+                raw = stream.readline(max_bytes + 3)
+            except _truncation_errors() as err:  # what came before is read; then the stream's reject
+                rejects.add(_stream_reject(source, line + text.count("\n", pos) + 1, err))
+                ended = failed = True
+                break
+            except OSError as err:
+                rejects.add(Reject(source, line + text.count("\n", pos) + 1, "unreadable", str(err)))
+                ended = failed = True
+                break
             if not raw:
                 ended = True
                 break
@@ -559,6 +575,23 @@ def _read_json_array(first: bytes, line_no: int, stream: BinaryIO, source: str, 
             size += len(got[-1])
         text += "".join(got)
         return bool(got)
+
+    def next_object() -> int:
+        """Where the next object starts after the broken one at ``pos`` (or where the
+        text ends): a line that opens an object (or closes the array) no deeper than
+        this one opened, or, in an array written on one line, the next ``},{``."""
+        line_start = text.rfind("\n", 0, pos) + 1
+        column = pos - line_start
+        one_line = text[line_start:pos].strip(" \t,[")  # objects before it on its line
+        after = re.compile(r"\}[\s,]*(?=\{)" if one_line else r"\n[ \t]{0," + str(column) + r"}[{\]]")
+        found = after.search(text, pos + 1)
+        more = 1 << 16
+        while found is None and not ended and read_more(more):
+            found = after.search(text, max(pos + 1, len(text) - 2 * more))
+            more = min(2 * more, 1 << 24)
+        if found is None:
+            return len(text)
+        return found.start() + 1 if text[found.start()] == "\n" else found.end()
 
     while True:
         gap = _JSON_GAP.match(text, pos).end()  # type: ignore[union-attr]
@@ -569,13 +602,10 @@ def _read_json_array(first: bytes, line_no: int, stream: BinaryIO, source: str, 
             if not read_more(1):
                 return
             continue
-        if text[pos] == "]":  # the end of the array: JSON Lines may follow
+        if text[pos] == "]":  # the end of the array: what follows is read as the file's start is
             rest = text[pos + 1:].encode("utf-8", "surrogateescape")
-            if rest.strip():
-                doc = _parse_line(rest, source, line, rejects, text_field, max_bytes)
-                if doc is not None:
-                    yield doc
-            yield from _read_jsonl_stream(stream, source, rejects, text_field, max_bytes, first_line=line + 1)
+            yield from _read_jsonl_stream(io.BufferedReader(_Prepended(rest, stream)),  # type: ignore[arg-type]
+                                          source, rejects, text_field, max_bytes, first_line=line)
             return
         want = 1 << 16
         while True:
@@ -588,19 +618,17 @@ def _read_json_array(first: bytes, line_no: int, stream: BinaryIO, source: str, 
                 if cut and not ended and len(text) - pos <= max_bytes and read_more(want):
                     want *= 2  # an object over many lines: ever larger reads, not one parse per line
                     continue
-                # the broken object ends where the next one starts: a line that opens an
-                # object (or closes the array) at the column where this one opened
-                column = pos - (text.rfind("\n", 0, pos) + 1)
-                after = re.compile(r"\n[ \t]{" + str(column) + r"}[{\]]")
-                found = after.search(text, pos)
-                while found is None and not ended and len(text) - pos <= max_bytes and read_more(want):
-                    found = after.search(text, pos)
-                end = len(text) if found is None else found.start() + 1
-                raw = text[pos:end].encode("utf-8", "surrogateescape")
-                reason = "too_large" if len(text) - pos > max_bytes and found is None else "bad_json"
-                why = getattr(err, "msg", str(err))  # its line and column are the buffer's, not the file's
-                rejects.add(Reject(source, line, reason, f"not valid JSON in the array: {why}", raw[:max_bytes]))
-                end = -end  # rejected: nothing to parse
+                if failed:  # cut in the stream: its reject says so
+                    return
+                end = -next_object()
+                size = -end - pos
+                raw = text[pos:-end].encode("utf-8", "surrogateescape")
+                if size > max_bytes or getattr(err, "msg", "").startswith("Unterminated string") and ended:
+                    reason, why = "too_large", f"an object of the array is larger than {max_bytes} bytes (the limit)"
+                else:
+                    reason = "bad_json"
+                    why = f"not valid JSON in the array: {getattr(err, 'msg', err)}"  # its line: the buffer's
+                rejects.add(Reject(source, line, reason, why, raw[:max_bytes]))
                 break
         if end < 0:
             line += text.count("\n", pos, -end)
@@ -614,6 +642,7 @@ def _read_json_array(first: bytes, line_no: int, stream: BinaryIO, source: str, 
         pos = end
         if pos > 1 << 20:  # what is read is not kept
             text, pos = text[pos:], 0
+
 
 #: Bytes read at a time while skipping the rest of a line over the size limit.
 _DRAIN_CHUNK = 1 << 20
@@ -1171,8 +1200,10 @@ class _EndsAsCut(io.RawIOBase):
             # read1: at most what one step decompresses. readinto fills the whole buffer,
             # and what it held when the damage was met was lost: whole records before it
             data = self._source.read1(len(buffer))
-        except (OSError, lzma.LZMAError, EOFError) as err:
-            raise EOFError(f"compressed data is damaged or cut: {err}") from err
+        except EOFError as err:
+            raise EOFError(f"compressed data is cut: {err}") from err
+        except (OSError, lzma.LZMAError) as err:
+            raise DamagedStream(f"compressed data is damaged: {err}") from err
         buffer[: len(data)] = data
         return len(data)
 

@@ -912,7 +912,7 @@ def test_a_damaged_warc_bz2_keeps_the_records_before_the_damage_and_says_so(tmp_
     path = tmp_path / "c.warc.bz2"
     path.write_bytes(bytes(data))
     docs, rejected = _read(path)
-    assert rejected and rejected[-1].reason == "truncated"
+    assert rejected and rejected[-1].reason == "corrupt"  # damaged, not cut (a cut is "truncated")
     assert [d.url for d in docs] == [f"https://example.org/{i}" for i in range(1, len(docs) + 1)]
 
 
@@ -1022,6 +1022,38 @@ def test_a_json_array_of_records_is_read_record_by_record(tmp_path: Path) -> Non
     docs, rejects = _read(tmp_path / "broken-line.json")
     assert [d.id for d in docs] == ["r0", "r1", "r2", "r3"] and [(r.position, r.reason) for r in rejects] == [
         (3, "bad_json")]
+    # JSON Lines or another array after the closing "]" (the rest of a read-ahead was one reject)
+    (tmp_path / "more.json").write_text(json.dumps(records[:2], indent=2) + "\n" + "\n".join(lines[2:]) + "\n")
+    (tmp_path / "two.json").write_text(json.dumps(records[:2], indent=2) + "\n" + json.dumps(records[2:]) + "\n")
+    for name in ("more.json", "two.json"):
+        docs, rejects = _read(tmp_path / name)
+        assert [d.id for d in docs] == ["r0", "r1", "r2", "r3"] and rejects == [], name
+    # a broken object where the next ones start at another column, or on the same line
+    (tmp_path / "first-bad.json").write_text('[{"id": "bad", "text": "x",},\n' + ",\n".join(lines) + "]\n")
+    (tmp_path / "one-line-bad.json").write_text("[" + ", ".join([lines[0], '{"id": x}', *lines[1:]]) + "]")
+    for name, at in (("first-bad.json", 1), ("one-line-bad.json", 1)):
+        docs, rejects = _read(tmp_path / name)
+        assert [d.id for d in docs] == ["r0", "r1", "r2", "r3"], name
+        assert [(r.position, r.reason) for r in rejects] == [(at, "bad_json")], name
+    # an array on one line longer than --max-bytes is read object by object; an object over
+    # the limit is one too_large reject, and the next object is read
+    docs, rejects = _read(tmp_path / "flat.json", max_bytes=100)
+    assert [d.id for d in docs] == ["r0", "r1", "r2", "r3"] and rejects == []
+    huge = dict(records[1], text=" ".join(["A long paragraph of the article."] * 100))
+    (tmp_path / "huge.json").write_text(json.dumps([records[0], huge, records[2]], indent=2))
+    docs, rejects = _read(tmp_path / "huge.json", max_bytes=1000)
+    assert [d.id for d in docs] == ["r0", "r2"] and [(r.position, r.reason) for r in rejects] == [(6, "too_large")]
+    # a cut compressed array: the objects before the cut, then what the stream says
+    many = [{"id": f"m{i}", "text": f"Story {i} of a long export."} for i in range(300)]
+    packed = gzip.compress(json.dumps(many, indent=2).encode(), mtime=0)
+    (tmp_path / "cut.json.gz").write_bytes(packed[: len(packed) // 2])
+    docs, rejects = _read(tmp_path / "cut.json.gz")
+    assert len(docs) > 50 and [d.id for d in docs] == [f"m{i}" for i in range(len(docs))]
+    assert [r.reason for r in rejects] == ["truncated"]
+    # standard input, a file without extension: the first bytes say it is an array of records
+    from classifier.readers import sniff_format
+
+    assert sniff_format(b"[\n  {") == "jsonl" and sniff_format(b"[]") == "jsonl" and sniff_format(b"[1]") == "text"
     # records that are no objects are rejected as JSON Lines' are
     (tmp_path / "numbers.json").write_text(json.dumps([1, records[0]]), encoding="utf-8")
     docs, rejects = _read(tmp_path / "numbers.json")
