@@ -331,25 +331,33 @@ _FACT_INDEX = {name: i for i, name in enumerate(DOM_FACTS)}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
 
 
-#: A class or id of a caption or a photo credit in one of ``Block.path``'s steps
-#: ("div.caption-text", "figcaption.wp-caption-text", "div.photo-credit", "p#caption-0").
-_CAPTION_STEP = re.compile(r"[.#][^ ]*(?:caption|credit)")
+#: Class or id names of a caption or a photo credit: a name that is, or ends with,
+#: one of these words, or holds one between dashes or underscores ("caption-text",
+#: "wp-caption-text", "imageembedcaption", "photo_credit"; not "accreditation").
+_CAPTION_NAME = re.compile(r"(?:^|[-_])(?:caption|credit)s?(?:$|[-_])|(?:caption|credit)s?$")
+#: Steps of a path inside which text in a ``<figure>`` is no caption: WordPress puts
+#: tables and pull quotes in figures.
+_NOT_CAPTION_STEP = re.compile(r"(?:blockquote|table|tr|td|th|thead|tbody)(?:$|[.#])")
 
 
 def is_caption(block: Block) -> bool:
     """Whether a block is a picture's caption or credit: a ``<figcaption>``, text inside
-    a ``<figure>``, or an element (or its parent) whose class or id says caption or
-    credit. Captions are content (SCHEMA.md: "captions that belong to the story"); this
-    lets ``sieve clean --no-captions`` leave them out of the article text. A block
-    without markup (plain text) is never a caption."""
+    a ``<figure>`` (not a table or a quotation there), or an element (or its parent)
+    whose class or id names a caption or a credit. Captions are content (SCHEMA.md:
+    "captions that belong to the story"); this lets ``sieve clean --no-captions`` leave
+    them out of the article text. A block without markup (plain text) is never one."""
     if block.tag == "figcaption":
         return True
+    steps = block.path.split(" ") if block.path else []
     if block.dom is not None and block.dom[_FACT_INDEX["in_figure"]]:
-        return True
-    if not block.path:
-        return False
-    steps = block.path.rsplit(" ", 2)
-    return _CAPTION_STEP.search(" ".join(steps[-2:])) is not None
+        inside = steps[next((i for i in range(len(steps) - 1, -1, -1) if steps[i].startswith("figure")), 0):]
+        if not any(_NOT_CAPTION_STEP.match(step) for step in inside):
+            return True
+    for step in steps[-2:]:
+        names = re.split(r"[.#]", step)[1:]  # the tag first
+        if any(_CAPTION_NAME.search(name) for name in names):
+            return True
+    return False
 
 
 class _Open:

@@ -99,10 +99,13 @@ def option_differences(recorded: object, current: dict[str, Any]) -> list[str]:
         elif key == "templates_sha256":
             out.append(f"{flag}: {'another template memory' if then and now else 'none before' if now else 'none now'}")
         else:
-            out.append(f"{flag} was {_shown(key, then)}, now {_shown(key, now)}")
+            # a flag recorded only when given was off when it is absent
+            was = "off" if then is None and isinstance(now, bool) else _shown(key, then)
+            out.append(f"{flag} was {was}, now {_shown(key, now)}")
     for key in recorded.keys() - current.keys():  # an option given then (recorded only when given), not now
         if key in OPTION_FLAGS and recorded[key] is not None:
-            out.append(f"{OPTION_FLAGS[key]} was {_shown(key, recorded[key])}, now none")
+            now_shown = "off" if isinstance(recorded[key], bool) else "none"
+            out.append(f"{OPTION_FLAGS[key]} was {_shown(key, recorded[key])}, now {now_shown}")
     if not out and recorded != current:
         out.append("options recorded by another Sieve version")
     return out

@@ -142,6 +142,20 @@ def test_no_captions_leaves_captions_out_of_the_text_and_counts_them() -> None:
     assert "no_captions" not in CleanPolicy().to_dict() and CleanPolicy(captions=False).to_dict()["no_captions"]
 
 
+def test_what_is_no_caption_stays() -> None:
+    # a review: "accreditation" holds "credit", and WordPress puts tables and pull quotes in <figure>s
+    from classifier.html import html_to_blocks, is_caption
+
+    page = b"""<html><body><article><p>The story begins here, on the harbour front.</p>
+<div class="accreditation-note"><p>The school's accreditation was renewed last year.</p></div>
+<figure class="wp-block-table"><table><tr><td>Ferry</td><td>Winter timetable</td></tr></table></figure>
+<figure class="wp-block-pullquote"><blockquote><p>We kept the ferry running.</p></blockquote></figure>
+<figure><img src="a.jpg"><div class="imageembedcaption">The slipway at dawn.</div></figure>
+<div class="photo_credits">Harbour office</div></article></body></html>"""
+    found = {b.text: is_caption(b) for b in html_to_blocks(page)}
+    assert [t for t, cap in found.items() if cap] == ["The slipway at dawn.", "Harbour office"], found
+
+
 def test_no_captions_on_the_command_line(runner: CliRunner, shipped_model_dir: Path, tmp_path: Path) -> None:
     page = tmp_path / "swim.html"
     page.write_bytes(CAPTIONED_PAGE)
@@ -700,7 +714,7 @@ def test_a_rerun_with_other_options_refuses_finished_shards(runner: CliRunner, t
     assert "--split-by-language was off, now on" in refused(tiny_model_dir, "--min-chars", "20",
                                                              "--split-by-language")
     assert "--text-field was text, now body" in refused(tiny_model_dir, "--min-chars", "20", "--text-field", "body")
-    assert "--no-captions was none, now on" in refused(tiny_model_dir, "--min-chars", "20", "--no-captions")
+    assert "--no-captions was off, now on" in refused(tiny_model_dir, "--min-chars", "20", "--no-captions")
     other_models = copy_model_dir("other")
     save_model(tiny_model, other_models, file_name="html.joblib")  # an HTML model: auto labels pages with it
     assert "--model-dir: other models (html.joblib)" in refused(other_models, "--min-chars", "20")
@@ -964,6 +978,9 @@ def test_a_model_file_absent_then_and_not_looked_for_before_is_no_difference() -
     assert option_differences(before, now) == []
     changed = {"min_chars": 20, "models": {"html.joblib": "abc", "lid.ftz": "def", "adapter.joblib": "123"}}
     assert option_differences(before, changed) == ["--model-dir: other models (adapter.joblib)"]
+    # a flag recorded only when given: absent is off
+    assert option_differences({**before, "no_captions": True}, before) == ["--no-captions was on, now off"]
+    assert option_differences({**before, "publisher": "a.example"}, before) == ["--publisher was a.example, now none"]
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
