@@ -467,7 +467,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
                     if lang not in writers:
                         writers[lang] = JsonlWriter(_out_path(task, lang)).__enter__()
                     writers[lang].write(rec)
-                    stats["records"][_out_path(task, lang).name] += 1
+                    stats["records"][lang] += 1
                 stats["chars_out"] += res.kept_chars
             if not writers and not task.policy.split_by_language:  # an empty shard is still a shard
                 writers[None] = JsonlWriter(_out_path(task, None)).__enter__()
@@ -493,8 +493,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         "written": stats["written"],
         # records per output file: with --split-by-language a document gives a record in
         # each of its languages' shards (under its own id), so these may add up to more
-        "records": {name: stats["records"][name] for name in sorted(str(_out_path(task, lang).name)
-                                                                    for lang in writers)},
+        "records": dict(sorted((_out_path(task, lang).name, stats["records"][lang]) for lang in writers)),
         "dropped": dict(sorted(stats["dropped"].items())),
         "rejected": dict(sorted(sink.counts.items())),
         "blocks": dict(sorted(stats["blocks"].items())),

@@ -718,10 +718,6 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _too_many_blocks(source: str, position: int, blocks: int, raw: bytes | None) -> Reject:
-    return Reject(source, position, "too_large", f"{blocks} blocks > limit {MAX_BLOCKS}", raw)
-
-
 #: Only a ``\uD800``-``\uDFFF`` escape can put a surrogate into parsed JSON (UTF-8
 #: bytes cannot encode one), so only records with such an escape are walked.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -813,7 +809,7 @@ def _read_text_stream(
         rejects.add(Reject(source, 1, "no_text", "the file has no text"))
         return
     if len(paragraphs) > MAX_BLOCKS:
-        rejects.add(_too_many_blocks(source, 1, len(paragraphs), None))
+        rejects.add(Reject(source, 1, "too_large", str(TooManyBlocks(MAX_BLOCKS)), data[:65536]))
         return
     yield Document.from_texts(paragraphs, id=doc_id)
 
