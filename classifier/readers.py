@@ -1017,6 +1017,20 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                     mid_line = None if gz else _whole_record_inside(stream, position)
                     if mid_line is None:
                         inside = None
+                if wanted and not gz and got == length and inside is None and not _ends_cleanly(stream, position,
+                                                                                              length):
+                    # a Content-Length shorter than the record: the block is cut inside it (a page
+                    # that ends mid-word), and what is left of it would be one more "record"
+                    nxt = _next_warc_record(stream, position + 1, gz=gz)
+                    rejects.add(Reject(source, n, "malformed", f"WARC record at byte {position}{unit}: its "
+                                       f"Content-Length {length} ends inside the record (no blank line after its "
+                                       "block); " + (f"skipped to the record at byte {nxt}" if nxt is not None
+                                                     else "nothing after it is read"),
+                                       block[:65536] or None, warc=_warc_where(record, position)))
+                    if nxt is None:
+                        return
+                    resume = nxt
+                    break
                 if got < length or inside is not None:
                     nxt = mid_line if mid_line is not None else _next_warc_record(stream, position + 1, gz=gz)
                     if nxt is not None:  # records follow: the Content-Length is wrong, not the file cut
@@ -1083,6 +1097,23 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                 rejects.add(Reject(source, n + 1, "truncated", f"the last {cut} bytes of the file, after the record "
                                    f"at byte {last}, are no whole gzip member (a cut file)"))
         return
+
+
+def _ends_cleanly(stream: BinaryIO, start: int, length: int) -> bool:
+    """Whether the block of the (uncompressed) WARC record at ``start``, ``length``
+    bytes after its header, is followed by the line break that ends a record (or by
+    the end of the stream); True when its header's end is not found in its first
+    8 kB. The stream's position is left as it was (the WARC reader reads on from it)."""
+    here = stream.tell()
+    try:
+        stream.seek(start)
+        end = stream.read(8192).find(b"\r\n\r\n")
+        if end < 0:
+            return True
+        stream.seek(start + end + 4 + length)
+        return stream.read(1) in (b"\r", b"\n", b"")
+    finally:
+        stream.seek(here)
 
 
 def _gzip_cut_after(stream: BinaryIO, start: int, size: int) -> int:

@@ -8,6 +8,7 @@ import io
 import itertools
 import json
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -1134,3 +1135,21 @@ def test_a_response_record_without_http_is_skipped_not_rejected(tmp_path: Path) 
     # a response record that says it holds HTTP and does not is still malformed
     docs, rejected = _read(_write_warc(tmp_path / "d.warc", [_warc_page(2, b"no http here\r\n\r\n<p>x</p>")]))
     assert docs == [] and [r.reason for r in rejected] == ["malformed"]
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.zst"])
+def test_a_content_length_shorter_than_the_record_is_one_reject_not_half_a_page(tmp_path: Path, name: str) -> None:
+    # the page was cut at the length ("... The fer") and written, and what was left of it
+    # was a reject of its own: 4 records read of 3
+    short = _big_warc(2)
+    length = int(re.search(rb"Content-Length: (\d+)", short).group(1))  # type: ignore[union-attr]
+    short = short.replace(b"Content-Length: %d" % length, b"Content-Length: %d" % (length - 120))
+    path = _write_warc(tmp_path / name, [_big_warc(1), short, _big_warc(3)])
+    docs, rejected = _read(path)
+    assert [d.url for d in docs] == ["https://example.org/1", "https://example.org/3"]
+    assert [(r.position, r.reason) for r in rejected] == [(2, "malformed")]
+    assert "ends inside the record" in rejected[0].detail and rejected[0].warc["url"] == "https://example.org/2"
+    # the last record of the file: rejected, and nothing after it is read
+    path = _write_warc(tmp_path / f"last-{name}", [_big_warc(1), short])
+    docs, rejected = _read(path)
+    assert [d.url for d in docs] == ["https://example.org/1"] and [r.position for r in rejected] == [2]
