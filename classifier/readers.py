@@ -608,6 +608,7 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
                                           source, rejects, text_field, max_bytes, first_line=line)
             return
         want = 1 << 16
+        parsed = True
         while True:
             try:
                 end = decoder.raw_decode(text, pos)[1]
@@ -620,24 +621,20 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
                     continue
                 if failed:  # cut in the stream: its reject says so
                     return
-                end = -next_object()
-                size = -end - pos
-                raw = text[pos:-end].encode("utf-8", "surrogateescape")
-                if size > max_bytes or getattr(err, "msg", "").startswith("Unterminated string") and ended:
+                end, parsed = next_object(), False
+                if end - pos > max_bytes:
                     reason, why = "too_large", f"an object of the array is larger than {max_bytes} bytes (the limit)"
                 else:
                     reason = "bad_json"
                     why = f"not valid JSON in the array: {getattr(err, 'msg', err)}"  # its line: the buffer's
-                rejects.add(Reject(source, line, reason, why, raw[:max_bytes]))
+                rejects.add(Reject(source, line, reason, why, text[pos:end].encode("utf-8", "surrogateescape")[
+                    :max_bytes]))
                 break
-        if end < 0:
-            line += text.count("\n", pos, -end)
-            pos = -end
-            continue
-        raw = text[pos:end].encode("utf-8", "surrogateescape")
-        doc = _parse_line(raw, source, line, rejects, text_field, max_bytes)
-        if doc is not None:
-            yield doc
+        if parsed:
+            doc = _parse_line(text[pos:end].encode("utf-8", "surrogateescape"), source, line, rejects, text_field,
+                              max_bytes)
+            if doc is not None:
+                yield doc
         line += text.count("\n", pos, end)
         pos = end
         if pos > 1 << 20:  # what is read is not kept
