@@ -991,6 +991,10 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                     stream.forget(position)
                 kind = record.record_type
                 length = record.content_length
+                if not gz and _header_cut(stream, position):  # fastwarc reads the start of a header quietly
+                    rejects.add(Reject(source, n, "truncated", f"WARC record at byte {position}{unit} ends in its "
+                                       "header (a cut file)"))
+                    return
                 if _merged_header(record):  # a record cut in its header runs into the next one's
                     nxt = _next_warc_record(stream, position + 1, gz=gz, anywhere=True)
                     if nxt is not None:
@@ -1094,6 +1098,21 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                 rejects.add(Reject(source, n + 1, "truncated", f"the last {cut} bytes of the file, after the record "
                                    f"at byte {last}, are no whole gzip member (a cut file)"))
         return
+
+
+def _header_cut(stream: BinaryIO, start: int) -> bool:
+    """Whether the (uncompressed) stream ends inside the header of the WARC record at
+    ``start``: no blank line in what is left of it, less than 8 kB. The stream's
+    position is left as it was."""
+    here = stream.tell()
+    try:
+        stream.seek(start)
+        head = stream.read(8192)
+    except (OSError, ValueError):  # io.UnsupportedOperation: kept no more
+        return False
+    finally:
+        stream.seek(here)
+    return len(head) < 8192 and b"\r\n\r\n" not in head and b"\n\n" not in head  # (a header in LF alone: malformed)
 
 
 def _ends_cleanly(stream: BinaryIO, start: int, length: int) -> bool:

@@ -1153,3 +1153,26 @@ def test_a_content_length_shorter_than_the_record_is_one_reject_not_half_a_page(
     path = _write_warc(tmp_path / f"last-{name}", [_big_warc(1), short])
     docs, rejected = _read(path)
     assert [d.url for d in docs] == ["https://example.org/1"] and [r.position for r in rejected] == [2]
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.zst", "-"])
+@pytest.mark.parametrize("keep", [25, 60])
+def test_a_warc_cut_in_its_last_records_first_lines_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           name: str, keep: int) -> None:
+    # fastwarc ended quietly at a record cut in its first line or two: nothing was reported
+    whole = b"".join([_warc(1), _warc(2)])
+    cut = whole + _warc(3)[:keep]
+    if name == "-":
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(_Pipe(cut)))
+        docs, rejected = _read("-", input_format="warc")
+    else:
+        import zstandard
+
+        path = tmp_path / name
+        path.write_bytes(zstandard.ZstdCompressor().compress(cut) if name.endswith(".zst") else cut)
+        docs, rejected = _read(path)
+    assert [d.url for d in docs] == ["https://example.org/1", "https://example.org/2"]
+    assert [(r.position, r.reason) for r in rejected] == [(3, "truncated")], rejected
+    # a whole file, and one with line breaks after its last record, say nothing
+    (tmp_path / "whole.warc").write_bytes(whole + b"\r\n\n")
+    assert _read(tmp_path / "whole.warc")[1] == []
