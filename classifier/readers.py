@@ -991,7 +991,8 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                     stream.forget(position)
                 kind = record.record_type
                 length = record.content_length
-                if not gz and _header_cut(stream, position):  # fastwarc reads the start of a header quietly
+                header = _header_length(stream, position) if not gz else 0
+                if header is None:  # fastwarc reads the start of a header quietly
                     rejects.add(Reject(source, n, "truncated", f"WARC record at byte {position}{unit} ends in its "
                                        "header (a cut file)"))
                     return
@@ -1018,8 +1019,8 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                     mid_line = None if gz else _whole_record_inside(stream, position)
                     if mid_line is None:
                         inside = None
-                if wanted and not gz and got == length and inside is None and not _ends_cleanly(stream, position,
-                                                                                              length):
+                if wanted and header and got == length and inside is None and not _ends_cleanly(
+                        stream, position + header + length):
                     # a Content-Length shorter than the record: the block is cut inside it (a page
                     # that ends mid-word), and what is left of it would be one more "record"
                     nxt = _next_warc_record(stream, position + 1, gz=gz)
@@ -1100,34 +1101,34 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
         return
 
 
-def _header_cut(stream: BinaryIO, start: int) -> bool:
-    """Whether the (uncompressed) stream ends inside the header of the WARC record at
-    ``start``: no blank line in what is left of it, less than 8 kB. The stream's
-    position is left as it was."""
+def _header_length(stream: BinaryIO, start: int) -> int | None:
+    """The bytes of the header of the (uncompressed) WARC record at ``start``, its
+    blank line included; 0 when no blank line is in its first 8 kB (or the stream
+    cannot go back there); None when the stream ends inside it (a cut file; a header
+    of lines ended by LF alone is not cut, but malformed). The position is kept."""
     here = stream.tell()
     try:
         stream.seek(start)
         head = stream.read(8192)
     except (OSError, ValueError):  # io.UnsupportedOperation: kept no more
-        return False
+        return 0
     finally:
         stream.seek(here)
-    return len(head) < 8192 and b"\r\n\r\n" not in head and b"\n\n" not in head  # (a header in LF alone: malformed)
+    end = head.find(b"\r\n\r\n")
+    if end >= 0:
+        return end + 4
+    return None if len(head) < 8192 and b"\n\n" not in head else 0
 
 
-def _ends_cleanly(stream: BinaryIO, start: int, length: int) -> bool:
-    """Whether the block of the (uncompressed) WARC record at ``start``, ``length``
-    bytes after its header, is followed by the line break that ends a record (or by
-    the end of the stream); True when its header's end is not found in its first
-    8 kB. The stream's position is left as it was (the WARC reader reads on from it)."""
+def _ends_cleanly(stream: BinaryIO, block_end: int) -> bool:
+    """Whether a WARC record's block ending at ``block_end`` is followed by the line
+    break that ends a record, or by the end of the stream. The position is kept."""
     here = stream.tell()
     try:
-        stream.seek(start)
-        end = stream.read(8192).find(b"\r\n\r\n")
-        if end < 0:
-            return True
-        stream.seek(start + end + 4 + length)
+        stream.seek(block_end)
         return stream.read(1) in (b"\r", b"\n", b"")
+    except (OSError, ValueError):
+        return True
     finally:
         stream.seek(here)
 
