@@ -1510,8 +1510,9 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
 @click.option("--drop-fields", is_flag=True, help="Do not keep the input records' own fields under metadata.")
 @click.option("--no-captions", is_flag=True,
               help="Leave pictures' captions and credits out of the kept text (web pages: a <figcaption>, text "
-                   "in a <figure>, an element whose class or id says caption or credit; counted as 'captions' "
-                   "in metadata.removed). They are content, and kept, by default.")
+                   "in a <figure> but no table or quotation there, an element or its parent whose class or id names "
+                   "a caption or credit; counted as 'captions' in metadata.removed). They are content, and kept, "
+                   "by default.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default="jsonl", show_default=True,
               help="text: print each document's kept text for a person (no output folder).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -1619,14 +1620,13 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     rep = result.report
     rejected = sum(rep["rejected"].values())
     if not quiet:
-        fmt_counts = _reasons
         failed = f", {len(result.failed)} failed" if result.failed else ""
         written = f" -> {result.report_path}" if result.report_path else f"; no {REPORT_NAME} written (a shard failed)"
         click.echo(
             f"sieve clean: {rep['shards']} shard{'' if rep['shards'] == 1 else 's'} ({result.skipped} finished "
             f"before{failed}), {rep['read']:,} record{'' if rep['read'] == 1 else 's'} read, "
             f"{rep['written']:,} written, {sum(rep['dropped'].values()):,} dropped"
-            f"{fmt_counts(rep['dropped'])}, {rejected:,} rejected{fmt_counts(rep['rejected'])}; kept "
+            f"{_reasons(rep['dropped'])}, {rejected:,} rejected{_reasons(rep['rejected'])}; kept "
             f"{rep['chars']['out']:,} of {rep['chars']['in']:,} characters in {result.seconds:.1f} s{written}",
             err=True)
         if rep.get("adapter"):

@@ -46,6 +46,11 @@ def normalize_lang(code: object) -> str | None:
     return text if _LANG_RE.match(text) else None
 
 
+#: Han and kana letters, as ranges of a regex character class: the languages written
+#: without spaces between words (the language layer weighs them, the block shape
+#: counts their words).
+HAN_KANA = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A span of a block's text in another language; ``end`` is exclusive."""

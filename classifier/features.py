@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from scipy.signal import lfilter
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .document import Block, Document
+from .document import HAN_KANA, Block, Document
 from .ngrams import hash_ngrams
 
 __all__ = [
@@ -245,9 +245,8 @@ _NAV_LEX = re.compile(r"""(?ix)
 #: write no spaces, so ``\w+`` took a whole sentence for one word, and a one-sentence
 #: paragraph looked like a short menu line (single Chinese news paragraphs were
 #: labelled navigation); a Chinese word is one to two characters long, most often two.
-_CJK_WORD = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{1,2}"
-                       "|(?:(?![\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])\\w)+")
-_HAS_CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_WORD = re.compile(f"[{HAN_KANA}]{{1,2}}|(?:(?![{HAN_KANA}])\\w)+")
+_HAS_CJK = re.compile(f"[{HAN_KANA}]")
 
 
 def block_shape(block: Block, cjk_words: bool = True) -> list[float]:

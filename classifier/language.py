@@ -39,7 +39,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .document import Block, Document, Label, Segment, normalize_lang
+from .document import HAN_KANA, Block, Document, Label, Segment, normalize_lang
 from .errors import ModelError
 
 __all__ = [
@@ -148,7 +148,7 @@ _CJK_CHARS = "\u3000-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\
 #: between CJK text and other text (``记者："This is`` is ``记者：`` and ``"This``; a
 #: name inside Japanese, ``ところがKindle``, stays in its word).
 _SCRIPT_CUT = re.compile(f"(?<=[{_CJK_CHARS}])(?=[\"'“‘«(\\[])|(?<=[\"'”’»)\\]])(?=[{_CJK_CHARS}])")
-_HAN_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN_KANA = re.compile(f"[{HAN_KANA}]")
 #: What a Han or kana character weighs against a letter of an alphabet when the
 #: languages of a block's pieces, or of a page's blocks, are weighed: a Chinese word
 #: is one or two characters, an English one five letters or so (a Chinese story with
