@@ -424,6 +424,45 @@ def test_a_killed_run_resumes_to_the_same_result(tiny_model_dir: Path, data_dir:
 
 
 
+#: Runs ``sieve clean`` in a process that has started a second thread first (workers are
+#: then spawned: ``engine._start_method``).
+WITH_A_THREAD = """
+import sys, threading
+threading.Thread(target=threading.Event().wait, daemon=True).start()
+from classifier.cli import main
+sys.argv = ["sieve"] + sys.argv[1:]
+main()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers fork on Linux only")
+def test_forked_and_spawned_workers_write_the_same_bytes(tiny_model_dir: Path, data_dir: Path, tmp_path: Path,
+                                                          sieve_executable: str) -> None:
+    _corpus(tmp_path / "in", data_dir)
+    args = [str(tmp_path / "in"), "--workers", "2", "--model-dir", str(tiny_model_dir), "--min-chars", "20"]
+    forked = subprocess.run([sieve_executable, "clean", *args, "-o", str(tmp_path / "fork")],
+                            capture_output=True, timeout=300)
+    assert forked.returncode == 0, forked.stderr.decode()
+    spawned = subprocess.run([sys.executable, "-c", WITH_A_THREAD, "clean", *args, "-o", str(tmp_path / "spawn")],
+                             capture_output=True, timeout=300)
+    assert spawned.returncode == 0, spawned.stderr.decode()
+    files = sorted(p.relative_to(tmp_path / "fork") for p in (tmp_path / "fork").rglob("*.gz"))
+    assert files and files == sorted(p.relative_to(tmp_path / "spawn") for p in (tmp_path / "spawn").rglob("*.gz"))
+    for rel in files:
+        assert (tmp_path / "fork" / rel).read_bytes() == (tmp_path / "spawn" / rel).read_bytes(), rel
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers fork on Linux only")
+def test_workers_fork_only_from_a_process_of_one_thread() -> None:
+    code = "from classifier.engine import _start_method; print(_start_method())"
+    alone = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert alone.stdout.strip() == "fork"
+    threaded = subprocess.run([sys.executable, "-c", "import threading; "
+                               "threading.Thread(target=threading.Event().wait, daemon=True).start(); " + code],
+                              capture_output=True, text=True, timeout=60, check=True)
+    assert threaded.stdout.strip() == "spawn"
+
+
 def test_the_workers_of_a_killed_run_end_too(tiny_model_dir: Path, data_dir: Path, tmp_path: Path,
                                              sieve_executable: str) -> None:
     # a pool worker whose run was killed (-9) waited for work forever, holding its memory
