@@ -608,6 +608,13 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
     if unknown:  # a typo would quietly leave a label out of training or of the figures
         click.echo(f"sieve: warning: {sum(unknown.values())} blocks have a label that is none of content, "
                    f"boilerplate, navigation ({shown}): they count as unlabelled", err=True)
+    predicted = [d.id for d in docs if any("scores" in g for g in d.gold)]
+    if predicted:  # `sieve score`'s output given as gold: the model measured, or trained, against itself
+        shown = ", ".join(map(str, predicted[:5])) + (", ..." if len(predicted) > 5 else "")
+        click.echo(f"sieve: warning: {len(predicted)} of the documents "
+                   f"{'is a prediction' if len(predicted) == 1 else 'are predictions'} ({shown}): their blocks carry "
+                   "a model's 'scores', as `sieve score` writes them, so their labels are that model's, not a "
+                   "person's; `sieve review` corrects them into labelled data", err=True)
     doubtful = [d.id for d in docs if isinstance(d.extra.get("align"), dict) and d.extra["align"].get("doubtful")]
     if doubtful:
         shown = ", ".join(map(str, doubtful[:5])) + (", ..." if len(doubtful) > 5 else "")

@@ -235,7 +235,8 @@ class Document:
                     blocks.append(Block(text=raw["text"], tag=tag if isinstance(tag, str) else None,
                                         path=path if isinstance(path, str) else None, dom=_dom_of(raw.get("dom")),
                                         extra=extra or None))
-                    gold.append({k: raw[k] for k in ("label", "lang", "segments") if k in raw})
+                    # "scores": the block is a model's prediction (``sieve score``), not gold
+                    gold.append({k: raw[k] for k in ("label", "lang", "segments", "scores") if k in raw})
                 else:
                     raise SchemaError(f"blocks[{i}] must be a string or an object with a string 'text'")
         elif text_field in rec:

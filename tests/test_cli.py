@@ -357,6 +357,21 @@ def test_evaluate_prints_a_report(runner: CliRunner, tiny_model_dir: Path, data_
         assert name in out
 
 
+def test_predictions_given_as_labelled_data_are_named_as_such(runner: CliRunner, tiny_model_dir: Path,
+                                                               data_dir: Path, tmp_path: Path) -> None:
+    scored = runner.invoke(cli, ["score", str(data_dir / "labelled.jsonl"), "--model-dir", str(tiny_model_dir)])
+    assert scored.exit_code == 0, scored.stderr
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text(scored.stdout, encoding="utf-8")
+    n = len(scored.stdout.splitlines())
+    result = runner.invoke(cli, ["evaluate", str(predictions), "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    assert f"warning: {n} of the documents are predictions" in result.stderr
+    # the gold itself is no prediction
+    gold = runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), "--model-dir", str(tiny_model_dir)])
+    assert gold.exit_code == 0 and "prediction" not in gold.stderr
+
+
 def test_evaluate_json_is_consistent_with_the_data(runner: CliRunner, tiny_model_dir: Path,
                                                    data_dir: Path) -> None:
     src = data_dir / "labelled.jsonl"
