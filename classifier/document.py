@@ -122,6 +122,8 @@ def labelled_block(block: Block, label: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {"text": block.text, "label": label}
     if block.tag:
         out["tag"] = block.tag
+    if block.link_chars:  # a model input: the block read back must be the block the page gives
+        out["link_chars"] = block.link_chars
     if block.path:
         out["path"] = block.path
     if block.dom is not None:
@@ -145,6 +147,15 @@ def _dom_of(raw: Any) -> tuple[float, ...] | None:
 
 #: DOM facts are flags, shares and logarithms: anything beyond this is not one of them.
 DOM_FACT_LIMIT = 1e3
+
+
+def _link_chars_of(raw: Any, text: str) -> int:
+    """A block's characters inside links, read back from labelled data (``labelled_block``):
+    at most its non-space characters, as ``html_to_blocks`` counts them; 0 when absent
+    or not a count."""
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw <= 0:
+        return 0
+    return min(raw, max(len(text) - text.count(" "), 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +244,7 @@ class Document:
                     tag, path = raw.get("tag"), raw.get("path")
                     extra = {k: v for k, v in raw.items() if k not in _BLOCK_FIELDS}
                     blocks.append(Block(text=raw["text"], tag=tag if isinstance(tag, str) else None,
+                                        link_chars=_link_chars_of(raw.get("link_chars"), raw["text"]),
                                         path=path if isinstance(path, str) else None, dom=_dom_of(raw.get("dom")),
                                         extra=extra or None))
                     # "scores": the block is a model's prediction (``sieve score``), not gold

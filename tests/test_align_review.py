@@ -102,6 +102,31 @@ def test_align_command(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) 
     assert dropped.exit_code == 0
 
 
+def test_a_labelled_page_reads_back_as_the_page_gives_its_blocks(runner: CliRunner, tiny_model_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    # a block's link share is a model input: read back without it, a menu line of the
+    # labelled JSONL was scored as prose, and `train --base` and `evaluate` saw other blocks
+    page = tmp_path / "story-0.html"
+    page.write_text(_page_html(0), encoding="utf-8")
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(json.dumps({"id": "story-0", "text": "\n\n".join(ARTICLE)}) + "\n", encoding="utf-8")
+    out = tmp_path / "labelled.jsonl"
+    aligned = runner.invoke(cli, ["align", str(page), "--clean", str(clean), "-o", str(out),
+                                  "--model-dir", str(tiny_model_dir)])
+    assert aligned.exit_code == 0, aligned.stderr
+    back = Document.from_dict(json.loads(out.read_text(encoding="utf-8")))
+    cut = html_to_blocks(_page_html(0))
+    assert [(b.text, b.tag, b.link_chars, b.path, b.dom) for b in back.blocks] == \
+        [(b.text, b.tag, b.link_chars, b.path, b.dom) for b in cut]
+    assert sum(b.link_chars > 0 for b in back.blocks) == len(MENU)
+    scores = []
+    for source in (page, out):
+        scored = runner.invoke(cli, ["score", str(source), "--model-dir", str(tiny_model_dir)])
+        assert scored.exit_code == 0, scored.stderr
+        scores.append([b["scores"] for b in json.loads(scored.stdout)["blocks"]])
+    assert scores[0] == scores[1]
+
+
 def test_align_matches_urls_as_written_elsewhere_and_reads_the_named_text_field(
         runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
     pages = tmp_path / "pages"
