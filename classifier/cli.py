@@ -225,6 +225,29 @@ def _is_standard_output(path: str) -> bool:
         return False  # no such file, or a standard output with no file behind it
 
 
+#: Rejects told one line each on standard error; past these, the rest are only counted
+#: there (and written to the rejects file): a folder of the wrong kind of file, read as
+#: JSON lines, would give a line per line of it.
+SHOWN_REJECTS = 20
+
+
+class _RejectEcho:
+    """Tells rejects on standard error, the first ``SHOWN_REJECTS`` one per line."""
+
+    def __init__(self, kept_in: Path | None = None) -> None:
+        self.seen = 0
+        self.kept_in = kept_in
+
+    def __call__(self, reject: Reject) -> None:
+        self.seen += 1
+        if self.seen <= SHOWN_REJECTS:
+            click.echo(f"sieve: rejected {reject}", err=True)
+        elif self.seen == SHOWN_REJECTS + 1:
+            where = f"; each is in {self.kept_in}" if self.kept_in is not None else ""
+            click.echo(f"sieve: more than {SHOWN_REJECTS} records rejected: the others are counted, not shown{where}",
+                       err=True)
+
+
 class _RejectReporter:
     """Prints each reject on stderr and writes it to the rejects file (if any): none
     beside standard output or a device or named pipe (``-o /dev/null``)."""
@@ -245,11 +268,12 @@ class _RejectReporter:
         target = rejects if rejects is not None and self.path is None else self.path  # a device: in place
         self.writer = JsonlWriter(target, lazy=True) if target else None
         self.quiet = quiet
+        self.echo = _RejectEcho(self.path)
         self.sink = RejectSink(on_reject=self.report)
 
     def report(self, reject: Reject) -> None:
         if not self.quiet:
-            click.echo(f"sieve: rejected {reject}", err=True)
+            self.echo(reject)
         if self.writer is not None:
             self.writer.write(reject.to_dict())
 
@@ -264,6 +288,20 @@ class _RejectReporter:
             # no stale rejects from an earlier run; a run that failed leaves what was there
             if exc[0] is None and self.writer.count == 0 and self.path is not None:
                 self.path.unlink(missing_ok=True)
+
+
+def _clean_texts_only(records: Iterable[Document], left_out: dict[str, int]) -> Iterator[Document]:
+    """The --clean records of `sieve align` that are clean text: not web pages (their
+    blocks cut from HTML), nor labelled blocks or predictions, whose every block would
+    be taken for article text; those are counted in ``left_out`` by kind."""
+    for rec in records:
+        kind = ("web pages" if any(b.dom is not None for b in rec.blocks)
+                else "predictions (blocks with scores)" if any("scores" in g for g in rec.gold)
+                else "labelled documents" if any(g.get("label") is not None for g in rec.gold) else None)
+        if kind is None:
+            yield rec
+        else:
+            left_out[kind] = left_out.get(kind, 0) + 1
 
 
 class _NothingAligned(Exception):
@@ -587,7 +625,7 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
         click.echo(f"sieve: {len(unlabelled)} files of the data folders are no labelled JSONL and were left out "
                    f"({shown})", err=True)
         data = tuple(d for d in data if not _not_labelled_data(d))
-    sink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
+    sink = RejectSink(on_reject=_RejectEcho())
     docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES, outputs, publisher))
     if sink.total and docs:
         share = sink.total / (sink.total + len(docs))
@@ -850,10 +888,17 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         kind = kinds[0] if kinds else "text"
         order = sorted(range(len(docs)), key=lambda i: str(docs[i].id))
         random.Random(seed).shuffle(order)
-        # only pages with labels can be held out: an unlabelled one scores nothing
+        # only pages with labels can be held out: an unlabelled one scores nothing; and
+        # each publisher's own share, with a page of its own left to fit on: the adapter
+        # applies to the publishers it was fitted on, a page of another is the base's
         labelled_pages = [i for i in order if any(lab is not None for lab in docs[i].gold_labels)]
-        n_hold = int(round(holdout_share * len(labelled_pages))) if len(labelled_pages) >= 4 else 0
-        held_out = set(labelled_pages[:n_hold])
+        by_publisher: dict[str | None, list[int]] = {}
+        for i in labelled_pages:
+            by_publisher.setdefault(publisher_of(docs[i]), []).append(i)
+        held_out: set[int] = set()
+        if len(labelled_pages) >= 4:
+            for pages_of in by_publisher.values():
+                held_out.update(pages_of[:min(int(round(holdout_share * len(pages_of))), len(pages_of) - 1)])
         held = [docs[i] for i in sorted(held_out)]
         fit_docs = [docs[i] for i in range(len(docs)) if i not in held_out]
 
@@ -884,9 +929,17 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         describe("adapter" if not held else "adapter for the report (the pages not held out)", adapter,
                  len(fit_docs))
         if not held:
-            click.echo(f"sieve train: no before/after report on the publisher's pages: {len(labelled_pages)} "
-                       f"labelled pages (of {len(docs)}) are too few to hold some out (4 or more, --holdout-share "
-                       f"{holdout_share})", err=True)
+            few = (f"{len(labelled_pages)} labelled pages (of {len(docs)}) are too few to hold some out (4 or more, "
+                   f"--holdout-share {holdout_share})" if len(labelled_pages) < 4 else
+                   f"the {len(by_publisher)} publishers' labelled pages are too few to hold some of each out "
+                   f"({max(len(v) for v in by_publisher.values())} at most; --holdout-share {holdout_share})")
+            click.echo(f"sieve train: no before/after report on the publisher's pages: {few}", err=True)
+        single = sum(1 for v in by_publisher.values() if len(v) == 1)
+        if len(by_publisher) > 2 and single > len(by_publisher) / 2:
+            click.echo(f"sieve train: note: {single} of the {len(by_publisher)} publishers have one labelled page "
+                       "each: the adapter remembers a text seen on one page for nothing. Pages of one site under "
+                       "several host names (a blog platform's subdomains) are one publisher when their records "
+                       "name it: --publisher NAME names it for those that name none", err=True)
 
         def report(name: str, gold: list[Document]) -> tuple[float, float]:
             before = list(base.label_many(gold))
@@ -1245,11 +1298,12 @@ def templates_show(memory: Path, top: int) -> None:
                    "'content', 'body').")
 @click.option("--drop-doubtful", is_flag=True, help="Leave pages whose alignment is doubtful out of the output.")
 @_input_options
+@_publisher_option
 @_model_dir_option
 @_model_option
 def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_field: str, drop_doubtful: bool,
-          input_format: str, text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
-          templates_path: Path | None) -> None:
+          input_format: str, text_field: str, max_bytes: int, publisher: str | None, model_dir: Path | None,
+          model_choice: str, templates_path: Path | None) -> None:
     """Build labelled blocks from pages and their clean article text: a block that
     matches the clean text is content, the others boilerplate or navigation (as
     the model finds more likely). Prints each page's coverage of the clean text
@@ -1275,9 +1329,22 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
         raise click.UsageError(f"{clean_path} is both the --clean input and the output: it would be written over; "
                                "write to another file")
     reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
-    csink = RejectSink(on_reject=lambda r: click.echo(f"sieve: rejected {r}", err=True))
-    clean_by_key = index_clean_texts(read_any(clean_path, csink, input_format="jsonl",
-                                              text_field=clean_text_field))
+    csink = RejectSink(on_reject=_RejectEcho())
+    not_clean: dict[str, int] = {}
+    repeated: list[str] = []
+    clean_by_key = index_clean_texts(_clean_texts_only(read_any(clean_path, csink, input_format="jsonl",
+                                                                text_field=clean_text_field), not_clean), repeated)
+    if repeated:
+        shown = ", ".join(k.split(":", 1)[1] for k in repeated[:3]) + (", ..." if len(repeated) > 3 else "")
+        click.echo(f"sieve align: warning: {len(repeated)} --clean records repeat an earlier one's id or url with "
+                   f"another text ({shown}): the later is used", err=True)
+    if not_clean:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(not_clean.items()))
+        click.echo(f"sieve align: {sum(not_clean.values())} of the --clean records left out ({kinds}): clean text is "
+                   f"an article's text, in '{clean_text_field}' (a CMS export, a full-text feed); the pages go "
+                   "before --clean", err=True)
+        if not clean_by_key:
+            raise click.ClickException(f"no clean text in {clean_path}")
     if csink.total:
         click.echo(f"sieve align: {csink.total} of the --clean records rejected (see above; --clean-text-field "
                    "names the field that holds the text): a page whose record was rejected finds no clean text",
@@ -1286,7 +1353,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)  # which label the other blocks get
         files = tuple(src for src, _ in discover_shards(pages))
-        docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, (output,))
+        docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, (output,), publisher)
         with JsonlWriter(output) as out:
             for page in sieve.label_many(docs, on_error=_skipper(reporter)):
                 clean = find_clean(clean_by_key, page)

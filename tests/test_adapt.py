@@ -417,6 +417,33 @@ def test_train_base_holds_out_labelled_pages_only(runner: CliRunner, tiny_model_
     assert all(f"blog-{i}" not in named for i in range(4, 12)), held
 
 
+def test_train_base_holds_out_pages_of_each_publisher_with_pages_left_to_fit(runner: CliRunner,
+                                                                           tiny_model_dir: Path,
+                                                                           tmp_path: Path) -> None:
+    # pages were held out across publishers: those of a publisher with no page left to
+    # fit on were scored by the base model before and after ("1.0000 -> 1.0000")
+    pages = [_blog_page(i) for i in range(6)]
+    for i, page in enumerate(pages):
+        page["publisher"] = "big.example" if i < 4 else f"one{i}.example"
+    data = tmp_path / "pages.jsonl"
+    data.write_text("".join(json.dumps(p) + "\n" for p in pages))
+    result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(tmp_path / "out"),
+                                 "--holdout-share", "0.5"])
+    assert result.exit_code == 0, result.stderr
+    held = next(line for line in result.stdout.splitlines() if line.startswith("held-out pages of the publisher"))
+    named = held.split(": ", 1)[1].split(")", 1)[0].split(", ")
+    assert len(named) == 2 and all(n in {f"blog-{i}" for i in range(4)} for n in named), held
+    # a platform's pages under their own host names: one page per publisher, said so
+    for page in pages:
+        page["publisher"] = None
+    data.write_text("".join(json.dumps(p) + "\n" for p in pages))
+    single = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(tmp_path / "out2")])
+    assert single.exit_code == 0, single.stderr
+    assert "6 of the 6 publishers have one labelled page each" in single.stderr
+    assert "publishers' labelled pages are too few to hold some of each out" in single.stderr
+    assert not any(line.startswith("held-out pages") for line in single.stdout.splitlines())
+
+
 def test_review_corrections_win_whatever_the_file_order_and_url_spelling(runner: CliRunner, tiny_model_dir: Path,
                                                                         tmp_path: Path) -> None:
     """`sieve review` writes its corrections marked as reviewed: merged with `sieve

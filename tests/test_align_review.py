@@ -127,6 +127,43 @@ def test_a_labelled_page_reads_back_as_the_page_gives_its_blocks(runner: CliRunn
     assert scores[0] == scores[1]
 
 
+def test_align_leaves_out_clean_records_that_are_pages_labels_or_predictions(runner: CliRunner,
+                                                                           tiny_model_dir: Path,
+                                                                           tmp_path: Path) -> None:
+    # each of these gave every block of the page as "clean text": menus labelled content
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for i in range(2):
+        (pages / f"story-{i}.html").write_text(_page_html(i), encoding="utf-8")
+    scored = runner.invoke(cli, ["score", str(pages / "story-1.html"), "--model-dir", str(tiny_model_dir)])
+    prediction = json.loads(scored.stdout)
+    wrong = [{"id": "story-0", "html": _page_html(0)},
+             prediction,
+             {"id": "story-1", "blocks": [{"text": t, "label": "navigation"} for t in MENU]}]
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("".join(json.dumps(r) + "\n" for r in wrong), encoding="utf-8")
+    out = tmp_path / "labelled.jsonl"
+    refused = runner.invoke(cli, ["align", str(pages), "--clean", str(clean), "-o", str(out),
+                                  "--model-dir", str(tiny_model_dir)])
+    assert refused.exit_code == 1 and not out.exists()
+    assert ("3 of the --clean records left out (1 labelled documents, 1 predictions (blocks with scores), "
+            "1 web pages)") in refused.stderr
+    assert f"no clean text in {clean}" in refused.stderr
+    # among clean records: left out and said; a record repeated with another text too
+    good = [{"id": "story-0", "text": "An older text of the story."}, {"id": "story-0", "text": "\n\n".join(ARTICLE)}]
+    clean.write_text("".join(json.dumps(r) + "\n" for r in [*wrong, *good]), encoding="utf-8")
+    mixed = runner.invoke(cli, ["align", str(pages), "--clean", str(clean), "-o", str(out), "--publisher",
+                                "harbour.example", "--model-dir", str(tiny_model_dir)])
+    assert mixed.exit_code == 0, mixed.stderr
+    assert "3 of the --clean records left out" in mixed.stderr
+    assert "1 --clean records repeat an earlier one's id or url with another text (story-0): the later is used" \
+        in mixed.stderr
+    [record] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert record["id"] == "story-0" and record["publisher"] == "harbour.example"
+    assert [b["label"] for b in record["blocks"] if b["text"] in MENU] != ["content"] * len(MENU)
+    assert [b["label"] for b in record["blocks"] if b["text"] in ARTICLE] == ["content"] * len(ARTICLE)
+
+
 def test_align_matches_urls_as_written_elsewhere_and_reads_the_named_text_field(
         runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
     pages = tmp_path / "pages"

@@ -372,6 +372,23 @@ def test_predictions_given_as_labelled_data_are_named_as_such(runner: CliRunner,
     assert gold.exit_code == 0 and "prediction" not in gold.stderr
 
 
+def test_rejects_past_the_first_twenty_are_counted_not_told_one_by_one(runner: CliRunner, tiny_model_dir: Path,
+                                                                        tmp_path: Path) -> None:
+    # a folder of web pages given as labelled JSONL printed a reject per line of HTML
+    page = tmp_path / "page.jsonl"
+    page.write_text("".join(f"<p>line {i} of a page</p>\n" for i in range(60)), encoding="utf-8")
+    result = runner.invoke(cli, ["evaluate", str(page), "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 1
+    told = [line for line in result.stderr.splitlines() if line.startswith("sieve: rejected")]
+    assert len(told) == 20 and told[-1].split(": ")[1].endswith("page.jsonl:20")
+    assert "more than 20 records rejected: the others are counted, not shown" in result.stderr
+    scored = runner.invoke(cli, ["score", str(page), "-o", str(tmp_path / "out.jsonl"),
+                                 "--model-dir", str(tiny_model_dir)])
+    assert len([line for line in scored.stderr.splitlines() if line.startswith("sieve: rejected")]) == 20
+    assert f"each is in {tmp_path / 'out.jsonl.rejects.jsonl'}" in scored.stderr
+    assert len((tmp_path / "out.jsonl.rejects.jsonl").read_text().splitlines()) == 60
+
+
 def test_evaluate_json_is_consistent_with_the_data(runner: CliRunner, tiny_model_dir: Path,
                                                    data_dir: Path) -> None:
     src = data_dir / "labelled.jsonl"
