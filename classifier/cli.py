@@ -939,7 +939,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             click.echo(f"sieve train: note: {single} of the {len(by_publisher)} publishers have one labelled page "
                        "each: the adapter remembers a text seen on one page for nothing. Pages of one site under "
                        "several host names (a blog platform's subdomains) are one publisher when their records "
-                       "name it: --publisher NAME names it for those that name none", err=True)
+                       "name it in 'publisher' (`sieve align --publisher NAME` does)", err=True)
 
         def report(name: str, gold: list[Document]) -> tuple[float, float]:
             before = list(base.label_many(gold))
