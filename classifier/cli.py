@@ -1483,6 +1483,11 @@ def _earlier_answers(output: Path, docs: list[Document]) -> tuple[dict[tuple[int
             raw = gzip.decompress(raw)
         lines = raw.decode("utf-8").splitlines()
         records = [json.loads(line) for line in lines if line.strip()]
+        aligned = sum(1 for rec in records if "align" in rec and rec.get("reviewed") is not True)
+        if aligned:  # rewritten as review's, align's labels would pass for a person's
+            raise click.ClickException(f"{output} holds {aligned} page{'' if aligned == 1 else 's'} labelled by "
+                                       "`sieve align` (an 'align' field): review writes its corrections to a file "
+                                       "of its own, which `sieve train` reads beside align's; name another -o")
         for rec in records:
             texts = [b["text"] for b in rec["blocks"]]
             labels = [Label(b["label"]) if b.get("label") else None for b in rec["blocks"]]

@@ -162,6 +162,12 @@ def test_align_leaves_out_clean_records_that_are_pages_labels_or_predictions(run
     assert record["id"] == "story-0" and record["publisher"] == "harbour.example"
     assert [b["label"] for b in record["blocks"] if b["text"] in MENU] != ["content"] * len(MENU)
     assert [b["label"] for b in record["blocks"] if b["text"] in ARTICLE] == ["content"] * len(ARTICLE)
+    # review into align's output: its labels were rewritten as a person's ("reviewed")
+    before = out.read_bytes()
+    reviewed = runner.invoke(cli, ["review", str(pages), "-o", str(out), "--model-dir", str(tiny_model_dir)],
+                             input="q")
+    assert reviewed.exit_code == 1 and out.read_bytes() == before
+    assert "holds 1 page labelled by `sieve align`" in reviewed.stderr
 
 
 def test_align_matches_urls_as_written_elsewhere_and_reads_the_named_text_field(
