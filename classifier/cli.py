@@ -625,6 +625,12 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
         click.echo(f"sieve: {len(unlabelled)} files of the data folders are no labelled JSONL and were left out "
                    f"({shown})", err=True)
         data = tuple(d for d in data if not _not_labelled_data(d))
+    given: dict[str, str] = {}
+    for d in data:
+        if (real := os.path.realpath(d)) in given:
+            click.echo(f"sieve: warning: {d} is given twice (as {given[real]} too): its documents count twice",
+                       err=True)
+        given.setdefault(real, d)
     sink = RejectSink(on_reject=_RejectEcho())
     docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES, outputs, publisher))
     if sink.total and docs:
@@ -1049,8 +1055,12 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         docs = _read_labelled(data, text_field, (report_path,), publisher)
         sieve = _sieve(model_dir, model_choice, templates_path)
         predicted = list(sieve.label_many(docs))
+        note = sieve.adapter_note(len(predicted))
+        if note:
+            click.echo(f"sieve evaluate: {note}", err=True)
         if sieve.templates is not None:
             click.echo(f"sieve evaluate: {sieve.templates.summary()}", err=True)
+        models = _models_line(sieve, predicted)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     metrics = evaluate_documents(predicted, docs)
@@ -1059,7 +1069,7 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         from .report import write_report
 
         try:
-            write_report(report_path, predicted, docs,
+            write_report(report_path, predicted, docs, models=models,
                          title=f"Sieve evaluation: {', '.join(Path(d).name for d in data)}")
         except OSError as err:
             raise click.ClickException(f"cannot write {report_path}: {err.strerror or err}") from err
@@ -1069,6 +1079,26 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         shown = (f" (block by block: the first {len(predicted) - docs_out:,} documents; {blocks_out:,} blocks left "
                  "out there, counted in the figures)" if docs_out or blocks_out else "")
         click.echo(f"sieve evaluate: wrote {report_path}{shown}", err=True)
+
+
+def _models_line(sieve: Sieve, predicted: list[Document]) -> str:
+    """Which models labelled ``predicted``: the folder, each block model used (with how
+    many documents and the first digits of its sha256), the adapter and the template
+    memory, for the evaluation report."""
+    kinds: dict[str, int] = {}
+    for d in predicted:
+        kind = sieve.model_kind(d)
+        kinds[kind] = kinds.get(kind, 0) + 1
+    used = ", ".join(f"{info['block_model']} ({info['block_model_sha256'] or 'no card'}) for {n} document"
+                     f"{'' if n == 1 else 's'}" for kind, n in sorted(kinds.items())
+                     if (info := sieve.model_info(kind)))
+    parts = [f"Models: {sieve.model_dir.resolve()}", used or "no document"]
+    adapter = sieve.adapter_note(len(predicted))
+    if adapter:
+        parts.append(adapter)
+    if sieve.templates is not None:
+        parts.append(sieve.templates.summary())
+    return "; ".join(parts)
 
 
 def _check_writable(path: Path) -> None:

@@ -179,10 +179,11 @@ def left_out(predicted: Sequence[Document], *, max_documents: int = MAX_DOCUMENT
 
 
 def render_report(predicted: Sequence[Document], gold: Sequence[Document], *, title: str = "Sieve evaluation",
-                  max_documents: int = MAX_DOCUMENTS, max_blocks: int = MAX_BLOCKS) -> str:
+                  models: str = "", max_documents: int = MAX_DOCUMENTS, max_blocks: int = MAX_BLOCKS) -> str:
     """The report page for ``predicted`` documents against ``gold`` (same order): the
     metrics of all of them; block by block, the first ``max_documents`` documents
-    and ``max_blocks`` blocks (a long document is cut), the rest counted."""
+    and ``max_blocks`` blocks (a long document is cut), the rest counted. ``models``
+    says which models labelled them (a line under the title)."""
     m = evaluate(predicted, gold)
     by_publisher: dict[str | None, tuple[list[Document], list[Document]]] = defaultdict(lambda: ([], []))
     for p, g in zip(predicted, gold):
@@ -233,7 +234,7 @@ def render_report(predicted: Sequence[Document], gold: Sequence[Document], *, ti
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title>
 <meta name="generator" content="sieve {__version__}"><style>{_CSS}</style></head>
-<body><h1>{_esc(title)}</h1>
+<body><h1>{_esc(title)}</h1>{f'<p id="models">{_esc(models)}</p>' if models else ""}
 <p>{len(predicted)} documents, {m["blocks"]} labelled blocks. Macro-F1
 <b id="macro-f1">{m["macro_f1"]:.4f}</b>{absent_note}, content-vs-rest F1 <b id="content-f1">{cvr["f1"]:.4f}</b>
 (precision {cvr["precision"]:.4f}, recall {cvr["recall"]:.4f}), accuracy {m["accuracy"]:.4f}.</p>

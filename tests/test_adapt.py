@@ -109,6 +109,13 @@ def test_train_base_writes_an_adapted_folder_and_reports(runner: CliRunner, tiny
     scored = runner.invoke(cli, ["score", str(page), "--model-dir", str(out)])
     labels = [b["label"] for b in json.loads(scored.stdout)["blocks"]]
     assert labels == ["content", "content", "boilerplate", "boilerplate", "navigation", "boilerplate"]
+    # evaluate says what the adapter did, and its report names it
+    evaluated = runner.invoke(cli, ["evaluate", str(data), "--model-dir", str(out), "--report",
+                                    str(tmp_path / "r.html")])
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert "sieve evaluate: the folder's adapter (text model; wordpress.com) adjusted 10 of 10 documents" \
+        in evaluated.stderr
+    assert "adapter (text model; wordpress.com) adjusted 10" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
 def test_a_tampered_adapter_is_refused(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -631,8 +631,20 @@ def test_evaluate_report_into_a_new_folder(runner: CliRunner, tiny_model_dir: Pa
     result = runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), "--report", str(report),
                                  "--model-dir", str(tiny_model_dir)])
     assert result.exit_code == 0, result.stderr
-    assert report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    page = report.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    # which models labelled the documents: reports of two folders can be told apart
+    models = page.split('<p id="models">', 1)[1].split("</p>", 1)[0]
+    n = len((data_dir / "labelled.jsonl").read_text(encoding="utf-8").splitlines())
+    assert models.startswith(f"Models: {tiny_model_dir.resolve()}; blocks.joblib (")
+    assert f") for {n} documents" in models
     _no_traceback(result)
+    twice = runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), str(data_dir / "labelled.jsonl"),
+                                "--json", "--model-dir", str(tiny_model_dir)])
+    assert twice.exit_code == 0 and "labelled.jsonl is given twice" in twice.stderr
+    assert json.loads(twice.stdout)["blocks"] == 2 * json.loads(
+        runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), "--json", "--model-dir",
+                            str(tiny_model_dir)]).stdout)["blocks"]
 
 
 def test_evaluate_says_when_a_label_is_absent_from_gold_and_predictions(runner: CliRunner, tiny_model_dir: Path,
