@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import SGDClassifier
 
-from .cards import load_checked_pickle, read_card, read_verified, write_model
+from .cards import check_card_file, load_checked_pickle, read_card, read_verified, write_model
 from .document import LABELS, Document, host_name
 from .errors import ModelError
 from .features import TextNgrams
@@ -485,6 +485,7 @@ def load_adapter(path: Path, model_dir: Path | None = None) -> PublisherAdapter:
     the model are not checked.
     """
     card, data = read_verified(path)  # the bytes that match the card, and only those, are unpickled
+    check_card_file(path, card)
     found = card.get("model_format")
     if isinstance(found, str) and found in OLD_ADAPTER_FORMATS:
         raise ModelError(f"{path}: an adapter of an earlier Sieve ({found}; this one reads {ADAPTER_FORMAT}): "

@@ -38,17 +38,34 @@ def card_path(model_file: Path) -> Path:
     return model_file.with_suffix(".json")
 
 
+#: A card is a page of JSON (the shipped ones are under 2 kB): past this it is refused.
+MAX_CARD_BYTES = 1 << 20
+
+
 def read_card(model_file: Path) -> dict[str, Any]:
-    """The card of ``model_file``. Raises ``ModelError`` when missing or unreadable."""
+    """The card of ``model_file``. Raises ``ModelError`` when missing or unreadable
+    (not a regular file -- a device, a pipe --, over ``MAX_CARD_BYTES``, not JSON)."""
+    import os
+    import stat
+
     path = card_path(model_file)
     try:
-        card = json.loads(path.read_text(encoding="utf-8"))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a named pipe: no wait for a writer
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ModelError(f"model card {path} is not a regular file; restore it or retrain")
+            raw = f.read(MAX_CARD_BYTES + 1)
+        if len(raw) > MAX_CARD_BYTES:
+            raise ModelError(f"model card {path} is over {MAX_CARD_BYTES >> 20} MiB, no model card; restore it or "
+                             "retrain")
+        card = json.loads(raw.decode("utf-8"))
     except FileNotFoundError as err:
         raise ModelError(f"model card {path} is missing; the model {model_file} cannot be vouched for "
                          "(restore the card from the folder it came from, pass another --model-dir, or "
                          "for a block model retrain it with `sieve train`)") from err
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelError(f"model card {path} is unreadable ({err}); restore it or retrain") from err
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        why = "nested too deeply" if isinstance(err, RecursionError) else err
+        raise ModelError(f"model card {path} is unreadable ({why}); restore it or retrain") from err
     if not isinstance(card, dict):
         raise ModelError(f"model card {path} is not a JSON object; restore it or retrain")
     version = card.get("format_version")
@@ -127,7 +144,10 @@ def open_verified(model_file: Path) -> tuple[dict[str, Any], int]:
 def check_card_file(path: Path, card: dict[str, Any]) -> None:
     """Refuse a card that describes another file than ``path`` (a model and its card
     copied under another model's name match each other, and would pass every check)."""
-    if card.get("file") not in (None, path.name):
+    if "file" not in card:
+        raise ModelError(f"{path}: its card names no file (every card Sieve writes names the file it describes); "
+                         "restore the card from the folder it came from, or retrain")
+    if card.get("file") != path.name:
         raise ModelError(f"{path}: its card describes {card.get('file')!r}, not {path.name!r} (the text model "
                          "is blocks.joblib, the HTML model html.joblib); put each model under its own name with its "
                          "own card")
@@ -221,15 +241,109 @@ def load_checked_pickle(path: Path, card: dict[str, Any], data: bytes, expected:
     """Unpickle ``data``, the bytes of ``path`` that ``read_verified`` checked against
     ``card``: refuse another scikit-learn minor version than the card's, map any
     loading error to ``ModelError``, and check the object's type."""
-    import io
 
-    import joblib
 
     check_sklearn_version(path, card, remedy)
     try:
-        obj = joblib.load(io.BytesIO(data))
+        obj = _unpickle_model(data)
+    except ForbiddenGlobal as err:
+        raise ModelError(f"{path} is refused: its pickle names {err}, which no Sieve model holds (a pickle can run "
+                         f"any code it names when loaded: this one is not loaded); {remedy}") from err
     except Exception as err:  # a damaged pickle can raise nearly anything
         raise ModelError(f"{path} cannot be loaded ({type(err).__name__}: {err}); {remedy}") from err
     if not isinstance(obj, expected):
         raise ModelError(f"{path} holds an object of type {type(obj).__name__}, not {what}")
     return obj
+
+
+class ForbiddenGlobal(Exception):
+    """A model's pickle names a class or function no Sieve model holds."""
+
+
+#: What a Sieve model's pickle (``joblib.dump`` of a ``BlockModel`` or a
+#: ``PublisherAdapter``) may name, besides scikit-learn's own classes: Sieve's model
+#: classes, NumPy's arrays, dtypes and random generators, joblib's array wrapper, and
+#: the few builtins pickling uses for containers.
+_ALLOWED_GLOBALS = frozenset({
+    ("classifier.model", "BlockModel"), ("classifier.model", "ModelParams"), ("classifier.model", "_Features"),
+    ("classifier.adapt", "PublisherAdapter"),
+    ("classifier.features", "DenseFeatures"), ("classifier.features", "TextNgrams"),
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
+    ("numpy.random._pickle", "__bit_generator_ctor"), ("numpy.random._pickle", "__generator_ctor"),
+    ("numpy.random._pickle", "__randomstate_ctor"),
+    ("numpy.random.bit_generator", "SeedSequence"), ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+    ("numpy.random._pcg64", "PCG64"), ("numpy.random._mt19937", "MT19937"),
+    ("numpy.random._generator", "Generator"), ("numpy.random.mtrand", "RandomState"),
+    ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "slice"), ("builtins", "complex"),
+    ("builtins", "object"), ("copyreg", "_reconstructor"),
+    ("collections", "OrderedDict"), ("collections", "defaultdict"),
+})
+
+#: The modules of ``_ALLOWED_GLOBALS``, and NumPy's dtype classes (scikit-learn's are
+#: allowed by prefix): a pickle naming another module does not get it imported.
+_ALLOWED_MODULES = frozenset({module for module, _ in _ALLOWED_GLOBALS} | {"numpy.dtypes"})
+
+#: A model pickle decompressed past this is refused (the shipped ones are 3-4 MB).
+MAX_MODEL_BYTES = 1 << 30
+
+
+def _allowed_global(module: str, name: str, obj: object) -> bool:
+    """Whether a model's pickle may name ``module.name`` (``obj``): one of
+    ``_ALLOWED_GLOBALS``, a class scikit-learn defines, or one of the functions its
+    compiled classes unpickle through; a NumPy dtype class."""
+    if (module, name) in _ALLOWED_GLOBALS:
+        return True
+    if module.startswith("sklearn."):
+        if isinstance(obj, type) and (obj.__module__ or "").startswith("sklearn."):
+            return True
+        return name.startswith("__pyx_unpickle_") and callable(obj)
+    if module == "numpy.dtypes":
+        import numpy as np
+
+        return isinstance(obj, type) and issubclass(obj, np.dtype)
+    return False
+
+
+def _unpickle_model(data: bytes) -> Any:
+    """The object of a model file's bytes (``joblib.dump``, zlib-compressed as
+    ``write_model``'s callers write it, or not compressed), unpickled naming nothing
+    but ``_allowed_global``'s classes and functions: a pickle runs what it names, so
+    a forged file and card that match each other run nothing else.
+
+    Raises:
+        ForbiddenGlobal: the pickle names something else (nothing of it is run).
+        ValueError: the bytes are no such file, or decompress past ``MAX_MODEL_BYTES``.
+    """
+    import io
+    import zlib
+
+    from joblib.numpy_pickle import NumpyUnpickler
+
+    if data[:1] == b"\x78":  # zlib
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(data, MAX_MODEL_BYTES)
+        if inflate.unconsumed_tail:
+            raise ValueError(f"it decompresses to more than {MAX_MODEL_BYTES >> 20} MiB")
+    elif data[:1] == b"\x80":  # a pickle's protocol opcode
+        raw = data
+    else:
+        raise ValueError("not a model file (a joblib pickle, zlib-compressed)")
+
+    class Unpickler(NumpyUnpickler):  # type: ignore[misc]
+        def find_class(self, module: str, name: str) -> Any:
+            # a dotted name reaches any attribute of what it starts from; importing a
+            # module runs its code: neither before the name is known to be allowed
+            if "." in name or not (module in _ALLOWED_MODULES or module.startswith("sklearn.")):
+                raise ForbiddenGlobal(f"{module}.{name}")
+            obj = super().find_class(module, name)
+            if not _allowed_global(module, name, obj):
+                raise ForbiddenGlobal(f"{module}.{name}")
+            return obj
+
+    # NumpyUnpickler(filename, file_handle, ensure_native_byte_order): joblib >= 1.6,
+    # whose arrays of Python objects unpickle through this find_class too
+    return Unpickler("", io.BytesIO(raw), True).load()

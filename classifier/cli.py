@@ -1052,8 +1052,9 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         _check_writable(report_path)  # before the scoring, not after it
     try:
         _refuse_overwriting((templates_path,), (report_path,))
-        docs = _read_labelled(data, text_field, (report_path,), publisher)
         sieve = _sieve(model_dir, model_choice, templates_path)
+        sieve.check_models()  # a model that cannot label fails before the data is read
+        docs = _read_labelled(data, text_field, (report_path,), publisher)
         predicted = list(sieve.label_many(docs))
         note = sieve.adapter_note(len(predicted))
         if note:

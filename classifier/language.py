@@ -1055,20 +1055,23 @@ def _load_fasttext(path: Path) -> Any:
 def _read_fasttext(path: Path) -> Any:
     import os
 
-    from .cards import open_verified  # here, not at import: the CLI's --help stays fast
+    from .cards import check_card_file, open_verified  # here, not at import: the CLI's --help stays fast
 
     # fastText reads a path: it reads the very file checked against the card, through
     # the descriptor the check read it by (a file renamed over the name meanwhile is
     # not what is loaded)
-    _, fd = open_verified(path)
+    card, fd = open_verified(path)
     try:
+        check_card_file(path, card)
         import fasttext
 
         fasttext.FastText.eprint = lambda *args, **kwargs: None  # silence its load warning
         through = f"/proc/self/fd/{fd}"
         return fasttext.load_model(through if os.path.exists(through) else str(path))
-    except (ValueError, OSError, RuntimeError) as err:
-        raise ModelError(f"language model {path} cannot be loaded ({err}); "
+    except ModelError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a damaged file can raise nearly anything (MemoryError too)
+        raise ModelError(f"language model {path} cannot be loaded ({type(err).__name__}: {err}); "
                          "reinstall models/ or pass --model-dir") from err
     finally:
         os.close(fd)

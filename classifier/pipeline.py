@@ -263,9 +263,10 @@ class Sieve:
             card = verify_file(path)
             check_card_file(path, card)
             check_sklearn_version(path, card, "retrain it with `sieve train`")
-        verify_file(self.model_dir / LID_MODEL_FILE)
+        check_card_file(self.model_dir / LID_MODEL_FILE, verify_file(self.model_dir / LID_MODEL_FILE))
         if (self.model_dir / "adapter.joblib").is_file():
             card = verify_file(self.model_dir / "adapter.joblib")
+            check_card_file(self.model_dir / "adapter.joblib", card)
             check_sklearn_version(self.model_dir / "adapter.joblib", card, "adapt again with `sieve train --base`")
 
     def _block_model_files(self) -> list[str]:

@@ -207,3 +207,130 @@ def test_the_dispatching_check_reads_only_the_models_the_run_uses(copy_model_dir
                             capture_output=True, text=True)
     assert result.returncode == 1 and "made with scikit-learn 0.1.0" in result.stderr
     assert result.stderr.count("scikit-learn 0.1.0") == 1 and "shard" not in result.stderr  # one line, before any shard
+
+
+def _forge(path: Path, payload: bytes) -> None:
+    """``payload`` as the model file ``path``, with its card saying the matching sha256:
+    what anyone who can write a model folder can do."""
+    path.write_bytes(payload)
+    card = json.loads(card_path(path).read_text(encoding="utf-8"))
+    card["sha256"] = hashlib.sha256(payload).hexdigest()
+    card_path(path).write_text(json.dumps(card), encoding="utf-8")
+
+
+class _RunsCode:
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        import os
+
+        return (os.system, (f"touch {self.target}",))
+
+
+def test_a_forged_model_whose_card_matches_runs_no_code(copy_model_dir, tmp_path: Path, runner) -> None:
+    import pickle
+    import zlib
+
+    from classifier.cli import cli
+
+    folder = copy_model_dir()
+    ran = tmp_path / "ran"
+    for payload in (pickle.dumps(_RunsCode(ran)), zlib.compress(pickle.dumps(_RunsCode(ran)))):
+        _forge(folder / "blocks.joblib", payload)
+        result = runner.invoke(cli, ["score", "-", "--model-dir", str(folder)], input="A line of text.\n")
+        assert result.exit_code == 1
+        assert "blocks.joblib is refused: its pickle names posix.system" in result.stderr
+        assert not ran.exists()
+
+
+def test_a_pickle_naming_another_module_does_not_get_it_imported(copy_model_dir, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import zlib
+
+    from classifier import Sieve
+
+    imported = tmp_path / "imported"
+    (tmp_path / "sieve_test_side_effect.py").write_text(f"open({str(imported)!r}, 'w').close()\nX = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "sieve_test_side_effect", raising=False)
+
+    def global_ref(module: str, name: str) -> bytes:  # protocol 4: push both names, STACK_GLOBAL, STOP
+        return (b"\x80\x04" + b"\x8c" + bytes([len(module)]) + module.encode() + b"\x8c" + bytes([len(name)])
+                + name.encode() + b"\x93.")
+
+    folder = copy_model_dir()
+    for module, name, shown in (("sieve_test_side_effect", "X", "sieve_test_side_effect.X"),
+                                ("classifier.model", "np.save", "classifier.model.np.save")):  # dotted: numpy.save
+        _forge(folder / "blocks.joblib", zlib.compress(global_ref(module, name)))
+        with pytest.raises(ModelError, match=f"its pickle names {shown},"):
+            _ = Sieve(folder).block_model
+    assert not imported.exists()
+
+
+def test_objects_inside_a_models_arrays_are_held_to_the_same_list(copy_model_dir, tmp_path: Path) -> None:
+    import joblib
+    import numpy as np
+
+    from classifier import Sieve
+
+    folder = copy_model_dir()
+    ran = tmp_path / "ran"
+    holder = np.empty(1, dtype=object)
+    holder[0] = _RunsCode(ran)
+    part = tmp_path / "forged.joblib"
+    joblib.dump({"arrays": holder}, part, compress=("zlib", 6))
+    _forge(folder / "blocks.joblib", part.read_bytes())
+    with pytest.raises(ModelError, match="its pickle names"):
+        _ = Sieve(folder).block_model
+    assert not ran.exists()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes")
+def test_cards_that_are_no_regular_files_too_large_or_too_deep_are_refused(model_file: Path) -> None:
+    import os
+
+    write_card(model_file, {})
+    card = card_path(model_file)
+    card.unlink()
+    os.mkfifo(card)  # read, it would wait for ever for a writer
+    with pytest.raises(ModelError, match="is not a regular file"):
+        verify_file(model_file)
+    card.unlink()
+    card.write_text(" " * (2 << 20) + "{}", encoding="utf-8")
+    with pytest.raises(ModelError, match="is over 1 MiB"):
+        verify_file(model_file)
+    card.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    with pytest.raises(ModelError, match="unreadable \\(nested too deeply\\)"):
+        verify_file(model_file)
+
+
+def test_a_card_must_name_the_file_it_describes(copy_model_dir) -> None:
+    from classifier import Sieve
+
+    folder = copy_model_dir()
+    for name in ("blocks.joblib", "lid.ftz"):
+        card = json.loads(card_path(folder / name).read_text(encoding="utf-8"))
+        del card["file"]
+        card_path(folder / name).write_text(json.dumps(card), encoding="utf-8")
+        with pytest.raises(ModelError, match=f"{name}: its card names no file"):
+            Sieve(folder).check_models()
+        with pytest.raises(ModelError, match=f"{name}: its card names no file"):
+            Sieve(folder).verify_models()
+        card["file"] = name
+        card_path(folder / name).write_text(json.dumps(card), encoding="utf-8")
+
+
+def test_a_language_model_that_fails_to_load_in_any_way_is_a_model_error(copy_model_dir,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import fasttext
+
+    from classifier import Sieve
+
+    def fails(path: str) -> None:  # a damaged file: fastText asks for more memory than there is
+        raise MemoryError
+
+    monkeypatch.setattr(fasttext, "load_model", fails)
+    with pytest.raises(ModelError, match="lid.ftz cannot be loaded \\(MemoryError"):
+        Sieve(copy_model_dir()).label(["A sentence to label."])
