@@ -268,8 +268,9 @@ class TemplateMemory:
         not one, or of another format version (an earlier one: with the reason)."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise ModelError(f"{path}: cannot read the template memory ({err}); a memory is one JSON file "
+        except (OSError, ValueError, RecursionError) as err:
+            why = "nested too deeply" if isinstance(err, RecursionError) else err
+            raise ModelError(f"{path}: cannot read the template memory ({why}); a memory is one JSON file "
                              "written by `sieve templates learn`, not JSONL data") from err
         found = data.get("format") if isinstance(data, dict) else None
         if isinstance(found, str) and found in OLD_FORMATS:

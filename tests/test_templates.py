@@ -239,3 +239,12 @@ def test_a_memory_or_adapter_of_an_earlier_spelling_still_applies(tmp_path: Path
     loaded = load_adapter(tmp_path / ADAPTER_FILE)
     assert loaded.publishers == {"gazette.test"} and loaded.applies_to(doc)
     assert {pub for pub, _, _ in loaded.memory} == {"gazette.test"}
+
+
+def test_a_memory_file_nested_too_deeply_is_a_clear_error(tmp_path: Path) -> None:
+    from classifier.templates import TemplateMemory
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")  # a RecursionError in the JSON reader
+    with pytest.raises(ModelError, match="cannot read the template memory \\(nested too deeply\\)"):
+        TemplateMemory.load(deep)
