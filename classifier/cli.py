@@ -845,8 +845,8 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
             click.echo(f"sieve train: warning: {source_dir} has no {BLOCK_MODEL_FILE} to copy: {output_dir} labels "
                        "web pages, but text input needs a text model (train one into it, or copy one)", err=True)
         for f in keep:
-            if (output_dir / f.name).resolve() != f.resolve():
-                shutil.copyfile(f, output_dir / f.name)
+            if f.suffix != ".json":  # a model file brings its card; the licence as it is
+                _copy_checked(f, output_dir)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     except OSError as err:  # copying the language model beside it: a full disk, a folder not writable
@@ -980,10 +980,10 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             adapter = fit_adapter(docs, probs_of(base_all), base_model=kind)
             describe("adapter written (all the pages)", adapter, len(docs))
         output_dir.mkdir(parents=True, exist_ok=True)
-        for f in sorted(base_dir.iterdir()):
-            if f.is_file() and f.suffix in (".joblib", ".json", ".ftz", ".md") and not f.name.startswith("adapter."):
-                if (output_dir / f.name).resolve() != f.resolve():
-                    shutil.copyfile(f, output_dir / f.name)
+        # the models the base folder labels with, each checked against its card: nothing unchecked is copied
+        for name in ("blocks.joblib", "html.joblib", LID_MODEL_FILE, "LICENSE-lid.md"):
+            if (base_dir / name).is_file():
+                _copy_checked(base_dir / name, output_dir)
         path = save_adapter(adapter, output_dir / ADAPTER_FILE, card={
             "base": str(base_dir),
             "training_files": [{"path": os.path.abspath(p), "sha256": _data_sha256(p)} for p in data],
@@ -994,6 +994,32 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
     except OSError as err:  # copying the base models: a full disk, a folder not writable
         raise click.ClickException(f"cannot write {err.filename or output_dir}: {err.strerror or err}") from err
     click.echo(f"sieve train: wrote {path} (with the base models) in {time.perf_counter() - started:.1f} s", err=True)
+
+
+def _copy_checked(src: Path, output_dir: Path) -> None:
+    """Copy ``src`` into ``output_dir``: a model file (and its card) only when it
+    matches its card, and the very bytes that were checked; another file (a licence)
+    as it is. Each is written under a temporary name and renamed into place.
+
+    Raises:
+        ModelError: the model file or its card is missing, or they do not match.
+        OSError: a file cannot be written.
+    """
+    from .cards import card_path, check_card_file, read_verified
+
+    if (output_dir / src.name).resolve() == src.resolve():
+        return
+    files: list[tuple[Path, bytes]]
+    if src.suffix in (".joblib", ".ftz"):
+        card, data = read_verified(src)
+        check_card_file(src, card)
+        files = [(src, data), (card_path(src), card_path(src).read_bytes())]
+    else:
+        files = [(src, src.read_bytes())]
+    for path, data in files:
+        part = output_dir / (path.name + ".part")
+        part.write_bytes(data)
+        part.replace(output_dir / path.name)
 
 
 def _data_sha256(path: str) -> str | None:

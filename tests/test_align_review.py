@@ -520,3 +520,34 @@ def test_the_readme_walk_through_on_the_examples(runner: CliRunner, tiny_model_d
     assert report["read"] == 5 and report["written"] == 4 and report["dropped"] == {"warc_warcinfo": 1}
     learned = runner.invoke(cli, ["templates", "learn", str(examples / "site"), "-o", str(tmp_path / "t.json")])
     assert learned.exit_code == 0 and "1 publisher, 13 repeated blocks" in learned.stderr
+
+
+def test_train_copies_only_models_that_match_their_cards(runner: CliRunner, copy_model_dir, tmp_path: Path) -> None:
+    # training the HTML model copies the source folder's text model beside it: it was
+    # copied unchecked; and train --base copied every .joblib and .json of its base
+    models = copy_model_dir("source")
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for i in range(2):
+        (pages / f"story-{i}.html").write_text(_page_html(i), encoding="utf-8")
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("".join(json.dumps({"id": f"story-{i}", "url": f"https://harbour.example/{i}",
+                                         "text": "\n\n".join(ARTICLE)}) + "\n" for i in range(2)), encoding="utf-8")
+    labelled = tmp_path / "labelled.jsonl"
+    aligned = runner.invoke(cli, ["align", str(pages), "--clean", str(clean), "-o", str(labelled),
+                                  "--model-dir", str(models)])
+    assert aligned.exit_code == 0, aligned.stderr
+    with open(models / "blocks.joblib", "ab") as f:
+        f.write(b"\0")  # no longer the file its card describes
+    trained = runner.invoke(cli, ["train", str(labelled), "-o", str(tmp_path / "out"), "--folds", "0",
+                                  "--model-dir", str(models)])
+    assert trained.exit_code == 1 and "blocks.joblib does not match its card" in trained.stderr
+    assert not (tmp_path / "out" / "blocks.joblib").exists()
+    base = copy_model_dir("base")
+    (base / "extra.joblib").write_bytes(b"not a model")
+    (base / "extra.json").write_text("{}", encoding="utf-8")
+    adapted = runner.invoke(cli, ["train", "--base", str(base), str(labelled), "-o", str(tmp_path / "adapted")])
+    assert adapted.exit_code == 0, adapted.stderr
+    written = sorted(p.name for p in (tmp_path / "adapted").iterdir())
+    assert "extra.joblib" not in written and "extra.json" not in written
+    assert {"blocks.joblib", "blocks.json", "lid.ftz", "lid.json", "adapter.joblib"} <= set(written)
