@@ -756,7 +756,10 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     from .engine import expand_folders
 
     _refuse_unlabelled_inputs(data)
+    given = data
     data = tuple(expand_folders(data, (output_dir,)))  # a folder: its files, not the output folder
+    if not data:
+        raise click.ClickException(f"no file in {', '.join(given)} (an empty folder?)")
     if folds == 1:
         raise click.UsageError("--folds 1 cannot cross-validate: give 2 or more, or 0 for no report")
     if base_dir is not None:
@@ -926,7 +929,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
 
         def describe(what: str, fitted: Any, pages: int) -> None:
             click.echo(f"{what} of the {kind} model for {', '.join(sorted(fitted.publishers)) or '(no publisher)'}: "
-                       f"{pages} pages, {fitted.blocks} labelled blocks, {len(fitted.memory)} remembered texts, "
+                       f"{_plural(pages, 'page')}, {_plural(fitted.blocks, 'labelled block')}, "
+                       f"{_plural(len(fitted.memory), 'remembered text')}, "
                        f"text-model weight {fitted.weight}, path-model weight "
                        f"{fitted.path_weight if fitted.path_model is not None else 'none (no DOM paths)'}", err=True)
 
@@ -994,6 +998,11 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
     except OSError as err:  # copying the base models: a full disk, a folder not writable
         raise click.ClickException(f"cannot write {err.filename or output_dir}: {err.strerror or err}") from err
     click.echo(f"sieve train: wrote {path} (with the base models) in {time.perf_counter() - started:.1f} s", err=True)
+
+
+def _plural(n: int, word: str) -> str:
+    """``n`` and ``word``, with an "s" unless ``n`` is 1: "1 page", "3 pages"."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _copy_checked(src: Path, output_dir: Path) -> None:
@@ -1335,7 +1344,7 @@ def templates_show(memory: Path, top: int) -> None:
         raise click.ClickException(str(err)) from err
     for pub, entry in mem.publishers.items():
         n = TemplateMemory(mem.min_pages, mem.min_share, {pub: entry}).count_templates()
-        click.echo(click.style(f"{pub}", bold=True) + f"  {entry['pages']} pages, {n} templates"
+        click.echo(click.style(f"{pub}", bold=True) + f"  {_plural(entry['pages'], 'page')}, {_plural(n, 'template')}"
                    + (f" (partial memory: {len(entry['blocks'])} texts kept for merging)" if mem.partial else ""))
         ranked = sorted(entry["blocks"].values(), key=lambda b: (-b["pages"], b["text"]))
         for b in ranked[:top]:
