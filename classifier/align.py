@@ -210,9 +210,11 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
         if not grams:
             share = 0.0
         elif len(toks) < 3:  # a short block: its words, in order, somewhere in the clean text
-            # (one word, or two characters of Chinese or Japanese, says too little: a menu item)
+            # (one word, or two characters of Chinese or Japanese, says too little: a menu item;
+            # nor does a short link: a tag or menu item named like something the article names)
             long_enough = len(toks) >= 2 and not all(_NO_SPACE_CHAR.fullmatch(t) for t in toks)
-            share = 1.0 if long_enough and f" {' '.join(toks)} " in clean_tokens else 0.0
+            linked = 2 * b.link_chars >= max(len(b.text) - b.text.count(" "), 1)
+            share = 1.0 if long_enough and not linked and f" {' '.join(toks)} " in clean_tokens else 0.0
         else:
             share = sum(g in clean_set for g in grams) / len(grams)
         scores = predicted.blocks[i].scores if predicted is not None and i < len(predicted.blocks) else None

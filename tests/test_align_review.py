@@ -56,6 +56,16 @@ def test_a_breadcrumb_ending_in_the_headline_is_not_content() -> None:
     assert align_document(titled, "Ferry vote: winter crossings stay / council cuts dropped").content_blocks == 1
 
 
+def test_a_short_link_named_like_the_articles_words_is_not_content() -> None:
+    # a tag list's "Port Aldwin" matched the clean text's words and was labelled content
+    story = ["Port Aldwin keeps its ferry", "Residents of Port Aldwin voted on Tuesday to keep the ferry running."]
+    page = Document(id="p", blocks=(Block("Home", tag="li", link_chars=4), Block(story[0], tag="h1"),
+                                    Block(story[1], tag="p"), Block("Port Aldwin", tag="li", link_chars=10),
+                                    Block("Winter timetable", tag="h2")))
+    labels = align_document(page, "\n\n".join([*story, "Winter timetable", "Boats leave at nine."])).document.gold
+    assert [g["label"] for g in labels] == ["navigation", "content", "content", "navigation", "content"]
+
+
 def test_clean_text_that_is_an_excerpt_makes_the_page_doubtful() -> None:
     more = ["The ferry company said it would add a second boat on Fridays once the harbour works are done.",
             "Residents who joined the campaign plan to meet the operator next month to agree the new timetable.",
