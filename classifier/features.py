@@ -34,6 +34,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .document import HAN_KANA, Block, Document
 from .ngrams import hash_ngrams
+from .versions import FEATURES_VERSION
 
 __all__ = [
     "BlockRow",
@@ -49,16 +50,7 @@ __all__ = [
     "iter_block_rows",
 ]
 
-#: Bumped whenever a feature changes meaning or order: a model trained on another
-#: version is refused at load time instead of giving quietly wrong answers.
-# 5: cls_comment ignores <html>/<body> classes and "commentary"; 6: the HTML model's
-# container context over Block.path; 7: the DOM facts of a block's local container.
-# 6 and 7 change only what the HTML model reads: a text model of version 5 or 6
-# still labels (see model.features_compatible); 8: the boilerplate and navigation
-# lexicons (two shape columns, so every model of an earlier version is refused); 9: two
-# Han or kana characters count as a word in the block shape (``cjk_words``: a model of
-# version 8 is given version 8's counts, and labels as it did)
-FEATURES_VERSION = 9
+# FEATURES_VERSION (what each version changed): versions.py
 
 #: Characters of a block the n-gram families look at: the start of a block says what
 #: it is, and hashing whole 2 kB paragraphs would cost time for no signal.

@@ -39,7 +39,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
-from .cards import check_card_file, check_sklearn_version, load_checked_pickle, read_verified, verify_file, write_model
+from .cards import load_checked_pickle, read_verified, verify_file, write_model
 from .document import LABELS, Block, Document, Label
 from .errors import ModelError
 from .features import (
@@ -54,6 +54,7 @@ from .features import (
     probability_context,
 )
 from .templates import publisher_of
+from .versions import MODEL_FORMAT, RETRAIN, check_block_model_card, features_compatible
 
 __all__ = [
     "BLOCK_MODEL_FILE",
@@ -75,7 +76,6 @@ logger = logging.getLogger(__name__)
 BLOCK_MODEL_FILE = "blocks.joblib"
 #: The model for blocks cut from HTML pages (text features plus DOM facts).
 HTML_MODEL_FILE = "html.joblib"
-MODEL_FORMAT = "sieve-block-model/1"
 
 #: smooth(): a block whose own content probability is at least this, lying between
 #: two blocks labelled content with at least STRONG_CONTENT, is content too: a short
@@ -313,13 +313,6 @@ class BlockModel:
             blocks = tuple(replace(b, label=lab, scores=sc) for b, lab, sc in zip(doc.blocks, labels, scores))
             out.append(replace(doc, blocks=blocks))
         return out
-
-
-def features_compatible(version: object, use_dom: bool, container_context: bool = False) -> bool:
-    """Whether a model trained on features ``version`` can label with this Sieve
-    (version 8 added shape columns that every model reads; a model of version 8 is
-    given version 8's word counts, ``features.block_shape``)."""
-    return version in (8, FEATURES_VERSION)
 
 
 def labels_and_scores(probs: np.ndarray) -> tuple[list[Label], list[tuple[float, float, float]]]:
@@ -704,7 +697,7 @@ def load_model(model_dir: Path, file_name: str = BLOCK_MODEL_FILE) -> BlockModel
     return _load_model_cached(Path(model_dir).resolve(), file_name, stamp)
 
 
-_RETRAIN = "retrain it with `sieve train`"
+_RETRAIN = RETRAIN
 
 
 def check_model_card(path: Path) -> dict[str, Any]:
@@ -716,32 +709,15 @@ def check_model_card(path: Path) -> dict[str, Any]:
         ModelError: naming the file and what to do.
     """
     card = verify_file(path)  # before unpickling: only files that match their card are loaded
-    _check_card_fields(path, card)
+    check_block_model_card(path, card)
     return card
-
-
-def _check_card_fields(path: Path, card: dict[str, Any]) -> None:
-    """``check_model_card``'s checks of what the card says (not of the file's bytes)."""
-    check_card_file(path, card)
-    if card.get("model_format") != MODEL_FORMAT:
-        raise ModelError(f"{path}: model format {card.get('model_format')!r}, this Sieve reads "
-                         f"{MODEL_FORMAT!r}; retrain with `sieve train`")
-    params = card.get("params") or {}
-    if not isinstance(params, dict):
-        raise ModelError(f"{path}: its card's params are {type(params).__name__}, not an object; restore the card "
-                         "from the folder it came from, or retrain")
-    if not features_compatible(card.get("features_version"), bool(params.get("use_dom", False)),
-                               bool(params.get("container_context", False))):
-        raise ModelError(f"{path} was trained on features version {card.get('features_version')!r}, this Sieve "
-                         f"computes version {FEATURES_VERSION}; retrain it with `sieve train`")
-    check_sklearn_version(path, card, _RETRAIN)
 
 
 @functools.lru_cache(maxsize=16)
 def _load_model_cached(model_dir: Path, file_name: str, stamp: tuple[int, int]) -> BlockModel:
     path = model_dir / file_name
     card, data = read_verified(path)  # the bytes that match the card, and only those, are unpickled
-    _check_card_fields(path, card)
+    check_block_model_card(path, card)
     model: BlockModel = load_checked_pickle(path, card, data, BlockModel, "a Sieve block model", _RETRAIN)
     return model
 

@@ -250,19 +250,18 @@ class Sieve:
 
     def verify_models(self) -> None:
         """Check each model file this Sieve may use (as ``check_models`` chooses them)
-        against its card -- sha256, the file it names, the scikit-learn it was made
-        with -- without loading any, nor importing scikit-learn: a cheap early failure
+        against its card -- sha256, the file it names, the model format, features version
+        and scikit-learn it was made with -- without loading any, nor importing scikit-learn: a cheap early failure
         for a process that only dispatches work (the workers check the rest)."""
         from .cards import check_card_file, check_sklearn_version, verify_file
+        from .versions import check_block_model_card
 
         self._check_folder()
         if self.model == "html" and not self.has_html_model:
             _ = self.html_model  # raises: this folder has no HTML model
         for name in self._block_model_files():
             path = self.model_dir / name
-            card = verify_file(path)
-            check_card_file(path, card)
-            check_sklearn_version(path, card, "retrain it with `sieve train`")
+            check_block_model_card(path, verify_file(path))
         check_card_file(self.model_dir / LID_MODEL_FILE, verify_file(self.model_dir / LID_MODEL_FILE))
         if (self.model_dir / "adapter.joblib").is_file():
             card = verify_file(self.model_dir / "adapter.joblib")

@@ -191,6 +191,18 @@ def test_features_of_another_version_are_refused(copy_model_dir) -> None:
     model_module.check_model_card(model_dir / "blocks.joblib")
     with_card(FEATURES_VERSION, True, container=True)
     model_module.check_model_card(model_dir / "blocks.joblib")
+    # the check of a process that only dispatches work (clean --workers N) says so too,
+    # once, before any worker starts; and a future model format as well
+    from classifier import Sieve
+
+    with_card(FEATURES_VERSION + 1, False)
+    with pytest.raises(ModelError, match="features version"):
+        Sieve(model_dir, model="text").verify_models()
+    with_card(FEATURES_VERSION, False)
+    card["model_format"] = "sieve-block-model/2"
+    card_path.write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match="model format 'sieve-block-model/2'"):
+        Sieve(model_dir, model="text").verify_models()
 
 
 def test_training_needs_two_labels(labelled_documents: list) -> None:

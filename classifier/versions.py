@@ -1,0 +1,60 @@
+"""What a block model's card must say for this Sieve to load the model: its format
+and the features version it was trained on, with the scikit-learn minor version
+(``cards.check_sklearn_version``). Neither NumPy nor scikit-learn is imported here: a
+process that only dispatches work to others (``sieve clean --workers N``) checks the
+cards with this before any worker starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .cards import check_card_file, check_sklearn_version
+from .errors import ModelError
+
+#: What a block model file is (``joblib.dump`` of a ``model.BlockModel``).
+MODEL_FORMAT = "sieve-block-model/1"
+
+#: Bumped whenever a feature changes meaning or order: a model trained on another
+#: version is refused at load time instead of giving quietly wrong answers.
+# 5: cls_comment ignores <html>/<body> classes and "commentary"; 6: the HTML model's
+# container context over Block.path; 7: the DOM facts of a block's local container.
+# 6 and 7 change only what the HTML model reads: a text model of version 5 or 6
+# still labels (see model.features_compatible); 8: the boilerplate and navigation
+# lexicons (two shape columns, so every model of an earlier version is refused); 9: two
+# Han or kana characters count as a word in the block shape (``cjk_words``: a model of
+# version 8 is given version 8's counts, and labels as it did)
+FEATURES_VERSION = 9
+
+
+RETRAIN = "retrain it with `sieve train`"
+
+
+def features_compatible(version: object, use_dom: bool, container_context: bool = False) -> bool:
+    """Whether a model trained on features ``version`` can label with this Sieve
+    (version 8 added shape columns that every model reads; a model of version 8 is
+    given version 8's word counts, ``features.block_shape``)."""
+    return version in (8, FEATURES_VERSION)
+
+
+def check_block_model_card(path: Path, card: dict[str, Any]) -> None:
+    """What a block model's card says (not the file's bytes: ``cards.verify_file``):
+    the file it names, the model format, features version and scikit-learn minor
+    version are this Sieve's.
+
+    Raises:
+        ModelError: naming the file and what to do.
+    """
+    check_card_file(path, card)
+    if card.get("model_format") != MODEL_FORMAT:
+        raise ModelError(f"{path}: model format {card.get('model_format')!r}, this Sieve reads "
+                         f"{MODEL_FORMAT!r}; retrain with `sieve train`")
+    params = card.get("params") or {}
+    if not isinstance(params, dict):
+        raise ModelError(f"{path}: its card's params are {type(params).__name__}, not an object; restore the card "
+                         "from the folder it came from, or retrain")
+    if not features_compatible(card.get("features_version"), bool(params.get("use_dom", False)),
+                               bool(params.get("container_context", False))):
+        raise ModelError(f"{path} was trained on features version {card.get('features_version')!r}, this Sieve "
+                         f"computes version {FEATURES_VERSION}; {RETRAIN}")
+    check_sklearn_version(path, card, RETRAIN)
