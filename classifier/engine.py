@@ -715,6 +715,11 @@ def _remove_stopped(tasks: Iterable[ShardTask]) -> None:
 
 
 def _worker_init(parent: int | None = None) -> None:
+    import signal
+
+    # a forked worker has the run's SIGTERM handler (stop as Ctrl-C does, exit 143):
+    # the run ends its workers with SIGTERM, and a worker ends at once, as a spawned one
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     logging.basicConfig(level=logging.WARNING, format="sieve worker: %(levelname)s: %(message)s", stream=sys.stderr)
     if parent is not None:

@@ -32,13 +32,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .document import Block, Document, host_name, url_host
 from .errors import ModelError
 from .writers import write_text_atomic
+
+if TYPE_CHECKING:  # no NumPy at import: a run's dispatching process stays one thread (engine._start_method)
+    import numpy as np
 
 __all__ = ["FORMAT", "TemplateMemory", "block_role", "publisher_of"]
 
@@ -237,7 +238,7 @@ class TemplateMemory:
             bp, nav = (p[1] / rest, p[2] / rest) if rest > 0 else (0.5, 0.5)
             # the content probability goes to the other two in their own proportion
             content = min(p[0], 0.05)
-            out[i] = np.array([content, (1.0 - content) * bp, (1.0 - content) * nav])
+            out[i] = (content, (1.0 - content) * bp, (1.0 - content) * nav)
         return out
 
     def summary(self) -> str:

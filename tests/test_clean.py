@@ -453,6 +453,34 @@ def test_forked_and_spawned_workers_write_the_same_bytes(tiny_model_dir: Path, d
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers fork on Linux only")
+def test_the_command_forks_its_workers(tiny_model_dir: Path, data_dir: Path, tmp_path: Path,
+                                       sieve_executable: str) -> None:
+    # the run imported NumPy (the template memory did), whose thread pool made it spawn
+    psutil = pytest.importorskip("psutil")
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(4):
+        (src / f"part-{i}.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes() * 40)
+    # as a user runs it: without the tests' OMP_NUM_THREADS=1, importing NumPy starts a thread pool
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    proc = subprocess.Popen([sieve_executable, "clean", str(src), "--workers", "2", "--model-dir", str(tiny_model_dir),
+                             "-o", str(tmp_path / "out")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env)
+    try:
+        deadline = time.monotonic() + 120
+        workers: list = []
+        while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
+            workers = _workers_of(psutil, proc.pid)
+            time.sleep(0.02)
+        assert len(workers) == 2, "the run did not start its two workers"
+        parent = psutil.Process(proc.pid).cmdline()
+        assert [w.cmdline() for w in workers] == [parent, parent]  # forked: the run's own command line
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers fork on Linux only")
 def test_workers_fork_only_from_a_process_of_one_thread() -> None:
     code = "from classifier.engine import _start_method; print(_start_method())"
     alone = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
