@@ -21,6 +21,7 @@ Prints the figures; writes nothing into the repository.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -73,7 +74,8 @@ def relabel(docs: list[Document], adjust,  # type: ignore[no-untyped-def]
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--data-dir", type=Path,
+                    default=Path(os.environ.get("SIEVE_SHARED") or ROOT.parent / "shared") / "data")
     ap.add_argument("--adapt-pages", type=int, default=5)
     args = ap.parse_args()
     needed = [args.data_dir / f"{p}.jsonl.gz" for p in ("aeb-dev", "traf-dev", "mixed-dev")]

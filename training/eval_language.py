@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -85,7 +86,8 @@ def shortlang_figures(sieve: Sieve, data_dir: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--data-dir", type=Path,
+                    default=Path(os.environ.get("SIEVE_SHARED") or ROOT.parent / "shared") / "data")
     ap.add_argument("--model-dir", type=Path, default=ROOT / "models")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

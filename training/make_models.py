@@ -36,6 +36,7 @@ import difflib
 import gzip
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -255,7 +256,8 @@ def train_html_model(args: argparse.Namespace, language: LanguageIdentifier) -> 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--data-dir", type=Path,
+                    default=Path(os.environ.get("SIEVE_SHARED") or ROOT.parent / "shared") / "data")
     ap.add_argument("--out", type=Path, default=ROOT / "models",
                     help="folder to write the models to (default: models/)")
     ap.add_argument("--lid", type=Path, default=ROOT / "models" / "lid.ftz",
