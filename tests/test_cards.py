@@ -117,13 +117,13 @@ def test_the_bytes_checked_are_the_bytes_unpickled(copy_model_dir, tmp_path: Pat
     marker = tmp_path / "trap-sprung"
     trap = tmp_path / "trap.joblib"
     joblib.dump(_Trap(str(marker)), trap)
-    checks = model_module._check_card_fields
+    checks = model_module.check_block_model_card
 
     def swap_after_the_check(path: Path, card: dict) -> None:  # the race: right after the bytes were checked
         checks(path, card)
         trap.replace(path)
 
-    monkeypatch.setattr(model_module, "_check_card_fields", swap_after_the_check)
+    monkeypatch.setattr(model_module, "check_block_model_card", swap_after_the_check)
     model_module._load_model_cached.cache_clear()
     loaded = load_model(folder)
     assert isinstance(loaded, BlockModel) and not marker.exists()
