@@ -247,8 +247,8 @@ def load_checked_pickle(path: Path, card: dict[str, Any], data: bytes, expected:
     try:
         obj = _unpickle_model(data)
     except ForbiddenGlobal as err:
-        raise ModelError(f"{path} is refused: its pickle names {err}, which no Sieve model holds (a pickle can run "
-                         f"any code it names when loaded: this one is not loaded); {remedy}") from err
+        raise ModelError(f"{path} is refused: its pickle {err}, as no Sieve model does (a pickle can run any code "
+                         f"when loaded: this one is not loaded); {remedy}") from err
     except Exception as err:  # a damaged pickle can raise nearly anything
         raise ModelError(f"{path} cannot be loaded ({type(err).__name__}: {err}); {remedy}") from err
     if not isinstance(obj, expected):
@@ -260,68 +260,83 @@ class ForbiddenGlobal(Exception):
     """A model's pickle names a class or function no Sieve model holds."""
 
 
-#: What a Sieve model's pickle (``joblib.dump`` of a ``BlockModel`` or a
-#: ``PublisherAdapter``) may name, besides scikit-learn's own classes: Sieve's model
-#: classes, NumPy's arrays, dtypes and random generators, joblib's array wrapper, and
-#: the few builtins pickling uses for containers.
-_ALLOWED_GLOBALS = frozenset({
-    ("classifier.model", "BlockModel"), ("classifier.model", "ModelParams"), ("classifier.model", "_Features"),
-    ("classifier.adapt", "PublisherAdapter"),
-    ("classifier.features", "DenseFeatures"), ("classifier.features", "TextNgrams"),
-    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
-    ("numpy", "dtype"), ("numpy", "ndarray"),
+#: What a Sieve model's pickle may call to make an object (REDUCE): NumPy's dtypes,
+#: scalars and array reconstruction (never ``numpy.ndarray`` itself, whose ``buffer``
+#: argument would make objects of raw bytes), its random generators, scikit-learn's
+#: compiled loss classes and Cython unpickling helpers, and builtins for containers.
+_CALLABLE = frozenset({
+    ("numpy", "dtype"),
     ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
     ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
     ("numpy.random._pickle", "__bit_generator_ctor"), ("numpy.random._pickle", "__generator_ctor"),
-    ("numpy.random._pickle", "__randomstate_ctor"),
-    ("numpy.random.bit_generator", "SeedSequence"), ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
-    ("numpy.random._pcg64", "PCG64"), ("numpy.random._mt19937", "MT19937"),
-    ("numpy.random._generator", "Generator"), ("numpy.random.mtrand", "RandomState"),
+    ("numpy.random._pickle", "__randomstate_ctor"), ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+    ("sklearn._loss._loss", "CyHalfBinomialLoss"), ("sklearn._loss._loss", "CyHalfMultinomialLoss"),
+    ("sklearn._loss._loss", "__pyx_unpickle_CyHalfBinomialLoss"),
+    ("sklearn._loss._loss", "__pyx_unpickle_CyHalfMultinomialLoss"),
     ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "slice"), ("builtins", "complex"),
-    ("builtins", "object"), ("copyreg", "_reconstructor"),
-    ("collections", "OrderedDict"), ("collections", "defaultdict"),
+    ("copyreg", "_reconstructor"), ("collections", "OrderedDict"), ("collections", "defaultdict"),
 })
 
-#: The modules of ``_ALLOWED_GLOBALS``, and NumPy's dtype classes (scikit-learn's are
-#: allowed by prefix): a pickle naming another module does not get it imported.
+#: The classes a Sieve model's pickle may create without calling them (NEWOBJ: their
+#: ``__new__``, then their state set): Sieve's model classes, joblib's array wrapper,
+#: and the scikit-learn estimators and parts Sieve's models are made of.
+_CLASSES = frozenset({
+    ("classifier.model", "BlockModel"), ("classifier.model", "ModelParams"), ("classifier.model", "_Features"),
+    ("classifier.adapt", "PublisherAdapter"),
+    ("classifier.features", "DenseFeatures"), ("classifier.features", "TextNgrams"),
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("sklearn.linear_model._stochastic_gradient", "SGDClassifier"),
+    ("sklearn.ensemble._hist_gradient_boosting.gradient_boosting", "HistGradientBoostingClassifier"),
+    ("sklearn.ensemble._hist_gradient_boosting.binning", "_BinMapper"),
+    ("sklearn.ensemble._hist_gradient_boosting.predictor", "TreePredictor"),
+    ("sklearn.preprocessing._label", "LabelEncoder"),
+    ("sklearn._loss.loss", "HalfMultinomialLoss"), ("sklearn._loss.loss", "HalfBinomialLoss"),
+    ("sklearn._loss.link", "MultinomialLogit"), ("sklearn._loss.link", "LogitLink"),
+    ("sklearn._loss.link", "IdentityLink"), ("sklearn._loss.link", "Interval"),
+    ("numpy.random.bit_generator", "SeedSequence"), ("numpy.random._pcg64", "PCG64"),
+    ("numpy.random._mt19937", "MT19937"), ("numpy.random._generator", "Generator"),
+    ("numpy.random.mtrand", "RandomState"), ("builtins", "object"),
+})
+
+#: Everything a model's pickle may name: what it may call or create, and
+#: ``numpy.ndarray`` as a value only (an array's class, in joblib's wrapper).
+_ALLOWED_GLOBALS = _CALLABLE | _CLASSES | {("numpy", "ndarray")}
+
+#: The modules of ``_ALLOWED_GLOBALS``, and NumPy's dtype classes: a pickle naming
+#: another module does not get it imported.
 _ALLOWED_MODULES = frozenset({module for module, _ in _ALLOWED_GLOBALS} | {"numpy.dtypes"})
 
 #: A model pickle decompressed past this is refused (the shipped ones are 3-4 MB).
 MAX_MODEL_BYTES = 1 << 30
 
 
-def _allowed_global(module: str, name: str, obj: object) -> bool:
-    """Whether a model's pickle may name ``module.name`` (``obj``): one of
-    ``_ALLOWED_GLOBALS``, a class scikit-learn defines, or one of the functions its
-    compiled classes unpickle through; a NumPy dtype class."""
-    if (module, name) in _ALLOWED_GLOBALS:
-        return True
-    if module.startswith("sklearn."):
-        if isinstance(obj, type) and (obj.__module__ or "").startswith("sklearn."):
-            return True
-        return name.startswith("__pyx_unpickle_") and callable(obj)
-    if module == "numpy.dtypes":
-        import numpy as np
+def _dtype_class(module: str, obj: object) -> bool:
+    """A NumPy dtype class (``numpy.dtypes.Float64DType``): pickles name them as values."""
+    if module != "numpy.dtypes":
+        return False
+    import numpy as np
 
-        return isinstance(obj, type) and issubclass(obj, np.dtype)
-    return False
+    return isinstance(obj, type) and issubclass(obj, np.dtype)
 
 
 def _unpickle_model(data: bytes) -> Any:
     """The object of a model file's bytes (``joblib.dump``, zlib-compressed as
     ``write_model``'s callers write it, or not compressed), unpickled naming nothing
-    but ``_allowed_global``'s classes and functions: a pickle runs what it names, so
-    a forged file and card that match each other run nothing else.
+    but ``_ALLOWED_GLOBALS`` (and NumPy's dtype classes), calling nothing but
+    ``_CALLABLE``, creating no class but ``_CLASSES`` and setting no state on a class:
+    a pickle runs what it names and calls, so a forged file and card that match
+    each other run nothing else.
 
     Raises:
-        ForbiddenGlobal: the pickle names something else (nothing of it is run).
+        ForbiddenGlobal: the pickle names or calls something else (before it runs).
         ValueError: the bytes are no such file, or decompress past ``MAX_MODEL_BYTES``.
     """
     import io
+    import pickle
     import zlib
 
-    from joblib.numpy_pickle import NumpyUnpickler
+    from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
 
     if data[:1] == b"\x78":  # zlib
         inflate = zlib.decompressobj()
@@ -333,16 +348,62 @@ def _unpickle_model(data: bytes) -> Any:
     else:
         raise ValueError("not a model file (a joblib pickle, zlib-compressed)")
 
-    class Unpickler(NumpyUnpickler):  # type: ignore[misc]
+    base = NumpyUnpickler
+
+    class Unpickler(base):  # type: ignore[misc,valid-type]
+        dispatch = base.dispatch.copy()
+
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self.named: dict[int, tuple[str, str]] = {}  # id of each global found -> its name
+
         def find_class(self, module: str, name: str) -> Any:
             # a dotted name reaches any attribute of what it starts from; importing a
             # module runs its code: neither before the name is known to be allowed
-            if "." in name or not (module in _ALLOWED_MODULES or module.startswith("sklearn.")):
-                raise ForbiddenGlobal(f"{module}.{name}")
+            if "." in name or module not in _ALLOWED_MODULES:
+                raise ForbiddenGlobal(f"names {module}.{name}")
             obj = super().find_class(module, name)
-            if not _allowed_global(module, name, obj):
-                raise ForbiddenGlobal(f"{module}.{name}")
+            if (module, name) not in _ALLOWED_GLOBALS and not _dtype_class(module, obj):
+                raise ForbiddenGlobal(f"names {module}.{name}")
+            self.named[id(obj)] = (module, name)
             return obj
+
+        def _name(self, obj: Any) -> tuple[str, str]:
+            return self.named.get(id(obj), (type(obj).__module__, getattr(obj, "__qualname__", type(obj).__name__)))
+
+        def load_reduce(self) -> None:
+            name = self._name(self.stack[-2])
+            if name not in _CALLABLE:
+                raise ForbiddenGlobal(f"calls {'.'.join(name)}")
+            base.load_reduce(self)
+
+        def load_newobj(self) -> None:
+            name = self._name(self.stack[-2])
+            if name not in _CLASSES:
+                raise ForbiddenGlobal(f"creates {'.'.join(name)}")
+            base.load_newobj(self)
+
+        def load_newobj_ex(self) -> None:
+            name = self._name(self.stack[-3])
+            if name not in _CLASSES:
+                raise ForbiddenGlobal(f"creates {'.'.join(name)}")
+            base.load_newobj_ex(self)
+
+        def load_build(self) -> None:
+            target, state = self.stack[-2], self.stack[-1]
+            if isinstance(target, type):  # state set on a class changes how its objects behave
+                raise ForbiddenGlobal(f"changes the class {'.'.join(self._name(target))}")
+            if isinstance(target, NumpyArrayWrapper) and getattr(
+                    state.get("dtype") if isinstance(state, dict) else None, "hasobject", True):
+                # an array of Python objects is a pickle of its own, read by an unpickler
+                # that checks names only; no Sieve model holds one
+                raise ForbiddenGlobal("holds an array of Python objects")
+            base.load_build(self)
+
+        dispatch[pickle.REDUCE[0]] = load_reduce
+        dispatch[pickle.NEWOBJ[0]] = load_newobj
+        dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
+        dispatch[pickle.BUILD[0]] = load_build
 
     # NumpyUnpickler(filename, file_handle, ensure_native_byte_order): joblib >= 1.6,
     # whose arrays of Python objects unpickle through this find_class too

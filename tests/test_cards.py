@@ -282,9 +282,40 @@ def test_objects_inside_a_models_arrays_are_held_to_the_same_list(copy_model_dir
     part = tmp_path / "forged.joblib"
     joblib.dump({"arrays": holder}, part, compress=("zlib", 6))
     _forge(folder / "blocks.joblib", part.read_bytes())
-    with pytest.raises(ModelError, match="its pickle names"):
+    with pytest.raises(ModelError, match="its pickle holds an array of Python objects"):
         _ = Sieve(folder).block_model
     assert not ran.exists()
+
+
+class _ArrayOfBytes:
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        return (np.ndarray, ((1,), np.dtype("f8"), b"\x41" * 8))  # with an object dtype: a pointer from the bytes
+
+
+def test_allowed_names_cannot_be_put_to_other_uses(copy_model_dir) -> None:
+    # a review built a file-writing chain of scikit-learn classes (any class of
+    # sklearn.* was allowed), called numpy.ndarray on raw bytes (an object array whose
+    # pointers came from the file), and set state on a class
+    import pickle
+    import zlib
+
+    from classifier import Sieve
+
+    def global_ref(module: str, name: str) -> bytes:
+        return b"\x8c" + bytes([len(module)]) + module.encode() + b"\x8c" + bytes([len(name)]) + name.encode() + b"\x93"
+
+    folder = copy_model_dir()
+    cases = [(pickle.dumps(_ArrayOfBytes(), protocol=4), "calls numpy.ndarray"),
+             (b"\x80\x04" + global_ref("classifier.model", "ModelParams") + b"}b.", "changes the class "
+              "classifier.model.ModelParams"),
+             (b"\x80\x04" + global_ref("sklearn.utils.deprecation", "deprecated") + b".",
+              "names sklearn.utils.deprecation.deprecated")]
+    for payload, says in cases:
+        _forge(folder / "blocks.joblib", zlib.compress(payload))
+        with pytest.raises(ModelError, match=f"its pickle {says}, as no Sieve model does"):
+            _ = Sieve(folder).block_model
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes")
