@@ -109,17 +109,18 @@ def index_clean_texts(records: Iterable[Document], repeated: list[str] | None = 
     """The clean texts (a CMS export, a full-text feed) by their own ``id`` (not one
     the reader made up from the file name and line) and by ``url_key(url)``: the keys
     a page is matched by (``find_clean``). A record's blocks are joined by blank
-    lines. Of two records with the same key, the later one is kept, and the key
-    (``id:...``, ``url:...``) goes to ``repeated``."""
+    lines. Of two records with the same key, the later one is kept, and the later
+    one's first key (``id:...``, ``url:...``) goes to ``repeated``."""
     index: dict[str, CleanText] = {}
     for rec in records:
         title = rec.extra.get("title")
         clean = CleanText("\n\n".join(b.text for b in rec.blocks), rec.url, rec.publisher,
                           title if isinstance(title, str) and title.strip() else None)
         key = url_key(rec.url) if rec.url else ""
-        for k in ([f"id:{rec.id}"] if rec.id_given else []) + ([f"url:{key}"] if key else []):
-            if repeated is not None and k in index and index[k] != clean:
-                repeated.append(k)
+        keys = ([f"id:{rec.id}"] if rec.id_given else []) + ([f"url:{key}"] if key else [])
+        if repeated is not None and any(k in index and index[k] != clean for k in keys):
+            repeated.append(keys[0])  # one per record, however many of its keys repeat
+        for k in keys:
             index[k] = clean
     return index
 

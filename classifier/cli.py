@@ -10,6 +10,7 @@ was closed before everything was written (``| head``), quietly.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gzip
 import io
@@ -243,7 +244,8 @@ class _RejectEcho:
         if self.seen <= SHOWN_REJECTS:
             click.echo(f"sieve: rejected {reject}", err=True)
         elif self.seen == SHOWN_REJECTS + 1:
-            where = f"; each is in {self.kept_in}" if self.kept_in is not None else ""
+            where = (f"; each is in {self.kept_in}" if self.kept_in is not None
+                     else "; `--rejects FILE` keeps each, where the command takes it")
             click.echo(f"sieve: more than {SHOWN_REJECTS} records rejected: the others are counted, not shown{where}",
                        err=True)
 
@@ -906,8 +908,9 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             by_publisher.setdefault(publisher_of(docs[i]), []).append(i)
         held_out: set[int] = set()
         if len(labelled_pages) >= 4:
-            for pages_of in by_publisher.values():
-                held_out.update(pages_of[:min(int(round(holdout_share * len(pages_of))), len(pages_of) - 1)])
+            for pub, pages_of in by_publisher.items():
+                if pub:  # a page that names no publisher is no adapter's: it only fits
+                    held_out.update(pages_of[:min(int(round(holdout_share * len(pages_of))), len(pages_of) - 1)])
         held = [docs[i] for i in sorted(held_out)]
         fit_docs = [docs[i] for i in range(len(docs)) if i not in held_out]
 
@@ -939,14 +942,16 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         describe("adapter" if not held else "adapter for the report (the pages not held out)", adapter,
                  len(fit_docs))
         if not held:
+            most = max((len(v) for pub, v in by_publisher.items() if pub), default=0)
             few = (f"{len(labelled_pages)} labelled pages (of {len(docs)}) are too few to hold some out (4 or more, "
                    f"--holdout-share {holdout_share})" if len(labelled_pages) < 4 else
-                   f"the {len(by_publisher)} publishers' labelled pages are too few to hold some of each out "
-                   f"({max(len(v) for v in by_publisher.values())} at most; --holdout-share {holdout_share})")
+                   f"the {sum(1 for pub in by_publisher if pub)} publishers' labelled pages are too few to hold some "
+                   f"of each out ({most} at most; --holdout-share {holdout_share})")
             click.echo(f"sieve train: no before/after report on the publisher's pages: {few}", err=True)
-        single = sum(1 for v in by_publisher.values() if len(v) == 1)
-        if len(by_publisher) > 2 and single > len(by_publisher) / 2:
-            click.echo(f"sieve train: note: {single} of the {len(by_publisher)} publishers have one labelled page "
+        named = {pub: v for pub, v in by_publisher.items() if pub}
+        single = sum(1 for v in named.values() if len(v) == 1)
+        if len(named) > 2 and single > len(named) / 2:
+            click.echo(f"sieve train: note: {single} of the {len(named)} publishers have one labelled page "
                        "each: the adapter remembers a text seen on one page for nothing. Pages of one site under "
                        "several host names (a blog platform's subdomains) are one publisher when their records "
                        "name it in 'publisher' (`sieve align --publisher NAME` does)", err=True)
@@ -1022,13 +1027,21 @@ def _copy_checked(src: Path, output_dir: Path) -> None:
     if src.suffix in (".joblib", ".ftz"):
         card, data = read_verified(src)
         check_card_file(src, card)
-        files = [(src, data), (card_path(src), card_path(src).read_bytes())]
+        # the card that was checked, not the file read again
+        card_bytes = (json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+        files = [(src, data), (card_path(src), card_bytes)]
     else:
         files = [(src, src.read_bytes())]
-    for path, data in files:
-        part = output_dir / (path.name + ".part")
-        part.write_bytes(data)
-        part.replace(output_dir / path.name)
+    parts = [output_dir / (path.name + ".part") for path, _ in files]
+    try:  # every file whole under its temporary name before any is renamed: a model never beside another's card
+        for part, (_, data) in zip(parts, files):
+            part.write_bytes(data)
+        for part, (path, _) in zip(parts, files):
+            part.replace(output_dir / path.name)
+    finally:
+        for part in parts:
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
 
 
 def _data_sha256(path: str) -> str | None:

@@ -604,9 +604,12 @@ def _execute(tasks: list[ShardTask], workers: int, dask_client: Any
     while queue or suspects:
         if suspects:  # each alone in a pool of its own, as many at once as there are workers
             batch, suspects = suspects[:workers], suspects[workers:]
-            pools = [_pool(1) for _ in batch]
+            pools: list[ProcessPoolExecutor] = []
             try:
-                running = [(t, pool.submit(clean_shard, t)) for t, pool in zip(batch, pools)]
+                running = []
+                for t in batch:  # one after the other: each pool's start method sees the threads of those before
+                    pools.append(_pool(1))
+                    running.append((t, pools[-1].submit(clean_shard, t)))
                 for t, fut in running:
                     try:
                         yield t, fut.result(), None
@@ -721,7 +724,9 @@ def _worker_init(parent: int | None = None) -> None:
     # the run ends its workers with SIGTERM, and a worker ends at once, as a spawned one
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    logging.basicConfig(level=logging.WARNING, format="sieve worker: %(levelname)s: %(message)s", stream=sys.stderr)
+    # force: a forked worker has the run's handlers, which would write its lines as the run's
+    logging.basicConfig(level=logging.WARNING, format="sieve worker: %(levelname)s: %(message)s", stream=sys.stderr,
+                        force=True)
     if parent is not None:
         _exit_with_parent(parent)
 

@@ -20,7 +20,7 @@ MODEL_FORMAT = "sieve-block-model/1"
 # 5: cls_comment ignores <html>/<body> classes and "commentary"; 6: the HTML model's
 # container context over Block.path; 7: the DOM facts of a block's local container.
 # 6 and 7 change only what the HTML model reads: a text model of version 5 or 6
-# still labels (see model.features_compatible); 8: the boilerplate and navigation
+# still labels (see features_compatible); 8: the boilerplate and navigation
 # lexicons (two shape columns, so every model of an earlier version is refused); 9: two
 # Han or kana characters count as a word in the block shape (``cjk_words``: a model of
 # version 8 is given version 8's counts, and labels as it did)

@@ -393,6 +393,31 @@ def test_url_key(a: str, b: str, same: bool) -> None:
     assert (url_key(a) == url_key(b)) is same
 
 
+def test_a_clean_record_repeated_by_id_and_url_counts_once() -> None:
+    repeated: list[str] = []
+    index_clean_texts([Document.from_texts(["An older text."], id="a", url="https://harbour.example/a"),
+                       Document.from_texts(["The text now."], id="a", url="https://harbour.example/a")], repeated)
+    assert repeated == ["id:a"]
+
+
+def test_copying_a_model_leaves_the_earlier_pair_whole_when_it_cannot_finish(copy_model_dir) -> None:
+    from classifier.cards import verify_file
+    from classifier.cli import _copy_checked
+
+    shipped = Path(__file__).resolve().parent.parent / "models"
+    out = copy_model_dir("out")  # the tiny test models: another blocks.joblib than the shipped one
+    before = (out / "blocks.joblib").read_bytes()
+    (out / "blocks.json.part").mkdir()  # the card's temporary file cannot be written
+    with pytest.raises(OSError):
+        _copy_checked(shipped / "blocks.joblib", out)
+    # the model was renamed into place before its card was written: a new model beside the old card
+    assert (out / "blocks.joblib").read_bytes() == before and not (out / "blocks.joblib.part").exists()
+    verify_file(out / "blocks.joblib")
+    (out / "blocks.json.part").rmdir()
+    _copy_checked(shipped / "blocks.joblib", out)
+    assert verify_file(out / "blocks.joblib") == verify_file(shipped / "blocks.joblib")
+
+
 def test_a_clean_record_with_an_odd_url_matches_nothing_and_breaks_nothing() -> None:
     index = index_clean_texts([Document.from_texts(["Clean text."], id="c1", url="http://a:abc/x"),
                                Document.from_texts(["Other text."], id="c2", url="")])
