@@ -600,6 +600,10 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
         if pos >= len(text):
             text, pos = "", 0
             if not read_more(1):
+                if not failed:  # the file ends inside the array: cut (what came after is lost), or a stray "["
+                    rejects.add(Reject(source, line_no, "truncated", f"the JSON array opened on line {line_no} has no "
+                                       "closing ']': the file was cut (any records after the cut are missing), or "
+                                       "the '[' is stray"))
                 return
             continue
         if text[pos] == "]":  # the end of the array: what follows is read as the file's start is

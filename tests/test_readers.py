@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from classifier.errors import InputError
@@ -421,6 +421,7 @@ _bad = st.binary(max_size=60).map(lambda b: b.replace(b"\n", b" "))
 
 
 @given(st.lists(st.one_of(_good, _bad), max_size=20))
+@example(lines=[b"["])  # a JSON array cut before its first object: nothing read, nothing said
 def test_read_equals_yielded_plus_rejected(lines: list[bytes]) -> None:
     sink = RejectSink()
     stream = io.BytesIO(b"\n".join(lines))
@@ -1009,7 +1010,10 @@ def test_a_json_array_of_records_is_read_record_by_record(tmp_path: Path) -> Non
                           ("then-jsonl.json", json.dumps(records[:2]) + "\n" + "\n".join(lines[2:]) + "\n")):
         (tmp_path / name).write_text(content, encoding="utf-8")
         docs, rejects = _read(tmp_path / name)
-        assert [d.id for d in docs] == ["r0", "r1", "r2", "r3"] and rejects == [], name
+        # a "[" never closed: the file was cut, or the "[" is stray; either way said
+        said = [(1, "truncated")] if name == "stray.jsonl" else []
+        assert [d.id for d in docs] == ["r0", "r1", "r2", "r3"], name
+        assert [(r.position, r.reason) for r in rejects] == said, name
         assert docs[1].blocks[0].text == "Story 1 of the export."
     # a broken record is one reject, at the line where it starts, and the next one is read
     pretty = json.dumps(records, indent=2).replace('"id": "r1"', '"id": r1')
@@ -1176,3 +1180,13 @@ def test_a_warc_cut_in_its_last_records_first_lines_says_so(tmp_path: Path, monk
     # a whole file, and one with line breaks after its last record, say nothing
     (tmp_path / "whole.warc").write_bytes(whole + b"\r\n\n")
     assert _read(tmp_path / "whole.warc")[1] == []
+
+
+def test_a_json_array_cut_before_its_closing_bracket_is_a_truncated_reject() -> None:
+    for data, read in ((b"[", 0), (b'[{"id": 1, "text": "a"}', 1), (b'[{"id": 1, "text": "a"},\n', 1)):
+        sink = RejectSink()
+        docs = list(_read_jsonl_stream(io.BytesIO(data), "m.jsonl", sink, "text", 10_000))
+        assert len(docs) == read and sink.counts == {"truncated": 1}, data
+    sink = RejectSink()
+    assert len(list(_read_jsonl_stream(io.BytesIO(b'[{"id": 1, "text": "a"}]'), "m.jsonl", sink, "text",
+                                       10_000))) == 1 and sink.total == 0
