@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["card_path", "check_card_file", "check_sklearn_version", "load_checked_pickle", "open_verified",
+__all__ = ["card_path", "card_text", "check_card_file", "check_sklearn_version", "load_checked_pickle", "open_verified",
            "read_card", "read_verified", "sha256_of", "verify_file", "write_card", "write_model"]
 
 #: Cards this code can read; a newer card means a newer Sieve wrote the model.
@@ -174,10 +174,15 @@ def write_card(model_file: Path, card: dict[str, Any]) -> dict[str, Any]:
     return full
 
 
+def card_text(card: dict[str, Any]) -> str:
+    """A card as its file holds it."""
+    return json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def _card_part(model_file: Path, full: dict[str, Any]) -> Path:
     """``full`` written as the card of ``model_file`` under its temporary name."""
     part = card_path(model_file).with_suffix(".json.part")
-    part.write_text(json.dumps(full, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    part.write_text(card_text(full), encoding="utf-8")
     return part
 
 

@@ -33,7 +33,16 @@ from .clean import DEFAULT_MIN_CHARS
 from .document import LABELS, Block, Document, Label, Segment, labelled_block, url_host
 from .errors import ClassifierError
 from .language import LanguageIdentifier
-from .pipeline import LID_MODEL_FILE, MODEL_CHOICES, Sieve, adapter_summary, default_model_dir, shipped_model_dir
+from .pipeline import (
+    BLOCK_MODEL_FILE,
+    HTML_MODEL_FILE,
+    LID_MODEL_FILE,
+    MODEL_CHOICES,
+    Sieve,
+    adapter_summary,
+    default_model_dir,
+    shipped_model_dir,
+)
 from .readers import DEFAULT_MAX_BYTES, INPUT_FORMATS, Reject, RejectSink, read_any
 from .writers import JsonlWriter, is_special_file, rejects_path_for
 
@@ -292,13 +301,19 @@ class _RejectReporter:
                 self.path.unlink(missing_ok=True)
 
 
+def _is_prediction(doc: Document) -> bool:
+    """Whether ``doc`` was read from `sieve score`'s output: its blocks carry a model's
+    ``scores`` (SCHEMA.md, "Prediction"), so its labels are that model's."""
+    return any("scores" in g for g in doc.gold)
+
+
 def _clean_texts_only(records: Iterable[Document], left_out: dict[str, int]) -> Iterator[Document]:
     """The --clean records of `sieve align` that are clean text: not web pages (their
     blocks cut from HTML), nor labelled blocks or predictions, whose every block would
     be taken for article text; those are counted in ``left_out`` by kind."""
     for rec in records:
         kind = ("web pages" if any(b.dom is not None for b in rec.blocks)
-                else "predictions (blocks with scores)" if any("scores" in g for g in rec.gold)
+                else "predictions (blocks with scores)" if _is_prediction(rec)
                 else "labelled documents" if any(g.get("label") is not None for g in rec.gold) else None)
         if kind is None:
             yield rec
@@ -654,7 +669,7 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
     if unknown:  # a typo would quietly leave a label out of training or of the figures
         click.echo(f"sieve: warning: {sum(unknown.values())} blocks have a label that is none of content, "
                    f"boilerplate, navigation ({shown}): they count as unlabelled", err=True)
-    predicted = [d.id for d in docs if any("scores" in g for g in d.gold)]
+    predicted = [d.id for d in docs if _is_prediction(d)]
     if predicted:  # `sieve score`'s output given as gold: the model measured, or trained, against itself
         shown = ", ".join(map(str, predicted[:5])) + (", ..." if len(predicted) > 5 else "")
         click.echo(f"sieve: warning: {len(predicted)} of the documents "
@@ -781,8 +796,6 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
         raise click.UsageError(f"{output_dir} holds a publisher adapter ({ADAPTER_FILE}) fitted on the model this "
                                "would replace; write to another -o, or remove the adapter and its card first")
     from .model import (
-        BLOCK_MODEL_FILE,
-        HTML_MODEL_FILE,
         ModelParams,
         cross_validate,
         fit_block_model,
@@ -990,7 +1003,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             describe("adapter written (all the pages)", adapter, len(docs))
         output_dir.mkdir(parents=True, exist_ok=True)
         # the models the base folder labels with, each checked against its card: nothing unchecked is copied
-        for name in ("blocks.joblib", "html.joblib", LID_MODEL_FILE, "LICENSE-lid.md"):
+        for name in (BLOCK_MODEL_FILE, HTML_MODEL_FILE, LID_MODEL_FILE, "LICENSE-lid.md"):
             if (base_dir / name).is_file():
                 _copy_checked(base_dir / name, output_dir)
         path = save_adapter(adapter, output_dir / ADAPTER_FILE, card={
@@ -1019,7 +1032,7 @@ def _copy_checked(src: Path, output_dir: Path) -> None:
         ModelError: the model file or its card is missing, or they do not match.
         OSError: a file cannot be written.
     """
-    from .cards import card_path, check_card_file, read_verified
+    from .cards import card_path, card_text, check_card_file, read_verified
 
     if (output_dir / src.name).resolve() == src.resolve():
         return
@@ -1028,8 +1041,7 @@ def _copy_checked(src: Path, output_dir: Path) -> None:
         card, data = read_verified(src)
         check_card_file(src, card)
         # the card that was checked, not the file read again
-        card_bytes = (json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-        files = [(src, data), (card_path(src), card_bytes)]
+        files = [(src, data), (card_path(src), card_text(card).encode("utf-8"))]
     else:
         files = [(src, src.read_bytes())]
     parts = [output_dir / (path.name + ".part") for path, _ in files]
