@@ -214,8 +214,7 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
             # (one word, or two characters of Chinese or Japanese, says too little: a menu item;
             # nor does a short link: a tag or menu item named like something the article names)
             long_enough = len(toks) >= 2 and not all(_NO_SPACE_CHAR.fullmatch(t) for t in toks)
-            linked = 2 * b.link_chars >= max(len(b.text) - b.text.count(" "), 1)
-            share = 1.0 if long_enough and not linked and f" {' '.join(toks)} " in clean_tokens else 0.0
+            share = 1.0 if long_enough and not b.mostly_links and f" {' '.join(toks)} " in clean_tokens else 0.0
         else:
             share = sum(g in clean_set for g in grams) / len(grams)
         scores = predicted.blocks[i].scores if predicted is not None and i < len(predicted.blocks) else None

@@ -382,16 +382,16 @@ def _unpickle_model(data: bytes) -> Any:
                 raise ForbiddenGlobal(f"calls {'.'.join(name)}")
             base.load_reduce(self)
 
-        def load_newobj(self) -> None:
-            name = self._name(self.stack[-2])
-            if name not in _CLASSES:
-                raise ForbiddenGlobal(f"creates {'.'.join(name)}")
+        def _must_create(self, cls: Any) -> None:
+            if self._name(cls) not in _CLASSES:
+                raise ForbiddenGlobal(f"creates {'.'.join(self._name(cls))}")
+
+        def load_newobj(self) -> None:  # stack: cls, args
+            self._must_create(self.stack[-2])
             base.load_newobj(self)
 
-        def load_newobj_ex(self) -> None:
-            name = self._name(self.stack[-3])
-            if name not in _CLASSES:
-                raise ForbiddenGlobal(f"creates {'.'.join(name)}")
+        def load_newobj_ex(self) -> None:  # stack: cls, args, kwargs
+            self._must_create(self.stack[-3])
             base.load_newobj_ex(self)
 
         def load_build(self) -> None:
@@ -410,6 +410,5 @@ def _unpickle_model(data: bytes) -> Any:
         dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
         dispatch[pickle.BUILD[0]] = load_build
 
-    # NumpyUnpickler(filename, file_handle, ensure_native_byte_order): joblib >= 1.6,
-    # whose arrays of Python objects unpickle through this find_class too
+    # NumpyUnpickler(filename, file_handle, ensure_native_byte_order): joblib >= 1.6
     return Unpickler("", io.BytesIO(raw), True).load()

@@ -89,6 +89,11 @@ class Block:
     # the input block's other fields (neither gold nor a prediction), written back as they were
     extra: dict[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
+    @property
+    def mostly_links(self) -> bool:
+        """Half its characters or more (spaces aside) are link text: a menu item, a tag."""
+        return 2 * self.link_chars >= _nonspace(self.text)
+
     def to_dict(self) -> dict[str, Any]:
         """The block as a prediction record (SCHEMA.md, "Prediction"): the input block's
         own fields that are neither gold nor predictions first, then the predictions."""
@@ -155,7 +160,13 @@ def _link_chars_of(raw: Any, text: str) -> int:
     or not a count."""
     if not isinstance(raw, int) or isinstance(raw, bool) or raw <= 0:
         return 0
-    return min(raw, max(len(text) - text.count(" "), 1))
+    return min(raw, _nonspace(text))
+
+
+def _nonspace(text: str) -> int:
+    """A text's characters but spaces (at least 1), as ``html_to_blocks`` counts a
+    block's link text against them."""
+    return max(len(text) - text.count(" "), 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -283,11 +283,11 @@ class BlockModel:
         if not features_compatible(self.features_version_, getattr(self.params, "use_dom", False),
                                    getattr(self.params, "container_context", False)):
             raise ModelError(f"the block model was trained on features version {self.features_version_}, "
-                             f"this Sieve computes version {FEATURES_VERSION}; retrain it with `sieve train`")
+                             f"this Sieve computes version {FEATURES_VERSION}; {RETRAIN}")
         feats = features or self.featurize(documents)
         if feats.dense.shape[0] and feats.dense.shape[1] != self.n_dense_:
             raise ModelError(f"the block model expects {self.n_dense_} dense features, this Sieve computes "
-                             f"{feats.dense.shape[1]}; retrain it with `sieve train`")
+                             f"{feats.dense.shape[1]}; {RETRAIN}")
         if not feats.bounds or feats.bounds[-1][1] == 0:
             return [np.zeros((0, len(LABELS))) for _ in documents]
         p1 = _block_proba(self.block_pass_, feats)
@@ -540,7 +540,7 @@ def _site_furniture(block: Block) -> bool:
     article's headline (which a theme may link to its own page: within the article,
     that link says nothing)."""
     if block.dom is None:
-        return 2 * block.link_chars >= max(len(block.text) - block.text.count(" "), 1)
+        return block.mostly_links
     from .html import DOM_FACTS
 
     def has(name: str) -> bool:
@@ -697,7 +697,6 @@ def load_model(model_dir: Path, file_name: str = BLOCK_MODEL_FILE) -> BlockModel
     return _load_model_cached(Path(model_dir).resolve(), file_name, stamp)
 
 
-_RETRAIN = RETRAIN
 
 
 def check_model_card(path: Path) -> dict[str, Any]:
@@ -718,7 +717,7 @@ def _load_model_cached(model_dir: Path, file_name: str, stamp: tuple[int, int]) 
     path = model_dir / file_name
     card, data = read_verified(path)  # the bytes that match the card, and only those, are unpickled
     check_block_model_card(path, card)
-    model: BlockModel = load_checked_pickle(path, card, data, BlockModel, "a Sieve block model", _RETRAIN)
+    model: BlockModel = load_checked_pickle(path, card, data, BlockModel, "a Sieve block model", RETRAIN)
     return model
 
 

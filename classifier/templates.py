@@ -89,7 +89,7 @@ def block_role(block: Block) -> str:
             _LOG_LINKS = DOM_FACTS.index("log_links")
         linked = block.dom[_LOG_LINKS] > 0
     else:
-        linked = 2 * block.link_chars >= max(len(block.text) - block.text.count(" "), 1)
+        linked = block.mostly_links
     return role + "/link" if linked else role
 
 
