@@ -225,6 +225,7 @@ def cli(verbose: int, quiet: bool) -> None:
     """
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="sieve: %(levelname)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(level)  # basicConfig leaves the level of a logger that has handlers already
 
 
 def _is_standard_output(path: str) -> bool:
@@ -239,6 +240,17 @@ def _is_standard_output(path: str) -> bool:
 #: there (and written to the rejects file): a folder of the wrong kind of file, read as
 #: JSON lines, would give a line per line of it.
 SHOWN_REJECTS = 20
+
+
+def _quiet() -> bool:
+    """Whether ``-q`` was given: only errors on standard error."""
+    return logging.getLogger().level >= logging.ERROR
+
+
+def _note(message: str) -> None:
+    """A note, a warning or a summary on standard error; none under ``-q``."""
+    if not _quiet():
+        click.echo(message, err=True)
 
 
 class _RejectEcho:
@@ -366,10 +378,10 @@ def _read_all_documents(inputs: tuple[str, ...], sink: RejectSink, input_format:
 
     for item in inputs:
         if item == "-" and _stdin_is_terminal():
-            click.echo("sieve: reading standard input: type or paste the text, then Ctrl-D", err=True)
+            _note("sieve: reading standard input: type or paste the text, then Ctrl-D")
         paths = expand_folders((item,), outputs)
         if not paths:
-            click.echo(f"sieve: warning: the folder {item} holds no input file", err=True)
+            _note(f"sieve: warning: the folder {item} holds no input file")
         for path in paths:
             yield from with_publisher(read_any(path, sink, input_format=input_format, text_field=text_field,
                                                max_bytes=max_bytes), publisher)
@@ -419,7 +431,7 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, ma
     started = time.perf_counter()
     if fmt == "table" and output != "-":  # the table is for the terminal; never drop -o silently
         raise click.UsageError("--format table writes to the terminal; drop -o, or use --format jsonl")
-    quiet = logging.getLogger().level >= logging.ERROR
+    quiet = _quiet()
     sieve = _sieve(model_dir, model_choice, templates_path)
     out, rejects = _label_inputs(sieve, inputs, output, fmt == "jsonl", input_format, text_field, max_bytes, quiet,
                                  Document.to_dict, _echo_table, publisher, rejects_path, templates_path)
@@ -435,16 +447,16 @@ def _echo_summary(command: str, sieve: Sieve, out: JsonlWriter, rejects: _Reject
     skipped = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.skipped.items()))
     skip_note = f", {rejects.sink.total_skipped} records that are no documents skipped ({skipped})"
     read = out.count + rejects.sink.total
-    click.echo(f"sieve {command}: {read} document{'' if read == 1 else 's'} read, {out.count} written, "
-               f"{rejects.sink.total} rejected{f' ({reasons})' if reasons else ''}"
-               f"{skip_note if skipped else ''}"
-               f"{f' -> {rejects.path}' if rejects.sink.total and rejects.path else ''}"
-               f" in {time.perf_counter() - started:.1f} s", err=True)
+    _note(f"sieve {command}: {read} document{'' if read == 1 else 's'} read, {out.count} written, "
+          f"{rejects.sink.total} rejected{f' ({reasons})' if reasons else ''}"
+          f"{skip_note if skipped else ''}"
+          f"{f' -> {rejects.path}' if rejects.sink.total and rejects.path else ''}"
+          f" in {time.perf_counter() - started:.1f} s")
     note = sieve.adapter_note(out.count)
     if note:
-        click.echo(f"sieve {command}: {note}", err=True)
+        _note(f"sieve {command}: {note}")
     if sieve.templates is not None:
-        click.echo(f"sieve {command}: {sieve.templates.summary()}", err=True)
+        _note(f"sieve {command}: {sieve.templates.summary()}")
 
 
 def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: bool, input_format: str,
@@ -585,7 +597,7 @@ def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_rej
     if show_all and fmt != "text":
         raise click.UsageError("--all lists blocks in the text view; the JSONL has every block already: drop --all")
     started = time.perf_counter()
-    quiet = logging.getLogger().level >= logging.ERROR
+    quiet = _quiet()
     sieve = _sieve(model_dir, model_choice, templates_path)
     out, rejects = _label_inputs(sieve, inputs, output, fmt == "jsonl",
                                  input_format, text_field, max_bytes, quiet, _language_record,
@@ -639,21 +651,20 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
     unlabelled = [d for d in data if _not_labelled_data(d)]  # found in a folder the user named
     if unlabelled:
         shown = ", ".join(unlabelled[:3]) + (", ..." if len(unlabelled) > 3 else "")
-        click.echo(f"sieve: {len(unlabelled)} files of the data folders are no labelled JSONL and were left out "
-                   f"({shown})", err=True)
+        _note(f"sieve: {len(unlabelled)} files of the data folders are no labelled JSONL and were left out "
+              f"({shown})")
         data = tuple(d for d in data if not _not_labelled_data(d))
     given: dict[str, str] = {}
     for d in data:
         if (real := os.path.realpath(d)) in given:
-            click.echo(f"sieve: warning: {d} is given twice (as {given[real]} too): its documents count twice",
-                       err=True)
+            _note(f"sieve: warning: {d} is given twice (as {given[real]} too): its documents count twice")
         given.setdefault(real, d)
     sink = RejectSink(on_reject=_RejectEcho())
     docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES, outputs, publisher))
     if sink.total and docs:
         share = sink.total / (sink.total + len(docs))
-        click.echo(f"sieve: {sink.total} of {sink.total + len(docs)} records rejected (see above): the figures are "
-                   f"of the other {len(docs)}" + (" -- most of the data" if share > 0.5 else ""), err=True)
+        _note(f"sieve: {sink.total} of {sink.total + len(docs)} records rejected (see above): the figures are "
+              f"of the other {len(docs)}" + (" -- most of the data" if share > 0.5 else ""))
     if not docs:
         raise click.ClickException(f"no document read from {', '.join(data)}"
                                    f"{' (every record rejected)' if sink.total else ' (an empty folder?)'}")
@@ -667,21 +678,21 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
         raise click.ClickException("no labelled blocks in the data: blocks need a 'label' of content, boilerplate or "
                                    f"navigation (README, Formats){f'; found {shown}' if unknown else ''}")
     if unknown:  # a typo would quietly leave a label out of training or of the figures
-        click.echo(f"sieve: warning: {sum(unknown.values())} blocks have a label that is none of content, "
-                   f"boilerplate, navigation ({shown}): they count as unlabelled", err=True)
+        _note(f"sieve: warning: {sum(unknown.values())} blocks have a label that is none of content, "
+              f"boilerplate, navigation ({shown}): they count as unlabelled")
     predicted = [d.id for d in docs if _is_prediction(d)]
     if predicted:  # `sieve score`'s output given as gold: the model measured, or trained, against itself
         shown = ", ".join(map(str, predicted[:5])) + (", ..." if len(predicted) > 5 else "")
-        click.echo(f"sieve: warning: {len(predicted)} of the documents "
-                   f"{'is a prediction' if len(predicted) == 1 else 'are predictions'} ({shown}): their blocks carry "
-                   "a model's 'scores', as `sieve score` writes them, so their labels are that model's, not a "
-                   "person's; `sieve review` corrects them into labelled data", err=True)
+        _note(f"sieve: warning: {len(predicted)} of the documents "
+              f"{'is a prediction' if len(predicted) == 1 else 'are predictions'} ({shown}): their blocks carry "
+              "a model's 'scores', as `sieve score` writes them, so their labels are that model's, not a "
+              "person's; `sieve review` corrects them into labelled data")
     doubtful = [d.id for d in docs if isinstance(d.extra.get("align"), dict) and d.extra["align"].get("doubtful")]
     if doubtful:
         shown = ", ".join(map(str, doubtful[:5])) + (", ..." if len(doubtful) > 5 else "")
-        click.echo(f"sieve: warning: {len(doubtful)} of the documents were aligned doubtfully by `sieve align` "
-                   f"({shown}): some of their labels may be wrong; `sieve align --drop-doubtful` leaves them "
-                   "out, `sieve review` corrects them", err=True)
+        _note(f"sieve: warning: {len(doubtful)} of the documents were aligned doubtfully by `sieve align` "
+              f"({shown}): some of their labels may be wrong; `sieve align --drop-doubtful` leaves them "
+              "out, `sieve review` corrects them")
     return docs
 
 
@@ -823,25 +834,25 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
         publishers = set(publisher_groups(docs))
         copies = len(docs) - len({tuple(b.text for b in d.blocks) for d in docs})
         if copies:
-            click.echo(f"sieve train: warning: {copies} documents repeat another's blocks exactly (a page crawled "
-                       "twice, a copy): each counts again in training; cross-validation keeps the copies of a "
-                       "document in one fold", err=True)
+            _note(f"sieve train: warning: {copies} documents repeat another's blocks exactly (a page crawled "
+                  "twice, a copy): each counts again in training; cross-validation keeps the copies of a "
+                  "document in one fold")
         from .templates import publisher_of
 
         unnamed = sum(1 for d in docs if not publisher_of(d))
         if unnamed:
-            click.echo(f"sieve train: {unnamed} documents name no publisher and have no url: each is a "
-                       "cross-validation group of its own, with its exact copies (pages of one site in two folds "
-                       "flatter the figures)", err=True)
+            _note(f"sieve train: {unnamed} documents name no publisher and have no url: each is a "
+                  "cross-validation group of its own, with its exact copies (pages of one site in two folds "
+                  "flatter the figures)")
         cv: dict[str, Any] | None = None
         with one_warning_each():  # a warning of the data once, not again for the final fit
             if folds >= 2 and len(publishers) >= 2:
-                click.echo(f"cross-validating over {len(publishers)} publishers "
-                           f"({min(folds, len(publishers))} folds)...", err=True)
+                _note(f"cross-validating over {len(publishers)} publishers "
+                      f"({min(folds, len(publishers))} folds)...")
                 cv, _ = cross_validate(docs, params=params, folds=folds)
                 click.echo(format_metrics(cv, title="publisher-grouped cross-validation"))
             elif folds >= 2:
-                click.echo("only one publisher: no cross-validation report", err=True)
+                _note("only one publisher: no cross-validation report")
             model = fit_block_model(docs, params=params)
         card = {
             "training_files": [{"path": os.path.abspath(p), "sha256": _data_sha256(p)} for p in data],
@@ -860,8 +871,8 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
         elif html and (source_dir / BLOCK_MODEL_FILE).is_file():
             keep += [source_dir / BLOCK_MODEL_FILE, (source_dir / BLOCK_MODEL_FILE).with_suffix(".json")]
         elif html and not (output_dir / BLOCK_MODEL_FILE).is_file():
-            click.echo(f"sieve train: warning: {source_dir} has no {BLOCK_MODEL_FILE} to copy: {output_dir} labels "
-                       "web pages, but text input needs a text model (train one into it, or copy one)", err=True)
+            _note(f"sieve train: warning: {source_dir} has no {BLOCK_MODEL_FILE} to copy: {output_dir} labels "
+                  "web pages, but text input needs a text model (train one into it, or copy one)")
         for f in keep:
             if f.suffix != ".json":  # a model file brings its card; the licence as it is
                 _copy_checked(f, output_dir)
@@ -870,7 +881,7 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     except OSError as err:  # copying the language model beside it: a full disk, a folder not writable
         raise click.ClickException(f"cannot write {err.filename or output_dir}: {err.strerror or err}") from err
     kind = f"the HTML model, from {len(docs)} labelled web pages" if html else "the text model"
-    click.echo(f"sieve train: wrote {path} ({kind}) in {time.perf_counter() - started:.1f} s", err=True)
+    _note(f"sieve train: wrote {path} ({kind}) in {time.perf_counter() - started:.1f} s")
 
 
 def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: str, holdout_share: float,
@@ -895,16 +906,16 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         docs, merged = merge_repeated_pages(_read_labelled(data, text_field))
         _refuse_replacing_adapter(output_dir, sorted({p for d in docs if (p := publisher_of(d))}))
         if merged:
-            click.echo(f"sieve train: {merged} labelled pages repeat an earlier one (same url or id, same blocks: "
-                       "corrections of aligned pages); their labels are merged, sieve review's first, then the "
-                       "later file's", err=True)
+            _note(f"sieve train: {merged} labelled pages repeat an earlier one (same url or id, same blocks: "
+                  "corrections of aligned pages); their labels are merged, sieve review's first, then the "
+                  "later file's")
         # pages labelled with their DOM facts (`sieve align` and `sieve review` of web pages
         # keep them) adapt the HTML model, block text the text model: one kind at a time
         stale = sum(1 for d in docs if any(b.path and b.dom is None for b in d.blocks))
         if stale:
-            click.echo(f"sieve train: warning: {stale} labelled pages have block paths but no DOM facts this Sieve "
-                       "reads (labelled by another version?): they adapt the text model; run `sieve align` again "
-                       "to adapt the HTML model", err=True)
+            _note(f"sieve train: warning: {stale} labelled pages have block paths but no DOM facts this Sieve "
+                  "reads (labelled by another version?): they adapt the text model; run `sieve align` again "
+                  "to adapt the HTML model")
         kinds = sorted({base.model_kind(d) for d in docs})
         if len(kinds) > 1:
             raise click.ClickException("the labelled data mixes web pages (blocks with DOM facts, for the HTML model) "
@@ -938,17 +949,17 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         hosts = sorted({h for d in docs if d.publisher and (h := url_host(d.url)) and h != publisher_of(d)})
         if hosts:  # scored later as bare pages or url-only records, they would name these instead
             shown = ", ".join(hosts[:3]) + (", ..." if len(hosts) > 3 else "")
-            click.echo(f"sieve train: note: the pages' urls name other hosts ({shown}) than their 'publisher' "
-                       f"({', '.join(sorted({str(publisher_of(d)) for d in docs if d.publisher}))}): the adapter "
-                       "applies to documents whose 'publisher' field names it (else their url's host), so give "
-                       "the documents you score or clean that 'publisher' (or pass --publisher)", err=True)
+            _note(f"sieve train: note: the pages' urls name other hosts ({shown}) than their 'publisher' "
+                  f"({', '.join(sorted({str(publisher_of(d)) for d in docs if d.publisher}))}): the adapter "
+                  "applies to documents whose 'publisher' field names it (else their url's host), so give "
+                  "the documents you score or clean that 'publisher' (or pass --publisher)")
 
         def describe(what: str, fitted: Any, pages: int) -> None:
-            click.echo(f"{what} of the {kind} model for {', '.join(sorted(fitted.publishers)) or '(no publisher)'}: "
-                       f"{_plural(pages, 'page')}, {_plural(fitted.blocks, 'labelled block')}, "
-                       f"{_plural(len(fitted.memory), 'remembered text')}, "
-                       f"text-model weight {fitted.weight}, path-model weight "
-                       f"{fitted.path_weight if fitted.path_model is not None else 'none (no DOM paths)'}", err=True)
+            _note(f"{what} of the {kind} model for {', '.join(sorted(fitted.publishers)) or '(no publisher)'}: "
+                  f"{_plural(pages, 'page')}, {_plural(fitted.blocks, 'labelled block')}, "
+                  f"{_plural(len(fitted.memory), 'remembered text')}, "
+                  f"text-model weight {fitted.weight}, path-model weight "
+                  f"{fitted.path_weight if fitted.path_model is not None else 'none (no DOM paths)'}")
 
         base_fit = list(base.label_many(fit_docs))
         adapter = fit_adapter(fit_docs, probs_of(base_fit), base_model=kind)
@@ -960,14 +971,14 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
                    f"--holdout-share {holdout_share})" if len(labelled_pages) < 4 else
                    f"the {sum(1 for pub in by_publisher if pub)} publishers' labelled pages are too few to hold some "
                    f"of each out ({most} at most; --holdout-share {holdout_share})")
-            click.echo(f"sieve train: no before/after report on the publisher's pages: {few}", err=True)
+            _note(f"sieve train: no before/after report on the publisher's pages: {few}")
         named = {pub: v for pub, v in by_publisher.items() if pub}
         single = sum(1 for v in named.values() if len(v) == 1)
         if len(named) > 2 and single > len(named) / 2:
-            click.echo(f"sieve train: note: {single} of the {len(named)} publishers have one labelled page "
-                       "each: the adapter remembers a text seen on one page for nothing. Pages of one site under "
-                       "several host names (a blog platform's subdomains) are one publisher when their records "
-                       "name it in 'publisher' (`sieve align --publisher NAME` does)", err=True)
+            _note(f"sieve train: note: {single} of the {len(named)} publishers have one labelled page "
+                  "each: the adapter remembers a text seen on one page for nothing. Pages of one site under "
+                  "several host names (a blog platform's subdomains) are one publisher when their records "
+                  "name it in 'publisher' (`sieve align --publisher NAME` does)")
 
         def report(name: str, gold: list[Document]) -> tuple[float, float]:
             before = list(base.label_many(gold))
@@ -980,22 +991,22 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
                        f"{ma['content_vs_rest']['f1']:.4f}, macro-F1 {mb['macro_f1']:.4f} -> {ma['macro_f1']:.4f} "
                        f"({ma['blocks']} labelled blocks)")
             if ma["blocks"] < FEW_BLOCKS:
-                click.echo(f"sieve train: note: {ma['blocks']} labelled blocks are too few for these figures to "
-                           "mean much", err=True)
+                _note(f"sieve train: note: {ma['blocks']} labelled blocks are too few for these figures to "
+                      "mean much")
             return ma["content_vs_rest"]["f1"] - mb["content_vs_rest"]["f1"], ma["macro_f1"] - mb["macro_f1"]
 
         if held:
             shown = ", ".join(str(d.id) for d in held[:10]) + (", ..." if len(held) > 10 else "")
             cvr_gain, macro_gain = report(f"held-out pages of the publisher ({len(held)}: {shown})", held)
             if cvr_gain < 0 or macro_gain < 0:
-                click.echo("sieve train: warning: the adapter scores worse than the base model on the held-out pages; "
-                           "it is written all the same: check the labels, or label more pages", err=True)
+                _note("sieve train: warning: the adapter scores worse than the base model on the held-out pages; "
+                      "it is written all the same: check the labels, or label more pages")
         if general:
             gen = _read_labelled(general, text_field)
             own = sum(1 for d in gen if publisher_of(d) in adapter.publishers)
             if own:
-                click.echo(f"sieve train: warning: {own} of the --general documents are of the adapted publisher(s): "
-                           "--general is for other publishers' pages, which the adapter must leave alone", err=True)
+                _note(f"sieve train: warning: {own} of the --general documents are of the adapted publisher(s): "
+                      "--general is for other publishers' pages, which the adapter must leave alone")
             report(f"general data ({len(gen)} documents)", gen)
         if held:  # the adapter that is written learns from every page given
             base_all = list(base.label_many(docs))
@@ -1015,7 +1026,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         raise click.ClickException(str(err)) from err
     except OSError as err:  # copying the base models: a full disk, a folder not writable
         raise click.ClickException(f"cannot write {err.filename or output_dir}: {err.strerror or err}") from err
-    click.echo(f"sieve train: wrote {path} (with the base models) in {time.perf_counter() - started:.1f} s", err=True)
+    _note(f"sieve train: wrote {path} (with the base models) in {time.perf_counter() - started:.1f} s")
 
 
 def _plural(n: int, word: str) -> str:
@@ -1118,9 +1129,9 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         predicted = list(sieve.label_many(docs))
         note = sieve.adapter_note(len(predicted))
         if note:
-            click.echo(f"sieve evaluate: {note}", err=True)
+            _note(f"sieve evaluate: {note}")
         if sieve.templates is not None:
-            click.echo(f"sieve evaluate: {sieve.templates.summary()}", err=True)
+            _note(f"sieve evaluate: {sieve.templates.summary()}")
         models = _models_line(sieve, predicted)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
@@ -1139,7 +1150,7 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         docs_out, blocks_out = left_out(predicted)
         shown = (f" (block by block: the first {len(predicted) - docs_out:,} documents; {blocks_out:,} blocks left "
                  "out there, counted in the figures)" if docs_out or blocks_out else "")
-        click.echo(f"sieve evaluate: wrote {report_path}{shown}", err=True)
+        _note(f"sieve evaluate: wrote {report_path}{shown}")
 
 
 def _models_line(sieve: Sieve, predicted: list[Document]) -> str:
@@ -1255,11 +1266,11 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
     from .engine import discover_shards
     from .templates import TemplateMemory
 
-    reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
+    reporter = _RejectReporter("-", _quiet())
     try:
         files = [src for src, _ in discover_shards(inputs)]
         if not files:
-            click.echo(f"sieve templates: warning: no input file in {', '.join(inputs)}", err=True)
+            _note(f"sieve templates: warning: no input file in {', '.join(inputs)}")
         docs = _read_all(tuple(files), reporter.sink, input_format, text_field, max_bytes, (output,), publisher)
         memory = TemplateMemory.learn(docs, min_pages=min_pages, min_share=min_share, partial=partial)
     except ClassifierError as err:
@@ -1270,21 +1281,21 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
     n_templates = memory.count_templates()
     kept = f", {sum(len(e['blocks']) for e in memory.publishers.values())} texts kept for merging" if partial else ""
     n_pub = len(memory.publishers)
-    click.echo(f"sieve templates: {n_pub} publisher{'' if n_pub == 1 else 's'}, {n_templates} repeated blocks{kept} "
-               f"-> {output}", err=True)
+    _note(f"sieve templates: {n_pub} publisher{'' if n_pub == 1 else 's'}, {n_templates} repeated blocks{kept} "
+          f"-> {output}")
     if memory.unattributed:
-        click.echo(f"sieve templates: {memory.unattributed} of {read} documents name no publisher (no 'publisher' "
-                   "field, no url) and were left out: templates are learned per publisher (JSONL records can give a "
-                   "'publisher' or a 'url', an HTML page a <link rel=canonical> or og:url; --publisher NAME names "
-                   "it for the documents that do not)", err=True)
+        _note(f"sieve templates: {memory.unattributed} of {read} documents name no publisher (no 'publisher' "
+              "field, no url) and were left out: templates are learned per publisher (JSONL records can give a "
+              "'publisher' or a 'url', an HTML page a <link rel=canonical> or og:url; --publisher NAME names "
+              "it for the documents that do not)")
     if memory.repeated:
-        click.echo(f"sieve templates: {memory.repeated} of {read} documents repeat a page counted already (the same "
-                   "url, or the same blocks) and were counted once", err=True)
+        _note(f"sieve templates: {memory.repeated} of {read} documents repeat a page counted already (the same "
+              "url, or the same blocks) and were counted once")
     if memory.publishers and not n_templates and not partial:
         most = max(e["pages"] for e in memory.publishers.values())
-        click.echo(f"sieve templates: no block text is on --min-pages {min_pages} pages and --min-share {min_share} "
-                   f"of a publisher's pages (the largest publisher here has {most} pages); to learn a crawl shard "
-                   "by shard, learn each with --partial and `sieve templates merge` them", err=True)
+        _note(f"sieve templates: no block text is on --min-pages {min_pages} pages and --min-share {min_share} "
+              f"of a publisher's pages (the largest publisher here has {most} pages); to learn a crawl shard "
+              "by shard, learn each with --partial and `sieve templates merge` them")
 
 
 @templates.command(name="merge")
@@ -1321,8 +1332,8 @@ def templates_merge(memories: tuple[Path, ...], output: Path, min_pages: int | N
         except OSError as err:
             raise click.ClickException(f"cannot read {path}: {err.strerror or err}") from err
         if digest in seen:  # identical memories of different pages are possible (nothing kept of a few pages)
-            click.echo(f"sieve templates: warning: {path} is identical to {seen[digest]}: if it is a copy of the "
-                       "same memory, its pages count twice", err=True)
+            _note(f"sieve templates: warning: {path} is identical to {seen[digest]}: if it is a copy of the "
+                  "same memory, its pages count twice")
         seen[digest] = path
     try:
         loaded = [TemplateMemory.load(path) for path in memories]
@@ -1340,14 +1351,14 @@ def templates_merge(memories: tuple[Path, ...], output: Path, min_pages: int | N
     final = [str(path) for path, mem in zip(memories, loaded) if not mem.partial]
     pages = sum(e["pages"] for e in merged.publishers.values())
     n_pub = len(merged.publishers)
-    click.echo(f"sieve templates: merged {len(memories)} memories ({n_pub} publisher{'' if n_pub == 1 else 's'}, "
-               f"{pages} page{'' if pages == 1 else 's'}, {merged.count_templates()} templates"
-               f"{', partial' if partial else ''}) -> {output}", err=True)
+    _note(f"sieve templates: merged {len(memories)} memories ({n_pub} publisher{'' if n_pub == 1 else 's'}, "
+          f"{pages} page{'' if pages == 1 else 's'}, {merged.count_templates()} templates"
+          f"{', partial' if partial else ''}) -> {output}")
     if len(memories) > 1 and final:
-        click.echo(f"sieve templates: warning: {len(final)} of the memories ({', '.join(final[:3])}"
-                   f"{' ...' if len(final) > 3 else ''}) were learned without --partial: they kept only the texts "
-                   "on --min-pages of their own pages, so templates that reach it only across memories are "
-                   "missed; learn shards with --partial to merge them", err=True)
+        _note(f"sieve templates: warning: {len(final)} of the memories ({', '.join(final[:3])}"
+              f"{' ...' if len(final) > 3 else ''}) were learned without --partial: they kept only the texts "
+              "on --min-pages of their own pages, so templates that reach it only across memories are "
+              "missed; learn shards with --partial to merge them")
 
 
 @templates.command(name="show")
@@ -1419,7 +1430,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
     if os.path.realpath(clean_path) == os.path.realpath(output):
         raise click.UsageError(f"{clean_path} is both the --clean input and the output: it would be written over; "
                                "write to another file")
-    reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
+    reporter = _RejectReporter("-", _quiet())
     csink = RejectSink(on_reject=_RejectEcho())
     not_clean: dict[str, int] = {}
     repeated: list[str] = []
@@ -1427,19 +1438,18 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
                                                                 text_field=clean_text_field), not_clean), repeated)
     if repeated:
         shown = ", ".join(k.split(":", 1)[1] for k in repeated[:3]) + (", ..." if len(repeated) > 3 else "")
-        click.echo(f"sieve align: warning: {len(repeated)} --clean records repeat an earlier one's id or url with "
-                   f"another text ({shown}): the later is used", err=True)
+        _note(f"sieve align: warning: {len(repeated)} --clean records repeat an earlier one's id or url with "
+              f"another text ({shown}): the later is used")
     if not_clean:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(not_clean.items()))
-        click.echo(f"sieve align: {sum(not_clean.values())} of the --clean records left out ({kinds}): clean text is "
-                   f"an article's text, in '{clean_text_field}' (a CMS export, a full-text feed); the pages go "
-                   "before --clean", err=True)
+        _note(f"sieve align: {sum(not_clean.values())} of the --clean records left out ({kinds}): clean text is "
+              f"an article's text, in '{clean_text_field}' (a CMS export, a full-text feed); the pages go "
+              "before --clean")
         if not clean_by_key:
             raise click.ClickException(f"no clean text in {clean_path}")
     if csink.total:
-        click.echo(f"sieve align: {csink.total} of the --clean records rejected (see above; --clean-text-field "
-                   "names the field that holds the text): a page whose record was rejected finds no clean text",
-                   err=True)
+        _note(f"sieve align: {csink.total} of the --clean records rejected (see above; --clean-text-field "
+              "names the field that holds the text): a page whose record was rejected finds no clean text")
     n = doubtful = unmatched = 0
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)  # which label the other blocks get
@@ -1450,7 +1460,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
                 clean = find_clean(clean_by_key, page)
                 if clean is None:
                     unmatched += 1
-                    click.echo(f"  {page.id}: {unmatched_reason(clean_by_key, page)}; skipped", err=True)
+                    _note(f"  {page.id}: {unmatched_reason(clean_by_key, page)}; skipped")
                     continue
                 bare = Document(id=page.id, blocks=tuple(Block(b.text, tag=b.tag, link_chars=b.link_chars, dom=b.dom,
                                                                path=b.path) for b in page.blocks),
@@ -1472,9 +1482,9 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
         raise click.ClickException(str(err)) from err
     except OSError as err:
         raise click.ClickException(f"cannot write {output}: {err.strerror or err}") from err
-    click.echo(f"sieve align: {n} page{'' if n == 1 else 's'} aligned ({doubtful} doubtful"
-               f"{', left out' if drop_doubtful and doubtful else ''}), {unmatched} without clean text, "
-               f"{reporter.sink.total} rejected" + (f" -> {output}" if n else ""), err=True)
+    _note(f"sieve align: {n} page{'' if n == 1 else 's'} aligned ({doubtful} doubtful"
+          f"{', left out' if drop_doubtful and doubtful else ''}), {unmatched} without clean text, "
+          f"{reporter.sink.total} rejected" + (f" -> {output}" if n else ""))
     if not n:
         if not unmatched:
             raise click.ClickException("no page was aligned: no page was read from "
@@ -1506,7 +1516,7 @@ def review(data: tuple[str, ...], output: Path, limit: int, publisher: str | Non
       sieve review site-pages.jsonl -o corrections.jsonl
       sieve train --base models/ corrections.jsonl -o site-models/
     """
-    reporter = _RejectReporter("-", logging.getLogger().level >= logging.ERROR)
+    reporter = _RejectReporter("-", _quiet())
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)
         docs = list(sieve.label_many(_read_all(data, reporter.sink, input_format, text_field, max_bytes, (output,),
@@ -1516,10 +1526,9 @@ def review(data: tuple[str, ...], output: Path, limit: int, publisher: str | Non
         raise click.ClickException(str(err)) from err
     answers, kept = _earlier_answers(output, docs)
     if answers or kept:
-        click.echo(f"sieve review: {len(answers)} earlier answers in {output} apply to this data and are not "
-                   "asked again"
-                   f"{_kept_note(kept)}",
-                   err=True)
+        _note(f"sieve review: {len(answers)} earlier answers in {output} apply to this data and are not "
+              "asked again"
+              f"{_kept_note(kept)}")
     queue = sorted(((max(b.scores) if b.scores else 0.0, d_i, b_i) for d_i, d in enumerate(docs)
                     for b_i, b in enumerate(d.blocks) if b.text.strip() and (d_i, b_i) not in answers),
                    key=lambda t: (t[0], t[1], t[2]))[:limit]
@@ -1532,7 +1541,7 @@ def review(data: tuple[str, ...], output: Path, limit: int, publisher: str | Non
         if answers or kept:
             _write_review(output, docs, answers, kept)
         else:
-            click.echo("sieve review: no block labelled; nothing written", err=True)
+            _note("sieve review: no block labelled; nothing written")
 
 
 def _templates_line(path: Path, counts: dict[str, int] | None) -> str:
@@ -1658,8 +1667,8 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
             written += 1
     labelled = len(answers) + sum(1 for rec in kept for b in rec.get("blocks", []) if b.get("label"))
     docs_n = written + len(kept)
-    click.echo(f"sieve review: {labelled} block{'' if labelled == 1 else 's'} labelled in {docs_n} "
-               f"document{'' if docs_n == 1 else 's'} -> {output}", err=True)
+    _note(f"sieve review: {labelled} block{'' if labelled == 1 else 's'} labelled in {docs_n} "
+          f"document{'' if docs_n == 1 else 's'} -> {output}")
 
 
 @cli.command()
@@ -1743,7 +1752,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     if annotate and split_by_language:  # an annotated record keeps the whole document, in every language
         raise click.UsageError("--annotate keeps every block of a document in one record, with its language: "
                                "drop --split-by-language (or --annotate)")
-    quiet = logging.getLogger().level >= logging.ERROR
+    quiet = _quiet()
     streaming = fmt == "text" or inputs == ("-",)
     if streaming:
         if output_dir is not None:
@@ -1782,7 +1791,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             model_choice=model_choice, templates=str(templates_path) if templates_path else None,
             input_format=input_format, text_field=text_field, max_bytes=max_bytes, publisher=publisher,
             suffix=".jsonl.gz" if compression == "gz" else ".jsonl",
-            echo=None if quiet else (lambda line: click.echo(line, err=True)),
+            echo=None if quiet else _note,
             on_failure=lambda name, why: click.echo(f"sieve clean: shard {name} failed: {why}", err=True),
         )
     except ClassifierError as err:
@@ -1792,17 +1801,16 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     if not quiet:
         failed = f", {len(result.failed)} failed" if result.failed else ""
         written = f" -> {result.report_path}" if result.report_path else f"; no {REPORT_NAME} written (a shard failed)"
-        click.echo(
-            f"sieve clean: {rep['shards']} shard{'' if rep['shards'] == 1 else 's'} ({result.skipped} finished "
-            f"before{failed}), {rep['read']:,} record{'' if rep['read'] == 1 else 's'} read, "
-            f"{rep['written']:,} written, {sum(rep['dropped'].values()):,} dropped"
-            f"{_reasons(rep['dropped'])}, {rejected:,} rejected{_reasons(rep['rejected'])}; kept "
-            f"{rep['chars']['out']:,} of {rep['chars']['in']:,} characters in {result.seconds:.1f} s{written}",
-            err=True)
+        _note(
+       f"sieve clean: {rep['shards']} shard{'' if rep['shards'] == 1 else 's'} ({result.skipped} finished "
+       f"before{failed}), {rep['read']:,} record{'' if rep['read'] == 1 else 's'} read, "
+       f"{rep['written']:,} written, {sum(rep['dropped'].values()):,} dropped"
+       f"{_reasons(rep['dropped'])}, {rejected:,} rejected{_reasons(rep['rejected'])}; kept "
+       f"{rep['chars']['out']:,} of {rep['chars']['in']:,} characters in {result.seconds:.1f} s{written}")
         if rep.get("adapter"):
-            click.echo(f"sieve clean: {adapter_summary(rep['adapter'], rep['adapted'])}", err=True)
+            _note(f"sieve clean: {adapter_summary(rep['adapter'], rep['adapted'])}")
         if templates_path is not None:
-            click.echo(f"sieve clean: {_templates_line(templates_path, rep.get('templates'))}", err=True)
+            _note(f"sieve clean: {_templates_line(templates_path, rep.get('templates'))}")
     if result.failed:  # each failure was printed as it happened, once (on_failure)
         names = ", ".join(name for name, _ in result.failed[:5]) + (", ..." if len(result.failed) > 5 else "")
         raise click.ClickException(f"{len(result.failed)} shard(s) failed ({names}); rerun to retry them "
@@ -1871,15 +1879,15 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
     dropped.update(reporter.sink.skipped)
     total_read = read + reporter.sink.total + reporter.sink.total_skipped
     if not quiet:
-        click.echo(f"sieve clean: {total_read:,} record{'' if total_read == 1 else 's'} read, {written:,} written, "
-                   f"{dropped.total():,} dropped{_reasons(dict(sorted(dropped.items())))}, "
-                   f"{reporter.sink.total:,} rejected{_reasons(dict(sorted(reporter.sink.counts.items())))}"
-                   f"{f' -> {reporter.path}' if reporter.sink.total and reporter.path else ''}", err=True)
+        _note(f"sieve clean: {total_read:,} record{'' if total_read == 1 else 's'} read, {written:,} written, "
+              f"{dropped.total():,} dropped{_reasons(dict(sorted(dropped.items())))}, "
+              f"{reporter.sink.total:,} rejected{_reasons(dict(sorted(reporter.sink.counts.items())))}"
+              f"{f' -> {reporter.path}' if reporter.sink.total and reporter.path else ''}")
         note = sieve.adapter_note(read)
         if note:
-            click.echo(f"sieve clean: {note}", err=True)
+            _note(f"sieve clean: {note}")
         if sieve.templates is not None:
-            click.echo(f"sieve clean: {sieve.templates.summary()}", err=True)
+            _note(f"sieve clean: {sieve.templates.summary()}")
     return total_read, reporter.sink.total
 
 

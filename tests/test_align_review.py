@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -555,6 +556,36 @@ def test_the_readme_walk_through_on_the_examples(runner: CliRunner, tiny_model_d
     assert report["read"] == 5 and report["written"] == 4 and report["dropped"] == {"warc_warcinfo": 1}
     learned = runner.invoke(cli, ["templates", "learn", str(examples / "site"), "-o", str(tmp_path / "t.json")])
     assert learned.exit_code == 0 and "1 publisher, 13 repeated blocks" in learned.stderr
+
+
+def test_quiet_leaves_only_errors_on_standard_error(sieve_executable: str, tiny_model_dir: Path, repo_root: Path,
+                                                   tmp_path: Path) -> None:
+    """`sieve -q` (only errors) silences the notes and summaries of align, train,
+    evaluate and templates as it does those of score and clean; their outputs are
+    written all the same, and an error still shows."""
+    examples = repo_root / "examples"
+    labelled, model, memory = tmp_path / "labelled.jsonl", tmp_path / "m", tmp_path / "t.json"
+    commands = [
+        ["align", str(examples / "site"), "--clean", str(examples / "site-clean.jsonl"), "-o", str(labelled),
+         "--model-dir", str(tiny_model_dir)],
+        ["train", "--base", str(tiny_model_dir), str(labelled), "-o", str(model)],
+        ["train", str(labelled), "-o", str(tmp_path / "m2"), "--folds", "0"],
+        ["evaluate", str(labelled), "--model-dir", str(model)],
+        ["templates", "learn", str(examples / "site"), "-o", str(memory)],
+    ]
+    for command in commands:
+        loud = subprocess.run([sieve_executable, *command], capture_output=True, text=True, cwd=tmp_path,
+                              timeout=300, check=False)
+        assert loud.returncode == 0 and loud.stderr.strip(), (command, loud.stderr)
+        quiet = subprocess.run([sieve_executable, "-q", *command], capture_output=True, text=True, cwd=tmp_path,
+                               timeout=300, check=False)
+        assert quiet.returncode == 0, (command, quiet.stderr)
+        assert quiet.stderr == "", (command, quiet.stderr)
+        assert quiet.stdout == loud.stdout or command[0] == "evaluate", command  # what goes to standard output stays
+    assert labelled.stat().st_size and (model / "adapter.joblib").is_file() and memory.is_file()
+    failed = subprocess.run([sieve_executable, "-q", "train", str(tmp_path / "missing.jsonl"), "-o", str(model)],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False)
+    assert failed.returncode != 0 and failed.stderr.strip()
 
 
 def test_train_copies_only_models_that_match_their_cards(runner: CliRunner, copy_model_dir, tmp_path: Path) -> None:
