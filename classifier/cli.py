@@ -1605,8 +1605,27 @@ def _earlier_answers(output: Path, docs: list[Document]) -> tuple[dict[tuple[int
     return answers, kept
 
 
+def _review_keys() -> Callable[[], str]:
+    """Where `sieve review` reads its keys: the terminal, one key press each; else
+    standard input (a pipe, a file: ``printf 'ccbq' | sieve review ...``), one
+    character each, blanks and line ends skipped. ``EOFError`` when they end."""
+    if _stdin_is_terminal():
+        return click.getchar
+
+    def from_stdin() -> str:
+        while True:
+            key = sys.stdin.read(1)
+            if not key:
+                raise EOFError("standard input ended")
+            if not key.isspace():
+                return key
+
+    return from_stdin
+
+
 def _review_loop(queue: list[tuple[float, int, int]], docs: list[Document], keys: dict[str, Label],
                  answers: dict[tuple[int, int], Label], history: list[tuple[int, int] | None], pos: int) -> None:
+    read_key = _review_keys()
     while pos < len(queue):
         conf, d_i, b_i = queue[pos]
         doc = docs[d_i]
@@ -1621,8 +1640,12 @@ def _review_loop(queue: list[tuple[float, int, int]], docs: list[Document], keys
                 click.echo(click.style(f"  > {line}", bold=True) if j == b_i else click.style(f"    {line}", dim=True))
         click.echo("  [c]ontent [b]oilerplate [n]avigation [s]kip [u]ndo [q]uit: ", nl=False)
         try:
-            key = click.getchar().lower()
-        except (OSError, EOFError) as err:  # no terminal to read keys from, or input ended
+            key = read_key().lower()
+        except EOFError:  # the keys given through a pipe ran out (or Ctrl-D): as q
+            click.echo()
+            _note("sieve review: the keys ended; the answers given so far are saved")
+            break
+        except OSError as err:  # no terminal to read keys from
             raise click.ClickException(f"sieve review reads one key at a time from a terminal ({err}); "
                                        "the answers given so far are saved") from err
         click.echo(key)

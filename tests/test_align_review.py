@@ -224,6 +224,25 @@ def test_review_takes_one_key_per_block_and_saves_labels(runner: CliRunner, tiny
                for r in records for b in r["blocks"])
 
 
+def test_review_reads_keys_from_a_pipe_and_saves_when_they_end(sieve_executable: str, tiny_model_dir: Path,
+                                                                data_dir: Path, tmp_path: Path) -> None:
+    """Keys piped into `sieve review` (no terminal) are read one character each, blanks
+    skipped; when they end before `q`, the answers given are saved and the run ends well."""
+    out = tmp_path / "corrections.jsonl"
+    command = [sieve_executable, "review", str(data_dir / "articles.jsonl"), "-o", str(out),
+               "--model-dir", str(tiny_model_dir)]
+    piped = subprocess.run(command, input="c b\nn", capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                           check=False)
+    assert piped.returncode == 0, piped.stderr
+    assert "the keys ended" in piped.stderr and "3 blocks labelled" in piped.stderr
+    labels = [b["label"] for line in out.read_text().splitlines() for b in json.loads(line)["blocks"] if b["label"]]
+    assert sorted(labels) == ["boilerplate", "content", "navigation"]
+    again = subprocess.run(command, input="", capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr  # no key at all: nothing new, the earlier answers kept
+    assert sorted(b["label"] for line in out.read_text().splitlines() for b in json.loads(line)["blocks"]
+                  if b["label"]) == sorted(labels)
+
+
 def test_review_again_into_the_same_file_keeps_the_earlier_answers(runner: CliRunner, tiny_model_dir: Path,
                                                                     data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "corrections.jsonl"
