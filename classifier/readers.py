@@ -196,12 +196,12 @@ def _open_binary(path: str | Path) -> BinaryIO:
         import bz2
 
         raw.close()
-        return bz2.BZ2File(path, mode="rb")  # type: ignore[return-value]
+        return _damage_as_corrupt(bz2.BZ2File(path, mode="rb"))
     if name.endswith(".xz"):
         import lzma
 
         raw.close()
-        return lzma.LZMAFile(path, mode="rb")  # type: ignore[return-value]
+        return _damage_as_corrupt(lzma.LZMAFile(path, mode="rb"))
     if name.endswith(".zst"):  # not zstandard's stream reader: it ends quietly where a cut file does
         return io.BufferedReader(_ZstdFrames(raw, closefd=True), buffer_size=1 << 16)  # type: ignore[return-value]
     return raw
@@ -367,8 +367,12 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
     if input_format == "auto":
         try:
             head = stream.peek(4096).removeprefix(_UTF8_BOM)
-        except _truncation_errors() + (OSError,):  # cut before a whole first block, or not bzip2
-            head = b""  # after all (bz2 raises OSError): the reader reports it
+        except _truncation_errors() as err:  # cut or damaged before a whole first block
+            rejects.add(_stream_reject(source, 1, err))  # said here: a decompressor that failed once
+            return  # may fail on the next read as if it were cut
+        except OSError as err:
+            rejects.add(Reject(source, 1, "unreadable", str(err)))
+            return
         # empty: no document (as an empty JSONL file), not one empty text
         input_format = sniff_format(head) if head.strip() else "jsonl"
     if input_format == "jsonl":
@@ -466,11 +470,11 @@ def _decompressed_stdin(stream: Any) -> Any:
     if head[:3] == b"BZh" and head[4:10] == b"1AY&SY":
         import bz2
 
-        return bz2.BZ2File(stream, mode="rb")
+        return _damage_as_corrupt(bz2.BZ2File(stream, mode="rb"))
     if head[:6] == b"\xfd7zXZ\x00":
         import lzma
 
-        return lzma.LZMAFile(stream, mode="rb")
+        return _damage_as_corrupt(lzma.LZMAFile(stream, mode="rb"))
     return stream
 
 
@@ -1241,19 +1245,28 @@ class _EndsAsCut(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        if not self.closed:
+            self._source.close()  # a decompressor given a file object leaves that open
+        super().close()
+
     def readinto(self, buffer: Any) -> int:
         import lzma
 
         try:
             # read1: at most what one step decompresses. readinto fills the whole buffer,
             # and what it held when the damage was met was lost: whole records before it
-            data = self._source.read1(len(buffer))
-        except EOFError as err:
-            raise EOFError(f"compressed data is cut: {err}") from err
+            data = self._source.read1(len(buffer))  # a cut: EOFError, a truncated reject
         except (OSError, lzma.LZMAError) as err:
-            raise DamagedStream(f"compressed data is damaged: {err}") from err
+            raise DamagedStream(str(err)) from err
         buffer[: len(data)] = data
         return len(data)
+
+
+def _damage_as_corrupt(opened: Any) -> BinaryIO:
+    """A bzip2 or xz file whose damaged data is a ``corrupt`` reject (bz2 raises
+    OSError for it, lzma LZMAError), its cut a ``truncated`` one; peekable."""
+    return io.BufferedReader(_EndsAsCut(opened))  # type: ignore[return-value]
 
 
 class _ZstdFrames(io.RawIOBase):

@@ -381,6 +381,29 @@ def test_damaged_gzip_is_corrupt_not_truncated_and_keeps_the_records_before(tmp_
 
 
 
+@pytest.mark.parametrize("kind", ["bz2", "xz"])
+def test_damaged_bz2_or_xz_is_corrupt_and_a_cut_truncated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          kind: str) -> None:
+    # bz2 raises a bare OSError for damaged data ("unreadable"), lzma an LZMAError
+    # ("truncated"): both are damage, as a gzip file's is
+    import bz2
+    import lzma
+
+    data = b"".join(_record(i) for i in range(2000))
+    whole = (bz2.compress if kind == "bz2" else lzma.compress)(data)
+    damaged = bytearray(whole)
+    damaged[len(damaged) // 2] ^= 0xFF
+    cut = whole[: len(whole) // 2]
+    for name, body, reason in (("damaged", bytes(damaged), "corrupt"), ("cut", cut, "truncated")):
+        path = tmp_path / f"{name}.jsonl.{kind}"
+        path.write_bytes(body)
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(body)))
+        for source in (path, "-"):
+            docs, rejected = _read(source)
+            assert rejected and rejected[-1].reason == reason, (name, source, rejected[-1])
+            if kind == "xz":  # xz gives out what it decoded before the damage: every whole record of it
+                assert [d.id for d in docs] == [f"d{i}" for i in range(len(docs))] and len(docs) > 100
+
 def test_a_cut_gzip_on_stdin_keeps_as_many_records_as_the_file(monkeypatch: pytest.MonkeyPatch,
                                                               tmp_path: Path) -> None:
     whole = gzip.compress(b"".join(_record(i) for i in range(2000)))
