@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .document import Block, Document, Label, url_host
+from .document import Block, Document, Label, Segment, url_host
 from .errors import InputError
-from .language import SEGMENT_MIN_LETTERS, SEGMENT_MIN_WORDS, _letters, _text_weight
+from .language import _text_weight, long_enough_for_a_language
 from .options import shard_options
 from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any, with_publisher
 from .writers import JsonlWriter, _encodable, write_text_atomic
@@ -116,8 +116,8 @@ _JOINING_PUNCTUATION = frozenset(",;.:!?)]…，。；：！？）」』")
 
 
 #: A block in another language than the document's is removed (or split out) as foreign
-#: only when its language is this sure and it holds SEGMENT_MIN_LETTERS letters and
-#: SEGMENT_MIN_WORDS words, as a segment must: a short line of the article on a weak guess
+#: only when its language is this sure and it holds the letters and words a segment must
+#: (``long_enough_for_a_language``): a short line of the article on a weak guess
 #: (a subheading, a name, "1 tsp nutmeg", a shell command) stays part of it. On the dev
 #: pages this kept 365 of 457 such content blocks that are not foreign by the gold, and
 #: lost 3 of 148 that are (training/NOTES.md, session 8).
@@ -129,20 +129,32 @@ def removable_foreign(block: Block) -> bool:
     document's text (``FOREIGN_BLOCK_MIN_CONFIDENCE``)."""
     if not block.foreign or (block.lang_score or 0.0) < FOREIGN_BLOCK_MIN_CONFIDENCE:
         return False
-    return len(block.text.split()) >= SEGMENT_MIN_WORDS and _letters(block.text) >= SEGMENT_MIN_LETTERS
+    return long_enough_for_a_language(block.text)
+
+
+def _language_of(block: Block, doc_lang: str | None) -> str | None:
+    """The language a kept block's text counts in: its own, or the document's when it
+    has none or is foreign on a weak guess (``removable_foreign``)."""
+    return (block.lang if block.lang and (not block.foreign or removable_foreign(block)) else None) or doc_lang
+
+
+def _foreign_segments(block: Block, own: str | None) -> list[Segment]:
+    """The block's segments in another language than ``own`` (``_language_of``): the
+    segments of a block foreign on a weak guess are found against the block's own
+    language, and one in the document's language is the document's text."""
+    return [s for s in block.segments if s.lang != own]
 
 
 def _language_parts(block: Block, doc_lang: str | None, keep_foreign: bool) -> list[tuple[str | None, str]]:
     """The block's text by language: its own text (segments cut out unless kept)
     and, for splitting, each segment's text in its language. A block foreign on a
     weak guess (``removable_foreign``) is in the document's language."""
-    own = (block.lang if block.lang and (not block.foreign or removable_foreign(block)) else None) or doc_lang
-    if not block.segments:
+    own = _language_of(block, doc_lang)
+    segments = _foreign_segments(block, own)
+    if not segments or keep_foreign:
         return [(own, block.text)]
-    if keep_foreign:
-        return [(own, block.text)]
-    parts: list[tuple[str | None, str]] = [(own, _cut(block.text, [(s.start, s.end) for s in block.segments]))]
-    parts += [(s.lang, block.text[s.start:s.end]) for s in block.segments]
+    parts: list[tuple[str | None, str]] = [(own, _cut(block.text, [(s.start, s.end) for s in segments]))]
+    parts += [(s.lang, block.text[s.start:s.end]) for s in segments]
     return parts
 
 
@@ -164,8 +176,9 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
             result.removed["captions"] += 1
         else:
             kept.append(b)
-            if b.segments and not policy.keep_foreign:
-                result.removed["foreign_segments"] += len(b.segments)
+            cut = _foreign_segments(b, _language_of(b, main)) if b.segments and not policy.keep_foreign else []
+            if cut:
+                result.removed["foreign_segments"] += len(cut)
     # the record's own publisher, else its url's host without www. (as templates and adapters read it)
     metadata_base: dict[str, Any] = {"url": doc.url, "publisher": doc.publisher or url_host(doc.url)}
     if not policy.drop_fields:

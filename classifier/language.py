@@ -139,7 +139,7 @@ def _blank_not_language(text: str) -> str:
 #: that is not a digit or a lower-case letter; or after CJK full stops. A match
 #: starts with that one punctuation character, which stays with its sentence (a
 #: look-behind instead would be tried at every position: twice as slow).
-_SENTENCE_END = re.compile(r"[.!?…][\"'»«”“’‘)\]]*\s+(?=[^\s\da-z])|[。！？]\s*")
+_SENTENCE_END = re.compile(r"[.!?…।॥؟۔][\"'»«”“’‘)\]]*\s+(?=[^\s\da-z])|[。！？][」』”’）)]*\s*")
 _NON_LATIN = re.compile(r"[^\x00-\u024f\u1e00-\u1eff\u2000-\u2bff\W\d_]")
 _WORD = re.compile(r"\S+")
 #: Han and kana letters, with the CJK punctuation and full-width forms written among them.
@@ -178,6 +178,11 @@ _RANGES = sorted(
 _RANGE_STARTS = [r[0] for r in _RANGES]
 #: Characters of a piece read to tell its script.
 SCRIPT_SAMPLE = 300
+#: Japanese writes its particles and endings in kana: a fifth or more of the Han and
+#: kana letters of a Japanese sentence are kana (0.30 at the least in the dev data's
+#: Japanese blocks). A Chinese sentence with a stylish の or a brand name's few
+#: katakana is left to fastText, which tells it from Japanese.
+KANA_MIN_SHARE = 0.2
 #: Scripts that settle the language without a model call.
 _SCRIPT_LANGUAGE = {
     "Greek": "el", "Armenian": "hy", "Gurmukhi": "pa", "Gujarati": "gu",
@@ -368,6 +373,16 @@ def _letters(text: str) -> int:
     return sum(map(str.isalpha, text))
 
 
+def long_enough_for_a_language(text: str) -> bool:
+    """Whether ``text`` holds ``SEGMENT_MIN_LETTERS`` letters and ``SEGMENT_MIN_WORDS``
+    words, as a foreign segment must; text in a script written without spaces
+    (Chinese, Japanese, Thai) needs the letters only."""
+    letters = _letters(text)
+    if letters < SEGMENT_MIN_LETTERS:
+        return False
+    return len(text.split()) >= SEGMENT_MIN_WORDS or _scripts(text, letters)[0] in _NO_SPACE_SCRIPTS
+
+
 _LATIN_ONLY = ("Latin", frozenset({"Latin"}))
 _NO_SCRIPT: tuple[None, frozenset[str]] = (None, frozenset())
 
@@ -384,8 +399,8 @@ def _scripts(text: str, letters: int | None = None) -> tuple[str | None, frozens
     counts = {name: n for name, rx in _SCRIPT_RES if (n := sum(map(str.isalpha, rx.findall(text))))}
     counts["Latin"] = max(letters - sum(counts.values()), 0)
     present = frozenset(name for name, n in counts.items() if n >= 5 or n >= letters / 5)
-    kana = counts.get("Kana", 0)
-    if kana >= 2 and kana + counts.get("Han", 0) >= letters / 2:
+    kana, han = counts.get("Kana", 0), counts.get("Han", 0)
+    if kana >= 2 and kana >= KANA_MIN_SHARE * (kana + han) and kana + han >= letters / 2:
         return "Kana", present | {"Kana"}  # Japanese mixes kana, kanji and Latin words
     return max(sorted(counts), key=counts.__getitem__), present
 

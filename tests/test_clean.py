@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from classifier.cli import EXIT_TOO_MANY_REJECTS, cli
 from classifier.document import Block, Document, Label, Segment
 from classifier.engine import REPORT_NAME, discover_shards
 from classifier.errors import InputError
+from classifier.language import LanguageIdentifier
 
 GERMAN = "Wir haben lange auf diesen Tag gewartet und sind sehr stolz darauf."
 ARTICLE = [
@@ -283,6 +285,45 @@ def test_a_short_or_weakly_foreign_line_of_the_article_stays_in_it() -> None:
     split = clean_document(doc, CleanPolicy(min_chars=10, split_by_language=True))
     by_lang = {lang: rec["text"] for lang, rec in split.records}
     assert set(by_lang) == {"en", "fr"} and "Avigilon" in by_lang["en"] and "nutmeg" in by_lang["en"]
+
+
+@pytest.mark.parametrize("foreign", [
+    "東京の新しい地下鉄路線が月曜日に開通し、空港から都心まで二十分で行けるようになりました。",
+    "新的地铁线路星期一开通，从机场到市中心只需要二十分钟，乘客们都非常高兴。",
+    "รถไฟฟ้าสายใหม่เปิดให้บริการเมื่อวันจันทร์ ใช้เวลาเดินทางจากสนามบินไปยังใจกลางเมืองเพียงยี่สิบนาที",
+], ids=["ja", "zh", "th"])
+def test_a_foreign_block_written_without_spaces_is_removed(lid: LanguageIdentifier, foreign: str) -> None:
+    # a Japanese, Chinese or Thai paragraph in an English story was kept: a foreign
+    # block had to hold three space-separated words
+    story = ["Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter.",
+             foreign,
+             "The council had argued that the winter crossings carry too few passengers to justify the cost."]
+    doc = lid.finish(lid.annotate_blocks(Document.from_texts(story)), None, [Label.CONTENT] * 3)
+    assert doc.lang == "en" and doc.blocks[1].foreign
+    res = clean_document(doc, CleanPolicy(min_chars=10))
+    assert foreign not in res.records[0][1]["text"] and res.removed["foreign_blocks"] == 1
+    split = clean_document(doc, CleanPolicy(min_chars=10, split_by_language=True))
+    by_lang = {lang: rec["text"] for lang, rec in split.records}
+    assert by_lang[doc.blocks[1].lang] == foreign and foreign not in by_lang["en"]
+
+
+def test_a_weakly_foreign_block_keeps_its_sentence_in_the_documents_language() -> None:
+    # a block foreign on a weak guess counts in the document's language; its segments were
+    # found against its own, and the one in the document's language was cut out of it
+    mixed = ("Vlada je u ponedjeljak usvojila novi zakon o javnim nabavkama nakon duge rasprave. "
+             "This is what the minister said on Monday.")
+    start = mixed.index("This")
+    story = "The council voted on Tuesday to keep the ferry running through the winter months."
+    doc = Document(id="d", lang="en", lang_score=0.9, blocks=(
+        Block(story, label=Label.CONTENT, scores=(1.0, 0.0, 0.0), lang="en", lang_score=0.99, foreign=False),
+        Block(mixed, label=Label.CONTENT, scores=(1.0, 0.0, 0.0), lang="hr", lang_score=0.35, foreign=True,
+              segments=(Segment(start, len(mixed), "en", 0.95),))))
+    res = clean_document(doc, CleanPolicy(min_chars=10))
+    assert "This is what the minister said on Monday." in res.records[0][1]["text"]
+    assert "foreign_segments" not in res.removed
+    sure = replace(doc, blocks=(doc.blocks[0], replace(doc.blocks[1], lang_score=0.9)))
+    res = clean_document(sure, CleanPolicy(min_chars=10))  # sure: removed whole, as before
+    assert "Vlada" not in res.records[0][1]["text"] and res.removed["foreign_blocks"] == 1
 
 
 def test_annotate_counts_the_kept_characters_in_the_report(runner: CliRunner, tiny_model_dir: Path,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from classifier.document import Block, Document, Label, Segment
 from classifier.errors import ModelError
-from classifier.language import LanguageGuess, LanguageIdentifier, main_language
+from classifier.language import LanguageGuess, LanguageIdentifier, main_language, sentence_spans
 
 SENTENCES = {
     "en": "The council voted on Tuesday to build a new footbridge across the river.",
@@ -191,6 +191,21 @@ def test_a_block_wholly_in_another_language_has_no_segments_but_is_foreign(lid: 
     out = lid.annotate(doc)
     assert out.lang == "en"
     assert out.blocks[1].lang == "fr" and out.blocks[1].foreign and out.blocks[1].segments == ()
+
+
+def test_a_chinese_sentence_with_a_few_kana_is_chinese(lid: LanguageIdentifier) -> None:
+    # two kana made any Han sentence Japanese at 0.99, without asking fastText
+    chinese = "幸福の味道，台北の美食推荐，我们为您精心挑选了二十家最好吃的餐厅。"
+    japanese = "東京の新しい地下鉄路線が月曜日に開通し、空港から都心まで二十分で行けるようになりました。"
+    assert lid.identify_language_of(chinese).lang == "zh"
+    assert lid.identify_language_of(japanese).lang == "ja"
+
+
+def test_danda_and_a_cjk_full_stop_with_its_closing_quote_end_sentences() -> None:
+    hindi = "मैं आज बाजार जाऊँगा। वहाँ से मैं फल खरीदूँगा।"
+    assert [hindi[a:b] for a, b in sentence_spans(hindi)] == ["मैं आज बाजार जाऊँगा।", "वहाँ से मैं फल खरीदूँगा।"]
+    quoted = "他说：“政府不会让步。” This is what the minister said."
+    assert [quoted[a:b] for a, b in sentence_spans(quoted)][0] == "他说：“政府不会让步。”"
 
 
 def test_a_few_foreign_words_are_not_a_segment(lid: LanguageIdentifier) -> None:
