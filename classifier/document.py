@@ -163,9 +163,20 @@ def _link_chars_of(raw: Any, text: str) -> int:
     return min(raw, _nonspace(text))
 
 
+def model_text(text: str) -> str:
+    """A block's text as the models read it: each run of whitespace one space. A page's
+    ``<br>`` lines and a ``<pre>``'s indentation (``html_to_blocks``), or a paragraph
+    wrapped over lines, are layout: the blocks the models learned from hold none."""
+    if "\n" in text or "  " in text or "\t" in text or "\r" in text:
+        return " ".join(text.split())
+    return text
+
+
 def _nonspace(text: str) -> int:
     """A text's characters but spaces (at least 1), as ``html_to_blocks`` counts a
     block's link text against them."""
+    if "\n" in text or "\t" in text:  # a page's <br> lines, a <pre>'s indentation
+        return max(len("".join(text.split())), 1)
     return max(len(text) - text.count(" "), 1)
 
 

@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from scipy.signal import lfilter
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .document import HAN_KANA, Block, Document
+from .document import HAN_KANA, Block, Document, model_text
 from .ngrams import hash_ngrams
 from .versions import FEATURES_VERSION
 
@@ -242,9 +242,9 @@ _HAS_CJK = re.compile(f"[{HAN_KANA}]")
 
 
 def block_shape(block: Block, cjk_words: bool = True) -> list[float]:
-    """Surface statistics of one block, in ``SHAPE_NAMES`` order (all finite). With
-    ``cjk_words`` (features version 9), two Han or kana characters are a word."""
-    text = block.text
+    """Surface statistics of one block (``model_text``), in ``SHAPE_NAMES`` order (all
+    finite). With ``cjk_words`` (features version 9), two Han or kana characters are a word."""
+    text = model_text(block.text)
     n = len(text)
     if n == 0:
         return [0.0] * _N_SHAPE
@@ -398,8 +398,9 @@ def document_features(blocks: tuple[Block, ...],
     start, end = _main_run(shape)
     in_run = ((idx >= start) & (idx <= end)).astype(np.float64)
     dist = np.where(idx < start, start - idx, np.where(idx > end, idx - end, 0.0))
-    counts = Counter(b.text.strip().lower() for b in blocks)
-    repeats = np.array([math.log(counts[b.text.strip().lower()]) for b in blocks])
+    keys = [model_text(b.text).strip().lower() for b in blocks]
+    counts = Counter(keys)
+    repeats = np.array([math.log(counts[k]) for k in keys])
     max_chars = chars.max() if n else 1.0
     parts.append(language_features(blocks))
     parts.append(np.column_stack([

@@ -6,9 +6,12 @@ A page becomes reading-order, paragraph-like blocks:
   media ...) are dropped, their tail text kept; comments are ignored;
 * every element of ``BLOCK_TAGS`` starts and ends a block: the text directly in it
   or in its inline descendants, between two child blocks, is one block;
-* two or more consecutive ``<br>`` end a block, a single one is a space;
+* two or more consecutive ``<br>`` end a block, a single one is a line break in it
+  (a poem's lines, an address);
 * text is whitespace-normalised (NFC, zero-width characters and soft hyphens
-  removed) and blocks with no letter or digit are dropped.
+  removed; runs of whitespace as one space, but for those line breaks and the text of
+  a ``<pre>``, which keeps its lines and indentation: code, a directory tree) and
+  blocks with no letter or digit are dropped.
 
 Each block keeps its owner element's tag and how many of its characters sit
 inside links (``Block.tag``, ``Block.link_chars``): facts a model can use.
@@ -35,7 +38,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from .document import Block
+from .document import Block, _nonspace, model_text
 from .errors import PageError, TooManyBlocks
 
 __all__ = ["BLOCK_TAGS", "DOM_FACTS", "DROP_TAGS", "PageError", "decode_html", "html_to_blocks", "is_caption"]
@@ -249,6 +252,29 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFC", _WS.sub(" ", text.translate(_INVISIBLE))).strip()
 
 
+#: What a single ``<br>`` adds to a block's text while it is collected: a line break
+#: that the whitespace normalising keeps (the line separator is one character the
+#: page's own text hardly ever holds, and means the same).
+_BR = "\u2028"
+_LINE_ENDS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+
+
+def _normalise_lines(text: str) -> str:
+    """A block's text with its ``<br>`` line breaks: each line normalised, empty ones dropped."""
+    return "\n".join(line for line in map(_normalise, text.split(_BR)) if line)
+
+
+def _normalise_pre(text: str) -> str:
+    """The text of a ``<pre>``: its lines and their indentation kept, trailing blanks
+    and the blank lines before and after it dropped."""
+    text = unicodedata.normalize("NFC", _LINE_ENDS.sub("\n", text.translate(_INVISIBLE)))
+    lines = [line.rstrip() for line in text.split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    start = next((i for i, line in enumerate(lines) if line), len(lines))
+    return "\n".join(lines[start:])
+
+
 #: The DOM facts of a block, in ``Block.dom`` order (all numbers, for the HTML model).
 DOM_FACTS = (
     "heading_level",  # 1-6 for h1-h6, else 0 (as level / 6)
@@ -329,6 +355,8 @@ _TAG_FACT = {"p": "tag_p", "li": "tag_li", "dd": "tag_li", "dt": "tag_li", "td":
              "button": "tag_control", "legend": "tag_control", "summary": "tag_control", "hgroup": "tag_title_like"}
 _FACT_INDEX = {name: i for i, name in enumerate(DOM_FACTS)}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
+#: Elements whose text keeps its line breaks and indentation.
+_PREFORMATTED = frozenset({"pre", "listing", "plaintext", "xmp", "textarea"})
 
 
 #: Class or id names of a caption or a photo credit: a name that is, or ends with,
@@ -363,7 +391,7 @@ def is_caption(block: Block) -> bool:
 class _Open:
     """What an open element adds to the context of the blocks inside it."""
 
-    __slots__ = ("facts", "hidden", "serial", "step", "words")
+    __slots__ = ("facts", "hidden", "pre", "serial", "step", "words")
 
     def __init__(self, el: etree._Element, tag: str) -> None:
         facts = []
@@ -386,6 +414,7 @@ class _Open:
         style = el.get("style")
         self.hidden = (el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true"
                        or bool(style and _HIDDEN_STYLE.search(style.lower())))
+        self.pre = tag in _PREFORMATTED
 
 
 class _Collector:
@@ -399,6 +428,7 @@ class _Collector:
         self.blocks: list[Block] = []
         self.context: dict[str, int] = {}  # landmark and class-word counts of the open elements
         self.hidden = 0
+        self.pre = 0  # open <pre> elements: their text keeps its whitespace
         self.depth = 0
         self.path: list[int] = []  # serials of the open elements
         self.serials = 0
@@ -421,6 +451,7 @@ class _Collector:
         for w in info.words:
             self.context[w] = self.context.get(w, 0) + 1
         self.hidden += info.hidden
+        self.pre += info.pre
 
     def pop(self, info: _Open) -> None:
         self.steps.pop(info.serial, None)
@@ -434,12 +465,14 @@ class _Collector:
         for w in info.words:
             self.context[w] -= 1
         self.hidden -= info.hidden
+        self.pre -= info.pre
 
     def flush(self, tag: str | None, owner: _Open | None) -> None:
         if self.parts:
-            text = _normalise("".join(self.parts))
+            raw = "".join(self.parts)
+            text = (_normalise_pre(raw) if self.pre else _normalise_lines(raw) if _BR in raw else _normalise(raw))
             if text and _HAS_WORD.search(text):
-                nonspace = max(len(text) - text.count(" "), 1)
+                nonspace = _nonspace(text)
                 steps = self.steps
                 self.blocks.append(Block(text=text, tag=tag, link_chars=min(self.link_chars, nonspace),
                                          dom=self._facts(tag, owner),
@@ -606,7 +639,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                 if brs >= 2:
                     out.flush(*owners[-1]) if owners else out.flush(None, None)
                 else:
-                    out.add(" ", False)
+                    out.add(_BR, False)
                 continue
             info = _Open(el, tag)
             if tag in BLOCK_TAGS:
@@ -669,12 +702,13 @@ def _with_container(blocks: list[Block], paths: list[tuple[int, ...]]) -> list[B
     count: dict[int, int] = {}
     total_prose = 0.0
     for b, path in zip(blocks, paths):
-        words = b.text.count(" ") + 1
-        is_prose = words >= 8 and bool(_SENTENCE.search(b.text)) and b.link_chars < len(b.text) / 2
-        weight = float(len(b.text))
+        text = model_text(b.text)  # a <pre>'s indentation and <br> lines as the model reads them
+        words = text.count(" ") + 1
+        is_prose = words >= 8 and bool(_SENTENCE.search(text)) and b.link_chars < len(text) / 2
+        weight = float(len(text))
         total_prose += weight if is_prose else 0.0
         target = prose if is_prose else other
-        nonspace = max(len(b.text) - b.text.count(" "), 1)
+        nonspace = _nonspace(text)
         for e in path:
             target[e] = target.get(e, 0.0) + weight
             chars[e] = chars.get(e, 0) + nonspace

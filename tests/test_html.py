@@ -52,7 +52,7 @@ def test_blocks_in_reading_order_without_scripts_styles_or_templates() -> None:
     assert texts == [
         "Home", "News", "Harbour town keeps its winter ferry", "Islanders won the vote after a long campaign.",
         "Residents voted on Tuesday to keep the ferry running. The council had planned cuts.",
-        "First line same block", "new block after two breaks", "Hidden teaser text",
+        "First line\nsame block", "new block after two breaks", "Hidden teaser text",
         "The ferry in the harbour at dawn.", "Related", "Another story",
         "© 2024 Harbour Times. All rights reserved.",
     ]
@@ -535,3 +535,41 @@ def test_a_page_that_says_utf8_stays_utf8_under_a_footer_in_another_encoding() -
         "<html><head><meta charset='utf-8'></head><body>", "<html><body>")  # said by the HTTP header too
     # said nothing: as before, the encoding that reads the most of it (the footer's)
     assert "Ã©" in decode_html(b"<html><body>" + body)
+
+
+_CODE_PAGE = """<html><head><title>How to load JSON</title></head><body>
+<nav><a href="/">Home</a> <a href="/blog">Blog</a></nav>
+<article><h1>How to load JSON</h1>
+<p>Loading a JSON file in Python takes three lines of code, and the standard library does the rest.</p>
+<pre><code><span class="kw">import</span> json
+
+<span class="kw">def</span> load(path):
+\twith open(path) as f:\x20\x20\x20
+        return json.load(f)
+</code></pre>
+<p>The tide comes in at Aldwin Bay,<br>and takes the sand away,<br>\n  and leaves the shells for us to find.</p>
+<p>That is all there is to it: open the file, hand it to the json module, and use the result.</p>
+</article><footer>&copy; 2024 Example</footer></body></html>"""
+
+
+def test_a_pre_keeps_its_lines_and_indentation_and_a_single_br_breaks_a_line() -> None:
+    # code lost its line breaks and indentation, and a poem or an address its lines
+    texts = [b.text for b in html_to_blocks(_CODE_PAGE)]
+    assert "import json\n\ndef load(path):\n\twith open(path) as f:\n        return json.load(f)" in texts
+    assert ("The tide comes in at Aldwin Bay,\nand takes the sand away,\nand leaves the shells for us to find."
+            in texts)
+    assert "Home Blog" in texts  # elsewhere whitespace is one space, as before
+
+
+def test_the_models_read_a_blocks_lines_as_one_line(shipped_model_dir: Path) -> None:
+    """A page's line breaks are layout: the same page with its lines joined by spaces
+    gets the same probabilities for every block (the models learned from blocks without any)."""
+    flat_page = (_CODE_PAGE.replace("<br>", " ")
+                 .replace("json\n\n<span", "json <span").replace("(path):\n\twith", "(path): with")
+                 .replace("f:   \n        return", "f: return"))
+    lined, flat = (Document(id="p", blocks=tuple(html_to_blocks(page))) for page in (_CODE_PAGE, flat_page))
+    assert [b.text for b in lined.blocks] != [b.text for b in flat.blocks]
+    assert [" ".join(b.text.split()) for b in lined.blocks] == [b.text for b in flat.blocks]
+    for model in ("html", "text"):
+        sieve = Sieve(shipped_model_dir, model=model)
+        assert [b.scores for b in sieve.label(lined).blocks] == [b.scores for b in sieve.label(flat).blocks]

@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from classifier.cards import sha256_of  # noqa: E402
-from classifier.document import LABELS, Document, Label  # noqa: E402
+from classifier.document import LABELS, Document, Label, model_text  # noqa: E402
 from classifier.errors import PageError  # noqa: E402
 from classifier.html import DOM_FACTS, html_to_blocks, is_caption, page_fields  # noqa: E402
 from classifier.language import LanguageIdentifier  # noqa: E402
@@ -113,8 +113,10 @@ def page_documents(data_dir: Path, part: str) -> list[Document]:
         except PageError as err:  # as `sieve score` would reject it: left out, and said
             logging.warning("page %s left out: %s", rel, err)
             continue
-        ours = [b.text for b in blocks]
-        theirs = doc.texts
+        # by text as the models read it: Sieve keeps a <pre>'s and a <br>'s line breaks,
+        # the benchmark's segmenter does not
+        ours = [model_text(b.text) for b in blocks]
+        theirs = [model_text(t) for t in doc.texts]
         gold: list[dict] = [{} for _ in blocks]
         if ours == theirs:
             gold = [dict(g) for g in doc.gold] if doc.gold else gold
