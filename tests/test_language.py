@@ -297,7 +297,7 @@ def test_main_language_none_without_languages_and_ties_are_stable() -> None:
 #: Text made of what the no-language and sentence patterns look at: URLs, addresses,
 #: handles, domains, digits, code, sentence ends, quotes, CJK stops, spaces.
 _TRICKY = st.lists(st.sampled_from(
-    list("ab Z.!?…\"'»«”“’‘)]@#_{}<>[]=;$\\|/:-0 \n\t。！？")
+    list("ab Z.!?…\"'»«”“’‘)]@#_{}<>[]=;$\\|/:-0 \n\t。！？।؟」』）")
     + ["http://", "https://", "www.", ".com", ".de", "x@y.io", "Ab", "été", "Мой", "東京", "ไทย"]),
     max_size=40).map("".join)
 
@@ -312,7 +312,7 @@ def test_blanking_what_is_no_language_matches_the_full_pattern(text: str) -> Non
 
 #: The sentence-end rule as first written, with look-behinds: a match starts right
 #: after the punctuation. The shipped pattern matches the punctuation too (faster).
-_SENTENCE_END_LOOKBEHIND = re.compile(r"(?<=[.!?…])[\"'»«”“’‘)\]]*\s+(?=[^\s\da-z])|(?<=[。！？])\s*")
+_SENTENCE_END_LOOKBEHIND = re.compile(r"(?<=[.!?…।॥؟۔])[\"'»«”“’‘)\]]*\s+(?=[^\s\da-z])|(?<=[。！？])[」』”’）)]*\s*")
 
 
 @given(_TRICKY)
