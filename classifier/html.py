@@ -144,6 +144,8 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
     for label in labels:
         codec = _text_codec(label)
         if codec and codec not in ("utf-8", "utf-16-le", "utf-16-be", "utf-16"):  # a wrong UTF-16 claim is common
+            if codec == "cp1252" and _mostly_accented(data):
+                continue  # "ISO-8859-1" on a page in another charset (windows-1251): guessed below
             return data.decode(codec, errors="replace")
     if utf8 is not None:
         return utf8
@@ -153,6 +155,27 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
         return tolerant
     guess = _guess_codec(data)
     return data.decode(guess or "cp1252", errors="replace")
+
+
+#: A page read as windows-1252 whose letters are mostly not ASCII is in another charset:
+#: no Latin-script language writes more than about a third of its letters accented,
+#: while Cyrillic or Greek bytes read as windows-1252 are accented Latin letters all
+#: ("Âî âòîðíèê").
+ACCENTED_SHARE = 0.5
+
+
+def _mostly_accented(data: bytes) -> bool:
+    """Whether more than ``ACCENTED_SHARE`` of the letters of the page's text (its
+    markup aside), read as windows-1252, are not ASCII."""
+    if data.isascii():
+        return False
+    text = _without_markup(data[:400_000]).decode("cp1252", errors="replace")
+    letters = sum(map(str.isalpha, text))
+    accented = letters - len(text.encode("ascii", "ignore").translate(None, _NOT_ASCII_LETTERS))
+    return letters > 0 and accented > ACCENTED_SHARE * letters
+
+
+_NOT_ASCII_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 
 
 #: Single-byte encodings of Latin-script languages: the guesser cannot tell them apart
@@ -193,14 +216,50 @@ def _guess_codec(data: bytes) -> str | None:
     judge = _language_judge()
     if judge is None or len(candidates) == 1:
         return candidates[0]
-    scores = {c: judge(text.decode(c, errors="replace")) for c in candidates}
+    readings = {c: text.decode(c, errors="replace") for c in candidates}
+    judged = {c: judge(reading) for c, reading in readings.items()}
+    scores = {c: prob for c, (_, prob) in judged.items()}
+    # first the readings whose letters are those of the language they read as (a few
+    # accented words in English text hardly move fastText: "naïve crème" read as
+    # windows-1250, "naďve crčme", scored higher), then how surely they are a language
+    known = {c: bad for c, (lang, _) in judged.items() if (bad := _foreign_letters(readings[c], lang)) is not None}
+    if known:
+        least = min(known.values())
+        candidates = [c for c in candidates if c in known and known[c] <= least + 1e-9]
     best = max(candidates, key=scores.__getitem__)  # the first of equals: the guesser's order
-    return "cp1252" if scores["cp1252"] >= scores[best] - CP1252_TIE else best
+    return "cp1252" if "cp1252" in candidates and scores["cp1252"] >= scores[best] - CP1252_TIE else best
+
+
+#: The letters beyond a-z of Latin-script languages (lower case; English and German
+#: with their common loanwords' accents): a reading of a page's bytes whose language
+#: does not write the non-ASCII letters it holds is mojibake ("jövõjét" for Hungarian
+#: "jövőjét": ISO-8859-2 read as windows-1252).
+_ALPHABETS = {lang: frozenset(letters) for lang, letters in {
+    "en": "àáâäçèéêëíîïñóôöúûü", "de": "äöüßàáçéèêëñ", "fr": "àâæçéèêëîïôœùûüÿ", "es": "áéíñóúü",
+    "it": "àèéìíîòóùú", "pt": "ãáâàçéêíõóôú", "ca": "àçéèíïóòúü·", "gl": "áéíñóúü", "nl": "áàéèëïóöüú",
+    "sv": "åäöéü", "da": "æøåéü", "no": "æøåéèóô", "nn": "æøåéèóô", "fi": "äöåšž", "is": "áðéíóúýþæö",
+    "et": "äöõüšž", "pl": "ąćęłńóśźż", "cs": "áčďéěíňóřšťúůýž", "sk": "áäčďéíĺľňóôŕšťúýž",
+    "hu": "áéíóöőúüű", "ro": "ăâîșțşţ", "hr": "čćđšž", "sh": "čćđšž", "bs": "čćđšž", "sr": "čćđšž",
+    "sl": "čćšž", "tr": "çğıöşüâîû", "lv": "āčēģīķļņšūž", "lt": "ąčęėįšųūž", "ga": "áéíóú",
+    "cy": "âêîôûŵŷàáèéìíòóùúäëïöü", "eu": "ñç", "mt": "ċġħżàèìòù", "sq": "çë", "eo": "ĉĝĥĵŝŭ",
+    "af": "áéèêëíîïóôöúûü", "lb": "äéëè", "fo": "áðíóúýæø", "br": "âêîôûùñ", "oc": "àáèéíòóúçï",
+}.items()}
+
+
+def _foreign_letters(text: str, lang: str | None) -> float | None:
+    """The share of ``text``'s non-ASCII letters (in its first 50,000 characters) that
+    ``lang``, the language fastText reads it as, does not write (``_ALPHABETS``); None
+    for a language not in the table."""
+    alphabet = _ALPHABETS.get(lang) if lang else None
+    if alphabet is None:
+        return None
+    letters = [ch for ch in text[:50_000].lower() if not ch.isascii() and ch.isalpha()]
+    return sum(ch not in alphabet for ch in letters) / len(letters) if letters else 0.0
 
 
 @functools.cache
 def _language_judge() -> Any:
-    """fastText's top-1 probability for a text (how surely it is a language), with the
+    """fastText's top-1 language and its probability for a text (how surely it is a language), with the
     language model of the default model folder (``default_model_dir``; a page's
     decoding does not depend on the models that label it); None when it cannot be
     loaded (tried once per process)."""
@@ -212,10 +271,10 @@ def _language_judge() -> Any:
     except Exception:  # noqa: BLE001 - no judge: the guesser's own first choice
         return None
 
-    def judge(text: str) -> float:
+    def judge(text: str) -> tuple[str | None, float]:
         line = " ".join(text.split())[:2000].lower()
         found = predict(line + "\n", 1, 0.0, "strict")
-        return float(found[0][0]) if found else 0.0
+        return (found[0][1].removeprefix("__label__"), float(found[0][0])) if found else (None, 0.0)
 
     return judge
 

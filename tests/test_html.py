@@ -573,3 +573,30 @@ def test_the_models_read_a_blocks_lines_as_one_line(shipped_model_dir: Path) -> 
     for model in ("html", "text"):
         sieve = Sieve(shipped_model_dir, model=model)
         assert [b.scores for b in sieve.label(lined).blocks] == [b.scores for b in sieve.label(flat).blocks]
+
+
+def _legacy_page(body: str, charset: str, declared: str | None = None) -> bytes:
+    meta = f'<meta charset="{declared}">' if declared else ""
+    return f"<html><head>{meta}<title>t</title></head><body>{body}</body></html>".encode(charset)
+
+
+@pytest.mark.parametrize(("body", "charset"), [
+    ("<h1>A café in the old town</h1><p>“It’s a café,” she said. The naïve tourists ordered crème brûlée "
+     "for €5 and left a tip for the waiter.</p><p>The owner opened the café in 1998 after moving from Málaga.</p>",
+     "cp1252"),
+    ("<h1>Felújítják a régi vasútállomást</h1><p>Az önkormányzat kedden este ülésezett, hogy megvitassa a régi "
+     "vasútállomás jövőjét. A lakók sokan érveltek az épület megőrzése mellett.</p>", "iso8859-2"),
+], ids=["en-cp1252", "hu-iso8859-2"])
+def test_an_undeclared_latin_page_reads_in_its_languages_letters(body: str, charset: str) -> None:
+    # English with a few accents came out windows-1250 ("naďve crčme"), Hungarian
+    # windows-1252 ("jövõjét"): fastText hardly tells such readings apart
+    assert decode_html(_legacy_page(body, charset)) == decode_html(_legacy_page(body, "utf-8"))
+
+
+def test_a_page_labelled_latin_1_that_is_not_is_guessed() -> None:
+    russian = ("<h1>Городской совет утвердил план</h1><p>Во вторник вечером городской совет собрался, чтобы "
+               "обсудить будущее старого вокзала, который пустует уже более десяти лет.</p>")
+    assert "Городской совет" in decode_html(_legacy_page(russian, "cp1251", declared="iso-8859-1"))
+    french = ("<h1>Le conseil a voté</h1><p>Les élus ont décidé mardi de garder le bac en hiver, à la "
+              "grande joie des habitants de l'île.</p>")
+    assert "Les élus ont décidé" in decode_html(_legacy_page(french, "cp1252", declared="iso-8859-1"))
