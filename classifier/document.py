@@ -96,8 +96,11 @@ class Block:
 
     def to_dict(self) -> dict[str, Any]:
         """The block as a prediction record (SCHEMA.md, "Prediction"): the input block's
-        own fields that are neither gold nor predictions first, then the predictions."""
+        own fields that are neither gold nor predictions first (a block cut from a page:
+        its ``tag``), then the predictions."""
         out: dict[str, Any] = dict(self.extra) if self.extra else {}
+        if self.tag is not None and "tag" not in out:  # a block cut from a page: h1, p, li, td ...
+            out["tag"] = self.tag
         out["text"] = self.text
         out["label"] = self.label.value if self.label else None
         if self.scores is not None:

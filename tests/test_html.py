@@ -292,6 +292,9 @@ def test_score_a_page_and_print_its_article(runner: CliRunner, html_model_dir: P
     assert result.exit_code == 0, result.stderr
     (rec,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert rec["id"] == "harbour-story" and len(rec["blocks"]) == 12
+    # each block says what it was on the page (a heading, a paragraph, a list item)
+    assert [b["tag"] for b in rec["blocks"]] == [b.tag for b in html_to_blocks(PAGE)]
+    assert {"h1", "p", "li"} <= {b["tag"] for b in rec["blocks"]}
     text = runner.invoke(cli, ["clean", "--format", "text", str(page), "--model-dir", str(html_model_dir),
                                "--min-chars", "0"])
     assert text.exit_code == 0 and text.stdout.startswith("# harbour-story")
