@@ -908,8 +908,24 @@ def _thread_time_limit(seconds: float) -> Iterator[None]:
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, None)
 
 
+#: The first bytes of files a crawl saves under a page's name that are no page: their
+#: text would be read as one (a PDF's header and streams made a block of "%PDF-1.5 ... xœí").
+_NOT_PAGES = ((b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (docx, epub, ...)"),
+              (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+              (b"%!PS", "a PostScript document"), (b"\xd0\xcf\x11\xe0", "an MS Office document"))
+
+
+def _not_a_page(data: bytes) -> str | None:
+    """What ``data`` is when its first bytes name a format that is no page, else None."""
+    head = data[:8].lstrip()
+    return next((kind for magic, kind in _NOT_PAGES if head.startswith(magic)), None)
+
+
 def _looks_binary(data: bytes) -> bool:
-    """Bytes that are no page: NUL bytes or mostly control characters at the start."""
+    """Bytes that are no page: a known binary format (``_NOT_PAGES``), NUL bytes or
+    mostly control characters at the start."""
+    if _not_a_page(data):
+        return True
     head = data[:4096]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark: NULs are expected
         return False
@@ -925,7 +941,8 @@ def _page_document(data: bytes, source: str, position: int, doc_id: str, url: st
     from .html import html_to_blocks, page_fields
 
     if _looks_binary(data):
-        rejects.add(Reject(source, position, "binary", "not an HTML page: binary data", data[:65536]))
+        rejects.add(Reject(source, position, "binary", f"not an HTML page: {_not_a_page(data) or 'binary data'}",
+                           data[:65536]))
         return None
     try:
         found: dict[str, str] = {}

@@ -1213,3 +1213,15 @@ def test_a_json_array_cut_before_its_closing_bracket_is_a_truncated_reject() -> 
     sink = RejectSink()
     assert len(list(_read_jsonl_stream(io.BytesIO(b'[{"id": 1, "text": "a"}]'), "m.jsonl", sink, "text",
                                        10_000))) == 1 and sink.total == 0
+
+
+@pytest.mark.parametrize(("head", "kind"), [
+    (b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nstream\n", "a PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+], ids=["pdf", "png"])
+def test_a_pdf_or_an_image_saved_as_a_page_is_rejected_as_binary(tmp_path: Path, head: bytes, kind: str) -> None:
+    # a PDF's header and streams were read as a page of one block of "%PDF-1.5 ... stream xœí"
+    path = tmp_path / "report.html"
+    path.write_bytes(head + b"x\x9c\xed\x9d some stream bytes\nendstream\nendobj\n" * 20)
+    docs, rejected = _read(path)
+    assert docs == [] and [(r.reason, r.detail) for r in rejected] == [("binary", f"not an HTML page: {kind}")]
