@@ -94,8 +94,8 @@ _QUOTE_MARK = re.compile(r'["“„«»]')
 #: A quotation: "…", “…”, „…“ (German), and «…» (French) or »…« (German, Danish):
 #: which way guillemets point is the block's own style (``_quoted_in``), or the text
 #: between two quotations would be taken for one.
-_QUOTED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”]+)[“”]|«([^»]+)»')
-_QUOTED_REVERSED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”]+)[“”]|»([^«»]+)«')
+_QUOTED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”„]+)[“”]|«([^»«]+)»')
+_QUOTED_REVERSED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”„]+)[“”]|»([^«»]+)«')
 #: Analyses of texts up to CACHE_MAX_CHARS long are cached, CACHE_SIZE at most.
 CACHE_SIZE = 20_000
 CACHE_MAX_CHARS = 200
