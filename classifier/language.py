@@ -437,6 +437,10 @@ def _fits_script(lang: str, scripts: frozenset[str]) -> bool:
     return False
 
 
+_OPENING_MARKS = frozenset("\"'“‘«")
+_CLOSING_MARKS = frozenset("\"'”’»")
+
+
 def _split_scripts(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Cut ``text[start:end]`` where the script of its words changes, keeping runs of
     fewer than ``SEGMENT_MIN_LETTERS`` letters with their neighbour ("Kindle for PC"
@@ -458,7 +462,10 @@ def _split_scripts(text: str, start: int, end: int) -> list[tuple[int, int]]:
                 runs.append([start + a, start + b, sc, n])
     merged: list[list[Any]] = []
     for run in runs:
-        if merged and (run[3] < SEGMENT_MIN_LETTERS or merged[-1][3] < SEGMENT_MIN_LETTERS):
+        # a quotation in another script is a run of its own, however short what leads
+        # into it or follows it (记者：|"This is…": the segment begins on the mark)
+        at_quote = text[run[0]] in _OPENING_MARKS or (run[0] > 0 and text[run[0] - 1] in _CLOSING_MARKS)
+        if merged and not at_quote and (run[3] < SEGMENT_MIN_LETTERS or merged[-1][3] < SEGMENT_MIN_LETTERS):
             if merged[-1][3] < run[3]:
                 merged[-1][2] = run[2]
             merged[-1][1] = run[1]

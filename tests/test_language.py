@@ -634,3 +634,12 @@ def test_a_quotation_is_the_text_between_an_opening_mark_and_the_next_closing_on
     assert [m.group(0) for m in _QUOTED.finditer("« oui « Nous ne reculerons pas » dit-il")] == \
         ["« Nous ne reculerons pas »"]
     assert [m.group(0) for m in _QUOTED.finditer("„Das ist gut“ und „schön“.")] == ["„Das ist gut“", "„schön“"]
+
+
+@pytest.mark.parametrize("lead_in", ["他说：", "记者："])
+def test_a_short_lead_in_stays_out_of_the_quotation_it_opens(lid: LanguageIdentifier, lead_in: str) -> None:
+    # "他说：" (he said:) was merged into the English quotation's run, and cut out with it
+    quote = "“This is much faster than taking a taxi from the airport.”"
+    text = f"{lead_in}{quote} 他下次还会乘坐地铁。"
+    block = lid.decide(lid.analyze(text), "zh")
+    assert block.lang == "zh" and [(s.lang, text[s.start:s.end]) for s in block.segments] == [("en", quote)]
