@@ -1009,15 +1009,17 @@ def _main_language(items: Sequence[tuple[Label | None, str | None, float | None,
     fallback: LanguageGuess | None = None
     for pool in pools:
         weight: dict[str, float] = defaultdict(float)
+        with_language = 0  # characters (as _text_weight counts them) of the blocks with a language
         for _, lang, score, chars in pool:
             if lang is not None:
                 weight[lang] += chars * (score or 1.0)
+                with_language += chars
         if not weight:
             continue
         total = sum(weight.values())
         best = max(sorted(weight), key=weight.__getitem__)  # sorted: ties break the same way
         guess = LanguageGuess(best, weight[best] / total)
-        if guess.confidence >= MAIN_SHARE and total >= MAIN_MIN_CHARS:
+        if guess.confidence >= MAIN_SHARE and with_language >= MAIN_MIN_CHARS:
             return guess
         fallback = fallback or guess
     return fallback

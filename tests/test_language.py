@@ -643,3 +643,18 @@ def test_a_short_lead_in_stays_out_of_the_quotation_it_opens(lid: LanguageIdenti
     text = f"{lead_in}{quote} 他下次还会乘坐地铁。"
     block = lid.decide(lid.analyze(text), "zh")
     assert block.lang == "zh" and [(s.lang, text[s.start:s.end]) for s in block.segments] == [("en", quote)]
+
+
+def test_the_main_language_pool_counts_characters_not_confidence() -> None:
+    # a 105-character German content block at 0.91 weighed 96 "characters": too few for
+    # the content pool, so the English menus and footers made the page English, and its
+    # only content block was removed as foreign
+    de = "Die Gemeinde hat am Dienstag beschlossen, die Fähre auch im Winter fahren zu lassen, sagte die Sprecherin."
+    assert 100 <= len(de) < 100 / 0.91
+    english = ["We use cookies to improve your experience on our website. Accept all cookies.",
+               "Home News Sport Weather Contact About us Privacy policy Terms of use",
+               "© 2024 Harbour Times. All rights reserved. Reproduction prohibited without permission.",
+               "Sign up for our newsletter and get the best stories of the week in your inbox every Friday."]
+    blocks = [Block(de, label=Label.CONTENT, lang="de", lang_score=0.91)] + [
+        Block(t, label=Label.BOILERPLATE, lang="en", lang_score=0.95) for t in english]
+    assert main_language(blocks).lang == "de"
