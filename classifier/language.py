@@ -804,12 +804,14 @@ class LanguageIdentifier:
             elif letters < PRIOR_LOOK_LETTERS and confidence < PRIOR_UNSURE:
                 own, confidence = self._with_prior(analysis, prior)
         segments = _segments(analysis, own) if len(pieces) > 1 else ()
-        if segments:  # the confidence is about the rest of the block, the segments carved out
-            # (segments come of several pieces only: their weights are known)
+        if segments and own in share:  # the confidence is about the rest of the block, the segments
+            # carved out (segments come of several pieces only: their weights are known); a
+            # language the prior chose (``_with_prior``) keeps its confidence: no piece may
+            # have voted for it
             carved = sum(w for p, w in zip(pieces, weights) if p.lang is not None and _inside(p, segments))
             rest = sum(w for p, w in zip(pieces, weights) if p.lang is not None) - carved
             if rest > 0:
-                confidence = share.get(own, 0.0) * (rest + carved) / rest
+                confidence = share[own] * (rest + carved) / rest
         if confidence < self.min_confidence:
             return _UNSURE
         return _new_piece(BlockLanguage, (own, min(confidence, 1.0), segments))

@@ -658,3 +658,13 @@ def test_the_main_language_pool_counts_characters_not_confidence() -> None:
     blocks = [Block(de, label=Label.CONTENT, lang="de", lang_score=0.91)] + [
         Block(t, label=Label.BOILERPLATE, lang="en", lang_score=0.95) for t in english]
     assert main_language(blocks).lang == "de"
+
+
+def test_a_language_the_prior_chose_keeps_its_segments(lid: LanguageIdentifier) -> None:
+    # the prior's choice (pt) had its confidence recomputed from the pieces' votes, none
+    # of them pt: 0, the block unsure, and its English sentence was kept on a Portuguese page
+    text = "Hola a todos. Olá a todos. This is the best thing we have ever made."
+    block = lid.decide(lid.analyze(text), "pt")
+    assert block.lang == "pt" and block.confidence > 0
+    assert [(s.lang, text[s.start:s.end]) for s in block.segments] == [
+        ("en", "This is the best thing we have ever made.")]
