@@ -88,26 +88,28 @@ class CleanResult:
 
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` without the character spans (sorted, not overlapping), the joints
-    tidied: a space where the text had one at either edge of the cut (none in text
+    tidied: a line break or a space where the text had one at either edge of the cut (none in text
     written without spaces: ``记者：“…”今天`` is ``记者：今天``), none before the
     punctuation that follows a cut, and a colon that introduced a cut quotation gives
     way to it ("He said: « Nous ne reculerons pas », and left." -> "He said, and
     left.")."""
-    kept, spaced, pos = [], [], 0
+    kept, joints, pos = [], [], 0
     for a, b in spans:
         kept.append(text[pos:a])
-        spaced.append((a > 0 and text[a - 1].isspace()) or (b < len(text) and text[b].isspace()))
+        # the whitespace around the cut: a line break stays one (a <pre>'s or <br>'s lines)
+        around = text[pos:a][len(text[pos:a].rstrip()):] + text[b:][:len(text[b:]) - len(text[b:].lstrip())]
+        joints.append("\n" if "\n" in around else " " if around else "")
         pos = b
     kept.append(text[pos:])
-    out = " ".join(kept[0].split())
-    for piece, space in zip(kept[1:], spaced):
-        right = " ".join(piece.split())
+    out = kept[0].strip()
+    for piece, joint in zip(kept[1:], joints):
+        right = piece.strip()
         if right[:1] in _JOINING_PUNCTUATION:
             if right[:1] in ",;.!?，。；！？" and out.endswith((":", "：")):
                 out = out[:-1]
             out = out.rstrip() + right
         elif right:
-            out = f"{out} {right}" if out and space else out + right
+            out = out + joint + right if out else right
     return out
 
 

@@ -1553,3 +1553,18 @@ def test_a_long_lived_process_keeps_one_sieve_per_options(tiny_model_dir: Path, 
         _sieve_for(str(tiny_model_dir), "auto", str(memory))
     mine = [k for k in _THREAD.sieves if k[2] == str(memory)]
     assert len(mine) == 1
+
+
+def test_cutting_a_segment_keeps_the_blocks_line_breaks() -> None:
+    # a block with a foreign segment came out on one line: every line break was lost
+    from classifier.clean import _cut
+
+    text = ("The ferry timetable lists\nthe winter crossings by day.\n"
+            "Ohne die Fähre wäre die Insel für uns unerreichbar.\nBoats leave at nine.")
+    start = text.index("Ohne")
+    end = text.index("\nBoats")
+    assert _cut(text, [(start, end)]) == ("The ferry timetable lists\nthe winter crossings by day.\n"
+                                         "Boats leave at nine.")
+    said = 'He said: « Nous ne reculerons pas », and left.'
+    assert _cut(said, [(said.index("«"), said.index("»") + 1)]) == "He said, and left."
+    assert _cut("记者：“This is fine.”今天", [(3, 18)]) == "记者：今天"
