@@ -178,6 +178,14 @@ _RANGES = sorted(
 _RANGE_STARTS = [r[0] for r in _RANGES]
 #: Characters of a piece read to tell its script.
 SCRIPT_SAMPLE = 300
+#: Scripts that write vowels as signs on their consonants (Indic, Thai, Khmer ...): a
+#: sign is no letter to ``str.isalpha``, so "मैं आज बाजार जाऊँगा" counted half its letters,
+#: and a Hindi sentence weighed half an English one in its block's vote.
+_VOWEL_SIGN_SCRIPTS = frozenset({"Devanagari", "Bengali", "Gurmukhi", "Gujarati", "Oriya", "Tamil", "Telugu",
+                                 "Kannada", "Malayalam", "Sinhala", "Thai", "Lao", "Tibetan", "Myanmar", "Khmer"})
+_VOWEL_SIGNS = re.compile("[" + "".join(
+    chr(c) for lo, hi in ((0x0900, 0x0FFF), (0x1000, 0x109F), (0x1780, 0x17FF)) for c in range(lo, hi + 1)
+    if unicodedata.category(chr(c)) in ("Mn", "Mc")) + "]")
 #: Japanese writes its particles and endings in kana: a fifth or more of the Han and
 #: kana letters of a Japanese sentence are kana (0.30 at the least in the dev data's
 #: Japanese blocks). A Chinese sentence with a stylish の or a brand name's few
@@ -378,6 +386,8 @@ def long_enough_for_a_language(text: str) -> bool:
     words, as a foreign segment must; text in a script written without spaces
     (Chinese, Japanese, Thai) needs the letters only."""
     letters = _letters(text)
+    if letters < SEGMENT_MIN_LETTERS and not text.isascii():
+        letters += len(_VOWEL_SIGNS.findall(text))  # Indic vowel signs are letters too
     if letters < SEGMENT_MIN_LETTERS:
         return False
     return len(text.split()) >= SEGMENT_MIN_WORDS or _scripts(text, letters)[0] in _NO_SPACE_SCRIPTS
@@ -578,6 +588,8 @@ class LanguageIdentifier:
                                          wider))
         script, scripts = _scripts(clean, letters)
         no_spaces = script in _NO_SPACE_SCRIPTS
+        if script in _VOWEL_SIGN_SCRIPTS and len(clean) < LONG_PIECE:  # its vowel signs are letters too
+            letters += len(_VOWEL_SIGNS.findall(clean))
         if script in _SCRIPT_LANGUAGE:
             lang = _SCRIPT_LANGUAGE[script]
             return (_new_piece(Piece, (start, end, letters, words, lang, SCRIPT_CONFIDENCE, no_spaces)),

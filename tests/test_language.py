@@ -668,3 +668,16 @@ def test_a_language_the_prior_chose_keeps_its_segments(lid: LanguageIdentifier) 
     assert block.lang == "pt" and block.confidence > 0
     assert [(s.lang, text[s.start:s.end]) for s in block.segments] == [
         ("en", "This is the best thing we have ever made.")]
+
+
+def test_indic_vowel_signs_count_as_letters(lid: LanguageIdentifier) -> None:
+    # str.isalpha leaves out vowel signs: a Hindi sentence counted half its letters and
+    # lost its block's vote to a shorter English one (page, blocks and all came out English)
+    from classifier.language import long_enough_for_a_language
+
+    hindi = "मैं आज बाजार जाऊँगा और वहाँ से ताज़े फल और सब्ज़ियाँ खरीदूँगा।"
+    english = "Then I will come back home for lunch."
+    text = f"{hindi} {english}"
+    block = lid.decide(lid.analyze(text), None)
+    assert block.lang == "hi" and [(s.lang, text[s.start:s.end]) for s in block.segments] == [("en", english)]
+    assert long_enough_for_a_language("मैं आज बाजार जाऊँगा।")  # 15 letters with its signs, 3 words
