@@ -1884,14 +1884,16 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
                 if res.dropped:
                     dropped[res.dropped] += 1
                     if fmt == "text":
-                        click.echo(click.style(f"# {doc.id}: dropped ({res.dropped})", dim=True))
+                        click.echo(click.style(f"# {doc.id}: dropped ({res.dropped})"
+                                               + (f" {doc.url}" if doc.url else ""), dim=True))
                     continue
                 written += 1
                 for lang, rec in res.records:
                     if fmt == "jsonl":
                         out.write(rec)
                     else:
-                        head = f"# {doc.id}" + (f" [{lang}]" if lang else f" [{doc.lang or '?'}]")
+                        head = (f"# {doc.id}" + (f" [{lang}]" if lang else f" [{doc.lang or '?'}]")
+                                + (f" {doc.url}" if doc.url else ""))  # a WARC record's id says little
                         click.echo(click.style(head, bold=True))
                         click.echo(rec.get("text") or "\n\n".join(b["text"] for b in rec.get("blocks", [])))
                         click.echo()

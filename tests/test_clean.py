@@ -1568,3 +1568,13 @@ def test_cutting_a_segment_keeps_the_blocks_line_breaks() -> None:
     said = 'He said: « Nous ne reculerons pas », and left.'
     assert _cut(said, [(said.index("«"), said.index("»") + 1)]) == "He said, and left."
     assert _cut("记者：“This is fine.”今天", [(3, 18)]) == "记者：今天"
+
+
+def test_the_text_format_names_each_documents_url(runner: CliRunner, tiny_model_dir: Path, repo_root: Path) -> None:
+    # a WARC record's id (urn:uuid:...) alone said nothing of the page it is
+    result = runner.invoke(cli, ["clean", "--format", "text", str(repo_root / "examples" / "crawl.warc.gz"),
+                                 "--model-dir", str(tiny_model_dir), "--min-chars", "0"])
+    assert result.exit_code == 0, result.stderr
+    heads = [line for line in result.stdout.splitlines() if line.startswith("# urn:uuid:")]
+    assert len(heads) == 4
+    assert all(head.split()[-1].startswith("https://www.harbour-times.example/news/") for head in heads)
