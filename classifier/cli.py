@@ -1268,7 +1268,7 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
 
     reporter = _RejectReporter("-", _quiet())
     try:
-        files = [src for src, _ in discover_shards(inputs)]
+        files = [src for src, _ in discover_shards(inputs, one_output_each=False)]
         if not files:
             _note(f"sieve templates: warning: no input file in {', '.join(inputs)}")
         docs = _read_all(tuple(files), reporter.sink, input_format, text_field, max_bytes, (output,), publisher)
@@ -1453,7 +1453,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
     n = doubtful = unmatched = 0
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)  # which label the other blocks get
-        files = tuple(src for src, _ in discover_shards(pages))
+        files = tuple(src for src, _ in discover_shards(pages, one_output_each=False))
         docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, (output,), publisher)
         with JsonlWriter(output) as out:
             for page in sieve.label_many(docs, on_error=_skipper(reporter)):
@@ -1874,7 +1874,8 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
 
             if "-" in inputs and inputs != ("-",):
                 raise click.UsageError("- (standard input) cannot be given with files: clean one or the other")
-            files = inputs if inputs == ("-",) else tuple(src for src, _ in discover_shards(inputs))
+            files = (inputs if inputs == ("-",)  # one stream out: inputs of one name are no clash
+                     else tuple(src for src, _ in discover_shards(inputs, one_output_each=False)))
             docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, (rejects_path,),
                              publisher=publisher)
             for doc in sieve.label_many(docs, on_error=_skipper(reporter)):

@@ -118,13 +118,16 @@ def expand_folders(inputs: Sequence[str], outputs: Sequence[str | Path | None] =
     return out
 
 
-def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[tuple[str, str]]:
+def discover_shards(inputs: Sequence[str], exclude: Path | None = None, *,
+                    one_output_each: bool = True) -> list[tuple[str, str]]:
     """(input path, output name REL/NAME) for every input file, in a stable order;
     files under ``exclude`` (the output folder, when it sits inside an input folder)
-    are not inputs.
+    are not inputs. Without ``one_output_each`` (a run that writes one stream, not a
+    shard per input), two inputs may share an output name.
 
     Raises:
-        InputError: an input does not exist, or two inputs map to one output name.
+        InputError: an input does not exist, or (``one_output_each``) two inputs map to
+            one output name.
     """
     found: list[tuple[str, str]] = []
     skip = exclude.resolve() if exclude is not None else None
@@ -157,7 +160,7 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None) -> list[
             logger.warning("%s is given twice: read once", src)
             continue
         taken.add(src)
-        if name in seen:
+        if name in seen and one_output_each:
             clashes.append(f"{seen[name]} and {src} would both write {name}.*")
             continue
         seen[name] = src

@@ -1578,3 +1578,17 @@ def test_the_text_format_names_each_documents_url(runner: CliRunner, tiny_model_
     heads = [line for line in result.stdout.splitlines() if line.startswith("# urn:uuid:")]
     assert len(heads) == 4
     assert all(head.split()[-1].startswith("https://www.harbour-times.example/news/") for head in heads)
+
+
+def test_inputs_of_one_name_are_no_clash_when_the_output_is_one_stream(runner: CliRunner, tiny_model_dir: Path,
+                                                                      tmp_path: Path) -> None:
+    # story.html and story.htm would write one shard, but the text format writes no shard
+    for name in ("story.html", "story.htm"):
+        (tmp_path / name).write_text("<html><body><p>Residents of Port Aldwin voted on Tuesday to keep the "
+                                     "island ferry running through the winter.</p></body></html>", encoding="utf-8")
+    args = [str(tmp_path / "story.html"), str(tmp_path / "story.htm"), "--model-dir", str(tiny_model_dir)]
+    text = runner.invoke(cli, ["clean", "--format", "text", *args, "--min-chars", "0"])
+    assert text.exit_code == 0, text.stderr
+    assert text.stdout.count("# story") == 2
+    shards = runner.invoke(cli, ["clean", *args, "-o", str(tmp_path / "out")])
+    assert shards.exit_code != 0 and "would both write story.*" in shards.stderr  # shards would clash
