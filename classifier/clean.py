@@ -506,6 +506,9 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         "outputs": sorted(str(_out_path(task, lang).name) for lang in writers),
         "read": stats["read"],
         "written": stats["written"],
+        # of the records read, those that are no documents (WARC requests, non-HTML
+        # responses ...), counted in "dropped" by reason: not in --max-reject-share's share
+        "skipped": sink.total_skipped,
         # records per output file: with --split-by-language a document gives a record in
         # each of its languages' shards (under its own id), so these may add up to more
         "records": dict(sorted((_out_path(task, lang).name, stats["records"][lang]) for lang in writers)),
@@ -557,13 +560,14 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 
 def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[str, Any]:
     """The run report: the shard reports summed (``read = written + dropped + rejected``)."""
-    total: dict[str, Any] = {"read": 0, "written": 0, "records": 0}
+    total: dict[str, Any] = {"read": 0, "written": 0, "records": 0, "skipped": 0}
     counters: dict[str, Counter[str]] = {k: Counter() for k in ("dropped", "rejected", "blocks", "languages",
                                                                 "removed")}
     chars: Counter[str] = Counter()
     for r in reports:
         total["read"] += r["read"]
         total["written"] += r["written"]
+        total["skipped"] += int(r.get("skipped", 0))  # 0 in a shard report of an earlier Sieve
         total["records"] += sum(r["records"].values()) if isinstance(r.get("records"), dict) else r["written"]
         for k, c in counters.items():
             c.update(r[k])
@@ -572,6 +576,7 @@ def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[st
     out = {
         "read": total["read"],
         "written": total["written"],
+        "skipped": total["skipped"],
         "records": total["records"],  # the output records: more than written with --split-by-language
         "dropped": dict(sorted(counters["dropped"].items())),
         "rejected": dict(sorted(counters["rejected"].items())),

@@ -1838,7 +1838,9 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         names = ", ".join(name for name, _ in result.failed[:5]) + (", ..." if len(result.failed) > 5 else "")
         raise click.ClickException(f"{len(result.failed)} shard(s) failed ({names}); rerun to retry them "
                                    "(finished shards are kept)")
-    _exit_if_too_many_rejects(rejected, rep["read"], max_reject_share)
+    # the share is of the documents: WARC requests and other records that are no documents
+    # (a third of a Common Crawl file or more) would hide a run that rejected every page
+    _exit_if_too_many_rejects(rejected, rep["read"] - rep.get("skipped", 0), max_reject_share)
 
 
 def _reasons(counts: dict[str, int]) -> str:
@@ -1847,9 +1849,10 @@ def _reasons(counts: dict[str, int]) -> str:
 
 
 def _exit_if_too_many_rejects(rejected: int, read: int, max_reject_share: float, command: str = "clean") -> None:
-    """Exit with ``EXIT_TOO_MANY_REJECTS`` when more than the share of records read was rejected."""
+    """Exit with ``EXIT_TOO_MANY_REJECTS`` when more than the share of the documents read
+    (records that are no documents, such as WARC requests, aside) was rejected."""
     if read and rejected / read > max_reject_share:
-        click.echo(f"sieve {command}: {rejected:,} of {read:,} records rejected, more than "
+        click.echo(f"sieve {command}: {rejected:,} of {read:,} documents rejected, more than "
                    f"--max-reject-share {max_reject_share}", err=True)
         sys.exit(EXIT_TOO_MANY_REJECTS)
 
@@ -1914,7 +1917,7 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
             _note(f"sieve clean: {note}")
         if sieve.templates is not None:
             _note(f"sieve clean: {sieve.templates.summary()}")
-    return total_read, reporter.sink.total
+    return total_read - reporter.sink.total_skipped, reporter.sink.total  # documents read, rejected
 
 
 def main() -> None:  # pragma: no cover - the console script

@@ -889,7 +889,7 @@ def test_too_many_rejects_exit_status_on_standard_input_and_text_format(runner: 
     base = ["--model-dir", str(tiny_model_dir), "--min-chars", "1"]
     stdin = runner.invoke(cli, ["clean", "-", *base], input=io.BytesIO(junk))
     assert stdin.exit_code == EXIT_TOO_MANY_REJECTS, stdin.stderr
-    assert "2 of 3 records rejected, more than --max-reject-share 0.5" in stdin.stderr
+    assert "2 of 3 documents rejected, more than --max-reject-share 0.5" in stdin.stderr
     assert [json.loads(line)["id"] for line in stdin.stdout.splitlines()] == ["ok"]  # the good record still written
     text = runner.invoke(cli, ["clean", "--format", "text", str(tmp_path / "junk.jsonl"), *base])
     assert text.exit_code == EXIT_TOO_MANY_REJECTS and "max-reject-share" in text.stderr
@@ -1592,3 +1592,27 @@ def test_inputs_of_one_name_are_no_clash_when_the_output_is_one_stream(runner: C
     assert text.stdout.count("# story") == 2
     shards = runner.invoke(cli, ["clean", *args, "-o", str(tmp_path / "out")])
     assert shards.exit_code != 0 and "would both write story.*" in shards.stderr  # shards would clash
+
+
+def test_a_crawl_whose_every_page_is_rejected_exits_3_whatever_its_requests(runner: CliRunner,
+                                                                             tiny_model_dir: Path,
+                                                                             tmp_path: Path) -> None:
+    # a Common Crawl file holds a request record per page (and metadata records): counted
+    # in the share, they kept a run that rejected every page under 0.5, exit 0
+    def record(i: int, kind: str) -> bytes:
+        http = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body><p>Page %d: the ferry keeps "
+                b"running through the winter months, the council said.</p></body></html>" % i)
+        head = (b"WARC/1.0\r\nWARC-Type: " + kind.encode() + b"\r\nWARC-Record-ID: <urn:uuid:%d-%s>\r\n"
+                b"WARC-Target-URI: https://example.org/%d\r\nContent-Type: application/http; msgtype=%s\r\n"
+                b"Content-Length: %d\r\n\r\n") % (i, kind.encode(), i, kind.encode(), len(http))
+        return head + http + b"\r\n\r\n"
+
+    crawl = tmp_path / "crawl.warc"
+    crawl.write_bytes(b"".join(record(i, kind) for i in range(3) for kind in ("request", "response", "metadata")))
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["clean", str(crawl), "-o", str(out), "--max-bytes", "100",
+                                 "--model-dir", str(tiny_model_dir)])
+    report = json.loads((out / "_report.json").read_text())
+    assert report["read"] == 9 and report["rejected"] == {"too_large": 3} and report["skipped"] == 6
+    assert result.exit_code == EXIT_TOO_MANY_REJECTS, result.stderr
+    assert "3 of 3 documents rejected" in result.stderr

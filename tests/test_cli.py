@@ -709,7 +709,7 @@ def test_score_and_lang_exit_3_when_most_records_are_rejected(runner: CliRunner,
     args = [command, str(src), "--model-dir", str(tiny_model_dir), "--format", "jsonl"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 3, result.stderr
-    assert f"sieve {command}: 2 of 3 records rejected, more than --max-reject-share 0.5" in result.stderr
+    assert f"sieve {command}: 2 of 3 documents rejected, more than --max-reject-share 0.5" in result.stderr
     assert [r["id"] for r in _records(result.stdout)] == ["ok"]  # the run went to its end all the same
     assert runner.invoke(cli, [*args, "--max-reject-share", "0.7"]).exit_code == 0
 
