@@ -278,6 +278,34 @@ class ShardTask:
     #: file names beside ``output`` that may be this shard's outputs from an earlier run
     #: (``earlier_output_owners`` of each names it); the engine fills this in
     earlier_outputs: tuple[str, ...] = ()
+    #: the run's id and the file in the output folder that names the run writing there
+    #: now (``RUN_FILE``): a shard of a stopped run still going on a Dask worker (a
+    #: remote worker's task cannot be stopped) finds another run there and gives up
+    #: before it puts a file in place; its unfinished files carry the run's id
+    run: str = ""
+    run_file: str = ""
+
+
+#: The file of an output folder that names the run writing into it (``ShardTask.run``).
+RUN_FILE = ".sieve-clean.run"
+
+
+class Superseded(InputError):
+    """Another run writes into the shard's output folder now: this run was stopped."""
+
+
+def _check_run(task: ShardTask) -> None:
+    """Raise ``Superseded`` when the output folder's run file names another run than
+    the task's (a task without a run id is not checked)."""
+    if not task.run:
+        return
+    try:
+        current = Path(task.run_file).read_text(encoding="utf-8").strip()
+    except OSError:
+        current = ""
+    if current != task.run:
+        raise Superseded(f"shard {task.name}: a later `sieve clean` run writes into its folder now (this run "
+                         "was stopped); its work here is dropped")
 
 
 def shard_report_path(output: str) -> Path:
@@ -433,6 +461,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     written last: a shard with a report is finished.
     """
     started = time.perf_counter()
+    _check_run(task)  # a shard of a stopped run that starts late touches nothing
     input_stat = input_stamp(task.input)  # before reading: a file changed while it is read is redone next time
     stamp = _files_stamp(task.templates, task.model_dir)  # once a shard: the Sieve and the options
     sieve = _sieve_for(task.model_dir, task.model_choice, task.templates, stamp)
@@ -451,7 +480,8 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     shard_report_path(task.output).unlink(missing_ok=True)
     rejects_path = Path(task.output + ".rejects.jsonl")
     writers: dict[str | None, JsonlWriter] = {}
-    rejected = JsonlWriter(rejects_path, lazy=True)
+    tag = task.run or None  # the unfinished files: NAME.jsonl.gz.RUN.part
+    rejected = JsonlWriter(rejects_path, lazy=True, tag=tag)
     sink = RejectSink(on_reject=lambda r: rejected.write(r.to_dict()))
     stats: dict[str, Any] = {"read": 0, "written": 0, "dropped": Counter(), "blocks": Counter(),
                              "languages": Counter(), "removed": Counter(), "chars_in": 0, "chars_out": 0,
@@ -480,12 +510,13 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
                 stats["languages"][doc.lang or "und"] += 1
                 for lang, rec in res.records:
                     if lang not in writers:
-                        writers[lang] = JsonlWriter(_out_path(task, lang)).__enter__()
+                        writers[lang] = JsonlWriter(_out_path(task, lang), tag=tag).__enter__()
                     writers[lang].write(rec)
                     stats["records"][lang] += 1
                 stats["chars_out"] += res.kept_chars
             if not writers and not task.policy.split_by_language:  # an empty shard is still a shard
-                writers[None] = JsonlWriter(_out_path(task, None)).__enter__()
+                writers[None] = JsonlWriter(_out_path(task, None), tag=tag).__enter__()
+            _check_run(task)  # before any file of the shard is put in place
     except BaseException:
         _close_writers(writers, failed=True)  # leaves no partial output
         raise
@@ -525,7 +556,8 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         "templates": ({"documents": memory.documents - templates_before[0],
                        "applied": memory.applied - templates_before[1]} if memory is not None else None),
     }
-    _write_json_atomic(shard_report_path(task.output), report)
+    _check_run(task)
+    _write_json_atomic(shard_report_path(task.output), report, tag=tag)
     logger.info("shard %s: %d read, %d written in %.1f s", task.name, report["read"], report["written"],
                 time.perf_counter() - started)
     return report
@@ -554,8 +586,8 @@ def _counted(docs: Iterator[Document], stats: dict[str, Any]) -> Iterator[Docume
         yield doc
 
 
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+def _write_json_atomic(path: Path, data: dict[str, Any], tag: str | None = None) -> None:
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n", tag=tag)
 
 
 def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[str, Any]:

@@ -22,8 +22,10 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .clean import (
+    RUN_FILE,
     CleanPolicy,
     ShardTask,
     clean_shard,
@@ -48,6 +51,7 @@ from .document import normalize_lang
 from .errors import ClassifierError, InputError
 from .options import option_differences
 from .readers import shard_name_for
+from .writers import write_text_atomic
 
 __all__ = ["RunResult", "describe_failure", "discover_shards", "run_clean"]
 
@@ -262,11 +266,14 @@ def _by_folder(tasks: Iterable[ShardTask]) -> dict[Path, dict[str, int]]:
     return by_folder
 
 
+_RUN_TAG = re.compile(r"\.[0-9a-f]{12}$")
+
+
 def _remove_unfinished(folder: Path, entry: os.DirEntry[str], shards: dict[str, int]) -> None:
     """Delete ``entry``, an unfinished ``.part`` file of a stopped run, when it is named
     as a file one of ``shards`` writes (its output in any language or compression,
     rejects, report): a rerun with other options would not write it again."""
-    name = entry.name[: -len(".part")]
+    name = _RUN_TAG.sub("", entry.name[: -len(".part")])  # NAME.RUN.part: a run's unfinished file
     owners = earlier_output_owners(name) + [name[: -len(end)] for end in _SHARD_FILES if name.endswith(end)]
     if any(owner in shards for owner in owners) and entry.is_file(follow_symlinks=False):
         with contextlib.suppress(OSError):
@@ -493,48 +500,65 @@ def run_clean(
     # a Dask scheduler that cannot be reached fails the run here, before any work
     connect = _dask_client(workers, scheduler) if engine == "dask" and todo else nullcontext()
     with connect as client, _output_lock(output_dir):
-        todo = _with_earlier_outputs(todo)  # under the lock: it removes unfinished files of a stopped run
-        if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
-            (output_dir / REPORT_NAME).unlink(missing_ok=True)
-        if skipped:
-            logger.info("%d of %d shards are finished already (use --overwrite to redo them)", skipped, len(tasks))
-        show = sys.stderr.isatty() if progress is None else progress
-        bar = _progress(len(todo), show)
-        failed: list[tuple[str, str]] = []
-        docs_done = 0
-
-        def finished(task: ShardTask, report: dict[str, Any] | None, error: BaseException | None) -> None:
-            nonlocal docs_done
-            if report is not None:
-                reports[task.name] = _slim(report)
-                docs_done += report["read"]
-            else:
-                failed.append((task.name, describe_failure(error)))
-                if on_failure is not None:  # as it happens: a run may be long
-                    on_failure(task.name, failed[-1][1])
-                    logger.debug("shard %s failed", task.name, exc_info=error)
-                else:
-                    logger.error("shard %s failed: %s", task.name, failed[-1][1], exc_info=error)
-            rate = docs_done / max(time.perf_counter() - started, 1e-9)
-            if bar is not None:
-                bar.set_postfix_str(f"{rate:,.0f} docs/s", refresh=False)
-                bar.update(1)
-            elif echo is not None and report is not None:
-                n = len(reports) - skipped
-                echo(f"sieve clean: shard {n}/{len(todo)} {task.name}: {report['read']:,} read, "
-                     f"{report['written']:,} written ({rate:,.0f} docs/s)")
-
+        # this run writes here now (RUN_FILE): a shard of a stopped run still going on a
+        # Dask worker finds another run named there and puts no file in place
+        run = uuid.uuid4().hex[:12]
+        write_text_atomic(output_dir / RUN_FILE, run + "\n")
         try:
-            for task, report, error in _execute(todo, workers, client):
-                finished(task, report, error)
-        finally:
-            if bar is not None:
-                bar.close()
-        ordered = [reports[t.name] for t in tasks if t.name in reports]
-        report = merge_reports(ordered, policy)
-        report_path = None if failed else write_run_report(output_dir / REPORT_NAME, report)
-        return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started,
-                         report_path)
+            return _run_shards(todo, tasks, reports, skipped, policy, output_dir, started, workers, client,
+                               run, progress, echo, on_failure)
+        finally:  # ended, or stopped: a shard of this run still going on a Dask worker puts no file in place
+            (output_dir / RUN_FILE).unlink(missing_ok=True)
+
+
+def _run_shards(todo: list[ShardTask], tasks: list[ShardTask], reports: dict[str, dict[str, Any]], skipped: int,
+                policy: CleanPolicy, output_dir: Path, started: float, workers: int, client: Any, run: str,
+                progress: bool | None, echo: Callable[[str], None] | None,
+                on_failure: Callable[[str, str], None] | None) -> RunResult:
+    """``run_clean``'s shards to do, run (under the output folder's lock), and the run's report."""
+    todo = [replace(t, run=run, run_file=str(output_dir / RUN_FILE)) for t in todo]
+    todo = _with_earlier_outputs(todo)  # under the lock: it removes unfinished files of a stopped run
+    if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
+        (output_dir / REPORT_NAME).unlink(missing_ok=True)
+    if skipped:
+        logger.info("%d of %d shards are finished already (use --overwrite to redo them)", skipped, len(tasks))
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _progress(len(todo), show)
+    failed: list[tuple[str, str]] = []
+    docs_done = 0
+
+    def finished(task: ShardTask, report: dict[str, Any] | None, error: BaseException | None) -> None:
+        nonlocal docs_done
+        if report is not None:
+            reports[task.name] = _slim(report)
+            docs_done += report["read"]
+        else:
+            failed.append((task.name, describe_failure(error)))
+            if on_failure is not None:  # as it happens: a run may be long
+                on_failure(task.name, failed[-1][1])
+                logger.debug("shard %s failed", task.name, exc_info=error)
+            else:
+                logger.error("shard %s failed: %s", task.name, failed[-1][1], exc_info=error)
+        rate = docs_done / max(time.perf_counter() - started, 1e-9)
+        if bar is not None:
+            bar.set_postfix_str(f"{rate:,.0f} docs/s", refresh=False)
+            bar.update(1)
+        elif echo is not None and report is not None:
+            n = len(reports) - skipped
+            echo(f"sieve clean: shard {n}/{len(todo)} {task.name}: {report['read']:,} read, "
+                 f"{report['written']:,} written ({rate:,.0f} docs/s)")
+
+    try:
+        for task, report, error in _execute(todo, workers, client):
+            finished(task, report, error)
+    finally:
+        if bar is not None:
+            bar.close()
+    ordered = [reports[t.name] for t in tasks if t.name in reports]
+    report = merge_reports(ordered, policy)
+    report_path = None if failed else write_run_report(output_dir / REPORT_NAME, report)
+    return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started,
+                     report_path)
 
 
 def _slim(report: dict[str, Any]) -> dict[str, Any]:
@@ -798,8 +822,6 @@ def _dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
 
 def _execute_dask(tasks: list[ShardTask], client: Any
                   ) -> Iterator[tuple[ShardTask, dict[str, Any] | None, BaseException | None]]:
-    import uuid
-
     from distributed import as_completed
 
     # a key names one computation on the scheduler: two runs (another folder, other
@@ -807,9 +829,16 @@ def _execute_dask(tasks: list[ShardTask], client: Any
     run = uuid.uuid4().hex[:12]
     futures = {client.submit(clean_shard, t, key=f"sieve-clean-{run}-{i}", pure=False): t
                for i, t in enumerate(tasks)}
-    for fut in as_completed(list(futures)):
-        t = futures[fut]
-        try:
-            yield t, fut.result(), None
-        except Exception as err:  # noqa: BLE001 - reported per shard
-            yield t, None, err
+    try:
+        for fut in as_completed(list(futures)):
+            t = futures[fut]
+            try:
+                yield t, fut.result(), None
+            except Exception as err:  # noqa: BLE001 - reported per shard
+                yield t, None, err
+    finally:  # stopped (Ctrl-C, SIGTERM): the shards not started yet never start; one running
+        # on a worker goes on to its end, and then finds the run stopped (ShardTask.run)
+        pending = [f for f in futures if not f.done()]
+        if pending:
+            with contextlib.suppress(Exception):
+                client.cancel(pending, force=True)

@@ -55,17 +55,24 @@ def is_special_file(path: Path | str) -> bool:
     return Path(absolute).parts[1:2] in (("dev",), ("proc",)) and os.path.realpath(absolute) != absolute
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through ``PATH.part`` (flushed to disk, then renamed):
-    a reader never sees half a file, and a failed write leaves no ``.part`` behind.
-    A device or named pipe (``is_special_file``) is written in place. Missing parent
-    folders are made."""
+def _part_name(name: str, tag: str | None) -> str:
+    """``NAME.part``, or ``NAME.TAG.part`` for a writer of a run that must not share its
+    unfinished files with another (``sieve clean``'s run id: a shard still running on
+    a Dask worker of a stopped run)."""
+    return f"{name}.{tag}.part" if tag else f"{name}.part"
+
+
+def write_text_atomic(path: Path, text: str, *, tag: str | None = None) -> Path:
+    """Write ``text`` to ``path`` through ``PATH.part`` (``PATH.TAG.part`` with ``tag``;
+    flushed to disk, then renamed): a reader never sees half a file, and a failed write
+    leaves no ``.part`` behind. A device or named pipe (``is_special_file``) is written
+    in place. Missing parent folders are made."""
     if is_special_file(path):
         with open(path, "a", encoding="utf-8") as f:  # appended: `-o /dev/stdout >> log` keeps the log
             f.write(_encodable(text))
         return path
     target = _replaced(path)
-    part = target.with_name(target.name + ".part")
+    part = target.with_name(_part_name(target.name, tag))
     target.parent.mkdir(parents=True, exist_ok=True)  # as the JSONL outputs do
     try:
         with open(part, "w", encoding="utf-8") as f:
@@ -109,8 +116,9 @@ class JsonlWriter:
     With ``lazy=True`` the file is created only when the first record comes.
     """
 
-    def __init__(self, path: Path | str, *, lazy: bool = False) -> None:
+    def __init__(self, path: Path | str, *, lazy: bool = False, tag: str | None = None) -> None:
         self.path = None if str(path) == "-" else Path(path)
+        self._tag = tag  # the unfinished file is NAME.TAG.part (``_part_name``)
         self._in_place = self.path is not None and is_special_file(self.path)
         self._target = _replaced(self.path) if self.path is not None and not self._in_place else self.path
         self.count = 0
@@ -120,12 +128,12 @@ class JsonlWriter:
 
     @property
     def part(self) -> Path | None:
-        """Where the records go until they are complete: ``NAME.part``, or the path
-        itself for a device or named pipe."""
+        """Where the records go until they are complete: ``NAME.part`` (``NAME.TAG.part``),
+        or the path itself for a device or named pipe."""
         if self.path is None or self._in_place:
             return self.path
         assert self._target is not None
-        return self._target.with_name(self._target.name + ".part")
+        return self._target.with_name(_part_name(self._target.name, self._tag))
 
     def _open(self) -> IO[str]:
         if self._stream is None:

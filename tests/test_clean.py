@@ -1452,20 +1452,26 @@ def test_a_memory_replaced_in_place_is_read_again_by_the_same_process(runner: Cl
 
 
 def test_a_redo_that_fails_leaves_its_shard_unfinished(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
-                                                       tmp_path: Path) -> None:
+                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A shard redone with --overwrite whose report cannot be written (or that is killed
     after its outputs are renamed) is not taken as finished by the next run."""
+    import uuid
+
     src = tmp_path / "in"
     src.mkdir()
     (src / "a.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
     out = tmp_path / "out"
     assert _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1").exit_code == 0
-    (out / "a.report.json.part").mkdir()  # the new report cannot be written
+    run = uuid.UUID(int=7)
+    monkeypatch.setattr(uuid, "uuid4", lambda: run)  # the run's id, in its unfinished files' names
+    blocker = out / f"a.report.json.{run.hex[:12]}.part"
+    blocker.mkdir()  # the new report cannot be written
     redo = runner.invoke(cli, ["clean", str(src), "-o", str(out), "--workers", "1", "--overwrite", "--min-chars",
                                "100000", "--model-dir", str(tiny_model_dir), "--max-bytes", "4000"])
     assert redo.exit_code == 1
     assert not (out / "a.report.json").exists()  # the old report does not describe the outputs now
-    (out / "a.report.json.part").rmdir()
+    blocker.rmdir()
+    monkeypatch.undo()
     again = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1", "--overwrite")
     assert again.exit_code == 0 and "(0 finished before)" in again.stderr
     with gzip.open(out / "a.jsonl.gz", "rt", encoding="utf-8") as f:
@@ -1616,3 +1622,64 @@ def test_a_crawl_whose_every_page_is_rejected_exits_3_whatever_its_requests(runn
     assert report["read"] == 9 and report["rejected"] == {"too_large": 3} and report["skipped"] == 6
     assert result.exit_code == EXIT_TOO_MANY_REJECTS, result.stderr
     assert "3 of 3 documents rejected" in result.stderr
+
+
+def test_a_stopped_dask_run_leaves_no_file_of_a_shard_still_running(sieve_executable: str, tiny_model_dir: Path,
+                                                                   data_dir: Path, tmp_path: Path) -> None:
+    """A task on a Dask worker cannot be stopped: a shard of a run stopped by SIGTERM went
+    on to its end and put its outputs and report in place, and a rerun started meanwhile
+    shared its unfinished files. Now it finds the run stopped and puts nothing in place."""
+    distributed = pytest.importorskip("distributed")
+    records = [json.loads(line) for line in (data_dir / "articles.jsonl").read_text().splitlines() if line.strip()]
+    src = tmp_path / "in"
+    src.mkdir()
+    with open(src / "big.jsonl", "w", encoding="utf-8") as f:
+        for i in range(400):
+            for r in records:
+                f.write(json.dumps({**r, "id": f"{r.get('id', 'doc')}-{i}"}) + "\n")
+    out = tmp_path / "out"
+    command = [sieve_executable, "clean", str(src), "-o", str(out), "--model-dir", str(tiny_model_dir)]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        run = subprocess.Popen([*command, "--engine", "dask", "--scheduler", cluster.scheduler_address],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while not list(out.glob("big.jsonl.gz*.part")) and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the shard is under way on the worker
+        assert run.poll() is None, "the run ended before it could be stopped: make the shard bigger"
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(60) == 143
+        # the shard goes on on the worker (cancelled, it no longer shows on the scheduler) to
+        # its end: its unfinished file is then removed, or (before) renamed into place
+        while list(out.glob("*.part")) and time.monotonic() < deadline + 120:
+            time.sleep(0.1)
+        assert not list(out.glob("*.part"))
+        assert not (out / "big.jsonl.gz").exists() and not (out / "big.report.json").exists()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr
+    report = json.loads((out / "big.report.json").read_text())
+    with gzip.open(out / "big.jsonl.gz", "rt", encoding="utf-8") as f:
+        assert len(f.readlines()) == report["written"] > 0
+
+
+def test_a_shard_of_a_run_that_no_longer_writes_in_its_folder_puts_nothing_in_place(data_dir: Path,
+                                                                                    tiny_model_dir: Path,
+                                                                                    tmp_path: Path) -> None:
+    from classifier.clean import RUN_FILE, ShardTask, Superseded, clean_shard
+
+    out = tmp_path / "out"
+    out.mkdir()
+    run_file = out / RUN_FILE
+    task = ShardTask(input=str(data_dir / "articles.jsonl"), output=str(out / "a"), name="a",
+                     policy=CleanPolicy(min_chars=1), model_dir=str(tiny_model_dir), run="0123456789ab",
+                     run_file=str(run_file))
+    for current in ("ba9876543210\n", None):  # another run writes there now, or none does
+        if current is None:
+            run_file.unlink()
+        else:
+            run_file.write_text(current)
+        with pytest.raises(Superseded):
+            clean_shard(task)
+        assert sorted(p.name for p in out.iterdir() if p.name != RUN_FILE) == []
+    run_file.write_text("0123456789ab\n")  # its own run: the shard is cleaned
+    assert clean_shard(task)["written"] > 0 and (out / "a.jsonl.gz").is_file() and (out / "a.report.json").is_file()
