@@ -535,6 +535,9 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         "input_stat": input_stat,  # a rerun redoes the shard when its input has changed since
         "name": task.name,
         "outputs": sorted(str(_out_path(task, lang).name) for lang in writers),
+        # their sizes: a rerun redoes a shard whose outputs are gone or changed since
+        "output_bytes": {name: size for name in sorted(str(_out_path(task, lang).name) for lang in writers)
+                         if (size := _size(Path(task.output).parent / name)) is not None},
         "read": stats["read"],
         "written": stats["written"],
         # of the records read, those that are no documents (WARC requests, non-HTML
@@ -584,6 +587,13 @@ def _counted(docs: Iterator[Document], stats: dict[str, Any]) -> Iterator[Docume
     for doc in docs:
         stats["read"] += 1
         yield doc
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any], tag: str | None = None) -> None:

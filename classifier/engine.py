@@ -316,6 +316,22 @@ def _input_changed(task: ShardTask, report: dict[str, Any]) -> bool:
     return input_stamp(task.input) != then
 
 
+def _outputs_changed(task: ShardTask, report: dict[str, Any]) -> bool:
+    """Whether a finished shard's outputs are gone, or have another size than its report
+    records (deleted, cut, replaced: a report of an earlier Sieve records none)."""
+    sizes = report.get("output_bytes")
+    if not isinstance(sizes, dict):
+        return False
+    folder = Path(task.output).parent
+    for name, size in sizes.items():
+        try:
+            if (folder / str(name)).stat().st_size != size:
+                return True
+        except OSError:
+            return True
+    return False
+
+
 def _check_finished_inputs(output_dir: Path, tasks: list[ShardTask], reports: dict[str, dict[str, Any]]) -> None:
     """Refuse to reuse a finished shard made from another input file of the same name
     (``crawl-01/part-0.jsonl`` then ``crawl-02/part-0.jsonl`` into one ``-o``): the
@@ -472,6 +488,7 @@ def run_clean(
     reports: dict[str, dict[str, Any]] = {}
     todo: list[ShardTask] = []
     changed: list[str] = []  # finished shards whose input file has changed since
+    damaged: list[str] = []  # ... whose outputs are gone or changed since
     for t in tasks:
         done = shard_report_path(t.output)
         if done.exists() and not overwrite:
@@ -483,6 +500,10 @@ def run_clean(
                     changed.append(t.name)
                     todo.append(t)
                     continue
+                if _outputs_changed(t, report):
+                    damaged.append(t.name)
+                    todo.append(t)
+                    continue
                 reports[t.name] = report
                 continue
             except (OSError, ValueError):
@@ -491,6 +512,10 @@ def run_clean(
     if changed and echo is not None:
         shown = ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else "")
         echo(f"sieve clean: {len(changed)} finished shard(s) redone: their input changed since ({shown})")
+    if damaged and echo is not None:
+        shown = ", ".join(damaged[:3]) + (", ..." if len(damaged) > 3 else "")
+        echo(f"sieve clean: {len(damaged)} finished shard(s) redone: their outputs are gone or changed since "
+             f"({shown})")
     skipped = len(tasks) - len(todo)
     if reports:
         _check_finished_inputs(output_dir, tasks, reports)
@@ -564,7 +589,7 @@ def _run_shards(todo: list[ShardTask], tasks: list[ShardTask], reports: dict[str
 def _slim(report: dict[str, Any]) -> dict[str, Any]:
     """What the run report needs of a shard report (``merge_reports``): a run of a
     million shards keeps a million of them until it ends."""
-    return {k: v for k, v in report.items() if k not in ("options", "outputs", "input", "input_stat")}
+    return {k: v for k, v in report.items() if k not in ("options", "outputs", "output_bytes", "input", "input_stat")}
 
 
 #: The lock file a run holds in its output folder (hidden: never an input).

@@ -432,6 +432,23 @@ def test_rerun_skips_finished_shards_and_overwrite_redoes_them(runner: CliRunner
     assert redo.exit_code == 0 and "(0 finished before)" in redo.stderr
 
 
+def test_a_finished_shard_whose_outputs_are_gone_or_cut_is_redone(runner: CliRunner, tiny_model_dir: Path,
+                                                                  data_dir: Path, tmp_path: Path) -> None:
+    # a rerun trusted the shard report: deleted or cut outputs were "finished before"
+    _corpus(tmp_path / "in", data_dir)
+    out = tmp_path / "out"
+    assert _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(out), "--workers", "1").exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (out / "story.jsonl.gz").unlink()
+    cut = out / "sub" / "again.jsonl.gz"
+    cut.write_bytes(cut.read_bytes()[:20])
+    again = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(out), "--workers", "1")
+    assert again.exit_code == 0, again.stderr
+    assert "(6 finished before)" in again.stderr
+    assert "2 finished shard(s) redone: their outputs are gone" in again.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
 def test_a_killed_run_resumes_to_the_same_result(tiny_model_dir: Path, data_dir: Path, tmp_path: Path,
                                                  sieve_executable: str) -> None:
     src = tmp_path / "in"
