@@ -1286,6 +1286,12 @@ def _damage_as_corrupt(opened: Any) -> BinaryIO:
     return io.BufferedReader(_EndsAsCut(opened))  # type: ignore[return-value]
 
 
+#: The largest window a zstd frame may need (``zstd --long=31`` writes 2 GiB ones; the
+#: library's default, 128 MiB, refused those as damaged data). The memory is taken only
+#: by a frame that asks for it.
+ZSTD_MAX_WINDOW = 1 << 31
+
+
 class _ZstdFrames(io.RawIOBase):
     """The decompressed bytes of a stream of zstd frames, read forward only, with the
     dictionary of a WARC zstd file (a skippable frame first) if it has one. Unlike
@@ -1319,7 +1325,7 @@ class _ZstdFrames(io.RawIOBase):
         head = self._raw.read(8)
         if head[:4] != _ZSTD_DICTIONARY_MAGIC or len(head) < 8:
             self._head = head
-            return zstandard.ZstdDecompressor()
+            return zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
         self._head = b""
         size = int.from_bytes(head[4:], "little")
         dictionary = self._raw.read(size)
@@ -1327,7 +1333,8 @@ class _ZstdFrames(io.RawIOBase):
             raise zstandard.ZstdError("the zstd dictionary frame ends early: the stream is cut")
         if dictionary[:4] == _ZSTD_MAGIC:  # the format allows it to be compressed itself
             dictionary = zstandard.ZstdDecompressor().decompressobj().decompress(dictionary)
-        return zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(dictionary))
+        return zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(dictionary),
+                                          max_window_size=ZSTD_MAX_WINDOW)
 
     def read(self, size: int = -1) -> bytes:
         import zstandard

@@ -1225,3 +1225,19 @@ def test_a_pdf_or_an_image_saved_as_a_page_is_rejected_as_binary(tmp_path: Path,
     path.write_bytes(head + b"x\x9c\xed\x9d some stream bytes\nendstream\nendobj\n" * 20)
     docs, rejected = _read(path)
     assert docs == [] and [(r.reason, r.detail) for r in rejected] == [("binary", f"not an HTML page: {kind}")]
+
+
+def test_a_zstd_file_made_with_a_long_window_is_read(tmp_path: Path) -> None:
+    # `zstd --long=31` on a stream writes frames that ask for a 2 GiB window: refused by
+    # the library's default limit, they were rejected as damaged data
+    import zstandard
+
+    data = b"".join(_record(i) for i in range(500))
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=31, enable_ldm=True)
+    out = io.BytesIO()
+    with zstandard.ZstdCompressor(compression_params=params).stream_writer(out, closefd=False) as w:
+        w.write(data)
+    assert zstandard.get_frame_parameters(out.getvalue()).window_size == 1 << 31
+    (tmp_path / "long.jsonl.zst").write_bytes(out.getvalue())
+    docs, rejected = _read(tmp_path / "long.jsonl.zst")
+    assert rejected == [] and [d.id for d in docs] == [f"d{i}" for i in range(500)]
