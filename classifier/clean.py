@@ -28,7 +28,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import __version__
@@ -36,7 +36,7 @@ from .document import Block, Document, Label, Segment, url_host
 from .errors import InputError
 from .language import _text_weight, long_enough_for_a_language
 from .options import shard_options
-from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, read_any, with_publisher
+from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, file_format, read_any, with_publisher
 from .writers import JsonlWriter, _encodable, write_text_atomic
 
 __all__ = ["CleanPolicy", "ShardTask", "clean_document", "clean_shard", "current_options", "earlier_output_owners",
@@ -495,8 +495,9 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
 
     try:
         with rejected:
-            docs = with_publisher(read_any(task.input, sink, input_format=task.input_format,
-                                           text_field=task.text_field, max_bytes=task.max_bytes), task.publisher)
+            docs = _named_in_folder(with_publisher(read_any(task.input, sink, input_format=task.input_format,
+                                                            text_field=task.text_field, max_bytes=task.max_bytes),
+                                                   task.publisher), task)
             for doc in sieve.label_many(_counted(docs, stats), on_error=internal_error):
                 res = clean_document(doc, task.policy, source=task.name, model=sieve.model_info_for(doc))
                 stats["chars_in"] += sum(len(b.text) for b in doc.blocks)
@@ -587,6 +588,27 @@ def _counted(docs: Iterator[Document], stats: dict[str, Any]) -> Iterator[Docume
     for doc in docs:
         stats["read"] += 1
         yield doc
+
+
+def _named_in_folder(docs: Iterator[Document], task: ShardTask) -> Iterator[Document]:
+    """The documents of a shard in a sub-folder of its input folder, with the ids made
+    of its file's name (a page's or a text file's name, ``NAME.jsonl:LINE`` of a record
+    without an id) made of its path in the input folder (``en/part-0.jsonl:3``,
+    ``news/a/index``): Spark's ``part-00000`` files and a site's ``index.html`` pages
+    repeat one name in every folder."""
+    folder = PurePosixPath(task.name).parent
+    if str(folder) == ".":
+        yield from docs
+        return
+    whole = task.input_format == "auto" and file_format(task.input) in ("text", "html") or \
+        task.input_format in ("text", "html")  # one document named by its file
+    for doc in docs:
+        if whole:
+            yield replace(doc, id=task.name)
+        elif not doc.id_given:
+            yield replace(doc, id=f"{folder}/{doc.id}")
+        else:
+            yield doc
 
 
 def _size(path: Path) -> int | None:

@@ -305,15 +305,24 @@ def read_any(
             yield from _read_pipe(pipe, str(path), shard_name_for(path.name), rejects, input_format, text_field,
                                   max_bytes)
         return
-    fmt = format_of(path) if input_format == "auto" else input_format
-    if input_format == "auto" and fmt == "text" and not _base_name(path).endswith(_TEXT_SUFFIXES):
-        fmt = sniff_format(_head_of(path))  # part-00000.gz, a page saved without .html
+    fmt = file_format(path, input_format)
     if fmt == "jsonl":
         yield from read_jsonl(path, rejects, text_field=text_field, max_bytes=max_bytes)
     elif fmt == "warc":
         yield from read_warc(path, rejects, max_bytes=max_bytes)
     else:
         yield from read_text(path, rejects, max_bytes=max_bytes, html=fmt == "html")
+
+
+def file_format(path: str | Path, input_format: str = "auto") -> str:
+    """The format ``read_any`` reads a regular file in: ``input_format``, or with
+    ``auto`` what its name says (``format_of``), its first bytes for a name that says
+    none (``sniff_format``: part-00000.gz, a page saved without .html)."""
+    path = Path(path)
+    fmt = format_of(path) if input_format == "auto" else input_format
+    if input_format == "auto" and fmt == "text" and not _base_name(path).endswith(_TEXT_SUFFIXES):
+        fmt = sniff_format(_head_of(path))
+    return fmt
 
 
 #: Names that say plain text: never looked into (a story may begin with "{" or "<html").

@@ -1700,3 +1700,29 @@ def test_a_shard_of_a_run_that_no_longer_writes_in_its_folder_puts_nothing_in_pl
         assert sorted(p.name for p in out.iterdir() if p.name != RUN_FILE) == []
     run_file.write_text("0123456789ab\n")  # its own run: the shard is cleaned
     assert clean_shard(task)["written"] > 0 and (out / "a.jsonl.gz").is_file() and (out / "a.report.json").is_file()
+
+
+def test_documents_named_by_their_file_are_named_by_its_path_in_the_input_folder(
+        runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    # en/part-0.jsonl and de/part-0.jsonl gave records without an id the same ids, and a
+    # site's a/index.html and b/index.html the same id
+    src = tmp_path / "in"
+    for lang in ("en", "de"):
+        (src / lang).mkdir(parents=True)
+        (src / lang / "part-0.jsonl").write_text(
+            json.dumps({"text": "Residents of Port Aldwin voted on Tuesday to keep the island ferry running."}) + "\n"
+            + json.dumps({"id": "given", "text": "The council had argued that the crossings cost too much."}) + "\n")
+    for page in ("a", "b"):
+        (src / "site" / page).mkdir(parents=True)
+        (src / "site" / page / "index.html").write_text(
+            "<html><body><p>The council had argued that the winter crossings carry too few passengers.</p>"
+            "</body></html>", encoding="utf-8")
+    (src / "top.jsonl").write_text(json.dumps({"text": "A story at the top of the folder, about the ferry."}) + "\n")
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["clean", str(src), "-o", str(out), "--min-chars", "1", "--keep", "content",
+                                 "--keep", "boilerplate", "--keep", "navigation", "--keep-foreign",
+                                 "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    ids = sorted(json.loads(line)["id"] for f in out.rglob("*.jsonl.gz") for line in gzip.open(f, "rt"))
+    assert ids == ["de/part-0.jsonl:1", "en/part-0.jsonl:1", "given", "given", "site/a/index", "site/b/index",
+                   "top.jsonl:1"]
