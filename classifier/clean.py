@@ -160,6 +160,11 @@ def _language_parts(block: Block, doc_lang: str | None, keep_foreign: bool) -> l
     return parts
 
 
+#: The top-level fields of a Dolma document besides id and text: an input record's stay
+#: at the top level of its output record (its ``source`` instead of the shard's name).
+DOLMA_TOP_LEVEL = ("source", "added", "created")
+
+
 def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source: str = "",
                    model: dict[str, Any] | None = None) -> CleanResult:
     """Apply ``policy`` to one labelled document (see the module docstring)."""
@@ -187,7 +192,8 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         # the input's own fields; its 'metadata' (Dolma, datatrove, an earlier Sieve) merged, not nested
         inner = doc.extra.get("metadata")
         # a page's 'html' beside its 'text' is the page again, not metadata (hundreds of kB a record)
-        fields = {k: v for k, v in doc.extra.items() if k not in ("url", "publisher", "metadata", "html")}
+        fields = {k: v for k, v in doc.extra.items()
+                  if k not in ("url", "publisher", "metadata", "html") and k not in DOLMA_TOP_LEVEL}
         if not isinstance(inner, dict):
             inner = {}
             if "metadata" in doc.extra:
@@ -206,8 +212,11 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
             out["blocks"] = [b.to_dict() for b in blocks]
         else:
             out["text"] = text
-        if source:
+        # Dolma's own top-level fields stay there: its `source` (the dataset) over the shard's name
+        top = {k: doc.extra[k] for k in DOLMA_TOP_LEVEL if k in doc.extra}
+        if source and "source" not in top:
             out["source"] = source
+        out.update(top)
         out["metadata"] = meta
         return out
 

@@ -1316,7 +1316,10 @@ def test_dolma_and_redpajama_records_give_their_url_and_metadata(runner: CliRunn
     dolma, redpajama = [json.loads(line) for line in gzip.open(out / "dolma.jsonl.gz", "rt", encoding="utf-8")]
     meta = dolma["metadata"]
     assert meta["url"] == "https://www.harbour.example/a" and meta["publisher"] == "harbour.example"
-    assert meta["warc_date"] == "2024-01-01" and meta["source"] == "common-crawl" and "metadata" not in meta
+    assert meta["warc_date"] == "2024-01-01" and "metadata" not in meta
+    # Dolma's top-level fields stay there (not the shard's name: the record's own source)
+    assert (dolma["source"], dolma["added"]) == ("common-crawl", "2024-01-01") and "source" not in meta
+    assert redpajama["source"] == "dolma"
     assert meta["lang"] != "xx"  # Sieve's own keys win
     assert redpajama["metadata"]["url"] == "https://news.example/b"
     assert redpajama["metadata"]["meta"] == {"url": "https://news.example/b", "language": "en"}
@@ -1726,3 +1729,19 @@ def test_documents_named_by_their_file_are_named_by_its_path_in_the_input_folder
     ids = sorted(json.loads(line)["id"] for f in out.rglob("*.jsonl.gz") for line in gzip.open(f, "rt"))
     assert ids == ["de/part-0.jsonl:1", "en/part-0.jsonl:1", "given", "given", "site/a/index", "site/b/index",
                    "top.jsonl:1"]
+
+
+def test_dolma_top_level_fields_stay_at_the_top_level() -> None:
+    # the input's source (the dataset) gave way to the shard's name and overwrote its
+    # metadata.source; added and created moved into metadata
+    block = Block("Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter.",
+                  label=Label.CONTENT, scores=(1.0, 0.0, 0.0), lang="en", lang_score=0.99, foreign=False)
+    dolma = Document(id="d1", blocks=(block,), lang="en", lang_score=0.99,
+                     extra={"source": "common-crawl", "added": "2024-01-01T00:00:00Z", "created": "2023-05-01",
+                            "metadata": {"source": "cc-2023-14", "warc": "x"}})
+    (_, rec), = clean_document(dolma, CleanPolicy(min_chars=1), source="shard-0").records
+    assert list(rec)[:5] == ["id", "text", "source", "added", "created"]
+    assert (rec["source"], rec["added"], rec["created"]) == ("common-crawl", "2024-01-01T00:00:00Z", "2023-05-01")
+    assert rec["metadata"]["source"] == "cc-2023-14" and "added" not in rec["metadata"]
+    (_, plain), = clean_document(replace(dolma, extra={}), CleanPolicy(min_chars=1), source="shard-0").records
+    assert plain["source"] == "shard-0"  # without its own, the record names its shard
