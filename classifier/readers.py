@@ -305,6 +305,10 @@ def read_any(
             yield from _read_pipe(pipe, str(path), shard_name_for(path.name), rejects, input_format, text_field,
                                   max_bytes)
         return
+    if path.name.lower().endswith(COMPRESSION_SUFFIXES) and _is_empty(path):
+        # a compressed file holds its header at least: a download that failed, a copy cut at 0
+        rejects.add(Reject(str(path), 1, "truncated", "an empty compressed file (0 bytes): nothing of it arrived"))
+        return
     fmt = file_format(path, input_format)
     if fmt == "jsonl":
         yield from read_jsonl(path, rejects, text_field=text_field, max_bytes=max_bytes)
@@ -312,6 +316,13 @@ def read_any(
         yield from read_warc(path, rejects, max_bytes=max_bytes)
     else:
         yield from read_text(path, rejects, max_bytes=max_bytes, html=fmt == "html")
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
 
 
 def file_format(path: str | Path, input_format: str = "auto") -> str:

@@ -1241,3 +1241,14 @@ def test_a_zstd_file_made_with_a_long_window_is_read(tmp_path: Path) -> None:
     (tmp_path / "long.jsonl.zst").write_bytes(out.getvalue())
     docs, rejected = _read(tmp_path / "long.jsonl.zst")
     assert rejected == [] and [d.id for d in docs] == [f"d{i}" for i in range(500)]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl.gz", ".jsonl.zst", ".warc.gz", ".txt.bz2", ".html.xz"])
+def test_an_empty_compressed_file_is_a_truncated_reject(tmp_path: Path, suffix: str) -> None:
+    # a failed download (0 bytes) was read as an empty shard, without a word
+    path = tmp_path / f"part-0{suffix}"
+    path.write_bytes(b"")
+    docs, rejected = _read(path)
+    assert docs == [] and [(r.position, r.reason) for r in rejected] == [(1, "truncated")]
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    assert _read(tmp_path / "empty.jsonl") == ([], [])  # an empty plain file holds no record: no reject
