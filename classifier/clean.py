@@ -95,9 +95,10 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     left.")."""
     kept, joints, pos = [], [], 0
     for a, b in spans:
-        kept.append(text[pos:a])
+        left = text[pos:a]
+        kept.append(left)
         # the whitespace around the cut: a line break stays one (a <pre>'s or <br>'s lines)
-        around = text[pos:a][len(text[pos:a].rstrip()):] + text[b:][:len(text[b:]) - len(text[b:].lstrip())]
+        around = left[len(left.rstrip()):] + _SPACES.match(text, b).group()  # type: ignore[union-attr]
         joints.append("\n" if "\n" in around else " " if around else "")
         pos = b
     kept.append(text[pos:])
@@ -113,6 +114,7 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     return out
 
 
+_SPACES = re.compile(r"\s*")
 #: Punctuation that ends the words before it: after a cut it joins them without a space.
 _JOINING_PUNCTUATION = frozenset(",;.:!?)]…，。；：！？）」』")
 
@@ -163,6 +165,8 @@ def _language_parts(block: Block, doc_lang: str | None, keep_foreign: bool) -> l
 #: The top-level fields of a Dolma document besides id and text: an input record's stay
 #: at the top level of its output record (its ``source`` instead of the shard's name).
 DOLMA_TOP_LEVEL = ("source", "added", "created")
+#: Input fields that are not copied into ``metadata``: set apart, merged, or a page again.
+_NOT_METADATA = frozenset({"url", "publisher", "metadata", "html", *DOLMA_TOP_LEVEL})
 
 
 def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source: str = "",
@@ -192,8 +196,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         # the input's own fields; its 'metadata' (Dolma, datatrove, an earlier Sieve) merged, not nested
         inner = doc.extra.get("metadata")
         # a page's 'html' beside its 'text' is the page again, not metadata (hundreds of kB a record)
-        fields = {k: v for k, v in doc.extra.items()
-                  if k not in ("url", "publisher", "metadata", "html") and k not in DOLMA_TOP_LEVEL}
+        fields = {k: v for k, v in doc.extra.items() if k not in _NOT_METADATA}
         if not isinstance(inner, dict):
             inner = {}
             if "metadata" in doc.extra:
@@ -540,13 +543,14 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     for reason, n in sink.skipped.items():
         stats["dropped"][reason] += n
     stats["read"] += sink.total + sink.total_skipped
+    outputs = sorted(_out_path(task, lang).name for lang in writers)
     report = {
         "input": task.input,
         "input_stat": input_stat,  # a rerun redoes the shard when its input has changed since
         "name": task.name,
-        "outputs": sorted(str(_out_path(task, lang).name) for lang in writers),
+        "outputs": outputs,
         # their sizes: a rerun redoes a shard whose outputs are gone or changed since
-        "output_bytes": {name: size for name in sorted(str(_out_path(task, lang).name) for lang in writers)
+        "output_bytes": {name: size for name in outputs
                          if (size := _size(Path(task.output).parent / name)) is not None},
         "read": stats["read"],
         "written": stats["written"],
@@ -609,8 +613,7 @@ def _named_in_folder(docs: Iterator[Document], task: ShardTask) -> Iterator[Docu
     if str(folder) == ".":
         yield from docs
         return
-    whole = task.input_format == "auto" and file_format(task.input) in ("text", "html") or \
-        task.input_format in ("text", "html")  # one document named by its file
+    whole = file_format(task.input, task.input_format) in ("text", "html")  # one document named by its file
     for doc in docs:
         if whole:
             yield replace(doc, id=task.name)
