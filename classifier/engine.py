@@ -524,66 +524,63 @@ def run_clean(
     _make_output_folder(output_dir)  # with no shard to do too: _report.json goes there
     # a Dask scheduler that cannot be reached fails the run here, before any work
     connect = _dask_client(workers, scheduler) if engine == "dask" and todo else nullcontext()
-    with connect as client, _output_lock(output_dir):
-        # this run writes here now (RUN_FILE): a shard of a stopped run still going on a
-        # Dask worker finds another run named there and puts no file in place
-        run = uuid.uuid4().hex[:12]
-        write_text_atomic(output_dir / RUN_FILE, run + "\n")
-        try:
-            return _run_shards(todo, tasks, reports, skipped, policy, output_dir, started, workers, client,
-                               run, progress, echo, on_failure)
-        finally:  # ended, or stopped: a shard of this run still going on a Dask worker puts no file in place
-            (output_dir / RUN_FILE).unlink(missing_ok=True)
+    with connect as client, _output_lock(output_dir), _named_run(output_dir) as run:
+        todo = [replace(t, run=run, run_file=str(output_dir / RUN_FILE)) for t in todo]
+        todo = _with_earlier_outputs(todo)  # under the lock: it removes unfinished files of a stopped run
+        if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
+            (output_dir / REPORT_NAME).unlink(missing_ok=True)
+        if skipped:
+            logger.info("%d of %d shards are finished already (use --overwrite to redo them)", skipped, len(tasks))
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = _progress(len(todo), show)
+        failed: list[tuple[str, str]] = []
+        docs_done = 0
 
-
-def _run_shards(todo: list[ShardTask], tasks: list[ShardTask], reports: dict[str, dict[str, Any]], skipped: int,
-                policy: CleanPolicy, output_dir: Path, started: float, workers: int, client: Any, run: str,
-                progress: bool | None, echo: Callable[[str], None] | None,
-                on_failure: Callable[[str, str], None] | None) -> RunResult:
-    """``run_clean``'s shards to do, run (under the output folder's lock), and the run's report."""
-    todo = [replace(t, run=run, run_file=str(output_dir / RUN_FILE)) for t in todo]
-    todo = _with_earlier_outputs(todo)  # under the lock: it removes unfinished files of a stopped run
-    if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
-        (output_dir / REPORT_NAME).unlink(missing_ok=True)
-    if skipped:
-        logger.info("%d of %d shards are finished already (use --overwrite to redo them)", skipped, len(tasks))
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = _progress(len(todo), show)
-    failed: list[tuple[str, str]] = []
-    docs_done = 0
-
-    def finished(task: ShardTask, report: dict[str, Any] | None, error: BaseException | None) -> None:
-        nonlocal docs_done
-        if report is not None:
-            reports[task.name] = _slim(report)
-            docs_done += report["read"]
-        else:
-            failed.append((task.name, describe_failure(error)))
-            if on_failure is not None:  # as it happens: a run may be long
-                on_failure(task.name, failed[-1][1])
-                logger.debug("shard %s failed", task.name, exc_info=error)
+        def finished(task: ShardTask, report: dict[str, Any] | None, error: BaseException | None) -> None:
+            nonlocal docs_done
+            if report is not None:
+                reports[task.name] = _slim(report)
+                docs_done += report["read"]
             else:
-                logger.error("shard %s failed: %s", task.name, failed[-1][1], exc_info=error)
-        rate = docs_done / max(time.perf_counter() - started, 1e-9)
-        if bar is not None:
-            bar.set_postfix_str(f"{rate:,.0f} docs/s", refresh=False)
-            bar.update(1)
-        elif echo is not None and report is not None:
-            n = len(reports) - skipped
-            echo(f"sieve clean: shard {n}/{len(todo)} {task.name}: {report['read']:,} read, "
-                 f"{report['written']:,} written ({rate:,.0f} docs/s)")
+                failed.append((task.name, describe_failure(error)))
+                if on_failure is not None:  # as it happens: a run may be long
+                    on_failure(task.name, failed[-1][1])
+                    logger.debug("shard %s failed", task.name, exc_info=error)
+                else:
+                    logger.error("shard %s failed: %s", task.name, failed[-1][1], exc_info=error)
+            rate = docs_done / max(time.perf_counter() - started, 1e-9)
+            if bar is not None:
+                bar.set_postfix_str(f"{rate:,.0f} docs/s", refresh=False)
+                bar.update(1)
+            elif echo is not None and report is not None:
+                n = len(reports) - skipped
+                echo(f"sieve clean: shard {n}/{len(todo)} {task.name}: {report['read']:,} read, "
+                     f"{report['written']:,} written ({rate:,.0f} docs/s)")
 
+        try:
+            for task, report, error in _execute(todo, workers, client):
+                finished(task, report, error)
+        finally:
+            if bar is not None:
+                bar.close()
+        ordered = [reports[t.name] for t in tasks if t.name in reports]
+        report = merge_reports(ordered, policy)
+        report_path = None if failed else write_run_report(output_dir / REPORT_NAME, report)
+        return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started,
+                         report_path)
+
+
+@contextmanager
+def _named_run(output_dir: Path) -> Iterator[str]:
+    """A new run's id, named in ``OUTPUT_DIR/RUN_FILE`` while the run goes on: a shard of
+    a stopped run still going on a Dask worker finds another run (or none) named there,
+    and puts no file in place (``clean.ShardTask.run``)."""
+    run = uuid.uuid4().hex[:12]
+    write_text_atomic(output_dir / RUN_FILE, run + "\n")
     try:
-        for task, report, error in _execute(todo, workers, client):
-            finished(task, report, error)
-    finally:
-        if bar is not None:
-            bar.close()
-    ordered = [reports[t.name] for t in tasks if t.name in reports]
-    report = merge_reports(ordered, policy)
-    report_path = None if failed else write_run_report(output_dir / REPORT_NAME, report)
-    return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started,
-                     report_path)
+        yield run
+    finally:  # ended, or stopped
+        (output_dir / RUN_FILE).unlink(missing_ok=True)
 
 
 def _slim(report: dict[str, Any]) -> dict[str, Any]:
