@@ -298,6 +298,8 @@ class ShardTask:
     run_file: str = ""
 
 
+#: A shard's list of the documents it dropped (``NAME.dropped.jsonl``: id and reason).
+DROPPED_SUFFIX = ".dropped.jsonl"
 #: The file of an output folder that names the run writing into it (``ShardTask.run``).
 RUN_FILE = ".sieve-clean.run"
 
@@ -494,6 +496,8 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     writers: dict[str | None, JsonlWriter] = {}
     tag = task.run or None  # the unfinished files: NAME.jsonl.gz.RUN.part
     rejected = JsonlWriter(rejects_path, lazy=True, tag=tag)
+    dropped_path = Path(task.output + DROPPED_SUFFIX)
+    dropped = JsonlWriter(dropped_path, lazy=True, tag=tag)  # each dropped document's id and why
     sink = RejectSink(on_reject=lambda r: rejected.write(r.to_dict()))
     stats: dict[str, Any] = {"read": 0, "written": 0, "dropped": Counter(), "blocks": Counter(),
                              "languages": Counter(), "removed": Counter(), "chars_in": 0, "chars_out": 0,
@@ -506,7 +510,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         sink.add(Reject(f"{task.input} document {doc.id}", 0, f"internal_error:{type(err).__name__}", str(err), raw))
 
     try:
-        with rejected:
+        with rejected, dropped:
             docs = _named_in_folder(with_publisher(read_any(task.input, sink, input_format=task.input_format,
                                                             text_field=task.text_field, max_bytes=task.max_bytes),
                                                    task.publisher), task)
@@ -518,6 +522,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
                 stats["removed"].update(res.removed)
                 if res.dropped:
                     stats["dropped"][res.dropped] += 1
+                    dropped.write({"id": doc.id, "reason": res.dropped})
                     continue
                 stats["written"] += 1
                 stats["languages"][doc.lang or "und"] += 1
@@ -539,6 +544,8 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     _remove_earlier_outputs(task, {_out_path(task, lang).name for lang in writers})
     if rejected.count == 0:
         rejects_path.unlink(missing_ok=True)
+    if dropped.count == 0:
+        dropped_path.unlink(missing_ok=True)
     # skipped records (WARC requests, non-HTML responses) count as read and dropped
     for reason, n in sink.skipped.items():
         stats["dropped"][reason] += n

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .clean import (
+    DROPPED_SUFFIX,
     RUN_FILE,
     CleanPolicy,
     ShardTask,
@@ -61,7 +62,7 @@ REPORT_NAME = "_report.json"
 #: Seconds to wait for a Dask scheduler (--scheduler) to answer before giving up.
 DASK_CONNECT_TIMEOUT = 10
 #: Files never taken as input shards when a folder is expanded.
-_IGNORED_SUFFIXES = (".part", ".report.json", ".rejects.jsonl", ".crc")
+_IGNORED_SUFFIXES = (".part", ".report.json", ".rejects.jsonl", DROPPED_SUFFIX, ".crc")
 
 
 def _stem(name: str) -> str:
@@ -177,7 +178,7 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None, *,
 
 
 #: What a shard NAME writes beside its output (``clean.clean_shard``), besides NAME + suffix.
-_SHARD_FILES = (".rejects.jsonl", ".report.json")
+_SHARD_FILES = (".rejects.jsonl", DROPPED_SUFFIX, ".report.json")
 
 
 def _shard_files(name: str, suffix: str) -> tuple[str, ...]:
@@ -293,7 +294,7 @@ def _warn_unread_in_output(inputs: Sequence[str], output_dir: Path, echo: Callab
     for top, _, files in os.walk(output_dir):
         names = set(files)
         for name in files:
-            if name.startswith((".", "_")) or name.endswith((".report.json", ".rejects.jsonl", ".part")):
+            if name.startswith((".", "_")) or name.endswith((*_SHARD_FILES, ".part")):
                 continue
             if any(f"{owner}.report.json" in names for owner in earlier_output_owners(name)):
                 continue  # a shard's output

@@ -1745,3 +1745,34 @@ def test_dolma_top_level_fields_stay_at_the_top_level() -> None:
     assert rec["metadata"]["source"] == "cc-2023-14" and "added" not in rec["metadata"]
     (_, plain), = clean_document(replace(dolma, extra={}), CleanPolicy(min_chars=1), source="shard-0").records
     assert plain["source"] == "shard-0"  # without its own, the record names its shard
+
+
+def test_each_dropped_document_is_listed_with_its_reason(runner: CliRunner, tiny_model_dir: Path,
+                                                         tmp_path: Path) -> None:
+    # 133 documents dropped as too_short were counted, but named nowhere
+    src = tmp_path / "in"
+    src.mkdir()
+    story = "Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter months."
+    (src / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": "long", "text": f"{story}\n\n{story.replace('Tuesday', 'Monday')}"},
+        {"id": "short", "text": "Ferry runs."}, {"id": "empty-after", "text": "Home | News | Sport"}]))
+    (src / "b.jsonl").write_text(json.dumps({"id": "kept", "text": story * 3}) + "\n")
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["clean", str(src), "-o", str(out), "--min-chars", "150",
+                                 "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    listed = [json.loads(line) for line in (out / "a.dropped.jsonl").read_text().splitlines()]
+    report = json.loads((out / "a.report.json").read_text())
+    assert sorted(r["id"] for r in listed) == sorted(d for d in ("long", "short", "empty-after")
+                                                     if d not in _ids(out / "a.jsonl.gz"))
+    assert {r["reason"] for r in listed} <= {"too_short", "no_content"}
+    assert len(listed) == sum(report["dropped"].values()) > 0
+    assert not (out / "b.dropped.jsonl").exists()  # nothing dropped: no list
+    # the lists are no inputs of a run over the output folder
+    again = runner.invoke(cli, ["clean", str(out), "-o", str(tmp_path / "again"), "--model-dir", str(tiny_model_dir)])
+    assert again.exit_code == 0 and json.loads((tmp_path / "again" / "_report.json").read_text())["shards"] == 2
+
+
+def _ids(path: Path) -> list[str]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line)["id"] for line in f]
