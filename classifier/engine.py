@@ -848,8 +848,8 @@ def _execute_dask(tasks: list[ShardTask], client: Any
     from distributed import as_completed
 
     # a key names one computation on the scheduler: two runs (another folder, other
-    # options) with shards of the same names must not share a result
-    run = uuid.uuid4().hex[:12]
+    # options) with shards of the same names must not share a result (the run's id)
+    run = tasks[0].run or uuid.uuid4().hex[:12]
     futures = {client.submit(clean_shard, t, key=f"sieve-clean-{run}-{i}", pure=False): t
                for i, t in enumerate(tasks)}
     try:

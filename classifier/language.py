@@ -381,13 +381,18 @@ def _letters(text: str) -> int:
     return sum(map(str.isalpha, text))
 
 
+def _vowel_signs(text: str) -> int:
+    """The vowel signs of ``text`` (``_VOWEL_SIGN_SCRIPTS``): letters ``_letters`` leaves out."""
+    return len(_VOWEL_SIGNS.findall(text))
+
+
 def long_enough_for_a_language(text: str) -> bool:
     """Whether ``text`` holds ``SEGMENT_MIN_LETTERS`` letters and ``SEGMENT_MIN_WORDS``
     words, as a foreign segment must; text in a script written without spaces
     (Chinese, Japanese, Thai) needs the letters only."""
     letters = _letters(text)
     if letters < SEGMENT_MIN_LETTERS and not text.isascii():
-        letters += len(_VOWEL_SIGNS.findall(text))  # Indic vowel signs are letters too
+        letters += _vowel_signs(text)
     if letters < SEGMENT_MIN_LETTERS:
         return False
     return len(text.split()) >= SEGMENT_MIN_WORDS or _scripts(text, letters)[0] in _NO_SPACE_SCRIPTS
@@ -588,8 +593,8 @@ class LanguageIdentifier:
                                          wider))
         script, scripts = _scripts(clean, letters)
         no_spaces = script in _NO_SPACE_SCRIPTS
-        if script in _VOWEL_SIGN_SCRIPTS and len(clean) < LONG_PIECE:  # its vowel signs are letters too
-            letters += len(_VOWEL_SIGNS.findall(clean))
+        if script in _VOWEL_SIGN_SCRIPTS and len(clean) < LONG_PIECE:
+            letters += _vowel_signs(clean)
         if script in _SCRIPT_LANGUAGE:
             lang = _SCRIPT_LANGUAGE[script]
             return (_new_piece(Piece, (start, end, letters, words, lang, SCRIPT_CONFIDENCE, no_spaces)),
