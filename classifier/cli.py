@@ -364,10 +364,38 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
 
     Raises:
         click.UsageError: an input file is one of the ``outputs`` (it would be
-            written over), before anything is read.
+            written over), or the JSONL inputs have no ``text_field``
+            (``_refuse_missing_text_field``), before anything is read.
     """
     _refuse_overwriting(inputs, outputs)
+    _refuse_missing_text_field(inputs, outputs, input_format, text_field)
     return _read_all_documents(inputs, sink, input_format, text_field, max_bytes, outputs, publisher)
+
+
+def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Path | None], input_format: str,
+                               text_field: str) -> None:
+    """A usage error, before a run, when none of the first records of the JSONL
+    inputs has ``blocks``, ``text_field`` or ``html``: the run would reject them
+    all, a corpus of a million records after hours, for a wrong --text-field."""
+    from .engine import expand_folders
+    from .readers import FIELD_CHECK_RECORDS, missing_text_field
+
+    check = missing_text_field(expand_folders(tuple(inputs), tuple(outputs)), input_format=input_format,
+                               text_field=text_field)
+    if check is None:
+        return
+    where = (check.files[0] if len(check.files) == 1
+             else f"{len(check.files):,} JSONL inputs ({check.files[0]}, ...)")
+    names = list(check.fields)
+    fields = ", ".join(f"'{n}'" for n in names[:12]) + (", ..." if len(names) > 12 else "")
+    likely = check.likely_text_field()
+    hint = f": --text-field {likely}?" if likely else ""
+    which = (f"none of the first records of {where}" if len(check.files) > 1
+             else f"none of the first {FIELD_CHECK_RECORDS} records of {where}" if check.records >= FIELD_CHECK_RECORDS
+             else f"no record of {where}")
+    raise click.UsageError(
+        f"{which} has '{text_field}', 'blocks' or 'html' (their fields: {fields}): "
+        f"every record would be rejected. --text-field names the field that holds the text{hint}")
 
 
 def _read_all_documents(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text_field: str,
@@ -1803,6 +1831,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         raise click.UsageError("'-' (standard input) cannot be mixed with files; clean it on its own")
     from .engine import REPORT_NAME, run_clean
 
+    _refuse_missing_text_field(inputs, (output_dir,), input_format, text_field)
     try:
         if engine == "local":
             sieve = _sieve(model_dir, model_choice, templates_path)

@@ -46,10 +46,12 @@ from .errors import InputError, PageError, SchemaError, TooManyBlocks
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "FieldCheck",
     "MAX_BLOCKS",
     "Reject",
     "RejectSink",
     "document_id_for",
+    "missing_text_field",
     "with_publisher",
     "read_any",
     "read_jsonl",
@@ -557,6 +559,92 @@ def _read_jsonl_stream(
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+
+
+#: Records of each JSONL input that ``missing_text_field`` looks at, and the bytes it
+#: reads of one input at most (a corpus of 10 MB records is judged on fewer).
+FIELD_CHECK_RECORDS = 100
+FIELD_CHECK_BYTES = 16 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class FieldCheck:
+    """What the first records of JSONL inputs hold when none of them has the field a
+    run reads the text from (``missing_text_field``)."""
+
+    records: int  #: records looked at
+    files: list[str]  #: the JSONL inputs they came from
+    #: each top-level field, in order of appearance, with the characters of its string values
+    fields: dict[str, int]
+
+    def likely_text_field(self) -> str | None:
+        """The field with the most characters of string values: where the text likely is."""
+        best = max(self.fields.items(), key=lambda kv: kv[1], default=(None, 0))
+        return best[0] if best[1] else None
+
+
+def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text_field: str = "text",
+                       records: int = FIELD_CHECK_RECORDS) -> FieldCheck | None:
+    """What the JSONL inputs among ``paths`` hold instead of a document's text, when
+    none of the first ``records`` records of any of them has ``blocks``,
+    ``text_field`` or ``html``: a run would reject every one of them (a wrong
+    ``--text-field``: RedPajama's ``raw_content``, a ``content`` field), and is
+    better stopped before it starts. ``None`` when one record has one of them, or
+    when no record could be judged: standard input and pipes are not read ahead,
+    and a file that cannot be read or parsed, or holds a JSON array, is left to
+    the run (its rejects say why)."""
+    seen = 0
+    files: list[str] = []
+    fields: dict[str, int] = {}
+    unreadable: tuple[type[BaseException], ...] = (OSError, ValueError, *_truncation_errors())
+    for path in paths:
+        if path == STDIN:
+            continue
+        try:
+            if not Path(path).is_file() or file_format(path, input_format) != "jsonl":
+                continue
+            objects = _first_objects(Path(path), records)
+        except unreadable:
+            continue
+        if objects:
+            files.append(str(path))
+        for record in objects:
+            if "blocks" in record or text_field in record or "html" in record:
+                return None
+            seen += 1
+            for key, value in record.items():
+                fields[key] = fields.get(key, 0) + (len(value) if isinstance(value, str) else 0)
+    return FieldCheck(seen, files, fields) if seen else None
+
+
+def _first_objects(path: Path, records: int) -> list[dict[str, Any]]:
+    """The JSON objects among the first ``records`` non-blank lines of a JSONL file
+    (lines that are no JSON object left out), read within ``FIELD_CHECK_BYTES``; none
+    for a JSON array."""
+    found: list[dict[str, Any]] = []
+    budget = FIELD_CHECK_BYTES
+    with _open_binary(path) as stream:
+        lines = 0
+        while lines < records and budget > 0:
+            raw = stream.readline(budget)
+            if not raw:
+                break
+            budget -= len(raw)
+            if not raw.endswith(b"\n") and budget <= 0:  # a record larger than what is left to read
+                break
+            raw = raw.removeprefix(_UTF8_BOM).strip()
+            if not raw:
+                continue
+            if lines == 0 and raw.startswith(b"["):
+                return []
+            lines += 1
+            try:
+                record = json.loads(raw)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(record, dict):
+                found.append(record)
+    return found
 _JSON_GAP = re.compile(r"[\s,]*")
 
 

@@ -899,6 +899,40 @@ def test_a_finished_shard_without_recorded_options_is_not_reused(runner: CliRunn
     assert again.exit_code == 1 and "options not recorded (made by an earlier Sieve)" in again.stderr
 
 
+def test_a_wrong_text_field_stops_the_run_before_it_starts(runner: CliRunner, tiny_model_dir: Path,
+                                                           tmp_path: Path) -> None:
+    # a RedPajama corpus (its text in 'raw_content') run with the default --text-field was
+    # read to its end, every record rejected, before the run exited 3
+    story = "Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter."
+    (tmp_path / "in" / "en").mkdir(parents=True)
+    with gzip.open(tmp_path / "in" / "en" / "part-0.jsonl.gz", "wt", encoding="utf-8") as f:
+        for i in range(150):
+            f.write(json.dumps({"raw_content": story, "doc_id": str(i), "meta": {"url": f"https://x.org/{i}"}}) + "\n")
+    (tmp_path / "in" / "en" / "part-1.jsonl").write_text(json.dumps({"raw_content": story}) + "\n")
+    out = tmp_path / "out"
+    wrong = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(out))
+    assert wrong.exit_code == 2, wrong.stderr
+    assert "'raw_content', 'doc_id', 'meta'" in wrong.stderr and "--text-field raw_content?" in wrong.stderr
+    assert not out.exists()  # nothing read, nothing written
+    for command in (["score"], ["lang"], ["clean", "--format", "text"]):
+        result = runner.invoke(cli, [*command, str(tmp_path / "in" / "en" / "part-1.jsonl"),
+                                     "--model-dir", str(tiny_model_dir)])
+        assert result.exit_code == 2 and "no record of" in result.stderr and "--text-field raw_content?" in result.stderr
+    right = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(out), "--text-field", "raw_content")
+    assert right.exit_code == 0, right.stderr
+    assert json.loads((out / REPORT_NAME).read_text())["written"] == 151
+    # one input with the field is enough: a manifest beside the shards is the run's to reject
+    (tmp_path / "in" / "manifest.jsonl").write_text(json.dumps({"shards": 2}) + "\n")
+    mixed = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "out2"),
+                   "--text-field", "raw_content")
+    assert mixed.exit_code == 0, mixed.stderr
+    assert json.loads((tmp_path / "out2" / REPORT_NAME).read_text())["rejected"] == {"bad_schema": 1}
+    # standard input is not read ahead: its records are rejected one by one, as before
+    piped = runner.invoke(cli, ["clean", "-", "--model-dir", str(tiny_model_dir)],
+                          input=io.BytesIO((tmp_path / "in" / "en" / "part-1.jsonl").read_bytes()))
+    assert piped.exit_code == EXIT_TOO_MANY_REJECTS and "bad_schema" in piped.stderr
+
+
 def test_too_many_rejects_exit_status_on_standard_input_and_text_format(runner: CliRunner, tiny_model_dir: Path,
                                                                          tmp_path: Path) -> None:
     junk = b"{bad\nnope\n" + json.dumps({"id": "ok", "text": "A fine sentence about the harbour ferry."}).encode()

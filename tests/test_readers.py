@@ -17,7 +17,15 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from classifier.errors import InputError
-from classifier.readers import Reject, RejectSink, _read_jsonl_stream, document_id_for, read_any, read_jsonl
+from classifier.readers import (
+    Reject,
+    RejectSink,
+    _read_jsonl_stream,
+    document_id_for,
+    missing_text_field,
+    read_any,
+    read_jsonl,
+)
 
 
 def _read(path: Path | str, **kwargs) -> tuple[list, list[Reject]]:
@@ -169,6 +177,32 @@ def test_text_field_option_picks_the_field(tmp_path: Path) -> None:
     path.write_text('{"id": "b", "body": "One.\\n\\nTwo.", "text": 3}\n', encoding="utf-8")
     docs, rejected = _read(path, text_field="body")
     assert rejected == [] and docs[0].texts == ["One.", "Two."]
+
+
+def test_a_missing_text_field_is_found_in_the_first_records_only(tmp_path: Path) -> None:
+    body = [json.dumps({"id": f"b{i}", "body": "x" * 40, "n": i}) for i in range(3)]
+    plain = tmp_path / "body.jsonl"
+    plain.write_text("{broken\n\n" + "\n".join(body) + "\n", encoding="utf-8")
+    check = missing_text_field([str(plain)])
+    assert check is not None and check.records == 3 and check.files == [str(plain)]
+    assert list(check.fields) == ["id", "body", "n"] and check.likely_text_field() == "body"
+    assert missing_text_field([str(plain)], text_field="body") is None
+    # a record with the field past the first ones is not looked for: a wrong field is judged early
+    late = tmp_path / "late.jsonl"
+    late.write_text("\n".join(body * 40) + "\n" + _record(1).decode(), encoding="utf-8")
+    assert missing_text_field([str(late)]).records == 100
+    assert missing_text_field([str(late)], records=121) is None
+    # any input with the field, or with blocks or html, clears the run; so does a JSON array, a
+    # text file and a file of no parsable record: the run's rejects say why
+    pages = tmp_path / "pages.jsonl.gz"
+    pages.write_bytes(gzip.compress(json.dumps({"html": "<p>Hello</p>"}).encode() + b"\n"))
+    assert missing_text_field([str(plain), str(pages)]) is None
+    (tmp_path / "array.json").write_text("[" + ", ".join(body) + "]", encoding="utf-8")
+    (tmp_path / "story.txt").write_text('{"body": "a story that starts with a brace"}', encoding="utf-8")
+    (tmp_path / "junk.jsonl").write_bytes(b"{nope\n\xff\xfe\n")
+    (tmp_path / "cut.jsonl.gz").write_bytes(gzip.compress(b"".join(_record(i) for i in range(50)))[:30])
+    assert all(missing_text_field([str(tmp_path / name)]) is None
+               for name in ("array.json", "story.txt", "junk.jsonl", "cut.jsonl.gz", "absent.jsonl"))
 
 
 def test_gzipped_jsonl_is_read(tmp_path: Path) -> None:
