@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -233,7 +234,7 @@ _NAV_LEX = re.compile(r"""(?ix)
 
 
 #: Two Han or kana characters (or one, at the end of a run), or a run of other word
-#: characters: the words of ``block_shape`` with ``cjk_words``. Chinese and Japanese
+#: characters: the words of ``block_shape`` from features version 9. Chinese and Japanese
 #: write no spaces, so ``\w+`` took a whole sentence for one word, and a one-sentence
 #: paragraph looked like a short menu line (single Chinese news paragraphs were
 #: labelled navigation); a Chinese word is one to two characters long, most often two.
@@ -241,16 +242,58 @@ _CJK_WORD = re.compile(f"[{HAN_KANA}]{{1,2}}|(?:(?![{HAN_KANA}])\\w)+")
 _HAS_CJK = re.compile(f"[{HAN_KANA}]")
 
 
-def block_shape(block: Block, cjk_words: bool = True) -> list[float]:
+def _combining_marks() -> str:
+    """The combining marks of the Basic Multilingual Plane (categories Mn, Mc, Me) as the
+    ranges of a regex character class."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x300, 0x10000):
+        if unicodedata.category(chr(cp)) in ("Mn", "Mc", "Me"):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+
+
+#: Scripts that write no space between words (Thai, Lao, Myanmar, Khmer): a run of
+#: them is a phrase or a sentence, not a word.
+_UNSPACED = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+_MARKS = _combining_marks()
+#: The words of ``block_shape`` from features version 10: a word goes on through the
+#: combining marks inside it (``\w`` stops at a Devanagari, Bengali or Tamil vowel sign
+#: or virama, and at Arabic and Hebrew vowel points: "दिल्ली" was three words of one
+#: letter, and a Hindi paragraph had the shape of a list of initials); Han and kana are
+#: words of two characters as in version 9; Thai, Lao, Myanmar and Khmer of four.
+_WORD_V10 = re.compile(f"[{HAN_KANA}]{{1,2}}|[{_UNSPACED}][{_UNSPACED}{_MARKS}]{{0,3}}"
+                       f"|(?:(?![{HAN_KANA}{_UNSPACED}])\\w)(?:(?![{HAN_KANA}{_UNSPACED}])[\\w{_MARKS}])*")
+#: Sentence ends from features version 10: the full stops and question marks of other
+#: scripts (Devanagari and Bengali danda, Urdu's full stop, the Arabic question mark,
+#: Armenian, Ethiopic, Myanmar, Khmer and Tibetan full stops, full-width and half-width
+#: stops), and the end of a Thai or Lao run of 12 characters or more (they mark a
+#: sentence's end with a space): a Hindi story had no sentence, and read as a menu.
+_STOPS_V10 = ".!?。！？…।॥۔؟։።፧။។៕།．｡"
+_CLOSERS = "\"'”’»)\\]"
+_SENT_END_V10 = re.compile(f"(?:[{_STOPS_V10}][{_CLOSERS}]*|[\u0e00-\u0eff]{{12,}})(?:\\s|$)")
+_END_PUNCT_V10 = re.compile(f"(?:[{_STOPS_V10}:;][{_CLOSERS}]*|[\u0e00-\u0eff]{{12}})\\s*$")
+
+
+def block_shape(block: Block, version: int = FEATURES_VERSION) -> list[float]:
     """Surface statistics of one block (``model_text``), in ``SHAPE_NAMES`` order (all
-    finite). With ``cjk_words`` (features version 9), two Han or kana characters are a word."""
+    finite), as features ``version`` computes them: from version 9, two Han or kana
+    characters are a word; from version 10, combining marks are part of a word, Thai,
+    Lao, Myanmar and Khmer are words of four characters, and other scripts' full stops
+    end sentences (ASCII text has the same shape in each)."""
     text = model_text(block.text)
     n = len(text)
     if n == 0:
         return [0.0] * _N_SHAPE
     ascii_text = text.isascii()
-    words = (_CJK_WORD.findall(text) if cjk_words and not ascii_text and _HAS_CJK.search(text)
-             else _WORD.findall(text))
+    if ascii_text or version < 9:
+        words = _WORD.findall(text)
+    elif version < 10:
+        words = _CJK_WORD.findall(text) if _HAS_CJK.search(text) else _WORD.findall(text)
+    else:
+        words = _WORD_V10.findall(text)
     nw = len(words)
     if ascii_text:  # most text: count classes of bytes in C, the same counts as below
         raw = text.encode("ascii")
@@ -263,8 +306,12 @@ def block_shape(block: Block, cjk_words: bool = True) -> list[float]:
         upper = sum(map(str.isupper, text))
         digits = len(_DIGIT.findall(text))
         punct = len(_PUNCT.findall(text))
-    sentences = len(_SENT_END.findall(text))
-    ends = 1.0 if _END_PUNCT.search(text) else 0.0
+    if ascii_text or version < 10:
+        sentences = len(_SENT_END.findall(text))
+        ends = 1.0 if _END_PUNCT.search(text) else 0.0
+    else:
+        sentences = len(_SENT_END_V10.findall(text))
+        ends = 1.0 if _END_PUNCT_V10.search(text) else 0.0
     if not nw:
         title = short = 0.0
     else:
@@ -337,35 +384,35 @@ def _main_run(shape: np.ndarray) -> tuple[int, int]:
 
 
 def _shape_matrix(blocks: Sequence[Block], shapes: dict[tuple[str, int], list[float]] | None,
-                  cjk_words: bool = True) -> np.ndarray:
+                  version: int = FEATURES_VERSION) -> np.ndarray:
     """``block_shape`` of each block as rows, remembered in ``shapes`` when given (one
-    ``shapes`` serves one value of ``cjk_words``)."""
+    ``shapes`` serves one features version)."""
     if shapes is None:
-        rows = [block_shape(b, cjk_words) for b in blocks]
+        rows = [block_shape(b, version) for b in blocks]
     else:
         rows = []
         for b in blocks:
             key = (b.text, b.link_chars)
             row = shapes.get(key)
             if row is None:
-                row = shapes[key] = block_shape(b, cjk_words)
+                row = shapes[key] = block_shape(b, version)
             rows.append(row)
     return np.array(rows, dtype=np.float64).reshape(len(blocks), _N_SHAPE)
 
 
 def document_features(blocks: tuple[Block, ...],
                       shapes: dict[tuple[str, int], list[float]] | None = None, *, dom: bool = False,
-                      cjk_words: bool = True) -> np.ndarray:
+                      version: int = FEATURES_VERSION) -> np.ndarray:
     """The dense feature matrix of a document's blocks (one row a block).
 
     ``shapes`` remembers ``block_shape`` by (text, link characters) across the
     documents of a batch: a site's menus and footers repeat on every page. With
     ``dom``, the blocks' DOM facts and their surroundings' are appended
-    (``dom_features``; zeros for blocks that carry none). ``cjk_words``: see
-    ``block_shape`` (False for a model of features version 8).
+    (``dom_features``; zeros for blocks that carry none). ``version``: the features
+    version of the model that reads them (``block_shape``).
     """
     n = len(blocks)
-    shape = _shape_matrix(blocks, shapes, cjk_words)
+    shape = _shape_matrix(blocks, shapes, version)
     ctx = shape[:, _CONTEXT_COLS]
     k = ctx.shape[1]
     parts = [shape]
@@ -425,13 +472,13 @@ def document_features(blocks: tuple[Block, ...],
 
 
 def one_block_features(blocks: Sequence[Block], shapes: dict[tuple[str, int], list[float]] | None = None, *,
-                       dom: bool = False, cjk_words: bool = True) -> np.ndarray:
+                       dom: bool = False, version: int = FEATURES_VERSION) -> np.ndarray:
     """``document_features`` of ``m`` documents of one block each (``blocks``: their
     blocks), as one matrix: the same values, bit for bit, as one call per document
     (``tests/test_features.py``), without its dozens of small-array calls per
     document. Each value below is what ``document_features`` computes for one block."""
     m = len(blocks)
-    shape = _shape_matrix(blocks, shapes, cjk_words)
+    shape = _shape_matrix(blocks, shapes, version)
     ctx = shape[:, _CONTEXT_COLS]
     k = ctx.shape[1]
     zeros_k, flag = np.zeros((m, k)), np.ones((m, 1))

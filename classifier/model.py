@@ -200,13 +200,13 @@ class BlockModel:
             start += len(d.blocks)
         # documents of one block (short records) all at once, the others one by one
         ones = [i for i, d in enumerate(documents) if len(d.blocks) == 1]
-        cjk = self.features_version_ >= 9  # a model of version 8 reads version 8's word counts
-        one_rows = one_block_features([documents[i].blocks[0] for i in ones], shapes, dom=dom, cjk_words=cjk)
+        version = self.features_version_  # a model of an earlier version reads its version's shapes
+        one_rows = one_block_features([documents[i].blocks[0] for i in ones], shapes, dom=dom, version=version)
         dense = np.empty((start, one_rows.shape[1]))
         dense[[bounds[i][0] for i in ones]] = one_rows
         for d, (lo, hi) in zip(documents, bounds):
             if hi - lo > 1:
-                dense[lo:hi] = document_features(d.blocks, shapes, dom=dom, cjk_words=cjk)
+                dense[lo:hi] = document_features(d.blocks, shapes, dom=dom, version=version)
         paths = ([b.path for d in documents for b in d.blocks] if getattr(self.params, "container_context", False)
                  else None)
         return _Features(text, dense, bounds, paths)

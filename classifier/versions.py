@@ -22,9 +22,12 @@ MODEL_FORMAT = "sieve-block-model/1"
 # 6 and 7 change only what the HTML model reads: a text model of version 5 or 6
 # still labels (see features_compatible); 8: the boilerplate and navigation
 # lexicons (two shape columns, so every model of an earlier version is refused); 9: two
-# Han or kana characters count as a word in the block shape (``cjk_words``: a model of
-# version 8 is given version 8's counts, and labels as it did)
-FEATURES_VERSION = 9
+# Han or kana characters count as a word in the block shape (a model of version 8 is
+# given version 8's counts, and labels as it did); 10: a word goes on through its
+# combining marks (Indic vowel signs), Thai, Lao, Myanmar and Khmer are words of four
+# characters, and other scripts' full stops (the danda) end sentences: Hindi stories
+# were read as menus (a model of version 8 or 9 is given its version's shapes)
+FEATURES_VERSION = 10
 
 
 RETRAIN = "retrain it with `sieve train`"
@@ -32,9 +35,9 @@ RETRAIN = "retrain it with `sieve train`"
 
 def features_compatible(version: object, use_dom: bool, container_context: bool = False) -> bool:
     """Whether a model trained on features ``version`` can label with this Sieve
-    (version 8 added shape columns that every model reads; a model of version 8 is
-    given version 8's word counts, ``features.block_shape``)."""
-    return version in (8, FEATURES_VERSION)
+    (version 8 added shape columns that every model reads; a model of version 8 or 9 is
+    given its version's block shapes, ``features.block_shape``)."""
+    return version in (8, 9, FEATURES_VERSION)
 
 
 def check_block_model_card(path: Path, card: dict[str, Any]) -> None:
