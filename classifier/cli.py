@@ -982,17 +982,24 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
                   "applies to documents whose 'publisher' field names it (else their url's host), so give "
                   "the documents you score or clean that 'publisher' (or pass --publisher)")
 
-        def describe(what: str, fitted: Any, pages: int) -> None:
+        def describe(what: str, fitted: Any, pages: int, labelled: list[Document]) -> None:
+            one_label = len({lab for d in labelled for lab in d.gold_labels if lab is not None}) < 2
+            weights = ("no model weights (the labelled blocks are all of one label: nothing to tell apart; the "
+                       "adapter remembers their texts only)" if one_label else
+                       f"text-model weight {fitted.weight}, path-model weight "
+                       f"{fitted.path_weight if fitted.path_model is not None else 'none (no DOM paths)'}")
             _note(f"{what} of the {kind} model for {', '.join(sorted(fitted.publishers)) or '(no publisher)'}: "
                   f"{_plural(pages, 'page')}, {_plural(fitted.blocks, 'labelled block')}, "
-                  f"{_plural(len(fitted.memory), 'remembered text')}, "
-                  f"text-model weight {fitted.weight}, path-model weight "
-                  f"{fitted.path_weight if fitted.path_model is not None else 'none (no DOM paths)'}")
+                  f"{_plural(len(fitted.memory), 'remembered text')}, {weights}")
+            if not one_label and fitted.blocks < FEW_BLOCKS and (fitted.weight or fitted.path_weight):
+                _note(f"sieve train: warning: the weights were chosen on {_plural(fitted.blocks, 'labelled block')}"
+                      f", too few to tell a better adapter from luck ({FEW_BLOCKS} or more): check it on pages "
+                      "you know (sieve evaluate), or label more blocks (sieve review --limit 50)")
 
         base_fit = list(base.label_many(fit_docs))
         adapter = fit_adapter(fit_docs, probs_of(base_fit), base_model=kind)
         describe("adapter" if not held else "adapter for the report (the pages not held out)", adapter,
-                 len(fit_docs))
+                 len(fit_docs), fit_docs)
         if not held:
             most = max((len(v) for pub, v in by_publisher.items() if pub), default=0)
             few = (f"{len(labelled_pages)} labelled pages (of {len(docs)}) are too few to hold some out (4 or more, "
@@ -1039,7 +1046,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         if held:  # the adapter that is written learns from every page given
             base_all = list(base.label_many(docs))
             adapter = fit_adapter(docs, probs_of(base_all), base_model=kind)
-            describe("adapter written (all the pages)", adapter, len(docs))
+            describe("adapter written (all the pages)", adapter, len(docs), docs)
+        _compare_content_share(docs, base_all if held else base_fit, adapter, base)
         output_dir.mkdir(parents=True, exist_ok=True)
         # the models the base folder labels with, each checked against its card: nothing unchecked is copied
         for name in (BLOCK_MODEL_FILE, HTML_MODEL_FILE, LID_MODEL_FILE, "LICENSE-lid.md"):
@@ -1055,6 +1063,35 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
     except OSError as err:  # copying the base models: a full disk, a folder not writable
         raise click.ClickException(f"cannot write {err.filename or output_dir}: {err.strerror or err}") from err
     _note(f"sieve train: wrote {path} (with the base models) in {time.perf_counter() - started:.1f} s")
+
+
+def _compare_content_share(docs: list[Document], labelled: list[Document], adapter: Any, base: Sieve) -> None:
+    """Say how much of the given pages' text (every block, labelled or not) the base
+    model and the adapter call content, with a warning when the adapter keeps less
+    than half or more than twice as much: labels aligned to an excerpt of each article
+    (`sieve align`'s doubtful pages) teach an adapter to drop most of it, which the
+    held-out figures, scored against the same labels, do not show."""
+    import numpy as np
+
+    from .model import labels_and_scores
+
+    before = after = total = 0
+    for d in labelled:
+        probs = np.array([b.scores for b in d.blocks]) if d.blocks else np.zeros((0, 3))
+        adjusted, _ = labels_and_scores(adapter.adjust(d, probs, base.model_kind(d)))
+        for b, lab in zip(d.blocks, adjusted):
+            n = len(b.text)
+            total += n
+            before += n if b.label is Label.CONTENT else 0
+            after += n if lab is Label.CONTENT else 0
+    if not total:
+        return
+    _note(f"sieve train: of the text of the {_plural(len(docs), 'page')} given, the base model labels "
+          f"{before / total:.0%} content, the adapter {after / total:.0%}")
+    if before and (after < before / 2 or after > before * 2):
+        _note(f"sieve train: warning: the adapter labels {'less than half' if after < before else 'over twice'} "
+              "the text the base model does content: check the labels (pages `sieve align` called doubtful "
+              "label an excerpt of the article, and the rest of it non-content), or label with `sieve review`")
 
 
 def _plural(n: int, word: str) -> str:

@@ -321,6 +321,51 @@ def test_too_few_pages_for_a_report_are_named(runner: CliRunner, tiny_model_dir:
     assert "adapter of the text model for wordpress.com: 3 pages" in result.stderr
 
 
+def test_an_adapter_that_drops_most_of_the_text_is_named(runner: CliRunner, tiny_model_dir: Path,
+                                                         data_dir: Path, tmp_path: Path) -> None:
+    # pages aligned to an excerpt of each article label the rest of it non-content: an
+    # adapter learned to drop 78% of a publisher's text, and its held-out figures (scored
+    # against the same labels) barely moved
+    pages = [json.loads(line) for line in (data_dir / "labelled.jsonl").read_text(encoding="utf-8").splitlines()]
+    pages = [p for p in pages if p["publisher"] == pages[0]["publisher"]]
+    assert len(pages) >= 4
+    good = tmp_path / "pages.jsonl"
+    good.write_text("".join(json.dumps(p) + "\n" for p in pages))
+    for p in pages:  # the headline and the first paragraph kept, the rest of the article called navigation
+        content = [b for b in p["blocks"] if b["label"] == "content"]
+        for b in content[2:]:
+            b["label"] = "navigation"
+    excerpts = tmp_path / "excerpts.jsonl"
+    excerpts.write_text("".join(json.dumps(p) + "\n" for p in pages))
+    result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(excerpts), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.stderr
+    line = next(x for x in result.stderr.splitlines() if f"of the text of the {len(pages)} pages given" in x)
+    before, after = (int(x.split("%")[0].split()[-1]) for x in line.split(", the adapter"))
+    assert after < before / 2, line
+    assert "warning: the adapter labels less than half the text the base model does content" in result.stderr
+    # the pages' own labels: the adapter keeps about what the base keeps, and no warning
+    fine = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(good), "-o", str(tmp_path / "out2")])
+    assert fine.exit_code == 0 and f"of the text of the {len(pages)} pages given" in fine.stderr
+    assert "less than half" not in fine.stderr and "over twice" not in fine.stderr
+
+
+def test_an_adapter_of_one_label_says_it_only_remembers_texts(runner: CliRunner, tiny_model_dir: Path,
+                                                              tmp_path: Path) -> None:
+    # it said "path-model weight none (no DOM paths)" of pages that had them
+    def content_only(i: int) -> dict:
+        page = _blog_page(i)
+        page["blocks"] = [b if b["label"] == "content" else b["text"] for b in page["blocks"]]
+        return page
+
+    data = tmp_path / "content.jsonl"
+    data.write_text("".join(json.dumps(content_only(i)) + "\n" for i in range(3)))
+    result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.stderr
+    assert "6 labelled blocks, 6 remembered texts, no model weights (the labelled blocks are all of one label" \
+        in result.stderr
+    assert "no DOM paths" not in result.stderr
+
+
 def test_general_data_of_the_adapted_publisher_is_named(runner: CliRunner, tiny_model_dir: Path,
                                                         tmp_path: Path) -> None:
     data = tmp_path / "blog.jsonl"
