@@ -679,8 +679,9 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
     unlabelled = [d for d in data if _not_labelled_data(d)]  # found in a folder the user named
     if unlabelled:
         shown = ", ".join(unlabelled[:3]) + (", ..." if len(unlabelled) > 3 else "")
-        _note(f"sieve: {len(unlabelled)} files of the data folders are no labelled JSONL and were left out "
-              f"({shown})")
+        verb = "is" if len(unlabelled) == 1 else "are"
+        _note(f"sieve: {_plural(len(unlabelled), 'file')} of the data folders {verb} no labelled JSONL and "
+              f"{'was' if len(unlabelled) == 1 else 'were'} left out ({shown})")
         data = tuple(d for d in data if not _not_labelled_data(d))
     given: dict[str, str] = {}
     for d in data:
@@ -694,8 +695,16 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
         _note(f"sieve: {sink.total} of {sink.total + len(docs)} records rejected (see above): the figures are "
               f"of the other {len(docs)}" + (" -- most of the data" if share > 0.5 else ""))
     if not docs:
-        raise click.ClickException(f"no document read from {', '.join(data)}"
-                                   f"{' (every record rejected)' if sink.total else ' (an empty folder?)'}")
+        if not data and unlabelled:  # pages given to train on: say what they are, not "no document read from "
+            what = ("its file is a page or text" if len(unlabelled) == 1
+                    else f"its {len(unlabelled):,} files are pages or text")
+            raise click.ClickException(
+                f"no labelled JSONL in the data: {what} ({shown}); label them first: "
+                "`sieve align PAGES --clean CLEAN.jsonl` (their clean text), or "
+                "`sieve review PAGES` (by hand)")
+        why = (" (every record rejected)" if sink.total
+               else f" (no record in {'it' if len(data) == 1 else 'them'})")
+        raise click.ClickException(f"no document read from {', '.join(data)}{why}")
     from collections import Counter
 
     unknown = Counter(repr(g["label"]) for d in docs for g in d.gold
@@ -1510,11 +1519,17 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
         _note(f"sieve align: {sum(not_clean.values())} of the --clean records left out ({kinds}): clean text is "
               f"an article's text, in '{clean_text_field}' (a CMS export, a full-text feed); the pages go "
               "before --clean")
-        if not clean_by_key:
-            raise click.ClickException(f"no clean text in {clean_path}")
     if csink.total:
-        _note(f"sieve align: {csink.total} of the --clean records rejected (see above; --clean-text-field "
-              "names the field that holds the text): a page whose record was rejected finds no clean text")
+        _note(f"sieve align: {csink.total} of the --clean records rejected (see above; --clean-text-field, not "
+              "--text-field, names their field that holds the text): a page whose record was rejected finds no "
+              "clean text")
+    if not clean_by_key:  # before the pages are read: every page would be "without clean text"
+        left = sum(not_clean.values())
+        why = ("it holds no record" if not csink.total and not left else
+               f"{_plural(csink.total + left, 'record')} of it rejected or left out (above)")
+        raise click.ClickException(f"no clean text in {clean_path}: {why}; --clean takes JSONL records with an "
+                                   f"'id' or 'url' and the article's text in '{clean_text_field}' "
+                                   "(--clean-text-field)")
     n = doubtful = unmatched = 0
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)  # which label the other blocks get
@@ -1525,7 +1540,11 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
                 clean = find_clean(clean_by_key, page)
                 if clean is None:
                     unmatched += 1
-                    _note(f"  {page.id}: {unmatched_reason(clean_by_key, page)}; skipped")
+                    if unmatched <= SHOWN_REJECTS:
+                        _note(f"  {page.id}: {unmatched_reason(clean_by_key, page)}; skipped")
+                    elif unmatched == SHOWN_REJECTS + 1:
+                        _note(f"  more than {SHOWN_REJECTS} pages without clean text: the others are counted, "
+                              "not shown")
                     continue
                 bare = Document(id=page.id, blocks=tuple(Block(b.text, tag=b.tag, link_chars=b.link_chars, dom=b.dom,
                                                                path=b.path) for b in page.blocks),

@@ -181,6 +181,22 @@ def test_align_leaves_out_clean_records_that_are_pages_labels_or_predictions(run
     assert "holds 1 page labelled by `sieve align`" in reviewed.stderr
 
 
+def test_pages_without_clean_text_are_shown_20_at_most(runner: CliRunner, tiny_model_dir: Path,
+                                                        tmp_path: Path) -> None:
+    # a crawl of 464 pages aligned to a site's few clean records gave 464 lines
+    pages = tmp_path / "pages.jsonl"
+    pages.write_text("".join(json.dumps({"id": f"p{i:02d}", "html": _page_html(i)}) + "\n" for i in range(25)))
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(json.dumps({"id": "p00", "text": "\n\n".join(ARTICLE)}) + "\n")
+    result = runner.invoke(cli, ["align", str(pages), "--clean", str(clean), "-o", str(tmp_path / "out.jsonl"),
+                                 "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    skipped = [line for line in result.stderr.splitlines() if line.endswith("; skipped")]
+    assert len(skipped) == 20 and skipped[0].startswith("  p01: ") and skipped[-1].startswith("  p20: ")
+    assert "more than 20 pages without clean text: the others are counted" in result.stderr
+    assert "1 page aligned (0 doubtful), 24 without clean text" in result.stderr
+
+
 def test_align_matches_urls_as_written_elsewhere_and_reads_the_named_text_field(
         runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
     pages = tmp_path / "pages"
@@ -195,8 +211,15 @@ def test_align_matches_urls_as_written_elsewhere_and_reads_the_named_text_field(
     out = tmp_path / "labelled.jsonl"
     args = ["align", str(pages), "--clean", str(clean), "-o", str(out), "--model-dir", str(tiny_model_dir)]
     wrong_field = runner.invoke(cli, args)
-    assert wrong_field.exit_code == 1 and "no page was aligned" in wrong_field.stderr and not out.exists()
+    # said before any page is read: it had ended "no page was aligned: none matched a --clean record"
+    assert wrong_field.exit_code == 1 and not out.exists()
+    assert f"no clean text in {clean}: 2 records of it rejected or left out" in wrong_field.stderr
     assert "2 of the --clean records rejected" in wrong_field.stderr and "--clean-text-field" in wrong_field.stderr
+    assert "skipped" not in wrong_field.stderr and "no page was aligned" not in wrong_field.stderr
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    nothing = runner.invoke(cli, ["align", str(pages), "--clean", str(empty), "-o", str(out)])
+    assert nothing.exit_code == 1 and f"no clean text in {empty}: it holds no record" in nothing.stderr
     result = runner.invoke(cli, [*args, "--clean-text-field", "body"])
     assert result.exit_code == 0, result.stderr
     assert "2 pages aligned (0 doubtful), 0 without clean text" in result.stderr

@@ -1005,16 +1005,27 @@ def test_a_command_gives_the_callers_sigterm_handling_back(runner: CliRunner) ->
 
 
 def test_train_reads_the_labelled_files_of_a_folder_and_leaves_notes_out(runner: CliRunner, data_dir: Path,
-                                                                         tmp_path: Path) -> None:
+                                                                         tiny_model_dir: Path, tmp_path: Path) -> None:
     folder = tmp_path / "lab"
     folder.mkdir()
     shutil.copyfile(data_dir / "labelled.jsonl", folder / "labelled.jsonl")
     (folder / "notes.txt").write_text("What I labelled and why.\n")
     result = runner.invoke(cli, ["train", str(folder), "-o", str(tmp_path / "m"), "--folds", "0"])
     assert result.exit_code == 0, result.stderr
-    assert "1 files of the data folders are no labelled JSONL and were left out" in result.stderr
+    assert "1 file of the data folders is no labelled JSONL and was left out" in result.stderr
     named = runner.invoke(cli, ["train", str(folder / "notes.txt"), "-o", str(tmp_path / "m2"), "--folds", "0"])
     assert named.exit_code == 2 and "is no labelled JSONL" in named.stderr
+    # a folder of pages only: what they are, not "no document read from  (an empty folder?)"
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name in ("a.html", "b.html"):
+        (pages / name).write_text("<html><body><p>A page to label first.</p></body></html>")
+    for args in (["train", str(pages), "-o", str(tmp_path / "m3")],
+                 ["train", "--base", str(tiny_model_dir), str(pages), "-o", str(tmp_path / "m4")]):
+        only_pages = runner.invoke(cli, args)
+        assert only_pages.exit_code == 1, only_pages.stderr
+        assert "no labelled JSONL in the data: its 2 files are pages or text" in only_pages.stderr
+        assert "sieve align PAGES --clean" in only_pages.stderr
 
 
 def test_evaluate_shows_no_figure_for_a_label_absent_from_the_data(runner: CliRunner, tiny_model_dir: Path,
