@@ -913,9 +913,7 @@ def _read_text_stream(
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as err:  # a guess (HTML declares its charset, text does not) could be garbage
-        name = "UTF-8" if encoding == "utf-8-sig" else encoding.upper()
-        rejects.add(Reject(source, 1, "bad_encoding", f"not {name}: {err.reason} at byte {err.start}; convert it "
-                           "first (iconv -f LATIN1 -t UTF-8 FILE)", data))
+        rejects.add(Reject(source, 1, "bad_encoding", _not_decoded(data, encoding, err), data))
         return
     paragraphs = split_paragraphs(text)
     if not paragraphs:
@@ -925,6 +923,25 @@ def _read_text_stream(
         rejects.add(Reject(source, 1, "too_large", str(TooManyBlocks(MAX_BLOCKS)), data[:65536]))
         return
     yield Document.from_texts(paragraphs, id=doc_id)
+
+
+def _not_decoded(data: bytes, encoding: str, err: UnicodeDecodeError) -> str:
+    """Why a text file is no ``encoding``, and how to mend it: a UTF-8 file with a few
+    stray bytes (a byte of windows-1252 pasted in) is mended by dropping them, while
+    converting it from Latin-1 would turn each of its own letters to mojibake."""
+    from .html import MOSTLY_UTF8  # the share a page is read as UTF-8 within
+
+    line = data.count(b"\n", 0, err.start) + 1
+    where = f"at byte {err.start} (line {line}): {err.reason}"
+    if encoding != "utf-8-sig":
+        return f"not {encoding.upper()} {where}"
+    tolerant = data.decode("utf-8", errors="replace")
+    broken = tolerant.count("\ufffd") - data.count("\ufffd".encode())
+    non_ascii = len(tolerant) - len(tolerant.encode("ascii", "ignore"))
+    if broken <= MOSTLY_UTF8 * non_ascii:
+        return (f"UTF-8 but for {broken} stray byte sequence{'' if broken == 1 else 's'}, the first {where}; drop "
+                f"{'it' if broken == 1 else 'them'} (iconv -f UTF-8 -t UTF-8 -c FILE) or mend by hand")
+    return f"not UTF-8 {where}; convert it first from its encoding (iconv -f LATIN1 -t UTF-8 FILE, if Latin-1)"
 
 
 def _utf16(data: bytes) -> str | None:

@@ -286,6 +286,22 @@ def test_unusable_text_files_are_one_reject(tmp_path: Path, content: bytes, reas
     assert docs == [] and [(r.position, r.reason) for r in rejected] == [(1, reason)]
 
 
+def test_a_bad_encoding_reject_says_how_to_mend_the_file(tmp_path: Path) -> None:
+    # a UTF-8 story with one stray windows-1252 byte was told to convert from Latin-1,
+    # which would turn each of its own "ü" into "Ã¼"
+    story = "Die Bürger stimmten am Dienstag für die Fähre über den Fluss, trotz der Kosten.\n\n" * 3
+    stray = tmp_path / "stray.txt"
+    stray.write_bytes(story.encode() + b"Ein Gedankenstrich \x96 aus Word.\n")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(story.encode("latin-1"))
+    (one,), (other,) = _read(stray)[1], _read(latin)[1]
+    assert one.reason == other.reason == "bad_encoding"
+    at = len(story.encode()) + len("Ein Gedankenstrich ")
+    assert one.detail.startswith(f"UTF-8 but for 1 stray byte sequence, the first at byte {at} (line 7)")
+    assert "iconv -f UTF-8 -t UTF-8 -c" in one.detail and "LATIN1" not in one.detail
+    assert other.detail.startswith("not UTF-8 at byte 5 (line 1)") and "iconv -f LATIN1" in other.detail
+
+
 def test_text_file_over_max_bytes_is_rejected_plain_and_gzipped(tmp_path: Path) -> None:
     text = ("A sentence of the page. " * 100).encode()
     plain, packed = tmp_path / "big.txt", tmp_path / "big.txt.gz"
