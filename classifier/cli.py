@@ -262,13 +262,13 @@ class _RejectEcho:
 
     def __call__(self, reject: Reject) -> None:
         self.seen += 1
-        if self.seen <= SHOWN_REJECTS:
+        if self.seen <= SHOWN_REJECTS or logging.getLogger().level <= logging.INFO:  # -v: every one
             click.echo(f"sieve: rejected {reject}", err=True)
         elif self.seen == SHOWN_REJECTS + 1:
             where = (f"; each is in {self.kept_in}" if self.kept_in is not None
                      else "; `--rejects FILE` keeps each, where the command takes it")
-            click.echo(f"sieve: more than {SHOWN_REJECTS} records rejected: the others are counted, not shown{where}",
-                       err=True)
+            click.echo(f"sieve: more than {SHOWN_REJECTS} records rejected: the others are counted, not shown "
+                       f"(-v shows each){where}", err=True)
 
 
 class _RejectReporter:
@@ -535,8 +535,26 @@ def _echo_table(doc: Document) -> None:
         text = " ".join(b.text.split())
         room = max(width - 36, 20)
         head = f"{i:>4}  " + click.style(f"{label:<11}", fg=_LABEL_COLOURS.get(b.label, None) if b.label else None)
-        shown = _marked(b.text, b.segments) if b.segments else text[:room] + ("…" if len(text) > room else "")
+        shown = _marked(b.text, b.segments) if b.segments else _cut_to_width(text, room)
         click.echo(f"{head} {conf:4.2f}  {lang:<4}  {shown}")
+
+
+def _cut_to_width(text: str, columns: int) -> str:
+    """``text`` cut to fit ``columns`` terminal columns, with "…" when cut: a Chinese,
+    Japanese or Korean character takes two columns, a combining mark or a format
+    character none (a row cut by characters wrapped on the terminal)."""
+    if text.isascii():
+        return text if len(text) <= columns else text[:columns] + "…"
+    import unicodedata
+
+    used = 0
+    for i, ch in enumerate(text):
+        w = (0 if unicodedata.category(ch) in ("Mn", "Me", "Cf")
+             else 2 if unicodedata.east_asian_width(ch) in "WF" else 1)
+        if used + w > columns:
+            return text[:i] + "…"
+        used += w
+    return text
 
 
 def _marked(text: str, segments: tuple[Segment, ...], colour: bool = True) -> str:
@@ -585,8 +603,7 @@ def _echo_languages(doc: Document, show_all: bool) -> None:
             text = _marked(b.text, b.segments)
         else:
             text = " ".join(b.text.split())
-            room = max(width - 30, 30)
-            text = text[:room] + ("…" if len(text) > room else "")
+            text = _cut_to_width(text, max(width - 30, 30))
         click.echo(f"{i:>4}  {lang:<4} {score}  {tag}  {text}")
 
 

@@ -198,6 +198,23 @@ def test_score_table_format(runner: CliRunner, tiny_model_dir: Path, data_dir: P
         json.loads(lines[0])
 
 
+def test_the_table_fits_the_terminal_in_columns_not_characters(runner: CliRunner, tiny_model_dir: Path,
+                                                                tmp_path: Path) -> None:
+    # a Chinese row, cut at the terminal's width in characters, was 119 columns wide on 80
+    import unicodedata
+
+    story = tmp_path / "zh.txt"
+    story.write_text("新的地铁线路星期一开通，从机场到市中心只需要二十分钟，乘客们都非常高兴，车站里挤满了人。" * 3 + "\n\n"
+                     + "The council voted on Tuesday to keep the ferry running through the winter months. " * 3
+                     + "\n", encoding="utf-8")
+    for command in (["score", str(story), "--format", "table"], ["lang", str(story), "--all"]):
+        result = runner.invoke(cli, [*command, "--model-dir", str(tiny_model_dir)], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.stderr
+        rows = result.stdout.splitlines()[1:]
+        widths = [sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in row) for row in rows]
+        assert len(rows) == 2 and all(74 <= w <= 81 for w in widths), (widths, rows)
+
+
 def test_score_table_with_output_file_is_a_usage_error(runner: CliRunner, tiny_model_dir: Path,
                                                        data_dir: Path, tmp_path: Path) -> None:
     result = _score(runner, tiny_model_dir, str(data_dir / "story.txt"), "--format", "table",
@@ -387,6 +404,10 @@ def test_rejects_past_the_first_twenty_are_counted_not_told_one_by_one(runner: C
     assert len([line for line in scored.stderr.splitlines() if line.startswith("sieve: rejected")]) == 20
     assert f"each is in {tmp_path / 'out.jsonl.rejects.jsonl'}" in scored.stderr
     assert len((tmp_path / "out.jsonl.rejects.jsonl").read_text().splitlines()) == 60
+    assert "(-v shows each)" in scored.stderr
+    verbose = runner.invoke(cli, ["-v", "score", str(page), "-o", str(tmp_path / "out2.jsonl"),
+                                  "--model-dir", str(tiny_model_dir)])
+    assert len([line for line in verbose.stderr.splitlines() if line.startswith("sieve: rejected")]) == 60
 
 
 def test_evaluate_json_is_consistent_with_the_data(runner: CliRunner, tiny_model_dir: Path,
