@@ -204,7 +204,8 @@ def test_the_table_fits_the_terminal_in_columns_not_characters(runner: CliRunner
     import unicodedata
 
     story = tmp_path / "zh.txt"
-    story.write_text("新的地铁线路星期一开通，从机场到市中心只需要二十分钟，乘客们都非常高兴，车站里挤满了人。" * 3 + "\n\n"
+    chinese = "新的地铁线路星期一开通，从机场到市中心只需要二十分钟，乘客们都非常高兴，车站里挤满了人。"
+    story.write_text(chinese * 3 + "\n\n"
                      + "The council voted on Tuesday to keep the ferry running through the winter months. " * 3
                      + "\n", encoding="utf-8")
     for command in (["score", str(story), "--format", "table"], ["lang", str(story), "--all"]):
