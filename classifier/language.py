@@ -895,7 +895,8 @@ class LanguageIdentifier:
         analyses = analyses or self.analyze_many([b.text for b in blocks_in])
         labels = labels if labels is not None else [b.label for b in blocks_in]
         scores = scores if scores is not None else [b.scores for b in blocks_in]
-        main = _main_language([(lab, b.lang, b.lang_score, _text_weight(b.text)) for b, lab in zip(blocks_in, labels)])
+        main = _main_language([(lab, _block_votes(b, an), _text_weight(b.text))
+                               for b, an, lab in zip(blocks_in, analyses, labels, strict=True)])
         prior = main.lang if main else None
         blocks = []
         for b, an, lab, sc in zip(blocks_in, analyses, labels, scores, strict=True):
@@ -996,7 +997,29 @@ def main_language(blocks: Sequence[Block]) -> LanguageGuess | None:
     holds ``MAIN_SHARE`` of them (or they hold too little text with a language), of
     the blocks not labelled boilerplate or navigation, then of all blocks. The
     confidence is that language's share of the counted characters."""
-    return _main_language([(b.label, b.lang, b.lang_score, _text_weight(b.text)) for b in blocks])
+    return _main_language([(b.label, {b.lang: b.lang_score or 1.0} if b.lang else {}, _text_weight(b.text))
+                           for b in blocks])
+
+
+def _block_votes(block: Block, analysis: TextAnalysis) -> dict[str, float]:
+    """What a block gives each language in the page's: its language's confidence, or
+    for a block whose sentences are in several languages, each one's share of its
+    sentences (as ``decide`` weighs them). A Spanish paragraph holding a German
+    quotation a little longer than its own words counted as German whole, and with
+    it a three-paragraph Spanish story was German."""
+    if block.lang is None:
+        return {}
+    pieces = analysis.pieces
+    if len(pieces) < 2 or len({p.lang for p in pieces if p.lang}) < 2:
+        return {block.lang: block.lang_score or 1.0}
+    votes: dict[str, float] = defaultdict(float)
+    judged = 0
+    for p in pieces:
+        weight = _vote_weight(analysis.text, p)
+        if p.lang is not None:
+            votes[p.lang] += weight * p.prob
+            judged += weight
+    return {lang: v / judged for lang, v in votes.items()}
 
 
 def _vote_weight(text: str, piece: Piece) -> int:
@@ -1018,8 +1041,8 @@ def _cjk_extra(text: str, start: int, end: int) -> int:
     return (CJK_LETTER_WEIGHT - 1) * len(_HAN_KANA.findall(text, start, end))
 
 
-def _main_language(items: Sequence[tuple[Label | None, str | None, float | None, int]]) -> LanguageGuess | None:
-    """``main_language`` over (label, language, confidence, characters) per block."""
+def _main_language(items: Sequence[tuple[Label | None, dict[str, float], int]]) -> LanguageGuess | None:
+    """``main_language`` over (label, confidence per language, characters) per block."""
     pools = (
         [it for it in items if it[0] is Label.CONTENT],
         [it for it in items if it[0] not in (Label.BOILERPLATE, Label.NAVIGATION)],
@@ -1029,9 +1052,10 @@ def _main_language(items: Sequence[tuple[Label | None, str | None, float | None,
     for pool in pools:
         weight: dict[str, float] = defaultdict(float)
         with_language = 0  # characters (as _text_weight counts them) of the blocks with a language
-        for _, lang, score, chars in pool:
-            if lang is not None:
-                weight[lang] += chars * (score or 1.0)
+        for _, votes, chars in pool:
+            for lang, score in votes.items():
+                weight[lang] += chars * score
+            if votes:
                 with_language += chars
         if not weight:
             continue

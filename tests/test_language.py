@@ -681,3 +681,19 @@ def test_indic_vowel_signs_count_as_letters(lid: LanguageIdentifier) -> None:
     block = lid.decide(lid.analyze(text), None)
     assert block.lang == "hi" and [(s.lang, text[s.start:s.end]) for s in block.segments] == [("en", english)]
     assert long_enough_for_a_language("मैं आज बाजार जाऊँगा।")  # 15 letters with its signs, 3 words
+
+
+def test_a_paragraph_quoting_a_longer_foreign_sentence_counts_by_its_sentences(lid: LanguageIdentifier) -> None:
+    # the middle paragraph's German quotation is a little longer than its Spanish words:
+    # it counted as German whole, and the three-paragraph Spanish story came out German,
+    # its Spanish paragraphs "foreign"
+    doc = lid.annotate(Document.from_texts([
+        "El canciller alemán visitó Madrid el lunes para reunirse con el presidente del Gobierno.",
+        "En la rueda de prensa, el canciller dijo: „Wir stehen fest an der Seite Spaniens und werden gemeinsam "
+        "handeln.“ Después se marchó al aeropuerto.",
+        "Los dos líderes firmaron un acuerdo de cooperación energética.",
+    ]))
+    assert doc.lang == "es" and not any(b.foreign for b in doc.blocks)
+    quote = doc.blocks[1]
+    assert quote.lang == "es" and [(s.lang, quote.text[s.start:s.end]) for s in quote.segments] == [
+        ("de", "„Wir stehen fest an der Seite Spaniens und werden gemeinsam handeln.“")]
