@@ -960,7 +960,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         docs, merged = merge_repeated_pages(_read_labelled(data, text_field))
         _refuse_replacing_adapter(output_dir, sorted({p for d in docs if (p := publisher_of(d))}))
         if merged:
-            _note(f"sieve train: {merged} labelled pages repeat an earlier one (same url or id, same blocks: "
+            _note(f"sieve train: {_plural(merged, 'labelled page')} repeat{'s' if merged == 1 else ''} an earlier "
+                  "one (same url or id, same blocks: "
                   "corrections of aligned pages); their labels are merged, sieve review's first, then the "
                   "later file's")
         # pages labelled with their DOM facts (`sieve align` and `sieve review` of web pages

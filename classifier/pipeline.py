@@ -396,6 +396,9 @@ def adapter_summary(name: str, adapted: int | None, documents: int | None = None
         line += (": it applies to documents that its model labels and whose publisher is one of those named: the "
                  "record's `publisher` field (or --publisher), else its url's host without www. (a bare HTML file "
                  "has a url only when its head names its canonical URL)")
+        if name.startswith("html model"):  # "html model; wordpress.com": records of block text go to the text model
+            line += ("; an adapter of the HTML model adjusts web pages (HTML files, JSONL with 'html', WARC), "
+                     "which the HTML model labels: records of blocks are the text model's")
     return line
 
 

@@ -402,7 +402,7 @@ def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_mode
                                   "-o", "site-models/", "--general", str(data_dir / "labelled.jsonl")])
     assert trained.exit_code == 0, trained.stderr
     # review's correction of a page that align labelled too is merged into it, not a page of its own
-    assert "1 labelled pages repeat an earlier one" in trained.stderr
+    assert "1 labelled page repeats an earlier one" in trained.stderr
     # the pages kept their DOM facts through align: the HTML model is adapted, with a path model
     assert "adapter written (all the pages) of the html model for harbourtimes.example:" in trained.stderr
     adapter = load_adapter(Path("site-models/adapter.joblib"))
@@ -417,6 +417,11 @@ def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_mode
     bare = runner.invoke(cli, ["score", "site-pages/story-0.html", "-o", "bare.jsonl", "--model-dir", "site-models/"])
     assert bare.exit_code == 0, bare.stderr
     assert "adjusted 0 of 1 documents: it applies to documents that its model labels and whose" in bare.stderr
+    # records of block text, of the adapted publisher: the text model's, which the summary says
+    blocks = runner.invoke(cli, ["score", str(data_dir / "articles.jsonl"), "-o", "blocks.jsonl", "--model-dir",
+                                 "site-models/", "--publisher", "harbourtimes.example"])
+    assert blocks.exit_code == 0, blocks.stderr
+    assert "adjusted 0 of 3 documents" in blocks.stderr and "records of blocks are the text model's" in blocks.stderr
 
 
 @pytest.mark.parametrize(("a", "b", "same"), [
