@@ -852,6 +852,12 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
         raise click.UsageError("-o is the --base folder: write the adapted models to another folder, so "
                                "the base models stay as they are")
     _refuse_training_into(output_dir, base=base_dir is not None, data=data)
+    try:  # before minutes of training, not after: a folder that cannot be made fails now
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise click.ClickException(f"cannot write {output_dir}: {err.strerror or err}") from err
+    if not os.access(output_dir, os.W_OK | os.X_OK):
+        raise click.ClickException(f"cannot write {output_dir}: {os.strerror(errno.EACCES)}")
     if base_dir is not None:
         _adapt(base_dir, data, output_dir, text_field, holdout_share, general, seed)
         return

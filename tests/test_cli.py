@@ -1050,6 +1050,17 @@ def test_train_reads_the_labelled_files_of_a_folder_and_leaves_notes_out(runner:
         assert "sieve align PAGES --clean" in only_pages.stderr
 
 
+def test_train_to_a_folder_that_cannot_be_made_fails_before_training(runner: CliRunner, data_dir: Path,
+                                                                     tiny_model_dir: Path, tmp_path: Path) -> None:
+    # it fitted and reported a whole model, then failed to write it
+    (tmp_path / "file").write_text("not a folder")
+    for args in (["train", str(data_dir / "labelled.jsonl"), "--folds", "2"],
+                 ["train", "--base", str(tiny_model_dir), str(data_dir / "labelled.jsonl")]):
+        result = runner.invoke(cli, [*args, "-o", str(tmp_path / "file" / "models")])
+        assert result.exit_code == 1 and f"cannot write {tmp_path / 'file' / 'models'}" in result.stderr
+        assert "F1" not in result.stdout + result.stderr  # no cross-validation, no before/after report
+
+
 def test_evaluate_shows_no_figure_for_a_label_absent_from_the_data(runner: CliRunner, tiny_model_dir: Path,
                                                                    tmp_path: Path) -> None:
     data = tmp_path / "one.jsonl"
