@@ -1391,9 +1391,12 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
               "url, or the same blocks) and were counted once")
     if memory.publishers and not n_templates and not partial:
         most = max(e["pages"] for e in memory.publishers.values())
+        many = len(memory.publishers)
+        hosts = (f"; the {many:,} publishers of one page or two are likely one site under many host names (a "
+                 "blog platform's subdomains): --publisher NAME makes them one" if many > 2 and most <= 2 else "")
         _note(f"sieve templates: no block text is on --min-pages {min_pages} pages and --min-share {min_share} "
-              f"of a publisher's pages (the largest publisher here has {most} pages); to learn a crawl shard "
-              "by shard, learn each with --partial and `sieve templates merge` them")
+              f"of a publisher's pages (the largest publisher here has {_plural(most, 'page')}){hosts}; to learn a "
+              "crawl shard by shard, learn each with --partial and `sieve templates merge` them")
 
 
 @templates.command(name="merge")

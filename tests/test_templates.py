@@ -156,6 +156,23 @@ def test_cli_learn_show_merge_and_use(runner: CliRunner, tiny_model_dir: Path, t
     assert bad.exit_code == 1 and "template memory" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_a_platform_of_many_host_names_is_pointed_to_publisher(runner: CliRunner, tmp_path: Path) -> None:
+    # 35 blogs of one platform, each on its own subdomain: 35 publishers of one page, no
+    # template, and a hint at --partial and merge instead of --publisher
+    pages = [{**_page("platform.test", i), "url": f"https://blog{i}.platform.test/post"} for i in range(12)]
+    data = tmp_path / "blogs.jsonl"
+    data.write_text("".join(json.dumps(p) + "\n" for p in pages))
+    alone = runner.invoke(cli, ["templates", "learn", str(data), "-o", str(tmp_path / "t.json")])
+    assert alone.exit_code == 0, alone.stderr
+    assert "the largest publisher here has 1 page)" in alone.stderr
+    assert "the 12 publishers of one page or two are likely one site" in alone.stderr
+    assert "--publisher NAME makes them one" in alone.stderr
+    one = runner.invoke(cli, ["templates", "learn", str(data), "--publisher", "platform.test", "-o",
+                              str(tmp_path / "t2.json")])
+    assert one.exit_code == 0 and "likely one site" not in one.stderr
+    assert json.loads((tmp_path / "t2.json").read_text())["publishers"]
+
+
 def test_odd_urls_and_damaged_memories(tmp_path: Path) -> None:
     assert publisher_of(Document.from_dict({"text": "x", "url": "http://[x/a"})) is None
     for bad in ({"format": FORMAT, "min_pages": "x"},
