@@ -1303,8 +1303,8 @@ def format_metrics(m: dict[str, Any], *, title: str = "evaluation") -> str:
     if len(m["labels_present"]) < len(names):
         absent = ", ".join(c for c in names if c not in m["labels_present"])
         lines.append(f"  (no block is or was labelled {absent}: macro-F1 counts its F1 as 0, as "
-                     f"the project's scorer (eval/score.py) does; over the labels present it is "
-                     f"{m['macro_f1_present']:.4f})")
+                     f"the benchmark's scorer (../shared/eval/score.py) does; over the labels present it "
+                     f"is {m['macro_f1_present']:.4f})")
     lines.append(f"content vs rest: P {cvr['precision']:.4f} R {cvr['recall']:.4f} F1 {cvr['f1']:.4f}")
     lines.append("confusion (rows gold, columns predicted):")
     lines.append(f"{'':<12}" + "".join(f"{c:>12}" for c in names))
