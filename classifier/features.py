@@ -259,6 +259,7 @@ def _combining_marks() -> str:
 #: them is a phrase or a sentence, not a word.
 _UNSPACED = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
 _MARKS = _combining_marks()
+_MARK = re.compile(f"[{_MARKS}]")
 #: The words of ``block_shape`` from features version 10: a word goes on through the
 #: combining marks inside it (``\w`` stops at a Devanagari, Bengali or Tamil vowel sign
 #: or virama, and at Arabic and Hebrew vowel points: "दिल्ली" was three words of one
@@ -280,9 +281,10 @@ _END_PUNCT_V10 = re.compile(f"(?:[{_STOPS_V10}:;][{_CLOSERS}]*|[\u0e00-\u0eff]{{
 def block_shape(block: Block, version: int = FEATURES_VERSION) -> list[float]:
     """Surface statistics of one block (``model_text``), in ``SHAPE_NAMES`` order (all
     finite), as features ``version`` computes them: from version 9, two Han or kana
-    characters are a word; from version 10, combining marks are part of a word, Thai,
-    Lao, Myanmar and Khmer are words of four characters, and other scripts' full stops
-    end sentences (ASCII text has the same shape in each)."""
+    characters are a word; from version 10, combining marks are part of a word and
+    count as letters (not punctuation), Thai, Lao, Myanmar and Khmer are words of four
+    characters, and other scripts' full stops end sentences and their commas are
+    commas (ASCII text has the same shape in each)."""
     text = model_text(block.text)
     n = len(text)
     if n == 0:
@@ -306,6 +308,12 @@ def block_shape(block: Block, version: int = FEATURES_VERSION) -> list[float]:
         upper = sum(map(str.isupper, text))
         digits = len(_DIGIT.findall(text))
         punct = len(_PUNCT.findall(text))
+        if version >= 10:  # a vowel sign is part of a letter, not punctuation (a third of Hindi text)
+            marks = len(_MARK.findall(text))
+            letters, punct = letters + marks, punct - marks
+    commas = text.count(",")
+    if not ascii_text and version >= 10:  # the commas of Chinese, Japanese and Arabic script
+        commas += text.count("，") + text.count("、") + text.count("،")
     if ascii_text or version < 10:
         sentences = len(_SENT_END.findall(text))
         ends = 1.0 if _END_PUNCT.search(text) else 0.0
@@ -333,7 +341,7 @@ def block_shape(block: Block, version: int = FEATURES_VERSION) -> list[float]:
         punct / n,
         ends,
         math.log1p(sentences),
-        min(text.count(",") / nw, 1.0) if nw else 0.0,
+        min(commas / nw, 1.0) if nw else 0.0,
         min(len(_SEPARATORS.findall(text)) / max(nw, 1), 1.0),
         1.0 if stripped[:1] and not stripped[:1].isalnum() and stripped[:1] not in "\"'“‘«(" else 0.0,
         1.0 if _URLISH.search(text) else 0.0,

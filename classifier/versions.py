@@ -24,9 +24,10 @@ MODEL_FORMAT = "sieve-block-model/1"
 # lexicons (two shape columns, so every model of an earlier version is refused); 9: two
 # Han or kana characters count as a word in the block shape (a model of version 8 is
 # given version 8's counts, and labels as it did); 10: a word goes on through its
-# combining marks (Indic vowel signs), Thai, Lao, Myanmar and Khmer are words of four
-# characters, and other scripts' full stops (the danda) end sentences: Hindi stories
-# were read as menus (a model of version 8 or 9 is given its version's shapes)
+# combining marks (Indic vowel signs: letters, not punctuation), Thai, Lao, Myanmar and
+# Khmer are words of four characters, other scripts' full stops (the danda) end
+# sentences and their commas count: Hindi stories were read as menus (a model of
+# version 8 or 9 is given its version's shapes)
 FEATURES_VERSION = 10
 
 

@@ -273,6 +273,7 @@ def test_prose_of_other_scripts_has_the_shape_of_prose(story: list[str], menu: s
     assert prose[col["is_sentence_like"]] == 1.0 and prose[col["short_word_share"]] < 0.7
     assert round(np.expm1(prose[col["log_sentences"]])) >= 1
     assert 8 <= round(np.expm1(prose[col["log_words"]])) <= 40
+    assert prose[col["letter_share"]] > 0.6 and prose[col["punct_share"]] < 0.1  # a vowel sign is no punctuation
     menu_shape = block_shape(Block(menu))
     assert menu_shape[col["is_menu_like"]] == 1.0 and menu_shape[col["ends_with_punct"]] == 0
     assert block_shape(Block(story[0]), 9)[col["is_sentence_like"]] == 0.0  # what version 9 saw
