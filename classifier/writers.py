@@ -142,18 +142,34 @@ class JsonlWriter:
             else:
                 assert self.part is not None
                 self.part.parent.mkdir(parents=True, exist_ok=True)
-                # a device or pipe is appended to: `-o /dev/stdout >> log` keeps the log
-                raw: IO[bytes] = open(self.part, "ab" if self._in_place else "wb")
-                self._raw = raw
-                if self.path.name.endswith(".gz"):
-                    # mtime=0 and no name in the header: the same records give the same bytes
-                    raw = gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0)  # type: ignore[assignment]
-                self._stream = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+                created = False
+                try:
+                    # a device or pipe is appended to: `-o /dev/stdout >> log` keeps the log
+                    created = not self._in_place
+                    raw: IO[bytes] = open(self.part, "ab" if self._in_place else "wb")
+                    self._raw = raw
+                    if self.path.name.endswith(".gz"):
+                        # mtime=0 and no name in the header: the same records give the same bytes
+                        raw = gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0)  # type: ignore[assignment]
+                    self._stream = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+                except BaseException:
+                    # a stop (SIGTERM, Ctrl-C) just after the file was made, before the writer
+                    # held it: no __exit__ would remove it, and the .part stayed
+                    if self._raw is not None:
+                        self._raw.close()
+                        self._raw = None
+                    if created:
+                        self.part.unlink(missing_ok=True)
+                    raise
         return self._stream
 
     def __enter__(self) -> JsonlWriter:
         if not self._lazy:
-            self._open()
+            try:
+                self._open()
+            except BaseException:  # (a stop between the file's making and `with`'s entry included)
+                self.__exit__(*sys.exc_info())
+                raise
         return self
 
     def write(self, record: dict[str, Any]) -> None:
