@@ -719,7 +719,7 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
                 f"no labelled JSONL in the data: {what} ({shown}); label them first: "
                 "`sieve align PAGES --clean CLEAN.jsonl` (their clean text), or "
                 "`sieve review PAGES` (by hand)")
-        why = (" (every record rejected)" if sink.total
+        why = (" (every record rejected)" if sink.total else " (an empty folder?)" if any(map(os.path.isdir, data))
                else f" (no record in {'it' if len(data) == 1 else 'them'})")
         raise click.ClickException(f"no document read from {', '.join(data)}{why}")
     from collections import Counter
