@@ -481,7 +481,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     sieve = _sieve_for(task.model_dir, task.model_choice, task.templates, stamp)
     adapted_before = sieve.adapted  # the process's Sieve serves every shard it cleans
     memory = sieve.templates
-    templates_before = (memory.documents, memory.applied) if memory is not None else (0, 0)
+    templates_before = (memory.documents, memory.applied, memory.turned or 0) if memory is not None else (0, 0, 0)
     options = _options_for(task, sieve, stamp)
     folder = Path(task.output).parent
     try:
@@ -578,7 +578,8 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         "adapted": sieve.adapted - adapted_before,
         # --templates: the documents it saw and those of its publishers (it applied to)
         "templates": ({"documents": memory.documents - templates_before[0],
-                       "applied": memory.applied - templates_before[1]} if memory is not None else None),
+                       "applied": memory.applied - templates_before[1],
+                       "turned": (memory.turned or 0) - templates_before[2]} if memory is not None else None),
     }
     _check_run(task)
     _write_json_atomic(shard_report_path(task.output), report, tag=tag)
@@ -684,7 +685,10 @@ def _summed_template_counts(reports: list[dict[str, Any]]) -> dict[str, int] | N
     counts = [r.get("templates") for r in reports]
     if not counts or any(not isinstance(c, dict) for c in counts):
         return None
-    return {k: sum(int(c[k]) for c in counts if c is not None) for k in ("documents", "applied")}
+    summed = {k: sum(int(c[k]) for c in counts if c is not None) for k in ("documents", "applied")}
+    if all("turned" in c for c in counts if c is not None):  # shards of an earlier Sieve did not count it
+        summed["turned"] = sum(int(c["turned"]) for c in counts if c is not None)
+    return summed
 
 
 def write_run_report(path: Path, report: dict[str, Any]) -> Path:

@@ -1662,7 +1662,7 @@ def _templates_line(path: Path, counts: dict[str, int] | None) -> str:
     if counts is None:
         return "the template memory applied to an unknown number of documents (shards of an earlier Sieve)"
     memory = TemplateMemory.load(path)
-    memory.documents, memory.applied = counts["documents"], counts["applied"]
+    memory.documents, memory.applied, memory.turned = counts["documents"], counts["applied"], counts.get("turned")
     return memory.summary()
 
 

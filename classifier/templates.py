@@ -120,6 +120,7 @@ class TemplateMemory:
     repeated: int = field(default=0, compare=False, repr=False)  # pages given again (same url or same blocks)
     documents: int = field(default=0, compare=False, repr=False)
     applied: int = field(default=0, compare=False, repr=False)
+    turned: int | None = field(default=0, compare=False, repr=False)  # blocks moved from content (None: unknown)
 
     # -- learning -------------------------------------------------------------------
     @classmethod
@@ -234,6 +235,8 @@ class TemplateMemory:
             p = out[i]
             if p[0] >= CONFIDENT_CONTENT and (pages < 2 * self.min_pages or share < 2 * self.min_share):
                 continue
+            if self.turned is not None and p[0] >= p[1] and p[0] >= p[2]:  # content was its label
+                self.turned += 1
             rest = p[1] + p[2]
             bp, nav = (p[1] / rest, p[2] / rest) if rest > 0 else (0.5, 0.5)
             # the content probability goes to the other two in their own proportion
@@ -246,6 +249,9 @@ class TemplateMemory:
         memory applied, and why when to none."""
         names = sorted(self.publishers)
         line = f"the template memory applied to {self.applied:,} of {self.documents:,} documents"
+        if self.applied and self.turned is not None:  # "applied" alone read as if it had changed them
+            line += (f" and turned {self.turned:,} block{'' if self.turned == 1 else 's'} the model labelled "
+                     "content to non-content")
         if not self.applied:
             known = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
             line += (": it applies to documents whose publisher it learned, the record's `publisher` field, else "

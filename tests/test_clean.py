@@ -1152,7 +1152,9 @@ def test_clean_says_to_how_many_documents_the_template_memory_applied(runner: Cl
         (src / f"s{shard}.jsonl").write_text("".join(
             json.dumps({"id": f"{shard}-{i}", "url": f"https://harbour.example/{shard}/{i}",
                         "blocks": ["Home | News | Sport", f"Story {shard}-{i}: the council kept the ferry running "
-                                   "through the winter after a long debate."]}) + "\n" for i in range(4)),
+                                   "through the winter after a long debate.",
+                                   "Our reporters cover the harbour, the council and the islands every day of "
+                                   "the week, in print and online."]}) + "\n" for i in range(4)),
             encoding="utf-8")
     (src / "other.jsonl").write_text(json.dumps({"id": "x", "url": "https://other.example/a",
                                                  "blocks": ["A page of another site with one paragraph."]}) + "\n",
@@ -1165,7 +1167,16 @@ def test_clean_says_to_how_many_documents_the_template_memory_applied(runner: Cl
     assert result.exit_code == 0, result.stderr
     assert "the template memory applied to 8 of 9 documents" in result.stderr
     report = json.loads((tmp_path / "out" / "_report.json").read_text(encoding="utf-8"))
-    assert report["templates"] == {"documents": 9, "applied": 8}
+    assert {k: report["templates"][k] for k in ("documents", "applied")} == {"documents": 9, "applied": 8}
+    # how many blocks it turned from content: "applied" alone read as if it had changed them
+    labels = {}
+    for name, extra in (("plain", []), ("memory", ["--templates", str(memory)])):
+        scored = runner.invoke(cli, ["score", str(src), "--model-dir", str(tiny_model_dir), *extra])
+        assert scored.exit_code == 0, scored.stderr
+        labels[name] = [b["label"] for line in scored.stdout.splitlines() for b in json.loads(line)["blocks"]]
+    turned = sum(a == "content" != b for a, b in zip(labels["plain"], labels["memory"], strict=True))
+    assert turned > 0 and report["templates"]["turned"] == turned
+    assert f"and turned {turned} blocks the model labelled content to non-content" in result.stderr
 
 
 def test_each_thread_cleans_with_its_own_sieve(tiny_model_dir: Path) -> None:
