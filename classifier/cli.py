@@ -1081,7 +1081,6 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             adapter = fit_adapter(docs, probs_of(base_all), base_model=kind)
             describe("adapter written (all the pages)", adapter, len(docs), docs)
         _compare_content_share(docs, base_all if held else base_fit, adapter, base)
-        output_dir.mkdir(parents=True, exist_ok=True)
         # the models the base folder labels with, each checked against its card: nothing unchecked is copied
         for name in (BLOCK_MODEL_FILE, HTML_MODEL_FILE, LID_MODEL_FILE, "LICENSE-lid.md"):
             if (base_dir / name).is_file():
