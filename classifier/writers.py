@@ -142,10 +142,11 @@ class JsonlWriter:
             else:
                 assert self.part is not None
                 self.part.parent.mkdir(parents=True, exist_ok=True)
-                created = False
+                # a file that was there (another run's, one this user may not write) is never removed
+                # for an open() that failed; one made here, or held, is
+                made_here = not self._in_place and not self.part.exists()
                 try:
                     # a device or pipe is appended to: `-o /dev/stdout >> log` keeps the log
-                    created = not self._in_place
                     raw: IO[bytes] = open(self.part, "ab" if self._in_place else "wb")
                     self._raw = raw
                     if self.path.name.endswith(".gz"):
@@ -155,10 +156,11 @@ class JsonlWriter:
                 except BaseException:
                     # a stop (SIGTERM, Ctrl-C) just after the file was made, before the writer
                     # held it: no __exit__ would remove it, and the .part stayed
+                    held = self._raw is not None
                     if self._raw is not None:
                         self._raw.close()
                         self._raw = None
-                    if created:
+                    if not self._in_place and (held or made_here):
                         self.part.unlink(missing_ok=True)
                     raise
         return self._stream

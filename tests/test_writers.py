@@ -250,3 +250,22 @@ def test_a_stop_just_after_the_file_is_made_leaves_no_part_file(tmp_path: Path, 
     with JsonlWriter(tmp_path / name, lazy=lazy) as again:  # the writer works as before
         again.write({"id": "b"})
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_a_part_file_that_was_there_is_kept_when_it_cannot_be_opened(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # another user's unfinished out.jsonl.part in a shared folder, which this run may not
+    # write: the failed open() removed it (the cleanup after a stop took it for its own)
+    import classifier.writers as writers
+
+    theirs = tmp_path / "out.jsonl.part"
+    theirs.write_text("their records\n")
+
+    def refused(path: object, mode: str = "r", *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(writers, "open", refused, raising=False)
+    with pytest.raises(PermissionError):
+        with JsonlWriter(tmp_path / "out.jsonl"):
+            pass
+    assert theirs.read_text() == "their records\n"
