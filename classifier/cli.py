@@ -390,9 +390,9 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
     fields = ", ".join(f"'{n}'" for n in names[:12]) + (", ..." if len(names) > 12 else "")
     likely = check.likely_text_field()
     hint = f": --text-field {likely}?" if likely else ""
-    which = (f"none of the first records of {where}" if len(check.files) > 1
-             else f"none of the first {FIELD_CHECK_RECORDS} records of {where}" if check.records >= FIELD_CHECK_RECORDS
-             else f"no record of {where}")
+    which = (f"no record of {where}" if check.whole
+             else f"none of the first records of {where}" if len(check.files) > 1 or check.records < FIELD_CHECK_RECORDS
+             else f"none of the first {FIELD_CHECK_RECORDS} records of {where}")
     raise click.UsageError(
         f"{which} has '{text_field}', 'blocks' or 'html' (their fields: {fields}): "
         f"every record would be rejected. --text-field names the field that holds the text{hint}")

@@ -576,6 +576,7 @@ class FieldCheck:
     files: list[str]  #: the JSONL inputs they came from
     #: each top-level field, in order of appearance, with the characters of its string values
     fields: dict[str, int]
+    whole: bool = False  #: every record of those inputs was looked at (each ended within the look)
 
     def likely_text_field(self) -> str | None:
         """The field with the most characters of string values: where the text likely is."""
@@ -592,20 +593,24 @@ def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text
     better stopped before it starts. ``None`` when one record has one of them, or
     when no record could be judged: standard input and pipes are not read ahead,
     and a file that cannot be read or parsed, or holds a JSON array, is left to
-    the run (its rejects say why)."""
+    the run (its rejects say why). Inputs of another kind among them (pages, text,
+    WARC: a folder of pages with a manifest.jsonl) are documents of the run: it is
+    not refused for its JSONL."""
     seen = 0
     files: list[str] = []
     fields: dict[str, int] = {}
+    whole = True
     unreadable: tuple[type[BaseException], ...] = (OSError, ValueError, *_truncation_errors())
     for path in paths:
-        if path == STDIN:
-            continue
+        if path == STDIN or not Path(path).is_file():
+            return None
         try:
-            if not Path(path).is_file() or file_format(path, input_format) != "jsonl":
-                continue
-            objects = _first_objects(Path(path), records)
+            if file_format(path, input_format) != "jsonl":
+                return None
+            objects, ended = _first_objects(Path(path), records)
         except unreadable:
             continue
+        whole = whole and ended
         if objects:
             files.append(str(path))
         for record in objects:
@@ -614,13 +619,13 @@ def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text
             seen += 1
             for key, value in record.items():
                 fields[key] = fields.get(key, 0) + (len(value) if isinstance(value, str) else 0)
-    return FieldCheck(seen, files, fields) if seen else None
+    return FieldCheck(seen, files, fields, whole) if seen else None
 
 
-def _first_objects(path: Path, records: int) -> list[dict[str, Any]]:
+def _first_objects(path: Path, records: int) -> tuple[list[dict[str, Any]], bool]:
     """The JSON objects among the first ``records`` non-blank lines of a JSONL file
-    (lines that are no JSON object left out), read within ``FIELD_CHECK_BYTES``; none
-    for a JSON array."""
+    (lines that are no JSON object left out), read within ``FIELD_CHECK_BYTES``, and
+    whether the file ended within them; none for a JSON array."""
     found: list[dict[str, Any]] = []
     budget = FIELD_CHECK_BYTES
     with _open_binary(path) as stream:
@@ -628,7 +633,7 @@ def _first_objects(path: Path, records: int) -> list[dict[str, Any]]:
         while lines < records and budget > 0:
             raw = stream.readline(budget)
             if not raw:
-                break
+                return found, True
             budget -= len(raw)
             if not raw.endswith(b"\n") and budget <= 0:  # a record larger than what is left to read
                 break
@@ -636,7 +641,7 @@ def _first_objects(path: Path, records: int) -> list[dict[str, Any]]:
             if not raw:
                 continue
             if lines == 0 and raw.startswith(b"["):
-                return []
+                return [], False
             lines += 1
             try:
                 record = json.loads(raw)
@@ -644,7 +649,7 @@ def _first_objects(path: Path, records: int) -> list[dict[str, Any]]:
                 continue
             if isinstance(record, dict):
                 found.append(record)
-    return found
+        return found, budget > 0 and not stream.read(1)
 _JSON_GAP = re.compile(r"[\s,]*")
 
 

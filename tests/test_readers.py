@@ -179,18 +179,24 @@ def test_text_field_option_picks_the_field(tmp_path: Path) -> None:
     assert rejected == [] and docs[0].texts == ["One.", "Two."]
 
 
-def test_a_missing_text_field_is_found_in_the_first_records_only(tmp_path: Path) -> None:
+def test_a_missing_text_field_is_found_in_the_first_records_only(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from classifier import readers
+
     body = [json.dumps({"id": f"b{i}", "body": "x" * 40, "n": i}) for i in range(3)]
     plain = tmp_path / "body.jsonl"
     plain.write_text("{broken\n\n" + "\n".join(body) + "\n", encoding="utf-8")
     check = missing_text_field([str(plain)])
-    assert check is not None and check.records == 3 and check.files == [str(plain)]
+    assert check is not None and check.records == 3 and check.files == [str(plain)] and check.whole
     assert list(check.fields) == ["id", "body", "n"] and check.likely_text_field() == "body"
     assert missing_text_field([str(plain)], text_field="body") is None
     # a record with the field past the first ones is not looked for: a wrong field is judged early
     late = tmp_path / "late.jsonl"
     late.write_text("\n".join(body * 40) + "\n" + _record(1).decode(), encoding="utf-8")
-    assert missing_text_field([str(late)]).records == 100
+    assert missing_text_field([str(late)]).records == 100 and not missing_text_field([str(late)]).whole
+    # pages beside a manifest.jsonl are the run's documents: it is not refused for the manifest
+    (tmp_path / "page.html").write_text("<html><body><p>A page of the crawl.</p></body></html>")
+    assert missing_text_field([str(plain), str(tmp_path / "page.html")]) is None
     assert missing_text_field([str(late)], records=121) is None
     # any input with the field, or with blocks or html, clears the run; so does a JSON array, a
     # text file and a file of no parsable record: the run's rejects say why
@@ -203,6 +209,12 @@ def test_a_missing_text_field_is_found_in_the_first_records_only(tmp_path: Path)
     (tmp_path / "cut.jsonl.gz").write_bytes(gzip.compress(b"".join(_record(i) for i in range(50)))[:30])
     assert all(missing_text_field([str(tmp_path / name)]) is None
                for name in ("array.json", "story.txt", "junk.jsonl", "cut.jsonl.gz", "absent.jsonl"))
+    # records too large to look at a hundred of: "the first records", not "no record of"
+    big = tmp_path / "big.jsonl"
+    big.write_text("".join(json.dumps({"body": "x" * 1000}) + "\n" for _ in range(20)))
+    monkeypatch.setattr(readers, "FIELD_CHECK_BYTES", 5000)
+    partly = missing_text_field([str(big)])
+    assert partly is not None and partly.records == 4 and not partly.whole
 
 
 def test_gzipped_jsonl_is_read(tmp_path: Path) -> None:
