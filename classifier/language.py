@@ -147,7 +147,9 @@ _CJK_CHARS = "\u3000-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\
 #: Where a word (no space) is cut for its scripts: at a quotation mark or bracket
 #: between CJK text and other text (``记者："This is`` is ``记者：`` and ``"This``; a
 #: name inside Japanese, ``ところがKindle``, stays in its word).
-_SCRIPT_CUT = re.compile(f"(?<=[{_CJK_CHARS}])(?=[\"'“‘«(\\[])|(?<=[\"'”’»)\\]])(?=[{_CJK_CHARS}])")
+_SCRIPT_CUT = re.compile(f"(?<=[{_CJK_CHARS}])(?=[\"'“‘«(\\[])|(?<=[\"'”’»)\\]])(?=[{_CJK_CHARS}])"
+                         # corner brackets around text of another script: 観光客は「This is great」と語った
+                         f"|(?<=[{_CJK_CHARS}])(?=[「『][^{_CJK_CHARS}\\s])|(?<=[^{_CJK_CHARS}\\s][」』])(?=[{_CJK_CHARS}])")
 _HAN_KANA = re.compile(f"[{HAN_KANA}]")
 #: What a Han or kana character weighs against a letter of an alphabet when the
 #: languages of a block's pieces, or of a page's blocks, are weighed: a Chinese word
@@ -293,6 +295,7 @@ _UNICODE_SPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\
 #: Guillemets, blanked for fastText: lid.176 takes them for French ("Home » News »
 #: Cycling lanes" was French at 0.72), while the words say the language.
 _GUILLEMETS = str.maketrans({"»": " ", "«": " "})
+_CORNER_BRACKETS = str.maketrans({"「": " ", "」": " ", "『": " ", "』": " "})
 
 
 def _fasttext_line(text: str) -> str:
@@ -313,6 +316,8 @@ def _fasttext_line(text: str) -> str:
             line = unicodedata.normalize("NFC", line)
         if "»" in line or "«" in line:  # read as French whatever the words: "Read more »" was fr 0.68
             line = line.translate(_GUILLEMETS)
+        if line[:1] in "「『":  # a quotation cut out of Chinese or Japanese: its words, not its brackets
+            line = line.translate(_CORNER_BRACKETS)
     if line.isupper():
         line = line.lower()
     return line + "\n"
@@ -452,8 +457,8 @@ def _fits_script(lang: str, scripts: frozenset[str]) -> bool:
     return False
 
 
-_OPENING_MARKS = frozenset("\"'“‘«")
-_CLOSING_MARKS = frozenset("\"'”’»")
+_OPENING_MARKS = frozenset("\"'“‘«「『")
+_CLOSING_MARKS = frozenset("\"'”’»」』")
 
 
 def _split_scripts(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -954,8 +959,8 @@ def _segments(analysis: TextAnalysis, own: str) -> tuple[Segment, ...]:
 
 
 #: Closing marks a foreign quotation ends with, and the opening marks they close.
-_OPENERS = {"»": "«", "”": "“„", "’": "‘", "“": "„", ")": "(", "]": "[", "«": "»", '"': '"'}
-_TRAILING_CLOSER = re.compile(r"\s*([»”’“)\]«\"])")
+_OPENERS = {"»": "«", "”": "“„", "’": "‘", "“": "„", ")": "(", "]": "[", "«": "»", '"': '"', "」": "「", "』": "『"}
+_TRAILING_CLOSER = re.compile(r"\s*([»”’“)\]«\"」』])")
 
 
 def _closed(text: str, start: int, end: int) -> int:

@@ -697,3 +697,28 @@ def test_a_paragraph_quoting_a_longer_foreign_sentence_counts_by_its_sentences(l
     quote = doc.blocks[1]
     assert quote.lang == "es" and [(s.lang, quote.text[s.start:s.end]) for s in quote.segments] == [
         ("de", "„Wir stehen fest an der Seite Spaniens und werden gemeinsam handeln.“")]
+
+
+
+@pytest.mark.parametrize(("story", "quote"), [
+    ("東京を訪れた観光客は「This is the best city I have ever visited」と笑顔で語った。",
+     "「This is the best city I have ever visited」"),
+    ("他说：『This is a very good day for our company and for all of us』，然后离开了会场。",
+     "『This is a very good day for our company and for all of us』"),
+])
+def test_an_english_quotation_in_corner_brackets_is_a_segment(lid: LanguageIdentifier, story: str,
+                                                              quote: str) -> None:
+    # a user's crawl: 「」 were no quotation marks, so the Japanese around an English quote
+    # was one piece with it (cleaning kept "観光客は「This" and dropped the rest), or the
+    # whole Chinese paragraph read as English and was removed as a foreign block
+    own = ("これは日本語の記事です。東京は大きな都市で、毎年多くの人が訪れます。" if "東京" in story
+           else "这是一篇中文新闻。北京是一个很大的城市，每年都有很多游客。")
+    doc = lid.annotate(Document.from_texts([own, story]))
+    block = doc.blocks[1]
+    assert block.lang == doc.lang and not block.foreign
+    assert [(s.lang, story[s.start:s.end]) for s in block.segments] == [("en", quote)]
+    # a quotation in the text's own script is no segment, and is not cut out
+    same = ("彼は「明日は東京に行って友達に会います」と言った。" if "東京" in story
+            else "他说：「明天我们去北京看朋友」，然后走了。")
+    assert lid.annotate(Document.from_texts([own, same])).blocks[1].segments == ()
+    assert len(lid.analyze_many([same])[0].pieces) == 1
