@@ -936,8 +936,11 @@ def _not_decoded(data: bytes, encoding: str, err: UnicodeDecodeError) -> str:
     converting it from Latin-1 would turn each of its own letters to mojibake."""
     from .html import MOSTLY_UTF8  # the share a page is read as UTF-8 within
 
-    line = data.count(b"\n", 0, err.start) + 1
-    where = f"at byte {err.start} (line {line}): {err.reason}"
+    # the codec's offset is into what it decoded: after a byte-order mark it skipped; and a
+    # line is counted in text (a UTF-16 code unit may hold the byte of a newline)
+    at = err.start + len(data) - len(err.object)
+    line = err.object[:err.start].decode(encoding, errors="replace").count("\n") + 1
+    where = f"at byte {at} (line {line}): {err.reason}"
     if encoding != "utf-8-sig":
         return f"not {encoding.upper()} {where}"
     tolerant = data.decode("utf-8", errors="replace")

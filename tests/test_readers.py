@@ -312,6 +312,13 @@ def test_a_bad_encoding_reject_says_how_to_mend_the_file(tmp_path: Path) -> None
     assert one.detail.startswith(f"UTF-8 but for 1 stray byte sequence, the first at byte {at} (line 7)")
     assert "iconv -f UTF-8 -t UTF-8 -c" in one.detail and "LATIN1" not in one.detail
     assert other.detail.startswith("not UTF-8 at byte 5 (line 1)") and "iconv -f LATIN1" in other.detail
+    # the byte of the file and its line, after a byte-order mark and in UTF-16 (a review)
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes(b"\xef\xbb\xbfab\n\xff more\n")
+    assert _read(bom)[1][0].detail.startswith("not UTF-8 at byte 6 (line 2)")
+    wide = tmp_path / "wide.txt"
+    wide.write_bytes("上海上海\n第二行 ".encode("utf-16") + b"\x00\xd8\x41\x00")  # 上 is U+4E0A: a 0x0A byte
+    assert _read(wide)[1][0].detail.startswith("not UTF-16 at byte 20 (line 2)")
 
 
 def test_text_file_over_max_bytes_is_rejected_plain_and_gzipped(tmp_path: Path) -> None:
