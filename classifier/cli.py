@@ -852,12 +852,26 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
         raise click.UsageError("-o is the --base folder: write the adapted models to another folder, so "
                                "the base models stay as they are")
     _refuse_training_into(output_dir, base=base_dir is not None, data=data)
+    made = not output_dir.exists()
     try:  # before minutes of training, not after: a folder that cannot be made fails now
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise click.ClickException(f"cannot write {output_dir}: {err.strerror or err}") from err
     if not os.access(output_dir, os.W_OK | os.X_OK):
         raise click.ClickException(f"cannot write {output_dir}: {os.strerror(errno.EACCES)}")
+    try:
+        _train_into(data, output_dir, folds, seed, text_field, base_dir, holdout_share, general, model_dir)
+    except BaseException:
+        if made:  # a failed run leaves no empty folder it made (one that holds something stays)
+            with contextlib.suppress(OSError):
+                output_dir.rmdir()
+        raise
+
+
+def _train_into(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_field: str,
+                base_dir: Path | None, holdout_share: float, general: tuple[str, ...],
+                model_dir: Path | None) -> None:
+    """`sieve train` once its output folder is there: adapt (--base) or train anew."""
     if base_dir is not None:
         _adapt(base_dir, data, output_dir, text_field, holdout_share, general, seed)
         return

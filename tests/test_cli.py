@@ -1059,6 +1059,13 @@ def test_train_to_a_folder_that_cannot_be_made_fails_before_training(runner: Cli
         result = runner.invoke(cli, [*args, "-o", str(tmp_path / "file" / "models")])
         assert result.exit_code == 1 and f"cannot write {tmp_path / 'file' / 'models'}" in result.stderr
         assert "F1" not in result.stdout + result.stderr  # no cross-validation, no before/after report
+    # a run that fails after making its folder leaves no empty folder behind (a review)
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps({"id": "a", "blocks": [{"text": "Only content here, nothing else.",
+                                                      "label": "content"}]}) + "\n")
+    failed = runner.invoke(cli, ["train", str(one), "-o", str(tmp_path / "new" / "models"), "--folds", "0"])
+    assert failed.exit_code == 1 and "two labels" in failed.stderr
+    assert not (tmp_path / "new" / "models").exists()
 
 
 def test_evaluate_shows_no_figure_for_a_label_absent_from_the_data(runner: CliRunner, tiny_model_dir: Path,
