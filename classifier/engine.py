@@ -74,16 +74,33 @@ def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
     """The input files under ``folder``, recursively, sorted: hidden files and folders,
     those whose names begin with ``_`` (Spark's and Hadoop's ``_SUCCESS``,
     ``_temporary/``, as their readers skip them), Sieve's own rejects and reports and
-    unfinished ``.part`` files left out (and anything under ``skip``). Linked folders
+    unfinished ``.part`` files left out, and the sub-folders an earlier ``sieve clean``
+    wrote into (they hold its lock file; anything under ``skip`` too). Linked folders
     are followed, each real folder once (a link to a folder above it is no loop)."""
-    def inputs_only(dirs: list[str]) -> list[str]:
-        return sorted(d for d in dirs if not d.startswith((".", "_")))  # .git/, .cache/, _temporary/
+    def inputs_only(dirs: list[str], top: str | Path = folder) -> list[str]:
+        kept = []
+        for d in sorted(dirs):
+            if d.startswith((".", "_")):  # .git/, .cache/, _temporary/
+                continue
+            if os.path.exists(os.path.join(top, d, LOCK_NAME)) and os.path.realpath(os.path.join(top, d)) != mine:
+                # an earlier `sieve clean -o` into a folder of the inputs: read back as input,
+                # every document would be cleaned again beside itself
+                if os.path.realpath(os.path.join(top, d)) not in told:
+                    told.add(os.path.realpath(os.path.join(top, d)))
+                    logger.warning("%s holds the output of an earlier `sieve clean` (%s): not read as input; "
+                                   "give it on its own to read it", os.path.join(top, d), LOCK_NAME)
+                continue
+            kept.append(d)
+        return kept
+
+    told: set[str] = set()
+    mine = os.path.realpath(skip) if skip is not None else None  # this run's own output folder: said elsewhere
 
     # the folders under it as themselves first: a link to one of them is not followed, so a
     # file is read under its own path whatever the order the file system lists them in
     own: set[str] = set()
     for top, dirs, _ in os.walk(folder):
-        dirs[:] = inputs_only(dirs)
+        dirs[:] = inputs_only(dirs, top)
         own.add(os.path.realpath(top))
     found: list[Path] = []
     seen: set[str] = set()
@@ -93,7 +110,7 @@ def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = [d for d in inputs_only(dirs)
+        dirs[:] = [d for d in inputs_only(dirs, top)
                    if not (os.path.islink(os.path.join(top, d)) and os.path.realpath(os.path.join(top, d)) in own)]
         here = Path(top)
         for name in files:

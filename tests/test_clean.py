@@ -718,7 +718,8 @@ if sys.platform == "win32":  # pragma: no cover
 
 
 def test_an_output_folder_inside_the_input_folder_is_not_read_back(runner: CliRunner, tiny_model_dir: Path,
-                                                                   data_dir: Path, tmp_path: Path) -> None:
+                                                                   data_dir: Path, tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
     src = tmp_path / "data"
     src.mkdir()
     (src / "articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
@@ -732,6 +733,16 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_back(runner: CliRu
     result = _clean(runner, tiny_model_dir, str(src), "-o", str(src / "out"), "--overwrite")
     assert result.exit_code == 0 and json.loads((src / "out" / "_report.json").read_text())["shards"] == 1
     assert "1 files under the output folder" in result.stderr and "(more.jsonl)" in result.stderr
+    # that folder, read by a later run into another: an earlier run's output, not input
+    # (a user's crawl came out twice, each page beside its own cleaned copy)
+    again = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "elsewhere"))
+    assert again.exit_code == 0, again.stderr
+    assert json.loads((tmp_path / "elsewhere" / "_report.json").read_text())["shards"] == 1
+    assert f"{src / 'out'} holds the output of an earlier `sieve clean`" in caplog.text
+    scored = runner.invoke(cli, ["score", str(src), "--model-dir", str(tiny_model_dir)])
+    assert scored.exit_code == 0 and len(scored.stdout.splitlines()) == 3  # articles.jsonl's 3 documents
+    alone = runner.invoke(cli, ["score", str(src / "out"), "--model-dir", str(tiny_model_dir)])
+    assert alone.exit_code == 0 and len(alone.stdout.splitlines()) >= 3  # given on its own, it is read
 
 
 def test_empty_text_is_never_written_and_text_format_reads_folders(runner: CliRunner, tiny_model_dir: Path,
