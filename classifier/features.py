@@ -271,10 +271,12 @@ _WORD_V10 = re.compile(f"[{HAN_KANA}]{{1,2}}|[{_UNSPACED}][{_UNSPACED}{_MARKS}]{
 #: scripts (Devanagari and Bengali danda, Urdu's full stop, the Arabic question mark,
 #: Armenian, Ethiopic, Myanmar, Khmer and Tibetan full stops, full-width and half-width
 #: stops), and the end of a Thai or Lao run of 12 characters or more (they mark a
-#: sentence's end with a space): a Hindi story had no sentence, and read as a menu.
+#: sentence's end with a space; the run's last 12 only are matched: a greedy run took
+#: quadratic time on a long run that ends in another character): a Hindi story had no
+#: sentence, and read as a menu.
 _STOPS_V10 = ".!?。！？…।॥۔؟։።፧။។៕།．｡"
 _CLOSERS = "\"'”’»)\\]"
-_SENT_END_V10 = re.compile(f"(?:[{_STOPS_V10}][{_CLOSERS}]*|[\u0e00-\u0eff]{{12,}})(?:\\s|$)")
+_SENT_END_V10 = re.compile(f"(?:[{_STOPS_V10}][{_CLOSERS}]*|[\u0e00-\u0eff]{{12}})(?:\\s|$)")
 _END_PUNCT_V10 = re.compile(f"(?:[{_STOPS_V10}:;][{_CLOSERS}]*|[\u0e00-\u0eff]{{12}})\\s*$")
 
 

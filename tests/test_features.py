@@ -277,3 +277,16 @@ def test_prose_of_other_scripts_has_the_shape_of_prose(story: list[str], menu: s
     menu_shape = block_shape(Block(menu))
     assert menu_shape[col["is_menu_like"]] == 1.0 and menu_shape[col["ends_with_punct"]] == 0
     assert block_shape(Block(story[0]), 9)[col["is_sentence_like"]] == 0.0  # what version 9 saw
+
+
+def test_the_sentences_of_long_thai_runs_are_counted_as_before() -> None:
+    # a review: a greedy pattern for a Thai run before a space took quadratic time on a
+    # long run that ends in another character (80,000 characters: a minute); the counts
+    # are those of the pattern the models were trained with
+    from classifier.features import SHAPE_NAMES, block_shape
+
+    col = {name: i for i, name in enumerate(SHAPE_NAMES)}
+    thai = "ภาษาไทยเป็นภาษาราชการของประเทศไทย"
+    for text, sentences in ((thai * 300 + ")", 0), (thai * 300, 1), ((thai + " ") * 3, 3), (thai[:11] + " ", 0),
+                            ("ก" * 20000 + "x", 0)):
+        assert round(np.expm1(block_shape(Block(text))[col["log_sentences"]])) == sentences, text[-20:]
