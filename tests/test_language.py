@@ -722,3 +722,25 @@ def test_an_english_quotation_in_corner_brackets_is_a_segment(lid: LanguageIdent
             else "他说：「明天我们去北京看朋友」，然后走了。")
     assert lid.annotate(Document.from_texts([own, same])).blocks[1].segments == ()
     assert len(lid.analyze_many([same])[0].pieces) == 1
+
+
+
+@pytest.mark.parametrize(("text", "lang", "quote"), [
+    ("Der britische Verkehrsexperte Martin Hale sagte in Hamburg: „This is a good day for European railways. "
+     "We have waited for this for years.“ Ähnliche Pläne gebe es auch in Großbritannien.", "en",
+     "„This is a good day for European railways. We have waited for this for years.“"),
+    ("Une viticultrice espagnole venue de La Rioja pour observer les vendanges résume la situation : « Cada año "
+     "la uva madura antes y tenemos que adaptarnos a este nuevo clima. » Elle dit constater le même phénomène.",
+     "es", "« Cada año la uva madura antes y tenemos que adaptarnos a este nuevo clima. »"),
+])
+def test_a_quotation_after_a_lead_in_is_a_segment_whole(lid: LanguageIdentifier, text: str, lang: str,
+                                                        quote: str) -> None:
+    # a user's crawl: a quotation of two sentences, or one whose closing mark follows a
+    # space, had its first sentence judged with the lead-in (half of each language): the
+    # German page kept "„This is a good day for European railways.", and the French
+    # paragraph came out Spanish at 0.4975 with a "French segment"
+    own = text.split(":")[0]
+    doc = lid.annotate(Document.from_texts([own + ".", text]))
+    block = doc.blocks[1]
+    assert block.lang == doc.lang != lang and not block.foreign
+    assert [(s.lang, text[s.start:s.end]) for s in block.segments] == [(lang, quote)]
