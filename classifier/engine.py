@@ -70,6 +70,11 @@ def _stem(name: str) -> str:
     return shard_name_for(name)
 
 
+#: The folders of an earlier run's output already warned about in this process: a run
+#: expands its inputs more than once (the field check, then the shards), one warning each.
+_TOLD_EARLIER_OUTPUT: set[str] = set()
+
+
 def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
     """The input files under ``folder``, recursively, sorted: hidden files and folders,
     those whose names begin with ``_`` (Spark's and Hadoop's ``_SUCCESS``,
@@ -85,15 +90,14 @@ def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
             if os.path.exists(os.path.join(top, d, LOCK_NAME)) and os.path.realpath(os.path.join(top, d)) != mine:
                 # an earlier `sieve clean -o` into a folder of the inputs: read back as input,
                 # every document would be cleaned again beside itself
-                if os.path.realpath(os.path.join(top, d)) not in told:
-                    told.add(os.path.realpath(os.path.join(top, d)))
+                if os.path.realpath(os.path.join(top, d)) not in _TOLD_EARLIER_OUTPUT:
+                    _TOLD_EARLIER_OUTPUT.add(os.path.realpath(os.path.join(top, d)))
                     logger.warning("%s holds the output of an earlier `sieve clean` (%s): not read as input; "
                                    "give it on its own to read it", os.path.join(top, d), LOCK_NAME)
                 continue
             kept.append(d)
         return kept
 
-    told: set[str] = set()
     mine = os.path.realpath(skip) if skip is not None else None  # this run's own output folder: said elsewhere
 
     # the folders under it as themselves first: a link to one of them is not followed, so a
@@ -428,6 +432,25 @@ def _make_output_folder(output_dir: Path) -> None:
         raise InputError(f"cannot write to the output folder {output_dir} (permission denied); pass another -o")
 
 
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    for f in (folder, *folder.parents):
+        if f.exists():
+            break
+        missing.append(f)
+    return missing
+
+
+def _remove_empty_folders(folders: Sequence[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) that is empty; keep any other."""
+    for f in folders:
+        try:
+            f.rmdir()
+        except OSError:  # not empty (someone wrote into it meanwhile), or gone
+            return
+
+
 def _progress(total: int, enabled: bool) -> Any:
     """A tqdm bar on a terminal, else None (plain log lines are printed instead)."""
     if not enabled or total == 0:
@@ -539,10 +562,18 @@ def run_clean(
         _check_finished_inputs(output_dir, tasks, reports)
         _check_finished_options(output_dir, base, reports)
         reports = {name: _slim(r) for name, r in reports.items()}
+    made = _missing_folders(output_dir)
     _make_output_folder(output_dir)  # with no shard to do too: _report.json goes there
     # a Dask scheduler that cannot be reached fails the run here, before any work
     connect = _dask_client(workers, scheduler) if engine == "dask" and todo else nullcontext()
-    with connect as client, _output_lock(output_dir), _named_run(output_dir) as run:
+    with contextlib.ExitStack() as stack:
+        try:
+            client = stack.enter_context(connect)
+        except BaseException:  # nothing was written: the folders this run made go too
+            _remove_empty_folders(made)
+            raise
+        stack.enter_context(_output_lock(output_dir))
+        run = stack.enter_context(_named_run(output_dir))
         todo = [replace(t, run=run, run_file=str(output_dir / RUN_FILE)) for t in todo]
         todo = _with_earlier_outputs(todo)  # under the lock: it removes unfinished files of a stopped run
         if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends

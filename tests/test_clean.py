@@ -738,7 +738,7 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_back(runner: CliRu
     again = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "elsewhere"))
     assert again.exit_code == 0, again.stderr
     assert json.loads((tmp_path / "elsewhere" / "_report.json").read_text())["shards"] == 1
-    assert f"{src / 'out'} holds the output of an earlier `sieve clean`" in caplog.text
+    assert caplog.text.count(f"{src / 'out'} holds the output of an earlier `sieve clean`") == 1  # said once
     scored = runner.invoke(cli, ["score", str(src), "--model-dir", str(tiny_model_dir)])
     assert scored.exit_code == 0 and len(scored.stdout.splitlines()) == 3  # articles.jsonl's 3 documents
     alone = runner.invoke(cli, ["score", str(src / "out"), "--model-dir", str(tiny_model_dir)])
@@ -974,7 +974,7 @@ def test_an_unreachable_dask_scheduler_is_one_line_before_any_work(runner: CliRu
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
-    out = tmp_path / "out"
+    out = tmp_path / "new" / "out"
     for scheduler, words in ((address, f"no Dask scheduler answered at {address} within 1 s"),
                              ("nonsense", "--scheduler nonsense: not a Dask scheduler address")):
         started = time.monotonic()
@@ -983,7 +983,12 @@ def test_an_unreachable_dask_scheduler_is_one_line_before_any_work(runner: CliRu
         assert result.exit_code == 1 and time.monotonic() - started < 20
         (line,) = result.stderr.strip().splitlines()
         assert line.startswith("Error: ") and words in line
-        assert not out.exists() or not any(out.iterdir())
+        assert not (tmp_path / "new").exists()  # the folders the run made go with it: nothing was written
+    # a folder that was there before the run stays, empty as it was
+    (tmp_path / "kept").mkdir()
+    result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(tmp_path / "kept"),
+                    "--engine", "dask", "--scheduler", address)
+    assert result.exit_code == 1 and (tmp_path / "kept").is_dir() and not any((tmp_path / "kept").iterdir())
 
 
 def test_scheduler_without_the_dask_engine_is_a_usage_error(runner: CliRunner, tiny_model_dir: Path,
@@ -1139,6 +1144,20 @@ def test_clean_on_standard_input_counts_skipped_records_as_read_and_dropped(runn
     read, written, dropped, rejected = (int(g.replace(",", "")) for g in counts.groups())
     assert read == 3 and read == written + dropped + rejected  # the request and the image are read and dropped
     assert "dropped (not_html: 1, warc_request: 1)" in result.stderr  # and why, as a folder run says
+
+
+@pytest.mark.parametrize("requests", [1, 2])
+def test_score_summary_counts_records_that_are_no_documents_in_words(runner: CliRunner, tiny_model_dir: Path,
+                                                                     tmp_path: Path, requests: int) -> None:
+    warc = b"".join(_warc_record("request", f"https://example.org/{i}", b"GET / HTTP/1.1\r\n\r\n",
+                                 f"00000000-0000-0000-0000-00000000000{i}") for i in range(requests))
+    warc += _warc_record("response", "https://example.org/a", _http(PAGE), "00000000-0000-0000-0000-000000000009")
+    (tmp_path / "crawl.warc").write_bytes(warc)
+    result = runner.invoke(cli, ["score", str(tmp_path / "crawl.warc"), "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    said = ("1 record that is no document skipped (warc_request: 1)" if requests == 1
+            else "2 records that are no documents skipped (warc_request: 2)")
+    assert said in result.stderr
 
 
 def test_a_model_file_absent_then_and_not_looked_for_before_is_no_difference() -> None:
