@@ -473,7 +473,9 @@ def _echo_summary(command: str, sieve: Sieve, out: JsonlWriter, rejects: _Reject
     and where), records skipped; the adapter's and template memory's use."""
     reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.counts.items()))
     skipped = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.sink.skipped.items()))
-    skip_note = f", {rejects.sink.total_skipped} records that are no documents skipped ({skipped})"
+    n_skipped = rejects.sink.total_skipped
+    skip_note = (f", {_plural(n_skipped, 'record')} that {'is no document' if n_skipped == 1 else 'are no documents'}"
+                 f" skipped ({skipped})")
     read = out.count + rejects.sink.total
     _note(f"sieve {command}: {read} document{'' if read == 1 else 's'} read, {out.count} written, "
           f"{rejects.sink.total} rejected{f' ({reasons})' if reasons else ''}"
