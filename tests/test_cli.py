@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -316,6 +317,24 @@ def test_readme_documents_every_command(repo_root: Path) -> None:
     for name in cli.commands:
         assert f"sieve {name}" in readme, name
     assert "pip install -e '.[test]' && python -m pytest -q" in readme
+
+
+def test_readme_language_sample_is_what_sieve_lang_prints(runner: CliRunner, repo_root: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's sample of `sieve lang examples/harbour.txt` (shipped models) is its real output:
+    the document line whole, and each block's index, language, confidence and foreign mark."""
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"```\n(harbour  main language.*?)```", readme, flags=re.S)
+    assert found is not None, "README.md shows `sieve lang examples/harbour.txt`"
+    sample = found.group(1)
+    monkeypatch.chdir(repo_root)
+    result = runner.invoke(cli, ["lang", "examples/harbour.txt"])
+    assert result.exit_code == 0, result.stderr
+    printed = result.stdout.splitlines()
+    wanted = sample.splitlines()
+    assert printed[0] == wanted[0] and len(printed) == len(wanted)
+    for got, want in zip(printed[1:], wanted[1:]):
+        assert got.split()[:4 if "foreign" in want else 3] == want.split()[:4 if "foreign" in want else 3]
 
 
 def test_ci_script_runs_the_documented_command(repo_root: Path) -> None:
@@ -799,6 +818,20 @@ def test_a_blocks_own_fields_pass_through_and_gold_ones_do_not(runner: CliRunner
                           "foo"}
     assert first["lang"] == "en" and first["segments"] == [] and isinstance(first["scores"], dict)  # predicted
     assert set(second) == {"text", "label", "scores", "lang", "lang_score", "foreign", "segments"}
+
+
+@pytest.mark.parametrize("field", ["text", "raw_content"])
+def test_the_text_field_is_not_echoed_and_other_record_fields_are(runner: CliRunner, tiny_model_dir: Path,
+                                                                  tmp_path: Path, field: str) -> None:
+    # the README: other fields pass through, the text the blocks were cut from does not (its blocks are its text)
+    record = {"id": "a", field: "The council kept the ferry running through the winter.\n\nHome | News | Sport",
+              "doc_id": 7, "meta": {"source": "cc"}, "text_note": "kept"}
+    (tmp_path / "in.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    result = _score(runner, tiny_model_dir, str(tmp_path / "in.jsonl"), "--text-field", field)
+    assert result.exit_code == 0, result.stderr
+    (out,) = _records(result.stdout)
+    assert field not in out and len(out["blocks"]) == 2
+    assert out["doc_id"] == 7 and out["meta"] == {"source": "cc"} and out["text_note"] == "kept"
 
 
 @pytest.mark.parametrize("command", [["score"], ["clean"]])

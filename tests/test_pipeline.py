@@ -171,6 +171,13 @@ def test_readme_python_example_runs(repo_root: Path, capsys: pytest.CaptureFixtu
     exec(compile(blocks[1], "README.md", "exec"), namespace)  # noqa: S102
     segments = namespace["lid"].foreign_segments(namespace["text"])  # type: ignore[attr-defined]
     assert [(s.start, s.end, s.lang) for s in segments] == [(56, 116, "de")]
+    capsys.readouterr()
+    # the cleaning example: the story's two English paragraphs kept, the French notice and the menu removed
+    exec(compile(blocks[2], "README.md", "exec"), namespace)  # noqa: S102
+    out = capsys.readouterr().out
+    assert out.startswith("None en {") and "dropped" not in out
+    assert out.splitlines()[1].startswith("Residents of Port Aldwin") and "\n\nThe vote, held" in out
+    assert "Gazette" not in out.split("\n", 1)[1] and "Home | News" not in out
 
 
 def test_label_refuses_what_is_no_document_with_a_clear_type_error(tiny_model_dir: Path) -> None:
