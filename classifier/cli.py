@@ -43,7 +43,7 @@ from .pipeline import (
     default_model_dir,
     shipped_model_dir,
 )
-from .readers import DEFAULT_MAX_BYTES, INPUT_FORMATS, Reject, RejectSink, read_any
+from .readers import DEFAULT_MAX_BYTES, INPUT_FORMATS, Reject, RejectSink, read_any, shard_name_for
 from .writers import JsonlWriter, is_special_file, rejects_path_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -1246,10 +1246,15 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         if sieve.templates is not None:
             _note(f"sieve evaluate: {sieve.templates.summary()}")
         models = _models_line(sieve, predicted)
+        in_sample = _in_sample_notes(sieve, data, predicted)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     metrics = evaluate_documents(predicted, docs)
     click.echo(json.dumps(metrics, indent=2, sort_keys=True) if as_json else format_metrics(metrics))
+    for line in in_sample:
+        _note(f"sieve evaluate: warning: {line}")
+    if in_sample:
+        models += "; in-sample: " + " ".join(in_sample)
     if report_path is not None:
         from .report import write_report
 
@@ -1264,6 +1269,52 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         shown = (f" (block by block: the first {len(predicted) - docs_out:,} documents; {blocks_out:,} blocks left "
                  "out there, counted in the figures)" if docs_out or blocks_out else "")
         _note(f"sieve evaluate: wrote {report_path}{shown}")
+
+
+def _in_sample_notes(sieve: Sieve, data: tuple[str, ...], predicted: list[Document]) -> list[str]:
+    """A line for each data file a model that labelled ``predicted`` was trained on
+    (its card names the file's sha256): its figures are in-sample, far above what
+    the model does on publishers it has not seen; the line gives the card's
+    cross-validated figures for that file, where it has them."""
+    from .adapt import ADAPTER_FILE
+    from .cards import read_card
+    from .engine import expand_folders
+
+    trained: dict[str, tuple[str, dict[str, Any]]] = {}  # sha256 -> (model file, its card)
+    names = {HTML_MODEL_FILE if sieve.model_kind(d) == "html" else BLOCK_MODEL_FILE for d in predicted}
+    if (sieve.model_dir / ADAPTER_FILE).is_file():
+        names.add(ADAPTER_FILE)
+    for name in sorted(names):
+        card = read_card(sieve.model_dir / name)
+        for entry in card.get("training_files") or ():
+            if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
+                trained.setdefault(entry["sha256"], (name, card))
+    if not trained:
+        return []
+    lines = []
+    for path in dict.fromkeys(expand_folders(data)):
+        if path == "-" or not os.path.isfile(path):
+            continue
+        try:
+            found = trained.get(sha256_of(Path(path)))
+        except OSError:
+            continue
+        if found is None:
+            continue
+        name, card = found
+        stem = shard_name_for(Path(path).name)
+        cv = card.get("cv")
+        figures = ((cv.get(stem) or cv.get("all_parts")) if isinstance(cv, dict) else None) or card.get("cv_metrics")
+        told = ""
+        if isinstance(figures, dict):  # make_models.py writes content_vs_rest_f1, `sieve train` content_vs_rest
+            cvr = figures.get("content_vs_rest_f1", (figures.get("content_vs_rest") or {}).get("f1"))
+            macro = figures.get("macro_f1")
+            if isinstance(cvr, float) and isinstance(macro, float):
+                told = (f"; with its publishers held out (cross-validation, in the card) it scores content-vs-rest "
+                        f"{cvr:.3f}, macro-F1 {macro:.3f}")
+        lines.append(f"{path} is a file {name} was trained on (its card says so): these figures are in-sample, "
+                     f"above what the model does on publishers it has not seen{told}.")
+    return lines
 
 
 def _models_line(sieve: Sieve, predicted: list[Document]) -> str:

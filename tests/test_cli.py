@@ -394,6 +394,31 @@ def test_evaluate_prints_a_report(runner: CliRunner, tiny_model_dir: Path, data_
         assert name in out
 
 
+def test_evaluate_on_the_training_file_warns_that_its_figures_are_in_sample(runner: CliRunner, tiny_model_dir: Path,
+                                                                           data_dir: Path, tmp_path: Path) -> None:
+    src = tmp_path / "train.jsonl"
+    src.write_bytes((data_dir / "train-small.jsonl").read_bytes())
+    trained = runner.invoke(cli, ["train", str(src), "-o", str(tmp_path / "m"), "--folds", "2",
+                                  "--model-dir", str(tiny_model_dir)])
+    assert trained.exit_code == 0, trained.stderr
+    cv = json.loads((tmp_path / "m" / "blocks.json").read_text(encoding="utf-8"))["cv_metrics"]
+    # the same bytes under another name: the card's sha256 finds it, in a folder too
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "again.jsonl").write_bytes(src.read_bytes())
+    for given in (src, tmp_path / "copy"):
+        result = runner.invoke(cli, ["evaluate", str(given), "--model-dir", str(tmp_path / "m")])
+        assert result.exit_code == 0, result.stderr
+        assert "is a file blocks.joblib was trained on" in result.stderr and "in-sample" in result.stderr
+        assert (f"content-vs-rest {cv['content_vs_rest']['f1']:.3f}, macro-F1 {cv['macro_f1']:.3f}"
+                in result.stderr)
+    # the report says it too; data the model never saw: no warning
+    report = tmp_path / "r.html"
+    result = runner.invoke(cli, ["evaluate", str(src), "--model-dir", str(tmp_path / "m"), "--report", str(report)])
+    assert result.exit_code == 0 and "in-sample" in report.read_text(encoding="utf-8")
+    other = runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), "--model-dir", str(tmp_path / "m")])
+    assert other.exit_code == 0 and "in-sample" not in other.stderr
+
+
 def test_predictions_given_as_labelled_data_are_named_as_such(runner: CliRunner, tiny_model_dir: Path,
                                                                data_dir: Path, tmp_path: Path) -> None:
     scored = runner.invoke(cli, ["score", str(data_dir / "labelled.jsonl"), "--model-dir", str(tiny_model_dir)])
