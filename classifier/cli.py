@@ -1317,6 +1317,141 @@ def _in_sample_notes(sieve: Sieve, data: tuple[str, ...], predicted: list[Docume
     return lines
 
 
+#: What ``sieve models`` says each model file of a folder is, in the order it shows them.
+_MODEL_ROLES = ((BLOCK_MODEL_FILE, "text model", True), (HTML_MODEL_FILE, "HTML model", False),
+                (LID_MODEL_FILE, "language model", True), ("adapter.joblib", "publisher adapter", False))
+
+
+def _check_model_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(the card of ``path``, None) when the file matches its card and this Sieve can
+    load it, else (the card if it could be read, why not): the checks loading makes,
+    without loading anything (no scikit-learn import)."""
+    from .cards import check_card_file, check_sklearn_version, read_card, verify_file
+    from .versions import check_block_model_card
+
+    card: dict[str, Any] | None = None
+    try:
+        card = read_card(path)
+        card = verify_file(path)
+        if path.name in (BLOCK_MODEL_FILE, HTML_MODEL_FILE):
+            check_block_model_card(path, card)
+        else:
+            check_card_file(path, card)
+            if path.suffix == ".joblib":
+                check_sklearn_version(path, card, "adapt again with `sieve train --base`")
+    except ClassifierError as err:
+        return card, str(err)
+    return card, None
+
+
+def _card_lines(name: str, card: dict[str, Any]) -> list[str]:
+    """What a person wants to know of a model from its card, a few lines."""
+    def figure(m: Any) -> str | None:
+        if not isinstance(m, dict):
+            return None
+        cvr = m.get("content_vs_rest_f1", (m.get("content_vs_rest") or {}).get("f1"))
+        macro = m.get("macro_f1")
+        return (f"content-vs-rest {cvr:.3f}, macro-F1 {macro:.3f}"
+                if isinstance(cvr, float) and isinstance(macro, float) else None)
+
+    lines = []
+    if card.get("kind") == "fasttext-language-id":
+        lines.append(f"{card.get('name', name)}: {card.get('languages', '?')} languages; licence "
+                     f"{card.get('licence', '?')} ({card.get('licence_file', 'no licence file named')}); "
+                     f"{card.get('source', '')}".rstrip("; "))
+    else:
+        made = ["made"]
+        if card.get("created"):
+            made.append(str(card["created"])[:10])
+        if card.get("sieve_version"):
+            made.append(f"by sieve {card['sieve_version']}")
+        if card.get("sklearn_version"):
+            made.append(f"with scikit-learn {card['sklearn_version']}")
+        if card.get("features_version") is not None:
+            made.append(f"(features version {card['features_version']})")
+        if card.get("training_recipe"):
+            made.append(f"by running {card['training_recipe']}")
+        if len(made) > 1:
+            lines.append(" ".join(made))
+        files = [f"{f['pages']:,} pages under {str(f.get('path', '?')).split()[0]}"
+                 if isinstance(f.get("pages"), int) else Path(str(f.get("path", "?"))).name
+                 for f in card.get("training_files") or () if isinstance(f, dict)]
+        what = []
+        if card.get("training_documents") is not None:
+            what.append(f"{card['training_documents']:,} documents")
+        if card.get("training_blocks") is not None:
+            what.append(f"{card['training_blocks']:,} labelled blocks")
+        if card.get("kind") == "publisher-adapter":
+            what = [f"{card.get('pages', '?')} pages of {', '.join(card.get('publishers') or ()) or 'no publisher'}",
+                    f"{card.get('blocks', '?')} labelled blocks", f"adjusts the {card.get('base_model', '?')} model"]
+        if what or files:
+            lines.append("trained on " + ", ".join(what) + (f" from {', '.join(files)}" if files else ""))
+        cv = card.get("cv")
+        if isinstance(cv, dict):
+            parts = [f"{part} {f}" for part, m in sorted(cv.items()) if part != "all_parts" and (f := figure(m))]
+            for key, label in (("aeb_token_f1_without_headline", "AEB token F1 without headline"),
+                               ("aeb_token_f1_with_headline", "with headline")):
+                if isinstance(cv.get(key), dict) and isinstance(cv[key].get("f1"), float):
+                    parts.append(f"{label} {cv[key]['f1']:.3f}")
+            if parts:
+                lines.append(f"cross-validated ({cv.get('folds', '?')} folds, grouped by "
+                             f"{cv.get('grouped_by', 'publisher')}): " + "; ".join(parts))
+        elif (f := figure(card.get("cv_metrics"))) is not None:
+            lines.append(f"cross-validated ({card.get('cv_folds', '?')} folds, grouped by publisher): {f}")
+        elif card.get("kind") != "publisher-adapter":
+            lines.append("no cross-validated figures in its card (trained with --folds 0, or one publisher)")
+    lines.append(f"sha256 {card.get('sha256', '?')}")
+    return lines
+
+
+@cli.command(name="models")
+@click.option("--json", "as_json", is_flag=True, help="Print each model's card as JSON, with what the check found.")
+@_model_dir_option
+def models_command(as_json: bool, model_dir: Path | None) -> None:
+    """Show the models of a folder and check each against its card: what it is, what
+    it was trained on, its cross-validated figures, its sha256. Exit status 1 when a
+    model Sieve needs is missing or fails its check (as a run would fail).
+
+    \b
+    Examples:
+      sieve models
+      sieve models --model-dir site-models/ --json
+    """
+    folder = model_dir if model_dir is not None else default_model_dir()
+    if not folder.is_dir():
+        raise click.ClickException(f"{folder}: no such model folder")
+    found: list[dict[str, Any]] = []
+    failed = False
+    for name, role, needed in _MODEL_ROLES:
+        path = folder / name
+        if not path.exists() and not path.with_suffix(".json").exists():
+            found.append({"file": name, "role": role, "present": False, "ok": not needed,
+                          "problem": f"{path} is missing" if needed else None, "card": None})
+            failed = failed or needed
+            continue
+        card, problem = _check_model_file(path)
+        found.append({"file": name, "role": role, "present": True, "ok": problem is None, "problem": problem,
+                      "card": card})
+        failed = failed or problem is not None
+    if as_json:
+        click.echo(json.dumps({"model_dir": str(folder.resolve()), "ok": not failed, "models": found}, indent=2,
+                              sort_keys=True))
+    else:
+        click.echo(f"models in {folder.resolve()}")
+        for entry in found:
+            if not entry["present"]:
+                absent = {HTML_MODEL_FILE: "none (web pages are labelled by the text model)",
+                          "adapter.joblib": "none"}.get(entry["file"], "MISSING")
+                click.echo(f"  {entry['file']:<15} {entry['role']}: {absent}")
+                continue
+            state = "ok, matches its card" if entry["ok"] else f"FAILS: {entry['problem']}"
+            click.echo(f"  {entry['file']:<15} {entry['role']}: {state}")
+            for line in _card_lines(entry["file"], entry["card"]) if entry["card"] else ():
+                click.echo(f"  {'':<15} {line}")
+    if failed:
+        raise SystemExit(1)
+
+
 def _models_line(sieve: Sieve, predicted: list[Document]) -> str:
     """Which models labelled ``predicted``: the folder, each block model used (with how
     many documents and the first digits of its sha256), the adapter and the template

@@ -419,6 +419,48 @@ def test_evaluate_on_the_training_file_warns_that_its_figures_are_in_sample(runn
     assert other.exit_code == 0 and "in-sample" not in other.stderr
 
 
+def test_models_shows_and_checks_the_shipped_models(sieve_executable: str, repo_root: Path) -> None:
+    import subprocess
+
+    shipped = repo_root / "models"
+    done = subprocess.run([sieve_executable, "models", "--model-dir", str(shipped)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for name in ("blocks.joblib", "html.joblib", "lid.ftz"):
+        assert f"{name}" in out and hashlib.sha256((shipped / name).read_bytes()).hexdigest() in out
+    assert out.count("ok, matches its card") == 3 and "adapter.joblib  publisher adapter: none" in out
+    card = json.loads((shipped / "blocks.json").read_text(encoding="utf-8"))
+    aeb = card["cv"]["aeb-dev"]
+    assert f"aeb-dev content-vs-rest {aeb['content_vs_rest_f1']:.3f}, macro-F1 {aeb['macro_f1']:.3f}" in out
+    assert "CC BY-SA 3.0" in out and "176 languages" in out
+
+
+def test_models_fails_on_a_damaged_or_missing_model(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, folder)
+    good = runner.invoke(cli, ["models", "--model-dir", str(folder), "--json"])
+    assert good.exit_code == 0, good.stderr
+    listed = {m["file"]: m for m in json.loads(good.stdout)["models"]}
+    assert listed["blocks.joblib"]["ok"] and not listed["html.joblib"]["present"] and listed["html.joblib"]["ok"]
+    text = runner.invoke(cli, ["models", "--model-dir", str(folder)])
+    assert "no cross-validated figures in its card" in text.stdout  # the tiny model was fitted without CV
+    assert "web pages are labelled by the text model" in text.stdout
+    with open(folder / "blocks.joblib", "ab") as f:  # changed after its card was written
+        f.write(b"x")
+    damaged = runner.invoke(cli, ["models", "--model-dir", str(folder)])
+    assert damaged.exit_code == 1 and "blocks.joblib   text model: FAILS" in damaged.stdout
+    assert "sha256" in damaged.stdout.split("FAILS", 1)[1].splitlines()[0]
+    as_json = json.loads(runner.invoke(cli, ["models", "--model-dir", str(folder), "--json"]).stdout)
+    assert as_json["ok"] is False
+    (folder / "lid.ftz").unlink()
+    (folder / "lid.json").unlink()
+    missing = runner.invoke(cli, ["models", "--model-dir", str(folder)])
+    assert missing.exit_code == 1 and "lid.ftz         language model: MISSING" in missing.stdout
+    nowhere = runner.invoke(cli, ["models", "--model-dir", str(tmp_path / "none")])
+    assert nowhere.exit_code == 1 and "no such model folder" in nowhere.stderr
+
+
 def test_predictions_given_as_labelled_data_are_named_as_such(runner: CliRunner, tiny_model_dir: Path,
                                                                data_dir: Path, tmp_path: Path) -> None:
     scored = runner.invoke(cli, ["score", str(data_dir / "labelled.jsonl"), "--model-dir", str(tiny_model_dir)])
