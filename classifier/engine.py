@@ -590,6 +590,7 @@ def run_clean(
             if report is not None:
                 reports[task.name] = _slim(report)
                 docs_done += report["read"]
+                _warn_all_rejected(task, report)
             else:
                 failed.append((task.name, describe_failure(error)))
                 if on_failure is not None:  # as it happens: a run may be long
@@ -617,6 +618,32 @@ def run_clean(
         report_path = None if failed else write_run_report(output_dir / REPORT_NAME, report)
         return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started,
                          report_path)
+
+
+def _warn_all_rejected(task: ShardTask, report: dict[str, Any]) -> None:
+    """A warning for a shard whose every record was rejected: in a folder of shards the
+    run may well be fine as a whole (exit status 0), and that shard's data lost without
+    a word but a count. When most were ``bad_schema`` and its records hold another field
+    than the run's --text-field (RedPajama's ``raw_content`` among ``text`` shards), the
+    warning names the likely field."""
+    read, rejected = report.get("read", 0), report.get("rejected") or {}
+    if not read or sum(rejected.values()) < read:
+        return
+    reasons = ", ".join(f"{n:,} {why}" for why, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0])))
+    hint = ""
+    if rejected.get("bad_schema", 0) * 2 >= read:
+        from .readers import missing_text_field
+
+        try:
+            check = missing_text_field([task.input], input_format=task.input_format, text_field=task.text_field)
+        except Exception:  # noqa: BLE001 - a hint, never a failure of the run
+            check = None
+        likely = check.likely_text_field() if check is not None else None
+        if likely:
+            hint = (f"; its records have no '{task.text_field}' field but '{likely}': name both, "
+                    f"--text-field {task.text_field},{likely} (the first a record has is read)")
+    logger.warning("shard %s: every one of its %s records was rejected (%s; see %s)%s", task.name,
+                   f"{read:,}", reasons, task.output + ".rejects.jsonl", hint)
 
 
 @contextmanager

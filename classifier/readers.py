@@ -52,6 +52,7 @@ __all__ = [
     "RejectSink",
     "document_id_for",
     "missing_text_field",
+    "record_text_field",
     "with_publisher",
     "read_any",
     "read_jsonl",
@@ -584,6 +585,16 @@ class FieldCheck:
         return best[0] if best[1] else None
 
 
+def record_text_field(record: dict[str, Any], text_field: str) -> str:
+    """The field a record's text is read from: ``text_field``, or for a list of names
+    (``--text-field text,raw_content``: corpora whose shards name it differently) the
+    first of them the record has (the first name when it has none)."""
+    if "," not in text_field:
+        return text_field
+    names = [n.strip() for n in text_field.split(",") if n.strip()]
+    return next((n for n in names if n in record), names[0] if names else text_field)
+
+
 def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text_field: str = "text",
                        records: int = FIELD_CHECK_RECORDS) -> FieldCheck | None:
     """What the JSONL inputs among ``paths`` hold instead of a document's text, when
@@ -614,7 +625,7 @@ def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text
         if objects:
             files.append(str(path))
         for record in objects:
-            if "blocks" in record or text_field in record or "html" in record:
+            if "blocks" in record or record_text_field(record, text_field) in record or "html" in record:
                 return None
             seen += 1
             for key, value in record.items():
@@ -791,6 +802,8 @@ def _parse_line(
         rejects.add(Reject(source, line_no, "bad_encoding",
                            "a \\uXXXX escape gives a lone surrogate: not representable in UTF-8", raw))
         return None
+    if "," in text_field and isinstance(record, dict):
+        text_field = record_text_field(record, text_field)
     page = (isinstance(record, dict) and "blocks" not in record and text_field not in record
             and isinstance(record.get("html"), str))
     if page and _looks_binary(record["html"][:4096].encode("utf-8", "replace")):  # as for a page file

@@ -945,6 +945,39 @@ def test_a_wrong_text_field_stops_the_run_before_it_starts(runner: CliRunner, ti
     assert piped.exit_code == EXIT_TOO_MANY_REJECTS and "bad_schema" in piped.stderr
 
 
+def test_a_shard_whose_records_name_their_text_otherwise_is_warned_about_and_both_names_read_it(
+        runner: CliRunner, tiny_model_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # a user's crawl: RedPajama v1 shards ('text') beside v2 ones ('raw_content'); the v2 shard
+    # was rejected record for record, the run exited 0 and said only "0 written"
+    story = "Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter."
+    (tmp_path / "in" / "v2").mkdir(parents=True)
+    (tmp_path / "in" / "v1.jsonl").write_text(
+        "".join(json.dumps({"id": f"a{i}", "text": story}) + "\n" for i in range(3)), encoding="utf-8")
+    (tmp_path / "in" / "v2" / "part-0.jsonl").write_text(
+        "".join(json.dumps({"doc_id": f"b{i}", "raw_content": story, "meta": {}}) + "\n" for i in range(2)),
+        encoding="utf-8")
+    base = ["--model-dir", str(tiny_model_dir), "--min-chars", "1"]
+    lost = runner.invoke(cli, ["clean", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *base])
+    assert lost.exit_code == 0, lost.stderr  # a third of the records: under --max-reject-share
+    assert json.loads((tmp_path / "out" / REPORT_NAME).read_text())["rejected"] == {"bad_schema": 2}
+    assert "shard v2/part-0: every one of its 2 records was rejected (2 bad_schema" in caplog.text
+    assert "--text-field text,raw_content" in caplog.text
+    assert "shard v1" not in caplog.text  # a shard with its records written: nothing to say
+    both = runner.invoke(cli, ["clean", str(tmp_path / "in"), "-o", str(tmp_path / "out2"), *base,
+                               "--text-field", "text,raw_content"])
+    assert both.exit_code == 0, both.stderr
+    report = json.loads((tmp_path / "out2" / REPORT_NAME).read_text())
+    assert report["read"] == 5 and report["rejected"] == {} and report["written"] + sum(report["dropped"].values()) == 5
+    with gzip.open(tmp_path / "out2" / "v2" / "part-0.jsonl.gz", "rt", encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    assert records and all("raw_content" not in r["metadata"] and r["text"] for r in records)
+    # a record with both fields is read from the first name given
+    scored = runner.invoke(cli, ["score", "-", "--model-dir", str(tiny_model_dir), "--text-field", "body,text"],
+                           input=json.dumps({"id": "x", "text": "Home | News", "body": story}) + "\n")
+    (record,) = [json.loads(line) for line in scored.stdout.splitlines()]
+    assert record["blocks"][0]["text"] == story and record["text"] == "Home | News"
+
+
 def test_too_many_rejects_exit_status_on_standard_input_and_text_format(runner: CliRunner, tiny_model_dir: Path,
                                                                          tmp_path: Path) -> None:
     junk = b"{bad\nnope\n" + json.dumps({"id": "ok", "text": "A fine sentence about the harbour ferry."}).encode()
