@@ -73,7 +73,7 @@ MAX_BLOCKS = 50_000
 STDIN = "-"
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml")
-_WARC_SUFFIXES = (".warc", ".arc")
+_WARC_SUFFIXES = (".warc", ".arc", ".wet")  # .warc.wet: Common Crawl's extracted text
 INPUT_FORMATS = ("auto", "jsonl", "text", "html", "warc")
 #: Compressed inputs read as streams (by name).
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".bz2", ".xz")
@@ -141,7 +141,8 @@ class RejectSink:
 
 
 #: Extensions taken off a file name to name its output shard.
-KNOWN_SUFFIXES = (".jsonl", ".ndjson", ".json", ".txt", ".text", ".md", ".html", ".htm", ".xhtml", ".warc", ".arc")
+KNOWN_SUFFIXES = (".jsonl", ".ndjson", ".json", ".txt", ".text", ".md", ".html", ".htm", ".xhtml", ".warc",
+                  ".arc", ".warc.wet", ".wet")
 
 
 def with_publisher(docs: Iterable[Document], publisher: str | None) -> Iterator[Document]:
@@ -1175,7 +1176,9 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                                            "cut short)"))
                         resume = nxt
                         break
-                wanted = kind == WarcRecordType.response and length <= max_bytes
+                # a response holds a page; a conversion (Common Crawl's WET files) the text
+                # extracted from one
+                wanted = kind in (WarcRecordType.response, WarcRecordType.conversion) and length <= max_bytes
                 reading = True  # a cut met now is in record n, not after it
                 block = record.reader.read() if wanted else b""
                 got = len(block) if wanted else record.reader.consume()
@@ -1212,7 +1215,7 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                                            "(a wrong length, or a record cut short)", block[:65536] or None))
                         resume = nxt
                         break
-                if kind != WarcRecordType.response:
+                if kind not in (WarcRecordType.response, WarcRecordType.conversion):
                     if kind == WarcRecordType.unknown and not _WARC_TYPE.fullmatch(
                             (record.headers.get("WARC-Type") or "").strip()):
                         # no WARC-Type read: a header cut short, or lines ended by LF alone (the
@@ -1232,7 +1235,9 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                                        f"{len(block)} of {length} bytes", block[:65536],
                                        warc=_warc_where(record, position)))
                     return
-                doc = _warc_response(block, record, source, n, rejects, position, max_bytes)
+                doc = (_warc_response(block, record, source, n, rejects, position, max_bytes)
+                       if kind == WarcRecordType.response else _warc_conversion(block, record, source, n, rejects,
+                                                                                position))
                 if doc is not None:
                     yield doc
         except _truncation_errors() as err:
@@ -1766,6 +1771,35 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
     doc_id = (record_id or f"{Path(source).name}:{position}").strip("<>")
     return _page_document(body, source, position, doc_id, uri, sink,  # type: ignore[arg-type]
                           charset.group(1) if charset else None)
+
+
+def _warc_conversion(block: bytes, record: Any, source: str, position: int, rejects: RejectSink,
+                     offset: int | None = None) -> Document | None:
+    """The document of one WARC conversion record: the text a crawler extracted from a
+    page (Common Crawl's WET files: UTF-8, a line per paragraph of the page), read as a
+    text file's is (``split_paragraphs``) and named by its record id, with the page's url."""
+    where = _warc_where(record, offset)
+    sink = _WarcRejects(rejects, where)
+    declared = (record.headers.get("Content-Type") or "").lower()
+    if declared and not declared.startswith("text/plain"):
+        rejects.skip("not_text")
+        return None
+    try:
+        text = block.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        sink.add(Reject(source, position, "bad_encoding", f"the record's text is not UTF-8, as a conversion "
+                        f"record's must be: at byte {err.start} of its block, {err.reason}", block[:65536]))
+        return None
+    paragraphs = split_paragraphs(text)
+    if not paragraphs:
+        sink.add(Reject(source, position, "no_text", "the conversion record has no text"))
+        return None
+    if len(paragraphs) > MAX_BLOCKS:
+        sink.add(Reject(source, position, "too_large", str(TooManyBlocks(MAX_BLOCKS)), block[:65536]))
+        return None
+    record_id = where["warc_record_id"]
+    doc_id = (record_id or f"{Path(source).name}:{position}").strip("<>")
+    return Document.from_texts(paragraphs, id=doc_id, url=where["url"] or None)
 
 
 def _inflate(data: bytes, wbits: int, max_bytes: int) -> bytes | None:

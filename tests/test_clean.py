@@ -1159,6 +1159,42 @@ def test_split_by_language_refuses_a_shard_named_like_another_ones_language_outp
     assert plain.exit_code == 0, plain.stderr
 
 
+def test_common_crawl_wet_files_are_read_as_text_documents(runner: CliRunner, tiny_model_dir: Path,
+                                                           tmp_path: Path) -> None:
+    # a user's WET shard gave an empty corpus with exit 0: every conversion record was skipped
+    story = ("Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter.\n"
+             "The vote, held in the town hall after a three-hour meeting, passed by 412 votes to 158.\n"
+             "Home | News | Sport\n")
+    wet = (_warc_record("warcinfo", "", b"software: test\r\n", "00000000-0000-0000-0000-000000000000")
+           + _warc_record("conversion", "https://example.org/ferry", story.encode(),
+                          "00000000-0000-0000-0000-000000000001")
+           + _warc_record("conversion", "https://example.org/empty", b"", "00000000-0000-0000-0000-000000000002")
+           + _warc_record("conversion", "https://example.org/bad", b"caf\xe9 au lait\n",
+                          "00000000-0000-0000-0000-000000000003"))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "CC-MAIN-0001.warc.wet.gz").write_bytes(gzip.compress(wet, mtime=0))
+    out = tmp_path / "out"
+    result = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(out), "--min-chars", "1",
+                    "--max-reject-share", "0.9")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((out / REPORT_NAME).read_text())
+    assert report["read"] == 4 and report["dropped"] == {"warc_warcinfo": 1}
+    assert report["rejected"] == {"bad_encoding": 1, "no_text": 1} and report["written"] == 1
+    with gzip.open(out / "CC-MAIN-0001.jsonl.gz", "rt", encoding="utf-8") as f:
+        (record,) = [json.loads(line) for line in f]
+    assert record["id"] == "urn:uuid:00000000-0000-0000-0000-000000000001"
+    assert record["metadata"]["url"] == "https://example.org/ferry" and "Port Aldwin" in record["text"]
+    rejects = [json.loads(line) for line in (out / "CC-MAIN-0001.rejects.jsonl").read_text().splitlines()]
+    assert {r["warc"]["url"] for r in rejects} == {"https://example.org/empty", "https://example.org/bad"}
+    assert any("not UTF-8" in r["detail"] for r in rejects if r["reason"] == "bad_encoding")
+    # a line of the extracted text is a block, read by the text model
+    scored = runner.invoke(cli, ["score", str(tmp_path / "in" / "CC-MAIN-0001.warc.wet.gz"),
+                                 "--model-dir", str(tiny_model_dir), "--max-reject-share", "0.9"])
+    assert scored.exit_code == 0, scored.stderr
+    (doc,) = [json.loads(line) for line in scored.stdout.splitlines()]
+    assert [b["text"] for b in doc["blocks"]] == story.strip().split("\n") and "tag" not in doc["blocks"][0]
+
+
 def test_clean_on_standard_input_counts_skipped_records_as_read_and_dropped(runner: CliRunner, tiny_model_dir: Path,
                                                                            tmp_path: Path) -> None:
     import re
