@@ -53,6 +53,7 @@ from .features import (
     one_block_features,
     probability_context,
 )
+from .language import _text_weight
 from .templates import publisher_of
 from .versions import MODEL_FORMAT, RETRAIN, check_block_model_card, features_compatible
 
@@ -523,7 +524,7 @@ def headline_index(blocks: Sequence[Block], title: object) -> int | None:
         if b.tag not in ("h1", "h2"):
             continue
         text = _NON_WORD.sub(" ", b.text.lower()).strip()
-        if len(text) < HEADLINE_MIN_CHARS:
+        if _text_weight(text) < HEADLINE_MIN_CHARS:  # a Han or kana character counts as 3: 茶农今年迎来丰收
             continue
         match = 0 if text == wanted else 1 if wanted.startswith(text + " ") else 2 if text in endings else None
         if match is None:
@@ -550,7 +551,8 @@ def _site_furniture(block: Block) -> bool:
     return has("in_nav") or (has("in_header") and not has("in_main"))
 
 
-#: A headline found by the page's title has at least this many characters.
+#: A headline found by the page's title has at least this many characters (a Han or
+#: kana character counting as ``language.CJK_LETTER_WEIGHT``, as it weighs elsewhere).
 HEADLINE_MIN_CHARS = 12
 
 

@@ -384,6 +384,11 @@ def test_the_pages_headline_found_by_its_title_is_content() -> None:
     assert headline_as_content(probs, blocks, None) is probs
     short = (Block("News", tag="h1"),)  # a section name, not a headline
     assert headline_as_content(np.array([[0.1, 0.1, 0.8]]), short, "News | The Harbour Times")[0][2] == 0.8
+    # a Chinese headline of 8 characters is as long as an English one of 24 letters (a user's page lost it);
+    # a two-character section name ("新闻", news) is still no headline
+    for title, wanted in (("茶农今年迎来丰收", 0), ("新闻", 2)):
+        out = headline_as_content(np.array([[0.1, 0.1, 0.8]]), (Block(title, tag="h1"),), f"{title} | 日报")
+        assert int(np.argmax(out[0])) == wanted, title
 
 
 def test_a_site_name_in_an_h1_logo_is_not_the_headline() -> None:
