@@ -177,6 +177,7 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None, *,
     taken: set[str] = set()
     unique: list[tuple[str, str]] = []
     clashes: list[str] = []
+    apart = False  # a clash of files in different folders: their common parent as the input keeps them apart
     for src, name in found:
         same = real[os.path.realpath(src)]
         if same != src:
@@ -188,13 +189,16 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None, *,
         taken.add(src)
         if name in seen and one_output_each:
             clashes.append(f"{seen[name]} and {src} would both write {name}.*")
+            apart = apart or os.path.dirname(os.path.abspath(seen[name])) != os.path.dirname(os.path.abspath(src))
             continue
         seen[name] = src
         unique.append((src, name))
     if clashes:  # every pair at once: not one per rerun
         more = f" (and {len(clashes) - 10} more)" if len(clashes) > 10 else ""
-        raise InputError(f"{'; '.join(clashes[:10])}{more}; rename one of each, or give their folders' parent "
-                         "folder as the input (outputs keep sub-folders)")
+        advice = ("rename one of each, or give their folders' parent folder as the input (outputs keep "
+                  "sub-folders)" if apart else "their names differ only in their extensions: rename one of each "
+                  "(a shard's outputs are named by its file name without extensions)")
+        raise InputError(f"{'; '.join(clashes[:10])}{more}; {advice}")
     return unique
 
 

@@ -1503,6 +1503,15 @@ def test_every_name_clash_is_named_at_once_and_a_named_pipe_is_an_input(runner: 
     result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert "would both write a.*" in result.stderr and "would both write b.*" in result.stderr
+    # files of one folder: its parent as the input would not help (a user was told to try it)
+    assert "differ only in their extensions" in result.stderr and "parent folder" not in result.stderr
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "c.jsonl").write_bytes(b"")
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "c.jsonl").write_bytes(b"")
+    apart = _clean(runner, tiny_model_dir, str(tmp_path / "other"), str(tmp_path / "more"), "-o",
+                   str(tmp_path / "out"))
+    assert apart.exit_code == 1 and "would both write c.*" in apart.stderr and "parent folder" in apart.stderr
     pipe = tmp_path / "feed"
     os.mkfifo(pipe)
     records = (data_dir / "articles.jsonl").read_bytes()
