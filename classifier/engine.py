@@ -330,6 +330,26 @@ def _warn_unread_in_output(inputs: Sequence[str], output_dir: Path, echo: Callab
              f"folder, are not read as inputs ({shown}): move them out of it, or write to another -o")
 
 
+def _warn_other_finished_shards(output_dir: Path, tasks: Sequence[ShardTask], echo: Callable[[str], None]) -> None:
+    """Say so when the output folder holds finished shards of inputs this run was not
+    given (an earlier run of other inputs into it): their outputs stay, but the run's
+    ``_report.json`` counts this run's shards only, and a user checking the folder
+    against it would find more records than it says."""
+    if not output_dir.is_dir():
+        return
+    mine = {os.path.abspath(t.output) + ".report.json" for t in tasks}
+    others: list[str] = []
+    for top, dirs, files in os.walk(output_dir):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        others.extend(os.path.join(top, f) for f in files if f.endswith(".report.json")
+                      and os.path.abspath(os.path.join(top, f)) not in mine)
+    if others:
+        shown = ", ".join(sorted(os.path.relpath(o, output_dir).removesuffix(".report.json") for o in others)[:3])
+        echo(f"sieve clean: note: {output_dir} also holds {len(others):,} finished shard(s) of inputs not given to "
+             f"this run ({shown}{', ...' if len(others) > 3 else ''}): they stay, and {REPORT_NAME} will count "
+             "this run's shards only")
+
+
 def _input_changed(task: ShardTask, report: dict[str, Any]) -> bool:
     """Whether a finished shard's input, the same file, has another size or time now
     than when the shard was made (a report without them, of an earlier Sieve: no)."""
@@ -562,6 +582,8 @@ def run_clean(
         echo(f"sieve clean: {len(damaged)} finished shard(s) redone: their outputs are gone or changed since "
              f"({shown})")
     skipped = len(tasks) - len(todo)
+    if echo is not None:
+        _warn_other_finished_shards(output_dir, tasks, echo)
     if reports:
         _check_finished_inputs(output_dir, tasks, reports)
         _check_finished_options(output_dir, base, reports)

@@ -1229,6 +1229,24 @@ def test_score_summary_counts_records_that_are_no_documents_in_words(runner: Cli
     assert said in result.stderr
 
 
+def test_a_run_into_a_folder_holding_other_inputs_shards_says_its_report_counts_its_own(
+        runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    # a user checked a folder of 12 shards against a _report.json rewritten by a run of one of them
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    for name in ("a.jsonl", "b.jsonl", "sub/c.jsonl"):
+        (src / name).write_bytes((data_dir / "articles.jsonl").read_bytes())
+    out = tmp_path / "out"
+    first = _clean(runner, tiny_model_dir, str(src), "-o", str(out))
+    assert first.exit_code == 0 and "finished shard(s) of inputs not given" not in first.stderr
+    again = _clean(runner, tiny_model_dir, str(src / "a.jsonl"), "-o", str(out), "--overwrite")
+    assert again.exit_code == 0, again.stderr
+    assert "holds 2 finished shard(s) of inputs not given to this run (b, sub/c)" in again.stderr
+    assert json.loads((out / REPORT_NAME).read_text())["shards"] == 1
+    rerun = _clean(runner, tiny_model_dir, str(src), "-o", str(out))  # all of them again: nothing to say
+    assert rerun.exit_code == 0 and "not given to this run" not in rerun.stderr
+
+
 def test_a_model_file_absent_then_and_not_looked_for_before_is_no_difference() -> None:
     from classifier.options import option_differences
 
