@@ -374,14 +374,14 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
 
 
 def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Path | None], input_format: str,
-                               text_field: str) -> None:
+                               text_field: str, select: Any = None) -> None:
     """A usage error, before a run, when none of the first records of the JSONL
     inputs has ``blocks``, ``text_field`` or ``html``: the run would reject them
     all, a corpus of a million records after hours, for a wrong --text-field."""
     from .engine import expand_folders
     from .readers import FIELD_CHECK_RECORDS, missing_text_field
 
-    check = missing_text_field(expand_folders(tuple(inputs), tuple(outputs)), input_format=input_format,
+    check = missing_text_field(expand_folders(tuple(inputs), tuple(outputs), select), input_format=input_format,
                                text_field=text_field)
     if check is None:
         return
@@ -2042,6 +2042,12 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
 @click.option("--overwrite", is_flag=True, help="Redo shards that are finished already (default: skip them).")
 @click.option("--compression", type=click.Choice(["gz", "none"]), default="gz", show_default=True,
               help="Output shards as .jsonl.gz or .jsonl.")
+@click.option("--include", "include", multiple=True, metavar="GLOB",
+              help="Of an input folder's files, read only those whose path under it or name matches (repeat for "
+                   "several): --include '*.warc.gz'. Files given by name are always read.")
+@click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
+              help="Of an input folder's files, leave out those whose path under it or name matches (repeat for "
+                   "several): --exclude '*.md' --exclude 'stats/*'.")
 @_max_reject_share_option
 @_rejects_option
 @_publisher_option
@@ -2051,6 +2057,7 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
 def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...], keep_foreign: bool,
           split_by_language: bool, min_chars: int, annotate: bool, drop_fields: bool, no_captions: bool, fmt: str,
           workers: int | None, engine: str, scheduler: str | None, overwrite: bool, compression: str,
+          include: tuple[str, ...], exclude: tuple[str, ...],
           max_reject_share: float, rejects_path: str | None, publisher: str | None, input_format: str,
           text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
           templates_path: Path | None) -> None:
@@ -2081,7 +2088,9 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
       sieve clean --format text examples/harbour.txt
     """
     from .clean import CleanPolicy  # noqa: F811 - imported here to keep --help fast
+    from .engine import FileFilter
 
+    select = FileFilter(tuple(include), tuple(exclude))
     policy = CleanPolicy(keep_labels=frozenset(Label(k) for k in keep), keep_foreign=keep_foreign,
                          split_by_language=split_by_language, min_chars=min_chars, annotate=annotate,
                          drop_fields=drop_fields, captions=not no_captions)
@@ -2106,7 +2115,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             raise click.UsageError("--annotate writes every block with its label as JSONL: drop --format text "
                                    "(with '-', the JSONL goes to standard output)")
         read, rejected = _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet,
-                                          model_choice, templates_path, publisher, rejects_path)
+                                          model_choice, templates_path, publisher, rejects_path, select)
         _exit_if_too_many_rejects(rejected, read, max_reject_share)
         return
     if output_dir is None:
@@ -2118,7 +2127,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         raise click.UsageError("'-' (standard input) cannot be mixed with files; clean it on its own")
     from .engine import REPORT_NAME, run_clean
 
-    _refuse_missing_text_field(inputs, (output_dir,), input_format, text_field)
+    _refuse_missing_text_field(inputs, (output_dir,), input_format, text_field, select)
     try:
         if engine == "local":
             sieve = _sieve(model_dir, model_choice, templates_path)
@@ -2132,6 +2141,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             suffix=".jsonl.gz" if compression == "gz" else ".jsonl",
             echo=None if quiet else _note,
             on_failure=lambda name, why: click.echo(f"sieve clean: shard {name} failed: {why}", err=True),
+            select=select,
         )
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
@@ -2176,7 +2186,7 @@ def _exit_if_too_many_rejects(rejected: int, read: int, max_reject_share: float,
 def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_format: str, text_field: str,
                      max_bytes: int, model_dir: Path | None, quiet: bool, model_choice: str,
                      templates_path: Path | None, publisher: str | None = None,
-                     rejects_path: str | None = None) -> tuple[int, int]:
+                     rejects_path: str | None = None, select: Any = None) -> tuple[int, int]:
     """`sieve clean` on standard output: JSONL records, or the kept text for a person.
     Returns the records read (skipped ones included, as a shard report counts them)
     and those rejected."""
@@ -2194,7 +2204,7 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
             if "-" in inputs and inputs != ("-",):
                 raise click.UsageError("- (standard input) cannot be given with files: clean one or the other")
             files = (inputs if inputs == ("-",)  # one stream out: inputs of one name are no clash
-                     else tuple(src for src, _ in discover_shards(inputs, one_output_each=False)))
+                     else tuple(src for src, _ in discover_shards(inputs, one_output_each=False, select=select)))
             docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, (rejects_path,),
                              publisher=publisher)
             for doc in sieve.label_many(docs, on_error=_skipper(reporter)):

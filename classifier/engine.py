@@ -54,7 +54,7 @@ from .options import option_differences
 from .readers import shard_name_for
 from .writers import write_text_atomic
 
-__all__ = ["RunResult", "describe_failure", "discover_shards", "run_clean"]
+__all__ = ["FileFilter", "RunResult", "describe_failure", "discover_shards", "run_clean"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +70,35 @@ def _stem(name: str) -> str:
     return shard_name_for(name)
 
 
+@dataclass(frozen=True)
+class FileFilter:
+    """Which files of an input folder are inputs (``--include`` / ``--exclude``): glob
+    patterns matched against a file's path under the folder (``sub/x.warc.gz``; ``*``
+    crosses ``/``) or its name, case-sensitively. A file given by name is always read."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def wants(self, rel: str) -> bool:
+        import fnmatch
+
+        name = rel.rsplit("/", 1)[-1]
+
+        def hit(patterns: tuple[str, ...]) -> bool:
+            return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+        return (not self.include or hit(self.include)) and not hit(self.exclude)
+
+    def __bool__(self) -> bool:
+        return bool(self.include or self.exclude)
+
+
 #: The folders of an earlier run's output already warned about in this process: a run
 #: expands its inputs more than once (the field check, then the shards), one warning each.
 _TOLD_EARLIER_OUTPUT: set[str] = set()
 
 
-def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
+def _folder_files(folder: Path, skip: Path | None = None, select: FileFilter | None = None) -> list[Path]:
     """The input files under ``folder``, recursively, sorted: hidden files and folders,
     those whose names begin with ``_`` (Spark's and Hadoop's ``_SUCCESS``,
     ``_temporary/``, as their readers skip them), Sieve's own rejects and reports and
@@ -120,12 +143,14 @@ def _folder_files(folder: Path, skip: Path | None = None) -> list[Path]:
         for name in files:
             p = here / name
             if (not name.startswith((".", "_")) and not name.endswith(_IGNORED_SUFFIXES) and p.is_file()
-                    and not (skip is not None and skip in p.resolve().parents)):
+                    and not (skip is not None and skip in p.resolve().parents)
+                    and (select is None or select.wants(p.relative_to(folder).as_posix()))):
                 found.append(p)
     return sorted(found)
 
 
-def expand_folders(inputs: Sequence[str], outputs: Sequence[str | Path | None] = ()) -> list[str]:
+def expand_folders(inputs: Sequence[str], outputs: Sequence[str | Path | None] = (),
+                   select: FileFilter | None = None) -> list[str]:
     """``inputs`` with each folder replaced by its files (``_folder_files``); files and
     '-' stay as they are, in order. A command's own ``outputs`` (files, or folders
     and what they hold) inside an input folder are not inputs: a rerun does not read
@@ -135,7 +160,7 @@ def expand_folders(inputs: Sequence[str], outputs: Sequence[str | Path | None] =
     for item in inputs:
         path = Path(item)
         if item != "-" and path.is_dir():
-            for f in _folder_files(path):
+            for f in _folder_files(path, select=select):
                 full = f.resolve()
                 if not any(full == o or o in full.parents for o in mine):
                     out.append(str(f))
@@ -145,7 +170,7 @@ def expand_folders(inputs: Sequence[str], outputs: Sequence[str | Path | None] =
 
 
 def discover_shards(inputs: Sequence[str], exclude: Path | None = None, *,
-                    one_output_each: bool = True) -> list[tuple[str, str]]:
+                    one_output_each: bool = True, select: FileFilter | None = None) -> list[tuple[str, str]]:
     """(input path, output name REL/NAME) for every input file, in a stable order;
     files under ``exclude`` (the output folder, when it sits inside an input folder)
     are not inputs. Without ``one_output_each`` (a run that writes one stream, not a
@@ -160,7 +185,7 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None, *,
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            for f in _folder_files(path, skip):
+            for f in _folder_files(path, skip, select):
                 rel = f.relative_to(path).parent
                 found.append((str(f), str(rel / _stem(f.name)) if str(rel) != "." else _stem(f.name)))
         elif path.exists():  # a file, or a named pipe (<(zcat x.gz)) read once
@@ -509,12 +534,14 @@ def run_clean(
     progress: bool | None = None,
     echo: Callable[[str], None] | None = None,
     on_failure: Callable[[str, str], None] | None = None,
+    select: FileFilter | None = None,
 ) -> RunResult:
     """Clean every input shard into ``output_dir`` and write ``_report.json`` (not
     when a shard failed).
 
     Args:
         echo: called with a progress line per finished shard (without a progress bar).
+        select: which files of the input folders are shards (``--include``, ``--exclude``).
         on_failure: called with the name of a shard that failed and one line saying
             why, as it happens; without it, the failure is logged at ERROR.
 
@@ -531,7 +558,8 @@ def run_clean(
     model_dir = model_dir or os.environ.get("SIEVE_MODEL_DIR") or None
     model_dir = os.path.abspath(model_dir) if model_dir else None
     templates = os.path.abspath(templates) if templates else None
-    shards = [(os.path.abspath(src), name) for src, name in discover_shards(inputs, exclude=output_dir)]
+    shards = [(os.path.abspath(src), name) for src, name in discover_shards(inputs, exclude=output_dir,
+                                                                             select=select)]
     pipes = [src for src, _ in shards if not os.path.isfile(src)]
     if pipes:  # read once: no worker could open it, no rerun could read it again
         raise InputError(f"{pipes[0]} is no regular file (a named pipe?): a shard must be a file a rerun can "

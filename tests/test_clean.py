@@ -1247,6 +1247,40 @@ def test_a_run_into_a_folder_holding_other_inputs_shards_says_its_report_counts_
     assert rerun.exit_code == 0 and "not given to this run" not in rerun.stderr
 
 
+def test_include_and_exclude_choose_the_files_of_an_input_folder(runner: CliRunner, tiny_model_dir: Path,
+                                                                  data_dir: Path, tmp_path: Path) -> None:
+    # a user's crawl folder held a README.md, a paths list and a stats.json: each became a document or a reject
+    src = tmp_path / "crawl"
+    (src / "sub").mkdir(parents=True)
+    articles = (data_dir / "articles.jsonl").read_bytes()
+    (src / "a.jsonl").write_bytes(articles)
+    (src / "sub" / "b.jsonl").write_bytes(articles)
+    (src / "README.md").write_text("How this crawl was made: a long paragraph about the crawler settings and "
+                                   "the seed list, written for the people who use the data.\n", encoding="utf-8")
+    (src / "stats.json").write_text('{"pages": 2}\n', encoding="utf-8")
+    base = ["--model-dir", str(tiny_model_dir), "--min-chars", "1"]
+
+    def shards(out: Path) -> list[str]:
+        return sorted(str(f.relative_to(out)) for f in out.rglob("*.jsonl.gz"))
+
+    everything = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "all"), *base])
+    assert everything.exit_code == 0 and shards(tmp_path / "all") == ["README.jsonl.gz", "a.jsonl.gz",
+                                                                       "stats.jsonl.gz", "sub/b.jsonl.gz"]
+    only = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "only"), *base, "--include", "*.jsonl"])
+    assert only.exit_code == 0, only.stderr
+    assert shards(tmp_path / "only") == ["a.jsonl.gz", "sub/b.jsonl.gz"]  # '*' crosses '/': sub/b.jsonl too
+    left = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "left"), *base, "--exclude", "README.md",
+                               "--exclude", "*.json", "--exclude", "sub/*"])
+    assert left.exit_code == 0 and shards(tmp_path / "left") == ["a.jsonl.gz"]
+    # a file given by name is read whatever the patterns say; --format text chooses the same way
+    named = runner.invoke(cli, ["clean", str(src / "README.md"), "-o", str(tmp_path / "named"), *base,
+                                "--exclude", "*.md"])
+    assert named.exit_code == 0 and shards(tmp_path / "named") == ["README.jsonl.gz"]
+    text = runner.invoke(cli, ["clean", "--format", "text", str(src), *base, "--include", "sub/*"])
+    alone = runner.invoke(cli, ["clean", "--format", "text", str(src / "sub" / "b.jsonl"), *base])
+    assert text.exit_code == 0 and text.stdout.startswith("# ") and text.stdout == alone.stdout
+
+
 def test_a_model_file_absent_then_and_not_looked_for_before_is_no_difference() -> None:
     from classifier.options import option_differences
 
