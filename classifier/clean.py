@@ -556,8 +556,9 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         "input_stat": input_stat,  # a rerun redoes the shard when its input has changed since
         "name": task.name,
         "outputs": outputs,
-        # their sizes: a rerun redoes a shard whose outputs are gone or changed since
-        "output_bytes": {name: size for name in outputs
+        # their sizes, and the rejects' and dropped lists': a rerun redoes a shard whose
+        # files are gone or changed since (a report counting rejects no file holds)
+        "output_bytes": {name: size for name in [*outputs, rejects_path.name, dropped_path.name]
                          if (size := _size(Path(task.output).parent / name)) is not None},
         "read": stats["read"],
         "written": stats["written"],
