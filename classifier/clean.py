@@ -12,7 +12,8 @@ Output records follow the datatrove / Dolma document layout: ``id``, ``text``
 (kept blocks joined by blank lines), ``source`` and ``metadata`` (url,
 publisher, lang, lang_score, what was removed, the model, and the input's own
 fields unless ``drop_fields``). With ``annotate`` a record keeps every block with
-its label, language and segments instead of the joined text.
+its label, language and segments beside the joined text, each saying whether the
+text keeps it (``kept``).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class CleanPolicy:
     keep_foreign: bool = False  # keep blocks and segments in other languages
     split_by_language: bool = False  # each language's text to its own shard
     min_chars: int = DEFAULT_MIN_CHARS
-    annotate: bool = False  # every block with label, language, segments; no joined text
+    annotate: bool = False  # every block with label, language, segments and whether kept; the text too
     drop_fields: bool = False  # do not keep the input's own fields under metadata
     captions: bool = True  # keep captions of pictures (html.is_caption) with the article's content
 
@@ -211,10 +212,10 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         meta["removed"] = dict(sorted(result.removed.items()))
         meta["model"] = model_info
         out: dict[str, Any] = {"id": doc.id}
-        if blocks is not None:
-            out["blocks"] = [b.to_dict() for b in blocks]
-        else:
-            out["text"] = text
+        out["text"] = text
+        if blocks is not None:  # --annotate: every block, and whether the text above keeps it
+            kept_ids = {id(b) for b in kept}
+            out["blocks"] = [{**b.to_dict(), "kept": id(b) in kept_ids} for b in blocks]
         # Dolma's own top-level fields stay there: its `source` (the dataset) over the shard's name
         top = {k: doc.extra[k] for k in DOLMA_TOP_LEVEL if k in doc.extra}
         if source and "source" not in top:
@@ -229,7 +230,8 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         if sum(_text_weight(b.text) for b in kept) < policy.min_chars:
             result.dropped = "no_content" if not chars else "too_short"
             return result
-        result.records.append((None, record(main, None, blocks)))
+        own = [t for b in kept if (t := _language_parts(b, main, policy.keep_foreign)[0][1]).strip()]
+        result.records.append((None, record(main, "\n\n".join(own), blocks)))
         result.kept_chars = chars
         return result
     if policy.split_by_language:

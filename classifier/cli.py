@@ -2023,7 +2023,7 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
               help="Drop documents with fewer kept characters (a Han or kana character counts 3; reason "
                    "too_short / no_content).")
 @click.option("--annotate", is_flag=True, help="Keep every block with its label, language and segments "
-                                               "instead of the joined text.")
+                                               "beside the joined text, each with 'kept'.")
 @click.option("--drop-fields", is_flag=True, help="Do not keep the input records' own fields under metadata.")
 @click.option("--no-captions", is_flag=True,
               help="Leave pictures' captions and credits out of the kept text (web pages: a <figcaption>, text "

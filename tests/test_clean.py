@@ -107,9 +107,14 @@ def test_short_and_empty_documents_are_dropped_with_a_reason() -> None:
 def test_annotate_keeps_every_block_and_drop_fields_drops_input_fields() -> None:
     res = clean_document(_doc(), CleanPolicy(min_chars=10, annotate=True, drop_fields=True))
     rec = res.records[0][1]
-    assert "text" not in rec and len(rec["blocks"]) == len(ARTICLE)
+    assert len(rec["blocks"]) == len(ARTICLE)
     assert rec["blocks"][2]["segments"][0]["lang"] == "de"
     assert "crawl" not in rec["metadata"]
+    # the kept text too (Dolma and datatrove readers need `text`), as the plain record has it,
+    # and which blocks it keeps: the menu, the French notice and the French paragraph are not kept
+    plain = clean_document(_doc(), CleanPolicy(min_chars=10, drop_fields=True)).records[0][1]
+    assert rec["text"] == plain["text"] and GERMAN not in rec["text"]
+    assert [b["kept"] for b in rec["blocks"]] == [False, True, True, True, False, False]
 
 
 CAPTIONED_PAGE = b"""<html><head><title>Harbour swim</title></head><body><article>
@@ -335,7 +340,7 @@ def test_annotate_counts_the_kept_characters_in_the_report(runner: CliRunner, ti
         result = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(out), "--workers", "1", *flags)
         assert result.exit_code == 0, result.stderr
         reports[flags] = json.loads((out / "_report.json").read_text())
-    # the same blocks are kept either way; an annotated record carries them as blocks, not text
+    # the same blocks are kept either way; an annotated record carries every block, and the same text
     # (the text joins them with blank lines and leaves foreign segments out: close, not equal)
     plain, annotated = reports[()]["chars"]["out"], reports[("--annotate",)]["chars"]["out"]
     assert annotated > 0 and abs(plain - annotated) <= 0.1 * annotated
