@@ -79,10 +79,21 @@ def _model_dir_option(f: F) -> F:
     )(f)
 
 
+def _text_field_option(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--text-field`` with its names stripped (one option however it is spaced), and
+    a usage error for an empty name."""
+    from .readers import text_field_names
+
+    try:
+        return text_field_names(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from err
+
+
 def _input_options(f: F) -> F:
     f = click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
                      help="Reject records (JSONL lines, text files) larger than this.")(f)
-    f = click.option("--text-field", default="text", show_default=True,
+    f = click.option("--text-field", default="text", show_default=True, callback=_text_field_option,
                      help="JSONL field holding the text when a record has no 'blocks'; names separated by commas "
                           "(text,raw_content): the first one a record has.")(f)
     f = click.option("--input-format", type=click.Choice(list(INPUT_FORMATS)), default="auto",
@@ -807,7 +818,7 @@ def _refuse_training_into(output_dir: Path, base: bool, data: tuple[str, ...] = 
               help="Publisher-grouped cross-validation folds for the report (0: none).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Random seed of every step.")
-@click.option("--text-field", default="text", show_default=True,
+@click.option("--text-field", default="text", show_default=True, callback=_text_field_option,
               help="Field with text when a record has no 'blocks' (names separated by commas: the first a record has).")
 @click.option("--base", "base_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Adapt this model folder to the publishers of DATA instead of training from scratch.")
@@ -1215,7 +1226,7 @@ def _refuse_replacing_adapter(output_dir: Path, publishers: list[str]) -> None:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write one self-contained HTML page: the metrics and charts of all the documents, and the "
                    "first 200 documents (20,000 blocks) block by block.")
-@click.option("--text-field", default="text", show_default=True,
+@click.option("--text-field", default="text", show_default=True, callback=_text_field_option,
               help="Field with text when a record has no 'blocks' (names separated by commas: the first a record has).")
 @_publisher_option
 @_model_dir_option

@@ -74,7 +74,8 @@ def _stem(name: str) -> str:
 class FileFilter:
     """Which files of an input folder are inputs (``--include`` / ``--exclude``): glob
     patterns matched against a file's path under the folder (``sub/x.warc.gz``; ``*``
-    crosses ``/``) or its name, case-sensitively. A file given by name is always read."""
+    crosses ``/``; a leading ``**/`` or ``./`` matches files at the top too, as in a
+    shell's globs) or its name, case-sensitively. A file given by name is always read."""
 
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -85,9 +86,18 @@ class FileFilter:
         name = rel.rsplit("/", 1)[-1]
 
         def hit(patterns: tuple[str, ...]) -> bool:
-            return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+            for pattern in patterns:
+                pattern = pattern.replace("\\", "/").removeprefix("./")
+                if (fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(name, pattern)
+                        or (pattern.startswith("**/") and fnmatch.fnmatchcase(rel, pattern[3:]))):
+                    return True
+            return False
 
         return (not self.include or hit(self.include)) and not hit(self.exclude)
+
+    def describe(self) -> str:
+        """The options, as given: ``--include '*.warc.gz' --exclude 'stats/*'``."""
+        return " ".join([*(f"--include '{p}'" for p in self.include), *(f"--exclude '{p}'" for p in self.exclude)])
 
     def __bool__(self) -> bool:
         return bool(self.include or self.exclude)
@@ -568,7 +578,8 @@ def run_clean(
     if echo is not None:
         _warn_unread_in_output(inputs, output_dir, echo)
     if not shards and echo is not None:
-        echo(f"sieve clean: warning: no input file in {', '.join(inputs)}")
+        chosen = f" that {select.describe()} choose" if select else ""
+        echo(f"sieve clean: warning: no input file{chosen} in {', '.join(inputs)}")
     _refuse_file_name_clashes([name for _, name in shards], suffix)
     if policy.split_by_language:
         _refuse_language_name_clashes([name for _, name in shards])
@@ -680,8 +691,10 @@ def _warn_all_rejected(task: ShardTask, report: dict[str, Any]) -> None:
     a word but a count. When most were ``bad_schema`` and its records hold another field
     than the run's --text-field (RedPajama's ``raw_content`` among ``text`` shards), the
     warning names the likely field."""
-    read, rejected = report.get("read", 0), report.get("rejected") or {}
-    if not read or sum(rejected.values()) < read:
+    rejected = report.get("rejected") or {}
+    # of the records read, the documents: a WARC's warcinfo and requests are read and skipped
+    read = report.get("read", 0) - report.get("skipped", 0)
+    if read <= 0 or sum(rejected.values()) < read:
         return
     reasons = ", ".join(f"{n:,} {why}" for why, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0])))
     hint = ""
@@ -696,7 +709,7 @@ def _warn_all_rejected(task: ShardTask, report: dict[str, Any]) -> None:
         if likely:
             hint = (f"; its records have no '{task.text_field}' field but '{likely}': name both, "
                     f"--text-field {task.text_field},{likely} (the first a record has is read)")
-    logger.warning("shard %s: every one of its %s records was rejected (%s; see %s)%s", task.name,
+    logger.warning("shard %s: every one of its %s documents was rejected (%s; see %s)%s", task.name,
                    f"{read:,}", reasons, task.output + ".rejects.jsonl", hint)
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "document_id_for",
     "missing_text_field",
     "record_text_field",
+    "text_field_names",
     "with_publisher",
     "read_any",
     "read_jsonl",
@@ -589,11 +590,24 @@ class FieldCheck:
 def record_text_field(record: dict[str, Any], text_field: str) -> str:
     """The field a record's text is read from: ``text_field``, or for a list of names
     (``--text-field text,raw_content``: corpora whose shards name it differently) the
-    first of them the record has (the first name when it has none)."""
+    first of them whose value is a string (a dataframe's export carries both columns,
+    one of them null), else the first the record has, else the first name."""
     if "," not in text_field:
         return text_field
     names = [n.strip() for n in text_field.split(",") if n.strip()]
-    return next((n for n in names if n in record), names[0] if names else text_field)
+    return next((n for n in names if isinstance(record.get(n), str)),
+                next((n for n in names if n in record), names[0] if names else text_field))
+
+
+def text_field_names(value: str) -> str:
+    """``--text-field`` as a run records it: names stripped, joined by commas (``text,
+    raw_content`` and ``text,raw_content`` are one option). Raises ``ValueError`` for an
+    empty name."""
+    names = [n.strip() for n in value.split(",")]
+    if not all(names):
+        raise ValueError(f"--text-field {value!r}: a field name is empty (names are separated by commas: "
+                         "text,raw_content)")
+    return ",".join(names)
 
 
 def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text_field: str = "text",
@@ -626,7 +640,9 @@ def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text
         if objects:
             files.append(str(path))
         for record in objects:
-            if "blocks" in record or record_text_field(record, text_field) in record or "html" in record:
+            # a null text (a dataframe's export of two columns) is rejected as a missing one is
+            if "blocks" in record or isinstance(record.get(record_text_field(record, text_field)), str) \
+                    or "html" in record:
                 return None
             seen += 1
             for key, value in record.items():

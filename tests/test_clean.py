@@ -960,20 +960,28 @@ def test_a_shard_whose_records_name_their_text_otherwise_is_warned_about_and_bot
     (tmp_path / "in" / "v1.jsonl").write_text(
         "".join(json.dumps({"id": f"a{i}", "text": story}) + "\n" for i in range(3)), encoding="utf-8")
     (tmp_path / "in" / "v2" / "part-0.jsonl").write_text(
-        "".join(json.dumps({"doc_id": f"b{i}", "raw_content": story, "meta": {}}) + "\n" for i in range(2)),
-        encoding="utf-8")
+        "".join(json.dumps({"doc_id": f"b{i}", "raw_content": story, "meta": {}}) + "\n" for i in range(2))
+        # a dataframe's export: both columns, one of them null
+        + json.dumps({"doc_id": "b2", "text": None, "raw_content": story}) + "\n", encoding="utf-8")
     base = ["--model-dir", str(tiny_model_dir), "--min-chars", "1"]
     lost = runner.invoke(cli, ["clean", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *base])
     assert lost.exit_code == 0, lost.stderr  # a third of the records: under --max-reject-share
-    assert json.loads((tmp_path / "out" / REPORT_NAME).read_text())["rejected"] == {"bad_schema": 2}
-    assert "shard v2/part-0: every one of its 2 records was rejected (2 bad_schema" in caplog.text
+    assert json.loads((tmp_path / "out" / REPORT_NAME).read_text())["rejected"] == {"bad_schema": 3}
+    assert "shard v2/part-0: every one of its 3 documents was rejected (3 bad_schema" in caplog.text
     assert "--text-field text,raw_content" in caplog.text
     assert "shard v1" not in caplog.text  # a shard with its records written: nothing to say
     both = runner.invoke(cli, ["clean", str(tmp_path / "in"), "-o", str(tmp_path / "out2"), *base,
-                               "--text-field", "text,raw_content"])
+                               "--text-field", " text , raw_content"])  # spaced as a user may
     assert both.exit_code == 0, both.stderr
     report = json.loads((tmp_path / "out2" / REPORT_NAME).read_text())
-    assert report["read"] == 5 and report["rejected"] == {} and report["written"] + sum(report["dropped"].values()) == 5
+    assert report["read"] == 6 and report["rejected"] == {} and report["written"] + sum(report["dropped"].values()) == 6
+    # the same option however it is spaced: a rerun finds the shards finished, not made with other options
+    again = runner.invoke(cli, ["clean", str(tmp_path / "in"), "-o", str(tmp_path / "out2"), *base,
+                                "--text-field", "text,raw_content"])
+    assert again.exit_code == 0 and "(2 finished before)" in again.stderr
+    empty = runner.invoke(cli, ["clean", str(tmp_path / "in"), "-o", str(tmp_path / "out3"), *base,
+                                "--text-field", "text,"])
+    assert empty.exit_code == 2 and "a field name is empty" in empty.stderr
     with gzip.open(tmp_path / "out2" / "v2" / "part-0.jsonl.gz", "rt", encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
     assert records and all("raw_content" not in r["metadata"] and r["text"] for r in records)
@@ -1166,7 +1174,7 @@ def test_split_by_language_refuses_a_shard_named_like_another_ones_language_outp
 
 
 def test_common_crawl_wet_files_are_read_as_text_documents(runner: CliRunner, tiny_model_dir: Path,
-                                                           tmp_path: Path) -> None:
+                                                           tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # a user's WET shard gave an empty corpus with exit 0: every conversion record was skipped
     story = ("Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter.\n"
              "The vote, held in the town hall after a three-hour meeting, passed by 412 votes to 158.\n"
@@ -1193,6 +1201,16 @@ def test_common_crawl_wet_files_are_read_as_text_documents(runner: CliRunner, ti
     rejects = [json.loads(line) for line in (out / "CC-MAIN-0001.rejects.jsonl").read_text().splitlines()]
     assert {r["warc"]["url"] for r in rejects} == {"https://example.org/empty", "https://example.org/bad"}
     assert any("not UTF-8" in r["detail"] for r in rejects if r["reason"] == "bad_encoding")
+    # a WET shard whose every document is rejected is told (its warcinfo is read and skipped)
+    bad = (_warc_record("warcinfo", "", b"software: test\r\n", "00000000-0000-0000-0000-000000000010")
+           + _warc_record("conversion", "https://example.org/x", b"\xff\xfe text", "00000000-0000-0000-0000-000000000011"))
+    (tmp_path / "in" / "CC-MAIN-0002.warc.wet.gz").write_bytes(gzip.compress(bad, mtime=0))
+    with caplog.at_level(logging.WARNING):
+        told = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "out-b"), "--min-chars",
+                      "1", "--max-reject-share", "0.9")
+    assert told.exit_code == 0, told.stderr
+    assert "shard CC-MAIN-0002: every one of its 1 documents was rejected (1 bad_encoding" in caplog.text
+    assert "shard CC-MAIN-0001" not in caplog.text
     # a line of the extracted text is a block, read by the text model
     scored = runner.invoke(cli, ["score", str(tmp_path / "in" / "CC-MAIN-0001.warc.wet.gz"),
                                  "--model-dir", str(tiny_model_dir), "--max-reject-share", "0.9"])
@@ -1274,7 +1292,14 @@ def test_include_and_exclude_choose_the_files_of_an_input_folder(runner: CliRunn
                                                                        "stats.jsonl.gz", "sub/b.jsonl.gz"]
     only = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "only"), *base, "--include", "*.jsonl"])
     assert only.exit_code == 0, only.stderr
-    assert shards(tmp_path / "only") == ["a.jsonl.gz", "sub/b.jsonl.gz"]  # '*' crosses '/': sub/b.jsonl too
+    assert shards(tmp_path / "only") == ["a.jsonl.gz", "sub/b.jsonl.gz"]
+    crossing = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "crossing"), *base, "--include",
+                                   "su*.jsonl"])  # no file's name matches: '*' crosses '/' in sub/b.jsonl
+    assert crossing.exit_code == 0 and shards(tmp_path / "crossing") == ["sub/b.jsonl.gz"]
+    star = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "star"), *base, "--include", "**/*.jsonl"])
+    assert star.exit_code == 0 and shards(tmp_path / "star") == ["a.jsonl.gz", "sub/b.jsonl.gz"]  # ** as in globs
+    none = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "none"), *base, "--include", "*.warc.gz"])
+    assert none.exit_code == 0 and "--include '*.warc.gz'" in none.stderr  # nothing chosen: the filter is named
     left = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "left"), *base, "--exclude", "README.md",
                                "--exclude", "*.json", "--exclude", "sub/*"])
     assert left.exit_code == 0 and shards(tmp_path / "left") == ["a.jsonl.gz"]
