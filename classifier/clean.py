@@ -224,15 +224,15 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         out["metadata"] = meta
         return out
 
-    if policy.annotate:
-        blocks = list(doc.blocks)
-        chars = sum(len(b.text) for b in kept)
-        if sum(_text_weight(b.text) for b in kept) < policy.min_chars:
-            result.dropped = "no_content" if not chars else "too_short"
+    if policy.annotate:  # the text and the drop as without --annotate; every block beside them
+        own = {id(b): t for b in kept if (t := _language_parts(b, main, policy.keep_foreign)[0][1]).strip()}
+        text = "\n\n".join(own.values())
+        if not text or _text_weight(text) < policy.min_chars:
+            result.dropped = "no_content" if not text else "too_short"
             return result
-        own = [t for b in kept if (t := _language_parts(b, main, policy.keep_foreign)[0][1]).strip()]
-        result.records.append((None, record(main, "\n\n".join(own), blocks)))
-        result.kept_chars = chars
+        kept = [b for b in kept if id(b) in own]  # a block all foreign segments gives the text nothing
+        result.records.append((None, record(main, text, list(doc.blocks))))
+        result.kept_chars = sum(len(t) for t in own.values())
         return result
     if policy.split_by_language:
         by_lang: dict[str | None, list[str]] = {}

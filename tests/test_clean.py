@@ -24,7 +24,7 @@ from classifier.cli import EXIT_TOO_MANY_REJECTS, cli
 from classifier.document import Block, Document, Label, Segment
 from classifier.engine import REPORT_NAME, discover_shards
 from classifier.errors import InputError
-from classifier.language import LanguageIdentifier
+from classifier.language import LanguageIdentifier, _text_weight
 
 GERMAN = "Wir haben lange auf diesen Tag gewartet und sind sehr stolz darauf."
 ARTICLE = [
@@ -115,6 +115,18 @@ def test_annotate_keeps_every_block_and_drop_fields_drops_input_fields() -> None
     plain = clean_document(_doc(), CleanPolicy(min_chars=10, drop_fields=True)).records[0][1]
     assert rec["text"] == plain["text"] and GERMAN not in rec["text"]
     assert [b["kept"] for b in rec["blocks"]] == [False, True, True, True, False, False]
+    # the text decides the drop, as without --annotate: a short block around a long foreign
+    # segment is too short; a block that is all a foreign segment gives the text nothing
+    short = "The ferry runs daily. " + GERMAN
+    whole = Block(GERMAN, label=Label.CONTENT, scores=(1.0, 0.0, 0.0), lang="en", lang_score=0.9,
+                  segments=(Segment(0, len(GERMAN), "de", 0.99),))
+    doc = Document("d2", (Block(short, label=Label.CONTENT, scores=(1.0, 0.0, 0.0), lang="en", lang_score=0.9,
+                                segments=(Segment(22, len(short), "de", 0.99),)), whole), lang="en", lang_score=0.9)
+    for annotate in (False, True):
+        policy = CleanPolicy(min_chars=_text_weight("The ferry runs daily.") + 1, annotate=annotate)
+        assert clean_document(doc, policy).dropped == "too_short"
+    res = clean_document(doc, CleanPolicy(min_chars=5, annotate=True)).records[0][1]
+    assert res["text"] == "The ferry runs daily." and [b["kept"] for b in res["blocks"]] == [True, False]
 
 
 CAPTIONED_PAGE = b"""<html><head><title>Harbour swim</title></head><body><article>
@@ -1203,7 +1215,8 @@ def test_common_crawl_wet_files_are_read_as_text_documents(runner: CliRunner, ti
     assert any("not UTF-8" in r["detail"] for r in rejects if r["reason"] == "bad_encoding")
     # a WET shard whose every document is rejected is told (its warcinfo is read and skipped)
     bad = (_warc_record("warcinfo", "", b"software: test\r\n", "00000000-0000-0000-0000-000000000010")
-           + _warc_record("conversion", "https://example.org/x", b"\xff\xfe text", "00000000-0000-0000-0000-000000000011"))
+           + _warc_record("conversion", "https://example.org/x", b"\xff\xfe text",
+                          "00000000-0000-0000-0000-000000000011"))
     (tmp_path / "in" / "CC-MAIN-0002.warc.wet.gz").write_bytes(gzip.compress(bad, mtime=0))
     with caplog.at_level(logging.WARNING):
         told = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "out-b"), "--min-chars",
