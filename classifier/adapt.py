@@ -42,12 +42,11 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import SGDClassifier
 
-from .cards import check_card_file, load_checked_pickle, read_card, read_verified, write_model
+from .cards import load_checked_pickle, read_verified, write_model
 from .document import LABELS, Document, host_name
-from .errors import ModelError
 from .features import TextNgrams
-from .model import BLOCK_MODEL_FILE, HTML_MODEL_FILE
 from .templates import block_role, publisher_of, text_key
+from .versions import ADAPTER_FORMAT, check_adapter_card
 
 __all__ = ["ADAPTER_FILE", "PublisherAdapter", "choose_blend", "fit_adapter", "load_adapter", "save_adapter"]
 
@@ -451,15 +450,6 @@ def _reviewed(doc: Document) -> bool:
     return doc.extra.get("reviewed") is True
 
 
-ADAPTER_FORMAT = "sieve-publisher-adapter/2"
-#: Formats of earlier Sieves, refused with the reason.
-OLD_ADAPTER_FORMATS = {
-    "sieve-publisher-adapter/1": "its block memory set a label seen once on every copy of the text, whatever the "
-                                 "publisher and the block's role (a headline labelled content made every link to "
-                                 "it content)",
-}
-
-
 def save_adapter(adapter: PublisherAdapter, path: Path, card: dict[str, Any] | None = None) -> Path:
     """Write the adapter and its card (sha256 checked before it is ever unpickled)."""
     import joblib
@@ -471,8 +461,6 @@ def save_adapter(adapter: PublisherAdapter, path: Path, card: dict[str, Any] | N
     return path
 
 
-#: The model file each kind of adapter adjusts.
-BASE_MODEL_FILES = {"text": BLOCK_MODEL_FILE, "html": HTML_MODEL_FILE}
 
 
 def load_adapter(path: Path, model_dir: Path | None = None) -> PublisherAdapter:
@@ -485,21 +473,7 @@ def load_adapter(path: Path, model_dir: Path | None = None) -> PublisherAdapter:
     the model are not checked.
     """
     card, data = read_verified(path)  # the bytes that match the card, and only those, are unpickled
-    check_card_file(path, card)
-    found = card.get("model_format")
-    if isinstance(found, str) and found in OLD_ADAPTER_FORMATS:
-        raise ModelError(f"{path}: an adapter of an earlier Sieve ({found}; this one reads {ADAPTER_FORMAT}): "
-                         f"{OLD_ADAPTER_FORMATS[found]}; adapt again with `sieve train --base`")
-    if found != ADAPTER_FORMAT:
-        raise ModelError(f"{path}: adapter format {found!r}, this Sieve reads {ADAPTER_FORMAT!r}; "
-                         "adapt again with `sieve train --base`")
-    fitted_on = card.get("base_model_sha256")
-    if model_dir is not None and fitted_on:
-        name = BASE_MODEL_FILES.get(str(card.get("base_model", "text")), BLOCK_MODEL_FILE)
-        current = read_card(model_dir / name).get("sha256") if (model_dir / name).is_file() else None
-        if current != fitted_on:
-            raise ModelError(f"{path} was fitted on another {name} (sha256 {str(fitted_on)[:12]}, the folder's is "
-                             f"{str(current)[:12] if current else 'missing'}): adapt again with `sieve train --base`")
+    check_adapter_card(path, card, model_dir)
     adapter: PublisherAdapter = load_checked_pickle(path, card, data, PublisherAdapter, "a Sieve publisher adapter",
                                                     "adapt again with `sieve train --base`")
     # publishers as this Sieve names them (an adapter of an earlier one may say www.Example.com)

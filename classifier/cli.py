@@ -980,11 +980,12 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
 
     import numpy as np
 
-    from .adapt import ADAPTER_FILE, BASE_MODEL_FILES, fit_adapter, merge_repeated_pages, save_adapter
+    from .adapt import ADAPTER_FILE, fit_adapter, merge_repeated_pages, save_adapter
     from .cards import read_card
     from .model import evaluate as evaluate_documents
     from .model import labels_and_scores
     from .templates import publisher_of
+    from .versions import BASE_MODEL_FILES
 
     started = time.perf_counter()
     try:
@@ -1340,8 +1341,8 @@ def _check_model_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """(the card of ``path``, None) when the file matches its card and this Sieve can
     load it, else (the card if it could be read, why not): the checks loading makes,
     without loading anything (no scikit-learn import)."""
-    from .cards import check_card_file, check_sklearn_version, read_card, verify_file
-    from .versions import check_block_model_card
+    from .cards import check_card_file, read_card, verify_file
+    from .versions import check_adapter_card, check_block_model_card
 
     card: dict[str, Any] | None = None
     try:
@@ -1349,10 +1350,10 @@ def _check_model_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
         card = verify_file(path)
         if path.name in (BLOCK_MODEL_FILE, HTML_MODEL_FILE):
             check_block_model_card(path, card)
+        elif path.suffix == ".joblib":  # the publisher adapter: fitted on the folder's model
+            check_adapter_card(path, card, path.parent)
         else:
             check_card_file(path, card)
-            if path.suffix == ".joblib":
-                check_sklearn_version(path, card, "adapt again with `sieve train --base`")
     except ClassifierError as err:
         return card, str(err)
     return card, None
@@ -1390,11 +1391,14 @@ def _card_lines(name: str, card: dict[str, Any]) -> list[str]:
         files = [f"{f['pages']:,} pages under {str(f.get('path', '?')).split()[0]}"
                  if isinstance(f.get("pages"), int) else Path(str(f.get("path", "?"))).name
                  for f in card.get("training_files") or () if isinstance(f, dict)]
+        def count(value: Any) -> str:
+            return f"{value:,}" if isinstance(value, int) else str(value)
+
         what = []
         if card.get("training_documents") is not None:
-            what.append(f"{card['training_documents']:,} documents")
+            what.append(f"{count(card['training_documents'])} documents")
         if card.get("training_blocks") is not None:
-            what.append(f"{card['training_blocks']:,} labelled blocks")
+            what.append(f"{count(card['training_blocks'])} labelled blocks")
         if card.get("kind") == "publisher-adapter":
             what = [f"{card.get('pages', '?')} pages of {', '.join(card.get('publishers') or ()) or 'no publisher'}",
                     f"{card.get('blocks', '?')} labelled blocks", f"adjusts the {card.get('base_model', '?')} model"]
@@ -1438,7 +1442,9 @@ def models_command(as_json: bool, model_dir: Path | None) -> None:
     failed = False
     for name, role, needed in _MODEL_ROLES:
         path = folder / name
-        if not path.exists() and not path.with_suffix(".json").exists():
+        # an optional model is there when its file is (as a run decides); a needed one is
+        # missing only when neither it nor its card is (a card alone: its check says why)
+        if not path.exists() and (not needed or not path.with_suffix(".json").exists()):
             found.append({"file": name, "role": role, "present": False, "ok": not needed,
                           "problem": f"{path} is missing" if needed else None, "card": None})
             failed = failed or needed

@@ -253,8 +253,8 @@ class Sieve:
         against its card -- sha256, the file it names, the model format, features version
         and scikit-learn it was made with -- without loading any, nor importing scikit-learn: a cheap early failure
         for a process that only dispatches work (the workers check the rest)."""
-        from .cards import check_card_file, check_sklearn_version, verify_file
-        from .versions import check_block_model_card
+        from .cards import check_card_file, verify_file
+        from .versions import check_adapter_card, check_block_model_card
 
         self._check_folder()
         if self.model == "html" and not self.has_html_model:
@@ -264,9 +264,8 @@ class Sieve:
             check_block_model_card(path, verify_file(path))
         check_card_file(self.model_dir / LID_MODEL_FILE, verify_file(self.model_dir / LID_MODEL_FILE))
         if (self.model_dir / "adapter.joblib").is_file():
-            card = verify_file(self.model_dir / "adapter.joblib")
-            check_card_file(self.model_dir / "adapter.joblib", card)
-            check_sklearn_version(self.model_dir / "adapter.joblib", card, "adapt again with `sieve train --base`")
+            check_adapter_card(self.model_dir / "adapter.joblib", verify_file(self.model_dir / "adapter.joblib"),
+                               self.model_dir)
 
     def _block_model_files(self) -> list[str]:
         """The block model files this Sieve's ``model`` choice may use."""

@@ -62,3 +62,45 @@ def check_block_model_card(path: Path, card: dict[str, Any]) -> None:
         raise ModelError(f"{path} was trained on features version {card.get('features_version')!r}, this Sieve "
                          f"computes version {FEATURES_VERSION}; {RETRAIN}")
     check_sklearn_version(path, card, RETRAIN)
+
+
+ADAPTER_FORMAT = "sieve-publisher-adapter/2"
+#: Formats of earlier Sieves, refused with the reason.
+OLD_ADAPTER_FORMATS = {
+    "sieve-publisher-adapter/1": "its block memory set a label seen once on every copy of the text, whatever the "
+                                 "publisher and the block's role (a headline labelled content made every link to "
+                                 "it content)",
+}
+#: The model file each kind of adapter adjusts (``model.BLOCK_MODEL_FILE``, ``model.HTML_MODEL_FILE``).
+BASE_MODEL_FILES = {"text": "blocks.joblib", "html": "html.joblib"}
+_ADAPT_AGAIN = "adapt again with `sieve train --base`"
+
+
+def check_adapter_card(path: Path, card: dict[str, Any], model_dir: Path | None = None) -> None:
+    """What a publisher adapter's card says (not the file's bytes: ``cards.verify_file``):
+    the file it names, the adapter format and scikit-learn version are this Sieve's, and
+    with ``model_dir`` the model it adjusts there is the one it was fitted on (its card's
+    ``base_model_sha256``): probabilities of another model, say a retrained HTML model
+    copied into the folder, would be blended with weights chosen for the old one, without
+    a word. Adapters written before the card named the model are not checked there.
+
+    Raises:
+        ModelError: naming the file and what to do.
+    """
+    from .cards import read_card
+
+    check_card_file(path, card)
+    found = card.get("model_format")
+    if isinstance(found, str) and found in OLD_ADAPTER_FORMATS:
+        raise ModelError(f"{path}: an adapter of an earlier Sieve ({found}; this one reads {ADAPTER_FORMAT}): "
+                         f"{OLD_ADAPTER_FORMATS[found]}; {_ADAPT_AGAIN}")
+    if found != ADAPTER_FORMAT:
+        raise ModelError(f"{path}: adapter format {found!r}, this Sieve reads {ADAPTER_FORMAT!r}; {_ADAPT_AGAIN}")
+    check_sklearn_version(path, card, _ADAPT_AGAIN)
+    fitted_on = card.get("base_model_sha256")
+    if model_dir is not None and fitted_on:
+        name = BASE_MODEL_FILES.get(str(card.get("base_model", "text")), BASE_MODEL_FILES["text"])
+        current = read_card(model_dir / name).get("sha256") if (model_dir / name).is_file() else None
+        if current != fitted_on:
+            raise ModelError(f"{path} was fitted on another {name} (sha256 {str(fitted_on)[:12]}, the folder's is "
+                             f"{str(current)[:12] if current else 'missing'}): {_ADAPT_AGAIN}")

@@ -461,6 +461,40 @@ def test_models_fails_on_a_damaged_or_missing_model(runner: CliRunner, tiny_mode
     assert nowhere.exit_code == 1 and "no such model folder" in nowhere.stderr
 
 
+def test_models_checks_an_adapter_as_loading_does(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                  tmp_path: Path) -> None:
+    from classifier.model import BLOCK_MODEL_FILE, HTML_MODEL_FILE
+    from classifier.versions import BASE_MODEL_FILES
+
+    assert BASE_MODEL_FILES == {"text": BLOCK_MODEL_FILE, "html": HTML_MODEL_FILE}  # spelt out there: no sklearn
+    site = tmp_path / "site"
+    adapted = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data_dir / "train-small.jsonl"),
+                                  "-o", str(site)])
+    assert adapted.exit_code == 0, adapted.stderr
+    shown = runner.invoke(cli, ["models", "--model-dir", str(site)])
+    assert shown.exit_code == 0 and "adapter.joblib  publisher adapter: ok" in shown.stdout
+    # another text model copied into the folder: every run refuses the adapter, and so does the check
+    other = tmp_path / "other"
+    trained = runner.invoke(cli, ["train", str(data_dir / "train-small.jsonl"), "-o", str(other), "--folds", "0",
+                                  "--model-dir", str(tiny_model_dir)])
+    assert trained.exit_code == 0, trained.stderr
+    for name in ("blocks.joblib", "blocks.json"):
+        shutil.copyfile(other / name, site / name)
+    refused = runner.invoke(cli, ["score", str(data_dir / "story.txt"), "--model-dir", str(site)])
+    assert refused.exit_code == 1 and "was fitted on another blocks.joblib" in refused.stderr
+    checked = runner.invoke(cli, ["models", "--model-dir", str(site)])
+    assert checked.exit_code == 1 and "adapter.joblib  publisher adapter: FAILS" in checked.stdout
+    assert "was fitted on another blocks.joblib" in checked.stdout
+    # an optional model's card left without its file: no model, as a run finds it
+    (site / "html.json").write_text("{}", encoding="utf-8")
+    card = json.loads((site / "blocks.json").read_text(encoding="utf-8"))
+    card["training_documents"] = "590"  # a card edited by hand: shown as it is, no traceback
+    (site / "blocks.json").write_text(json.dumps(card), encoding="utf-8")
+    listed = runner.invoke(cli, ["models", "--model-dir", str(site)])
+    assert listed.exception is None or isinstance(listed.exception, SystemExit)
+    assert "html.joblib     HTML model: none" in listed.stdout and "trained on 590 documents" in listed.stdout
+
+
 def test_predictions_given_as_labelled_data_are_named_as_such(runner: CliRunner, tiny_model_dir: Path,
                                                                data_dir: Path, tmp_path: Path) -> None:
     scored = runner.invoke(cli, ["score", str(data_dir / "labelled.jsonl"), "--model-dir", str(tiny_model_dir)])
