@@ -233,11 +233,11 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
                 label = Label.BOILERPLATE if len(toks) >= 8 and b.text.rstrip().endswith((".", "!", "?")) \
                     else Label.NAVIGATION
         gold.append({"label": label.value})
-    from .model import HEADLINE_MIN_CHARS, headline_index  # the scoring rule (the model is loaded by now)
+    from .model import headline_index, long_enough_for_a_headline  # the scoring rule (the model is loaded by now)
 
     headlines = {h for t in (page.extra.get("title"), title) if (h := headline_index(page.blocks, t)) is not None}
     wanted = " ".join(_tokens(title)) if title else ""
-    if not headlines and len(wanted) >= HEADLINE_MIN_CHARS:
+    if not headlines and long_enough_for_a_headline(wanted):
         # else the first block that is the record's title, whatever its tag, and no link
         # (a "Most read" link to the story is another role; "Impressum" is a menu item)
         first = next((i for i, b in enumerate(page.blocks)

@@ -238,6 +238,9 @@ def cli(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="sieve: %(levelname)s: %(message)s", stream=sys.stderr)
     logging.getLogger().setLevel(level)  # basicConfig leaves the level of a logger that has handlers already
+    from .engine import forget_told_folders
+
+    forget_told_folders()  # each command warns of an earlier run's output folder once, whatever came before
 
 
 def _is_standard_output(path: str) -> bool:

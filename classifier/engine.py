@@ -103,24 +103,32 @@ class FileFilter:
         return bool(self.include or self.exclude)
 
 
-#: The folders of an earlier run's output already warned about in this process: a run
-#: expands its inputs more than once (the field check, then the shards), one warning each.
+#: The folders of an earlier run's output already warned about: a run expands its inputs
+#: more than once (the field check, then the shards), and says so once. Emptied when a
+#: command starts (``forget_told_folders``) and when ``run_clean`` ends.
 _TOLD_EARLIER_OUTPUT: set[str] = set()
 
 
-def _folder_files(folder: Path, skip: Path | None = None, select: FileFilter | None = None) -> list[Path]:
+def forget_told_folders() -> None:
+    """Let the next run warn again of the earlier outputs among its inputs."""
+    _TOLD_EARLIER_OUTPUT.clear()
+
+
+def _folder_files(folder: Path, skip: Path | None = None, select: FileFilter | None = None,
+                  quiet: Sequence[Path] = ()) -> list[Path]:
     """The input files under ``folder``, recursively, sorted: hidden files and folders,
     those whose names begin with ``_`` (Spark's and Hadoop's ``_SUCCESS``,
     ``_temporary/``, as their readers skip them), Sieve's own rejects and reports and
     unfinished ``.part`` files left out, and the sub-folders an earlier ``sieve clean``
-    wrote into (they hold its lock file; anything under ``skip`` too). Linked folders
+    wrote into (they hold its lock file; anything under ``skip`` too; those under ``skip``
+    and ``quiet``, a command's own outputs, without a warning). Linked folders
     are followed, each real folder once (a link to a folder above it is no loop)."""
     def inputs_only(dirs: list[str], top: str | Path = folder) -> list[str]:
         kept = []
         for d in sorted(dirs):
             if d.startswith((".", "_")):  # .git/, .cache/, _temporary/
                 continue
-            if os.path.exists(os.path.join(top, d, LOCK_NAME)) and os.path.realpath(os.path.join(top, d)) != mine:
+            if os.path.exists(os.path.join(top, d, LOCK_NAME)) and os.path.realpath(os.path.join(top, d)) not in mine:
                 # an earlier `sieve clean -o` into a folder of the inputs: read back as input,
                 # every document would be cleaned again beside itself
                 if os.path.realpath(os.path.join(top, d)) not in _TOLD_EARLIER_OUTPUT:
@@ -131,7 +139,8 @@ def _folder_files(folder: Path, skip: Path | None = None, select: FileFilter | N
             kept.append(d)
         return kept
 
-    mine = os.path.realpath(skip) if skip is not None else None  # this run's own output folder: said elsewhere
+    # this run's own output folder: said elsewhere (and a command's own outputs: ``quiet``)
+    mine = {os.path.realpath(f) for f in ([skip] if skip is not None else []) + list(quiet)}
 
     # the folders under it as themselves first: a link to one of them is not followed, so a
     # file is read under its own path whatever the order the file system lists them in
@@ -170,7 +179,7 @@ def expand_folders(inputs: Sequence[str], outputs: Sequence[str | Path | None] =
     for item in inputs:
         path = Path(item)
         if item != "-" and path.is_dir():
-            for f in _folder_files(path, select=select):
+            for f in _folder_files(path, select=select, quiet=mine):  # its own output folder: no earlier run's
                 full = f.resolve()
                 if not any(full == o or o in full.parents for o in mine):
                     out.append(str(f))
@@ -561,6 +570,38 @@ def run_clean(
             scheduler cannot be reached; all before any shard runs.
         ModelError: a model card cannot be read (for the options check).
     """
+    try:
+        return _run_clean(inputs, output_dir, policy, workers=workers, engine=engine, scheduler=scheduler,
+                          overwrite=overwrite, model_dir=model_dir, model_choice=model_choice, templates=templates,
+                          input_format=input_format, text_field=text_field, max_bytes=max_bytes, publisher=publisher,
+                          suffix=suffix, progress=progress, echo=echo, on_failure=on_failure, select=select)
+    finally:
+        forget_told_folders()  # the next run in this process warns again
+
+
+def _run_clean(
+    inputs: Sequence[str],
+    output_dir: Path,
+    policy: CleanPolicy,
+    *,
+    workers: int,
+    engine: str,
+    scheduler: str | None,
+    overwrite: bool,
+    model_dir: str | None,
+    model_choice: str,
+    templates: str | None,
+    input_format: str,
+    text_field: str,
+    max_bytes: int | None,
+    publisher: str | None,
+    suffix: str,
+    progress: bool | None,
+    echo: Callable[[str], None] | None,
+    on_failure: Callable[[str, str], None] | None,
+    select: FileFilter | None,
+) -> RunResult:
+    """``run_clean``'s work."""
     started = time.perf_counter()
     # absolute: a Dask worker does not run in this folder
     output_dir = output_dir.absolute()

@@ -524,7 +524,7 @@ def headline_index(blocks: Sequence[Block], title: object) -> int | None:
         if b.tag not in ("h1", "h2"):
             continue
         text = _NON_WORD.sub(" ", b.text.lower()).strip()
-        if _text_weight(text) < HEADLINE_MIN_CHARS:  # a Han or kana character counts as 3: 茶农今年迎来丰收
+        if not long_enough_for_a_headline(text):
             continue
         match = 0 if text == wanted else 1 if wanted.startswith(text + " ") else 2 if text in endings else None
         if match is None:
@@ -552,8 +552,17 @@ def _site_furniture(block: Block) -> bool:
 
 
 #: A headline found by the page's title has at least this many characters (a Han or
-#: kana character counting as ``language.CJK_LETTER_WEIGHT``, as it weighs elsewhere).
+#: kana character counting as ``language.CJK_LETTER_WEIGHT``, as it weighs elsewhere),
+#: and at least HEADLINE_MIN_CJK_CHARS of them: "国际新闻" (international news) and
+#: "ニュース" (news) are section names, "茶农今年迎来丰收" a headline.
 HEADLINE_MIN_CHARS = 12
+HEADLINE_MIN_CJK_CHARS = 5
+
+
+def long_enough_for_a_headline(text: str) -> bool:
+    """Whether ``text`` is long enough to be a page's headline (``HEADLINE_MIN_CHARS``)."""
+    return len(text) >= HEADLINE_MIN_CHARS or (len(text) >= HEADLINE_MIN_CJK_CHARS
+                                               and _text_weight(text) >= HEADLINE_MIN_CHARS)
 
 
 def _as_not_content(p: np.ndarray) -> np.ndarray:

@@ -751,12 +751,18 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_back(runner: CliRu
     result = _clean(runner, tiny_model_dir, str(src), "-o", str(src / "out"), "--overwrite")
     assert result.exit_code == 0 and json.loads((src / "out" / "_report.json").read_text())["shards"] == 1
     assert "1 files under the output folder" in result.stderr and "(more.jsonl)" in result.stderr
+    assert "holds the output of an earlier" not in caplog.text  # its own output folder is no earlier run's
     # that folder, read by a later run into another: an earlier run's output, not input
     # (a user's crawl came out twice, each page beside its own cleaned copy)
     again = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "elsewhere"))
     assert again.exit_code == 0, again.stderr
     assert json.loads((tmp_path / "elsewhere" / "_report.json").read_text())["shards"] == 1
     assert caplog.text.count(f"{src / 'out'} holds the output of an earlier `sieve clean`") == 1  # said once
+    # and again by the next run in the same process (a notebook, a service): once a run, not once a process
+    from classifier.engine import run_clean
+
+    run_clean([str(src)], tmp_path / "third", CleanPolicy(min_chars=20), model_dir=str(tiny_model_dir))
+    assert caplog.text.count(f"{src / 'out'} holds the output of an earlier `sieve clean`") == 2
     scored = runner.invoke(cli, ["score", str(src), "--model-dir", str(tiny_model_dir)])
     assert scored.exit_code == 0 and len(scored.stdout.splitlines()) == 3  # articles.jsonl's 3 documents
     alone = runner.invoke(cli, ["score", str(src / "out"), "--model-dir", str(tiny_model_dir)])

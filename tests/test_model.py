@@ -385,8 +385,8 @@ def test_the_pages_headline_found_by_its_title_is_content() -> None:
     short = (Block("News", tag="h1"),)  # a section name, not a headline
     assert headline_as_content(np.array([[0.1, 0.1, 0.8]]), short, "News | The Harbour Times")[0][2] == 0.8
     # a Chinese headline of 8 characters is as long as an English one of 24 letters (a user's page lost it);
-    # a two-character section name ("新闻", news) is still no headline
-    for title, wanted in (("茶农今年迎来丰收", 0), ("新闻", 2)):
+    # section names of two or four characters ("新闻", news; "国际新闻"; "ニュース") are still no headline
+    for title, wanted in (("茶农今年迎来丰收", 0), ("新闻", 2), ("国际新闻", 2), ("ニュース", 2)):
         out = headline_as_content(np.array([[0.1, 0.1, 0.8]]), (Block(title, tag="h1"),), f"{title} | 日报")
         assert int(np.argmax(out[0])) == wanted, title
 
