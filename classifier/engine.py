@@ -659,7 +659,8 @@ def _run_clean(
         echo(f"sieve clean: {len(changed)} finished shard(s) redone: their input changed since ({shown})")
     if damaged and echo is not None:
         shown = ", ".join(damaged[:3]) + (", ..." if len(damaged) > 3 else "")
-        echo(f"sieve clean: {len(damaged)} finished shard(s) redone: their outputs are gone or changed since "
+        echo(f"sieve clean: {len(damaged)} finished shard(s) redone: their outputs (or rejects or dropped lists) "
+             f"are gone or changed since "
              f"({shown})")
     skipped = len(tasks) - len(todo)
     if echo is not None:

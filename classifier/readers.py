@@ -24,6 +24,7 @@ text (one document).
 from __future__ import annotations
 
 import base64
+import codecs
 import contextlib
 import gzip
 import io
@@ -1800,11 +1801,23 @@ def _warc_conversion(block: bytes, record: Any, source: str, position: int, reje
     if declared and not declared.startswith("text/plain"):
         rejects.skip("not_text")
         return None
+    named = _CHARSET.search(declared)
+    encoding = "utf-8-sig"
+    if named:
+        try:
+            encoding = codecs.lookup(named.group(1)).name
+        except LookupError:
+            sink.add(Reject(source, position, "bad_encoding", f"the record's Content-Type names the charset "
+                            f"{named.group(1)!r}, which is no known encoding", block[:65536]))
+            return None
+        if encoding == "utf-8":
+            encoding = "utf-8-sig"
     try:
-        text = block.decode("utf-8-sig")
+        text = block.decode(encoding)
     except UnicodeDecodeError as err:
-        sink.add(Reject(source, position, "bad_encoding", f"the record's text is not UTF-8, as a conversion "
-                        f"record's must be: at byte {err.start} of its block, {err.reason}", block[:65536]))
+        shown = "UTF-8" if encoding.startswith("utf-8") else encoding
+        sink.add(Reject(source, position, "bad_encoding", f"the record's text is not {shown} (its Content-Type's "
+                        f"charset, else UTF-8): at byte {err.start} of its block, {err.reason}", block[:65536]))
         return None
     paragraphs = split_paragraphs(text)
     if not paragraphs:

@@ -463,7 +463,7 @@ def test_a_finished_shard_whose_outputs_are_gone_or_cut_is_redone(runner: CliRun
     again = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(out), "--workers", "1")
     assert again.exit_code == 0, again.stderr
     assert "(5 finished before)" in again.stderr
-    assert "3 finished shard(s) redone: their outputs are gone" in again.stderr
+    assert "3 finished shard(s) redone: their outputs (or rejects or dropped lists) are gone" in again.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
@@ -1230,6 +1230,15 @@ def test_common_crawl_wet_files_are_read_as_text_documents(runner: CliRunner, ti
     assert told.exit_code == 0, told.stderr
     assert "shard CC-MAIN-0002: every one of its 1 documents was rejected (1 bad_encoding" in caplog.text
     assert "shard CC-MAIN-0001" not in caplog.text
+    # a charset its Content-Type names is read (else UTF-8)
+    latin = "Le café du port ouvre à nouveau ses portes après deux ans de travaux sur la jetée.\n".encode("latin-1")
+    head = (f"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: https://example.org/fr\r\n"
+            f"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-000000000020>\r\n"
+            f"Content-Type: text/plain; charset=ISO-8859-1\r\nContent-Length: {len(latin)}\r\n\r\n").encode()
+    (tmp_path / "fr.warc").write_bytes(head + latin + b"\r\n\r\n")
+    fr = runner.invoke(cli, ["score", str(tmp_path / "fr.warc"), "--model-dir", str(tiny_model_dir)])
+    assert fr.exit_code == 0, fr.stderr
+    assert json.loads(fr.stdout)["blocks"][0]["text"].startswith("Le café du port ouvre à nouveau")
     # a line of the extracted text is a block, read by the text model
     scored = runner.invoke(cli, ["score", str(tmp_path / "in" / "CC-MAIN-0001.warc.wet.gz"),
                                  "--model-dir", str(tiny_model_dir), "--max-reject-share", "0.9"])
