@@ -409,7 +409,7 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
              else f"none of the first records of {where}" if len(check.files) > 1 or check.records < FIELD_CHECK_RECORDS
              else f"none of the first {FIELD_CHECK_RECORDS} records of {where}")
     raise click.UsageError(
-        f"{which} has '{text_field}', 'blocks' or 'html' (their fields: {fields}): "
+        f"{which} has '{text_field}' (a string), 'blocks' or 'html' (their fields: {fields}): "
         f"every record would be rejected. --text-field names the field that holds the text{hint}")
 
 
