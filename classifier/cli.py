@@ -1323,13 +1323,9 @@ def _in_sample_notes(sieve: Sieve, data: tuple[str, ...], predicted: list[Docume
         stem = shard_name_for(Path(path).name)
         cv = card.get("cv")
         figures = ((cv.get(stem) or cv.get("all_parts")) if isinstance(cv, dict) else None) or card.get("cv_metrics")
-        told = ""
-        if isinstance(figures, dict):  # make_models.py writes content_vs_rest_f1, `sieve train` content_vs_rest
-            cvr = figures.get("content_vs_rest_f1", (figures.get("content_vs_rest") or {}).get("f1"))
-            macro = figures.get("macro_f1")
-            if isinstance(cvr, float) and isinstance(macro, float):
-                told = (f"; with its publishers held out (cross-validation, in the card) it scores content-vs-rest "
-                        f"{cvr:.3f}, macro-F1 {macro:.3f}")
+        shown = _cv_figures(figures)
+        told = (f"; with its publishers held out (cross-validation, in the card) it scores {shown}"
+                if shown else "")
         lines.append(f"{path} is a file {name} was trained on (its card says so): these figures are in-sample, "
                      f"above what the model does on publishers it has not seen{told}.")
     return lines
@@ -1362,16 +1358,20 @@ def _check_model_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     return card, None
 
 
+def _cv_figures(metrics: Any) -> str | None:
+    """``content-vs-rest 0.860, macro-F1 0.795`` from a card's cross-validated metrics
+    (``make_models.py`` writes ``content_vs_rest_f1``, `sieve train` ``content_vs_rest``),
+    or None when they are not there."""
+    if not isinstance(metrics, dict):
+        return None
+    cvr = metrics.get("content_vs_rest_f1", (metrics.get("content_vs_rest") or {}).get("f1"))
+    macro = metrics.get("macro_f1")
+    return (f"content-vs-rest {cvr:.3f}, macro-F1 {macro:.3f}"
+            if isinstance(cvr, float) and isinstance(macro, float) else None)
+
+
 def _card_lines(name: str, card: dict[str, Any]) -> list[str]:
     """What a person wants to know of a model from its card, a few lines."""
-    def figure(m: Any) -> str | None:
-        if not isinstance(m, dict):
-            return None
-        cvr = m.get("content_vs_rest_f1", (m.get("content_vs_rest") or {}).get("f1"))
-        macro = m.get("macro_f1")
-        return (f"content-vs-rest {cvr:.3f}, macro-F1 {macro:.3f}"
-                if isinstance(cvr, float) and isinstance(macro, float) else None)
-
     lines = []
     if card.get("kind") == "fasttext-language-id":
         lines.append(f"{card.get('name', name)}: {card.get('languages', '?')} languages; licence "
@@ -1409,7 +1409,7 @@ def _card_lines(name: str, card: dict[str, Any]) -> list[str]:
             lines.append("trained on " + ", ".join(what) + (f" from {', '.join(files)}" if files else ""))
         cv = card.get("cv")
         if isinstance(cv, dict):
-            parts = [f"{part} {f}" for part, m in sorted(cv.items()) if part != "all_parts" and (f := figure(m))]
+            parts = [f"{part} {f}" for part, m in sorted(cv.items()) if part != "all_parts" and (f := _cv_figures(m))]
             for key, label in (("aeb_token_f1_without_headline", "AEB token F1 without headline"),
                                ("aeb_token_f1_with_headline", "with headline")):
                 if isinstance(cv.get(key), dict) and isinstance(cv[key].get("f1"), float):
@@ -1417,7 +1417,7 @@ def _card_lines(name: str, card: dict[str, Any]) -> list[str]:
             if parts:
                 lines.append(f"cross-validated ({cv.get('folds', '?')} folds, grouped by "
                              f"{cv.get('grouped_by', 'publisher')}): " + "; ".join(parts))
-        elif (f := figure(card.get("cv_metrics"))) is not None:
+        elif (f := _cv_figures(card.get("cv_metrics"))) is not None:
             lines.append(f"cross-validated ({card.get('cv_folds', '?')} folds, grouped by publisher): {f}")
         elif card.get("kind") != "publisher-adapter":
             lines.append("no cross-validated figures in its card (trained with --folds 0, or one publisher)")
