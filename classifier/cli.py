@@ -116,7 +116,7 @@ EXIT_TOO_MANY_REJECTS = 3
 def _max_reject_share_option(f: F) -> F:
     return click.option(
         "--max-reject-share", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
-        help=f"Exit with status {EXIT_TOO_MANY_REJECTS} when more than this share of records was rejected "
+        help=f"Exit with status {EXIT_TOO_MANY_REJECTS} when more than this share of the documents read was rejected "
              "(the run still goes to its end).")(f)
 
 
@@ -2088,8 +2088,9 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     gives OUTPUT_DIR/REL/NAME.jsonl.gz (NAME: the file name without extensions;
     REL: its sub-folder), NAME.rejects.jsonl for records that could not be used,
     and NAME.report.json; OUTPUT_DIR/_report.json sums them (read = written +
-    dropped + rejected). Inputs: JSONL (.jsonl[.gz|.zst], records with 'blocks',
-    'text' or 'html'), text files, HTML pages, WARC (.warc[.gz|.zst|.bz2|.xz]); '-' reads
+    dropped + rejected). Inputs: JSONL (.jsonl, .ndjson, .json; plain, .gz, .zst,
+    .bz2 or .xz; records with 'blocks', 'text' or 'html'), text files, HTML pages,
+    WARC and WET (.warc[.gz|.zst|.bz2|.xz], .warc.wet.gz); '-' reads
     standard input and writes standard output. A rerun skips finished shards; it
     stops with an error, before any work, when they were made with other options
     (policy, compression, input reading, models, templates): pass --overwrite or
@@ -2139,7 +2140,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         _exit_if_too_many_rejects(rejected, read, max_reject_share)
         return
     if output_dir is None:
-        raise click.UsageError("give an output folder: -o OUTPUT_DIR")
+        raise click.UsageError("give an output folder: -o OUTPUT_DIR (or read the kept text with --format text, "
+                               "or write one JSONL stream to standard output with '-' as the input)")
     if rejects_path is not None:
         raise click.UsageError("with -o OUTPUT_DIR each shard's rejects go to OUTPUT_DIR/NAME.rejects.jsonl; "
                                "drop --rejects (it is for '-' and --format text)")
