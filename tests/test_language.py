@@ -352,8 +352,9 @@ def test_the_collector_is_left_as_it_was(lid: LanguageIdentifier) -> None:
 
 
 def _sentence_spans_one_by_one(text: str) -> list[tuple[int, int]]:
-    """``sentence_spans`` as first written: every span stripped on its own."""
-    from classifier.language import _SENTENCE_END, _split_scripts
+    """``sentence_spans`` as first written: every span stripped on its own (after a short
+    lead-in is joined to the quotation after its colon, as ``sentence_spans`` does)."""
+    from classifier.language import _SENTENCE_END, _short_lead_ins_joined, _split_scripts
 
     spans, pos = [], 0
     for m in _SENTENCE_END.finditer(text):
@@ -363,6 +364,8 @@ def _sentence_spans_one_by_one(text: str) -> list[tuple[int, int]]:
         pos = max(pos, m.end())
     if pos < len(text):
         spans.append((pos, len(text)))
+    if ":" in text and len(spans) > 1:
+        spans = _short_lead_ins_joined(text, spans)
     out = []
     for a, b in spans:
         chunk = text[a:b]
