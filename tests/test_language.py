@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from classifier import language
 from classifier.document import Block, Document, Label, Segment
 from classifier.errors import ModelError
 from classifier.language import LanguageGuess, LanguageIdentifier, main_language, sentence_spans
@@ -747,3 +748,26 @@ def test_a_quotation_after_a_lead_in_is_a_segment_whole(lid: LanguageIdentifier,
     block = doc.blocks[1]
     assert block.lang == doc.lang != lang and not block.foreign
     assert [(s.lang, text[s.start:s.end]) for s in block.segments] == [(lang, quote)]
+
+
+_SCRIPT_MIX = list("abcXYZ éüß") + list("мирПривет") + list("東京日本語ひらがなカタカナ") + list("한국어دبيहिन्दीไทย") \
+    + list('"\'“”‘’«»「」『』()[]:.!?,;—-') + list("0123²½_ \n") + ["ɐ", "ǅ", "ᾳ", "ⅰ", "\u0301"]
+_ONE_SCRIPT = st.sampled_from(["мирПривет ,.«»\"0123", "東京日本語ひらがな「」\"“”。、 0", "한국어 .\"0", "हिन्दी। \"0"])
+
+
+@example('"東京は晴れ')  # a first piece without a letter stands apart before a quotation
+@example("2024 «Москва сегодня»")
+@example("  мир  ")
+@given(st.one_of(st.text(alphabet=st.sampled_from(_SCRIPT_MIX), max_size=60),
+                 _ONE_SCRIPT.flatmap(lambda pool: st.text(alphabet=st.sampled_from(list(pool)), max_size=60))))
+def test_the_one_script_shortcuts_give_what_the_script_by_script_reading_gives(text: str) -> None:
+    # a text whose letters are all of one script is told in one scan (the layer's speed):
+    # its script counts and its cuts where the script changes are those of the general way
+    from unittest import mock
+
+    fast = (language._scripts(text), language._split_scripts(text, 0, len(text)), language._letters(text))
+    with mock.patch.object(language, "_only_script", lambda _: None):
+        slow_scripts = language._scripts(text)
+        slow_split = language._split_scripts(text, 0, len(text))
+    assert fast[:2] == (slow_scripts, slow_split)
+    assert fast[2] == sum(map(str.isalpha, text))
