@@ -33,7 +33,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -592,7 +592,9 @@ class LanguageIdentifier:
         self._model: Any = None
         self._ft_predict: Any = None  # the model's bound predict, once loaded
         self._lock = threading.Lock()
-        self._cache: dict[str, TextAnalysis] = {}
+        # oldest first: a dict evicting its first key again and again walks the holes the
+        # earlier evictions left (0.4 s per 40,000 evictions); an OrderedDict pops it at once
+        self._cache: OrderedDict[str, TextAnalysis] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -711,7 +713,7 @@ class LanguageIdentifier:
                 todo[text] = analysis
                 if len(text) <= CACHE_MAX_CHARS:
                     if len(cache) >= CACHE_SIZE:
-                        del cache[next(iter(cache))]
+                        cache.popitem(last=False)
                     cache[text] = analysis
         return [found if found is not None else todo[text]  # type: ignore[misc]
                 for text, found in zip(texts, out, strict=True)]
