@@ -2099,7 +2099,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     \b
     Exit status: 0 the run completed (rejected records included); 1 it could not
     run, or a shard failed; 2 usage error; 3 more than --max-reject-share of the
-    records were rejected.
+    documents read were rejected (WARC requests and other records that are no
+    documents aside).
 
     \b
     Examples:
