@@ -238,9 +238,6 @@ def cli(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="sieve: %(levelname)s: %(message)s", stream=sys.stderr)
     logging.getLogger().setLevel(level)  # basicConfig leaves the level of a logger that has handlers already
-    from .engine import forget_told_folders
-
-    forget_told_folders()  # each command warns of an earlier run's output folder once, whatever came before
 
 
 def _is_standard_output(path: str) -> bool:
@@ -395,7 +392,9 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
     from .engine import expand_folders
     from .readers import FIELD_CHECK_RECORDS, missing_text_field
 
-    check = missing_text_field(expand_folders(tuple(inputs), tuple(outputs), select), input_format=input_format,
+    # a look ahead: the run reads (and warns of) its inputs after
+    check = missing_text_field(expand_folders(tuple(inputs), tuple(outputs), select, warn=False),
+                               input_format=input_format,
                                text_field=text_field)
     if check is None:
         return
@@ -1310,7 +1309,7 @@ def _in_sample_notes(sieve: Sieve, data: tuple[str, ...], predicted: list[Docume
     if not trained:
         return []
     lines = []
-    for path in dict.fromkeys(expand_folders(data)):
+    for path in dict.fromkeys(expand_folders(data, warn=False)):  # read (and warned of) already
         if path == "-" or not os.path.isfile(path):
             continue
         try:

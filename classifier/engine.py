@@ -103,26 +103,16 @@ class FileFilter:
         return bool(self.include or self.exclude)
 
 
-#: The folders of an earlier run's output already warned about: a run expands its inputs
-#: more than once (the field check, then the shards), and says so once. Emptied when a
-#: command starts (``forget_told_folders``) and when ``run_clean`` ends.
-_TOLD_EARLIER_OUTPUT: set[str] = set()
-
-
-def forget_told_folders() -> None:
-    """Let the next run warn again of the earlier outputs among its inputs."""
-    _TOLD_EARLIER_OUTPUT.clear()
-
-
 def _folder_files(folder: Path, skip: Path | None = None, select: FileFilter | None = None,
-                  quiet: Sequence[Path] = ()) -> list[Path]:
+                  quiet: Sequence[Path] = (), warn: bool = True) -> list[Path]:
     """The input files under ``folder``, recursively, sorted: hidden files and folders,
     those whose names begin with ``_`` (Spark's and Hadoop's ``_SUCCESS``,
     ``_temporary/``, as their readers skip them), Sieve's own rejects and reports and
     unfinished ``.part`` files left out, and the sub-folders an earlier ``sieve clean``
     wrote into (they hold its lock file; anything under ``skip`` too; those under ``skip``
-    and ``quiet``, a command's own outputs, without a warning). Linked folders
-    are followed, each real folder once (a link to a folder above it is no loop)."""
+    and ``quiet``, a command's own outputs, without a warning, and every one without it
+    when not ``warn``: a second look at the inputs of a run that warns once). Linked
+    folders are followed, each real folder once (a link to a folder above it is no loop)."""
     def inputs_only(dirs: list[str], top: str | Path = folder) -> list[str]:
         kept = []
         for d in sorted(dirs):
@@ -131,14 +121,15 @@ def _folder_files(folder: Path, skip: Path | None = None, select: FileFilter | N
             if os.path.exists(os.path.join(top, d, LOCK_NAME)) and os.path.realpath(os.path.join(top, d)) not in mine:
                 # an earlier `sieve clean -o` into a folder of the inputs: read back as input,
                 # every document would be cleaned again beside itself
-                if os.path.realpath(os.path.join(top, d)) not in _TOLD_EARLIER_OUTPUT:
-                    _TOLD_EARLIER_OUTPUT.add(os.path.realpath(os.path.join(top, d)))
+                if warn and os.path.realpath(os.path.join(top, d)) not in told:
+                    told.add(os.path.realpath(os.path.join(top, d)))
                     logger.warning("%s holds the output of an earlier `sieve clean` (%s): not read as input; "
                                    "give it on its own to read it", os.path.join(top, d), LOCK_NAME)
                 continue
             kept.append(d)
         return kept
 
+    told: set[str] = set()
     # this run's own output folder: said elsewhere (and a command's own outputs: ``quiet``)
     mine = {os.path.realpath(f) for f in ([skip] if skip is not None else []) + list(quiet)}
 
@@ -169,17 +160,18 @@ def _folder_files(folder: Path, skip: Path | None = None, select: FileFilter | N
 
 
 def expand_folders(inputs: Sequence[str], outputs: Sequence[str | Path | None] = (),
-                   select: FileFilter | None = None) -> list[str]:
+                   select: FileFilter | None = None, *, warn: bool = True) -> list[str]:
     """``inputs`` with each folder replaced by its files (``_folder_files``); files and
     '-' stay as they are, in order. A command's own ``outputs`` (files, or folders
     and what they hold) inside an input folder are not inputs: a rerun does not read
-    the last run's output."""
+    the last run's output. Without ``warn``, an earlier run's output folder among the
+    inputs is left out without a word (a look ahead at inputs read again later)."""
     mine = [Path(o).resolve() for o in outputs if o is not None and str(o) != "-"]
     out: list[str] = []
     for item in inputs:
         path = Path(item)
         if item != "-" and path.is_dir():
-            for f in _folder_files(path, select=select, quiet=mine):  # its own output folder: no earlier run's
+            for f in _folder_files(path, select=select, quiet=mine, warn=warn):  # its own output: no earlier run's
                 full = f.resolve()
                 if not any(full == o or o in full.parents for o in mine):
                     out.append(str(f))
@@ -570,38 +562,6 @@ def run_clean(
             scheduler cannot be reached; all before any shard runs.
         ModelError: a model card cannot be read (for the options check).
     """
-    try:
-        return _run_clean(inputs, output_dir, policy, workers=workers, engine=engine, scheduler=scheduler,
-                          overwrite=overwrite, model_dir=model_dir, model_choice=model_choice, templates=templates,
-                          input_format=input_format, text_field=text_field, max_bytes=max_bytes, publisher=publisher,
-                          suffix=suffix, progress=progress, echo=echo, on_failure=on_failure, select=select)
-    finally:
-        forget_told_folders()  # the next run in this process warns again
-
-
-def _run_clean(
-    inputs: Sequence[str],
-    output_dir: Path,
-    policy: CleanPolicy,
-    *,
-    workers: int,
-    engine: str,
-    scheduler: str | None,
-    overwrite: bool,
-    model_dir: str | None,
-    model_choice: str,
-    templates: str | None,
-    input_format: str,
-    text_field: str,
-    max_bytes: int | None,
-    publisher: str | None,
-    suffix: str,
-    progress: bool | None,
-    echo: Callable[[str], None] | None,
-    on_failure: Callable[[str, str], None] | None,
-    select: FileFilter | None,
-) -> RunResult:
-    """``run_clean``'s work."""
     started = time.perf_counter()
     # absolute: a Dask worker does not run in this folder
     output_dir = output_dir.absolute()
