@@ -432,11 +432,12 @@ def _scripts(text: str, letters: int | None = None) -> tuple[str | None, frozens
     """The script most of ``text``'s letters are in (``None`` without letters), and
     every script that holds a fair part of them (a fifth, or 5 letters). Reads the
     first ``SCRIPT_SAMPLE`` characters: a piece's script shows early."""
-    if not _NON_LATIN.search(text):
+    found = _NON_LATIN.search(text)
+    if not found:
         return _LATIN_ONLY if (letters if letters is not None else _letters(text)) else _NO_SCRIPT
     text = text[:SCRIPT_SAMPLE]
     letters = _letters(text)
-    only = _only_script(text)
+    only = _only_script(text, found) if found.start() < SCRIPT_SAMPLE else None
     # letters only: the ranges hold vowel signs and viramas too, which are no letters
     if only is not None:  # every letter in one script's ranges: the others count none
         counts = {only: n} if (n := sum(map(str.isalpha, _SCRIPT_RE[only].findall(text)))) else {}
@@ -450,13 +451,11 @@ def _scripts(text: str, letters: int | None = None) -> tuple[str | None, frozens
     return max(sorted(counts), key=counts.__getitem__), present
 
 
-def _only_script(text: str) -> str | None:
+def _only_script(text: str, found: re.Match[str]) -> str | None:
     """The one script (of ``_SCRIPTS``) all of ``text``'s letters are in, when there is
-    one and it is not Latin; else None (no such letter, or letters of several scripts)."""
-    m = _NON_LATIN.search(text)
-    if m is None:
-        return None
-    name = _char_script(m.group())
+    one and it is not Latin; else None. ``found``: ``text``'s first letter outside the
+    Latin script (``_NON_LATIN``)."""
+    name = _char_script(found.group())
     return name if name != "Latin" and not _OUTSIDE_SCRIPT[name].search(text) else None
 
 
@@ -501,9 +500,10 @@ def _split_scripts(text: str, start: int, end: int) -> list[tuple[int, int]]:
     fewer than ``SEGMENT_MIN_LETTERS`` letters with their neighbour ("Kindle for PC"
     inside Japanese stays one piece)."""
     part = text[start:end]
-    if not _NON_LATIN.search(part):
+    found = _NON_LATIN.search(part)
+    if not found:
         return [(start, end)]
-    if _only_script(part) is not None:
+    if _only_script(part, found) is not None:
         # every letter of one script: one run, unless the first piece has no letter (a
         # quotation mark, a number), which may stand apart before a quotation (below)
         first = _WORD.search(part)
