@@ -36,7 +36,7 @@ from . import __version__
 from .document import Block, Document, Label, Segment, url_host
 from .errors import InputError
 from .language import _text_weight, long_enough_for_a_language
-from .options import shard_options
+from .options import option_differences, shard_options
 from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, file_format, read_any, with_publisher
 from .writers import JsonlWriter, _encodable, write_text_atomic
 
@@ -298,6 +298,10 @@ class ShardTask:
     #: before it puts a file in place; its unfinished files carry the run's id
     run: str = ""
     run_file: str = ""
+    #: on a Dask cluster: the Sieve version and the options (``shard_options``, models
+    #: included) the command would record, as JSON (``expected_on_worker``); a worker whose
+    #: own differ (its SIEVE_MODEL_DIR, another install) cleans nothing
+    expected: str = ""
 
 
 #: A shard's list of the documents it dropped (``NAME.dropped.jsonl``: id and reason).
@@ -310,18 +314,64 @@ class Superseded(InputError):
     """Another run writes into the shard's output folder now: this run was stopped."""
 
 
+class WorkerMismatch(InputError):
+    """The process cleaning a shard does not see what the command sees (the output
+    folder, the models) or would clean with other models or another Sieve: every
+    shard it took would fail the same way, so the run stops."""
+
+
+#: What a Dask worker needs, said when it lacks it.
+SHARED_FILES = ("Dask workers must see the command's files at the same paths (a shared file system): "
+                "the inputs, the output folder, --model-dir and --templates")
+
+
 def _check_run(task: ShardTask) -> None:
     """Raise ``Superseded`` when the output folder's run file names another run than
-    the task's (a task without a run id is not checked)."""
+    the task's (a task without a run id is not checked), ``WorkerMismatch`` when the
+    output folder is not there at all."""
     if not task.run:
         return
     try:
         current = Path(task.run_file).read_text(encoding="utf-8").strip()
     except OSError:
+        folder = Path(task.run_file).parent
+        if not folder.is_dir():  # the command made it and holds it: this process does not see it
+            raise WorkerMismatch(f"the output folder {folder} does not exist on {_this_host()} (deleted during "
+                                 f"the run, or not shared with it); {SHARED_FILES}") from None
         current = ""
     if current != task.run:
         raise Superseded(f"shard {task.name}: a later `sieve clean` run writes into its folder now (this run "
                          "was stopped); its work here is dropped")
+
+
+def _this_host() -> str:
+    import socket
+
+    return f"this worker (host {socket.gethostname()}, process {os.getpid()})"
+
+
+def expected_on_worker(task: ShardTask) -> str:
+    """``ShardTask.expected`` for the tasks of ``task``'s run: what a shard of it
+    records here, for a Dask worker to compare with its own.
+
+    Raises:
+        ModelError: the model folder or a model card is missing or unreadable.
+    """
+    return json.dumps({"sieve": __version__, "options": current_options(task)}, sort_keys=True)
+
+
+def _check_worker(task: ShardTask, options: dict[str, Any]) -> None:
+    """Raise ``WorkerMismatch`` when this process would clean ``task`` with another
+    Sieve or other options (models) than the command recorded in ``task.expected``."""
+    if not task.expected:
+        return
+    want = json.loads(task.expected)
+    differ = [] if want.get("sieve") == __version__ else [f"Sieve {__version__}, the command's {want.get('sieve')}"]
+    differ += option_differences(json.loads(json.dumps(options)), want.get("options") or {})
+    if differ:
+        raise WorkerMismatch(f"{_this_host()} would clean with other models or another Sieve than the command "
+                             f"({'; '.join(differ)}); a worker's own SIEVE_MODEL_DIR, or another install, "
+                             "gives other outputs: give --model-dir, or run the workers with the command's Sieve")
 
 
 def shard_report_path(output: str) -> Path:
@@ -479,12 +529,19 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     started = time.perf_counter()
     _check_run(task)  # a shard of a stopped run that starts late touches nothing
     input_stat = input_stamp(task.input)  # before reading: a file changed while it is read is redone next time
+    if task.expected:  # a Dask worker: the files the command named must be here too
+        for what, path in (("input", task.input), ("model folder (--model-dir)", task.model_dir),
+                           ("template memory", task.templates)):
+            if path and not os.path.exists(path):
+                raise WorkerMismatch(f"the {what} {path} does not exist on {_this_host()} (deleted during the "
+                                     f"run, or not shared with it); {SHARED_FILES}")
     stamp = _files_stamp(task.templates, task.model_dir)  # once a shard: the Sieve and the options
     sieve = _sieve_for(task.model_dir, task.model_choice, task.templates, stamp)
     adapted_before = sieve.adapted  # the process's Sieve serves every shard it cleans
     memory = sieve.templates
     templates_before = (memory.documents, memory.applied, memory.turned or 0) if memory is not None else (0, 0, 0)
     options = _options_for(task, sieve, stamp)
+    _check_worker(task, options)
     folder = Path(task.output).parent
     try:
         folder.mkdir(parents=True, exist_ok=True)

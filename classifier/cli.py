@@ -2117,6 +2117,12 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
                          drop_fields=drop_fields, captions=not no_captions)
     if scheduler is not None and engine != "dask":  # never run locally when a cluster was named
         raise click.UsageError("--scheduler is the address of a Dask scheduler: add --engine dask")
+    if scheduler is not None and not scheduler.strip():  # "$SCHEDULER" unset: not a local cluster
+        raise click.UsageError("--scheduler is empty: give the Dask scheduler's address (tcp://HOST:8786), or "
+                               "leave the option out for a cluster on this machine")
+    if scheduler and workers is not None:  # the cluster's workers run the shards
+        raise click.UsageError("--workers is the number of processes on this machine: a Dask cluster "
+                               "(--scheduler) has its own workers; drop --workers")
     if annotate and split_by_language:  # an annotated record keeps the whole document, in every language
         raise click.UsageError("--annotate keeps every block of a document in one record, with its language: "
                                "drop --split-by-language (or --annotate)")

@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,9 +41,11 @@ from .clean import (
     RUN_FILE,
     CleanPolicy,
     ShardTask,
+    WorkerMismatch,
     clean_shard,
     current_options,
     earlier_output_owners,
+    expected_on_worker,
     input_stamp,
     merge_reports,
     shard_report_path,
@@ -641,7 +644,9 @@ def run_clean(
             raise
         stack.enter_context(_output_lock(output_dir))
         run = stack.enter_context(_named_run(output_dir))
-        todo = [replace(t, run=run, run_file=str(output_dir / RUN_FILE)) for t in todo]
+        # on a cluster each worker checks it sees the command's files and would clean as the command would
+        expected = expected_on_worker(base) if client is not None else ""
+        todo = [replace(t, run=run, run_file=str(output_dir / RUN_FILE), expected=expected) for t in todo]
         todo = _with_earlier_outputs(todo)  # under the lock: it removes unfinished files of a stopped run
         if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
             (output_dir / REPORT_NAME).unlink(missing_ok=True)
@@ -676,6 +681,9 @@ def run_clean(
 
         try:
             for task, report, error in _execute(todo, workers, client):
+                if isinstance(error, WorkerMismatch):  # every shard it takes would fail alike: one message
+                    raise InputError(f"shard {task.name}: {error}. The run stopped: the shards finished so far "
+                                     "are kept, a rerun does the others")
                 finished(task, report, error)
         finally:
             if bar is not None:
@@ -934,8 +942,6 @@ def _exit_with_parent(parent: int) -> None:
     (``kill -9``, maybe before this worker got here): a pool worker waits for work
     forever otherwise, holding its memory, and one in the middle of a shard would
     write the files a rerun writes."""
-    import threading
-
     if os.getppid() != parent:
         os._exit(1)
 
@@ -963,18 +969,13 @@ def _dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
         raise InputError("--engine dask needs dask's distributed: pip install 'sieve-corpus[dask]'") from err
     # dask logs every worker's start and stop at INFO: keep that for -vv
     if logging.getLogger().level > logging.DEBUG:
-        for name in ("distributed", "dask"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        _dask_log_level(logging.WARNING)
     cluster = None
     if scheduler:
-        try:
-            client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
-        except ValueError as err:  # "missing port number", "unknown address scheme"
-            raise InputError(f"--scheduler {scheduler}: not a Dask scheduler address ({err}); "
-                             "give one like tcp://10.0.0.5:8786") from err
-        except OSError as err:  # distributed's connect timeout is an OSError
-            raise InputError(f"no Dask scheduler answered at {scheduler} within {DASK_CONNECT_TIMEOUT} s; "
-                             "start it or check the address (see `dask scheduler`)") from err
+        client = _connect(Client, scheduler)
+        if not client.scheduler_info().get("workers"):  # a batch system's workers may still be queued
+            logger.warning("the Dask scheduler at %s has no worker yet: the shards wait until workers join",
+                           scheduler)
     else:
         cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
                                dashboard_address=None, env={"OMP_NUM_THREADS": "1"})
@@ -985,6 +986,52 @@ def _dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _dask_log_level(level: int) -> None:
+    """Set the level of dask's loggers, those its configuration gave a level of their own
+    (``distributed.client``) too."""
+    names = [n for n in logging.Logger.manager.loggerDict if n.startswith(("distributed.", "dask."))]
+    for name in ("distributed", "dask", *names):
+        logging.getLogger(name).setLevel(level)
+
+
+def _connect(client_class: Any, scheduler: str) -> Any:
+    """A client of the scheduler at ``scheduler``, within ``DASK_CONNECT_TIMEOUT``
+    seconds (and a few more).
+
+    distributed's own timeout covers the TCP connection, not the greeting after it:
+    a port where something else listens (the dashboard's, a web server's) would keep
+    the command waiting for ever. The client is made in a thread that is given up on.
+
+    Raises:
+        InputError: no answer in time, or the address or the answer is not a Dask
+            scheduler's.
+    """
+    result: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            result["client"] = client_class(scheduler, timeout=DASK_CONNECT_TIMEOUT)
+        except BaseException as err:  # noqa: BLE001 - handed to the command's thread
+            result["error"] = err
+
+    thread = threading.Thread(target=connect, name="sieve-dask-connect", daemon=True)
+    thread.start()
+    thread.join(DASK_CONNECT_TIMEOUT + 5)
+    err = result.get("error")
+    if "client" in result:
+        return result["client"]
+    if isinstance(err, ValueError) and not isinstance(err, UnicodeError):  # "missing port number", a scheme
+        raise InputError(f"--scheduler {scheduler}: not a Dask scheduler address ({err}); "
+                         "give one like tcp://10.0.0.5:8786") from err
+    if isinstance(err, OSError):  # distributed's connect timeout is an OSError
+        raise InputError(f"no Dask scheduler answered at {scheduler} within {DASK_CONNECT_TIMEOUT} s; "
+                         "start it or check the address (see `dask scheduler`)") from err
+    what = f"({type(err).__name__}: {err})" if err is not None else f"(no Dask greeting within " \
+        f"{DASK_CONNECT_TIMEOUT + 5} s)"
+    raise InputError(f"something answered at {scheduler}, but not as a Dask scheduler {what}; check the port: "
+                     "the scheduler's (8786 by default), not its dashboard's (8787)") from err
 
 
 def _execute_dask(tasks: list[ShardTask], client: Any
@@ -1000,9 +1047,17 @@ def _execute_dask(tasks: list[ShardTask], client: Any
         for fut in as_completed(list(futures)):
             t = futures[fut]
             try:
-                yield t, fut.result(), None
+                result = fut.result()
             except Exception as err:  # noqa: BLE001 - reported per shard
+                if client.status not in ("running", "connecting") or "scheduler-connection-lost" in str(err):
+                    # every shard not done fails alike; distributed's reconnect attempts log a
+                    # traceback each as the client closes: one line instead
+                    _dask_log_level(logging.CRITICAL)
+                    raise InputError(f"lost the Dask scheduler during the run ({client.scheduler.address}): "
+                                     "the shards finished so far are kept, a rerun does the others") from err
                 yield t, None, err
+            else:
+                yield t, result, None
     finally:  # stopped (Ctrl-C, SIGTERM): the shards not started yet never start; one running
         # on a worker goes on to its end, and then finds the run stopped (ShardTask.run)
         pending = [f for f in futures if not f.done()]

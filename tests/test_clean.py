@@ -2046,3 +2046,133 @@ def test_each_dropped_document_is_listed_with_its_reason(runner: CliRunner, tiny
 def _ids(path: Path) -> list[str]:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return [json.loads(line)["id"] for line in f]
+
+
+def test_a_port_that_answers_but_not_as_a_dask_scheduler_is_one_line(runner: CliRunner, tiny_model_dir: Path,
+                                                                     data_dir: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # the dashboard's port given for the scheduler's: the connection is made and no Dask
+    # greeting comes; distributed's own timeout does not cover that, and the command hung
+    import socket
+
+    from classifier import engine
+
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(engine, "DASK_CONNECT_TIMEOUT", 1)
+    with socket.socket() as listener:  # accepts connections (the kernel's backlog) and never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        started = time.monotonic()
+        result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(tmp_path / "out"),
+                        "--engine", "dask", "--scheduler", address)
+        assert result.exit_code == 1 and time.monotonic() - started < 30
+    (line,) = result.stderr.strip().splitlines()
+    assert f"something answered at {address}, but not as a Dask scheduler" in line and "8786" in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--scheduler", ""], "--scheduler is empty"),
+    (["--scheduler", " "], "--scheduler is empty"),
+    (["--scheduler", "tcp://127.0.0.1:8786", "--workers", "4"], "a Dask cluster (--scheduler) has its own workers"),
+])
+def test_an_empty_scheduler_or_workers_for_a_cluster_is_a_usage_error(runner: CliRunner, tiny_model_dir: Path,
+                                                                      data_dir: Path, tmp_path: Path,
+                                                                      args: list[str], words: str) -> None:
+    # an unset "$SCHEDULER" ran on a local cluster instead, and --workers was ignored without a word
+    result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(tmp_path / "out"),
+                    "--engine", "dask", *args)
+    assert result.exit_code == 2 and words in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_dask_worker_with_other_models_cleans_nothing_and_stops_the_run(
+        runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the worker's own SIEVE_MODEL_DIR labelled with its models, silently: other outputs
+    # than the command's (and than --workers 1 on the same machine)
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.delenv("SIEVE_MODEL_DIR", raising=False)  # the command uses the shipped models
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        (src / f"s{i}.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  env={"SIEVE_MODEL_DIR": str(tiny_model_dir)}) as cluster:
+        result = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "out"), "--engine", "dask",
+                                     "--scheduler", cluster.scheduler_address])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: shard s")  # one line, not one per shard
+    assert "would clean with other models or another Sieve than the command" in lines[0]
+    assert "--model-dir: other models (blocks.joblib" in lines[0] and "The run stopped" in lines[0]
+    assert not list((tmp_path / "out").glob("*.jsonl.gz")) and not list((tmp_path / "out").glob("*.report.json"))
+
+
+def test_a_worker_that_does_not_see_the_commands_files_says_so(tiny_model_dir: Path, data_dir: Path,
+                                                               tmp_path: Path) -> None:
+    # on a worker without the shared file system every shard failed alone, the output
+    # folder's absence taken for "a later run writes into its folder now"
+    from classifier.clean import CleanPolicy, ShardTask, WorkerMismatch, clean_shard
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".sieve-clean.run").write_text("run1", encoding="utf-8")
+    task = ShardTask(input=str(data_dir / "articles.jsonl"), output=str(out / "articles"), name="articles",
+                     policy=CleanPolicy(), model_dir=str(tiny_model_dir), run="run1",
+                     run_file=str(out / ".sieve-clean.run"), expected="{}")
+    unseen = [replace(task, run_file=str(tmp_path / "elsewhere" / ".sieve-clean.run")),
+              replace(task, input=str(tmp_path / "missing.jsonl")),
+              replace(task, model_dir=str(tmp_path / "no-models"))]
+    for bad, what in zip(unseen, ("the output folder", "the input", "the model folder (--model-dir)")):
+        with pytest.raises(WorkerMismatch, match="Dask workers must see the command's files") as err:
+            clean_shard(bad)
+        assert str(err.value).startswith(what) and "does not exist on this worker (host " in str(err.value)
+    assert not any(p.name != ".sieve-clean.run" for p in out.iterdir())  # nothing written
+
+
+def test_a_scheduler_lost_during_the_run_is_one_error_and_keeps_the_finished_shards(
+        tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    # each shard not done was reported failed, then dask's reconnect attempts logged a
+    # traceback as the client closed
+    import threading
+
+    distributed = pytest.importorskip("distributed")
+    from classifier.clean import CleanPolicy
+    from classifier.engine import run_clean
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(30):
+        (src / f"s{i:02d}.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    out = tmp_path / "out"
+    failures: list[str] = []
+    outcome: list[BaseException] = []
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+
+    def run() -> None:
+        try:
+            run_clean([str(src)], out, CleanPolicy(), engine="dask", scheduler=cluster.scheduler_address,
+                      model_dir=str(tiny_model_dir), progress=False,
+                      on_failure=lambda name, why: failures.append(name))
+        except BaseException as err:  # noqa: BLE001 - checked below
+            outcome.append(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob("*.report.json")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        cluster.close()
+    thread.join(120)
+    assert not thread.is_alive()
+    finished = sorted(out.glob("*.report.json"))
+    assert finished and len(finished) < 30  # the scheduler went in the middle of the run
+    (err,) = outcome
+    assert isinstance(err, InputError) and "lost the Dask scheduler during the run" in str(err)
+    assert failures == []  # not a failure per shard
+    for report in finished:  # a finished shard is whole
+        assert (out / report.name.replace(".report.json", ".jsonl.gz")).is_file()
