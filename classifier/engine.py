@@ -977,8 +977,11 @@ def _dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
             logger.warning("the Dask scheduler at %s has no worker yet: the shards wait until workers join",
                            scheduler)
     else:
+        # no dashboard; the scheduler's HTTP server (its health routes) still starts: on a
+        # free port of this machine, not 8787, which another cluster may hold (a warning each run)
         cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
-                               dashboard_address=None, env={"OMP_NUM_THREADS": "1"})
+                               dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                               env={"OMP_NUM_THREADS": "1"})
         client = Client(cluster)
     try:
         yield client

@@ -2176,3 +2176,24 @@ def test_a_scheduler_lost_during_the_run_is_one_error_and_keeps_the_finished_sha
     assert failures == []  # not a failure per shard
     for report in finished:  # a finished shard is whole
         assert (out / report.name.replace(".report.json", ".jsonl.gz")).is_file()
+
+
+def test_a_local_dask_cluster_takes_no_fixed_port(sieve_executable: str, tiny_model_dir: Path, data_dir: Path,
+                                                  tmp_path: Path) -> None:
+    # its scheduler's HTTP server took 8787 and, with that port held (another cluster's
+    # dashboard), every run printed dask's "Port 8787 is already in use" warning
+    import socket
+
+    pytest.importorskip("distributed")
+    with contextlib.ExitStack() as stack:
+        holder = stack.enter_context(socket.socket())
+        try:
+            holder.bind(("", 8787))
+            holder.listen(1)
+        except OSError:
+            pass  # held already: the run must not mind either way
+        proc = subprocess.run([sieve_executable, "clean", str(data_dir / "articles.jsonl"), "-o", str(tmp_path / "out"),
+                               "--engine", "dask", "--model-dir", str(tiny_model_dir), "--min-chars", "20"],
+                              capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "8787" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
