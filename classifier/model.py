@@ -25,7 +25,7 @@ import logging
 import platform
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -733,20 +733,30 @@ def _load_model_cached(model_dir: Path, file_name: str, stamp: tuple[int, int]) 
 
 
 def cross_validate(documents: Sequence[Document], *, params: ModelParams | None = None, folds: int = 5,
-                   groups: Sequence[str] | None = None) -> tuple[dict[str, Any], list[np.ndarray]]:
+                   groups: Sequence[str] | None = None,
+                   training: Callable[[Sequence[int]], Sequence[Document]] | None = None,
+                   ) -> tuple[dict[str, Any], list[np.ndarray]]:
     """Publisher-grouped cross-validation: train on the other publishers' documents,
     predict each fold's, and score the labelled blocks of all of them.
+
+    Args:
+        training: the documents a fold trains on, given the indices of its training
+            documents: the same blocks, their labels maybe completed (a teacher model's
+            labels for the blocks the gold leaves unlabelled, fitted on those
+            documents only). Default: the documents as they are.
 
     Returns:
         The metrics of ``evaluate`` over all out-of-fold predictions, and the
         out-of-fold probabilities of every document (in input order).
     """
     with one_warning_each():
-        return _cross_validate(documents, params=params, folds=folds, groups=groups)
+        return _cross_validate(documents, params=params, folds=folds, groups=groups, training=training)
 
 
 def _cross_validate(documents: Sequence[Document], *, params: ModelParams | None, folds: int,
-                    groups: Sequence[str] | None) -> tuple[dict[str, Any], list[np.ndarray]]:
+                    groups: Sequence[str] | None,
+                    training: Callable[[Sequence[int]], Sequence[Document]] | None
+                    ) -> tuple[dict[str, Any], list[np.ndarray]]:
     params = params or ModelParams()
     if groups is None:
         groups = publisher_groups(documents)
@@ -769,6 +779,8 @@ def _cross_validate(documents: Sequence[Document], *, params: ModelParams | None
             for i in te:
                 probs[i] = np.full((len(documents[i].blocks), len(LABELS)), 1.0 / len(LABELS))
             continue
+        if training is not None:
+            train_docs = list(training(list(tr)))
         model = BlockModel(params).fit(train_docs, groups=[groups[i] for i in tr], features=feats.take(list(tr)))
         test_probs = model.predict_proba([documents[i] for i in te], features=feats.take(list(te)))
         for i, p in zip(te, test_probs):

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -68,3 +69,55 @@ def test_the_language_model_is_copied_under_the_name_sieve_loads(repo_root: Path
     (src / "lid.176.json").unlink()
     with pytest.raises(SystemExit, match="has no card"):
         make_models.copy_language_model(src / "lid.176.ftz", tmp_path / "out2")
+
+
+def test_the_teacher_labels_only_blocks_the_gold_leaves_unlabelled(repo_root: Path) -> None:
+    import numpy as np
+
+    from classifier.document import Document
+
+    mm = _make_models(repo_root)
+    doc = Document.from_texts(["Home  News", "A long story about the harbour.", "Share this", "Read more"],
+                              id="a", publisher="p.example",
+                              gold=({"label": "navigation"}, {}, {}, {}))
+    sure, unsure = np.array([0.05, 0.05, 0.9]), np.array([0.5, 0.1, 0.4])
+    table = {("p.example", "Home News"): np.array([0.9, 0.05, 0.05]),  # gold says otherwise: the gold stays
+             ("p.example", "A long story about the harbour."): np.array([0.85, 0.1, 0.05]),
+             ("p.example", "Share this"): unsure,  # under TEACHER_MIN_PROBABILITY: left unlabelled
+             ("q.example", "Read more"): sure}  # another publisher's block: not this one's
+    assert unsure.max() < mm.TEACHER_MIN_PROBABILITY <= 0.85
+    (taught,), added = mm.with_teacher_labels([doc], ["p.example"], table)
+    assert added == 1
+    assert [g.value if g else None for g in taught.gold_labels] == ["navigation", "content", None, None]
+    assert doc.gold_labels[1] is None  # the input is not changed
+    (same,), none = mm.with_teacher_labels([doc], ["q.example"], {})
+    assert none == 0 and same is doc
+
+
+def test_each_cross_validation_fold_trains_on_what_its_training_function_gives(labelled_documents: list) -> None:
+    import numpy as np
+    from conftest import TINY_PARAMS
+
+    from classifier.model import cross_validate, publisher_groups
+
+    docs = labelled_documents
+    groups = publisher_groups(docs)
+    seen: list[list[int]] = []
+
+    def as_they_are(rows):
+        seen.append(list(rows))
+        return [docs[i] for i in rows]
+
+    _, plain = cross_validate(docs, params=TINY_PARAMS, folds=3)
+    _, same = cross_validate(docs, params=TINY_PARAMS, folds=3, training=as_they_are)
+    assert len(seen) == 3 and all(np.array_equal(a, b) for a, b in zip(plain, same))
+    for rows in seen:  # a fold's function is given its training documents only, no held-out publisher
+        held = set(range(len(docs))) - set(rows)
+        assert held and not {groups[i] for i in rows} & {groups[i] for i in held}
+
+    def alternate_labels(rows):
+        return [replace(d, gold=tuple({"label": "content" if i % 2 else "navigation"} for i in range(len(d.blocks))))
+                for d in (docs[i] for i in rows)]
+
+    _, relabelled = cross_validate(docs, params=TINY_PARAMS, folds=3, training=alternate_labels)
+    assert not all(np.array_equal(a, b) for a, b in zip(plain, relabelled))
