@@ -350,14 +350,22 @@ def _this_host() -> str:
     return f"this worker (host {socket.gethostname()}, process {os.getpid()})"
 
 
-def expected_on_worker(task: ShardTask) -> str:
-    """``ShardTask.expected`` for the tasks of ``task``'s run: what a shard of it
-    records here, for a Dask worker to compare with its own.
+def expected_on_worker(options: dict[str, Any]) -> str:
+    """``ShardTask.expected`` for the tasks of a run whose shards record ``options``
+    here (``current_options``), for a Dask worker to compare with its own."""
+    return json.dumps({"sieve": __version__, "options": options}, sort_keys=True)
 
-    Raises:
-        ModelError: the model folder or a model card is missing or unreadable.
-    """
-    return json.dumps({"sieve": __version__, "options": current_options(task)}, sort_keys=True)
+
+def _check_worker_files(task: ShardTask) -> None:
+    """Raise ``WorkerMismatch`` when a file the command named for ``task`` (on a Dask
+    worker: ``task.expected`` is set) is not there."""
+    if not task.expected:
+        return
+    for what, path in (("input", task.input), ("model folder (--model-dir)", task.model_dir),
+                       ("template memory", task.templates)):
+        if path and not os.path.exists(path):
+            raise WorkerMismatch(f"the {what} {path} does not exist on {_this_host()} (deleted during the "
+                                 f"run, or not shared with it); {SHARED_FILES}")
 
 
 def _check_worker(task: ShardTask, options: dict[str, Any]) -> None:
@@ -529,12 +537,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     started = time.perf_counter()
     _check_run(task)  # a shard of a stopped run that starts late touches nothing
     input_stat = input_stamp(task.input)  # before reading: a file changed while it is read is redone next time
-    if task.expected:  # a Dask worker: the files the command named must be here too
-        for what, path in (("input", task.input), ("model folder (--model-dir)", task.model_dir),
-                           ("template memory", task.templates)):
-            if path and not os.path.exists(path):
-                raise WorkerMismatch(f"the {what} {path} does not exist on {_this_host()} (deleted during the "
-                                     f"run, or not shared with it); {SHARED_FILES}")
+    _check_worker_files(task)  # before the Sieve: a missing model folder is said as such
     stamp = _files_stamp(task.templates, task.model_dir)  # once a shard: the Sieve and the options
     sieve = _sieve_for(task.model_dir, task.model_choice, task.templates, stamp)
     adapted_before = sieve.adapted  # the process's Sieve serves every shard it cleans

@@ -19,6 +19,7 @@ of workers or the engine.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -437,7 +438,7 @@ def _check_finished_inputs(output_dir: Path, tasks: list[ShardTask], reports: di
                          "pass --overwrite to redo it from this input, or write to another -o")
 
 
-def _check_finished_options(output_dir: Path, base: ShardTask, reports: dict[str, dict[str, Any]]) -> None:
+def _check_finished_options(output_dir: Path, current: dict[str, Any], reports: dict[str, dict[str, Any]]) -> None:
     """Refuse to reuse finished shards made with other options than this run's: their
     outputs are not what this run would write (``options.shard_options``).
 
@@ -445,7 +446,7 @@ def _check_finished_options(output_dir: Path, base: ShardTask, reports: dict[str
         InputError: a finished shard's report records other options (one line: the
             folder, the differing options, and what to do).
     """
-    current = json.loads(json.dumps(current_options(base)))  # as a report holds them (lists, not tuples)
+    current = json.loads(json.dumps(current))  # as a report holds them (lists, not tuples)
     differing: dict[str, None] = {}
     shards = 0
     for report in reports.values():
@@ -626,11 +627,16 @@ def run_clean(
              f"are gone or changed since "
              f"({shown})")
     skipped = len(tasks) - len(todo)
+
+    @functools.cache
+    def now() -> dict[str, Any]:  # the options a shard of this run records (model cards read once)
+        return current_options(base)
+
     if echo is not None:
         _warn_other_finished_shards(output_dir, tasks, echo)
     if reports:
         _check_finished_inputs(output_dir, tasks, reports)
-        _check_finished_options(output_dir, base, reports)
+        _check_finished_options(output_dir, now(), reports)
         reports = {name: _slim(r) for name, r in reports.items()}
     made = _missing_folders(output_dir)
     _make_output_folder(output_dir)  # with no shard to do too: _report.json goes there
@@ -645,7 +651,7 @@ def run_clean(
         stack.enter_context(_output_lock(output_dir))
         run = stack.enter_context(_named_run(output_dir))
         # on a cluster each worker checks it sees the command's files and would clean as the command would
-        expected = expected_on_worker(base) if client is not None else ""
+        expected = expected_on_worker(now()) if client is not None else ""
         todo = [replace(t, run=run, run_file=str(output_dir / RUN_FILE), expected=expected) for t in todo]
         todo = _with_earlier_outputs(todo)  # under the lock: it removes unfinished files of a stopped run
         if todo:  # a report from an earlier run no longer describes the outputs: gone until this run ends
