@@ -164,6 +164,13 @@ class _Features:
         paths = [self.paths[i] for i in idx] if self.paths is not None else None
         return _Features(self.text[idx], self.dense[idx], bounds, paths)
 
+    def followed_by(self, other: _Features) -> _Features:
+        """The rows of both batches, ``other``'s documents after this one's."""
+        start = self.bounds[-1][1] if self.bounds else 0
+        paths = (self.paths or []) + (other.paths or []) if self.paths is not None or other.paths is not None else None
+        return _Features(sp.vstack([self.text, other.text], format="csr"), np.vstack([self.dense, other.dense]),
+                         self.bounds + [(a + start, b + start) for a, b in other.bounds], paths)
+
 
 @dataclass
 class BlockModel:
@@ -734,29 +741,37 @@ def _load_model_cached(model_dir: Path, file_name: str, stamp: tuple[int, int]) 
 
 def cross_validate(documents: Sequence[Document], *, params: ModelParams | None = None, folds: int = 5,
                    groups: Sequence[str] | None = None,
-                   training: Callable[[Sequence[int]], Sequence[Document]] | None = None,
+                   training: Callable[[Sequence[int]], tuple[Sequence[Document], Sequence[str]]] | None = None,
+                   one_block_min_chars: int | None = None,
                    ) -> tuple[dict[str, Any], list[np.ndarray]]:
     """Publisher-grouped cross-validation: train on the other publishers' documents,
     predict each fold's, and score the labelled blocks of all of them.
 
     Args:
-        training: the documents a fold trains on, given the indices of its training
-            documents: the same blocks, their labels maybe completed (a teacher model's
-            labels for the blocks the gold leaves unlabelled, fitted on those
-            documents only). Default: the documents as they are.
+        training: the documents a fold trains on and their groups, given the indices
+            of its training documents: first those documents, the same blocks in the
+            same order, their labels maybe completed (a teacher model's labels for the
+            blocks the gold leaves unlabelled, fitted on those documents only); then any
+            documents made from them (short copies), each in its source's group.
+            Default: the documents as they are.
+        one_block_min_chars: also label each held-out labelled block of this many
+            characters or more as a record of its own, and score those under
+            ``"one_block_records"`` (long dev pages alone never show how a model
+            reads a record of one paragraph).
 
     Returns:
         The metrics of ``evaluate`` over all out-of-fold predictions, and the
         out-of-fold probabilities of every document (in input order).
     """
     with one_warning_each():
-        return _cross_validate(documents, params=params, folds=folds, groups=groups, training=training)
+        return _cross_validate(documents, params=params, folds=folds, groups=groups, training=training,
+                               one_block_min_chars=one_block_min_chars)
 
 
 def _cross_validate(documents: Sequence[Document], *, params: ModelParams | None, folds: int,
                     groups: Sequence[str] | None,
-                    training: Callable[[Sequence[int]], Sequence[Document]] | None
-                    ) -> tuple[dict[str, Any], list[np.ndarray]]:
+                    training: Callable[[Sequence[int]], tuple[Sequence[Document], Sequence[str]]] | None,
+                    one_block_min_chars: int | None) -> tuple[dict[str, Any], list[np.ndarray]]:
     params = params or ModelParams()
     if groups is None:
         groups = publisher_groups(documents)
@@ -768,6 +783,7 @@ def _cross_validate(documents: Sequence[Document], *, params: ModelParams | None
     feats = template.featurize(documents)
     probs: list[np.ndarray] = [np.zeros((0, len(LABELS)))] * len(documents)
     unscored: set[int] = set()
+    one_block: list[Document] = []
     for k, (tr, te) in enumerate(GroupKFold(n_splits=folds).split(np.arange(len(documents)), groups=list(groups))):
         logger.info("cross-validation fold %d/%d: %d training, %d held-out documents", k + 1, folds, len(tr), len(te))
         train_docs = [documents[i] for i in tr]
@@ -779,21 +795,49 @@ def _cross_validate(documents: Sequence[Document], *, params: ModelParams | None
             for i in te:
                 probs[i] = np.full((len(documents[i].blocks), len(LABELS)), 1.0 / len(LABELS))
             continue
+        train_groups, train_feats = [groups[i] for i in tr], feats.take(list(tr))
         if training is not None:
-            train_docs = list(training(list(tr)))
-        model = BlockModel(params).fit(train_docs, groups=[groups[i] for i in tr], features=feats.take(list(tr)))
+            made_docs, made_groups = training(list(tr))
+            train_docs, made = list(made_docs), list(made_docs)[len(tr):]
+            if len(made_groups) != len(train_docs) or list(made_groups[:len(tr)]) != train_groups:
+                raise ModelError("cross-validation: the training hook must return the fold's documents first, "
+                                 "with their groups, then any documents made from them")
+            if made:  # documents made from the fold's (short copies): featurized here
+                train_groups = list(made_groups)
+                train_feats = train_feats.followed_by(template.featurize(made))
+        model = BlockModel(params).fit(train_docs, groups=train_groups, features=train_feats)
         test_probs = model.predict_proba([documents[i] for i in te], features=feats.take(list(te)))
         for i, p in zip(te, test_probs):
             probs[i] = p
+        if one_block_min_chars is not None:  # dev pages are long: CV alone never shows a record of one block
+            records = [r for i in te for r in one_block_records(documents[i], one_block_min_chars)]
+            one_block.extend(_labelled(records, model.predict_proba(records)))
     scored = [i for i in range(len(documents)) if i not in unscored]
     if not scored:
         raise ModelError("cross-validation: in every fold the other publishers' documents hold blocks of one "
                          "label only; label blocks of more labels, or train with --folds 0")
-    predicted = [
-        replace(d, blocks=tuple(replace(b, label=LABELS[int(np.argmax(p))]) for b, p in zip(d.blocks, pr)))
-        for d, pr in ((documents[i], probs[i]) for i in scored)
-    ]
-    return evaluate(predicted, [documents[i] for i in scored]), probs
+    metrics = evaluate(_labelled([documents[i] for i in scored], [probs[i] for i in scored]),
+                       [documents[i] for i in scored])
+    if one_block_min_chars is not None:
+        metrics["one_block_records"] = {"min_chars": one_block_min_chars, "records": len(one_block),
+                                        **evaluate(one_block, one_block)}  # they carry their gold
+    return metrics, probs
+
+
+def _labelled(documents: Sequence[Document], probs: Sequence[np.ndarray]) -> list[Document]:
+    """``documents`` with each block labelled by its most probable label."""
+    return [replace(d, blocks=tuple(replace(b, label=LABELS[int(np.argmax(p))]) for b, p in zip(d.blocks, pr)))
+            for d, pr in zip(documents, probs)]
+
+
+def one_block_records(document: Document, min_chars: int = 1) -> list[Document]:
+    """Each labelled block of ``document`` with ``min_chars`` characters or more as a
+    record of its own (id ``<id>#<block index>``, the document's publisher and url),
+    as corpora of one paragraph per record give it."""
+    return [replace(document, id=f"{document.id}#{j}", blocks=(replace(document.blocks[j], label=None),),
+                    gold=({"label": lab.value},))
+            for j, lab in enumerate(document.gold_labels)
+            if lab is not None and len(document.blocks[j].text) >= min_chars]
 
 
 def publisher_groups(documents: Sequence[Document]) -> list[str]:

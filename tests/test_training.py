@@ -106,7 +106,7 @@ def test_each_cross_validation_fold_trains_on_what_its_training_function_gives(l
 
     def as_they_are(rows):
         seen.append(list(rows))
-        return [docs[i] for i in rows]
+        return [docs[i] for i in rows], [groups[i] for i in rows]
 
     _, plain = cross_validate(docs, params=TINY_PARAMS, folds=3)
     _, same = cross_validate(docs, params=TINY_PARAMS, folds=3, training=as_they_are)
@@ -116,8 +116,81 @@ def test_each_cross_validation_fold_trains_on_what_its_training_function_gives(l
         assert held and not {groups[i] for i in rows} & {groups[i] for i in held}
 
     def alternate_labels(rows):
-        return [replace(d, gold=tuple({"label": "content" if i % 2 else "navigation"} for i in range(len(d.blocks))))
-                for d in (docs[i] for i in rows)]
+        return ([replace(d, gold=tuple({"label": "content" if i % 2 else "navigation"} for i in range(len(d.blocks))))
+                 for d in (docs[i] for i in rows)], [groups[i] for i in rows])
 
     _, relabelled = cross_validate(docs, params=TINY_PARAMS, folds=3, training=alternate_labels)
     assert not all(np.array_equal(a, b) for a, b in zip(plain, relabelled))
+
+
+def test_a_fold_also_trains_on_documents_made_from_its_own(labelled_documents: list) -> None:
+    import numpy as np
+    import pytest
+    from conftest import TINY_PARAMS
+
+    from classifier.errors import ModelError
+    from classifier.model import cross_validate, one_block_records, publisher_groups
+
+    docs = labelled_documents
+    groups = publisher_groups(docs)
+
+    def with_copies(rows):  # each training document's blocks again, as records of one block
+        made = [(r, groups[i]) for i in rows for r in one_block_records(docs[i])]
+        return [docs[i] for i in rows] + [r for r, _ in made], [groups[i] for i in rows] + [g for _, g in made]
+
+    _, plain = cross_validate(docs, params=TINY_PARAMS, folds=3)
+    _, more = cross_validate(docs, params=TINY_PARAMS, folds=3, training=with_copies)
+    assert [p.shape for p in plain] == [p.shape for p in more]  # the held-out documents only are predicted
+    assert not all(np.array_equal(a, b) for a, b in zip(plain, more))
+
+    def groups_lost(rows):
+        made, made_groups = with_copies(rows)
+        return made, made_groups[:len(rows)]
+
+    with pytest.raises(ModelError, match="training hook"):
+        cross_validate(docs, params=TINY_PARAMS, folds=3, training=groups_lost)
+
+
+def test_cross_validation_scores_held_out_blocks_as_records_of_their_own(labelled_documents: list) -> None:
+    from conftest import TINY_PARAMS
+
+    from classifier.model import cross_validate, one_block_records
+
+    docs = labelled_documents
+    metrics, _ = cross_validate(docs, params=TINY_PARAMS, folds=3, one_block_min_chars=40)
+    one = metrics["one_block_records"]
+    expected = [(b.text, lab) for d in docs for b, lab in zip(d.blocks, d.gold_labels)
+                if lab is not None and len(b.text) >= 40]
+    assert 0 < one["records"] == len(expected) < sum(lab is not None for d in docs for lab in d.gold_labels)
+    assert sum(sum(row.values()) for row in one["confusion"].values()) == len(expected)
+    assert {g: sum(row.values()) for g, row in one["confusion"].items() if sum(row.values())} == {
+        lab.value: sum(1 for _, g in expected if g == lab) for lab in {g for _, g in expected}}
+    records = one_block_records(docs[0], 40)
+    assert all(len(r.blocks) == 1 and r.blocks[0].label is None and r.gold_labels[0] is not None for r in records)
+    assert [r.id for r in records] == [f"{docs[0].id}#{j}" for j, (b, lab) in enumerate(
+        zip(docs[0].blocks, docs[0].gold_labels)) if lab is not None and len(b.text) >= 40]
+    assert "one_block_records" not in cross_validate(docs, params=TINY_PARAMS, folds=3)[0]
+
+
+def test_one_block_copies_are_few_labelled_long_blocks_in_their_documents_group(repo_root: Path,
+                                                                               labelled_documents: list) -> None:
+    mm = _make_models(repo_root)
+    docs = labelled_documents
+    groups = [f"g{i % 4}" for i in range(len(docs))]
+    copies, copy_groups = mm.one_block_copies(docs, groups, seed=0)
+    again = mm.one_block_copies(docs, groups, seed=0)
+    assert [c.id for c in again[0]] == [c.id for c in copies] and again[1] == copy_groups
+    assert copies and len(copies) == len(copy_groups)
+    by_id = {d.id: (d, g) for d, g in zip(docs, groups)}
+    counts: dict[str, int] = {}
+    for copy, group in zip(copies, copy_groups):
+        source_id, j = copy.id.rsplit("#", 1)
+        source, source_group = by_id[source_id]
+        assert group == source_group and copy.blocks[0].text == source.blocks[int(j)].text
+        assert list(copy.gold_labels) == [source.gold_labels[int(j)]]
+        assert len(copy.blocks[0].text) >= mm.ONE_BLOCK_MIN_CHARS
+        counts[source_id] = counts.get(source_id, 0) + 1
+    assert max(counts.values()) <= mm.ONE_BLOCK_COPIES
+    long_enough = {d.id: sum(1 for b, lab in zip(d.blocks, d.gold_labels)
+                             if lab is not None and len(b.text) >= mm.ONE_BLOCK_MIN_CHARS) for d in docs}
+    assert counts == {i: min(n, mm.ONE_BLOCK_COPIES) for i, n in long_enough.items() if n}

@@ -75,6 +75,7 @@ from classifier.model import (  # noqa: E402
     cross_validate,
     evaluate,
     fit_block_model,
+    one_block_records,
     publisher_groups,
     save_model,
 )
@@ -253,6 +254,38 @@ def teach(docs: list[Document], groups: list[str], pages: list[Document], params
     return with_teacher_labels(docs, groups, teacher_table(teacher, mine))
 
 
+#: With --teacher, each training document also gives up to this many of its labelled
+#: blocks of ``ONE_BLOCK_MIN_CHARS`` or more (gold or taught) as records of one block:
+#: the teacher's labels alone teach a model to call every one-block record navigation
+#: (training/NOTES.md, sessions 16-17).
+ONE_BLOCK_COPIES = 5
+ONE_BLOCK_MIN_CHARS = 40
+
+
+def one_block_copies(docs: Sequence[Document], groups: Sequence[str], seed: int
+                     ) -> tuple[list[Document], list[str]]:
+    """Up to ``ONE_BLOCK_COPIES`` labelled blocks of each document as records of their
+    own, in its group; chosen at random per document (the same in every fold)."""
+    import random
+
+    copies, copy_groups = [], []
+    for d, group in zip(docs, groups):
+        records = one_block_records(d, ONE_BLOCK_MIN_CHARS)
+        chosen = random.Random(f"{seed}:{d.id}").sample(records, min(ONE_BLOCK_COPIES, len(records)))
+        copies += chosen
+        copy_groups += [group] * len(chosen)
+    return copies, copy_groups
+
+
+def taught_training(docs: list[Document], groups: list[str], pages: list[Document], args: argparse.Namespace
+                    ) -> tuple[list[Document], list[str], int]:
+    """The text model's training documents and groups with --teacher: ``docs`` with
+    the teacher's labels, then their one-block copies; and how many blocks were taught."""
+    taught, added = teach(docs, groups, pages, html_params(args))
+    copies, copy_groups = one_block_copies(taught, groups, args.seed)
+    return taught + copies, list(groups) + copy_groups, added
+
+
 def article_texts(docs: list[Document], probs: list[np.ndarray], headline: bool,
                   captions: bool = True) -> dict[str, dict[str, str]]:
     """AEB predictions: page hash -> {"articleBody": content blocks joined}; without
@@ -406,14 +439,22 @@ def main() -> None:
         "language_model": {"file": args.lid.name, "sha256": sha256_of(args.lid)},
     }
 
-    def fold_training(rows: Sequence[int]) -> list[Document]:  # a fold's teacher knows its publishers only
-        return teach([docs[i] for i in rows], [groups[i] for i in rows], pages, html_params(args))[0]
+    def fold_training(rows: Sequence[int]) -> tuple[list[Document], list[str]]:
+        # a fold's teacher knows its training publishers only
+        return taught_training([docs[i] for i in rows], [groups[i] for i in rows], pages, args)[:2]
 
     if not args.no_cv:
         metrics, probs = cross_validate(docs, params=params, folds=args.folds, groups=groups,
-                                        training=fold_training if pages else None)
+                                        training=fold_training if pages else None,
+                                        one_block_min_chars=ONE_BLOCK_MIN_CHARS)
+        one = metrics["one_block_records"]
         card["cv"] = {"folds": args.folds, "grouped_by": "publisher", "all_parts": {
-            "macro_f1": metrics["macro_f1"], "content_vs_rest_f1": metrics["content_vs_rest"]["f1"]}}
+            "macro_f1": metrics["macro_f1"], "content_vs_rest_f1": metrics["content_vs_rest"]["f1"]},
+            "one_block_records": {  # each held-out labelled block of 40+ characters as a record of its own
+                "records": one["records"], "min_chars": one["min_chars"],
+                "labelled_content": {g: round(row.get("content", 0) / max(sum(row.values()), 1), 4)
+                                     for g, row in one["confusion"].items()}}}
+        logging.info("CV one-block records: %s", json.dumps(card["cv"]["one_block_records"]))
         start = 0
         with tempfile.TemporaryDirectory() as tmp:
             for p in PARTS:
@@ -424,13 +465,16 @@ def main() -> None:
                     card["cv"][p] = score_with_scorer(scorer, args.data_dir / f"{p}.jsonl.gz", pred)
                     logging.info("CV %s: %s", p, json.dumps(card["cv"][p]))
                 start += n
-    taught, added = teach(docs, groups, pages, html_params(args))
+    training, training_groups, added = (taught_training(docs, groups, pages, args) if pages
+                                        else (docs, groups, 0))
     if pages:
         card["teacher"] = {"model": "an HTML model of this recipe (with its options), trained on the pages of the "
                                     "training documents; in cross-validation, on those of the fold's training "
                                     "publishers", "pages": len(pages), "min_probability": TEACHER_MIN_PROBABILITY,
-                           "labelled_blocks": added}
-    model = fit_block_model(taught, params=params, groups=groups)
+                           "labelled_blocks": added,
+                           "one_block_copies": {"per_document": ONE_BLOCK_COPIES, "min_chars": ONE_BLOCK_MIN_CHARS,
+                                                "records": len(training) - len(docs)}}
+    model = fit_block_model(training, params=params, groups=training_groups)
     card["training_seconds"] = round(time.time() - started, 1)
     path = save_model(model, args.out, card=card)
     print(json.dumps(card.get("cv", {}), indent=2))
