@@ -172,25 +172,36 @@ def test_cross_validation_scores_held_out_blocks_as_records_of_their_own(labelle
     assert "one_block_records" not in cross_validate(docs, params=TINY_PARAMS, folds=3)[0]
 
 
-def test_one_block_copies_are_few_labelled_long_blocks_in_their_documents_group(repo_root: Path,
-                                                                               labelled_documents: list) -> None:
+def test_short_copies_are_few_labelled_pieces_of_a_document_in_its_group(repo_root: Path,
+                                                                         labelled_documents: list) -> None:
     mm = _make_models(repo_root)
     docs = labelled_documents
     groups = [f"g{i % 4}" for i in range(len(docs))]
-    copies, copy_groups = mm.one_block_copies(docs, groups, seed=0)
-    again = mm.one_block_copies(docs, groups, seed=0)
+    copies, copy_groups = mm.short_copies(docs, groups, seed=0)
+    again = mm.short_copies(docs, groups, seed=0)
     assert [c.id for c in again[0]] == [c.id for c in copies] and again[1] == copy_groups
+    assert [c.id for c in mm.short_copies(docs, groups, seed=1)[0]] != [c.id for c in copies]
     assert copies and len(copies) == len(copy_groups)
     by_id = {d.id: (d, g) for d, g in zip(docs, groups)}
-    counts: dict[str, int] = {}
+    ones: dict[str, int] = {}
+    runs: dict[str, int] = {}
     for copy, group in zip(copies, copy_groups):
-        source_id, j = copy.id.rsplit("#", 1)
+        if "#" in copy.id:  # one block
+            source_id, j = copy.id.rsplit("#", 1)
+            first, last = int(j), int(j) + 1
+            assert len(copy.blocks[0].text) >= mm.ONE_BLOCK_MIN_CHARS
+            ones[source_id] = ones.get(source_id, 0) + 1
+        else:  # a run of consecutive blocks
+            source_id, span = copy.id.rsplit("@", 1)
+            first, last = map(int, span.split("-"))
+            assert 2 <= last - first <= 4 and last - first < len(by_id[source_id][0].blocks)
+            runs[source_id] = runs.get(source_id, 0) + 1
         source, source_group = by_id[source_id]
-        assert group == source_group and copy.blocks[0].text == source.blocks[int(j)].text
-        assert list(copy.gold_labels) == [source.gold_labels[int(j)]]
-        assert len(copy.blocks[0].text) >= mm.ONE_BLOCK_MIN_CHARS
-        counts[source_id] = counts.get(source_id, 0) + 1
-    assert max(counts.values()) <= mm.ONE_BLOCK_COPIES
+        assert group == source_group
+        assert [b.text for b in copy.blocks] == [b.text for b in source.blocks[first:last]]
+        assert list(copy.gold_labels) == list(source.gold_labels[first:last])
+        assert any(lab is not None for lab in copy.gold_labels) and all(b.label is None for b in copy.blocks)
     long_enough = {d.id: sum(1 for b, lab in zip(d.blocks, d.gold_labels)
                              if lab is not None and len(b.text) >= mm.ONE_BLOCK_MIN_CHARS) for d in docs}
-    assert counts == {i: min(n, mm.ONE_BLOCK_COPIES) for i, n in long_enough.items() if n}
+    assert ones == {i: min(n, mm.ONE_BLOCK_COPIES) for i, n in long_enough.items() if n}
+    assert runs and max(runs.values()) <= mm.SHORT_RUNS
