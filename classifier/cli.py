@@ -1497,6 +1497,9 @@ def _models_line(sieve: Sieve, predicted: list[Document]) -> str:
 def _check_writable(path: Path) -> None:
     """Refuse an output whose folder cannot be made or written, before any work."""
     folder = path.parent if str(path.parent) else Path(".")
+    above = next((f for f in (folder, *folder.parents) if f.exists()), None)
+    if above is not None and not above.is_dir():
+        raise click.ClickException(f"cannot write {path}: {above} is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -1851,6 +1854,7 @@ def review(data: tuple[str, ...], output: Path, limit: int, publisher: str | Non
       sieve train --base models/ corrections.jsonl -o site-models/
     """
     reporter = _RejectReporter("-", _quiet())
+    _check_writable(output)  # before a person spends time on the answers
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)
         docs = list(sieve.label_many(_read_all(data, reporter.sink, input_format, text_field, max_bytes, (output,),
@@ -1873,9 +1877,28 @@ def review(data: tuple[str, ...], output: Path, limit: int, publisher: str | Non
         _review_loop(queue, docs, keys, answers, history, pos)
     finally:  # Ctrl-C or an error keeps every answer given so far, and the earlier ones
         if answers or kept:
-            _write_review(output, docs, answers, kept)
+            _save_review(output, docs, answers, kept)
         else:
             _note("sieve review: no block labelled; nothing written")
+
+
+def _save_review(output: Path, docs: list[Document], answers: dict[tuple[int, int], Label],
+                 kept: list[dict[str, Any]]) -> None:
+    """Write the answers to ``output``; if that fails (the disk filled, the folder went
+    away while a person labelled), to a file of the temporary folder, and say where."""
+    try:
+        _write_review(output, docs, answers, kept)
+    except OSError as err:
+        import tempfile
+
+        spare = Path(tempfile.gettempdir()) / f"sieve-review-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.jsonl"
+        try:
+            _write_review(spare, docs, answers, kept)
+        except OSError:
+            raise click.ClickException(f"cannot write {output}: {err.strerror or err}; "
+                                       f"nor {spare}: the answers are lost") from err
+        raise click.ClickException(f"cannot write {output}: {err.strerror or err}; the answers are saved in "
+                                   f"{spare} instead (move it, then rerun with -o naming it)") from err
 
 
 def _templates_line(path: Path, counts: dict[str, int] | None) -> str:

@@ -247,6 +247,45 @@ def test_review_takes_one_key_per_block_and_saves_labels(runner: CliRunner, tiny
                for r in records for b in r["blocks"])
 
 
+def test_review_refuses_an_output_it_cannot_write_before_asking_anything(runner: CliRunner, tiny_model_dir: Path,
+                                                                          data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    result = runner.invoke(cli, ["review", str(data_dir / "articles.jsonl"), "-o", str(tmp_path / "afile" / "c.jsonl"),
+                                 "--model-dir", str(tiny_model_dir)], input="cq")
+    assert result.exit_code == 1 and "[c]ontent" not in result.stdout  # no answer asked for, none lost
+    assert "afile is a file, not a folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_review_answers_survive_an_output_that_fails_at_saving(runner: CliRunner, tiny_model_dir: Path,
+                                                               data_dir: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The output's folder is replaced by a file while a person labels: the answers go to
+    a file of the temporary folder, and the error names it."""
+    import classifier.cli as cli_module
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    keys = iter("cbq")
+
+    def key() -> str:
+        if folder.is_dir():
+            folder.rmdir()
+            folder.write_text("a file now")
+        return next(keys)
+
+    monkeypatch.setattr(cli_module, "_review_keys", lambda: key)
+    spare_dir = tmp_path / "tmp"
+    spare_dir.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(spare_dir))
+    result = runner.invoke(cli, ["review", str(data_dir / "articles.jsonl"), "-o", str(folder / "c.jsonl"),
+                                 "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    (spare,) = spare_dir.glob("sieve-review-*.jsonl")
+    assert f"the answers are saved in {spare}" in result.stderr
+    labels = [b["label"] for line in spare.read_text().splitlines() for b in json.loads(line)["blocks"] if b["label"]]
+    assert sorted(labels) == ["boilerplate", "content"]
+
+
 def test_review_reads_keys_from_a_pipe_and_saves_when_they_end(sieve_executable: str, tiny_model_dir: Path,
                                                                 data_dir: Path, tmp_path: Path) -> None:
     """Keys piped into `sieve review` (no terminal) are read one character each, blanks
