@@ -385,10 +385,11 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
 
 
 def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Path | None], input_format: str,
-                               text_field: str, select: Any = None) -> None:
+                               text_field: str, select: Any = None, option: str = "--text-field") -> None:
     """A usage error, before a run, when none of the first records of the JSONL
     inputs has ``blocks``, ``text_field`` or ``html``: the run would reject them
-    all, a corpus of a million records after hours, for a wrong --text-field."""
+    all, a corpus of a million records after hours, for a wrong --text-field
+    (``option``: the option that names the field)."""
     from .engine import expand_folders
     from .readers import FIELD_CHECK_RECORDS, missing_text_field
 
@@ -403,13 +404,13 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
     names = list(check.fields)
     fields = ", ".join(f"'{n}'" for n in names[:12]) + (", ..." if len(names) > 12 else "")
     likely = check.likely_text_field()
-    hint = f": --text-field {likely}?" if likely else ""
+    hint = f": {option} {likely}?" if likely else ""
     which = (f"no record of {where}" if check.whole
              else f"none of the first records of {where}" if len(check.files) > 1 or check.records < FIELD_CHECK_RECORDS
              else f"none of the first {FIELD_CHECK_RECORDS} records of {where}")
     raise click.UsageError(
         f"{which} has '{text_field}' (a string), 'blocks' or 'html' (their fields: {fields}): "
-        f"every record would be rejected. --text-field names the field that holds the text{hint}")
+        f"every record would be rejected. {option} names the field that holds the text{hint}")
 
 
 def _read_all_documents(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text_field: str,
@@ -1758,6 +1759,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
         raise click.UsageError(f"{clean_path} is both the --clean input and the output: it would be written over; "
                                "write to another file")
     reporter = _RejectReporter("-", _quiet())
+    _refuse_missing_text_field((clean_path,), (output,), "jsonl", clean_text_field, option="--clean-text-field")
     csink = RejectSink(on_reject=_RejectEcho())
     not_clean: dict[str, int] = {}
     repeated: list[str] = []

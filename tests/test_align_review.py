@@ -211,11 +211,18 @@ def test_align_matches_urls_as_written_elsewhere_and_reads_the_named_text_field(
     out = tmp_path / "labelled.jsonl"
     args = ["align", str(pages), "--clean", str(clean), "-o", str(out), "--model-dir", str(tiny_model_dir)]
     wrong_field = runner.invoke(cli, args)
-    # said before any page is read: it had ended "no page was aligned: none matched a --clean record"
-    assert wrong_field.exit_code == 1 and not out.exists()
-    assert f"no clean text in {clean}: 2 records of it rejected or left out" in wrong_field.stderr
-    assert "2 of the --clean records rejected" in wrong_field.stderr and "--clean-text-field" in wrong_field.stderr
-    assert "skipped" not in wrong_field.stderr and "no page was aligned" not in wrong_field.stderr
+    # a usage error before anything is read, naming the option and the likely field (it had ended "no page was
+    # aligned: none matched a --clean record", then a reject per record hinting at --text-field)
+    assert wrong_field.exit_code == 2 and not out.exists()
+    assert f"no record of {clean} has 'text'" in wrong_field.stderr
+    assert "--clean-text-field names the field that holds the text: --clean-text-field body?" in wrong_field.stderr
+    assert "bad_schema" not in wrong_field.stderr and "no page was aligned" not in wrong_field.stderr
+    one_right = tmp_path / "one-right.jsonl"  # a record with the field: the run goes on and says what it left
+    one_right.write_text(clean.read_text().replace('"body"', '"text"', 1), encoding="utf-8")
+    partly = runner.invoke(cli, ["align", str(pages), "--clean", str(one_right), "-o", str(out),
+                                 "--model-dir", str(tiny_model_dir)])
+    assert partly.exit_code == 0, partly.stderr
+    assert "1 of the --clean records rejected" in partly.stderr and "--clean-text-field" in partly.stderr
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     nothing = runner.invoke(cli, ["align", str(pages), "--clean", str(empty), "-o", str(out)])
