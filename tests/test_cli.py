@@ -1214,3 +1214,13 @@ def test_evaluate_shows_no_figure_for_a_label_absent_from_the_data(runner: CliRu
     absent = [lab for lab, cells in rows.items() if cells[0] == "n/a"]
     assert absent and all(rows[lab] == ["n/a", "n/a", "n/a", "0"] for lab in absent)
     assert "over the labels present it is" in result.stdout
+
+
+def test_a_model_dir_that_does_not_exist_is_a_usage_error_naming_it(runner: CliRunner, tmp_path: Path) -> None:
+    story = tmp_path / "story.txt"
+    story.write_text("A paragraph of a story about the harbour and its ferry.\n", encoding="utf-8")
+    for command in (["score", str(story)], ["evaluate", str(story)], ["clean", str(story), "-o", str(tmp_path / "o")]):
+        result = runner.invoke(cli, [*command, "--model-dir", str(tmp_path / "nope")])
+        assert result.exit_code == 2, (command, result.stderr)
+        assert "--model-dir" in result.stderr and "nope" in result.stderr and "does not exist" in result.stderr
+        assert "pass --model-dir" not in result.stderr  # it was passed
