@@ -622,3 +622,21 @@ def test_copies_of_a_document_stay_in_one_cross_validation_fold(runner: CliRunne
     assert result.exit_code == 0, result.stderr
     assert f"{len(bare)} documents repeat another's blocks exactly" in result.stderr
     assert f"{2 * len(bare)} documents name no publisher and have no url" in result.stderr  # documents, not groups
+
+
+def test_train_base_reports_macro_f1_over_the_labels_present_when_one_is_missing(runner: CliRunner,
+                                                                                 tiny_model_dir: Path,
+                                                                                 tmp_path: Path) -> None:
+    # pages whose labelled blocks are all content: macro-F1 counts the absent labels' F1 as 0
+    pages = [_blog_page(i) for i in range(10)]
+    for page in pages:
+        page["blocks"] = [b if b.get("label") == "content" else {"text": b["text"]} for b in page["blocks"]]
+    data = tmp_path / "blog.jsonl"
+    data.write_text("".join(json.dumps(p) + "\n" for p in pages))
+    result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.stderr
+    held = next(line for line in result.stdout.splitlines() if line.startswith("held-out pages of the publisher"))
+    present = held.split("over the labels present, as `sieve evaluate` says, ")[1].rstrip(")")
+    before, after = (float(x) for x in present.split(" -> "))
+    macro_after = float(held.split("macro-F1 ")[1].split(" -> ")[1].split(" ")[0])
+    assert after > macro_after  # the mean over fewer labels, none of them scored 0 for being absent
