@@ -1275,6 +1275,11 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
     click.echo(json.dumps(metrics, indent=2, sort_keys=True) if as_json else format_metrics(metrics))
     for line in in_sample:
         _note(f"sieve evaluate: warning: {line}")
+    aligned = sum(1 for d in docs if "align" in d.extra and d.extra.get("reviewed") is not True)
+    if aligned:  # align labels content from the clean text, the rest as the model finds more likely
+        _note(f"sieve evaluate: warning: {aligned} of the {_plural(len(docs), 'document')} are `sieve align` "
+              "output, whose blocks other than content carry the boilerplate or navigation label of the model "
+              "align ran with: these figures tell content from the rest, not boilerplate from navigation")
     if in_sample:
         models += "; in-sample: " + " ".join(in_sample)
     if report_path is not None:

@@ -651,6 +651,26 @@ def test_the_readme_walk_through_on_the_examples(runner: CliRunner, tiny_model_d
     assert learned.exit_code == 0 and "1 publisher, 13 repeated blocks" in learned.stderr
 
 
+def test_evaluate_on_aligns_output_says_the_model_labelled_the_rest(runner: CliRunner, tiny_model_dir: Path,
+                                                                    repo_root: Path, tmp_path: Path) -> None:
+    examples = repo_root / "examples"
+    labelled = tmp_path / "labelled.jsonl"
+    aligned = runner.invoke(cli, ["align", str(examples / "site"), "--clean", str(examples / "site-clean.jsonl"),
+                                  "-o", str(labelled), "--model-dir", str(tiny_model_dir)])
+    assert aligned.exit_code == 0, aligned.stderr
+    scored = runner.invoke(cli, ["evaluate", str(labelled), "--model-dir", str(tiny_model_dir)])
+    assert scored.exit_code == 0, scored.stderr
+    assert "4 of the 4 documents are `sieve align` output" in scored.stderr
+    assert "not boilerplate from navigation" in scored.stderr
+    # the same pages as a person's labels (no align field): no such warning
+    person = tmp_path / "person.jsonl"
+    person.write_text("".join(json.dumps({k: v for k, v in json.loads(line).items() if k != "align"}) + "\n"
+                              for line in labelled.read_text(encoding="utf-8").splitlines()), encoding="utf-8")
+    plain = runner.invoke(cli, ["evaluate", str(person), "--model-dir", str(tiny_model_dir)])
+    assert plain.exit_code == 0 and "`sieve align` output" not in plain.stderr
+    assert plain.stdout == scored.stdout  # the same figures
+
+
 def test_quiet_leaves_only_errors_on_standard_error(sieve_executable: str, tiny_model_dir: Path, repo_root: Path,
                                                    tmp_path: Path) -> None:
     """`sieve -q` (only errors) silences the notes and summaries of align, train,
