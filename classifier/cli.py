@@ -1222,9 +1222,12 @@ def _refuse_replacing_adapter(output_dir: Path, publishers: list[str]) -> None:
     except ClassifierError:
         before = []
     if before != publishers:
+        def listed(names: list[str], none: str) -> str:
+            return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "") if names else none
+
         raise click.ClickException(
-            f"{output_dir} holds an adapter for {', '.join(before) or 'other publishers'}; this run's pages are of "
-            f"{', '.join(publishers) or 'no publisher'}, and its adapter would replace it: write to another -o, "
+            f"{output_dir} holds an adapter for {listed(before, 'other publishers')}; this run's data is of "
+            f"{listed(publishers, 'no publisher')}, and its adapter would replace it: write to another -o, "
             f"or give the pages of every publisher in one run, or remove {ADAPTER_FILE} and its card first")
 
 
@@ -1335,8 +1338,9 @@ def _in_sample_notes(sieve: Sieve, data: tuple[str, ...], predicted: list[Docume
         shown = _cv_figures(figures)
         told = (f"; with its publishers held out (cross-validation, in the card) it scores {shown}"
                 if shown else "")
+        unseen = "pages of its publisher it has not seen" if name == ADAPTER_FILE else "publishers it has not seen"
         lines.append(f"{path} is a file {name} was trained on (its card says so): these figures are in-sample, "
-                     f"above what the model does on publishers it has not seen{told}.")
+                     f"above what the model does on {unseen}{told}.")
     return lines
 
 

@@ -556,8 +556,15 @@ def test_an_adapter_for_other_publishers_is_not_replaced(runner: CliRunner, tiny
     card = (out / "adapter.json").read_bytes()
     other = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(news), "-o", str(out)])
     assert other.exit_code == 1
-    assert f"{out} holds an adapter for wordpress.com; this run's pages are of harbour.example" in other.stderr
+    assert f"{out} holds an adapter for wordpress.com; this run's data is of harbour.example" in other.stderr
     assert (out / "adapter.json").read_bytes() == card  # left as it was
+    many = tmp_path / "many.jsonl"  # a run of many publishers' data: the first five named, the rest counted
+    many.write_text("".join(json.dumps({**_blog_page(i), "publisher": f"site{i}.example",
+                                        "url": f"https://site{i}.example/{i}"}) + "\n" for i in range(8)))
+    crowded = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(many), "-o", str(out)])
+    assert crowded.exit_code == 1
+    assert ("this run's data is of site0.example, site1.example, site2.example, site3.example, site4.example "
+            "and 3 more, and its adapter would replace it") in crowded.stderr
     both = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(blogs), str(news), "-o", str(out)])
     assert both.exit_code == 1 and "give the pages of every publisher in one run" in both.stderr
     redo = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(blogs), "-o", str(out)])
@@ -640,3 +647,15 @@ def test_train_base_reports_macro_f1_over_the_labels_present_when_one_is_missing
     before, after = (float(x) for x in present.split(" -> "))
     macro_after = float(held.split("macro-F1 ")[1].split(" -> ")[1].split(" ")[0])
     assert after > macro_after  # the mean over fewer labels, none of them scored 0 for being absent
+
+
+def test_evaluate_on_an_adapters_own_pages_says_they_are_in_sample_for_it(runner: CliRunner, tiny_model_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    data = tmp_path / "blog.jsonl"
+    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(6)))
+    out = tmp_path / "adapted"
+    assert runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out)]).exit_code == 0
+    result = runner.invoke(cli, ["evaluate", str(data), "--model-dir", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert "is a file adapter.joblib was trained on" in result.stderr
+    assert "pages of its publisher it has not seen" in result.stderr
