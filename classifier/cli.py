@@ -74,7 +74,7 @@ def _sieve(model_dir: Path | None, model_choice: str, templates_path: Path | Non
 
 def _model_dir_option(f: F) -> F:
     return click.option(
-        "--model-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+        "--model-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
         help="Folder with blocks.joblib (and html.joblib), lid.ftz and their cards [default: the shipped models/].",
     )(f)
 

@@ -121,9 +121,14 @@ class Sieve:
     def _check_folder(self) -> None:
         if not self.model_dir.is_dir():
             env = os.environ.get("SIEVE_MODEL_DIR")
-            where = " (from SIEVE_MODEL_DIR)" if env and Path(env) == self.model_dir else ""
-            raise ModelError(f"model folder {self.model_dir}{where} not found; pass --model-dir or set "
-                             "SIEVE_MODEL_DIR to a folder of models")
+            if env and Path(env) == self.model_dir:
+                raise ModelError(f"model folder {self.model_dir} (from SIEVE_MODEL_DIR) not found; set "
+                                 "SIEVE_MODEL_DIR to a folder of models, or pass --model-dir")
+            if self.model_dir == shipped_model_dir():
+                raise ModelError(f"the shipped model folder {self.model_dir} is missing (an install without its "
+                                 "models?); reinstall Sieve, or pass --model-dir a folder of models")
+            raise ModelError(f"model folder {self.model_dir} not found: --model-dir names a folder of models "
+                             "(blocks.joblib, lid.ftz and their cards)")
 
     @property
     def block_model(self) -> BlockModel:

@@ -1216,11 +1216,18 @@ def test_evaluate_shows_no_figure_for_a_label_absent_from_the_data(runner: CliRu
     assert "over the labels present it is" in result.stdout
 
 
-def test_a_model_dir_that_does_not_exist_is_a_usage_error_naming_it(runner: CliRunner, tmp_path: Path) -> None:
+def test_a_model_dir_that_does_not_exist_is_named_without_asking_for_the_option_given(
+        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     story = tmp_path / "story.txt"
     story.write_text("A paragraph of a story about the harbour and its ferry.\n", encoding="utf-8")
-    for command in (["score", str(story)], ["evaluate", str(story)], ["clean", str(story), "-o", str(tmp_path / "o")]):
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text(json.dumps({"id": "a", "blocks": [{"text": "A story.", "label": "content"}]}) + "\n")
+    for command in (["score", str(story)], ["evaluate", str(labelled)],
+                    ["clean", str(story), "-o", str(tmp_path / "o")]):
         result = runner.invoke(cli, [*command, "--model-dir", str(tmp_path / "nope")])
-        assert result.exit_code == 2, (command, result.stderr)
-        assert "--model-dir" in result.stderr and "nope" in result.stderr and "does not exist" in result.stderr
+        assert result.exit_code == 1, (command, result.stderr)  # a missing model: exit 1, as the README says
+        assert f"model folder {tmp_path / 'nope'} not found: --model-dir names a folder of models" in result.stderr
         assert "pass --model-dir" not in result.stderr  # it was passed
+    monkeypatch.setenv("SIEVE_MODEL_DIR", str(tmp_path / "gone"))
+    from_env = runner.invoke(cli, ["score", str(story)])
+    assert from_env.exit_code == 1 and "(from SIEVE_MODEL_DIR) not found" in from_env.stderr
