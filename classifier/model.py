@@ -167,7 +167,7 @@ class _Features:
     def followed_by(self, other: _Features) -> _Features:
         """The rows of both batches, ``other``'s documents after this one's."""
         start = self.bounds[-1][1] if self.bounds else 0
-        paths = (self.paths or []) + (other.paths or []) if self.paths is not None or other.paths is not None else None
+        paths = self.paths + other.paths if self.paths is not None and other.paths is not None else None
         return _Features(sp.vstack([self.text, other.text], format="csr"), np.vstack([self.dense, other.dense]),
                          self.bounds + [(a + start, b + start) for a, b in other.bounds], paths)
 
@@ -798,7 +798,8 @@ def _cross_validate(documents: Sequence[Document], *, params: ModelParams | None
         train_groups, train_feats = [groups[i] for i in tr], feats.take(list(tr))
         if training is not None:
             made_docs, made_groups = training(list(tr))
-            train_docs, made = list(made_docs), list(made_docs)[len(tr):]
+            train_docs = list(made_docs)
+            made = train_docs[len(tr):]
             if len(made_groups) != len(train_docs) or list(made_groups[:len(tr)]) != train_groups:
                 raise ModelError("cross-validation: the training hook must return the fold's documents first, "
                                  "with their groups, then any documents made from them")
