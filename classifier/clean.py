@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 
 #: Documents with fewer kept characters than this are dropped (``too_short``).
 DEFAULT_MIN_CHARS = 100
+#: The language code of text in no language found (BCP 47's "undetermined"): the split
+#: shard of such text is NAME.und.jsonl.gz, and ``--lang und`` keeps it.
+UNDETERMINED = "und"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,10 @@ class CleanPolicy:
     annotate: bool = False  # every block with label, language, segments and whether kept; the text too
     drop_fields: bool = False  # do not keep the input's own fields under metadata
     captions: bool = True  # keep captions of pictures (html.is_caption) with the article's content
+    #: the languages whose text is kept (``--lang``; ``UNDETERMINED`` for text without one);
+    #: empty: every language. A document in another language is dropped (``other_language``);
+    #: with ``split_by_language``, the other languages' parts are
+    languages: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,7 +78,12 @@ class CleanPolicy:
             "drop_fields": self.drop_fields,
             # only when given: shards of a Sieve without --no-captions resume as they were
             **({"no_captions": True} if not self.captions else {}),
+            **({"languages": sorted(self.languages)} if self.languages else {}),
         }
+
+    def wants(self, lang: str | None) -> bool:
+        """Whether text in ``lang`` (``None``: no language found) is kept by ``languages``."""
+        return not self.languages or (lang or UNDETERMINED) in self.languages
 
 
 @dataclass
@@ -224,6 +236,9 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         out["metadata"] = meta
         return out
 
+    if not policy.split_by_language and not policy.wants(main):
+        result.dropped = "other_language"
+        return result
     if policy.annotate:  # the text and the drop as without --annotate; every block beside them
         own = {id(b): t for b in kept if (t := _language_parts(b, main, policy.keep_foreign)[0][1]).strip()}
         text = "\n\n".join(own.values())
@@ -240,6 +255,13 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
             for lang, text in _language_parts(b, main, policy.keep_foreign):
                 if text.strip():
                     by_lang.setdefault(lang, []).append(text)
+        unwanted = [lang for lang in by_lang if not policy.wants(lang)]
+        if unwanted:  # --lang: the other languages' text is not written
+            result.removed["other_language_parts"] += len(unwanted)
+            if len(unwanted) == len(by_lang):
+                result.dropped = "other_language"
+                return result
+            by_lang = {lang: parts for lang, parts in by_lang.items() if policy.wants(lang)}
         texts_by_lang = {lang: "\n\n".join(parts) for lang, parts in by_lang.items()}
         # each language's text is a record of its own, and must reach min_chars on its own
         # (a quoted German sentence in an English story is not a German document)
@@ -252,7 +274,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         if len(kept_langs) < len(by_lang):
             result.removed["short_language_parts"] += len(by_lang) - len(kept_langs)
         for lang in kept_langs:
-            result.records.append((lang or "und", record(lang, texts_by_lang[lang], None)))
+            result.records.append((lang or UNDETERMINED, record(lang, texts_by_lang[lang], None)))
             result.kept_chars += sum(len(t) for t in by_lang[lang])
         return result
     texts = []
@@ -587,7 +609,7 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
                     dropped.write({"id": doc.id, "reason": res.dropped})
                     continue
                 stats["written"] += 1
-                stats["languages"][doc.lang or "und"] += 1
+                stats["languages"][doc.lang or UNDETERMINED] += 1
                 for lang, rec in res.records:
                     if lang not in writers:
                         writers[lang] = JsonlWriter(_out_path(task, lang), tag=tag).__enter__()

@@ -29,8 +29,8 @@ import click
 
 from . import __version__
 from .cards import sha256_of
-from .clean import DEFAULT_MIN_CHARS
-from .document import LABELS, Block, Document, Label, Segment, labelled_block, url_host
+from .clean import DEFAULT_MIN_CHARS, UNDETERMINED
+from .document import LABELS, Block, Document, Label, Segment, labelled_block, normalize_lang, url_host
 from .errors import ClassifierError
 from .language import LanguageIdentifier
 from .pipeline import (
@@ -2066,6 +2066,45 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
           f"document{'' if docs_n == 1 else 's'} -> {output}")
 
 
+def _lang_option(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """``--lang``'s codes, each once, in order: repeated or separated by commas, lower-cased,
+    a region left out (``pt-BR`` is ``pt``); a usage error for what is no language code."""
+    out: list[str] = []
+    for item in value:
+        for raw in item.split(","):
+            if not raw.strip():
+                continue
+            code = normalize_lang(raw)
+            if code is None:
+                raise click.BadParameter(f"{raw.strip()!r} is not a language code (two or three letters, as en, "
+                                         "de, zh, yue; 'und' for text in no language)")
+            if code not in out:
+                out.append(code)
+    if value and not out:
+        raise click.BadParameter("give a language code (en, de, zh...)")
+    return tuple(out)
+
+
+def _check_languages(langs: tuple[str, ...], model_dir: Path | None) -> None:
+    """A usage error for a ``--lang`` code the language model never gives (a document
+    would never be in it), with the codes it does give that look like it."""
+    if not langs:
+        return
+    import difflib
+
+    try:
+        known = Sieve(model_dir).language.languages()
+    except ClassifierError:
+        return  # a missing or damaged model: the run says so itself, as without --lang
+    unknown = [code for code in langs if code not in known and code != UNDETERMINED]
+    if unknown:
+        hints = {code: difflib.get_close_matches(code, sorted(known), n=3, cutoff=0.5) for code in unknown}
+        said = "; ".join(f"{code!r}" + (f" (did you mean {' or '.join(hints[code])}?)" if hints[code] else "")
+                         for code in unknown)
+        raise click.BadParameter(f"the language model gives no language {said}: its codes are ISO 639-1 where "
+                                 "there is one (en, not eng)", param_hint="'--lang'")
+
+
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True, path_type=str))
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -2079,6 +2118,10 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
 @click.option("--min-chars", type=click.IntRange(min=0), default=DEFAULT_MIN_CHARS, show_default=True,
               help="Drop documents with fewer kept characters (a Han or kana character counts 3; reason "
                    "too_short / no_content).")
+@click.option("--lang", "langs", multiple=True, metavar="CODE", callback=_lang_option,
+              help="Keep only documents in this language (the language model's codes: en, de, zh...; 'und' for "
+                   "text in none; repeat or separate by commas: --lang en,de); the others are dropped (reason "
+                   "other_language). With --split-by-language: write only these languages' shards.")
 @click.option("--annotate", is_flag=True, help="Keep every block with its label, language and segments "
                                                "beside the joined text, each with 'kept'.")
 @click.option("--drop-fields", is_flag=True, help="Do not keep the input records' own fields under metadata.")
@@ -2112,7 +2155,8 @@ def _write_review(output: Path, docs: list[Document], answers: dict[tuple[int, i
 @_model_dir_option
 @_model_option
 def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...], keep_foreign: bool,
-          split_by_language: bool, min_chars: int, annotate: bool, drop_fields: bool, no_captions: bool, fmt: str,
+          split_by_language: bool, min_chars: int, langs: tuple[str, ...], annotate: bool, drop_fields: bool,
+          no_captions: bool, fmt: str,
           workers: int | None, engine: str, scheduler: str | None, overwrite: bool, compression: str,
           include: tuple[str, ...], exclude: tuple[str, ...],
           max_reject_share: float, rejects_path: str | None, publisher: str | None, input_format: str,
@@ -2152,7 +2196,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     select = FileFilter(tuple(include), tuple(exclude))
     policy = CleanPolicy(keep_labels=frozenset(Label(k) for k in keep), keep_foreign=keep_foreign,
                          split_by_language=split_by_language, min_chars=min_chars, annotate=annotate,
-                         drop_fields=drop_fields, captions=not no_captions)
+                         drop_fields=drop_fields, captions=not no_captions, languages=frozenset(langs))
+    _check_languages(langs, model_dir)
     if scheduler is not None and engine != "dask":  # never run locally when a cluster was named
         raise click.UsageError("--scheduler is the address of a Dask scheduler: add --engine dask")
     if scheduler is not None and not scheduler.strip():  # "$SCHEDULER" unset: not a local cluster

@@ -612,6 +612,10 @@ class LanguageIdentifier:
                     self._model = _load_fasttext(self.model_path)
         return self._model
 
+    def languages(self) -> frozenset[str]:
+        """The language codes the fastText model can give (``normalize_lang`` of its labels)."""
+        return frozenset(lang for label in self.model.get_labels() if (lang := normalize_lang(label)))
+
     def _bind_predict(self) -> Any:
         """fastText's low-level predict method (loading the model on first use)."""
         self._ft_predict = self.model.f.predict

@@ -30,6 +30,7 @@ OPTION_FLAGS = {
     "annotate": "--annotate",
     "drop_fields": "--drop-fields",
     "no_captions": "--no-captions",
+    "languages": "--lang",
     "suffix": "--compression",
     "input_format": "--input-format",
     "text_field": "--text-field",

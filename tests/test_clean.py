@@ -97,6 +97,32 @@ def test_split_by_language_gives_each_language_its_text() -> None:
     assert GERMAN not in by_lang["en"]["text"] and "Port Aldwin" in by_lang["en"]["text"]
 
 
+def test_lang_keeps_only_documents_in_the_languages_asked_for() -> None:
+    assert clean_document(_doc(), CleanPolicy(min_chars=10, languages=frozenset({"en", "de"}))).records == \
+        clean_document(_doc(), CleanPolicy(min_chars=10)).records
+    other = clean_document(_doc(), CleanPolicy(min_chars=10, languages=frozenset({"fr"})))
+    assert other.dropped == "other_language" and other.records == []
+    # a document in no language found is "und"
+    none = replace(_doc(), lang=None, lang_score=None)
+    assert clean_document(none, CleanPolicy(min_chars=10, languages=frozenset({"en"}))).dropped == "other_language"
+    assert clean_document(none, CleanPolicy(min_chars=10, languages=frozenset({"und"}))).dropped is None
+    # the same with --annotate: the document goes, not its blocks
+    assert clean_document(_doc(), CleanPolicy(min_chars=10, annotate=True,
+                                              languages=frozenset({"fr"}))).dropped == "other_language"
+    # split by language: only the languages asked for are written, the others counted
+    split = clean_document(_doc(), CleanPolicy(min_chars=10, split_by_language=True, languages=frozenset({"en", "de"})))
+    assert sorted(lang for lang, _ in split.records) == ["de", "en"]
+    assert split.removed["other_language_parts"] == 1  # the French paragraph
+    # a French part is enough for --lang fr, though the document is English
+    fr = clean_document(_doc(), CleanPolicy(min_chars=10, split_by_language=True, languages=frozenset({"fr"})))
+    assert [lang for lang, _ in fr.records] == ["fr"] and fr.records[0][1]["metadata"]["lang"] == "fr"
+    gone = clean_document(_doc(), CleanPolicy(min_chars=10, split_by_language=True, languages=frozenset({"it"})))
+    assert gone.dropped == "other_language" and gone.removed["other_language_parts"] == 3
+    # a run with --lang records it among its options; one without records nothing new
+    assert CleanPolicy(languages=frozenset({"en", "de"})).to_dict()["languages"] == ["de", "en"]
+    assert "languages" not in CleanPolicy().to_dict()
+
+
 def test_short_and_empty_documents_are_dropped_with_a_reason() -> None:
     assert clean_document(_doc(), CleanPolicy(min_chars=100_000)).dropped == "too_short"
     nav = Document(id="n", blocks=(Block("Home", label=Label.NAVIGATION),), lang="en")
@@ -714,6 +740,46 @@ def test_usage_errors(runner: CliRunner, tiny_model_dir: Path, data_dir: Path, t
     assert both.exit_code == 2
     missing = runner.invoke(cli, ["clean", str(tmp_path / "absent"), "-o", str(tmp_path / "o")])
     assert missing.exit_code == 2
+
+
+THREE_LANGUAGES = [
+    ("en-1", "The ferry to the island will keep running through the winter, the council decided on Tuesday.\n"
+             "Residents had asked for the service to stay after the storms of last year cut the road twice."),
+    ("de-1", "Die Fähre zur Insel fährt auch im Winter weiter, hat der Gemeinderat am Dienstag beschlossen.\n"
+             "Die Bewohner hatten darum gebeten, nachdem die Stürme des letzten Jahres die Straße zweimal sperrten."),
+    ("fr-1", "Le bac vers l'île continuera de circuler tout l'hiver, a décidé le conseil municipal mardi.\n"
+             "Les habitants l'avaient demandé après que les tempêtes de l'an dernier ont coupé la route deux fois."),
+]
+
+
+def test_lang_drops_documents_in_other_languages_and_says_how_many(runner: CliRunner, tiny_model_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    src = tmp_path / "news.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in THREE_LANGUAGES), encoding="utf-8")
+    every_label = ("--keep", "content", "--keep", "boilerplate", "--keep", "navigation")  # the tiny model's aside
+    everything = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "all"), *every_label)
+    assert everything.exit_code == 0, everything.stderr
+    langs = {json.loads(line)["metadata"]["lang"] for line in gzip.open(tmp_path / "all" / "news.jsonl.gz", "rt")}
+    assert langs == {"en", "de", "fr"}  # what --lang chooses among
+    out = tmp_path / "out"
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--lang", "en,DE", "--lang", "en", *every_label)
+    assert result.exit_code == 0, result.stderr
+    kept = [json.loads(line) for line in gzip.open(out / "news.jsonl.gz", "rt")]
+    assert [(r["id"], r["metadata"]["lang"]) for r in kept] == [("en-1", "en"), ("de-1", "de")]
+    report = json.loads((out / "_report.json").read_text())
+    assert report["read"] == 3 and report["written"] == 2 and report["dropped"] == {"other_language": 1}
+    assert [json.loads(line) for line in (out / "news.dropped.jsonl").read_text().splitlines()] == \
+        [{"id": "fr-1", "reason": "other_language"}]
+    assert "other_language: 1" in result.stderr
+    # a rerun with other languages is refused, naming the option, before any work
+    again = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--lang", "fr", *every_label)
+    assert again.exit_code == 1 and "--lang was de+en, now fr" in again.stderr
+    # codes the language model never gives are usage errors, with a hint
+    eng = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "x"), "--lang", "eng")
+    assert eng.exit_code == 2 and "'eng'" in eng.stderr and "did you mean en" in eng.stderr
+    word = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "x"), "--lang", "english")
+    assert word.exit_code == 2 and "'english' is not a language code" in word.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def test_split_by_language_writes_a_shard_per_language(runner: CliRunner, tiny_model_dir: Path,
