@@ -65,7 +65,8 @@ class CleanPolicy:
     captions: bool = True  # keep captions of pictures (html.is_caption) with the article's content
     #: the languages whose text is kept (``--lang``; ``UNDETERMINED`` for text without one);
     #: empty: every language. A document in another language is dropped (``other_language``);
-    #: with ``split_by_language``, the other languages' parts are
+    #: with ``split_by_language``, the other languages' parts are not written
+    #: (``other_language_parts``), and a document with none of these is dropped
     languages: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
