@@ -351,12 +351,22 @@ _HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html|<head|<\?
 _JSON_ARRAY_START = re.compile(rb"\[\s*[{\]]")
 
 
+#: A JSONL stream cut anywhere (``split -b``'s or ``split -n``'s second part, ``tail -c``):
+#: the end of a record or of a JSON value on the first line, then a record's start.
+_CUT_JSONL_START = re.compile(rb"[^\n]*[}\]][ \t\r]*\n[ \t\r\n]*\{\s*\"")
+#: A WARC stream cut inside a record: a record's first line a little further on.
+_CUT_WARC_START = re.compile(rb"\nWARC/1\.[01]\r?\n[\x21-\x7e]+:")
+
+
 def sniff_format(head: bytes) -> str:
     """The input format of a file whose name does not say it, or of standard input,
     from its first bytes (decompressed): JSONL when the first character is ``{`` (or
     ``[`` and ``{``: a JSON array of records), a
     WARC file when it begins ``WARC/``, an HTML page when it begins with a doctype or
-    ``<html>``, else text."""
+    ``<html>``, else text. A stream cut inside its first record (the second file of
+    ``split``) is JSONL when its first line ends a JSON value and the next begins a
+    record, WARC when a WARC record begins further on: read as text, every record
+    after the cut would be one document of raw JSON or WARC."""
     h = head.removeprefix(_UTF8_BOM).lstrip()
     if h[:1] == b"{" or _JSON_ARRAY_START.match(h):  # a record, or a JSON array of them
         return "jsonl"
@@ -364,6 +374,10 @@ def sniff_format(head: bytes) -> str:
         return "warc"
     if _HTML_START.match(h[:2048]):
         return "html"
+    if _CUT_JSONL_START.match(h):
+        return "jsonl"
+    if _CUT_WARC_START.search(h):
+        return "warc"
     return "text"
 
 

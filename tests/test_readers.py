@@ -1321,3 +1321,33 @@ def test_an_empty_compressed_file_is_a_truncated_reject(tmp_path: Path, suffix: 
     assert docs == [] and [(r.position, r.reason) for r in rejected] == [(1, "truncated")]
     (tmp_path / "empty.jsonl").write_bytes(b"")
     assert _read(tmp_path / "empty.jsonl") == ([], [])  # an empty plain file holds no record: no reject
+
+
+def test_a_stream_cut_inside_its_first_record_is_still_read_as_jsonl_or_warc(tmp_path: Path) -> None:
+    # `split -n 3 corpus.jsonl` gives xaa, xab, xac: xab began with the tail of a record
+    # and was read as one text document of raw JSON, 999 good records inside it (exit 0)
+    lines = [json.dumps({"id": f"r{i}", "text": f"Story {i}: the ferry keeps running through the winter."}) + "\n"
+             for i in range(40)]
+    data = "".join(lines).encode()
+    cut = data.index(lines[10].encode()) + 12  # inside record r10
+    (tmp_path / "xaa").write_bytes(data[:cut])
+    (tmp_path / "xab").write_bytes(data[cut:])
+    first, first_rejects = _read(tmp_path / "xaa")
+    second, second_rejects = _read(tmp_path / "xab")
+    assert [d.id for d in first] == [f"r{i}" for i in range(10)] and [r.reason for r in first_rejects] == ["bad_json"]
+    assert [d.id for d in second] == [f"r{i}" for i in range(11, 40)]
+    assert [(r.position, r.reason) for r in second_rejects] == [(1, "bad_json")]  # the cut record's tail, said
+    # a first line that is a JSON value but no record, then records
+    (tmp_path / "part-00000").write_bytes(b"[1, 2]\n" + data)
+    docs, rejects = _read(tmp_path / "part-00000")
+    assert len(docs) == 40 and [(r.position, r.reason) for r in rejects] == [(1, "bad_schema")] * 2  # 1 and 2
+    # a WARC cut inside its first record: the records after the cut, the piece before them rejected
+    warc = b"".join(_big_warc(i) for i in range(1, 6))
+    (tmp_path / "tail-of-crawl").write_bytes(warc[200:])
+    docs, rejects = _read(tmp_path / "tail-of-crawl")
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in range(2, 6)]
+    assert [r.reason for r in rejects] == ["malformed"]
+    # text that merely holds braces or a WARC line stays text
+    (tmp_path / "notes").write_bytes(b"int main() {}\n{ return 0; }\nabout WARC/1.0 files\n")
+    docs, rejects = _read(tmp_path / "notes")
+    assert len(docs) == 1 and not rejects and docs[0].blocks[0].text.startswith("int main()")
