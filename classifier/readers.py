@@ -1753,9 +1753,12 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
         if declared and "application/http" not in declared:  # a crawler's dns: record (text/dns), ...
             rejects.skip("not_http")
             return None
-    head, sep, body = block.partition(b"\r\n\r\n")
-    if not sep:
-        head, sep, body = block.partition(b"\n\n")
+    # the header ends at the first blank line, CRLF or LF alone (a header written with LF
+    # alone ended at a CRLF blank line of the body, cutting the page's top off)
+    crlf, lf = block.find(b"\r\n\r\n"), block.find(b"\n\n")
+    end, sep_len = (crlf, 4) if crlf >= 0 and (lf < 0 or crlf < lf) else (lf, 2)
+    sep = end >= 0
+    head, body = (block[:end], block[end + sep_len:]) if sep else (block, b"")
     if not sep or not head.startswith(b"HTTP/"):
         sink.add(Reject(source, position, "malformed", "WARC response without an HTTP header", block[:65536]))
         return None
@@ -1776,6 +1779,8 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
     if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
         body = _dechunk(body)
     encoding = headers.get(b"content-encoding", b"").lower()
+    if encoding in (b"gzip", b"x-gzip", b"deflate") and _already_decoded(body, encoding):
+        encoding = b"identity"  # a crawler that stored the body decoded kept the header (wget, some archives)
     if encoding in (b"gzip", b"x-gzip", b"deflate"):
         try:
             if encoding == b"deflate":  # zlib-wrapped, or raw deflate as some servers send
@@ -1879,12 +1884,24 @@ _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
+def _already_decoded(body: bytes, encoding: bytes) -> bool:
+    """Whether a body whose header says gzip or deflate is stored decoded: gzip's magic
+    bytes missing, or (deflate, which has none) markup where compressed bytes would be."""
+    if encoding in (b"gzip", b"x-gzip"):
+        return body[:2] != b"\x1f\x8b" and body.lstrip()[:1] == b"<"
+    return body.lstrip()[:1] == b"<"
+
+
 def _dechunk(body: bytes) -> bytes:
-    """An HTTP body with chunked transfer coding undone (a WARC may keep the chunks)."""
+    """An HTTP body with chunked transfer coding undone (a WARC may keep the chunks);
+    the bytes as they are when they are not chunked after all (a crawler that stored
+    the body decoded kept the header)."""
     out, pos = [], 0
     while pos < len(body):
-        eol = body.find(b"\r\n", pos)
+        eol = body.find(b"\n", pos)  # CRLF by the standard; LF alone as some writers have it
         if eol < 0:
+            if pos == 0:  # no line at all: a minified page, not chunks
+                return body
             break
         size_field = body[pos:eol].split(b";", 1)[0].strip()
         # hex digits only: int() also takes "-ffff", "+1f" and "0x1f", and a negative
@@ -1894,6 +1911,7 @@ def _dechunk(body: bytes) -> bytes:
         size = int(size_field, 16)
         if size == 0:
             break
-        out.append(body[eol + 2:eol + 2 + size])
-        pos = eol + 2 + size + 2
+        out.append(body[eol + 1:eol + 1 + size])
+        pos = eol + 1 + size
+        pos += 2 if body.startswith(b"\r\n", pos) else 1 if body.startswith(b"\n", pos) else 0
     return b"".join(out)

@@ -1351,3 +1351,34 @@ def test_a_stream_cut_inside_its_first_record_is_still_read_as_jsonl_or_warc(tmp
     (tmp_path / "notes").write_bytes(b"int main() {}\n{ return 0; }\nabout WARC/1.0 files\n")
     docs, rejects = _read(tmp_path / "notes")
     assert len(docs) == 1 and not rejects and docs[0].blocks[0].text.startswith("int main()")
+
+
+def test_http_bodies_stored_decoded_or_with_lf_headers_keep_their_whole_page(tmp_path: Path) -> None:
+    page = (b"<html><body>\n<h1>Ferry keeps running</h1>\r\n\r\n<p>The island ferry will run through the winter, "
+            b"the council said on Tuesday after a long meeting.</p>\n</body></html>")
+    ok = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+    records = [
+        # stored de-chunked (LF line ends), the chunked header kept: was emptied, "no_text"
+        _warc_page(1, ok + b"Transfer-Encoding: chunked\r\n\r\n" + page),
+        # minified on one line, the same
+        _warc_page(2, ok + b"Transfer-Encoding: chunked\r\n\r\n" + page.replace(b"\n", b"").replace(b"\r", b"")),
+        # an HTTP header with LF alone and a body holding a CRLF blank line: the page's top was cut
+        _warc_page(3, b"HTTP/1.1 200 OK\nContent-Type: text/html\n\n" + page),
+        # stored decoded, its gzip or deflate header kept: was a bad_encoding reject
+        _warc_page(4, ok + b"Content-Encoding: gzip\r\n\r\n" + page),
+        _warc_page(5, ok + b"Content-Encoding: deflate\r\n\r\n" + page),
+        # chunks with LF line ends, and real chunks and gzip, as before
+        _warc_page(6, ok + b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\n%s\n0\n\n" % (len(page), page)),
+        _warc_page(7, ok + b"Transfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n"
+                   + b"%x\r\n%s\r\n0\r\n\r\n" % (len(z := gzip.compress(page, mtime=0)), z)),
+    ]
+    docs, rejects = _read(_write_warc(tmp_path / "bodies.warc", records))
+    assert not rejects
+    assert [d.url for d in docs] == [f"https://example.org/{i}" for i in range(1, 8)]
+    for d in docs:
+        assert [b.text for b in d.blocks][:2] == ["Ferry keeps running", "The island ferry will run through the "
+                                                 "winter, the council said on Tuesday after a long meeting."], d.url
+    # a body that is compressed and damaged is still said to be
+    broken = _warc_page(8, ok + b"Content-Encoding: gzip\r\n\r\n" + gzip.compress(page, mtime=0)[:-30] + b"xx")
+    docs, rejects = _read(_write_warc(tmp_path / "broken.warc", [broken]))
+    assert not docs and [r.reason for r in rejects] == ["bad_encoding"]
