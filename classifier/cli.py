@@ -538,7 +538,7 @@ def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: 
         reason = err.strerror or str(err)
         if isinstance(err, (FileExistsError, NotADirectoryError)) and name != failed and os.path.isfile(failed):
             reason = os.strerror(errno.ENOTDIR)  # a file where the folder should be
-        raise click.ClickException(f"cannot write {name}: {reason}") from err
+        raise click.ClickException(f"cannot write {'standard output' if name == '-' else name}: {reason}") from err
     return out, rejects
 
 
@@ -2340,6 +2340,12 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
                         click.echo()
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
+    except BrokenPipeError:
+        raise  # standard output closed by its reader: the group ends quietly
+    except OSError as err:  # standard output or the rejects file cannot be written: one line, exit 1
+        name = str(err.filename or "-").removesuffix(".part")
+        raise click.ClickException(f"cannot write {'standard output' if name == '-' else name}: "
+                                   f"{err.strerror or err}") from err
     # skipped records (WARC requests, non-HTML responses) count as read and dropped, as
     # in a shard report, so that read = written + dropped + rejected here too
     dropped.update(reporter.sink.skipped)

@@ -175,15 +175,29 @@ class JsonlWriter:
         return self
 
     def write(self, record: dict[str, Any]) -> None:
-        self._open().write(dumps_record(record) + "\n")
+        try:
+            self._open().write(dumps_record(record) + "\n")
+        except OSError as err:
+            self._named(err)
+            raise
         self.count += 1
+
+    def _named(self, err: OSError) -> None:
+        """Make ``err`` name this writer's file ("-": standard output) when it names none:
+        a write to a full disk or device says only "No space left on device"."""
+        if err.filename is None and not isinstance(err, BrokenPipeError):
+            err.filename = str(self.path) if self.path is not None else "-"
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         if self._stream is None:
             return
         if self.path is None:
-            self._stream.flush()
+            try:
+                self._stream.flush()
+            except OSError as err:
+                self._named(err)
+                raise
             return
         assert self.part is not None
         try:  # the last buffered bytes go out at close: a full disk fails here
@@ -203,9 +217,11 @@ class JsonlWriter:
                 assert self._target is not None
                 _keep_mode(self._target, self.part)
                 self.part.replace(self._target)
-        except BaseException:
+        except BaseException as err:
             if not self._in_place:
                 self.part.unlink(missing_ok=True)  # a partial file would keep the disk full
+            if isinstance(err, OSError):
+                self._named(err)
             raise
         if not self._in_place and exc_type is not None:
             self.part.unlink(missing_ok=True)

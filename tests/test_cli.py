@@ -1231,3 +1231,28 @@ def test_a_model_dir_that_does_not_exist_is_named_without_asking_for_the_option_
     monkeypatch.setenv("SIEVE_MODEL_DIR", str(tmp_path / "gone"))
     from_env = runner.invoke(cli, ["score", str(story)])
     assert from_env.exit_code == 1 and "(from SIEVE_MODEL_DIR) not found" in from_env.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("args", [["score", "{src}"], ["clean", "-"], ["clean", "--format", "text", "{src}"],
+                                  ["clean", "-", "--rejects", "/dev/full"],
+                                  ["score", "{src}", "--rejects", "/dev/full"]])
+def test_an_output_that_cannot_be_written_is_one_line_naming_it(sieve_executable: str, tiny_model_dir: Path,
+                                                                 tmp_path: Path, args: list[str]) -> None:
+    import subprocess
+
+    # `clean -` and `clean --format text` into a full disk gave a Python traceback; a full
+    # rejects file was reported as "cannot write -" though standard output was fine
+    src = tmp_path / "in.jsonl"
+    records = [{"id": f"d{i}", "text": "The island ferry keeps running through the winter, the council said."}
+               for i in range(3)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"id": "broken"\n', encoding="utf-8")
+    to_full_rejects = "--rejects" in args
+    argv = [a.replace("{src}", str(src)) for a in args] + ["--model-dir", str(tiny_model_dir)]
+    argv += ["--min-chars", "10"] if args[0] == "clean" else []
+    with open(src, "rb") as stdin, open(os.devnull if to_full_rejects else "/dev/full", "wb") as stdout:
+        done = subprocess.run([sieve_executable, *argv], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                              text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    named = "/dev/full" if to_full_rejects else "standard output"
+    assert done.stderr.strip().splitlines()[-1] == f"Error: cannot write {named}: No space left on device"
