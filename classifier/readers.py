@@ -184,16 +184,14 @@ def _open_binary(path: str | Path) -> BinaryIO:
         return sys.stdin.buffer
     raw: BinaryIO = open(path, "rb")
     name = str(path).lower()
-    if not name.endswith(COMPRESSION_SUFFIXES):  # a compressed file under a plain name ("x.jsonl" that is gzip)
-        magic = raw.peek(6)[:6]  # type: ignore[attr-defined]
-        if magic[:2] == b"\x1f\x8b":
-            name += ".gz"
-        elif magic[:4] in (_ZSTD_MAGIC, _ZSTD_DICTIONARY_MAGIC):
-            name += ".zst"
-        elif magic[:3] == b"BZh" and len(magic) >= 4 and magic[3:4].isdigit():
-            name += ".bz2"
-        elif magic == b"\xfd7zXZ\x00":
-            name += ".xz"
+    # the first bytes, not the name, say how a file is compressed: a compressed file under a
+    # plain name ("x.jsonl" that is gzip), zstd named .gz, a plain file named .gz (all its
+    # records were one "corrupt" reject)
+    magic = raw.peek(6)[:6]  # type: ignore[attr-defined]
+    found = _compression_of(magic)
+    named = next((suffix for suffix in COMPRESSION_SUFFIXES if name.endswith(suffix)), "")
+    if found != named and (found or _plain_text(raw.peek(4096)[:4096])):  # type: ignore[attr-defined]
+        name = name.removesuffix(named) + found
     # the decompressors open the file themselves, so that closing them closes it
     if name.endswith(".gz"):
         raw.close()
@@ -211,6 +209,32 @@ def _open_binary(path: str | Path) -> BinaryIO:
     if name.endswith(".zst"):  # not zstandard's stream reader: it ends quietly where a cut file does
         return io.BufferedReader(_ZstdFrames(raw, closefd=True), buffer_size=1 << 16)  # type: ignore[return-value]
     return raw
+
+
+def _compression_of(magic: bytes) -> str:
+    """The compression suffix the first bytes of a file say (".gz", ".zst", ".bz2",
+    ".xz"), or "" for none of them."""
+    if magic[:2] == b"\x1f\x8b":
+        return ".gz"
+    if magic[:4] in (_ZSTD_MAGIC, _ZSTD_DICTIONARY_MAGIC):
+        return ".zst"
+    if magic[:3] == b"BZh" and magic[3:4].isdigit():
+        return ".bz2"
+    if magic == b"\xfd7zXZ\x00":
+        return ".xz"
+    return ""
+
+
+def _plain_text(head: bytes) -> bool:
+    """Whether a file's first bytes are UTF-8 text without NULs (a plain file under a
+    compressed name): compressed data is not, past its first few bytes."""
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return err.start >= len(head) - 3 and err.reason == "unexpected end of data"  # a character cut at the end
+    return True
 
 
 def _base_name(path: str | Path) -> str:
@@ -566,8 +590,9 @@ def _read_jsonl_stream(
             rejects.add(Reject(source, line_no + 1, "unreadable", str(err)))
             return
         line_no += 1
-        if line_no == 1:  # a byte-order mark (Windows tools write one) is no part of the first record
-            raw = raw.removeprefix(_UTF8_BOM)
+        # a byte-order mark (Windows tools write one) is no part of a record: at the start of
+        # the file, or of a line (`cat a.jsonl b.jsonl` of two files that begin with one)
+        raw = raw.removeprefix(_UTF8_BOM)
         if not raw.strip():
             continue
         seen_record = True
@@ -583,6 +608,9 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 #: reads of one input at most (a corpus of 10 MB records is judged on fewer).
 FIELD_CHECK_RECORDS = 100
 FIELD_CHECK_BYTES = 16 << 20
+#: Characters a record's field holds on average, at least, for the check to take it for
+#: the text when the field a run reads is there but null (else the run goes on).
+FIELD_CHECK_TEXT_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -637,7 +665,7 @@ def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text
     the run (its rejects say why). Inputs of another kind among them (pages, text,
     WARC: a folder of pages with a manifest.jsonl) are documents of the run: it is
     not refused for its JSONL."""
-    seen = 0
+    seen = nulls = 0  # records looked at; those with the field, null
     files: list[str] = []
     fields: dict[str, int] = {}
     whole = True
@@ -660,8 +688,13 @@ def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text
                     or "html" in record:
                 return None
             seen += 1
+            nulls += record_text_field(record, text_field) in record
             for key, value in record.items():
                 fields[key] = fields.get(key, 0) + (len(value) if isinstance(value, str) else 0)
+    if seen and nulls == seen and max(fields.values(), default=0) < FIELD_CHECK_TEXT_CHARS * seen:
+        # the field is there, null in every record looked at, and no other field holds
+        # text: failed fetches first (a crawl's export), not a wrong --text-field
+        return None
     return FieldCheck(seen, files, fields, whole) if seen else None
 
 
@@ -710,7 +743,7 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
     text = first.decode("utf-8", "surrogateescape")  # bytes that are not UTF-8 reach _parse_line as they were
     pos = text.index("[") + 1
     line = line_no  # the line of text[pos]
-    ended = failed = False
+    ended = failed = bad_to_end = False
 
     def read_more(least: int) -> bool:
         """Append at least ``least`` characters (whole lines) to ``text``; False at the end."""
@@ -760,7 +793,9 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
         if pos >= len(text):
             text, pos = "", 0
             if not read_more(1):
-                if not failed:  # the file ends inside the array: cut (what came after is lost), or a stray "["
+                # the file ends inside the array: cut (what came after is lost), or a stray "[";
+                # said unless a rejected object ran to the end (one reject for one piece of text)
+                if not failed and not bad_to_end:
                     rejects.add(Reject(source, line_no, "truncated", f"the JSON array opened on line {line_no} has no "
                                        "closing ']': the file was cut (any records after the cut are missing), or "
                                        "the '[' is stray"))
@@ -794,6 +829,7 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
                 rejects.add(Reject(source, line, reason, why, text[pos:end].encode("utf-8", "surrogateescape")[
                     :max_bytes]))
                 break
+        bad_to_end = not parsed and not text[end:].strip()
         if parsed:
             doc = _parse_line(text[pos:end].encode("utf-8", "surrogateescape"), source, line, rejects, text_field,
                               max_bytes)

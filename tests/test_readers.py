@@ -74,13 +74,14 @@ def test_mixed_jsonl_each_bad_line_has_its_reason_and_position(tmp_path: Path) -
 
 def test_a_byte_order_mark_before_the_first_record_is_not_part_of_it(tmp_path: Path) -> None:
     # Windows tools write UTF-8 with a BOM: the first record is as good as the others
-    # (CRLF line ends too); a BOM further on is still bad JSON
+    # (CRLF line ends too); a BOM at the start of a later line too (two such files joined),
+    # one inside a line is bad JSON
     path = tmp_path / "bom.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + _record(1).replace(b"\n", b"\r\n") + _record(2).replace(b"\n", b"\r\n")
-                     + b"\xef\xbb\xbf" + _record(3))
+                     + b"\xef\xbb\xbf" + _record(3) + b" \xef\xbb\xbf" + _record(4))
     docs, rejected = _read(path)
-    assert [d.id for d in docs] == ["d1", "d2"]
-    assert [(r.position, r.reason) for r in rejected] == [(3, "bad_json")]
+    assert [d.id for d in docs] == ["d1", "d2", "d3"]
+    assert [(r.position, r.reason) for r in rejected] == [(4, "bad_json")]
 
 
 def test_a_jsonl_html_field_of_binary_data_is_rejected_as_a_page_file_is(tmp_path: Path) -> None:
@@ -514,12 +515,13 @@ _bad = st.binary(max_size=60).map(lambda b: b.replace(b"\n", b" "))
 
 @given(st.lists(st.one_of(_good, _bad), max_size=20))
 @example(lines=[b"["])  # a JSON array cut before its first object: nothing read, nothing said
+@example(lines=[b"[\x00"])  # a bad object that runs to the cut: one reject, not another for the cut
 def test_read_equals_yielded_plus_rejected(lines: list[bytes]) -> None:
     sink = RejectSink()
     stream = io.BytesIO(b"\n".join(lines))
     docs = list(_read_jsonl_stream(stream, "mem.jsonl", sink, "text", 10_000))
-    if lines:  # a UTF-8 byte order mark before the first record is no data (it is dropped)
-        lines = [lines[0].removeprefix(b"\xef\xbb\xbf"), *lines[1:]]
+    # a UTF-8 byte order mark at the start of a line is no data (it is dropped)
+    lines = [line.removeprefix(b"\xef\xbb\xbf") for line in lines]
     assert len(docs) + sink.total == sum(1 for line in lines if line.strip())
     good = [json.loads(line)["id"] for line in lines if line.strip() and line.startswith(b'{"id": "g')]
     assert [d.id for d in docs] == good
@@ -1382,3 +1384,47 @@ def test_http_bodies_stored_decoded_or_with_lf_headers_keep_their_whole_page(tmp
     broken = _warc_page(8, ok + b"Content-Encoding: gzip\r\n\r\n" + gzip.compress(page, mtime=0)[:-30] + b"xx")
     docs, rejects = _read(_write_warc(tmp_path / "broken.warc", [broken]))
     assert not docs and [r.reason for r in rejects] == ["bad_encoding"]
+
+
+def test_a_file_is_decompressed_by_its_first_bytes_not_its_name(tmp_path: Path) -> None:
+    # a plain or zstd file named .gz was one "corrupt" reject: all its records lost
+    import zstandard
+
+    lines = [json.dumps({"id": f"r{i}", "text": f"Story {i}: the ferry keeps running."}) + "\n" for i in range(20)]
+    data = "".join(lines).encode()
+    (tmp_path / "plain.jsonl.gz").write_bytes(data)
+    (tmp_path / "zstd.jsonl.gz").write_bytes(zstandard.ZstdCompressor().compress(data))
+    (tmp_path / "gzip.jsonl.zst").write_bytes(gzip.compress(data, mtime=0))
+    for name in ("plain.jsonl.gz", "zstd.jsonl.gz", "gzip.jsonl.zst"):
+        docs, rejects = _read(tmp_path / name)
+        assert [d.id for d in docs] == [f"r{i}" for i in range(20)] and not rejects, name
+    # damaged compressed data under its own name is still said to be damaged
+    (tmp_path / "junk.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4)
+    docs, rejects = _read(tmp_path / "junk.jsonl.gz")
+    assert not docs and [r.reason for r in rejects] == ["corrupt"]
+    (tmp_path / "binary.jsonl.gz").write_bytes(bytes(range(256)) * 4)
+    docs, rejects = _read(tmp_path / "binary.jsonl.gz")
+    assert not docs and [r.reason for r in rejects] == ["corrupt"]
+
+
+def test_a_byte_order_mark_at_the_start_of_any_line_is_no_part_of_its_record(tmp_path: Path) -> None:
+    # `cat a.jsonl b.jsonl` of two files that each begin with a BOM: b's first record was bad_json
+    a = b"\xef\xbb\xbf" + json.dumps({"id": "a1", "text": "The first file's story."}).encode() + b"\n"
+    b = b"\xef\xbb\xbf" + json.dumps({"id": "b1", "text": "The second file's story."}).encode() + b"\n"
+    (tmp_path / "both.jsonl").write_bytes(a + b)
+    docs, rejects = _read(tmp_path / "both.jsonl")
+    assert [d.id for d in docs] == ["a1", "b1"] and not rejects
+
+
+def test_the_field_check_lets_a_run_with_failed_fetches_first_go_on(tmp_path: Path) -> None:
+    from classifier.readers import missing_text_field
+
+    failed = [{"id": f"f{i}", "url": f"https://example.org/{i}", "text": None} for i in range(100)]
+    good = [{"id": f"g{i}", "url": f"https://example.org/g{i}", "text": "A story. " * 30} for i in range(20)]
+    (tmp_path / "crawl.jsonl").write_text("".join(json.dumps(r) + "\n" for r in failed + good), encoding="utf-8")
+    assert missing_text_field([str(tmp_path / "crawl.jsonl")]) is None
+    # a null text beside another field that holds the text is still a wrong --text-field
+    frame = [{"id": f"d{i}", "text": None, "raw_content": "A story of the island ferry. " * 20} for i in range(30)]
+    (tmp_path / "frame.jsonl").write_text("".join(json.dumps(r) + "\n" for r in frame), encoding="utf-8")
+    check = missing_text_field([str(tmp_path / "frame.jsonl")])
+    assert check is not None and check.likely_text_field() == "raw_content"
