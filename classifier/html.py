@@ -641,6 +641,28 @@ _ABSOLUTE_URL = re.compile(r"https?://[^/\s]+", re.IGNORECASE)
 _URL_BLANKS = re.compile(r"[\t\n\r]")
 
 
+#: Attributes an element keeps at most. libxml2 checks each attribute against those before
+#: it: 40,000 on one element took 1.6 s, 200,000 two minutes, and the page time limit
+#: cannot stop C code (nor can SIGTERM's handler run meanwhile). No page needs more.
+MAX_ATTRIBUTES = 1000
+#: A start tag of 4,000+ characters (only such a tag can hold MAX_ATTRIBUTES attributes).
+#: Possessive: a page's thousands of ordinary tags cost 0.5 ms (a backtracking name, 4 ms).
+_LONG_TAG = re.compile(r"<([A-Za-z][^\s<>/]*+)([^<>]{4000,}+)>")
+_ATTRIBUTE = re.compile(r"""[\s/]*[^\s"'=<>/]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]*))?""")
+
+
+def _limit_attributes(text: str) -> str:
+    """``text`` with every element's attributes after its first ``MAX_ATTRIBUTES`` left out."""
+
+    def cut(m: re.Match[str]) -> str:
+        for i, attribute in enumerate(_ATTRIBUTE.finditer(m.group(2))):
+            if i == MAX_ATTRIBUTES:
+                return f"<{m.group(1)}{m.group(2)[:attribute.start()]}>"
+        return m.group(0)
+
+    return _LONG_TAG.sub(cut, text) if len(text) > 4000 else text
+
+
 def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                    found: dict[str, str] | None = None, max_blocks: int | None = None) -> list[Block]:
     """The blocks of an HTML page (bytes are decoded with ``decode_html``), each with
@@ -654,6 +676,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     # libxml2 (2.14) ends the document at </html> and drops whatever follows it, as
     # browsers do not: without the end tags, trailing markup joins the body
     text = _END_OF_DOCUMENT.sub("", text)
+    text = _limit_attributes(text)
     # libxml2's HTML parser through lxml.etree: lxml.html's parser builds the same tree
     # but looks up a Python element class for every element the walk touches (slower).
     # huge_tree: a page of one 10 MB text node keeps its text (input size is bounded

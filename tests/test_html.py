@@ -603,3 +603,18 @@ def test_a_page_labelled_latin_1_that_is_not_is_guessed() -> None:
     french = ("<h1>Le conseil a voté</h1><p>Les élus ont décidé mardi de garder le bac en hiver, à la "
               "grande joie des habitants de l'île.</p>")
     assert "Les élus ont décidé" in decode_html(_legacy_page(french, "cp1252", declared="iso-8859-1"))
+
+
+def test_an_element_keeps_its_first_thousand_attributes_only() -> None:
+    # libxml2 checks each attribute against all before it: one <p> of 200,000 attributes
+    # held a worker two minutes, past the page time limit, which cannot stop C code
+    from classifier.html import MAX_ATTRIBUTES, html_to_blocks
+
+    many = " ".join(f'data-a{i}="{i}"' for i in range(3 * MAX_ATTRIBUTES))
+    late = f'{" ".join(f"b{i}" for i in range(MAX_ATTRIBUTES))} class="late"'
+    page = (f'<html><body><main><p class="lead" {many}>The ferry keeps running through the winter.</p>'
+            f'<p {late}>The council voted on Tuesday.</p><p class="next">A third paragraph.</p></main></body></html>')
+    blocks = {b.text: b.path for b in html_to_blocks(page)}
+    assert blocks == {"The ferry keeps running through the winter.": "html body main p.lead",
+                      "The council voted on Tuesday.": "html body main p",  # its class was attribute 1,001
+                      "A third paragraph.": "html body main p.next"}
