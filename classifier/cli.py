@@ -542,14 +542,24 @@ def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: 
     return out, rejects
 
 
+#: Control characters (C0 but tab and line feed, DEL, C1) shown as ``\\xNN`` in the views for
+#: people: a page's ESC sequences (an OSC title, a cursor move) went to the terminal as they were.
+_CONTROLS = {cp: f"\\x{cp:02x}" for cp in (*range(0x20), *range(0x7f, 0xa0)) if cp not in (0x09, 0x0a)}
+
+
+def _for_terminal(text: object) -> str:
+    """``text`` (a document's, read from the input) with its control characters made visible."""
+    return str(text).translate(_CONTROLS)
+
+
 def _echo_table(doc: Document) -> None:
-    click.echo(click.style(f"{doc.id}", bold=True) + f"  lang={doc.lang or '-'}  blocks={len(doc.blocks)}")
+    click.echo(click.style(_for_terminal(doc.id), bold=True) + f"  lang={doc.lang or '-'}  blocks={len(doc.blocks)}")
     width = shutil.get_terminal_size((100, 20)).columns
     for i, b in enumerate(doc.blocks):
         label = b.label.value if b.label else "-"
         conf = max(b.scores) if b.scores else 0.0
         lang = (b.lang or "-") + ("*" if b.foreign else "")
-        text = " ".join(b.text.split())
+        text = _for_terminal(" ".join(b.text.split()))
         room = max(width - 36, 20)
         head = f"{i:>4}  " + click.style(f"{label:<11}", fg=_LABEL_COLOURS.get(b.label, None) if b.label else None)
         shown = _marked(b.text, b.segments) if b.segments else _cut_to_width(text, room)
@@ -578,11 +588,11 @@ def _marked(text: str, segments: tuple[Segment, ...], colour: bool = True) -> st
     """``text`` with each foreign segment shown as ``⟦lang: ...⟧``."""
     out, pos = [], 0
     for seg in segments:
-        out.append(text[pos:seg.start])
-        span = f"⟦{seg.lang}: {text[seg.start:seg.end]}⟧"
+        out.append(_for_terminal(text[pos:seg.start]))
+        span = f"⟦{seg.lang}: {_for_terminal(text[seg.start:seg.end])}⟧"
         out.append(click.style(span, fg="magenta", bold=True) if colour else span)
         pos = seg.end
-    out.append(text[pos:])
+    out.append(_for_terminal(text[pos:]))
     return " ".join("".join(out).split())
 
 
@@ -607,7 +617,7 @@ def _echo_languages(doc: Document, show_all: bool) -> None:
     foreign = sum(1 for b in doc.blocks if b.foreign)
     with_segments = sum(1 for b in doc.blocks if b.segments)
     main = f"{doc.lang} ({doc.lang_score:.2f})" if doc.lang and doc.lang_score is not None else "unknown"
-    click.echo(click.style(f"{doc.id}", bold=True) + f"  main language: {main}  blocks: {len(doc.blocks)}"
+    click.echo(click.style(_for_terminal(doc.id), bold=True) + f"  main language: {main}  blocks: {len(doc.blocks)}"
                f"  foreign blocks: {foreign}  blocks with foreign segments: {with_segments}")
     width = shutil.get_terminal_size((100, 20)).columns
     for i, b in enumerate(doc.blocks):
@@ -619,7 +629,7 @@ def _echo_languages(doc: Document, show_all: bool) -> None:
         if b.segments:
             text = _marked(b.text, b.segments)
         else:
-            text = " ".join(b.text.split())
+            text = _for_terminal(" ".join(b.text.split()))
             text = _cut_to_width(text, max(width - 30, 30))
         click.echo(f"{i:>4}  {lang:<4} {score}  {tag}  {text}")
 
@@ -2325,8 +2335,8 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
                 if res.dropped:
                     dropped[res.dropped] += 1
                     if fmt == "text":
-                        click.echo(click.style(f"# {doc.id}: dropped ({res.dropped})"
-                                               + (f" {doc.url}" if doc.url else ""), dim=True))
+                        click.echo(click.style(_for_terminal(f"# {doc.id}: dropped ({res.dropped})"
+                                                             + (f" {doc.url}" if doc.url else "")), dim=True))
                     continue
                 written += 1
                 for lang, rec in res.records:
@@ -2335,8 +2345,9 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
                     else:
                         head = (f"# {doc.id}" + (f" [{lang}]" if lang else f" [{doc.lang or '?'}]")
                                 + (f" {doc.url}" if doc.url else ""))  # a WARC record's id says little
-                        click.echo(click.style(head, bold=True))
-                        click.echo(rec.get("text") or "\n\n".join(b["text"] for b in rec.get("blocks", [])))
+                        click.echo(click.style(_for_terminal(head), bold=True))
+                        click.echo(_for_terminal(rec.get("text")
+                                                 or "\n\n".join(b["text"] for b in rec.get("blocks", []))))
                         click.echo()
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err

@@ -1256,3 +1256,24 @@ def test_an_output_that_cannot_be_written_is_one_line_naming_it(sieve_executable
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     named = "/dev/full" if to_full_rejects else "standard output"
     assert done.stderr.strip().splitlines()[-1] == f"Error: cannot write {named}: No space left on device"
+
+
+@pytest.mark.parametrize("command", [["clean", "--format", "text", "--min-chars", "10"], ["score", "--format", "table"],
+                                     ["lang", "--all"]])
+def test_the_views_for_people_show_control_characters_instead_of_sending_them(runner: CliRunner,
+                                                                              tiny_model_dir: Path, tmp_path: Path,
+                                                                              command: list[str]) -> None:
+    # an OSC sequence in a scraped page set the terminal's title through `clean --format text`
+    osc = "\x1b]0;owned\x07"
+    src = tmp_path / "page.jsonl"
+    src.write_text(json.dumps({"id": f"doc{osc}", "text": f"The island ferry keeps running{osc} through the "
+                                                         "winter, the council said on Tuesday.\x9b2J"}) + "\n",
+                   encoding="utf-8")
+    result = runner.invoke(cli, [*command, str(src), "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b]" not in result.stdout and "\x07" not in result.stdout and "\x9b" not in result.stdout
+    assert "doc\\x1b]0;owned\\x07" in result.stdout
+    if command[0] != "lang":  # (the table cuts its rows to the terminal's width)
+        assert "running\\x1b]0;owned\\x07 through" in result.stdout
+    if command[0] == "clean":
+        assert "Tuesday.\\x9b2J" in result.stdout
