@@ -144,6 +144,7 @@ def _folder_files(folder: Path, skip: Path | None = None, select: FileFilter | N
         dirs[:] = inputs_only(dirs, top)
         own.add(os.path.realpath(top))
     found: list[Path] = []
+    others: list[Path] = []  # entries that are no regular file: said, not read
     seen: set[str] = set()
     for top, dirs, files in os.walk(folder, followlinks=True):
         real = os.path.realpath(top)
@@ -156,10 +157,18 @@ def _folder_files(folder: Path, skip: Path | None = None, select: FileFilter | N
         here = Path(top)
         for name in files:
             p = here / name
-            if (not name.startswith((".", "_")) and not name.endswith(_IGNORED_SUFFIXES) and p.is_file()
+            if (not name.startswith((".", "_")) and not name.endswith(_IGNORED_SUFFIXES)
                     and not (skip is not None and skip in p.resolve().parents)
                     and (select is None or select.wants(p.relative_to(folder).as_posix()))):
-                found.append(p)
+                if p.is_file():
+                    found.append(p)
+                else:  # a broken link (git-annex, DVC: not fetched yet), a named pipe, a device
+                    others.append(p)
+    if others and warn:
+        shown = ", ".join(str(p) for p in sorted(others)[:3]) + (", ..." if len(others) > 3 else "")
+        logger.warning("%d entr%s under %s %s no regular file (a broken link, a pipe, a device): not read (%s)",
+                       len(others), "y" if len(others) == 1 else "ies", folder, "is" if len(others) == 1 else "are",
+                       shown)
     return sorted(found)
 
 

@@ -2263,3 +2263,23 @@ def test_a_local_dask_cluster_takes_no_fixed_port(sieve_executable: str, tiny_mo
                               capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "8787" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
+
+
+def test_entries_of_an_input_folder_that_are_no_files_are_said_not_read(tmp_path: Path, data_dir: Path,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    from classifier.engine import expand_folders
+
+    # a git-annex or DVC file not fetched yet (a broken link), a named pipe, a link to a
+    # device: left out without a word, they were in no count
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
+    (src / "annexed.jsonl").symlink_to(tmp_path / "not-fetched.jsonl")
+    os.mkfifo(src / "pipe")
+    (src / "zero").symlink_to("/dev/zero")
+    (src / ".hidden-link").symlink_to(tmp_path / "nowhere")  # hidden: left out as hidden files are
+    with caplog.at_level(logging.WARNING):
+        assert expand_folders([str(src)]) == [str(src / "story.txt")]
+    assert caplog.text.count("no regular file") == 1
+    assert f"3 entries under {src} are no regular file" in caplog.text
+    assert "annexed.jsonl" in caplog.text and "pipe" in caplog.text and "hidden" not in caplog.text
