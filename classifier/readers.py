@@ -391,6 +391,10 @@ def sniff_format(head: bytes) -> str:
     ``split``) is JSONL when its first line ends a JSON value and the next begins a
     record, WARC when a WARC record begins further on: read as text, every record
     after the cut would be one document of raw JSON or WARC."""
+    if head[:2] in _UTF16_BOMS:  # UTF-16 (Windows tools): JSON Lines or a page in it, sniffed as UTF-8
+        codec = "utf-16-le" if head[:2] == b"\xff\xfe" else "utf-16-be"
+        found = sniff_format(head[2:len(head) & ~1].decode(codec, "replace").encode("utf-8"))
+        return found if found in ("jsonl", "html") else "text"
     h = head.removeprefix(_UTF8_BOM).lstrip()
     if h[:1] == b"{" or _JSON_ARRAY_START.match(h):  # a record, or a JSON array of them
         return "jsonl"
@@ -501,6 +505,33 @@ class _Prepended(io.RawIOBase):
         return len(chunk)
 
 
+class _Utf8FromUtf16(io.RawIOBase):
+    """A UTF-16 byte stream (with its byte-order mark) as UTF-8 bytes: JSON Lines saved
+    by Windows tools (PowerShell's ``>``, Notepad's "Unicode") read as any other.
+    Code units that are no text become U+FFFD (a record of them is then what its JSON says)."""
+
+    def __init__(self, raw: Any) -> None:
+        self._text = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="")
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = self._text.read(1 << 14)
+            if not chunk:
+                return 0
+            self._pending = chunk.encode("utf-8", "surrogatepass")
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def _gzipped_warc(stream: Any) -> bool:
     """Whether a peekable stream is a gzipped WARC file: its first buffered bytes,
     decompressed without being consumed, begin ``WARC/``."""
@@ -559,8 +590,13 @@ def _read_jsonl_stream(
 ) -> Iterator[Document]:
     line_no = first_line - 1
     seen_record = False
+    check_utf16 = first_line == 1 and hasattr(stream, "peek")
     while True:
         try:
+            if check_utf16:  # here: a stream that cannot be read is said below, as at any line
+                check_utf16 = False
+                if stream.peek(2)[:2] in _UTF16_BOMS:  # type: ignore[attr-defined]  # UTF-16: read as UTF-8
+                    stream = io.BufferedReader(_Utf8FromUtf16(stream), buffer_size=1 << 16)
             # at most a few bytes over the limit are held (the line's end besides): a longer
             # line is counted, not kept; the limit is on the record, not its "\r\n"
             raw = stream.readline(max_bytes + 3)
@@ -571,6 +607,13 @@ def _read_jsonl_stream(
                 # one line, however long): read object by object
                 yield from _read_json_array(raw.removeprefix(_UTF8_BOM), line_no + 1, stream, source, rejects,
                                             text_field, max_bytes)
+                return
+            if not seen_record and raw.removeprefix(_UTF8_BOM).strip() == b"{":
+                # a record spread over lines (`json.dump(indent=2)`, `jq .`'s output, one object
+                # or many): read object by object, as the objects of an array are; a line per
+                # line of them was a bad_json reject each
+                yield from _read_json_array(b"[" + raw.removeprefix(_UTF8_BOM), line_no + 1, stream, source,
+                                            rejects, text_field, max_bytes, bracket=False)
                 return
             size = len(raw)
             if len(raw.rstrip(b"\r\n")) > max_bytes and not raw.endswith(b"\n"):
@@ -730,7 +773,7 @@ _JSON_GAP = re.compile(r"[\s,]*")
 
 
 def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejects: RejectSink,
-                     text_field: str, max_bytes: int) -> Iterator[Document]:
+                     text_field: str, max_bytes: int, bracket: bool = True) -> Iterator[Document]:
     """The records of a file that is a JSON array of objects (``first`` is its line
     with the ``[``), one object at a time: each is a record as a JSONL line is, at the
     line where it starts (``_parse_line``: the same checks and rejects). Objects may
@@ -738,7 +781,9 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
     stray ``[`` before JSON Lines loses nothing. An object that cannot be parsed is one
     reject (``bad_json``; ``too_large`` past ``max_bytes``), and reading goes on at the
     next object; after the closing ``]``, the file is JSON Lines (or another array)
-    again. A cut or damaged compressed stream ends it with a reject, as for JSON Lines."""
+    again. A cut or damaged compressed stream ends it with a reject, as for JSON Lines.
+    Without ``bracket``, ``first`` is a pretty-printed object's first line behind an
+    added ``[``: objects one after another, with no ``]`` to come."""
     decoder = json.JSONDecoder()  # finds where each object ends; _parse_line reads it
     text = first.decode("utf-8", "surrogateescape")  # bytes that are not UTF-8 reach _parse_line as they were
     pos = text.index("[") + 1
@@ -795,7 +840,7 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
             if not read_more(1):
                 # the file ends inside the array: cut (what came after is lost), or a stray "[";
                 # said unless a rejected object ran to the end (one reject for one piece of text)
-                if not failed and not bad_to_end:
+                if not failed and not bad_to_end and bracket:
                     rejects.add(Reject(source, line_no, "truncated", f"the JSON array opened on line {line_no} has no "
                                        "closing ']': the file was cut (any records after the cut are missing), or "
                                        "the '[' is stray"))

@@ -1428,3 +1428,43 @@ def test_the_field_check_lets_a_run_with_failed_fetches_first_go_on(tmp_path: Pa
     (tmp_path / "frame.jsonl").write_text("".join(json.dumps(r) + "\n" for r in frame), encoding="utf-8")
     check = missing_text_field([str(tmp_path / "frame.jsonl")])
     assert check is not None and check.likely_text_field() == "raw_content"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be"])
+def test_json_lines_saved_as_utf16_are_read_as_utf8_ones(tmp_path: Path, codec: str) -> None:
+    # PowerShell's `>` writes UTF-16 with a BOM: 5 records gave 1 "binary" and 5 "bad_json" rejects
+    from classifier.readers import sniff_format
+
+    records = [{"id": f"r{i}", "text": f"Die Fähre fährt im Winter weiter, Geschichte {i}."} for i in range(5)]
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\r\n" for r in records)
+    data = (b"\xfe\xff" + text.encode("utf-16-be")) if codec == "utf-16-be" else text.encode("utf-16")
+    (tmp_path / "export.jsonl").write_bytes(data)
+    docs, rejects = _read(tmp_path / "export.jsonl")
+    assert [d.id for d in docs] == [f"r{i}" for i in range(5)] and not rejects
+    assert docs[0].blocks[0].text == "Die Fähre fährt im Winter weiter, Geschichte 0."
+    # a file without a name that says it, or standard input: its first bytes say JSON Lines
+    assert sniff_format(data[:4096]) == "jsonl"
+    (tmp_path / "part-00000").write_bytes(data)
+    assert [d.id for d in _read(tmp_path / "part-00000")[0]] == [f"r{i}" for i in range(5)]
+    # UTF-16 text stays text
+    assert sniff_format("Une histoire de bac.\n".encode("utf-16")) == "text"
+
+
+def test_pretty_printed_records_are_read_object_by_object(tmp_path: Path) -> None:
+    # json.dump(record, indent=2) gave a bad_json reject per line (5 for 1 record)
+    one = {"id": "p1", "text": "The island ferry keeps running through the winter."}
+    (tmp_path / "one.json").write_text(json.dumps(one, indent=2) + "\n", encoding="utf-8")
+    docs, rejects = _read(tmp_path / "one.json")
+    assert [d.id for d in docs] == ["p1"] and not rejects
+    # `jq . corpus.jsonl`: pretty objects one after another, one of them broken
+    many = [{"id": f"q{i}", "text": f"Story {i} of the ferry."} for i in range(4)]
+    pretty = [json.dumps(r, indent=2) for r in many]
+    pretty[2] = pretty[2].replace('"text":', '"text"')  # no colon
+    (tmp_path / "jq.json").write_text("\n".join(pretty) + "\n", encoding="utf-8")
+    docs, rejects = _read(tmp_path / "jq.json")
+    assert [d.id for d in docs] == ["q0", "q1", "q3"] and [r.reason for r in rejects] == ["bad_json"]
+    # an object that wraps the records is one record without a text: one reject that says so
+    wrapped = {"data": many}
+    (tmp_path / "wrapped.json").write_text(json.dumps(wrapped, indent=2), encoding="utf-8")
+    docs, rejects = _read(tmp_path / "wrapped.json")
+    assert not docs and len(rejects) == 1 and rejects[0].reason == "bad_schema"
