@@ -1860,7 +1860,7 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
     if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
         body = _dechunk(body)
     encoding = headers.get(b"content-encoding", b"").lower()
-    if encoding in (b"gzip", b"x-gzip", b"deflate") and _already_decoded(body, encoding):
+    if encoding in (b"gzip", b"x-gzip") and body[:2] != b"\x1f\x8b" and _markup_first(body):
         encoding = b"identity"  # a crawler that stored the body decoded kept the header (wget, some archives)
     if encoding in (b"gzip", b"x-gzip", b"deflate"):
         try:
@@ -1868,7 +1868,12 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
                 try:
                     inflated = _inflate(body, zlib.MAX_WBITS, max_bytes)
                 except zlib.error:
-                    inflated = _inflate(body, -zlib.MAX_WBITS, max_bytes)
+                    try:
+                        inflated = _inflate(body, -zlib.MAX_WBITS, max_bytes)
+                    except zlib.error:
+                        if not _markup_first(body):
+                            raise
+                        inflated = body  # stored decoded (deflate has no magic bytes to tell it by)
             else:
                 inflated = _inflate(body, 16 + zlib.MAX_WBITS, max_bytes)
         except zlib.error as err:
@@ -1965,12 +1970,10 @@ _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
-def _already_decoded(body: bytes, encoding: bytes) -> bool:
-    """Whether a body whose header says gzip or deflate is stored decoded: gzip's magic
-    bytes missing, or (deflate, which has none) markup where compressed bytes would be."""
-    if encoding in (b"gzip", b"x-gzip"):
-        return body[:2] != b"\x1f\x8b" and body.lstrip()[:1] == b"<"
-    return body.lstrip()[:1] == b"<"
+def _markup_first(body: bytes) -> bool:
+    """Whether a body said to be compressed begins as a page does (``<`` after blanks):
+    stored decoded under its ``Content-Encoding`` header."""
+    return body[:1024].lstrip()[:1] == b"<"
 
 
 def _dechunk(body: bytes) -> bytes:
