@@ -652,13 +652,16 @@ _ATTRIBUTE = re.compile(r"""[\s/]*[^\s"'=<>/]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"
 
 
 def _limit_attributes(text: str) -> str:
-    """``text`` with every element's attributes after its first ``MAX_ATTRIBUTES`` left out."""
+    """``text`` with every element's attributes after its first ``MAX_ATTRIBUTES`` left
+    out, but the last one and what follows it (a "/" or, in a comment that looks like a
+    tag, its closing "--")."""
 
     def cut(m: re.Match[str]) -> str:
-        for i, attribute in enumerate(_ATTRIBUTE.finditer(m.group(2))):
-            if i == MAX_ATTRIBUTES:
-                return f"<{m.group(1)}{m.group(2)[:attribute.start()]}>"
-        return m.group(0)
+        attributes = m.group(2)
+        starts = [a.start() for a in _ATTRIBUTE.finditer(attributes)]
+        if len(starts) <= MAX_ATTRIBUTES + 1:
+            return m.group(0)
+        return f"<{m.group(1)}{attributes[:starts[MAX_ATTRIBUTES]]}{attributes[starts[-1]:]}>"
 
     return _LONG_TAG.sub(cut, text) if len(text) > 4000 else text
 

@@ -367,7 +367,7 @@ def file_format(path: str | Path, input_format: str = "auto") -> str:
 
 
 #: Names that say plain text: never looked into (a story may begin with "{" or "<html").
-_TEXT_SUFFIXES = (".txt", ".text")
+_TEXT_SUFFIXES = (".txt", ".text", ".md", ".rst")
 _HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html|<head|<\?xml[^>]*>\s*(<!doctype\s+html|<html))",
                          re.IGNORECASE | re.DOTALL)
 
@@ -377,9 +377,23 @@ _JSON_ARRAY_START = re.compile(rb"\[\s*[{\]]")
 
 #: A JSONL stream cut anywhere (``split -b``'s or ``split -n``'s second part, ``tail -c``):
 #: the end of a record or of a JSON value on the first line, then a record's start.
-_CUT_JSONL_START = re.compile(rb"[^\n]*[}\]][ \t\r]*\n[ \t\r\n]*\{\s*\"")
-#: A WARC stream cut inside a record: a record's first line a little further on.
-_CUT_WARC_START = re.compile(rb"\nWARC/1\.[01]\r?\n[\x21-\x7e]+:")
+_CUT_JSONL_START = re.compile(rb"[^\n]*[}\]][ \t\r]*\n[ \t\r\n]*(?=\{\s*\")")
+#: A WARC stream cut inside a record: a record's first lines a little further on (CRLF, as
+#: WARC writes them, and a WARC- field: a note that quotes a record is no WARC file).
+_CUT_WARC_START = re.compile(rb"\r\nWARC/1\.[01]\r\nWARC-[A-Za-z-]+: ")
+
+
+def _starts_records(text: bytes) -> bool:
+    """Whether ``text`` (a stream's second line onward) begins with a JSON object that
+    ends its line, or is cut before it ends (a record longer than the bytes sniffed)."""
+    line = text.split(b"\n", 1)[0].decode("utf-8", "replace")
+    try:
+        end = json.JSONDecoder().raw_decode(line)[1]
+    except ValueError as err:
+        at_end = getattr(err, "msg", "").startswith("Unterminated string") or \
+            getattr(err, "pos", 0) >= len(line.rstrip()) - 1
+        return b"\n" not in text and at_end  # a record the sniffed bytes cut
+    return not line[end:].strip()
 
 
 def sniff_format(head: bytes) -> str:
@@ -402,7 +416,8 @@ def sniff_format(head: bytes) -> str:
         return "warc"
     if _HTML_START.match(h[:2048]):
         return "html"
-    if _CUT_JSONL_START.match(h):
+    cut = _CUT_JSONL_START.match(h)
+    if cut and _starts_records(h[cut.end():]):
         return "jsonl"
     if _CUT_WARC_START.search(h):
         return "warc"
@@ -511,18 +526,23 @@ class _Utf8FromUtf16(io.RawIOBase):
     Code units that are no text become U+FFFD (a record of them is then what its JSON says)."""
 
     def __init__(self, raw: Any) -> None:
-        self._text = io.TextIOWrapper(raw, encoding="utf-16", errors="replace", newline="")
+        self._raw = raw
+        self._decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
         self._pending = b""
+        self._ended = False
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
         while not self._pending:
-            chunk = self._text.read(1 << 14)
-            if not chunk:
+            if self._ended:
                 return 0
-            self._pending = chunk.encode("utf-8", "surrogatepass")
+            # read1: what a cut compressed stream gives before its error is decoded and
+            # passed on first (the error comes at the next read, after those records)
+            chunk = (getattr(self._raw, "read1", None) or self._raw.read)(1 << 14)
+            self._ended = not chunk
+            self._pending = self._decoder.decode(chunk, final=self._ended).encode("utf-8", "surrogatepass")
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
@@ -612,7 +632,9 @@ def _read_jsonl_stream(
                 # a record spread over lines (`json.dump(indent=2)`, `jq .`'s output, one object
                 # or many): read object by object, as the objects of an array are; a line per
                 # line of them was a bad_json reject each
-                yield from _read_json_array(b"[" + raw.removeprefix(_UTF8_BOM), line_no + 1, stream, source,
+                # ("[" on a line of its own: the first object keeps its column, which the
+                # search for the next object after a broken one goes by)
+                yield from _read_json_array(b"[\n" + raw.removeprefix(_UTF8_BOM), line_no, stream, source,
                                             rejects, text_field, max_bytes, bracket=False)
                 return
             size = len(raw)
@@ -731,7 +753,8 @@ def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text
                     or "html" in record:
                 return None
             seen += 1
-            nulls += record_text_field(record, text_field) in record
+            name = record_text_field(record, text_field)
+            nulls += name in record and record[name] is None
             for key, value in record.items():
                 fields[key] = fields.get(key, 0) + (len(value) if isinstance(value, str) else 0)
     if seen and nulls == seen and max(fields.values(), default=0) < FIELD_CHECK_TEXT_CHARS * seen:
@@ -824,7 +847,10 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
         after = re.compile(r"\}[\s,]*(?=\{)" if one_line else r"\n[ \t]{0," + str(column) + r"}[{\]]")
         found = after.search(text, pos + 1)
         more = 1 << 16
-        while found is None and not ended and read_more(more):
+        # no further than a few times the size limit: a huge document with no line where an
+        # object could start (a pretty-printed 200 MB one) is not held whole; it is then
+        # rejected a piece at a time
+        while found is None and not ended and len(text) - pos < 4 * max_bytes and read_more(more):
             found = after.search(text, max(pos + 1, len(text) - 2 * more))
             more = min(2 * more, 1 << 24)
         if found is None:

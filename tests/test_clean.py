@@ -770,7 +770,18 @@ def test_lang_drops_documents_in_other_languages_and_says_how_many(runner: CliRu
     assert report["read"] == 3 and report["written"] == 2 and report["dropped"] == {"other_language": 1}
     assert [json.loads(line) for line in (out / "news.dropped.jsonl").read_text().splitlines()] == \
         [{"id": "fr-1", "reason": "other_language"}]
-    assert "other_language: 1" in result.stderr
+    assert "other_language: 1" in result.stderr and report["languages"] == {"de": 1, "en": 1}
+    # split by language, German only: the report counts the German records, not the documents'
+    # languages (an English story's German paragraph is a German record)
+    mixed = tmp_path / "mixed.jsonl"
+    english, german = THREE_LANGUAGES[0][1], THREE_LANGUAGES[1][1]
+    mixed.write_text(json.dumps({"id": "en-de", "text": english + "\n" + english.replace("Tuesday", "Monday")
+                                 + "\n" + german.split("\n")[1]}) + "\n", encoding="utf-8")
+    split = _clean(runner, tiny_model_dir, str(src), str(mixed), "-o", str(tmp_path / "split"), "--lang", "de",
+                   "--split-by-language", *every_label)
+    assert split.exit_code == 0, split.stderr
+    split_report = json.loads((tmp_path / "split" / "_report.json").read_text())
+    assert split_report["languages"] == {"de": 2} and split_report["written"] == 2
     # a rerun with other languages is refused, naming the option, before any work
     again = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--lang", "fr", *every_label)
     assert again.exit_code == 1 and "--lang was de+en, now fr" in again.stderr

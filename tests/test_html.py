@@ -611,10 +611,21 @@ def test_an_element_keeps_its_first_thousand_attributes_only() -> None:
     from classifier.html import MAX_ATTRIBUTES, html_to_blocks
 
     many = " ".join(f'data-a{i}="{i}"' for i in range(3 * MAX_ATTRIBUTES))
-    late = f'{" ".join(f"b{i}" for i in range(MAX_ATTRIBUTES))} class="late"'
+    late = f'{" ".join(f"b{i}" for i in range(MAX_ATTRIBUTES))} class="late" data-last="1"'
     page = (f'<html><body><main><p class="lead" {many}>The ferry keeps running through the winter.</p>'
             f'<p {late}>The council voted on Tuesday.</p><p class="next">A third paragraph.</p></main></body></html>')
     blocks = {b.text: b.path for b in html_to_blocks(page)}
     assert blocks == {"The ferry keeps running through the winter.": "html body main p.lead",
                       "The council voted on Tuesday.": "html body main p",  # its class was attribute 1,001
                       "A third paragraph.": "html body main p.next"}
+
+
+def test_a_comment_that_looks_like_a_long_tag_keeps_its_end() -> None:
+    # "<b w0 w1 ... -->" inside a comment was cut with its "--": the comment never closed
+    # and the rest of the page was lost
+    from classifier.html import MAX_ATTRIBUTES, html_to_blocks
+
+    words = " ".join(f"w{i}" for i in range(MAX_ATTRIBUTES + 200))
+    page = (f"<html><body><p>The ferry keeps running.</p><!-- disabled: if a<b {words} -->"
+            "<p>The council voted on Tuesday.</p></body></html>")
+    assert [b.text for b in html_to_blocks(page)] == ["The ferry keeps running.", "The council voted on Tuesday."]

@@ -10,6 +10,7 @@ import json
 import random
 import re
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -1468,3 +1469,59 @@ def test_pretty_printed_records_are_read_object_by_object(tmp_path: Path) -> Non
     (tmp_path / "wrapped.json").write_text(json.dumps(wrapped, indent=2), encoding="utf-8")
     docs, rejects = _read(tmp_path / "wrapped.json")
     assert not docs and len(rejects) == 1 and rejects[0].reason == "bad_schema"
+
+
+def test_the_reading_fixes_hold_on_what_a_review_tried(tmp_path: Path) -> None:
+    from classifier.readers import missing_text_field, sniff_format
+
+    # notes that quote a WARC record or a JSON object stay text (they were WARC, JSONL)
+    (tmp_path / "notes.md").write_bytes(b"# Crawl notes\n\nA record begins:\n\nWARC/1.0\nWARC-Type: response\n")
+    (tmp_path / "list").write_bytes(b"Shopping list [v2]\n{\"milk\": 2} is how my app writes it.\n")
+    for name in ("notes.md", "list"):
+        docs, rejects = _read(tmp_path / name)
+        assert len(docs) == 1 and not rejects, name
+    assert sniff_format(b"x\r\n\r\nWARC/1.0\r\nWARC-Type: response\r\n") == "warc"  # a cut WARC still is
+    # a text field of the wrong type is still a wrong --text-field (not a failed fetch)
+    (tmp_path / "lists.jsonl").write_text("".join(json.dumps({"id": i, "text": ["a", "b"]}) + "\n"
+                                                  for i in range(50)), encoding="utf-8")
+    assert missing_text_field([str(tmp_path / "lists.jsonl")]) is not None
+    # records indented with a tab (jq --tab) or one space, the first one broken: the others read
+    records = [{"id": f"p{i}", "blocks": [f"Paragraph one of story {i}.", f"Paragraph two of story {i}."]}
+               for i in range(3)]
+    for indent in ("\t", 1):
+        pretty = [json.dumps(r, indent=indent) for r in records]
+        pretty[0] = pretty[0].replace("Paragraph one", "Paragraph \\q one")  # an invalid escape
+        (tmp_path / "pretty.json").write_text("\n".join(pretty) + "\n", encoding="utf-8")
+        docs, rejects = _read(tmp_path / "pretty.json")
+        assert [d.id for d in docs] == ["p1", "p2"] and [r.reason for r in rejects] == ["bad_json"], indent
+
+
+def test_a_huge_pretty_printed_document_is_not_held_whole(tmp_path: Path) -> None:
+    # a 200 MB indented JSON document (a dataset's one object) took 680 MB: the search for the
+    # next object after the too-large one read the whole file into memory
+    doc = {"version": "1", "data": [{"title": f"Article {i}", "paragraphs": [{"context": "words " * 40}]}
+                                    for i in range(3000)]}
+    path = tmp_path / "dataset.json"
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    size = path.stat().st_size
+    read_at_first_reject: list[int] = []
+    with open(path, "rb") as stream:
+        def note(reject: Reject) -> None:
+            read_at_first_reject.append(stream.tell())
+
+        sink = RejectSink(on_reject=note)
+        docs = list(_read_jsonl_stream(stream, str(path), sink, "text", 20_000))
+    assert not docs and sink.total >= 1 and size > 50 * 20_000
+    assert read_at_first_reject[0] < 10 * 20_000  # said before a tenth of the file was read
+
+
+def test_utf16_json_lines_cut_in_a_compressed_file_keep_every_whole_record(tmp_path: Path) -> None:
+    records = [{"id": f"r{i}", "text": f"Die Fähre fährt im Winter weiter, Geschichte {i}."} for i in range(3000)]
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-16")
+    packed = gzip.compress(data, mtime=0)
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
+    readable = zlib.decompressobj(31).decompress(packed[: len(packed) // 2])
+    whole = readable.decode("utf-16", "ignore").count("\n")
+    docs, rejects = _read(tmp_path / "cut.jsonl.gz")
+    assert [d.id for d in docs] == [f"r{i}" for i in range(whole)]
+    assert [(r.position, r.reason) for r in rejects] == [(whole + 1, "truncated")]
