@@ -362,10 +362,13 @@ def file_format(path: str | Path, input_format: str = "auto") -> str:
     path = Path(path)
     fmt = format_of(path) if input_format == "auto" else input_format
     if input_format == "auto" and fmt == "text" and not _base_name(path).endswith(_TEXT_SUFFIXES):
-        fmt = sniff_format(_head_of(path))
+        fmt = sniff_format(_head_of(path, _FILE_SNIFF_BYTES))
     return fmt
 
 
+#: Bytes of a file without a telling name that are sniffed: a JSONL file cut inside a
+#: record of a web page (its html, hundreds of kB) shows where the next record begins.
+_FILE_SNIFF_BYTES = 1 << 20
 #: Names that say plain text: never looked into (a story may begin with "{" or "<html").
 _TEXT_SUFFIXES = (".txt", ".text", ".md", ".rst")
 _HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html|<head|<\?xml[^>]*>\s*(<!doctype\s+html|<html))",

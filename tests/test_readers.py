@@ -1340,6 +1340,11 @@ def test_a_stream_cut_inside_its_first_record_is_still_read_as_jsonl_or_warc(tmp
     assert [d.id for d in first] == [f"r{i}" for i in range(10)] and [r.reason for r in first_rejects] == ["bad_json"]
     assert [d.id for d in second] == [f"r{i}" for i in range(11, 40)]
     assert [(r.position, r.reason) for r in second_rejects] == [(1, "bad_json")]  # the cut record's tail, said
+    # a web page's record cut in its 100 kB html: the next record still shows where it begins
+    pages = [json.dumps({"id": f"p{i}", "html": "<p>" + "word " * 20_000 + "</p>"}) + "\n" for i in range(3)]
+    (tmp_path / "part-00001").write_bytes("".join(pages).encode()[len(pages[0]) // 2:])
+    docs, rejects = _read(tmp_path / "part-00001")
+    assert [d.id for d in docs] == ["p1", "p2"] and [r.reason for r in rejects] == ["bad_json"]
     # a first line that is a JSON value but no record, then records
     (tmp_path / "part-00000").write_bytes(b"[1, 2]\n" + data)
     docs, rejects = _read(tmp_path / "part-00000")
