@@ -452,7 +452,7 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
         stream = _decompressed_stdin(stream)
     if input_format == "auto":
         try:
-            head = stream.peek(4096).removeprefix(_UTF8_BOM)
+            head = stream.peek(_SNIFF_BYTES).removeprefix(_UTF8_BOM)
         except _truncation_errors() as err:  # cut or damaged before a whole first block
             rejects.add(_stream_reject(source, 1, err))  # said here: a decompressor that failed once
             return  # may fail on the next read as if it were cut
