@@ -610,11 +610,9 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
                     dropped.write({"id": doc.id, "reason": res.dropped})
                     continue
                 stats["written"] += 1
-                if not task.policy.split_by_language:
-                    stats["languages"][doc.lang or UNDETERMINED] += 1
                 for lang, rec in res.records:
-                    if task.policy.split_by_language:  # the records per language: --lang may keep
-                        stats["languages"][lang or UNDETERMINED] += 1  # another than the document's
+                    # a record's language: the document's, or split by language its part's
+                    stats["languages"][rec["metadata"]["lang"] or UNDETERMINED] += 1
                     if lang not in writers:
                         writers[lang] = JsonlWriter(_out_path(task, lang), tag=tag).__enter__()
                     writers[lang].write(rec)

@@ -187,8 +187,7 @@ def _open_binary(path: str | Path) -> BinaryIO:
     # the first bytes, not the name, say how a file is compressed: a compressed file under a
     # plain name ("x.jsonl" that is gzip), zstd named .gz, a plain file named .gz (all its
     # records were one "corrupt" reject)
-    magic = raw.peek(6)[:6]  # type: ignore[attr-defined]
-    found = _compression_of(magic)
+    found = _compression_of(raw.peek(10)[:10])  # type: ignore[attr-defined]
     named = next((suffix for suffix in COMPRESSION_SUFFIXES if name.endswith(suffix)), "")
     if found != named and (found or _plain_text(raw.peek(4096)[:4096])):  # type: ignore[attr-defined]
         name = name.removesuffix(named) + found
@@ -212,15 +211,16 @@ def _open_binary(path: str | Path) -> BinaryIO:
 
 
 def _compression_of(magic: bytes) -> str:
-    """The compression suffix the first bytes of a file say (".gz", ".zst", ".bz2",
-    ".xz"), or "" for none of them."""
+    """The compression suffix the first (10) bytes of a file or stream say (".gz", ".zst",
+    ".bz2", ".xz"), or "" for none of them."""
     if magic[:2] == b"\x1f\x8b":
         return ".gz"
     if magic[:4] in (_ZSTD_MAGIC, _ZSTD_DICTIONARY_MAGIC):
         return ".zst"
-    if magic[:3] == b"BZh" and magic[3:4].isdigit():
+    # bzip2: its header, the block size, then a block's or the end's magic (text may begin "BZh1")
+    if magic[:3] == b"BZh" and magic[3:4].isdigit() and magic[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
         return ".bz2"
-    if magic == b"\xfd7zXZ\x00":
+    if magic[:6] == b"\xfd7zXZ\x00":
         return ".xz"
     return ""
 
@@ -579,17 +579,17 @@ def _gzip_member_is_warc(raw: bytes) -> bool:
 def _decompressed_stdin(stream: Any) -> Any:
     """Standard input decompressed when its first bytes are a gzip, zstd, bzip2 or xz
     header (``cat crawl.jsonl.gz | sieve clean -``), else as it is; peekable either way."""
-    head = stream.peek(10)[:10]
-    if head[:2] == b"\x1f\x8b":
+    found = _compression_of(stream.peek(10)[:10])
+    if found == ".gz":
         return gzip.GzipFile(fileobj=stream, mode="rb")  # not rewrapped: a buffer over it loses what it
         # holds when the cut is met, and GzipFile can peek itself
-    if head[:4] in (_ZSTD_MAGIC, _ZSTD_DICTIONARY_MAGIC):
+    if found == ".zst":
         return io.BufferedReader(_ZstdFrames(stream), buffer_size=1 << 16)
-    if head[:3] == b"BZh" and head[4:10] == b"1AY&SY":
+    if found == ".bz2":
         import bz2
 
         return _damage_as_corrupt(bz2.BZ2File(stream, mode="rb"))
-    if head[:6] == b"\xfd7zXZ\x00":
+    if found == ".xz":
         import lzma
 
         return _damage_as_corrupt(lzma.LZMAFile(stream, mode="rb"))
