@@ -99,8 +99,8 @@ def _input_options(f: F) -> F:
     f = click.option("--input-format", type=click.Choice(list(INPUT_FORMATS)), default="auto",
                      show_default=True,
                      help="How to read inputs; auto goes by the name (after .gz/.zst/.bz2/.xz): .jsonl, "
-                          ".ndjson or .json JSONL, .html/.htm a page, .warc WARC; a name without a known "
-                          "extension (Spark's part-00000) by its first bytes; else text.")(f)
+                          ".ndjson or .json JSONL, .html/.htm a page, .warc WARC, .parquet Parquet; a name "
+                          "without a known extension (Spark's part-00000) by its first bytes; else text.")(f)
     return f
 
 
@@ -394,9 +394,12 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
     from .readers import FIELD_CHECK_RECORDS, missing_text_field
 
     # a look ahead: the run reads (and warns of) its inputs after
-    check = missing_text_field(expand_folders(tuple(inputs), tuple(outputs), select, warn=False),
-                               input_format=input_format,
-                               text_field=text_field)
+    try:
+        check = missing_text_field(expand_folders(tuple(inputs), tuple(outputs), select, warn=False),
+                                   input_format=input_format,
+                                   text_field=text_field)
+    except ClassifierError as err:  # an input that cannot be read at all (Parquet without pyarrow)
+        raise click.ClickException(str(err)) from err
     if check is None:
         return
     where = (check.files[0] if len(check.files) == 1
@@ -459,9 +462,10 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, ma
     INPUTS are text files (one document; a block per blank-line paragraph, or per
     line when there are no blank lines or the lines are not wrapped text), JSONL
     files (.jsonl, .ndjson, .json, compressed or not; a document per line, with
-    'blocks', 'text' or 'html'),
-    HTML pages (.html, .htm), WARC files (.warc[.gz|.zst|.bz2|.xz]: a document
-    per HTML response), folders of them, or '-' for standard input.
+    'blocks', 'text' or 'html'), Parquet files (.parquet: a row is a record,
+    with pyarrow installed), HTML pages (.html, .htm), WARC files
+    (.warc[.gz|.zst|.bz2|.xz]: a document per HTML response), folders of them,
+    or '-' for standard input.
     Records that cannot be used are reported and written to
     OUTPUT.rejects.jsonl; the run goes on.
 
@@ -2180,8 +2184,9 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     REL: its sub-folder), NAME.rejects.jsonl for records that could not be used,
     and NAME.report.json; OUTPUT_DIR/_report.json sums them (read = written +
     dropped + rejected). Inputs: JSONL (.jsonl, .ndjson, .json; plain, .gz, .zst,
-    .bz2 or .xz; records with 'blocks', 'text' or 'html'), text files, HTML pages,
-    WARC and WET (.warc[.gz|.zst|.bz2|.xz], .warc.wet.gz); '-' reads
+    .bz2 or .xz; records with 'blocks', 'text' or 'html'), Parquet (.parquet, a
+    row a record; needs pyarrow), text files, HTML pages, WARC and WET
+    (.warc[.gz|.zst|.bz2|.xz], .warc.wet.gz); '-' reads
     standard input and writes standard output. A rerun skips finished shards; it
     stops with an error, before any work, when they were made with other options
     (policy, compression, input reading, models, templates): pass --overwrite or

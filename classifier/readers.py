@@ -17,8 +17,8 @@ reason, on the same sink (``RejectSink.skip``).
 
 Formats (``input_format="auto"`` goes by the name, after a ``.gz`` or ``.zst``
 suffix): JSONL (``.jsonl``, ``.ndjson``, ``.json``), HTML pages (``.html``,
-``.htm``: one document), WARC (``.warc``, ``.warc.gz``, ``.warc.zst``), else plain
-text (one document).
+``.htm``: one document), WARC (``.warc``, ``.warc.gz``, ``.warc.zst``), Parquet
+(``.parquet``: ``parquet.py``, a row a record), else plain text (one document).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "FieldCheck",
     "MAX_BLOCKS",
+    "PARQUET_MAGIC",
     "Reject",
     "RejectSink",
     "document_id_for",
@@ -76,7 +77,8 @@ STDIN = "-"
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 _WARC_SUFFIXES = (".warc", ".arc", ".wet")  # .warc.wet: Common Crawl's extracted text
-INPUT_FORMATS = ("auto", "jsonl", "text", "html", "warc")
+_PARQUET_SUFFIXES = (".parquet", ".parq")
+INPUT_FORMATS = ("auto", "jsonl", "text", "html", "warc", "parquet")
 #: Compressed inputs read as streams (by name).
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".bz2", ".xz")
 
@@ -144,7 +146,7 @@ class RejectSink:
 
 #: Extensions taken off a file name to name its output shard.
 KNOWN_SUFFIXES = (".jsonl", ".ndjson", ".json", ".txt", ".text", ".md", ".html", ".htm", ".xhtml", ".warc",
-                  ".arc", ".warc.wet", ".wet")
+                  ".arc", ".warc.wet", ".wet", ".parquet", ".parq")
 
 
 def with_publisher(docs: Iterable[Document], publisher: str | None) -> Iterator[Document]:
@@ -249,7 +251,7 @@ def _is_jsonl(path: str | Path) -> bool:
 
 
 def format_of(path: str | Path) -> str:
-    """The input format ``auto`` picks for ``path``: jsonl, html, warc or text."""
+    """The input format ``auto`` picks for ``path``: jsonl, html, warc, parquet or text."""
     base = _base_name(path)
     if base.endswith(_JSONL_SUFFIXES):
         return "jsonl"
@@ -257,6 +259,8 @@ def format_of(path: str | Path) -> str:
         return "html"
     if base.endswith(_WARC_SUFFIXES):
         return "warc"
+    if base.endswith(_PARQUET_SUFFIXES):
+        return "parquet"
     return "text"
 
 
@@ -344,8 +348,26 @@ def read_any(
         yield from read_jsonl(path, rejects, text_field=text_field, max_bytes=max_bytes)
     elif fmt == "warc":
         yield from read_warc(path, rejects, max_bytes=max_bytes)
+    elif fmt == "parquet":
+        yield from _read_parquet_file(path, rejects, text_field, max_bytes)
     else:
         yield from read_text(path, rejects, max_bytes=max_bytes, html=fmt == "html")
+
+
+def _read_parquet_file(path: Path, rejects: RejectSink, text_field: str, max_bytes: int) -> Iterator[Document]:
+    from .parquet import read_parquet, spooled
+
+    if not _compression_of(_head_of(path, 10, decompress=False)):
+        yield from read_parquet(path, rejects, text_field=text_field, max_bytes=max_bytes)
+        return
+    try:  # a compressed Parquet file (x.parquet.gz): its index is at its end, so a seekable copy
+        with _open_binary(path) as stream:
+            copy = spooled(stream)
+    except _truncation_errors() as err:
+        rejects.add(_stream_reject(str(path), 1, err))
+        return
+    with copy:
+        yield from read_parquet(copy, rejects, name=str(path), text_field=text_field, max_bytes=max_bytes)
 
 
 def _is_empty(path: Path) -> bool:
@@ -358,11 +380,16 @@ def _is_empty(path: Path) -> bool:
 def file_format(path: str | Path, input_format: str = "auto") -> str:
     """The format ``read_any`` reads a regular file in: ``input_format``, or with
     ``auto`` what its name says (``format_of``), its first bytes for a name that says
-    none (``sniff_format``: part-00000.gz, a page saved without .html)."""
+    none (``sniff_format``: part-00000.gz, a page saved without .html); ``parquet`` for
+    records in a Parquet file whatever its name."""
     path = Path(path)
     fmt = format_of(path) if input_format == "auto" else input_format
     if input_format == "auto" and fmt == "text" and not _base_name(path).endswith(_TEXT_SUFFIXES):
         fmt = sniff_format(_head_of(path, _FILE_SNIFF_BYTES))
+    if fmt == "jsonl" and _head_of(path, len(PARQUET_MAGIC), decompress=False) == PARQUET_MAGIC:
+        # records either way, and no JSON text begins so: labelled data, --clean texts and
+        # --input-format jsonl read a Parquet file's rows
+        fmt = "parquet"
     return fmt
 
 
@@ -412,6 +439,8 @@ def sniff_format(head: bytes) -> str:
         codec = "utf-16-le" if head[:2] == b"\xff\xfe" else "utf-16-be"
         found = sniff_format(head[2:len(head) & ~1].decode(codec, "replace").encode("utf-8"))
         return found if found in ("jsonl", "html") else "text"
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
     h = head.removeprefix(_UTF8_BOM).lstrip()
     if h[:1] == b"{" or _JSON_ARRAY_START.match(h):  # a record, or a JSON array of them
         return "jsonl"
@@ -427,12 +456,12 @@ def sniff_format(head: bytes) -> str:
     return "text"
 
 
-def _head_of(path: Path, size: int = 4096) -> bytes:
-    """The first ``size`` bytes of a file, decompressed by its name (b"" when they
-    cannot be read: the reader then says why)."""
+def _head_of(path: Path, size: int = 4096, *, decompress: bool = True) -> bytes:
+    """The first ``size`` bytes of a file, decompressed (b"" when they cannot be read:
+    the reader then says why)."""
     errors: tuple[type[BaseException], ...] = (OSError, *_truncation_errors())
     try:
-        with _open_binary(path) as f:
+        with _open_binary(path) if decompress else open(path, "rb") as f:
             return f.read(size)
     except errors:
         return b""
@@ -465,6 +494,17 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
         yield from _read_jsonl_stream(stream, source, rejects, text_field, max_bytes)
     elif input_format == "warc":
         yield from _read_warc_stream(stream, source, rejects, max_bytes)
+    elif input_format == "parquet":
+        from .parquet import parquet_module, read_parquet, spooled
+
+        parquet_module()  # pyarrow is there, before the stream is copied
+        try:
+            copy = spooled(stream)
+        except _truncation_errors() as err:
+            rejects.add(_stream_reject(source, 1, err))
+            return
+        with copy:
+            yield from read_parquet(copy, rejects, name=source, text_field=text_field, max_bytes=max_bytes)
     else:
         yield from _read_text_stream(stream, source, doc_id, rejects, max_bytes, html=input_format == "html")
 
@@ -670,6 +710,8 @@ def _read_jsonl_stream(
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+#: The first (and last) bytes of a Parquet file.
+PARQUET_MAGIC = b"PAR1"
 
 
 #: Records of each JSONL input that ``missing_text_field`` looks at, and the bytes it
@@ -742,9 +784,10 @@ def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text
         if path == STDIN or not Path(path).is_file():
             return None
         try:
-            if file_format(path, input_format) != "jsonl":
+            fmt = file_format(path, input_format)
+            if fmt not in ("jsonl", "parquet"):
                 return None
-            objects, ended = _first_objects(Path(path), records)
+            objects, ended = _first_objects(Path(path), records, fmt)
         except unreadable:
             continue
         whole = whole and ended
@@ -767,10 +810,16 @@ def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text
     return FieldCheck(seen, files, fields, whole) if seen else None
 
 
-def _first_objects(path: Path, records: int) -> tuple[list[dict[str, Any]], bool]:
+def _first_objects(path: Path, records: int, fmt: str = "jsonl") -> tuple[list[dict[str, Any]], bool]:
     """The JSON objects among the first ``records`` non-blank lines of a JSONL file
     (lines that are no JSON object left out), read within ``FIELD_CHECK_BYTES``, and
-    whether the file ended within them; none for a JSON array."""
+    whether the file ended within them; none for a JSON array. A Parquet file's first
+    rows."""
+    if fmt == "parquet":
+        from .parquet import first_rows
+
+        rows = first_rows(path, records)
+        return rows, len(rows) < records
     found: list[dict[str, Any]] = []
     budget = FIELD_CHECK_BYTES
     with _open_binary(path) as stream:
@@ -944,12 +993,21 @@ def _parse_line(
         rejects.add(Reject(source, line_no, "bad_encoding",
                            "a \\uXXXX escape gives a lone surrogate: not representable in UTF-8", raw))
         return None
+    return record_document(record, source, line_no, rejects, text_field, raw)
+
+
+def record_document(record: Any, source: str, line_no: int, rejects: RejectSink, text_field: str,
+                    raw: bytes | Callable[[], bytes]) -> Document | None:
+    """The document of one parsed record (a JSONL line's object, a Parquet row), or None
+    with its reject added: a page in it is cut into blocks under the page time limit.
+    ``raw`` is the record as the rejects file keeps it, or what makes it (only a reject
+    needs it)."""
     if "," in text_field and isinstance(record, dict):
         text_field = record_text_field(record, text_field)
     page = (isinstance(record, dict) and "blocks" not in record and text_field not in record
             and isinstance(record.get("html"), str))
     if page and _looks_binary(record["html"][:4096].encode("utf-8", "replace")):  # as for a page file
-        rejects.add(Reject(source, line_no, "binary", "the 'html' field is no HTML page: binary data", raw))
+        rejects.add(Reject(source, line_no, "binary", "the 'html' field is no HTML page: binary data", _raw(raw)))
         return None
     try:
         # a page in the record is cut into blocks here: the same time limit as a page file
@@ -957,29 +1015,33 @@ def _parse_line(
             doc = Document.from_dict(record, default_id=f"{Path(source).name}:{line_no}", text_field=text_field,
                                      max_blocks=MAX_BLOCKS)
     except SchemaError as err:
-        rejects.add(Reject(source, line_no, "bad_schema", str(err), raw))
+        rejects.add(Reject(source, line_no, "bad_schema", str(err), _raw(raw)))
         return None
     except TooManyBlocks as err:
-        rejects.add(Reject(source, line_no, "too_large", str(err), raw))
+        rejects.add(Reject(source, line_no, "too_large", str(err), _raw(raw)))
         return None
     except PageTimeout:
         rejects.add(Reject(source, line_no, "timeout", f"cutting the page into blocks took more than "
-                           f"{PAGE_SECONDS} s", raw))
+                           f"{PAGE_SECONDS} s", _raw(raw)))
         return None
     except PageError as err:
-        rejects.add(Reject(source, line_no, "malformed", str(err), raw))
+        rejects.add(Reject(source, line_no, "malformed", str(err), _raw(raw)))
         return None
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except Exception as err:  # noqa: BLE001 - one record that breaks the reader must not end the run
         logger.debug("record %s:%d cannot be read", source, line_no, exc_info=True)
         rejects.add(Reject(source, line_no, "malformed", f"the record cannot be read ({type(err).__name__}: {err})",
-                           raw))
+                           _raw(raw)))
         return None
     if not any(b.text.strip() for b in doc.blocks):
-        rejects.add(Reject(source, line_no, "no_text", "the document has no text", raw))
+        rejects.add(Reject(source, line_no, "no_text", "the document has no text", _raw(raw)))
         return None
     return doc
+
+
+def _raw(raw: bytes | Callable[[], bytes]) -> bytes:
+    return raw if isinstance(raw, bytes) else raw()
 
 
 def _finite_float(text: str) -> float:

@@ -1,0 +1,195 @@
+"""Parquet input (classifier/parquet.py): rows read as JSON Lines records are, through
+the real command line, with the shipped models; bad files as rejects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from classifier.cli import cli
+from classifier.readers import Reject, RejectSink, read_any
+
+STORY = [
+    "Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter months, "
+    "after a campaign that lasted most of the year.",
+    "The vote passed by 412 votes to 158, the highest turnout the island has seen in a decade, and the council "
+    "said it would find the money in next year's budget.",
+]
+GERMAN = ("Die Gemeinde Port Aldwin hat am Dienstag beschlossen, die Fähre auch im Winter fahren zu lassen. "
+          "Die Abstimmung war knapp, aber die Beteiligung war so hoch wie seit Jahren nicht mehr.")
+
+
+def _rows() -> dict[str, list]:
+    return {
+        "text": ["\n\n".join(STORY), GERMAN, None, "\n\n".join(reversed(STORY))],
+        "id": ["a", None, "c", "d"],
+        "url": ["https://news.example/a", "https://news.example/b", None, "https://news.example/d"],
+        "date": [dt.datetime(2024, 3, 1, 12, 30), None, dt.datetime(2024, 3, 2), dt.datetime(2024, 3, 3)],
+        "score": [0.98, float("nan"), 0.5, 0.9],
+    }
+
+
+def _write(path: Path, columns: dict[str, list], **kw: object) -> Path:
+    pq.write_table(pa.table(columns), path, **kw)
+    return path
+
+
+def _shard(out: Path, name: str) -> list[dict]:
+    with gzip.open(out / f"{name}.jsonl.gz", "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def _rejects(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def test_clean_reads_a_parquet_shard_as_records(runner: CliRunner, shipped_model_dir: Path, tmp_path: Path) -> None:
+    shard = _write(tmp_path / "part-0001.parquet", _rows(), row_group_size=2)
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["clean", str(shard), "-o", str(out), "--model-dir", str(shipped_model_dir)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "_report.json").read_text())
+    assert report["read"] == 4 == report["written"] + sum(report["dropped"].values()) + sum(report["rejected"].values())
+    records = {r["id"]: r for r in _shard(out, "part-0001")}
+    assert set(records) == {"a", "part-0001.parquet:2", "d"}  # a null id: named by its row, as a JSONL line
+    a = records["a"]
+    assert a["text"] == "\n\n".join(STORY) and a["metadata"]["lang"] == "en"
+    assert a["metadata"]["url"] == "https://news.example/a"
+    assert a["metadata"]["date"] == "2024-03-01T12:30:00" and a["metadata"]["score"] == 0.98
+    assert records["part-0001.parquet:2"]["metadata"]["lang"] == "de"
+    assert records["part-0001.parquet:2"]["metadata"]["score"] is None  # NaN is no JSON
+    [reject] = _rejects(out / "part-0001.rejects.jsonl")
+    assert (reject["position"], reject["reason"]) == (3, "bad_schema")
+    assert "text null" in reject["detail"]
+    assert json.loads(reject["raw"])["date"] == "2024-03-02T00:00:00"
+
+
+def test_a_row_reads_as_the_same_record_in_json_lines(runner: CliRunner, shipped_model_dir: Path,
+                                                      tmp_path: Path) -> None:
+    # blocks as a list of structs: a struct field a block leaves out is null in a table,
+    # no field (a label only some blocks have is gold only for those)
+    records = [
+        {"id": "p1", "url": "https://news.example/p1", "blocks": [
+            {"text": "Home | News | Sport | Weather", "label": "navigation"},
+            {"text": STORY[0]}, {"text": STORY[1], "label": "content"}]},
+        {"id": "p2", "text": GERMAN, "url": "https://news.example/p2"},
+    ]
+    jsonl = tmp_path / "same.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    parquet = tmp_path / "same.parquet"
+    pq.write_table(pa.table({key: [r.get(key) for r in records] for key in ("id", "url", "blocks", "text")}),
+                   parquet)
+    assert list(read_any(parquet, RejectSink())) == list(read_any(jsonl, RejectSink()))
+    for command in ("score", "evaluate"):  # evaluate: the gold labels (labelled data read as Parquet too)
+        outs = []
+        for path in (jsonl, parquet):
+            result = runner.invoke(cli, [command, str(path), "--model-dir", str(shipped_model_dir), "--json"]
+                                   if command == "evaluate" else [command, str(path), "--model-dir",
+                                                                  str(shipped_model_dir)])
+            assert result.exit_code == 0, result.output
+            outs.append(result.stdout)
+        assert outs[0] == outs[1]
+    assert json.loads(outs[0])["blocks"] == 2  # the labelled ones
+
+
+def test_pages_stored_as_bytes_are_decoded_as_page_files(runner: CliRunner, shipped_model_dir: Path,
+                                                         tmp_path: Path) -> None:
+    page = ("<html><head><meta charset='windows-1252'><title>Caf\u00e9 opens</title></head><body>"
+            "<nav><a href='/'>Home</a> <a href='/news'>News</a></nav><article><h1>Caf\u00e9 opens</h1>"
+            f"<p>The caf\u00e9 on the quay opened on Monday. {STORY[0]}</p><p>{STORY[1]}</p></article></body></html>")
+    shard = _write(tmp_path / "pages.parquet", {"html": [page.encode("cp1252")], "url": ["https://news.example/c"]})
+    result = runner.invoke(cli, ["clean", str(shard), "--format", "text", "--model-dir", str(shipped_model_dir)])
+    assert result.exit_code == 0, result.output
+    assert "The caf\u00e9 on the quay opened on Monday." in result.stdout
+    assert "Home" not in result.stdout.split("\n", 3)[-1]
+
+
+def test_a_damaged_row_group_is_one_reject_and_the_others_are_read(tmp_path: Path) -> None:
+    texts = [f"Paragraph {i} of a story about the harbour, long enough to be a paragraph." for i in range(9)]
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"text": texts, "id": [f"d{i}" for i in range(9)]}), buffer, row_group_size=3)
+    data = bytearray(buffer.getvalue())
+    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(1).column(0)
+    start = column.dictionary_page_offset or column.data_page_offset
+    data[start + 20:start + column.total_compressed_size - 4] = b"\xab" * (column.total_compressed_size - 24)
+    path = tmp_path / "damaged.parquet"
+    path.write_bytes(bytes(data))
+    rejects: list[Reject] = []
+    sink = RejectSink(on_reject=rejects.append)
+    ids = [doc.id for doc in read_any(path, sink)]
+    assert ids == ["d0", "d1", "d2", "d6", "d7", "d8"]
+    [reject] = rejects
+    assert (reject.position, reject.reason) == (4, "corrupt")
+    assert "row group 2 of 3" in reject.detail and "rows 4-6" in reject.detail
+
+
+def test_a_cut_or_false_parquet_file_is_one_reject(tmp_path: Path) -> None:
+    whole = _write(tmp_path / "whole.parquet", _rows())
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(whole.read_bytes()[:-100])
+    false = tmp_path / "notes.parquet"
+    false.write_text("these are notes, not a table\n", encoding="utf-8")
+    for path, reason in ((cut, "truncated"), (false, "corrupt")):
+        rejects: list[Reject] = []
+        sink = RejectSink(on_reject=rejects.append)
+        assert list(read_any(path, sink)) == []
+        assert [(r.position, r.reason) for r in rejects] == [(1, reason)]
+
+
+def test_too_large_rows_and_text_that_is_no_utf8(tmp_path: Path) -> None:
+    shard = _write(tmp_path / "sizes.parquet", {"text": [b"a" * 5000, "\u00e9" * 1500, b"ok \xff text", STORY[0]]})
+    rejects: list[Reject] = []
+    sink = RejectSink(on_reject=rejects.append)
+    docs = list(read_any(shard, sink, max_bytes=2000))
+    assert [d.id for d in docs] == ["sizes.parquet:4"]
+    assert [(r.position, r.reason) for r in rejects] == [(1, "too_large"), (2, "too_large"), (3, "bad_encoding")]
+    assert "3000 bytes" in rejects[1].detail  # UTF-8 bytes, not characters
+
+
+def test_parquet_is_found_by_its_first_bytes_and_read_from_standard_input(
+        tmp_path: Path, sieve_executable: str, shipped_model_dir: Path) -> None:
+    shard = _write(tmp_path / "part-00000", _rows())  # Spark's name: no extension
+    compressed = tmp_path / "rows.parquet.gz"
+    compressed.write_bytes(gzip.compress(shard.read_bytes()))
+    for path in (shard, compressed):
+        rejects: list[Reject] = []
+        sink = RejectSink(on_reject=rejects.append)
+        assert [d.id for d in read_any(path, sink)] == ["a", f"{path.name}:2", "d"]
+    args = [sieve_executable, "clean", "-", "--model-dir", str(shipped_model_dir)]
+    piped = subprocess.run(args, input=shard.read_bytes(), capture_output=True, check=False)
+    assert piped.returncode == 0, piped.stderr
+    ids = [json.loads(line)["id"] for line in piped.stdout.decode().splitlines()]
+    assert ids == ["a", "-:2", "d"]  # rows named by their source, as stdin's lines are
+    assert b"1 rejected (bad_schema: 1)" in piped.stderr
+
+
+def test_a_wrong_text_field_is_refused_before_the_run(runner: CliRunner, shipped_model_dir: Path,
+                                                      tmp_path: Path) -> None:
+    shard = _write(tmp_path / "redpajama.parquet", {"raw_content": ["\n\n".join(STORY)] * 3, "url": ["u"] * 3})
+    result = runner.invoke(cli, ["clean", str(shard), "-o", str(tmp_path / "out"),
+                                 "--model-dir", str(shipped_model_dir)])
+    assert result.exit_code == 2
+    assert "--text-field raw_content?" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_pyarrow_the_run_says_how_to_install_it(runner: CliRunner, shipped_model_dir: Path,
+                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shard = _write(tmp_path / "rows.parquet", _rows())
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    for args in (["clean", str(shard), "-o", str(tmp_path / "out")], ["score", str(shard)]):
+        result = runner.invoke(cli, [*args, "--model-dir", str(shipped_model_dir)])
+        assert result.exit_code == 1, result.output
+        assert "pip install 'sieve-corpus[parquet]'" in result.output
+        assert "Traceback" not in result.output
