@@ -2,7 +2,7 @@
 from the project's dev data.
 
 Usage:
-  python benchmarks/bench_clean.py [--copies 2] [--shards 4] [--repeats 1] [--warc] [--json]
+  python benchmarks/bench_clean.py [--copies 2] [--shards 4] [--repeats 1] [--warc] [--parquet] [--json]
   python benchmarks/bench_clean.py --memory 100,1000      # peak RSS at 100 MB and 1 GB of input
   python benchmarks/bench_clean.py --short                # a record per paragraph: many short records
 
@@ -20,7 +20,9 @@ processes, wall clock, start-up included, alternating in each round:
   of the 1-worker target (half the reference's time) is left for a block model.
 
 With ``--warc`` the raw pages of ../shared/data/html are written as WARC response records
-(``.warc.gz`` shards, repeated the same way) and ``sieve clean`` is timed on them too.
+(``.warc.gz`` shards, repeated the same way) and ``sieve clean`` is timed on them too. With
+``--parquet`` the same records are written as Parquet shards too (``blocks`` a list of strings,
+snappy, row groups of 1,000 rows) and timed the same way; with ``--memory``, the corpus is Parquet.
 
 Memory (``--memory``): a corpus of about N MB (repeated shards) is cleaned with 2 workers while
 the resident set size of the whole process tree (the command and its workers) is sampled every
@@ -92,6 +94,26 @@ def write_jsonl_corpus(records: list[dict], folder: Path, copies: int, shards: i
             size += len(line.encode("utf-8"))
     for f in outs:
         f.close()
+    return n, size
+
+
+def write_parquet_corpus(records: list[dict], folder: Path, copies: int, shards: int) -> tuple[int, int]:
+    """The corpus of ``write_jsonl_corpus`` as Parquet shards: the same rows, the same shards."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list[list[dict]] = [[] for _ in range(shards)]
+    n = 0
+    for k in range(copies):
+        for rec in records:
+            rows[n % shards].append({"id": f"{rec['id']}#{k}", "url": rec["url"], "blocks": rec["blocks"]})
+            n += 1
+    size = 0
+    for i, shard in enumerate(rows):
+        path = folder / f"shard-{i:03d}.parquet"
+        pq.write_table(pa.Table.from_pylist(shard), path, row_group_size=1000)
+        size += path.stat().st_size
     return n, size
 
 
@@ -216,6 +238,12 @@ def throughput(args: argparse.Namespace, work: Path, records: list[dict]) -> dic
                                                str(work / "outw1"), "--workers", "1", "--overwrite"])
         sides["sieve-2-warc"] = lambda: timed([*sieve_command(), "-q", "clean", str(work / "warc"), "-o",
                                                str(work / "outw2"), "--workers", "2", "--overwrite"])
+    if args.parquet:
+        write_parquet_corpus(records, work / "parquet", args.copies, args.shards)
+        for workers in (1, 2):
+            sides[f"sieve-{workers}-parquet"] = (
+                lambda w=workers: timed([*sieve_command(), "-q", "clean", str(work / "parquet"), "-o",
+                                         str(work / f"outp{w}"), "--workers", str(w), "--overwrite"]))
     runs: dict[str, list[float]] = {k: [] for k in sides}
     ceilings = []
     for _ in range(args.repeats):
@@ -241,10 +269,12 @@ def memory(args: argparse.Namespace, work: Path, records: list[dict]) -> list[di
     for mb in (int(x) for x in args.memory.split(",")):
         copies = max(1, round(mb * 2**20 / one_copy))
         corpus = work / f"mem-{mb}"
-        n_docs, size = write_jsonl_corpus(records, corpus, copies, max(args.shards, 4))
+        write = write_parquet_corpus if args.parquet else write_jsonl_corpus
+        n_docs, size = write(records, corpus, copies, max(args.shards, 4))
         res = timed([*sieve_command(), "-q", "clean", str(corpus), "-o", str(work / f"memout-{mb}"),
                      "--workers", "2", "--overwrite"], sample=True)
-        out.append({"input_mb": size / 2**20, "documents": n_docs, "seconds": res["seconds"],
+        out.append({"input_mb": size / 2**20, "format": "parquet" if args.parquet else "jsonl",
+                    "documents": n_docs, "seconds": res["seconds"],
                     "peak_rss_mb_all_processes": res["peak_rss_mb"]})
         shutil.rmtree(corpus)
         shutil.rmtree(work / f"memout-{mb}", ignore_errors=True)
@@ -257,6 +287,8 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=4, help="JSONL shards of the corpus [default: 4]")
     ap.add_argument("--repeats", type=int, default=1, help="timed rounds [default: 1]")
     ap.add_argument("--warc", action="store_true", help="also time WARC input of the raw pages")
+    ap.add_argument("--parquet", action="store_true",
+                    help="also time Parquet shards of the same records (with --memory: a Parquet corpus)")
     ap.add_argument("--memory", default=None, help="comma-separated input sizes in MB for the memory run")
     ap.add_argument("--short", action="store_true",
                     help=f"a record per paragraph ({SHORT_MIN_CHARS}+ characters) of the dev documents: "
@@ -292,7 +324,7 @@ def main() -> None:
         print(f"  floor (no block model) takes {t['floor_share_of_target']:.0%} of the 1-worker target "
               f"(reference / 2 = {t['seconds']['ref'] / 2:.1f} s)", file=buf)
     for m in figures.get("memory", []):
-        print(f"  {m['input_mb']:7.0f} MB input, {m['documents']:,} documents, 2 workers: peak RSS "
+        print(f"  {m['input_mb']:7.0f} MB input ({m['format']}), {m['documents']:,} documents, 2 workers: peak RSS "
               f"{m['peak_rss_mb_all_processes']:.0f} MB (all processes), {m['seconds']:.0f} s", file=buf)
     print(buf.getvalue(), end="")
 
