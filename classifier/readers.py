@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -398,7 +398,10 @@ def file_format(path: str | Path, input_format: str = "auto") -> str:
 _FILE_SNIFF_BYTES = 1 << 20
 #: Names that say plain text: never looked into (a story may begin with "{" or "<html").
 _TEXT_SUFFIXES = (".txt", ".text", ".md", ".rst")
-_HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html|<head|<\?xml[^>]*>\s*(<!doctype\s+html|<html))",
+# atomic groups: a comment ends at its first "-->" (as in a browser), and a run of comments
+# is not tried every way it could be split when no page follows (2^n tries: 40 comments hung)
+_HTML_START = re.compile(rb"\s*(?>(?><!--.*?-->)\s*)*"
+                         rb"(<!doctype\s+html|<html|<head|<\?xml[^>]*>\s*(<!doctype\s+html|<html))",
                          re.IGNORECASE | re.DOTALL)
 
 
@@ -457,13 +460,13 @@ def sniff_format(head: bytes) -> str:
 
 
 def _head_of(path: Path, size: int = 4096, *, decompress: bool = True) -> bytes:
-    """The first ``size`` bytes of a file, decompressed (b"" when they cannot be read:
-    the reader then says why)."""
+    """The first ``size`` bytes of a file, decompressed: those before an error (b"" when
+    none can be read: the reader then says why)."""
     errors: tuple[type[BaseException], ...] = (OSError, *_truncation_errors())
     try:
         with _open_binary(path) if decompress else open(path, "rb") as f:
-            return f.read(size)
-    except errors:
+            return _read_head(f, size)[0]  # what came before a cut or damage: a cut part-00000.gz is JSONL
+    except errors:  # it cannot be opened
         return b""
 
 
@@ -515,17 +518,18 @@ _SNIFF_BYTES = 1 << 14
 
 
 def _read_head(stream: Any, size: int) -> tuple[bytes, bool]:
-    """Up to ``size`` bytes from the start of ``stream`` (fewer only at its end: a
-    pipe's reads return what has arrived, which may be a byte), and whether the
-    stream ended there."""
+    """Up to ``size`` bytes from the start of ``stream`` (fewer only at its end, or
+    before an error: a pipe's reads return what has arrived, which may be a byte), and
+    whether the stream ended there."""
     read = getattr(stream, "read1", None) or stream.read
+    errors: tuple[type[BaseException], ...] = (OSError, *_truncation_errors())
     chunks: list[bytes] = []
     got = 0
     ended = False
     while got < size:
         try:
             chunk = read(size - got)
-        except OSError:
+        except errors:
             break  # the reader meets the error again and says why
         if not chunk:
             ended = True
@@ -648,42 +652,73 @@ def read_jsonl(
         yield from _read_jsonl_stream(stream, str(path), rejects, text_field, max_bytes)
 
 
+class _Unread:
+    """A stream's ``readline``, with bytes put back in front of it (what follows a JSON
+    array's ``]`` on its lines): one layer however many arrays a file holds."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.front = b""
+
+    def unread(self, data: bytes) -> None:
+        self.front = data + self.front
+
+    def readline(self, limit: int = -1) -> bytes:
+        if not self.front:
+            return self.stream.readline(limit)  # type: ignore[no-any-return]
+        end = self.front.find(b"\n") + 1 or len(self.front)
+        if limit >= 0:
+            end = min(end, limit)
+        line, self.front = self.front[:end], self.front[end:]
+        if not self.front and not line.endswith(b"\n") and (limit < 0 or len(line) < limit):
+            line += self.stream.readline(limit - len(line) if limit >= 0 else -1)  # the rest of its line
+        return line
+
+
 def _read_jsonl_stream(
-    stream: BinaryIO, source: str, rejects: RejectSink, text_field: str, max_bytes: int, first_line: int = 1
+    stream: BinaryIO, source: str, rejects: RejectSink, text_field: str, max_bytes: int
 ) -> Iterator[Document]:
-    line_no = first_line - 1
+    line_no = 0
     seen_record = False
-    check_utf16 = first_line == 1 and hasattr(stream, "peek")
+    check_utf16 = hasattr(stream, "peek")
+    lines = _Unread(stream)
     while True:
         try:
             if check_utf16:  # here: a stream that cannot be read is said below, as at any line
                 check_utf16 = False
                 if stream.peek(2)[:2] in _UTF16_BOMS:  # type: ignore[attr-defined]  # UTF-16: read as UTF-8
-                    stream = io.BufferedReader(_Utf8FromUtf16(stream), buffer_size=1 << 16)
+                    lines = _Unread(io.BufferedReader(_Utf8FromUtf16(stream), buffer_size=1 << 16))
             # at most a few bytes over the limit are held (the line's end besides): a longer
             # line is counted, not kept; the limit is on the record, not its "\r\n"
-            raw = stream.readline(max_bytes + 3)
+            raw = lines.readline(max_bytes + 3)
             if not raw:
                 return
             if not seen_record and raw.removeprefix(_UTF8_BOM).lstrip().startswith(b"["):
                 # a JSON array of records (an export, pretty-printed, one per line or all on
-                # one line, however long): read object by object
-                yield from _read_json_array(raw.removeprefix(_UTF8_BOM), line_no + 1, stream, source, rejects,
-                                            text_field, max_bytes)
-                return
+                # one line, however long): read object by object; after its "]" (on its line),
+                # JSON Lines or another array again
+                after = yield from _read_json_array(raw.removeprefix(_UTF8_BOM), line_no + 1, lines, source,
+                                                    rejects, text_field, max_bytes)
+                if after is None:
+                    return
+                line_no, seen_record = after - 1, False
+                continue
             if not seen_record and raw.removeprefix(_UTF8_BOM).strip() == b"{":
                 # a record spread over lines (`json.dump(indent=2)`, `jq .`'s output, one object
                 # or many): read object by object, as the objects of an array are; a line per
                 # line of them was a bad_json reject each
                 # ("[" on a line of its own: the first object keeps its column, which the
                 # search for the next object after a broken one goes by)
-                yield from _read_json_array(b"[\n" + raw.removeprefix(_UTF8_BOM), line_no, stream, source,
-                                            rejects, text_field, max_bytes, bracket=False)
-                return
+                after = yield from _read_json_array(b"[\n" + raw.removeprefix(_UTF8_BOM), line_no, lines, source,
+                                                    rejects, text_field, max_bytes, bracket=False)
+                if after is None:
+                    return
+                line_no, seen_record = after - 1, False
+                continue
             size = len(raw)
             if len(raw.rstrip(b"\r\n")) > max_bytes and not raw.endswith(b"\n"):
                 while True:
-                    rest = stream.readline(_DRAIN_CHUNK)
+                    rest = lines.readline(_DRAIN_CHUNK)
                     size += len(rest)
                     if not rest or rest.endswith(b"\n"):
                         break
@@ -847,8 +882,8 @@ def _first_objects(path: Path, records: int, fmt: str = "jsonl") -> tuple[list[d
 _JSON_GAP = re.compile(r"[\s,]*")
 
 
-def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejects: RejectSink,
-                     text_field: str, max_bytes: int, bracket: bool = True) -> Iterator[Document]:
+def _read_json_array(first: bytes, line_no: int, stream: _Unread, source: str, rejects: RejectSink,
+                     text_field: str, max_bytes: int, bracket: bool = True) -> Generator[Document, None, int | None]:
     """The records of a file that is a JSON array of objects (``first`` is its line
     with the ``[``), one object at a time: each is a record as a JSONL line is, at the
     line where it starts (``_parse_line``: the same checks and rejects). Objects may
@@ -856,13 +891,16 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
     stray ``[`` before JSON Lines loses nothing. An object that cannot be parsed is one
     reject (``bad_json``; ``too_large`` past ``max_bytes``), and reading goes on at the
     next object; after the closing ``]``, the file is JSON Lines (or another array)
-    again. A cut or damaged compressed stream ends it with a reject, as for JSON Lines.
+    again: what follows it is put back on ``stream``, and the generator returns the
+    line it is on (None at the stream's end). A cut or damaged compressed stream ends
+    it with a reject, as for JSON Lines.
     Without ``bracket``, ``first`` is a pretty-printed object's first line behind an
     added ``[``: objects one after another, with no ``]`` to come."""
     decoder = json.JSONDecoder()  # finds where each object ends; _parse_line reads it
     text = first.decode("utf-8", "surrogateescape")  # bytes that are not UTF-8 reach _parse_line as they were
     pos = text.index("[") + 1
     line = line_no  # the line of text[pos]
+    last_line, nth = 0, 1  # the line of the last object read, and its place on it
     ended = failed = bad_to_end = False
 
     def read_more(least: int) -> bool:
@@ -874,11 +912,11 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
             try:
                 raw = stream.readline(max_bytes + 3)
             except _truncation_errors() as err:  # what came before is read; then the stream's reject
-                rejects.add(_stream_reject(source, line + text.count("\n", pos) + 1, err))
+                rejects.add(_stream_reject(source, line + text.count("\n", pos), err))  # the line not read
                 ended = failed = True
                 break
             except OSError as err:
-                rejects.add(Reject(source, line + text.count("\n", pos) + 1, "unreadable", str(err)))
+                rejects.add(Reject(source, line + text.count("\n", pos), "unreadable", str(err)))
                 ended = failed = True
                 break
             if not raw:
@@ -905,9 +943,10 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
         while found is None and not ended and len(text) - pos < 4 * max_bytes and read_more(more):
             found = after.search(text, max(pos + 1, len(text) - 2 * more))
             more = min(2 * more, 1 << 24)
-        if found is None:
-            return len(text)
-        return found.start() + 1 if text[found.start()] == "\n" else found.end()
+        stop = len(text) if found is None else found.start() + 1 if text[found.start()] == "\n" else found.end()
+        # the broken object's own end, when its braces close (strings aside) before that: the
+        # objects after it on its line are read ('[{"text": bad}, {"text": "good"}]')
+        return _balanced_end(text, pos, stop) or stop
 
     while True:
         gap = _JSON_GAP.match(text, pos).end()  # type: ignore[union-attr]
@@ -922,13 +961,11 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
                     rejects.add(Reject(source, line_no, "truncated", f"the JSON array opened on line {line_no} has no "
                                        "closing ']': the file was cut (any records after the cut are missing), or "
                                        "the '[' is stray"))
-                return
+                return None
             continue
         if text[pos] == "]":  # the end of the array: what follows is read as the file's start is
-            rest = text[pos + 1:].encode("utf-8", "surrogateescape")
-            yield from _read_jsonl_stream(io.BufferedReader(_Prepended(rest, stream)),  # type: ignore[arg-type]
-                                          source, rejects, text_field, max_bytes, first_line=line)
-            return
+            stream.unread(text[pos + 1:].encode("utf-8", "surrogateescape"))
+            return line
         want = 1 << 16
         parsed = True
         while True:
@@ -942,7 +979,7 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
                     want *= 2  # an object over many lines: ever larger reads, not one parse per line
                     continue
                 if failed:  # cut in the stream: its reject says so
-                    return
+                    return None
                 end, parsed = next_object(), False
                 if end - pos > max_bytes:
                     reason, why = "too_large", f"an object of the array is larger than {max_bytes} bytes (the limit)"
@@ -953,9 +990,11 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
                     :max_bytes]))
                 break
         bad_to_end = not parsed and not text[end:].strip()
+        nth = nth + 1 if line == last_line else 1  # objects of an array written on one line, broken ones too
+        last_line = line
         if parsed:
             doc = _parse_line(text[pos:end].encode("utf-8", "surrogateescape"), source, line, rejects, text_field,
-                              max_bytes)
+                              max_bytes, nth)
             if doc is not None:
                 yield doc
         line += text.count("\n", pos, end)
@@ -964,12 +1003,30 @@ def _read_json_array(first: bytes, line_no: int, stream: Any, source: str, rejec
             text, pos = text[pos:], 0
 
 
+_JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[{}\[\]]')
+
+
+def _balanced_end(text: str, start: int, stop: int) -> int | None:
+    """Where the JSON value opening at ``text[start]`` closes, by its brackets (strings
+    skipped), if it closes before ``stop``."""
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text, start, stop):
+        mark = token.group()
+        if mark in "{[":
+            depth += 1
+        elif mark in "}]":
+            depth -= 1
+            if depth == 0:
+                return token.end()
+    return None
+
+
 #: Bytes read at a time while skipping the rest of a line over the size limit.
 _DRAIN_CHUNK = 1 << 20
 
 
 def _parse_line(
-    raw: bytes, source: str, line_no: int, rejects: RejectSink, text_field: str, max_bytes: int
+    raw: bytes, source: str, line_no: int, rejects: RejectSink, text_field: str, max_bytes: int, nth: int = 1
 ) -> Document | None:
     if len(raw) > max_bytes and len(raw.rstrip(b"\r\n")) > max_bytes:
         size = len(raw.rstrip(b"\r\n"))
@@ -985,7 +1042,7 @@ def _parse_line(
     try:
         # without its line end: a cut string is "Unterminated string", not "Invalid control
         # character", and an error's "line 1" is this record's only line
-        record = json.loads(text.rstrip("\r\n"), parse_constant=_refuse_constant, parse_float=_finite_float)
+        record = _DECODER.decode(text.rstrip("\r\n"))
     except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
         rejects.add(Reject(source, line_no, "bad_json", f"not valid JSON: {err}", raw))
         return None
@@ -993,15 +1050,16 @@ def _parse_line(
         rejects.add(Reject(source, line_no, "bad_encoding",
                            "a \\uXXXX escape gives a lone surrogate: not representable in UTF-8", raw))
         return None
-    return record_document(record, source, line_no, rejects, text_field, raw)
+    return record_document(record, source, line_no, rejects, text_field, raw, nth)
 
 
 def record_document(record: Any, source: str, line_no: int, rejects: RejectSink, text_field: str,
-                    raw: bytes | Callable[[], bytes]) -> Document | None:
+                    raw: bytes | Callable[[], bytes], nth: int = 1) -> Document | None:
     """The document of one parsed record (a JSONL line's object, a Parquet row), or None
     with its reject added: a page in it is cut into blocks under the page time limit.
     ``raw`` is the record as the rejects file keeps it, or what makes it (only a reject
-    needs it)."""
+    needs it). A record without an id is named by its file and line (``a.jsonl:3``), the
+    ``nth`` object of a line by its place too (``a.json:1:2``)."""
     if "," in text_field and isinstance(record, dict):
         text_field = record_text_field(record, text_field)
     page = (isinstance(record, dict) and "blocks" not in record and text_field not in record
@@ -1011,8 +1069,10 @@ def record_document(record: Any, source: str, line_no: int, rejects: RejectSink,
         return None
     try:
         # a page in the record is cut into blocks here: the same time limit as a page file
-        with time_limit(PAGE_SECONDS if page else 0.0):
-            doc = Document.from_dict(record, default_id=f"{Path(source).name}:{line_no}", text_field=text_field,
+        with time_limit(PAGE_SECONDS) if page else contextlib.nullcontext():
+            default_id = ("" if isinstance(record, dict) and record.get("id") is not None
+                          else f"{Path(source).name}:{line_no}" + (f":{nth}" if nth > 1 else ""))
+            doc = Document.from_dict(record, default_id=default_id, text_field=text_field,
                                      max_blocks=MAX_BLOCKS)
     except SchemaError as err:
         rejects.add(Reject(source, line_no, "bad_schema", str(err), _raw(raw)))
@@ -1063,6 +1123,10 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+#: One decoder for every line (``json.loads`` with options builds one a call).
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def _has_lone_surrogate(value: Any) -> bool:
     """Whether a parsed JSON value holds a string with an unpaired surrogate (``"\\ud800"``)."""
     todo = [value]  # a stack, not recursion: JSON nests as deep as the parser allowed
@@ -1092,12 +1156,13 @@ def read_text(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_B
     """
     try:
         size = path.stat().st_size
-        if not str(path).lower().endswith(COMPRESSION_SUFFIXES) and size > max_bytes:
+        if size > max_bytes:
             with open(path, "rb") as f:  # the rest is never read
                 head = f.read(max_bytes)
-            rejects.add(Reject(str(path), 1, "too_large", f"{size} bytes > limit {max_bytes} (the reject keeps its "
-                               f"first {max_bytes} bytes)", head))
-            return
+            if not _compression_of(head[:10]):  # else its size is the text's once decompressed (below)
+                rejects.add(Reject(str(path), 1, "too_large", f"{size} bytes > limit {max_bytes} (the reject keeps "
+                                   f"its first {max_bytes} bytes)", head))
+                return
         stream = _open_binary(path)
     except OSError as err:
         raise InputError(f"{path}: cannot open ({err.strerror or err})") from err
@@ -1128,7 +1193,8 @@ def _read_text_stream(
         if doc is not None:
             yield doc
         return
-    encoding = _utf16(data) if b"\x00" in data else "utf-8-sig"
+    # UTF-16 with its mark has NUL bytes only when it holds ASCII ("中文" has none)
+    encoding = _utf16(data) if b"\x00" in data or data[:2] in _UTF16_BOMS else "utf-8-sig"
     if encoding is None:
         rejects.add(Reject(source, 1, "binary", "the file holds NUL bytes: not text", data))
         return

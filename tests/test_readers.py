@@ -1541,3 +1541,76 @@ def test_utf16_json_lines_cut_in_a_compressed_file_keep_every_whole_record(tmp_p
     docs, rejects = _read(tmp_path / "cut.jsonl.gz")
     assert [d.id for d in docs] == [f"r{i}" for i in range(whole)]
     assert [(r.position, r.reason) for r in rejects] == [(whole + 1, "truncated")]
+
+
+def test_arrays_one_after_another_broken_first_objects_and_cut_positions(tmp_path: Path) -> None:
+    # a file of a JSON array per line: each "]" started a nested reader, and the 330th or so
+    # ended the shard in a RecursionError
+    (tmp_path / "arrays.jsonl").write_bytes(b"".join(b"[" + _record(i).strip() + b"]\n" for i in range(1500)))
+    docs, rejects = _read(tmp_path / "arrays.jsonl")
+    assert [d.id for d in docs] == [f"d{i}" for i in range(1500)] and rejects == []
+    # a broken object first on a line of an array written on one line: the objects after it
+    # on that line were part of its reject
+    (tmp_path / "one-line.json").write_bytes(b'[{"text": bad}, {"text": "good one"}, {"text": "good two"}]\n')
+    docs, rejects = _read(tmp_path / "one-line.json")
+    assert [b.text for d in docs for b in d.blocks] == ["good one", "good two"]
+    assert [(r.position, r.reason, r.raw) for r in rejects] == [(1, "bad_json", b'{"text": bad}')]
+    # ... and objects sharing a line are named apart (all were one-line.json:1)
+    assert [d.id for d in docs] == ["one-line.json:1:2", "one-line.json:1:3"]
+    # a cut inside an array is said at the line the cut is on, as for JSON Lines (it was one more)
+    packed = gzip.compress(b'[\n{"text": "a"},\n{"text": "b"},\n', mtime=0)
+    (tmp_path / "cut.json.gz").write_bytes(packed[:30])  # '[\n{"text": "a"},\n{"text": "b' comes out
+    docs, rejects = _read(tmp_path / "cut.json.gz")
+    assert [b.text for d in docs for b in d.blocks] == ["a"]
+    assert [(r.position, r.reason) for r in rejects] == [(3, "truncated")]
+
+
+def test_what_a_file_without_a_telling_name_holds_before_a_cut_says_its_format(tmp_path: Path) -> None:
+    # the sniff read its first MB in one call, which a cut ended: nothing was kept, the file
+    # was read as text, and its records were one reject
+    data = gzip.compress(b"".join(_record(i) for i in range(200)), mtime=0)
+    (tmp_path / "part-00000.gz").write_bytes(data[: len(data) * 2 // 3])
+    docs, rejects = _read(tmp_path / "part-00000.gz")
+    assert len(docs) > 100 and [d.id for d in docs] == [f"d{i}" for i in range(len(docs))]
+    assert [(r.position, r.reason) for r in rejects] == [(len(docs) + 1, "truncated")]
+
+
+def test_a_run_of_comments_is_sniffed_at_once() -> None:
+    # each comment doubled the ways the page pattern tried to split them: 40 hung the reader
+    import signal
+
+    from classifier.readers import sniff_format
+
+    def hung(signum: int, frame: object) -> None:
+        raise AssertionError("sniff_format did not return within 30 s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try:
+        assert sniff_format(b"<!---->" * 60 + b"hello") == "text"
+        assert sniff_format(b"<!-- a --> <!-- b -->\n<!DOCTYPE html><html>") == "html"
+        # a comment ends at its first "-->": what follows it is no page start
+        assert sniff_format(b"<!-- a --> words --> <html>") == "text"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_compressed_text_file_under_a_plain_name_is_measured_decompressed(tmp_path: Path) -> None:
+    # the limit went by the file's size when its name said no compression: the compressed size,
+    # the reject's raw record gzip bytes
+    rng = random.Random(3)
+    text = " ".join(rng.choice(["harbour", "ferry", "council", "vote", "winter"]) + str(rng.randrange(99))
+                    for _ in range(4000)).encode()
+    (tmp_path / "story.txt").write_bytes(gzip.compress(text, mtime=0))
+    assert 1000 < (tmp_path / "story.txt").stat().st_size < len(text)
+    docs, rejects = _read(tmp_path / "story.txt", max_bytes=1000)
+    assert docs == [] and [(r.reason, r.detail.split(" >")[0], r.raw) for r in rejects] == [
+        ("too_large", f"{len(text)} bytes", text[:1000])]
+
+
+def test_utf16_text_with_no_ascii_is_read_by_its_mark(tmp_path: Path) -> None:
+    # without a NUL byte (no ASCII character) the mark was not looked at: bad_encoding
+    (tmp_path / "zh.txt").write_bytes("中文测试段落。第二段文字。".encode("utf-16"))
+    docs, rejects = _read(tmp_path / "zh.txt")
+    assert rejects == [] and [b.text for b in docs[0].blocks] == ["中文测试段落。第二段文字。"]
