@@ -15,6 +15,7 @@ import os
 import sys
 import sysconfig
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -364,10 +365,14 @@ class Sieve:
         for i, kind in enumerate(kinds):
             groups.setdefault(kind, []).append(i)
         probs: list[np.ndarray] = [np.zeros((0, 3))] * len(with_langs)
+        # blocks of no text (a record's "" or "  ") are no context: each takes the label of
+        # the block before it (empty strings between two paragraphs made both navigation)
+        seen = [_without_blank_blocks(doc) for doc in with_langs]
         for kind, members in groups.items():
             model = self.html_model if kind == "html" else self.block_model
-            for i, p in zip(members, model.predict_proba([with_langs[i] for i in members])):
-                probs[i] = p
+            for i, p in zip(members, model.predict_proba([seen[i][0] for i in members])):
+                kept = seen[i][1]
+                probs[i] = p if kept is None else p[_before_or_first(kept, len(with_langs[i].blocks))]
         out = []
         adapter = self.adapter
         adapted = 0
@@ -388,6 +393,24 @@ class Sieve:
             raise
         self.adapted += adapted  # only for a batch that is done: a failed one is labelled again one by one
         return out
+
+
+def _without_blank_blocks(doc: Document) -> tuple[Document, list[int] | None]:
+    """``doc`` without its blocks of only white space, and the places of the others
+    (None when it has none, or nothing else: it is labelled as it is)."""
+    kept = [i for i, b in enumerate(doc.blocks) if b.text.strip()]
+    if len(kept) == len(doc.blocks) or not kept:
+        return doc, None
+    gold = tuple(doc.gold[i] for i in kept) if doc.gold else ()
+    return replace(doc, blocks=tuple(doc.blocks[i] for i in kept), gold=gold), kept
+
+
+def _before_or_first(kept: list[int], n: int) -> Any:
+    """For each of ``n`` blocks, the row of the kept block at or before it (the first kept
+    one for blocks before any)."""
+    import numpy as np
+
+    return np.maximum(np.searchsorted(np.asarray(kept), np.arange(n), side="right") - 1, 0)
 
 
 def adapter_summary(name: str, adapted: int | None, documents: int | None = None) -> str:

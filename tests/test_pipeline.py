@@ -134,6 +134,19 @@ def test_shipped_model_labels_an_obvious_page(shipped_model_dir: Path) -> None:
     assert labels[8:].count(Label.CONTENT) == 0
 
 
+def test_blocks_of_no_text_are_no_context_and_take_the_label_before_them(shipped_model_dir: Path) -> None:
+    # three "" between two paragraphs of a record made both paragraphs navigation
+    story = ["Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter.",
+             "The vote passed by 412 votes to 158, the highest turnout the island has seen in a decade."]
+    sieve = Sieve(shipped_model_dir)
+    plain = sieve.label(story)
+    spaced = sieve.label(["  ", story[0], "", "", " \n ", story[1], ""])
+    assert [b.label for b in plain.blocks] == [Label.CONTENT, Label.CONTENT]
+    assert [(b.label, b.scores) for b in spaced.blocks[1::4]] == [(b.label, b.scores) for b in plain.blocks]
+    assert [b.scores for b in spaced.blocks] == [plain.blocks[i].scores for i in (0, 0, 0, 0, 0, 1, 1)]
+    assert [b.text for b in spaced.blocks][2] == ""  # every block kept in its place
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("story", [
     ["दिल्ली में नई मेट्रो लाइन का उद्घाटन",
