@@ -27,7 +27,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -596,9 +596,9 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
 
     try:
         with rejected, dropped:
-            docs = _named_in_folder(with_publisher(read_any(task.input, sink, input_format=task.input_format,
-                                                            text_field=task.text_field, max_bytes=task.max_bytes),
-                                                   task.publisher), task)
+            docs = named_in_folder(with_publisher(read_any(task.input, sink, input_format=task.input_format,
+                                                           text_field=task.text_field, max_bytes=task.max_bytes),
+                                                  task.publisher), task.name, task.input, task.input_format)
             for doc in sieve.label_many(_counted(docs, stats), on_error=internal_error):
                 res = clean_document(doc, task.policy, source=task.name, model=sieve.model_info_for(doc))
                 stats["chars_in"] += sum(len(b.text) for b in doc.blocks)
@@ -698,20 +698,21 @@ def _counted(docs: Iterator[Document], stats: dict[str, Any]) -> Iterator[Docume
         yield doc
 
 
-def _named_in_folder(docs: Iterator[Document], task: ShardTask) -> Iterator[Document]:
-    """The documents of a shard in a sub-folder of its input folder, with the ids made
-    of its file's name (a page's or a text file's name, ``NAME.jsonl:LINE`` of a record
-    without an id) made of its path in the input folder (``en/part-0.jsonl:3``,
-    ``news/a/index``): Spark's ``part-00000`` files and a site's ``index.html`` pages
-    repeat one name in every folder."""
-    folder = PurePosixPath(task.name).parent
+def named_in_folder(docs: Iterable[Document], name: str, path: str, input_format: str) -> Iterator[Document]:
+    """The documents of an input ``path`` whose name in its input folder is ``name``
+    (``REL/NAME``: its sub-folder and its file name without extensions), with the ids
+    made of its file's name (a page's or a text file's name, ``NAME.jsonl:LINE`` of a
+    record without an id) made of that path (``en/part-0.jsonl:3``, ``news/a/index``):
+    Spark's ``part-00000`` files and a site's ``index.html`` pages repeat one name in
+    every folder."""
+    folder = PurePosixPath(name).parent
     if str(folder) == ".":
         yield from docs
         return
-    whole = file_format(task.input, task.input_format) in ("text", "html")  # one document named by its file
+    whole = file_format(path, input_format) in ("text", "html")  # one document named by its file
     for doc in docs:
         if whole:
-            yield replace(doc, id=task.name)
+            yield replace(doc, id=name)
         elif not doc.id_given:
             yield replace(doc, id=f"{folder}/{doc.id}")
         else:

@@ -419,7 +419,8 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
 def _read_all_documents(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text_field: str,
                         max_bytes: int, outputs: tuple[str | Path | None, ...],
                         publisher: str | None) -> Iterator[Document]:
-    from .engine import expand_folders
+    from .clean import named_in_folder
+    from .engine import expand_folders, input_name
     from .readers import with_publisher
 
     for item in inputs:
@@ -429,8 +430,11 @@ def _read_all_documents(inputs: tuple[str, ...], sink: RejectSink, input_format:
         if not paths:
             _note(f"sieve: warning: the folder {item} holds no input file")
         for path in paths:
-            yield from with_publisher(read_any(path, sink, input_format=input_format, text_field=text_field,
-                                               max_bytes=max_bytes), publisher)
+            docs = with_publisher(read_any(path, sink, input_format=input_format, text_field=text_field,
+                                           max_bytes=max_bytes), publisher)
+            # a file of a sub-folder: its documents named by their path there, as `sieve clean` names them
+            yield from docs if path == item else named_in_folder(docs, input_name(Path(path), Path(item)), path,
+                                                                 input_format)
 
 
 def _stdin_is_terminal() -> bool:

@@ -193,6 +193,13 @@ def expand_folders(inputs: Sequence[str], outputs: Sequence[str | Path | None] =
     return out
 
 
+def input_name(file: Path, folder: Path) -> str:
+    """The name of a ``file`` found in an input ``folder``: its sub-folder there and its
+    name without extensions (``en/part-0``, ``news/a/index``)."""
+    rel = file.relative_to(folder).parent
+    return str(rel / _stem(file.name)) if str(rel) != "." else _stem(file.name)
+
+
 def discover_shards(inputs: Sequence[str], exclude: Path | None = None, *,
                     one_output_each: bool = True, select: FileFilter | None = None) -> list[tuple[str, str]]:
     """(input path, output name REL/NAME) for every input file, in a stable order;
@@ -210,8 +217,7 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None, *,
         path = Path(item)
         if path.is_dir():
             for f in _folder_files(path, skip, select):
-                rel = f.relative_to(path).parent
-                found.append((str(f), str(rel / _stem(f.name)) if str(rel) != "." else _stem(f.name)))
+                found.append((str(f), input_name(f, path)))
         elif path.exists():  # a file, or a named pipe (<(zcat x.gz)) read once
             found.append((str(path), _stem(path.name)))
         else:
