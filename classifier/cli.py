@@ -675,7 +675,8 @@ def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_rej
     if fmt == "text" and output != "-":
         raise click.UsageError("--format text writes to the terminal; drop -o, or use --format jsonl")
     if show_all and fmt != "text":
-        raise click.UsageError("--all lists blocks in the text view; the JSONL has every block already: drop --all")
+        raise click.UsageError("--all lists every block in the text view; the JSONL gives each document's foreign "
+                               "blocks and segments (every block with its language: sieve score): drop --all")
     started = time.perf_counter()
     quiet = _quiet()
     sieve = _sieve(model_dir, model_choice, templates_path)
@@ -764,8 +765,8 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
                       and not (isinstance(g["label"], str) and g["label"] in Label._value2member_map_))
     shown = ", ".join(f"{k}: {v}" for k, v in unknown.most_common(5))
     if not any(lab is not None for d in docs for lab in d.gold_labels):
-        raise click.ClickException("no labelled blocks in the data: blocks need a 'label' of content, boilerplate or "
-                                   f"navigation (README, Formats){f'; found {shown}' if unknown else ''}")
+        raise click.UsageError("no labelled blocks in the data: blocks need a 'label' of content, boilerplate or "
+                               f"navigation (README, Formats){f'; found {shown}' if unknown else ''}")
     if unknown:  # a typo would quietly leave a label out of training or of the figures
         _note(f"sieve: warning: {sum(unknown.values())} blocks have a label that is none of content, "
               f"boilerplate, navigation ({shown}): they count as unlabelled")

@@ -297,6 +297,8 @@ class Sieve:
 
     def label(self, document: Document | Sequence[str]) -> Document:
         """One document (or a list of block texts) with labels, scores and languages."""
+        if isinstance(document, str):
+            raise TypeError("pass a Document or a list of block texts, not str (one text? put it in a list: [text])")
         return next(self._label_documents(iter([_as_document(document)]), BATCH_SIZE, None))
 
     def label_many(self, documents: Iterable[Document | Sequence[str]], *, batch_size: int = BATCH_SIZE,

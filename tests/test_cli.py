@@ -379,9 +379,10 @@ def test_train_with_one_fold_is_a_usage_error(runner: CliRunner, data_dir: Path,
     assert result.exit_code == 2 and "--folds 1 cannot cross-validate" in result.stderr
 
 
-def test_train_without_labels_exits_1(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+def test_train_without_labels_is_a_usage_error(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    # as a text file given as labelled data is (it was exit 1, "could not run")
     result = runner.invoke(cli, ["train", str(data_dir / "broken.jsonl"), "-o", str(tmp_path / "m")])
-    assert result.exit_code == 1 and "no labelled blocks" in result.stderr
+    assert result.exit_code == 2 and "no labelled blocks" in result.stderr
     assert not (tmp_path / "m" / "blocks.joblib").exists()
 
 
@@ -971,7 +972,7 @@ def test_lang_says_what_it_read_and_all_is_for_the_text_view(runner: CliRunner, 
     assert shown.exit_code == 0, shown.stderr
     assert "sieve lang: 2 documents read, 1 written, 1 rejected (bad_json: 1)" in shown.stderr
     ignored = runner.invoke(cli, ["lang", str(data), "--format", "jsonl", "--all", "--model-dir", str(tiny_model_dir)])
-    assert ignored.exit_code == 2 and "drop --all" in ignored.stderr
+    assert ignored.exit_code == 2 and "drop --all" in ignored.stderr and "sieve score" in ignored.stderr
 
 
 @pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="file names there are Unicode, never raw bytes")

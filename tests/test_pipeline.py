@@ -198,7 +198,8 @@ def test_label_refuses_what_is_no_document_with_a_clear_type_error(tiny_model_di
 
     sieve = Sieve(tiny_model_dir)
     cases = [([None, "hello world"], "NoneType"), ({"blocks": ["a b c"]}, "Document.from_dict"),
-             ("one string", "not str"), (Document(id="x", blocks=(Block(None),)), "text is NoneType"),  # type: ignore[arg-type]
+             ("one string", r"not str \(one text\? put it in a list"),
+             (Document(id="x", blocks=(Block(None),)), "text is NoneType"),  # type: ignore[arg-type]
              (Document(id="x", blocks=("text",)), "a str among its blocks")]  # type: ignore[arg-type]
     for item, message in cases:
         with pytest.raises(TypeError, match=message):
