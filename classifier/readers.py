@@ -1538,12 +1538,28 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                                "cannot be parsed as WARC"))
         if n == 0 and size:
             rejects.add(Reject(source, 1, "malformed", "no WARC record could be read: not a WARC file?"))
-        if gz and size and last is not None and pending is None:
-            cut = _gzip_cut_after(stream, last, size)
+        end = size or _rewindable_end(stream, last)  # standard input: its size once read to its end
+        if gz and end and last is not None and pending is None:
+            cut = _gzip_cut_after(stream, last, end)
             if cut:  # fastwarc ends quietly at a member cut in its first bytes
-                rejects.add(Reject(source, n + 1, "truncated", f"the last {cut} bytes of the file, after the record "
+                rejects.add(Reject(source, n + 1, "truncated", f"the last {cut} bytes of the input, after the record "
                                    f"at byte {last}, are no whole gzip member (a cut file)"))
         return
+
+
+def _rewindable_end(stream: BinaryIO, start: int | None) -> int | None:
+    """The size of a stream read once (``_Rewindable``) that can still go back to
+    ``start``, read to its end; None for any other."""
+    if not isinstance(stream, _Rewindable) or start is None or start < stream.earliest:
+        return None
+    errors: tuple[type[BaseException], ...] = (OSError, *_STREAM_ERRORS)
+    try:
+        stream.seek(start)
+        while stream.read(1 << 20):
+            pass
+    except errors:  # a damaged end: the reader has said so, or will
+        return None
+    return stream.tell()
 
 
 def _header_length(stream: BinaryIO, start: int) -> int | None:
