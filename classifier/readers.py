@@ -246,10 +246,6 @@ def _base_name(path: str | Path) -> str:
     return name
 
 
-def _is_jsonl(path: str | Path) -> bool:
-    return _base_name(path).endswith(_JSONL_SUFFIXES)
-
-
 def format_of(path: str | Path) -> str:
     """The input format ``auto`` picks for ``path``: jsonl, html, warc, parquet or text."""
     base = _base_name(path)
@@ -1662,22 +1658,22 @@ def _warc_input(stream: BinaryIO) -> tuple[BinaryIO, bool, bool]:
     stays as it is: fastwarc reads it, and the search looks for its members."""
     if _seekable(stream):
         stream.seek(0)
-        magic = stream.read(4)
+        magic = stream.read(10)
         stream.seek(0)
     else:
         if not hasattr(stream, "peek"):
             stream = io.BufferedReader(stream)  # type: ignore[arg-type, type-var]
-        magic = stream.peek(4)[:4]
-    if magic in (_ZSTD_MAGIC, _ZSTD_DICTIONARY_MAGIC):
+        magic = stream.peek(10)[:10]
+    kind = _compression_of(magic)
+    if kind == ".zst":
         return _Rewindable(_ZstdFrames(stream)), True, False  # type: ignore[return-value]
-    if magic[:3] == b"BZh" or magic == b"\xfd7zX":  # .warc.bz2, .warc.xz: fastwarc reads neither
+    if kind in (".bz2", ".xz"):  # .warc.bz2, .warc.xz: fastwarc reads neither
         import bz2
         import lzma
 
-        opened = bz2.BZ2File(stream, mode="rb") if magic[:3] == b"BZh" else lzma.LZMAFile(stream, mode="rb")
+        opened = bz2.BZ2File(stream, mode="rb") if kind == ".bz2" else lzma.LZMAFile(stream, mode="rb")
         return _Rewindable(_EndsAsCut(opened)), True, False  # type: ignore[return-value]
-    gz = magic[:2] == b"\x1f\x8b"
-    return (stream if _seekable(stream) else _Rewindable(stream)), False, gz  # type: ignore[return-value]
+    return (stream if _seekable(stream) else _Rewindable(stream)), False, kind == ".gz"  # type: ignore[return-value]
 
 
 def _seekable(stream: BinaryIO) -> bool:
@@ -1903,8 +1899,6 @@ def _next_warc_record(stream: BinaryIO, start: int, *, gz: bool, anywhere: bool 
     there is none. With ``anywhere`` (a plain WARC whose record holds the start of
     the next one), a record start need not begin a line (``_NEXT_RECORD_INSIDE``):
     a record cut short runs straight into the next."""
-    import zlib
-
     if anywhere and not gz:
         return _next_record_anywhere(stream, start)
 
