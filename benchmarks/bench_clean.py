@@ -98,23 +98,32 @@ def write_jsonl_corpus(records: list[dict], folder: Path, copies: int, shards: i
 
 
 def write_parquet_corpus(records: list[dict], folder: Path, copies: int, shards: int) -> tuple[int, int]:
-    """The corpus of ``write_jsonl_corpus`` as Parquet shards: the same rows, the same shards."""
+    """The corpus of ``write_jsonl_corpus`` as Parquet shards: the same rows, the same shards,
+    written 1,000 rows at a time (a row group each)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
-    rows: list[list[dict]] = [[] for _ in range(shards)]
+    schema = pa.schema([("id", pa.string()), ("url", pa.string()), ("blocks", pa.list_(pa.string()))])
+    writers = [pq.ParquetWriter(folder / f"shard-{i:03d}.parquet", schema) for i in range(shards)]
+    pending: list[list[dict]] = [[] for _ in range(shards)]
+
+    def flush(i: int) -> None:
+        writers[i].write_table(pa.Table.from_pylist(pending[i], schema=schema))
+        pending[i] = []
+
     n = 0
     for k in range(copies):
         for rec in records:
-            rows[n % shards].append({"id": f"{rec['id']}#{k}", "url": rec["url"], "blocks": rec["blocks"]})
+            pending[n % shards].append({"id": f"{rec['id']}#{k}", "url": rec["url"], "blocks": rec["blocks"]})
+            if len(pending[n % shards]) == 1000:
+                flush(n % shards)
             n += 1
-    size = 0
-    for i, shard in enumerate(rows):
-        path = folder / f"shard-{i:03d}.parquet"
-        pq.write_table(pa.Table.from_pylist(shard), path, row_group_size=1000)
-        size += path.stat().st_size
-    return n, size
+    for i, writer in enumerate(writers):
+        if pending[i]:
+            flush(i)
+        writer.close()
+    return n, sum(path.stat().st_size for path in folder.glob("*.parquet"))
 
 
 def _warc_record(uri: str, body: bytes, n: int) -> bytes:

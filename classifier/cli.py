@@ -391,14 +391,17 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
     all, a corpus of a million records after hours, for a wrong --text-field
     (``option``: the option that names the field)."""
     from .engine import expand_folders
-    from .readers import FIELD_CHECK_RECORDS, missing_text_field
+    from .readers import FIELD_CHECK_RECORDS, format_of, missing_text_field
 
     # a look ahead: the run reads (and warns of) its inputs after
+    paths = expand_folders(tuple(inputs), tuple(outputs), select, warn=False)
     try:
-        check = missing_text_field(expand_folders(tuple(inputs), tuple(outputs), select, warn=False),
-                                   input_format=input_format,
-                                   text_field=text_field)
-    except ClassifierError as err:  # an input that cannot be read at all (Parquet without pyarrow)
+        if input_format == "parquet" or any(format_of(path) == "parquet" for path in paths):
+            from .parquet import parquet_module
+
+            parquet_module()  # Parquet without pyarrow: said now, not after the other shards
+        check = missing_text_field(paths, input_format=input_format, text_field=text_field)
+    except ClassifierError as err:  # an input that cannot be read at all
         raise click.ClickException(str(err)) from err
     if check is None:
         return

@@ -30,8 +30,6 @@ import datetime as dt
 import decimal
 import json
 import math
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -40,7 +38,7 @@ from .document import Document
 from .errors import InputError
 from .readers import PARQUET_MAGIC, Reject, RejectSink, record_document, record_text_field
 
-__all__ = ["first_rows", "parquet_module", "read_parquet", "spooled"]
+__all__ = ["first_rows", "parquet_module", "read_parquet"]
 
 #: Rows turned into Python objects at a time.
 BATCH_ROWS = 256
@@ -66,99 +64,215 @@ def read_parquet(source: str | Path | BinaryIO, rejects: RejectSink, *, name: st
                  text_field: str = "text", max_bytes: int) -> Iterator[Document]:
     """Yield the documents of a Parquet file (a path, or a seekable binary file; ``name``
     is the source rejects name, by default the path). Rows of more than ``max_bytes``
-    bytes of text are rejected as ``too_large``.
+    bytes of strings are rejected as ``too_large``.
 
     Raises:
         InputError: pyarrow is not installed.
     """
-    pq = parquet_module()
-    import pyarrow as pa
-
     where = name or str(source)
-    try:
-        table = pq.ParquetFile(source, **_STREAMED)
-    except (pa.ArrowException, OSError, ValueError) as err:
-        if _cut(source):
-            rejects.add(Reject(where, 1, "truncated", f"the Parquet file ends before its footer (a cut copy?); "
-                               f"no row can be found without it: {err}"))
-        else:
-            rejects.add(Reject(where, 1, "corrupt", f"not a readable Parquet file: {err}"))
+    table = _open(source, where, rejects)
+    if table is None:
         return
     try:
-        yield from _rows(table, where, rejects, text_field, max_bytes, pa.ArrowException)
+        yield from _rows(table, where, rejects, _Fields(text_field), max_bytes)
     finally:
         table.close()
 
 
-def _rows(table: Any, source: str, rejects: RejectSink, text_field: str, max_bytes: int,
-          arrow_error: type[Exception]) -> Iterator[Document]:
-    groups = table.metadata.num_row_groups
+def _open(source: str | Path | BinaryIO, where: str, rejects: RejectSink | None) -> Any:
+    """The ``ParquetFile`` of ``source``, or None with its reject (when ``rejects``)."""
+    pq = parquet_module()
+    import pyarrow as pa
+
+    try:
+        return pq.ParquetFile(source, **_STREAMED)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        if rejects is None:
+            pass
+        elif _cut(source):
+            rejects.add(Reject(where, 1, "truncated", f"the Parquet file ends before its footer (a cut copy?); "
+                               f"no row can be found without it: {err}"))
+        else:
+            rejects.add(Reject(where, 1, "corrupt", f"not a readable Parquet file: {err}"))
+        return None
+
+
+class _Fields:
+    """The fields of a run's records that hold a document (``--text-field``'s names,
+    ``blocks``, ``html``, ``id``), worked out once a file."""
+
+    def __init__(self, text_field: str) -> None:
+        self.text_field = text_field
+        self.texts = tuple(n.strip() for n in text_field.split(","))
+        self.nullable = frozenset((*self.texts, *_DOCUMENT_FIELDS))
+        self.bearing = (*self.texts, "blocks", "html")
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    import pyarrow as pa
+
+    return (pa.ArrowException, OSError, ValueError, OverflowError, UnicodeDecodeError)
+
+
+def _rows(table: Any, source: str, rejects: RejectSink, fields: _Fields, max_bytes: int) -> Iterator[Document]:
+    meta = table.metadata
+    ends: list[int] = []  # each row group's last row
+    for group in range(meta.num_row_groups):
+        ends.append((ends[-1] if ends else 0) + meta.row_group(group).num_rows)
+    errors = _read_errors()
     row = 0  # rows read so far, the position of the last one
-    for group in range(groups):
-        end = row + table.metadata.row_group(group).num_rows
+    group = 0  # the first row group of this pass
+    alone = False  # a pass of one row group: the one a pass over many met damage in
+    while group < len(ends):
+        groups = [group] if alone else range(group, len(ends))
+        skip = row - (ends[group - 1] if group else 0)  # its rows read already (a batch spans row groups)
         try:
-            for batch in table.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], use_threads=False):
-                for record in batch.to_pylist():
+            for batch in table.iter_batches(batch_size=BATCH_ROWS, row_groups=groups, use_threads=False):
+                for record in _records(batch):
+                    if skip > 0:
+                        skip -= 1
+                        continue
                     row += 1
-                    doc = _row_document(record, source, row, rejects, text_field, max_bytes)
+                    doc = _row_document(record, source, row, rejects, fields, max_bytes)
                     if doc is not None:
                         yield doc
-        except (arrow_error, OSError, ValueError, UnicodeDecodeError) as err:
-            if row < end:
-                lost = f"row {end}" if end == row + 1 else f"rows {row + 1}-{end}"
-                rejects.add(Reject(source, row + 1, "corrupt", f"row group {group + 1} of {groups} cannot be "
-                                   f"decoded ({type(err).__name__}: {err}): its {lost} are lost"))
-            row = end
+            group, alone = groups[-1] + 1, False
+        except errors as err:
+            damaged = next((g for g, end in enumerate(ends) if end > row), None)
+            if damaged is None:  # every row read: the error came after them
+                break
+            if not alone:  # its rows before the damage: read that row group on its own
+                group, alone = damaged, True
+                continue
+            lost = f"row {ends[damaged]}" if ends[damaged] == row + 1 else f"rows {row + 1}-{ends[damaged]}"
+            rejects.add(Reject(source, row + 1, "corrupt", f"row group {damaged + 1} of {len(ends)} cannot be "
+                               f"decoded ({type(err).__name__}: {err}): its {lost} are lost"))
+            row = ends[damaged]
+            group, alone = damaged + 1, False
+    if ends and row < ends[-1]:  # decoded without an error, but short of what the footer says
+        rejects.add(Reject(source, row + 1, "corrupt", f"the file's row groups hold {row} rows where its footer "
+                           f"says {ends[-1]}: rows {row + 1}-{ends[-1]} are lost"))
 
 
-def _row_document(record: dict[str, Any], source: str, row: int, rejects: RejectSink, text_field: str,
-                  max_bytes: int) -> Document | None:
-    name = record_text_field(record, text_field)
-    if isinstance(record.get(name), bytes):
+def _records(batch: Any) -> list[dict[str, Any] | BaseException]:
+    """The rows of a record batch as Python dicts; a row that cannot be (a string that is
+    no UTF-8, a date out of Python's range inside a struct) as the error it raised.
+    Dates, times and timestamps are written by Arrow: Python's datetime holds no
+    nanoseconds (pandas' default) and no year past 9999."""
+    import pyarrow as pa
+
+    errors = _read_errors()
+    columns = []
+    for column in batch.columns:
         try:
-            record[name] = record[name].decode("utf-8")
-        except UnicodeDecodeError as err:
-            rejects.add(Reject(source, row, "bad_encoding", f"field '{name}' is not UTF-8: {err.reason} at byte "
-                               f"{err.start}", record[name]))
-            return None
-    if name not in record and "blocks" not in record and isinstance(record.get("html"), bytes):
+            columns.append(_temporal_as_text(column))
+        except errors:  # left to Python, row by row below
+            columns.append(column)
+    if any(new is not old for new, old in zip(columns, batch.columns)):
+        batch = pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+    try:
+        return batch.to_pylist(maps_as_pydicts="lossy")  # type: ignore[no-any-return]
+    except errors:
+        pass
+    out: list[dict[str, Any] | BaseException] = []
+    for i in range(batch.num_rows):  # the rows that can be, each on its own
+        try:
+            out.append(batch.slice(i, 1).to_pylist(maps_as_pydicts="lossy")[0])
+        except errors as err:
+            out.append(err)
+    return out
+
+
+#: Seconds in a unit of an Arrow duration.
+_SECONDS = {"s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def _temporal_as_text(column: Any) -> Any:
+    """A date, time or timestamp column as ISO 8601 text (a duration as seconds); any
+    other column as it is."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S" + ("%z" if kind.tz else ""))
+    if pa.types.is_date(kind) or pa.types.is_time(kind):
+        return pc.cast(column, pa.string())
+    if pa.types.is_duration(kind):
+        return pc.multiply(pc.cast(pc.cast(column, pa.int64()), pa.float64()), _SECONDS[kind.unit])
+    return column
+
+
+def _row_document(record: dict[str, Any] | BaseException, source: str, row: int, rejects: RejectSink,
+                  fields: _Fields, max_bytes: int) -> Document | None:
+    if isinstance(record, BaseException):
+        reason = "bad_encoding" if isinstance(record, UnicodeDecodeError) else "malformed"
+        rejects.add(Reject(source, row, reason, f"the row cannot be read ({type(record).__name__}: {record})"))
+        return None
+    # a table has every column in every row: a null one of those that hold a document is
+    # no field of this row (a null text beside a page in 'html': the page is read)
+    doc = {key: value for key, value in record.items() if value is not None or key not in fields.nullable}
+    name = record_text_field(doc, fields.text_field)
+    try:  # the text a model reads is UTF-8 or no text: never base64
+        for key in (name, "blocks"):
+            if key in doc:
+                doc[key] = _decoded(doc[key], drop_nulls=key == "blocks")
+    except UnicodeDecodeError as err:
+        rejects.add(Reject(source, row, "bad_encoding", f"field '{key}' is not UTF-8: {err.reason}",
+                           _as_json({k: _jsonable(v) for k, v in record.items()})))
+        return None
+    if name not in doc and "blocks" not in doc and isinstance(doc.get("html"), bytes):
         from .html import decode_html  # lxml only when pages come in
 
-        record["html"] = decode_html(record["html"])
-    record = {key: _jsonable(value) for key, value in record.items()}
-    size = _text_bytes(record, max_bytes)
+        doc["html"] = decode_html(doc["html"])
+    doc = {key: _jsonable(value) for key, value in doc.items()}
+    # a character is at most four bytes: most rows are measured without encoding a string
+    size = _text_bytes(doc, max_bytes) if 4 * _text_bytes(doc, max_bytes, chars=True) > max_bytes else 0
     if size > max_bytes:
-        rejects.add(Reject(source, row, "too_large", f"{size} bytes of text > limit {max_bytes} (the reject keeps "
-                           f"its first {max_bytes} bytes)", _as_json(record)[:max_bytes]))
+        rejects.add(Reject(source, row, "too_large", f"{size} bytes > limit {max_bytes} (the reject keeps its first "
+                           f"{max_bytes} bytes)", _as_json(doc)[:max_bytes]))
         return None
-    # a table has every column in every row: a null one is no field of this row
-    fields = {key: value for key, value in record.items()
-              if value is not None or key not in (*_DOCUMENT_FIELDS, *text_field.split(","))}
-    if not any(key in fields for key in ("blocks", "html", *text_field.split(","))):
-        given = [key for key in ("blocks", *text_field.split(","), "html") if key in record]
+    if not any(key in doc for key in fields.bearing):
+        given = [key for key in fields.bearing if key in record]
         if given:
             rejects.add(Reject(source, row, "bad_schema", f"no text: {', '.join(given)} null in this row",
-                               _as_json(record)))
+                               _as_json({k: _jsonable(v) for k, v in record.items()})))
             return None
-    return record_document(fields, source, row, rejects, text_field, lambda: _as_json(record))
+    return record_document(doc, source, row, rejects, fields.text_field, lambda: _as_json(doc))
+
+
+def _decoded(value: Any, drop_nulls: bool) -> Any:
+    """A text field or ``blocks`` with its bytes decoded as UTF-8 (raising
+    UnicodeDecodeError); in ``blocks``, the fields a block struct leaves null are no
+    fields (a list of blocks with and without "label" is one struct type, "label" null
+    in some: not gold for those)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, list):
+        return [_decoded(item, drop_nulls) for item in value]
+    if isinstance(value, dict):
+        return {key: _decoded(item, drop_nulls) for key, item in value.items() if not drop_nulls or item is not None}
+    return value
 
 
 def _as_json(record: dict[str, Any]) -> bytes:
     return json.dumps(record, ensure_ascii=False).encode("utf-8")
 
 
-def _text_bytes(value: Any, limit: int) -> int:
-    """The UTF-8 bytes of the strings in ``value``: exact up to ``limit``, at least more
-    than it above (a character is one to four bytes: most strings are not encoded)."""
+def _text_bytes(value: Any, limit: int, chars: bool = False) -> int:
+    """The UTF-8 bytes (or with ``chars`` the characters) of the strings in ``value``:
+    exact up to ``limit``, at least more than it above."""
     if isinstance(value, str):
-        return len(value) if len(value) > limit or value.isascii() else len(value.encode("utf-8", "surrogatepass"))
+        if chars or len(value) > limit or value.isascii():
+            return len(value)
+        return len(value.encode("utf-8", "surrogatepass"))
     if isinstance(value, dict):
         value = value.values()
     elif not isinstance(value, list):
         return 0
     total = 0
     for item in value:
-        total += _text_bytes(item, limit)
+        total += _text_bytes(item, limit, chars)
         if total > limit:
             break
     return total
@@ -170,13 +284,10 @@ def _jsonable(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        # a struct: its fields a row leaves null are no fields (a list of block objects
-        # with and without "label" is one struct type with "label" null in some)
-        return {key: _jsonable(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        if value and all(isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) for item in value):
-            return {key: _jsonable(item) for key, item in value}  # a map
+    if isinstance(value, dict):  # a struct, or a map (keys that are no strings as JSON writes them)
+        return {key if isinstance(key, str) else json.dumps(_jsonable(key)): _jsonable(item)
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
         return [_jsonable(item) for item in value]
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
@@ -204,31 +315,22 @@ def _cut(source: str | Path | BinaryIO) -> bool:
             return head == PARQUET_MAGIC and f.read(4) != PARQUET_MAGIC
     except OSError:
         return False  # the error the reader gave says why
-def spooled(stream: BinaryIO) -> BinaryIO:
-    """A seekable copy of a stream read once (standard input, a pipe): Parquet's index is
-    at its end. On disk, not in memory: a shard is hundreds of MB."""
-    copy = tempfile.TemporaryFile()  # the caller closes it
-    shutil.copyfileobj(stream, copy, 1 << 20)
-    copy.seek(0)
-    return copy  # type: ignore[return-value]
-
-
 def first_rows(path: Path, rows: int) -> list[dict[str, Any]]:
     """The first ``rows`` rows of a Parquet file as records (for the field check); none
-    when the file cannot be read (the run's rejects say why)."""
-    pq = parquet_module()
-    import pyarrow as pa
+    when the file cannot be read (the run's rejects say why).
 
-    try:
-        table = pq.ParquetFile(path, **_STREAMED)
-    except (pa.ArrowException, OSError, ValueError):
+    Raises:
+        InputError: pyarrow is not installed.
+    """
+    table = _open(path, str(path), None)
+    if table is None:
         return []
     try:
         for batch in table.iter_batches(batch_size=rows, use_threads=False):
-            return [{key: value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-                     for key, value in record.items()} for record in batch.to_pylist()]
+            return [{key: _jsonable(value) for key, value in record.items()}
+                    for record in _records(batch) if not isinstance(record, BaseException)]
         return []
-    except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError):
+    except _read_errors():
         return []
     finally:
         table.close()

@@ -351,19 +351,34 @@ def read_any(
 
 
 def _read_parquet_file(path: Path, rejects: RejectSink, text_field: str, max_bytes: int) -> Iterator[Document]:
-    from .parquet import read_parquet, spooled
+    from .parquet import read_parquet
 
     if not _compression_of(_head_of(path, 10, decompress=False)):
         yield from read_parquet(path, rejects, text_field=text_field, max_bytes=max_bytes)
         return
-    try:  # a compressed Parquet file (x.parquet.gz): its index is at its end, so a seekable copy
-        with _open_binary(path) as stream:
-            copy = spooled(stream)
-    except _truncation_errors() as err:
-        rejects.add(_stream_reject(str(path), 1, err))
-        return
-    with copy:
-        yield from read_parquet(copy, rejects, name=str(path), text_field=text_field, max_bytes=max_bytes)
+    with _open_binary(path) as stream:  # a compressed Parquet file (x.parquet.gz)
+        yield from _read_parquet_copy(stream, str(path), rejects, text_field, max_bytes)
+
+
+def _read_parquet_copy(stream: Any, source: str, rejects: RejectSink, text_field: str,
+                       max_bytes: int) -> Iterator[Document]:
+    """The documents of a Parquet file read once (standard input, a pipe, a decompressor):
+    copied to a temporary file first (its index is at its end), on disk (a shard is
+    hundreds of MB); a cut stream is one reject."""
+    import shutil
+    import tempfile
+
+    from .parquet import parquet_module, read_parquet
+
+    parquet_module()  # pyarrow is there, before the stream is copied
+    with tempfile.TemporaryFile() as copy:
+        try:
+            shutil.copyfileobj(stream, copy, 1 << 20)
+        except _truncation_errors() as err:
+            rejects.add(_stream_reject(source, 1, err))
+            return
+        copy.seek(0)
+        yield from read_parquet(copy, rejects, name=source, text_field=text_field, max_bytes=max_bytes)
 
 
 def _is_empty(path: Path) -> bool:
@@ -382,7 +397,7 @@ def file_format(path: str | Path, input_format: str = "auto") -> str:
     fmt = format_of(path) if input_format == "auto" else input_format
     if input_format == "auto" and fmt == "text" and not _base_name(path).endswith(_TEXT_SUFFIXES):
         fmt = sniff_format(_head_of(path, _FILE_SNIFF_BYTES))
-    if fmt == "jsonl" and _head_of(path, len(PARQUET_MAGIC), decompress=False) == PARQUET_MAGIC:
+    if fmt == "jsonl" and _head_of(path, len(PARQUET_MAGIC)) == PARQUET_MAGIC:
         # records either way, and no JSON text begins so: labelled data, --clean texts and
         # --input-format jsonl read a Parquet file's rows
         fmt = "parquet"
@@ -489,21 +504,14 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
             return
         # empty: no document (as an empty JSONL file), not one empty text
         input_format = sniff_format(head) if head.strip() else "jsonl"
+    elif input_format == "jsonl" and _peek(stream, len(PARQUET_MAGIC)) == PARQUET_MAGIC:
+        input_format = "parquet"  # records either way (file_format)
     if input_format == "jsonl":
         yield from _read_jsonl_stream(stream, source, rejects, text_field, max_bytes)
     elif input_format == "warc":
         yield from _read_warc_stream(stream, source, rejects, max_bytes)
     elif input_format == "parquet":
-        from .parquet import parquet_module, read_parquet, spooled
-
-        parquet_module()  # pyarrow is there, before the stream is copied
-        try:
-            copy = spooled(stream)
-        except _truncation_errors() as err:
-            rejects.add(_stream_reject(source, 1, err))
-            return
-        with copy:
-            yield from read_parquet(copy, rejects, name=source, text_field=text_field, max_bytes=max_bytes)
+        yield from _read_parquet_copy(stream, source, rejects, text_field, max_bytes)
     else:
         yield from _read_text_stream(stream, source, doc_id, rejects, max_bytes, html=input_format == "html")
 
@@ -511,6 +519,16 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
 #: Bytes read from a pipe before its format is sniffed (a slow writer's first records
 #: wait for them, or for the end of its output).
 _SNIFF_BYTES = 1 << 14
+
+
+def _peek(stream: Any, size: int) -> bytes:
+    """The first ``size`` bytes of a peekable stream, not consumed (b"" when they cannot
+    be read: the reader then says why)."""
+    errors: tuple[type[BaseException], ...] = (OSError, *_truncation_errors())
+    try:
+        return stream.peek(size)[:size]  # type: ignore[no-any-return]
+    except errors:
+        return b""
 
 
 def _read_head(stream: Any, size: int) -> tuple[bytes, bool]:
@@ -655,6 +673,14 @@ class _Unread:
     def __init__(self, stream: Any) -> None:
         self.stream = stream
         self.front = b""
+        self._line, self._nth = 0, 0
+
+    def place(self, line: int) -> int:
+        """The place of a record among those that begin on ``line`` (1, 2, ...): the
+        objects of arrays written on one line, and a record after a ']'."""
+        self._nth = self._nth + 1 if line == self._line else 1
+        self._line = line
+        return self._nth
 
     def unread(self, data: bytes) -> None:
         self.front = data + self.front
@@ -735,7 +761,7 @@ def _read_jsonl_stream(
         if not raw.strip():
             continue
         seen_record = True
-        doc = _parse_line(raw, source, line_no, rejects, text_field, max_bytes)
+        doc = _parse_line(raw, source, line_no, rejects, text_field, max_bytes, lines.place(line_no))
         if doc is not None:
             yield doc
 
@@ -896,7 +922,6 @@ def _read_json_array(first: bytes, line_no: int, stream: _Unread, source: str, r
     text = first.decode("utf-8", "surrogateescape")  # bytes that are not UTF-8 reach _parse_line as they were
     pos = text.index("[") + 1
     line = line_no  # the line of text[pos]
-    last_line, nth = 0, 1  # the line of the last object read, and its place on it
     ended = failed = bad_to_end = False
 
     def read_more(least: int) -> bool:
@@ -986,8 +1011,7 @@ def _read_json_array(first: bytes, line_no: int, stream: _Unread, source: str, r
                     :max_bytes]))
                 break
         bad_to_end = not parsed and not text[end:].strip()
-        nth = nth + 1 if line == last_line else 1  # objects of an array written on one line, broken ones too
-        last_line = line
+        nth = stream.place(line)  # objects of an array written on one line, broken ones too
         if parsed:
             doc = _parse_line(text[pos:end].encode("utf-8", "surrogateescape"), source, line, rejects, text_field,
                               max_bytes, nth)
@@ -1005,14 +1029,15 @@ _JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[{}\[\]]')
 def _balanced_end(text: str, start: int, stop: int) -> int | None:
     """Where the JSON value opening at ``text[start]`` closes, by its brackets (strings
     skipped), if it closes before ``stop``."""
-    depth = 0
+    open_marks: list[str] = []
     for token in _JSON_TOKEN.finditer(text, start, stop):
         mark = token.group()
         if mark in "{[":
-            depth += 1
+            open_marks.append("}" if mark == "{" else "]")
         elif mark in "}]":
-            depth -= 1
-            if depth == 0:
+            if not open_marks or open_marks.pop() != mark:
+                return None  # brackets that do not pair: no telling where it ends
+            if not open_marks:
                 return token.end()
     return None
 
@@ -1152,13 +1177,13 @@ def read_text(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_B
     """
     try:
         size = path.stat().st_size
-        if size > max_bytes:
+        if size > max_bytes and not _compression_of(_head_of(path, 10, decompress=False)):
+            # (a compressed file's size is its text's once decompressed: below)
             with open(path, "rb") as f:  # the rest is never read
                 head = f.read(max_bytes)
-            if not _compression_of(head[:10]):  # else its size is the text's once decompressed (below)
-                rejects.add(Reject(str(path), 1, "too_large", f"{size} bytes > limit {max_bytes} (the reject keeps "
-                                   f"its first {max_bytes} bytes)", head))
-                return
+            rejects.add(Reject(str(path), 1, "too_large", f"{size} bytes > limit {max_bytes} (the reject keeps "
+                               f"its first {max_bytes} bytes)", head))
+            return
         stream = _open_binary(path)
     except OSError as err:
         raise InputError(f"{path}: cannot open ({err.strerror or err})") from err
@@ -1534,8 +1559,9 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                                "cannot be parsed as WARC"))
         if n == 0 and size:
             rejects.add(Reject(source, 1, "malformed", "no WARC record could be read: not a WARC file?"))
-        end = size or _rewindable_end(stream, last)  # standard input: its size once read to its end
-        if gz and end and last is not None and pending is None:
+        # standard input: its size once read to its end
+        end = (size or _rewindable_end(stream, last)) if gz and pending is None else None
+        if end and last is not None:
             cut = _gzip_cut_after(stream, last, end)
             if cut:  # fastwarc ends quietly at a member cut in its first bytes
                 rejects.add(Reject(source, n + 1, "truncated", f"the last {cut} bytes of the input, after the record "

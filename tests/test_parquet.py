@@ -65,13 +65,13 @@ def test_clean_reads_a_parquet_shard_as_records(runner: CliRunner, shipped_model
     a = records["a"]
     assert a["text"] == "\n\n".join(STORY) and a["metadata"]["lang"] == "en"
     assert a["metadata"]["url"] == "https://news.example/a"
-    assert a["metadata"]["date"] == "2024-03-01T12:30:00" and a["metadata"]["score"] == 0.98
+    assert a["metadata"]["date"] == "2024-03-01T12:30:00.000000" and a["metadata"]["score"] == 0.98
     assert records["part-0001.parquet:2"]["metadata"]["lang"] == "de"
     assert records["part-0001.parquet:2"]["metadata"]["score"] is None  # NaN is no JSON
     [reject] = _rejects(out / "part-0001.rejects.jsonl")
     assert (reject["position"], reject["reason"]) == (3, "bad_schema")
     assert "text null" in reject["detail"]
-    assert json.loads(reject["raw"])["date"] == "2024-03-02T00:00:00"
+    assert json.loads(reject["raw"])["date"] == "2024-03-02T00:00:00.000000"
 
 
 def test_a_row_reads_as_the_same_record_in_json_lines(runner: CliRunner, shipped_model_dir: Path,
@@ -193,3 +193,87 @@ def test_without_pyarrow_the_run_says_how_to_install_it(runner: CliRunner, shipp
         assert result.exit_code == 1, result.output
         assert "pip install 'sieve-corpus[parquet]'" in result.output
         assert "Traceback" not in result.output
+
+
+def test_values_python_cannot_hold_are_written_as_text_not_lost(tmp_path: Path) -> None:
+    # pandas writes timestamps in nanoseconds, which Python's datetime cannot hold: the whole
+    # row group was one "corrupt" reject; a date past the year 9999 crashed the run
+    shard = _write(tmp_path / "times.parquet", {
+        "text": [STORY[0]] * 3,
+        "ts": pa.array([1_700_000_000_123_456_789, None, 0], pa.timestamp("ns")),
+        "zoned": pa.array([1_700_000_000_000_000] * 3, pa.timestamp("us", tz="Europe/Berlin")),
+        "day": pa.array([10**8, 0, 19_000], pa.date32()),
+        "took": pa.array([1500, 0, None], pa.duration("ms")),
+        "tags": pa.array([[(1, "a")], [], None], pa.map_(pa.int32(), pa.string())),
+        "meta": pa.array([{"score": float("nan"), "source": None}] * 3,
+                         pa.struct([("score", pa.float64()), ("source", pa.string())])),
+    })
+    rejects: list[Reject] = []
+    docs = list(read_any(shard, RejectSink(on_reject=rejects.append)))
+    assert rejects == [] and len(docs) == 3
+    first = docs[0].extra
+    assert first["ts"] == "2023-11-14T22:13:20.123456789" and docs[1].extra["ts"] is None
+    assert first["zoned"] == "2023-11-14T23:13:20.000000+0100"
+    assert docs[2].extra["day"] == "2022-01-08" and isinstance(first["day"], str)
+    assert first["took"] == 1.5
+    assert first["tags"] == {"1": "a"} and docs[1].extra["tags"] == {}  # a map is an object, empty or not
+    assert first["meta"] == {"score": None, "source": None}  # metadata keeps its keys in every row
+    json.dumps([d.extra for d in docs], allow_nan=False)  # all of it JSON
+
+
+def test_a_row_that_cannot_be_read_is_one_reject_and_its_row_group_is_read(tmp_path: Path) -> None:
+    # one string that is no UTF-8 (in any column) lost the whole row group
+    url = pa.array([b"https://news.example/%d" % i for i in range(9)] + [b"https://news.example/\xff"],
+                   pa.binary()).view(pa.string())
+    shard = _write(tmp_path / "urls.parquet", {"text": [STORY[0]] * 10, "id": [str(i) for i in range(10)],
+                                               "url": url})
+    rejects: list[Reject] = []
+    docs = list(read_any(shard, RejectSink(on_reject=rejects.append)))
+    assert [d.id for d in docs] == [str(i) for i in range(9)]
+    assert [(r.position, r.reason) for r in rejects] == [(10, "bad_encoding")]
+
+
+def test_text_in_bytes_is_utf8_or_a_reject_and_a_page_in_bytes_is_decoded(runner: CliRunner, shipped_model_dir: Path,
+                                                                          tmp_path: Path) -> None:
+    latin = f"R\u00e9sidents. {STORY[0]}"
+    page = f"<html><meta charset=windows-1252><body><p>Caf\u00e9 news. {STORY[0]} {STORY[1]}</p></body></html>"
+    shard = _write(tmp_path / "bytes.parquet", {
+        "id": ["blocks", "second", "page"],
+        "blocks": pa.array([[latin.encode("latin-1"), latin.encode()], None, None], pa.list_(pa.binary())),
+        "text": pa.array([None, None, None], pa.string()),
+        "body": pa.array([None, latin.encode("latin-1"), None], pa.binary()),
+        "html": pa.array([None, None, page.encode("cp1252")], pa.binary()),
+    })
+    rejects: list[Reject] = []
+    docs = list(read_any(shard, RejectSink(on_reject=rejects.append), text_field="text,body"))
+    # base64 of the bytes was the text a model read
+    assert [(r.position, r.reason) for r in rejects] == [(1, "bad_encoding"), (2, "bad_encoding")]
+    [page_doc] = docs
+    assert page_doc.id == "page" and page_doc.blocks[0].text.startswith("Caf\u00e9 news.")
+
+
+def test_parquet_read_through_jsonl_names_and_pipes(tmp_path: Path, sieve_executable: str,
+                                                    shipped_model_dir: Path) -> None:
+    shard = _write(tmp_path / "rows.parquet", _rows())
+    named = tmp_path / "rows.jsonl.gz"  # gzip of a Parquet file under a JSON Lines name
+    named.write_bytes(gzip.compress(shard.read_bytes()))
+    assert [d.id for d in read_any(named, RejectSink())] == ["a", "rows.jsonl.gz:2", "d"]
+    args = [sieve_executable, "score", "-", "--input-format", "jsonl", "--model-dir", str(shipped_model_dir)]
+    piped = subprocess.run(args, input=shard.read_bytes(), capture_output=True, check=False)
+    assert piped.returncode == 0, piped.stderr  # it was a bad_json reject for every line of its bytes
+    assert [json.loads(line)["id"] for line in piped.stdout.decode().splitlines()] == ["a", "-:2", "d"]
+
+
+def test_without_pyarrow_a_folder_with_parquet_stops_before_any_shard(runner: CliRunner, shipped_model_dir: Path,
+                                                                       tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(json.dumps({"text": STORY[0]}) + "\n", encoding="utf-8")
+    _write(folder / "b.parquet", _rows())
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    result = runner.invoke(cli, ["clean", str(folder), "-o", str(tmp_path / "out"), "--workers", "1",
+                                 "--model-dir", str(shipped_model_dir)])
+    assert result.exit_code == 1 and "pip install 'sieve-corpus[parquet]'" in result.output
+    assert not (tmp_path / "out").exists()  # shard a was cleaned first, then b failed

@@ -1617,3 +1617,22 @@ def test_utf16_text_with_no_ascii_is_read_by_its_mark(tmp_path: Path) -> None:
     (tmp_path / "zh.txt").write_bytes("中文测试段落。第二段文字。".encode("utf-16"))
     docs, rejects = _read(tmp_path / "zh.txt")
     assert rejects == [] and [b.text for b in docs[0].blocks] == ["中文测试段落。第二段文字。"]
+
+
+def test_objects_sharing_a_line_across_arrays_have_distinct_ids(tmp_path: Path) -> None:
+    # the count of a line's objects started again at each array, and at a record after "]"
+    a = [{"text": f"Story {i}."} for i in range(3)]
+    (tmp_path / "a.json").write_text(json.dumps(a[:2]) + " " + json.dumps(a[2:]) + "\n", encoding="utf-8")
+    (tmp_path / "b.json").write_text(json.dumps(a[:1]) + " " + json.dumps(a[1]) + "\n" + json.dumps(a[2]) + "\n",
+                                     encoding="utf-8")
+    assert [d.id for d in _read(tmp_path / "a.json")[0]] == ["a.json:1", "a.json:1:2", "a.json:1:3"]
+    docs, rejects = _read(tmp_path / "b.json")
+    assert [d.id for d in docs] == ["b.json:1", "b.json:1:2", "b.json:2"] and rejects == []
+
+
+def test_a_broken_object_whose_brackets_do_not_pair_keeps_the_next_one() -> None:
+    from classifier.readers import _balanced_end
+
+    text = '{"text": "x"]}, {"text": "good"}]'
+    assert _balanced_end(text, 0, len(text)) is None  # not the "}" that closes nothing it opened
+    assert _balanced_end('{"a": [1, {"b": "}"}]}, {}', 0, 26) == 22
