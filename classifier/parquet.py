@@ -42,6 +42,10 @@ __all__ = ["first_rows", "parquet_module", "read_parquet"]
 
 #: Rows turned into Python objects at a time.
 BATCH_ROWS = 256
+#: Batches after which Arrow's memory pool gives back what it freed: iterating a 100 MB
+#: file of one row group peaked at 141 MB of RSS without, 118 MB with (each batch: 114 MB,
+#: a fifth slower).
+RELEASE_BATCHES = 8
 #: How a file is read: a page of a column (about 1 MB) at a time, not a row group's whole
 #: columns at once (pyarrow's default: a 100 MB file of one row group took 229 MB of RSS
 #: to read, 141 MB so).
@@ -119,6 +123,9 @@ def _rows(table: Any, source: str, rejects: RejectSink, fields: _Fields, max_byt
     ends: list[int] = []  # each row group's last row
     for group in range(meta.num_row_groups):
         ends.append((ends[-1] if ends else 0) + meta.row_group(group).num_rows)
+    import pyarrow as pa
+
+    pool = pa.default_memory_pool()
     errors = _read_errors()
     row = 0  # rows read so far, the position of the last one
     group = 0  # the first row group of this pass
@@ -127,7 +134,10 @@ def _rows(table: Any, source: str, rejects: RejectSink, fields: _Fields, max_byt
         groups = [group] if alone else range(group, len(ends))
         skip = row - (ends[group - 1] if group else 0)  # its rows read already (a batch spans row groups)
         try:
-            for batch in table.iter_batches(batch_size=BATCH_ROWS, row_groups=groups, use_threads=False):
+            for n, batch in enumerate(table.iter_batches(batch_size=BATCH_ROWS, row_groups=groups,
+                                                         use_threads=False)):
+                if n % RELEASE_BATCHES == 0:  # Arrow's allocator keeps what it freed, for a while
+                    pool.release_unused()
                 for record in _records(batch):
                     if skip > 0:
                         skip -= 1
