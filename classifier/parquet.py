@@ -7,16 +7,19 @@ group by row group, a few hundred at a time, so a shard of millions of rows is n
 held whole. Where the position of a JSONL record is its line, a row's is its number in
 the file (from 1).
 
-What Parquet stores but JSON cannot say is written as JSON can: a timestamp or date in
-ISO 8601, a decimal as a string, bytes as UTF-8 text (or base64 when they are no UTF-8),
-a map as an object, NaN and infinities as null. A null ``id``, ``blocks``, ``html`` or
-text field is taken as no such field (a table has every column in every row): a row with
-a null text and a page in ``html`` is read from its page. A page stored as bytes is
-decoded as a page file is (its declared encoding, else a guess).
+What Parquet stores but JSON cannot say is written as JSON can: a timestamp, date or
+time in ISO 8601 as Arrow writes it (nanoseconds, years past 9999), a duration in
+seconds, a decimal as a string, a map as an object, NaN and infinities as null, bytes of
+other fields as UTF-8 text (or base64 when they are no UTF-8). A null ``id``,
+``blocks``, ``html`` or text field is taken as no such field (a table has every column in
+every row): a row with a null text and a page in ``html`` is read from its page. A page
+stored as bytes is decoded as a page file is (its declared encoding, else a guess); text
+and blocks stored as bytes are UTF-8 or the row is a ``bad_encoding`` reject.
 
 Bad files lose nothing silently: a file that is no Parquet, or ends before its footer
-(a cut download), is one reject (``corrupt``, ``truncated``); a row group that cannot be
-decoded is one reject naming the rows it held, and the next row group is read.
+(a cut download), is one reject (``corrupt``, ``truncated``); a row that cannot be read
+is one reject; a row group that cannot be decoded is one reject naming the rows it held,
+and the next row group is read.
 
 pyarrow is an optional dependency (``pip install 'sieve-corpus[parquet]'``), imported
 when a Parquet input is read.
@@ -44,7 +47,8 @@ __all__ = ["first_rows", "parquet_module", "read_parquet"]
 BATCH_ROWS = 256
 #: Batches after which Arrow's memory pool gives back what it freed: iterating a 100 MB
 #: file of one row group peaked at 141 MB of RSS without, 118 MB with (each batch: 114 MB,
-#: a fifth slower).
+#: a fifth slower), with Arrow's default allocator (the ``sieve`` command uses the C
+#: library's: 99 MB either way).
 RELEASE_BATCHES = 8
 #: How a file is read: a page of a column (about 1 MB) at a time, not a row group's whole
 #: columns at once (pyarrow's default: a 100 MB file of one row group took 229 MB of RSS
@@ -86,11 +90,9 @@ def read_parquet(source: str | Path | BinaryIO, rejects: RejectSink, *, name: st
 def _open(source: str | Path | BinaryIO, where: str, rejects: RejectSink | None) -> Any:
     """The ``ParquetFile`` of ``source``, or None with its reject (when ``rejects``)."""
     pq = parquet_module()
-    import pyarrow as pa
-
     try:
         return pq.ParquetFile(source, **_STREAMED)
-    except (pa.ArrowException, OSError, ValueError) as err:
+    except _read_errors() as err:
         if rejects is None:
             pass
         elif _cut(source):
@@ -119,12 +121,12 @@ def _read_errors() -> tuple[type[BaseException], ...]:
 
 
 def _rows(table: Any, source: str, rejects: RejectSink, fields: _Fields, max_bytes: int) -> Iterator[Document]:
+    import pyarrow as pa
+
     meta = table.metadata
     ends: list[int] = []  # each row group's last row
     for group in range(meta.num_row_groups):
         ends.append((ends[-1] if ends else 0) + meta.row_group(group).num_rows)
-    import pyarrow as pa
-
     pool = pa.default_memory_pool()
     errors = _read_errors()
     row = 0  # rows read so far, the position of the last one
