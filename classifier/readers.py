@@ -715,24 +715,19 @@ def _read_jsonl_stream(
             raw = lines.readline(max_bytes + 3)
             if not raw:
                 return
-            if not seen_record and raw.removeprefix(_UTF8_BOM).lstrip().startswith(b"["):
+            start = raw.removeprefix(_UTF8_BOM)
+            array = start.lstrip().startswith(b"[")
+            if not seen_record and (array or start.strip() == b"{"):
                 # a JSON array of records (an export, pretty-printed, one per line or all on
-                # one line, however long): read object by object; after its "]" (on its line),
-                # JSON Lines or another array again
-                after = yield from _read_json_array(raw.removeprefix(_UTF8_BOM), line_no + 1, lines, source,
-                                                    rejects, text_field, max_bytes)
-                if after is None:
-                    return
-                line_no, seen_record = after - 1, False
-                continue
-            if not seen_record and raw.removeprefix(_UTF8_BOM).strip() == b"{":
-                # a record spread over lines (`json.dump(indent=2)`, `jq .`'s output, one object
-                # or many): read object by object, as the objects of an array are; a line per
-                # line of them was a bad_json reject each
-                # ("[" on a line of its own: the first object keeps its column, which the
-                # search for the next object after a broken one goes by)
-                after = yield from _read_json_array(b"[\n" + raw.removeprefix(_UTF8_BOM), line_no, lines, source,
-                                                    rejects, text_field, max_bytes, bracket=False)
+                # one line, however long), or a record spread over lines (`json.dump(indent=2)`,
+                # `jq .`'s output, one object or many; a line per line of them was a bad_json
+                # reject each): read object by object; after an array's "]" (on its line),
+                # JSON Lines or another array again. (Records behind an added "[" on a line of
+                # its own: the first object keeps its column, which the search for the next
+                # object after a broken one goes by.)
+                after = yield from _read_json_array(start if array else b"[\n" + start,
+                                                    line_no + 1 if array else line_no, lines, source, rejects,
+                                                    text_field, max_bytes, bracket=array)
                 if after is None:
                     return
                 line_no, seen_record = after - 1, False
