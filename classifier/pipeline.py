@@ -400,7 +400,7 @@ class Sieve:
 def _without_blank_blocks(doc: Document) -> tuple[Document, list[int] | None]:
     """``doc`` without its blocks of only white space, and the places of the others
     (None when it has none, or nothing else: it is labelled as it is)."""
-    kept = [i for i, b in enumerate(doc.blocks) if b.text.strip()]
+    kept = [i for i, b in enumerate(doc.blocks) if b.text and not b.text.isspace()]  # no copy of each text
     if len(kept) == len(doc.blocks) or not kept:
         return doc, None
     gold = tuple(doc.gold[i] for i in kept) if doc.gold else ()
