@@ -39,7 +39,7 @@ from typing import Any, BinaryIO
 
 from .document import Document
 from .errors import InputError
-from .readers import PARQUET_MAGIC, Reject, RejectSink, record_document, record_text_field
+from .readers import PARQUET_MAGIC, Reject, RejectSink, record_document, record_text_field, too_large_reject
 
 __all__ = ["first_rows", "parquet_module", "read_parquet"]
 
@@ -241,8 +241,7 @@ def _row_document(record: dict[str, Any] | BaseException, source: str, row: int,
     # a character is at most four bytes: most rows are measured without encoding a string
     size = _text_bytes(doc, max_bytes) if 4 * _text_bytes(doc, max_bytes, chars=True) > max_bytes else 0
     if size > max_bytes:
-        rejects.add(Reject(source, row, "too_large", f"{size} bytes > limit {max_bytes} (the reject keeps its first "
-                           f"{max_bytes} bytes)", _as_json(doc)[:max_bytes]))
+        rejects.add(too_large_reject(source, row, size, max_bytes, _as_json(doc)))
         return None
     if not any(key in doc for key in fields.bearing):
         given = [key for key in fields.bearing if key in record]

@@ -268,6 +268,13 @@ class DamagedStream(EOFError):
 _STREAM_ERRORS: tuple[type[BaseException], ...] = (EOFError, gzip.BadGzipFile, zlib.error)
 
 
+def too_large_reject(source: str, position: int, size: int, max_bytes: int, raw: bytes) -> Reject:
+    """The reject of a record of ``size`` bytes over ``max_bytes``: it keeps the first
+    ``max_bytes`` of ``raw``."""
+    return Reject(source, position, "too_large", f"{size} bytes > limit {max_bytes} (the reject keeps its first "
+                  f"{max_bytes} bytes)", raw[:max_bytes])
+
+
 def _stream_reject(source: str, position: int, err: BaseException) -> Reject:
     """The reject for a compressed stream that stops being readable: ``truncated`` when
     it ends early, ``corrupt`` when its data is damaged (gzip's checksum or header,
@@ -739,9 +746,9 @@ def _read_jsonl_stream(
                     size += len(rest)
                     if not rest or rest.endswith(b"\n"):
                         break
-                line_no += 1
-                rejects.add(Reject(source, line_no, "too_large", f"{size} bytes > limit {max_bytes} (the reject "
-                                   f"keeps its first {max_bytes} bytes)", raw[:max_bytes]))
+                line_no += 1  # the record's size, not its line end's, as _parse_line counts it
+                rejects.add(too_large_reject(source, line_no, size - (len(rest) - len(rest.rstrip(b"\r\n"))), max_bytes,
+                                      raw))
                 continue
         except _truncation_errors() as err:
             rejects.add(_stream_reject(source, line_no + 1, err))
@@ -949,7 +956,7 @@ def _read_json_array(first: bytes, line_no: int, stream: _Unread, source: str, r
         this one opened, or, in an array written on one line, the next ``},{``."""
         line_start = text.rfind("\n", 0, pos) + 1
         column = pos - line_start
-        one_line = text[line_start:pos].strip(" \t,[")  # objects before it on its line
+        one_line = "".join(text[line_start:pos].split()).strip(",[")  # objects before it on its line
         after = re.compile(r"\}[\s,]*(?=\{)" if one_line else r"\n[ \t]{0," + str(column) + r"}[{\]]")
         found = after.search(text, pos + 1)
         more = 1 << 16
@@ -1045,9 +1052,7 @@ def _parse_line(
     raw: bytes, source: str, line_no: int, rejects: RejectSink, text_field: str, max_bytes: int, nth: int = 1
 ) -> Document | None:
     if len(raw) > max_bytes and len(raw.rstrip(b"\r\n")) > max_bytes:
-        size = len(raw.rstrip(b"\r\n"))
-        rejects.add(Reject(source, line_no, "too_large", f"{size} bytes > limit {max_bytes} (the reject "
-                           f"keeps its first {max_bytes} bytes)", raw[:max_bytes]))
+        rejects.add(too_large_reject(source, line_no, len(raw.rstrip(b"\r\n")), max_bytes, raw))
         return None
     try:
         text = raw.decode("utf-8")
@@ -1176,8 +1181,7 @@ def read_text(path: Path, rejects: RejectSink, *, max_bytes: int = DEFAULT_MAX_B
             # (a compressed file's size is its text's once decompressed: below)
             with open(path, "rb") as f:  # the rest is never read
                 head = f.read(max_bytes)
-            rejects.add(Reject(str(path), 1, "too_large", f"{size} bytes > limit {max_bytes} (the reject keeps "
-                               f"its first {max_bytes} bytes)", head))
+            rejects.add(too_large_reject(str(path), 1, size, max_bytes, head))
             return
         stream = _open_binary(path)
     except OSError as err:
@@ -1201,8 +1205,7 @@ def _read_text_stream(
         rejects.add(Reject(source, 1, "unreadable", str(err)))
         return
     if too_large:
-        rejects.add(Reject(source, 1, "too_large", f"{size} bytes > limit {max_bytes} (the reject keeps its first "
-                           f"{max_bytes} bytes)", data[:max_bytes]))
+        rejects.add(too_large_reject(source, 1, size, max_bytes, data))
         return
     if html:
         doc = _page_document(data, source, 1, doc_id, None, rejects)
