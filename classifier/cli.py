@@ -43,7 +43,15 @@ from .pipeline import (
     default_model_dir,
     shipped_model_dir,
 )
-from .readers import DEFAULT_MAX_BYTES, INPUT_FORMATS, Reject, RejectSink, read_any, shard_name_for
+from .readers import (
+    DEFAULT_MAX_BYTES,
+    FIELD_CHECK_RECORDS,
+    INPUT_FORMATS,
+    Reject,
+    RejectSink,
+    read_any,
+    shard_name_for,
+)
 from .writers import JsonlWriter, is_special_file, rejects_path_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -311,12 +319,31 @@ class _RejectReporter:
         self.quiet = quiet
         self.echo = _RejectEcho(self.path)
         self.sink = RejectSink(on_reject=self.report)
+        #: the fields of the first records rejected for want of a text field, with the
+        #: characters of their strings: where the text is (standard input is not read ahead)
+        self.fields: dict[str, int] = {}
+        self._looked = 0
 
     def report(self, reject: Reject) -> None:
         if not self.quiet:
             self.echo(reject)
         if self.writer is not None:
             self.writer.write(reject.to_dict())
+        if (reject.reason == "bad_schema" and reject.detail.startswith("record has none of") and reject.raw
+                and self._looked < FIELD_CHECK_RECORDS):
+            self._looked += 1
+            try:
+                record = json.loads(reject.raw)
+            except ValueError:
+                return
+            for key, value in record.items() if isinstance(record, dict) else ():
+                self.fields[key] = self.fields.get(key, 0) + (len(value) if isinstance(value, str) else 0)
+
+    def field_hint(self) -> str:
+        """Which field the records rejected for want of a text field hold their text in,
+        as advice (empty when none holds text)."""
+        name, chars = max(self.fields.items(), key=lambda kv: kv[1], default=("", 0))
+        return f"; the rejected records hold their text in '{name}': --text-field {name}?" if chars else ""
 
     def __enter__(self) -> _RejectReporter:
         if self.writer is not None:
@@ -397,7 +424,7 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
     all, a corpus of a million records after hours, for a wrong --text-field
     (``option``: the option that names the field)."""
     from .engine import expand_folders
-    from .readers import FIELD_CHECK_RECORDS, format_of, missing_text_field
+    from .readers import format_of, missing_text_field
 
     # a look ahead: the run reads (and warns of) its inputs after
     paths = expand_folders(tuple(inputs), tuple(outputs), select, warn=False)
@@ -497,7 +524,8 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, ma
                                  Document.to_dict, _echo_table, publisher, rejects_path, templates_path)
     if not quiet:
         _echo_summary("score", sieve, out, rejects, started)
-    _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "score")
+    _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "score",
+                              rejects.field_hint())
 
 
 def _echo_summary(command: str, sieve: Sieve, out: JsonlWriter, rejects: _RejectReporter, started: float) -> None:
@@ -695,7 +723,8 @@ def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_rej
                                  templates_path)
     if not quiet:
         _echo_summary("lang", sieve, out, rejects, started)
-    _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "lang")
+    _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "lang",
+                              rejects.field_hint())
 
 
 def _skipper(rejects: _RejectReporter) -> Callable[[Document, Exception], None]:
@@ -2253,9 +2282,9 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         if fmt == "text" and annotate:  # the text view shows kept text only: the labels would be lost
             raise click.UsageError("--annotate writes every block with its label as JSONL: drop --format text "
                                    "(with '-', the JSONL goes to standard output)")
-        read, rejected = _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir, quiet,
-                                          model_choice, templates_path, publisher, rejects_path, select)
-        _exit_if_too_many_rejects(rejected, read, max_reject_share)
+        read, rejected, hint = _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir,
+                                                quiet, model_choice, templates_path, publisher, rejects_path, select)
+        _exit_if_too_many_rejects(rejected, read, max_reject_share, hint=hint)
         return
     if output_dir is None:
         raise click.UsageError("give an output folder: -o OUTPUT_DIR (or read the kept text with --format text, "
@@ -2314,19 +2343,21 @@ def _reasons(counts: dict[str, int]) -> str:
     return f" ({', '.join(f'{k}: {v:,}' for k, v in counts.items())})" if counts else ""
 
 
-def _exit_if_too_many_rejects(rejected: int, read: int, max_reject_share: float, command: str = "clean") -> None:
+def _exit_if_too_many_rejects(rejected: int, read: int, max_reject_share: float, command: str = "clean",
+                              hint: str = "") -> None:
     """Exit with ``EXIT_TOO_MANY_REJECTS`` when more than the share of the documents read
-    (records that are no documents, such as WARC requests, aside) was rejected."""
+    (records that are no documents, such as WARC requests, aside) was rejected; ``hint``
+    says why, when it is known (``_RejectReporter.field_hint``)."""
     if read and rejected / read > max_reject_share:
         click.echo(f"sieve {command}: {rejected:,} of {read:,} documents rejected, more than "
-                   f"--max-reject-share {max_reject_share}", err=True)
+                   f"--max-reject-share {max_reject_share}{hint}", err=True)
         sys.exit(EXIT_TOO_MANY_REJECTS)
 
 
 def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_format: str, text_field: str,
                      max_bytes: int, model_dir: Path | None, quiet: bool, model_choice: str,
                      templates_path: Path | None, publisher: str | None = None,
-                     rejects_path: str | None = None, select: Any = None) -> tuple[int, int]:
+                     rejects_path: str | None = None, select: Any = None) -> tuple[int, int, str]:
     """`sieve clean` on standard output: JSONL records, or the kept text for a person.
     Returns the records read (skipped ones included, as a shard report counts them)
     and those rejected."""
@@ -2390,7 +2421,8 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
             _note(f"sieve clean: {note}")
         if sieve.templates is not None:
             _note(f"sieve clean: {sieve.templates.summary()}")
-    return total_read - reporter.sink.total_skipped, reporter.sink.total  # documents read, rejected
+    # documents read, rejected, and why when they were for want of a text field
+    return total_read - reporter.sink.total_skipped, reporter.sink.total, reporter.field_hint()
 
 
 def main() -> None:  # pragma: no cover - the console script

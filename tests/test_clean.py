@@ -1040,10 +1040,13 @@ def test_a_wrong_text_field_stops_the_run_before_it_starts(runner: CliRunner, ti
                    "--text-field", "raw_content")
     assert mixed.exit_code == 0, mixed.stderr
     assert json.loads((tmp_path / "out2" / REPORT_NAME).read_text())["rejected"] == {"bad_schema": 1}
-    # standard input is not read ahead: its records are rejected one by one, as before
-    piped = runner.invoke(cli, ["clean", "-", "--model-dir", str(tiny_model_dir)],
-                          input=io.BytesIO((tmp_path / "in" / "en" / "part-1.jsonl").read_bytes()))
-    assert piped.exit_code == EXIT_TOO_MANY_REJECTS and "bad_schema" in piped.stderr
+    # standard input is not read ahead: its records are rejected one by one, and the end
+    # says where their text is (it said only how many were rejected)
+    for command in (["clean"], ["score"], ["lang"]):
+        piped = runner.invoke(cli, [*command, "-", "--model-dir", str(tiny_model_dir)],
+                              input=io.BytesIO((tmp_path / "in" / "en" / "part-1.jsonl").read_bytes()))
+        assert piped.exit_code == EXIT_TOO_MANY_REJECTS and "bad_schema" in piped.stderr
+        assert "hold their text in 'raw_content': --text-field raw_content?" in piped.stderr, command
 
 
 def test_a_shard_whose_records_name_their_text_otherwise_is_warned_about_and_both_names_read_it(
