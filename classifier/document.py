@@ -325,15 +325,16 @@ class Document:
     def to_dict(self) -> dict[str, Any]:
         """The document as a prediction record (SCHEMA.md, "Prediction").
 
-        Pass-through fields come first, then ``id``, ``lang``, ``lang_score`` and
-        ``blocks`` (which win over a pass-through field of the same name).
+        ``id`` comes first (as in SCHEMA.md: what `head` shows), then the pass-through
+        fields, then ``lang``, ``lang_score`` and ``blocks`` (which win over a
+        pass-through field of the same name).
         """
-        out: dict[str, Any] = dict(self.extra)
+        out: dict[str, Any] = {"id": self.id, **self.extra}
         if self.url is not None and "url" not in out:  # pages and WARC records: not from an input field
             out["url"] = self.url
         if self.publisher is not None and "publisher" not in out:
             out["publisher"] = self.publisher
-        out["id"] = self.id
+        out["id"] = self.id  # a pass-through "id" (none: the reader takes it) never wins
         out["lang"] = self.lang
         out["lang_score"] = None if self.lang_score is None else round(self.lang_score, 4)
         out["blocks"] = [b.to_dict() for b in self.blocks]

@@ -51,6 +51,9 @@ def test_other_record_fields_pass_through_unchanged() -> None:
     for key in ("url", "publisher", "source", "meta"):
         assert out[key] == record[key]
     assert "text" not in out  # the text became blocks
+    # the id first, wherever the record had it (SCHEMA.md's order: what `head` shows)
+    moved = Document.from_dict({"url": record["url"], "source": "crawl-3", "id": 7, "text": "One."}).to_dict()
+    assert list(moved)[0] == "id" and {"url", "source"} <= set(moved)
 
 
 def test_predicted_fields_win_over_a_passthrough_of_the_same_name() -> None:
