@@ -47,6 +47,7 @@ from .readers import (
     DEFAULT_MAX_BYTES,
     FIELD_CHECK_RECORDS,
     INPUT_FORMATS,
+    FieldCheck,
     Reject,
     RejectSink,
     read_any,
@@ -342,8 +343,8 @@ class _RejectReporter:
     def field_hint(self) -> str:
         """Which field the records rejected for want of a text field hold their text in,
         as advice (empty when none holds text)."""
-        name, chars = max(self.fields.items(), key=lambda kv: kv[1], default=("", 0))
-        return f"; the rejected records hold their text in '{name}': --text-field {name}?" if chars else ""
+        name = FieldCheck(self._looked, [], self.fields).likely_text_field()
+        return f"; the rejected records hold their text in '{name}': --text-field {name}?" if name else ""
 
     def __enter__(self) -> _RejectReporter:
         if self.writer is not None:
