@@ -207,7 +207,10 @@ def _temporal_as_text(column: Any) -> Any:
 
     kind = column.type
     if pa.types.is_timestamp(kind):
-        return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S" + ("%z" if kind.tz else ""))
+        if not kind.tz:
+            return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
+        text = pc.strftime(column, format="%Y-%m-%dT%H:%M:%S%z")  # +0100: ISO 8601's extended form is +01:00
+        return pc.replace_substring_regex(text, pattern=r"([+-]\d\d)(\d\d)$", replacement=r"\1:\2")
     if pa.types.is_date(kind) or pa.types.is_time(kind):
         return pc.cast(column, pa.string())
     if pa.types.is_duration(kind):
