@@ -18,14 +18,12 @@ text keeps it (``kept``).
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
 import re
 import threading
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -37,7 +35,16 @@ from .document import Block, Document, Label, Segment, url_host
 from .errors import InputError
 from .language import _text_weight, long_enough_for_a_language
 from .options import option_differences, shard_options
-from .readers import DEFAULT_MAX_BYTES, Reject, RejectSink, file_format, read_any, with_publisher
+from .readers import (
+    DEFAULT_MAX_BYTES,
+    Reject,
+    RejectSink,
+    _open_binary,
+    _truncation_errors,
+    file_format,
+    read_any,
+    with_publisher,
+)
 from .writers import JsonlWriter, _encodable, write_text_atomic
 
 __all__ = ["CleanPolicy", "ShardTask", "clean_document", "clean_shard", "current_options", "earlier_output_owners",
@@ -409,8 +416,9 @@ def shard_report_path(output: str) -> Path:
     return Path(output + ".report.json")
 
 
-#: The suffixes of output shards (``--compression gz`` and ``none``).
-OUTPUT_SUFFIXES = (".jsonl.gz", ".jsonl")
+#: The suffixes of output shards, by ``--compression`` (gz, zst, none).
+COMPRESSION_SUFFIX = {"gz": ".jsonl.gz", "zst": ".jsonl.zst", "none": ".jsonl"}
+OUTPUT_SUFFIXES = tuple(COMPRESSION_SUFFIX.values())
 #: The language part of a split shard's name: ``NAME.LANG.jsonl.gz`` (``und`` when unknown).
 _LANG_PART = re.compile(r"[a-z]{2,3}")
 
@@ -436,13 +444,15 @@ def _is_output_of(path: Path, task: ShardTask) -> bool:
     """Whether ``path`` was written by this shard: its first record's ``source`` is
     the shard's name (every record has one), or it has none and is named as the
     shard's unsplit output (only that output is ever written empty)."""
+    # ValueError: bad JSON or UTF-8; the others: a cut or damaged .gz or .zst
+    unreadable: tuple[type[BaseException], ...] = (OSError, ValueError, *_truncation_errors())
     try:
-        with gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb") as f:
+        with _open_binary(path) as f:  # by its first bytes: .gz, .zst or plain
             first = f.readline()
         if not first.strip():
             return path.name in {Path(task.output).name + suffix for suffix in OUTPUT_SUFFIXES}
         record = json.loads(first)
-    except (OSError, EOFError, zlib.error, ValueError) as err:  # ValueError: bad JSON or UTF-8
+    except unreadable as err:
         logger.warning("shard %s: left %s alone: cannot read whose output it is (%s)", task.name, path, err)
         return False
     # records hold the name as written out (a file name that is not UTF-8: U+FFFD for its bytes)

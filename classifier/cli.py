@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import gzip
 import io
 import json
 import logging
@@ -29,7 +28,7 @@ import click
 
 from . import __version__
 from .cards import sha256_of
-from .clean import DEFAULT_MIN_CHARS, UNDETERMINED
+from .clean import COMPRESSION_SUFFIX, DEFAULT_MIN_CHARS, UNDETERMINED
 from .document import LABELS, Block, Document, Label, Segment, labelled_block, normalize_lang, url_host
 from .errors import ClassifierError
 from .language import LanguageIdentifier
@@ -2007,10 +2006,13 @@ def _earlier_answers(output: Path, docs: list[Document]) -> tuple[dict[tuple[int
     for i, d in enumerate(docs):
         by_id.setdefault(str(d.id), []).append(i)
     taken: set[int] = set()
+    from .readers import _open_binary, _truncation_errors
+
+    unreadable: tuple[type[BaseException], ...] = (OSError, ValueError, KeyError, TypeError, *_truncation_errors())
     try:
-        raw = output.read_bytes()
-        if raw[:2] == b"\x1f\x8b":  # -o NAME.jsonl.gz: written gzipped
-            raw = gzip.decompress(raw)
+
+        with _open_binary(output) as f:  # -o NAME.jsonl.gz or .zst: written compressed
+            raw = f.read()
         lines = raw.decode("utf-8").splitlines()
         records = [json.loads(line) for line in lines if line.strip()]
         aligned = sum(1 for rec in records if "align" in rec and rec.get("reviewed") is not True)
@@ -2029,7 +2031,7 @@ def _earlier_answers(output: Path, docs: list[Document]) -> tuple[dict[tuple[int
             for b_i, lab in enumerate(labels):
                 if lab is not None:
                     answers[(d_i, b_i)] = lab
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+    except unreadable as err:
         raise click.ClickException(f"{output} exists and is not the output of `sieve review` ({err}); "
                                    "name another -o, or remove it") from err
     return answers, kept
@@ -2198,8 +2200,8 @@ def _check_languages(langs: tuple[str, ...], model_dir: Path | None) -> None:
               help="With --engine dask: address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                    "(exit 1 when it does not answer within 10 s).")
 @click.option("--overwrite", is_flag=True, help="Redo shards that are finished already (default: skip them).")
-@click.option("--compression", type=click.Choice(["gz", "none"]), default="gz", show_default=True,
-              help="Output shards as .jsonl.gz or .jsonl.")
+@click.option("--compression", type=click.Choice(["gz", "zst", "none"]), default="gz", show_default=True,
+              help="Output shards as .jsonl.gz, .jsonl.zst (zstd: smaller, faster to write and read) or .jsonl.")
 @click.option("--include", "include", multiple=True, metavar="GLOB",
               help="Of an input folder's files, read only those whose path under it or name matches (repeat for "
                    "several): --include '*.warc.gz'. Files given by name are always read.")
@@ -2308,7 +2310,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             scheduler=scheduler, overwrite=overwrite, model_dir=str(model_dir) if model_dir else None,
             model_choice=model_choice, templates=str(templates_path) if templates_path else None,
             input_format=input_format, text_field=text_field, max_bytes=max_bytes, publisher=publisher,
-            suffix=".jsonl.gz" if compression == "gz" else ".jsonl",
+            suffix=COMPRESSION_SUFFIX[compression],
             echo=None if quiet else _note,
             on_failure=lambda name, why: click.echo(f"sieve clean: shard {name} failed: {why}", err=True),
             select=select,

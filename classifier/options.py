@@ -63,7 +63,7 @@ def _shown(key: str, value: Any) -> str:
     if value is None:
         return "none"
     if key == "suffix":
-        return {".jsonl.gz": "gz", ".jsonl": "none"}.get(str(value), str(value))
+        return {".jsonl.gz": "gz", ".jsonl.zst": "zst", ".jsonl": "none"}.get(str(value), str(value))
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, list):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import subprocess
@@ -335,6 +336,27 @@ def test_review_again_into_the_same_file_keeps_the_earlier_answers(runner: CliRu
     labels = sorted(b["label"] for r in records[1:] for b in r["blocks"] if b["label"])
     assert labels == ["boilerplate", "content", "navigation"]
     assert "4 blocks labelled" in second.stderr
+
+
+@pytest.mark.parametrize("suffix", [".jsonl.gz", ".jsonl.zst"])
+def test_review_again_into_a_compressed_file_keeps_the_earlier_answers(runner: CliRunner, tiny_model_dir: Path,
+                                                                      data_dir: Path, tmp_path: Path,
+                                                                      suffix: str) -> None:
+    import zstandard
+
+    out = tmp_path / f"corrections{suffix}"
+    args = ["review", str(data_dir / "articles.jsonl"), "-o", str(out), "--model-dir", str(tiny_model_dir)]
+    assert runner.invoke(cli, args, input="cbq").exit_code == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\x1f\x8b" if suffix.endswith(".gz") else b"\x28\xb5\x2f\xfd")  # written compressed
+    second = runner.invoke(cli, args, input="nq")
+    assert second.exit_code == 0 and "2 earlier answers" in second.stderr, second.stderr
+    raw = out.read_bytes()
+    unzstd = zstandard.ZstdDecompressor().decompressobj().decompress
+    text = gzip.decompress(raw) if suffix.endswith(".gz") else unzstd(raw)
+    labels = sorted(b["label"] for line in text.decode("utf-8").splitlines() for b in json.loads(line)["blocks"]
+                    if b["label"])
+    assert labels == ["boilerplate", "content", "navigation"]
 
 
 def test_review_rerun_keeps_answers_of_pages_that_changed_and_of_repeated_ids(runner: CliRunner, tiny_model_dir: Path,

@@ -434,6 +434,50 @@ def test_outputs_are_byte_identical_for_any_number_of_workers(tiny_model_dir: Pa
         assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes(), rel
 
 
+def test_zstd_outputs_hold_the_gzip_records_and_are_the_same_bytes_for_any_number_of_workers(
+        runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path, sieve_executable: str) -> None:
+    import zstandard
+
+    _corpus(tmp_path / "in", data_dir)
+    gz = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "gz"), "--workers", "1")
+    assert gz.exit_code == 0, gz.stderr
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"zst{workers}"
+        proc = subprocess.run([sieve_executable, "clean", str(tmp_path / "in"), "-o", str(out), "--workers", workers,
+                               "--compression", "zst", "--model-dir", str(tiny_model_dir), "--max-bytes", "4000",
+                               "--min-chars", "20"], capture_output=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr.decode()
+        outs.append(out)
+    shards = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*.jsonl.zst"))
+    assert [str(p) for p in shards] == sorted(str(p.relative_to(tmp_path / "gz")).removesuffix(".gz") + ".zst"
+                                              for p in (tmp_path / "gz").rglob("*.jsonl.gz"))
+    for rel in shards:
+        assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes(), rel
+        # one zstd frame with a checksum, holding exactly the records of the gzip output
+        frame = zstandard.get_frame_parameters((outs[0] / rel).read_bytes())
+        assert frame.has_checksum
+        text = zstandard.ZstdDecompressor().decompressobj().decompress((outs[0] / rel).read_bytes())
+        twin = (tmp_path / "gz" / rel).with_name(rel.name.removesuffix(".zst") + ".gz")
+        assert text == gzip.decompress(twin.read_bytes())
+    assert any(zstandard.ZstdDecompressor().decompressobj().decompress((outs[0] / rel).read_bytes())
+               for rel in shards)  # not all empty
+    # a zstd output is an input Sieve reads
+    again = runner.invoke(cli, ["score", str(outs[0] / "articles.jsonl.zst"), "-o", str(tmp_path / "s.jsonl.zst"),
+                                "--model-dir", str(tiny_model_dir)])
+    assert again.exit_code == 0, again.stderr
+    scored = zstandard.ZstdDecompressor().decompressobj().decompress((tmp_path / "s.jsonl.zst").read_bytes())
+    assert len(scored.decode("utf-8").splitlines()) == 3
+    # a rerun skips them; redone as gzip, the zstd outputs go
+    rerun = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(outs[0]), "--compression", "zst")
+    assert rerun.exit_code == 0 and "(8 finished before)" in rerun.stderr, rerun.stderr
+    refused = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(outs[0]))
+    assert refused.exit_code == 1 and "--compression was zst, now gz" in refused.stderr, refused.stderr
+    redo = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(outs[0]), "--overwrite", "--workers", "1")
+    assert redo.exit_code == 0, redo.stderr
+    assert not list(outs[0].rglob("*.zst")) and len(list(outs[0].rglob("*.jsonl.gz"))) == len(shards)
+
+
 def test_dask_local_cluster_gives_the_same_outputs(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     distributed = pytest.importorskip("distributed")
