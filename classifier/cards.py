@@ -405,6 +405,16 @@ def _unpickle_model(data: bytes) -> Any:
                 raise ForbiddenGlobal("holds an array of Python objects")
             base.load_build(self)
 
+        def load_inst(self) -> None:
+            # protocol 0 and 1's INST and OBJ call a class with arguments from the stack
+            # (OBJ: any object there) as REDUCE does; joblib never writes them
+            raise ForbiddenGlobal("calls a class through the INST opcode")
+
+        def load_obj(self) -> None:
+            raise ForbiddenGlobal("calls an object through the OBJ opcode")
+
+        dispatch[pickle.INST[0]] = load_inst
+        dispatch[pickle.OBJ[0]] = load_obj
         dispatch[pickle.REDUCE[0]] = load_reduce
         dispatch[pickle.NEWOBJ[0]] = load_newobj
         dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex

@@ -311,7 +311,12 @@ def test_allowed_names_cannot_be_put_to_other_uses(copy_model_dir) -> None:
              (b"\x80\x04" + global_ref("classifier.model", "ModelParams") + b"}b.", "changes the class "
               "classifier.model.ModelParams"),
              (b"\x80\x04" + global_ref("sklearn.utils.deprecation", "deprecated") + b".",
-              "names sklearn.utils.deprecation.deprecated")]
+              "names sklearn.utils.deprecation.deprecated"),
+             # protocol 0 / 1 opcodes that call as REDUCE does: numpy.ndarray on raw bytes again
+             (b"\x80\x04(K\x03\x85X\x02\x00\x00\x00u1C\x03abcinumpy\nndarray\n.",
+              "calls a class through the INST opcode"),
+             (b"\x80\x04(cnumpy\nndarray\nK\x03\x85X\x02\x00\x00\x00u1C\x03xyzo.",
+              "calls an object through the OBJ opcode")]
     for payload, says in cases:
         _forge(folder / "blocks.joblib", zlib.compress(payload))
         with pytest.raises(ModelError, match=f"its pickle {says}, as no Sieve model does"):
