@@ -122,6 +122,14 @@ class TemplateMemory:
     applied: int = field(default=0, compare=False, repr=False)
     turned: int | None = field(default=0, compare=False, repr=False)  # blocks moved from content (None: unknown)
 
+    def __post_init__(self) -> None:
+        # a memory file is data from elsewhere: "min_pages": 0 made every block of a known
+        # publisher, in the memory or not, a template
+        if isinstance(self.min_pages, bool) or not isinstance(self.min_pages, int) or self.min_pages < 2:
+            raise ValueError(f"min_pages {self.min_pages!r}: a template is a text seen on 2 pages or more")
+        if not isinstance(self.min_share, int | float) or not 0.0 <= self.min_share <= 1.0:
+            raise ValueError(f"min_share {self.min_share!r}: a share of pages, from 0 to 1")
+
     # -- learning -------------------------------------------------------------------
     @classmethod
     def learn(cls, documents: Iterable[Document], *, min_pages: int = 3, min_share: float = 0.2,
@@ -131,9 +139,10 @@ class TemplateMemory:
         Only texts seen on ``min_pages`` pages are kept, unless ``partial`` (for a
         shard whose memory will be merged with others': see ``final``). Documents
         without a publisher are left out (counted in ``unattributed``), and so is a
-        page given again (its url as ``align.url_key`` reads it, or without a url the
-        same block texts; counted in ``repeated``): a crawl that fetched a story
-        three times must not make its paragraphs templates.
+        page given again (its url as ``align.url_key`` reads it, or the same block
+        texts under any url; counted in ``repeated``): a crawl that fetched a story
+        three times, with tracking parameters or not, must not make its paragraphs
+        templates.
         """
         from .align import url_key
 
@@ -147,12 +156,17 @@ class TemplateMemory:
             if pub is None:
                 unattributed += 1
                 continue
-            which = ("url:" + url_key(doc.url)) if doc.url else "texts:" + "\x00".join(b.text for b in doc.blocks)
-            digest = hashlib.blake2b(which.encode("utf-8", "surrogatepass"), digest_size=12).digest()
-            if digest in known.setdefault(pub, set()):
+            # a page is known by its url and by its texts: the same story under two urls
+            # (tracking parameters, a mobile path) is one page too
+            texts = "\x00".join(b.text for b in doc.blocks)
+            ways = ([f"texts:{texts}"] if texts.strip("\x00 \t\r\n") or not doc.url else []) + (
+                [f"url:{url_key(doc.url)}"] if doc.url else [])
+            digests = [hashlib.blake2b(w.encode("utf-8", "surrogatepass"), digest_size=12).digest() for w in ways]
+            seen_pages = known.setdefault(pub, set())
+            if any(d in seen_pages for d in digests):
                 repeated += 1
                 continue
-            known[pub].add(digest)
+            seen_pages.update(digests)
             pages[pub] = pages.get(pub, 0) + 1
             seen = counts.setdefault(pub, {})
             preview = previews.setdefault(pub, {})
@@ -161,7 +175,9 @@ class TemplateMemory:
                 if b.text.strip():
                     key = text_key(b.text)
                     here.setdefault(key, set()).add(block_role(b))
-                    preview.setdefault(key, " ".join(b.text.split())[:60])
+                    shown = " ".join(b.text.split())[:60]
+                    # the least of the texts sharing a key: the same preview in any order of pages
+                    preview[key] = min(preview.get(key, shown), shown)
             for key, roles in here.items():
                 entry = seen.setdefault(key, {"pages": 0, "roles": {}})
                 entry["pages"] += 1
@@ -312,6 +328,7 @@ def _added(out: dict[str, dict[str, Any]], *entries: Any) -> dict[str, dict[str,
             dst["pages"] += entry["pages"]
             for k, v in entry["blocks"].items():
                 b = dst["blocks"].setdefault(k, {"pages": 0, "roles": {}, "text": v.get("text", "")})
+                b["text"] = min(b["text"], v.get("text", ""))  # as `learn` picks it: in any order of merging
                 b["pages"] += v["pages"]
                 for role, c in v["roles"].items():
                     b["roles"][role] = b["roles"].get(role, 0) + c
