@@ -342,7 +342,11 @@ def fit_adapter(docs: Sequence[Document], base_probs: Sequence[np.ndarray], *, b
                 n_path_features: int = 2**16) -> PublisherAdapter:
     """An adapter for the publishers of the labelled ``docs``; ``base_probs`` are
     the probabilities the ``base_model`` ("text" or "html") gave them (same order),
-    the model whose output the adapter will adjust."""
+    the model whose output the adapter will adjust. The pages are taken in one order
+    whatever theirs (by url or id, then texts): the same pages in other files, or the
+    files in another order, give the same adapter."""
+    order = sorted(range(len(docs)), key=lambda i: (_page_key(docs[i]) or "", str(docs[i].id), docs[i].texts))
+    docs, base_probs = [docs[i] for i in order], [base_probs[i] for i in order]
     publishers = frozenset(p for p in (publisher_of(d) for d in docs) if p)
     texts, paths, y = _labelled(docs)
     adapter = PublisherAdapter(publishers, pages=len(docs), blocks=len(y), base_model=base_model,
