@@ -200,8 +200,10 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
     every headline of the publisher's pages."""
     clean_grams = _grams(_tokens(clean_text))
     clean_set = set(clean_grams)
-    clean_tokens = " " + " ".join(_tokens(clean_text)) + " "
+    clean_words = _tokens(clean_text)
+    clean_tokens = " " + " ".join(clean_words) + " "
     covered: set[tuple[str, ...]] = set()
+    short_runs: set[tuple[str, ...]] = set()  # the words of matched blocks of fewer than 3
     gold: list[dict[str, str]] = []
     content = partial = 0
     matched_chars = unmatched_prose = 0  # characters: content by alignment; prose the model calls content
@@ -223,6 +225,8 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
             content += 1
             matched_chars += len(b.text)
             covered.update(g for g in grams if g in clean_set)
+            if len(toks) < 3:
+                short_runs.add(tuple(toks))
         else:
             if PARTIAL[0] <= share < PARTIAL[1]:
                 partial += 1
@@ -249,13 +253,19 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
             gold[i] = {"label": Label.CONTENT.value}
             content += 1
     # coverage: the share of the clean text's words inside a 3-gram some content block has
-    # (3-grams across the clean text's paragraph breaks need not be in any block)
-    n_tok = len(clean_tokens.split())
+    # (3-grams across the clean text's paragraph breaks need not be in any block), or in
+    # the words of a matched short block (an ingredient, a list item: its 1-2 words are
+    # no 3-gram, and a page of them was doubtful at full coverage)
+    n_tok = len(clean_words)
     hit = [False] * n_tok
     for k, g in enumerate(clean_grams):
         if g in covered:
             for j in range(k, min(k + len(g), n_tok)):
                 hit[j] = True
+    for run in short_runs:
+        for k in range(n_tok - len(run) + 1):
+            if tuple(clean_words[k:k + len(run)]) == run:
+                hit[k:k + len(run)] = [True] * len(run)
     coverage = sum(hit) / n_tok if n_tok else 0.0
     reasons = []
     if not clean_grams:

@@ -47,6 +47,21 @@ def test_align_labels_matching_blocks_content_and_reports_coverage() -> None:
     assert half.document.gold_labels[3] is Label.CONTENT
 
 
+def test_short_blocks_that_match_count_in_the_coverage() -> None:
+    # a recipe's ingredients are blocks of two words: matched, but their words sit in no
+    # 3-gram of a block, and the page came out doubtful at 43% coverage
+    items = ["two eggs", "fresh milk", "brown sugar", "plain flour", "sea salt", "unsalted butter",
+             "vanilla pods", "lemon zest"]
+    method = "Mix everything and bake for forty minutes at one hundred eighty degrees."
+    page = Document.from_texts([*MENU, *items, method, FOOTER], id="cake")
+    result = align_document(page, "\n\n".join([*items, method]))
+    assert result.content_blocks == len(items) + 1
+    assert result.coverage == 1.0 and not result.doubtful, result.reason
+    # the same page without its list: the ingredients' words are not covered
+    half = align_document(Document.from_texts([*MENU, method, FOOTER], id="cake"), "\n\n".join([*items, method]))
+    assert half.coverage < 0.6 and half.doubtful
+
+
 def test_a_breadcrumb_ending_in_the_headline_is_not_content() -> None:
     crumb = f"Home » News » {ARTICLE[1]}"  # a long headline: 14 of its 16 word 3-grams are in the clean text
     page = Document.from_texts([*MENU, crumb, *ARTICLE, FOOTER], id="p1")
