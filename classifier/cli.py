@@ -1125,7 +1125,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
                  len(fit_docs), fit_docs)
         if not held:
             most = max((len(v) for pub, v in by_publisher.items() if pub), default=0)
-            few = (f"{len(labelled_pages)} labelled pages (of {len(docs)}) are too few to hold some out (4 or more, "
+            few = ("none held out (--holdout-share 0)" if holdout_share == 0 else
+                   f"{len(labelled_pages)} labelled pages (of {len(docs)}) are too few to hold some out (4 or more, "
                    f"--holdout-share {holdout_share})" if len(labelled_pages) < 4 else
                    f"the {sum(1 for pub in by_publisher if pub)} publishers' labelled pages are too few to hold some "
                    f"of each out ({most} at most; --holdout-share {holdout_share})")
@@ -1160,6 +1161,9 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         if held:
             shown = ", ".join(str(d.id) for d in held[:10]) + (", ..." if len(held) > 10 else "")
             cvr_gain, macro_gain = report(f"held-out pages of the publisher ({len(held)}: {shown})", held)
+            aligned = _aligned_warning(held)
+            if aligned:
+                _note(f"sieve train: warning: of the held-out pages, {aligned}")
             if cvr_gain < 0 or macro_gain < 0:
                 _note("sieve train: warning: the adapter scores worse than the base model on the held-out pages; "
                       "it is written all the same: check the labels, or label more pages")
@@ -1170,6 +1174,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
                 _note(f"sieve train: warning: {own} of the --general documents are of the adapted publisher(s): "
                       "--general is for other publishers' pages, which the adapter must leave alone")
             report(f"general data ({len(gen)} documents)", gen)
+            for line in _in_sample_notes(base, general, gen):
+                _note(f"sieve train: warning: {line}")
         if held:  # the adapter that is written learns from every page given
             base_all = list(base.label_many(docs))
             adapter = fit_adapter(docs, probs_of(base_all), base_model=kind)
@@ -1335,11 +1341,9 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
     click.echo(json.dumps(metrics, indent=2, sort_keys=True) if as_json else format_metrics(metrics))
     for line in in_sample:
         _note(f"sieve evaluate: warning: {line}")
-    aligned = sum(1 for d in docs if "align" in d.extra and d.extra.get("reviewed") is not True)
-    if aligned:  # align labels content from the clean text, the rest as the model finds more likely
-        _note(f"sieve evaluate: warning: {aligned} of the {_plural(len(docs), 'document')} are `sieve align` "
-              "output, whose blocks other than content carry the boilerplate or navigation label of the model "
-              "align ran with: these figures tell content from the rest, not boilerplate from navigation")
+    aligned = _aligned_warning(docs)
+    if aligned:
+        _note(f"sieve evaluate: warning: {aligned}")
     if in_sample:
         models += "; in-sample: " + " ".join(in_sample)
     if report_path is not None:
@@ -1356,6 +1360,18 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         shown = (f" (block by block: the first {len(predicted) - docs_out:,} documents; {blocks_out:,} blocks left "
                  "out there, counted in the figures)" if docs_out or blocks_out else "")
         _note(f"sieve evaluate: wrote {report_path}{shown}")
+
+
+def _aligned_warning(docs: list[Document]) -> str | None:
+    """What figures scored against ``docs`` mean when some are `sieve align` output
+    no person reviewed: align labels content from the clean text, the other blocks as
+    the model it ran with finds more likely (None when there are none)."""
+    aligned = sum(1 for d in docs if "align" in d.extra and d.extra.get("reviewed") is not True)
+    if not aligned:
+        return None
+    return (f"{aligned} of the {_plural(len(docs), 'document')} are `sieve align` output, whose blocks other than "
+            "content carry the boilerplate or navigation label of the model align ran with: these figures tell "
+            "content from the rest, not boilerplate from navigation")
 
 
 def _in_sample_notes(sieve: Sieve, data: tuple[str, ...], predicted: list[Document]) -> list[str]:

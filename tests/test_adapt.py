@@ -388,6 +388,37 @@ def test_general_data_of_the_adapted_publisher_is_named(runner: CliRunner, tiny_
     assert "6 of the --general documents are of the adapted publisher(s)" in result.stderr
 
 
+def test_train_base_says_what_its_figures_are_worth(runner: CliRunner, copy_model_dir, tmp_path: Path) -> None:
+    """Held-out pages labelled by `sieve align` grade boilerplate against navigation by the
+    base model's own labels, and general data the base model was trained on is in-sample:
+    `sieve evaluate` said both, `train --base` printed the same figures without a word."""
+    import hashlib
+
+    folder = copy_model_dir()
+    general = Path(__file__).parent / "data" / "labelled.jsonl"
+    card = json.loads((folder / "blocks.json").read_text(encoding="utf-8"))
+    card["training_files"] = [{"path": str(general), "sha256": hashlib.sha256(general.read_bytes()).hexdigest()}]
+    (folder / "blocks.json").write_text(json.dumps(card), encoding="utf-8")
+    data = tmp_path / "aligned.jsonl"
+    data.write_text("".join(json.dumps({**_blog_page(i), "align": {"coverage": 1.0}}) + "\n" for i in range(8)))
+    result = runner.invoke(cli, ["train", "--base", str(folder), str(data), "-o", str(tmp_path / "out"),
+                                 "--general", str(general)])
+    assert result.exit_code == 0, result.stderr
+    assert "sieve train: warning: of the held-out pages, 2 of the 2 documents are `sieve align` output" \
+        in result.stderr
+    assert f"sieve train: warning: {general} is a file blocks.joblib was trained on" in result.stderr
+    assert "these figures are in-sample" in result.stderr
+    # reviewed pages are a person's labels: no caveat; and no hold-out asked for is said so
+    data.write_text("".join(json.dumps({**_blog_page(i), "align": {"coverage": 1.0}, "reviewed": True}) + "\n"
+                            for i in range(8)))
+    again = runner.invoke(cli, ["train", "--base", str(folder), str(data), "-o", str(tmp_path / "out2")])
+    assert again.exit_code == 0 and "align` output" not in again.stderr, again.stderr
+    none = runner.invoke(cli, ["train", "--base", str(folder), str(data), "-o", str(tmp_path / "out3"),
+                               "--holdout-share", "0"])
+    assert none.exit_code == 0 and "no before/after report on the publisher's pages: none held out " \
+        "(--holdout-share 0)" in none.stderr, none.stderr
+
+
 def test_a_corrected_page_is_one_page_with_the_corrections_first() -> None:
     from classifier.adapt import merge_repeated_pages
 
