@@ -45,7 +45,7 @@ from .readers import (
     read_any,
     with_publisher,
 )
-from .writers import JsonlWriter, _encodable, write_text_atomic
+from .writers import JsonlWriter, _encodable, json_lossless, write_text_atomic
 
 __all__ = ["CleanPolicy", "ShardTask", "clean_document", "clean_shard", "current_options", "earlier_output_owners",
            "merge_reports", "shard_report_path"]
@@ -208,7 +208,9 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
             result.removed["captions"] += 1
         else:
             kept.append(b)
-            cut = _foreign_segments(b, _language_of(b, main)) if b.segments and not policy.keep_foreign else []
+            # split by language, the segments go to their languages' records: moved, not removed
+            removes = b.segments and not policy.keep_foreign and not policy.split_by_language
+            cut = _foreign_segments(b, _language_of(b, main)) if removes else []
             if cut:
                 result.removed["foreign_segments"] += len(cut)
     # the record's own publisher, else its url's host without www. (as templates and adapters read it)
@@ -459,14 +461,45 @@ def _is_output_of(path: Path, task: ShardTask) -> bool:
     return isinstance(record, dict) and record.get("source") == _encodable(task.name)
 
 
-def _remove_earlier_outputs(task: ShardTask, written: set[str]) -> None:
+#: A shard report that says its shard is being redone: it names the outputs of the
+#: earlier run (``owned``), and the shard is not finished.
+UNFINISHED = "unfinished"
+
+
+def _take_earlier_report(task: ShardTask, tag: str | None) -> frozenset[str]:
+    """The outputs this shard's earlier report (finished, or left unfinished by a redo
+    that was stopped) names; the report is replaced by an unfinished one naming them
+    (or removed when it names none). Records that carry their own ``source`` (Dolma)
+    do not say which shard wrote them: the report does."""
+    path = shard_report_path(task.output)
+    owned: set[str] = set()
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = None
+    if isinstance(old, dict) and old.get("name") == task.name:
+        names = [*(old.get("outputs") or ()), *(old.get("owned") or ())]
+        owned = {n for n in names if isinstance(n, str) and n in task.earlier_outputs}
+    if owned:
+        try:
+            _write_json_atomic(path, {"name": task.name, UNFINISHED: True, "owned": sorted(owned)}, tag=tag)
+            return frozenset(owned)
+        except OSError:  # (a full disk) this run still knows them; a rerun, only by their records
+            pass
+    path.unlink(missing_ok=True)
+    return frozenset(owned)
+
+
+def _remove_earlier_outputs(task: ShardTask, written: set[str], owned: frozenset[str] = frozenset()) -> None:
     """Delete this shard's outputs from an earlier run that this run did not write
     again (a language no longer in its input, the other compression, split or not),
-    so a redone shard leaves exactly this run's files; other shards' files stay."""
+    so a redone shard leaves exactly this run's files; other shards' files stay. A
+    file is this shard's when its earlier report names it (``owned``), or its first
+    record's ``source`` is the shard's name."""
     folder = Path(task.output).parent
     for name in task.earlier_outputs:
         path = folder / name
-        if name not in written and path.is_file() and _is_output_of(path, task):
+        if name not in written and path.is_file() and (name in owned or _is_output_of(path, task)):
             path.unlink(missing_ok=True)
             logger.info("shard %s: removed %s, an output of an earlier run that this run does not write",
                         task.name, path)
@@ -585,11 +618,13 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
         raise InputError(f"cannot create the folder {folder} for its outputs ({err.strerror or err})") from err
     # a shard being redone is not finished until its new report is written: a redo that
     # fails or is killed after renaming some outputs must not leave the old report
-    # saying the shard is done (a rerun would skip it with the outputs of neither run)
-    shard_report_path(task.output).unlink(missing_ok=True)
+    # saying the shard is done (a rerun would skip it with the outputs of neither run).
+    # What the old report names as the shard's outputs stays known, in an unfinished
+    # report, until the redo has removed those it does not write again
+    tag = task.run or None  # the unfinished files: NAME.jsonl.gz.RUN.part
+    owned = _take_earlier_report(task, tag)
     rejects_path = Path(task.output + ".rejects.jsonl")
     writers: dict[str | None, JsonlWriter] = {}
-    tag = task.run or None  # the unfinished files: NAME.jsonl.gz.RUN.part
     rejected = JsonlWriter(rejects_path, lazy=True, tag=tag)
     dropped_path = Path(task.output + DROPPED_SUFFIX)
     dropped = JsonlWriter(dropped_path, lazy=True, tag=tag)  # each dropped document's id and why
@@ -631,13 +666,17 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
             if not writers and not task.policy.split_by_language:  # an empty shard is still a shard
                 writers[None] = JsonlWriter(_out_path(task, None), tag=tag).__enter__()
             _check_run(task)  # before any file of the shard is put in place
+            # the outputs first, inside the lists' `with`: an output that cannot be completed
+            # (a full disk at its last bytes) leaves no rejects or dropped list in place either
+            closing, writers = writers, {}  # closed (or, failing, removed) by _close_writers alone
+            _close_writers(closing, failed=False)
+            writers = closing
     except BaseException:
         _close_writers(writers, failed=True)  # leaves no partial output
         raise
-    _close_writers(writers, failed=False)
     # after the new outputs are complete (a failed redo leaves the earlier run's files) and
     # before the report (a shard with a report has exactly its outputs)
-    _remove_earlier_outputs(task, {_out_path(task, lang).name for lang in writers})
+    _remove_earlier_outputs(task, {_out_path(task, lang).name for lang in writers}, owned)
     if rejected.count == 0:
         rejects_path.unlink(missing_ok=True)
     if dropped.count == 0:
@@ -737,7 +776,7 @@ def _size(path: Path) -> int | None:
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any], tag: str | None = None) -> None:
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n", tag=tag)
+    write_text_atomic(path, json_lossless(data, indent=2) + "\n", tag=tag)
 
 
 def merge_reports(reports: list[dict[str, Any]], policy: CleanPolicy) -> dict[str, Any]:

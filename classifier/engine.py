@@ -40,6 +40,7 @@ from typing import Any
 from .clean import (
     DROPPED_SUFFIX,
     RUN_FILE,
+    UNFINISHED,
     CleanPolicy,
     ShardTask,
     WorkerMismatch,
@@ -620,6 +621,9 @@ def run_clean(
                 report = json.loads(done.read_text(encoding="utf-8"))
                 if not isinstance(report, dict):
                     raise ValueError("not a report")
+                if report.get(UNFINISHED):  # a redo that was stopped: done again
+                    todo.append(t)
+                    continue
                 if _input_changed(t, report):
                     changed.append(t.name)
                     todo.append(t)
@@ -711,7 +715,11 @@ def run_clean(
                 bar.close()
         ordered = [reports[t.name] for t in tasks if t.name in reports]
         report = merge_reports(ordered, policy)
-        report_path = None if failed else write_run_report(output_dir / REPORT_NAME, report)
+        try:
+            report_path = None if failed else write_run_report(output_dir / REPORT_NAME, report)
+        except OSError as err:  # every shard is finished and kept: a rerun writes the report
+            raise InputError(f"cannot write the run report {output_dir / REPORT_NAME}: {err.strerror or err}; "
+                             "the shards are finished: rerun to write it") from err
         return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started,
                          report_path)
 
@@ -750,7 +758,10 @@ def _named_run(output_dir: Path) -> Iterator[str]:
     a stopped run still going on a Dask worker finds another run (or none) named there,
     and puts no file in place (``clean.ShardTask.run``)."""
     run = uuid.uuid4().hex[:12]
-    write_text_atomic(output_dir / RUN_FILE, run + "\n")
+    try:
+        write_text_atomic(output_dir / RUN_FILE, run + "\n")
+    except OSError as err:  # a full disk or a folder of no free inodes: one line, before any work
+        raise InputError(f"cannot write {output_dir / RUN_FILE}: {err.strerror or err}") from err
     try:
         yield run
     finally:  # ended, or stopped

@@ -20,7 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-__all__ = ["JsonlWriter", "dumps_record", "is_special_file", "rejects_path_for", "write_text_atomic"]
+__all__ = ["JsonlWriter", "dumps_record", "is_special_file", "json_lossless", "rejects_path_for",
+           "write_text_atomic"]
 
 
 #: A lone surrogate: how Python keeps the bytes of a file name that is not UTF-8
@@ -33,6 +34,14 @@ def _encodable(text: str) -> str:
     ``id`` or ``source``) as U+FFFD, as a decoder shows such bytes: writing it can
     neither fail nor put bytes that are not UTF-8 into the output."""
     return _SURROGATE.sub("\ufffd", text)
+
+
+def json_lossless(data: Any, **options: Any) -> str:
+    """``json.dumps(data, ensure_ascii=False, **options)`` with each lone surrogate (a file
+    name's undecodable byte) written as its ``\\udcXX`` escape, which reads back as the
+    same character: a report that names such a file names it exactly (as U+FFFD, it
+    named a file that is not there, and the shard was never found finished)."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, ensure_ascii=False, **options))
 
 
 def dumps_record(record: dict[str, Any]) -> str:

@@ -95,6 +95,9 @@ def test_split_by_language_gives_each_language_its_text() -> None:
     assert by_lang["de"]["text"] == GERMAN and by_lang["de"]["metadata"]["lang"] == "de"
     assert "français" in by_lang["fr"]["text"] and "Gazette" not in by_lang["fr"]["text"]
     assert GERMAN not in by_lang["en"]["text"] and "Port Aldwin" in by_lang["en"]["text"]
+    # the French segment went to the French record: moved, not counted as removed
+    assert "foreign_segments" not in by_lang["en"]["metadata"]["removed"]
+    assert "foreign_segments" not in res.removed and "foreign_blocks" not in res.removed
 
 
 def test_lang_keeps_only_documents_in_the_languages_asked_for() -> None:
@@ -2341,3 +2344,114 @@ def test_entries_of_an_input_folder_that_are_no_files_are_said_not_read(tmp_path
     assert caplog.text.count("no regular file") == 1
     assert f"3 entries under {src} are no regular file" in caplog.text
     assert "annexed.jsonl" in caplog.text and "pipe" in caplog.text and "hidden" not in caplog.text
+
+
+DOLMA = [{"id": "a", "source": "cc", "text": "The council approved the new budget for the harbour on Tuesday after a "
+          "long debate about the costs of dredging the channel and repairing the old sea wall."},
+         {"id": "b", "source": "cc", "text": "Der Gemeinderat hat am Dienstag nach einer langen Debatte über die "
+          "Kosten das neue Budget für den Hafen genehmigt und die Reparatur der alten Mauer beschlossen."}]
+
+
+def test_a_redone_shard_of_records_with_their_own_source_removes_its_earlier_outputs(
+        runner: CliRunner, shipped_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dolma records keep their `source`, so an output's first record did not say which shard
+    wrote it: a redo unsplit left the split run's part.de/part.en beside part.jsonl.gz,
+    every document twice for a reader of **/*.jsonl.gz."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / "part.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in DOLMA),
+                                    encoding="utf-8")
+    args = [str(src), "-o", str(out), "--workers", "1", "--model-dir", str(shipped_model_dir), "--min-chars", "20"]
+    split = runner.invoke(cli, ["clean", *args, "--split-by-language"])
+    assert split.exit_code == 0, split.stderr
+    assert sorted(p.name for p in out.glob("*.jsonl.gz")) == ["part.de.jsonl.gz", "part.en.jsonl.gz"]
+    again = runner.invoke(cli, ["clean", *args, "--overwrite"])
+    assert again.exit_code == 0, again.stderr
+    assert sorted(p.name for p in out.glob("*.jsonl.gz")) == ["part.jsonl.gz"]
+    # a redo that stops half-way keeps what the earlier report named: the next run still removes it
+    split = runner.invoke(cli, ["clean", *args, "--split-by-language", "--overwrite"])
+    assert split.exit_code == 0, split.stderr
+    from classifier.errors import ModelError
+    from classifier.model import BlockModel
+
+    def broken(self: BlockModel, documents: list, **kwargs: object) -> list:
+        raise ModelError("the model went away")
+
+    with monkeypatch.context() as m:
+        m.setattr(BlockModel, "predict_proba", broken)
+        failed = runner.invoke(cli, ["clean", *args, "--overwrite"])
+    assert failed.exit_code == 1, failed.stderr
+    stub = json.loads((out / "part.report.json").read_text(encoding="utf-8"))
+    assert stub == {"name": "part", "unfinished": True, "owned": ["part.de.jsonl.gz", "part.en.jsonl.gz"]}
+    resumed = runner.invoke(cli, ["clean", *args])  # no --overwrite: an unfinished shard is done again
+    assert resumed.exit_code == 0 and "(0 finished before)" in resumed.stderr, resumed.stderr
+    assert sorted(p.name for p in out.glob("*.jsonl.gz")) == ["part.jsonl.gz"]
+    assert json.loads((out / "part.report.json").read_text(encoding="utf-8"))["outputs"] == ["part.jsonl.gz"]
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="file names there are Unicode, never raw bytes")
+def test_shards_under_names_that_are_not_utf8_are_found_finished(runner: CliRunner, tiny_model_dir: Path,
+                                                                  data_dir: Path, tmp_path: Path) -> None:
+    # the report named them with U+FFFD for the byte: a folder's shards could never be resumed
+    # (exit 1, "made from another input"), a file's shard was redone on every run
+    folder = os.fsdecode(os.fsencode(tmp_path) + b"/crawl\xe9")
+    os.mkdir(folder)
+    (Path(folder) / "articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    with open(os.fsencode(folder) + b"/p\xe9.jsonl", "wb") as f:
+        f.write((data_dir / "articles.jsonl").read_bytes())
+    for run in range(2):
+        result = _clean(runner, tiny_model_dir, folder, "-o", str(tmp_path / "out"), "--workers", "1")
+        assert result.exit_code == 0, result.stderr
+        assert f"({2 * run} finished before)" in result.stderr, result.stderr
+
+
+def test_a_full_disk_for_the_run_files_is_one_line(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import classifier.engine as engine
+
+    src = data_dir / "articles.jsonl"
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(engine, "write_run_report", full)
+        result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "a"), "--workers", "1")
+    assert result.exit_code == 1 and result.exception is not None and isinstance(result.exception, SystemExit)
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: cannot write the run report {tmp_path / 'a' / REPORT_NAME}: No space left on device; the shards "
+        "are finished: rerun to write it")
+    rerun = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "a"), "--workers", "1")
+    assert rerun.exit_code == 0 and "(1 finished before)" in rerun.stderr and (tmp_path / "a" / REPORT_NAME).is_file()
+    with monkeypatch.context() as m:
+        m.setattr(engine, "write_text_atomic", full)
+        result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "b"), "--workers", "1")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.stderr
+    assert "Error: cannot write " in result.stderr and "No space left on device" in result.stderr
+    assert "Traceback" not in result.stderr and not list((tmp_path / "b").glob("*.jsonl.gz"))
+
+
+def test_a_shard_whose_output_cannot_be_completed_leaves_no_rejects_or_dropped_list(
+        runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "mixed.jsonl"
+    src.write_bytes((data_dir / "articles.jsonl").read_bytes() + b"{not json\n"
+                    + json.dumps({"id": "tiny", "text": "Short."}).encode() + b"\n")
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:  # the disk fills up as the output shard's last bytes go out
+        if ".jsonl.gz." in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    if not os.path.exists("/proc/self/fd"):
+        pytest.skip("needs /proc")
+    with monkeypatch.context() as m:
+        m.setattr(os, "fsync", fsync)
+        result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "out"), "--workers", "1")
+    assert result.exit_code == 1 and "shard mixed failed" in result.stderr, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == []
+    rerun = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "out"), "--workers", "1")
+    assert rerun.exit_code == 0, rerun.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == [
+        REPORT_NAME, "mixed.dropped.jsonl", "mixed.jsonl.gz", "mixed.rejects.jsonl", "mixed.report.json"]
