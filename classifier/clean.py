@@ -45,7 +45,7 @@ from .readers import (
     read_any,
     with_publisher,
 )
-from .writers import JsonlWriter, _encodable, json_lossless, write_text_atomic
+from .writers import JsonlWriter, _encodable, json_lossless, output_writer, write_text_atomic
 
 __all__ = ["CleanPolicy", "ShardTask", "clean_document", "clean_shard", "current_options", "earlier_output_owners",
            "merge_reports", "shard_report_path"]
@@ -418,9 +418,11 @@ def shard_report_path(output: str) -> Path:
     return Path(output + ".report.json")
 
 
-#: The suffixes of output shards, by ``--compression`` (gz, zst, none).
+#: The suffixes of output shards, by ``--compression`` (gz, zst, none), and of Parquet
+#: shards (``--format parquet``).
 COMPRESSION_SUFFIX = {"gz": ".jsonl.gz", "zst": ".jsonl.zst", "none": ".jsonl"}
-OUTPUT_SUFFIXES = tuple(COMPRESSION_SUFFIX.values())
+PARQUET_SUFFIX = ".parquet"
+OUTPUT_SUFFIXES = (*COMPRESSION_SUFFIX.values(), PARQUET_SUFFIX)
 #: The language part of a split shard's name: ``NAME.LANG.jsonl.gz`` (``und`` when unknown).
 _LANG_PART = re.compile(r"[a-z]{2,3}")
 
@@ -447,10 +449,14 @@ def _is_output_of(path: Path, task: ShardTask) -> bool:
     the shard's name (every record has one), or it has none and is named as the
     shard's unsplit output (only that output is ever written empty)."""
     # ValueError: bad JSON or UTF-8; the others: a cut or damaged .gz or .zst
-    unreadable: tuple[type[BaseException], ...] = (OSError, ValueError, *_truncation_errors())
+    # InputError: a Parquet output where pyarrow is not installed
+    unreadable: tuple[type[BaseException], ...] = (OSError, ValueError, InputError, *_truncation_errors())
     try:
-        with _open_binary(path) as f:  # by its first bytes: .gz, .zst or plain
-            first = f.readline()
+        if path.name.endswith(PARQUET_SUFFIX):
+            first = _first_parquet_source(path)
+        else:
+            with _open_binary(path) as f:  # by its first bytes: .gz, .zst or plain
+                first = f.readline()
         if not first.strip():
             return path.name in {Path(task.output).name + suffix for suffix in OUTPUT_SUFFIXES}
         record = json.loads(first)
@@ -459,6 +465,18 @@ def _is_output_of(path: Path, task: ShardTask) -> bool:
         return False
     # records hold the name as written out (a file name that is not UTF-8: U+FFFD for its bytes)
     return isinstance(record, dict) and record.get("source") == _encodable(task.name)
+
+
+def _first_parquet_source(path: Path) -> bytes:
+    """The first row of a Parquet output as a JSON line holding its ``source`` (``b""``
+    when it has no rows), as ``_is_output_of`` reads a JSONL output's first line."""
+    from .parquet import parquet_module
+
+    pq = parquet_module()
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=1, columns=["source"]):
+        if batch.num_rows:
+            return json.dumps({"source": batch.column(0)[0].as_py()}).encode("utf-8")
+    return b""
 
 
 #: A shard report that says its shard is being redone: it names the outputs of the
@@ -659,12 +677,14 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
                     # a record's language: the document's, or split by language its part's
                     stats["languages"][rec["metadata"]["lang"] or UNDETERMINED] += 1
                     if lang not in writers:
-                        writers[lang] = JsonlWriter(_out_path(task, lang), tag=tag).__enter__()
+                        writers[lang] = output_writer(_out_path(task, lang), tag=tag,
+                                                      annotated=task.policy.annotate).__enter__()
                     writers[lang].write(rec)
                     stats["records"][lang] += 1
                 stats["chars_out"] += res.kept_chars
             if not writers and not task.policy.split_by_language:  # an empty shard is still a shard
-                writers[None] = JsonlWriter(_out_path(task, None), tag=tag).__enter__()
+                writers[None] = output_writer(_out_path(task, None), tag=tag,
+                                              annotated=task.policy.annotate).__enter__()
             _check_run(task)  # before any file of the shard is put in place
             # the outputs first, inside the lists' `with`: an output that cannot be completed
             # (a full disk at its last bytes) leaves no rejects or dropped list in place either

@@ -28,7 +28,7 @@ import click
 
 from . import __version__
 from .cards import sha256_of
-from .clean import COMPRESSION_SUFFIX, DEFAULT_MIN_CHARS, UNDETERMINED
+from .clean import COMPRESSION_SUFFIX, DEFAULT_MIN_CHARS, PARQUET_SUFFIX, UNDETERMINED
 from .document import LABELS, Block, Document, Label, Segment, labelled_block, normalize_lang, url_host
 from .errors import ClassifierError
 from .language import LanguageIdentifier
@@ -2206,8 +2206,10 @@ def _check_languages(langs: tuple[str, ...], model_dir: Path | None) -> None:
                    "in a <figure> but no table or quotation there, an element or its parent whose class or id names "
                    "a caption or credit; counted as 'captions' in metadata.removed). They are content, and kept, "
                    "by default.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default="jsonl", show_default=True,
-              help="text: print each document's kept text for a person (no output folder).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet", "text"]), default="jsonl", show_default=True,
+              help="parquet: NAME.parquet shards (needs pyarrow; zstd columns id, text, source, url, publisher, "
+                   "lang, lang_score, and metadata as JSON text); text: print each document's kept text for a "
+                   "person (no output folder).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel worker processes (shards run in parallel) [default: all cores].")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
@@ -2243,7 +2245,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
 
     Each input file is a shard (a folder expands to its files, recursively) and
     gives OUTPUT_DIR/REL/NAME.jsonl.gz (NAME: the file name without extensions;
-    REL: its sub-folder), NAME.rejects.jsonl for records that could not be used,
+    REL: its sub-folder; NAME.parquet with --format parquet), NAME.rejects.jsonl
+    for records that could not be used,
     and NAME.report.json; OUTPUT_DIR/_report.json sums them (read = written +
     dropped + rejected). Inputs: JSONL (.jsonl, .ndjson, .json; plain, .gz, .zst,
     .bz2 or .xz; records with 'blocks', 'text' or 'html'), Parquet (.parquet, a
@@ -2287,6 +2290,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         raise click.UsageError("--annotate keeps every block of a document in one record, with its language: "
                                "drop --split-by-language (or --annotate)")
     quiet = _quiet()
+    if fmt == "parquet":
+        _check_parquet_output(inputs)
     streaming = fmt == "text" or inputs == ("-",)
     if streaming:
         if output_dir is not None:
@@ -2326,7 +2331,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             scheduler=scheduler, overwrite=overwrite, model_dir=str(model_dir) if model_dir else None,
             model_choice=model_choice, templates=str(templates_path) if templates_path else None,
             input_format=input_format, text_field=text_field, max_bytes=max_bytes, publisher=publisher,
-            suffix=COMPRESSION_SUFFIX[compression],
+            suffix=PARQUET_SUFFIX if fmt == "parquet" else COMPRESSION_SUFFIX[compression],
             echo=None if quiet else _note,
             on_failure=lambda name, why: click.echo(f"sieve clean: shard {name} failed: {why}", err=True),
             select=select,
@@ -2371,6 +2376,25 @@ def _exit_if_too_many_rejects(rejected: int, read: int, max_reject_share: float,
         click.echo(f"sieve {command}: {rejected:,} of {read:,} documents rejected, more than "
                    f"--max-reject-share {max_reject_share}{hint}", err=True)
         sys.exit(EXIT_TOO_MANY_REJECTS)
+
+
+def _check_parquet_output(inputs: tuple[str, ...]) -> None:
+    """`clean --format parquet`: files into -o OUTPUT_DIR, compressed as Parquet compresses
+    its columns, with pyarrow installed; else a usage error (or exit 1 without pyarrow)
+    before any work."""
+    if "-" in inputs:
+        raise click.UsageError("--format parquet writes NAME.parquet files into -o OUTPUT_DIR: a Parquet file "
+                               "ends with its index, so it cannot stream to standard output ('-' writes JSONL)")
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("compression") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--compression is for JSONL shards; Parquet shards compress their columns (zstd): "
+                               "drop --compression")
+    from .parquet import parquet_module
+
+    try:
+        parquet_module()
+    except ClassifierError as err:
+        raise click.ClickException(str(err).replace("reading Parquet", "--format parquet")) from err
 
 
 def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_format: str, text_field: str,

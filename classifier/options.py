@@ -99,6 +99,9 @@ def option_differences(recorded: object, current: dict[str, Any]) -> list[str]:
             out.append(f"{flag}: other models ({', '.join(changed)})")
         elif key == "templates_sha256":
             out.append(f"{flag}: {'another template memory' if then and now else 'none before' if now else 'none now'}")
+        elif key == "suffix" and ".parquet" in (then, now):  # the output format, not only its compression
+            out.append(f"--format was {'parquet' if then == '.parquet' else 'jsonl'}, "
+                       f"now {'parquet' if now == '.parquet' else 'jsonl'}")
         else:
             # a flag recorded only when given was off when it is absent
             was = "off" if then is None and isinstance(now, bool) else _shown(key, then)

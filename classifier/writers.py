@@ -20,8 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-__all__ = ["JsonlWriter", "dumps_record", "is_special_file", "json_lossless", "rejects_path_for",
-           "write_text_atomic"]
+__all__ = ["JsonlWriter", "ParquetWriter", "dumps_record", "is_special_file", "json_lossless",
+           "output_writer", "rejects_path_for", "write_text_atomic"]
 
 
 #: A lone surrogate: how Python keeps the bytes of a file name that is not UTF-8
@@ -178,8 +178,7 @@ class JsonlWriter:
                     # a device or pipe is appended to: `-o /dev/stdout >> log` keeps the log
                     raw: IO[bytes] = open(self.part, "ab" if self._in_place else "wb")
                     self._raw = raw
-                    self._codec = _compressor(self.path.name, raw)
-                    self._stream = io.TextIOWrapper(self._codec or raw, encoding="utf-8", newline="\n")
+                    self._codec, self._stream = self._layers(raw)
                 except BaseException:
                     # a stop (SIGTERM, Ctrl-C) just after the file was made, before the writer
                     # held it: no __exit__ would remove it, and the .part stayed
@@ -192,6 +191,12 @@ class JsonlWriter:
                     raise
         return self._stream
 
+    def _layers(self, raw: IO[bytes]) -> tuple[IO[bytes] | None, IO[str]]:
+        """The compressing layer over ``raw`` (None for none) and the text stream written."""
+        assert self.path is not None
+        codec = _compressor(self.path.name, raw)
+        return codec, io.TextIOWrapper(codec or raw, encoding="utf-8", newline="\n")
+
     def __enter__(self) -> JsonlWriter:
         if not self._lazy:
             try:
@@ -203,11 +208,14 @@ class JsonlWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         try:
-            self._open().write(dumps_record(record) + "\n")
+            self._put(record)
         except OSError as err:
             self._named(err)
             raise
         self.count += 1
+
+    def _put(self, record: dict[str, Any]) -> None:
+        self._open().write(dumps_record(record) + "\n")
 
     def _named(self, err: OSError) -> None:
         """Make ``err`` name this writer's file ("-": standard output) when it names none:
@@ -252,3 +260,105 @@ class JsonlWriter:
             raise
         if not self._in_place and exc_type is not None:
             self.part.unlink(missing_ok=True)
+
+
+#: Rows of a Parquet output written as one row group, and the text (characters) after
+#: which a row group is written sooner: what a writer holds at most.
+PARQUET_GROUP_ROWS = 1000
+PARQUET_GROUP_CHARS = 32 << 20
+#: The columns of a cleaned record that Parquet outputs give a column of their own, from
+#: its ``metadata``: what a corpus is filtered by, without reading JSON.
+PARQUET_PROMOTED = (("url", "string"), ("publisher", "string"), ("lang", "string"), ("lang_score", "float64"))
+
+
+class _ParquetSink:
+    """Cleaned records as rows of a Parquet file written to ``raw``: ``id``, ``text``,
+    ``source``, the ``PARQUET_PROMOTED`` metadata, ``metadata`` (the whole object, JSON
+    text: input fields differ from record to record, a column's type may not) and, for
+    annotated records, ``blocks`` (JSON text). zstd-compressed columns; row groups by row
+    count and size, never by time: the same records give the same bytes."""
+
+    def __init__(self, raw: IO[bytes], annotated: bool) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        fields = [("id", pa.string()), ("text", pa.string()), ("source", pa.string()),
+                  *((name, getattr(pa, kind)()) for name, kind in PARQUET_PROMOTED), ("metadata", pa.string())]
+        if annotated:
+            fields.append(("blocks", pa.string()))
+        self._pa = pa
+        self._schema = pa.schema(fields)
+        self._writer = pq.ParquetWriter(raw, self._schema, compression="zstd")
+        self._rows: dict[str, list[Any]] = {name: [] for name in self._schema.names}
+        self._chars = 0
+        self.closed = False
+
+    def add(self, record: dict[str, Any]) -> None:
+        meta = record.get("metadata") or {}
+        meta_json = json.dumps(meta, ensure_ascii=False, separators=(", ", ": "))
+        blocks_json = (json.dumps(record.get("blocks", []), ensure_ascii=False, separators=(", ", ": "))
+                       if "blocks" in self._rows else "")
+        row = {"id": record.get("id"), "text": record.get("text"), "source": record.get("source"),
+               **{name: _typed(meta.get(name), kind) for name, kind in PARQUET_PROMOTED},
+               "metadata": meta_json, "blocks": blocks_json}
+        for name, column in self._rows.items():
+            value = row[name]
+            column.append(_encodable(value) if isinstance(value, str) else value)
+        self._chars += len(record.get("text") or "") + len(meta_json) + len(blocks_json)
+        if len(self._rows["id"]) >= PARQUET_GROUP_ROWS or self._chars >= PARQUET_GROUP_CHARS:
+            self._write_group()
+
+    def _write_group(self) -> None:
+        if self._rows["id"]:
+            self._writer.write_table(self._pa.Table.from_pydict(self._rows, schema=self._schema))
+        self._rows = {name: [] for name in self._schema.names}
+        self._chars = 0
+
+    def flush(self) -> None:  # a row group is written whole, at add() or close()
+        pass
+
+    def close(self) -> None:
+        """The last row group and the footer (written once)."""
+        if not self.closed:
+            self.closed = True
+            self._write_group()
+            self._writer.close()
+
+
+def _typed(value: Any, kind: str) -> Any:
+    """``value`` as its column's type: a url the input gave as a number is its JSON text,
+    a score that is no number null (the metadata column keeps it as it was)."""
+    if value is None:
+        return None
+    if kind == "float64":
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+class ParquetWriter(JsonlWriter):
+    """``JsonlWriter``'s atomic file output, as a Parquet file (``_ParquetSink``) instead
+    of JSON lines; with ``annotated``, each row keeps the record's blocks. A Parquet file
+    is written to a file only: it ends with its index."""
+
+    def __init__(self, path: Path | str, *, lazy: bool = False, tag: str | None = None,
+                 annotated: bool = False) -> None:
+        if str(path) == "-":
+            raise ValueError("a Parquet output is a file: it cannot be written to standard output")
+        super().__init__(path, lazy=lazy, tag=tag)
+        self._annotated = annotated
+
+    def _layers(self, raw: IO[bytes]) -> tuple[IO[bytes] | None, IO[str]]:
+        sink = _ParquetSink(raw, self._annotated)
+        return sink, sink  # type: ignore[return-value]  # closed as a codec is: its footer, then the rename
+
+    def _put(self, record: dict[str, Any]) -> None:
+        self._open().add(record)  # type: ignore[attr-defined]
+
+
+def output_writer(path: Path | str, *, lazy: bool = False, tag: str | None = None,
+                  annotated: bool = False) -> JsonlWriter:
+    """The writer of an output file, by its name: Parquet for ``.parquet``, else JSON
+    lines (``.gz`` and ``.zst`` compressed)."""
+    if str(path).endswith(".parquet"):
+        return ParquetWriter(path, lazy=lazy, tag=tag, annotated=annotated)
+    return JsonlWriter(path, lazy=lazy, tag=tag)

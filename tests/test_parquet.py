@@ -277,3 +277,116 @@ def test_without_pyarrow_a_folder_with_parquet_stops_before_any_shard(runner: Cl
                                  "--model-dir", str(shipped_model_dir)])
     assert result.exit_code == 1 and "pip install 'sieve-corpus[parquet]'" in result.output
     assert not (tmp_path / "out").exists()  # shard a was cleaned first, then b failed
+
+
+# -- Parquet output: clean --format parquet ----------------------------------------------
+
+def _jsonl_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    records = [{"id": "a", "url": "https://news.example/a", "crawl": {"dump": "2024-10", "n": 3},
+                "text": "\n\n".join([*STORY, GERMAN])},
+               {"id": "b", "publisher": "Paper", "text": "\n\n".join(reversed(STORY))},
+               {"id": "c", "text": "Home | News | Sport"},  # dropped: no content
+               {"id": "d", "text": GERMAN}]
+    (folder / "news.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    (folder / "empty.jsonl").write_text("{not json\n", encoding="utf-8")  # a shard that writes no record
+    return folder
+
+
+def test_parquet_output_holds_the_jsonl_records_and_is_the_same_for_any_workers(
+        runner: CliRunner, shipped_model_dir: Path, tmp_path: Path, sieve_executable: str) -> None:
+    src = _jsonl_corpus(tmp_path / "in")
+    base = ["--model-dir", str(shipped_model_dir), "--min-chars", "20"]
+    jsonl = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "jsonl"), "--workers", "1", *base])
+    assert jsonl.exit_code == 0, jsonl.stderr
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"pq{workers}"
+        proc = subprocess.run([sieve_executable, "clean", str(src), "-o", str(out), "--format", "parquet",
+                               "--workers", workers, *base], capture_output=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr.decode()
+        outs.append(out)
+    assert sorted(p.name for p in outs[0].iterdir()) == sorted(p.name for p in outs[1].iterdir())
+    for name in ("news.parquet", "empty.parquet"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    table = pq.read_table(outs[0] / "news.parquet")
+    assert table.schema.names == ["id", "text", "source", "url", "publisher", "lang", "lang_score", "metadata"]
+    assert pq.ParquetFile(outs[0] / "news.parquet").metadata.row_group(0).column(1).compression == "ZSTD"
+    rows = table.to_pylist()
+    with gzip.open(tmp_path / "jsonl" / "news.jsonl.gz", "rt", encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    assert len(rows) == len(records) == 3
+    for row, rec in zip(rows, records):
+        assert {k: row[k] for k in ("id", "text", "source")} == {k: rec[k] for k in ("id", "text", "source")}
+        assert json.loads(row["metadata"]) == rec["metadata"]  # the whole object, as JSON text
+        assert all(row[k] == rec["metadata"][k] for k in ("url", "publisher", "lang", "lang_score"))
+    assert rows[0]["url"] == "https://news.example/a" and json.loads(rows[0]["metadata"])["crawl"]["n"] == 3
+    assert rows[1]["publisher"] == "Paper" and rows[2]["lang"] == "de"
+    empty = pq.read_table(outs[0] / "empty.parquet")  # a shard without records is a valid, empty file
+    assert empty.num_rows == 0 and empty.schema == table.schema
+    report = json.loads((outs[0] / "_report.json").read_text(encoding="utf-8"))
+    assert report["read"] == 5 and report["written"] == 3 and report["dropped"] == {"no_content": 1}
+    # the output is an input again: Sieve reads its rows
+    again = runner.invoke(cli, ["score", str(outs[0] / "news.parquet"), "--model-dir", str(shipped_model_dir)])
+    assert again.exit_code == 0 and len(again.stdout.splitlines()) == 3, again.stderr
+
+
+def test_parquet_output_reruns_splits_and_annotates(runner: CliRunner, shipped_model_dir: Path,
+                                                     tmp_path: Path) -> None:
+    src = _jsonl_corpus(tmp_path / "in") / "news.jsonl"
+    out = tmp_path / "out"
+    base = [str(src), "-o", str(out), "--workers", "1", "--model-dir", str(shipped_model_dir), "--min-chars", "20"]
+    first = runner.invoke(cli, ["clean", *base, "--format", "parquet"])
+    assert first.exit_code == 0, first.stderr
+    rerun = runner.invoke(cli, ["clean", *base, "--format", "parquet"])
+    assert rerun.exit_code == 0 and "(1 finished before)" in rerun.stderr
+    other = runner.invoke(cli, ["clean", *base])
+    assert other.exit_code == 1 and "--format was parquet, now jsonl" in other.stderr, other.stderr
+    split = runner.invoke(cli, ["clean", *base, "--format", "parquet", "--split-by-language", "--overwrite"])
+    assert split.exit_code == 0, split.stderr
+    assert sorted(p.name for p in out.glob("*.parquet")) == ["news.de.parquet", "news.en.parquet"]
+    assert {r["lang"] for r in pq.read_table(out / "news.de.parquet").to_pylist()} == {"de"}
+    annotated = runner.invoke(cli, ["clean", *base, "--format", "parquet", "--annotate", "--overwrite"])
+    assert annotated.exit_code == 0, annotated.stderr
+    assert sorted(p.name for p in out.glob("*.parquet")) == ["news.parquet"]  # the split files went
+    rows = pq.read_table(out / "news.parquet").to_pylist()
+    blocks = json.loads(rows[0]["blocks"])
+    assert [b["text"] for b in blocks] == [*STORY, GERMAN] and [b["kept"] for b in blocks] == [True, True, False]
+    back = runner.invoke(cli, ["clean", *base, "--overwrite"])  # redone as JSONL: the Parquet file goes
+    assert back.exit_code == 0 and not list(out.glob("*.parquet")) and (out / "news.jsonl.gz").is_file()
+
+
+def test_parquet_output_refuses_streams_and_compression(runner: CliRunner, shipped_model_dir: Path,
+                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = _jsonl_corpus(tmp_path / "in") / "news.jsonl"
+    model = ["--model-dir", str(shipped_model_dir)]
+    stdin = runner.invoke(cli, ["clean", "-", "--format", "parquet", *model], input=src.read_bytes())
+    assert stdin.exit_code == 2 and "cannot stream to standard output" in stdin.stderr
+    squeezed = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "o"), "--format", "parquet",
+                                   "--compression", "zst", *model])
+    assert squeezed.exit_code == 2 and "drop --compression" in squeezed.stderr
+    no_dir = runner.invoke(cli, ["clean", str(src), "--format", "parquet", *model])
+    assert no_dir.exit_code == 2 and "-o OUTPUT_DIR" in no_dir.stderr
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    missing = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "o"), "--format", "parquet", *model])
+    assert missing.exit_code == 1 and "--format parquet needs pyarrow" in missing.stderr, missing.stderr
+    assert not (tmp_path / "o").exists()  # before any work
+
+
+def test_a_parquet_output_that_fails_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from classifier import writers
+
+    monkeypatch.setattr(writers, "PARQUET_GROUP_ROWS", 2)  # row groups of 2 rows: 3 groups for 5 records
+    records = [{"id": str(i), "text": f"text {i}", "source": "s", "metadata": {"lang": "en", "lang_score": 0.5}}
+               for i in range(5)]
+    path = tmp_path / "x.parquet"
+    with writers.output_writer(path) as w:
+        for r in records:
+            w.write(r)
+    assert pq.ParquetFile(path).num_row_groups == 3 and pq.read_table(path).column("id").to_pylist() == list("01234")
+    with pytest.raises(RuntimeError), writers.output_writer(tmp_path / "y.parquet") as w:
+        for r in records:
+            w.write(r)
+        raise RuntimeError("stopped")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.parquet"]  # no y.parquet, no .part
