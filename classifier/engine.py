@@ -307,16 +307,37 @@ def _refuse_inputs_as_outputs(inputs: Sequence[str], shards: list[tuple[str, str
                          "write to another -o")
 
 
-def _refuse_language_name_clashes(names: list[str]) -> None:
+def _refuse_language_name_clashes(names: list[str], model_dir: str | None) -> None:
     """With ``--split-by-language`` shard ``a`` writes ``a.de.jsonl.gz`` for German:
     a shard named ``a.de`` beside it would make one file name mean two things (and
-    two workers could both claim it), so such a pair is refused before any work."""
+    two workers could both claim it), so such a pair is refused before any work. A
+    pair whose last part is no language the model gives (``data`` and ``data.raw``)
+    cannot clash."""
     present = set(names)
+    languages = functools.cache(lambda: _split_languages(model_dir))  # read only for a pair that may clash
     for name in names:
         head, dot, lang = name.rpartition(".")
         if dot and head in present and normalize_lang(lang) == lang:
+            known = languages()
+            if known is not None and lang not in known:
+                continue
             raise InputError(f"with --split-by-language, shard {head}'s '{lang}' output is named like shard {name}'s "
                              "outputs; rename one of the two inputs")
+
+
+def _split_languages(model_dir: str | None) -> frozenset[str] | None:
+    """The languages a split shard may be named by: the language model's, and ``und``
+    (None when the model cannot be read: then any code of two or three letters)."""
+    from .clean import UNDETERMINED
+    from .pipeline import LID_MODEL_FILE, default_model_dir
+
+    try:
+        from .language import LanguageIdentifier
+
+        folder = Path(model_dir) if model_dir else default_model_dir()
+        return LanguageIdentifier(folder / LID_MODEL_FILE).languages() | {UNDETERMINED}
+    except (ClassifierError, OSError, ValueError):
+        return None
 
 
 def _with_earlier_outputs(tasks: list[ShardTask]) -> list[ShardTask]:
@@ -603,7 +624,7 @@ def run_clean(
         echo(f"sieve clean: warning: no input file{chosen} in {', '.join(inputs)}")
     _refuse_file_name_clashes([name for _, name in shards], suffix)
     if policy.split_by_language:
-        _refuse_language_name_clashes([name for _, name in shards])
+        _refuse_language_name_clashes([name for _, name in shards], model_dir)
     base = ShardTask(input="", output="", name="", policy=policy, model_dir=model_dir, model_choice=model_choice,
                      templates=templates, publisher=publisher,
                      input_format=input_format, text_field=text_field, suffix=suffix)

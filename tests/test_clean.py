@@ -1316,6 +1316,16 @@ def test_split_by_language_refuses_a_shard_named_like_another_ones_language_outp
     assert not out.exists() or not any(out.iterdir())  # refused before any work
     plain = _clean(runner, tiny_model_dir, str(src), "-o", str(out))  # unsplit, the names do not clash
     assert plain.exit_code == 0, plain.stderr
+    # "raw" is no language the model gives: data and data.raw can never clash
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("data.txt", "data.raw.txt", "data.und.txt"):
+        (other / name).write_bytes((data_dir / "story.txt").read_bytes())
+    clash = _clean(runner, tiny_model_dir, str(other), "-o", str(tmp_path / "o2"), "--split-by-language")
+    assert clash.exit_code == 1 and "shard data's 'und' output is named like shard data.und's" in clash.stderr
+    (other / "data.und.txt").unlink()
+    fine = _clean(runner, tiny_model_dir, str(other), "-o", str(tmp_path / "o2"), "--split-by-language")
+    assert fine.exit_code == 0, fine.stderr
 
 
 def test_common_crawl_wet_files_are_read_as_text_documents(runner: CliRunner, tiny_model_dir: Path,
