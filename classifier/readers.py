@@ -447,6 +447,22 @@ def _starts_records(text: bytes) -> bool:
     return not line[end:].strip()
 
 
+def _records_follow(head: bytes) -> bool:
+    """Whether every whole line after the first of ``head`` is a JSON object, and there
+    are two or more: JSON Lines after a line of something else (a header, a log line),
+    which read as text would make every record one document of raw JSON."""
+    lines = [line for line in head.split(b"\n")[1:-1] if line.strip()]  # the last may be cut
+    if len(lines) < 2:
+        return False
+    for line in lines:
+        try:
+            if not isinstance(_DECODER.decode(line.decode("utf-8")), dict):
+                return False
+        except ValueError:  # UnicodeDecodeError too
+            return False
+    return True
+
+
 def sniff_format(head: bytes) -> str:
     """The input format of a file whose name does not say it, or of standard input,
     from its first bytes (decompressed): JSONL when the first character is ``{`` (or
@@ -454,8 +470,9 @@ def sniff_format(head: bytes) -> str:
     WARC file when it begins ``WARC/``, an HTML page when it begins with a doctype or
     ``<html>``, else text. A stream cut inside its first record (the second file of
     ``split``) is JSONL when its first line ends a JSON value and the next begins a
-    record, WARC when a WARC record begins further on: read as text, every record
-    after the cut would be one document of raw JSON or WARC."""
+    record, or when every whole line after its first is a record (two or more), WARC
+    when a WARC record begins further on: read as text, every record after the cut
+    would be one document of raw JSON or WARC."""
     if head[:2] in _UTF16_BOMS:  # UTF-16 (Windows tools): JSON Lines or a page in it, sniffed as UTF-8
         codec = "utf-16-le" if head[:2] == b"\xff\xfe" else "utf-16-be"
         found = sniff_format(head[2:len(head) & ~1].decode(codec, "replace").encode("utf-8"))
@@ -470,7 +487,7 @@ def sniff_format(head: bytes) -> str:
     if _HTML_START.match(h[:2048]):
         return "html"
     cut = _CUT_JSONL_START.match(h)
-    if cut and _starts_records(h[cut.end():]):
+    if cut and _starts_records(h[cut.end():]) or _records_follow(h):
         return "jsonl"
     if _CUT_WARC_START.search(h):
         return "warc"

@@ -378,6 +378,18 @@ def test_stdin_is_sniffed(monkeypatch: pytest.MonkeyPatch, data: bytes, ids: lis
     assert rejected == [] and [d.id for d in docs] == ids
 
 
+def test_records_after_a_first_line_of_something_else_are_json_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a header or log line before the records: read as text, every record was one document of raw JSON
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"exported 2024-10-01\n" + _record(1) + _record(2))))
+    docs, rejected = _read("-")
+    assert [d.id for d in docs] == ["d1", "d2"] and [(r.position, r.reason) for r in rejected] == [(1, "bad_json")]
+    # text with a line of JSON in it, or one record after a line, stays text
+    for data in (b"A note.\n" + _record(1) + b"More words after it.\n", b"A title\n" + _record(1)):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        docs, rejected = _read("-")
+        assert [d.id for d in docs] == ["stdin"] and rejected == []
+
+
 
 _PAGE = (b"<!DOCTYPE html>\n<html><head><title>Ferry</title></head><body><nav><a href='/'>Home</a></nav>"
          b"<p>The council kept the ferry running through the winter after a long debate.</p></body></html>")
