@@ -2026,7 +2026,6 @@ def _earlier_answers(output: Path, docs: list[Document]) -> tuple[dict[tuple[int
 
     unreadable: tuple[type[BaseException], ...] = (OSError, ValueError, KeyError, TypeError, *_truncation_errors())
     try:
-
         with _open_binary(output) as f:  # -o NAME.jsonl.gz or .zst: written compressed
             raw = f.read()
         lines = raw.decode("utf-8").splitlines()

@@ -298,7 +298,8 @@ class _ParquetSink:
         meta_json = json.dumps(meta, ensure_ascii=False, separators=(", ", ": "))
         blocks_json = (json.dumps(record.get("blocks", []), ensure_ascii=False, separators=(", ", ": "))
                        if "blocks" in self._rows else "")
-        row = {"id": record.get("id"), "text": record.get("text"), "source": record.get("source"),
+        row = {"id": _typed(record.get("id"), "string"), "text": record.get("text"),
+               "source": _typed(record.get("source"), "string"),
                **{name: _typed(meta.get(name), kind) for name, kind in PARQUET_PROMOTED},
                "metadata": meta_json, "blocks": blocks_json}
         for name, column in self._rows.items():
@@ -326,8 +327,8 @@ class _ParquetSink:
 
 
 def _typed(value: Any, kind: str) -> Any:
-    """``value`` as its column's type: a url the input gave as a number is its JSON text,
-    a score that is no number null (the metadata column keeps it as it was)."""
+    """``value`` as its column's type: an id, source or url the input gave as a number is
+    its JSON text, a score that is no number null (the metadata column keeps it as it was)."""
     if value is None:
         return None
     if kind == "float64":

@@ -390,3 +390,15 @@ def test_a_parquet_output_that_fails_leaves_nothing(tmp_path: Path, monkeypatch:
             w.write(r)
         raise RuntimeError("stopped")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.parquet"]  # no y.parquet, no .part
+
+
+def test_parquet_output_takes_ids_and_sources_that_are_numbers(runner: CliRunner, shipped_model_dir: Path,
+                                                               tmp_path: Path) -> None:
+    # Dolma's `source` stays at the top level as the input gave it: a number failed the shard
+    src = tmp_path / "num.jsonl"
+    src.write_text(json.dumps({"id": 5, "source": 7, "text": STORY[0]}) + "\n", encoding="utf-8")
+    result = runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "out"), "--format", "parquet",
+                                 "--model-dir", str(shipped_model_dir), "--min-chars", "10"])
+    assert result.exit_code == 0, result.stderr
+    (row,) = pq.read_table(tmp_path / "out" / "num.parquet").to_pylist()
+    assert row["id"] == "5" and row["source"] == "7" and row["text"] == STORY[0]
