@@ -2,7 +2,7 @@
 from the project's dev data.
 
 Usage:
-  python benchmarks/bench_clean.py [--copies 2] [--shards 4] [--repeats 1] [--warc] [--parquet] [--json]
+  python benchmarks/bench_clean.py [--copies 2] [--shards 4] [--repeats 1] [--warc] [--parquet] [--outputs] [--json]
   python benchmarks/bench_clean.py --memory 100,1000      # peak RSS at 100 MB and 1 GB of input
   python benchmarks/bench_clean.py --short                # a record per paragraph: many short records
 
@@ -23,6 +23,8 @@ With ``--warc`` the raw pages of ../shared/data/html are written as WARC respons
 (``.warc.gz`` shards, repeated the same way) and ``sieve clean`` is timed on them too. With
 ``--parquet`` the same records are written as Parquet shards too (``blocks`` a list of strings,
 snappy, row groups of 1,000 rows) and timed the same way; with ``--memory``, the corpus is Parquet.
+With ``--outputs``, ``sieve-1`` is timed again writing ``--compression zst`` and ``--format parquet``
+outputs, and the size of each output is given.
 
 Memory (``--memory``): a corpus of about N MB (repeated shards) is cleaned with 2 workers while
 the resident set size of the whole process tree (the command and its workers) is sampled every
@@ -253,6 +255,11 @@ def throughput(args: argparse.Namespace, work: Path, records: list[dict]) -> dic
             sides[f"sieve-{workers}-parquet"] = (
                 lambda w=workers: timed([*sieve_command(), "-q", "clean", str(work / "parquet"), "-o",
                                          str(work / f"outp{w}"), "--workers", str(w), "--overwrite"]))
+    if args.outputs:  # the same run as sieve-1, writing zstd JSON lines or Parquet
+        for name, flags in (("zst", ["--compression", "zst"]), ("parquet-out", ["--format", "parquet"])):
+            sides[f"sieve-1-{name}"] = (
+                lambda n=name, f=flags: timed([*sieve_command(), "-q", "clean", str(corpus), "-o",
+                                               str(work / f"out-{n}"), "--workers", "1", "--overwrite", *f]))
     runs: dict[str, list[float]] = {k: [] for k in sides}
     ceilings = []
     for _ in range(args.repeats):
@@ -261,7 +268,12 @@ def throughput(args: argparse.Namespace, work: Path, records: list[dict]) -> dic
         ceilings.append(parallel_ceiling())
     med = {k: statistics.median(v) for k, v in runs.items()}
     docs = {k: (warc_docs if "warc" in k else n_docs) for k in med}
+    shard_files = (".gz", ".zst", ".parquet")
+    written = {name: sum(f.stat().st_size for f in (work / folder).rglob("*") if f.suffix in shard_files)
+               for name, folder in (("gz", "out1"), ("zst", "out-zst"), ("parquet", "out-parquet-out"))
+               if (work / folder).is_dir()}
     return {
+        "output_bytes": written,
         "documents": n_docs, "bytes": size, "warc_documents": warc_docs, "shards": args.shards,
         "seconds": med, "docs_per_s": {k: docs[k] / med[k] for k in med}, "runs": runs,
         "ratio_sieve1_vs_ref": med["ref"] / med["sieve-1"],
@@ -298,6 +310,9 @@ def main() -> None:
     ap.add_argument("--warc", action="store_true", help="also time WARC input of the raw pages")
     ap.add_argument("--parquet", action="store_true",
                     help="also time Parquet shards of the same records (with --memory: a Parquet corpus)")
+    ap.add_argument("--outputs", action="store_true",
+                    help="also time 1 worker writing zstd JSON lines (--compression zst) and Parquet (--format "
+                         "parquet), and give each output's size")
     ap.add_argument("--memory", default=None, help="comma-separated input sizes in MB for the memory run")
     ap.add_argument("--short", action="store_true",
                     help=f"a record per paragraph ({SHORT_MIN_CHARS}+ characters) of the dev documents: "
@@ -332,6 +347,8 @@ def main() -> None:
               f"{' '.join(f'{c:.2f}' for c in t['parallel_ceiling_runs'])})", file=buf)
         print(f"  floor (no block model) takes {t['floor_share_of_target']:.0%} of the 1-worker target "
               f"(reference / 2 = {t['seconds']['ref'] / 2:.1f} s)", file=buf)
+        if len(t["output_bytes"]) > 1:
+            print("  outputs: " + ", ".join(f"{k} {v / 2**20:.2f} MB" for k, v in t["output_bytes"].items()), file=buf)
     for m in figures.get("memory", []):
         print(f"  {m['input_mb']:7.0f} MB input ({m['format']}), {m['documents']:,} documents, 2 workers: peak RSS "
               f"{m['peak_rss_mb_all_processes']:.0f} MB (all processes), {m['seconds']:.0f} s", file=buf)
