@@ -268,11 +268,19 @@ class DamagedStream(EOFError):
 _STREAM_ERRORS: tuple[type[BaseException], ...] = (EOFError, gzip.BadGzipFile, zlib.error)
 
 
-def too_large_reject(source: str, position: int, size: int, max_bytes: int, raw: bytes) -> Reject:
-    """The reject of a record of ``size`` bytes over ``max_bytes``: it keeps the first
-    ``max_bytes`` of ``raw``."""
-    return Reject(source, position, "too_large", f"{size} bytes > limit {max_bytes} (the reject keeps its first "
+def too_large_reject(source: str, position: int, size: int, max_bytes: int, raw: bytes,
+                     at_least: bool = False) -> Reject:
+    """The reject of a record of ``size`` bytes over ``max_bytes`` (``at_least``: of more
+    than ``size`` bytes, counted no further): it keeps the first ``max_bytes`` of ``raw``."""
+    said = f"more than {size} bytes" if at_least else f"{size} bytes"
+    return Reject(source, position, "too_large", f"{said} > limit {max_bytes} (the reject keeps its first "
                   f"{max_bytes} bytes)", raw[:max_bytes])
+
+
+#: How far past ``max_bytes`` the size of a document that is too large is counted (a
+#: compressed page or text file: decompressing a gzip bomb of 5 GB to count it took 15 s,
+#: outside any per-document time limit), as a multiple of ``max_bytes``.
+COUNTED_PAST_LIMIT = 4
 
 
 def _stream_reject(source: str, position: int, err: BaseException) -> Reject:
@@ -1213,8 +1221,13 @@ def _read_text_stream(
     try:
         data = stream.read(max_bytes + 1)
         too_large = len(data) > max_bytes
-        if too_large:  # count the rest without holding it
-            size = len(data) + sum(len(chunk) for chunk in iter(lambda: stream.read(1 << 20), b""))
+        at_least = False
+        if too_large:  # count the rest without holding it, up to a bound
+            size, cap = len(data), COUNTED_PAST_LIMIT * max_bytes
+            while size <= cap and (chunk := stream.read(min(1 << 20, cap + 1 - size))):
+                size += len(chunk)
+            at_least = size > cap
+            size = min(size, cap)
     except _truncation_errors() as err:
         rejects.add(_stream_reject(source, 1, err))
         return
@@ -1222,7 +1235,7 @@ def _read_text_stream(
         rejects.add(Reject(source, 1, "unreadable", str(err)))
         return
     if too_large:
-        rejects.add(too_large_reject(source, 1, size, max_bytes, data))
+        rejects.add(too_large_reject(source, 1, size, max_bytes, data, at_least))
         return
     if html:
         doc = _page_document(data, source, 1, doc_id, None, rejects)

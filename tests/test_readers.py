@@ -1652,3 +1652,19 @@ def test_a_broken_object_whose_brackets_do_not_pair_keeps_the_next_one() -> None
     text = '{"text": "x"]}, {"text": "good"}]'
     assert _balanced_end(text, 0, len(text)) is None  # not the "}" that closes nothing it opened
     assert _balanced_end('{"a": [1, {"b": "}"}]}, {}', 0, 26) == 22
+
+
+def test_a_compressed_page_far_over_the_limit_is_not_read_to_its_end(tmp_path: Path) -> None:
+    # a gzip bomb (a 5 MB file of 5 GB of spaces) was decompressed to its end to count its size:
+    # 15 s a file, outside the page time limit; now counted to 4 times the limit
+    import zlib
+
+    co = zlib.compressobj(9, zlib.DEFLATED, 31)
+    member = co.compress(b"<p>") + b"".join(co.compress(b" " * (1 << 20)) for _ in range(64)) + co.flush()
+    (tmp_path / "bomb.html.gz").write_bytes(member)  # 64 MB inflated
+    docs, rejected = _read(tmp_path / "bomb.html.gz", max_bytes=1 << 20)
+    assert docs == [] and [r.reason for r in rejected] == ["too_large"]
+    assert rejected[0].detail.startswith("more than 4194304 bytes > limit 1048576")
+    (tmp_path / "big.txt.gz").write_bytes(gzip.compress(b"word " * 300_000))  # 1.5 MB: counted exactly
+    (reject,) = _read(tmp_path / "big.txt.gz", max_bytes=1 << 20)[1]
+    assert reject.detail.startswith("1500000 bytes > limit 1048576")
