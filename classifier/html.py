@@ -46,13 +46,15 @@ __all__ = ["BLOCK_TAGS", "DOM_FACTS", "DROP_TAGS", "PageError", "decode_html", "
 DROP_TAGS = frozenset({
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed", "video",
     "audio", "canvas", "select", "textarea", "datalist", "title", "meta", "link", "base", "rt", "rp",
+    # shown only by browsers without frames or plug-ins; libxml2 keeps their markup as raw text
+    "noframes", "noembed",
 })
 BLOCK_TAGS = frozenset({
     "html", "body", "address", "article", "aside", "blockquote", "center", "dd", "details", "dialog", "dir",
     "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "frameset", "frame", "h1", "h2",
     "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "legend", "li", "main", "menu", "nav", "ol", "p", "pre",
     "section", "summary", "table", "caption", "tbody", "thead", "tfoot", "tr", "td", "th", "ul", "button",
-    "noframes", "listing", "plaintext", "xmp", "search",
+    "listing", "plaintext", "xmp", "search",
 })
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)

@@ -277,10 +277,10 @@ def too_large_reject(source: str, position: int, size: int, max_bytes: int, raw:
                   f"{max_bytes} bytes)", raw[:max_bytes])
 
 
-#: How far past ``max_bytes`` the size of a document that is too large is counted (a
-#: compressed page or text file: decompressing a gzip bomb of 5 GB to count it took 15 s,
-#: outside any per-document time limit), as a multiple of ``max_bytes``.
-COUNTED_PAST_LIMIT = 4
+#: How far the size of a document that is too large is counted (a compressed page or
+#: text file: decompressing a gzip bomb of 5 GB to count it took 15 s, outside any
+#: per-document time limit): 4 times ``max_bytes``, and 64 MiB at least.
+COUNTED_PAST_LIMIT, COUNTED_AT_LEAST = 4, 64 << 20
 
 
 def _stream_reject(source: str, position: int, err: BaseException) -> Reject:
@@ -1223,7 +1223,7 @@ def _read_text_stream(
         too_large = len(data) > max_bytes
         at_least = False
         if too_large:  # count the rest without holding it, up to a bound
-            size, cap = len(data), COUNTED_PAST_LIMIT * max_bytes
+            size, cap = len(data), max(COUNTED_PAST_LIMIT * max_bytes, COUNTED_AT_LEAST)
             while size <= cap and (chunk := stream.read(min(1 << 20, cap + 1 - size))):
                 size += len(chunk)
             at_least = size > cap
@@ -1400,14 +1400,32 @@ def _looks_binary(data: bytes) -> bool:
     return len(head) > 0 and controls > len(head) // 10
 
 
+def _is_json(data: bytes) -> bool:
+    """Whether a page's bytes are a JSON object or array (after blanks and a BOM)."""
+    text = data.removeprefix(_UTF8_BOM).strip()
+    if text[:1] not in (b"{", b"["):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:  # UnicodeDecodeError too
+        return False
+    return True
+
+
 def _page_document(data: bytes, source: str, position: int, doc_id: str, url: str | None,
                    rejects: RejectSink, http_charset: str | None = None) -> Document | None:
     """The document of one HTML page's bytes, or ``None`` (rejected)."""
     from .html import html_to_blocks, page_fields
 
+    codec = _utf16(data) if b"\x00" in data[:4096] and data[:2] not in _UTF16_BOMS else None
+    if codec in ("utf-16-le", "utf-16-be"):  # UTF-16 without its mark (the NULs of ASCII tell it): no binary
+        data, http_charset = data.decode(codec, "replace").encode("utf-8"), "utf-8"
     if _looks_binary(data):
         rejects.add(Reject(source, position, "binary", f"not an HTML page: {_not_a_page(data) or 'binary data'}",
                            data[:65536]))
+        return None
+    if _is_json(data):  # an API's answer served as a page: its JSON is no article
+        rejects.add(Reject(source, position, "not_html", "the page is JSON, not HTML", data[:65536]))
         return None
     try:
         found: dict[str, str] = {}
@@ -2080,9 +2098,14 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
         return None
     if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
         body = _dechunk(body)
-    encoding = headers.get(b"content-encoding", b"").lower()
-    if encoding in (b"gzip", b"x-gzip") and body[:2] != b"\x1f\x8b" and _markup_first(body):
-        encoding = b"identity"  # a crawler that stored the body decoded kept the header (wget, some archives)
+    # "gzip, identity" names one coding; "none" is a common way of saying none
+    codings = [c.strip() for c in headers.get(b"content-encoding", b"").lower().split(b",")]
+    codings = [c for c in codings if c not in (b"", b"identity", b"none")]
+    encoding = codings[0] if len(codings) == 1 else b",".join(codings)
+    if encoding in (b"gzip", b"x-gzip") and body[:2] != b"\x1f\x8b":
+        # a crawler that stored the body decoded kept the header (wget, some archives): gzip
+        # always begins with its magic bytes, a page need not begin with "<" (a BOM, UTF-16, text)
+        encoding = b"identity"
     if encoding in (b"gzip", b"x-gzip", b"deflate"):
         try:
             if encoding == b"deflate":  # zlib-wrapped, or raw deflate as some servers send
@@ -2159,15 +2182,20 @@ def _warc_conversion(block: bytes, record: Any, source: str, position: int, reje
 
 def _inflate(data: bytes, wbits: int, max_bytes: int) -> bytes | None:
     """``data`` decompressed, or None when it would be more than ``max_bytes``: never
-    more than the limit is held (a 2 kB body can inflate to gigabytes)."""
-    d = zlib.decompressobj(wbits)
-    out = d.decompress(data, max_bytes + 1)
-    if len(out) > max_bytes or d.unconsumed_tail:
-        return None
-    out += d.flush()
-    if not d.eof:  # as zlib.decompress says it: a body cut short is no page
-        raise zlib.error("incomplete or truncated stream")
-    return out
+    more than the limit is held (a 2 kB body can inflate to gigabytes). A gzip body of
+    several members (as ``gzip -c a b`` writes) is all of them, as gzip reads it."""
+    out = b""
+    while True:
+        d = zlib.decompressobj(wbits)
+        out += d.decompress(data, max_bytes + 1 - len(out))
+        if len(out) > max_bytes or d.unconsumed_tail:
+            return None
+        out += d.flush()
+        if not d.eof:  # as zlib.decompress says it: a body cut short is no page
+            raise zlib.error("incomplete or truncated stream")
+        data = d.unused_data
+        if wbits <= zlib.MAX_WBITS or data[:2] != b"\x1f\x8b":  # (bytes after the last member: left, as gzip does)
+            return out
 
 
 def _warc_where(record: Any, offset: int | None) -> dict[str, Any]:
@@ -2192,9 +2220,10 @@ _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 def _markup_first(body: bytes) -> bool:
-    """Whether a body said to be compressed begins as a page does (``<`` after blanks):
-    stored decoded under its ``Content-Encoding`` header."""
-    return body[:1024].lstrip()[:1] == b"<"
+    """Whether a body said to be compressed begins as a page does (``<`` after blanks and
+    a byte-order mark, or UTF-16's mark): stored decoded under its ``Content-Encoding``
+    header."""
+    return body[:2] in _UTF16_BOMS or body[:1024].removeprefix(_UTF8_BOM).lstrip()[:1] == b"<"
 
 
 def _dechunk(body: bytes) -> bytes:
