@@ -209,16 +209,54 @@ def _guess_codec(data: bytes) -> str | None:
         results = list(from_bytes(text))
     except (LookupError, ValueError):
         return None
-    candidates = list(dict.fromkeys(c for r in results[:GUESSES_JUDGED] if (c := _text_codec(r.encoding))))
-    if not candidates or candidates[0] not in _LATIN_SINGLE_BYTE:
-        return candidates[0] if candidates else None  # Cyrillic, Greek, CJK ...: the guesser tells them well
-    candidates = [c for c in candidates if c in _LATIN_SINGLE_BYTE]
-    if "cp1252" not in candidates:
-        candidates.append("cp1252")
+    guesses = list(dict.fromkeys(c for r in results[:GUESSES_JUDGED] if (c := _text_codec(r.encoding))))
     judge = _language_judge()
-    if judge is None or len(candidates) == 1:
-        return candidates[0]
+    if not guesses or judge is None:
+        return guesses[0] if guesses else None
+    if guesses[0] in _CJK:
+        # a short page in one CJK encoding reads as another's characters (EUC-JP as cp949's
+        # Hangul): another reading wins when fastText is clearly surer it is a language
+        # (short KOI8-R text pairs up as Shift_JIS: the Cyrillic readings are judged too)
+        choices = [c for c in guesses if c in _CJK] + [c for c in ("koi8-r", "cp1251") if c not in guesses]
+        sure = {c: judge(text.decode(c, errors="replace"))[1] for c in choices}
+        best = max(choices, key=sure.__getitem__)
+        return best if sure[best] > sure[choices[0]] + CJK_MARGIN else choices[0]
+    if guesses[0] not in _LATIN_SINGLE_BYTE:
+        return guesses[0]  # Cyrillic, Greek ...: the guesser tells them well
+    # windows-1252, and the Central European pair (ISO-8859-2 is rarely among the
+    # guesses: a Slovak page came out windows-1258)
+    candidates = [c for c in guesses if c in _LATIN_SINGLE_BYTE]
+    candidates += [c for c in ("cp1252", "cp1250", "iso8859-2") if c not in candidates]
+    others = [c for c in guesses if c not in _LATIN_SINGLE_BYTE and c not in _CJK]
+    best = _judged_latin(text, candidates, judge)
+    if others and _accented_share(text.decode(best, errors="replace")) > ACCENTED_SHARE:
+        return others[0]  # every Latin reading is mojibake ("Ďđčâĺň"): windows-1251 ranked second
+    return best
+
+
+_C1 = re.compile("[\x80-\x9f]")
+#: How much surer fastText must be of another CJK reading than of the guesser's first.
+CJK_MARGIN = 0.1
+#: CJK multi-byte encodings (as ``codecs.lookup`` names them).
+_CJK = frozenset("cp932 shift_jis shift_jis_2004 shift_jisx0213 euc_jp euc_jis_2004 euc_jisx0213 iso2022_jp cp949 "
+                 "euc_kr johab gb2312 gbk gb18030 hz big5 big5hkscs cp950".split())
+
+
+def _accented_share(text: str) -> float:
+    """The share of ``text``'s letters (its first 50,000 characters) that are not ASCII."""
+    letters = [ch for ch in text[:50_000] if ch.isalpha()]
+    return sum(not ch.isascii() for ch in letters) / len(letters) if letters else 0.0
+
+
+def _judged_latin(text: bytes, candidates: list[str], judge: Any) -> str:
+    """Of Latin single-byte ``candidates``, the reading of ``text`` whose accented letters
+    are those of the language fastText reads it as, then the one it is surest of."""
     readings = {c: text.decode(c, errors="replace") for c in candidates}
+    # a reading with C1 control characters took a letter's byte for one (windows-1250's
+    # "š" read as ISO-8859-2): no page writes them
+    clean = [c for c in candidates if not _C1.search(readings[c])]
+    if clean and len(clean) < len(candidates):
+        candidates, readings = clean, {c: readings[c] for c in clean}
     judged = {c: judge(reading) for c, reading in readings.items()}
     scores = {c: prob for c, (_, prob) in judged.items()}
     # first the readings whose letters are those of the language they read as (a few

@@ -471,6 +471,15 @@ def test_a_base_that_is_no_url_leaves_the_canonical_unread_not_the_page() -> Non
     ("Мэр города во вторник открыл новый мост через реку. Жители довольны, говорят они журналистам.", "koi8-r"),
     ("Мэр города во вторник открыл новый мост через реку. Жители довольны, говорят они журналистам.", "cp1251"),
     ("東京都は火曜日に新しい橋の建設を決めました。工事は来年始まる予定です。住民は喜んでいます。", "shift_jis"),
+    # a review's short pages, garbled before: ISO-8859-2 was never among the readings judged
+    # (windows-1258), windows-1251 was dropped for a Latin first guess, EUC-JP came out as cp949's
+    # Hangul and short KOI8-R as Shift_JIS; a windows-1250 page read as ISO-8859-2 has C1 controls
+    ("Stránka sa nenašla. Počasie v Bratislave na zajtra. Dnes sa v meste konal festival. Ceny benzínu "
+     "opäť stúpli. Starosta otvoril novú školu. Hlavné správy dňa. Ľudia sú šťastní.", "iso8859-2"),
+    ("Привет, мир!", "cp1251"),
+    ("日本の首都は東京です。東京は世界で最も人口の多い都市の一つです。", "euc_jp"),
+    ("Бавария готовит новый контракт для Гнабри", "koi8-r"),
+    ("Příliš žluťoučký kůň úpěl ďábelské ódy. Včera jsme byli v městě.", "cp1250"),
 ])
 def test_an_undeclared_legacy_page_is_read_in_its_encoding(text: str, encoding: str) -> None:
     # the guesser alone read the French page as cp1257 ("garēon") and the Czech one as cp1258
