@@ -190,6 +190,18 @@ DOLMA_TOP_LEVEL = ("source", "added", "created")
 _NOT_METADATA = frozenset({"url", "publisher", "metadata", "html", *DOLMA_TOP_LEVEL})
 
 
+def _metadata_object(value: Any) -> Any:
+    """An input record's ``metadata``; a string holding a JSON object (the ``metadata``
+    column of Sieve's Parquet output, read back) as that object."""
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            found = json.loads(value)
+        except ValueError:
+            return value
+        return found if isinstance(found, dict) else value
+    return value
+
+
 def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source: str = "",
                    model: dict[str, Any] | None = None) -> CleanResult:
     """Apply ``policy`` to one labelled document (see the module docstring)."""
@@ -217,7 +229,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
     metadata_base: dict[str, Any] = {"url": doc.url, "publisher": doc.publisher or url_host(doc.url)}
     if not policy.drop_fields:
         # the input's own fields; its 'metadata' (Dolma, datatrove, an earlier Sieve) merged, not nested
-        inner = doc.extra.get("metadata")
+        inner = _metadata_object(doc.extra.get("metadata"))
         # a page's 'html' beside its 'text' is the page again, not metadata (hundreds of kB a record)
         fields = {k: v for k, v in doc.extra.items() if k not in _NOT_METADATA}
         if not isinstance(inner, dict):
@@ -473,9 +485,10 @@ def _first_parquet_source(path: Path) -> bytes:
     from .parquet import parquet_module
 
     pq = parquet_module()
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=1, columns=["source"]):
-        if batch.num_rows:
-            return json.dumps({"source": batch.column(0)[0].as_py()}).encode("utf-8")
+    with open(path, "rb") as f:  # not the path: Arrow takes it as UTF-8 only
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=1, columns=["source"]):
+            if batch.num_rows:
+                return json.dumps({"source": batch.column(0)[0].as_py()}).encode("utf-8")
     return b""
 
 

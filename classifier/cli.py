@@ -480,9 +480,20 @@ def _stdin_is_terminal() -> bool:
         return False
 
 
+
+
+def _jsonl_output(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """An ``-o`` of JSON lines (``.gz``, ``.zst`` or plain): a ``.parquet`` name would hold
+    JSON lines that no Parquet reader, Sieve's included, can read."""
+    if value is not None and str(value).lower().endswith(".parquet"):
+        raise click.BadParameter(f"{value}: this command writes JSON lines (name it .jsonl, .jsonl.gz or .jsonl.zst); "
+                                 "`sieve clean --format parquet` writes Parquet")
+    return value
+
 @cli.command()
 @_INPUTS
 @click.option("-o", "--output", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
+              callback=_jsonl_output,
               help="Where to write the JSONL; '-' is standard output. A file is written atomically. (The table "
                    "is for the terminal: redirect it, `> file`.)")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True,
@@ -682,6 +693,7 @@ def _echo_languages(doc: Document, show_all: bool) -> None:
 @cli.command(name="lang")
 @_INPUTS
 @click.option("-o", "--output", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
+              callback=_jsonl_output,
               help="Where to write the JSONL (--format jsonl); '-' is standard output. A file is written "
                    "atomically. (The text view is for the terminal: redirect it, `> file`.)")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
@@ -1808,7 +1820,7 @@ def templates_show(memory: Path, top: int) -> None:
               help="JSONL of the pages' clean article text: 'id' or 'url' to match a page, and 'text' (its "
                    "'url' and 'publisher' go to the output when the page names none).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Labelled JSONL to write (README, 'Formats'), usable by `sieve train`.")
+              callback=_jsonl_output, help="Labelled JSONL to write (README, 'Formats'), usable by `sieve train`.")
 @click.option("--clean-text-field", default="text", show_default=True,
               help="The field of the --clean records that holds the article text (CMS exports also use "
                    "'content', 'body').")
@@ -1920,6 +1932,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
 @cli.command()
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              callback=_jsonl_output,
               help="Labelled JSONL of the corrections (only the blocks you labelled carry a label).")
 @click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True,
               help="At most this many blocks are shown.")

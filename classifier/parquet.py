@@ -84,15 +84,21 @@ def read_parquet(source: str | Path | BinaryIO, rejects: RejectSink, *, name: st
     try:
         yield from _rows(table, where, rejects, _Fields(text_field), max_bytes)
     finally:
-        table.close()
+        table.close(force=True)
 
 
 def _open(source: str | Path | BinaryIO, where: str, rejects: RejectSink | None) -> Any:
     """The ``ParquetFile`` of ``source``, or None with its reject (when ``rejects``)."""
     pq = parquet_module()
+    handle = None
     try:
+        if isinstance(source, str | Path) and not _utf8_name(source):
+            # Arrow takes a path as UTF-8 only: a name that is not (a byte of Latin-1) was "corrupt"
+            source = handle = open(source, "rb")  # noqa: SIM115 - closed with the ParquetFile (force)
         return pq.ParquetFile(source, **_STREAMED)
     except _read_errors() as err:
+        if handle is not None:
+            handle.close()
         if rejects is None:
             pass
         elif _cut(source):
@@ -101,6 +107,14 @@ def _open(source: str | Path | BinaryIO, where: str, rejects: RejectSink | None)
         else:
             rejects.add(Reject(where, 1, "corrupt", f"not a readable Parquet file: {err}"))
         return None
+
+
+def _utf8_name(path: str | Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: bytes of a name that is not UTF-8
+        return False
+    return True
 
 
 class _Fields:
@@ -347,4 +361,4 @@ def first_rows(path: Path, rows: int) -> list[dict[str, Any]]:
     except _read_errors():
         return []
     finally:
-        table.close()
+        table.close(force=True)

@@ -9,6 +9,7 @@ a regular file.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -244,6 +245,8 @@ class JsonlWriter:
                     self._raw.flush()
                     os.fsync(self._raw.fileno())  # on disk before the name says complete (a crash after
                     # the rename, before the data were written, left a finished shard empty)
+                if exc_type is not None and hasattr(self._stream, "abort"):
+                    self._stream.abort()  # a Parquet file is not finished for a failed shard
                 self._stream.close()
             finally:
                 if self._raw is not None and not self._raw.closed:
@@ -266,6 +269,9 @@ class JsonlWriter:
 #: which a row group is written sooner: what a writer holds at most.
 PARQUET_GROUP_ROWS = 1000
 PARQUET_GROUP_CHARS = 32 << 20
+#: A cleaned record's top-level fields besides id, text, metadata and blocks: the shard's
+#: name, or a Dolma record's own ``source``, with its ``added`` and ``created``.
+PARQUET_TOP_LEVEL = ("source", "added", "created")
 #: The columns of a cleaned record that Parquet outputs give a column of their own, from
 #: its ``metadata``: what a corpus is filtered by, without reading JSON.
 PARQUET_PROMOTED = (("url", "string"), ("publisher", "string"), ("lang", "string"), ("lang_score", "float64"))
@@ -282,7 +288,8 @@ class _ParquetSink:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        fields = [("id", pa.string()), ("text", pa.string()), ("source", pa.string()),
+        fields = [("id", pa.string()), ("text", pa.string()),
+                  *((name, pa.string()) for name in PARQUET_TOP_LEVEL),
                   *((name, getattr(pa, kind)()) for name, kind in PARQUET_PROMOTED), ("metadata", pa.string())]
         if annotated:
             fields.append(("blocks", pa.string()))
@@ -299,7 +306,7 @@ class _ParquetSink:
         blocks_json = (json.dumps(record.get("blocks", []), ensure_ascii=False, separators=(", ", ": "))
                        if "blocks" in self._rows else "")
         row = {"id": _typed(record.get("id"), "string"), "text": record.get("text"),
-               "source": _typed(record.get("source"), "string"),
+               **{name: _typed(record.get(name), "string") for name in PARQUET_TOP_LEVEL},
                **{name: _typed(meta.get(name), kind) for name, kind in PARQUET_PROMOTED},
                "metadata": meta_json, "blocks": blocks_json}
         for name, column in self._rows.items():
@@ -322,8 +329,25 @@ class _ParquetSink:
         """The last row group and the footer (written once)."""
         if not self.closed:
             self.closed = True
-            self._write_group()
+            try:
+                self._write_group()
+                self._writer.close()
+            except BaseException:
+                self._discard()
+                raise
+
+    def abort(self) -> None:
+        """Give up the file (a failed shard, a full disk): nothing more is written to it,
+        and the error that stopped it is the one told."""
+        if not self.closed:
+            self.closed = True
+            self._discard()
+
+    def _discard(self) -> None:
+        self._rows = {name: [] for name in self._schema.names}
+        with contextlib.suppress(Exception):
             self._writer.close()
+        self._writer.is_open = False  # else its __del__ writes to the closed file again, and says so
 
 
 def _typed(value: Any, kind: str) -> Any:

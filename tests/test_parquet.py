@@ -310,7 +310,8 @@ def test_parquet_output_holds_the_jsonl_records_and_is_the_same_for_any_workers(
     for name in ("news.parquet", "empty.parquet"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     table = pq.read_table(outs[0] / "news.parquet")
-    assert table.schema.names == ["id", "text", "source", "url", "publisher", "lang", "lang_score", "metadata"]
+    assert table.schema.names == ["id", "text", "source", "added", "created", "url", "publisher", "lang", "lang_score",
+                                  "metadata"]
     assert pq.ParquetFile(outs[0] / "news.parquet").metadata.row_group(0).column(1).compression == "ZSTD"
     rows = table.to_pylist()
     with gzip.open(tmp_path / "jsonl" / "news.jsonl.gz", "rt", encoding="utf-8") as f:
@@ -402,3 +403,72 @@ def test_parquet_output_takes_ids_and_sources_that_are_numbers(runner: CliRunner
     assert result.exit_code == 0, result.stderr
     (row,) = pq.read_table(tmp_path / "out" / "num.parquet").to_pylist()
     assert row["id"] == "5" and row["source"] == "7" and row["text"] == STORY[0]
+
+
+def test_parquet_output_keeps_dolma_fields_and_reads_back_as_jsonl_does(runner: CliRunner, shipped_model_dir: Path,
+                                                                        tmp_path: Path) -> None:
+    # Dolma's added and created were lost; Sieve's own Parquet cleaned again nested its metadata
+    # as a string (metadata.metadata) where JSON lines merge it
+    src = tmp_path / "dolma.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": "\n\n".join(STORY), "source": "cc-2024", "added": "2024-01-01",
+                               "created": "2023-12-31", "score": 7}) + "\n", encoding="utf-8")
+    model = ["--model-dir", str(shipped_model_dir), "--min-chars", "20"]
+    assert runner.invoke(cli, ["clean", str(src), "-o", str(tmp_path / "p1"), "--format", "parquet", *model]) \
+        .exit_code == 0
+    (row,) = pq.read_table(tmp_path / "p1" / "dolma.parquet").to_pylist()
+    assert (row["source"], row["added"], row["created"]) == ("cc-2024", "2024-01-01", "2023-12-31")
+    again = runner.invoke(cli, ["clean", str(tmp_path / "p1" / "dolma.parquet"), "-o", str(tmp_path / "j2"), *model])
+    assert again.exit_code == 0, again.stderr
+    with gzip.open(tmp_path / "j2" / "dolma.jsonl.gz", "rt", encoding="utf-8") as f:
+        (rec,) = [json.loads(line) for line in f]
+    assert rec["metadata"]["score"] == 7 and "metadata" not in rec["metadata"]
+
+
+def test_a_parquet_output_on_a_full_disk_says_so_and_leaves_nothing(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from classifier import writers
+
+    class Full(io.FileIO):
+        def write(self, data: bytes) -> int:  # type: ignore[override]
+            if self.tell() + len(data) > 2000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().write(data)
+
+    monkeypatch.setattr(writers, "PARQUET_GROUP_ROWS", 5)
+    monkeypatch.setattr(writers, "open", lambda path, mode: Full(path, mode.replace("b", "")), raising=False)
+    unraisable: list = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    records = [{"id": str(i), "text": f"text {i} " * 40, "source": "s", "metadata": {}} for i in range(40)]
+    with pytest.raises(OSError) as err, writers.output_writer(tmp_path / "x.parquet") as w:
+        for r in records:
+            w.write(r)
+    assert err.value.errno == errno.ENOSPC and err.value.filename is not None  # not Arrow's "closed file"
+    import gc
+
+    gc.collect()
+    assert unraisable == [] and list(tmp_path.iterdir()) == []
+
+
+def test_parquet_files_whose_names_are_not_utf8_are_read(tmp_path: Path) -> None:
+    import os
+
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("file names there are Unicode")
+    name = os.fsencode(tmp_path) + b"/caf\xe9.parquet"
+    pq.write_table(pa.Table.from_pydict({"id": ["a"], "text": ["\n\n".join(STORY)]}), tmp_path / "plain.parquet")
+    os.rename(tmp_path / "plain.parquet", name)
+    sink = RejectSink()
+    docs = list(read_any(os.fsdecode(name), sink))
+    assert sink.total == 0 and [d.id for d in docs] == ["a"]
+
+
+def test_other_commands_refuse_a_parquet_name_for_their_json_lines(runner: CliRunner, shipped_model_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    src = _jsonl_corpus(tmp_path / "in") / "news.jsonl"
+    for command in ("score", "lang"):
+        result = runner.invoke(cli, [command, str(src), "-o", str(tmp_path / "x.parquet"),
+                                     "--model-dir", str(shipped_model_dir)])
+        assert result.exit_code == 2 and "writes JSON lines" in result.stderr, result.stderr
+        assert not (tmp_path / "x.parquet").exists()
