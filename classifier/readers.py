@@ -1402,11 +1402,10 @@ def _looks_binary(data: bytes) -> bool:
 
 def _is_json(data: bytes) -> bool:
     """Whether a page's bytes are a JSON object or array (after blanks and a BOM)."""
-    text = data.removeprefix(_UTF8_BOM).strip()
-    if text[:1] not in (b"{", b"["):
-        return False
+    if data[:1024].removeprefix(_UTF8_BOM).lstrip()[:1] not in (b"{", b"["):
+        return False  # (most pages: no copy of the page is made)
     try:
-        json.loads(text)
+        json.loads(data.removeprefix(_UTF8_BOM))
     except ValueError:  # UnicodeDecodeError too
         return False
     return True
