@@ -615,6 +615,33 @@ def _walk(root: etree._Element) -> Iterator[tuple[str, etree._Element]]:
 _END_OF_DOCUMENT = re.compile(r"</\s*(?:html|body)\s*>", re.IGNORECASE)
 
 
+def _parse(text: str) -> tuple[Any, etree.HTMLParser]:
+    """The root of the page ``text`` as libxml2 reads it (None: nothing, or refused), and
+    the parser (its error log)."""
+    parser = etree.HTMLParser(huge_tree=True)
+    try:
+        root = etree.fromstring(text, parser=parser)
+    except (etree.ParserError, ValueError):  # encoding declarations in str
+        root = None
+    if root is None:  # an empty document, or one lxml refused as str
+        parser = etree.HTMLParser(encoding="utf-8", huge_tree=True)
+        try:
+            root = etree.fromstring(text.encode("utf-8"), parser=parser)
+        except (etree.ParserError, ValueError):
+            return None, parser
+    return root, parser
+
+
+#: Start tags whose element HTML closes at the next one of its kind, and libxml2 does not.
+_IMPLIED_END = re.compile(r"<(dd|dt|h[1-6]|rt|rp)\b", re.IGNORECASE)
+_END_TAGS = {"dd": "</dd></dt>", "dt": "</dd></dt>", "rt": "</rt></rp>", "rp": "</rt></rp>",
+             **{f"h{i}": "".join(f"</h{k}>" for k in range(1, 7)) for i in range(1, 7)}}
+
+
+def _too_deep(parser: etree.HTMLParser) -> bool:
+    return any(e.type_name == "ERR_RESOURCE_LIMIT" and "depth" in e.message.lower() for e in parser.error_log)
+
+
 def _check_depth(parser: etree.HTMLParser) -> None:
     """Raise ``PageError`` when libxml2 stopped reading at its nesting limit: what
     followed the too-deep element is gone from the tree, with no other sign of it."""
@@ -725,17 +752,13 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     # huge_tree: a page of one 10 MB text node keeps its text (input size is bounded
     # by the readers' --max-bytes); libxml2 still stops nesting at depth 2048, and
     # _check_depth refuses such a page rather than return its first part silently
-    parser = etree.HTMLParser(huge_tree=True)
-    try:
-        root = etree.fromstring(text, parser=parser)
-    except (etree.ParserError, ValueError):  # encoding declarations in str
-        root = None
-    if root is None:  # an empty document, or one lxml refused as str
-        parser = etree.HTMLParser(encoding="utf-8", huge_tree=True)
-        try:
-            root = etree.fromstring(text.encode("utf-8"), parser=parser)
-        except (etree.ParserError, ValueError):
-            return []
+    root, parser = _parse(text)
+    if root is None:
+        return []
+    if _too_deep(parser):
+        # libxml2 nests what HTML closes: 2,048 <dd> (or <dt>, <h2>, <rt>) in a row, each
+        # left open as HTML allows, are as deep; with their end tags written, the page is flat
+        root, parser = _parse(_IMPLIED_END.sub(lambda m: _END_TAGS[m.group(1).lower()[:2]] + m.group(0), text))
         if root is None:
             return []
     _check_depth(parser)

@@ -170,6 +170,20 @@ def test_markup_nested_deeper_than_the_parser_reads_is_refused_not_cut(page: byt
     assert [(r.reason, deep in r.detail) for r in rejects] == [("malformed", True)] * 2
 
 
+@pytest.mark.parametrize("tag", ["dd", "dt", "h3"])
+def test_thousands_of_elements_html_closes_at_the_next_are_flat(tag: str) -> None:
+    # valid HTML: each <dd> closes the one before; libxml2 nested 2,100 of them and the page
+    # was refused as nested too deep
+    items = "".join(f"<{tag}>Entry {i} of the harbour glossary." for i in range(2100))
+    page = f"<html><body><dl><dt>Terms</dt>{items}</dl><p>After the list.</p></body></html>"
+    texts = [b.text for b in html_to_blocks(page) if b.text.startswith(("Entry", "After"))]
+    assert texts[0] == "Entry 0 of the harbour glossary." and texts[-2:] == [
+        "Entry 2099 of the harbour glossary.", "After the list."] and len(texts) == 2101
+    # ruby annotations (<rt>, dropped from the text) likewise
+    ruby = "<p>" + "".join(f"<ruby>字<rt>zi{i}" for i in range(2100)) + "</p><p>After the list.</p>"
+    assert [b.text for b in html_to_blocks(ruby)][-1] == "After the list."
+
+
 def test_text_after_the_closing_html_tag_is_kept() -> None:
     page = "<html><body><p>Inside the body, text.</p></body></html><p>After the closing tag, more text.</p>"
     assert [b.text for b in html_to_blocks(page)] == ["Inside the body, text.", "After the closing tag, more text."]
