@@ -456,10 +456,13 @@ def earlier_output_owners(filename: str) -> list[str]:
     return []
 
 
-def _is_output_of(path: Path, task: ShardTask) -> bool:
+def _is_output_of(path: Path, task: ShardTask, owned: frozenset[str] = frozenset()) -> bool:
     """Whether ``path`` was written by this shard: its first record's ``source`` is
     the shard's name (every record has one), or it has none and is named as the
-    shard's unsplit output (only that output is ever written empty)."""
+    shard's unsplit output (only that output is ever written empty); or this shard's
+    earlier report names it (``owned``: Dolma records keep their own ``source``) and its
+    ``source`` is not the name of another shard that may write a file of that name
+    (``a.de.jsonl.gz``, shard ``a.de``'s since)."""
     # ValueError: bad JSON or UTF-8; the others: a cut or damaged .gz or .zst
     # InputError: a Parquet output where pyarrow is not installed
     unreadable: tuple[type[BaseException], ...] = (OSError, ValueError, InputError, *_truncation_errors())
@@ -476,7 +479,11 @@ def _is_output_of(path: Path, task: ShardTask) -> bool:
         logger.warning("shard %s: left %s alone: cannot read whose output it is (%s)", task.name, path, err)
         return False
     # records hold the name as written out (a file name that is not UTF-8: U+FFFD for its bytes)
-    return isinstance(record, dict) and record.get("source") == _encodable(task.name)
+    source = record.get("source") if isinstance(record, dict) else None
+    if source == _encodable(task.name):
+        return True
+    others = {_encodable(o) for o in earlier_output_owners(path.name) if o != task.name}
+    return path.name in owned and source not in others
 
 
 def _first_parquet_source(path: Path) -> bytes:
@@ -530,7 +537,7 @@ def _remove_earlier_outputs(task: ShardTask, written: set[str], owned: frozenset
     folder = Path(task.output).parent
     for name in task.earlier_outputs:
         path = folder / name
-        if name not in written and path.is_file() and (name in owned or _is_output_of(path, task)):
+        if name not in written and path.is_file() and _is_output_of(path, task, owned):
             path.unlink(missing_ok=True)
             logger.info("shard %s: removed %s, an output of an earlier run that this run does not write",
                         task.name, path)

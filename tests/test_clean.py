@@ -2465,3 +2465,23 @@ def test_a_shard_whose_output_cannot_be_completed_leaves_no_rejects_or_dropped_l
     assert rerun.exit_code == 0, rerun.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == [
         REPORT_NAME, "mixed.dropped.jsonl", "mixed.jsonl.gz", "mixed.rejects.jsonl", "mixed.report.json"]
+
+
+def test_a_redone_shard_leaves_a_file_another_shard_has_written_since(runner: CliRunner, shipped_model_dir: Path,
+                                                                      tmp_path: Path) -> None:
+    # shard a split wrote a.de.jsonl.gz; shard a.de (another input) wrote its own since; a redo
+    # of a unsplit deleted it, as its earlier report named it, and a.de's report still said finished
+    german = ("Die Bundesregierung hat am Mittwoch ein neues Gesetz beschlossen, das die Rechte der Mieter in den "
+              "großen Städten stärken soll.")
+    (tmp_path / "in2").mkdir()
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps({"id": f"a{i}", "text": f"{german} Nummer {i}."},
+                                                         ensure_ascii=False) + "\n" for i in range(3)), "utf-8")
+    (tmp_path / "in2" / "a.de.jsonl").write_text(json.dumps({"id": "x", "text": german}, ensure_ascii=False) + "\n",
+                                                 "utf-8")
+    base = ["-o", str(tmp_path / "out"), "--workers", "1", "--model-dir", str(shipped_model_dir), "--min-chars", "20"]
+    for args in ([str(tmp_path / "a.jsonl"), "--split-by-language"], [str(tmp_path / "in2" / "a.de.jsonl")],
+                 [str(tmp_path / "a.jsonl"), "--overwrite"]):
+        result = runner.invoke(cli, ["clean", *args, *base])
+        assert result.exit_code == 0, result.stderr
+    with gzip.open(tmp_path / "out" / "a.de.jsonl.gz", "rt", encoding="utf-8") as f:
+        assert [json.loads(line)["id"] for line in f] == ["x"]
