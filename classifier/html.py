@@ -217,8 +217,15 @@ def _guess_codec(data: bytes) -> str | None:
         # a short page in one CJK encoding reads as another's characters (EUC-JP as cp949's
         # Hangul): another reading wins when fastText is clearly surer it is a language
         # (short KOI8-R text pairs up as Shift_JIS: the Cyrillic readings are judged too)
-        choices = [c for c in guesses if c in _CJK] + [c for c in ("koi8-r", "cp1251") if c not in guesses]
-        sure = {c: judge(text.decode(c, errors="replace"))[1] for c in choices}
+        readings = {c: text.decode(c, errors="replace") for c in guesses if c in _CJK}
+        readings.update({c: r for c in ("koi8-r", "cp1251") if c not in guesses
+                         and _mostly_cyrillic(r := text.decode(c, errors="replace"))})
+        choices = list(readings)
+        # how surely each other reading is a language its encoding writes (half-width katakana
+        # read from Big5 bytes came out German at 0.81; a few symbols in English text read
+        # as KOI8-R are Cyrillic letters in English); the guesser's first as fastText finds it
+        judged = {c: judge(reading) for c, reading in readings.items()}
+        sure = {c: prob if c == choices[0] or lang in _WRITES[c] else 0.0 for c, (lang, prob) in judged.items()}
         best = max(choices, key=sure.__getitem__)
         return best if sure[best] > sure[choices[0]] + CJK_MARGIN else choices[0]
     if guesses[0] not in _LATIN_SINGLE_BYTE:
@@ -237,9 +244,24 @@ def _guess_codec(data: bytes) -> str | None:
 _C1 = re.compile("[\x80-\x9f]")
 #: How much surer fastText must be of another CJK reading than of the guesser's first.
 CJK_MARGIN = 0.1
-#: CJK multi-byte encodings (as ``codecs.lookup`` names them).
-_CJK = frozenset("cp932 shift_jis shift_jis_2004 shift_jisx0213 euc_jp euc_jis_2004 euc_jisx0213 iso2022_jp cp949 "
-                 "euc_kr johab gb2312 gbk gb18030 hz big5 big5hkscs cp950".split())
+#: CJK multi-byte encodings (as ``codecs.lookup`` names them), and the languages each writes.
+_CJK_LANGUAGES = {
+    **dict.fromkeys("cp932 shift_jis shift_jis_2004 shift_jisx0213 euc_jp euc_jis_2004 euc_jisx0213 iso2022_jp"
+                    .split(), frozenset({"ja"})),
+    **dict.fromkeys("cp949 euc_kr johab".split(), frozenset({"ko"})),
+    **dict.fromkeys("gb2312 gbk gb18030 hz big5 big5hkscs cp950".split(), frozenset({"zh", "yue", "wuu"})),
+}
+_CJK = frozenset(_CJK_LANGUAGES)
+#: ... and the languages of the Cyrillic readings judged beside them.
+_WRITES = {**_CJK_LANGUAGES, **dict.fromkeys(("koi8-r", "cp1251"), frozenset(
+    "ru uk bg be sr mk kk ky tg mn ba tt cv ce os sah mhr myv udm kv xal bxr mrj krc av lez tyv".split()))}
+
+
+def _mostly_cyrillic(text: str) -> bool:
+    """Whether nearly all of ``text``'s characters beyond ASCII are Cyrillic letters (a
+    Cyrillic reading of Big5 bytes is box-drawing characters)."""
+    beyond = [ch for ch in text[:50_000] if not ch.isascii() and not ch.isspace()]
+    return bool(beyond) and sum("\u0400" <= ch <= "\u04ff" for ch in beyond) >= 0.9 * len(beyond)
 
 
 def _accented_share(text: str) -> float:
@@ -632,23 +654,33 @@ def _parse(text: str) -> tuple[Any, etree.HTMLParser]:
     return root, parser
 
 
-#: Start tags whose element HTML closes at the next one of its kind, and libxml2 does not.
-_IMPLIED_END = re.compile(r"<(dd|dt|h[1-6]|rt|rp)\b", re.IGNORECASE)
+#: Start tags whose element HTML closes at the next one of its kind, and libxml2 does not;
+#: and what must stay as it is: comments and the text of raw-text elements.
+_IMPLIED_END = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|iframe)\b"
+                          r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|<(dd|dt|h[1-6]|rt|rp)\b",
+                          re.IGNORECASE | re.DOTALL)
 _END_TAGS = {"dd": "</dd></dt>", "dt": "</dd></dt>", "rt": "</rt></rp>", "rp": "</rt></rp>",
              **{f"h{i}": "".join(f"</h{k}>" for k in range(1, 7)) for i in range(1, 7)}}
 
 
-def _too_deep(parser: etree.HTMLParser) -> bool:
-    return any(e.type_name == "ERR_RESOURCE_LIMIT" and "depth" in e.message.lower() for e in parser.error_log)
+def _depth_error(parser: etree.HTMLParser) -> Any:
+    """libxml2's error for stopping at its nesting limit (None when it did not)."""
+    return next((e for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT" and "depth" in e.message.lower()),
+                None)
+
+
+def _with_end_tags(m: re.Match[str]) -> str:
+    tag = m.group(2)
+    return _END_TAGS[tag.lower()[:2]] + m.group(0) if tag else m.group(0)
 
 
 def _check_depth(parser: etree.HTMLParser) -> None:
     """Raise ``PageError`` when libxml2 stopped reading at its nesting limit: what
     followed the too-deep element is gone from the tree, with no other sign of it."""
-    for entry in parser.error_log:
-        if entry.type_name == "ERR_RESOURCE_LIMIT" and "depth" in entry.message.lower():
-            raise PageError(f"markup nested deeper than the HTML parser reads (libxml2 stops at 2,048 "
-                            f"elements): the rest of the page after line {entry.line} cannot be read")
+    entry = _depth_error(parser)
+    if entry is not None:
+        raise PageError(f"markup nested deeper than the HTML parser reads (libxml2 stops at 2,048 "
+                        f"elements): the rest of the page after line {entry.line} cannot be read")
 
 
 def _canonical_url(root: etree._Element) -> str | None:
@@ -755,10 +787,10 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     root, parser = _parse(text)
     if root is None:
         return []
-    if _too_deep(parser):
+    if _depth_error(parser) is not None:
         # libxml2 nests what HTML closes: 2,048 <dd> (or <dt>, <h2>, <rt>) in a row, each
         # left open as HTML allows, are as deep; with their end tags written, the page is flat
-        root, parser = _parse(_IMPLIED_END.sub(lambda m: _END_TAGS[m.group(1).lower()[:2]] + m.group(0), text))
+        root, parser = _parse(_IMPLIED_END.sub(_with_end_tags, text))
         if root is None:
             return []
     _check_depth(parser)

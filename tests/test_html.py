@@ -179,6 +179,9 @@ def test_thousands_of_elements_html_closes_at_the_next_are_flat(tag: str) -> Non
     texts = [b.text for b in html_to_blocks(page) if b.text.startswith(("Entry", "After"))]
     assert texts[0] == "Entry 0 of the harbour glossary." and texts[-2:] == [
         "Entry 2099 of the harbour glossary.", "After the list."] and len(texts) == 2101
+    # the end tags go before start tags only: not into raw text, comments or scripts
+    shown = "<xmp>Write <h2>Title</h2> in HTML.</xmp><!-- <dd> --><script>var t = '<dd>';</script>"
+    assert [b.text for b in html_to_blocks(shown + page)][0] == "Write <h2>Title</h2> in HTML."
     # ruby annotations (<rt>, dropped from the text) likewise
     ruby = "<p>" + "".join(f"<ruby>字<rt>zi{i}" for i in range(2100)) + "</p><p>After the list.</p>"
     assert [b.text for b in html_to_blocks(ruby)][-1] == "After the list."
@@ -494,6 +497,9 @@ def test_a_base_that_is_no_url_leaves_the_canonical_unread_not_the_page() -> Non
     ("日本の首都は東京です。東京は世界で最も人口の多い都市の一つです。", "euc_jp"),
     ("Бавария готовит новый контракт для Гнабри", "koi8-r"),
     ("Příliš žluťoučký kůň úpěl ďábelské ódy. Včera jsme byli v městě.", "cp1250"),
+    # short Big5 and GBK: their KOI8-R reading (box-drawing characters) is no Cyrillic to judge
+    ("今天台北天氣很好。", "big5"),
+    ("上海的房价又涨了。", "gbk"),
 ])
 def test_an_undeclared_legacy_page_is_read_in_its_encoding(text: str, encoding: str) -> None:
     # the guesser alone read the French page as cp1257 ("garēon") and the Czech one as cp1258
