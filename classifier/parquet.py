@@ -54,8 +54,9 @@ RELEASE_BATCHES = 8
 #: columns at once (pyarrow's default: a 100 MB file of one row group took 229 MB of RSS
 #: to read, 141 MB so).
 _STREAMED = {"pre_buffer": False, "buffer_size": 1 << 20}
-#: Fields whose null means the row has no such field (with the text field).
-_DOCUMENT_FIELDS = ("id", "blocks", "html")
+#: Fields whose null means the row has no such field (with the text field); Dolma's
+#: top-level fields too, as Sieve's Parquet output has a column of each for every row.
+_DOCUMENT_FIELDS = ("id", "blocks", "html", "added", "created")
 
 
 def parquet_module() -> Any:
@@ -255,6 +256,8 @@ def _row_document(record: dict[str, Any] | BaseException, source: str, row: int,
 
         doc["html"] = decode_html(doc["html"])
     doc = {key: _jsonable(value) for key, value in doc.items()}
+    if isinstance(doc.get("blocks"), str) and doc["blocks"].startswith("["):
+        doc["blocks"] = _json_list(doc["blocks"])  # Sieve's annotated Parquet output: its blocks as JSON text
     # a character is at most four bytes: most rows are measured without encoding a string
     size = _text_bytes(doc, max_bytes) if 4 * _text_bytes(doc, max_bytes, chars=True) > max_bytes else 0
     if size > max_bytes:
@@ -267,6 +270,15 @@ def _row_document(record: dict[str, Any] | BaseException, source: str, row: int,
                                _as_json({k: _jsonable(v) for k, v in record.items()})))
             return None
     return record_document(doc, source, row, rejects, fields.text_field, lambda: _as_json(doc))
+
+
+def _json_list(text: str) -> Any:
+    """``text`` as the JSON array it holds, or as it is (then a ``bad_schema`` reject)."""
+    try:
+        found = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    return found if isinstance(found, list) else text
 
 
 def _decoded(value: Any, drop_nulls: bool) -> Any:

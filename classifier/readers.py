@@ -448,6 +448,8 @@ def _starts_records(text: bytes) -> bool:
     line = text.split(b"\n", 1)[0].decode("utf-8", "replace")
     try:
         end = json.JSONDecoder().raw_decode(line)[1]
+    except RecursionError:
+        return False
     except ValueError as err:
         at_end = getattr(err, "msg", "").startswith("Unterminated string") or \
             getattr(err, "pos", 0) >= len(line.rstrip()) - 1
@@ -466,7 +468,7 @@ def _records_follow(head: bytes) -> bool:
         try:
             if not isinstance(_DECODER.decode(line.decode("utf-8")), dict):
                 return False
-        except ValueError:  # UnicodeDecodeError too
+        except (ValueError, RecursionError):  # UnicodeDecodeError too; "[[[[...": too deep to be a record
             return False
     return True
 
@@ -1406,7 +1408,7 @@ def _is_json(data: bytes) -> bool:
         return False  # (most pages: no copy of the page is made)
     try:
         json.loads(data.removeprefix(_UTF8_BOM))
-    except ValueError:  # UnicodeDecodeError too
+    except (ValueError, RecursionError):  # UnicodeDecodeError too; nested too deep for a page's JSON
         return False
     return True
 

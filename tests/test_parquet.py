@@ -422,6 +422,20 @@ def test_parquet_output_keeps_dolma_fields_and_reads_back_as_jsonl_does(runner: 
     with gzip.open(tmp_path / "j2" / "dolma.jsonl.gz", "rt", encoding="utf-8") as f:
         (rec,) = [json.loads(line) for line in f]
     assert rec["metadata"]["score"] == 7 and "metadata" not in rec["metadata"]
+    # annotated, its blocks (JSON text) are read back as blocks; a row's null added/created is no field
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text(json.dumps({"id": "b", "text": "\n\n".join(STORY)}) + "\n", encoding="utf-8")
+    for name, extra in (("dolma", ["--annotate"]), ("plain", [])):
+        src_file = src if name == "dolma" else plain
+        out = tmp_path / f"{name}-pq"
+        assert runner.invoke(cli, ["clean", str(src_file), "-o", str(out), "--format", "parquet", *extra, *model]) \
+            .exit_code == 0
+        back = runner.invoke(cli, ["clean", str(out / f"{name}.parquet"), "-o", str(tmp_path / f"{name}-back"),
+                                   *model])
+        assert back.exit_code == 0 and "1 written" in back.stderr, back.stderr
+        with gzip.open(tmp_path / f"{name}-back" / f"{name}.jsonl.gz", "rt", encoding="utf-8") as f:
+            (rec,) = [json.loads(line) for line in f]
+        assert ("added" in rec) is (name == "dolma") and rec["text"].startswith(STORY[0][:40])
 
 
 def test_a_parquet_output_on_a_full_disk_says_so_and_leaves_nothing(tmp_path: Path,

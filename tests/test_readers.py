@@ -383,6 +383,10 @@ def test_records_after_a_first_line_of_something_else_are_json_lines(monkeypatch
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"exported 2024-10-01\n" + _record(1) + _record(2))))
     docs, rejected = _read("-")
     assert [d.id for d in docs] == ["d1", "d2"] and [(r.position, r.reason) for r in rejected] == [(1, "bad_json")]
+    # nesting too deep for Python's JSON decoder is no record (a RecursionError escaped)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"title\n" + b"[" * 5000 + b"\n{}\n{}\n")))
+    docs, rejected = _read("-")
+    assert [d.id for d in docs] == ["stdin"] and rejected == []
     # text with a line of JSON in it, or one record after a line, stays text
     for data in (b"A note.\n" + _record(1) + b"More words after it.\n", b"A title\n" + _record(1)):
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
@@ -1453,6 +1457,9 @@ def test_pages_that_are_json_or_hold_noframes_markup(tmp_path: Path) -> None:
     docs, rejects = _read(tmp_path / "frames.html")
     texts = [b.text for b in docs[0].blocks]
     assert not rejects and not any("<" in t for t in texts) and "No plug-in" not in " ".join(texts)
+    # nor is "[" nested deeper than Python's decoder goes (a RecursionError failed the shard)
+    (tmp_path / "deep.html").write_text("[" * 5000)
+    assert [r.reason for r in _read(tmp_path / "deep.html")[1]] == ["no_text"]
     # text beginning with "[" that is no JSON is a page as before
     (tmp_path / "note.html").write_text("[Updated] <p>The harbour reopened on Tuesday after repairs.</p>")
     assert _read(tmp_path / "note.html")[0]
