@@ -42,6 +42,7 @@ from .readers import (
     _open_binary,
     _truncation_errors,
     file_format,
+    json_text_as,
     read_any,
     with_publisher,
 )
@@ -190,18 +191,6 @@ DOLMA_TOP_LEVEL = ("source", "added", "created")
 _NOT_METADATA = frozenset({"url", "publisher", "metadata", "html", *DOLMA_TOP_LEVEL})
 
 
-def _metadata_object(value: Any) -> Any:
-    """An input record's ``metadata``; a string holding a JSON object (the ``metadata``
-    column of Sieve's Parquet output, read back) as that object."""
-    if isinstance(value, str) and value.lstrip().startswith("{"):
-        try:
-            found = json.loads(value)
-        except ValueError:
-            return value
-        return found if isinstance(found, dict) else value
-    return value
-
-
 def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source: str = "",
                    model: dict[str, Any] | None = None) -> CleanResult:
     """Apply ``policy`` to one labelled document (see the module docstring)."""
@@ -229,7 +218,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
     metadata_base: dict[str, Any] = {"url": doc.url, "publisher": doc.publisher or url_host(doc.url)}
     if not policy.drop_fields:
         # the input's own fields; its 'metadata' (Dolma, datatrove, an earlier Sieve) merged, not nested
-        inner = _metadata_object(doc.extra.get("metadata"))
+        inner = json_text_as(doc.extra.get("metadata"), dict)  # (Sieve's Parquet output: JSON text)
         # a page's 'html' beside its 'text' is the page again, not metadata (hundreds of kB a record)
         fields = {k: v for k, v in doc.extra.items() if k not in _NOT_METADATA}
         if not isinstance(inner, dict):

@@ -235,8 +235,8 @@ def _guess_codec(data: bytes) -> str | None:
     candidates = [c for c in guesses if c in _LATIN_SINGLE_BYTE]
     candidates += [c for c in ("cp1252", "cp1250", "iso8859-2") if c not in candidates]
     others = [c for c in guesses if c not in _LATIN_SINGLE_BYTE and c not in _CJK]
-    best = _judged_latin(text, candidates, judge)
-    if others and _accented_share(text.decode(best, errors="replace")) > ACCENTED_SHARE:
+    best, reading = _judged_latin(text, candidates, judge)
+    if others and _accented_share(reading) > ACCENTED_SHARE:
         return others[0]  # every Latin reading is mojibake ("Ďđčâĺň"): windows-1251 ranked second
     return best
 
@@ -270,9 +270,10 @@ def _accented_share(text: str) -> float:
     return sum(not ch.isascii() for ch in letters) / len(letters) if letters else 0.0
 
 
-def _judged_latin(text: bytes, candidates: list[str], judge: Any) -> str:
+def _judged_latin(text: bytes, candidates: list[str], judge: Any) -> tuple[str, str]:
     """Of Latin single-byte ``candidates``, the reading of ``text`` whose accented letters
-    are those of the language fastText reads it as, then the one it is surest of."""
+    are those of the language fastText reads it as, then the one it is surest of: its
+    encoding, and the reading."""
     readings = {c: text.decode(c, errors="replace") for c in candidates}
     # a reading with C1 control characters took a letter's byte for one (windows-1250's
     # "š" read as ISO-8859-2): no page writes them
@@ -289,7 +290,9 @@ def _judged_latin(text: bytes, candidates: list[str], judge: Any) -> str:
         least = min(known.values())
         candidates = [c for c in candidates if c in known and known[c] <= least + 1e-9]
     best = max(candidates, key=scores.__getitem__)  # the first of equals: the guesser's order
-    return "cp1252" if "cp1252" in candidates and scores["cp1252"] >= scores[best] - CP1252_TIE else best
+    if "cp1252" in candidates and scores["cp1252"] >= scores[best] - CP1252_TIE:
+        best = "cp1252"
+    return best, readings[best]
 
 
 #: The letters beyond a-z of Latin-script languages (lower case; English and German

@@ -39,7 +39,15 @@ from typing import Any, BinaryIO
 
 from .document import Document
 from .errors import InputError
-from .readers import PARQUET_MAGIC, Reject, RejectSink, record_document, record_text_field, too_large_reject
+from .readers import (
+    PARQUET_MAGIC,
+    Reject,
+    RejectSink,
+    json_text_as,
+    record_document,
+    record_text_field,
+    too_large_reject,
+)
 
 __all__ = ["first_rows", "parquet_module", "read_parquet"]
 
@@ -256,8 +264,8 @@ def _row_document(record: dict[str, Any] | BaseException, source: str, row: int,
 
         doc["html"] = decode_html(doc["html"])
     doc = {key: _jsonable(value) for key, value in doc.items()}
-    if isinstance(doc.get("blocks"), str) and doc["blocks"].startswith("["):
-        doc["blocks"] = _json_list(doc["blocks"])  # Sieve's annotated Parquet output: its blocks as JSON text
+    if "blocks" in doc:  # Sieve's annotated Parquet output: its blocks as JSON text
+        doc["blocks"] = json_text_as(doc["blocks"], list)
     # a character is at most four bytes: most rows are measured without encoding a string
     size = _text_bytes(doc, max_bytes) if 4 * _text_bytes(doc, max_bytes, chars=True) > max_bytes else 0
     if size > max_bytes:
@@ -270,15 +278,6 @@ def _row_document(record: dict[str, Any] | BaseException, source: str, row: int,
                                _as_json({k: _jsonable(v) for k, v in record.items()})))
             return None
     return record_document(doc, source, row, rejects, fields.text_field, lambda: _as_json(doc))
-
-
-def _json_list(text: str) -> Any:
-    """``text`` as the JSON array it holds, or as it is (then a ``bad_schema`` reject)."""
-    try:
-        found = json.loads(text)
-    except (ValueError, RecursionError):
-        return text
-    return found if isinstance(found, list) else text
 
 
 def _decoded(value: Any, drop_nulls: bool) -> Any:

@@ -1402,6 +1402,20 @@ def _looks_binary(data: bytes) -> bool:
     return len(head) > 0 and controls > len(head) // 10
 
 
+def json_text_as(value: Any, kind: type) -> Any:
+    """``value`` as the ``kind`` (dict, list) of JSON it holds when it is a string of JSON
+    text (Sieve's Parquet output writes ``metadata`` and annotated ``blocks`` so), else
+    ``value`` as it is."""
+    opener = "{" if kind is dict else "["
+    if not isinstance(value, str) or not value.lstrip().startswith(opener):
+        return value
+    try:
+        found = json.loads(value)
+    except (ValueError, RecursionError):
+        return value
+    return found if isinstance(found, kind) else value
+
+
 def _is_json(data: bytes) -> bool:
     """Whether a page's bytes are a JSON object or array (after blanks and a BOM)."""
     if data[:1024].removeprefix(_UTF8_BOM).lstrip()[:1] not in (b"{", b"["):
