@@ -134,6 +134,19 @@ def test_the_boilerplate_lexicon_prefilter_changes_no_answer() -> None:
     same()
 
 
+_SMALL_TEXT = st.text(alphabet="ab(.)*©é ", max_size=12)
+
+
+@given(st.lists(_SMALL_TEXT, max_size=6), _SMALL_TEXT)
+def test_the_literal_trie_finds_a_text_exactly_when_a_substring_test_does(literals: list[str], text: str) -> None:
+    """``_any_of`` stands for ``any(a in text for a in literals)`` (the lexicon's
+    prefilter): literals that are prefixes of others, regex metacharacters, the empty
+    literal and no literal at all."""
+    from classifier.features import _any_of
+
+    assert (_any_of(literals).search(text) is not None) == any(a in text for a in literals)
+
+
 @given(st.lists(st.floats(0.0, 1.0), max_size=30), st.sampled_from((0, 1, 2, 5, 12)))
 def test_window_extremes_and_bounds_are_those_of_each_clipped_window(values: list[float], half: int) -> None:
     """The windows of pass 2's context: each position's max and min over the blocks
