@@ -308,11 +308,26 @@ _CORNER_BRACKETS = str.maketrans({"「": " ", "」": " ", "『": " ", "』": " "
 _EDGE_QUOTES = "„“”‚‘’‹› \"'"
 
 
+#: A URL (group 1: its host) or an e-mail address (group 2: its domain).
+_ADDRESS = re.compile(r"(?:https?://|(?=www\.))([^/\s?#]+)\S*|(?<![\w.+-])[\w.+-]++@([\w-]+(?:\.[\w-]+)+)")
+
+
+def _host(match: re.Match[str]) -> str:
+    return match.group(1) or match.group(2)
+
+
 def _fasttext_line(text: str) -> str:
-    """What fastText reads for ``text``: at most ``MAX_CHARS`` characters on one line,
-    all-capital text lowered (lid.176.ftz knows few all-capital words: "SUBSCRIBER
-    ONLY"), and the trailing newline: the end-of-line token fastText was trained
-    with (without it the low-level predict gives other, worse, probabilities)."""
+    """What fastText reads for ``text``: URLs and e-mail addresses as their hosts (the
+    words of a link's path are its page's language, not the text's: "Read the full
+    story here: https://www.lemonde.fr/politique/le-gouvernement-annonce-..." was
+    French; an address's name likewise; the host is kept, a hint where little else
+    is: "Kundeservice: 51 37 15 13 / tine.no"), at most
+    ``MAX_CHARS`` characters on one line, all-capital text lowered (lid.176.ftz knows
+    few all-capital words: "SUBSCRIBER ONLY"), and the trailing newline: the
+    end-of-line token fastText was trained with (without it the low-level predict
+    gives other, worse, probabilities)."""
+    if "://" in text or "www." in text or "@" in text:
+        text = _ADDRESS.sub(_host, text[:MAX_CHARS * 4] if len(text) > MAX_CHARS * 4 else text)
     line = text[:MAX_CHARS] if len(text) > MAX_CHARS else text
     if "\n" in line:  # a newline ends fastText's input; other whitespace only separates
         line = line.replace("\n", " ")
@@ -582,6 +597,10 @@ def _short_lead_ins_joined(text: str, spans: list[tuple[int, int]]) -> list[tupl
     return out
 
 
+def _not_a_text(bad: object) -> TypeError:
+    return TypeError(f"a text must be a string, not {type(bad).__name__} ({bad!r:.40})")
+
+
 class LanguageIdentifier:
     """Languages of blocks and of the sentences inside them (see the module docstring);
     the fastText model loads on first use, once per process."""
@@ -703,13 +722,16 @@ class LanguageIdentifier:
             raise TypeError(f"pass a list of texts, not one {type(texts).__name__}")
         texts = texts if isinstance(texts, (list, tuple)) else list(texts)  # read once (a generator)
         cache = self._cache
-        out = [cache.get(text) for text in texts]
+        try:
+            out = [cache.get(text) for text in texts]
+        except TypeError:  # an unhashable one (a list): no text
+            raise _not_a_text(next(t for t in texts if not isinstance(t, str))) from None
         todo = dict.fromkeys(text for text, found in zip(texts, out, strict=True) if found is None)
         if not todo:
             return out  # type: ignore[return-value]  # every text was in the cache
         bad = next((t for t in todo if not isinstance(t, str)), _ALL_TEXT)
         if bad is not _ALL_TEXT:
-            raise TypeError(f"a text must be a string, not {type(bad).__name__} ({bad!r:.40})")
+            raise _not_a_text(bad)
         with _gc_paused():
             analyses = self._analyze_all(list(todo))
         with self._cache_lock:  # threads sharing this identifier evict one oldest entry each

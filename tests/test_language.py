@@ -129,6 +129,24 @@ def test_all_capitals_are_read_as_words(lid: LanguageIdentifier) -> None:
     assert guess is not None and guess.lang == "en"
 
 
+def test_a_link_is_read_as_its_host_not_its_words(lid: LanguageIdentifier) -> None:
+    """A URL's path is in the language of the page it names (a French article's
+    slug): the sentence around it is English."""
+    text = ("Read the full story here: https://www.lemonde.fr/politique/article/2021/le-gouvernement-annonce-des"
+            "-nouvelles-mesures-pour-les-retraites")
+    guess = lid.identify_language_of(text)
+    assert guess is not None and guess.lang == "en"
+    assert language._fasttext_line(text) == "Read the full story here: www.lemonde.fr\n"
+
+
+def test_a_host_is_kept_as_a_hint_where_little_else_is(lid: LanguageIdentifier) -> None:
+    assert language._fasttext_line("Kundeservice: 51 37 15 13 / kundeservice@tine.no") \
+        == "Kundeservice: 51 37 15 13 / tine.no\n"
+    assert language._fasttext_line("see www.spiegel.de/politik/a-b.html or https://t.co/x?y=1") \
+        == "see www.spiegel.de or t.co\n"
+    assert language._fasttext_line("write to redaktion-nachrichten@zeitung.de") == "write to zeitung.de\n"
+
+
 @pytest.mark.parametrize(
     ("text", "lang"),
     [("Καλημέρα σε όλους τους φίλους μας", "el"), ("오늘 날씨가 정말 좋습니다 여러분", "ko"),
@@ -497,6 +515,8 @@ def test_public_methods_take_codes_as_sieve_writes_them_and_refuse_other_values(
         lid.identify_language_of_many("Hello")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="NoneType"):
         lid.identify_language_of(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must be a string, not list"):  # unhashable: not found in the cache either
+        lid.analyze_many([SENTENCES["en"], ["a", "list"]])  # type: ignore[list-item]
     many = lid.identify_language_of_many(t for t in (SENTENCES["de"], SENTENCES["fr"]))  # a generator, read once
     assert [g.lang if g else None for g in many] == ["de", "fr"]
 
