@@ -821,9 +821,16 @@ class FieldCheck:
     whole: bool = False  #: every record of those inputs was looked at (each ended within the look)
 
     def likely_text_field(self) -> str | None:
-        """The field with the most characters of string values: where the text likely is."""
-        best = max(self.fields.items(), key=lambda kv: kv[1], default=(None, 0))
+        """The field with the most characters of string values: where the text likely is
+        (never a record's name, address or dates: ``{"id": "c"}`` holds no text)."""
+        best = max(((k, n) for k, n in self.fields.items() if k.lower() not in _NOT_TEXT_FIELDS),
+                   key=lambda kv: kv[1], default=(None, 0))
         return best[0] if best[1] else None
+
+
+#: Fields that name, place or date a record: never advised as its text field.
+_NOT_TEXT_FIELDS = frozenset({"id", "url", "uri", "source", "publisher", "lang", "language", "added", "created",
+                              "date", "timestamp", "domain", "host"})
 
 
 def record_text_field(record: dict[str, Any], text_field: str) -> str:

@@ -193,6 +193,12 @@ def test_a_missing_text_field_is_found_in_the_first_records_only(tmp_path: Path,
     assert check is not None and check.records == 3 and check.files == [str(plain)] and check.whole
     assert list(check.fields) == ["id", "body", "n"] and check.likely_text_field() == "body"
     assert missing_text_field([str(plain)], text_field="body") is None
+    # a record's name or address is never advised as its text, however long
+    named = tmp_path / "named.jsonl"
+    named.write_text("".join(json.dumps({"id": f"some-long-record-name-{i}", "URL": "https://example.com/a/b"})
+                             + "\n" for i in range(3)), encoding="utf-8")
+    check = missing_text_field([str(named)])
+    assert check is not None and list(check.fields) == ["id", "URL"] and check.likely_text_field() is None
     # a record with the field past the first ones is not looked for: a wrong field is judged early
     late = tmp_path / "late.jsonl"
     late.write_text("\n".join(body * 40) + "\n" + _record(1).decode(), encoding="utf-8")
