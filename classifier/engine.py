@@ -716,14 +716,14 @@ def run_clean(
                     logger.debug("shard %s failed", task.name, exc_info=error)
                 else:
                     logger.error("shard %s failed: %s", task.name, failed[-1][1], exc_info=error)
-            rate = docs_done / max(time.perf_counter() - started, 1e-9)
+            rate = rate_text(docs_done / max(time.perf_counter() - started, 1e-9))
             if bar is not None:
-                bar.set_postfix_str(f"{rate:,.0f} docs/s", refresh=False)
+                bar.set_postfix_str(f"{rate} docs/s", refresh=False)
                 bar.update(1)
             elif echo is not None and report is not None:
                 n = len(reports) - skipped
                 echo(f"sieve clean: shard {n}/{len(todo)} {task.name}: {report['read']:,} read, "
-                     f"{report['written']:,} written ({rate:,.0f} docs/s)")
+                     f"{report['written']:,} written ({rate} docs/s)")
 
         try:
             for task, report, error in _execute(todo, workers, client):
@@ -743,6 +743,12 @@ def run_clean(
                              "the shards are finished: rerun to write it") from err
         return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started,
                          report_path)
+
+
+def rate_text(per_second: float) -> str:
+    """A rate as the progress lines give it: whole numbers from 10, two significant
+    digits below (a run's slow start, one big shard: "0.42", not "0")."""
+    return f"{per_second:,.0f}" if per_second >= 10 else f"{per_second:.2g}"
 
 
 def _warn_all_rejected(task: ShardTask, report: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from classifier.clean import CleanPolicy, clean_document, earlier_output_owners
 from classifier.cli import EXIT_TOO_MANY_REJECTS, cli
 from classifier.document import Block, Document, Label, Segment
-from classifier.engine import REPORT_NAME, discover_shards
+from classifier.engine import REPORT_NAME, discover_shards, rate_text
 from classifier.errors import InputError
 from classifier.language import LanguageIdentifier, _text_weight
 
@@ -2485,3 +2485,8 @@ def test_a_redone_shard_leaves_a_file_another_shard_has_written_since(runner: Cl
         assert result.exit_code == 0, result.stderr
     with gzip.open(tmp_path / "out" / "a.de.jsonl.gz", "rt", encoding="utf-8") as f:
         assert [json.loads(line)["id"] for line in f] == ["x"]
+
+
+def test_progress_rates_below_one_document_a_second_are_not_shown_as_zero() -> None:
+    assert [rate_text(r) for r in (0.0, 0.042, 0.4, 3.25, 9.99, 10.0, 1234.6)] == \
+        ["0", "0.042", "0.4", "3.2", "10", "10", "1,235"]
