@@ -845,12 +845,33 @@ def publisher_groups(documents: Sequence[Document]) -> list[str]:
     """The group of each document for publisher-grouped folds: its publisher as
     Sieve reads it everywhere (the record's, else its url's host without www.,
     lower-cased: ``templates.publisher_of``), else its blocks' texts (a group of its
-    own, with its exact copies: a page given twice under two ids must not be in the
-    training folds of its own copy)."""
+    own). Exact copies of a document are in its group whatever their publishers (a
+    page given twice, under two ids or two publishers, must not be in the training
+    folds of its own copy): publishers sharing a copy are one group, named by the
+    least of their names."""
     import hashlib
 
     def texts(d: Document) -> str:
         joined = "\x00".join(b.text for b in d.blocks).encode("utf-8", "surrogatepass")
         return "id:" + hashlib.blake2b(joined, digest_size=12).hexdigest()
 
-    return [publisher_of(d) or texts(d) for d in documents]
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    keys = [(publisher_of(d), texts(d)) for d in documents]
+    for publisher, copy in keys:
+        if publisher:  # the least name of the two groups names both
+            a, b = root(publisher), root(copy)
+            if a != b:
+                parent[max(a, b, key=_group_order)] = min(a, b, key=_group_order)
+    return [root(publisher or copy) for publisher, copy in keys]
+
+
+def _group_order(key: str) -> tuple[bool, str]:
+    """Publishers' names before texts' keys, then by name."""
+    return key.startswith("id:"), key

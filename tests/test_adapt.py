@@ -672,6 +672,13 @@ def test_copies_of_a_document_stay_in_one_cross_validation_fold(runner: CliRunne
     assert result.exit_code == 0, result.stderr
     assert f"{len(bare)} documents repeat another's blocks exactly" in result.stderr
     assert f"{2 * len(bare)} documents name no publisher and have no url" in result.stderr  # documents, not groups
+    # a copy under another publisher (a mirror, an aggregator) joins its original's group, and
+    # with it the other pages of the original's publisher
+    named = [{**r, "publisher": f"site{i % 2}.example"} for i, r in enumerate(bare)]
+    mirrored = [{**r, "id": f"{r['id']}-mirror", "publisher": "mirror.example"} for r in bare[:1]]
+    groups = publisher_groups([Document.from_dict(r) for r in named + mirrored])
+    assert groups[0] == groups[-1] == "mirror.example"
+    assert groups[1] == "site1.example" != groups[0] and len(set(groups)) == 2
 
 
 def test_train_base_reports_macro_f1_over_the_labels_present_when_one_is_missing(runner: CliRunner,
