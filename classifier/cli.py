@@ -949,9 +949,8 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     try:
         _train_into(data, output_dir, folds, seed, text_field, base_dir, holdout_share, general, model_dir)
     except BaseException:
-        if made:  # a failed run leaves no empty folder it made (one that holds something stays)
-            with contextlib.suppress(OSError):
-                output_dir.rmdir()
+        if made:  # a failed run leaves no folder it made, nor the files it wrote into it
+            shutil.rmtree(output_dir, ignore_errors=True)
         raise
 
 
@@ -1023,9 +1022,9 @@ def _train_into(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, 
             "cv_folds": min(folds, len(publishers)) if cv else None,  # grouped by publisher (publisher_groups)
             "language_model": {"file": LID_MODEL_FILE, "sha256": sha256_of(lid)},
         }
-        path = save_model(model, output_dir, card=card, file_name=HTML_MODEL_FILE if html else BLOCK_MODEL_FILE)
         # the folder works as a --model-dir on its own: the language model, and beside a
-        # new HTML model the text model it came with (text input still needs one)
+        # new HTML model the text model it came with (text input still needs one); copied
+        # first, so that a model is never there without them
         keep = [lid, lid.with_suffix(".json")] + [f for f in (source_dir / "LICENSE-lid.md",) if f.is_file()]
         if html and (output_dir / BLOCK_MODEL_FILE).is_file() and model_dir is None:
             pass  # the folder's own text model stays (one trained into it before): not the shipped one
@@ -1037,6 +1036,7 @@ def _train_into(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, 
         for f in keep:
             if f.suffix != ".json":  # a model file brings its card; the licence as it is
                 _copy_checked(f, output_dir)
+        path = save_model(model, output_dir, card=card, file_name=HTML_MODEL_FILE if html else BLOCK_MODEL_FILE)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     except OSError as err:  # copying the language model beside it: a full disk, a folder not writable
