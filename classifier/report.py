@@ -140,8 +140,11 @@ def _document_html(pred: Document, gold: Document, max_blocks: int | None = None
         conf = f"{max(b.scores):.2f}" if b.scores else "-"
         said = f" · gold {g.value}" if wrong and g is not None else ""  # not by colour alone
         lang = f' lang="{_esc(b.lang)}"' if b.lang else ""
+        # dir="auto" takes the direction of the block's text: the label before it has its
+        # own (else its Latin letters made every Arabic or Hebrew block left-to-right)
         parts.append(f'<div class="{classes}" data-label="{label}" data-gold="{g.value if g else ""}" dir="auto"'
-                     f'{lang} title="{_esc(hover)}" style="{style}"><span class="meta">{label} {conf}{said}</span>'
+                     f'{lang} title="{_esc(hover)}" style="{style}">'
+                     f'<span class="meta" dir="ltr">{label} {conf}{said}</span>'
                      f"{_marked_text(b.text, b.segments)}{badge}</div>")
     if len(blocks) < len(pred.blocks):
         parts.append(f"<p>{len(pred.blocks) - len(blocks):,} more blocks of this document not shown.</p>")

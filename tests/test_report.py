@@ -82,6 +82,27 @@ def test_report_renders_in_a_headless_browser(runner: CliRunner, tiny_model_dir:
     assert png.returncode == 0 and shot.stat().st_size > 20_000  # a page was drawn, not a blank one
 
 
+@pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (installed by .ci/run)")
+def test_right_to_left_blocks_are_laid_out_right_to_left_in_a_browser(tmp_path: Path) -> None:
+    # the label before each block's text ("content 0.84") made every Arabic and Hebrew block
+    # left-to-right: dir="auto" takes the first strong letter (a review)
+    texts = ("مرحبا بكم في موقعنا الإخباري اليومي.", "שלום לכולם, זהו המאמר שלנו היום.", "The harbour reopened.")
+    pred = Document(id="rtl", lang="ar", blocks=tuple(
+        Block(t, label=Label.CONTENT, scores=(0.9, 0.05, 0.05), lang=lang, lang_score=0.9)
+        for t, lang in zip(texts, ("ar", "he", "en"), strict=True)))
+    gold = Document(id="rtl", blocks=tuple(Block(t) for t in texts), gold=({"label": "content"},) * 3)
+    # the page as written, and a script that writes down each block's direction as the browser computed it
+    page = render_report([pred], [gold]).replace(
+        "</body>", "<script>for (const b of document.querySelectorAll('div.block')) "
+                   "b.dataset.computed = getComputedStyle(b).direction;</script></body>")
+    report = tmp_path / "rtl.html"
+    report.write_text(page, encoding="utf-8")
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'p'}",
+                          "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert re.findall(r'data-computed="(\w+)"', dom.stdout) == ["rtl", "rtl", "ltr"]
+
+
 def test_a_block_without_a_gold_label_has_a_grey_border_not_its_prediction() -> None:
     pred, gold = _docs()
     unlabelled = Document(id=gold[0].id, publisher=gold[0].publisher, blocks=gold[0].blocks,
