@@ -244,7 +244,7 @@ def cli(verbose: int, quiet: bool) -> None:
     Exit status: 0 when every input record was handled (rejected records are
     reported and written to OUTPUT.rejects.jsonl, not fatal); 1 when the run
     could not be done (missing or damaged model, unreadable input); 2 for a
-    usage error; 3 (`score`, `lang`, `clean`) when more records were rejected than
+    usage error; 3 (`score`, `lang`, `clean`, `evaluate`) when more records were rejected than
     --max-reject-share allows; 141 (quietly) when standard output was closed
     early, as by `sieve score ... | head`; 143 when stopped by SIGTERM (outputs
     under way removed, as after Ctrl-C).
@@ -778,7 +778,9 @@ def _refuse_unlabelled_inputs(data: tuple[str, ...]) -> None:
 
 
 def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | Path | None, ...] = (),
-                   publisher: str | None = None) -> list[Document]:
+                   publisher: str | None = None, sink: RejectSink | None = None) -> list[Document]:
+    """The labelled documents of ``data``, with a line on standard error for each
+    record rejected (counted in ``sink`` when given) and warnings about the labels."""
     unlabelled = [d for d in data if _not_labelled_data(d)]  # found in a folder the user named
     if unlabelled:
         shown = ", ".join(unlabelled[:3]) + (", ..." if len(unlabelled) > 3 else "")
@@ -791,7 +793,8 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
         if (real := os.path.realpath(d)) in given:
             _note(f"sieve: warning: {d} is given twice (as {given[real]} too): its documents count twice")
         given.setdefault(real, d)
-    sink = RejectSink(on_reject=_RejectEcho())
+    sink = sink or RejectSink()
+    sink.on_reject = sink.on_reject or _RejectEcho()
     docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES, outputs, publisher))
     if sink.total and docs:
         share = sink.total / (sink.total + len(docs))
@@ -1315,12 +1318,15 @@ def _refuse_replacing_adapter(output_dir: Path, publishers: list[str]) -> None:
 @click.option("--text-field", default="text", show_default=True, callback=_text_field_option,
               help="Field with text when a record has no 'blocks' (names separated by commas: the first a record has).")
 @_publisher_option
+@_max_reject_share_option
 @_model_dir_option
 @_model_option
 def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, text_field: str, publisher: str | None,
-             model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
+             max_reject_share: float, model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
     """Score a model on labelled JSONL documents: per-label precision, recall and F1,
-    macro-F1, content-vs-rest F1 and the confusion matrix.
+    macro-F1, content-vs-rest F1 and the confusion matrix. Records that cannot be read
+    are left out of the figures (each said on standard error, counted under
+    "rejected" with --json); past --max-reject-share of them, the exit status is 3.
 
     \b
     Examples:
@@ -1338,7 +1344,8 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         _refuse_overwriting((templates_path,), (report_path,))
         sieve = _sieve(model_dir, model_choice, templates_path)
         sieve.check_models()  # a model that cannot label fails before the data is read
-        docs = _read_labelled(data, text_field, (report_path,), publisher)
+        sink = RejectSink()
+        docs = _read_labelled(data, text_field, (report_path,), publisher, sink)
         predicted = list(sieve.label_many(docs))
         note = sieve.adapter_note(len(predicted))
         if note:
@@ -1350,7 +1357,10 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     metrics = evaluate_documents(predicted, docs)
-    click.echo(json.dumps(metrics, indent=2, sort_keys=True) if as_json else format_metrics(metrics))
+    # what the figures are of: the documents read, and the records left out of them
+    read = {"documents": len(docs), "rejected": dict(sorted(sink.counts.items()))}
+    click.echo(json.dumps({**metrics, "data": read}, indent=2, sort_keys=True) if as_json
+               else format_metrics(metrics))
     for line in in_sample:
         _note(f"sieve evaluate: warning: {line}")
     aligned = _aligned_warning(docs)
@@ -1372,6 +1382,7 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         shown = (f" (block by block: the first {len(predicted) - docs_out:,} documents; {blocks_out:,} blocks left "
                  "out there, counted in the figures)" if docs_out or blocks_out else "")
         _note(f"sieve evaluate: wrote {report_path}{shown}")
+    _exit_if_too_many_rejects(sink.total, sink.total + len(docs), max_reject_share, "evaluate")
 
 
 def _aligned_warning(docs: list[Document]) -> str | None:

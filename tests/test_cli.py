@@ -532,6 +532,24 @@ def test_rejects_past_the_first_twenty_are_counted_not_told_one_by_one(runner: C
     assert len([line for line in verbose.stderr.splitlines() if line.startswith("sieve: rejected")]) == 60
 
 
+def test_evaluate_counts_the_records_it_leaves_out_and_fails_past_the_reject_share(
+        runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    # a gold file most of whose records could not be read gave figures of the rest, exit 0,
+    # and --json said nothing of them (a review)
+    good = (data_dir / "labelled.jsonl").read_text(encoding="utf-8").splitlines()[:2]
+    empty = json.dumps({"id": "e", "blocks": [{"text": "", "label": "content"}, {"text": " ", "label": "content"}]})
+    data = tmp_path / "gold.jsonl"
+    data.write_text("\n".join([*good, "{broken", empty, "[1, 2]"]) + "\n", encoding="utf-8")
+    result = runner.invoke(cli, ["evaluate", str(data), "--json", "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 3, result.stderr
+    assert "3 of 5 documents rejected, more than --max-reject-share 0.5" in result.stderr
+    found = json.loads(result.stdout)["data"]
+    assert found["documents"] == 2 and sum(found["rejected"].values()) == 3 and "bad_json" in found["rejected"]
+    allowed = runner.invoke(cli, ["evaluate", str(data), "--json", "--max-reject-share", "0.7",
+                                  "--model-dir", str(tiny_model_dir)])
+    assert allowed.exit_code == 0 and json.loads(allowed.stdout)["data"] == found
+
+
 def test_evaluate_json_is_consistent_with_the_data(runner: CliRunner, tiny_model_dir: Path,
                                                    data_dir: Path) -> None:
     src = data_dir / "labelled.jsonl"
