@@ -39,6 +39,7 @@ th{background:#fafafa}td.l,th.l{text-align:left}
 .block{margin:.25em 0;padding:.25em .5em;border-left:6px solid;border-radius:2px;white-space:pre-wrap}
 .block.wrong{outline:2px dashed #c62828;outline-offset:1px}
 .block .meta{float:right;font-size:.75em;color:#555;margin-left:1em}
+.block .more{font-size:.75em;color:#555}
 .foreign{font-style:italic}
 mark.seg{background:#f8bbd0;border-radius:2px;padding:0 .1em}
 .badge{font-size:.75em;background:#c2185b;color:#fff;border-radius:3px;padding:0 .3em;margin-left:.4em}
@@ -102,20 +103,29 @@ def _confusion_svg(conf: dict[str, dict[str, int]]) -> str:
     return "".join(parts)
 
 
-def _marked_text(text: str, segments: Sequence[Any]) -> str:
+#: Characters of one block the page shows (the rest is counted): 200 documents of
+#: half-megabyte blocks made a 100 MB page.
+MAX_BLOCK_CHARS = 5_000
+
+
+def _marked_text(text: str, segments: Sequence[Any], limit: int = MAX_BLOCK_CHARS) -> str:
     """``text`` with its segments marked, each character once: segments in order,
-    cut to the text and to where the one before ended."""
+    cut to the text and to where the one before ended; past ``limit`` characters the
+    text is cut and what is left out counted."""
+    shown = text[:limit]
     out, pos = [], 0
     for seg in sorted(segments, key=lambda sg: (sg.start, sg.end)):
-        start, end = max(seg.start, pos), min(seg.end, len(text))
+        start, end = max(seg.start, pos), min(seg.end, len(shown))
         if end <= start:
             continue
         score = "?" if seg.score is None else f"{seg.score:.2f}"
-        out.append(_esc(text[pos:start]))
+        out.append(_esc(shown[pos:start]))
         out.append(f'<mark class="seg" title="{_esc(seg.lang)} {score}" lang="{_esc(seg.lang)}">'
-                   f"{_esc(text[start:end])}</mark>")
+                   f"{_esc(shown[start:end])}</mark>")
         pos = end
-    out.append(_esc(text[pos:]))
+    out.append(_esc(shown[pos:]))
+    if len(text) > len(shown):
+        out.append(f'<span class="more" dir="ltr"> … {len(text) - len(shown):,} more characters</span>')
     return "".join(out)
 
 

@@ -103,6 +103,20 @@ def test_right_to_left_blocks_are_laid_out_right_to_left_in_a_browser(tmp_path: 
     assert re.findall(r'data-computed="(\w+)"', dom.stdout) == ["rtl", "rtl", "ltr"]
 
 
+def test_a_huge_block_is_shown_in_part_and_says_how_much_is_left_out() -> None:
+    from classifier.report import MAX_BLOCK_CHARS
+
+    text = "The council met again. " * 20_000 + "Wir kommen wieder."
+    seg = Segment(len(text) - 18, len(text), "de", 0.9)  # past what is shown: not marked
+    pred = Document(id="big", blocks=(Block(text, label=Label.CONTENT, scores=(0.9, 0.05, 0.05), lang="en",
+                                            segments=(seg, Segment(0, 22, "fr", 0.5))),))
+    gold = Document(id="big", blocks=(Block(text),), gold=({"label": "content"},))
+    page = render_report([pred], [gold])
+    assert len(page) < 40_000 and page.count("The council met again.") <= MAX_BLOCK_CHARS // 23 + 1
+    assert f"{len(text) - MAX_BLOCK_CHARS:,} more characters" in page
+    assert 'title="fr 0.50"' in page and 'title="de 0.90"' not in page and "Wir kommen" not in page
+
+
 def test_a_block_without_a_gold_label_has_a_grey_border_not_its_prediction() -> None:
     pred, gold = _docs()
     unlabelled = Document(id=gold[0].id, publisher=gold[0].publisher, blocks=gold[0].blocks,
