@@ -1314,7 +1314,7 @@ def _refuse_replacing_adapter(output_dir: Path, publishers: list[str]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write one self-contained HTML page: the metrics and charts of all the documents, and the "
-                   "first 200 documents (20,000 blocks) block by block.")
+                   "first 200 documents (20,000 blocks, 5,000 characters of each) block by block.")
 @click.option("--text-field", default="text", show_default=True, callback=_text_field_option,
               help="Field with text when a record has no 'blocks' (names separated by commas: the first a record has).")
 @_publisher_option
