@@ -823,6 +823,12 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
     if unknown:  # a typo would quietly leave a label out of training or of the figures
         _note(f"sieve: warning: {sum(unknown.values())} blocks have a label that is none of content, "
               f"boilerplate, navigation ({shown}): they count as unlabelled")
+    ids = Counter(d.id for d in docs)
+    shared = [i for i, n in ids.items() if n > 1]
+    if shared:  # a scorer that matches predictions to gold by id keeps one of each
+        shown = ", ".join(map(str, shared[:5])) + (", ..." if len(shared) > 5 else "")
+        _note(f"sieve: warning: {sum(ids[i] for i in shared)} documents share their id with another ({shown}): "
+              "each counts here, but a scorer that matches documents by id keeps one of each")
     predicted = [d.id for d in docs if _is_prediction(d)]
     if predicted:  # `sieve score`'s output given as gold: the model measured, or trained, against itself
         shown = ", ".join(map(str, predicted[:5])) + (", ..." if len(predicted) > 5 else "")

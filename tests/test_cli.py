@@ -548,6 +548,13 @@ def test_evaluate_counts_the_records_it_leaves_out_and_fails_past_the_reject_sha
     allowed = runner.invoke(cli, ["evaluate", str(data), "--json", "--max-reject-share", "0.7",
                                   "--model-dir", str(tiny_model_dir)])
     assert allowed.exit_code == 0 and json.loads(allowed.stdout)["data"] == found
+    assert "share their id" not in allowed.stderr
+    # two documents under one id: each is scored, and the warning says a scorer by id keeps one
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text("\n".join([good[0], good[0], good[1]]) + "\n", encoding="utf-8")
+    both = runner.invoke(cli, ["evaluate", str(twice), "--json", "--model-dir", str(tiny_model_dir)])
+    assert both.exit_code == 0 and json.loads(both.stdout)["data"]["documents"] == 3
+    assert f"2 documents share their id with another ({json.loads(good[0])['id']})" in both.stderr
 
 
 def test_evaluate_json_is_consistent_with_the_data(runner: CliRunner, tiny_model_dir: Path,
