@@ -1533,6 +1533,10 @@ def _card_lines(name: str, card: dict[str, Any]) -> list[str]:
                 lines.append(f"cross-validated ({cv.get('folds', '?')} folds, grouped by "
                              f"{cv.get('grouped_by', 'publisher')}): " + "; ".join(parts))
         elif (f := _cv_figures(card.get("cv_metrics"))) is not None:
+            scored, labelled = card["cv_metrics"].get("blocks"), card.get("training_blocks")
+            if isinstance(scored, int) and isinstance(labelled, int) and scored < labelled:
+                # folds whose training publishers held one label only were not scored
+                f += f" (over {scored:,} of the {labelled:,} labelled blocks: the other folds could not be scored)"
             lines.append(f"cross-validated ({card.get('cv_folds', '?')} folds, grouped by publisher): {f}")
         elif card.get("kind") != "publisher-adapter":
             lines.append("no cross-validated figures in its card (trained with --folds 0, or one publisher)")

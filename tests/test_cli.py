@@ -437,6 +437,18 @@ def test_models_shows_and_checks_the_shipped_models(sieve_executable: str, repo_
     assert "CC BY-SA 3.0" in out and "176 languages" in out
 
 
+def test_models_says_when_cross_validation_scored_part_of_the_labelled_blocks() -> None:
+    # folds whose training publishers held one label are not scored: the card's figure was
+    # shown as the model's over 99 of 489 labelled blocks (a review)
+    from classifier.cli import _card_lines
+
+    cv = {"content_vs_rest": {"f1": 0.979}, "macro_f1": 0.7, "blocks": 99}
+    partial = "\n".join(_card_lines("blocks.joblib", {"training_blocks": 489, "cv_metrics": cv, "cv_folds": 3}))
+    assert "content-vs-rest 0.979, macro-F1 0.700 (over 99 of the 489 labelled blocks" in partial
+    whole = "\n".join(_card_lines("blocks.joblib", {"training_blocks": 99, "cv_metrics": cv, "cv_folds": 3}))
+    assert "content-vs-rest 0.979, macro-F1 0.700\n" in whole + "\n" and "over 99" not in whole
+
+
 def test_models_fails_on_a_damaged_or_missing_model(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     shutil.copytree(tiny_model_dir, folder)
