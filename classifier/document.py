@@ -102,7 +102,7 @@ class Block:
         if self.tag is not None and "tag" not in out:  # a block cut from a page: h1, p, li, td ...
             out["tag"] = self.tag
         out["text"] = self.text
-        out["label"] = self.label.value if self.label else None
+        out["label"] = Label(self.label).value if self.label else None  # a Label, or its name as a str
         if self.scores is not None:
             out["scores"] = _rounded_scores(self.scores)
         out["lang"] = self.lang
@@ -227,6 +227,9 @@ class Document:
     @classmethod
     def from_texts(cls, texts: Sequence[str], *, id: str = "doc", **fields: Any) -> Document:
         """Build a document from block texts (one block per string, in order)."""
+        if isinstance(texts, (str, bytes)):  # a str is a sequence of strings too: a block per character
+            raise TypeError(f"from_texts takes a list of block texts, not {type(texts).__name__} "
+                            "(one text? put it in a list: [text])")
         return cls(id=id, blocks=tuple(Block(text=t) for t in texts), **fields)
 
     @classmethod

@@ -124,12 +124,13 @@ class Sieve:
             env = os.environ.get("SIEVE_MODEL_DIR")
             if env and Path(env) == self.model_dir:
                 raise ModelError(f"model folder {self.model_dir} (from SIEVE_MODEL_DIR) not found; set "
-                                 "SIEVE_MODEL_DIR to a folder of models, or pass --model-dir")
+                                 "SIEVE_MODEL_DIR to a folder of models, or pass --model-dir (Sieve(model_dir=...))")
             if self.model_dir == shipped_model_dir():
                 raise ModelError(f"the shipped model folder {self.model_dir} is missing (an install without its "
-                                 "models?); reinstall Sieve, or pass --model-dir a folder of models")
-            raise ModelError(f"model folder {self.model_dir} not found: --model-dir names a folder of models "
-                             "(blocks.joblib, lid.ftz and their cards)")
+                                 "models?); reinstall Sieve, or pass --model-dir (Sieve(model_dir=...)) a folder "
+                                 "of models")
+            raise ModelError(f"model folder {self.model_dir} not found: --model-dir (Sieve(model_dir=...)) names a "
+                             "folder of models (blocks.joblib, lid.ftz and their cards)")
 
     @property
     def block_model(self) -> BlockModel:
@@ -320,13 +321,16 @@ class Sieve:
         Raises:
             TypeError: a document is neither a ``Document`` nor a list of strings.
         """
-        if isinstance(documents, (str, bytes, Document)) or not isinstance(documents, Iterable):
-            one = " (one document: label)" if isinstance(documents, Document) else ""
+        if isinstance(documents, (str, bytes, Document, Mapping)) or not isinstance(documents, Iterable):
+            one = (" (one document: label)" if isinstance(documents, Document)
+                   else " (a record? Document.from_dict(record), in a list)" if isinstance(documents, Mapping) else "")
             raise TypeError(f"label_many takes an iterable of documents, not {type(documents).__name__}{one}")
         return self._label_documents(_documents(documents, on_error), batch_size, on_error)
 
     def _label_documents(self, it: Iterator[Document], batch_size: int,
                          on_error: Callable[[Document, Exception], None] | None) -> Iterator[Document]:
+        if self.language._model is None:  # a missing folder said as such, not as its first missing file
+            self._check_folder()
         while batch := _next_batch(it, batch_size):  # it resumes where the last batch ended
             try:
                 yield from self._label_batch(batch)

@@ -1288,7 +1288,8 @@ def test_a_model_dir_that_does_not_exist_is_named_without_asking_for_the_option_
                     ["clean", str(story), "-o", str(tmp_path / "o")]):
         result = runner.invoke(cli, [*command, "--model-dir", str(tmp_path / "nope")])
         assert result.exit_code == 1, (command, result.stderr)  # a missing model: exit 1, as the README says
-        assert f"model folder {tmp_path / 'nope'} not found: --model-dir names a folder of models" in result.stderr
+        assert (f"model folder {tmp_path / 'nope'} not found: --model-dir (Sieve(model_dir=...)) names a folder "
+                "of models") in result.stderr
         assert "pass --model-dir" not in result.stderr  # it was passed
     monkeypatch.setenv("SIEVE_MODEL_DIR", str(tmp_path / "gone"))
     from_env = runner.invoke(cli, ["score", str(story)])

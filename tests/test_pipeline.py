@@ -218,7 +218,8 @@ def test_label_many_names_lists_by_position_and_reports_non_documents(tiny_model
     assert sieve.label(["Just one."]).id == "doc"
     # what is no iterable of documents fails at the call, not at the first next()
     for wrong, message in ((None, "not NoneType"), (5, "not int"), ("abc", "not str"),
-                           (Document.from_texts(["a b c"], id="x"), "one document: label")):
+                           (Document.from_texts(["a b c"], id="x"), "one document: label"),
+                           ({"id": "a", "blocks": ["x"]}, r"not dict \(a record\? Document.from_dict")):
         with pytest.raises(TypeError, match=message):
             sieve.label_many(wrong)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Sieve.label takes them"):  # one document's texts given to label_many
@@ -227,6 +228,19 @@ def test_label_many_names_lists_by_position_and_reports_non_documents(tiny_model
                           (Document(id="x", blocks=(), extra=None), "extra")):  # type: ignore[arg-type]
         with pytest.raises(TypeError, match=f"has {field} of type NoneType"):
             sieve.label(broken)
+
+
+def test_library_users_get_what_to_pass(tmp_path: Path) -> None:
+    # a missing folder was told as its first missing file ("lid.ftz not found; pass --model-dir"),
+    # from_texts("a text") made a block per character, a label given as its name broke to_dict
+    from classifier.document import Block, Label
+
+    with pytest.raises(ModelError, match=r"model folder .*nope not found: --model-dir \(Sieve\(model_dir=\.\.\.\)\)"):
+        Sieve(tmp_path / "nope").label(["Some text here."])
+    with pytest.raises(TypeError, match=r"not str \(one text\? put it in a list"):
+        Document.from_texts("Some text here.")
+    assert Block("x", label="navigation").to_dict()["label"] == "navigation"  # type: ignore[arg-type]
+    assert Block("x", label=Label.CONTENT).to_dict()["label"] == "content"
 
 
 def test_a_sieve_sent_to_a_worker_carries_no_loaded_model(tiny_model_dir: Path) -> None:
