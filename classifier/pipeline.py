@@ -329,8 +329,7 @@ class Sieve:
 
     def _label_documents(self, it: Iterator[Document], batch_size: int,
                          on_error: Callable[[Document, Exception], None] | None) -> Iterator[Document]:
-        if self.language._model is None:  # a missing folder said as such, not as its first missing file
-            self._check_folder()
+        self._check_folder()  # a missing folder said as such, not as its first missing file
         while batch := _next_batch(it, batch_size):  # it resumes where the last batch ended
             try:
                 yield from self._label_batch(batch)
