@@ -640,15 +640,29 @@ def _cut_to_width(text: str, columns: int) -> str:
     return text
 
 
-def _marked(text: str, segments: tuple[Segment, ...], colour: bool = True) -> str:
-    """``text`` with each foreign segment shown as ``⟦lang: ...⟧``."""
+#: Characters of a block's text the terminal view shows around and inside each foreign
+#: segment (a block of a megabyte with one segment printed whole).
+MARKED_CONTEXT = 200
+
+
+def _marked(text: str, segments: tuple[Segment, ...], colour: bool = True, context: int = MARKED_CONTEXT) -> str:
+    """``text`` with each foreign segment shown as ``⟦lang: ...⟧``; the text around a
+    segment, and a segment itself, shown to ``context`` characters at most, the rest as
+    "…" (a long one keeps its start and its end)."""
+    def cut(part: str, keep: str) -> str:
+        if len(part) <= context:
+            return part
+        half = context // 2
+        return ("…" + part[-context:] if keep == "end" else part[:context] + "…" if keep == "start"
+                else part[:half] + " … " + part[-half:])
+
     out, pos = [], 0
-    for seg in segments:
-        out.append(_for_terminal(text[pos:seg.start]))
-        span = f"⟦{seg.lang}: {_for_terminal(text[seg.start:seg.end])}⟧"
+    for i, seg in enumerate(segments):
+        out.append(_for_terminal(cut(text[pos:seg.start], "end" if i == 0 else "both")))
+        span = f"⟦{seg.lang}: {_for_terminal(cut(text[seg.start:seg.end], 'both'))}⟧"
         out.append(click.style(span, fg="magenta", bold=True) if colour else span)
         pos = seg.end
-    out.append(_for_terminal(text[pos:]))
+    out.append(_for_terminal(cut(text[pos:], "start")))
     return " ".join("".join(out).split())
 
 

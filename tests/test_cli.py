@@ -636,7 +636,8 @@ def mixed_story(tmp_path: Path) -> Path:
     return path
 
 
-def test_lang_marks_foreign_blocks_and_segments(runner: CliRunner, tiny_model_dir: Path, mixed_story: Path) -> None:
+def test_lang_marks_foreign_blocks_and_segments(runner: CliRunner, tiny_model_dir: Path, mixed_story: Path,
+                                                tmp_path: Path) -> None:
     result = runner.invoke(cli, ["lang", str(mixed_story), "--model-dir", str(tiny_model_dir)])
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -647,6 +648,16 @@ def test_lang_marks_foreign_blocks_and_segments(runner: CliRunner, tiny_model_di
     assert lines[2].split()[:3] == ["2", "fr", lines[2].split()[2]] and "foreign" in lines[2]
     every = runner.invoke(cli, ["lang", str(mixed_story), "--all", "--model-dir", str(tiny_model_dir)])
     assert len(every.stdout.splitlines()) == 4
+    # a long block with a segment: the segment whole, the text around it cut (it was printed whole)
+    long_block = tmp_path / "long.jsonl"
+    quote = "Wir haben lange auf diesen Tag gewartet und sind sehr stolz darauf."
+    text = ("The council met again on Tuesday to talk about the harbour. " * 40 + quote + " "
+            + "Then he left the room without a word to anyone there. " * 40)
+    long_block.write_text(json.dumps({"id": "long", "blocks": ["Harbour news", text]}) + "\n", encoding="utf-8")
+    shown = runner.invoke(cli, ["lang", str(long_block), "--model-dir", str(tiny_model_dir)])
+    assert shown.exit_code == 0, shown.stderr
+    (row,) = [line for line in shown.stdout.splitlines() if "⟦de:" in line]
+    assert f"⟦de: {quote}⟧" in row and len(row) < 600 < len(text) and "… about the harbour." in row
 
 
 def test_lang_jsonl_agrees_with_score(runner: CliRunner, tiny_model_dir: Path, mixed_story: Path) -> None:
