@@ -649,12 +649,18 @@ def _marked(text: str, segments: tuple[Segment, ...], colour: bool = True, conte
     """``text`` with each foreign segment shown as ``⟦lang: ...⟧``; the text around a
     segment, and a segment itself, shown to ``context`` characters at most, the rest as
     "…" (a long one keeps its start and its end)."""
+    def head(part: str, n: int) -> str:  # the first n characters, to the end of a word
+        return part[:n].rsplit(None, 1)[0] if " " in part[n // 2:n] else part[:n]
+
+    def tail(part: str, n: int) -> str:
+        return part[-n:].split(None, 1)[-1] if " " in part[-n:-n // 2] else part[-n:]
+
     def cut(part: str, keep: str) -> str:
         if len(part) <= context:
             return part
         half = context // 2
-        return ("…" + part[-context:] if keep == "end" else part[:context] + "…" if keep == "start"
-                else part[:half] + " … " + part[-half:])
+        return ("… " + tail(part, context) if keep == "end" else head(part, context) + " …" if keep == "start"
+                else head(part, half) + " … " + tail(part, half))
 
     out, pos = [], 0
     for i, seg in enumerate(segments):
