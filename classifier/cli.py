@@ -978,8 +978,12 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     try:
         _train_into(data, output_dir, folds, seed, text_field, base_dir, holdout_share, general, model_dir)
     except BaseException:
-        if made:  # a failed run leaves no folder it made, nor the files it wrote into it
-            shutil.rmtree(output_dir, ignore_errors=True)
+        if made:  # a failed run leaves no folder it made, nor the files it writes there (another's stay)
+            for name in _TRAIN_WRITES:
+                with contextlib.suppress(OSError):
+                    (output_dir / name).unlink()
+            with contextlib.suppress(OSError):
+                output_dir.rmdir()
         raise
 
 

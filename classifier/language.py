@@ -309,7 +309,10 @@ _EDGE_QUOTES = "„“”‚‘’‹› \"'"
 
 
 #: A URL (group 1: its host) or an e-mail address (group 2: its domain).
-_ADDRESS = re.compile(r"(?:https?://|(?=www\.))([^/\s?#]+)\S*|(?<![\w.+-])[\w.+-]++@([\w-]+(?:\.[\w-]+)+)")
+#: ASCII only, any case: a Chinese sentence written against a link or an address is no
+#: part of it (请联系客服邮箱service@example.com获取更多信息).
+_ADDRESS = re.compile(r"(?i:https?://|(?=www\.))([\w.:\[\]-]+)[!-~]*|(?<![\w.+-])[A-Za-z0-9._+-]++@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
+                      re.ASCII)
 
 
 def _host(match: re.Match[str]) -> str:
@@ -326,7 +329,7 @@ def _fasttext_line(text: str) -> str:
     few all-capital words: "SUBSCRIBER ONLY"), and the trailing newline: the
     end-of-line token fastText was trained with (without it the low-level predict
     gives other, worse, probabilities)."""
-    if "://" in text or "www." in text or "@" in text:
+    if "://" in text or "www." in text or "WWW." in text or "@" in text:
         text = _ADDRESS.sub(_host, text[:MAX_CHARS * 4] if len(text) > MAX_CHARS * 4 else text)
     line = text[:MAX_CHARS] if len(text) > MAX_CHARS else text
     if "\n" in line:  # a newline ends fastText's input; other whitespace only separates

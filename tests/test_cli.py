@@ -1276,6 +1276,14 @@ def test_train_that_fails_writing_leaves_no_model_without_its_language_model(
     failed = runner.invoke(cli, [*args, "-o", str(kept)])
     assert failed.exit_code == 1, failed.stderr
     assert kept.is_dir() and not list(kept.iterdir())  # not its to remove; no model before its language model
+    # a folder the run made keeps what someone else put there meanwhile (only the run's own files go)
+    def full_disk_after_a_note(source: Path, folder: Path) -> None:
+        (folder / "NOTES.txt").write_text("mine")
+        full_disk(source, folder)
+
+    monkeypatch.setattr(cli_module, "_copy_checked", full_disk_after_a_note)
+    noted = runner.invoke(cli, [*args, "-o", str(tmp_path / "noted")])
+    assert noted.exit_code == 1 and [p.name for p in (tmp_path / "noted").iterdir()] == ["NOTES.txt"]
 
 
 def test_evaluate_shows_no_figure_for_a_label_absent_from_the_data(runner: CliRunner, tiny_model_dir: Path,

@@ -145,6 +145,11 @@ def test_a_host_is_kept_as_a_hint_where_little_else_is(lid: LanguageIdentifier) 
     assert language._fasttext_line("see www.spiegel.de/politik/a-b.html or https://t.co/x?y=1") \
         == "see www.spiegel.de or t.co\n"
     assert language._fasttext_line("write to redaktion-nachrichten@zeitung.de") == "write to zeitung.de\n"
+    # Chinese written against a link or an address is kept; a link in capitals is a link too
+    line = language._fasttext_line
+    assert line("请联系客服邮箱service@example.com获取更多信息") == "请联系客服邮箱example.com获取更多信息\n"
+    assert line("详情请见https://www.xinhuanet.com/a/c_1.htm国务院总理") == "详情请见www.xinhuanet.com国务院总理\n"
+    assert line("READ MORE AT WWW.LEMONDE.FR/POLITIQUE/LE-GOUVERNEMENT") == "read more at www.lemonde.fr\n"
 
 
 @pytest.mark.parametrize(
