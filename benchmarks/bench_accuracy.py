@@ -15,7 +15,8 @@ other tools tell content from the rest only, so macro-F1 over the three labels i
   record gives it (a hint the other sides do not get; jusText's usual mode; documents whose
   language jusText has no stoplist for fall back to the mode above).
 * ``trafilatura``: the same ``<p>`` page through ``trafilatura.extract``; a block is content when
-  its words appear, in order and whole, in the extracted text.
+  its words appear, whole and in their order, in the extracted text (a block of three words or
+  fewer only as a whole line of it).
 * ``trafilatura-page`` (aeb-dev and traf-dev: the records name their raw page): the raw HTML
   page through ``trafilatura.extract``, blocks matched the same way. This is trafilatura as it
   is used, on pages.
@@ -122,7 +123,11 @@ def trafilatura_content(doc: dict[str, Any], page: str | None) -> list[bool]:
 
     text = trafilatura.extract(page if page is not None else block_page(doc)) or ""
     extracted = words(text)
-    return [len(w := words(b["text"])) > 2 and w in extracted for b in doc["blocks"]]
+    lines = {words(line) for line in text.splitlines()}
+    # a block of three words or fewer ("News", "Home", "Page 2") must be a whole line of
+    # the extracted text: found inside the article's sentences it would be credited wrongly
+    return [len(w := words(b["text"])) > 2 and (w in lines if w.count(" ") <= 4 else w in extracted)
+            for b in doc["blocks"]]
 
 
 def raw_page(doc: dict[str, Any]) -> str | None:
