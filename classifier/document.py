@@ -102,7 +102,8 @@ class Block:
         if self.tag is not None and "tag" not in out:  # a block cut from a page: h1, p, li, td ...
             out["tag"] = self.tag
         out["text"] = self.text
-        out["label"] = Label(self.label).value if self.label else None  # a Label, or its name as a str
+        label = self.label  # a Label, or its name as a str (converted only then: every block passes here)
+        out["label"] = (label.value if isinstance(label, Label) else Label(label).value) if label else None
         if self.scores is not None:
             out["scores"] = _rounded_scores(self.scores)
         out["lang"] = self.lang
