@@ -798,9 +798,12 @@ def _refuse_unlabelled_inputs(data: tuple[str, ...]) -> None:
 
 
 def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | Path | None, ...] = (),
-                   publisher: str | None = None, sink: RejectSink | None = None) -> list[Document]:
+                   publisher: str | None = None, sink: RejectSink | None = None,
+                   max_reject_share: float | None = None) -> list[Document]:
     """The labelled documents of ``data``, with a line on standard error for each
-    record rejected (counted in ``sink`` when given) and warnings about the labels."""
+    record rejected (counted in ``sink`` when given) and warnings about the labels.
+    With ``max_reject_share`` (`evaluate`), data whose every record was rejected exits
+    with ``EXIT_TOO_MANY_REJECTS`` as `score` does, unless the share allows it all."""
     unlabelled = [d for d in data if _not_labelled_data(d)]  # found in a folder the user named
     if unlabelled:
         shown = ", ".join(unlabelled[:3]) + (", ..." if len(unlabelled) > 3 else "")
@@ -830,6 +833,9 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
                 "`sieve review PAGES` (by hand)")
         why = (" (every record rejected)" if sink.total else " (an empty folder?)" if any(map(os.path.isdir, data))
                else f" (no record in {'it' if len(data) == 1 else 'them'})")
+        if sink.total and max_reject_share is not None and max_reject_share < 1:  # read to its end, all rejected
+            click.echo(f"Error: no document read from {', '.join(data)}{why}", err=True)
+            sys.exit(EXIT_TOO_MANY_REJECTS)
         raise click.ClickException(f"no document read from {', '.join(data)}{why}")
     from collections import Counter
 
@@ -1375,7 +1381,7 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         sieve = _sieve(model_dir, model_choice, templates_path)
         sieve.check_models()  # a model that cannot label fails before the data is read
         sink = RejectSink()
-        docs = _read_labelled(data, text_field, (report_path,), publisher, sink)
+        docs = _read_labelled(data, text_field, (report_path,), publisher, sink, max_reject_share)
         predicted = list(sieve.label_many(docs))
         note = sieve.adapter_note(len(predicted))
         if note:

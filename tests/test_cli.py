@@ -567,6 +567,14 @@ def test_evaluate_counts_the_records_it_leaves_out_and_fails_past_the_reject_sha
     both = runner.invoke(cli, ["evaluate", str(twice), "--json", "--model-dir", str(tiny_model_dir)])
     assert both.exit_code == 0 and json.loads(both.stdout)["data"]["documents"] == 3
     assert f"2 documents share their id with another ({json.loads(good[0])['id']})" in both.stderr
+    # every record rejected: the status of too many rejects, not of a run that could not start
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("{broken\n[1, 2]\n", encoding="utf-8")
+    none = runner.invoke(cli, ["evaluate", str(broken), "--model-dir", str(tiny_model_dir)])
+    assert none.exit_code == 3 and "(every record rejected)" in none.stderr and not none.stdout
+    allowed_all = runner.invoke(cli, ["evaluate", str(broken), "--max-reject-share", "1",
+                                      "--model-dir", str(tiny_model_dir)])
+    assert allowed_all.exit_code == 1 and "(every record rejected)" in allowed_all.stderr
 
 
 def test_evaluate_json_is_consistent_with_the_data(runner: CliRunner, tiny_model_dir: Path,
