@@ -610,7 +610,7 @@ def evaluate(predicted: Sequence[Document], gold: Sequence[Document]) -> dict[st
         for block, g in zip(p_doc.blocks, g_doc.gold_labels, strict=True):
             if g is None:
                 continue
-            key = (g.value, block.label.value if block.label else "none")
+            key = (g.value, Label(block.label).value if block.label else "none")  # a label given as its name too
             conf[key] = conf.get(key, 0) + 1
     return metrics_from_confusion(conf)
 

@@ -321,6 +321,12 @@ def test_evaluate_counts_against_gold_and_skips_unlabelled_blocks() -> None:
     assert m["accuracy"] == pytest.approx(3 / 4)
     assert m["confusion"]["content"]["navigation"] == 1 and m["confusion"]["content"]["content"] == 1
     assert m["content_vs_rest"] == pytest.approx({"precision": 1.0, "recall": 0.5, "f1": 2 / 3})
+    # labels given by their names (as a user building documents by hand does) count the same
+    named = Document(id="g", blocks=tuple(Block(t, label=str(p)) for t, p in zip(texts, predicted_labels)))  # type: ignore[arg-type]
+    assert evaluate([named], [gold]) == m
+    wrong = Document(id="g", blocks=tuple(Block(t, label="contnet") for t in texts))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="contnet"):
+        evaluate([wrong], [gold])
 
 
 def test_evaluate_refuses_mismatched_documents() -> None:
