@@ -90,8 +90,24 @@ def _bag(rows: np.ndarray, hashes: np.ndarray, n_rows: int, n_features: int) -> 
     return normalize(m, norm="l2", copy=False)
 
 
+#: Layout in a text's head: a run of white space, or white space other than a space.
+_LAYOUT = re.compile(r"\s\s|[^\S ]")
+_LEADING_WS = re.compile(r"\s*")
+
+
+def _head(text: str, max_chars: int) -> str:
+    """The first ``max_chars`` characters of ``text`` the n-grams read, counted after
+    each run of white space is one space: a ``<pre>``'s indentation or a page's line
+    breaks take no room from the words (600 spaces before a notice left it no n-gram)."""
+    head = text[:max_chars]
+    if len(text) <= max_chars or not _LAYOUT.search(head):
+        return head
+    start = _LEADING_WS.match(text).end()  # type: ignore[union-attr]  # no copy of a megabyte block
+    return _WS.sub(" ", text[start:start + 4 * max_chars])[:max_chars]
+
+
 def _prepare(text: str, max_chars: int) -> str:
-    return _WS.sub(" ", text[:max_chars].lower()).strip()
+    return _WS.sub(" ", _head(text, max_chars).lower()).strip()
 
 
 def char_ngram_matrix(texts: Sequence[str], *, n_features: int, ngram_range: tuple[int, int] = (2, 4),
@@ -124,7 +140,7 @@ def char_ngram_matrix(texts: Sequence[str], *, n_features: int, ngram_range: tup
 def word_ngram_matrix(texts: Sequence[str], *, n_features: int, ngram_range: tuple[int, int] = (1, 2),
                       max_chars: int = 600) -> sp.csr_matrix:
     """Counts of hashed word n-grams (tokens: ``\\w+`` and punctuation marks), l2-normalised."""
-    joined = [" ".join(_TOKEN.findall(t[:max_chars].lower())) + " " for t in texts]
+    joined = [" ".join(_TOKEN.findall(_head(t, max_chars).lower())) + " " for t in texts]
     codes, row_of = _codepoints(joined)
     prefix, inverse = _prefix_hashes(codes)
     is_space = codes == _SPACE

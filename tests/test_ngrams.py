@@ -62,6 +62,18 @@ def test_only_the_first_max_chars_are_read() -> None:
     assert (a != b).nnz == 0
 
 
+def test_layout_white_space_takes_no_room_from_the_words() -> None:
+    # 600 spaces and a line break before a notice left it no n-gram at all (a review)
+    notice = "Cet article est paru dans Le Monde. Reproduction interdite. " * 12
+    plain = hash_ngrams([notice], n_char_features=2**12, n_word_features=2**8, max_chars=600)
+    for laid_out in ("\n" + " " * 600 + notice, notice.replace(". ", ".\n    ")):
+        m = hash_ngrams([laid_out], n_char_features=2**12, n_word_features=2**8, max_chars=600)
+        assert m.nnz > 0 and abs(m - plain).max() < 0.02
+    # a text under the limit, or without layout, reads as before: its first max_chars
+    assert (hash_ngrams(["  abc\n def"], n_char_features=2**12, n_word_features=2**8, max_chars=8)
+            != hash_ngrams(["abc def"], n_char_features=2**12, n_word_features=2**8, max_chars=8)).nnz == 0
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.text(max_size=60), min_size=1, max_size=20))
 def test_chunking_does_not_change_the_result(texts: list[str]) -> None:
