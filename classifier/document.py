@@ -402,7 +402,10 @@ def _passthrough(url: object, publisher: object) -> dict[str, Any]:
     return out
 
 
-_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+#: A line of nothing but white space, Unicode's included (a non-breaking space, U+3000).
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
+#: Unicode's line and paragraph separators and NEL, as the line breaks they are.
+_BREAKS = str.maketrans({"\u2028": "\n", "\u2029": "\n\n", "\x85": "\n"})
 
 
 #: A line longer than this is no hard-wrapped text (wrapping tools break at 72-100).
@@ -421,6 +424,8 @@ def split_paragraphs(text: str) -> list[str]:
     Paragraphs are stripped; empty ones are dropped.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\u2028" in text or "\u2029" in text or "\x85" in text:
+        text = text.translate(_BREAKS)
     if not _BLANK_LINE.search(text):
         return [line.strip() for line in text.split("\n") if line.strip()]
     out: list[str] = []

@@ -118,6 +118,17 @@ def test_without_blank_lines_each_line_is_a_block() -> None:
     assert split_paragraphs("Home\nWorld\n\tSports  \n") == ["Home", "World", "Sports"]
 
 
+def test_a_line_of_unicode_white_space_is_blank_and_unicode_separators_break() -> None:
+    # a line of a non-breaking space between wrapped paragraphs made each wrapped line a
+    # block; U+2029 between paragraphs did not split them (a review)
+    first = "Residents of the harbour town voted on Tuesday\nto keep the old ferry running."
+    second = "The council will meet again\nin the spring."
+    for blank in ("\n\u00a0\n", "\n\u3000 \n", "\n\n"):
+        assert split_paragraphs(f"Harbour votes{blank}{first}{blank}{second}") == ["Harbour votes", first, second]
+    assert split_paragraphs(f"{first}\u2029{second}") == [first, second]
+    assert split_paragraphs("Home\u2028World\x85Sports") == ["Home", "World", "Sports"]
+
+
 def test_windows_and_old_mac_line_ends() -> None:
     assert split_paragraphs("One\r\n\r\nTwo\r\nstill two") == ["One", "Two\nstill two"]
     assert split_paragraphs("A\rB") == ["A", "B"]
