@@ -1020,7 +1020,7 @@ def _train_into(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, 
         lid = source_dir / LID_MODEL_FILE
         language = LanguageIdentifier(lid)
         # the block model reads block languages: annotate as `sieve score` will
-        docs = [language.annotate_blocks(d) for d in _read_labelled(data, text_field)]
+        docs = [language.annotate_blocks(d) for d in _training_documents(_read_labelled(data, text_field))]
         # labelled web pages (blocks with DOM facts, as `sieve align` and `sieve review`
         # write them) train the HTML model, block text the text model
         pages = sum(1 for d in docs if d.is_page)
@@ -1104,7 +1104,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         base.check_models()
         if base.adapter is not None:
             raise click.ClickException(f"{base_dir} holds an adapter already; adapt its base folder instead")
-        docs, merged = merge_repeated_pages(_read_labelled(data, text_field))
+        docs, merged = merge_repeated_pages(_training_documents(_read_labelled(data, text_field)))
         _refuse_replacing_adapter(output_dir, sorted({p for d in docs if (p := publisher_of(d))}))
         if merged:
             _note(f"sieve train: {_plural(merged, 'labelled page')} repeat{'s' if merged == 1 else ''} an earlier "
@@ -1419,6 +1419,14 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
                  "out there, counted in the figures)" if docs_out or blocks_out else "")
         _note(f"sieve evaluate: wrote {report_path}{shown}")
     _exit_if_too_many_rejects(sink.total, sink.total + len(docs), max_reject_share, "evaluate")
+
+
+def _training_documents(docs: list[Document]) -> list[Document]:
+    """Labelled documents to train on without their blank blocks: labelling leaves them
+    out of every block's context, so training does too (``without_blank_blocks``)."""
+    from .document import without_blank_blocks
+
+    return [without_blank_blocks(d)[0] for d in docs]
 
 
 def _aligned_warning(docs: list[Document]) -> str | None:

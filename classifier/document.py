@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -165,6 +165,30 @@ def _link_chars_of(raw: Any, text: str) -> int:
     if not isinstance(raw, int) or isinstance(raw, bool) or raw <= 0:
         return 0
     return min(raw, _nonspace(text))
+
+
+#: White space, control and format characters (a zero-width space, a soft hyphen, a
+#: byte-order mark, direction marks): text that shows nothing.
+_INVISIBLE = re.compile("[\\s\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u206f\ufeff\ufff9-\ufffb]*")
+
+
+def is_blank(text: str) -> bool:
+    """Whether a block's text shows nothing (white space, control and format characters
+    only): such a block is no context for the models."""
+    return _INVISIBLE.fullmatch(text) is not None
+
+
+def without_blank_blocks(doc: Document) -> tuple[Document, list[int] | None]:
+    """``doc`` without its blank blocks (``is_blank``), and the places of the others (None
+    when it has none, or nothing else: it is taken as it is). Labelling gives each blank
+    block the label of the block before it; training leaves them out, so that the models
+    learn from the context they see when labelling."""
+    kept = [i for i, b in enumerate(doc.blocks) if not is_blank(b.text)]
+    if len(kept) == len(doc.blocks) or not kept:
+        return doc, None
+    gold = tuple(doc.gold[i] for i in kept if i < len(doc.gold)) if doc.gold else ()
+    return replace(doc, blocks=tuple(doc.blocks[i] for i in kept), gold=gold), kept
 
 
 def model_text(text: str) -> str:

@@ -15,11 +15,10 @@ import os
 import sys
 import sysconfig
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .document import Block, Document
+from .document import Block, Document, without_blank_blocks
 from .errors import ClassifierError, ModelError
 from .language import LanguageIdentifier
 
@@ -372,7 +371,7 @@ class Sieve:
         probs: list[np.ndarray] = [np.zeros((0, 3))] * len(with_langs)
         # blocks of no text (a record's "" or "  ") are no context: each takes the label of
         # the block before it (empty strings between two paragraphs made both navigation)
-        seen = [_without_blank_blocks(doc) for doc in with_langs]
+        seen = [without_blank_blocks(doc) for doc in with_langs]
         for kind, members in groups.items():
             model = self.html_model if kind == "html" else self.block_model
             for i, p in zip(members, model.predict_proba([seen[i][0] for i in members])):
@@ -398,16 +397,6 @@ class Sieve:
             raise
         self.adapted += adapted  # only for a batch that is done: a failed one is labelled again one by one
         return out
-
-
-def _without_blank_blocks(doc: Document) -> tuple[Document, list[int] | None]:
-    """``doc`` without its blocks of only white space, and the places of the others
-    (None when it has none, or nothing else: it is labelled as it is)."""
-    kept = [i for i, b in enumerate(doc.blocks) if b.text and not b.text.isspace()]  # no copy of each text
-    if len(kept) == len(doc.blocks) or not kept:
-        return doc, None
-    gold = tuple(doc.gold[i] for i in kept) if doc.gold else ()
-    return replace(doc, blocks=tuple(doc.blocks[i] for i in kept), gold=gold), kept
 
 
 def _before_or_first(kept: list[int], n: int) -> Any:

@@ -373,6 +373,32 @@ def test_train_writes_model_card_and_language_model(runner: CliRunner, tiny_mode
     assert len(_records(scored.stdout)[0]["blocks"]) == 12
 
 
+def test_train_leaves_blank_blocks_out_of_the_context_as_labelling_does(
+        runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    # labelling leaves blocks of no visible text out of every block's context; training
+    # learned from them as context, so a model trained on such data learned contexts it
+    # never sees when labelling (a review)
+    src = data_dir / "train-small.jsonl"
+    spaced = tmp_path / "spaced.jsonl"
+    records = [json.loads(line) for line in src.read_text(encoding="utf-8").splitlines()]
+    for i, rec in enumerate(records):
+        blocks = []
+        for j, b in enumerate(rec["blocks"]):
+            blank = ["", "\u200b", " \u00ad ", "\ufeff"][(i + j) % 4]
+            blocks += [b, {"text": blank, "label": "navigation"} if j % 2 else {"text": blank}]
+        rec["blocks"] = blocks
+    spaced.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    scored = []
+    for name, data in (("plain", src), ("spaced", spaced)):
+        trained = runner.invoke(cli, ["train", str(data), "-o", str(tmp_path / name), "--folds", "2",
+                                      "--model-dir", str(tiny_model_dir)])
+        assert trained.exit_code == 0, trained.stderr
+        result = _score(runner, tmp_path / name, str(data_dir / "story.txt"))
+        assert result.exit_code == 0, result.stderr
+        scored.append([(b["label"], b["scores"]) for b in _records(result.stdout)[0]["blocks"]])
+    assert scored[0] == scored[1]
+
+
 def test_train_with_one_fold_is_a_usage_error(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["train", str(data_dir / "train-small.jsonl"), "-o", str(tmp_path / "m"),
                                  "--folds", "1"])

@@ -145,6 +145,9 @@ def test_blocks_of_no_text_are_no_context_and_take_the_label_before_them(shipped
     assert [(b.label, b.scores) for b in spaced.blocks[1::4]] == [(b.label, b.scores) for b in plain.blocks]
     assert [b.scores for b in spaced.blocks] == [plain.blocks[i].scores for i in (0, 0, 0, 0, 0, 1, 1)]
     assert [b.text for b in spaced.blocks][2] == ""  # every block kept in its place
+    # blocks that show nothing (a zero-width space, a soft hyphen, a NUL, a byte-order mark) likewise
+    invisible = sieve.label(["\u200b", story[0], "\u00ad", "\x00", "\ufeff \u200e", story[1], "\u2060"])
+    assert [b.scores for b in invisible.blocks] == [b.scores for b in spaced.blocks]
 
 
 @pytest.mark.slow
