@@ -465,3 +465,21 @@ def test_a_model_file_in_a_sub_folder_loads(copy_model_dir) -> None:
     card = json.loads((folder / "sub" / "blocks.json").read_text())
     assert card["file"] == "blocks.joblib"
     assert model_module.load_model(folder, "sub/blocks.joblib") is not None
+
+
+def test_refitting_a_model_of_an_earlier_features_version_trains_on_this_version(
+        labelled_documents: list, lid) -> None:
+    # fit featurized with the model's old version and then stamped it with this one: the
+    # model learned shapes that labelling no longer computes (a review)
+    from conftest import TINY_PARAMS
+
+    # a Chinese and a Hindi document: versions 9 and 10 count their words and commas apart
+    extra = [lid.annotate_blocks(Document.from_dict({"id": f"x{i}", "publisher": "cjk.example", "blocks": [
+        {"text": text, "label": "content"}, {"text": "首页 | 新闻 | 体育", "label": "navigation"}]}))
+        for i, text in enumerate(["北京时间周二，市政府宣布，新的地铁线路将于明年年初开通，沿线居民对此表示欢迎。",
+                                  "प्रधानमंत्री ने रविवार को दिल्ली में नई मेट्रो लाइन का उद्घाटन किया।"])]
+    docs = [*labelled_documents, *extra]
+    old = BlockModel(TINY_PARAMS, features_version_=9).fit(docs)
+    new = BlockModel(TINY_PARAMS).fit(docs)
+    assert old.features_version_ == new.features_version_
+    assert all(np.array_equal(a, b) for a, b in zip(old.predict_proba(docs), new.predict_proba(docs)))
