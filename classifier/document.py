@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -255,6 +256,9 @@ class Document:
         if isinstance(texts, (str, bytes)):  # a str is a sequence of strings too: a block per character
             raise TypeError(f"from_texts takes a list of block texts, not {type(texts).__name__} "
                             "(one text? put it in a list: [text])")
+        if isinstance(texts, (AbstractSet, Mapping)):  # no order of their own: labels would change from run to run
+            raise TypeError(f"from_texts takes a list of block texts in reading order, not a {type(texts).__name__} "
+                            "(it has no order of its own)")
         return cls(id=id, blocks=tuple(Block(text=t) for t in texts), **fields)
 
     @classmethod

@@ -15,6 +15,7 @@ import os
 import sys
 import sysconfig
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -441,8 +442,10 @@ def _as_document(document: Document | Sequence[str], id: str = "doc") -> Documen
                     else f"a {type(bad_block).__name__} among its blocks")
             raise TypeError(f"document {document.id!r} has {what}; blocks are Block(text=str)")
         return document
-    if isinstance(document, (str, bytes, dict)) or not isinstance(document, Iterable):
-        hint = (" (a record: Document.from_dict)" if isinstance(document, dict)
+    if isinstance(document, (str, bytes, Mapping, AbstractSet)) or not isinstance(document, Iterable):
+        hint = (" (a record: Document.from_dict)" if isinstance(document, Mapping)
+                else " (it has no order of its own: blocks are labelled in reading order)"
+                if isinstance(document, AbstractSet)
                 else " (one document's block texts? Sieve.label takes them)" if isinstance(document, str) else "")
         raise TypeError(f"pass a Document or a list of block texts, not {type(document).__name__}{hint}")
     texts = list(document)

@@ -242,6 +242,14 @@ def test_library_users_get_what_to_pass(tmp_path: Path) -> None:
         Sieve(tmp_path / "nope").label(["Some text here."])
     with pytest.raises(TypeError, match=r"not str \(one text\? put it in a list"):
         Document.from_texts("Some text here.")
+    # a set of texts has no order: the same call labelled a paragraph content or navigation
+    # from one run to the next (hash seeds); a mapping is no list of texts either
+    texts = {"Home | News | Sport", "Harbour town votes to keep its ferry"}
+    for unordered in (texts, frozenset(texts), dict.fromkeys(texts)):
+        with pytest.raises(TypeError, match="no order of its own"):
+            Document.from_texts(unordered)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="no order of its own"):
+        Sieve(tmp_path / "nope").label(texts)  # type: ignore[arg-type]
     assert Block("x", label="navigation").to_dict()["label"] == "navigation"  # type: ignore[arg-type]
     assert Block("x", label=Label.CONTENT).to_dict()["label"] == "content"
 
