@@ -441,6 +441,10 @@ def _as_document(document: Document | Sequence[str], id: str = "doc") -> Documen
             what = (f"a block whose text is {type(bad_block.text).__name__}" if isinstance(bad_block, Block)
                     else f"a {type(bad_block).__name__} among its blocks")
             raise TypeError(f"document {document.id!r} has {what}; blocks are Block(text=str)")
+        odd = next((b for b in document.blocks if b.dom is not None or type(b.link_chars) is not int
+                    or b.link_chars < 0), None)
+        if odd is not None:  # rare: blocks cut from a page, or made by hand
+            _check_page_facts(document)
         return document
     if isinstance(document, (str, bytes, Mapping, AbstractSet)) or not isinstance(document, Iterable):
         hint = (" (a record: Document.from_dict)" if isinstance(document, Mapping)
@@ -455,6 +459,23 @@ def _as_document(document: Document | Sequence[str], id: str = "doc") -> Documen
                 else "")
         raise TypeError(f"a block text must be a string, not {type(bad).__name__} ({bad!r:.40}){hint}")
     return Document.from_texts(texts, id=id)
+
+
+def _check_page_facts(document: Document) -> None:
+    """A page block's facts as the models read them: ``link_chars`` a count of its
+    characters, ``dom`` as many numbers as ``html.DOM_FACTS`` (another length made the
+    document a page whose facts were all read as zeros)."""
+    from numbers import Integral
+
+    from .html import DOM_FACTS
+
+    for i, b in enumerate(document.blocks):
+        if not isinstance(b.link_chars, Integral) or isinstance(b.link_chars, bool) or b.link_chars < 0:
+            raise TypeError(f"document {document.id!r}, block {i}: link_chars is {b.link_chars!r}; "
+                            "it counts the block's characters inside links (an int, 0 or more)")
+        if b.dom is not None and (not isinstance(b.dom, tuple | list) or len(b.dom) != len(DOM_FACTS)):
+            raise TypeError(f"document {document.id!r}, block {i}: dom is not {len(DOM_FACTS)} numbers "
+                            "(html.DOM_FACTS, as html_to_blocks gives them); leave it None for text")
 
 
 def _documents(documents: Iterable[Document | Sequence[str]],

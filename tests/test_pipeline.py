@@ -250,6 +250,12 @@ def test_library_users_get_what_to_pass(tmp_path: Path) -> None:
             Document.from_texts(unordered)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="no order of its own"):
         Sieve(tmp_path / "nope").label(texts)  # type: ignore[arg-type]
+    # page facts made by hand: a dom of the wrong length made the document a page whose
+    # facts were all read as zeros; link_chars "19" failed deep in the features
+    for block, message in ((Block("x", dom=(1.0,)), "dom is not"), (Block("x", link_chars="19"), "link_chars is '19'"),  # type: ignore[arg-type]
+                           (Block("x", link_chars=-3), "link_chars is -3")):
+        with pytest.raises(TypeError, match=message):
+            Sieve(tmp_path / "nope").label(Document(id="d", blocks=(Block("Home"), block)))
     assert Block("x", label="navigation").to_dict()["label"] == "navigation"  # type: ignore[arg-type]
     assert Block("x", label=Label.CONTENT).to_dict()["label"] == "content"
 
