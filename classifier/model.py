@@ -288,7 +288,8 @@ class BlockModel:
     # -- prediction --------------------------------------------------------------
     def predict_proba(self, documents: Sequence[Document], *, features: _Features | None = None
                       ) -> list[np.ndarray]:
-        """Per document, an (n_blocks, 3) array of probabilities in ``LABELS`` order."""
+        """Per document, an (n_blocks, 3) array of probabilities in ``LABELS`` order.
+        Blocks are read with their languages as annotated (``label_many``)."""
         if self.block_pass_ is None or self.context_pass_ is None:
             raise ModelError("the block model is not trained")
         if not features_compatible(self.features_version_, getattr(self.params, "use_dom", False),
@@ -317,7 +318,11 @@ class BlockModel:
                 for p, doc in zip(out, documents)]
 
     def label_many(self, documents: Sequence[Document]) -> list[Document]:
-        """Each document with a label and scores on every block (one batch)."""
+        """Each document with a label and scores on every block (one batch). The model
+        reads the blocks' languages: annotate them first
+        (``LanguageIdentifier.annotate_blocks``), as ``Sieve`` does; blocks without a
+        language are read as having none, and a warning says so."""
+        _warn_unannotated(documents)
         out = []
         for doc, probs in zip(documents, self.predict_proba(documents)):
             labels, scores = labels_and_scores(probs)
@@ -367,6 +372,16 @@ def _warn_once(message: str) -> None:
             return
         _RUN_WARNINGS.add(message)
     logger.warning(message)
+
+
+def _warn_unannotated(documents: Sequence[Document]) -> None:
+    """Warn when no block of ``documents`` has a language although some have text: the
+    language features are then zeros, and the labels are not those ``Sieve`` gives."""
+    if any(b.lang is not None for d in documents for b in d.blocks):
+        return
+    if any(len(b.text) >= 20 for d in documents for b in d.blocks):
+        logger.warning("no block has a language: the model reads block languages; annotate the documents first "
+                       "(LanguageIdentifier.annotate_blocks), as Sieve and `sieve train` do")
 
 
 def _rows_of(feats: _Features, docs: Iterable[int]) -> np.ndarray:
@@ -668,7 +683,10 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
 
 def fit_block_model(documents: Sequence[Document], *, params: ModelParams | None = None,
                     groups: Sequence[str] | None = None) -> BlockModel:
-    """Train a ``BlockModel`` on the labelled blocks of ``documents``."""
+    """Train a ``BlockModel`` on the labelled blocks of ``documents``, their languages
+    annotated (``LanguageIdentifier.annotate_blocks``), as ``sieve train`` does: a
+    warning says when no block has one."""
+    _warn_unannotated(documents)
     with one_warning_each():
         return BlockModel(params or ModelParams()).fit(documents, groups=groups)
 

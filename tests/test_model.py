@@ -483,3 +483,14 @@ def test_refitting_a_model_of_an_earlier_features_version_trains_on_this_version
     new = BlockModel(TINY_PARAMS).fit(docs)
     assert old.features_version_ == new.features_version_
     assert all(np.array_equal(a, b) for a, b in zip(old.predict_proba(docs), new.predict_proba(docs)))
+
+
+def test_block_model_says_when_the_blocks_carry_no_language(tiny_model, lid, caplog) -> None:
+    # BlockModel.label_many on documents the language layer had not annotated read every
+    # block as languageless, and labelled some blocks unlike Sieve, without a word (a review)
+    doc = Document.from_texts(["Residents of Port Aldwin voted on Tuesday to keep the ferry.", "Home | News"])
+    with caplog.at_level("WARNING", logger="classifier.model"):
+        tiny_model.label_many([lid.annotate_blocks(doc)])
+        assert not caplog.records
+        tiny_model.label_many([doc])
+    assert [r.getMessage() for r in caplog.records if "no block has a language" in r.getMessage()]
