@@ -193,10 +193,13 @@ def without_blank_blocks(doc: Document) -> tuple[Document, list[int] | None]:
 
 
 def model_text(text: str) -> str:
-    """A block's text as the models read it: each run of whitespace one space. A page's
-    ``<br>`` lines and a ``<pre>``'s indentation (``html_to_blocks``), or a paragraph
-    wrapped over lines, are layout: the blocks the models learned from hold none."""
-    if "\n" in text or "  " in text or "\t" in text or "\r" in text:
+    """A block's text as the models read it: without white space at its ends, and each
+    run of white space one space when it has line breaks, tabs or two spaces in a row.
+    A page's ``<br>`` lines and a ``<pre>``'s indentation (``html_to_blocks``), or a
+    paragraph wrapped over lines, are layout: the blocks the models learned from hold
+    none. A single no-break space inside the text is kept (French puts one before
+    ``:`` and in ``« »``, and the models learned it so)."""
+    if "\n" in text or "  " in text or "\t" in text or "\r" in text or text[:1].isspace() or text[-1:].isspace():
         return " ".join(text.split())
     return text
 

@@ -145,6 +145,10 @@ def test_blocks_of_no_text_are_no_context_and_take_the_label_before_them(shipped
     assert [(b.label, b.scores) for b in spaced.blocks[1::4]] == [(b.label, b.scores) for b in plain.blocks]
     assert [b.scores for b in spaced.blocks] == [plain.blocks[i].scores for i in (0, 0, 0, 0, 0, 1, 1)]
     assert [b.text for b in spaced.blocks][2] == ""  # every block kept in its place
+    # white space at a block's ends is no part of what the models read (" Home " was read
+    # with its spaces, and a leading run of no-break spaces changed labels)
+    padded = sieve.label([" " + story[0] + " ", "\u00a0\u00a0\u00a0" + story[1] + "\u3000"])
+    assert [b.scores for b in padded.blocks] == [b.scores for b in plain.blocks]
     # blocks that show nothing (a zero-width space, a soft hyphen, a NUL, a byte-order mark) likewise
     invisible = sieve.label(["\u200b", story[0], "\u00ad", "\x00", "\ufeff \u200e", story[1], "\u2060"])
     assert [b.scores for b in invisible.blocks] == [b.scores for b in spaced.blocks]
