@@ -320,11 +320,14 @@ class Sieve:
 
         Raises:
             TypeError: a document is neither a ``Document`` nor a list of strings.
+            ValueError: ``batch_size`` is below 1.
         """
         if isinstance(documents, (str, bytes, Document, Mapping)) or not isinstance(documents, Iterable):
             one = (" (one document: label)" if isinstance(documents, Document)
                    else " (a record? Document.from_dict(record), in a list)" if isinstance(documents, Mapping) else "")
             raise TypeError(f"label_many takes an iterable of documents, not {type(documents).__name__}{one}")
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size is {batch_size!r}: documents labelled at a time, 1 or more")
         return self._label_documents(_documents(documents, on_error), batch_size, on_error)
 
     def _label_documents(self, it: Iterator[Document], batch_size: int,

@@ -231,6 +231,9 @@ def test_label_many_names_lists_by_position_and_reports_non_documents(tiny_model
             sieve.label_many(wrong)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Sieve.label takes them"):  # one document's texts given to label_many
         list(sieve.label_many(["a block", "another block"]))
+    for size in (0, -4):  # was taken as 1 without a word
+        with pytest.raises(ValueError, match=f"batch_size is {size}"):
+            sieve.label_many([["a block"]], batch_size=size)
     for broken, field in ((Document(id="x", blocks=None), "blocks"),  # type: ignore[arg-type]
                           (Document(id="x", blocks=(), extra=None), "extra")):  # type: ignore[arg-type]
         with pytest.raises(TypeError, match=f"has {field} of type NoneType"):
