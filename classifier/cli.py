@@ -52,7 +52,7 @@ from .readers import (
     read_any,
     shard_name_for,
 )
-from .writers import JsonlWriter, is_special_file, rejects_path_for
+from .writers import JsonlWriter, is_special_file, other_compression, rejects_path_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -145,6 +145,7 @@ def _publisher_option(f: F) -> F:
 def _rejects_option(f: F) -> F:
     return click.option(
         "--rejects", "rejects_path", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+        callback=_jsonl_output,
         help="Write the rejected records (reason and raw record) to FILE. Default: OUTPUT.rejects.jsonl beside "
              "-o OUTPUT (`clean -o DIR`: DIR/NAME.rejects.jsonl per shard, and this option is for '-' and "
              "--format text only); with standard output, only reported on standard error unless this is given.")(f)
@@ -483,11 +484,17 @@ def _stdin_is_terminal() -> bool:
 
 
 def _jsonl_output(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    """An ``-o`` of JSON lines (``.gz``, ``.zst`` or plain): a ``.parquet`` name would hold
-    JSON lines that no Parquet reader, Sieve's included, can read."""
+    """An ``-o`` of JSON lines (``.gz``, ``.zst`` or plain, in any case): a ``.parquet``
+    name would hold JSON lines that no Parquet reader, Sieve's included, can read, and
+    a name of another compression (``.bz2``, ``.xz`` ...) plain JSON lines that its
+    decompressor refuses."""
     if value is not None and str(value).lower().endswith(".parquet"):
         raise click.BadParameter(f"{value}: this command writes JSON lines (name it .jsonl, .jsonl.gz or .jsonl.zst); "
                                  "`sieve clean --format parquet` writes Parquet")
+    suffix = other_compression(str(value)) if value is not None else None
+    if suffix is not None:
+        raise click.BadParameter(f"{value}: JSON lines are written plain, gzip- or zstd-compressed, not as {suffix} "
+                                 "(name it .jsonl, .jsonl.gz or .jsonl.zst)")
     return value
 
 @cli.command()

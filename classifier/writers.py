@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import IO, Any
 
 __all__ = ["JsonlWriter", "ParquetWriter", "dumps_record", "is_special_file", "json_lossless",
-           "output_writer", "rejects_path_for", "write_text_atomic"]
+           "other_compression", "output_writer", "rejects_path_for", "write_text_atomic"]
 
 
 #: A lone surrogate: how Python keeps the bytes of a file name that is not UTF-8
@@ -117,11 +117,27 @@ def _keep_mode(target: Path, part: Path) -> None:
 ZSTD_LEVEL = 3
 
 
+#: Suffixes of compressed files (in lower case) that a JSONL output cannot be written
+#: as: only ``.gz`` and ``.zst`` are written compressed, and a file of these names would
+#: hold plain JSON lines that no reader expecting the compression could read.
+OTHER_COMPRESSION_SUFFIXES = (".bz2", ".bzip2", ".xz", ".lzma", ".lz", ".lz4", ".br", ".zip", ".7z", ".z", ".tgz",
+                              ".tbz2", ".txz", ".gzip", ".zstd", ".sz", ".snappy", ".zlib", ".deflate")
+
+
+def other_compression(name: str) -> str | None:
+    """The suffix of ``name`` (any case) that names a compression JSONL outputs are not
+    written in (``OTHER_COMPRESSION_SUFFIXES``: ``.bz2``, ``.xz`` ...), or None."""
+    lower = name.lower()
+    return next((suffix for suffix in OTHER_COMPRESSION_SUFFIXES if lower.endswith(suffix)), None)
+
+
 def _compressor(name: str, raw: IO[bytes]) -> IO[bytes] | None:
     """The compressing layer a file named ``name`` is written through over ``raw``
-    (``.gz``: gzip, ``.zst``: zstd), or None for a plain file. Both write the same
-    bytes for the same records: gzip with no time or name in its header, zstd in one
-    thread with a checksum. Closing the layer ends the stream and leaves ``raw`` open."""
+    (``.gz``: gzip, ``.zst``: zstd, in any case: ``.GZ`` is gzip), or None for a plain
+    file. Both write the same bytes for the same records: gzip with no time or name in
+    its header, zstd in one thread with a checksum. Closing the layer ends the stream
+    and leaves ``raw`` open."""
+    name = name.lower()
     if name.endswith(".gz"):
         return gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0)  # type: ignore[return-value]
     if name.endswith(".zst"):

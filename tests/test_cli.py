@@ -179,6 +179,30 @@ def test_score_writes_gzip_when_asked(runner: CliRunner, tiny_model_dir: Path, d
     assert len(gzip.decompress(out.read_bytes()).splitlines()) == 3
 
 
+def test_score_writes_gzip_for_an_upper_case_suffix(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                    tmp_path: Path) -> None:
+    out = tmp_path / "labelled.jsonl.GZ"
+    assert _score(runner, tiny_model_dir, str(data_dir / "articles.jsonl"), "-o", str(out)).exit_code == 0
+    assert len(gzip.decompress(out.read_bytes()).splitlines()) == 3
+
+
+@pytest.mark.parametrize("suffix", [".bz2", ".xz", ".XZ", ".lzma", ".lz4", ".br", ".zip"])
+@pytest.mark.parametrize("command", ["score", "lang", "align", "review", "score --rejects", "clean --rejects"])
+def test_a_compression_other_than_gz_or_zst_is_a_usage_error(runner: CliRunner, tiny_model_dir: Path,
+                                                               data_dir: Path, tmp_path: Path, command: str,
+                                                               suffix: str) -> None:
+    src = str(data_dir / "articles.jsonl")
+    out = tmp_path / f"out.jsonl{suffix}"
+    args = {"score": ["score", src, "-o", str(out)], "lang": ["lang", src, "--format", "jsonl", "-o", str(out)],
+            "align": ["align", src, "--clean", src, "-o", str(out)], "review": ["review", src, "-o", str(out)],
+            "score --rejects": ["score", src, "--rejects", str(out)],
+            "clean --rejects": ["clean", "-", "--rejects", str(out)]}[command]
+    result = runner.invoke(cli, [*args, "--model-dir", str(tiny_model_dir)], input="")
+    assert result.exit_code == 2, result.output
+    assert "name it .jsonl, .jsonl.gz or .jsonl.zst" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_score_is_deterministic(runner: CliRunner, tiny_model_dir: Path, data_dir: Path) -> None:
     args = (str(data_dir / "articles.jsonl"), str(data_dir / "story.txt"))
     first, second = _score(runner, tiny_model_dir, *args), _score(runner, tiny_model_dir, *args)

@@ -269,3 +269,22 @@ def test_a_part_file_that_was_there_is_kept_when_it_cannot_be_opened(tmp_path: P
         with JsonlWriter(tmp_path / "out.jsonl"):
             pass
     assert theirs.read_text() == "their records\n"
+
+
+@pytest.mark.parametrize("name", ["out.jsonl.GZ", "out.JSONL.Gz"])
+def test_a_gzip_suffix_in_any_case_writes_gzip(tmp_path: Path, name: str) -> None:
+    out = tmp_path / name
+    with JsonlWriter(out) as w:
+        for r in RECORDS:
+            w.write(r)
+    assert [json.loads(line) for line in gzip.decompress(out.read_bytes()).decode().splitlines()] == RECORDS
+
+
+def test_a_zstd_suffix_in_any_case_writes_zstd(tmp_path: Path) -> None:
+    import zstandard
+
+    out = tmp_path / "out.jsonl.ZST"
+    with JsonlWriter(out) as w:
+        w.write(RECORDS[0])
+    raw = zstandard.ZstdDecompressor().stream_reader(out.read_bytes()).read()
+    assert json.loads(raw.decode()) == RECORDS[0]
