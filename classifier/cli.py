@@ -497,6 +497,17 @@ def _jsonl_output(ctx: click.Context, param: click.Parameter, value: Any) -> Any
                                  "(name it .jsonl, .jsonl.gz or .jsonl.zst)")
     return value
 
+
+def _jsonl_file_output(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """``_jsonl_output`` for a command that talks on standard output (`align` prints
+    each page's coverage there, `review` its questions): its JSON lines go to a file,
+    never to standard output, where they would be mixed with those lines."""
+    if value is not None and (str(value) == "-" or _is_standard_output(str(value))):
+        talk = ("each page's coverage" if ctx.info_name == "align" else "the blocks it asks about and the keys")
+        raise click.BadParameter(f"{value} is standard output, where `sieve {ctx.info_name}` prints {talk}: the "
+                                 "JSON lines would be mixed with them; give a file")
+    return _jsonl_output(ctx, param, value)
+
 @cli.command()
 @_INPUTS
 @click.option("-o", "--output", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
@@ -1886,7 +1897,7 @@ def templates_show(memory: Path, top: int) -> None:
               help="JSONL of the pages' clean article text: 'id' or 'url' to match a page, and 'text' (its "
                    "'url' and 'publisher' go to the output when the page names none).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              callback=_jsonl_output, help="Labelled JSONL to write (README, 'Formats'), usable by `sieve train`.")
+              callback=_jsonl_file_output, help="Labelled JSONL to write (README, 'Formats'), usable by `sieve train`.")
 @click.option("--clean-text-field", default="text", show_default=True,
               help="The field of the --clean records that holds the article text (CMS exports also use "
                    "'content', 'body').")
@@ -1998,7 +2009,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
 @cli.command()
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              callback=_jsonl_output,
+              callback=_jsonl_file_output,
               help="Labelled JSONL of the corrections (only the blocks you labelled carry a label).")
 @click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True,
               help="At most this many blocks are shown.")

@@ -767,3 +767,17 @@ def test_train_copies_only_models_that_match_their_cards(runner: CliRunner, copy
     written = sorted(p.name for p in (tmp_path / "adapted").iterdir())
     assert "extra.joblib" not in written and "extra.json" not in written
     assert {"blocks.joblib", "blocks.json", "lid.ftz", "lid.json", "adapter.joblib"} <= set(written)
+
+
+@pytest.mark.parametrize("command", ["align", "review"])
+def test_align_and_review_refuse_standard_output_for_their_jsonl(runner: CliRunner, tiny_model_dir: Path,
+                                                                 data_dir: Path, tmp_path: Path,
+                                                                 command: str) -> None:
+    # align prints each page's coverage on standard output, review its questions: the
+    # JSON lines would be mixed with them
+    src = str(data_dir / "articles.jsonl")
+    args = ["align", src, "--clean", src] if command == "align" else ["review", src]
+    result = runner.invoke(cli, [*args, "-o", "-", "--model-dir", str(tiny_model_dir)], input="q")
+    assert result.exit_code == 2, result.output
+    assert "standard output" in result.stderr and "give a file" in result.stderr
+    assert result.stdout == ""
