@@ -287,3 +287,16 @@ def test_a_memory_file_nested_too_deeply_is_a_clear_error(tmp_path: Path) -> Non
     deep.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")  # a RecursionError in the JSON reader
     with pytest.raises(ModelError, match="cannot read the template memory \\(nested too deeply\\)"):
         TemplateMemory.load(deep)
+
+
+def test_learn_and_merge_refuse_standard_output_for_the_memory(runner: CliRunner, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # where a file named "-" would be made
+    crawl = tmp_path / "crawl.jsonl"
+    crawl.write_text("".join(json.dumps(_page("gazette.test", i)) + "\n" for i in range(6)))
+    learned = runner.invoke(cli, ["templates", "learn", str(crawl), "-o", str(tmp_path / "t.json")])
+    assert learned.exit_code == 0, learned.stderr
+    for args in (["learn", str(crawl)], ["merge", str(tmp_path / "t.json")]):
+        result = runner.invoke(cli, ["templates", *args, "-o", "-"])
+        assert result.exit_code == 2 and "a template memory is a file" in result.stderr, result.stderr
+        assert not (tmp_path / "-").exists()
