@@ -1350,7 +1350,7 @@ def _refuse_replacing_adapter(output_dir: Path, publishers: list[str]) -> None:
     if not path.is_file():
         return
     try:
-        before = sorted(str(p) for p in read_card(path).get("publishers") or [])
+        before = sorted(str(p) for p in _card_list(read_card(path), "publishers"))
     except ClassifierError:
         before = []
     if before != publishers:
@@ -1474,7 +1474,7 @@ def _in_sample_notes(sieve: Sieve, data: tuple[str, ...], predicted: list[Docume
         names.add(ADAPTER_FILE)
     for name in sorted(names):
         card = read_card(sieve.model_dir / name)
-        for entry in card.get("training_files") or ():
+        for entry in _card_list(card, "training_files"):
             if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
                 trained.setdefault(entry["sha256"], (name, card))
     if not trained:
@@ -1507,10 +1507,39 @@ _MODEL_ROLES = ((BLOCK_MODEL_FILE, "text model", True), (HTML_MODEL_FILE, "HTML 
                 (LID_MODEL_FILE, "language model", True), ("adapter.joblib", "publisher adapter", False))
 
 
+#: The fields of a model card that hold lists, with what their items must be: `sieve
+#: models` lists them (the files a model was trained on, an adapter's publishers).
+_CARD_LISTS: tuple[tuple[str, type, str], ...] = (("training_files", dict, "objects ({\"path\", \"sha256\"})"),
+                                                  ("publishers", str, "names"))
+
+
+def _card_list(card: dict[str, Any], field: str) -> list[Any]:
+    """The list a card's ``field`` holds; empty when it holds none (missing, or
+    malformed: ``_malformed_card_field`` says which)."""
+    value = card.get(field)
+    return value if isinstance(value, list) else []
+
+
+def _malformed_card_field(path: Path, card: dict[str, Any]) -> str | None:
+    """Why the card of ``path`` is malformed for `sieve models` (a field of
+    ``_CARD_LISTS`` that is no list of what it holds), or None."""
+    from .cards import card_path
+
+    for field, kind, what in _CARD_LISTS:
+        value = card.get(field)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, kind) for v in value)):
+            shown = json.dumps(value, ensure_ascii=False)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            return (f"model card {card_path(path)} is malformed: its '{field}' is {shown}, not a list of {what}; "
+                    "restore the card or retrain")
+    return None
+
+
 def _check_model_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """(the card of ``path``, None) when the file matches its card and this Sieve can
     load it, else (the card if it could be read, why not): the checks loading makes,
-    without loading anything (no scikit-learn import)."""
+    without loading anything (no scikit-learn import), and the card's shape where
+    `sieve models` shows it (``_malformed_card_field``)."""
     from .cards import check_card_file, read_card, verify_file
     from .versions import check_adapter_card, check_block_model_card
 
@@ -1526,7 +1555,7 @@ def _check_model_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
             check_card_file(path, card)
     except ClassifierError as err:
         return card, str(err)
-    return card, None
+    return card, _malformed_card_field(path, card)
 
 
 def _cv_figures(metrics: Any) -> str | None:
@@ -1535,7 +1564,8 @@ def _cv_figures(metrics: Any) -> str | None:
     or None when they are not there."""
     if not isinstance(metrics, dict):
         return None
-    cvr = metrics.get("content_vs_rest_f1", (metrics.get("content_vs_rest") or {}).get("f1"))
+    whole = metrics.get("content_vs_rest")
+    cvr = metrics.get("content_vs_rest_f1", whole.get("f1") if isinstance(whole, dict) else None)
     macro = metrics.get("macro_f1")
     return (f"content-vs-rest {cvr:.3f}, macro-F1 {macro:.3f}"
             if isinstance(cvr, float) and isinstance(macro, float) else None)
@@ -1564,7 +1594,7 @@ def _card_lines(name: str, card: dict[str, Any]) -> list[str]:
             lines.append(" ".join(made))
         files = [f"{f['pages']:,} pages under {str(f.get('path', '?')).split()[0]}"
                  if isinstance(f.get("pages"), int) else Path(str(f.get("path", "?"))).name
-                 for f in card.get("training_files") or () if isinstance(f, dict)]
+                 for f in _card_list(card, "training_files") if isinstance(f, dict)]
         def count(value: Any) -> str:
             return f"{value:,}" if isinstance(value, int) else str(value)
 
@@ -1574,7 +1604,8 @@ def _card_lines(name: str, card: dict[str, Any]) -> list[str]:
         if card.get("training_blocks") is not None:
             what.append(f"{count(card['training_blocks'])} labelled blocks")
         if card.get("kind") == "publisher-adapter":
-            what = [f"{card.get('pages', '?')} pages of {', '.join(card.get('publishers') or ()) or 'no publisher'}",
+            publishers = ", ".join(str(p) for p in _card_list(card, "publishers"))
+            what = [f"{card.get('pages', '?')} pages of {publishers or 'no publisher'}",
                     f"{card.get('blocks', '?')} labelled blocks", f"adjusts the {card.get('base_model', '?')} model"]
         if what or files:
             lines.append("trained on " + ", ".join(what) + (f" from {', '.join(files)}" if files else ""))

@@ -524,6 +524,38 @@ def test_models_fails_on_a_damaged_or_missing_model(runner: CliRunner, tiny_mode
     assert nowhere.exit_code == 1 and "no such model folder" in nowhere.stderr
 
 
+@pytest.mark.parametrize(("file", "field", "value"), [("blocks.json", "training_files", 5),
+                                                      ("blocks.json", "training_files", "data.jsonl"),
+                                                      ("adapter.json", "publishers", 5),
+                                                      ("adapter.json", "publishers", [1])])
+def test_models_names_a_malformed_card_field_and_fails_as_a_bad_model(runner: CliRunner, tiny_model_dir: Path,
+                                                                       tmp_path: Path, file: str, field: str,
+                                                                       value: object) -> None:
+    from importlib.metadata import version
+
+    from classifier.cards import write_card
+    from classifier.versions import ADAPTER_FORMAT
+
+    folder = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, folder)
+    adapter = folder / "adapter.joblib"
+    adapter.write_bytes(b"an adapter")  # only its card is read: `sieve models` loads nothing
+    write_card(adapter, {"kind": "publisher-adapter", "model_format": ADAPTER_FORMAT, "publishers": ["a.test"],
+                         "sklearn_version": version("scikit-learn"), "pages": 3, "blocks": 9, "base_model": "text"})
+    assert runner.invoke(cli, ["models", "--model-dir", str(folder)]).exit_code == 0
+    card = json.loads((folder / file).read_text(encoding="utf-8"))
+    card[field] = value
+    (folder / file).write_text(json.dumps(card), encoding="utf-8")
+    said = f"model card {folder / file} is malformed: its '{field}' is {json.dumps(value)}"
+    shown = runner.invoke(cli, ["models", "--model-dir", str(folder)])
+    _no_traceback(shown)
+    assert shown.exit_code == 1 and f"FAILS: {said}" in shown.stdout, shown.output
+    as_json = runner.invoke(cli, ["models", "--model-dir", str(folder), "--json"])
+    _no_traceback(as_json)
+    problems = [m["problem"] for m in json.loads(as_json.stdout)["models"] if m["problem"]]
+    assert as_json.exit_code == 1 and len(problems) == 1 and problems[0].startswith(said)
+
+
 def test_models_checks_an_adapter_as_loading_does(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
                                                   tmp_path: Path) -> None:
     from classifier.model import BLOCK_MODEL_FILE, HTML_MODEL_FILE
