@@ -310,7 +310,7 @@ class TemplateMemory:
                     isinstance(e, dict) and isinstance(e.get("pages"), int) and isinstance(e.get("blocks"), dict)
                     and all(_valid_block(b) for b in e["blocks"].values()) for e in publishers.values()):
                 raise ValueError("'publishers' must map each publisher to {pages, blocks}, each block with "
-                                 "its pages and roles")
+                                 "its pages, roles and text (a string)")
             # publishers as this Sieve names them (a memory of an earlier one may say www.Example.com)
             named = _added({}, ((host_name(pub) or pub, entry) for pub, entry in publishers.items()))
             return cls(min_pages=int(data.get("min_pages", 3)), min_share=float(data.get("min_share", 0.2)),
@@ -340,4 +340,5 @@ def _added(out: dict[str, dict[str, Any]], *entries: Any) -> dict[str, dict[str,
 
 def _valid_block(b: Any) -> bool:
     return (isinstance(b, dict) and isinstance(b.get("pages"), int) and isinstance(b.get("roles"), dict)
-            and all(isinstance(r, str) and isinstance(c, int) for r, c in b["roles"].items()))
+            and all(isinstance(r, str) and isinstance(c, int) for r, c in b["roles"].items())
+            and isinstance(b.get("text", ""), str))

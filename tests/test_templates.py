@@ -181,6 +181,12 @@ def test_odd_urls_and_damaged_memories(tmp_path: Path) -> None:
                 {"format": FORMAT, "publishers": {"a.test": {"pages": 3, "blocks": {"0": {"pages": 3}}}}},
                 {"format": FORMAT, "publishers": {"a.test": {"pages": 3, "blocks": {
                     "0": {"pages": 3, "roles": {"li/link": "3"}}}}}},
+                # a text that is no string: `templates show` failed on it with a TypeError
+                {"format": FORMAT, "publishers": {"a.test": {"pages": 3, "blocks": {
+                    "0": {"pages": 3, "roles": {"": 3}, "text": 5}, "1": {"pages": 3, "roles": {"": 3},
+                                                                       "text": "Menu"}}}}},
+                {"format": FORMAT, "publishers": {"a.test": {"pages": 3, "blocks": {
+                    "0": {"pages": 3, "roles": {"": 3}, "text": ["Menu"]}}}}},
                 # thresholds no learn writes: with 0 and 0, every block of a known publisher was a template
                 {"format": FORMAT, "min_pages": 0, "min_share": 0, "publishers": {}},
                 {"format": FORMAT, "min_pages": 1, "publishers": {}},
@@ -189,6 +195,17 @@ def test_odd_urls_and_damaged_memories(tmp_path: Path) -> None:
         (tmp_path / "t.json").write_text(json.dumps(bad))
         with pytest.raises(ModelError, match="damaged template memory"):
             TemplateMemory.load(tmp_path / "t.json")
+
+
+def test_show_says_in_one_line_that_a_memory_with_a_text_that_is_no_string_is_damaged(runner: CliRunner,
+                                                                                         tmp_path: Path) -> None:
+    memory = {"format": FORMAT, "min_pages": 3, "min_share": 0.2, "partial": False,
+              "publishers": {"a.test": {"pages": 3, "blocks": {"0": {"pages": 3, "roles": {"": 3}, "text": 5},
+                                                               "1": {"pages": 3, "roles": {"": 3}, "text": "Menu"}}}}}
+    (tmp_path / "t.json").write_text(json.dumps(memory))
+    shown = runner.invoke(cli, ["templates", "show", str(tmp_path / "t.json")])
+    assert shown.exit_code == 1 and "damaged template memory" in shown.stderr, shown.output
+    assert "Traceback" not in shown.output and len(shown.stderr.strip().splitlines()) == 1
 
 
 def test_a_memory_learned_twice_from_the_same_pages_is_the_same_file(tmp_path: Path,
