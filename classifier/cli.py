@@ -2448,7 +2448,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
                                "drop --rejects (it is for '-' and --format text)")
     if "-" in inputs:
         raise click.UsageError("'-' (standard input) cannot be mixed with files; clean it on its own")
-    from .engine import REPORT_NAME, run_clean
+    from .engine import REPORT_NAME, PlanError, run_clean
 
     _refuse_missing_text_field(inputs, (output_dir,), input_format, text_field, select)
     try:
@@ -2466,6 +2466,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             on_failure=lambda name, why: click.echo(f"sieve clean: shard {name} failed: {why}", err=True),
             select=select,
         )
+    except PlanError as err:  # the inputs and -o make no run: said before any work
+        raise click.UsageError(str(err)) from err
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     rep = result.report

@@ -59,7 +59,14 @@ from .options import option_differences
 from .readers import shard_name_for
 from .writers import write_text_atomic
 
-__all__ = ["FileFilter", "RunResult", "describe_failure", "discover_shards", "run_clean"]
+__all__ = ["FileFilter", "PlanError", "RunResult", "describe_failure", "discover_shards", "run_clean"]
+
+
+class PlanError(InputError):
+    """Inputs and an output folder that make no run, whatever is in the files: two shards
+    that would write one file, an output over an input, the output folder given as an
+    input. Found from the names alone, before any work: the command line's fault, which
+    `sieve clean` tells as a usage error (exit 2)."""
 
 logger = logging.getLogger(__name__)
 
@@ -209,8 +216,8 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None, *,
     shard per input), two inputs may share an output name.
 
     Raises:
-        InputError: an input does not exist, or (``one_output_each``) two inputs map to
-            one output name.
+        InputError: an input does not exist; ``PlanError``: (``one_output_each``) two
+            inputs map to one output name.
     """
     found: list[tuple[str, str]] = []
     skip = exclude.resolve() if exclude is not None else None
@@ -254,7 +261,7 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None, *,
         advice = ("rename one of each, or give their folders' parent folder as the input (outputs keep "
                   "sub-folders)" if apart else "their names differ only in their extensions: rename one of each "
                   "(a shard's outputs are named by its file name without extensions)")
-        raise InputError(f"{'; '.join(clashes[:10])}{more}; {advice}")
+        raise PlanError(f"{'; '.join(clashes[:10])}{more}; {advice}")
     return unique
 
 
@@ -273,14 +280,14 @@ def _refuse_file_name_clashes(names: list[str], suffix: str) -> None:
     is under a folder ``_report.json``: folders named ``_...`` are no inputs.)
 
     Raises:
-        InputError: naming both shards.
+        PlanError: naming both shards.
     """
     owner: dict[str, str] = {}
     for name in names:
         for file in _shard_files(name, suffix):
             other = owner.setdefault(file, name)
             if other != name:
-                raise InputError(f"shards {other} and {name} would both write {file}; rename one of their inputs")
+                raise PlanError(f"shards {other} and {name} would both write {file}; rename one of their inputs")
 
 
 def _refuse_inputs_as_outputs(inputs: Sequence[str], shards: list[tuple[str, str]], output_dir: Path,
@@ -290,20 +297,20 @@ def _refuse_inputs_as_outputs(inputs: Sequence[str], shards: list[tuple[str, str
     left (the output folder is never read).
 
     Raises:
-        InputError: naming the input and what to do.
+        PlanError: naming the input and what to do.
     """
     out = os.path.realpath(output_dir)
     for item in inputs:
         if item != "-" and os.path.isdir(item) and os.path.realpath(item) == out:
-            raise InputError(f"{item} is the output folder too: write the clean corpus to another -o")
+            raise PlanError(f"{item} is the output folder too: write the clean corpus to another -o")
     sources = {os.path.realpath(src) for src, _ in shards}
     for _, name in shards:
         for file in _shard_files(name, suffix):
             if os.path.join(out, file) in sources:
-                raise InputError(f"shard {name} would write {output_dir / file}, one of the inputs: "
+                raise PlanError(f"shard {name} would write {output_dir / file}, one of the inputs: "
                                  "write to another -o")
     if os.path.join(out, REPORT_NAME) in sources:
-        raise InputError(f"the run report {output_dir / REPORT_NAME} would be written over an input: "
+        raise PlanError(f"the run report {output_dir / REPORT_NAME} would be written over an input: "
                          "write to another -o")
 
 
@@ -321,7 +328,7 @@ def _refuse_language_name_clashes(names: list[str], model_dir: str | None) -> No
             known = languages()
             if known is not None and lang not in known:
                 continue
-            raise InputError(f"with --split-by-language, shard {head}'s '{lang}' output is named like shard {name}'s "
+            raise PlanError(f"with --split-by-language, shard {head}'s '{lang}' output is named like shard {name}'s "
                              "outputs; rename one of the two inputs")
 
 
@@ -598,9 +605,11 @@ def run_clean(
             why, as it happens; without it, the failure is logged at ERROR.
 
     Raises:
-        InputError: the inputs cannot be planned, finished shards were made with
-            other options, the output folder cannot be written, or the Dask
-            scheduler cannot be reached; all before any shard runs.
+        InputError: the inputs cannot be planned (``PlanError``: two shards would
+            write one file, or an output would be written over an input), finished
+            shards were made with other options, the output folder cannot be
+            written, or the Dask scheduler cannot be reached; all before any shard
+            runs.
         ModelError: a model card cannot be read (for the options check).
     """
     started = time.perf_counter()

@@ -1312,7 +1312,7 @@ def test_split_by_language_refuses_a_shard_named_like_another_ones_language_outp
     for name in ("story.txt", "story.de.txt"):  # shards "story" and "story.de"
         (src / name).write_bytes((data_dir / "story.txt").read_bytes())
     split = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--split-by-language")
-    assert split.exit_code == 1 and "shard story's 'de' output is named like shard story.de's" in split.stderr
+    assert split.exit_code == 2 and "shard story's 'de' output is named like shard story.de's" in split.stderr
     assert not out.exists() or not any(out.iterdir())  # refused before any work
     plain = _clean(runner, tiny_model_dir, str(src), "-o", str(out))  # unsplit, the names do not clash
     assert plain.exit_code == 0, plain.stderr
@@ -1322,7 +1322,7 @@ def test_split_by_language_refuses_a_shard_named_like_another_ones_language_outp
     for name in ("data.txt", "data.raw.txt", "data.und.txt"):
         (other / name).write_bytes((data_dir / "story.txt").read_bytes())
     clash = _clean(runner, tiny_model_dir, str(other), "-o", str(tmp_path / "o2"), "--split-by-language")
-    assert clash.exit_code == 1 and "shard data's 'und' output is named like shard data.und's" in clash.stderr
+    assert clash.exit_code == 2 and "shard data's 'und' output is named like shard data.und's" in clash.stderr
     (other / "data.und.txt").unlink()
     fine = _clean(runner, tiny_model_dir, str(other), "-o", str(tmp_path / "o2"), "--split-by-language")
     assert fine.exit_code == 0, fine.stderr
@@ -1621,7 +1621,7 @@ def test_shards_whose_files_would_share_a_name_are_refused(runner: CliRunner, ti
     (src / "x.rejects.txt").write_bytes(story)  # uncompressed, its output is x's rejects file
     out = tmp_path / "out"
     result = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--compression", "none")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error: the names alone make no run
     assert "shards x.rejects and x would both write x.rejects.jsonl" in result.stderr
     assert not out.exists() or not any(out.iterdir())
     assert _clean(runner, tiny_model_dir, str(src), "-o", str(out)).exit_code == 0  # compressed: no clash
@@ -1686,14 +1686,14 @@ def test_a_run_that_would_write_over_its_input_is_refused(runner: CliRunner, tin
     raw = (data_dir / "articles.jsonl").read_bytes()
     Path("articles.jsonl").write_bytes(raw)
     result = _clean(runner, tiny_model_dir, "articles.jsonl", "-o", ".", "--compression", "none")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error, said before any work
     assert f"shard articles would write {tmp_path / 'articles.jsonl'}, one of the inputs: write to another -o" in (
         result.stderr)
     assert Path("articles.jsonl").read_bytes() == raw  # untouched
     Path("corpus").mkdir()
     Path("corpus", "articles.jsonl").write_bytes(raw)
     result = _clean(runner, tiny_model_dir, "corpus", "-o", "corpus/")
-    assert result.exit_code == 1 and "corpus is the output folder too" in result.stderr
+    assert result.exit_code == 2 and "corpus is the output folder too" in result.stderr
     assert sorted(p.name for p in Path("corpus").iterdir()) == ["articles.jsonl"]
     assert _clean(runner, tiny_model_dir, "articles.jsonl", "-o", ".").exit_code == 0  # articles.jsonl.gz: no clash
 
@@ -1749,7 +1749,7 @@ def test_every_name_clash_is_named_at_once_and_a_named_pipe_is_an_input(runner: 
     for name in ("a.jsonl", "a.jsonl.gz", "b.txt", "b.html"):
         (src / name).write_bytes(b"")
     result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "out"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "would both write a.*" in result.stderr and "would both write b.*" in result.stderr
     # files of one folder: its parent as the input would not help (a user was told to try it)
     assert "differ only in their extensions" in result.stderr and "parent folder" not in result.stderr
@@ -1759,7 +1759,7 @@ def test_every_name_clash_is_named_at_once_and_a_named_pipe_is_an_input(runner: 
     (tmp_path / "more" / "c.jsonl").write_bytes(b"")
     apart = _clean(runner, tiny_model_dir, str(tmp_path / "other"), str(tmp_path / "more"), "-o",
                    str(tmp_path / "out"))
-    assert apart.exit_code == 1 and "would both write c.*" in apart.stderr and "parent folder" in apart.stderr
+    assert apart.exit_code == 2 and "would both write c.*" in apart.stderr and "parent folder" in apart.stderr
     pipe = tmp_path / "feed"
     os.mkfifo(pipe)
     records = (data_dir / "articles.jsonl").read_bytes()
@@ -2024,7 +2024,7 @@ def test_inputs_of_one_name_are_no_clash_when_the_output_is_one_stream(runner: C
     assert text.exit_code == 0, text.stderr
     assert text.stdout.count("# story") == 2
     shards = runner.invoke(cli, ["clean", *args, "-o", str(tmp_path / "out")])
-    assert shards.exit_code != 0 and "would both write story.*" in shards.stderr  # shards would clash
+    assert shards.exit_code == 2 and "would both write story.*" in shards.stderr  # shards would clash
 
 
 def test_a_crawl_whose_every_page_is_rejected_exits_3_whatever_its_requests(runner: CliRunner,
