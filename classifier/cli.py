@@ -2419,6 +2419,9 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     if annotate and split_by_language:  # an annotated record keeps the whole document, in every language
         raise click.UsageError("--annotate keeps every block of a document in one record, with its language: "
                                "drop --split-by-language (or --annotate)")
+    if "-" in inputs and inputs != ("-",):  # before what depends on where the output goes
+        raise click.UsageError("'-' (standard input) cannot be given with files: clean it on its own, and the "
+                               "files on their own")
     quiet = _quiet()
     if fmt == "parquet":
         _check_parquet_output(inputs)
@@ -2446,8 +2449,6 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     if rejects_path is not None:
         raise click.UsageError("with -o OUTPUT_DIR each shard's rejects go to OUTPUT_DIR/NAME.rejects.jsonl; "
                                "drop --rejects (it is for '-' and --format text)")
-    if "-" in inputs:
-        raise click.UsageError("'-' (standard input) cannot be mixed with files; clean it on its own")
     from .engine import REPORT_NAME, PlanError, run_clean
 
     _refuse_missing_text_field(inputs, (output_dir,), input_format, text_field, select)
@@ -2547,8 +2548,6 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
         with reporter, JsonlWriter("-") as out:
             from .engine import discover_shards
 
-            if "-" in inputs and inputs != ("-",):
-                raise click.UsageError("- (standard input) cannot be given with files: clean one or the other")
             files = (inputs if inputs == ("-",)  # one stream out: inputs of one name are no clash
                      else tuple(src for src, _ in discover_shards(inputs, one_output_each=False, select=select)))
             docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, (rejects_path,),

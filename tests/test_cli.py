@@ -1260,6 +1260,20 @@ def test_clean_to_standard_output_refuses_stdin_mixed_with_files(runner: CliRunn
                                  "--model-dir", str(tiny_model_dir)], input="A story.\n")
     assert result.exit_code == 2 and "cannot be given with files" in result.stderr
 
+@pytest.mark.parametrize("output", [[], ["-o", "out"]])
+def test_clean_says_stdin_cannot_be_given_with_files_with_or_without_an_output_folder(
+        runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path, output: list[str]) -> None:
+    # without -o it asked for an output folder "or '-' as the input", which was given
+    src = str(data_dir / "articles.jsonl")
+    out = [str(tmp_path / o) if o == "out" else o for o in output]
+    for inputs in ([src, "-"], ["-", src], ["-", "-"]):
+        result = runner.invoke(cli, ["clean", *inputs, *out, "--model-dir", str(tiny_model_dir)],
+                               input=(data_dir / "articles.jsonl").read_text(encoding="utf-8"))
+        assert result.exit_code == 2, result.output
+        assert "'-' (standard input) cannot be given with files" in result.stderr
+        assert "give an output folder" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
 
 def test_evaluate_reads_standard_input_says_what_it_rejected_and_refuses_text(runner: CliRunner,
                                                                                 tiny_model_dir: Path,
