@@ -134,9 +134,18 @@ def _max_reject_share_option(f: F) -> F:
              "(the run still goes to its end).")(f)
 
 
+def _publisher_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--publisher``'s name; a usage error for a blank one ("$SITE" unset), which
+    named no publisher and was taken for none without a word."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("the name is blank: give the publisher's name (a site's host, as news.example), "
+                                 "or leave the option out")
+    return value
+
+
 def _publisher_option(f: F) -> F:
     return click.option(
-        "--publisher", default=None, metavar="NAME",
+        "--publisher", default=None, metavar="NAME", callback=_publisher_name,
         help="The publisher of every input document that names none in a 'publisher' field (else it is its "
              "url's host): whose --templates and adapter apply to it, and whose pages `templates learn` "
              "counts. For a site's pages saved as files.")(f)

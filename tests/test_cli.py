@@ -1254,6 +1254,23 @@ def test_rejects_are_never_mixed_into_the_records_on_standard_output(sieve_execu
     assert proc.returncode == 2 and b"is standard output" in proc.stderr and proc.stdout == b""
 
 
+@pytest.mark.parametrize("blank", ["", "   "])
+@pytest.mark.parametrize("command", ["score", "lang", "clean", "evaluate", "align", "review", "templates learn"])
+def test_a_blank_publisher_is_a_usage_error(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                            tmp_path: Path, command: str, blank: str) -> None:
+    # it was taken for no publisher, without a word ("$SITE" unset)
+    src = str(data_dir / "labelled.jsonl")
+    out = str(tmp_path / "out.jsonl")
+    args = {"score": ["score", src], "lang": ["lang", src], "clean": ["clean", src, "-o", str(tmp_path / "out")],
+            "evaluate": ["evaluate", src], "align": ["align", src, "--clean", src, "-o", out],
+            "review": ["review", src, "-o", out], "templates learn": ["templates", "learn", src, "-o", out]}[command]
+    model = [] if command == "templates learn" else ["--model-dir", str(tiny_model_dir)]
+    result = runner.invoke(cli, [*args, "--publisher", blank, *model], input="q")
+    assert result.exit_code == 2, result.output
+    assert "--publisher" in result.stderr and "the name is blank" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_clean_to_standard_output_refuses_stdin_mixed_with_files(runner: CliRunner, tiny_model_dir: Path,
                                                                  data_dir: Path) -> None:
     result = runner.invoke(cli, ["clean", "--format", "text", "-", str(data_dir / "story.txt"),
