@@ -268,13 +268,17 @@ class DamagedStream(EOFError):
 _STREAM_ERRORS: tuple[type[BaseException], ...] = (EOFError, gzip.BadGzipFile, zlib.error)
 
 
+#: How a ``too_large`` reject's reason says the limit can be raised (the command's option).
+RAISE_LIMIT = "--max-bytes raises it"
+
+
 def too_large_reject(source: str, position: int, size: int, max_bytes: int, raw: bytes,
                      at_least: bool = False) -> Reject:
     """The reject of a record of ``size`` bytes over ``max_bytes`` (``at_least``: of more
     than ``size`` bytes, counted no further): it keeps the first ``max_bytes`` of ``raw``."""
     said = f"more than {size} bytes" if at_least else f"{size} bytes"
-    return Reject(source, position, "too_large", f"{said} > limit {max_bytes} (the reject keeps its first "
-                  f"{max_bytes} bytes)", raw[:max_bytes])
+    return Reject(source, position, "too_large", f"{said} > limit {max_bytes} ({RAISE_LIMIT}; the reject keeps "
+                  f"its first {max_bytes} bytes)", raw[:max_bytes])
 
 
 #: How far the size of a document that is too large is counted (a compressed page or
@@ -1039,7 +1043,8 @@ def _read_json_array(first: bytes, line_no: int, stream: _Unread, source: str, r
                     return None
                 end, parsed = next_object(), False
                 if end - pos > max_bytes:
-                    reason, why = "too_large", f"an object of the array is larger than {max_bytes} bytes (the limit)"
+                    reason = "too_large"
+                    why = f"an object of the array is larger than {max_bytes} bytes (the limit; {RAISE_LIMIT})"
                 else:
                     reason = "bad_json"
                     why = f"not valid JSON in the array: {getattr(err, 'msg', err)}"  # its line: the buffer's
@@ -1586,7 +1591,8 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                     continue
                 if length > max_bytes:
                     rejects.add(Reject(source, n, "too_large", f"WARC record at byte {position}{unit}: "
-                                       f"{length} bytes > limit {max_bytes}", warc=_warc_where(record, position)))
+                                       f"{length} bytes > limit {max_bytes} ({RAISE_LIMIT})",
+                                       warc=_warc_where(record, position)))
                     continue
                 if len(block) < length:
                     rejects.add(Reject(source, n, "truncated", f"WARC record at byte {position}{unit} ends early: "
@@ -2148,7 +2154,7 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
             return None
         if inflated is None:  # a body that inflates past the limit (a "zip bomb") is not inflated further
             sink.add(Reject(source, position, "too_large", f"the HTTP body inflates to more than {max_bytes} bytes "
-                            "(the limit)", block[:65536]))
+                            f"(the limit; {RAISE_LIMIT})", block[:65536]))
             return None
         body = inflated
     elif encoding and encoding != b"identity":

@@ -1717,3 +1717,39 @@ def test_a_compressed_page_far_over_the_limit_is_not_read_to_its_end(tmp_path: P
     (tmp_path / "big.txt.gz").write_bytes(gzip.compress(b"word " * 300_000))  # 1.5 MB: counted exactly
     (reject,) = _read(tmp_path / "big.txt.gz", max_bytes=1 << 20)[1]
     assert reject.detail.startswith("1500000 bytes > limit 1048576")
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "text", "array", "html", "warc", "http-body", "parquet"])
+def test_a_too_large_reject_names_max_bytes_as_the_way_to_raise_the_limit(tmp_path: Path, kind: str) -> None:
+    # "3451 bytes > limit 100" said what, not how to read such records
+    import zlib
+
+    page = b"<html><body><p>" + b"The ferry keeps running through the winter months. " * 40 + b"</p></body></html>"
+    if kind == "jsonl":
+        path = tmp_path / "a.jsonl"
+        path.write_bytes(json.dumps({"id": "a", "text": "word " * 400}).encode() + b"\n")
+    elif kind == "text":
+        path = tmp_path / "a.txt"
+        path.write_bytes(b"A sentence of the page. " * 100)
+    elif kind == "array":
+        path = tmp_path / "a.json"
+        path.write_text(json.dumps([{"id": "a", "text": "word " * 400}], indent=2))
+    elif kind == "html":
+        path = tmp_path / "a.html"
+        path.write_bytes(page)
+    elif kind == "warc":
+        path = _write_warc(tmp_path / "a.warc", [_warc(1)])
+    elif kind == "parquet":
+        pa = pytest.importorskip("pyarrow")
+        pq = pytest.importorskip("pyarrow.parquet")
+        path = tmp_path / "a.parquet"
+        pq.write_table(pa.Table.from_pydict({"id": ["a"], "text": ["word " * 400]}), path)
+    else:
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        body = packer.compress(page) + packer.flush()
+        http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n" + body
+        assert len(_warc_page(1, http)) < 1000 < len(page)
+        path = _write_warc(tmp_path / "b.warc", [_warc_page(1, http)])
+    docs, rejected = _read(path, max_bytes=100 if kind in ("warc",) else 1000)
+    assert docs == [] and [r.reason for r in rejected] == ["too_large"]
+    assert "--max-bytes raises it" in rejected[0].detail, rejected[0].detail
