@@ -1790,7 +1790,7 @@ def _memory_output(ctx: click.Context, param: click.Parameter, value: Path | Non
 
 
 @templates.command(name="learn")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True, path_type=str))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               callback=_memory_output, help="The template memory file to write (JSON).")
 @click.option("--min-pages", type=click.IntRange(min=2), default=3, show_default=True,
@@ -1804,9 +1804,10 @@ def _memory_output(ctx: click.Context, param: click.Parameter, value: Path | Non
 @_input_options
 def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_share: float, partial: bool,
                     publisher: str | None, input_format: str, text_field: str, max_bytes: int) -> None:
-    """Learn a template memory from a sample of pages (any input `sieve score` reads;
-    a folder expands to its files). Publishers come from records' 'publisher', else
-    their URL's host; documents with neither are left out (and counted).
+    """Learn a template memory from a sample of pages (any input `sieve score` reads,
+    '-' standard input included; a folder expands to its files). Publishers come
+    from records' 'publisher', else their URL's host; documents with neither are
+    left out (and counted).
 
     A text counts per role: as a heading, a paragraph, a list item, link text or
     not (web pages and the JSONL `sieve align` writes tell; plain text does not),
@@ -1828,7 +1829,8 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
 
     reporter = _RejectReporter("-", _quiet())
     try:
-        files = [src for src, _ in discover_shards(inputs, one_output_each=False)]
+        files = [src for src, _ in discover_shards([i for i in inputs if i != "-"], one_output_each=False)]
+        files += ["-"] if "-" in inputs else []  # read once, after the files
         if not files:
             _note(f"sieve templates: warning: no input file in {', '.join(inputs)}")
         docs = _read_all(tuple(files), reporter.sink, input_format, text_field, max_bytes, (output,), publisher)

@@ -317,3 +317,20 @@ def test_learn_and_merge_refuse_standard_output_for_the_memory(runner: CliRunner
         result = runner.invoke(cli, ["templates", *args, "-o", "-"])
         assert result.exit_code == 2 and "a template memory is a file" in result.stderr, result.stderr
         assert not (tmp_path / "-").exists()
+
+
+def test_learn_reads_standard_input_as_its_help_says(runner: CliRunner, tmp_path: Path) -> None:
+    # "any input `sieve score` reads", but '-' was refused as a path that does not exist
+    pages = "".join(json.dumps(_page("gazette.test", i)) + "\n" for i in range(20))
+    (tmp_path / "crawl.jsonl").write_text(pages)
+    from_file = runner.invoke(cli, ["templates", "learn", str(tmp_path / "crawl.jsonl"), "-o",
+                                    str(tmp_path / "f.json")])
+    from_stdin = runner.invoke(cli, ["templates", "learn", "-", "-o", str(tmp_path / "s.json")], input=pages)
+    assert from_stdin.exit_code == 0, from_stdin.stderr
+    assert "1 publisher, 7 repeated blocks" in from_stdin.stderr
+    assert (tmp_path / "s.json").read_bytes() == (tmp_path / "f.json").read_bytes() and from_file.exit_code == 0
+    (tmp_path / "half.jsonl").write_text("".join(json.dumps(_page("gazette.test", i)) + "\n" for i in range(10)))
+    rest = "".join(json.dumps(_page("gazette.test", i)) + "\n" for i in range(10, 20))
+    both = runner.invoke(cli, ["templates", "learn", "-", str(tmp_path / "half.jsonl"), "-o", str(tmp_path / "b.json")],
+                         input=rest)
+    assert both.exit_code == 0 and (tmp_path / "b.json").read_bytes() == (tmp_path / "f.json").read_bytes()
