@@ -2,7 +2,8 @@
 
 Exit status: 0 when every input record was handled (rejected records included:
 they are reported on standard error and written to the rejects file); 1 when the
-run could not be done (a model is missing or damaged, an input cannot be opened);
+run could not be done (a model is missing or damaged, an input cannot be opened) or
+was interrupted (Ctrl-C);
 2 for a usage error (unknown option, missing file); 3 (``sieve clean``) when more
 records were rejected than ``--max-reject-share`` allows; 141 when standard output
 was closed before everything was written (``| head``), quietly.
@@ -118,7 +119,8 @@ def _text_field_option(ctx: click.Context, param: click.Parameter, value: str) -
 
 def _input_options(f: F) -> F:
     f = click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
-                     help="Reject records (JSONL lines, text files) larger than this.")(f)
+                     help="Reject records larger than this: JSONL lines (a JSON array's objects), text files, "
+                          "HTML pages, WARC records (and a page's decompressed HTTP body), Parquet rows.")(f)
     f = click.option("--text-field", default="text", show_default=True, callback=_text_field_option,
                      help="JSONL field holding the text when a record has no 'blocks'; names separated by commas "
                           "(text,raw_content): the first one a record has.")(f)
@@ -265,11 +267,12 @@ def cli(verbose: int, quiet: bool) -> None:
 
     Exit status: 0 when every input record was handled (rejected records are
     reported and written to OUTPUT.rejects.jsonl, not fatal); 1 when the run
-    could not be done (missing or damaged model, unreadable input); 2 for a
-    usage error; 3 (`score`, `lang`, `clean`, `evaluate`) when more records were rejected than
-    --max-reject-share allows; 141 (quietly) when standard output was closed
-    early, as by `sieve score ... | head`; 143 when stopped by SIGTERM (outputs
-    under way removed, as after Ctrl-C).
+    could not be done (missing or damaged model, unreadable input) or was
+    interrupted (Ctrl-C); 2 for a usage error; 3 (`score`, `lang`, `clean`,
+    `evaluate`) when more records were rejected than --max-reject-share
+    allows; 141 (quietly) when standard output was closed early, as by
+    `sieve score ... | head`; 143 when stopped by SIGTERM (outputs under way
+    removed, as after Ctrl-C).
     """
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="sieve: %(levelname)s: %(message)s", stream=sys.stderr)
@@ -2342,7 +2345,7 @@ def _check_languages(langs: tuple[str, ...], model_dir: Path | None) -> None:
 @click.option("--keep-foreign", is_flag=True, help="Keep blocks and sentences in other languages than the "
                                                    "document's (default: drop them).")
 @click.option("--split-by-language", is_flag=True, help="Write each language's text to its own shard "
-                                                        "(NAME.LANG.jsonl.gz).")
+                                                        "(NAME.LANG.jsonl.gz). Not with --annotate.")
 @click.option("--min-chars", type=click.IntRange(min=0), default=DEFAULT_MIN_CHARS, show_default=True,
               help="Drop documents with fewer kept characters (a Han or kana character counts 3; reason "
                    "too_short / no_content).")
@@ -2351,7 +2354,8 @@ def _check_languages(langs: tuple[str, ...], model_dir: Path | None) -> None:
                    "text in none; repeat or separate by commas: --lang en,de); the others are dropped (reason "
                    "other_language). With --split-by-language: write only these languages' shards.")
 @click.option("--annotate", is_flag=True, help="Keep every block with its label, language and segments "
-                                               "beside the joined text, each with 'kept'.")
+                                               "beside the joined text, each with 'kept'. Not with "
+                                               "--split-by-language (a record keeps the whole document).")
 @click.option("--drop-fields", is_flag=True, help="Do not keep the input records' own fields under metadata.")
 @click.option("--no-captions", is_flag=True,
               help="Leave pictures' captions and credits out of the kept text (web pages: a <figcaption>, text "

@@ -329,6 +329,28 @@ def test_every_command_has_help_with_an_example(runner: CliRunner) -> None:
     assert top.exit_code == 0 and all(name in top.stdout for name in cli.commands)
 
 
+def test_help_says_what_max_bytes_limits_which_options_exclude_each_other_and_every_exit_status(
+        runner: CliRunner, repo_root: Path) -> None:
+    def help_of(*command: str) -> str:
+        result = runner.invoke(cli, [*command, "--help"], terminal_width=1000, max_content_width=1000)
+        assert result.exit_code == 0, result.output
+        return " ".join(result.stdout.split())
+
+    # --max-bytes limits pages, WARC records and Parquet rows too, not only JSONL lines and text files
+    for command in (["score"], ["clean"], ["templates", "learn"]):
+        text = help_of(*command)
+        assert all(kind in text for kind in ("JSONL lines", "text files", "HTML pages", "WARC records",
+                                              "Parquet rows")), (command, text)
+    clean = help_of("clean")
+    assert "'kept'. Not with --split-by-language" in clean and "(NAME.LANG.jsonl.gz). Not with --annotate" in clean
+    # the exit statuses README's table lists, interrupted (Ctrl-C) among those of 1
+    top = help_of()
+    assert "could not be done (missing or damaged model, unreadable input) or was interrupted (Ctrl-C)" in top
+    row = next(line for line in (repo_root / "README.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| 1 |"))
+    assert "could not be done" in row and "interrupted (Ctrl-C" in row
+
+
 def test_version(runner: CliRunner) -> None:
     from classifier import __version__
 
