@@ -84,19 +84,7 @@ def _sieve(model_dir: Path | None, model_choice: str, templates_path: Path | Non
         templates = TemplateMemory.load(templates_path) if templates_path else None
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
-    sieve = Sieve(model_dir, model=model_choice, templates=templates)
-    if not sieve.model_dir.is_dir():  # said now, in the command line's words
-        try:
-            sieve.verify_models()  # raises: no such folder
-        except ClassifierError as err:
-            raise click.ClickException(_command_line_words(str(err))) from err
-    return sieve
-
-
-def _command_line_words(message: str) -> str:
-    """A library error as the command says it: without the Python API's name for an
-    option (``--model-dir (Sieve(model_dir=...))``), which a command line has no use for."""
-    return message.replace(" (Sieve(model_dir=...))", "")
+    return Sieve(model_dir, model=model_choice, templates=templates)
 
 
 def _model_dir_option(f: F) -> F:
