@@ -10,12 +10,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
 import sysconfig
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -326,7 +328,7 @@ class Sieve:
             one = (" (one document: label)" if isinstance(documents, Document)
                    else " (a record? Document.from_dict(record), in a list)" if isinstance(documents, Mapping) else "")
             raise TypeError(f"label_many takes an iterable of documents, not {type(documents).__name__}{one}")
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        if not isinstance(batch_size, Integral) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size is {batch_size!r}: documents labelled at a time, 1 or more")
         return self._label_documents(_documents(documents, on_error), batch_size, on_error)
 
@@ -444,10 +446,10 @@ def _as_document(document: Document | Sequence[str], id: str = "doc") -> Documen
             what = (f"a block whose text is {type(bad_block.text).__name__}" if isinstance(bad_block, Block)
                     else f"a {type(bad_block).__name__} among its blocks")
             raise TypeError(f"document {document.id!r} has {what}; blocks are Block(text=str)")
-        odd = next((b for b in document.blocks if b.dom is not None or type(b.link_chars) is not int
-                    or b.link_chars < 0), None)
-        if odd is not None:  # rare: blocks cut from a page, or made by hand
-            _check_page_facts(document)
+        if any(type(b.link_chars) is not int or b.link_chars < 0
+               or (b.dom is not None and (type(b.dom) is not tuple or len(b.dom) != _dom_width()))
+               for b in document.blocks):
+            _check_page_facts(document)  # made by hand: say which block and why
         return document
     if isinstance(document, (str, bytes, Mapping, AbstractSet)) or not isinstance(document, Iterable):
         hint = (" (a record: Document.from_dict)" if isinstance(document, Mapping)
@@ -464,6 +466,14 @@ def _as_document(document: Document | Sequence[str], id: str = "doc") -> Documen
     return Document.from_texts(texts, id=id)
 
 
+@functools.cache
+def _dom_width() -> int:
+    """How many DOM facts a page block carries (``html`` is imported for pages only)."""
+    from .html import DOM_FACTS
+
+    return len(DOM_FACTS)
+
+
 def _check_page_facts(document: Document) -> None:
     """A page block's facts as the models read them: ``link_chars`` a count of its
     characters, ``dom`` as many numbers as ``html.DOM_FACTS`` (another length made the
@@ -476,7 +486,7 @@ def _check_page_facts(document: Document) -> None:
         if not isinstance(b.link_chars, Integral) or isinstance(b.link_chars, bool) or b.link_chars < 0:
             raise TypeError(f"document {document.id!r}, block {i}: link_chars is {b.link_chars!r}; "
                             "it counts the block's characters inside links (an int, 0 or more)")
-        if b.dom is not None and (not isinstance(b.dom, tuple | list) or len(b.dom) != len(DOM_FACTS)):
+        if b.dom is not None and (not hasattr(b.dom, "__len__") or len(b.dom) != len(DOM_FACTS)):
             raise TypeError(f"document {document.id!r}, block {i}: dom is not {len(DOM_FACTS)} numbers "
                             "(html.DOM_FACTS, as html_to_blocks gives them); leave it None for text")
 

@@ -149,6 +149,9 @@ def test_blocks_of_no_text_are_no_context_and_take_the_label_before_them(shipped
     # with its spaces, and a leading run of no-break spaces changed labels)
     padded = sieve.label([" " + story[0] + " ", "\u00a0\u00a0\u00a0" + story[1] + "\u3000"])
     assert [b.scores for b in padded.blocks] == [b.scores for b in plain.blocks]
+    from classifier.document import model_text
+
+    assert model_text(" Prix\u00a0: 5 €") == model_text("Prix\u00a0: 5 €") == "Prix\u00a0: 5 €"
     # blocks that show nothing (a zero-width space, a soft hyphen, a NUL, a byte-order mark) likewise
     invisible = sieve.label(["\u200b", story[0], "\u00ad", "\x00", "\ufeff \u200e", story[1], "\u2060"])
     assert [b.scores for b in invisible.blocks] == [b.scores for b in spaced.blocks]
@@ -231,6 +234,7 @@ def test_label_many_names_lists_by_position_and_reports_non_documents(tiny_model
             sieve.label_many(wrong)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Sieve.label takes them"):  # one document's texts given to label_many
         list(sieve.label_many(["a block", "another block"]))
+    assert len(list(sieve.label_many([["a block"]], batch_size=__import__("numpy").int64(8)))) == 1
     for size in (0, -4):  # was taken as 1 without a word
         with pytest.raises(ValueError, match=f"batch_size is {size}"):
             sieve.label_many([["a block"]], batch_size=size)
@@ -263,6 +267,13 @@ def test_library_users_get_what_to_pass(tmp_path: Path) -> None:
                            (Block("x", link_chars=-3), "link_chars is -3")):
         with pytest.raises(TypeError, match=message):
             Sieve(tmp_path / "nope").label(Document(id="d", blocks=(Block("Home"), block)))
+    import numpy as np
+
+    from classifier.html import DOM_FACTS
+    from classifier.pipeline import _as_document
+
+    as_array = Document(id="d", blocks=(Block("Home", dom=np.zeros(len(DOM_FACTS)), link_chars=np.int64(4)),))  # type: ignore[arg-type]
+    assert _as_document(as_array) is as_array  # a numpy array of the facts is as good as a tuple
     assert Block("x", label="navigation").to_dict()["label"] == "navigation"  # type: ignore[arg-type]
     assert Block("x", label=Label.CONTENT).to_dict()["label"] == "content"
 
