@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import __version__
-from .document import Block, Document, Label, Segment, url_host
+from .document import Block, Document, Label, Segment, is_blank, url_host
 from .errors import InputError
 from .language import _text_weight, long_enough_for_a_language
 from .options import option_differences, shard_options
@@ -264,7 +264,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         by_lang: dict[str | None, list[str]] = {}
         for b in kept:
             for lang, text in _language_parts(b, main, policy.keep_foreign):
-                if text.strip():
+                if not is_blank(text):
                     by_lang.setdefault(lang, []).append(text)
         unwanted = [lang for lang in by_lang if not policy.wants(lang)]
         if unwanted:  # --lang: the other languages' text is not written
@@ -292,7 +292,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
     for b in kept:
         parts = _language_parts(b, main, policy.keep_foreign)
         own_text = parts[0][1]
-        if own_text.strip():
+        if not is_blank(own_text):
             texts.append(own_text)
     text = "\n\n".join(texts)
     if not text or _text_weight(text) < policy.min_chars:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .document import Document, split_paragraphs
+from .document import Document, is_blank, split_paragraphs
 from .errors import InputError, PageError, SchemaError, TooManyBlocks
 
 __all__ = [
@@ -1154,7 +1154,7 @@ def record_document(record: Any, source: str, line_no: int, rejects: RejectSink,
         rejects.add(Reject(source, line_no, "malformed", f"the record cannot be read ({type(err).__name__}: {err})",
                            _raw(raw)))
         return None
-    if not any(b.text.strip() for b in doc.blocks):
+    if all(is_blank(b.text) for b in doc.blocks):
         rejects.add(Reject(source, line_no, "no_text", "the document has no text", _raw(raw)))
         return None
     return doc

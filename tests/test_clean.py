@@ -2490,3 +2490,18 @@ def test_a_redone_shard_leaves_a_file_another_shard_has_written_since(runner: Cl
 def test_progress_rates_below_one_document_a_second_are_not_shown_as_zero() -> None:
     assert [rate_text(r) for r in (0.0, 0.042, 0.4, 3.25, 9.99, 10.0, 1234.6)] == \
         ["0", "0.042", "0.4", "3.2", "10", "10", "1,235"]
+
+
+def test_a_block_that_shows_nothing_is_not_written_as_a_paragraph(runner: CliRunner, shipped_model_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    # a zero-width space after a content paragraph took its label and was written as a
+    # paragraph of the clean text (a review of the blank-block change)
+    story = ["Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter.",
+             "The vote passed by 412 votes to 158, the highest turnout the island has seen in a decade."]
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a", "blocks": [story[0], "\u00ad\u200b", story[1], "\u200b"]}) + "\n",
+                   encoding="utf-8")
+    result = runner.invoke(cli, ["clean", "-", "--model-dir", str(shipped_model_dir), "--min-chars", "0"],
+                           input=src.read_text(encoding="utf-8"))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["text"] == "\n\n".join(story)

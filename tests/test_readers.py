@@ -48,7 +48,7 @@ def test_mixed_jsonl_each_bad_line_has_its_reason_and_position(tmp_path: Path) -
         b'{"id": "enc", "text": "caf\xe9 au lait"}\n',          # 5 bad_encoding (latin-1 byte)
         b"\n",                                                  # 6 blank: not a record
         b'{"id": "empty", "blocks": []}\n',                     # 7 no_text
-        b'{"id": "blank", "text": "  \\n\\n  "}\n',            # 8 no_text
+        b'{"id": "blank", "blocks": ["  ", "\\u200b\\u00ad"]}\n',  # 8 no_text (nothing visible)
         b"\x00\x9f\x92\x96\xff\xfe binary \x00\n",              # 9 binary
         b'{"id": "nan", "text": "x", "score": NaN}\n',          # 10 bad_json (NaN is not JSON)
         b'{"id": "sur", "text": "lone \\ud800 surrogate"}\n',   # 11 bad_encoding
