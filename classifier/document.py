@@ -199,8 +199,10 @@ def model_text(text: str) -> str:
     paragraph wrapped over lines, are layout: the blocks the models learned from hold
     none. A single no-break space inside the text is kept (French puts one before
     ``:`` and in ``« »``, and the models learned it so)."""
-    if "\n" in text or "  " in text or "\t" in text or "\r" in text or text[:1].isspace() or text[-1:].isspace():
+    if "\n" in text or "  " in text or "\t" in text or "\r" in text:
         return " ".join(text.split())
+    if text[:1].isspace() or text[-1:].isspace():
+        return text.strip()
     return text
 
 

@@ -230,10 +230,6 @@ class BlockModel:
             weights: a sample weight per document (for all its labelled blocks);
                 default 1.
         """
-        # a model refitted is of this Sieve's features (a loaded model of an earlier version
-        # was featurized as that version and then stamped with this one)
-        self.features_version_ = FEATURES_VERSION
-        feats = features or self.featurize(documents)
         y = _gold_vector(documents)
         w = np.concatenate([np.full(len(d.blocks), wt, dtype=np.float64) for d, wt in zip(documents, weights)]) \
             if weights is not None and documents else np.ones(len(y))
@@ -241,6 +237,10 @@ class BlockModel:
             groups = publisher_groups(documents)
         if len(set(int(v) for v in y[y >= 0])) < 2:
             raise ModelError("training data needs labelled blocks of at least two labels")
+        # a model refitted is of this Sieve's features (a loaded model of an earlier version
+        # was featurized as that version and then stamped with this one)
+        self.features_version_ = FEATURES_VERSION
+        feats = features or self.featurize(documents)
         p = self.params
         self.n_dense_ = feats.dense.shape[1]
         # pass 1 on everything; then out-of-fold pass-1 probabilities for pass 2
