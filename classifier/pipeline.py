@@ -478,8 +478,6 @@ def _check_page_facts(document: Document) -> None:
     """A page block's facts as the models read them: ``link_chars`` a count of its
     characters, ``dom`` as many numbers as ``html.DOM_FACTS`` (another length made the
     document a page whose facts were all read as zeros)."""
-    from numbers import Integral
-
     from .html import DOM_FACTS
 
     for i, b in enumerate(document.blocks):
