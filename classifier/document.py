@@ -177,6 +177,8 @@ _INVISIBLE = re.compile("[\\s\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u
 def is_blank(text: str) -> bool:
     """Whether a block's text shows nothing (white space, control and format characters
     only): such a block is no context for the models."""
+    if text[:1].isalnum():  # most blocks: a letter or digit first is shown (no regex per block)
+        return False
     return _INVISIBLE.fullmatch(text) is not None
 
 
