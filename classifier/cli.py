@@ -1773,17 +1773,24 @@ def templates() -> None:
 
 
 def _memory_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """A template memory's ``-o``: a file (``-`` would make a file named ``-``)."""
+    """A template memory's ``-o``: a file (``-`` would make a file named ``-``), JSON,
+    written compressed for a name ending in ``.gz`` or ``.zst`` (another compression's
+    name would hold plain JSON)."""
     if value is not None and str(value) == "-":
         raise click.BadParameter("- : a template memory is a file, read back with --templates (or merged); "
                                  "name one")
+    suffix = other_compression(str(value)) if value is not None else None
+    if suffix is not None:
+        raise click.BadParameter(f"{value}: a template memory is written as plain JSON, gzip or zstd, not as "
+                                 f"{suffix} (name it .json, .json.gz or .json.zst)")
     return value
 
 
 @templates.command(name="learn")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True, path_type=str))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              callback=_memory_output, help="The template memory file to write (JSON).")
+              callback=_memory_output,
+              help="The template memory file to write (JSON; compressed if named .gz or .zst).")
 @click.option("--min-pages", type=click.IntRange(min=2), default=3, show_default=True,
               help="A template is a text seen on at least this many pages of a publisher ...")
 @click.option("--min-share", type=click.FloatRange(0.0, 1.0), default=0.2, show_default=True,
@@ -1857,7 +1864,8 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
 @templates.command(name="merge")
 @click.argument("memories", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              callback=_memory_output, help="The merged template memory file to write (JSON).")
+              callback=_memory_output,
+              help="The merged template memory file to write (JSON; compressed if named .gz or .zst).")
 @click.option("--min-pages", type=click.IntRange(min=2), default=None,
               help="Keep the texts seen on at least this many pages in the sum [default: the first memory's].")
 @click.option("--min-share", type=click.FloatRange(0.0, 1.0), default=None,

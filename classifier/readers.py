@@ -212,6 +212,17 @@ def _open_binary(path: str | Path) -> BinaryIO:
     return raw
 
 
+def decompressed_bytes(path: str | Path) -> bytes:
+    """The whole of a (small) file, decompressed when its first bytes say gzip, zstd,
+    bzip2 or xz, whatever its name. Raises ``OSError`` when it cannot be read and
+    ``ValueError`` when its compressed stream is damaged or cut short."""
+    try:
+        with _open_binary(path) as stream:
+            return stream.read()
+    except _truncation_errors() as err:
+        raise ValueError(f"its compressed data is damaged or cut short ({err})") from err
+
+
 def _compression_of(magic: bytes) -> str:
     """The compression suffix the first (10) bytes of a file or stream say (".gz", ".zst",
     ".bz2", ".xz"), or "" for none of them."""

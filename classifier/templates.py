@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from .document import Block, Document, host_name, url_host
 from .errors import ModelError
+from .readers import decompressed_bytes
 from .writers import write_text_atomic
 
 if TYPE_CHECKING:  # no NumPy at import: a run's dispatching process stays one thread (engine._start_method)
@@ -283,14 +284,17 @@ class TemplateMemory:
                 "publishers": {p: self.publishers[p] for p in sorted(self.publishers)}}
 
     def save(self, path: Path) -> Path:
+        """Write the memory as JSON to ``path`` (atomically; compressed for a name
+        ending in ``.gz`` or ``.zst``: a ``--partial`` memory of a crawl is large)."""
         return write_text_atomic(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> TemplateMemory:
-        """Read a memory file (JSON: no code runs). Raises ``ModelError`` when it is
+        """Read a memory file (JSON, plain or gzip- or zstd-compressed whatever its
+        name: no code runs). Raises ``ModelError`` when it is
         not one, or of another format version (an earlier one: with the reason)."""
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data = json.loads(decompressed_bytes(path).decode("utf-8"))
         except (OSError, ValueError, RecursionError) as err:
             why = "nested too deeply" if isinstance(err, RecursionError) else err
             raise ModelError(f"{path}: cannot read the template memory ({why}); a memory is one JSON file "

@@ -75,8 +75,9 @@ def _part_name(name: str, tag: str | None) -> str:
 def write_text_atomic(path: Path, text: str, *, tag: str | None = None) -> Path:
     """Write ``text`` to ``path`` through ``PATH.part`` (``PATH.TAG.part`` with ``tag``;
     flushed to disk, then renamed): a reader never sees half a file, and a failed write
-    leaves no ``.part`` behind. A device or named pipe (``is_special_file``) is written
-    in place. Missing parent folders are made."""
+    leaves no ``.part`` behind; a name ending in ``.gz`` or ``.zst`` (any case) is
+    written compressed, with the same bytes for the same text. A device or named pipe
+    (``is_special_file``) is written in place. Missing parent folders are made."""
     if is_special_file(path):
         with open(path, "a", encoding="utf-8") as f:  # appended: `-o /dev/stdout >> log` keeps the log
             f.write(_encodable(text))
@@ -85,8 +86,14 @@ def write_text_atomic(path: Path, text: str, *, tag: str | None = None) -> Path:
     part = target.with_name(_part_name(target.name, tag))
     target.parent.mkdir(parents=True, exist_ok=True)  # as the JSONL outputs do
     try:
-        with open(part, "w", encoding="utf-8") as f:
-            f.write(_encodable(text))
+        with open(part, "wb") as f:
+            layer = _compressor(str(path), f)
+            data = _encodable(text).encode("utf-8")
+            if layer is None:
+                f.write(data)
+            else:
+                with layer:
+                    layer.write(data)
             f.flush()
             os.fsync(f.fileno())
         _keep_mode(target, part)

@@ -334,3 +334,35 @@ def test_learn_reads_standard_input_as_its_help_says(runner: CliRunner, tmp_path
     both = runner.invoke(cli, ["templates", "learn", "-", str(tmp_path / "half.jsonl"), "-o", str(tmp_path / "b.json")],
                          input=rest)
     assert both.exit_code == 0 and (tmp_path / "b.json").read_bytes() == (tmp_path / "f.json").read_bytes()
+
+
+def test_a_memory_named_gz_or_zst_is_written_compressed_and_read_back(runner: CliRunner, tmp_path: Path) -> None:
+    # `-o t.json.gz` wrote plain JSON under a name that gzip and zcat refuse
+    import gzip
+
+    import zstandard
+
+    crawl = tmp_path / "crawl.jsonl"
+    crawl.write_text("".join(json.dumps(_page("gazette.test", i)) + "\n" for i in range(6)))
+    for name in ("t.json", "t.json.gz", "t.JSON.GZ", "t.json.zst"):
+        result = runner.invoke(cli, ["templates", "learn", str(crawl), "--partial", "-o", str(tmp_path / name)])
+        assert result.exit_code == 0, result.stderr
+    plain = (tmp_path / "t.json").read_bytes()
+    assert gzip.decompress((tmp_path / "t.json.gz").read_bytes()) == plain
+    assert gzip.decompress((tmp_path / "t.JSON.GZ").read_bytes()) == plain
+    assert zstandard.ZstdDecompressor().stream_reader((tmp_path / "t.json.zst").read_bytes()).read() == plain
+    # read back by their bytes, whatever their names: show, merge and --templates take them
+    shown = runner.invoke(cli, ["templates", "show", str(tmp_path / "t.json.gz")])
+    assert shown.exit_code == 0 and "gazette.test" in shown.stdout, shown.stderr
+    merged = runner.invoke(cli, ["templates", "merge", str(tmp_path / "t.json.zst"), str(tmp_path / "t.json.gz"),
+                                 "-o", str(tmp_path / "m.json")])
+    assert merged.exit_code == 0, merged.stderr
+    assert TemplateMemory.load(tmp_path / "m.json").publishers["gazette.test"]["pages"] == 12
+    (tmp_path / "gz-named.json").write_bytes((tmp_path / "t.json.gz").read_bytes())
+    assert TemplateMemory.load(tmp_path / "gz-named.json").to_dict() == json.loads(plain)
+    # a cut file is a one-line error, and another compression's name is refused before any work
+    (tmp_path / "cut.json.gz").write_bytes((tmp_path / "t.json.gz").read_bytes()[:60])
+    cut = runner.invoke(cli, ["templates", "show", str(tmp_path / "cut.json.gz")])
+    assert cut.exit_code == 1 and "damaged or cut short" in cut.stderr and "Traceback" not in cut.stderr
+    refused = runner.invoke(cli, ["templates", "learn", str(crawl), "-o", str(tmp_path / "t.json.bz2")])
+    assert refused.exit_code == 2 and ".bz2" in refused.stderr and not (tmp_path / "t.json.bz2").exists()
