@@ -131,11 +131,25 @@ OTHER_COMPRESSION_SUFFIXES = (".bz2", ".bzip2", ".xz", ".lzma", ".lz", ".lz4", "
                               ".tbz2", ".txz", ".gzip", ".zstd", ".sz", ".snappy", ".zlib", ".deflate")
 
 
+#: Of those, the ones that are also the ends of host names (Brazil's ``.br``, Eswatini's
+#: ``.sz``): ``-o uol.com.br`` names a file after a site, ``-o x.jsonl.br`` a compression.
+_HOST_LIKE_SUFFIXES = (".br", ".sz")
+
+#: The data suffixes that, before a host-like suffix, make it a compression's.
+_DATA_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jl", ".txt", ".text", ".parquet", ".warc", ".wet", ".html",
+                  ".htm", ".csv", ".tsv", ".out", ".log")
+
+
 def other_compression(name: str) -> str | None:
     """The suffix of ``name`` (any case) that names a compression JSONL outputs are not
-    written in (``OTHER_COMPRESSION_SUFFIXES``: ``.bz2``, ``.xz`` ...), or None."""
-    lower = name.lower()
-    return next((suffix for suffix in OTHER_COMPRESSION_SUFFIXES if lower.endswith(suffix)), None)
+    written in (``OTHER_COMPRESSION_SUFFIXES``: ``.bz2``, ``.xz`` ...), or None. A
+    suffix that also ends host names (``.br``) counts only after a data suffix
+    (``x.jsonl.br``, not ``uol.com.br``)."""
+    lower = os.path.basename(name.lower())
+    suffix = next((s for s in OTHER_COMPRESSION_SUFFIXES if lower.endswith(s)), None)
+    if suffix in _HOST_LIKE_SUFFIXES and not lower.removesuffix(suffix).endswith(_DATA_SUFFIXES):
+        return None
+    return suffix
 
 
 def _compressor(name: str, raw: IO[bytes]) -> IO[bytes] | None:

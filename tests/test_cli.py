@@ -203,6 +203,18 @@ def test_a_compression_other_than_gz_or_zst_is_a_usage_error(runner: CliRunner, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_file_named_after_a_site_is_no_compression(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                     tmp_path: Path) -> None:
+    # `-o uol.com.br` was refused as brotli; `.br` names a compression only after a data suffix
+    src = str(data_dir / "articles.jsonl")
+    for name in ("uol.com.br", "news.co.sz"):
+        result = _score(runner, tiny_model_dir, src, "-o", str(tmp_path / name))
+        assert result.exit_code == 0, result.stderr
+        assert len((tmp_path / name).read_text(encoding="utf-8").splitlines()) == 3
+    result = _score(runner, tiny_model_dir, src, "-o", str(tmp_path / "uol.com.jsonl.BR"))
+    assert result.exit_code == 2 and not (tmp_path / "uol.com.jsonl.BR").exists()
+
+
 def test_score_is_deterministic(runner: CliRunner, tiny_model_dir: Path, data_dir: Path) -> None:
     args = (str(data_dir / "articles.jsonl"), str(data_dir / "story.txt"))
     first, second = _score(runner, tiny_model_dir, *args), _score(runner, tiny_model_dir, *args)
