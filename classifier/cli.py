@@ -1453,7 +1453,8 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
 
 def _training_documents(docs: list[Document]) -> list[Document]:
     """Labelled documents to train on without their blank blocks: labelling leaves them
-    out of every block's context, so training does too (``without_blank_blocks``)."""
+    out of every block's context, so training does too (``without_blank_blocks``; as
+    ``BlockModel.fit`` does, but cross-validation and the adapters see these too)."""
     from .document import without_blank_blocks
 
     return [without_blank_blocks(d)[0] for d in docs]

@@ -40,7 +40,7 @@ from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
 from .cards import load_checked_pickle, read_verified, verify_file, write_model
-from .document import LABELS, Block, Document, Label
+from .document import LABELS, Block, Document, Label, without_blank_blocks
 from .errors import ModelError
 from .features import (
     FEATURES_VERSION,
@@ -229,7 +229,13 @@ class BlockModel:
                 inputs; defaults to each document's publisher, else its id.
             weights: a sample weight per document (for all its labelled blocks);
                 default 1.
+            features: ``documents`` featurized already (``featurize``), as they are.
+
+        Without ``features``, blank blocks (``document.is_blank``) are left out of the
+        documents, as labelling leaves them out of every block's context.
         """
+        if features is None:
+            documents = [without_blank_blocks(d)[0] for d in documents]
         y = _gold_vector(documents)
         w = np.concatenate([np.full(len(d.blocks), wt, dtype=np.float64) for d, wt in zip(documents, weights)]) \
             if weights is not None and documents else np.ones(len(y))

@@ -494,3 +494,25 @@ def test_block_model_says_when_the_blocks_carry_no_language(tiny_model, lid, cap
         assert not caplog.records
         tiny_model.label_many([doc])
     assert [r.getMessage() for r in caplog.records if "no block has a language" in r.getMessage()]
+
+
+def test_fit_leaves_blank_blocks_out_as_labelling_does(labelled_documents: list) -> None:
+    # `sieve train` dropped blocks of no visible text before fitting; the library's
+    # fit_block_model learned from them as context, which labelling never shows
+    from dataclasses import replace
+
+    from conftest import TINY_PARAMS
+
+    spaced = []
+    for i, d in enumerate(labelled_documents):
+        blocks, gold = [], []
+        for j, (b, g) in enumerate(zip(d.blocks, d.gold)):
+            blank = ["", "\u200b", " \u00ad ", "\ufeff"][(i + j) % 4]
+            blocks += [b, Block(text=blank, lang=b.lang)]
+            gold += [g, {"label": "navigation"} if j % 2 else {}]
+        spaced.append(replace(d, blocks=tuple(blocks), gold=tuple(gold)))
+    plain = fit_block_model(labelled_documents, params=TINY_PARAMS)
+    with_blanks = fit_block_model(spaced, params=TINY_PARAMS)
+    probe = labelled_documents[:6]
+    for a, b in zip(plain.predict_proba(probe), with_blanks.predict_proba(probe)):
+        assert np.array_equal(a, b)
