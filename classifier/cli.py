@@ -1535,7 +1535,8 @@ def _card_list(card: dict[str, Any], field: str) -> list[Any]:
 
 def _malformed_card_field(path: Path, card: dict[str, Any]) -> str | None:
     """Why the card of ``path`` is malformed for `sieve models` (a field of
-    ``_CARD_LISTS`` that is no list of what it holds), or None."""
+    ``_CARD_LISTS`` that is no list of what it holds), or None: a warning, as these
+    fields only describe the model."""
     from .cards import card_path
 
     for field, kind, what in _CARD_LISTS:
@@ -1543,16 +1544,16 @@ def _malformed_card_field(path: Path, card: dict[str, Any]) -> str | None:
         if value is not None and not (isinstance(value, list) and all(isinstance(v, kind) for v in value)):
             shown = json.dumps(value, ensure_ascii=False)
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            return (f"model card {card_path(path)} is malformed: its '{field}' is {shown}, not a list of {what}; "
-                    "restore the card or retrain")
+            return (f"model card {card_path(path)} is malformed: its '{field}' is {shown}, not a list of {what} "
+                    "(it only describes the model, which loads; restore the card or retrain)")
     return None
 
 
 def _check_model_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """(the card of ``path``, None) when the file matches its card and this Sieve can
     load it, else (the card if it could be read, why not): the checks loading makes,
-    without loading anything (no scikit-learn import), and the card's shape where
-    `sieve models` shows it (``_malformed_card_field``)."""
+    without loading anything (no scikit-learn import). A card field that only
+    describes the model (``_malformed_card_field``) is no reason: runs load it."""
     from .cards import check_card_file, read_card, verify_file
     from .versions import check_adapter_card, check_block_model_card
 
@@ -1568,7 +1569,7 @@ def _check_model_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
             check_card_file(path, card)
     except ClassifierError as err:
         return card, str(err)
-    return card, _malformed_card_field(path, card)
+    return card, None
 
 
 def _cv_figures(metrics: Any) -> str | None:
@@ -1668,12 +1669,14 @@ def models_command(as_json: bool, model_dir: Path | None) -> None:
         # missing only when neither it nor its card is (a card alone: its check says why)
         if not path.exists() and (not needed or not path.with_suffix(".json").exists()):
             found.append({"file": name, "role": role, "present": False, "ok": not needed,
-                          "problem": f"{path} is missing" if needed else None, "card": None})
+                          "problem": f"{path} is missing" if needed else None, "note": None, "card": None})
             failed = failed or needed
             continue
         card, problem = _check_model_file(path)
+        # a malformed field that only describes the model: said, not failed (a run loads it)
+        note = _malformed_card_field(path, card) if card is not None and problem is None else None
         found.append({"file": name, "role": role, "present": True, "ok": problem is None, "problem": problem,
-                      "card": card})
+                      "note": note, "card": card})
         failed = failed or problem is not None
     if as_json:
         click.echo(json.dumps({"model_dir": str(folder.resolve()), "ok": not failed, "models": found}, indent=2,
@@ -1688,6 +1691,8 @@ def models_command(as_json: bool, model_dir: Path | None) -> None:
                 continue
             state = "ok, matches its card" if entry["ok"] else f"FAILS: {entry['problem']}"
             click.echo(f"  {entry['file']:<15} {entry['role']}: {state}")
+            if entry.get("note"):
+                click.echo(f"  {'':<15} warning: {entry['note']}")
             for line in _card_lines(entry["file"], entry["card"]) if entry["card"] else ():
                 click.echo(f"  {'':<15} {line}")
     if failed:

@@ -562,9 +562,10 @@ def test_models_fails_on_a_damaged_or_missing_model(runner: CliRunner, tiny_mode
                                                       ("blocks.json", "training_files", "data.jsonl"),
                                                       ("adapter.json", "publishers", 5),
                                                       ("adapter.json", "publishers", [1])])
-def test_models_names_a_malformed_card_field_and_fails_as_a_bad_model(runner: CliRunner, tiny_model_dir: Path,
-                                                                       tmp_path: Path, file: str, field: str,
-                                                                       value: object) -> None:
+def test_models_warns_of_a_malformed_card_field_that_a_run_accepts(runner: CliRunner, tiny_model_dir: Path,
+                                                                    tmp_path: Path, file: str, field: str,
+                                                                    value: object) -> None:
+    # these fields only describe the model: `sieve models` failed a folder that runs load
     from importlib.metadata import version
 
     from classifier.cards import write_card
@@ -583,11 +584,17 @@ def test_models_names_a_malformed_card_field_and_fails_as_a_bad_model(runner: Cl
     said = f"model card {folder / file} is malformed: its '{field}' is {json.dumps(value)}"
     shown = runner.invoke(cli, ["models", "--model-dir", str(folder)])
     _no_traceback(shown)
-    assert shown.exit_code == 1 and f"FAILS: {said}" in shown.stdout, shown.output
+    assert shown.exit_code == 0 and f"warning: {said}" in shown.stdout and "FAILS" not in shown.stdout, shown.output
     as_json = runner.invoke(cli, ["models", "--model-dir", str(folder), "--json"])
     _no_traceback(as_json)
-    problems = [m["problem"] for m in json.loads(as_json.stdout)["models"] if m["problem"]]
-    assert as_json.exit_code == 1 and len(problems) == 1 and problems[0].startswith(said)
+    listed = json.loads(as_json.stdout)
+    notes = [m["note"] for m in listed["models"] if m["note"]]
+    assert as_json.exit_code == 0 and listed["ok"] and len(notes) == 1 and notes[0].startswith(said)
+    if file == "blocks.json":  # and a run loads the model, as `sieve models` now says
+        adapter.unlink()  # a stand-in, not a model
+        (folder / "adapter.json").unlink()
+        scored = runner.invoke(cli, ["score", "--model-dir", str(folder), "-"], input="A line of text to label.\n")
+        assert scored.exit_code == 0, scored.stderr
 
 
 def test_models_checks_an_adapter_as_loading_does(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
