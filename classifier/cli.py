@@ -2062,6 +2062,8 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
         pass
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
+    except BrokenPipeError:
+        raise  # standard output (the coverage lines) closed by its reader: the group ends quietly
     except OSError as err:
         raise click.ClickException(f"cannot write {output}: {err.strerror or err}") from err
     _note(f"sieve align: {n} page{'' if n == 1 else 's'} aligned ({doubtful} doubtful"

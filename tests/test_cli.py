@@ -873,6 +873,33 @@ def test_every_standard_output_path_ends_quietly_on_a_closed_pipe(command: list[
     assert capsys.readouterr().err == ""
 
 
+def test_align_ends_quietly_when_its_coverage_lines_are_no_longer_read(tiny_model_dir: Path, data_dir: Path,
+                                                                      tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # `sieve align ... -o FILE | head`: the closed pipe was taken for the output file
+    # ("cannot write FILE: Broken pipe", exit 1)
+    import io
+    import sys
+
+    from classifier.cli import EXIT_BROKEN_PIPE
+
+    many = _many(data_dir, tmp_path / "many.jsonl")
+    records = [json.loads(line) for line in (data_dir / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("".join(json.dumps({"url": r["url"], "text": "\n\n".join(
+        b["text"] for b in r["blocks"] if isinstance(b, dict) and b.get("label") == "content")}) + "\n"
+        for r in records if r.get("url")), encoding="utf-8")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.FileIO(write_end, "w"), encoding="utf-8"))
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["align", str(many), "--clean", str(clean), "-o", str(tmp_path / "labelled.jsonl"),
+                  "--model-dir", str(tiny_model_dir)], prog_name="sieve")
+    assert exit_info.value.code == EXIT_BROKEN_PIPE
+    assert "Broken pipe" not in capsys.readouterr().err
+
+
 def test_a_broken_pipe_elsewhere_is_not_taken_for_a_closed_standard_output(tiny_model_dir: Path, data_dir: Path,
                                                                           tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
