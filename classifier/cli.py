@@ -2470,6 +2470,9 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         if fmt == "text" and annotate:  # the text view shows kept text only: the labels would be lost
             raise click.UsageError("--annotate writes every block with its label as JSONL: drop --format text "
                                    "(with '-', the JSONL goes to standard output)")
+        if fmt == "text" and drop_fields:  # the text view shows no field, so there is none to drop
+            raise click.UsageError("--drop-fields leaves the input records' fields out of the JSONL records' "
+                                   "metadata; --format text prints the kept text only: drop --drop-fields")
         read, rejected, hint = _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir,
                                                 quiet, model_choice, templates_path, publisher, rejects_path, select)
         _exit_if_too_many_rejects(rejected, read, max_reject_share, hint=hint)

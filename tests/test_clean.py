@@ -1301,6 +1301,11 @@ def test_shard_run_options_on_a_stream_are_a_usage_error(runner: CliRunner, tiny
         assert text.exit_code == 2, text.stderr
     plain = runner.invoke(cli, ["clean", "-", *base], input=io.BytesIO(record))
     assert plain.exit_code == 0 and json.loads(plain.stdout)["id"] == "ok"
+    # --drop-fields shapes the records' metadata: the text view has none (it was ignored)
+    dropped = runner.invoke(cli, ["clean", "--format", "text", str(tmp_path / "one.jsonl"), *base, "--drop-fields"])
+    assert dropped.exit_code == 2 and "drop --drop-fields" in dropped.stderr and dropped.stdout == ""
+    kept = runner.invoke(cli, ["clean", "-", *base, "--drop-fields"], input=io.BytesIO(record))
+    assert kept.exit_code == 0 and json.loads(kept.stdout)["id"] == "ok"
 
 
 def test_split_by_language_refuses_a_shard_named_like_another_ones_language_output(runner: CliRunner,
