@@ -363,7 +363,7 @@ def block_shape(block: Block, version: int = FEATURES_VERSION) -> list[float]:
         min(len("".join(words)) / nw, 20.0) / 20.0 if nw else 0.0,
         letters / n,
         digits / n,
-        upper / letters if letters else 0.0,
+        min(upper / letters, 1.0) if letters else 0.0,  # circled letters (Ⓐ) are upper-case, not letters
         title,
         punct / n,
         ends,
@@ -373,7 +373,7 @@ def block_shape(block: Block, version: int = FEATURES_VERSION) -> list[float]:
         1.0 if stripped[:1] and not stripped[:1].isalnum() and stripped[:1] not in "\"'“‘«(" else 0.0,
         1.0 if _URLISH.search(text) else 0.0,
         1.0 if digits and _DATEISH.search(text) else 0.0,
-        1.0 if letters >= 4 and upper == letters else 0.0,
+        1.0 if letters >= 4 and upper >= letters else 0.0,
         short,
         sentence_like,
         menu_like,

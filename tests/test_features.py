@@ -303,3 +303,13 @@ def test_the_sentences_of_long_thai_runs_are_counted_as_before() -> None:
     for text, sentences in ((thai * 300 + ")", 0), (thai * 300, 1), ((thai + " ") * 3, 3), (thai[:11] + " ", 0),
                             ("ก" * 20000 + "x", 0)):
         assert round(np.expm1(block_shape(Block(text))[col["log_sentences"]])) == sentences, text[-20:]
+
+
+def test_shares_stay_within_zero_and_one_for_circled_letters() -> None:
+    # circled letters are upper-case but not letters: upper_share came out 4.0
+    from classifier.features import SHAPE_NAMES, block_shape
+
+    for text in ("ⒽⓄⓂⒺ news", "ⒶⒷⒸⒹ", "Ⓐ"):
+        shape = dict(zip(SHAPE_NAMES, block_shape(Block(text))))
+        assert 0.0 <= shape["upper_share"] <= 1.0, (text, shape["upper_share"])
+    assert dict(zip(SHAPE_NAMES, block_shape(Block("ⒽⓄⓂⒺ NEWS"))))["all_caps"] == 1.0
