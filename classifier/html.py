@@ -148,7 +148,10 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
         if codec and codec not in ("utf-8", "utf-16-le", "utf-16-be", "utf-16"):  # a wrong UTF-16 claim is common
             if codec == "cp1252" and _mostly_accented(data):
                 continue  # "ISO-8859-1" on a page in another charset (windows-1251): guessed below
-            return data.decode(codec, errors="replace")
+            decoded = data.decode(codec, errors="replace")
+            if _mostly_undecodable(decoded, data):
+                continue  # bytes that are no text in the charset named (windows-1251 labelled Shift_JIS)
+            return decoded
     if utf8 is not None:
         return utf8
     tolerant = data.decode("utf-8", errors="replace")
@@ -157,6 +160,19 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
         return tolerant
     guess = _guess_codec(data)
     return data.decode(guess or "cp1252", errors="replace")
+
+
+def _mostly_undecodable(decoded: str, data: bytes) -> bool:
+    """Whether more than ``MOSTLY_UTF8`` of the non-ASCII characters of ``data`` read in a
+    declared charset (``decoded``, errors replaced) are bytes that charset cannot read: the
+    label is wrong (a windows-1251 page labelled Shift_JIS or EUC-KR read as CJK mojibake
+    and U+FFFD), and the page is read as if it named none. A page in its charset with a few
+    broken bytes (cut in a character) keeps it."""
+    broken = decoded.count("\ufffd") - data.count("\ufffd".encode())
+    if broken <= 0:
+        return False
+    non_ascii = len(decoded) - len(decoded.encode("ascii", "ignore"))
+    return broken > MOSTLY_UTF8 * non_ascii
 
 
 #: A page read as windows-1252 whose letters are mostly not ASCII is in another charset:

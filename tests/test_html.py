@@ -658,3 +658,26 @@ def test_a_comment_that_looks_like_a_long_tag_keeps_its_end() -> None:
     page = (f"<html><body><p>The ferry keeps running.</p><!-- disabled: if a<b {words} -->"
             "<p>The council voted on Tuesday.</p></body></html>")
     assert [b.text for b in html_to_blocks(page)] == ["The ferry keeps running.", "The council voted on Tuesday."]
+
+
+@pytest.mark.parametrize(("text", "encoding", "label"), [
+    ("Во вторник жители города проголосовали за сохранение зимнего парома. Совет обещал найти деньги.",
+     "cp1251", "shift_jis"),
+    ("Во вторник жители города проголосовали за сохранение зимнего парома. Совет обещал найти деньги.",
+     "cp1251", "euc-kr"),
+    ("Mardi, les habitants de la ville ont voté pour le maintien du traversier d'hiver. Garçon, où est la forêt?",
+     "cp1252", "gb2312"),
+    ("V úterý obyvatelé města hlasovali pro zachování zimního trajektu. Příliš žluťoučký kůň úpěl ďábelské ódy.",
+     "iso8859-2", "shift_jis"),
+], ids=["cp1251-as-sjis", "cp1251-as-euc-kr", "cp1252-as-gb2312", "iso8859-2-as-sjis"])
+def test_a_charset_label_the_bytes_cannot_be_read_in_is_ignored(text: str, encoding: str, label: str) -> None:
+    # a page whose bytes are mostly no text in the charset it names (a template's wrong
+    # <meta>, or a server's header) came out as CJK mojibake and U+FFFD, language unknown
+    page = f'<html><head><meta charset="{label}"></head><body><p>{text}</p></body></html>'.encode(encoding)
+    assert html_to_blocks(page)[0].text == text
+    bare = f"<html><body><p>{text}</p></body></html>".encode(encoding)
+    assert html_to_blocks(bare, http_charset=label)[0].text == text
+    # a page in the charset it names, with a broken byte (cut inside a character), keeps it
+    story = "火曜日、町の住民は冬のフェリーの運航を続けることに投票しました。議会は来年の予算で資金を探すと述べました。"
+    sjis = f'<html><head><meta charset="shift_jis"></head><body><p>{story}</p><p>x'.encode("shift_jis") + b"\x82"
+    assert html_to_blocks(sjis)[0].text == story
