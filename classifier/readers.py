@@ -1419,9 +1419,11 @@ def _looks_binary(data: bytes) -> bool:
     head = data[:4096]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark: NULs are expected
         return False
+    controls = sum(1 for c in head if c < 9 or 13 < c < 32)  # NUL included
     if b"\x00" in head:
-        return True
-    controls = sum(1 for c in head if c < 9 or 13 < c < 32)
+        # a stray NUL in a page's markup (a CMS's, a form's) is no binary data: browsers read
+        # it as U+FFFD, as the parser does; a page of one early NUL was rejected whole
+        return not (_markup_first(head) and controls <= len(head) // 100)
     return len(head) > 0 and controls > len(head) // 10
 
 
