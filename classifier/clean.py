@@ -27,11 +27,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from numbers import Integral
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import __version__
-from .document import Block, Document, Label, Segment, is_blank, url_host
+from .document import Block, Document, Label, Segment, is_blank, normalize_lang, url_host
 from .errors import InputError
 from .language import _text_weight, long_enough_for_a_language
 from .options import option_differences, shard_options
@@ -62,7 +63,14 @@ UNDETERMINED = "und"
 
 @dataclass(frozen=True)
 class CleanPolicy:
-    """What to keep. The defaults build a monolingual corpus of article text."""
+    """What to keep. The defaults build a monolingual corpus of article text.
+
+    Labels may be given by name (``{"content", "navigation"}``), languages as any
+    code Sieve reads (``"EN"``, ``"pt-BR"``: ``en``, ``pt``; a string is a comma-separated
+    list, as ``--lang`` takes them). Raises ``ValueError`` for a label or language code
+    that is none, a negative ``min_chars``, or ``annotate`` with ``split_by_language``
+    (as ``sieve clean`` refuses them), ``TypeError`` for a ``min_chars`` that is no int.
+    """
 
     keep_labels: frozenset[Label] = frozenset({Label.CONTENT})
     keep_foreign: bool = False  # keep blocks and segments in other languages
@@ -76,6 +84,33 @@ class CleanPolicy:
     #: with ``split_by_language``, the other languages' parts are not written
     #: (``other_language_parts``), and a document with none of these is dropped
     languages: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        # a policy made in Python gets the checks and forms `sieve clean`'s options give it:
+        # labels as Label ({"content"} is kept; {"Content"} is no label any block has),
+        # languages as Sieve writes them ({"EN"} and {"pt-BR"} are "en" and "pt", not
+        # languages no document is ever in), and a count of characters: each of these
+        # dropped every document without a word
+        labels = (self.keep_labels,) if isinstance(self.keep_labels, str) else self.keep_labels
+        try:
+            keep = frozenset(Label(lab) for lab in labels)
+        except (TypeError, ValueError):
+            raise ValueError(f"keep_labels must be labels ({', '.join(lab.value for lab in Label)}), not "
+                             f"{self.keep_labels!r}") from None
+        codes = self.languages.split(",") if isinstance(self.languages, str) else self.languages
+        languages = frozenset(normalize_lang(code) for code in codes)
+        if None in languages:
+            raise ValueError(f"languages must be language codes (en, de, zh...; 'und' for text in no language), "
+                             f"not {self.languages!r}")
+        if not isinstance(self.min_chars, Integral) or isinstance(self.min_chars, bool):
+            raise TypeError(f"min_chars is {self.min_chars!r}: a number of characters (an int), 0 or more")
+        if self.min_chars < 0:
+            raise ValueError(f"min_chars is {self.min_chars!r}: a number of characters, 0 or more")
+        if self.annotate and self.split_by_language:
+            raise ValueError("annotate keeps every block of a document in one record: not with split_by_language")
+        object.__setattr__(self, "keep_labels", keep)
+        object.__setattr__(self, "languages", languages)
+        object.__setattr__(self, "min_chars", int(self.min_chars))
 
     def to_dict(self) -> dict[str, Any]:
         return {

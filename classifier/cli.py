@@ -2434,6 +2434,9 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     from .clean import CleanPolicy  # noqa: F811 - imported here to keep --help fast
     from .engine import FileFilter
 
+    if annotate and split_by_language:  # an annotated record keeps the whole document, in every language
+        raise click.UsageError("--annotate keeps every block of a document in one record, with its language: "
+                               "drop --split-by-language (or --annotate)")
     select = FileFilter(tuple(include), tuple(exclude))
     policy = CleanPolicy(keep_labels=frozenset(Label(k) for k in keep), keep_foreign=keep_foreign,
                          split_by_language=split_by_language, min_chars=min_chars, annotate=annotate,
@@ -2447,9 +2450,6 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     if scheduler and workers is not None:  # the cluster's workers run the shards
         raise click.UsageError("--workers is the number of processes on this machine: a Dask cluster "
                                "(--scheduler) has its own workers; drop --workers")
-    if annotate and split_by_language:  # an annotated record keeps the whole document, in every language
-        raise click.UsageError("--annotate keeps every block of a document in one record, with its language: "
-                               "drop --split-by-language (or --annotate)")
     if "-" in inputs and inputs != ("-",):  # before what depends on where the output goes
         raise click.UsageError("'-' (standard input) cannot be given with files: clean it on its own, and the "
                                "files on their own")

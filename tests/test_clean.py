@@ -2510,3 +2510,23 @@ def test_a_block_that_shows_nothing_is_not_written_as_a_paragraph(runner: CliRun
                            input=src.read_text(encoding="utf-8"))
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["text"] == "\n\n".join(story)
+
+
+def test_a_policy_made_in_python_reads_labels_and_codes_as_sieve_clean_does() -> None:
+    # {"EN"}, {"en-GB"} or {"Content"} dropped every document without a word; "--lang"
+    # and "--keep" read or refuse them
+    assert CleanPolicy(languages=frozenset({"EN", "pt-BR", "und"})).languages == {"en", "pt", "und"}
+    assert CleanPolicy(languages="en,de").languages == {"en", "de"}
+    assert CleanPolicy(keep_labels={"content", "navigation"}).keep_labels == {Label.CONTENT, Label.NAVIGATION}
+    assert CleanPolicy(keep_labels="boilerplate").keep_labels == {Label.BOILERPLATE}
+    assert clean_document(_doc(), CleanPolicy(min_chars=10, languages=frozenset({"EN"}))).records == \
+        clean_document(_doc(), CleanPolicy(min_chars=10)).records
+    assert CleanPolicy(keep_labels={"content"}, languages={"en-GB"}).to_dict() == \
+        CleanPolicy(languages=frozenset({"en"})).to_dict()
+    for bad in ({"keep_labels": {"Content"}}, {"languages": {"english"}}, {"min_chars": -1},
+                {"annotate": True, "split_by_language": True}):
+        with pytest.raises(ValueError):
+            CleanPolicy(**bad)  # type: ignore[arg-type]
+    for bad_count in (None, "100", 1.5, True):
+        with pytest.raises(TypeError, match="min_chars"):
+            CleanPolicy(min_chars=bad_count)  # type: ignore[arg-type]
