@@ -2530,3 +2530,13 @@ def test_a_policy_made_in_python_reads_labels_and_codes_as_sieve_clean_does() ->
     for bad_count in (None, "100", 1.5, True):
         with pytest.raises(TypeError, match="min_chars"):
             CleanPolicy(min_chars=bad_count)  # type: ignore[arg-type]
+
+
+def test_blocks_labelled_by_hand_with_the_labels_names_are_cleaned() -> None:
+    # Block.to_dict takes a label's name as well as a Label; cleaning raised AttributeError on it
+    by_name = replace(_doc(), blocks=tuple(replace(b, label=b.label.value if b.label else None)
+                                           for b in _doc().blocks))
+    assert clean_document(by_name, CleanPolicy(min_chars=10)) == clean_document(_doc(), CleanPolicy(min_chars=10))
+    bad = replace(_doc(), blocks=(replace(_doc().blocks[0], label="nav"), *_doc().blocks[1:]))
+    with pytest.raises(ValueError, match="'nav'"):
+        clean_document(bad, CleanPolicy(min_chars=10))
