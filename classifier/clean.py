@@ -287,7 +287,8 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         result.dropped = "other_language"
         return result
     if policy.annotate:  # the text and the drop as without --annotate; every block beside them
-        own = {id(b): t for b in kept if (t := _language_parts(b, main, policy.keep_foreign)[0][1]).strip()}
+        # blank as the text without --annotate reads it (a zero-width space shows nothing, and .strip() keeps it)
+        own = {id(b): t for b in kept if not is_blank(t := _language_parts(b, main, policy.keep_foreign)[0][1])}
         text = "\n\n".join(own.values())
         if not text or _text_weight(text) < policy.min_chars:
             result.dropped = "no_content" if not text else "too_short"

@@ -2540,3 +2540,15 @@ def test_blocks_labelled_by_hand_with_the_labels_names_are_cleaned() -> None:
     bad = replace(_doc(), blocks=(replace(_doc().blocks[0], label="nav"), *_doc().blocks[1:]))
     with pytest.raises(ValueError, match="'nav'"):
         clean_document(bad, CleanPolicy(min_chars=10))
+
+
+def test_annotate_keeps_the_text_and_the_drop_of_a_run_without_it_when_blocks_show_nothing() -> None:
+    invisible = (Block("\u200b", label=Label.CONTENT, lang=None), Block("\ufeff\u00ad", label=Label.CONTENT))
+    doc = replace(_doc(), blocks=(*_doc().blocks[:3], *invisible, *_doc().blocks[3:]))
+    plain = clean_document(doc, CleanPolicy(min_chars=10))
+    annotated = clean_document(doc, CleanPolicy(min_chars=10, annotate=True))
+    assert annotated.records[0][1]["text"] == plain.records[0][1]["text"]
+    assert annotated.kept_chars == plain.kept_chars
+    only = replace(_doc(), blocks=invisible)
+    assert clean_document(only, CleanPolicy(min_chars=0, annotate=True)).dropped == \
+        clean_document(only, CleanPolicy(min_chars=0)).dropped == "no_content"
