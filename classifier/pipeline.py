@@ -311,6 +311,8 @@ class Sieve:
 
         A list of block texts becomes a document whose id is its position,
         ``doc:1``, ``doc:2``, ... (``label`` names its one document ``doc``).
+        When ``documents`` itself raises, the documents it gave before are
+        labelled and yielded first, then its exception is raised.
 
         Args:
             on_error: called with a document that could not be labelled and the
@@ -335,7 +337,8 @@ class Sieve:
     def _label_documents(self, it: Iterator[Document], batch_size: int,
                          on_error: Callable[[Document, Exception], None] | None) -> Iterator[Document]:
         self._check_folder()  # a missing folder said as such, not as its first missing file
-        while batch := _next_batch(it, batch_size):  # it resumes where the last batch ended
+        failed: list[Exception] = []  # what the input raised after the documents of a batch
+        while batch := _next_batch(it, batch_size, failed):  # it resumes where the last batch ended
             try:
                 yield from self._label_batch(batch)
             except ClassifierError:
@@ -352,6 +355,8 @@ class Sieve:
                     except Exception as err:  # noqa: BLE001 - reported through on_error
                         logger.debug("cannot label document %s", doc.id, exc_info=True)
                         on_error(doc, err)
+            if failed:  # the documents read before the input failed are labelled and given first
+                raise failed[0]
 
     def _label_batch(self, batch: list[Document]) -> list[Document]:
         # block languages first: the block model uses them (a block in another
@@ -502,13 +507,21 @@ def _documents(documents: Iterable[Document | Sequence[str]],
             on_error(item if isinstance(item, Document) else Document(id=f"doc:{n}", blocks=()), err)
 
 
-def _next_batch(it: Iterator[Document], size: int) -> list[Document]:
-    """Up to ``size`` documents, fewer when they reach ``BATCH_BLOCKS`` blocks."""
+def _next_batch(it: Iterator[Document], size: int, failed: list[Exception]) -> list[Document]:
+    """Up to ``size`` documents, fewer when they reach ``BATCH_BLOCKS`` blocks. When the
+    input raises after some documents, they are the batch and the exception goes to
+    ``failed`` (raised once they are labelled: a reader that fails on its 40th record
+    does not take the 39 before it along)."""
     batch: list[Document] = []
     blocks = 0
-    for doc in it:
-        batch.append(doc)
-        blocks += len(doc.blocks)
-        if len(batch) >= size or blocks >= BATCH_BLOCKS:
-            break
+    try:
+        for doc in it:
+            batch.append(doc)
+            blocks += len(doc.blocks)
+            if len(batch) >= size or blocks >= BATCH_BLOCKS:
+                break
+    except Exception as err:
+        if not batch:
+            raise
+        failed.append(err)
     return batch

@@ -303,3 +303,22 @@ def test_a_missing_model_folder_says_it_came_from_the_environment(monkeypatch: p
     monkeypatch.setenv("SIEVE_MODEL_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(ModelError, match=r"nowhere \(from SIEVE_MODEL_DIR\) not found"):
         Sieve().check_models()  # as every command does before it reads its input
+
+
+def test_label_many_gives_the_documents_read_before_its_input_fails(tiny_model_dir: Path) -> None:
+    def docs():
+        for i in range(5):
+            yield Document.from_texts([f"Paragraph {i} of a story about the town and its people."], id=str(i))
+        raise OSError("the disk went away")
+
+    got: list[str] = []
+    with pytest.raises(OSError, match="the disk went away"):
+        for doc in Sieve(tiny_model_dir).label_many(docs(), batch_size=3):
+            got.append(str(doc.id))
+    assert got == ["0", "1", "2", "3", "4"]  # the batch being read when it failed too, then the error
+    # a document that is none fails as before, after those before it
+    got.clear()
+    with pytest.raises(TypeError, match="not int"):
+        for doc in Sieve(tiny_model_dir).label_many([["A block of text."], 5]):
+            got.append(str(doc.id))
+    assert got == ["doc:1"]
