@@ -147,9 +147,10 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` without the character spans (sorted, not overlapping), the joints
     tidied: a line break or a space where the text had one at either edge of the cut (none in text
     written without spaces: ``记者：“…”今天`` is ``记者：今天``), none before the
-    punctuation that follows a cut, and a colon that introduced a cut quotation gives
+    punctuation that follows a cut, a colon that introduced a cut quotation gives
     way to it ("He said: « Nous ne reculerons pas », and left." -> "He said, and
-    left.")."""
+    left."), and a comma after a cut that began a sentence goes with it ("158. « ... »,
+    said the mayor." -> "158. said the mayor.")."""
     kept, joints, pos = [], [], 0
     for a, b in spans:
         left = text[pos:a]
@@ -162,6 +163,10 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     out = kept[0].strip()
     for piece, joint in zip(kept[1:], joints):
         right = piece.strip()
+        if right[:1] in _TRAILING_PUNCTUATION and out.endswith(_SENTENCE_ENDS):
+            # a cut that began a sentence takes the comma that ended its part of it along:
+            # "158. « Nous ne reculerons pas », said the mayor." -> "158. said the mayor."
+            right = right[1:].lstrip()
         if right[:1] in _JOINING_PUNCTUATION:
             if right[:1] in ",;.!?，。；！？" and out.endswith((":", "：")):
                 out = out[:-1]
@@ -174,6 +179,9 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
 _SPACES = re.compile(r"\s*")
 #: Punctuation that ends the words before it: after a cut it joins them without a space.
 _JOINING_PUNCTUATION = frozenset(",;.:!?)]…，。；：！？）」』")
+#: Punctuation after a cut that goes with it when the text before the cut ends a sentence.
+_TRAILING_PUNCTUATION = frozenset(",;.，；。、")
+_SENTENCE_ENDS = (".", "!", "?", "…", "。", "！", "？")
 
 
 #: A block in another language than the document's is removed (or split out) as foreign

@@ -1965,6 +1965,13 @@ def test_a_cut_quotation_leaves_no_stray_punctuation() -> None:
     assert _cut(text, [(start - 1, start + len(GERMAN) + 1)]) == "The mayor agreed."
     text = "记者说：“This is very good for us.”今天股市大涨。"  # no spaces: none put in
     assert _cut(text, [(text.index("“"), text.index("”") + 1)]) == "记者说：今天股市大涨。"
+    # a quotation that began a sentence: its comma went with it ("158., said the mayor.")
+    text = "It passed by 412 votes to 158. « Nous ne reculerons pas », said the mayor."
+    assert _cut(text, [(text.index("«"), text.index("»") + 1)]) == "It passed by 412 votes to 158. said the mayor."
+    text = "It passed. « Nous ne reculerons pas ». The mayor left."
+    assert _cut(text, [(text.index("«"), text.index("»") + 1)]) == "It passed. The mayor left."
+    text = "记者说。“This is very good for us.”，今天股市大涨。"
+    assert _cut(text, [(text.index("“"), text.index("”") + 1)]) == "记者说。今天股市大涨。"
 
 
 def test_min_chars_counts_a_han_character_as_a_words_worth() -> None:
