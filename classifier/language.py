@@ -609,6 +609,13 @@ class LanguageIdentifier:
     the fastText model loads on first use, once per process."""
 
     def __init__(self, model_path: Path | str, *, min_confidence: float = MIN_CONFIDENCE) -> None:
+        """``min_confidence``: fastText's probability (0 to 1) below which a text has no
+        language (``None``). Raises ``ValueError`` for one outside [0, 1] (2 made every
+        answer ``None`` without a word)."""
+        if isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float)) \
+                or not 0.0 <= min_confidence <= 1.0:
+            raise ValueError(f"min_confidence is {min_confidence!r}: a probability from 0 to 1 "
+                             f"(default {MIN_CONFIDENCE})")
         self.model_path = Path(model_path)
         self.min_confidence = min_confidence
         self._model: Any = None

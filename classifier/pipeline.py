@@ -299,7 +299,12 @@ class Sieve:
         _ = self.language.model
 
     def label(self, document: Document | Sequence[str]) -> Document:
-        """One document (or a list of block texts) with labels, scores and languages."""
+        """One document (or a list of block texts) with labels, scores and languages.
+
+        Raises:
+            TypeError: ``document`` is neither a ``Document`` nor a list of strings.
+            ModelError: a model is missing, damaged or does not match its card.
+        """
         if isinstance(document, str):
             raise TypeError("pass a Document or a list of block texts, not str (one text? put it in a list: [text])")
         return next(self._label_documents(iter([_as_document(document)]), BATCH_SIZE, None))

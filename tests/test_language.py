@@ -49,8 +49,13 @@ def test_not_language_or_too_short_is_none(lid: LanguageIdentifier, text: str) -
 
 
 def test_a_high_min_confidence_turns_weak_guesses_into_none() -> None:
-    strict = LanguageIdentifier(Path(__file__).resolve().parent.parent / "models" / "lid.ftz", min_confidence=1.01)
+    model = Path(__file__).resolve().parent.parent / "models" / "lid.ftz"
+    strict = LanguageIdentifier(model, min_confidence=1.0)
     assert strict.identify_language_of(SENTENCES["de"]) is None
+    # a confidence that is no probability is refused: 2 made every answer None without a word
+    for bad in (1.01, 2, -0.1, float("nan"), "0.5", True):
+        with pytest.raises(ValueError, match="min_confidence"):
+            LanguageIdentifier(model, min_confidence=bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
