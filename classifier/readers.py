@@ -2137,8 +2137,13 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
     if len(parts) < 2 or not parts[1].startswith(b"2"):
         rejects.skip("http_status_not_2xx")
         return None
+    # a page cut short (a crawler's size or time limit: WARC-Truncated, as Common Crawl
+    # marks bodies over 1 MiB; a chunked body without its last chunk) is still a page, but
+    # its record says so (`truncated`): the article may lack its end
+    truncated = (record.headers.get("WARC-Truncated") or "").strip() or None
     if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
-        body = _dechunk(body)
+        body, whole = _dechunk(body)
+        truncated = truncated or (None if whole else "chunked_body")
     # "gzip, identity" names one coding; "none" is a common way of saying none
     codings = [c.strip() for c in headers.get(b"content-encoding", b"").lower().split(b",")]
     codings = [c for c in codings if c not in (b"", b"identity", b"none")]
@@ -2176,8 +2181,11 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
         return None
     charset = _CHARSET.search(content_type)
     doc_id = (record_id or f"{Path(source).name}:{position}").strip("<>")
-    return _page_document(body, source, position, doc_id, uri, sink,  # type: ignore[arg-type]
-                          charset.group(1) if charset else None)
+    doc = _page_document(body, source, position, doc_id, uri, sink,  # type: ignore[arg-type]
+                         charset.group(1) if charset else None)
+    if doc is not None and truncated:
+        doc = replace(doc, extra={**doc.extra, "truncated": truncated})
+    return doc
 
 
 def _warc_conversion(block: bytes, record: Any, source: str, position: int, rejects: RejectSink,
@@ -2267,26 +2275,27 @@ def _markup_first(body: bytes) -> bool:
     return body[:2] in _UTF16_BOMS or body[:1024].removeprefix(_UTF8_BOM).lstrip()[:1] == b"<"
 
 
-def _dechunk(body: bytes) -> bytes:
-    """An HTTP body with chunked transfer coding undone (a WARC may keep the chunks);
-    the bytes as they are when they are not chunked after all (a crawler that stored
-    the body decoded kept the header)."""
+def _dechunk(body: bytes) -> tuple[bytes, bool]:
+    """An HTTP body with chunked transfer coding undone (a WARC may keep the chunks),
+    and whether it was whole (its last, empty chunk there; a body cut short is a part
+    of the page); the bytes as they are, whole, when they are not chunked after all (a
+    crawler that stored the body decoded kept the header)."""
     out, pos = [], 0
     while pos < len(body):
         eol = body.find(b"\n", pos)  # CRLF by the standard; LF alone as some writers have it
         if eol < 0:
             if pos == 0:  # no line at all: a minified page, not chunks
-                return body
+                return body, True
             break
         size_field = body[pos:eol].split(b";", 1)[0].strip()
         # hex digits only: int() also takes "-ffff", "+1f" and "0x1f", and a negative
         # size sent the position back to read the same line for ever
         if not _HEX.fullmatch(size_field):
-            return body  # not chunked after all: keep the bytes as they are
+            return body, True  # not chunked after all: keep the bytes as they are
         size = int(size_field, 16)
         if size == 0:
-            break
+            return b"".join(out), True
         out.append(body[eol + 1:eol + 1 + size])
         pos = eol + 1 + size
         pos += 2 if body.startswith(b"\r\n", pos) else 1 if body.startswith(b"\n", pos) else 0
-    return b"".join(out)
+    return b"".join(out), False

@@ -1773,3 +1773,22 @@ def test_a_page_with_a_stray_nul_byte_is_read_and_binary_starting_with_a_tag_is_
     for name in ("noise.html", "nuls.html"):
         docs, rejected = _read(tmp_path / name)
         assert docs == [] and [r.reason for r in rejected] == ["binary"], name
+
+
+def test_a_page_cut_short_says_so_in_its_record(tmp_path: Path) -> None:
+    # a chunked body without its last chunk was labelled as a whole page, without a word;
+    # Common Crawl marks bodies it cut at 1 MiB with WARC-Truncated, which was not read
+    paragraph = b"<p>The ferry keeps running through the winter months, the port authority said.</p>"
+    chunked = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+    whole = chunked + b"%x\r\n%s\r\n0\r\n\r\n" % (len(paragraph), paragraph)
+    cut = chunked + b"%x\r\n%s\r\n" % (len(paragraph), paragraph)
+    marked = _warc_page(4, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + paragraph).replace(
+        b"WARC-Type: response\r\n", b"WARC-Type: response\r\nWARC-Truncated: length\r\n")
+    path = _write_warc(tmp_path / "c.warc", [_warc_page(1, whole), _warc_page(2, cut), _warc(3), marked])
+    sink = RejectSink()
+    docs = list(read_any(path, sink))
+    assert sink.total == 0
+    assert [(d.url, d.extra.get("truncated")) for d in docs] == [
+        ("https://example.org/1", None), ("https://example.org/2", "chunked_body"),
+        ("https://example.org/3", None), ("https://example.org/4", "length")]
+    assert docs[0].blocks == docs[1].blocks  # the part there is read as before
