@@ -150,7 +150,7 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     punctuation that follows a cut, a colon that introduced a cut quotation gives
     way to it ("He said: « Nous ne reculerons pas », and left." -> "He said, and
     left."), and a comma after a cut that began a sentence goes with it ("158. « ... »,
-    said the mayor." -> "158. said the mayor.")."""
+    said the mayor." -> "158. said the mayor."; at the start of the text too)."""
     kept, joints, pos = [], [], 0
     for a, b in spans:
         left = text[pos:a]
@@ -163,9 +163,10 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     out = kept[0].strip()
     for piece, joint in zip(kept[1:], joints):
         right = piece.strip()
-        if right[:1] in _TRAILING_PUNCTUATION and out.endswith(_SENTENCE_ENDS):
+        if right[:1] in _TRAILING_PUNCTUATION and (not out or out.endswith(_SENTENCE_ENDS)):
             # a cut that began a sentence takes the comma that ended its part of it along:
-            # "158. « Nous ne reculerons pas », said the mayor." -> "158. said the mayor."
+            # "158. « Nous ne reculerons pas », said the mayor." -> "158. said the mayor.";
+            # so does one that began the text (a paragraph opening on a quotation)
             right = right[1:].lstrip()
         if right[:1] in _JOINING_PUNCTUATION:
             if right[:1] in ",;.!?，。；！？" and out.endswith((":", "：")):

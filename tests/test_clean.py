@@ -1972,6 +1972,11 @@ def test_a_cut_quotation_leaves_no_stray_punctuation() -> None:
     assert _cut(text, [(text.index("«"), text.index("»") + 1)]) == "It passed. The mayor left."
     text = "记者说。“This is very good for us.”，今天股市大涨。"
     assert _cut(text, [(text.index("“"), text.index("”") + 1)]) == "记者说。今天股市大涨。"
+    # a quotation that began the paragraph began a sentence too (", said the mayor." before)
+    text = "« Nous ne reculerons pas », said the mayor. The council agreed."
+    assert _cut(text, [(0, text.index("»") + 1)]) == "said the mayor. The council agreed."
+    text = "“Wir schaffen das”. The mayor left."
+    assert _cut(text, [(0, text.index("”") + 1)]) == "The mayor left."
 
 
 def test_min_chars_counts_a_han_character_as_a_words_worth() -> None:
