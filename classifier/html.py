@@ -167,9 +167,11 @@ def _mostly_undecodable(decoded: str, data: bytes) -> bool:
     declared charset (``decoded``, errors replaced) are bytes that charset cannot read: the
     label is wrong (a windows-1251 page labelled Shift_JIS or EUC-KR read as CJK mojibake
     and U+FFFD), and the page is read as if it named none. A page in its charset with a few
-    broken bytes (cut in a character) keeps it."""
+    broken bytes (cut in a character) keeps it: one broken character (a cut, a stray byte)
+    is no sign of a wrong label, also on a page of a few non-ASCII letters (a Japanese
+    title over English text), which the guess would read as another script's mojibake."""
     broken = decoded.count("\ufffd") - data.count("\ufffd".encode())
-    if broken <= 0:
+    if broken < 2:
         return False
     non_ascii = len(decoded) - len(decoded.encode("ascii", "ignore"))
     return broken > MOSTLY_UTF8 * non_ascii

@@ -681,3 +681,14 @@ def test_a_charset_label_the_bytes_cannot_be_read_in_is_ignored(text: str, encod
     story = "火曜日、町の住民は冬のフェリーの運航を続けることに投票しました。議会は来年の予算で資金を探すと述べました。"
     sjis = f'<html><head><meta charset="shift_jis"></head><body><p>{story}</p><p>x'.encode("shift_jis") + b"\x82"
     assert html_to_blocks(sjis)[0].text == story
+
+
+def test_a_page_of_few_non_ascii_letters_in_its_charset_keeps_it_despite_a_stray_byte() -> None:
+    # one broken byte among a title's six Japanese characters over English text made the
+    # label "mostly undecodable": the page was guessed, its title read as Cyrillic mojibake
+    title = "東京ニュース"
+    text = "The ferry keeps running through the winter months, the port authority said. " * 20
+    page = (f"<html><head><title>{title}</title></head><body><p>{text}</p>".encode("cp932") + b"\x82</body></html>")
+    assert decode_html(page, "shift_jis").startswith(f"<html><head><title>{title}</title>")
+    meta = page.replace(b"<head>", b'<head><meta charset="shift_jis">')
+    assert f"<title>{title}</title>" in decode_html(meta)
