@@ -331,8 +331,11 @@ def block_shape(block: Block, version: int = FEATURES_VERSION) -> list[float]:
         digits = len(raw.translate(None, _ASCII_NOT_DIGIT))
         punct = len(raw.translate(None, _ASCII_NOT_PUNCT))
     else:
-        letters = len(_UPPER.findall(text))
-        upper = sum(map(str.isupper, text))
+        found = _UPPER.findall(text)
+        letters = len(found)
+        # upper-case letters: circled letters (Ⓐ) are upper-case but no letters, and counted
+        # among all characters they made "ⒽⓄⓂⒺ news" all capitals
+        upper = sum(map(str.isupper, found))
         digits = len(_DIGIT.findall(text))
         punct = len(_PUNCT.findall(text))
         if version >= 10:  # a vowel sign is part of a letter, not punctuation (a third of Hindi text)

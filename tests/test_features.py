@@ -313,3 +313,15 @@ def test_shares_stay_within_zero_and_one_for_circled_letters() -> None:
         shape = dict(zip(SHAPE_NAMES, block_shape(Block(text))))
         assert 0.0 <= shape["upper_share"] <= 1.0, (text, shape["upper_share"])
     assert dict(zip(SHAPE_NAMES, block_shape(Block("ⒽⓄⓂⒺ NEWS"))))["all_caps"] == 1.0
+
+
+def test_circled_letters_make_no_lower_case_text_upper_case() -> None:
+    # they were counted as upper-case letters among letters they are not: "ⒽⓄⓂⒺ news"
+    # came out all capitals (all_caps 1, upper_share 1) and "ⒶⒷⒸⒹ ⒺⒻ home page" 3/4 upper-case
+    from classifier.features import SHAPE_NAMES, block_shape
+
+    for text in ("ⒽⓄⓂⒺ news", "ⒶⒷⒸⒹ ⒺⒻ home page", "Ⓡ Ⓡ Ⓡ Ⓡ about"):
+        shape = dict(zip(SHAPE_NAMES, block_shape(Block(text))))
+        assert (shape["upper_share"], shape["all_caps"]) == (0.0, 0.0), (text, shape["upper_share"])
+    shape = dict(zip(SHAPE_NAMES, block_shape(Block("ⓗⓞⓜⓔ NEWS é"))))
+    assert (shape["upper_share"], shape["all_caps"]) == (0.8, 0.0)
