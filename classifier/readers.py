@@ -2280,7 +2280,8 @@ def _dechunk(body: bytes) -> tuple[bytes, bool]:
     and whether it was whole (its last, empty chunk there; a body cut short is a part
     of the page); the bytes as they are, whole, when they are not chunked after all (a
     crawler that stored the body decoded kept the header)."""
-    out, pos = [], 0
+    out: list[bytes] = []
+    pos = 0
     while pos < len(body):
         eol = body.find(b"\n", pos)  # CRLF by the standard; LF alone as some writers have it
         if eol < 0:
