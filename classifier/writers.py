@@ -21,6 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from .readers import KNOWN_SUFFIXES
+
 __all__ = ["JsonlWriter", "ParquetWriter", "dumps_record", "is_special_file", "json_lossless",
            "other_compression", "output_writer", "rejects_path_for", "write_text_atomic"]
 
@@ -135,9 +137,9 @@ OTHER_COMPRESSION_SUFFIXES = (".bz2", ".bzip2", ".xz", ".lzma", ".lz", ".lz4", "
 #: ``.sz``): ``-o uol.com.br`` names a file after a site, ``-o x.jsonl.br`` a compression.
 _HOST_LIKE_SUFFIXES = (".br", ".sz")
 
-#: The data suffixes that, before a host-like suffix, make it a compression's.
-_DATA_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jl", ".txt", ".text", ".parquet", ".warc", ".wet", ".html",
-                  ".htm", ".csv", ".tsv", ".out", ".log")
+#: The data suffixes that, before a host-like suffix, make it a compression's: those of
+#: the files Sieve reads, and other names a data file goes by.
+_DATA_SUFFIXES = (*KNOWN_SUFFIXES, ".jl", ".csv", ".tsv", ".out", ".log")
 
 
 def other_compression(name: str) -> str | None:
