@@ -247,7 +247,8 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
     for b in doc.blocks:
         if b.label not in policy.keep_labels:
             # a block labelled by hand may hold the label's name ("navigation"), as Block.to_dict reads it
-            result.removed[Label(b.label).value if b.label else "unlabelled"] += 1
+            label = b.label if isinstance(b.label, Label) or b.label is None else Label(b.label)
+            result.removed[label.value if label else "unlabelled"] += 1
         elif not policy.keep_foreign and not policy.split_by_language and removable_foreign(b):
             result.removed["foreign_blocks"] += 1
         elif caption is not None and caption(b):
