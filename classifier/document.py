@@ -293,6 +293,7 @@ class Document:
         else:
             raise SchemaError(f"field 'id' must be a string or integer, not {type(raw_id).__name__}")
         gold: list[dict[str, Any]] = []
+        canonical: str | None = None  # a page's canonical URL, taken when its record's url is no string
         if "blocks" in rec:
             raw_blocks = rec.pop("blocks")
             if not isinstance(raw_blocks, list):
@@ -334,6 +335,8 @@ class Document:
             blocks = html_to_blocks(rec.pop(html_field), found=found, max_blocks=max_blocks)
             if not rec.get("url"):  # a page without its url: the canonical URL it names
                 rec["url"] = found.get("url")
+            elif not isinstance(rec["url"], str):  # one that is no string (123, a list) is written back as it
+                canonical = found.get("url")  # was; the document's url is then its metadata's, else the canonical
             for key, value in page_fields(found).items():  # the page's title, unless the record gives its own
                 rec.setdefault(key, value)
         else:
@@ -348,7 +351,7 @@ class Document:
         rec.pop("lang_score", None)  # a previous run's prediction, never input
         passthrough = _passthrough(url, publisher)
         # Dolma and datatrove keep the url in 'metadata', RedPajama in 'meta'
-        url = url if isinstance(url, str) else _nested(rec, "url")
+        url = url if isinstance(url, str) else _nested(rec, "url") or canonical
         publisher = publisher if isinstance(publisher, str) else _nested(rec, "publisher")
         return cls(
             id=doc_id,

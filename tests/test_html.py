@@ -7,12 +7,14 @@ import json
 import math
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from classifier import Sieve
+from classifier.clean import CleanPolicy, clean_document
 from classifier.cli import cli
 from classifier.document import Block, Document, Label
 from classifier.errors import PageError
@@ -399,6 +401,22 @@ def test_a_bare_html_file_takes_the_url_its_head_names(tmp_path: Path, head: str
     assert from_file.id == "2024.03.ferry" and from_file.url == url
     assert no_url.url == url
     assert given.url == "https://given.example/x"  # the record's own url wins
+
+
+@pytest.mark.parametrize("bad_url", [123, ["https://list.example/x"], {"href": "https://dict.example/x"}])
+def test_a_page_record_whose_url_is_no_string_takes_the_canonical_and_keeps_its_field(bad_url: object) -> None:
+    page = ('<html><head><link rel="canonical" href="https://courier.example/ferry"></head>'
+            "<body><p>The ferry will run all winter, the council said.</p></body></html>")
+    doc = Document.from_dict({"id": "p", "url": bad_url, "html": page})
+    assert doc.url == "https://courier.example/ferry"  # not None: the page names its url
+    assert doc.extra["url"] == bad_url  # written back as it came (score's records)
+    # a url in the record's metadata (Dolma, datatrove) comes before the canonical one
+    nested = Document.from_dict({"id": "p", "url": bad_url, "html": page, "metadata": {"url": "https://m.example/"}})
+    assert nested.url == "https://m.example/"
+    cleaned = clean_document(replace(doc, lang="en", blocks=tuple(replace(b, label=Label.CONTENT) for b in doc.blocks)),
+                             CleanPolicy(min_chars=1))
+    assert cleaned.records[0][1]["metadata"]["url"] == "https://courier.example/ferry"
+    assert cleaned.records[0][1]["metadata"]["publisher"] == "courier.example"
 
 
 def test_a_pages_title_is_found_and_read_into_its_document(tmp_path: Path) -> None:
