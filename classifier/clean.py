@@ -232,6 +232,9 @@ def _language_parts(block: Block, doc_lang: str | None, keep_foreign: bool) -> l
 #: at the top level of its output record (its ``source`` instead of the shard's name).
 DOLMA_TOP_LEVEL = ("source", "added", "created")
 #: Input fields that are not copied into ``metadata``: set apart, merged, or a page again.
+#: The fields a page's reader adds to its document (``html.page_fields``, a WARC record's
+#: ``truncated``): kept in metadata with ``drop_fields`` too.
+PAGE_FIELDS = ("title", "truncated")
 _NOT_METADATA = frozenset({"url", "publisher", "metadata", "html", *DOLMA_TOP_LEVEL})
 
 
@@ -272,6 +275,8 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
             if "metadata" in doc.extra:
                 fields["metadata"] = doc.extra["metadata"]
         metadata_base = {**inner, **fields, **metadata_base}
+    else:  # what Sieve read from the page (its title; a WARC record's cut) is no input field to drop
+        metadata_base.update((k, doc.extra[k]) for k in PAGE_FIELDS if doc.extra.get(k) is not None)
     model_info = model or {"name": "sieve", "version": __version__}
 
     def record(lang: str | None, text: str | None, blocks: list[Block] | None) -> dict[str, Any]:

@@ -133,6 +133,19 @@ def test_short_and_empty_documents_are_dropped_with_a_reason() -> None:
     assert res.dropped == "no_content" and res.records == []
 
 
+def test_drop_fields_keeps_what_sieve_read_from_the_page() -> None:
+    # a page's title and a WARC record's cut are Sieve's (the README lists them with url and lang),
+    # not the input's own fields: --drop-fields dropped them with the input's
+    page = replace(_doc(), extra={"crawl": "2024-10", "title": "Ferry kept", "truncated": "length"})
+    meta = clean_document(page, CleanPolicy(min_chars=10, drop_fields=True)).records[0][1]["metadata"]
+    assert "crawl" not in meta
+    assert meta["title"] == "Ferry kept" and meta["truncated"] == "length"
+    assert meta["url"] == "https://example.org/a"
+    kept = clean_document(page, CleanPolicy(min_chars=10)).records[0][1]["metadata"]
+    assert {k: kept[k] for k in ("crawl", "title", "truncated")} == {"crawl": "2024-10", "title": "Ferry kept",
+                                                                      "truncated": "length"}
+
+
 def test_annotate_keeps_every_block_and_drop_fields_drops_input_fields() -> None:
     res = clean_document(_doc(), CleanPolicy(min_chars=10, annotate=True, drop_fields=True))
     rec = res.records[0][1]
