@@ -30,6 +30,7 @@ import contextlib
 import functools
 import gc
 import logging
+import numbers
 import re
 import threading
 import unicodedata
@@ -612,12 +613,13 @@ class LanguageIdentifier:
         """``min_confidence``: fastText's probability (0 to 1) below which a text has no
         language (``None``). Raises ``ValueError`` for one outside [0, 1] (2 made every
         answer ``None`` without a word)."""
-        if isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float)) \
+        # any real number (numpy's float32 from a config array too), held as a float
+        if isinstance(min_confidence, bool) or not isinstance(min_confidence, numbers.Real) \
                 or not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence is {min_confidence!r}: a probability from 0 to 1 "
                              f"(default {MIN_CONFIDENCE})")
         self.model_path = Path(model_path)
-        self.min_confidence = min_confidence
+        self.min_confidence = float(min_confidence)
         self._model: Any = None
         self._ft_predict: Any = None  # the model's bound predict, once loaded
         self._lock = threading.Lock()

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -56,6 +57,10 @@ def test_a_high_min_confidence_turns_weak_guesses_into_none() -> None:
     for bad in (1.01, 2, -0.1, float("nan"), "0.5", True):
         with pytest.raises(ValueError, match="min_confidence"):
             LanguageIdentifier(model, min_confidence=bad)  # type: ignore[arg-type]
+    # a real number of another type (numpy's, read from a config array) was refused; it is held as a float
+    for good in (np.float32(0.5), np.float64(0.25), np.int64(1)):
+        taken = LanguageIdentifier(model, min_confidence=good)  # type: ignore[arg-type]
+        assert taken.min_confidence == float(good) and type(taken.min_confidence) is float
 
 
 @pytest.mark.parametrize(
