@@ -235,7 +235,9 @@ DOLMA_TOP_LEVEL = ("source", "added", "created")
 #: The fields a page's reader adds to its document (``html.page_fields``, a WARC record's
 #: ``truncated``): kept in metadata with ``drop_fields`` too.
 PAGE_FIELDS = ("title", "truncated")
-_NOT_METADATA = frozenset({"url", "publisher", "metadata", "html", *DOLMA_TOP_LEVEL})
+#: ``text`` beside ``blocks`` (a corpus's raw text, an --annotate output's kept text) is the
+#: document again, and the record's own ``text`` is Sieve's.
+_NOT_METADATA = frozenset({"url", "publisher", "metadata", "html", "text", *DOLMA_TOP_LEVEL})
 
 
 def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source: str = "",
@@ -268,7 +270,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
     if not policy.drop_fields:
         # the input's own fields; its 'metadata' (Dolma, datatrove, an earlier Sieve) merged, not nested
         inner = json_text_as(doc.extra.get("metadata"), dict)  # (Sieve's Parquet output: JSON text)
-        # a page's 'html' beside its 'text' is the page again, not metadata (hundreds of kB a record)
+        # a page's 'html' beside its 'text', or a 'text' beside 'blocks', is the document again, not metadata
         fields = {k: v for k, v in doc.extra.items() if k not in _NOT_METADATA}
         if not isinstance(inner, dict):
             inner = {}

@@ -312,6 +312,25 @@ def _clean(runner: CliRunner, model_dir: Path, *args: str):
                                "--min-chars", "20"])
 
 
+def test_a_text_beside_blocks_is_not_copied_into_metadata(runner: CliRunner, tiny_model_dir: Path,
+                                                           tmp_path: Path) -> None:
+    # a corpus record's raw text beside its blocks, or an --annotate output cleaned again, put the
+    # whole document a second time under metadata.text
+    story = [f"The harbour council met on Tuesday evening to discuss item {i} of the winter ferry plan."
+             for i in range(6)]
+    record = {"id": "a", "blocks": story, "text": "RAW PAGE TEXT " + " ".join(story), "crawl": "2024-10"}
+    (tmp_path / "in.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert _clean(runner, tiny_model_dir, str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "one"),
+                  "--annotate").exit_code == 0
+    (first,) = [json.loads(line) for line in gzip.open(tmp_path / "one" / "in.jsonl.gz", "rt", encoding="utf-8")]
+    assert "text" not in first["metadata"] and first["metadata"]["crawl"] == "2024-10"
+    assert first["text"] and "RAW PAGE TEXT" not in first["text"]
+    assert _clean(runner, tiny_model_dir, str(tmp_path / "one" / "in.jsonl.gz"), "-o",
+                  str(tmp_path / "two")).exit_code == 0
+    (second,) = [json.loads(line) for line in gzip.open(tmp_path / "two" / "in.jsonl.gz", "rt", encoding="utf-8")]
+    assert "text" not in second["metadata"] and second["text"] == first["text"]
+
+
 def test_the_kept_characters_are_the_kept_text_without_the_lines_that_join_it() -> None:
     # the summary said "kept 1,804 of 1,788 characters": the blank lines joining the kept
     # blocks were counted as kept text
