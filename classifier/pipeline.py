@@ -98,7 +98,9 @@ class Sieve:
                  templates: TemplateMemory | None = None) -> None:
         if model not in MODEL_CHOICES:
             raise ValueError(f"model must be one of {', '.join(MODEL_CHOICES)}, not {model!r}")
-        self.model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
+        # absolute now: a relative folder means this process's working directory when it was given,
+        # not a later one's (a chdir, a Dask worker started elsewhere on a shared file system)
+        self.model_dir = (Path(model_dir) if model_dir is not None else default_model_dir()).absolute()
         self.language = LanguageIdentifier(self.model_dir / LID_MODEL_FILE)
         self.model = model
         self.templates = templates  # publishers' repeated blocks, applied after the block model
@@ -124,7 +126,7 @@ class Sieve:
     def _check_folder(self) -> None:
         if not self.model_dir.is_dir():
             env = os.environ.get("SIEVE_MODEL_DIR")
-            if env and Path(env) == self.model_dir:
+            if env and Path(env).absolute() == self.model_dir:
                 raise ModelError(f"model folder {self.model_dir} (from SIEVE_MODEL_DIR) not found; set "
                                  "SIEVE_MODEL_DIR to a folder of models, or pass --model-dir (Sieve(model_dir=...))")
             if self.model_dir == shipped_model_dir():

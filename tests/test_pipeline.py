@@ -305,6 +305,25 @@ def test_a_missing_model_folder_says_it_came_from_the_environment(monkeypatch: p
         Sieve().check_models()  # as every command does before it reads its input
 
 
+def test_a_relative_model_folder_means_the_directory_it_was_given_in(monkeypatch: pytest.MonkeyPatch,
+                                                                     tiny_model_dir: Path, tmp_path: Path) -> None:
+    # a relative folder was read against the working directory at first use: after a chdir the
+    # Sieve found no models (or another folder's); a relative SIEVE_MODEL_DIR likewise
+    monkeypatch.chdir(tiny_model_dir.parent)
+    sieve = Sieve(tiny_model_dir.name)
+    monkeypatch.setenv("SIEVE_MODEL_DIR", tiny_model_dir.name)
+    from_env = Sieve()
+    monkeypatch.chdir(tmp_path)
+    for s in (sieve, from_env):
+        assert s.model_dir == tiny_model_dir.absolute()
+        labelled = s.label(["The council voted on Tuesday to keep the ferry running through the winter months."])
+        assert labelled.blocks[0].label is not None
+    # a relative folder that is missing still names where it came from
+    monkeypatch.setenv("SIEVE_MODEL_DIR", "nowhere")
+    with pytest.raises(ModelError, match=r"nowhere \(from SIEVE_MODEL_DIR\) not found"):
+        Sieve().check_models()
+
+
 def test_label_many_gives_the_documents_read_before_its_input_fails(tiny_model_dir: Path) -> None:
     def docs():
         for i in range(5):
