@@ -614,7 +614,7 @@ class LanguageIdentifier:
         language (``None``). Raises ``ValueError`` for one outside [0, 1] (2 made every
         answer ``None`` without a word)."""
         # any real number (numpy's float32 from a config array too), held as a float
-        if isinstance(min_confidence, bool) or not isinstance(min_confidence, numbers.Real) \
+        if isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float, numbers.Real)) \
                 or not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence is {min_confidence!r}: a probability from 0 to 1 "
                              f"(default {MIN_CONFIDENCE})")
