@@ -1138,6 +1138,11 @@ def record_document(record: Any, source: str, line_no: int, rejects: RejectSink,
     if page and _looks_binary(record["html"][:4096].encode("utf-8", "replace")):  # as for a page file
         rejects.add(Reject(source, line_no, "binary", "the 'html' field is no HTML page: binary data", _raw(raw)))
         return None
+    if page and record["html"][:1024].lstrip()[:1] in ("{", "[") \
+            and _is_json(record["html"].encode("utf-8", "surrogatepass")):
+        # an API's answer stored as the page (as for a page file): its JSON is no article
+        rejects.add(Reject(source, line_no, "not_html", "the 'html' field is JSON, not HTML", _raw(raw)))
+        return None
     try:
         # a page in the record is cut into blocks here: the same time limit as a page file
         with time_limit(PAGE_SECONDS) if page else contextlib.nullcontext():

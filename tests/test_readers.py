@@ -1457,6 +1457,16 @@ def test_pages_that_are_json_or_hold_noframes_markup(tmp_path: Path) -> None:
     (tmp_path / "api.html").write_text(json.dumps({"status": "ok", "data": [{"title": "Harbour reopens"}]}))
     docs, rejects = _read(tmp_path / "api.html")
     assert not docs and [(r.reason, r.detail) for r in rejects] == [("not_html", "the page is JSON, not HTML")]
+    # the same answer in a JSONL record's html field was cut into blocks and kept as text
+    api = json.dumps({"status": "ok", "data": [{"title": "Harbour reopens"}]})
+    page = "<html><body><p>The harbour reopened on Tuesday after three weeks of repairs.</p></body></html>"
+    lines = [{"id": "api", "html": api}, {"id": "list", "html": " [1, 2, 3]"}, {"id": "page", "html": page},
+             {"id": "braces", "html": "{not json} <p>The harbour reopened on Tuesday after repairs.</p>"}]
+    (tmp_path / "pages.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    docs, rejects = _read(tmp_path / "pages.jsonl")
+    assert [d.id for d in docs] == ["page", "braces"]
+    assert [(r.reason, r.position, r.detail) for r in rejects] == [
+        ("not_html", 1, "the 'html' field is JSON, not HTML"), ("not_html", 2, "the 'html' field is JSON, not HTML")]
     (tmp_path / "frames.html").write_text(
         "<html><frameset><frame src='m.html'><noframes><body><p>Old browsers: the harbour reopened on Tuesday."
         "</p></body></noframes></frameset><body><p>The harbour reopened on Tuesday after three weeks of repairs."
