@@ -151,6 +151,8 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
             decoded = data.decode(codec, errors="replace")
             if _mostly_undecodable(decoded, data):
                 continue  # bytes that are no text in the charset named (windows-1251 labelled Shift_JIS)
+            if codec not in _CJK and (other := _better_reading(data, codec)) is not None:
+                return data.decode(other, errors="replace")  # KOI8-R labelled windows-1251, Polish labelled Latin-1
             return decoded
     if utf8 is not None:
         return utf8
@@ -175,6 +177,107 @@ def _mostly_undecodable(decoded: str, data: bytes) -> bool:
         return False
     non_ascii = len(decoded) - len(decoded.encode("ascii", "ignore"))
     return broken > MOSTLY_UTF8 * non_ascii
+
+
+#: A reading of a page whose letters are more than this share misread (``_misread_share``)
+#: is mojibake of a wrong charset label ...
+MISREAD_SHARE = 0.2
+#: ... when the page has at least this many letters beyond ASCII (a name or two decide nothing).
+MISREAD_MIN_LETTERS = 10
+#: Prose writes few capitals after a word's first letter; KOI8-R read as windows-1251 (and the
+#: reverse) swaps the case of every Cyrillic letter.
+UPPER_INSIDE_WORDS = 0.5
+#: Scripts a wrong single-byte label mixes inside one word ("zagіosowaіa": windows-1250 read
+#: as windows-1251; "votי": windows-1252 read as windows-1255), and the characters such a
+#: reading puts between two letters ("zag³osowa³a": windows-1250 read as ISO-8859-1; C1
+#: controls; cp866's box drawing). A no-break space and a soft hyphen are no sign.
+_MIXABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC")
+_IN_WORD_SYMBOLS = "\x80-\x9f\xa1-\xac\xae-\xbf\u2500-\u257f"
+_MOJIBAKE_WORD = re.compile(f"[^\\W\\d_]+(?:[{_IN_WORD_SYMBOLS}]+[^\\W\\d_]+)+|\\w+")
+_IN_WORD_SYMBOL = re.compile(f"[{_IN_WORD_SYMBOLS}]")
+_C1_CONTROL = re.compile("[\x80-\x9f]")
+
+
+@functools.lru_cache(maxsize=4096)
+def _letter_script(ch: str) -> str | None:
+    """The script of a letter among ``_MIXABLE_SCRIPTS`` (None for another or no letter)."""
+    if not ch.isalpha():
+        return None
+    if ch.isascii():
+        return "LATIN"
+    script = unicodedata.name(ch, "").split(" ", 1)[0]
+    return script if script in _MIXABLE_SCRIPTS else None
+
+
+def _misread_share(text: str, judge: Any) -> tuple[float, int]:
+    """How much of a page's text (its first 50,000 characters, markup aside) reads as the
+    mojibake of a wrong single-byte label, and over how many characters beyond ASCII: of
+    the letters beyond ASCII and the symbols inside words, those in a word that mixes
+    scripts (``_MIXABLE_SCRIPTS``: "Mмstskб") or turns from lower to upper case
+    ("зПТПДУЛПК": KOI8-R read as windows-1251), the symbols between letters ("zag³osowa³a")
+    and C1 controls, the capitals inside words when they are most letters there, the
+    accented Latin letters when they are most Latin letters (``ACCENTED_SHARE``), and the
+    Latin letters beyond ASCII that the language fastText reads (not English: its accents
+    are names') does not write ("Mìstská")."""
+    text = text[:50_000]
+    units = bad = inner = inner_upper = latin = accented = 0
+    for m in _MOJIBAKE_WORD.finditer(text):
+        word = m.group()
+        if word.isascii():
+            continue
+        scripts: set[str] = set()
+        lower_before = turned = False
+        letters = symbols = 0
+        for i, ch in enumerate(word):
+            if ch.isalpha():
+                if not ch.isascii():
+                    letters += 1
+                    if i:
+                        inner += 1
+                        inner_upper += ch.isupper()
+                if script := _letter_script(ch):
+                    scripts.add(script)
+                    if script == "LATIN":
+                        latin += 1
+                        accented += not ch.isascii()
+                turned = turned or (lower_before and ch.isupper())
+                lower_before = ch.islower()
+            elif _IN_WORD_SYMBOL.match(ch):
+                symbols += 1
+        units += letters + symbols
+        bad += letters + symbols if len(scripts) > 1 or turned else symbols
+    controls = len(_C1_CONTROL.findall(text))
+    units, bad = units + controls, bad + controls
+    if inner and inner_upper > UPPER_INSIDE_WORDS * inner:
+        bad = max(bad, inner_upper)  # mostly capitals inside words: a case-swapping misreading (KOI8-R, cp1251)
+    if accented > ACCENTED_SHARE * latin:
+        bad = max(bad, accented)  # Latin letters mostly accented: another script's bytes ("Ăîđîäńęîé")
+    if units and judge is not None:
+        lang, _ = judge(text)
+        alphabet = _ALPHABETS.get(lang) if lang != "en" else None
+        if alphabet:
+            bad += sum(not ch.isascii() and ch.isalpha() and ch not in alphabet and _letter_script(ch) == "LATIN"
+                       for ch in text.lower())
+    return (min(1.0, bad / units) if units else 0.0), units
+
+
+def _better_reading(data: bytes, codec: str) -> str | None:
+    """Another single-byte charset for a page that names ``codec`` but reads in it as
+    mojibake (``_misread_share``): charset-normalizer's guess, judged (``_guess_codec``),
+    when its reading is at most a third as misread. None when the label reads well (most
+    pages: the guess is made only for a misread one)."""
+    if data.isascii():
+        return None
+    plain = _without_markup(data[:400_000])
+    judge = _language_judge()
+    share, units = _misread_share(plain.decode(codec, errors="replace"), judge)
+    if units < MISREAD_MIN_LETTERS or share <= MISREAD_SHARE:
+        return None
+    guess = _guess_codec(data)
+    if guess is None or guess == codec or guess in _CJK:
+        return None
+    other, _ = _misread_share(plain.decode(guess, errors="replace"), judge)
+    return guess if other < share / 3 else None
 
 
 #: A page read as windows-1252 whose letters are mostly not ASCII is in another charset:

@@ -701,6 +701,38 @@ def test_a_charset_label_the_bytes_cannot_be_read_in_is_ignored(text: str, encod
     assert html_to_blocks(sjis)[0].text == story
 
 
+_POLISH = ("Rada miasta zagłosowała we wtorek za utrzymaniem promu przez całą zimę. Mieszkańcy wyspy mówią, "
+           "że bez niego nie dojadą do szpitala ani do szkoły, a burmistrz obiecał znaleźć pieniądze.")
+_CZECH = ("Městská rada v úterý odhlasovala, že trajekt bude jezdit celou zimu. Obyvatelé ostrova říkají, "
+          "že bez něj se nedostanou do nemocnice ani do školy.")
+_RUSSIAN = ("Городской совет во вторник проголосовал за то, чтобы паром продолжал ходить всю зиму. Жители "
+            "острова говорят, что без него не доберутся до больницы. Компания Apple и ООО \"Паром\" молчат.")
+_GREEK = ("Το δημοτικό συμβούλιο ψήφισε την Τρίτη να συνεχίσει το πλοίο τα δρομολόγιά του όλο τον χειμώνα. "
+          "Οι κάτοικοι του νησιού λένε ότι χωρίς αυτό δεν μπορούν να φτάσουν στο νοσοκομείο.")
+
+
+@pytest.mark.parametrize(("text", "encoding", "label"), [
+    (_POLISH, "cp1250", "iso-8859-1"),  # "zag³osowa³a"
+    (_POLISH, "iso8859-2", "windows-1251"),  # "zagіosowaіa"
+    (_CZECH, "cp1250", "iso-8859-1"),  # "Mìstská": letters Czech does not write
+    (_RUSSIAN, "koi8-r", "windows-1251"),  # "зПТПДУЛПК": every letter's case swapped
+    (_RUSSIAN, "cp1251", "koi8-r"),
+    (_RUSSIAN, "cp1251", "iso-8859-2"),  # "Ăîđîäńęîé"
+    (_GREEK, "cp1253", "windows-1251"),  # "Фп дзмпфйкь": mostly capitals inside words
+], ids=["pl-1250-as-latin1", "pl-8859-2-as-1251", "cs-1250-as-latin1", "ru-koi8-as-1251", "ru-1251-as-koi8",
+        "ru-1251-as-8859-2", "el-1253-as-1251"])
+def test_a_single_byte_label_that_reads_as_mojibake_is_guessed(text: str, encoding: str, label: str) -> None:
+    # a page in one single-byte charset labelled another reads without an error, as mojibake kept in
+    # the corpus; the reading's own marks (mixed scripts or case inside words, symbols between letters,
+    # letters its language does not write) now send the page to the guess, taken when it reads cleaner
+    page = f'<html><head><meta charset="{label}"></head><body><p>{text}</p><p>{text}</p></body></html>'
+    assert html_to_blocks(page.encode(encoding))[0].text == text
+    # the same page labelled rightly keeps its label, also in capitals or with Latin names in it
+    for body in (text, text.upper()):
+        right = f'<html><head><meta charset="{encoding}"></head><body><p>{body}</p></body></html>'
+        assert html_to_blocks(right.encode(encoding))[0].text == body
+
+
 def test_a_page_of_few_non_ascii_letters_in_its_charset_keeps_it_despite_a_stray_byte() -> None:
     # one broken byte among a title's six Japanese characters over English text made the
     # label "mostly undecodable": the page was guessed, its title read as Cyrillic mojibake
