@@ -18,8 +18,9 @@ from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["card_path", "card_text", "check_card_file", "check_sklearn_version", "load_checked_pickle", "open_verified",
-           "read_card", "read_verified", "sha256_of", "verify_file", "write_card", "write_model"]
+__all__ = ["card_path", "card_text", "check_card_file", "check_sklearn_version", "load_checked_pickle",
+           "missing_model_file", "open_verified", "read_card", "read_verified", "sha256_of", "verify_file",
+           "write_card", "write_model"]
 
 #: Cards this code can read; a newer card means a newer Sieve wrote the model.
 CARD_FORMAT_VERSION = 1
@@ -36,6 +37,20 @@ def sha256_of(path: Path) -> str:
 
 def card_path(model_file: Path) -> Path:
     return model_file.with_suffix(".json")
+
+
+def missing_model_file(model_file: Path) -> str | None:
+    """Why an optional model (the HTML model, a publisher adapter) that a folder's card
+    says is there cannot be used: its card is there, its file is not (a copy of the
+    folder that left the ``.joblib`` behind). None when the file is there, or when
+    neither is (the folder has no such model). A run would otherwise go on without the
+    model without a word: web pages labelled by the text model, no adapter applied."""
+    card = card_path(model_file)
+    if model_file.is_file() or not (card.exists() or card.is_symlink()):
+        return None
+    return (f"model card {card} is there but its model {model_file} is missing (a copy of the folder that left "
+            f"it behind?): copy {model_file.name} from the folder the card came from, or remove {card.name} to "
+            "go without it")
 
 
 #: A card is a page of JSON (the shipped ones are under 2 kB): past this it is refused.

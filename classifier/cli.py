@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .cards import sha256_of
+from .cards import missing_model_file, sha256_of
 from .clean import COMPRESSION_SUFFIX, DEFAULT_MIN_CHARS, PARQUET_SUFFIX, UNDETERMINED
 from .document import LABELS, Block, Document, Label, Segment, labelled_block, normalize_lang, url_host
 from .errors import ClassifierError
@@ -1665,8 +1665,14 @@ def models_command(as_json: bool, model_dir: Path | None) -> None:
     failed = False
     for name, role, needed in _MODEL_ROLES:
         path = folder / name
-        # an optional model is there when its file is (as a run decides); a needed one is
-        # missing only when neither it nor its card is (a card alone: its check says why)
+        # a model is missing when neither it nor its card is there; a card alone fails, as
+        # a run does (an optional model's: the run would go on without it, unsaid)
+        orphan = None if needed else missing_model_file(path)
+        if orphan is not None:
+            found.append({"file": name, "role": role, "present": False, "ok": False, "problem": orphan,
+                          "note": None, "card": None})
+            failed = True
+            continue
         if not path.exists() and (not needed or not path.with_suffix(".json").exists()):
             found.append({"file": name, "role": role, "present": False, "ok": not needed,
                           "problem": f"{path} is missing" if needed else None, "note": None, "card": None})
@@ -1684,6 +1690,9 @@ def models_command(as_json: bool, model_dir: Path | None) -> None:
     else:
         click.echo(f"models in {folder.resolve()}")
         for entry in found:
+            if not entry["present"] and entry["problem"] and entry["file"] in (HTML_MODEL_FILE, "adapter.joblib"):
+                click.echo(f"  {entry['file']:<15} {entry['role']}: FAILS: {entry['problem']}")
+                continue
             if not entry["present"]:
                 absent = {HTML_MODEL_FILE: "none (web pages are labelled by the text model)",
                           "adapter.joblib": "none"}.get(entry["file"], "MISSING")

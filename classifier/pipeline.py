@@ -146,9 +146,22 @@ class Sieve:
             self._block_model = load_model(self.model_dir)
         return self._block_model
 
+    def _has_optional_model(self, name: str) -> bool:
+        """Whether the folder has the optional model file ``name`` (the HTML model, a
+        publisher adapter). Raises ``ModelError`` when its card is there without it."""
+        from .cards import missing_model_file
+
+        path = self.model_dir / name
+        if path.is_file():
+            return True
+        problem = missing_model_file(path)
+        if problem is not None:
+            raise ModelError(problem)
+        return False
+
     @property
     def has_html_model(self) -> bool:
-        return (self.model_dir / HTML_MODEL_FILE).is_file()
+        return self._has_optional_model(HTML_MODEL_FILE)
 
     @property
     def html_model(self) -> BlockModel:
@@ -170,7 +183,7 @@ class Sieve:
             from .adapt import ADAPTER_FILE, load_adapter
 
             path = self.model_dir / ADAPTER_FILE
-            self._adapter = load_adapter(path, self.model_dir) if path.is_file() else None
+            self._adapter = load_adapter(path, self.model_dir) if self._has_optional_model(ADAPTER_FILE) else None
             self._adapter_loaded = True
         return self._adapter
 
@@ -256,7 +269,8 @@ class Sieve:
             self.model, (BLOCK_MODEL_FILE, HTML_MODEL_FILE, LID_MODEL_FILE, "adapter.joblib"))
         for name in names:
             path = self.model_dir / name
-            identity[name] = str(read_card(path).get("sha256")) if path.is_file() else None
+            present = self._has_optional_model(name) if name in (HTML_MODEL_FILE, "adapter.joblib") else path.is_file()
+            identity[name] = str(read_card(path).get("sha256")) if present else None
         return identity
 
     def verify_models(self) -> None:
@@ -274,7 +288,7 @@ class Sieve:
             path = self.model_dir / name
             check_block_model_card(path, verify_file(path))
         check_card_file(self.model_dir / LID_MODEL_FILE, verify_file(self.model_dir / LID_MODEL_FILE))
-        if (self.model_dir / "adapter.joblib").is_file():
+        if self._has_optional_model("adapter.joblib"):
             check_adapter_card(self.model_dir / "adapter.joblib", verify_file(self.model_dir / "adapter.joblib"),
                                self.model_dir)
 

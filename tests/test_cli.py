@@ -621,14 +621,41 @@ def test_models_checks_an_adapter_as_loading_does(runner: CliRunner, tiny_model_
     checked = runner.invoke(cli, ["models", "--model-dir", str(site)])
     assert checked.exit_code == 1 and "adapter.joblib  publisher adapter: FAILS" in checked.stdout
     assert "was fitted on another blocks.joblib" in checked.stdout
-    # an optional model's card left without its file: no model, as a run finds it
-    (site / "html.json").write_text("{}", encoding="utf-8")
     card = json.loads((site / "blocks.json").read_text(encoding="utf-8"))
     card["training_documents"] = "590"  # a card edited by hand: shown as it is, no traceback
     (site / "blocks.json").write_text(json.dumps(card), encoding="utf-8")
     listed = runner.invoke(cli, ["models", "--model-dir", str(site)])
     assert listed.exception is None or isinstance(listed.exception, SystemExit)
     assert "html.joblib     HTML model: none" in listed.stdout and "trained on 590 documents" in listed.stdout
+
+
+def test_an_optional_models_card_without_its_file_fails_as_a_run_does(runner: CliRunner, tiny_model_dir: Path,
+                                                                       data_dir: Path, tmp_path: Path) -> None:
+    # a copy of an adapted folder that left adapter.joblib behind (its card came along):
+    # runs went on without the adapter and `sieve models` said "publisher adapter: none"
+    site = tmp_path / "site"
+    adapted = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data_dir / "train-small.jsonl"),
+                                  "-o", str(site)])
+    assert adapted.exit_code == 0, adapted.stderr
+    (site / "adapter.joblib").unlink()
+    scored = runner.invoke(cli, ["score", str(data_dir / "story.txt"), "--model-dir", str(site)])
+    assert scored.exit_code == 1 and "adapter.joblib is missing" in scored.stderr
+    assert "remove adapter.json to go without it" in scored.stderr
+    checked = runner.invoke(cli, ["models", "--model-dir", str(site)])
+    assert checked.exit_code == 1 and "adapter.joblib  publisher adapter: FAILS" in checked.stdout
+    # the HTML model's card without html.joblib: pages went to the text model, unsaid
+    (site / "adapter.json").unlink()
+    (site / "html.json").write_text("{}", encoding="utf-8")
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><article><p>" + "A sentence of the story, long enough to read. " * 5
+                    + "</p></article></body></html>", encoding="utf-8")
+    scored = runner.invoke(cli, ["score", str(page), "--model-dir", str(site)])
+    assert scored.exit_code == 1 and "html.joblib is missing" in scored.stderr
+    checked = runner.invoke(cli, ["models", "--model-dir", str(site)])
+    assert checked.exit_code == 1 and "html.joblib     HTML model: FAILS" in checked.stdout
+    (site / "html.json").unlink()  # neither: no such model, and the folder works
+    assert runner.invoke(cli, ["score", str(page), "--model-dir", str(site)]).exit_code == 0
+    assert runner.invoke(cli, ["models", "--model-dir", str(site)]).exit_code == 0
 
 
 def test_predictions_given_as_labelled_data_are_named_as_such(runner: CliRunner, tiny_model_dir: Path,
