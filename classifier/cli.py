@@ -1434,6 +1434,8 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         _note(f"sieve evaluate: warning: {aligned}")
     if in_sample:
         models += "; in-sample: " + " ".join(in_sample)
+    if aligned:  # the page is what people are shown: its boilerplate and navigation figures are the model's own
+        models += "; weak labels: " + aligned
     if report_path is not None:
         from .report import write_report
 

@@ -1578,3 +1578,23 @@ def test_the_views_for_people_show_control_characters_instead_of_sending_them(ru
         assert "running\\x1b]0;owned\\x07 through" in result.stdout
     if command[0] == "clean":
         assert "Tuesday.\\x9b2J" in result.stdout
+
+
+def test_the_report_says_when_the_labels_are_sieve_aligns(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                          tmp_path: Path) -> None:
+    # the warning was on standard error only: the page shown to others gave boilerplate
+    # and navigation figures that grade the model against itself without a word
+    records = [json.loads(line) for line in (data_dir / "labelled.jsonl").read_text(encoding="utf-8").splitlines()]
+    aligned = tmp_path / "aligned.jsonl"
+    aligned.write_text("".join(json.dumps({**r, "align": {"coverage": 1.0, "doubtful": False}}) + "\n"
+                               for r in records), encoding="utf-8")
+    report = tmp_path / "report.html"
+    result = runner.invoke(cli, ["evaluate", str(aligned), "--model-dir", str(tiny_model_dir), "--report", str(report)])
+    assert result.exit_code == 0, result.stderr
+    assert "are `sieve align` output" in result.stderr
+    page = report.read_text(encoding="utf-8")
+    assert "sieve align` output" in page and "not boilerplate from navigation" in page
+    plain = tmp_path / "plain.html"
+    result = runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), "--model-dir", str(tiny_model_dir),
+                                 "--report", str(plain)])
+    assert result.exit_code == 0 and "sieve align" not in plain.read_text(encoding="utf-8")
