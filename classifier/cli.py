@@ -1050,7 +1050,19 @@ def _train_into(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, 
         lid = source_dir / LID_MODEL_FILE
         language = LanguageIdentifier(lid)
         # the block model reads block languages: annotate as `sieve score` will
-        docs = [language.annotate_blocks(d) for d in _training_documents(_read_labelled(data, text_field))]
+        docs = _training_documents(_read_labelled(data, text_field))
+        if any(d.extra.get("reviewed") is True for d in docs):
+            # `sieve review`'s corrections repeat pages `sieve align` labelled: one page each,
+            # the corrections' labels first, as `train --base` takes them (both copies trained
+            # the block's old label beside its correction, at the same weight)
+            from .adapt import merge_repeated_pages
+
+            docs, merged = merge_repeated_pages(docs)
+            if merged:
+                _note(f"sieve train: {merged} labelled pages repeat an earlier one (same url or id, same blocks: "
+                      "corrections of aligned pages); their labels are merged, sieve review's first, then the "
+                      "later file's")
+        docs = [language.annotate_blocks(d) for d in docs]
         # labelled web pages (blocks with DOM facts, as `sieve align` and `sieve review`
         # write them) train the HTML model, block text the text model
         pages = sum(1 for d in docs if d.is_page)

@@ -1598,3 +1598,28 @@ def test_the_report_says_when_the_labels_are_sieve_aligns(runner: CliRunner, tin
     result = runner.invoke(cli, ["evaluate", str(data_dir / "labelled.jsonl"), "--model-dir", str(tiny_model_dir),
                                  "--report", str(plain)])
     assert result.exit_code == 0 and "sieve align" not in plain.read_text(encoding="utf-8")
+
+
+def test_train_merges_review_corrections_with_the_pages_they_correct(runner: CliRunner, tiny_model_dir: Path,
+                                                                     data_dir: Path, tmp_path: Path) -> None:
+    # `train --base` merged them; `train` trained both copies, the block's old label at
+    # the same weight as its correction
+    records = [json.loads(line) for line in (data_dir / "train-small.jsonl").read_text(encoding="utf-8").splitlines()]
+    first = records[0]
+    i = next(k for k, b in enumerate(first["blocks"]) if b["label"] == "navigation")
+    corrected = {**first, "reviewed": True,
+                 "blocks": [{**b, "label": "boilerplate" if k == i else None} for k, b in enumerate(first["blocks"])]}
+    corrections = tmp_path / "corrections.jsonl"
+    corrections.write_text(json.dumps(corrected) + "\n", encoding="utf-8")
+    out = tmp_path / "m"
+    result = runner.invoke(cli, ["train", str(corrections), str(data_dir / "train-small.jsonl"), "-o", str(out),
+                                 "--folds", "0", "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    assert "1 labelled pages repeat an earlier one" in result.stderr
+    card = json.loads((out / "blocks.json").read_text(encoding="utf-8"))
+    labelled = sum(b["label"] is not None for r in records for b in r["blocks"])
+    assert card["training_documents"] == len(records) and card["training_blocks"] == labelled
+    # without corrections, a page given twice still counts twice (a copy, said)
+    copies = runner.invoke(cli, ["train", str(data_dir / "train-small.jsonl"), str(data_dir / "train-small.jsonl"),
+                                 "-o", str(tmp_path / "m2"), "--folds", "0", "--model-dir", str(tiny_model_dir)])
+    assert copies.exit_code == 0 and "documents repeat another's blocks exactly" in copies.stderr
