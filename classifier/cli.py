@@ -1232,7 +1232,9 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
                   "several host names (a blog platform's subdomains) are one publisher when their records "
                   "name it in 'publisher' (`sieve align --publisher NAME` does)")
 
-        def report(name: str, gold: list[Document]) -> tuple[float, float]:
+        figures: dict[str, Any] = {}  # the before/after figures, for the card (`sieve models` shows them)
+
+        def report(name: str, gold: list[Document], key: str) -> tuple[float, float]:
             before = list(base.label_many(gold))
             after = []
             for d, p in zip(before, probs_of(before)):
@@ -1249,11 +1251,16 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             if ma["blocks"] < FEW_BLOCKS:
                 _note(f"sieve train: note: {ma['blocks']} labelled blocks are too few for these figures to "
                       "mean much")
+            figures[key] = {"documents": len(gold), "blocks": ma["blocks"],
+                            **{when: {"content_vs_rest": round(m["content_vs_rest"]["f1"], 4),
+                                      "macro_f1": round(m["macro_f1"], 4)}
+                               for when, m in (("before", mb), ("after", ma))}}
             return ma["content_vs_rest"]["f1"] - mb["content_vs_rest"]["f1"], ma["macro_f1"] - mb["macro_f1"]
 
         if held:
             shown = ", ".join(str(d.id) for d in held[:10]) + (", ..." if len(held) > 10 else "")
-            cvr_gain, macro_gain = report(f"held-out pages of the publisher ({len(held)}: {shown})", held)
+            cvr_gain, macro_gain = report(f"held-out pages of the publisher ({len(held)}: {shown})", held,
+                                          "heldout")
             aligned = _aligned_warning(held)
             if aligned:
                 _note(f"sieve train: warning: of the held-out pages, {aligned}")
@@ -1266,7 +1273,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             if own:
                 _note(f"sieve train: warning: {own} of the --general documents are of the adapted publisher(s): "
                       "--general is for other publishers' pages, which the adapter must leave alone")
-            report(f"general data ({len(gen)} documents)", gen)
+            report(f"general data ({len(gen)} documents)", gen, "general")
             for line in _in_sample_notes(base, general, gen):
                 _note(f"sieve train: warning: {line}")
         if held:  # the adapter that is written learns from every page given
@@ -1282,6 +1289,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
             "base": str(base_dir),
             "training_files": [{"path": os.path.abspath(p), "sha256": _data_sha256(p)} for p in data],
             "base_model_sha256": read_card(output_dir / BASE_MODEL_FILES[kind]).get("sha256"),
+            # before (the base model) and after (an adapter fitted without the held-out pages)
+            "heldout": figures.get("heldout"), "general": figures.get("general"),
             "seconds": round(time.perf_counter() - started, 1)})
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
@@ -1655,7 +1664,30 @@ def _card_lines(name: str, card: dict[str, Any]) -> list[str]:
             lines.append(f"cross-validated ({card.get('cv_folds', '?')} folds, grouped by publisher): {f}")
         elif card.get("kind") != "publisher-adapter":
             lines.append("no cross-validated figures in its card (trained with --folds 0, or one publisher)")
+        else:
+            lines.extend(_adapter_figures(card))
     lines.append(f"sha256 {card.get('sha256', '?')}")
+    return lines
+
+
+def _adapter_figures(card: dict[str, Any]) -> list[str]:
+    """The before/after lines of a publisher adapter's card (`sieve train --base`)."""
+    lines = []
+    for key, what in (("heldout", "held-out pages of the publisher"), ("general", "--general data")):
+        fig = card.get(key)
+        if not isinstance(fig, dict) or not isinstance(fig.get("before"), dict) \
+                or not isinstance(fig.get("after"), dict):
+            continue
+        pairs = []
+        for field, name in (("content_vs_rest", "content-vs-rest"), ("macro_f1", "macro-F1")):
+            before, after = fig["before"].get(field), fig["after"].get(field)
+            if isinstance(before, (int, float)) and isinstance(after, (int, float)):
+                pairs.append(f"{name} {before:.3f} -> {after:.3f}")
+        if pairs:
+            lines.append(f"{what} ({fig.get('documents', '?')} documents, {fig.get('blocks', '?')} labelled blocks), "
+                         "base -> adapted (fitted without the held-out pages): " + ", ".join(pairs))
+    if "heldout" in card and not isinstance(card.get("heldout"), dict):
+        lines.append("no held-out figures in its card (too few labelled pages to hold some out)")
     return lines
 
 

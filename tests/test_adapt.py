@@ -709,3 +709,32 @@ def test_evaluate_on_an_adapters_own_pages_says_they_are_in_sample_for_it(runner
     assert result.exit_code == 0, result.stderr
     assert "is a file adapter.joblib was trained on" in result.stderr
     assert "pages of its publisher it has not seen" in result.stderr
+
+
+def test_the_adapters_card_keeps_its_before_and_after_figures(runner: CliRunner, tiny_model_dir: Path,
+                                                              data_dir: Path, tmp_path: Path) -> None:
+    # printed once by `train --base`, then gone: `sieve models` showed no figure of an adapter
+    data = tmp_path / "blog.jsonl"
+    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(10)))
+    out = tmp_path / "adapted"
+    result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out),
+                                 "--general", str(data_dir / "labelled.jsonl")])
+    assert result.exit_code == 0, result.stderr
+    held = next(line for line in result.stdout.splitlines() if line.startswith("held-out pages of the publisher"))
+    before, after = held.split("content-vs-rest F1 ")[1].split(",")[0].split(" -> ")
+    card = json.loads((out / "adapter.json").read_text())
+    assert card["heldout"]["documents"] == 3
+    assert card["heldout"]["before"]["content_vs_rest"] == float(before)
+    assert card["heldout"]["after"]["content_vs_rest"] == float(after)
+    assert card["general"]["documents"] == 30
+    shown = runner.invoke(cli, ["models", "--model-dir", str(out)])
+    assert shown.exit_code == 0, shown.stdout
+    assert f"held-out pages of the publisher (3 documents, {card['heldout']['blocks']} labelled blocks)" in shown.stdout
+    assert f"content-vs-rest {float(before):.3f} -> {float(after):.3f}" in shown.stdout
+    assert "--general data (30 documents" in shown.stdout
+    # too few pages to hold some out: the card says there is no figure
+    few = tmp_path / "few"
+    three = tmp_path / "three.jsonl"
+    three.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(3)))
+    assert runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(three), "-o", str(few)]).exit_code == 0
+    assert "no held-out figures in its card" in runner.invoke(cli, ["models", "--model-dir", str(few)]).stdout
