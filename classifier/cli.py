@@ -827,13 +827,28 @@ def _refuse_unlabelled_inputs(data: tuple[str, ...]) -> None:
                                "clean text, `sieve review` by hand)")
 
 
+def _warn_shared_ids(docs: list[Document]) -> None:
+    """Warn of documents that share their id: a scorer that matches predictions to gold
+    by id keeps one of each."""
+    from collections import Counter
+
+    ids = Counter(d.id for d in docs)
+    shared = [i for i, n in ids.items() if n > 1]
+    if shared:
+        shown = ", ".join(map(str, shared[:5])) + (", ..." if len(shared) > 5 else "")
+        _note(f"sieve: warning: {sum(ids[i] for i in shared)} documents share their id with another ({shown}): "
+              "each counts here, but a scorer that matches documents by id keeps one of each")
+
+
 def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | Path | None, ...] = (),
                    publisher: str | None = None, sink: RejectSink | None = None,
-                   max_reject_share: float | None = None) -> list[Document]:
+                   max_reject_share: float | None = None, shared_ids: bool = True) -> list[Document]:
     """The labelled documents of ``data``, with a line on standard error for each
     record rejected (counted in ``sink`` when given) and warnings about the labels.
     With ``max_reject_share`` (`evaluate`), data whose every record was rejected exits
-    with ``EXIT_TOO_MANY_REJECTS`` as `score` does, unless the share allows it all."""
+    with ``EXIT_TOO_MANY_REJECTS`` as `score` does, unless the share allows it all.
+    ``shared_ids=False`` leaves the warning of documents sharing an id to the caller
+    (``_warn_shared_ids``), which merges `sieve review`'s corrections first."""
     unlabelled = [d for d in data if _not_labelled_data(d)]  # found in a folder the user named
     if unlabelled:
         shown = ", ".join(unlabelled[:3]) + (", ..." if len(unlabelled) > 3 else "")
@@ -879,12 +894,8 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
     if unknown:  # a typo would quietly leave a label out of training or of the figures
         _note(f"sieve: warning: {sum(unknown.values())} blocks have a label that is none of content, "
               f"boilerplate, navigation ({shown}): they count as unlabelled")
-    ids = Counter(d.id for d in docs)
-    shared = [i for i, n in ids.items() if n > 1]
-    if shared:  # a scorer that matches predictions to gold by id keeps one of each
-        shown = ", ".join(map(str, shared[:5])) + (", ..." if len(shared) > 5 else "")
-        _note(f"sieve: warning: {sum(ids[i] for i in shared)} documents share their id with another ({shown}): "
-              "each counts here, but a scorer that matches documents by id keeps one of each")
+    if shared_ids:
+        _warn_shared_ids(docs)
     predicted = [d.id for d in docs if _is_prediction(d)]
     if predicted:  # `sieve score`'s output given as gold: the model measured, or trained, against itself
         shown = ", ".join(map(str, predicted[:5])) + (", ..." if len(predicted) > 5 else "")
@@ -1050,7 +1061,7 @@ def _train_into(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, 
         lid = source_dir / LID_MODEL_FILE
         language = LanguageIdentifier(lid)
         # the block model reads block languages: annotate as `sieve score` will
-        docs = _training_documents(_read_labelled(data, text_field))
+        docs = _training_documents(_read_labelled(data, text_field, shared_ids=False))
         if any(d.extra.get("reviewed") is True for d in docs):
             # `sieve review`'s corrections repeat pages `sieve align` labelled: one page each,
             # the corrections' labels first, as `train --base` takes them (both copies trained
@@ -1059,9 +1070,10 @@ def _train_into(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, 
 
             docs, merged = merge_repeated_pages(docs)
             if merged:
-                _note(f"sieve train: {merged} labelled pages repeat an earlier one (same url or id, same blocks: "
-                      "corrections of aligned pages); their labels are merged, sieve review's first, then the "
-                      "later file's")
+                _note(f"sieve train: {_plural(merged, 'labelled page')} repeat{'s' if merged == 1 else ''} an "
+                      "earlier one (same url or id, same blocks: corrections of aligned pages); their labels are "
+                      "merged, sieve review's first, then the later file's")
+        _warn_shared_ids(docs)  # after the merge: a correction and its page are one document
         docs = [language.annotate_blocks(d) for d in docs]
         # labelled web pages (blocks with DOM facts, as `sieve align` and `sieve review`
         # write them) train the HTML model, block text the text model
@@ -1146,7 +1158,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         base.check_models()
         if base.adapter is not None:
             raise click.ClickException(f"{base_dir} holds an adapter already; adapt its base folder instead")
-        docs, merged = merge_repeated_pages(_training_documents(_read_labelled(data, text_field)))
+        docs, merged = merge_repeated_pages(_training_documents(_read_labelled(data, text_field, shared_ids=False)))
+        _warn_shared_ids(docs)  # after the merge: a correction and its page are one document
         _refuse_replacing_adapter(output_dir, sorted({p for d in docs if (p := publisher_of(d))}))
         if merged:
             _note(f"sieve train: {_plural(merged, 'labelled page')} repeat{'s' if merged == 1 else ''} an earlier "

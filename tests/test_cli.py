@@ -1615,7 +1615,12 @@ def test_train_merges_review_corrections_with_the_pages_they_correct(runner: Cli
     result = runner.invoke(cli, ["train", str(corrections), str(data_dir / "train-small.jsonl"), "-o", str(out),
                                  "--folds", "0", "--model-dir", str(tiny_model_dir)])
     assert result.exit_code == 0, result.stderr
-    assert "1 labelled pages repeat an earlier one" in result.stderr
+    assert "1 labelled page repeats an earlier one" in result.stderr
+    assert "share their id" not in result.stderr  # merged: one document, not "each counts here"
+    adapted = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(corrections),
+                                  str(data_dir / "train-small.jsonl"), "-o", str(tmp_path / "adapted")])
+    assert adapted.exit_code == 0, adapted.stderr
+    assert "1 labelled page repeats an earlier one" in adapted.stderr and "share their id" not in adapted.stderr
     card = json.loads((out / "blocks.json").read_text(encoding="utf-8"))
     labelled = sum(b["label"] is not None for r in records for b in r["blocks"])
     assert card["training_documents"] == len(records) and card["training_blocks"] == labelled
