@@ -1153,6 +1153,11 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
     from .versions import BASE_MODEL_FILES
 
     started = time.perf_counter()
+    if base_dir.is_dir() and not (base_dir / BLOCK_MODEL_FILE).exists() \
+            and not (base_dir / BLOCK_MODEL_FILE).with_suffix(".json").exists():
+        # the load error's advice, --model-dir, is no option of this command
+        raise click.ClickException(f"--base {base_dir} is no model folder (no {BLOCK_MODEL_FILE}): name the folder "
+                                   "of the models to adapt, such as the shipped models/ or one `sieve train` wrote")
     try:
         base = Sieve(base_dir)
         base.check_models()

@@ -738,3 +738,13 @@ def test_the_adapters_card_keeps_its_before_and_after_figures(runner: CliRunner,
     three.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(3)))
     assert runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(three), "-o", str(few)]).exit_code == 0
     assert "no held-out figures in its card" in runner.invoke(cli, ["models", "--model-dir", str(few)]).stdout
+
+
+def test_train_base_on_a_folder_of_no_models_says_so(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
+    # the error advised "pass --model-dir", no option of `train --base`
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    result = runner.invoke(cli, ["train", "--base", str(pages), str(data_dir / "train-small.jsonl"),
+                                 "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "is no model folder (no blocks.joblib)" in result.stderr
+    assert "--model-dir" not in result.stderr and not (tmp_path / "out").exists()
