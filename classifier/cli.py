@@ -1914,9 +1914,15 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
         memory = TemplateMemory.learn(docs, min_pages=min_pages, min_share=min_share, partial=partial)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
-    _save_memory(memory, output)
     pages = sum(e["pages"] for e in memory.publishers.values())
     read = pages + memory.unattributed + memory.repeated
+    if not read:  # an empty memory written with exit 0 hid a wrong path or glob (train and evaluate refuse)
+        why = (" (every record rejected)" if reporter.sink.total
+               else f" (no record in {'it' if len(inputs) == 1 else 'them'})")
+        if not partial:
+            raise click.ClickException(f"no document read from {', '.join(inputs)}{why}: no memory written")
+        _note(f"sieve templates: warning: no document read from {', '.join(inputs)}{why}: an empty partial memory")
+    _save_memory(memory, output)
     n_templates = memory.count_templates()
     kept = f", {sum(len(e['blocks']) for e in memory.publishers.values())} texts kept for merging" if partial else ""
     n_pub = len(memory.publishers)

@@ -366,3 +366,19 @@ def test_a_memory_named_gz_or_zst_is_written_compressed_and_read_back(runner: Cl
     assert cut.exit_code == 1 and "damaged or cut short" in cut.stderr and "Traceback" not in cut.stderr
     refused = runner.invoke(cli, ["templates", "learn", str(crawl), "-o", str(tmp_path / "t.json.bz2")])
     assert refused.exit_code == 2 and ".bz2" in refused.stderr and not (tmp_path / "t.json.bz2").exists()
+
+
+def test_learning_from_no_document_is_an_error_not_an_empty_memory(runner: CliRunner, tmp_path: Path) -> None:
+    # an empty input (a wrong glob, an empty export) wrote an empty memory and exited 0;
+    # train and evaluate refuse the same input
+    (tmp_path / "empty.jsonl").write_text("")
+    (tmp_path / "folder").mkdir()
+    for given in ("empty.jsonl", "folder"):
+        result = runner.invoke(cli, ["templates", "learn", str(tmp_path / given), "-o", str(tmp_path / "t.json")])
+        assert result.exit_code == 1 and "no document read from" in result.stderr, result.stderr
+        assert not (tmp_path / "t.json").exists()
+    # a shard learned --partial may be empty (merged with the others): a warning, and the memory
+    part = runner.invoke(cli, ["templates", "learn", str(tmp_path / "empty.jsonl"), "--partial", "-o",
+                               str(tmp_path / "p.json")])
+    assert part.exit_code == 0 and "warning: no document read" in part.stderr
+    assert TemplateMemory.load(tmp_path / "p.json").publishers == {}
