@@ -219,6 +219,10 @@ def align_document(page: Document, clean_text: str, predicted: Document | None =
             share = 1.0 if long_enough and not b.mostly_links and f" {' '.join(toks)} " in clean_tokens else 0.0
         else:
             share = sum(g in clean_set for g in grams) / len(grams)
+            if b.mostly_links and share >= MATCH and f" {' '.join(toks)} " not in clean_tokens:
+                # a link is the article's only word for word: a related story's headline shares
+                # most of its wording with the article ("... approved a plan to reopen the baths")
+                share = 0.0
         scores = predicted.blocks[i].scores if predicted is not None and i < len(predicted.blocks) else None
         if share >= (BREADCRUMB_MATCH if _TRAIL.search(b.text) else MATCH):
             label = Label.CONTENT

@@ -83,6 +83,23 @@ def test_a_short_link_named_like_the_articles_words_is_not_content() -> None:
     assert [g["label"] for g in labels] == ["navigation", "content", "content", "navigation", "content"]
 
 
+def test_a_related_link_reusing_the_articles_wording_is_not_content() -> None:
+    # a related story's headline shares most word 3-grams with the article it sits under and was
+    # labelled content (a user run: 10 of 160 related links); a link the article has word for word stays
+    article = ["Eastholm keeps its baths", "On Tuesday the district council approved a plan to reopen the old "
+               "swimming baths, closed since the flood of 2019.", "Read the council's full plan for the baths",
+               "Work starts in March."]
+    related = "Eastholm: the district council approved a plan to reopen the old swimming baths"
+    page = Document(id="p", blocks=(Block(article[0], tag="h1"), Block(article[1], tag="p"),
+                                    Block(article[2], tag="p", link_chars=len(article[2])),
+                                    Block(article[3], tag="p"), Block(related, tag="li", link_chars=len(related))))
+    labels = align_document(page, "\n\n".join(article)).document.gold
+    assert [g["label"] for g in labels] == ["content", "content", "content", "content", "navigation"]
+    # the same words as the text of a paragraph, not a link, are still matched
+    prose = Document(id="q", blocks=(*page.blocks[:4], Block(related, tag="p")))
+    assert align_document(prose, "\n\n".join(article)).document.gold[4]["label"] == "content"
+
+
 def test_clean_text_that_is_an_excerpt_makes_the_page_doubtful() -> None:
     more = ["The ferry company said it would add a second boat on Fridays once the harbour works are done.",
             "Residents who joined the campaign plan to meet the operator next month to agree the new timetable.",
