@@ -1055,8 +1055,34 @@ def _segments(analysis: TextAnalysis, own: str) -> tuple[Segment, ...]:
             a = out[-1].end + len(text[out[-1].end:b]) - len(text[out[-1].end:b].lstrip())
             if a >= b:
                 continue
-        out.append(Segment(a, _closed(text, a, b), lang, w / n))
+        out.append(Segment(a, _before_outer_stop(text, a, _closed(text, a, b)), lang, w / n))
     return tuple(out)
+
+
+#: The closing marks of a quotation that opens with each mark.
+_CLOSERS = {"«": "»", "»": "«", "„": "“”", "“": "”", "‘": "’", '"': '"', "「": "」", "『": "』"}
+_STOPS = frozenset(".!?…。！？")
+
+
+def _before_outer_stop(text: str, start: int, end: int) -> int:
+    """``end``, moved before the full stop after a quotation that the segment is:
+    in «Ich komme heute».  (Russian, French, Spanish, German typography) the stop
+    after the closing mark ends the sentence that quotes, not the quotation, and
+    cleaned text would lose it ("сказал журналистам: Новая…")."""
+    closers = _CLOSERS.get(text[start]) if end > start else None
+    if not closers or text[end - 1] not in _STOPS:
+        return end
+    depth = 1
+    for i in range(start + 1, end):
+        ch = text[i]
+        if ch in closers:
+            depth -= 1
+            if not depth:
+                rest = text[i + 1:end]
+                return i + 1 if rest.strip() and all(c in _STOPS or c.isspace() for c in rest) else end
+        elif ch == text[start]:
+            depth += 1
+    return end
 
 
 #: Closing marks a foreign quotation ends with, and the opening marks they close.

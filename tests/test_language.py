@@ -785,6 +785,26 @@ def test_a_quotation_after_a_lead_in_is_a_segment_whole(lid: LanguageIdentifier,
     assert [(s.lang, text[s.start:s.end]) for s in block.segments] == [(lang, quote)]
 
 
+@pytest.mark.parametrize(("text", "lang", "quote"), [
+    ("Турист из Германии сказал журналистам: «Ich habe noch nie eine so schöne U-Bahn-Station gesehen, das ist "
+     "wirklich beeindruckend». Новая линия, как ожидается, разгрузит кольцевую линию.", "ru",
+     "«Ich habe noch nie eine so schöne U-Bahn-Station gesehen, das ist wirklich beeindruckend»"),
+    ("Une touriste allemande venue de Munich avec sa famille résumait : « Das ist das schönste Lichterfest, das "
+     "ich je gesehen habe ». Les commerçants se félicitent d'une fréquentation record.", "fr",
+     "« Das ist das schönste Lichterfest, das ich je gesehen habe »"),
+])
+def test_the_full_stop_after_a_quotation_is_the_quoting_sentences(lid: LanguageIdentifier, text: str, lang: str,
+                                                                   quote: str) -> None:
+    # «…». (Russian, French, Spanish typography): the stop ends the sentence that quotes;
+    # the segment took it, and `clean` left "сказал журналистам: Новая линия…"
+    from classifier.clean import _cut
+
+    segments = lid.foreign_segments(text, lang=lang)
+    assert [text[s.start:s.end] for s in segments] == [quote]
+    cut = _cut(text, [(s.start, s.end) for s in segments])
+    assert cut.count(".") == text.replace(quote, "").count(".")
+
+
 _SCRIPT_MIX = list("abcXYZ éüß") + list("мирПривет") + list("東京日本語ひらがなカタカナ") + list("한국어دبيहिन्दीไทย") \
     + list('"\'“”‘’«»「」『』()[]:.!?,;—-') + list("0123²½_ \n") + ["ɐ", "ǅ", "ᾳ", "ⅰ", "\u0301"]
 _ONE_SCRIPT = st.sampled_from(["мирПривет ,.«»\"0123", "東京日本語ひらがな「」\"“”。、 0", "한국어 .\"0", "हिन्दी। \"0"])
