@@ -872,6 +872,19 @@ def test_lang_drops_documents_in_other_languages_and_says_how_many(runner: CliRu
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize(("code", "meant"), [("deu", "de"), ("ger", "de"), ("spa", "es"), ("jpn", "ja"),
+                                             ("chi", "zh"), ("jp", "ja")])
+def test_lang_names_the_code_meant_by_a_three_letter_or_country_code(runner: CliRunner, tiny_model_dir: Path,
+                                                                     tmp_path: Path, code: str, meant: str) -> None:
+    # spelling alone hinted "eu or de" for deu, "sa" (Sanskrit) for spa, "pnb" for jpn, "hi" for chi,
+    # and nothing for ger: a user building a Spanish corpus was sent to a Sanskrit one
+    src = tmp_path / "news.jsonl"
+    src.write_text(json.dumps({"id": "de-1", "text": THREE_LANGUAGES[1][1]}) + "\n", encoding="utf-8")
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "x"), "--lang", code)
+    assert result.exit_code == 2 and f"'{code}' (did you mean {meant}?)" in result.stderr, result.stderr
+    assert not (tmp_path / "x").exists()
+
+
 def test_split_by_language_writes_a_shard_per_language(runner: CliRunner, tiny_model_dir: Path,
                                                        data_dir: Path, tmp_path: Path) -> None:
     result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(tmp_path / "out"),
