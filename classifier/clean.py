@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import __version__
-from .document import Block, Document, Label, Segment, is_blank, normalize_lang, url_host
+from .document import HAN_KANA, Block, Document, Label, Segment, is_blank, normalize_lang, url_host
 from .errors import InputError
 from .language import _text_weight, long_enough_for_a_language
 from .options import option_differences, shard_options
@@ -173,8 +173,15 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
                 out = out[:-1]
             out = out.rstrip() + right
         elif right:
+            if joint == " " and _NO_SPACE_CHAR.match(out[-1:]) and _NO_SPACE_CHAR.match(right):
+                # the space was the cut quotation's (…表示："This is …" 主办方): none between Han or kana
+                joint = ""
             out = out + joint + right if out else right
     return out
+
+
+#: Han and kana letters and CJK punctuation: text written without spaces between words.
+_NO_SPACE_CHAR = re.compile(f"[{HAN_KANA}\u3000-\u303f\uff00-\uffef]")
 
 
 _SPACES = re.compile(r"\s*")

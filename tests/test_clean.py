@@ -2024,6 +2024,19 @@ def test_a_cut_quotation_leaves_no_stray_punctuation() -> None:
     assert _cut(text, [(0, text.index("”") + 1)]) == "The mayor left."
 
 
+def test_a_cut_quotation_leaves_no_space_between_han_or_kana() -> None:
+    from classifier.clean import _cut
+
+    # a Chinese story puts a space after an English quotation; cut out, it stood between two
+    # Han characters: "表示： 主办方表示"
+    text = '研究人员表示："This is the most impressive gathering I have attended." 主办方表示，人数将超过三十万。'
+    assert _cut(text, [(text.index('"'), text.rindex('"') + 1)]) == "研究人员表示：主办方表示，人数将超过三十万。"
+    text = '市の担当者は "We are very happy with the new visitors." 観光客は増えた。'
+    assert _cut(text, [(text.index('"'), text.rindex('"') + 1)]) == "市の担当者は観光客は増えた。"
+    text = 'Der Sprecher sagte "We are very happy with it." Dann ging er.'  # spaces stay where words have them
+    assert _cut(text, [(text.index('"'), text.rindex('"') + 1)]) == "Der Sprecher sagte Dann ging er."
+
+
 def test_min_chars_counts_a_han_character_as_a_words_worth() -> None:
     """A short Chinese news item holds as much text as an English one three times its
     length: --min-chars weighs Han and kana characters as 3."""
