@@ -152,7 +152,7 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     left."), and a comma after a cut that began a sentence goes with it ("158. « ... »,
     said the mayor." -> "158. said the mayor."; at the start of the text too)."""
     kept, joints, pos = [], [], 0
-    for a, b in spans:
+    for a, b in _widened(text, spans):
         left = text[pos:a]
         kept.append(left)
         # the whitespace around the cut: a line break stays one (a <pre>'s or <br>'s lines)
@@ -169,7 +169,7 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
             # so does one that began the text (a paragraph opening on a quotation)
             right = right[1:].lstrip()
         if right[:1] in _JOINING_PUNCTUATION:
-            if right[:1] in ",;.!?，。；！？" and out.endswith((":", "：")):
+            if right[:1] in ",;.!?)，。；！？）" and out.endswith((":", "：")):
                 out = out[:-1]
             out = out.rstrip() + right
         elif right:
@@ -185,6 +185,32 @@ _NO_SPACE_CHAR = re.compile(f"[{HAN_KANA}\u3000-\u303f\uff00-\uffef]")
 
 
 _SPACES = re.compile(r"\s*")
+#: Bidirectional marks and isolates: invisible, they go with the text they wrap (an English
+#: quotation inside Arabic, ``\u200e"…"\u200f``), and with it when it is cut.
+_BIDI_MARKS = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Brackets a cut may fill: "a déclaré (« … ») avant" left "a déclaré () avant".
+_BRACKETS = ("()", "[]", "（）", "【】")
+
+
+def _widened(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` each taking the bidirectional marks right beside it and the brackets
+    (and the spaces inside them) that hold nothing else."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        floor = out[-1][1] if out else 0
+        while a > floor and text[a - 1] in _BIDI_MARKS:
+            a -= 1
+        while b < len(text) and text[b] in _BIDI_MARKS:
+            b += 1
+        i, j = a, b
+        while i > floor and text[i - 1] in " \u00a0":
+            i -= 1
+        while j < len(text) and text[j] in " \u00a0":
+            j += 1
+        if i > floor and j < len(text) and text[i - 1] + text[j] in _BRACKETS:
+            a, b = i - 1, j + 1
+        out.append((a, b))
+    return out
 #: Punctuation that ends the words before it: after a cut it joins them without a space.
 _JOINING_PUNCTUATION = frozenset(",;.:!?)]…，。；：！？）」』")
 #: Punctuation after a cut that goes with it when the text before the cut ends a sentence.

@@ -2037,6 +2037,21 @@ def test_a_cut_quotation_leaves_no_space_between_han_or_kana() -> None:
     assert _cut(text, [(text.index('"'), text.rindex('"') + 1)]) == "Der Sprecher sagte Dann ging er."
 
 
+def test_a_cut_takes_the_brackets_it_empties_and_the_bidi_marks_around_it() -> None:
+    from classifier.clean import _cut
+
+    # "a déclaré (« … ») avant" came out "a déclaré () avant"
+    text = "Le ministre a déclaré (« We will protect every single job in this sector ») avant de partir."
+    assert _cut(text, [(text.index("«"), text.index("»") + 1)]) == "Le ministre a déclaré avant de partir."
+    text = "Der Minister sagte [„We will protect every job in this sector“] und ging."
+    assert _cut(text, [(text.index("„"), text.index("“") + 1)]) == "Der Minister sagte und ging."
+    text = "The mayor (as she said: « Nous ne reculerons pas ») agreed."  # the brackets hold more: kept
+    assert _cut(text, [(text.index("«"), text.index("»") + 1)]) == "The mayor (as she said) agreed."
+    # an English quotation in Arabic, wrapped in direction marks: the marks went to the cleaned text
+    text = '\u200fقال المدير: \u200e"We will finish the project before the end of next year."\u200f وأكد أن العمل يسير.'
+    assert _cut(text, [(text.index('"'), text.rindex('"') + 1)]) == "\u200fقال المدير: وأكد أن العمل يسير."
+
+
 def test_min_chars_counts_a_han_character_as_a_words_worth() -> None:
     """A short Chinese news item holds as much text as an English one three times its
     length: --min-chars weighs Han and kana characters as 3."""
