@@ -1035,6 +1035,7 @@ def _segments(analysis: TextAnalysis, own: str) -> tuple[Segment, ...]:
     tiny unjudged piece ("Ja.") between two of the same language joins them."""
     runs: list[list[Any]] = []  # [start, end, lang, probability x letters, letters]
     open_run = tiny_gap = False
+    before: Piece | None = None
     for p in analysis.pieces:
         if _is_foreign(p, own):
             if open_run and runs[-1][2] == p.lang:
@@ -1042,12 +1043,20 @@ def _segments(analysis: TextAnalysis, own: str) -> tuple[Segment, ...]:
                 runs[-1][3] += p.prob * p.letters
                 runs[-1][4] += p.letters
             else:
-                runs.append([p.start, p.end, p.lang, p.prob * p.letters, p.letters])
+                start = p.start
+                if (before is not None and before.lang == p.lang and before.letters < SEGMENT_MIN_LETTERS
+                        and _INITIALISM_END.search(analysis.text, before.start, before.end)
+                        and (not runs or runs[-1][1] <= before.start)):
+                    # "The U.S. Department of Energy said …": the sentence was cut after its initialism,
+                    # whose few letters, left alone, stayed in the document's text ("… Erfolg. The U.S. Die …")
+                    start = before.start
+                runs.append([start, p.end, p.lang, p.prob * p.letters, p.letters])
             open_run, tiny_gap = True, False
         elif open_run and not tiny_gap and p.lang is None and p.letters < SEGMENT_MIN_LETTERS:
             tiny_gap = True
         else:
             open_run = tiny_gap = False
+        before = p
     text = analysis.text
     out: list[Segment] = []
     for a, b, lang, w, n in runs:
@@ -1083,6 +1092,10 @@ def _before_outer_stop(text: str, start: int, end: int) -> int:
         elif ch == text[start]:
             depth += 1
     return end
+
+
+#: A piece ending in an initialism (U.S., U.K., e.g.): where a sentence was cut though it goes on.
+_INITIALISM_END = re.compile(r"(?<![^\W\d_])(?:[^\W\d_]\.){2,}$")
 
 
 #: Closing marks a foreign quotation ends with, and the opening marks they close.

@@ -805,6 +805,16 @@ def test_the_full_stop_after_a_quotation_is_the_quoting_sentences(lid: LanguageI
     assert cut.count(".") == text.replace(quote, "").count(".")
 
 
+def test_a_foreign_sentence_cut_after_its_initialism_is_one_segment(lid: LanguageIdentifier) -> None:
+    # "The U.S." stood apart (a capital after "U.S.") and stayed in the German text:
+    # "… ein Erfolg. The U.S. Die Arbeiten …"
+    text = ("Laut Prof. Dr. Weber ist das Projekt ein Erfolg. The U.S. Department of Energy said the plant would "
+            "be finished by 2026 at the latest. Die Arbeiten beginnen im Mai.")
+    segments = lid.foreign_segments(text, lang="de")
+    assert [(s.lang, text[s.start:s.end]) for s in segments] == \
+        [("en", "The U.S. Department of Energy said the plant would be finished by 2026 at the latest.")]
+
+
 _SCRIPT_MIX = list("abcXYZ éüß") + list("мирПривет") + list("東京日本語ひらがなカタカナ") + list("한국어دبيहिन्दीไทย") \
     + list('"\'“”‘’«»「」『』()[]:.!?,;—-') + list("0123²½_ \n") + ["ɐ", "ǅ", "ᾳ", "ⅰ", "\u0301"]
 _ONE_SCRIPT = st.sampled_from(["мирПривет ,.«»\"0123", "東京日本語ひらがな「」\"“”。、 0", "한국어 .\"0", "हिन्दी। \"0"])
