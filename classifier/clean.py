@@ -163,10 +163,14 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     out = kept[0].strip()
     for piece, joint in zip(kept[1:], joints):
         right = piece.strip()
-        if right[:1] in _TRAILING_PUNCTUATION and (not out or out.endswith(_SENTENCE_ENDS)):
+        began = not out or out.endswith(_SENTENCE_ENDS)
+        if right[:1] in _TRAILING_PUNCTUATION and began:
             # a cut that began a sentence takes the comma that ended its part of it along:
             # "158. « Nous ne reculerons pas », said the mayor." -> "158. said the mayor.";
             # so does one that began the text (a paragraph opening on a quotation)
+            right = right[1:].lstrip()
+        if right[:1] in _DASHES and began:
+            # and the dash that led from it to its speaker (Russian, Ukrainian, Polish: «…», — сказав він)
             right = right[1:].lstrip()
         if right[:1] in _JOINING_PUNCTUATION:
             if right[:1] in ",;.!?)，。；！？）" and out.endswith((":", "：")):
@@ -216,6 +220,7 @@ _JOINING_PUNCTUATION = frozenset(",;.:!?)]…，。；：！？）」』")
 #: Punctuation after a cut that goes with it when the text before the cut ends a sentence.
 _TRAILING_PUNCTUATION = frozenset(",;.，；。、")
 _SENTENCE_ENDS = (".", "!", "?", "…", "。", "！", "？")
+_DASHES = frozenset("—–")
 
 
 #: A block in another language than the document's is removed (or split out) as foreign

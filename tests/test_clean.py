@@ -2052,6 +2052,19 @@ def test_a_cut_takes_the_brackets_it_empties_and_the_bidi_marks_around_it() -> N
     assert _cut(text, [(text.index('"'), text.rindex('"') + 1)]) == "\u200fقال المدير: وأكد أن العمل يسير."
 
 
+def test_a_cut_quotation_that_began_a_sentence_takes_the_dash_to_its_speaker() -> None:
+    from classifier.clean import _cut
+
+    # Russian and Ukrainian put a dash between a quotation and its speaker: "два роки. — сказав він."
+    text = "Реформа триватиме ще два роки. «Мы не будем останавливаться на полпути», — сказав він. Опозиція проти."
+    assert _cut(text, [(text.index("«"), text.index("»") + 1)]) == \
+        "Реформа триватиме ще два роки. сказав він. Опозиція проти."
+    text = "«Мы не будем останавливаться на полпути» – сказал министр. Оппозиция против."
+    assert _cut(text, [(0, text.index("»") + 1)]) == "сказал министр. Оппозиция против."
+    text = "Он сказал: «Мы не будем останавливаться на полпути», — и ушёл."  # mid-sentence: the dash stays
+    assert _cut(text, [(text.index("«"), text.index("»") + 1)]) == "Он сказал, — и ушёл."
+
+
 def test_min_chars_counts_a_han_character_as_a_words_worth() -> None:
     """A short Chinese news item holds as much text as an English one three times its
     length: --min-chars weighs Han and kana characters as 3."""
