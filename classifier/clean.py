@@ -24,6 +24,7 @@ import os
 import re
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -32,7 +33,17 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import __version__
-from .document import HAN_KANA, Block, Document, Label, Segment, is_blank, normalize_lang, url_host
+from .document import (
+    HAN_KANA,
+    LANGUAGE_ALIASES,
+    Block,
+    Document,
+    Label,
+    Segment,
+    is_blank,
+    normalize_lang,
+    url_host,
+)
 from .errors import InputError
 from .language import _text_weight, long_enough_for_a_language
 from .options import option_differences, shard_options
@@ -102,6 +113,12 @@ class CleanPolicy:
         if None in languages:
             raise ValueError(f"languages must be language codes (en, de, zh...; 'und' for text in no language), "
                              f"not {self.languages!r}")
+        if meant := {code: LANGUAGE_ALIASES[code] for code in languages if code in LANGUAGE_ALIASES}:
+            # no model is at hand to check codes against (`sieve clean --lang` refuses them): the shipped
+            # one writes ISO 639-1 codes, so "deu" keeps no document of it (a model writing "deu" would)
+            warnings.warn("languages: " + ", ".join(f"{code!r} is written {to!r} by the shipped language model"
+                                                    for code, to in sorted(meant.items()))
+                          + ": documents in it are dropped unless the model writes these codes", stacklevel=3)
         if not isinstance(self.min_chars, Integral) or isinstance(self.min_chars, bool):
             raise TypeError(f"min_chars is {self.min_chars!r}: a number of characters (an int), 0 or more")
         if self.min_chars < 0:

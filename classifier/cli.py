@@ -20,6 +20,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -30,7 +31,17 @@ import click
 from . import __version__
 from .cards import missing_model_file, sha256_of
 from .clean import COMPRESSION_SUFFIX, DEFAULT_MIN_CHARS, PARQUET_SUFFIX, UNDETERMINED
-from .document import LABELS, Block, Document, Label, Segment, labelled_block, normalize_lang, url_host
+from .document import (
+    LABELS,
+    LANGUAGE_ALIASES,
+    Block,
+    Document,
+    Label,
+    Segment,
+    labelled_block,
+    normalize_lang,
+    url_host,
+)
 from .errors import ClassifierError
 from .language import LanguageIdentifier
 from .pipeline import (
@@ -2399,27 +2410,6 @@ def _lang_option(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     return tuple(out)
 
 
-#: Codes that are not the language model's but name one of its languages: ISO 639-2's
-#: three-letter codes (bibliographic and terminologic), a few ISO 639-3 ones of a
-#: macrolanguage's main member, withdrawn two-letter codes, and country codes taken for
-#: language codes. ``--lang`` names the code meant: spelling alone hinted "eu" for "deu",
-#: "sa" (Sanskrit) for "spa", "pnb" for "jpn" and nothing for "ger".
-_LANGUAGE_ALIASES = dict(pair.split(":") for pair in (
-    "afr:af alb:sq amh:am ara:ar arg:an arm:hy asm:as ava:av aze:az bak:ba baq:eu bel:be ben:bn bih:bh bod:bo "
-    "bos:bs bre:br bul:bg bur:my cat:ca ces:cs che:ce chi:zh chv:cv cor:kw cos:co cym:cy cze:cs dan:da deu:de "
-    "div:dv dut:nl ell:el eng:en epo:eo est:et eus:eu fas:fa fin:fi fra:fr fre:fr fry:fy geo:ka ger:de gla:gd "
-    "gle:ga glg:gl glv:gv gre:el grn:gn guj:gu hat:ht heb:he hin:hi hrv:hr hun:hu hye:hy ice:is ido:io ile:ie "
-    "ina:ia ind:id isl:is ita:it jav:jv jpn:ja kan:kn kat:ka kaz:kk khm:km kir:ky kom:kv kor:ko kur:ku lao:lo "
-    "lat:la lav:lv lim:li lit:lt ltz:lb mac:mk mal:ml mar:mr may:ms mkd:mk mlg:mg mlt:mt mon:mn msa:ms mya:my "
-    "nep:ne nld:nl nno:nn nor:no oci:oc ori:or oss:os pan:pa per:fa pol:pl por:pt pus:ps que:qu roh:rm ron:ro "
-    "rum:ro rus:ru san:sa sin:si slk:sk slo:sk slv:sl snd:sd som:so spa:es sqi:sq srd:sc srp:sr sun:su swa:sw "
-    "swe:sv tam:ta tat:tt tel:te tgk:tg tgl:tl tha:th tib:bo tuk:tk tur:tr uig:ug ukr:uk urd:ur uzb:uz vie:vi "
-    "vol:vo wel:cy wln:wa yid:yi yor:yo zho:zh "
-    "cmn:zh arb:ar pes:fa zsm:ms nob:no ekk:et lvs:lv swh:sw uzn:uz "
-    "iw:he in:id ji:yi nb:no jp:ja cn:zh cz:cs dk:da gr:el ua:uk kr:ko vn:vi se:sv"
-).split())
-
-
 def _check_languages(langs: tuple[str, ...], model_dir: Path | None) -> None:
     """A usage error for a ``--lang`` code the language model never gives (a document
     would never be in it), with the codes it does give that look like it."""
@@ -2433,7 +2423,7 @@ def _check_languages(langs: tuple[str, ...], model_dir: Path | None) -> None:
         return  # a missing or damaged model: the run says so itself, as without --lang
     unknown = [code for code in langs if code not in known and code != UNDETERMINED]
     if unknown:
-        hints = {code: [_LANGUAGE_ALIASES[code]] if _LANGUAGE_ALIASES.get(code) in known
+        hints = {code: [LANGUAGE_ALIASES[code]] if LANGUAGE_ALIASES.get(code) in known
                  else difflib.get_close_matches(code, sorted(known), n=3, cutoff=0.5) for code in unknown}
         said = "; ".join(f"{code!r}" + (f" (did you mean {' or '.join(hints[code])}?)" if hints[code] else "")
                          for code in unknown)
@@ -2541,10 +2531,12 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         raise click.UsageError("--annotate keeps every block of a document in one record, with its language: "
                                "drop --split-by-language (or --annotate)")
     select = FileFilter(tuple(include), tuple(exclude))
-    policy = CleanPolicy(keep_labels=frozenset(Label(k) for k in keep), keep_foreign=keep_foreign,
-                         split_by_language=split_by_language, min_chars=min_chars, annotate=annotate,
-                         drop_fields=drop_fields, captions=not no_captions, languages=frozenset(langs))
-    _check_languages(langs, model_dir)
+    _check_languages(langs, model_dir)  # against the run's own language model: CleanPolicy's warning is moot
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        policy = CleanPolicy(keep_labels=frozenset(Label(k) for k in keep), keep_foreign=keep_foreign,
+                             split_by_language=split_by_language, min_chars=min_chars, annotate=annotate,
+                             drop_fields=drop_fields, captions=not no_captions, languages=frozenset(langs))
     if scheduler is not None and engine != "dask":  # never run locally when a cluster was named
         raise click.UsageError("--scheduler is the address of a Dask scheduler: add --engine dask")
     if scheduler is not None and not scheduler.strip():  # "$SCHEDULER" unset: not a local cluster

@@ -47,6 +47,27 @@ def normalize_lang(code: object) -> str | None:
     return text if _LANG_RE.match(text) else None
 
 
+#: Codes that are not the language model's but name one of its languages: ISO 639-2's
+#: three-letter codes (bibliographic and terminologic), a few ISO 639-3 ones of a
+#: macrolanguage's main member, withdrawn two-letter codes, and country codes taken for
+#: language codes. ``sieve clean --lang`` and ``CleanPolicy`` name the code meant: spelling alone hinted "eu" for "deu",
+#: "sa" (Sanskrit) for "spa", "pnb" for "jpn" and nothing for "ger".
+LANGUAGE_ALIASES = dict(pair.split(":") for pair in (
+    "afr:af alb:sq amh:am ara:ar arg:an arm:hy asm:as ava:av aze:az bak:ba baq:eu bel:be ben:bn bih:bh bod:bo "
+    "bos:bs bre:br bul:bg bur:my cat:ca ces:cs che:ce chi:zh chv:cv cor:kw cos:co cym:cy cze:cs dan:da deu:de "
+    "div:dv dut:nl ell:el eng:en epo:eo est:et eus:eu fas:fa fin:fi fra:fr fre:fr fry:fy geo:ka ger:de gla:gd "
+    "gle:ga glg:gl glv:gv gre:el grn:gn guj:gu hat:ht heb:he hin:hi hrv:hr hun:hu hye:hy ice:is ido:io ile:ie "
+    "ina:ia ind:id isl:is ita:it jav:jv jpn:ja kan:kn kat:ka kaz:kk khm:km kir:ky kom:kv kor:ko kur:ku lao:lo "
+    "lat:la lav:lv lim:li lit:lt ltz:lb mac:mk mal:ml mar:mr may:ms mkd:mk mlg:mg mlt:mt mon:mn msa:ms mya:my "
+    "nep:ne nld:nl nno:nn nor:no oci:oc ori:or oss:os pan:pa per:fa pol:pl por:pt pus:ps que:qu roh:rm ron:ro "
+    "rum:ro rus:ru san:sa sin:si slk:sk slo:sk slv:sl snd:sd som:so spa:es sqi:sq srd:sc srp:sr sun:su swa:sw "
+    "swe:sv tam:ta tat:tt tel:te tgk:tg tgl:tl tha:th tib:bo tuk:tk tur:tr uig:ug ukr:uk urd:ur uzb:uz vie:vi "
+    "vol:vo wel:cy wln:wa yid:yi yor:yo zho:zh "
+    "cmn:zh arb:ar pes:fa zsm:ms nob:no ekk:et lvs:lv swh:sw uzn:uz "
+    "iw:he in:id ji:yi nb:no jp:ja cn:zh cz:cs dk:da gr:el ua:uk kr:ko vn:vi se:sv"
+).split())
+
+
 #: Han and kana letters, as ranges of a regex character class: the languages written
 #: without spaces between words (the language layer weighs them, the block shape
 #: counts their words).

@@ -882,7 +882,12 @@ def test_lang_names_the_code_meant_by_a_three_letter_or_country_code(runner: Cli
     src.write_text(json.dumps({"id": "de-1", "text": THREE_LANGUAGES[1][1]}) + "\n", encoding="utf-8")
     result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "x"), "--lang", code)
     assert result.exit_code == 2 and f"'{code}' (did you mean {meant}?)" in result.stderr, result.stderr
+    assert "Warning" not in result.stderr  # the usage error says it; not CleanPolicy's warning beside it
     assert not (tmp_path / "x").exists()
+    # a policy made in Python has no model to check against: it warns of the code the shipped model writes
+    with pytest.warns(UserWarning, match=f"'{code}' is written '{meant}' by the shipped language model"):
+        policy = CleanPolicy(languages={code, "en"})
+    assert policy.languages == {code, "en"}  # kept: a language model may write such codes
 
 
 def test_split_by_language_writes_a_shard_per_language(runner: CliRunner, tiny_model_dir: Path,
