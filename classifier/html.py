@@ -195,7 +195,7 @@ _MIXABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC")
 _IN_WORD_SYMBOLS = "\x80-\x9f\xa1-\xac\xae-\xbf\u2500-\u257f"
 _MOJIBAKE_WORD = re.compile(f"[^\\W\\d_]+(?:[{_IN_WORD_SYMBOLS}]+[^\\W\\d_]+)+|\\w+")
 _IN_WORD_SYMBOL = re.compile(f"[{_IN_WORD_SYMBOLS}]")
-_C1_CONTROL = re.compile("[\x80-\x9f]")
+_C1 = re.compile("[\x80-\x9f]")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -246,7 +246,7 @@ def _misread_share(text: str, judge: Any) -> tuple[float, int]:
                 symbols += 1
         units += letters + symbols
         bad += letters + symbols if len(scripts) > 1 or turned else symbols
-    controls = len(_C1_CONTROL.findall(text))
+    controls = len(_C1.findall(text))
     units, bad = units + controls, bad + controls
     if inner and inner_upper > UPPER_INSIDE_WORDS * inner:
         bad = max(bad, inner_upper)  # mostly capitals inside words: a case-swapping misreading (KOI8-R, cp1251)
@@ -362,7 +362,6 @@ def _guess_codec(data: bytes) -> str | None:
     return best
 
 
-_C1 = re.compile("[\x80-\x9f]")
 #: How much surer fastText must be of another CJK reading than of the guesser's first.
 CJK_MARGIN = 0.1
 #: CJK multi-byte encodings (as ``codecs.lookup`` names them), and the languages each writes.
