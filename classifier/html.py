@@ -185,7 +185,8 @@ MISREAD_SHARE = 0.2
 #: ... when the page has at least this many letters beyond ASCII (a name or two decide nothing).
 MISREAD_MIN_LETTERS = 10
 #: Prose writes few capitals after a word's first letter; KOI8-R read as windows-1251 (and the
-#: reverse) swaps the case of every Cyrillic letter.
+#: reverse) swaps the case of every Cyrillic letter: a capitalised word turns from lower to upper
+#: case ("зПТПДУЛПК"), and no word is capitalised. A page in capitals has neither.
 UPPER_INSIDE_WORDS = 0.5
 #: Scripts a wrong single-byte label mixes inside one word ("zagіosowaіa": windows-1250 read
 #: as windows-1251; "votי": windows-1252 read as windows-1255), and the characters such a
@@ -215,12 +216,13 @@ def _misread_share(text: str, judge: Any) -> tuple[float, int]:
     the letters beyond ASCII and the symbols inside words, those in a word that mixes
     scripts (``_MIXABLE_SCRIPTS``: "Mмstskб") or turns from lower to upper case
     ("зПТПДУЛПК": KOI8-R read as windows-1251), the symbols between letters ("zag³osowa³a")
-    and C1 controls, the capitals inside words when they are most letters there, the
-    accented Latin letters when they are most Latin letters (``ACCENTED_SHARE``), and the
-    Latin letters beyond ASCII that the language fastText reads (not English: its accents
-    are names') does not write ("Mìstská")."""
+    and C1 controls, the capitals inside words when they are most letters there and more
+    words turn than are capitalised (``UPPER_INSIDE_WORDS``), the accented Latin letters
+    when they are most Latin letters (``ACCENTED_SHARE``), and the Latin letters beyond
+    ASCII that the language fastText reads (not English: its accents are names') does not
+    write ("Mìstská")."""
     text = text[:50_000]
-    units = bad = inner = inner_upper = latin = accented = 0
+    units = bad = inner = inner_upper = latin = accented = turned_words = capitalised = 0
     for m in _MOJIBAKE_WORD.finditer(text):
         word = m.group()
         if word.isascii():
@@ -246,9 +248,11 @@ def _misread_share(text: str, judge: Any) -> tuple[float, int]:
                 symbols += 1
         units += letters + symbols
         bad += letters + symbols if len(scripts) > 1 or turned else symbols
+        turned_words += turned
+        capitalised += len(word) > 1 and word[0].isupper() and word[1:].islower()
     controls = len(_C1.findall(text))
     units, bad = units + controls, bad + controls
-    if inner and inner_upper > UPPER_INSIDE_WORDS * inner:
+    if inner and inner_upper > UPPER_INSIDE_WORDS * inner and turned_words > capitalised:
         bad = max(bad, inner_upper)  # mostly capitals inside words: a case-swapping misreading (KOI8-R, cp1251)
     if accented > ACCENTED_SHARE * latin:
         bad = max(bad, accented)  # Latin letters mostly accented: another script's bytes ("Ăîđîäńęîé")

@@ -733,6 +733,21 @@ def test_a_single_byte_label_that_reads_as_mojibake_is_guessed(text: str, encodi
         assert html_to_blocks(right.encode(encoding))[0].text == body
 
 
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("НОВОСТИ. ГЛАВНАЯ СТРАНИЦА. КОНТАКТЫ.", "koi8-r"),  # was read as windows-1251: "опчпуфй. змбчобс"
+    ("СРОЧНО! ПАРОМ БУДЕТ ХОДИТЬ ВСЮ ЗИМУ.", "koi8-r"),  # "утпюоп! рбтпн"
+    ("НОВОСТИ. ГЛАВНАЯ СТРАНИЦА. КОНТАКТЫ.", "iso8859-5"),  # as windows-874: Thai letters
+    ("МЕГАФОН И ВЫМПЕЛКОМ СНИЗИЛИ ТАРИФЫ.", "cp1251"),  # as UTF-16
+], ids=["koi8-r", "koi8-r-2", "iso-8859-5", "windows-1251"])
+def test_a_rightly_labelled_page_in_capitals_keeps_its_label(text: str, encoding: str) -> None:
+    # capitals inside words are most letters of KOI8-R read as windows-1251 ("зПТПДУЛПК УПЧЕФ"),
+    # and of any page in capitals: such a page was guessed, and the guess (lower-case mojibake,
+    # another script) read "cleaner". Only a reading whose words turn from lower to upper case
+    # more often than they are capitalised has its case swapped.
+    page = f'<html><head><meta charset="{encoding}"></head><body><h1>{text}</h1></body></html>'
+    assert html_to_blocks(page.encode(encoding))[0].text == text
+
+
 def test_a_page_of_few_non_ascii_letters_in_its_charset_keeps_it_despite_a_stray_byte() -> None:
     # one broken byte among a title's six Japanese characters over English text made the
     # label "mostly undecodable": the page was guessed, its title read as Cyrillic mojibake
