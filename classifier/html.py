@@ -213,14 +213,14 @@ def _letter_script(ch: str) -> str | None:
 def _misread_share(text: str, judge: Any) -> tuple[float, int]:
     """How much of a page's text (its first 50,000 characters, markup aside) reads as the
     mojibake of a wrong single-byte label, and over how many characters beyond ASCII: of
-    the letters beyond ASCII and the symbols inside words, those in a word that mixes
-    scripts (``_MIXABLE_SCRIPTS``: "Mмstskб") or turns from lower to upper case
-    ("зПТПДУЛПК": KOI8-R read as windows-1251), the symbols between letters ("zag³osowa³a")
-    and C1 controls, the capitals inside words when they are most letters there and more
-    words turn than are capitalised (``UPPER_INSIDE_WORDS``), the accented Latin letters
-    when they are most Latin letters (``ACCENTED_SHARE``), and the Latin letters beyond
-    ASCII that the language fastText reads (not English: its accents are names') does not
-    write ("Mìstská")."""
+    the letters beyond ASCII of ``_MIXABLE_SCRIPTS`` (not Thai's: nothing here can fault
+    them) and the symbols inside words, those in a word that mixes scripts ("Mмstskб") or
+    turns from lower to upper case ("зПТПДУЛПК": KOI8-R read as windows-1251), the symbols
+    between letters ("zag³osowa³a") and C1 controls, the capitals inside words when they
+    are most letters there and more words turn than are capitalised (``UPPER_INSIDE_WORDS``),
+    the accented Latin letters when they are most Latin letters (``ACCENTED_SHARE``), and
+    the Latin letters beyond ASCII that the language fastText reads (not English: its
+    accents are names') does not write ("Mìstská")."""
     text = text[:50_000]
     units = bad = inner = inner_upper = latin = accented = turned_words = capitalised = 0
     for m in _MOJIBAKE_WORD.finditer(text):
@@ -232,12 +232,13 @@ def _misread_share(text: str, judge: Any) -> tuple[float, int]:
         letters = symbols = 0
         for i, ch in enumerate(word):
             if ch.isalpha():
-                if not ch.isascii():
+                script = _letter_script(ch)
+                if not ch.isascii() and script:
                     letters += 1
                     if i:
                         inner += 1
                         inner_upper += ch.isupper()
-                if script := _letter_script(ch):
+                if script:
                     scripts.add(script)
                     if script == "LATIN":
                         latin += 1
@@ -268,8 +269,9 @@ def _misread_share(text: str, judge: Any) -> tuple[float, int]:
 def _better_reading(data: bytes, codec: str) -> str | None:
     """Another single-byte charset for a page that names ``codec`` but reads in it as
     mojibake (``_misread_share``): charset-normalizer's guess, judged (``_guess_codec``),
-    when its reading is at most a third as misread. None when the label reads well (most
-    pages: the guess is made only for a misread one)."""
+    when its reading is at most a third as misread over at least half as many characters
+    (Thai letters read from Cyrillic bytes, or UTF-16's, are none the measure counts). None
+    when the label reads well (most pages: the guess is made only for a misread one)."""
     if data.isascii():
         return None
     plain = _without_markup(data[:400_000])
@@ -280,8 +282,8 @@ def _better_reading(data: bytes, codec: str) -> str | None:
     guess = _guess_codec(data)
     if guess is None or guess == codec or guess in _CJK:
         return None
-    other, _ = _misread_share(plain.decode(guess, errors="replace"), judge)
-    return guess if other < share / 3 else None
+    other, other_units = _misread_share(plain.decode(guess, errors="replace"), judge)
+    return guess if other < share / 3 and other_units >= units / 2 else None
 
 
 #: A page read as windows-1252 whose letters are mostly not ASCII is in another charset:

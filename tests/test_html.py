@@ -748,6 +748,17 @@ def test_a_rightly_labelled_page_in_capitals_keeps_its_label(text: str, encoding
     assert html_to_blocks(page.encode(encoding))[0].text == text
 
 
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("МегаФон. ВымпелКом. АвтоВАЗ. КамАЗ. ТрансНефть. СПбГУ.", "koi8-r"),
+    ("МегаФон и ВымпелКом снизили тарифы.", "cp1251"),
+], ids=["koi8-r", "windows-1251"])
+def test_a_guess_read_in_a_script_the_measure_does_not_read_is_not_taken(text: str, encoding: str) -> None:
+    # names in camel case ("МегаФон") count as misread; the guess, windows-874, read them as
+    # Thai letters, in which no mark of mojibake (mixed scripts or case, symbols) is found
+    page = f'<html><head><meta charset="{encoding}"></head><body><h1>{text}</h1></body></html>'
+    assert html_to_blocks(page.encode(encoding))[0].text == text
+
+
 def test_a_page_of_few_non_ascii_letters_in_its_charset_keeps_it_despite_a_stray_byte() -> None:
     # one broken byte among a title's six Japanese characters over English text made the
     # label "mostly undecodable": the page was guessed, its title read as Cyrillic mojibake
