@@ -197,6 +197,9 @@ _IN_WORD_SYMBOLS = "\x80-\x9f\xa1-\xac\xae-\xbf\u2500-\u257f"
 _MOJIBAKE_WORD = re.compile(f"[^\\W\\d_]+(?:[{_IN_WORD_SYMBOLS}]+[^\\W\\d_]+)+|\\w+")
 _IN_WORD_SYMBOL = re.compile(f"[{_IN_WORD_SYMBOLS}]")
 _C1 = re.compile("[\x80-\x9f]")
+#: Letter forms written only at a word's end (Hebrew's final letters, Greek's final sigma): one
+#: before another letter is a misreading ("םוחבזןמ": KOI8-R read as windows-1255).
+_FINAL_FORMS = frozenset("ךםןףץς")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -214,13 +217,14 @@ def _misread_share(text: str, judge: Any) -> tuple[float, int]:
     """How much of a page's text (its first 50,000 characters, markup aside) reads as the
     mojibake of a wrong single-byte label, and over how many characters beyond ASCII: of
     the letters beyond ASCII of ``_MIXABLE_SCRIPTS`` (not Thai's: nothing here can fault
-    them) and the symbols inside words, those in a word that mixes scripts ("Mмstskб") or
-    turns from lower to upper case ("зПТПДУЛПК": KOI8-R read as windows-1251), the symbols
-    between letters ("zag³osowa³a") and C1 controls, the capitals inside words when they
-    are most letters there and more words turn than are capitalised (``UPPER_INSIDE_WORDS``),
-    the accented Latin letters when they are most Latin letters (``ACCENTED_SHARE``), and
-    the Latin letters beyond ASCII that the language fastText reads (not English: its
-    accents are names') does not write ("Mìstská")."""
+    them) and the symbols inside words, those in a word that mixes scripts ("Mмstskб"),
+    turns from lower to upper case ("зПТПДУЛПК": KOI8-R read as windows-1251) or has a final
+    letter inside (``_FINAL_FORMS``), the symbols between letters ("zag³osowa³a") and C1
+    controls, the capitals inside words when they are most letters there and more words
+    turn than are capitalised (``UPPER_INSIDE_WORDS``), the accented Latin letters when they
+    are most Latin letters (``ACCENTED_SHARE``), and the Latin letters beyond ASCII that the
+    language fastText reads (not English: its accents are names') does not write
+    ("Mìstská")."""
     text = text[:50_000]
     units = bad = inner = inner_upper = latin = accented = turned_words = capitalised = 0
     for m in _MOJIBAKE_WORD.finditer(text):
@@ -228,7 +232,7 @@ def _misread_share(text: str, judge: Any) -> tuple[float, int]:
         if word.isascii():
             continue
         scripts: set[str] = set()
-        lower_before = turned = False
+        lower_before = turned = final_before = final_inside = False
         letters = symbols = 0
         for i, ch in enumerate(word):
             if ch.isalpha():
@@ -244,11 +248,12 @@ def _misread_share(text: str, judge: Any) -> tuple[float, int]:
                         latin += 1
                         accented += not ch.isascii()
                 turned = turned or (lower_before and ch.isupper())
-                lower_before = ch.islower()
+                final_inside = final_inside or final_before
+                lower_before, final_before = ch.islower(), ch in _FINAL_FORMS
             elif _IN_WORD_SYMBOL.match(ch):
                 symbols += 1
         units += letters + symbols
-        bad += letters + symbols if len(scripts) > 1 or turned else symbols
+        bad += letters + symbols if len(scripts) > 1 or turned or final_inside else symbols
         turned_words += turned
         capitalised += len(word) > 1 and word[0].isupper() and word[1:].islower()
     controls = len(_C1.findall(text))
