@@ -182,7 +182,8 @@ def _mostly_undecodable(decoded: str, data: bytes) -> bool:
 #: A reading of a page whose letters are more than this share misread (``_misread_share``)
 #: is mojibake of a wrong charset label ...
 MISREAD_SHARE = 0.2
-#: ... when the page has at least this many letters beyond ASCII (a name or two decide nothing).
+#: ... when it has at least this many characters the measure reads (letters beyond ASCII, symbols
+#: between letters, C1 controls: a name or two decide nothing).
 MISREAD_MIN_LETTERS = 10
 #: Prose writes few capitals after a word's first letter; KOI8-R read as windows-1251 (and the
 #: reverse) swaps the case of every Cyrillic letter: a capitalised word turns from lower to upper
