@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from classifier import Sieve
 from classifier.adapt import (
@@ -93,14 +93,20 @@ def test_an_adapter_is_the_same_whatever_the_order_of_its_pages(tiny_model_dir: 
     assert one.read_bytes() == other.read_bytes()
 
 
-def test_train_base_writes_an_adapted_folder_and_reports(runner: CliRunner, tiny_model_dir: Path,
-                                                        data_dir: Path, tmp_path: Path) -> None:
+def _train_blog_adapter(runner: CliRunner, tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> tuple[Result, Path]:
+    """`sieve train --base` on 10 blog pages with --general: its result and the adapted folder."""
     data = tmp_path / "blog.jsonl"
     data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(10)))
     out = tmp_path / "adapted"
     result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out),
                                  "--general", str(data_dir / "labelled.jsonl")])
     assert result.exit_code == 0, result.stderr
+    return result, out
+
+
+def test_train_base_writes_an_adapted_folder_and_reports(runner: CliRunner, tiny_model_dir: Path,
+                                                        data_dir: Path, tmp_path: Path) -> None:
+    result, out = _train_blog_adapter(runner, tiny_model_dir, data_dir, tmp_path)
     # each blog's url names its own host: scored as bare pages they would not be "wordpress.com"
     assert "urls name other hosts (someone0.wordpress.com, someone1.wordpress.com" in result.stderr
     lines = result.stdout.splitlines()
@@ -122,7 +128,7 @@ def test_train_base_writes_an_adapted_folder_and_reports(runner: CliRunner, tiny
     labels = [b["label"] for b in json.loads(scored.stdout)["blocks"]]
     assert labels == ["content", "content", "boilerplate", "boilerplate", "navigation", "boilerplate"]
     # evaluate says what the adapter did, and its report names it
-    evaluated = runner.invoke(cli, ["evaluate", str(data), "--model-dir", str(out), "--report",
+    evaluated = runner.invoke(cli, ["evaluate", str(tmp_path / "blog.jsonl"), "--model-dir", str(out), "--report",
                                     str(tmp_path / "r.html")])
     assert evaluated.exit_code == 0, evaluated.stderr
     assert "sieve evaluate: the folder's adapter (text model; wordpress.com) adjusted 10 of 10 documents" \
@@ -714,12 +720,7 @@ def test_evaluate_on_an_adapters_own_pages_says_they_are_in_sample_for_it(runner
 def test_the_adapters_card_keeps_its_before_and_after_figures(runner: CliRunner, tiny_model_dir: Path,
                                                               data_dir: Path, tmp_path: Path) -> None:
     # printed once by `train --base`, then gone: `sieve models` showed no figure of an adapter
-    data = tmp_path / "blog.jsonl"
-    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(10)))
-    out = tmp_path / "adapted"
-    result = runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out),
-                                 "--general", str(data_dir / "labelled.jsonl")])
-    assert result.exit_code == 0, result.stderr
+    result, out = _train_blog_adapter(runner, tiny_model_dir, data_dir, tmp_path)
     held = next(line for line in result.stdout.splitlines() if line.startswith("held-out pages of the publisher"))
     before, after = held.split("content-vs-rest F1 ")[1].split(",")[0].split(" -> ")
     card = json.loads((out / "adapter.json").read_text())
