@@ -91,12 +91,13 @@ MAX_ANALYZED_CHARS = 100_000
 #: A sentence whose language fastText gives below this is looked at again around a
 #: long quotation in it (clause granularity); a confident one is not.
 CLAUSE_RECHECK = 0.9
-_QUOTE_MARK = re.compile(r'["“„«»]')
+_QUOTE_MARK = re.compile(r'["“„«»(]')
 #: A quotation: "…", “…”, „…“ (German), and «…» (French) or »…« (German, Danish):
 #: which way guillemets point is the block's own style (``_quoted_in``), or the text
-#: between two quotations would be taken for one.
-_QUOTED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”„]+)[“”]|«([^»«]+)»')
-_QUOTED_REVERSED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”„]+)[“”]|»([^«»]+)«')
+#: between two quotations would be taken for one; and an aside in brackets, which sways
+#: a sentence to its language as a quotation does.
+_QUOTED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”„]+)[“”]|«([^»«]+)»|\(([^()]+)\)')
+_QUOTED_REVERSED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”„]+)[“”]|»([^«»]+)«|\(([^()]+)\)')
 #: Analyses of texts up to CACHE_MAX_CHARS long are cached, CACHE_SIZE at most.
 CACHE_SIZE = 20_000
 CACHE_MAX_CHARS = 200
@@ -402,7 +403,7 @@ _ASCII_NON_LETTERS = bytes(c for c in range(128) if not chr(c).isalpha())
 
 def _quoted_text(m: re.Match[str]) -> str:
     """What a ``_QUOTED`` match quotes, without its quotation marks."""
-    return m.group(1) or m.group(2) or m.group(3) or m.group(4) or ""
+    return m.group(1) or m.group(2) or m.group(3) or m.group(4) or m.group(5) or ""
 
 
 def _quoted_in(text: str) -> re.Pattern[str]:

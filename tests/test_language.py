@@ -460,6 +460,22 @@ def test_a_quotation_that_sways_fasttext_is_a_segment_of_the_sentence(lid: Langu
     assert lid.decide(lid.analyze(name), prior="de").segments == ()
 
 
+def test_a_foreign_clause_in_brackets_is_a_segment_not_its_whole_sentence(lid: LanguageIdentifier) -> None:
+    # brackets were no quotation: the German sentence swayed to English by its English aside was one
+    # English segment, and cleaning lost "Der Bürgermeister ... trat am Montag zurück."
+    text = ("Der Bürgermeister (who had been in office for twelve years before the last election) trat am Montag "
+            "zurück. Die Stadt sucht nun einen Nachfolger, und die Wahl soll im Herbst stattfinden.")
+    block = lid.decide(lid.analyze(text), prior="de")
+    assert block.lang == "de"
+    (seg,) = block.segments
+    assert seg.lang == "en"
+    assert text[seg.start:seg.end] == "(who had been in office for twelve years before the last election)"
+    # an aside in the sentence's own language leaves a sure sentence one piece
+    own = ("Der Bürgermeister (seit zwölf Jahren im Amt und zuletzt mit großer Mehrheit gewählt) trat am Montag "
+           "zurück.")
+    assert lid.decide(lid.analyze(own), prior="de").segments == ()
+
+
 def test_a_sure_sentence_quoting_its_own_language_stays_one_piece(lid: LanguageIdentifier) -> None:
     # cut around the quotation, its parts' weaker votes lowered the block's confidence
     # (which the block model reads) for no segment at all
