@@ -641,7 +641,10 @@ def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: 
 
 #: Control characters (C0 but tab and line feed, DEL, C1) shown as ``\\xNN`` in the views for
 #: people: a page's ESC sequences (an OSC title, a cursor move) went to the terminal as they were.
+#: The bidirectional overrides (LRO, RLO) too, as ``\\u202e``: one showed the rest of its line
+#: reversed (embeddings and isolates, which right-to-left text uses, stay).
 _CONTROLS = {cp: f"\\x{cp:02x}" for cp in (*range(0x20), *range(0x7f, 0xa0)) if cp not in (0x09, 0x0a)}
+_CONTROLS.update({cp: f"\\u{cp:04x}" for cp in (0x202D, 0x202E)})
 
 
 def _for_terminal(text: object) -> str:

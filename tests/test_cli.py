@@ -1567,13 +1567,15 @@ def test_the_views_for_people_show_control_characters_instead_of_sending_them(ru
     # an OSC sequence in a scraped page set the terminal's title through `clean --format text`
     osc = "\x1b]0;owned\x07"
     src = tmp_path / "page.jsonl"
-    src.write_text(json.dumps({"id": f"doc{osc}", "text": f"The island ferry keeps running{osc} through the "
+    src.write_text(json.dumps({"id": f"doc{osc}\u202e", "text": f"The island ferry keeps running{osc} through the "
                                                          "winter, the council said on Tuesday.\x9b2J"}) + "\n",
                    encoding="utf-8")
     result = runner.invoke(cli, [*command, str(src), "--model-dir", str(tiny_model_dir)])
     assert result.exit_code == 0, result.stderr
     assert "\x1b]" not in result.stdout and "\x07" not in result.stdout and "\x9b" not in result.stdout
     assert "doc\\x1b]0;owned\\x07" in result.stdout
+    # a right-to-left override showed the rest of its line reversed
+    assert "\u202e" not in result.stdout and "owned\\x07\\u202e" in result.stdout
     if command[0] != "lang":  # (the table cuts its rows to the terminal's width)
         assert "running\\x1b]0;owned\\x07 through" in result.stdout
     if command[0] == "clean":
