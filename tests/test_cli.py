@@ -1055,7 +1055,8 @@ def test_an_empty_folder_is_named_as_such(runner: CliRunner, tiny_model_dir: Pat
     cleaned = runner.invoke(cli, ["clean", str(empty), "-o", str(tmp_path / "out"), "--model-dir", str(tiny_model_dir)])
     assert cleaned.exit_code == 0 and f"no input file in {empty}" in cleaned.stderr
     learnt = runner.invoke(cli, ["templates", "learn", str(empty), "-o", str(tmp_path / "t.json")])
-    assert learnt.exit_code == 0 and f"no input file in {empty}" in learnt.stderr
+    assert learnt.exit_code == 1 and f"no input file in {empty}" in learnt.stderr  # no memory from nothing
+    assert "no document read" in learnt.stderr and not (tmp_path / "t.json").exists()
     evaluated = runner.invoke(cli, ["evaluate", str(empty), "--model-dir", str(tiny_model_dir)])
     assert evaluated.exit_code == 1 and "no document read" in evaluated.stderr and "empty folder" in evaluated.stderr
     clean = tmp_path / "clean.jsonl"
