@@ -2050,6 +2050,9 @@ def templates_show(memory: Path, top: int) -> None:
         for b in ranked[:top]:
             roles = ", ".join(f"{r or 'text'} {c}" for r, c in sorted(b["roles"].items(), key=lambda rc: -rc[1]))
             click.echo(f"  {b['pages']:>5} pages  {b['text']}  ({roles})")
+        if len(ranked) > top:  # "13 templates" above ten lines read as a listing that lost three
+            click.echo(f"  ... {len(ranked) - top} more {'texts' if mem.partial else 'blocks'} (--top {len(ranked)} "
+                       "shows them all)")
 
 
 @cli.command()

@@ -124,6 +124,9 @@ def test_cli_learn_show_merge_and_use(runner: CliRunner, tiny_model_dir: Path, t
     assert "1 publisher, 7 repeated blocks" in learned.stderr
     shown = runner.invoke(cli, ["templates", "show", str(tmp_path / "t.json"), "--top", "3"])
     assert shown.exit_code == 0 and shown.stdout.splitlines()[0].startswith("gazette.test  20 pages")
+    assert shown.stdout.splitlines()[-1] == "  ... 4 more blocks (--top 7 shows them all)"  # the rest is said, not lost
+    every = runner.invoke(cli, ["templates", "show", str(tmp_path / "t.json"), "--top", "7"]).stdout
+    assert "more" not in every and len(every.splitlines()) == 8
     for half, pages in (("a", range(10)), ("b", range(10, 20))):
         (tmp_path / f"{half}.jsonl").write_text("".join(json.dumps(_page("gazette.test", i)) + "\n" for i in pages))
         part = runner.invoke(cli, ["templates", "learn", str(tmp_path / f"{half}.jsonl"), "--partial", "-o",
