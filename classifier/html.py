@@ -8,6 +8,9 @@ A page becomes reading-order, paragraph-like blocks:
   or in its inline descendants, between two child blocks, is one block;
 * two or more consecutive ``<br>`` end a block, a single one is a line break in it
   (a poem's lines, an address);
+* the text of an inline element shown to no reader (``display:none``,
+  ``visibility:hidden``, ``hidden``) is left out of its block (a hidden block is
+  kept, with the fact ``hidden``);
 * text is whitespace-normalised (NFC, zero-width characters and soft hyphens
   removed; runs of whitespace as one space, but for those line breaks and the text of
   a ``<pre>``, which keeps its lines and indentation: code, a directory tree) and
@@ -647,7 +650,7 @@ def is_caption(block: Block) -> bool:
 class _Open:
     """What an open element adds to the context of the blocks inside it."""
 
-    __slots__ = ("facts", "hidden", "pre", "serial", "step", "words")
+    __slots__ = ("facts", "hidden", "pre", "serial", "shown", "step", "words")
 
     def __init__(self, el: etree._Element, tag: str) -> None:
         facts = []
@@ -668,8 +671,11 @@ class _Open:
             self.words = tuple(name for name in self.words if name not in _PAGE_WIDE_IGNORED)
         self.serial = 0
         style = el.get("style")
-        self.hidden = (el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true"
-                       or bool(style and _HIDDEN_STYLE.search(style.lower())))
+        hidden_attr = el.get("hidden")
+        styled_hidden = bool(style and _HIDDEN_STYLE.search(style.lower()))
+        self.hidden = (hidden_attr is not None or (el.get("aria-hidden") or "").lower() == "true" or styled_hidden)
+        # shown to no reader (aria-hidden text is on screen; "until-found" text opens on a search)
+        self.shown = not (styled_hidden or (hidden_attr is not None and hidden_attr.lower() != "until-found"))
         self.pre = tag in _PREFORMATTED
 
 
@@ -940,6 +946,11 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
     out = _Collector(max_blocks)
     owners: list[tuple[str, _Open]] = []
+    # per open block (the page first): its inline elements open that no reader is shown
+    # (display:none, hidden): their text is no part of the block's text. A hidden block
+    # is a block of its own, a fact the model weighs; a hidden <span> in a paragraph
+    # would add its text to the paragraph's, glued to the words around it
+    unseen = [0]
     opened: dict[int, _Open | None] = {}  # id(element) -> its context, for the "end" event
     links = 0
     brs = 0
@@ -948,6 +959,8 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
         dropped = tag is None or tag in DROP_TAGS
         if event == "start":
             if dropped or tag is None:
+                continue
+            if tag == "br" and unseen[-1]:
                 continue
             if tag == "br":
                 brs += 1
@@ -960,12 +973,16 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
             if tag in BLOCK_TAGS:
                 out.flush(*owners[-1]) if owners else out.flush(None, None)
                 owners.append((tag, info))
-            elif tag == "a" and el.get("href") is not None:  # <a name=...> is an anchor, no link
-                links += 1
-                out.links += 1
+                unseen.append(0)
+            else:
+                if not info.shown:
+                    unseen[-1] += 1
+                if tag == "a" and el.get("href") is not None:  # <a name=...> is an anchor, no link
+                    links += 1
+                    out.links += 1
             out.push(info)
             opened[id(el)] = info
-            if el.text:
+            if el.text and not unseen[-1]:
                 if el.text.strip():
                     brs = 0
                 out.add(el.text, links > 0)
@@ -976,13 +993,17 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                     if owners:
                         out.flush(*owners[-1])
                         owners.pop()
+                        unseen.pop()
                     else:
                         out.flush(None, None)
-                elif tag == "a" and el.get("href") is not None:
-                    links = max(links - 1, 0)
+                else:
+                    if closing is not None and not closing.shown:
+                        unseen[-1] -= 1
+                    if tag == "a" and el.get("href") is not None:
+                        links = max(links - 1, 0)
                 if closing is not None:
                     out.pop(closing)
-            if el.tail:
+            if el.tail and not unseen[-1]:
                 if el.tail.strip():
                     brs = 0
                 out.add(el.tail, links > 0)

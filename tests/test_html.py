@@ -771,3 +771,20 @@ def test_a_page_of_few_non_ascii_letters_in_its_charset_keeps_it_despite_a_stray
     assert decode_html(page, "shift_jis").startswith(f"<html><head><title>{title}</title>")
     meta = page.replace(b"<head>", b'<head><meta charset="shift_jis">')
     assert f"<title>{title}</title>" in decode_html(meta)
+
+
+def test_inline_text_no_reader_is_shown_is_no_part_of_its_paragraph() -> None:
+    # a display:none <span> inside a paragraph was read into it, glued to the next word
+    # ("... to six. Hidden span text.Critics say ..."); a hidden block stays a block
+    page = ("<article><p>The change cuts the wait to six minutes. <span style='display: none'>Sponsored "
+            "keywords here.</span>Critics say the walks get longer.</p>"
+            "<p>Route N1 starts<span hidden> (internal note)</span> in January.</p>"
+            "<p><span aria-hidden='true'>★</span> Rated by <b style='visibility:hidden'>x</b>readers.</p>"
+            "<p>Read the <span hidden='until-found'>collapsed</span> part.</p>"
+            "<div hidden>A hidden panel of the tabs.</div></article>")
+    blocks = html_to_blocks(page)
+    texts = [b.text for b in blocks]
+    assert texts == ["The change cuts the wait to six minutes. Critics say the walks get longer.",
+                     "Route N1 starts in January.", "★ Rated by readers.", "Read the collapsed part.",
+                     "A hidden panel of the tabs."]
+    assert _facts(blocks[-1])["hidden"] == 1.0
