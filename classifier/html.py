@@ -7,7 +7,7 @@ A page becomes reading-order, paragraph-like blocks:
 * every element of ``BLOCK_TAGS`` starts and ends a block: the text directly in it
   or in its inline descendants, between two child blocks, is one block;
 * two or more consecutive ``<br>`` end a block, a single one is a line break in it
-  (a poem's lines, an address);
+  (a poem's lines, an address); in a ``<pre>`` each is a newline of its text;
 * the text of an inline element shown to no reader (``display:none``,
   ``visibility:hidden``, ``hidden``) is left out of its block (a hidden block is
   kept, with the fact ``hidden``);
@@ -964,7 +964,9 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                 continue
             if tag == "br":
                 brs += 1
-                if brs >= 2:
+                if out.pre:  # code written with <br> for its newlines (Blogger's): a blank line is no block's end
+                    out.add("\n", False)
+                elif brs >= 2:
                     out.flush(*owners[-1]) if owners else out.flush(None, None)
                 else:
                     out.add(_BR, False)

@@ -788,3 +788,13 @@ def test_inline_text_no_reader_is_shown_is_no_part_of_its_paragraph() -> None:
                      "Route N1 starts in January.", "★ Rated by readers.", "Read the collapsed part.",
                      "A hidden panel of the tabs."]
     assert _facts(blocks[-1])["hidden"] == 1.0
+
+
+def test_a_pre_written_with_br_for_its_newlines_stays_one_block_with_its_blank_lines() -> None:
+    # two <br> in a row ended the block inside a <pre> too: a code block of a blog
+    # engine that writes its newlines as <br> came out as two blocks, its blank line lost
+    page = ("<p>Run these:</p><pre class='code'>awk -F, '{ print $1 }' data.csv<br>cut -d, -f1 data.csv"
+            "<br><br>sort -u names.txt</pre><p>Line one<br><br>Line two</p>")
+    texts = [b.text for b in html_to_blocks(page)]
+    assert texts == ["Run these:", "awk -F, '{ print $1 }' data.csv\ncut -d, -f1 data.csv\n\nsort -u names.txt",
+                     "Line one", "Line two"]
