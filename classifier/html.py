@@ -7,7 +7,8 @@ A page becomes reading-order, paragraph-like blocks:
 * every element of ``BLOCK_TAGS`` starts and ends a block: the text directly in it
   or in its inline descendants, between two child blocks, is one block;
 * two or more consecutive ``<br>`` end a block, a single one is a line break in it
-  (a poem's lines, an address); in a ``<pre>`` each is a newline of its text;
+  (a poem's lines, an address); in a ``<pre>`` each is a newline of its text; an
+  inline element whose ``style`` shows it as a box (``display: block``) is a line;
 * the text of an inline element shown to no reader (``display:none``,
   ``visibility:hidden``, ``hidden``) is left out of its block (a hidden block is
   kept, with the fact ``hidden``);
@@ -614,6 +615,7 @@ _TAG_FACT = {"p": "tag_p", "li": "tag_li", "dd": "tag_li", "dt": "tag_li", "td":
              "button": "tag_control", "legend": "tag_control", "summary": "tag_control", "hgroup": "tag_title_like"}
 _FACT_INDEX = {name: i for i, name in enumerate(DOM_FACTS)}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
+_BOX_STYLE = re.compile(r"(?<![\w-])display\s*:\s*(?:block|flex|grid|list-item|table|flow-root)(?![\w-])")
 #: Elements whose text keeps its line breaks and indentation.
 _PREFORMATTED = frozenset({"pre", "listing", "plaintext", "xmp", "textarea"})
 
@@ -650,7 +652,7 @@ def is_caption(block: Block) -> bool:
 class _Open:
     """What an open element adds to the context of the blocks inside it."""
 
-    __slots__ = ("facts", "hidden", "pre", "serial", "shown", "step", "words")
+    __slots__ = ("facts", "hidden", "lines", "pre", "serial", "shown", "step", "words")
 
     def __init__(self, el: etree._Element, tag: str) -> None:
         facts = []
@@ -677,6 +679,9 @@ class _Open:
         # shown to no reader (aria-hidden text is on screen; "until-found" text opens on a search)
         self.shown = not (styled_hidden or (hidden_attr is not None and hidden_attr.lower() != "until-found"))
         self.pre = tag in _PREFORMATTED
+        # an inline element its style shows as a box of its own (a recipe card's
+        # <span style="display: block"> notes): its own lines of its block
+        self.lines = bool(style and tag not in BLOCK_TAGS and _BOX_STYLE.search(style.lower()))
 
 
 class _Collector:
@@ -984,6 +989,8 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                     out.links += 1
             out.push(info)
             opened[id(el)] = info
+            if info.lines and not out.pre and not unseen[-1]:
+                out.add(_BR, False)
             if el.text and not unseen[-1]:
                 if el.text.strip():
                     brs = 0
@@ -1004,6 +1011,8 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                     if tag == "a" and el.get("href") is not None:
                         links = max(links - 1, 0)
                 if closing is not None:
+                    if closing.lines and not out.pre and not unseen[-1]:
+                        out.add(_BR, False)
                     out.pop(closing)
             if el.tail and not unseen[-1]:
                 if el.tail.strip():

@@ -798,3 +798,13 @@ def test_a_pre_written_with_br_for_its_newlines_stays_one_block_with_its_blank_l
     texts = [b.text for b in html_to_blocks(page)]
     assert texts == ["Run these:", "awk -F, '{ print $1 }' data.csv\ncut -d, -f1 data.csv\n\nsort -u names.txt",
                      "Line one", "Line two"]
+
+
+def test_an_inline_element_styled_as_a_box_of_its_own_is_a_line_not_glued_to_the_next() -> None:
+    # a recipe card's notes, each a <span style="display: block">, came out as one line
+    # glued at the sentences' seam ("... in a tin.Apples work too.")
+    page = ("<div class='recipe-notes'><span style='display: block;'>The cake keeps for three days in a tin."
+            "</span><span style='DISPLAY:FLEX'>Apples work too.</span></div>"
+            "<p>Rated<span style='display:inline-block'>4.5</span>stars<span style='display: table-cell'>!</span></p>")
+    texts = [b.text for b in html_to_blocks(page)]
+    assert texts == ["The cake keeps for three days in a tin.\nApples work too.", "Rated4.5stars!"]
