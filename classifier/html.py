@@ -13,7 +13,8 @@ A page becomes reading-order, paragraph-like blocks:
   ``visibility:hidden``, ``hidden``) is left out of its block (a hidden block is
   kept, with the fact ``hidden``);
 * text is whitespace-normalised (NFC, zero-width characters and soft hyphens
-  removed; runs of whitespace as one space, but for those line breaks and the text of
+  removed; runs of whitespace as one space, none for a source line break between two
+  Chinese or Japanese characters, but for those line breaks and the text of
   a ``<pre>``, which keeps its lines and indentation: code, a directory tree) and
   blocks with no letter or digit are dropped.
 
@@ -508,8 +509,22 @@ def _without_markup(data: bytes) -> bytes:
     return _TAG.sub(b" ", b" ".join(out))
 
 
+#: Characters of East Asian width wide, fullwidth or halfwidth that are not Hangul: Han,
+#: kana, bopomofo, CJK punctuation and symbols, fullwidth forms (CSS Text 3's list).
+_WIDE = ("\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3200-\u4dbf\u4e00-\u9fff"
+         "\uf900-\ufaff\ufe30-\ufe4f\uff01-\uff9f\uffe0-\uffe6\U00020000-\U0003fffd")
+#: A line break of the page's source (with the blanks around it) between two such
+#: characters: browsers show none (CSS Text 3, segment break transformation), as
+#: Chinese and Japanese are written without spaces; a Chinese page whose source is
+#: wrapped at 80 columns would otherwise have a space inside a word at each wrap.
+_WIDE_LINE_BREAK = re.compile(f"(?<=[{_WIDE}])[ \t]*[\r\n][ \t\r\n]*(?=[{_WIDE}])")
+
+
 def _normalise(text: str) -> str:
-    return unicodedata.normalize("NFC", _WS.sub(" ", text.translate(_INVISIBLE))).strip()
+    text = text.translate(_INVISIBLE)
+    if "\n" in text or "\r" in text:
+        text = _WIDE_LINE_BREAK.sub("", text)
+    return unicodedata.normalize("NFC", _WS.sub(" ", text)).strip()
 
 
 #: What a single ``<br>`` adds to a block's text while it is collected: a line break

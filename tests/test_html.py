@@ -808,3 +808,13 @@ def test_an_inline_element_styled_as_a_box_of_its_own_is_a_line_not_glued_to_the
             "<p>Rated<span style='display:inline-block'>4.5</span>stars<span style='display: table-cell'>!</span></p>")
     texts = [b.text for b in html_to_blocks(page)]
     assert texts == ["The cake keeps for three days in a tin.\nApples work too.", "Rated4.5stars!"]
+
+
+def test_a_source_line_break_between_chinese_or_japanese_characters_is_no_space() -> None:
+    # a page whose source wraps its Chinese text got a space inside a word at each wrap
+    # ("儿童游乐设施和 夜间照明"); browsers show none there, and a space elsewhere stays
+    page = ("<p>　　据介绍，新公园将增加座椅、儿童游乐设施和\n        夜间照明。</p>"
+            "<p>駅前の<b>\n桜並木</b>が見ごろ。</p><p>한국어\n문장</p><p>English\nwords and 中文\ntext, 中文 文字</p>")
+    texts = [b.text for b in html_to_blocks(page)]
+    assert texts == ["据介绍，新公园将增加座椅、儿童游乐设施和夜间照明。", "駅前の桜並木が見ごろ。", "한국어 문장",
+                     "English words and 中文 text, 中文 文字"]
