@@ -5,7 +5,8 @@ A page becomes reading-order, paragraph-like blocks:
 * the subtrees of ``DROP_TAGS`` (scripts, styles, templates, forms' option lists,
   media ...) are dropped, their tail text kept; comments are ignored;
 * every element of ``BLOCK_TAGS`` starts and ends a block: the text directly in it
-  or in its inline descendants, between two child blocks, is one block;
+  or in its inline descendants, between two child blocks, is one block (but a
+  ``<button>`` in running text, which browsers show inline, is part of it);
 * two or more consecutive ``<br>`` end a block, a single one is a line break in it
   (a poem's lines, an address); in a ``<pre>`` each is a newline of its text; an
   inline element whose ``style`` shows it as a box (``display: block``) is a line;
@@ -795,6 +796,19 @@ def _walk(root: etree._Element) -> Iterator[tuple[str, etree._Element]]:
         yield event, el
 
 
+def _in_running_text(el: etree._Element) -> bool:
+    """Whether an element (a ``<button>``, which browsers show inline) stands in running text:
+    text that is not blank right before it (its previous sibling's tail, or its parent's
+    text when it comes first) or right after it (its own tail). A glossary term or a
+    footnote marker written as a button in a paragraph is part of the sentence; a button
+    of its own ("Subscribe", "Menu") is a block."""
+    if el.tail and el.tail.strip():
+        return True
+    prev = el.getprevious()
+    before = prev.tail if prev is not None else (el.getparent().text if el.getparent() is not None else None)
+    return bool(before and before.strip())
+
+
 _END_OF_DOCUMENT = re.compile(r"</\s*(?:html|body)\s*>", re.IGNORECASE)
 
 
@@ -992,7 +1006,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                     out.add(_BR, False)
                 continue
             info = _Open(el, tag)
-            if tag in BLOCK_TAGS:
+            if tag in BLOCK_TAGS and not (tag == "button" and _in_running_text(el)):
                 out.flush(*owners[-1]) if owners else out.flush(None, None)
                 owners.append((tag, info))
                 unseen.append(0)
@@ -1013,7 +1027,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
         else:
             if not dropped and tag != "br":
                 closing = opened.pop(id(el), None)
-                if tag in BLOCK_TAGS:
+                if tag in BLOCK_TAGS and not (tag == "button" and _in_running_text(el)):
                     if owners:
                         out.flush(*owners[-1])
                         owners.pop()

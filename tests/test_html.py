@@ -818,3 +818,19 @@ def test_a_source_line_break_between_chinese_or_japanese_characters_is_no_space(
     texts = [b.text for b in html_to_blocks(page)]
     assert texts == ["据介绍，新公园将增加座椅、儿童游乐设施和夜间照明。", "駅前の桜並木が見ごろ。", "한국어 문장",
                      "English words and 中文 text, 中文 文字"]
+
+
+def test_a_button_in_running_text_is_part_of_its_sentence_and_one_of_its_own_a_block() -> None:
+    # a glossary term written as a <button> cut its sentence into three blocks, which
+    # `sieve clean` printed as three paragraphs ("... call this an" / "implicit subsidy" /
+    # ", and it is ..."); browsers show a button inline
+    page = ("<p>Urban economists call this an <button class='glossary-term'>implicit subsidy</button>, and it is "
+            "one of the largest.</p><p>It costs the council about 1,800 a year.<button class='fn'>1</button></p>"
+            "<div class='topbar'><a href='/'>Harbour Letters</a><button>Subscribe</button></div>"
+            "<p class='submit'><button>Sign in</button></p>")
+    blocks = html_to_blocks(page)
+    assert [(b.tag, b.text) for b in blocks] == [
+        ("p", "Urban economists call this an implicit subsidy, and it is one of the largest."),
+        ("p", "It costs the council about 1,800 a year.1"),
+        ("div", "Harbour Letters"), ("button", "Subscribe"), ("button", "Sign in")]
+    assert _facts(blocks[-1])["tag_control"] == 1.0
