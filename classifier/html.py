@@ -953,6 +953,10 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     # libxml2 (2.14) ends the document at </html> and drops whatever follows it, as
     # browsers do not: without the end tags, trailing markup joins the body
     text = _END_OF_DOCUMENT.sub("", text)
+    if "\x00" in text:
+        # a stray NUL (a broken CMS, a cut download) is no character of the text: browsers
+        # ignore it, libxml2 made it a U+FFFD inside the word ("Prei\ufffds")
+        text = text.replace("\x00", "")
     text = _limit_attributes(text)
     # libxml2's HTML parser through lxml.etree: lxml.html's parser builds the same tree
     # but looks up a Python element class for every element the walk touches (slower).

@@ -834,3 +834,10 @@ def test_a_button_in_running_text_is_part_of_its_sentence_and_one_of_its_own_a_b
         ("p", "It costs the council about 1,800 a year.1"),
         ("div", "Harbour Letters"), ("button", "Subscribe"), ("button", "Sign in")]
     assert _facts(blocks[-1])["tag_control"] == 1.0
+
+
+def test_a_stray_nul_in_a_page_is_no_character_of_its_text() -> None:
+    # libxml2 read it as U+FFFD inside the word; browsers ignore it
+    for page in ("<p>The ferry sails at nine.\x00 Tick\x00ets cost four pounds.</p>",
+                 b"<p>The ferry sails at nine.\x00 Tick\x00ets cost four pounds.</p>"):
+        assert [b.text for b in html_to_blocks(page)] == ["The ferry sails at nine. Tickets cost four pounds."]
