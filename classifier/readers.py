@@ -2180,7 +2180,29 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
                             f"(the limit; {RAISE_LIMIT})", block[:65536]))
             return None
         body = inflated
-    elif encoding and encoding != b"identity":
+    elif encoding in (b"br", b"zstd") and not (encoding == b"zstd" and body[:4] != _ZSTD_MAGIC):
+        # what browsers ask servers for today: the WARC of a browser-based crawler (Browsertrix,
+        # ArchiveWeb.page) keeps the body as the server sent it
+        try:
+            inflated = _unzstd(body, max_bytes) if encoding == b"zstd" else _unbrotli(body, max_bytes)
+        except ImportError:
+            if not _markup_first(body):
+                sink.add(Reject(source, position, "bad_encoding", "HTTP content encoding 'br' needs the brotli "
+                                "package, 1.1 or later (pip install brotli)", block[:65536]))
+                return None
+            inflated = body
+        except ValueError as err:
+            if not (encoding == b"br" and _markup_first(body)):  # brotli has no magic bytes: stored decoded?
+                sink.add(Reject(source, position, "bad_encoding", f"HTTP body cannot be decompressed: {err}",
+                                block[:65536]))
+                return None
+            inflated = body
+        if inflated is None:
+            sink.add(Reject(source, position, "too_large", f"the HTTP body inflates to more than {max_bytes} bytes "
+                            f"(the limit; {RAISE_LIMIT})", block[:65536]))
+            return None
+        body = inflated
+    elif encoding and encoding != b"identity" and not (encoding == b"zstd" and _markup_first(body)):
         sink.add(Reject(source, position, "bad_encoding",
                         f"HTTP content encoding {encoding.decode('latin-1')!r} is not supported", block[:65536]))
         return None
@@ -2250,6 +2272,57 @@ def _inflate(data: bytes, wbits: int, max_bytes: int) -> bytes | None:
         data = d.unused_data
         if wbits <= zlib.MAX_WBITS or data[:2] != b"\x1f\x8b":  # (bytes after the last member: left, as gzip does)
             return out
+
+
+def _unzstd(data: bytes, max_bytes: int) -> bytes | None:
+    """A zstd-encoded HTTP body decompressed (its frames, one after another), or None
+    when it would be more than ``max_bytes``; ValueError when it is no zstd."""
+    import zstandard
+
+    try:
+        with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True) as reader:
+            out = reader.read(max_bytes + 1)
+        if len(out) > max_bytes:
+            return None
+        rest = data  # the reader says nothing of a frame cut short: each is decoded again (it is small now)
+        while rest[:4] == _ZSTD_MAGIC:
+            frame = zstandard.ZstdDecompressor().decompressobj()
+            frame.decompress(rest)
+            if not frame.eof:
+                raise ValueError("the zstd stream is cut short")
+            rest = frame.unused_data
+    except zstandard.ZstdError as err:
+        raise ValueError(str(err)) from err
+    return out
+
+
+#: How much of a brotli body is fed to the decompressor at a time (each piece's output
+#: is bounded by what is left of the limit).
+_BROTLI_PIECE = 1 << 16
+
+
+def _unbrotli(data: bytes, max_bytes: int) -> bytes | None:
+    """A brotli-encoded (``br``) HTTP body decompressed, or None when it would be more
+    than ``max_bytes``; ValueError when it is no brotli, or cut short; ImportError
+    without the brotli package (no dependency of Sieve's)."""
+    import brotli
+
+    d = brotli.Decompressor()
+    if not hasattr(d, "can_accept_more_data"):  # brotli < 1.1 cannot bound its output
+        raise ImportError("brotli >= 1.1")
+    out = bytearray()
+    try:
+        for start in range(0, max(len(data), 1), _BROTLI_PIECE):
+            out += d.process(data[start:start + _BROTLI_PIECE], output_buffer_limit=max_bytes + 1 - len(out))
+            while len(out) <= max_bytes and not d.can_accept_more_data():
+                out += d.process(b"", output_buffer_limit=max_bytes + 1 - len(out))
+            if len(out) > max_bytes:
+                return None
+        if not d.is_finished():
+            raise ValueError("the brotli stream is cut short")
+    except brotli.error as err:
+        raise ValueError(str(err)) from err
+    return bytes(out)
 
 
 def _warc_where(record: Any, offset: int | None) -> dict[str, Any]:

@@ -781,6 +781,40 @@ def test_a_warc_reject_says_which_record_and_keeps_its_bytes(tmp_path: Path) -> 
     assert "Content-Encoding: br" in enc["raw"] and "<script>" in blank["raw"]
 
 
+@pytest.mark.parametrize("with_brotli", [True, False])
+def test_a_warc_body_in_brotli_or_zstd_as_browsers_fetch_it_is_read(tmp_path: Path, with_brotli: bool,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # a browser-based crawler (Browsertrix) keeps bodies as servers send them to a browser,
+    # br or zstd: each was rejected as "HTTP content encoding 'br' is not supported"
+    import zstandard
+
+    brotli = pytest.importorskip("brotli")
+    page = b"<html><body><p>The ferry keeps running through the winter, the council said.</p></body></html>"
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: %s\r\n\r\n%s"
+    records = [
+        _warc_page(1, http % (b"zstd", zstandard.ZstdCompressor().compress(page))),
+        _warc_page(2, http % (b"zstd", page)),  # stored decoded under the header, as some crawlers keep it
+        _warc_page(3, http % (b"zstd", zstandard.ZstdCompressor().compress(page)[:-6])),  # cut short
+        _warc_page(4, http % (b"zstd", zstandard.ZstdCompressor().compress(b" " * 50_000))),  # past the limit
+        _warc_page(5, http % (b"br", page)),
+        _warc_page(6, http % (b"br", brotli.compress(page))),
+        _warc_page(7, http % (b"br", brotli.compress(page)[:-3])),
+        _warc_page(8, http % (b"br", brotli.compress(b" " * 50_000))),
+    ]
+    if not with_brotli:  # no dependency of Sieve's: a br body is then a reject that says what to install
+        monkeypatch.setitem(sys.modules, "brotli", None)
+    docs, rejected = _read(_write_warc(tmp_path / "b.warc", records), max_bytes=10_000)
+    assert {d.blocks[0].text for d in docs} == {"The ferry keeps running through the winter, the council said."}
+    reasons = [(r.reason, r.warc["url"][-1]) for r in rejected]
+    if with_brotli:
+        assert [d.url[-1] for d in docs] == ["1", "2", "5", "6"]
+        assert reasons == [("bad_encoding", "3"), ("too_large", "4"), ("bad_encoding", "7"), ("too_large", "8")]
+    else:
+        assert [d.url[-1] for d in docs] == ["1", "2", "5"]
+        assert reasons == [("bad_encoding", "3"), ("too_large", "4")] + [("bad_encoding", i) for i in "678"]
+        assert "needs the brotli package" in rejected[-1].detail
+
+
 def test_warc_zst_in_one_frame_goes_on_after_a_malformed_record(tmp_path: Path) -> None:
     import zstandard
 
