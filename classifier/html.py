@@ -4,6 +4,8 @@ A page becomes reading-order, paragraph-like blocks:
 
 * the subtrees of ``DROP_TAGS`` (scripts, styles, templates, forms' option lists,
   media ...) are dropped, their tail text kept; comments are ignored;
+* paragraphs, list items and table rows left open are closed where HTML closes them,
+  also around an inline element left open (``_close_implied``);
 * every element of ``BLOCK_TAGS`` starts and ends a block: the text directly in it
   or in its inline descendants, between two child blocks, is one block (but a
   ``<button>`` in running text, which browsers show inline, is part of it);
@@ -796,6 +798,102 @@ def _walk(root: etree._Element) -> Iterator[tuple[str, etree._Element]]:
         yield event, el
 
 
+#: How many ancestors of a paragraph, list item or row are searched for the one HTML
+#: closes at its start (a page nested thousands deep: each would be searched to the top).
+IMPLIED_SEARCH = 64
+#: Elements that stop the search for an open ``<p>`` a new one closes (HTML's "button scope").
+_P_SCOPE = frozenset({"applet", "caption", "html", "body", "table", "td", "th", "marquee", "object", "template",
+                      "button", "svg", "math"})
+#: HTML's "special" elements: a new ``<li>`` (``<dt>``, ``<dd>``) closes an open one only
+#: through elements that are not (but for address, div and p).
+_SPECIAL = frozenset(
+    "address applet area article aside base basefont bgsound blockquote body br button caption center col colgroup "
+    "dd details dialog dir div dl dt embed fieldset figcaption figure footer form frame frameset h1 h2 h3 h4 h5 h6 "
+    "head header hgroup hr html iframe img input keygen li link listing main marquee menu meta nav noembed noframes "
+    "noscript object ol p param plaintext pre script search section select source style summary table tbody td "
+    "template textarea tfoot th thead title tr track ul wbr xmp".split())
+_THROUGH = frozenset({"address", "div", "p"})
+_ROW_GROUP = frozenset({"table", "tbody", "thead", "tfoot"})
+
+
+def _implied_outer(el: etree._Element, tag: str) -> etree._Element | None:
+    """The open element that HTML closes at ``el``'s start tag and libxml2 left open,
+    when an inline element between them kept libxml2 from closing it (``<p><font>a<p>b``:
+    libxml2 puts the second paragraph inside the first's ``<font>``); None when there is none."""
+    node = el.getparent()
+    for _ in range(IMPLIED_SEARCH):
+        if node is None or not isinstance(node.tag, str):
+            break
+        name = node.tag.lower()
+        if tag == "p":
+            if name == "p":
+                return node
+            if name in _P_SCOPE or name in _SPECIAL:
+                # (HTML closes an open <p> across other elements too, but libxml2 closes it
+                # itself unless an inline element is open: the search stays short)
+                return None
+        elif tag == "tr":
+            if name in _ROW_GROUP:
+                return None
+            if name in ("td", "th"):  # a row started in a cell: the cell's row ends
+                row = node.getparent()
+                return row if row is not None and isinstance(row.tag, str) and row.tag.lower() == "tr" else None
+        else:  # li, dt, dd
+            if name == tag or (tag != "li" and name in ("dt", "dd")):
+                return node
+            if name in _SPECIAL and name not in _THROUGH:
+                return None
+        node = node.getparent()
+    return None
+
+
+def _close_implied(root: etree._Element) -> None:
+    """Close the paragraphs, list items, definition terms and table rows that HTML closes at
+    the next one's start and libxml2 does not when an inline element is open inside them
+    (``<p><font>``, ``<li><span>``, ``<td><font>`` ... never closed, as old hand-written pages
+    leave them): each next one, and all that follows it inside the open one, is moved to
+    follow it, as browsers read it. Libxml2 nested every paragraph of such a page inside the
+    one before (the page's tenth paragraph 20 elements deep, a long page past its nesting
+    limit), which misled the DOM facts: most paragraphs were called boilerplate. The text
+    and its order are unchanged."""
+    found = [el for el in root.iter("p", "li", "dt", "dd", "tr")]
+    for el in found:  # in document order: each is checked where the moves before it left it
+        tag = el.tag.lower()
+        outer = _implied_outer(el, tag)
+        if outer is not None:
+            _move_after(el, outer)
+
+
+def _move_after(inner: etree._Element, outer: etree._Element) -> None:
+    """Move ``inner`` and everything after it inside ``outer`` (elements and text, in
+    their order) to right after ``outer``."""
+    moved: list[etree._Element] = []
+    el = inner
+    while el is not outer:
+        parent = el.getparent()
+        at = parent.index(el)
+        if el is not inner:  # an element that stays: the text after it follows what moved
+            if el.tail:
+                moved[-1].tail = (moved[-1].tail or "") + el.tail
+                el.tail = None
+            at += 1
+        moved.extend(parent[at:])
+        el = parent
+    tail, outer.tail = outer.tail, None
+    place = outer
+    for node in moved:
+        place.addnext(node)
+        place = node
+    if tail and tail.strip():
+        # the text after the open element's end tag came after a block's end (in browsers,
+        # the one that end tag closed): an empty element of its kind keeps that end
+        stop = etree.Element(outer.tag)
+        place.addnext(stop)
+        stop.tail = tail
+    elif tail:
+        place.tail = (place.tail or "") + tail
+
+
 def _in_running_text(el: etree._Element) -> bool:
     """Whether an element (a ``<button>``, which browsers show inline) stands in running text:
     text that is not blank right before it (its previous sibling's tail, or its parent's
@@ -982,6 +1080,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
             found["title"] = title
     # comments and processing instructions go, their tail text stays with the parent
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
+    _close_implied(root)
     out = _Collector(max_blocks)
     owners: list[tuple[str, _Open]] = []
     # per open block (the page first): its inline elements open that no reader is shown

@@ -841,3 +841,26 @@ def test_a_stray_nul_in_a_page_is_no_character_of_its_text() -> None:
     for page in ("<p>The ferry sails at nine.\x00 Tick\x00ets cost four pounds.</p>",
                  b"<p>The ferry sails at nine.\x00 Tick\x00ets cost four pounds.</p>"):
         assert [b.text for b in html_to_blocks(page)] == ["The ferry sails at nine. Tickets cost four pounds."]
+
+
+def test_paragraphs_items_and_rows_left_open_around_an_open_inline_element_are_flat() -> None:
+    # an old hand-written page opens <font> in each <p> and closes neither: HTML closes the
+    # paragraph at the next <p>, libxml2 nested each inside the one before (the page's last
+    # paragraph dozens of elements deep), and the HTML model called most of them boilerplate
+    paras = [f"Paragraph {i} of the parish council's minutes, about the village hall roof." for i in range(12)]
+    items, rows = ["Apples", "Pears", "Plums"], ["Hall", "Roof"]
+
+    def page(open_: bool) -> str:
+        end = ("", "", "", "") if open_ else ("</font></p>", "</span></li>", "</font></td></tr>", "</span></dd>")
+        return ("<html><body><div class='news'>" + "".join(f"<p><font face=Arial>{p}{end[0]}" for p in paras)
+                + "</div><ul>" + "".join(f"<li><span>{t}{end[1]}" for t in items)
+                + "</ul><table>" + "".join(f"<tr><td><font>{t}{end[2]}" for t in rows)
+                + "</table><dl>" + "".join(f"<dt>{t}</dt><dd><span>{t} notes{end[3]}" for t in rows)
+                + "</dl></body></html>")
+
+    left_open, closed = html_to_blocks(page(True)), html_to_blocks(page(False))
+    assert [b.text for b in closed] == paras + items + rows + ["Hall", "Hall notes", "Roof", "Roof notes"]
+    assert [(b.text, b.tag, b.path, b.dom) for b in left_open] == [(b.text, b.tag, b.path, b.dom) for b in closed]
+    # the text keeps its order, and the text after the paragraph's end tag stays a block of its own
+    texts = [b.text for b in html_to_blocks("<p>One <font>two<p>three</font> four</p>five")]
+    assert texts[0] == "One two" and texts[-1] == "five" and " ".join(texts) == "One two three four five"
