@@ -1559,7 +1559,11 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                         break
                 # a response holds a page; a conversion (Common Crawl's WET files) the text
                 # extracted from one
-                wanted = kind in (WarcRecordType.response, WarcRecordType.conversion) and length <= max_bytes
+                # (and a resource record of a page: a site's files as warcit stores them, with no HTTP header)
+                page_resource = (kind == WarcRecordType.resource
+                                 and "html" in (record.headers.get("Content-Type") or "").lower())
+                wanted = (kind in (WarcRecordType.response, WarcRecordType.conversion) or page_resource) \
+                    and length <= max_bytes
                 reading = True  # a cut met now is in record n, not after it
                 block = record.reader.read() if wanted else b""
                 got = len(block) if wanted else record.reader.consume()
@@ -1596,7 +1600,7 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                                            "(a wrong length, or a record cut short)", block[:65536] or None))
                         resume = nxt
                         break
-                if kind not in (WarcRecordType.response, WarcRecordType.conversion):
+                if kind not in (WarcRecordType.response, WarcRecordType.conversion) and not page_resource:
                     if kind == WarcRecordType.unknown and not _WARC_TYPE.fullmatch(
                             (record.headers.get("WARC-Type") or "").strip()):
                         # no WARC-Type read: a header cut short, or lines ended by LF alone (the
@@ -1618,8 +1622,9 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                                        warc=_warc_where(record, position)))
                     return
                 doc = (_warc_response(block, record, source, n, rejects, position, max_bytes)
-                       if kind == WarcRecordType.response else _warc_conversion(block, record, source, n, rejects,
-                                                                                position))
+                       if kind == WarcRecordType.response
+                       else _warc_resource(block, record, source, n, rejects, position) if page_resource
+                       else _warc_conversion(block, record, source, n, rejects, position))
                 if doc is not None:
                     yield doc
         except _truncation_errors() as err:
@@ -2213,6 +2218,18 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
     if doc is not None and truncated:
         doc = replace(doc, extra={**doc.extra, "truncated": truncated})
     return doc
+
+
+def _warc_resource(block: bytes, record: Any, source: str, position: int, rejects: RejectSink,
+                   offset: int | None = None) -> Document | None:
+    """The document of one WARC resource record of an HTML page (``Content-Type`` naming
+    HTML): the page's bytes with no HTTP header, as warcit stores a site's files, read as
+    a response's body is; its charset is the one its ``Content-Type`` names."""
+    where = _warc_where(record, offset)
+    charset = _CHARSET.search((record.headers.get("Content-Type") or "").lower())
+    doc_id = (where["warc_record_id"] or f"{Path(source).name}:{position}").strip("<>")
+    return _page_document(block, source, position, doc_id, where["url"], _WarcRejects(rejects, where),  # type: ignore[arg-type]
+                          charset.group(1) if charset else None)
 
 
 def _warc_conversion(block: bytes, record: Any, source: str, position: int, rejects: RejectSink,

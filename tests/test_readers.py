@@ -815,6 +815,28 @@ def test_a_warc_body_in_brotli_or_zstd_as_browsers_fetch_it_is_read(tmp_path: Pa
         assert "needs the brotli package" in rejected[-1].detail
 
 
+def test_a_warc_resource_record_of_a_page_is_read_as_a_page(tmp_path: Path) -> None:
+    # a site's files stored as resource records (warcit), with no HTTP header: every page
+    # was skipped as a warc_resource record; other resources (a screenshot, text) still are
+    def resource(i: int, content_type: str, block: bytes) -> bytes:
+        head = (f"WARC/1.0\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:uuid:{i}>\r\n"
+                f"WARC-Target-URI: https://example.org/{i}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(block)}\r\n\r\n").encode()
+        return head + block + b"\r\n\r\n"
+
+    page = "<html><body><p>Паром будет ходить всю зиму, сообщили в администрации.</p></body></html>"
+    records = [resource(1, "text/html; charset=windows-1251", page.encode("cp1251")),
+               resource(2, "image/png", b"\x89PNG\r\n\x1a\n" + bytes(64)),
+               resource(3, "text/plain", b"Extracted text of a page."),
+               _warc(4)]
+    sink = RejectSink()
+    docs = list(read_any(_write_warc(tmp_path / "site.warc.gz", records), sink))
+    assert [(d.id, d.url) for d in docs][0] == ("urn:uuid:1", "https://example.org/1")
+    assert docs[0].blocks[0].text == "Паром будет ходить всю зиму, сообщили в администрации."
+    assert [d.url for d in docs][1:] == ["https://example.org/4"]
+    assert sink.skipped == {"warc_resource": 2} and sink.total == 0
+
+
 def test_warc_zst_in_one_frame_goes_on_after_a_malformed_record(tmp_path: Path) -> None:
     import zstandard
 
