@@ -894,6 +894,35 @@ def _move_after(inner: etree._Element, outer: etree._Element) -> None:
         place.tail = (place.tail or "") + tail
 
 
+#: The quotation marks browsers put around a ``<q>`` (CSS ``quotes: auto``, from CLDR), by the
+#: language its ``lang`` (or an ancestor's) names: the outer pair, then the pair inside it.
+_QUOTES = {
+    **dict.fromkeys("de cs sk sl lt is bg et ka".split(), ("„“", "‚‘")),
+    **dict.fromkeys("pl ro hu".split(), ("„”", "«»")),
+    **dict.fromkeys("fr".split(), ("«»", "«»")),
+    **dict.fromkeys("es it ca el pt-pt".split(), ("«»", "“”")),
+    **dict.fromkeys("ru uk be".split(), ("«»", "„“")),
+    **dict.fromkeys("fa no nb nn".split(), ("«»", "‹›")),
+    **dict.fromkeys("sv fi".split(), ("””", "’’")),
+    **dict.fromkeys("ja zh-hant zh-tw zh-hk zh-mo".split(), ("「」", "『』")),
+}
+_ENGLISH_QUOTES = ("“”", "‘’")
+_LANG_ATTRIBUTES = ("lang", "xml:lang", "{http://www.w3.org/XML/1998/namespace}lang")
+
+
+def _quote_marks(el: etree._Element, depth: int) -> str:
+    """The quotation marks of a ``<q>`` inside ``depth`` others: opening and closing, a string of two."""
+    lang = ""
+    for node in (el, *el.iterancestors()):
+        lang = next((v for a in _LANG_ATTRIBUTES if (v := node.get(a)) is not None), "")
+        if lang:
+            break
+    parts = lang.strip().lower().replace("_", "-").split("-")
+    pairs = (_QUOTES.get("-".join(parts[:2])) or _QUOTES.get(parts[0] + ("-hant" if "hant" in parts else ""))
+             or _QUOTES.get(parts[0]) or _ENGLISH_QUOTES)
+    return pairs[min(depth, 1)]
+
+
 def _in_running_text(el: etree._Element) -> bool:
     """Whether an element (a ``<button>``, which browsers show inline) stands in running text:
     text that is not blank right before it (its previous sibling's tail, or its parent's
@@ -1091,6 +1120,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     opened: dict[int, _Open | None] = {}  # id(element) -> its context, for the "end" event
     links = 0
     brs = 0
+    quoting = 0  # open <q> elements
     for event, el in _walk(root):
         tag = el.tag.lower() if isinstance(el.tag, str) else None
         dropped = tag is None or tag in DROP_TAGS
@@ -1123,6 +1153,9 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
             opened[id(el)] = info
             if info.lines and not out.pre and not unseen[-1]:
                 out.add(_BR, False)
+            if tag == "q" and not unseen[-1]:  # browsers show an inline quotation in quotation marks
+                out.add(_quote_marks(el, quoting)[0], links > 0)
+                quoting += 1
             if el.text and not unseen[-1]:
                 if el.text.strip():
                     brs = 0
@@ -1143,8 +1176,12 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                     if tag == "a" and el.get("href") is not None:
                         links = max(links - 1, 0)
                 if closing is not None:
-                    if closing.lines and not out.pre and not unseen[-1]:
-                        out.add(_BR, False)
+                    if closing.shown and not unseen[-1]:
+                        if closing.lines and not out.pre:
+                            out.add(_BR, False)
+                        if tag == "q":
+                            quoting -= 1
+                            out.add(_quote_marks(el, quoting)[1], links > 0)
                     out.pop(closing)
             if el.tail and not unseen[-1]:
                 if el.tail.strip():

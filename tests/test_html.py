@@ -864,3 +864,15 @@ def test_paragraphs_items_and_rows_left_open_around_an_open_inline_element_are_f
     # the text keeps its order, and the text after the paragraph's end tag stays a block of its own
     texts = [b.text for b in html_to_blocks("<p>One <font>two<p>three</font> four</p>five")]
     assert texts[0] == "One two" and texts[-1] == "five" and " ".join(texts) == "One two three four five"
+
+
+def test_an_inline_quotation_keeps_the_quotation_marks_browsers_show_in_its_language() -> None:
+    # a <q> lost the marks browsers put around it ("She said we are done and left."),
+    # and with them what the language layer tells a quotation by
+    page = ("<p>She said <q>we are done</q> and left.</p>"
+            "<p lang='de'>Er sagte: <q>Wir sind <q>fertig</q></q>.</p>"
+            "<p>He said: <q lang='fr'>Nous ne reculerons pas</q>, and left.</p>"
+            "<p lang='ja'>彼は<q>はい</q>と答えた。</p><p>A <q hidden>draft</q>quiet end.</p>")
+    assert [b.text for b in html_to_blocks(page)] == [
+        "She said “we are done” and left.", "Er sagte: „Wir sind ‚fertig‘“.",
+        "He said: «Nous ne reculerons pas», and left.", "彼は「はい」と答えた。", "A quiet end."]
