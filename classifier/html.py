@@ -3,7 +3,8 @@
 A page becomes reading-order, paragraph-like blocks:
 
 * the subtrees of ``DROP_TAGS`` (scripts, styles, templates, forms' option lists,
-  media ...) are dropped, their tail text kept; comments are ignored;
+  media ...) are dropped, their tail text kept (a declarative shadow root's template is
+  read as its host's content); comments are ignored;
 * paragraphs, list items and table rows left open are closed where HTML closes them,
   also around an inline element left open (``_close_implied``);
 * every element of ``BLOCK_TAGS`` starts and ends a block: the text directly in it
@@ -790,6 +791,18 @@ class _Collector:
         return tuple(v)
 
 
+def _open_shadow_roots(root: etree._Element) -> None:
+    """Unwrap each declarative shadow root (``<template shadowrootmode="open">``, and the
+    older ``shadowroot``): browsers show its content as its host element's (a web
+    component's server-rendered headline and text), while other templates stay unshown."""
+    found = False
+    for el in root.iter("template"):
+        if el.get("shadowrootmode") is not None or el.get("shadowroot") is not None:
+            el.tag, found = "sieve-shadow-root", True
+    if found:
+        etree.strip_tags(root, "sieve-shadow-root")
+
+
 def _walk(root: etree._Element) -> Iterator[tuple[str, etree._Element]]:
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
@@ -1109,6 +1122,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
             found["title"] = title
     # comments and processing instructions go, their tail text stays with the parent
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
+    _open_shadow_roots(root)
     _close_implied(root)
     out = _Collector(max_blocks)
     owners: list[tuple[str, _Open]] = []

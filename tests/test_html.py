@@ -876,3 +876,13 @@ def test_an_inline_quotation_keeps_the_quotation_marks_browsers_show_in_its_lang
     assert [b.text for b in html_to_blocks(page)] == [
         "She said “we are done” and left.", "Er sagte: „Wir sind ‚fertig‘“.",
         "He said: «Nous ne reculerons pas», and left.", "彼は「はい」と答えた。", "A quiet end."]
+
+
+def test_a_declarative_shadow_roots_content_is_read_as_its_hosts_and_other_templates_are_not() -> None:
+    # a web component rendered on the server keeps its text in <template shadowrootmode>,
+    # which browsers show: it was dropped with the templates browsers do not show
+    page = ("<article><story-head><template shadowrootmode='open'><style>h2 {color: red}</style>"
+            "<h2>Ferry to run all winter</h2></template></story-head>"
+            "<p><x-note><template shadowroot='open'>Updated </template>at nine.</x-note></p>"
+            "<template id='card'><p>A card not yet shown</p></template></article>")
+    assert [b.text for b in html_to_blocks(page)] == ["Ferry to run all winter", "Updated at nine."]
