@@ -969,12 +969,14 @@ def _parse(text: str) -> tuple[Any, etree.HTMLParser]:
     return root, parser
 
 
-#: Start tags whose element HTML closes at the next one of its kind, and libxml2 does not;
+#: Start tags whose element HTML closes at the next one of its kind, and libxml2 does not
+#: (a <p> only when an inline element is open in it: ``_close_implied`` then mends the tree,
+#: unless the page nests past libxml2's limit first);
 #: and what must stay as it is: comments and the text of raw-text elements.
 _IMPLIED_END = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|iframe)\b"
-                          r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|<(dd|dt|h[1-6]|rt|rp)\b",
+                          r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|<(dd|dt|h[1-6]|rt|rp|p)\b",
                           re.IGNORECASE | re.DOTALL)
-_END_TAGS = {"dd": "</dd></dt>", "dt": "</dd></dt>", "rt": "</rt></rp>", "rp": "</rt></rp>",
+_END_TAGS = {"dd": "</dd></dt>", "dt": "</dd></dt>", "rt": "</rt></rp>", "rp": "</rt></rp>", "p": "</p>",
              **{f"h{i}": "".join(f"</h{k}>" for k in range(1, 7)) for i in range(1, 7)}}
 
 

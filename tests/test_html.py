@@ -189,6 +189,15 @@ def test_thousands_of_elements_html_closes_at_the_next_are_flat(tag: str) -> Non
     assert [b.text for b in html_to_blocks(ruby)][-1] == "After the list."
 
 
+def test_thousands_of_paragraphs_left_open_around_an_open_inline_element_are_read() -> None:
+    # <p><font> never closed, 1,100 times: libxml2 nests two elements a paragraph, stops at
+    # its nesting limit, and the page was refused as nested too deep
+    page = "".join(f"<p><font face=Arial>Paragraph {i} of the transcript." for i in range(1100))
+    blocks = html_to_blocks(f"<html><body>{page}<p>The end.</p></body></html>")
+    assert [b.text for b in blocks] == [f"Paragraph {i} of the transcript." for i in range(1100)] + ["The end."]
+    assert {b.path for b in blocks} == {"html body p"}
+
+
 def test_text_after_the_closing_html_tag_is_kept() -> None:
     page = "<html><body><p>Inside the body, text.</p></body></html><p>After the closing tag, more text.</p>"
     assert [b.text for b in html_to_blocks(page)] == ["Inside the body, text.", "After the closing tag, more text."]
