@@ -850,25 +850,28 @@ class LanguageIdentifier:
 
     def _clauses(self, text: str, piece: Piece, latin: bool = False) -> list[Piece]:
         """A sentence cut around its longest quotation (``He said: « Nous ne reculerons
-        pas », and left.``; ``_recheck`` says when): each part judged on its own, the
-        quotation with its quotation marks."""
+        pas », and left.``; ``_recheck`` says when) and around its longest aside in
+        brackets (each its own: a longer aside in the sentence's language left a French
+        quotation in the clause after it, "that « nous ne … » and left.", unsure): each
+        part judged on its own, a quotation with its quotation marks."""
         part = text[piece.start:piece.end]
-        best = None
+        best: dict[bool, tuple[re.Match[str], str]] = {}  # the longest quotation, the longest aside
         for m in _quoted_in(text).finditer(part):
             inner = _quoted_text(m)
-            if _letters(inner) >= SEGMENT_MIN_LETTERS and (best is None or len(inner) > len(best[1])):
-                best = (m, inner)
-        if best is None:
+            kind = m.group(5) is not None
+            if _letters(inner) >= SEGMENT_MIN_LETTERS and (kind not in best or len(inner) > len(best[kind][1])):
+                best[kind] = (m, inner)
+        if not best:
             return [piece]
-        m = best[0]
-        q_start, q_end = piece.start + m.start(), piece.start + m.end()  # with its quotation marks
+        quoted = sorted((piece.start + m.start(), piece.start + m.end()) for m, _ in best.values())  # with marks
+        bounds = [piece.start, *(i for span in quoted for i in span), piece.end]
         out = []
-        for a, b in ((piece.start, q_start), (q_start, q_end), (q_end, piece.end)):
+        for a, b in zip(bounds, bounds[1:]):
             chunk = text[a:b]
             a2, b2 = a + len(chunk) - len(chunk.lstrip()), a + len(chunk.rstrip())
             if b2 <= a2:
                 continue
-            if a == q_start:  # the quotation's words are judged without its marks (guillemets
+            if (a, b) in quoted:  # the quotation's words are judged without its marks (guillemets
                 # with spaces inside read as French: "» Updates ausblenden «" in German);
                 # its span keeps them, as a segment begins on the opening mark
                 inner = text[a + 1:b - 1]

@@ -476,6 +476,21 @@ def test_a_foreign_clause_in_brackets_is_a_segment_not_its_whole_sentence(lid: L
     assert lid.decide(lid.analyze(own), prior="de").segments == ()
 
 
+@pytest.mark.parametrize(("text", "lang", "foreign"), [
+    # an aside longer than the quotation was cut around instead of it: the French quotation stayed in
+    # "that « nous ne … » and left.", too unsure for a segment (it was one before asides counted)
+    ("The minister said (according to the official record of Tuesday's meeting) that « nous ne reculerons "
+     "jamais devant personne » and left.", "en", ("fr", "« nous ne reculerons jamais devant personne »")),
+    # and a quotation longer than the aside: the English aside stayed in the German clause
+    ("Der Bürgermeister (who had been in office for twelve long years) sagte „Wir geben niemals auf, was auch "
+     "immer passiert“ und ging.", "de", ("en", "(who had been in office for twelve long years)")),
+])
+def test_a_sentence_is_cut_around_its_quotation_and_its_aside_both(lid: LanguageIdentifier, text: str, lang: str,
+                                                                   foreign: tuple[str, str]) -> None:
+    segments = lid.foreign_segments(text, lang=lang)
+    assert [(s.lang, text[s.start:s.end]) for s in segments] == [foreign]
+
+
 def test_a_sure_sentence_quoting_its_own_language_stays_one_piece(lid: LanguageIdentifier) -> None:
     # cut around the quotation, its parts' weaker votes lowered the block's confidence
     # (which the block model reads) for no segment at all
