@@ -288,7 +288,8 @@ def _language_parts(block: Block, doc_lang: str | None, keep_foreign: bool) -> l
 DOLMA_TOP_LEVEL = ("source", "added", "created")
 #: Input fields that are not copied into ``metadata``: set apart, merged, or a page again.
 #: The fields a page's reader adds to its document (``html.page_fields``, a WARC record's
-#: ``truncated``): kept in metadata with ``drop_fields`` too.
+#: ``truncated``): kept in metadata with ``drop_fields`` too, for a web page (a text record's
+#: fields of these names are its own).
 PAGE_FIELDS = ("title", "truncated")
 #: ``text`` beside ``blocks`` (a corpus's raw text, an --annotate output's kept text) is the
 #: document again, and the record's own ``text`` is Sieve's.
@@ -332,7 +333,8 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
             if "metadata" in doc.extra:
                 fields["metadata"] = doc.extra["metadata"]
         metadata_base = {**inner, **fields, **metadata_base}
-    else:  # what Sieve read from the page (its title; a WARC record's cut) is no input field to drop
+    elif doc.is_page:  # what Sieve read from the page (its title; a WARC record's cut) is no input field to
+        # drop; a text record's own 'title' or 'truncated' is one (it was kept under --drop-fields)
         metadata_base.update((k, doc.extra[k]) for k in PAGE_FIELDS if doc.extra.get(k) is not None)
     model_info = model or {"name": "sieve", "version": __version__}
 

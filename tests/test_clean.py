@@ -136,14 +136,18 @@ def test_short_and_empty_documents_are_dropped_with_a_reason() -> None:
 def test_drop_fields_keeps_what_sieve_read_from_the_page() -> None:
     # a page's title and a WARC record's cut are Sieve's (the README lists them with url and lang),
     # not the input's own fields: --drop-fields dropped them with the input's
-    page = replace(_doc(), extra={"crawl": "2024-10", "title": "Ferry kept", "truncated": "length"})
+    fields = {"crawl": "2024-10", "title": "Ferry kept", "truncated": "length"}
+    page = replace(_doc(), blocks=tuple(replace(b, dom=(0.0,)) for b in _doc().blocks), extra=fields)
     meta = clean_document(page, CleanPolicy(min_chars=10, drop_fields=True)).records[0][1]["metadata"]
     assert "crawl" not in meta
     assert meta["title"] == "Ferry kept" and meta["truncated"] == "length"
     assert meta["url"] == "https://example.org/a"
     kept = clean_document(page, CleanPolicy(min_chars=10)).records[0][1]["metadata"]
-    assert {k: kept[k] for k in ("crawl", "title", "truncated")} == {"crawl": "2024-10", "title": "Ferry kept",
-                                                                      "truncated": "length"}
+    assert {k: kept[k] for k in ("crawl", "title", "truncated")} == fields
+    # a text record's own fields of these names are the input's: --drop-fields drops them (they were kept)
+    text = replace(_doc(), extra=fields)
+    meta = clean_document(text, CleanPolicy(min_chars=10, drop_fields=True)).records[0][1]["metadata"]
+    assert not {"crawl", "title", "truncated"} & set(meta)
 
 
 def test_annotate_keeps_every_block_and_drop_fields_drops_input_fields() -> None:
