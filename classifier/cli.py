@@ -2044,12 +2044,14 @@ def templates_show(memory: Path, top: int) -> None:
         raise click.ClickException(str(err)) from err
     for pub, entry in mem.publishers.items():
         n = TemplateMemory(mem.min_pages, mem.min_share, {pub: entry}).count_templates()
-        click.echo(click.style(f"{pub}", bold=True) + f"  {_plural(entry['pages'], 'page')}, {_plural(n, 'template')}"
+        click.echo(click.style(_for_terminal(pub), bold=True) + f"  {_plural(entry['pages'], 'page')}, "
+                   f"{_plural(n, 'template')}"
                    + (f" (partial memory: {len(entry['blocks'])} texts kept for merging)" if mem.partial else ""))
         ranked = sorted(entry["blocks"].values(), key=lambda b: (-b["pages"], b["text"]))
         for b in ranked[:top]:
             roles = ", ".join(f"{r or 'text'} {c}" for r, c in sorted(b["roles"].items(), key=lambda rc: -rc[1]))
-            click.echo(f"  {b['pages']:>5} pages  {b['text']}  ({roles})")
+            # the pages' own text: an escape sequence or a bidirectional override in it is shown, not sent
+            click.echo(f"  {b['pages']:>5} pages  {_for_terminal(b['text'])}  ({_for_terminal(roles)})")
         if len(ranked) > top:  # "13 templates" above ten lines read as a listing that lost three
             click.echo(f"  ... {len(ranked) - top} more {'texts' if mem.partial else 'blocks'} (--top {len(ranked)} "
                        "shows them all)")

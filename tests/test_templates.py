@@ -211,6 +211,21 @@ def test_show_says_in_one_line_that_a_memory_with_a_text_that_is_no_string_is_da
     assert "Traceback" not in shown.output and len(shown.stderr.strip().splitlines()) == 1
 
 
+def test_show_escapes_the_control_characters_and_bidi_overrides_of_the_pages_text(runner: CliRunner,
+                                                                                   tmp_path: Path) -> None:
+    # a footer's OSC sequence (it retitled the terminal) and an RLO (the rest of the line shown reversed)
+    # went from the pages to the terminal as they were, unlike every other view of a page's text
+    memory = {"format": FORMAT, "min_pages": 3, "min_share": 0.2, "partial": False,
+              "publishers": {"a\x1b[2j.test": {"pages": 3, "blocks": {
+                  "0": {"pages": 3, "roles": {"div": 3}, "text": "Copyright \u202eExample\x1b]0;pwned\x07 News"}}}}}
+    (tmp_path / "t.json").write_text(json.dumps(memory))
+    shown = runner.invoke(cli, ["templates", "show", str(tmp_path / "t.json")])
+    assert shown.exit_code == 0, shown.output
+    assert "\x1b" not in shown.stdout and "\u202e" not in shown.stdout and "\x07" not in shown.stdout
+    assert "Copyright \\u202eExample\\x1b]0;pwned\\x07 News" in shown.stdout
+    assert shown.stdout.startswith("a\\x1b[2j.test")
+
+
 def test_a_memory_learned_twice_from_the_same_pages_is_the_same_file(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     import time
