@@ -1715,11 +1715,13 @@ def _adapter_figures(card: dict[str, Any]) -> list[str]:
             before, after = fig["before"].get(field), fig["after"].get(field)
             if isinstance(before, (int, float)) and isinstance(after, (int, float)):
                 pairs.append(f"{name} {before:.3f} -> {after:.3f}")
+        # with pages held out, both figures are of an adapter fitted without them; else of the one written
+        fitted = "fitted without the held-out pages" if isinstance(card.get("heldout"), dict) else "the one written"
         if pairs:
             lines.append(f"{what} ({fig.get('documents', '?')} documents, {fig.get('blocks', '?')} labelled blocks), "
-                         "base -> adapted (fitted without the held-out pages): " + ", ".join(pairs))
+                         f"base -> adapted ({fitted}): " + ", ".join(pairs))
     if "heldout" in card and not isinstance(card.get("heldout"), dict):
-        lines.append("no held-out figures in its card (too few labelled pages to hold some out)")
+        lines.append("no held-out figures in its card (none held out: too few labelled pages, or --holdout-share 0)")
     return lines
 
 

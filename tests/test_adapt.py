@@ -739,6 +739,14 @@ def test_the_adapters_card_keeps_its_before_and_after_figures(runner: CliRunner,
     three.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(3)))
     assert runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(three), "-o", str(few)]).exit_code == 0
     assert "no held-out figures in its card" in runner.invoke(cli, ["models", "--model-dir", str(few)]).stdout
+    assert "base -> adapted (fitted without the held-out pages): " in shown.stdout
+    # none held out: the --general figures are the written adapter's, which learned from every page (they
+    # were said to be of one "fitted without the held-out pages")
+    assert runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(three), "-o", str(tmp_path / "gen"),
+                               "--general", str(data_dir / "labelled.jsonl")]).exit_code == 0
+    shown = runner.invoke(cli, ["models", "--model-dir", str(tmp_path / "gen")]).stdout
+    general = next(line for line in shown.splitlines() if "--general data (30 documents" in line)
+    assert "base -> adapted (the one written): " in general and "held-out pages" not in general
 
 
 def test_train_base_on_a_folder_of_no_models_says_so(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
