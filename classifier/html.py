@@ -196,7 +196,9 @@ MISREAD_SHARE = 0.2
 MISREAD_MIN_LETTERS = 10
 #: Prose writes few capitals after a word's first letter; KOI8-R read as windows-1251 (and the
 #: reverse) swaps the case of every Cyrillic letter: a capitalised word turns from lower to upper
-#: case ("зПТПДУЛПК"), and no word is capitalised. A page in capitals has neither.
+#: case ("зПТПДУЛПК"), and no word is capitalised. A page in capitals has neither: a camel-case
+#: name in it ("МегаФон") turns too, but from a capital (a capitalised word read so begins in
+#: lower case), and counts for no turned word here.
 UPPER_INSIDE_WORDS = 0.5
 #: Scripts a wrong single-byte label mixes inside one word ("zagіosowaіa": windows-1250 read
 #: as windows-1251; "votי": windows-1252 read as windows-1255), and the characters such a
@@ -264,7 +266,9 @@ def _misread_share(text: str, judge: Any) -> tuple[float, int]:
                 symbols += 1
         units += letters + symbols
         bad += letters + symbols if len(scripts) > 1 or turned or final_inside else symbols
-        turned_words += turned
+        # a word turned from its first letter on ("зПТПДУЛПК"), not a camel-case name ("МегаФон": a page in
+        # capitals naming one was read as KOI8-R's lower case, every letter wrong)
+        turned_words += turned and word[0].islower()
         capitalised += len(word) > 1 and word[0].isupper() and word[1:].islower()
     controls = len(_C1.findall(text))
     units, bad = units + controls, bad + controls

@@ -747,12 +747,19 @@ def test_a_single_byte_label_that_reads_as_mojibake_is_guessed(text: str, encodi
     ("СРОЧНО! ПАРОМ БУДЕТ ХОДИТЬ ВСЮ ЗИМУ.", "koi8-r"),  # "утпюоп! рбтпн"
     ("НОВОСТИ. ГЛАВНАЯ СТРАНИЦА. КОНТАКТЫ.", "iso8859-5"),  # as windows-874: Thai letters
     ("МЕГАФОН И ВЫМПЕЛКОМ СНИЗИЛИ ТАРИФЫ.", "cp1251"),  # as UTF-16
-], ids=["koi8-r", "koi8-r-2", "iso-8859-5", "windows-1251"])
+    # a camel-case name turns from lower to upper case too: one in a page of capitals took it for
+    # KOI8-R read as windows-1251 (and the reverse), and the page was read so, every letter wrong
+    ("УРЯД СХВАЛИВ ЗАКОНОПРОЕКТ ПРО РЕФОРМУ ПЕНСІЙНОЇ СИСТЕМИ. МІНІСТР ПРАЦІ ОГОЛОСИВ ПРО ЦЕ. АКЦІЇ ЛукОйл.",
+     "cp1251"),  # as KOI8-R: "спъд яубюкхб гюйнмнопнейр"
+    ("УРЯД СХВАЛИВ ЗАКОНОПРОЕКТ ПРО РЕФОРМУ ПЕНСІЙНОЇ СИСТЕМИ. МІНІСТР ПРАЦІ ОГОЛОСИВ ПРО ЦЕ. АКЦІЇ ГазПром.",
+     "koi8-u"),  # as mac-cyrillic: "хтсд уичбмйч ъблпопртпелф"
+], ids=["koi8-r", "koi8-r-2", "iso-8859-5", "windows-1251", "windows-1251-camel-case", "koi8-u-camel-case"])
 def test_a_rightly_labelled_page_in_capitals_keeps_its_label(text: str, encoding: str) -> None:
     # capitals inside words are most letters of KOI8-R read as windows-1251 ("зПТПДУЛПК УПЧЕФ"),
     # and of any page in capitals: such a page was guessed, and the guess (lower-case mojibake,
     # another script) read "cleaner". Only a reading whose words turn from lower to upper case
-    # more often than they are capitalised has its case swapped.
+    # (from their first letter on: not a camel-case name) more often than they are capitalised has
+    # its case swapped.
     page = f'<html><head><meta charset="{encoding}"></head><body><h1>{text}</h1></body></html>'
     assert html_to_blocks(page.encode(encoding))[0].text == text
 
