@@ -291,9 +291,11 @@ DOLMA_TOP_LEVEL = ("source", "added", "created")
 #: ``truncated``): kept in metadata with ``drop_fields`` too, for a web page (a text record's
 #: fields of these names are its own).
 PAGE_FIELDS = ("title", "truncated")
-#: ``text`` beside ``blocks`` (a corpus's raw text, an --annotate output's kept text) is the
-#: document again, and the record's own ``text`` is Sieve's.
-_NOT_METADATA = frozenset({"url", "publisher", "metadata", "html", "text", *DOLMA_TOP_LEVEL})
+#: ``text`` beside ``blocks`` or ``html`` (a corpus's raw text, an --annotate output's kept
+#: text, a page's extraction) is the document again, and the record's own ``text`` is
+#: Sieve's: copied only from a record whose text Sieve read from another field (``--text-field``).
+_NOT_METADATA = frozenset({"url", "publisher", "metadata", "html", *DOLMA_TOP_LEVEL})
+_NOT_TEXT_FIELDS = (None, "blocks", "html")
 
 
 def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source: str = "",
@@ -328,6 +330,8 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         inner = json_text_as(doc.extra.get("metadata"), dict)  # (Sieve's Parquet output: JSON text)
         # a page's 'html' beside its 'text', or a 'text' beside 'blocks', is the document again, not metadata
         fields = {k: v for k, v in doc.extra.items() if k not in _NOT_METADATA}
+        if doc.read_from in _NOT_TEXT_FIELDS:
+            fields.pop("text", None)
         if not isinstance(inner, dict):
             inner = {}
             if "metadata" in doc.extra:

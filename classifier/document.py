@@ -258,6 +258,9 @@ class Document:
     gold_lang: str | None = None
     #: whether ``id`` is the record's own (False: the reader named it by file and line)
     id_given: bool = field(default=True, compare=False)
+    #: the input field the blocks were read from (``blocks``, the text field's name or the
+    #: html field's); None for a document not read from a record
+    read_from: str | None = field(default=None, compare=False)
 
     @property
     def is_page(self) -> bool:
@@ -315,7 +318,9 @@ class Document:
             raise SchemaError(f"field 'id' must be a string or integer, not {type(raw_id).__name__}")
         gold: list[dict[str, Any]] = []
         canonical: str | None = None  # a page's canonical URL, taken when its record's url is no string
+        read_from: str
         if "blocks" in rec:
+            read_from = "blocks"
             raw_blocks = rec.pop("blocks")
             if not isinstance(raw_blocks, list):
                 raise SchemaError(f"field 'blocks' must be a list, not {type(raw_blocks).__name__}")
@@ -338,6 +343,7 @@ class Document:
                 else:
                     raise SchemaError(f"blocks[{i}] must be a string or an object with a string 'text'")
         elif text_field in rec:
+            read_from = text_field
             text = rec.pop(text_field)
             if not isinstance(text, str):
                 raise SchemaError(f"field '{text_field}' must be a string, not {type(text).__name__}")
@@ -346,6 +352,7 @@ class Document:
                 raise TooManyBlocks(max_blocks)
             blocks = [Block(text=t) for t in paragraphs]
         elif isinstance(rec.get(html_field), str):
+            read_from = html_field
             from .html import html_to_blocks, page_fields  # lxml only when pages come in
 
             if _LOOKS_LIKE_PATH.fullmatch(rec[html_field]):
@@ -383,6 +390,7 @@ class Document:
             gold=tuple(gold) if any(gold) else (),
             gold_lang=gold_lang if isinstance(gold_lang, str) else None,
             id_given=raw_id is not None,
+            read_from=read_from,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -335,6 +335,21 @@ def test_a_text_beside_blocks_is_not_copied_into_metadata(runner: CliRunner, tin
     assert "text" not in second["metadata"] and second["text"] == first["text"]
 
 
+def test_a_text_field_sieve_did_not_read_is_copied_into_metadata(runner: CliRunner, tiny_model_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    # with --text-field body, a record's 'text' (a summary) is an input field like any other: it
+    # was left out of metadata with the text beside blocks
+    story = "\n\n".join(f"The harbour council met on Tuesday evening to discuss item {i} of the winter ferry plan."
+                        for i in range(6))
+    record = {"id": "a", "body": story, "text": "A short summary of the meeting.", "crawl": "2024-10"}
+    (tmp_path / "in.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert _clean(runner, tiny_model_dir, str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out"),
+                  "--text-field", "body").exit_code == 0
+    (out,) = [json.loads(line) for line in gzip.open(tmp_path / "out" / "in.jsonl.gz", "rt", encoding="utf-8")]
+    assert out["metadata"]["text"] == "A short summary of the meeting." and "body" not in out["metadata"]
+    assert out["text"] and "summary" not in out["text"]
+
+
 def test_the_kept_characters_are_the_kept_text_without_the_lines_that_join_it() -> None:
     # the summary said "kept 1,804 of 1,788 characters": the blank lines joining the kept
     # blocks were counted as kept text
