@@ -1545,7 +1545,11 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                 kind = record.record_type
                 length = record.content_length
                 header = _header_length(stream, position) if not gz else 0
-                if header is None:  # fastwarc reads the start of a header quietly
+                if header is None or (gz and record.headers.get("Content-Length") is None
+                                      and _gzip_member_cut(stream, position)):
+                    # fastwarc reads the start of a header quietly (a .warc.gz member cut in its
+                    # header gives a record without its Content-Length: 0 bytes, "malformed", or
+                    # skipped as not_http when the cut falls in its Content-Type)
                     rejects.add(Reject(source, n, "truncated", f"WARC record at byte {position}{unit} ends in its "
                                        "header (a cut file)"))
                     return
@@ -1748,6 +1752,25 @@ def _gzip_cut_after(stream: BinaryIO, start: int, size: int) -> int:
         first = False
         pos += consumed
     return 0
+
+
+def _gzip_member_cut(stream: BinaryIO, start: int) -> bool:
+    """Whether the gzip member at ``start`` ends before its end (a cut file) within its
+    first 64 kB of input. The position is kept."""
+    here = stream.tell()
+    try:
+        stream.seek(start)
+        raw = stream.read(1 << 16)
+        if raw[:2] != b"\x1f\x8b":
+            return False
+        d = zlib.decompressobj(31)
+        d.decompress(raw, 1 << 16)
+        # a member longer than what was read, or one inflating to more than 64 kB, is not judged
+        return not d.eof and len(raw) < 1 << 16 and not d.unconsumed_tail
+    except (OSError, ValueError, zlib.error):
+        return False
+    finally:
+        stream.seek(here)
 
 
 def _inflates_to_warc(stream: BinaryIO, start: int) -> bool:

@@ -1141,6 +1141,30 @@ def test_a_warc_gz_cut_in_the_first_bytes_of_a_member_says_so(tmp_path: Path, cu
         rejected[0].detail
 
 
+@pytest.mark.parametrize("field", [b"WARC-Record-ID", b"https://", b"application/ht", b"msgtype", b"Content-Length"])
+@pytest.mark.parametrize("name", ["c.warc.gz", "-"])
+def test_a_warc_gz_member_cut_inside_its_warc_header_is_truncated(tmp_path: Path, field: bytes, name: str) -> None:
+    # the last member inflates to part of its WARC header (a download cut there): fastwarc
+    # gives a record without a Content-Length, which was "malformed" (no HTTP header), or
+    # skipped as not_http and in no rejects file when the cut fell in its Content-Type
+    third = _warc(3)
+    deflate = zlib.compressobj(6, zlib.DEFLATED, 31)
+    cut = deflate.compress(third[:third.index(field) + 4]) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    data = gzip.compress(_warc(1), mtime=0) + gzip.compress(_warc(2), mtime=0) + cut
+    rejected: list[Reject] = []
+    sink = RejectSink(on_reject=rejected.append)
+    if name == "-":
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(sys, "stdin", io.TextIOWrapper(_Pipe(data)))
+            docs = list(read_any("-", sink, input_format="warc"))
+    else:
+        (tmp_path / name).write_bytes(data)
+        docs = list(read_any(tmp_path / name, sink))
+    assert [d.url for d in docs] == ["https://example.org/1", "https://example.org/2"]
+    assert [(r.position, r.reason) for r in rejected] == [(3, "truncated")] and sink.skipped == {}
+    assert "ends in its header" in rejected[0].detail
+
+
 @pytest.mark.parametrize("members", ["per record", "one"])
 def test_a_whole_warc_gz_has_no_truncation_reject(tmp_path: Path, members: str) -> None:
     records = [_warc(i) for i in (1, 2, 3)]
