@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import logging
 import os
@@ -570,6 +571,12 @@ def _progress(total: int, enabled: bool) -> Any:
     class Bar(tqdm):  # type: ignore[type-arg,misc]
         monitor_interval = 0  # no monitor thread: the bar moves once a shard, and workers fork (_start_method)
 
+    try:
+        columns, rows = os.get_terminal_size(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        columns = rows = 0
+    if not columns or not rows:  # a terminal of no size (`script`, `docker exec -t`): tqdm showed nothing at all
+        return Bar(total=total, unit="shard", file=sys.stderr, ncols=80, nrows=24, leave=True)
     return Bar(total=total, unit="shard", file=sys.stderr, dynamic_ncols=True, leave=True)
 
 

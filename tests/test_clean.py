@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from classifier.clean import CleanPolicy, clean_document, earlier_output_owners
 from classifier.cli import EXIT_TOO_MANY_REJECTS, cli
 from classifier.document import Block, Document, Label, Segment
-from classifier.engine import REPORT_NAME, discover_shards, rate_text
+from classifier.engine import REPORT_NAME, _progress, discover_shards, rate_text
 from classifier.errors import InputError
 from classifier.language import LanguageIdentifier, _text_weight
 
@@ -2617,6 +2617,35 @@ def test_a_redone_shard_leaves_a_file_another_shard_has_written_since(runner: Cl
 def test_progress_rates_below_one_document_a_second_are_not_shown_as_zero() -> None:
     assert [rate_text(r) for r in (0.0, 0.042, 0.4, 3.25, 9.99, 10.0, 1234.6)] == \
         ["0", "0.042", "0.4", "3.2", "10", "10", "1,235"]
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_the_progress_bar_shows_on_a_terminal_that_gives_no_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a new pseudo-terminal is 0 x 0 (`script`, `docker exec -t`) until someone sets its size:
+    # tqdm then drew nothing, and a run showed neither a bar nor the lines it gives off a terminal
+    import select
+
+    leader, follower = os.openpty()
+    with os.fdopen(follower, "w", encoding="utf-8") as tty:
+        assert tty.isatty() and os.get_terminal_size(tty.fileno()) == (0, 0)
+        monkeypatch.setattr(sys, "stderr", tty)
+        bar = _progress(3, True)
+        assert bar is not None
+        for _ in range(3):
+            bar.update(1)
+        bar.close()
+        tty.flush()
+    shown = b""
+    while select.select([leader], [], [], 1)[0]:
+        try:
+            chunk = os.read(leader, 1 << 16)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert b"3/3" in shown
 
 
 def test_a_block_that_shows_nothing_is_not_written_as_a_paragraph(runner: CliRunner, shipped_model_dir: Path,
