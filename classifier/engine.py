@@ -580,6 +580,16 @@ def _progress(total: int, enabled: bool) -> Any:
     return Bar(total=total, unit="shard", file=sys.stderr, dynamic_ncols=True, leave=True)
 
 
+@contextmanager
+def _log_around(bar: Any) -> Iterator[None]:
+    """Log records written to standard error while ``bar`` shows go above it, as
+    ``tqdm.write`` puts them."""
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with logging_redirect_tqdm(tqdm_class=type(bar)):
+        yield
+
+
 def run_clean(
     inputs: Sequence[str],
     output_dir: Path,
@@ -728,7 +738,8 @@ def run_clean(
             else:
                 failed.append((task.name, describe_failure(error)))
                 if on_failure is not None:  # as it happens: a run may be long
-                    on_failure(task.name, failed[-1][1])
+                    with bar.external_write_mode(file=sys.stderr) if bar is not None else nullcontext():
+                        on_failure(task.name, failed[-1][1])
                     logger.debug("shard %s failed", task.name, exc_info=error)
                 else:
                     logger.error("shard %s failed: %s", task.name, failed[-1][1], exc_info=error)
@@ -742,6 +753,8 @@ def run_clean(
                      f"{report['written']:,} written ({rate} docs/s)")
 
         try:
+            if bar is not None:  # a warning said meanwhile goes on a line of its own, not after the bar's text
+                stack.enter_context(_log_around(bar))
             for task, report, error in _execute(todo, workers, client):
                 if isinstance(error, WorkerMismatch):  # every shard it takes would fail alike: one message
                     raise InputError(f"shard {task.name}: {error}. The run stopped: the shards finished so far "

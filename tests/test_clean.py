@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -2646,6 +2647,30 @@ def test_the_progress_bar_shows_on_a_terminal_that_gives_no_size(monkeypatch: py
         shown += chunk
     os.close(leader)
     assert b"3/3" in shown
+
+
+def test_a_warning_during_a_run_is_not_written_after_the_progress_bar(tiny_model_dir: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # a shard whose every record was rejected is a warning, logged while the bar shows: it was
+    # written after the bar's text on its line ("... 450 docs/s]sieve: WARNING: shard ...")
+    from classifier.engine import run_clean
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text("not json\n{broken\n", encoding="utf-8")
+    (tmp_path / "in" / "b.jsonl").write_text(json.dumps({"id": "b", "text": "The ferry runs all winter. " * 5})
+                                              + "\n", encoding="utf-8")
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("sieve: %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [handler])
+    run_clean([str(tmp_path / "in")], tmp_path / "out", CleanPolicy(min_chars=20), model_dir=str(tiny_model_dir),
+              progress=True)
+    shown = err.getvalue()
+    assert "2/2" in shown and "sieve: WARNING: shard a: every one of its 2 documents was rejected" in shown
+    assert not re.search(r"[^\r\n]sieve: WARNING", shown), shown  # on a line of its own
+    assert root.handlers == [handler]  # given back after the run
 
 
 def test_a_block_that_shows_nothing_is_not_written_as_a_paragraph(runner: CliRunner, shipped_model_dir: Path,
