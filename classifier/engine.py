@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import io
 import json
 import logging
@@ -272,7 +273,34 @@ _SHARD_FILES = (".rejects.jsonl", DROPPED_SUFFIX, ".report.json")
 
 def _shard_files(name: str, suffix: str) -> tuple[str, ...]:
     """The files shard ``name`` writes (not split by language): output, rejects, report."""
+    name = output_name(name)
     return (name + suffix, *(name + end for end in _SHARD_FILES))
+
+
+#: The longest file name (bytes) a shard's output names start from: what a shard adds to it,
+#: ``.dropped.jsonl`` or ``.xxx.jsonl.zst`` and an unfinished file's ``.RUN.part``, is at most 32
+#: bytes, and file systems allow 255 (ext4, XFS, APFS, NTFS).
+OUTPUT_NAME_BYTES = 223
+
+
+def output_name(name: str) -> str:
+    """Shard ``name`` (``REL/NAME``) as its output files are named: itself, or when its
+    file name is longer than ``OUTPUT_NAME_BYTES`` (a page saved under a long URL), its
+    first 200 bytes and a hash of the whole (``~`` and 12 hex digits), so that its files
+    and their unfinished ``.part`` copies can be created (the shard failed every run,
+    "File name too long"); documents and reports keep the shard's name."""
+    folder, slash, base = name.rpartition("/")
+    raw = base.encode("utf-8", "surrogateescape")
+    if len(raw) <= OUTPUT_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(raw).hexdigest()[:12]
+    short, size = [], 0
+    for char in base:  # whole characters (an undecodable byte as its lone surrogate)
+        size += len(char.encode("utf-8", "surrogateescape"))
+        if size > 200:
+            break
+        short.append(char)
+    return f"{folder}{slash}{''.join(short)}~{digest}"
 
 
 def _refuse_file_name_clashes(names: list[str], suffix: str) -> None:
@@ -656,7 +684,7 @@ def run_clean(
                      input_format=input_format, text_field=text_field, suffix=suffix)
     if max_bytes is not None:
         base = replace(base, max_bytes=max_bytes)
-    tasks = [replace(base, input=src, output=str(output_dir / name), name=name) for src, name in shards]
+    tasks = [replace(base, input=src, output=str(output_dir / output_name(name)), name=name) for src, name in shards]
     reports: dict[str, dict[str, Any]] = {}
     todo: list[ShardTask] = []
     changed: list[str] = []  # finished shards whose input file has changed since

@@ -2674,6 +2674,31 @@ def test_a_warning_during_a_run_is_not_written_after_the_progress_bar(tiny_model
     assert root.handlers == [handler]  # given back after the run
 
 
+def test_a_shard_of_a_long_file_name_is_cleaned_and_resumed(runner: CliRunner, tiny_model_dir: Path,
+                                                             tmp_path: Path) -> None:
+    # a page saved under a long URL (240 bytes, as wget names them): its unfinished NAME.jsonl.gz.RUN.part
+    # (and beyond 241 bytes its NAME.rejects.jsonl) is longer than the 255 bytes a file name may be, so
+    # the shard failed every run ("File name too long") and no _report.json was ever written
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "site").mkdir(parents=True)
+    story = "The island ferry will keep running through the winter, the council said on Tuesday."
+    long_name = "p" * 236 + "é"  # 238 bytes: cut at a whole character
+    (src / "site" / f"{long_name}.txt").write_text(story, encoding="utf-8")
+    (src / "site" / "short.txt").write_text(story, encoding="utf-8")
+    first = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1")
+    assert first.exit_code == 0, first.stderr
+    report = json.loads((out / REPORT_NAME).read_text(encoding="utf-8"))
+    assert (report["shards"], report["read"], report["written"]) == (2, 2, 2)
+    (kept,) = [p for p in (out / "site").iterdir() if p.name.endswith(".jsonl.gz") and p.name != "short.jsonl.gz"]
+    assert len(kept.name.encode()) <= 255 - 32 and kept.name.startswith("p" * 200 + "~")
+    with gzip.open(kept, "rt", encoding="utf-8") as f:
+        assert json.loads(f.readline())["id"] == f"site/{long_name}"  # the document keeps its name
+    shard_report = json.loads(Path(str(kept).removesuffix(".jsonl.gz") + ".report.json").read_text("utf-8"))
+    assert shard_report["name"] == f"site/{long_name}"
+    again = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1")
+    assert again.exit_code == 0 and "(2 finished before)" in again.stderr, again.stderr
+
+
 def test_a_block_that_shows_nothing_is_not_written_as_a_paragraph(runner: CliRunner, shipped_model_dir: Path,
                                                                   tmp_path: Path) -> None:
     # a zero-width space after a content paragraph took its label and was written as a
