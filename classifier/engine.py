@@ -210,6 +210,20 @@ def input_name(file: Path, folder: Path) -> str:
     return str(rel / _stem(file.name)) if str(rel) != "." else _stem(file.name)
 
 
+def _file_identity(path: str) -> object:
+    """What makes two input names one file: its device and inode (a hard link to a file is
+    that file; so is a symbolic link), else (no inode: some file systems) its real path."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return (st.st_dev, st.st_ino) if st.st_ino else os.path.realpath(path)
+
+
+def _not_a_link(path: str) -> bool:
+    return os.path.abspath(path) == os.path.realpath(path)
+
+
 def discover_shards(inputs: Sequence[str], exclude: Path | None = None, *,
                     one_output_each: bool = True, select: FileFilter | None = None) -> list[tuple[str, str]]:
     """(input path, output name REL/NAME) for every input file, in a stable order;
@@ -232,19 +246,20 @@ def discover_shards(inputs: Sequence[str], exclude: Path | None = None, *,
             found.append((str(path), _stem(path.name)))
         else:
             raise InputError(f"{item}: no such file or folder")
-    # a file given twice, or under a link to it, is read once: as itself (not a link) if it is there
-    real: dict[str, str] = {}
-    for src, _ in found:
-        whole = os.path.realpath(src)
-        if whole not in real or (os.path.abspath(src) == whole != os.path.abspath(real[whole])):
-            real[whole] = src
+    # a file given twice, or under a link to it (symbolic or hard), is read once: as itself
+    # (not a symbolic link) if it is there
+    keys = [_file_identity(src) for src, _ in found]
+    real: dict[object, str] = {}
+    for (src, _), key in zip(found, keys):
+        if key not in real or (_not_a_link(src) and not _not_a_link(real[key])):
+            real[key] = src
     seen: dict[str, str] = {}
     taken: set[str] = set()
     unique: list[tuple[str, str]] = []
     clashes: list[str] = []
     apart = False  # a clash of files in different folders: their common parent as the input keeps them apart
-    for src, name in found:
-        same = real[os.path.realpath(src)]
+    for (src, name), key in zip(found, keys):
+        same = real[key]
         if same != src:
             logger.warning("%s is the same file as %s: read once", src, same)
             continue

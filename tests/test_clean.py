@@ -1756,6 +1756,23 @@ def test_linked_folders_are_read_and_a_file_given_twice_once(runner: CliRunner, 
     assert f"{src / 'alias.jsonl'} is the same file as {src / 'articles.jsonl'}: read once" in caplog.text
 
 
+def test_a_hard_link_to_an_input_file_is_read_once(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
+                                                  tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # a crawl folder where a file is hard-linked under a second name (cp -l, rsync --link-dest): its
+    # documents were written twice, as two shards
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a-articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    os.link(src / "a-articles.jsonl", src / "b-copy.jsonl")
+    out = tmp_path / "out"
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((out / REPORT_NAME).read_text(encoding="utf-8"))
+    assert report["shards"] == 1 and report["read"] == 3
+    assert (out / "a-articles.jsonl.gz").is_file() and not (out / "b-copy.jsonl.gz").exists()
+    assert f"{src / 'b-copy.jsonl'} is the same file as {src / 'a-articles.jsonl'}: read once" in caplog.text
+
+
 def test_a_run_that_would_write_over_its_input_is_refused(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
