@@ -2617,10 +2617,10 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         written = f" -> {result.report_path}" if result.report_path else f"; no {REPORT_NAME} written (a shard failed)"
         # the counts are the done shards' only: "13 shards (7 failed)" read as 7 of 13 failed, when 7 of 20 had
         total = rep["shards"] + len(result.failed)
-        shards = (f"{rep['shards']} of {total} shards done" if result.failed
-                  else f"{total} shard{'' if total == 1 else 's'}")
+        shards = (f"{rep['shards']:,} of {total:,} shards done" if result.failed
+                  else f"{total:,} shard{'' if total == 1 else 's'}")
         _note(
-       f"sieve clean: {shards} ({result.skipped} finished "
+       f"sieve clean: {shards} ({result.skipped:,} finished "
        f"before{failed}), {rep['read']:,} record{'' if rep['read'] == 1 else 's'} read, "
        f"{rep['written']:,} written, {sum(rep['dropped'].values()):,} dropped"
        f"{_reasons(rep['dropped'])}, {rejected:,} rejected{_reasons(rep['rejected'])}; kept "
