@@ -978,7 +978,10 @@ def _parse(text: str) -> tuple[Any, etree.HTMLParser]:
 #: unless the page nests past libxml2's limit first);
 #: and what must stay as it is: comments and the text of raw-text elements.
 _IMPLIED_END = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|iframe)\b"
-                          r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|<(dd|dt|h[1-6]|rt|rp|p)\b",
+                          r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|<(/?)(dd|dt|h[1-6]|rt|rp|p|"
+                          r"address|article|aside|blockquote|center|details|dialog|dir|div|dl|fieldset|figcaption|"
+                          r"figure|footer|form|header|hgroup|main|menu|nav|ol|search|section|summary|ul|li|pre|"
+                          r"listing|table|caption|td|th|button|object|applet|marquee|template)(?![\w-])",
                           re.IGNORECASE | re.DOTALL)
 _END_TAGS = {"dd": "</dd></dt>", "dt": "</dd></dt>", "rt": "</rt></rp>", "rp": "</rt></rp>", "p": "</p>",
              **{f"h{i}": "".join(f"</h{k}>" for k in range(1, 7)) for i in range(1, 7)}}
@@ -990,9 +993,48 @@ def _depth_error(parser: etree.HTMLParser) -> Any:
                 None)
 
 
-def _with_end_tags(m: re.Match[str]) -> str:
-    tag = m.group(2)
-    return _END_TAGS[tag.lower()[:2]] + m.group(0) if tag else m.group(0)
+def _with_end_tags(text: str) -> str:
+    """``text`` with the end tags HTML implies written before each start tag of ``_END_TAGS``.
+    A ``</p>`` only where the paragraph open last is still the innermost open element of
+    those the regex sees (a list, a quotation, a cell ... opened since is not closed):
+    libxml2 closes a ``</p>`` through a ``<ul>``, ``<li>`` or ``<blockquote>`` up to a
+    paragraph outside it, which the list's or quotation's start had closed in HTML (its
+    paragraphs and the text after it were glued into one block)."""
+    stack: list[str] = []  # the paragraphs and other elements seen open, innermost last
+    counts: dict[str, int] = {}
+
+    def close(name: str) -> None:
+        if counts.get(name):
+            while True:
+                top = stack.pop()
+                counts[top] -= 1
+                if top == name:
+                    return
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(3)
+        if not name:
+            return m.group(0)
+        name, end = name.lower(), bool(m.group(2))
+        if end:
+            close(name)
+            return m.group(0)
+        before = ""
+        if name == "p":
+            if not stack or stack[-1] == "p":
+                before = "</p>"
+                close("p")
+        elif name[:2] in _END_TAGS:
+            before = _END_TAGS[name[:2]]
+            if name in ("dd", "dt"):
+                close("dd")
+                close("dt")
+        if not (len(name) == 2 and name[0] == "h") and name not in ("rt", "rp"):  # what holds paragraphs
+            stack.append(name)
+            counts[name] = counts.get(name, 0) + 1
+        return before + m.group(0)
+
+    return _IMPLIED_END.sub(sub, text)
 
 
 def _check_depth(parser: etree.HTMLParser) -> None:
@@ -1115,7 +1157,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     if _depth_error(parser) is not None:
         # libxml2 nests what HTML closes: 2,048 <dd> (or <dt>, <h2>, <rt>) in a row, each
         # left open as HTML allows, are as deep; with their end tags written, the page is flat
-        root, parser = _parse(_IMPLIED_END.sub(_with_end_tags, text))
+        root, parser = _parse(_with_end_tags(text))
         if root is None:
             return []
     _check_depth(parser)

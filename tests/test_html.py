@@ -198,6 +198,22 @@ def test_thousands_of_paragraphs_left_open_around_an_open_inline_element_are_rea
     assert {b.path for b in blocks} == {"html body p"}
 
 
+def test_a_long_page_of_paragraphs_left_open_keeps_its_quotations_and_lists() -> None:
+    # past libxml2's nesting limit every <p> got a </p> before it, and libxml2 closed that
+    # </p> through the <blockquote> (or <ul>) up to the paragraph open outside it: the
+    # quotation's second paragraph and the text after the quotation were glued into one block
+    rest = ("<p>He wrote:<font><blockquote><p>Quoted one.<p>Quoted two.</blockquote>After the quote."
+            "<ul><li><span>First item<li><p>Second item</ul><p>The end.")
+
+    def tail(n: int) -> list[tuple[str, str | None]]:
+        page = "".join(f"<p><font face=Arial>Paragraph {i}." for i in range(n)) + rest
+        return [(b.text, b.tag) for b in html_to_blocks(page)][n:]
+
+    assert [t[0] for t in tail(1100)] == ["He wrote:", "Quoted one.", "Quoted two.", "After the quote.",
+                                          "First item", "Second item", "The end."]
+    assert tail(1100) == tail(10)
+
+
 def test_text_after_the_closing_html_tag_is_kept() -> None:
     page = "<html><body><p>Inside the body, text.</p></body></html><p>After the closing tag, more text.</p>"
     assert [b.text for b in html_to_blocks(page)] == ["Inside the body, text.", "After the closing tag, more text."]
