@@ -872,7 +872,8 @@ def _close_implied(root: etree._Element) -> None:
     follow it, as browsers read it. Libxml2 nested every paragraph of such a page inside the
     one before (the page's tenth paragraph 20 elements deep, a long page past its nesting
     limit), which misled the DOM facts: most paragraphs were called boilerplate. The text
-    and its order are unchanged."""
+    and its order are unchanged; a link (or another formatting element) left open goes on
+    around the moved text, as browsers open it again there."""
     found = [el for el in root.iter("p", "li", "dt", "dd", "tr")]
     for el in found:  # in document order: each is checked where the moves before it left it
         tag = el.tag.lower()
@@ -881,26 +882,107 @@ def _close_implied(root: etree._Element) -> None:
             _move_after(el, outer)
 
 
+#: HTML's formatting elements: one left open where a paragraph or list item closes is opened
+#: again in the next one, around its text (``<p><a href=...>x<p>y``: y is a link too).
+_FORMATTING = frozenset("a b big code em font i nobr s small strike strong tt u".split())
+#: Elements whose content is not put inside the formatting elements carried: lists and tables
+#: (HTML opens them again in an item or a cell, where text is), and what is dropped.
+_NOT_CARRIED = DROP_TAGS | {"ul", "ol", "dl", "menu", "dir", "table", "caption", "thead", "tbody", "tfoot", "tr",
+                            "td", "th", "br", "hr", "img", "input", "wbr"}
+#: Formatting elements alike (tag and attributes) that HTML opens again at most.
+_SAME_FORMATTING = 3
+
+
+def _carried(between: list[etree._Element]) -> tuple[etree._Element, ...]:
+    """The formatting elements of ``between`` (open elements, innermost first) that HTML
+    opens again in what follows them, outermost first: of alike ones the innermost three."""
+    out: list[etree._Element] = []
+    seen: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+    for el in between:
+        if isinstance(el.tag, str) and el.tag.lower() in _FORMATTING:
+            key = (el.tag.lower(), tuple(sorted(el.attrib.items())))
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] <= _SAME_FORMATTING:
+                out.append(el)
+    return tuple(reversed(out))
+
+
+def _wrapped(chain: tuple[etree._Element, ...]) -> tuple[etree._Element, etree._Element]:
+    """Copies of the elements of ``chain`` (no content), each inside the one before: the outermost and the innermost."""
+    top = inner = etree.Element(chain[0].tag, dict(chain[0].attrib))
+    for el in chain[1:]:
+        inner = etree.SubElement(inner, el.tag, dict(el.attrib))
+    return top, inner
+
+
 def _move_after(inner: etree._Element, outer: etree._Element) -> None:
     """Move ``inner`` and everything after it inside ``outer`` (elements and text, in
-    their order) to right after ``outer``."""
-    moved: list[etree._Element] = []
+    their order) to right after ``outer``. The formatting elements left open between them
+    (a link, ``<font>``) go on around the moved text, as in browsers; not around a row (a cell
+    closes its formatting)."""
+    between: list[etree._Element] = []  # the elements that stay, innermost first
+    node = inner.getparent()
+    while node is not outer:
+        between.append(node)
+        node = node.getparent()
+    levels = [*between, outer]
+    row = inner.tag.lower() == "tr"
+    # what moves, with the formatting elements open around it: a node, or the text after an element that stays
+    moved: list[tuple[etree._Element | str, tuple[etree._Element, ...]]] = []
     el = inner
-    while el is not outer:
-        parent = el.getparent()
+    for j, parent in enumerate(levels):
+        chain = () if row else _carried(between[j:])
         at = parent.index(el)
         if el is not inner:  # an element that stays: the text after it follows what moved
             if el.tail:
-                moved[-1].tail = (moved[-1].tail or "") + el.tail
+                moved.append((el.tail, chain))
                 el.tail = None
             at += 1
-        moved.extend(parent[at:])
+        moved.extend((n, chain) for n in parent[at:])
         el = parent
     tail, outer.tail = outer.tail, None
     place = outer
-    for node in moved:
-        place.addnext(node)
-        place = node
+    # the copies of the formatting elements placed last (what follows in them joins them)
+    wrap_chain: tuple[etree._Element, ...] = ()
+    wrap_top = wrap_holder = outer
+    for item, chain in moved:
+        joins = bool(chain) and wrap_chain == chain and wrap_top is place
+        if isinstance(item, str):
+            text = item
+        else:
+            text, item.tail = item.tail, None
+            tag = item.tag.lower() if isinstance(item.tag, str) else ""
+            if chain and tag not in BLOCK_TAGS and tag not in DROP_TAGS:  # an inline element: inside them
+                if not joins:
+                    wrap_top, wrap_holder = _wrapped(chain)
+                    wrap_chain = chain
+                    place.addnext(wrap_top)
+                wrap_holder.append(item)
+                place = wrap_top
+            else:
+                place.addnext(item)
+                if chain and tag not in _NOT_CARRIED and (item.text or len(item)):  # its content inside them
+                    top, holder = _wrapped(chain)
+                    holder.text, item.text = item.text, None
+                    holder.extend(list(item))
+                    item.append(top)
+                place = item
+            joins = bool(chain) and wrap_chain == chain and wrap_top is place
+        if not text:
+            continue
+        if joins:
+            if len(wrap_holder):
+                wrap_holder[-1].tail = (wrap_holder[-1].tail or "") + text
+            else:
+                wrap_holder.text = (wrap_holder.text or "") + text
+        elif chain and text.strip():
+            wrap_top, wrap_holder = _wrapped(chain)
+            wrap_chain = chain
+            wrap_holder.text = text
+            place.addnext(wrap_top)
+            place = wrap_top
+        else:
+            place.tail = (place.tail or "") + text
     if tail and tail.strip():
         # the text after the open element's end tag came after a block's end (in browsers,
         # the one that end tag closed): an empty element of its kind keeps that end

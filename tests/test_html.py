@@ -898,6 +898,37 @@ def test_paragraphs_items_and_rows_left_open_around_an_open_inline_element_are_f
     assert texts[0] == "One two" and texts[-1] == "five" and " ".join(texts) == "One two three four five"
 
 
+def test_a_link_or_font_left_open_where_a_paragraph_closes_goes_on_around_the_next_one() -> None:
+    # HTML opens a formatting element (<a>, <font>, <b> ...) left open again inside the next
+    # paragraph or item: the moved paragraphs had lost the link they are shown in (no link
+    # characters) and their <font class>'s words, unlike the page closed as browsers close it
+    def page(open_: bool) -> str:
+        link, font, shut = "<a href='/more'>", "<font class='copyright'>", ("", "") if open_ else ("</a>", "</font>")
+        return (f"<body><p>{link}Read the council's full statement{shut[0]}<p>{'' if open_ else link}"
+                "The ferry keeps running through the winter months.</a></p>"
+                f"<ul><li><b>Tickets{shut[1] and '</b>'}<li>{'' if open_ else '<b>'}Timetable</b></ul>"
+                f"<p>{font}All rights reserved.{shut[1]}<p>{'' if open_ else font}Photos by the harbour office."
+                "</font></p></body>")
+
+    left_open, closed = html_to_blocks(page(True)), html_to_blocks(page(False))
+    assert [b.text for b in left_open] == ["Read the council's full statement",
+                                           "The ferry keeps running through the winter months.", "Tickets",
+                                           "Timetable", "All rights reserved.", "Photos by the harbour office."]
+    assert [(b.text, b.tag, b.link_chars, b.path, b.dom) for b in left_open] == \
+        [(b.text, b.tag, b.link_chars, b.path, b.dom) for b in closed]
+    assert left_open[1].link_chars == len("Theferrykeepsrunningthroughthewintermonths.")
+    # a font left open in every paragraph is opened again no more than browsers do (three
+    # alike, and its own): not once more per paragraph, which grew as the square of the page
+    from lxml import etree
+
+    from classifier.html import _close_implied
+
+    root = etree.fromstring("<html><body>" + "<p><font face=Arial>Paragraph." * 100 + "</body></html>",
+                            etree.HTMLParser())
+    _close_implied(root)
+    assert max(len(p.findall(".//font")) for p in root.iter("p")) == 4 and len(root.find("body")) == 100
+
+
 def test_an_inline_quotation_keeps_the_quotation_marks_browsers_show_in_its_language() -> None:
     # a <q> lost the marks browsers put around it ("She said we are done and left."),
     # and with them what the language layer tells a quotation by
