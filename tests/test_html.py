@@ -929,6 +929,22 @@ def test_a_link_or_font_left_open_where_a_paragraph_closes_goes_on_around_the_ne
     assert max(len(p.findall(".//font")) for p in root.iter("p")) == 4 and len(root.find("body")) == 100
 
 
+def test_a_paragraph_or_item_is_closed_only_where_html_closes_it() -> None:
+    # a <p> in a cell or a <button> closes no paragraph outside them; a new <li> closes the
+    # open one through a <div> (HTML's "special" elements but address, div and p stop it)
+    page = ("<p><span>Intro<table><tr><td><p>Cell text<td>Next cell</table>After.</span></p>"
+            "<p><span>Before<button><p>Press</button>after</span></p>"
+            "<ul><li><div><span>First item<li>Second item</ul>")
+    assert [(b.tag, b.text, b.path) for b in html_to_blocks(page)] == [
+        ("p", "Intro", "html body p span"), ("p", "Cell text", "html body p span table tr td p"),
+        ("td", "Next cell", "html body p span table tr td"), ("p", "After.", "html body p"),
+        ("p", "Before", "html body p span button"), ("p", "Press", "html body p span button p"),
+        ("p", "after", "html body p"), ("div", "First item", "html body ul li div"),
+        ("li", "Second item", "html body ul li")]
+    # a <br> in text no reader is shown is no line break of its paragraph
+    assert [b.text for b in html_to_blocks("<p>One<span hidden>two<br>three</span> four</p>")] == ["One four"]
+
+
 def test_an_inline_quotation_keeps_the_quotation_marks_browsers_show_in_its_language() -> None:
     # a <q> lost the marks browsers put around it ("She said we are done and left."),
     # and with them what the language layer tells a quotation by
