@@ -2251,8 +2251,12 @@ def _warc_resource(block: bytes, record: Any, source: str, position: int, reject
     where = _warc_where(record, offset)
     charset = _CHARSET.search((record.headers.get("Content-Type") or "").lower())
     doc_id = (where["warc_record_id"] or f"{Path(source).name}:{position}").strip("<>")
-    return _page_document(block, source, position, doc_id, where["url"], _WarcRejects(rejects, where),  # type: ignore[arg-type]
-                          charset.group(1) if charset else None)
+    doc = _page_document(block, source, position, doc_id, where["url"], _WarcRejects(rejects, where),  # type: ignore[arg-type]
+                         charset.group(1) if charset else None)
+    truncated = (record.headers.get("WARC-Truncated") or "").strip() or None
+    if doc is not None and truncated:  # cut short by the crawler, as a response's body can be
+        doc = replace(doc, extra={**doc.extra, "truncated": truncated})
+    return doc
 
 
 def _warc_conversion(block: bytes, record: Any, source: str, position: int, rejects: RejectSink,

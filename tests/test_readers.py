@@ -835,6 +835,11 @@ def test_a_warc_resource_record_of_a_page_is_read_as_a_page(tmp_path: Path) -> N
     assert docs[0].blocks[0].text == "Паром будет ходить всю зиму, сообщили в администрации."
     assert [d.url for d in docs][1:] == ["https://example.org/4"]
     assert sink.skipped == {"warc_resource": 2} and sink.total == 0
+    # one the crawler cut short says so, as a response does
+    cut = resource(5, "text/html", page.encode()).replace(b"WARC-Type: resource\r\n",
+                                                          b"WARC-Type: resource\r\nWARC-Truncated: length\r\n")
+    docs = list(read_any(_write_warc(tmp_path / "cut.warc", [records[0], cut]), RejectSink()))
+    assert [d.extra.get("truncated") for d in docs] == [None, "length"]
 
 
 def test_warc_zst_in_one_frame_goes_on_after_a_malformed_record(tmp_path: Path) -> None:
