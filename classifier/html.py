@@ -864,6 +864,15 @@ def _implied_outer(el: etree._Element, tag: str) -> etree._Element | None:
     return None
 
 
+_IMPLIED_TAGS = frozenset({"p", "li", "dt", "dd", "tr"})
+#: Elements whose start closes an open ``<p>`` (as a new paragraph does), which libxml2 nests
+#: in it when an inline element is open (``<p><font>text<ul>``). Not ``<table>``: HTML
+#: closes the paragraph at it only in pages of no-quirks mode, and most such old pages are not.
+_CLOSES_P = frozenset(
+    "address article aside blockquote center details dialog dir div dl fieldset figcaption figure footer header "
+    "hgroup main menu nav ol search section summary ul h1 h2 h3 h4 h5 h6 pre listing form hr xmp li dd dt".split())
+
+
 def _close_implied(root: etree._Element) -> None:
     """Close the paragraphs, list items, definition terms and table rows that HTML closes at
     the next one's start and libxml2 does not when an inline element is open inside them
@@ -874,10 +883,12 @@ def _close_implied(root: etree._Element) -> None:
     limit), which misled the DOM facts: most paragraphs were called boilerplate. The text
     and its order are unchanged; a link (or another formatting element) left open goes on
     around the moved text, as browsers open it again there."""
-    found = [el for el in root.iter("p", "li", "dt", "dd", "tr")]
+    found = [el for el in root.iter("p", "tr", *_CLOSES_P)]
     for el in found:  # in document order: each is checked where the moves before it left it
         tag = el.tag.lower()
-        outer = _implied_outer(el, tag)
+        outer = _implied_outer(el, tag) if tag in _IMPLIED_TAGS else None
+        if outer is None and tag in _CLOSES_P:  # a list, a quotation, a heading ... closes an open paragraph
+            outer = _implied_outer(el, "p")
         if outer is not None:
             _move_after(el, outer)
 
@@ -913,6 +924,18 @@ def _wrapped(chain: tuple[etree._Element, ...]) -> tuple[etree._Element, etree._
     for el in chain[1:]:
         inner = etree.SubElement(inner, el.tag, dict(el.attrib))
     return top, inner
+
+
+_LISTS = frozenset({"ul", "ol", "dl", "menu", "dir"})
+
+
+def _wrap_content(el: etree._Element, chain: tuple[etree._Element, ...]) -> None:
+    """Put the content of ``el`` inside copies of ``chain`` (``_wrapped``)."""
+    if el.text or len(el):
+        top, holder = _wrapped(chain)
+        holder.text, el.text = el.text, None
+        holder.extend(list(el))
+        el.append(top)
 
 
 def _move_after(inner: etree._Element, outer: etree._Element) -> None:
@@ -961,11 +984,12 @@ def _move_after(inner: etree._Element, outer: etree._Element) -> None:
                 place = wrap_top
             else:
                 place.addnext(item)
-                if chain and tag not in _NOT_CARRIED and (item.text or len(item)):  # its content inside them
-                    top, holder = _wrapped(chain)
-                    holder.text, item.text = item.text, None
-                    holder.extend(list(item))
-                    item.append(top)
+                if chain and tag in _LISTS:  # a list: each item's content inside them
+                    for child in item:
+                        if isinstance(child.tag, str) and child.tag.lower() in ("li", "dt", "dd"):
+                            _wrap_content(child, chain)
+                elif chain and tag not in _NOT_CARRIED:  # its content inside them
+                    _wrap_content(item, chain)
                 place = item
             joins = bool(chain) and wrap_chain == chain and wrap_top is place
         if not text:

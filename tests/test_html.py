@@ -929,6 +929,24 @@ def test_a_link_or_font_left_open_where_a_paragraph_closes_goes_on_around_the_ne
     assert max(len(p.findall(".//font")) for p in root.iter("p")) == 4 and len(root.find("body")) == 100
 
 
+def test_a_list_or_heading_in_a_paragraph_left_open_around_an_inline_element_closes_it() -> None:
+    # <p><font>Intro<ul>...: HTML closes the paragraph at the list (or quotation, heading,
+    # <div> ...) and libxml2 nested the list in it, and all that followed; the text after
+    # the list was called a paragraph
+    font = "<font face=Arial>"
+    left_open = (f"<body><p>{font}The council met on Monday.<ul><li>Roof repairs<li>Hall bookings</ul>"
+                 "Both were agreed.<h2>Next meeting</h2><blockquote>Bring the minutes.</blockquote></font></body>")
+    closed = (f"<body><p>{font}The council met on Monday.</font></p><ul><li>{font}Roof repairs</font></li>"
+              f"<li>{font}Hall bookings</font></li></ul>{font}Both were agreed.</font><h2>{font}Next meeting</font>"
+              f"</h2><blockquote>{font}Bring the minutes.</font></blockquote></body>")
+    blocks = html_to_blocks(left_open)
+    assert [(b.tag, b.text) for b in blocks] == [
+        ("p", "The council met on Monday."), ("li", "Roof repairs"), ("li", "Hall bookings"),
+        ("body", "Both were agreed."), ("h2", "Next meeting"), ("blockquote", "Bring the minutes.")]
+    assert [(b.text, b.tag, b.path, b.dom) for b in blocks] == \
+        [(b.text, b.tag, b.path, b.dom) for b in html_to_blocks(closed)]
+
+
 def test_a_paragraph_or_item_is_closed_only_where_html_closes_it() -> None:
     # a <p> in a cell or a <button> closes no paragraph outside them; a new <li> closes the
     # open one through a <div> (HTML's "special" elements but address, div and p stop it)
