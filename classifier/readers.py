@@ -1545,10 +1545,11 @@ def _read_warc_stream(stream: BinaryIO, source: str, rejects: RejectSink, max_by
                 kind = record.record_type
                 length = record.content_length
                 header = _header_length(stream, position) if not gz else 0
-                if header is None or (gz and record.headers.get("Content-Length") is None
+                if header is None or (gz and not (record.headers.get("Content-Length") or "").strip().isdigit()
                                       and _gzip_member_cut(stream, position)):
                     # fastwarc reads the start of a header quietly (a .warc.gz member cut in its
-                    # header gives a record without its Content-Length: 0 bytes, "malformed", or
+                    # header gives a record without its Content-Length, or with an empty one when
+                    # the cut falls just after "Content-Length:": 0 bytes, "malformed", or
                     # skipped as not_http when the cut falls in its Content-Type)
                     rejects.add(Reject(source, n, "truncated", f"WARC record at byte {position}{unit} ends in its "
                                        "header (a cut file)"))

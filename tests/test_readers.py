@@ -1170,6 +1170,20 @@ def test_a_warc_gz_member_cut_inside_its_warc_header_is_truncated(tmp_path: Path
     assert "ends in its header" in rejected[0].detail
 
 
+@pytest.mark.parametrize("after", [b"Content-Length:", b"Content-Length: "])
+def test_a_warc_gz_member_cut_just_after_its_content_length_name_is_truncated(tmp_path: Path, after: bytes) -> None:
+    # fastwarc gives the record an empty Content-Length (not none) there: it was "malformed",
+    # a WARC response without an HTTP header, where a plain .warc cut there is "truncated"
+    third = _warc(3)
+    deflate = zlib.compressobj(6, zlib.DEFLATED, 31)
+    cut = deflate.compress(third[:third.index(after) + len(after)]) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    (tmp_path / "c.warc.gz").write_bytes(gzip.compress(_warc(1), mtime=0) + cut)
+    rejected: list[Reject] = []
+    docs = list(read_any(tmp_path / "c.warc.gz", RejectSink(on_reject=rejected.append)))
+    assert [d.url for d in docs] == ["https://example.org/1"]
+    assert [(r.position, r.reason) for r in rejected] == [(2, "truncated")]
+
+
 @pytest.mark.parametrize("members", ["per record", "one"])
 def test_a_whole_warc_gz_has_no_truncation_reject(tmp_path: Path, members: str) -> None:
     records = [_warc(i) for i in (1, 2, 3)]
