@@ -330,7 +330,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         inner = json_text_as(doc.extra.get("metadata"), dict)  # (Sieve's Parquet output: JSON text)
         # a page's 'html' beside its 'text', or a 'text' beside 'blocks', is the document again, not metadata
         fields = {k: v for k, v in doc.extra.items() if k not in _NOT_METADATA}
-        if doc.read_from in _NOT_TEXT_FIELDS:
+        if doc.read_from in _NOT_TEXT_FIELDS or fields.get("text") is None:  # (a null one: another field was read)
             fields.pop("text", None)
         if not isinstance(inner, dict):
             inner = {}

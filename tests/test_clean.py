@@ -349,6 +349,13 @@ def test_a_text_field_sieve_did_not_read_is_copied_into_metadata(runner: CliRunn
     (out,) = [json.loads(line) for line in gzip.open(tmp_path / "out" / "in.jsonl.gz", "rt", encoding="utf-8")]
     assert out["metadata"]["text"] == "A short summary of the meeting." and "body" not in out["metadata"]
     assert out["text"] and "summary" not in out["text"]
+    # --text-field text,raw_content on a record whose text is null: no null 'text' in metadata
+    (tmp_path / "in2.jsonl").write_text(json.dumps({"id": "b", "text": None, "raw_content": story}) + "\n",
+                                        encoding="utf-8")
+    assert _clean(runner, tiny_model_dir, str(tmp_path / "in2.jsonl"), "-o", str(tmp_path / "out2"),
+                  "--text-field", "text,raw_content").exit_code == 0
+    (out2,) = [json.loads(line) for line in gzip.open(tmp_path / "out2" / "in2.jsonl.gz", "rt", encoding="utf-8")]
+    assert "text" not in out2["metadata"] and out2["text"]
 
 
 def test_the_kept_characters_are_the_kept_text_without_the_lines_that_join_it() -> None:
