@@ -706,13 +706,7 @@ def test_a_plain_warc_cut_short_and_followed_by_another_loses_only_the_cut_recor
     sink = RejectSink()
     rejected: list[Reject] = []
     sink.on_reject = rejected.append
-    if name == "-":
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(sys, "stdin", io.TextIOWrapper(_Pipe(data)))
-            docs = list(read_any("-", sink, input_format="warc"))
-    else:
-        (tmp_path / name).write_bytes(data)
-        docs = list(read_any(tmp_path / name, sink))
+    docs = _read_warc_named(name, data, tmp_path, sink)
     assert [d.url for d in docs] == [f"https://example.org/{i}" for i in (1, 3, 4)]
     assert [r.reason for r in rejected] == ["malformed"] and rejected[0].position == 2
     assert "cut short" in rejected[0].detail
@@ -1158,13 +1152,7 @@ def test_a_warc_gz_member_cut_inside_its_warc_header_is_truncated(tmp_path: Path
     data = gzip.compress(_warc(1), mtime=0) + gzip.compress(_warc(2), mtime=0) + cut
     rejected: list[Reject] = []
     sink = RejectSink(on_reject=rejected.append)
-    if name == "-":
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(sys, "stdin", io.TextIOWrapper(_Pipe(data)))
-            docs = list(read_any("-", sink, input_format="warc"))
-    else:
-        (tmp_path / name).write_bytes(data)
-        docs = list(read_any(tmp_path / name, sink))
+    docs = _read_warc_named(name, data, tmp_path, sink)
     assert [d.url for d in docs] == ["https://example.org/1", "https://example.org/2"]
     assert [(r.position, r.reason) for r in rejected] == [(3, "truncated")] and sink.skipped == {}
     assert "ends in its header" in rejected[0].detail
@@ -1901,3 +1889,13 @@ def test_a_page_cut_short_says_so_in_its_record(tmp_path: Path) -> None:
         ("https://example.org/1", None), ("https://example.org/2", "chunked_body"),
         ("https://example.org/3", None), ("https://example.org/4", "length")]
     assert docs[0].blocks == docs[1].blocks  # the part there is read as before
+
+
+def _read_warc_named(name: str, data: bytes, tmp_path: Path, sink: RejectSink) -> list:
+    """The documents of WARC ``data`` given as the file ``name`` (``-``: piped to standard input)."""
+    if name == "-":
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(sys, "stdin", io.TextIOWrapper(_Pipe(data)))
+            return list(read_any("-", sink, input_format="warc"))
+    (tmp_path / name).write_bytes(data)
+    return list(read_any(tmp_path / name, sink))
