@@ -2237,11 +2237,13 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
         return None
     charset = _CHARSET.search(content_type)
     doc_id = (record_id or f"{Path(source).name}:{position}").strip("<>")
-    doc = _page_document(body, source, position, doc_id, uri, sink,  # type: ignore[arg-type]
-                         charset.group(1) if charset else None)
-    if doc is not None and truncated:
-        doc = replace(doc, extra={**doc.extra, "truncated": truncated})
-    return doc
+    return _marked_truncated(_page_document(body, source, position, doc_id, uri, sink,  # type: ignore[arg-type]
+                                            charset.group(1) if charset else None), truncated)
+
+
+def _marked_truncated(doc: Document | None, truncated: str | None) -> Document | None:
+    """``doc`` with its ``truncated`` field (why the crawler cut its page short), when it was."""
+    return replace(doc, extra={**doc.extra, "truncated": truncated}) if doc is not None and truncated else doc
 
 
 def _warc_resource(block: bytes, record: Any, source: str, position: int, rejects: RejectSink,
@@ -2254,10 +2256,8 @@ def _warc_resource(block: bytes, record: Any, source: str, position: int, reject
     doc_id = (where["warc_record_id"] or f"{Path(source).name}:{position}").strip("<>")
     doc = _page_document(block, source, position, doc_id, where["url"], _WarcRejects(rejects, where),  # type: ignore[arg-type]
                          charset.group(1) if charset else None)
-    truncated = (record.headers.get("WARC-Truncated") or "").strip() or None
-    if doc is not None and truncated:  # cut short by the crawler, as a response's body can be
-        doc = replace(doc, extra={**doc.extra, "truncated": truncated})
-    return doc
+    # cut short by the crawler, as a response's body can be
+    return _marked_truncated(doc, (record.headers.get("WARC-Truncated") or "").strip() or None)
 
 
 def _warc_conversion(block: bytes, record: Any, source: str, position: int, rejects: RejectSink,
@@ -2320,23 +2320,18 @@ def _inflate(data: bytes, wbits: int, max_bytes: int) -> bytes | None:
 
 
 def _unzstd(data: bytes, max_bytes: int) -> bytes | None:
-    """A zstd-encoded HTTP body decompressed (its frames, one after another), or None
-    when it would be more than ``max_bytes``; ValueError when it is no zstd."""
+    """A zstd-encoded HTTP body decompressed (its frames, one after another: ``_ZstdFrames``,
+    which says when the last is cut short), or None when it would be more than
+    ``max_bytes``; ValueError when it is no zstd, damaged or cut short."""
     import zstandard
 
+    frames = _ZstdFrames(io.BytesIO(data))
     try:
-        with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True) as reader:
-            out = reader.read(max_bytes + 1)
+        out = frames.read(max_bytes + 1)
         if len(out) > max_bytes:
             return None
-        rest = data  # the reader says nothing of a frame cut short: each is decoded again (it is small now)
-        while rest[:4] == _ZSTD_MAGIC:
-            frame = zstandard.ZstdDecompressor().decompressobj()
-            frame.decompress(rest)
-            if not frame.eof:
-                raise ValueError("the zstd stream is cut short")
-            rest = frame.unused_data
-    except zstandard.ZstdError as err:
+        frames.read(1)  # nothing more: raises when the last frame is cut short
+    except (zstandard.ZstdError, DamagedStream) as err:
         raise ValueError(str(err)) from err
     return out
 
