@@ -544,20 +544,32 @@ def headline_index(blocks: Sequence[Block], title: object) -> int | None:
     title, its beginning ("Headline | Site") or its parts after a separator ("Site »
     Blog » Headline"), the first of: one not in the page's header or navigation (a
     logo with the site's name is; ``_site_furniture``); the whole title before its
-    beginning before its end; an ``<h1>`` before an ``<h2>``; the first on the page."""
+    beginning before its end; an ``<h1>`` before an ``<h2>``; the first on the page.
+    A Blogger title "Blog: Post" (a colon right after a word) where an ``<h1>`` or
+    ``<h2>`` is the blog's name and another heading, ``<h3>`` too, the post's title:
+    the post's title (before the beginning, after the whole title)."""
     if not isinstance(title, str) or not title:
         return None
     wanted = _NON_WORD.sub(" ", title.lower()).strip()
     parts = [part for part in _TITLE_SEPARATOR.split(title) if part.strip()]
     endings = {_NON_WORD.sub(" ", " ".join(parts[k:]).lower()).strip() for k in range(1, len(parts))}
+    every = [(i, b, _NON_WORD.sub(" ", b.text.lower()).strip()) for i, b in enumerate(blocks)
+             if b.tag in ("h1", "h2", "h3")]
+    headings = [(i, b, text) for i, b, text in every if long_enough_for_a_headline(text)]
+    # "Blog: Post" (Blogger's titles): the blog's name in an <h1> (of any length), then a
+    # colon, then the post's title in an <h2> or <h3>: that one is the headline
+    blog, colon, post = title.partition(": ")
+    colon = colon if blog[-1:].strip() else ""  # "Headline : Site" is a separator
+    blog, post = (_NON_WORD.sub(" ", part.lower()).strip() for part in (blog, post))
+    blog_post = bool(colon) and any(b.tag != "h3" and text == blog for _, b, text in every) \
+        and any(text == post for _, _, text in headings)
     best: tuple[tuple[bool, int, bool, int], int] | None = None
-    for i, b in enumerate(blocks):
-        if b.tag not in ("h1", "h2"):
-            continue
-        text = _NON_WORD.sub(" ", b.text.lower()).strip()
-        if not long_enough_for_a_headline(text):
-            continue
-        match = 0 if text == wanted else 1 if wanted.startswith(text + " ") else 2 if text in endings else None
+    for i, b, text in headings:
+        if blog_post and text in (blog, post):
+            match: int | None = 1 if text == post else None
+        else:
+            match = (None if b.tag == "h3" else 0 if text == wanted else 2 if wanted.startswith(text + " ")
+                     else 3 if text in endings else None)
         if match is None:
             continue
         key = (_site_furniture(b), match, b.tag != "h1", i)

@@ -427,6 +427,26 @@ def test_a_site_name_in_an_h1_logo_is_not_the_headline() -> None:
     assert (out >= 0).all() and (out <= 1).all() and np.allclose(out.sum(axis=1), 1.0)
 
 
+def test_a_blogger_post_title_in_an_h3_is_the_headline_not_the_blogs_name() -> None:
+    """Blogger titles a post's page "Blog: Post", with the blog's name in an <h1> (which
+    begins the title) and the post's title in an <h3>: the <h1> was taken for the
+    headline (made content), the post's title was not looked at."""
+    from classifier.model import headline_index
+
+    page = html_to_blocks("<html><body><div class='header'><h1><a href='/'>Gardening</a></h1></div>"
+                          "<h2 class='date-header'>Sunday, 12 October 2014</h2><div class='post'>"
+                          "<h3 class='post-title'>Planting garlic before the first frost</h3><div class='post-body'>"
+                          "<p>Every autumn I promise myself that I will get the garlic in early.</p></div></div>"
+                          "</body></html>")
+    found = headline_index(page, "Gardening: Planting garlic before the first frost")
+    assert found is not None and page[found].text == "Planting garlic before the first frost"
+    # "Headline : Site" (a spaced colon) is a separator as before: the heading that begins the title
+    recipe = (Block("Muffin recipes here", tag="h1"), Block("A basic muffin recipe", tag="h2"))
+    assert headline_index(recipe, "A basic muffin recipe : Muffin recipes here") == 1
+    # without the blog's name on the page, an <h3> is no headline
+    assert headline_index(page[1:], "Gardening: Planting garlic before the first frost") is None
+
+
 def test_a_missing_label_is_warned_about_once_not_once_per_fold(labelled_documents: list,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     from dataclasses import replace as dc_replace
