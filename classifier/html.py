@@ -951,24 +951,33 @@ def _move_after(inner: etree._Element, outer: etree._Element) -> None:
     levels = [*between, outer]
     row = inner.tag.lower() == "tr"
     # what moves, with the formatting elements open around it: a node, or the text after an element that stays
-    moved: list[tuple[etree._Element | str, tuple[etree._Element, ...]]] = []
+    moved: list[tuple[etree._Element | str, tuple[etree._Element, ...], int]] = []
     el = inner
     for j, parent in enumerate(levels):
         chain = () if row else _carried(between[j:])
         at = parent.index(el)
         if el is not inner:  # an element that stays: the text after it follows what moved
             if el.tail:
-                moved.append((el.tail, chain))
+                moved.append((el.tail, chain, j))
                 el.tail = None
             at += 1
-        moved.extend((n, chain) for n in parent[at:])
+        moved.extend((n, chain, j) for n in parent[at:])
         el = parent
     tail, outer.tail = outer.tail, None
     place = outer
+    # what followed the end tags of the elements that stay (``<p><font>a<p>b</font> c``): in
+    # browsers, inside the paragraph (list item, term) moved last, still open there
+    last = [item for item, _, j in moved if j == 0][-1:]
+    open_block = (last[0] if not row and last and not isinstance(last[0], str)
+                  and isinstance(last[0].tag, str) and last[0].tag.lower() in ("p", "li", "dt", "dd") else None)
     # the copies of the formatting elements placed last (what follows in them joins them)
     wrap_chain: tuple[etree._Element, ...] = ()
     wrap_top = wrap_holder = outer
-    for item, chain in moved:
+    for item, chain, level in moved:
+        if open_block is not None and level > 0:
+            if _append_inline(open_block, item, chain):
+                continue
+            open_block = None  # a block ends the paragraph
         joins = bool(chain) and wrap_chain == chain and wrap_top is place
         if isinstance(item, str):
             text = item
@@ -1015,6 +1024,24 @@ def _move_after(inner: etree._Element, outer: etree._Element) -> None:
         stop.tail = tail
     elif tail:
         place.tail = (place.tail or "") + tail
+
+
+def _append_inline(block: etree._Element, item: etree._Element | str, chain: tuple[etree._Element, ...]) -> bool:
+    """Put ``item`` (text, or an element with the text after it) at the end of ``block``, inside copies of
+    the formatting elements of ``chain``; False (and nothing done) when ``item`` is a block."""
+    if not isinstance(item, str) and isinstance(item.tag, str) and item.tag.lower() in BLOCK_TAGS:  # not a comment
+        return False
+    into = block
+    if chain:
+        top, into = _wrapped(chain)
+        block.append(top)
+    if not isinstance(item, str):
+        into.append(item)
+    elif len(into):
+        into[-1].tail = (into[-1].tail or "") + item
+    else:
+        into.text = (into.text or "") + item
+    return True
 
 
 #: The quotation marks browsers put around a ``<q>`` (CSS ``quotes: auto``, from CLDR), by the
