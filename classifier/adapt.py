@@ -44,6 +44,7 @@ from sklearn.linear_model import SGDClassifier
 
 from .cards import load_checked_pickle, read_verified, write_model
 from .document import LABELS, Document, host_name
+from .errors import ModelError
 from .features import TextNgrams
 from .templates import block_role, publisher_of, text_key
 from .versions import ADAPTER_FORMAT, check_adapter_card
@@ -482,6 +483,13 @@ def load_adapter(path: Path, model_dir: Path | None = None) -> PublisherAdapter:
                                                     "adapt again with `sieve train --base`")
     # publishers as this Sieve names them (an adapter of an earlier one may say www.Example.com)
     adapter.publishers = frozenset(host_name(pub) or pub for pub in adapter.publishers)
+    said = card.get("publishers")
+    if isinstance(said, list) and frozenset(host_name(str(p)) or str(p) for p in said) != adapter.publishers:
+        # an edited card: `sieve models` showed its list while the adapter applied to its own
+        raise ModelError(f"{path}: its card names the publishers {', '.join(map(str, said)) or '(none)'}, the adapter "
+                         f"was fitted for {', '.join(sorted(adapter.publishers)) or '(none)'} (was the card edited?): "
+                         "an adapter adjusts the pages of the publishers it learned from; to adjust another's, "
+                         "adapt on its labelled pages with `sieve train --base`")
     memory: dict[MemoryKey, tuple[int, int]] = {}
     for (pub, key, role), (label, pages) in sorted(adapter.memory.items()):
         named = (host_name(pub) or pub, key, role)

@@ -24,7 +24,7 @@ from classifier.adapt import (
     path_tokens,
     save_adapter,
 )
-from classifier.cards import read_card
+from classifier.cards import card_path, read_card
 from classifier.cli import cli
 from classifier.document import Block, Document, Label, labelled_block
 from classifier.errors import ModelError
@@ -148,6 +148,28 @@ def test_a_tampered_adapter_is_refused(runner: CliRunner, tiny_model_dir: Path, 
         load_adapter(out / ADAPTER_FILE)
     result = runner.invoke(cli, ["score", str(data), "--model-dir", str(out)])
     assert result.exit_code == 1 and "adapter.joblib" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_adapter_whose_card_names_other_publishers_is_refused(runner: CliRunner, tiny_model_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    # a user added a publisher to the card: `sieve models` showed the edited list while the
+    # adapter went on adjusting the pages of its own publishers only, and the new one's not at all
+    data = tmp_path / "blog.jsonl"
+    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(4)))
+    out = tmp_path / "adapted"
+    assert runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out)]).exit_code == 0
+    card_file = card_path(out / ADAPTER_FILE)
+    card = json.loads(card_file.read_text())
+    fitted = card["publishers"]
+    assert load_adapter(out / ADAPTER_FILE).publishers == frozenset(fitted)
+    card_file.write_text(json.dumps({**card, "publishers": [*fitted, "news.example.org"]}))
+    with pytest.raises(ModelError, match="news.example.org.*was the card edited"):
+        load_adapter(out / ADAPTER_FILE)
+    result = runner.invoke(cli, ["score", str(data), "--model-dir", str(out)])
+    assert result.exit_code == 1 and "was the card edited" in result.stderr and "Traceback" not in result.stderr
+    # the same publishers spelt as a URL's host (upper case, www.) are the same publishers
+    card_file.write_text(json.dumps({**card, "publishers": [f"WWW.{p.upper()}" for p in fitted]}))
+    assert load_adapter(out / ADAPTER_FILE).publishers == frozenset(fitted)
 
 
 def test_an_adapter_refuses_a_model_it_was_not_fitted_on(runner: CliRunner, tiny_model_dir: Path,
