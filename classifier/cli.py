@@ -2347,7 +2347,13 @@ def _review_loop(queue: list[tuple[float, int, int]], docs: list[Document], keys
                 click.echo(click.style(f"  > {line}", bold=True) if j == b_i else click.style(f"    {line}", dim=True))
         click.echo("  [c]ontent [b]oilerplate [n]avigation [s]kip [u]ndo [q]uit: ", nl=False)
         try:
-            key = read_key().lower()
+            while True:  # another key (an arrow, Enter, a typo) is named, and the question asked again
+                key = read_key().lower()
+                shown = key if key.isprintable() else repr(key)  # an arrow's escape sequence would move the cursor
+                click.echo(shown)
+                if key in keys or key in ("s", "u", "q"):
+                    break
+                click.echo(f"  {shown} is not one of the keys: c, b, n, s, u or q: ", nl=False)
         except EOFError:  # the keys given through a pipe ran out (or Ctrl-D): as q
             click.echo()
             _note("sieve review: the keys ended; the answers given so far are saved")
@@ -2355,7 +2361,6 @@ def _review_loop(queue: list[tuple[float, int, int]], docs: list[Document], keys
         except OSError as err:  # no terminal to read keys from
             raise click.ClickException(f"sieve review reads one key at a time from a terminal ({err}); "
                                        "the answers given so far are saved") from err
-        click.echo(key)
         if key == "q":
             break
         if key == "u":
@@ -2368,10 +2373,8 @@ def _review_loop(queue: list[tuple[float, int, int]], docs: list[Document], keys
         if key in keys:
             answers[(d_i, b_i)] = keys[key]
             history.append((d_i, b_i))
-        elif key == "s":
+        else:  # s
             history.append(None)
-        else:
-            continue
         pos += 1
 
 

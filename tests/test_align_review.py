@@ -287,6 +287,19 @@ def test_review_takes_one_key_per_block_and_saves_labels(runner: CliRunner, tiny
                for r in records for b in r["blocks"])
 
 
+def test_review_names_a_key_it_does_not_know_and_asks_again(runner: CliRunner, tiny_model_dir: Path,
+                                                            data_dir: Path, tmp_path: Path) -> None:
+    # a typo or an arrow key showed the same block again, without a word of why
+    out = tmp_path / "corrections.jsonl"
+    result = runner.invoke(cli, ["review", str(data_dir / "articles.jsonl"), "-o", str(out),
+                                 "--model-dir", str(tiny_model_dir)], input="x\x1bcq")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count("[c]ontent [b]oilerplate") == 2  # the first block once (then c), the second (q)
+    assert "x is not one of the keys: c, b, n, s, u or q" in result.stdout
+    assert "'\\x1b' is not one of the keys" in result.stdout and "\x1b" not in result.stdout
+    assert "1 block labelled" in result.stderr
+
+
 def test_review_refuses_an_output_it_cannot_write_before_asking_anything(runner: CliRunner, tiny_model_dir: Path,
                                                                           data_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("not a folder")
