@@ -136,11 +136,17 @@ def test_train_base_writes_an_adapted_folder_and_reports(runner: CliRunner, tiny
     assert "adapter (text model; wordpress.com) adjusted 10" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
-def test_a_tampered_adapter_is_refused(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+def _adapted_blog(runner: CliRunner, base: Path, tmp_path: Path, pages: int = 4) -> tuple[Path, Path]:
+    """``pages`` blog pages (``_blog_page``) as JSONL, and the folder `sieve train --base` adapted to them."""
     data = tmp_path / "blog.jsonl"
-    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(4)))
+    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(pages)))
     out = tmp_path / "adapted"
-    assert runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out)]).exit_code == 0
+    assert runner.invoke(cli, ["train", "--base", str(base), str(data), "-o", str(out)]).exit_code == 0
+    return data, out
+
+
+def test_a_tampered_adapter_is_refused(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    data, out = _adapted_blog(runner, tiny_model_dir, tmp_path)
     raw = bytearray((out / ADAPTER_FILE).read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     (out / ADAPTER_FILE).write_bytes(bytes(raw))
@@ -154,10 +160,7 @@ def test_an_adapter_whose_card_names_other_publishers_is_refused(runner: CliRunn
                                                                   tmp_path: Path) -> None:
     # a user added a publisher to the card: `sieve models` showed the edited list while the
     # adapter went on adjusting the pages of its own publishers only, and the new one's not at all
-    data = tmp_path / "blog.jsonl"
-    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(4)))
-    out = tmp_path / "adapted"
-    assert runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out)]).exit_code == 0
+    data, out = _adapted_blog(runner, tiny_model_dir, tmp_path)
     card_file = card_path(out / ADAPTER_FILE)
     card = json.loads(card_file.read_text())
     fitted = card["publishers"]
@@ -174,10 +177,7 @@ def test_an_adapter_whose_card_names_other_publishers_is_refused(runner: CliRunn
 
 def test_an_adapter_refuses_a_model_it_was_not_fitted_on(runner: CliRunner, tiny_model_dir: Path,
                                                           labelled_documents: list, tmp_path: Path) -> None:
-    data = tmp_path / "blog.jsonl"
-    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(4)))
-    out = tmp_path / "adapted"
-    assert runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out)]).exit_code == 0
+    data, out = _adapted_blog(runner, tiny_model_dir, tmp_path)
     assert runner.invoke(cli, ["score", str(data), "--model-dir", str(out)]).exit_code == 0
     # another text model put into the folder (retrained, upgraded): the adapter's blend
     # weights were chosen for the old one, so it says so instead of adjusting quietly
@@ -729,10 +729,7 @@ def test_train_base_reports_macro_f1_over_the_labels_present_when_one_is_missing
 
 def test_evaluate_on_an_adapters_own_pages_says_they_are_in_sample_for_it(runner: CliRunner, tiny_model_dir: Path,
                                                                          tmp_path: Path) -> None:
-    data = tmp_path / "blog.jsonl"
-    data.write_text("".join(json.dumps(_blog_page(i)) + "\n" for i in range(6)))
-    out = tmp_path / "adapted"
-    assert runner.invoke(cli, ["train", "--base", str(tiny_model_dir), str(data), "-o", str(out)]).exit_code == 0
+    data, out = _adapted_blog(runner, tiny_model_dir, tmp_path, pages=6)
     result = runner.invoke(cli, ["evaluate", str(data), "--model-dir", str(out)])
     assert result.exit_code == 0, result.stderr
     assert "is a file adapter.joblib was trained on" in result.stderr

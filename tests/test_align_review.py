@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from classifier.adapt import load_adapter
 from classifier.align import align_document, find_clean, index_clean_texts, url_key
@@ -269,13 +269,19 @@ def test_align_matches_urls_as_written_elsewhere_and_reads_the_named_text_field(
     assert all([b["label"] for b in r["blocks"] if b["text"] in ARTICLE] == ["content"] * 3 for r in records)
 
 
+def _review_articles(runner: CliRunner, model_dir: Path, data_dir: Path, out: Path, keys: str) -> Result:
+    """`sieve review` of the example articles into ``out``, given ``keys``; it must end well."""
+    result = runner.invoke(cli, ["review", str(data_dir / "articles.jsonl"), "-o", str(out),
+                                 "--model-dir", str(model_dir)], input=keys)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
 def test_review_takes_one_key_per_block_and_saves_labels(runner: CliRunner, tiny_model_dir: Path,
                                                          data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "corrections.jsonl"
     # c, b, skip, n, undo (takes the n back), n again, then quit
-    result = runner.invoke(cli, ["review", str(data_dir / "articles.jsonl"), "-o", str(out),
-                                 "--model-dir", str(tiny_model_dir)], input="cbsnunq")
-    assert result.exit_code == 0, result.stderr
+    result = _review_articles(runner, tiny_model_dir, data_dir, out, "cbsnunq")
     assert result.stdout.count("[c]ontent [b]oilerplate") == 7
     assert "3 blocks labelled" in result.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
@@ -290,10 +296,7 @@ def test_review_takes_one_key_per_block_and_saves_labels(runner: CliRunner, tiny
 def test_review_names_a_key_it_does_not_know_and_asks_again(runner: CliRunner, tiny_model_dir: Path,
                                                             data_dir: Path, tmp_path: Path) -> None:
     # a typo or an arrow key showed the same block again, without a word of why
-    out = tmp_path / "corrections.jsonl"
-    result = runner.invoke(cli, ["review", str(data_dir / "articles.jsonl"), "-o", str(out),
-                                 "--model-dir", str(tiny_model_dir)], input="x\x1bcq")
-    assert result.exit_code == 0, result.stderr
+    result = _review_articles(runner, tiny_model_dir, data_dir, tmp_path / "corrections.jsonl", "x\x1bcq")
     assert result.stdout.count("[c]ontent [b]oilerplate") == 2  # the first block once (then c), the second (q)
     assert "x is not one of the keys: c, b, n, s, u or q" in result.stdout
     assert "'\\x1b' is not one of the keys" in result.stdout and "\x1b" not in result.stdout
