@@ -11,8 +11,9 @@ A page becomes reading-order, paragraph-like blocks:
   or in its inline descendants, between two child blocks, is one block (but a
   ``<button>`` in running text, which browsers show inline, is part of it);
 * two or more consecutive ``<br>`` end a block, a single one is a line break in it
-  (a poem's lines, an address); in a ``<pre>`` each is a newline of its text; an
-  inline element whose ``style`` shows it as a box (``display: block``) is a line;
+  (a poem's lines, an address; a ``</br>`` is a ``<br>``, as in browsers); in a
+  ``<pre>`` each is a newline of its text; an inline element whose ``style`` shows it
+  as a box (``display: block``) is a line;
 * the text of an inline element shown to no reader (``display:none``,
   ``visibility:hidden``, ``hidden``) is left out of its block (a hidden block is
   kept, with the fact ``hidden``);
@@ -1089,6 +1090,10 @@ def _in_running_text(el: etree._Element) -> bool:
 _END_OF_DOCUMENT = re.compile(r"</\s*(?:html|body)\s*>", re.IGNORECASE)
 
 
+#: A ``</br>`` end tag (attributes and all, as HTML ignores them).
+_BR_END_TAG = re.compile(r"</br(?:[\s/][^<>]*)?>", re.IGNORECASE)
+
+
 def _parse(text: str) -> tuple[Any, etree.HTMLParser]:
     """The root of the page ``text`` as libxml2 reads it (None: nothing, or refused), and
     the parser (its error log)."""
@@ -1279,6 +1284,8 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
         # ignore it, libxml2 made it a U+FFFD inside the word ("Prei\ufffds")
         text = text.replace("\x00", "")
     text = _limit_attributes(text)
+    # HTML reads a </br> as a <br> (``<br></br>`` is two line breaks); libxml2 ignores it
+    text = _BR_END_TAG.sub("<br>", text)
     # libxml2's HTML parser through lxml.etree: lxml.html's parser builds the same tree
     # but looks up a Python element class for every element the walk touches (slower).
     # huge_tree: a page of one 10 MB text node keeps its text (input size is bounded

@@ -1009,3 +1009,12 @@ def test_a_declarative_shadow_roots_content_is_read_as_its_hosts_and_other_templ
             "<p><x-note><template shadowroot='open'>Updated </template>at nine.</x-note></p>"
             "<template id='card'><p>A card not yet shown</p></template></article>")
     assert [b.text for b in html_to_blocks(page)] == ["Ferry to run all winter", "Updated at nine."]
+
+
+def test_a_br_end_tag_is_a_line_break_as_in_browsers() -> None:
+    # HTML reads </br> as <br> (so <br></br> is two, a paragraph break); libxml2 ignored it:
+    # "one</br>two" was "onetwo", a comment's lines written <br></br> one paragraph
+    page = ("<body><div>one</br>two</div><div>three<br></br>four</div><div>five</BR >six</div>"
+            "<div>seven</brand>eight</div><script>document.write('</br>')</script></body>")
+    assert [(b.tag, b.text) for b in html_to_blocks(page)] == [
+        ("div", "one\ntwo"), ("div", "three"), ("div", "four"), ("div", "five\nsix"), ("div", "seveneight")]
