@@ -305,7 +305,9 @@ class Document:
         """
         if not isinstance(record, dict):
             raise SchemaError(f"a record must be a JSON object, not {type(record).__name__}")
-        rec = dict(record)
+        # a null 'blocks', text or page counts as missing (a table's row has every column)
+        nulls = [key for key in (text_field, "blocks", html_field) if key in record and record[key] is None]
+        rec = {key: value for key, value in record.items() if value is not None or key not in nulls}
         raw_id = rec.pop("id", None)
         doc_id: str | int
         if raw_id is None:
@@ -371,6 +373,8 @@ class Document:
             present = next((f for f in (text_field, html_field) if rec.get(f) is not None), None)
             if present is not None:
                 raise SchemaError(f"field '{present}' is {type(rec[present]).__name__}, not a string")
+            if nulls:
+                raise SchemaError(f"no text: {', '.join(nulls)} null in this record")
             raise SchemaError(f"record has none of 'blocks', '{text_field}' or '{html_field}' (HTML as a string); "
                               "--text-field names the field that holds the text")
         url = rec.pop("url", None)

@@ -1131,8 +1131,19 @@ def record_document(record: Any, source: str, line_no: int, rejects: RejectSink,
     ``raw`` is the record as the rejects file keeps it, or what makes it (only a reject
     needs it). A record without an id is named by its file and line (``a.jsonl:3``), the
     ``nth`` object of a line by its place too (``a.json:1:2``)."""
-    if "," in text_field and isinstance(record, dict):
-        text_field = record_text_field(record, text_field)
+    if isinstance(record, dict):
+        if "," in text_field:
+            text_field = record_text_field(record, text_field)
+        # a null text, blocks or html counts as missing, as in a Parquet row (a dataframe's
+        # export has every column in every row): not read, not passed through
+        bearing = (text_field, "blocks", "html")
+        nulls = [key for key in bearing if key in record and record[key] is None]
+        if nulls:
+            record = {key: value for key, value in record.items() if value is not None or key not in nulls}
+            if not any(key in record for key in bearing):
+                rejects.add(Reject(source, line_no, "bad_schema", f"no text: {', '.join(nulls)} null in this record",
+                                   _raw(raw)))
+                return None
     page = (isinstance(record, dict) and "blocks" not in record and text_field not in record
             and isinstance(record.get("html"), str))
     if page and _looks_binary(record["html"][:4096].encode("utf-8", "replace")):  # as for a page file

@@ -1899,3 +1899,22 @@ def _read_warc_named(name: str, data: bytes, tmp_path: Path, sink: RejectSink) -
             return list(read_any("-", sink, input_format="warc"))
     (tmp_path / name).write_bytes(data)
     return list(read_any(tmp_path / name, sink))
+
+
+def test_a_null_text_beside_a_page_in_html_is_read_as_the_page_as_in_parquet(tmp_path: Path) -> None:
+    # a dataframe's export has every column in every row: a null text, blocks or html is no field
+    page = "<html><body><article><p>The ferry keeps running through the winter months.</p></article></body></html>"
+    path = tmp_path / "frame.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in (
+        {"id": "page", "text": None, "html": page},
+        {"id": "blocks", "blocks": None, "text": "A paragraph of the story."},
+        {"id": "none", "text": None, "html": None},
+    )), encoding="utf-8")
+    docs, rejected = _read(path)
+    assert [(d.id, d.read_from) for d in docs] == [("page", "html"), ("blocks", "text")]
+    assert docs[0].texts == ["The ferry keeps running through the winter months."]
+    assert "text" not in docs[0].extra and "blocks" not in docs[1].extra  # a null field is no field
+    assert [(r.position, r.reason, r.detail) for r in rejected] == [
+        (3, "bad_schema", "no text: text, html null in this record")]
+    from classifier.document import Document  # the library reads a record so too
+    assert Document.from_dict({"text": None, "html": page}).read_from == "html"
