@@ -15,8 +15,8 @@ A page becomes reading-order, paragraph-like blocks:
   ``<pre>`` each is a newline of its text; an inline element whose ``style`` shows it
   as a box (``display: block``) is a line;
 * the text of an inline element shown to no reader (``display:none``,
-  ``visibility:hidden``, ``hidden``) is left out of its block (a hidden block is
-  kept, with the fact ``hidden``);
+  ``visibility:hidden``, ``hidden``; a style's last declaration of each, as in CSS)
+  is left out of its block (a hidden block is kept, with the fact ``hidden``);
 * text is whitespace-normalised (NFC, zero-width characters and soft hyphens
   removed; runs of whitespace as one space, none for a source line break between two
   Chinese or Japanese characters, but for those line breaks and the text of
@@ -638,8 +638,37 @@ _TAG_FACT = {"p": "tag_p", "li": "tag_li", "dd": "tag_li", "dt": "tag_li", "td":
              "figcaption": "tag_caption", "caption": "tag_caption", "blockquote": "tag_quote", "pre": "tag_pre",
              "button": "tag_control", "legend": "tag_control", "summary": "tag_control", "hgroup": "tag_title_like"}
 _FACT_INDEX = {name: i for i, name in enumerate(DOM_FACTS)}
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
-_BOX_STYLE = re.compile(r"(?<![\w-])display\s*:\s*(?:block|flex|grid|list-item|table|flow-root)(?![\w-])")
+#: ``display`` values (their first word) that show an inline element as a box of its own.
+_BOX_DISPLAY = frozenset({"block", "flex", "grid", "list-item", "table", "flow-root"})
+_IMPORTANT = re.compile(r"!\s*important\s*$")
+
+
+def _style_facts(style: str) -> tuple[bool, bool]:
+    """Whether an inline ``style`` hides its element (``display: none``, ``visibility:
+    hidden``) and whether it shows it as a box (``display: block`` ...). As in CSS the
+    last declaration of a property wins, an ``!important`` one over any that is not."""
+    style = style.lower()
+    if "display" not in style and "visibility" not in style:
+        return False, False
+    values: dict[str, tuple[bool, str]] = {}
+    for declaration in style.split(";"):
+        name, colon, value = declaration.partition(":")
+        name = name.strip()
+        if not colon or name not in ("display", "visibility"):
+            continue
+        important = bool(_IMPORTANT.search(value))
+        value = _IMPORTANT.sub("", value).strip()
+        if value and (important or not values.get(name, (False, ""))[0]):
+            values[name] = (important, value)
+    display = values.get("display", (False, ""))[1].split()
+    hidden = display[:1] == ["none"] or values.get("visibility", (False, ""))[1] == "hidden"
+    return hidden, bool(display) and display[0] in _BOX_DISPLAY
+
+
+#: ``_style_facts`` remembered for styles of at most ``ATTR_CHARS`` (a page repeats them;
+#: one page's megabyte style would stay in memory for the whole run)
+_short_style_facts = functools.lru_cache(maxsize=4096)(_style_facts)
+
 #: Elements whose text keeps its line breaks and indentation.
 _PREFORMATTED = frozenset({"pre", "listing", "plaintext", "xmp", "textarea"})
 
@@ -698,14 +727,15 @@ class _Open:
         self.serial = 0
         style = el.get("style")
         hidden_attr = el.get("hidden")
-        styled_hidden = bool(style and _HIDDEN_STYLE.search(style.lower()))
+        styled_hidden, styled_box = ((False, False) if not style else _short_style_facts(style)
+                                     if len(style) <= ATTR_CHARS else _style_facts(style))
         self.hidden = (hidden_attr is not None or (el.get("aria-hidden") or "").lower() == "true" or styled_hidden)
         # shown to no reader (aria-hidden text is on screen; "until-found" text opens on a search)
         self.shown = not (styled_hidden or (hidden_attr is not None and hidden_attr.lower() != "until-found"))
         self.pre = tag in _PREFORMATTED
         # an inline element its style shows as a box of its own (a recipe card's
         # <span style="display: block"> notes): its own lines of its block
-        self.lines = bool(style and tag not in BLOCK_TAGS and _BOX_STYLE.search(style.lower()))
+        self.lines = styled_box and tag not in BLOCK_TAGS
 
 
 class _Collector:

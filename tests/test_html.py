@@ -1018,3 +1018,17 @@ def test_a_br_end_tag_is_a_line_break_as_in_browsers() -> None:
             "<div>seven</brand>eight</div><script>document.write('</br>')</script></body>")
     assert [(b.tag, b.text) for b in html_to_blocks(page)] == [
         ("div", "one\ntwo"), ("div", "three"), ("div", "four"), ("div", "five\nsix"), ("div", "seveneight")]
+
+
+def test_the_last_display_or_visibility_declaration_of_a_style_wins_unless_an_earlier_is_important() -> None:
+    # "display:none; display:block" was read as hidden: in CSS the later declaration wins
+    page = ("<p>One <span style='display:none; display:inline'>shown</span> two.</p>"
+            "<p>Three <span style='display:inline;display:none'>hidden</span> four.</p>"
+            "<p>Five <span style='visibility:hidden;visibility:visible'>shown</span> six.</p>"
+            "<p>Seven <span style='display:none !important; display:inline'>hidden</span> eight.</p>"
+            "<p>Nine <span style='display:none!important;display:inline ! important'>shown</span> ten.</p>"
+            "<p>Eleven <span style='--display:none; xdisplay:none'>shown</span> twelve.</p>"
+            "<div><span style='display:block;display:inline'>Not</span><span>a line.</span></div>")
+    texts = [b.text for b in html_to_blocks(page)]
+    assert texts == ["One shown two.", "Three four.", "Five shown six.", "Seven eight.", "Nine shown ten.",
+                     "Eleven shown twelve.", "Nota line."]
