@@ -1132,11 +1132,10 @@ def record_document(record: Any, source: str, line_no: int, rejects: RejectSink,
     needs it). A record without an id is named by its file and line (``a.jsonl:3``), the
     ``nth`` object of a line by its place too (``a.json:1:2``)."""
     if isinstance(record, dict):
-        if "," in text_field:
-            text_field = record_text_field(record, text_field)
-        # a null text, blocks or html counts as missing, as in a Parquet row (a dataframe's
-        # export has every column in every row): not read, not passed through
-        bearing = (text_field, "blocks", "html")
+        # a null text (of any --text-field name: text,raw_content), blocks or html counts
+        # as missing, as in a Parquet row (a dataframe's export has every column in every
+        # row): not read, not passed through (a null 'raw_content' beside the text read)
+        bearing = (*(name.strip() for name in text_field.split(",")), "blocks", "html")
         nulls = [key for key in bearing if key in record and record[key] is None]
         if nulls:
             record = {key: value for key, value in record.items() if value is not None or key not in nulls}
@@ -1144,6 +1143,8 @@ def record_document(record: Any, source: str, line_no: int, rejects: RejectSink,
                 rejects.add(Reject(source, line_no, "bad_schema", f"no text: {', '.join(nulls)} null in this record",
                                    _raw(raw)))
                 return None
+        if "," in text_field:
+            text_field = record_text_field(record, text_field)
     page = (isinstance(record, dict) and "blocks" not in record and text_field not in record
             and isinstance(record.get("html"), str))
     if page and _looks_binary(record["html"][:4096].encode("utf-8", "replace")):  # as for a page file

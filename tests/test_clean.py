@@ -358,6 +358,21 @@ def test_a_text_field_sieve_did_not_read_is_copied_into_metadata(runner: CliRunn
     assert "text" not in out2["metadata"] and out2["text"]
 
 
+def test_a_null_text_field_beside_the_one_read_is_not_copied_but_a_record_s_own_null_field_is(
+        runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    # --text-field text,raw_content on a dataframe's export: a null 'raw_content' beside the
+    # 'text' read was copied into metadata, as null (a null 'text' beside 'raw_content' is not)
+    story = "\n\n".join(f"The harbour council met on Tuesday evening to discuss item {i} of the winter ferry plan."
+                        for i in range(6))
+    (tmp_path / "in.jsonl").write_text(
+        json.dumps({"id": "a", "text": story, "raw_content": None, "author": None}) + "\n", encoding="utf-8")
+    assert _clean(runner, tiny_model_dir, str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out"),
+                  "--text-field", "text,raw_content").exit_code == 0
+    (out,) = [json.loads(line) for line in gzip.open(tmp_path / "out" / "in.jsonl.gz", "rt", encoding="utf-8")]
+    assert "raw_content" not in out["metadata"] and out["text"]
+    assert out["metadata"]["author"] is None  # the record's own field, written back as it was given
+
+
 def test_the_kept_characters_are_the_kept_text_without_the_lines_that_join_it() -> None:
     # the summary said "kept 1,804 of 1,788 characters": the blank lines joining the kept
     # blocks were counted as kept text
