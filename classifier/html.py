@@ -1151,7 +1151,7 @@ _IMPLIED_END = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|
                           r"figure|footer|form|header|hgroup|main|menu|nav|ol|search|section|summary|ul|li|pre|"
                           r"listing|table|caption|td|th|button|object|applet|marquee|template)(?![\w-])",
                           re.IGNORECASE | re.DOTALL)
-_END_TAGS = {"dd": "</dd></dt>", "dt": "</dd></dt>", "rt": "</rt></rp>", "rp": "</rt></rp>", "p": "</p>",
+_END_TAGS = {"rt": "</rt></rp>", "rp": "</rt></rp>", "p": "</p>",
              **{f"h{i}": "".join(f"</h{k}>" for k in range(1, 7)) for i in range(1, 7)}}
 
 
@@ -1162,8 +1162,11 @@ def _depth_error(parser: etree.HTMLParser) -> Any:
 
 
 def _with_end_tags(text: str) -> str:
-    """``text`` with the end tags HTML implies written before each start tag of ``_END_TAGS``.
-    A ``</p>`` only where the paragraph open last is still the innermost open element of
+    """``text`` with the end tags HTML implies written before each start tag of ``_END_TAGS``
+    and of ``<dd>`` and ``<dt>``. A ``</dd>`` or ``</dt>`` only for the one open innermost,
+    with no element the regex sees between them but a ``<div>``, ``<p>`` or ``<address>``
+    (as HTML closes it: a nested list, an item or a quotation keeps its own terms). A
+    ``</p>`` only where the paragraph open last is still the innermost open element of
     those the regex sees (a list, a quotation, a cell ... opened since is not closed):
     libxml2 closes a ``</p>`` through a ``<ul>``, ``<li>`` or ``<blockquote>`` up to a
     paragraph outside it, which the list's or quotation's start had closed in HTML (its
@@ -1192,11 +1195,18 @@ def _with_end_tags(text: str) -> str:
             if not stack or stack[-1] == "p":
                 before = "</p>"
                 close("p")
+        elif name in ("dd", "dt"):
+            # as HTML closes them: the definition or term open innermost, through a <div>,
+            # <p> or <address> only (not through a nested list, a quotation, an item ...)
+            for top in reversed(stack):
+                if top in ("dd", "dt"):
+                    before = f"</{top}>"
+                    close(top)
+                    break
+                if top not in _THROUGH:
+                    break
         elif name[:2] in _END_TAGS:
             before = _END_TAGS[name[:2]]
-            if name in ("dd", "dt"):
-                close("dd")
-                close("dt")
         if not (len(name) == 2 and name[0] == "h") and name not in ("rt", "rp"):  # what holds paragraphs
             stack.append(name)
             counts[name] = counts.get(name, 0) + 1

@@ -1032,3 +1032,27 @@ def test_the_last_display_or_visibility_declaration_of_a_style_wins_unless_an_ea
     texts = [b.text for b in html_to_blocks(page)]
     assert texts == ["One shown two.", "Three four.", "Five shown six.", "Seven eight.", "Nine shown ten.",
                      "Eleven shown twelve.", "Nota line."]
+
+
+@pytest.mark.parametrize(("shape", "paths"), [
+    # a list in a definition: its terms stay in it, the outer list goes on after it
+    ("<dl><dt>a<dd><dl><dt>b<dd>c</dl><dt>d<dd>e</dl>",
+     [("a", "dl dt"), ("b", "dl dd dl dt"), ("c", "dl dd dl dd"), ("d", "dl dt"), ("e", "dl dd")]),
+    ("<dl><dd>t<dl><dd>a<dt>b</dl>c<dd>z</dl>",
+     [("t", "dl dd"), ("a", "dl dd dl dd"), ("b", "dl dd dl dt"), ("c", "dl dd"), ("z", "dl dd")]),
+    # a list item or a quotation: HTML closes no definition outside it
+    ("<dl><dd>t<ul><li>a<dd>b</ul>c<dd>z</dl>",
+     [("t", "dl dd"), ("a", "dl dd ul li"), ("b", "dl dd ul li dd"), ("c", "dl dd"), ("z", "dl dd")]),
+    ("<dl><dd>t<blockquote><dt>a</blockquote>c</dl>", [("t", "dl dd"), ("a", "dl dd blockquote dt"), ("c", "dl dd")]),
+])
+def test_past_the_nesting_limit_a_definition_closes_none_outside_a_nested_list(
+        shape: str, paths: list[tuple[str, str]]) -> None:
+    # a page nested past libxml2's limit is read again with the end tags HTML implies written
+    # in: "</dd></dt>" before the inner list's <dt> closed the outer <dd> through the inner
+    # <dl> (its terms went to the outer list, what followed out of both). The trees are
+    # HTML's (the tree construction's "dd"/"dt" start tag steps), as libxml2 builds them
+    # within its limit
+    filler = "<dl>" + "<dd>x" * 2100 + "</dl>"
+    expected = [(text, f"html body {path}") for text, path in paths]
+    assert [(b.text, b.path) for b in html_to_blocks(shape)] == expected
+    assert [(b.text, b.path) for b in html_to_blocks(filler + shape) if b.text != "x"] == expected
