@@ -34,6 +34,7 @@ from typing import Any
 
 from . import __version__
 from .document import (
+    COUNTRY_CODES,
     HAN_KANA,
     LANGUAGE_ALIASES,
     Block,
@@ -113,11 +114,16 @@ class CleanPolicy:
         if None in languages:
             raise ValueError(f"languages must be language codes (en, de, zh...; 'und' for text in no language), "
                              f"not {self.languages!r}")
-        if meant := {code: LANGUAGE_ALIASES[code] for code in languages if code in LANGUAGE_ALIASES}:
-            # no model is at hand to check codes against (`sieve clean --lang` refuses them): the shipped
-            # one writes ISO 639-1 codes, so "deu" keeps no document of it (a model writing "deu" would)
-            warnings.warn("languages: " + ", ".join(f"{code!r} is written {to!r} by the shipped language model"
-                                                    for code, to in sorted(meant.items()))
+        # no model is at hand to check codes against (`sieve clean --lang` refuses them): the shipped
+        # one writes ISO 639-1 codes, so "deu" keeps no document of it (a model writing "deu" would)
+        said = [f"{code!r} is written {LANGUAGE_ALIASES[code]!r} by the shipped language model"
+                if code in LANGUAGE_ALIASES else
+                # a language's own code, which a user may take for a country's (Sweden's "se")
+                f"{code!r} is {COUNTRY_CODES[code][0]}'s code, a language the shipped language model does not "
+                f"give ({COUNTRY_CODES[code][2]} is {COUNTRY_CODES[code][1]!r})"
+                for code in sorted(c for c in languages if c in LANGUAGE_ALIASES or c in COUNTRY_CODES)]
+        if said:
+            warnings.warn("languages: " + ", ".join(said)
                           + ": documents in it are dropped unless the model writes these codes", stacklevel=3)
         if not isinstance(self.min_chars, Integral) or isinstance(self.min_chars, bool):
             raise TypeError(f"min_chars is {self.min_chars!r}: a number of characters (an int), 0 or more")

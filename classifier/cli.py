@@ -32,6 +32,7 @@ from . import __version__
 from .cards import missing_model_file, sha256_of
 from .clean import COMPRESSION_SUFFIX, DEFAULT_MIN_CHARS, PARQUET_SUFFIX, UNDETERMINED
 from .document import (
+    COUNTRY_CODES,
     LABELS,
     LANGUAGE_ALIASES,
     Block,
@@ -2436,10 +2437,17 @@ def _check_languages(langs: tuple[str, ...], model_dir: Path | None) -> None:
         return  # a missing or damaged model: the run says so itself, as without --lang
     unknown = [code for code in langs if code not in known and code != UNDETERMINED]
     if unknown:
-        hints = {code: [LANGUAGE_ALIASES[code]] if LANGUAGE_ALIASES.get(code) in known
-                 else difflib.get_close_matches(code, sorted(known), n=3, cutoff=0.5) for code in unknown}
-        said = "; ".join(f"{code!r}" + (f" (did you mean {' or '.join(hints[code])}?)" if hints[code] else "")
-                         for code in unknown)
+        def hint(code: str) -> str:
+            if LANGUAGE_ALIASES.get(code) in known:
+                return f" (did you mean {LANGUAGE_ALIASES[code]}?)"
+            if code in COUNTRY_CODES:  # a language's own code taken for a country's (Sweden's "se")
+                name, country_code, country_name = COUNTRY_CODES[code]
+                mean = f"; did you mean {country_code}, {country_name}?" if country_code in known else ""
+                return f" ({name}'s code{mean})"
+            close = difflib.get_close_matches(code, sorted(known), n=3, cutoff=0.5)
+            return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+        said = "; ".join(f"{code!r}{hint(code)}" for code in unknown)
         raise click.BadParameter(f"the language model gives no language {said}: its codes are ISO 639-1 where "
                                  "there is one (en, not eng)", param_hint="'--lang'")
 

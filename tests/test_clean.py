@@ -2793,3 +2793,22 @@ def test_annotate_keeps_the_text_and_the_drop_of_a_run_without_it_when_blocks_sh
     only = replace(_doc(), blocks=invisible)
     assert clean_document(only, CleanPolicy(min_chars=0, annotate=True)).dropped == \
         clean_document(only, CleanPolicy(min_chars=0)).dropped == "no_content"
+
+
+@pytest.mark.parametrize(("code", "name", "meant", "meant_name"), [("se", "Northern Sami", "sv", "Swedish"),
+                                                                   ("kr", "Kanuri", "ko", "Korean")])
+def test_a_language_code_that_is_also_a_country_s_is_not_called_another_language_s(
+        runner: CliRunner, tiny_model_dir: Path, tmp_path: Path, code: str, name: str, meant: str,
+        meant_name: str) -> None:
+    # 'se' (Sweden's country code) is Northern Sami's ISO 639-1 code: the warning said the shipped
+    # language model writes it 'sv', as if Northern Sami text were Swedish (so 'kr', Kanuri, 'ko')
+    with pytest.warns(UserWarning) as caught:
+        policy = CleanPolicy(languages={code, "en"})
+    (said,) = [str(w.message) for w in caught]
+    assert f"'{code}' is {name}'s code" in said and f"{meant_name} is '{meant}'" in said
+    assert "is written" not in said
+    assert policy.languages == {code, "en"}
+    src = tmp_path / "news.jsonl"
+    src.write_text(json.dumps({"id": "de-1", "text": THREE_LANGUAGES[1][1]}) + "\n", encoding="utf-8")
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "x"), "--lang", code)
+    assert result.exit_code == 2 and f"'{code}' ({name}'s code; did you mean {meant}, {meant_name}?)" in result.stderr
