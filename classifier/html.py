@@ -6,7 +6,8 @@ A page becomes reading-order, paragraph-like blocks:
   media ...) are dropped, their tail text kept (a declarative shadow root's template is
   read as its host's content); comments are ignored;
 * paragraphs, list items and table rows left open are closed where HTML closes them,
-  also around an inline element left open (``_close_implied``);
+  also around an inline element left open (``_close_implied``), and what libxml2 put
+  inside a void element (``<embed>`` left unclosed, as HTML writes it) follows it (``_empty_void``);
 * every element of ``BLOCK_TAGS`` starts and ends a block: the text directly in it
   or in its inline descendants, between two child blocks, is one block (but a
   ``<button>`` in running text, which browsers show inline, is part of it);
@@ -838,6 +839,28 @@ def _open_shadow_roots(root: etree._Element) -> None:
         etree.strip_tags(root, "sieve-shadow-root")
 
 
+#: Void elements of HTML (they have no content and no end tag) that libxml2 (2.14) reads as
+#: containers: what follows ``<embed src=tune.mid>``, left unclosed as HTML writes it, went
+#: inside it up to its parent's end, and as ``<embed>`` is dropped, so was the rest of the page.
+_VOID_NESTED = ("bgsound", "embed", "image", "keygen", "source", "track", "wbr")
+
+
+def _empty_void(root: etree._Element) -> None:
+    """Move what libxml2 put inside a void element (``_VOID_NESTED``) to right after it,
+    in its order, as browsers read it: the element is left empty."""
+    for el in [el for el in root.iter(*_VOID_NESTED) if el.text or len(el)]:
+        parent = el.getparent()
+        if parent is None:
+            continue
+        children, tail = list(el), el.tail
+        el.tail, el.text = el.text, None
+        at = parent.index(el)
+        for i, child in enumerate(children, 1):
+            parent.insert(at + i, child)
+        last = children[-1] if children else el
+        last.tail = ((last.tail or "") + tail) if tail else last.tail
+
+
 def _walk(root: etree._Element) -> Iterator[tuple[str, etree._Element]]:
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
@@ -1351,6 +1374,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     # comments and processing instructions go, their tail text stays with the parent
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
     _open_shadow_roots(root)
+    _empty_void(root)
     _close_implied(root)
     out = _Collector(max_blocks)
     owners: list[tuple[str, _Open]] = []

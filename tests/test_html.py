@@ -1056,3 +1056,17 @@ def test_past_the_nesting_limit_a_definition_closes_none_outside_a_nested_list(
     expected = [(text, f"html body {path}") for text, path in paths]
     assert [(b.text, b.path) for b in html_to_blocks(shape)] == expected
     assert [(b.text, b.path) for b in html_to_blocks(filler + shape) if b.text != "x"] == expected
+
+
+def test_the_page_after_a_void_element_libxml2_reads_as_a_container_is_kept() -> None:
+    # <embed src=tune.mid> (a void element, never closed) on an old home page: libxml2 put
+    # the rest of the page inside it, and as <embed> is dropped, the page had no text
+    page = ("<html><body><embed src=tune.mid autostart=true hidden=true><h1>The Lighthouse</h1>"
+            "<p>Fishermen tell of a light on foggy nights.<p>The tower is closed<wbr>to visitors"
+            "<bgsound src=tune.mid> today.</body></html>")
+    assert [(b.tag, b.text) for b in html_to_blocks(page)] == [
+        ("h1", "The Lighthouse"), ("p", "Fishermen tell of a light on foggy nights."),
+        ("p", "The tower is closedto visitors today.")]
+    # an embed's own text and the text after its end tag keep their order
+    assert [b.text for b in html_to_blocks("<p>One <embed src=a.swf>two <b>three</b></embed> four</p>")] == \
+        ["One two three four"]
