@@ -70,6 +70,8 @@ BLOCK_TAGS = frozenset({
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)
 _WS = re.compile(r"\s+")
+#: ISO-2022-JP's escapes to JIS X 0208 (a 7-bit Japanese page's kanji and kana).
+_JIS_ESCAPE = re.compile(rb"\x1b\$[@B]")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\ufeff\u00ad\u2060"), None)
 _HAS_WORD = re.compile(r"[^\W_]")
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
@@ -135,6 +137,11 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
         utf8 = None
     if utf8 is not None and not data.isascii():
         return utf8
+    if utf8 is not None and _JIS_ESCAPE.search(data):
+        try:  # 7-bit Japanese: its escapes say ISO-2022-JP whatever the page's label (Shift_JIS, or none)
+            return data.decode("iso2022_jp")
+        except UnicodeDecodeError:
+            pass
     declared = _META_CHARSET.search(data[:4096])
     meta = declared.group(1) if declared else None
     labels = [http_charset, meta]
@@ -164,6 +171,8 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
                 continue  # bytes that are no text in the charset named (windows-1251 labelled Shift_JIS)
             if codec not in _CJK and (other := _better_reading(data, codec)) is not None:
                 return data.decode(other, errors="replace")  # KOI8-R labelled windows-1251, Polish labelled Latin-1
+            if codec in _CJK and (other := _better_cjk_reading(data, codec)) is not None:
+                return data.decode(other, errors="replace")  # EUC-JP labelled Shift_JIS, Big5 labelled GB2312
             return decoded
     if utf8 is not None:
         return utf8
@@ -305,6 +314,50 @@ def _better_reading(data: bytes, codec: str) -> str | None:
         return None
     other, other_units = _misread_share(plain.decode(guess, errors="replace"), judge)
     return guess if other < share / 3 and other_units >= units / 2 else None
+
+
+#: The CJK encodings a page labelled with another is read in, judged (``_better_cjk_reading``).
+_CJK_READINGS = ("cp932", "euc_jp", "gb18030", "big5hkscs", "cp949")
+#: How surely fastText must read that other reading as a language its encoding writes ...
+CJK_SURE = 0.5
+#: ... on a page of at least this many characters beyond ASCII (a few words decide nothing:
+#: "똠방각하 샾 쀍" read as cp932 is Japanese to fastText).
+CJK_MIN_CHARS = 20
+_HALF_WIDTH_KANA = re.compile("[\uff61-\uff9f]")
+
+
+def _better_cjk_reading(data: bytes, codec: str) -> str | None:
+    """Another CJK encoding for a page that names the CJK ``codec`` but is in another
+    (EUC-JP labelled Shift_JIS reads as half-width katakana, "､ｳ､ﾎ･ﾚ"; Big5 labelled
+    GB2312 as other Han characters, "秅ソи產锭洁"): of the others that read the page's
+    bytes without an error (and not mostly as half-width katakana), the one fastText is
+    surest is a language its encoding writes (``_WRITES``: EUC-JP bytes read as GBK are
+    Japanese too, but no GBK page's), when it is at least ``CJK_SURE`` sure and
+    ``CJK_MARGIN`` surer than of the label's reading (0 when that is not a language its
+    label writes). None when the label reads well, or the page has fewer than
+    ``CJK_MIN_CHARS`` characters beyond ASCII."""
+    judge = _language_judge()
+    if judge is None or data.isascii():
+        return None
+    text = _without_markup(data[:400_000])[:200_000]
+    own = text.decode(codec, errors="replace")
+    if len(own) - len(own.encode("ascii", "ignore")) < CJK_MIN_CHARS:
+        return None
+    lang, prob = judge(own)
+    best, best_sure = None, max(prob if lang in _WRITES[codec] else 0.0, CJK_SURE - CJK_MARGIN) + CJK_MARGIN
+    for other in _CJK_READINGS:
+        if other == codec:
+            continue
+        try:
+            reading = text.decode(other)
+        except UnicodeDecodeError:
+            continue
+        if len(_HALF_WIDTH_KANA.findall(reading)) * 2 > len(reading) - len(reading.encode("ascii", "ignore")):
+            continue  # mostly half-width katakana: how other CJK bytes read as Shift_JIS, no Japanese text
+        lang, prob = judge(reading)
+        if lang in _WRITES[other] and prob > best_sure:
+            best, best_sure = other, prob
+    return best
 
 
 #: A page read as windows-1252 whose letters are mostly not ASCII is in another charset:

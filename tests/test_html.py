@@ -726,6 +726,32 @@ def test_a_charset_label_the_bytes_cannot_be_read_in_is_ignored(text: str, encod
     assert html_to_blocks(sjis)[0].text == story
 
 
+@pytest.mark.parametrize(("text", "encoding", "label"), [
+    ("このページでは、私の趣味である鉄道写真を紹介しています。週末になると、カメラを持って近くの路線に出かけます。",
+     "euc_jp", "shift_jis"),
+    ("このページでは、私の趣味である鉄道写真を紹介しています。週末になると、カメラを持って近くの路線に出かけます。",
+     "shift_jis", "euc-jp"),
+    ("上個週末我們全家去了陽明山賞花，天氣很好，櫻花開得非常漂亮，山上的遊客也很多。", "big5", "gb2312"),
+    ("今年夏天，我和同学们一起去了桂林旅游。漓江的山水真是美丽，我们坐船游览了整整一天。", "gb2312", "big5"),
+    ("지난 주말에 우리 가족은 설악산에 다녀왔습니다. 단풍이 아주 아름다웠고 날씨도 좋았습니다.", "euc_kr", "gb2312"),
+    ("このページでは、私の趣味である鉄道写真を紹介しています。", "iso2022_jp", "shift_jis"),
+    ("このページでは、私の趣味である鉄道写真を紹介しています。", "iso2022_jp", None),
+], ids=["eucjp-as-sjis", "sjis-as-eucjp", "big5-as-gb2312", "gb2312-as-big5", "euckr-as-gb2312", "jis-as-sjis",
+        "jis-undeclared"])
+def test_a_cjk_page_labelled_with_another_cjk_charset_is_read_in_its_own(text: str, encoding: str,
+                                                                         label: str | None) -> None:
+    # an EUC-JP page whose template says Shift_JIS came out as half-width katakana ("､ｳ､ﾎ･ﾚ"),
+    # Big5 labelled GB2312 as other Han characters; a 7-bit ISO-2022-JP page as its escapes
+    meta = f'<meta http-equiv="Content-Type" content="text/html; charset={label}">' if label else ""
+    page = f"<html><head>{meta}</head><body><p>{text}</p></body></html>".encode(encoding)
+    assert html_to_blocks(page)[0].text == text
+    # a page in the CJK charset it names is read in it, also a short one among English words
+    for short, codec in (("Photos of 東京 and 大阪 stations.", "shift_jis"), ("台北 notes.", "big5"),
+                         ("ｱｲｳｴｵ ﾃｽﾄ page", "shift_jis")):
+        page = f"<html><head><meta charset={codec}></head><body><p>{short}</p></body></html>".encode(codec)
+        assert html_to_blocks(page)[0].text == short
+
+
 _POLISH = ("Rada miasta zagłosowała we wtorek za utrzymaniem promu przez całą zimę. Mieszkańcy wyspy mówią, "
            "że bez niego nie dojadą do szpitala ani do szkoły, a burmistrz obiecał znaleźć pieniądze.")
 _CZECH = ("Městská rada v úterý odhlasovala, že trajekt bude jezdit celou zimu. Obyvatelé ostrova říkají, "
