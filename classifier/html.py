@@ -59,6 +59,9 @@ DROP_TAGS = frozenset({
     "audio", "canvas", "select", "textarea", "datalist", "title", "meta", "link", "base", "rt", "rp",
     # shown only by browsers without frames or plug-ins; libxml2 keeps their markup as raw text
     "noframes", "noembed",
+    # a Java plug-in: its text is what a browser without Java shows ("Your browser does not
+    # support Java"), as an <object>'s is
+    "applet",
 })
 BLOCK_TAGS = frozenset({
     "html", "body", "address", "article", "aside", "blockquote", "center", "dd", "details", "dialog", "dir",

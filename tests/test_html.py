@@ -1096,3 +1096,12 @@ def test_the_page_after_a_void_element_libxml2_reads_as_a_container_is_kept() ->
     # an embed's own text and the text after its end tag keep their order
     assert [b.text for b in html_to_blocks("<p>One <embed src=a.swf>two <b>three</b></embed> four</p>")] == \
         ["One two three four"]
+
+
+def test_a_java_applets_fallback_text_is_left_out_as_an_objects_is() -> None:
+    # "Your browser does not support Java" was glued into the paragraph around the applet
+    page = ("<p>The crew swore a man waved them away from the rocks."
+            "<applet code=Snow.class width=400 height=50><param name=speed value=3>"
+            "Your browser does not support Java applets.</applet> Then the fog closed in.</p>")
+    assert [b.text for b in html_to_blocks(page)] == ["The crew swore a man waved them away from the rocks. "
+                                                     "Then the fog closed in."]
