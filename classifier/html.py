@@ -69,6 +69,9 @@ BLOCK_TAGS = frozenset({
     "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "legend", "li", "main", "menu", "nav", "ol", "p", "pre",
     "section", "summary", "table", "caption", "tbody", "thead", "tfoot", "tr", "td", "th", "ul", "button",
     "listing", "plaintext", "xmp", "search",
+    # a box of its own as wide as its container, on its own line ("Before<marquee>News</marquee>After":
+    # three lines in browsers, "BeforeNewsAfter" in one block)
+    "marquee",
 })
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)

@@ -1105,3 +1105,11 @@ def test_a_java_applets_fallback_text_is_left_out_as_an_objects_is() -> None:
             "Your browser does not support Java applets.</applet> Then the fog closed in.</p>")
     assert [b.text for b in html_to_blocks(page)] == ["The crew swore a man waved them away from the rocks. "
                                                      "Then the fog closed in."]
+
+
+def test_a_marquee_is_a_block_of_its_own() -> None:
+    # browsers show a <marquee> as a box as wide as its container: its words were glued to
+    # the text on either side ("Welcome!Scrolling news")
+    page = "<body>Welcome to my page!<marquee>New poems added every Friday</marquee>Read them below.</body>"
+    assert [(b.tag, b.text) for b in html_to_blocks(page)] == [
+        ("body", "Welcome to my page!"), ("marquee", "New poems added every Friday"), ("body", "Read them below.")]
