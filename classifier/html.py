@@ -1237,6 +1237,19 @@ _END_TAGS = {"rt": "</rt></rp>", "rp": "</rt></rp>", "p": "</p>",
              **{f"h{i}": "".join(f"</h{k}>" for k in range(1, 7)) for i in range(1, 7)}}
 
 
+#: Inline formatting tags (not ``<a>``: a link's extent is a fact of its text), and what must
+#: stay as it is: comments and the text of raw-text elements.
+_FORMATTING_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|iframe)\b"
+                             r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|(</?(?:b|big|code|em|font|i|nobr|s|small|span|strike|"
+                             r"strong|tt|u)(?![\w-])[^<>]*>)", re.IGNORECASE | re.DOTALL)
+
+
+def _without_formatting(text: str) -> str:
+    """``text`` without its inline formatting tags (``_FORMATTING_TAG``): the text of a page
+    nested past libxml2's limit by formatting elements left open, flat."""
+    return _FORMATTING_TAG.sub(lambda m: "" if m.group(2) else m.group(0), text)
+
+
 def _depth_error(parser: etree.HTMLParser) -> Any:
     """libxml2's error for stopping at its nesting limit (None when it did not)."""
     return next((e for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT" and "depth" in e.message.lower()),
@@ -1419,9 +1432,17 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     if _depth_error(parser) is not None:
         # libxml2 nests what HTML closes: 2,048 <dd> (or <dt>, <h2>, <rt>) in a row, each
         # left open as HTML allows, are as deep; with their end tags written, the page is flat
-        root, parser = _parse(_with_end_tags(text))
+        text = _with_end_tags(text)
+        root, parser = _parse(text)
         if root is None:
             return []
+        if _depth_error(parser) is not None:
+            # thousands of <font> (<b>, <span> ...) left open, as an old page opens one in each
+            # paragraph or list item and closes none: browsers show all their text (Chromium puts
+            # what is nested past 512 beside it); without these tags the page is flat
+            root, parser = _parse(_without_formatting(text))
+            if root is None:
+                return []
     _check_depth(parser)
     if found is not None:
         url = _canonical_url(root)

@@ -154,8 +154,8 @@ def test_hostile_pages_give_a_list_of_blocks(page: bytes) -> None:
     b"<html><body>" + b"<div>" * 10_000 + b"deep" + b"</div>" * 10_000 + b"</body></html>",
     b"<p>Before the nest, a paragraph.</p>" + b"<div>" * 3000 + b"<p>Inside</p>" + b"</div>" * 3000
     + b"<p>After the nest, a paragraph.</p>",
-    b"<p>" + b"<b>" * 5000 + b"unclosed bold",
-], ids=["10000-divs", "3000-divs-between-text", "5000-unclosed-b"])
+    b"<p>" + b"<blockquote>" * 5000 + b"unclosed quotation",
+], ids=["10000-divs", "3000-divs-between-text", "5000-unclosed-blockquotes"])
 def test_markup_nested_deeper_than_the_parser_reads_is_refused_not_cut(page: bytes, tmp_path: Path) -> None:
     # libxml2 stops at 2,048 levels and drops the rest of the page without a word:
     # the page is refused with the reason instead of labelled as its first part
@@ -1113,3 +1113,16 @@ def test_a_marquee_is_a_block_of_its_own() -> None:
     page = "<body>Welcome to my page!<marquee>New poems added every Friday</marquee>Read them below.</body>"
     assert [(b.tag, b.text) for b in html_to_blocks(page)] == [
         ("body", "Welcome to my page!"), ("marquee", "New poems added every Friday"), ("body", "Read them below.")]
+
+
+def test_thousands_of_formatting_elements_left_open_are_read_not_refused() -> None:
+    # an old guestbook or link list opens a <font> in each entry or item and closes none:
+    # libxml2 nested them past its limit and the page was refused as malformed, while
+    # browsers show all its text
+    entries = "".join(f"<font size=2>Entry {i}: a lovely site, please visit mine.<br><br>" for i in range(2100))
+    blocks = html_to_blocks(f"<html><body><script>var t = '<font>';</script>{entries}</body></html>")
+    assert len(blocks) == 2100 and blocks[-1].text == "Entry 2099: a lovely site, please visit mine."
+    items = "".join(f"<li><font face=Arial>Link {i}" for i in range(1100))
+    blocks = html_to_blocks(f"<html><body><ul>{items}</ul><p>The end.</p></body></html>")
+    assert [(b.tag, b.text) for b in blocks[-2:]] == [("li", "Link 1099"), ("p", "The end.")] and len(blocks) == 1101
+    assert [b.text for b in html_to_blocks(b"<p>" + b"<b>" * 5000 + b"unclosed bold")] == ["unclosed bold"]
