@@ -103,14 +103,37 @@ _WEB_CODECS = frozenset(
     "euc_jis_2004 euc_jisx0213 shift_jis_2004 shift_jisx0213 cp950 hz".split())
 
 
+#: Labels of the WHATWG Encoding Standard that Python's codecs do not know (or know as another
+#: encoding), as the codec browsers read them with: old pages name them ("x-sjis", "x-cp1251",
+#: "iso-8859-8-i"), and were guessed as if they named none.
+_WHATWG_LABELS = {
+    **dict.fromkeys(("unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "x-unicode20utf8"), "utf-8"),
+    **dict.fromkeys(("866", "csibm866"), "cp866"),
+    **dict.fromkeys(("csiso88598i", "iso-8859-8-i", "logical", "csiso88598e", "visual"), "iso8859-8"),
+    **dict.fromkeys(("dos-874", "windows-874", "iso885911"), "cp874"),
+    **{f"x-cp125{i}": f"cp125{i}" for i in range(9)},
+    **dict.fromkeys(("x-mac-cyrillic", "x-mac-ukrainian"), "mac-cyrillic"),
+    **dict.fromkeys(("csmacintosh", "mac", "x-mac-roman"), "mac-roman"),
+    **dict.fromkeys(("koi", "koi8", "cskoi8r"), "koi8-r"),
+    "koi8-ru": "koi8-u",
+    **dict.fromkeys(("chinese", "csgb2312", "csiso58gb231280", "gb_2312", "gb_2312-80", "iso-ir-58", "x-gbk"), "gbk"),
+    **dict.fromkeys(("cn-big5", "csbig5", "x-x-big5"), "big5"),
+    **dict.fromkeys(("cseucpkdfmtjapanese", "x-euc-jp"), "euc_jp"),
+    **dict.fromkeys(("ms932", "windows-31j", "x-sjis"), "shift_jis"),
+    **dict.fromkeys(("cseuckr", "csksc56011987", "iso-ir-149", "ks_c_5601-1989", "ksc5601", "ksc_5601",
+                     "windows-949"), "euc_kr"),
+}
+
+
 def _text_codec(label: str | bytes | None) -> str | None:
     """The codec to read a page whose charset label is ``label``, as browsers read it;
     None for a label that names no web encoding."""
     if not label:
         return None
-    name = label.decode("ascii", "replace") if isinstance(label, bytes) else label
+    name = (label.decode("ascii", "replace") if isinstance(label, bytes) else label).strip().strip("'\"")
+    name = _WHATWG_LABELS.get(name.lower(), name)
     try:
-        info = codecs.lookup(name.strip().strip("'\""))
+        info = codecs.lookup(name)
     except LookupError:
         return None
     if info.name in _AS_CP1252:

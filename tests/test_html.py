@@ -1126,3 +1126,20 @@ def test_thousands_of_formatting_elements_left_open_are_read_not_refused() -> No
     blocks = html_to_blocks(f"<html><body><ul>{items}</ul><p>The end.</p></body></html>")
     assert [(b.tag, b.text) for b in blocks[-2:]] == [("li", "Link 1099"), ("p", "The end.")] and len(blocks) == 1101
     assert [b.text for b in html_to_blocks(b"<p>" + b"<b>" * 5000 + b"unclosed bold")] == ["unclosed bold"]
+
+
+@pytest.mark.parametrize(("label", "codec"), [
+    ("x-sjis", "cp932"), ("Windows-31J", "cp932"), ("x-euc-jp", "euc_jp"), ("x-cp1251", "cp1251"),
+    ("iso-8859-8-i", "iso8859-8"), ("x-mac-roman", "mac-roman"), ("koi8", "koi8-r"), ("cn-big5", "big5hkscs"),
+    ("x-gbk", "gb18030"), ("windows-874", "cp874"), ("unicode-1-1-utf-8", "utf-8"), ("windows-949", "cp949"),
+])
+def test_charset_labels_browsers_know_and_python_does_not_are_read(label: str, codec: str) -> None:
+    # old pages name their charset "x-sjis", "x-cp1251", "iso-8859-8-i" ...: the label was
+    # ignored and the page guessed, a short one wrongly
+    from classifier.html import _text_codec
+
+    assert _text_codec(label) == codec
+    text = "Ночь тиха."
+    page = f'<html><head><meta charset="{label}"></head><body><p>{text}</p></body></html>'
+    if codec == "cp1251":
+        assert html_to_blocks(page.encode("cp1251"))[0].text == text
