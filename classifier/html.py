@@ -75,6 +75,12 @@ BLOCK_TAGS = frozenset({
 })
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)
+#: A page's ``<meta>`` charset is looked for in its head (before ``<body``), in its first
+#: 4,096 bytes at least and this many at most: an old page's head holds a long comment or
+#: script before it (a site's copyright banner, Dreamweaver's rollover functions), and
+#: browsers read it there.
+HEAD_BYTES = 65_536
+_BODY_START = re.compile(rb"<body[\s>]", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 #: ISO-2022-JP's escapes to JIS X 0208 (a 7-bit Japanese page's kanji and kana).
 _JIS_ESCAPE = re.compile(rb"\x1b\$[@B]")
@@ -171,7 +177,8 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
             return data.decode("iso2022_jp")
         except UnicodeDecodeError:
             pass
-    declared = _META_CHARSET.search(data[:4096])
+    body = _BODY_START.search(data, 0, HEAD_BYTES)
+    declared = _META_CHARSET.search(data, 0, max(4096, body.start() if body else HEAD_BYTES))
     meta = declared.group(1) if declared else None
     labels = [http_charset, meta]
     if utf8 is None and not data.isascii():

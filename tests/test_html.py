@@ -1143,3 +1143,18 @@ def test_charset_labels_browsers_know_and_python_does_not_are_read(label: str, c
     page = f'<html><head><meta charset="{label}"></head><body><p>{text}</p></body></html>'
     if codec == "cp1251":
         assert html_to_blocks(page.encode("cp1251"))[0].text == text
+
+
+def test_the_meta_charset_after_a_long_comment_or_script_in_the_head_is_read() -> None:
+    # an old page's head opens with a long copyright comment or rollover script: its <meta>
+    # past the first 4,096 bytes was not looked at, and the short page guessed as mojibake
+    text = "Ночь тиха. Мы выехали рано утром."
+    banner = "<!-- " + "(c) 1999 Ivan Petrov, all rights reserved. " * 120 + "-->"
+    page = (f'<html><head>{banner}<meta http-equiv="Content-Type" content="text/html; charset=koi8-r"></head>'
+            f"<body><p>{text}</p></body></html>")
+    assert html_to_blocks(page.encode("koi8-r"))[0].text == text
+    # one in the body (a quoted page's markup) names no charset of this page, as before
+    from classifier.html import decode_html
+
+    quoted = f"<html><body>{banner}<meta charset=koi8-r><p>Plain words, caf\xe9.</p></body></html>"
+    assert "café" in decode_html(quoted.encode("cp1252"))
