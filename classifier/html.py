@@ -197,6 +197,11 @@ def decode_html(data: bytes, http_charset: str | None = None) -> str:
         # another charset itself (EUC-JP, windows-1251) is read as it says, or its
         # text becomes mojibake that cp1252 accepts without an error
         labels.reverse()
+    elif _reads_worse(data, _text_codec(http_charset), _text_codec(meta)):
+        # the header and the page name two single-byte charsets, and the page reads as
+        # mojibake in the header's and clean in its own (KOI8-R served as windows-1251):
+        # a short page, which no guess reads, is read as it says
+        labels.reverse()
     for label in labels:
         codec = _text_codec(label)
         if codec and codec not in ("utf-8", "utf-16-le", "utf-16-be", "utf-16"):  # a wrong UTF-16 claim is common
@@ -394,6 +399,25 @@ def _better_cjk_reading(data: bytes, codec: str) -> str | None:
         if lang in _WRITES[other] and prob > best_sure:
             best, best_sure = other, prob
     return best
+
+
+def _reads_worse(data: bytes, codec: str | None, other: str | None) -> bool:
+    """Whether ``data`` reads as mojibake in the single-byte ``codec`` (``_misread_share``
+    above ``MISREAD_SHARE``) and at most a third as misread, over at least half as many
+    characters, in the single-byte ``other``: of two charsets the page is said to be in,
+    ``other`` is the one it is in. Any number of characters the measure reads decides
+    here (a short page is read as neither label says when it is guessed)."""
+    if not codec or not other or codec == other or data.isascii():
+        return False
+    if {codec, other} & (_CJK | {"utf-8", "utf-16-le", "utf-16-be", "utf-16"}):
+        return False
+    plain = _without_markup(data[:400_000])
+    judge = _language_judge()
+    share, units = _misread_share(plain.decode(codec, errors="replace"), judge)
+    if not units or share <= MISREAD_SHARE:
+        return False
+    other_share, other_units = _misread_share(plain.decode(other, errors="replace"), judge)
+    return other_share < share / 3 and other_units >= units / 2
 
 
 #: A page read as windows-1252 whose letters are mostly not ASCII is in another charset:

@@ -1158,3 +1158,23 @@ def test_the_meta_charset_after_a_long_comment_or_script_in_the_head_is_read() -
 
     quoted = f"<html><body>{banner}<meta charset=koi8-r><p>Plain words, caf\xe9.</p></body></html>"
     assert "café" in decode_html(quoted.encode("cp1252"))
+
+
+@pytest.mark.parametrize(("text", "encoding", "header", "meta"), [
+    ("Ночь тиха.", "koi8-r", "windows-1251", "koi8-r"),
+    ("Ночь тиха.", "cp1251", "koi8-r", "windows-1251"),
+    ("Zaczęliśmy od Zakopanego, skąd wyruszyliśmy na Giewont.", "cp1250", "iso-8859-2", "windows-1250"),
+    ("Мы выехали из Самары рано утром в субботу.", "cp866", "windows-1251", "cp866"),
+], ids=["koi8r-served-as-1251", "1251-served-as-koi8r", "1250-served-as-latin2", "cp866-served-as-1251"])
+def test_a_short_page_served_under_another_charset_than_it_names_is_read_in_its_own(
+        text: str, encoding: str, header: str, meta: str) -> None:
+    # a Russian host's default header (windows-1251) over a KOI8-R page: a page too short to
+    # guess was read in the header's charset, as mojibake ("оПЮШ ФЙИБ.")
+    page = f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={meta}"></head>'
+    assert html_to_blocks(f"{page}<body><p>{text}</p></body></html>".encode(encoding),
+                          http_charset=header)[0].text == text
+    # a page the server recoded to the charset its header names, its <meta> left as it was, is read as served
+    assert html_to_blocks(f"{page}<body><p>{text}</p></body></html>".encode(meta.replace("windows-", "cp")),
+                          http_charset=meta)[0].text == text
+    served = f"{page}<body><p>{text}</p></body></html>".encode(header.replace("windows-", "cp"))
+    assert html_to_blocks(served, http_charset=header)[0].text == text
