@@ -298,7 +298,7 @@ class Document:
 
     @classmethod
     def from_dict(cls, record: object, *, default_id: str = "doc", text_field: str = "text",
-                  html_field: str = "html", max_blocks: int | None = None) -> Document:
+                  html_field: str = "html", max_blocks: int | None = None, id_field: str = "id") -> Document:
         """Read an input record (SCHEMA.md). Raises ``SchemaError`` naming the field,
         and ``TooManyBlocks`` for more than ``max_blocks`` blocks (before building them).
 
@@ -306,13 +306,18 @@ class Document:
         given; without ``blocks``, ``text_field`` is split into paragraphs; without
         either, ``html_field`` (a page's HTML as a string) is segmented into blocks
         (and not passed through: pages are large).
+
+        The document's id is ``id_field`` (``doc_id``: RedPajama's), a string or an
+        integer (an integer-valued float is taken as an integer), not passed through;
+        without it (or null), ``default_id``. A record's own ``id`` beside another
+        ``id_field`` is passed through as any other field.
         """
         if not isinstance(record, dict):
             raise SchemaError(f"a record must be a JSON object, not {type(record).__name__}")
         # a null 'blocks', text or page counts as missing (a table's row has every column)
         nulls = [key for key in (text_field, "blocks", html_field) if key in record and record[key] is None]
         rec = {key: value for key, value in record.items() if value is not None or key not in nulls}
-        raw_id = rec.pop("id", None)
+        raw_id = rec.pop(id_field, None)
         doc_id: str | int
         if raw_id is None:
             doc_id = default_id
@@ -321,7 +326,7 @@ class Document:
         elif isinstance(raw_id, float) and raw_id.is_integer():  # 3.0: pandas writes integer ids so beside NaN
             doc_id = int(raw_id)
         else:
-            raise SchemaError(f"field 'id' must be a string or integer, not {type(raw_id).__name__}")
+            raise SchemaError(f"field '{id_field}' must be a string or integer, not {type(raw_id).__name__}")
         gold: list[dict[str, Any]] = []
         canonical: str | None = None  # a page's canonical URL, taken when its record's url is no string
         read_from: str
@@ -413,7 +418,7 @@ class Document:
             out["url"] = self.url
         if self.publisher is not None and "publisher" not in out:
             out["publisher"] = self.publisher
-        out["id"] = self.id  # a pass-through "id" (none: the reader takes it) never wins
+        out["id"] = self.id  # a pass-through "id" (a record's own beside another --id-field) never wins
         out["lang"] = self.lang
         out["lang_score"] = None if self.lang_score is None else round(self.lang_score, 4)
         out["blocks"] = [b.to_dict() for b in self.blocks]

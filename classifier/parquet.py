@@ -78,10 +78,12 @@ def parquet_module() -> Any:
 
 
 def read_parquet(source: str | Path | BinaryIO, rejects: RejectSink, *, name: str | None = None,
-                 text_field: str = "text", max_bytes: int) -> Iterator[Document]:
+                 text_field: str = "text", max_bytes: int, id_field: str = "id") -> Iterator[Document]:
     """Yield the documents of a Parquet file (a path, or a seekable binary file; ``name``
     is the source rejects name, by default the path). Rows of more than ``max_bytes``
-    bytes of strings are rejected as ``too_large``.
+    bytes of strings are rejected as ``too_large``. A row's id is its ``id_field``
+    column (``Document.from_dict``); a row without it (or null there) is named by its
+    file and row.
 
     Raises:
         InputError: pyarrow is not installed.
@@ -91,7 +93,7 @@ def read_parquet(source: str | Path | BinaryIO, rejects: RejectSink, *, name: st
     if table is None:
         return
     try:
-        yield from _rows(table, where, rejects, _Fields(text_field), max_bytes)
+        yield from _rows(table, where, rejects, _Fields(text_field, id_field), max_bytes)
     finally:
         table.close(force=True)
 
@@ -128,12 +130,13 @@ def _utf8_name(path: str | Path) -> bool:
 
 class _Fields:
     """The fields of a run's records that hold a document (``--text-field``'s names,
-    ``blocks``, ``html``, ``id``), worked out once a file."""
+    ``blocks``, ``html``, ``id`` and ``--id-field``), worked out once a file."""
 
-    def __init__(self, text_field: str) -> None:
+    def __init__(self, text_field: str, id_field: str = "id") -> None:
         self.text_field = text_field
+        self.id_field = id_field
         self.texts = tuple(n.strip() for n in text_field.split(","))
-        self.nullable = frozenset((*self.texts, *_DOCUMENT_FIELDS))
+        self.nullable = frozenset((*self.texts, *_DOCUMENT_FIELDS, id_field))
         self.bearing = (*self.texts, "blocks", "html")
 
 
@@ -277,7 +280,8 @@ def _row_document(record: dict[str, Any] | BaseException, source: str, row: int,
             rejects.add(Reject(source, row, "bad_schema", f"no text: {', '.join(given)} null in this row",
                                _as_json({k: _jsonable(v) for k, v in record.items()})))
             return None
-    return record_document(doc, source, row, rejects, fields.text_field, lambda: _as_json(doc))
+    return record_document(doc, source, row, rejects, fields.text_field, lambda: _as_json(doc),
+                           id_field=fields.id_field)
 
 
 def _decoded(value: Any, drop_nulls: bool) -> Any:

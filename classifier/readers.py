@@ -326,6 +326,7 @@ def read_any(
     input_format: str = "auto",
     text_field: str = "text",
     max_bytes: int = DEFAULT_MAX_BYTES,
+    id_field: str = "id",
 ) -> Iterator[Document]:
     """Yield the documents of one input: a JSONL file, a text file, an HTML page, a
     WARC file, or ``-`` (stdin).
@@ -339,6 +340,8 @@ def read_any(
             bytes).
         text_field: the record field holding text when a record has no ``blocks``.
         max_bytes: records larger than this are rejected as ``too_large``.
+        id_field: the record field holding a JSONL record's or Parquet row's id
+            (``Document.from_dict``); a record without it is named by its file and line.
 
     Raises:
         InputError: the input cannot be opened at all (missing, a folder, no permission).
@@ -346,7 +349,8 @@ def read_any(
     if input_format not in INPUT_FORMATS:
         raise InputError(f"unknown input format {input_format!r}; use {', '.join(INPUT_FORMATS)}")
     if str(path) == STDIN:
-        yield from _read_pipe(sys.stdin.buffer, STDIN, "stdin", rejects, input_format, text_field, max_bytes)
+        yield from _read_pipe(sys.stdin.buffer, STDIN, "stdin", rejects, input_format, text_field, max_bytes,
+                              id_field=id_field)
         return
     path = Path(path)
     if path.is_dir():
@@ -363,7 +367,7 @@ def read_any(
             input_format = named
         with pipe:
             yield from _read_pipe(pipe, str(path), shard_name_for(path.name), rejects, input_format, text_field,
-                                  max_bytes)
+                                  max_bytes, id_field=id_field)
         return
     if path.name.lower().endswith(COMPRESSION_SUFFIXES) and _is_empty(path):
         # a compressed file holds its header at least: a download that failed, a copy cut at 0
@@ -371,27 +375,28 @@ def read_any(
         return
     fmt = file_format(path, input_format)
     if fmt == "jsonl":
-        yield from read_jsonl(path, rejects, text_field=text_field, max_bytes=max_bytes)
+        yield from read_jsonl(path, rejects, text_field=text_field, max_bytes=max_bytes, id_field=id_field)
     elif fmt == "warc":
         yield from read_warc(path, rejects, max_bytes=max_bytes)
     elif fmt == "parquet":
-        yield from _read_parquet_file(path, rejects, text_field, max_bytes)
+        yield from _read_parquet_file(path, rejects, text_field, max_bytes, id_field=id_field)
     else:
         yield from read_text(path, rejects, max_bytes=max_bytes, html=fmt == "html")
 
 
-def _read_parquet_file(path: Path, rejects: RejectSink, text_field: str, max_bytes: int) -> Iterator[Document]:
+def _read_parquet_file(path: Path, rejects: RejectSink, text_field: str, max_bytes: int, *,
+                       id_field: str = "id") -> Iterator[Document]:
     from .parquet import read_parquet
 
     if not _compression_of(_head_of(path, 10, decompress=False)):
-        yield from read_parquet(path, rejects, text_field=text_field, max_bytes=max_bytes)
+        yield from read_parquet(path, rejects, text_field=text_field, max_bytes=max_bytes, id_field=id_field)
         return
     with _open_binary(path) as stream:  # a compressed Parquet file (x.parquet.gz)
-        yield from _read_parquet_copy(stream, str(path), rejects, text_field, max_bytes)
+        yield from _read_parquet_copy(stream, str(path), rejects, text_field, max_bytes, id_field=id_field)
 
 
 def _read_parquet_copy(stream: Any, source: str, rejects: RejectSink, text_field: str,
-                       max_bytes: int) -> Iterator[Document]:
+                       max_bytes: int, *, id_field: str = "id") -> Iterator[Document]:
     """The documents of a Parquet file read once (standard input, a pipe, a decompressor):
     copied to a temporary file first (its index is at its end), on disk (a shard is
     hundreds of MB); a cut stream is one reject."""
@@ -408,7 +413,8 @@ def _read_parquet_copy(stream: Any, source: str, rejects: RejectSink, text_field
             rejects.add(_stream_reject(source, 1, err))
             return
         copy.seek(0)
-        yield from read_parquet(copy, rejects, name=source, text_field=text_field, max_bytes=max_bytes)
+        yield from read_parquet(copy, rejects, name=source, text_field=text_field, max_bytes=max_bytes,
+                                id_field=id_field)
 
 
 def _is_empty(path: Path) -> bool:
@@ -531,7 +537,7 @@ def _head_of(path: Path, size: int = 4096, *, decompress: bool = True) -> bytes:
 
 
 def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input_format: str, text_field: str,
-               max_bytes: int) -> Iterator[Document]:
+               max_bytes: int, *, id_field: str = "id") -> Iterator[Document]:
     """The documents of a stream read once (standard input, a named pipe): decompressed
     and its format found from its first bytes (``read_any``)."""
     # the first bytes, however the pipe hands them over (a writer's first write may be
@@ -556,11 +562,11 @@ def _read_pipe(stream: Any, source: str, doc_id: str, rejects: RejectSink, input
     elif input_format == "jsonl" and _peek(stream, len(PARQUET_MAGIC)) == PARQUET_MAGIC:
         input_format = "parquet"  # records either way (file_format)
     if input_format == "jsonl":
-        yield from _read_jsonl_stream(stream, source, rejects, text_field, max_bytes)
+        yield from _read_jsonl_stream(stream, source, rejects, text_field, max_bytes, id_field=id_field)
     elif input_format == "warc":
         yield from _read_warc_stream(stream, source, rejects, max_bytes)
     elif input_format == "parquet":
-        yield from _read_parquet_copy(stream, source, rejects, text_field, max_bytes)
+        yield from _read_parquet_copy(stream, source, rejects, text_field, max_bytes, id_field=id_field)
     else:
         yield from _read_text_stream(stream, source, doc_id, rejects, max_bytes, html=input_format == "html")
 
@@ -704,15 +710,17 @@ def _decompressed_stdin(stream: Any) -> Any:
 
 
 def read_jsonl(
-    path: Path, rejects: RejectSink, *, text_field: str = "text", max_bytes: int = DEFAULT_MAX_BYTES
+    path: Path, rejects: RejectSink, *, text_field: str = "text", max_bytes: int = DEFAULT_MAX_BYTES,
+    id_field: str = "id",
 ) -> Iterator[Document]:
-    """Yield the documents of a ``.jsonl`` or ``.jsonl.gz`` file; bad lines go to ``rejects``."""
+    """Yield the documents of a ``.jsonl`` or ``.jsonl.gz`` file; bad lines go to ``rejects``.
+    A record's id is its ``id_field`` (``Document.from_dict``)."""
     try:
         stream = _open_binary(path)
     except OSError as err:
         raise InputError(f"{path}: cannot open ({err.strerror or err})") from err
     with stream:
-        yield from _read_jsonl_stream(stream, str(path), rejects, text_field, max_bytes)
+        yield from _read_jsonl_stream(stream, str(path), rejects, text_field, max_bytes, id_field=id_field)
 
 
 class _Unread:
@@ -747,7 +755,7 @@ class _Unread:
 
 
 def _read_jsonl_stream(
-    stream: BinaryIO, source: str, rejects: RejectSink, text_field: str, max_bytes: int
+    stream: BinaryIO, source: str, rejects: RejectSink, text_field: str, max_bytes: int, *, id_field: str = "id"
 ) -> Iterator[Document]:
     line_no = 0
     seen_record = False
@@ -776,7 +784,7 @@ def _read_jsonl_stream(
                 # object after a broken one goes by.)
                 after = yield from _read_json_array(start if array else b"[\n" + start,
                                                     line_no + 1 if array else line_no, lines, source, rejects,
-                                                    text_field, max_bytes, bracket=array)
+                                                    text_field, max_bytes, bracket=array, id_field=id_field)
                 if after is None:
                     return
                 line_no, seen_record = after - 1, False
@@ -805,7 +813,8 @@ def _read_jsonl_stream(
         if not raw.strip():
             continue
         seen_record = True
-        doc = _parse_line(raw, source, line_no, rejects, text_field, max_bytes, lines.place(line_no))
+        doc = _parse_line(raw, source, line_no, rejects, text_field, max_bytes, lines.place(line_no),
+                          id_field=id_field)
         if doc is not None:
             yield doc
 
@@ -956,7 +965,8 @@ _JSON_GAP = re.compile(r"[\s,]*")
 
 
 def _read_json_array(first: bytes, line_no: int, stream: _Unread, source: str, rejects: RejectSink,
-                     text_field: str, max_bytes: int, bracket: bool = True) -> Generator[Document, None, int | None]:
+                     text_field: str, max_bytes: int, bracket: bool = True,
+                     id_field: str = "id") -> Generator[Document, None, int | None]:
     """The records of a file that is a JSON array of objects (``first`` is its line
     with the ``[``), one object at a time: each is a record as a JSONL line is, at the
     line where it starts (``_parse_line``: the same checks and rejects). Objects may
@@ -1066,7 +1076,7 @@ def _read_json_array(first: bytes, line_no: int, stream: _Unread, source: str, r
         nth = stream.place(line)  # objects of an array written on one line, broken ones too
         if parsed:
             doc = _parse_line(text[pos:end].encode("utf-8", "surrogateescape"), source, line, rejects, text_field,
-                              max_bytes, nth)
+                              max_bytes, nth, id_field=id_field)
             if doc is not None:
                 yield doc
         line += text.count("\n", pos, end)
@@ -1099,7 +1109,8 @@ _DRAIN_CHUNK = 1 << 20
 
 
 def _parse_line(
-    raw: bytes, source: str, line_no: int, rejects: RejectSink, text_field: str, max_bytes: int, nth: int = 1
+    raw: bytes, source: str, line_no: int, rejects: RejectSink, text_field: str, max_bytes: int, nth: int = 1,
+    id_field: str = "id",
 ) -> Document | None:
     if len(raw) > max_bytes and len(raw.rstrip(b"\r\n")) > max_bytes:
         rejects.add(too_large_reject(source, line_no, len(raw.rstrip(b"\r\n")), max_bytes, raw))
@@ -1121,15 +1132,16 @@ def _parse_line(
         rejects.add(Reject(source, line_no, "bad_encoding",
                            "a \\uXXXX escape gives a lone surrogate: not representable in UTF-8", raw))
         return None
-    return record_document(record, source, line_no, rejects, text_field, raw, nth)
+    return record_document(record, source, line_no, rejects, text_field, raw, nth, id_field=id_field)
 
 
 def record_document(record: Any, source: str, line_no: int, rejects: RejectSink, text_field: str,
-                    raw: bytes | Callable[[], bytes], nth: int = 1) -> Document | None:
+                    raw: bytes | Callable[[], bytes], nth: int = 1, *, id_field: str = "id") -> Document | None:
     """The document of one parsed record (a JSONL line's object, a Parquet row), or None
     with its reject added: a page in it is cut into blocks under the page time limit.
     ``raw`` is the record as the rejects file keeps it, or what makes it (only a reject
-    needs it). A record without an id is named by its file and line (``a.jsonl:3``), the
+    needs it). A record without an id (in ``id_field``, or null there) is named by its file
+    and line (``a.jsonl:3``), the
     ``nth`` object of a line by its place too (``a.json:1:2``)."""
     if isinstance(record, dict):
         # a null text (of any --text-field name: text,raw_content), blocks or html counts
@@ -1158,10 +1170,10 @@ def record_document(record: Any, source: str, line_no: int, rejects: RejectSink,
     try:
         # a page in the record is cut into blocks here: the same time limit as a page file
         with time_limit(PAGE_SECONDS) if page else contextlib.nullcontext():
-            default_id = ("" if isinstance(record, dict) and record.get("id") is not None
+            default_id = ("" if isinstance(record, dict) and record.get(id_field) is not None
                           else f"{Path(source).name}:{line_no}" + (f":{nth}" if nth > 1 else ""))
             doc = Document.from_dict(record, default_id=default_id, text_field=text_field,
-                                     max_blocks=MAX_BLOCKS)
+                                     max_blocks=MAX_BLOCKS, id_field=id_field)
     except SchemaError as err:
         rejects.add(Reject(source, line_no, "bad_schema", str(err), _raw(raw)))
         return None

@@ -74,6 +74,20 @@ def test_text_field_is_split_into_paragraphs() -> None:
     assert doc.texts == ["Para one\nstill one.", "Para two."]
 
 
+def test_id_field_names_the_field_of_the_id() -> None:
+    doc = Document.from_dict({"doc_id": "rp-7", "id": "own", "text": "x y z"}, id_field="doc_id")
+    assert doc.id == "rp-7" and doc.id_given
+    assert "doc_id" not in doc.extra and doc.extra["id"] == "own"  # the record's own id passes through
+    assert Document.from_dict({"doc_id": 4.0, "text": "x"}, id_field="doc_id").id == 4
+    without = Document.from_dict({"id": "own", "text": "x"}, default_id="f.jsonl:2", id_field="doc_id")
+    assert without.id == "f.jsonl:2" and not without.id_given and without.extra == {"id": "own"}
+    assert Document.from_dict({"doc_id": None, "text": "x"}, default_id="d", id_field="doc_id").id == "d"
+    with pytest.raises(SchemaError, match="field 'doc_id' must be a string or integer, not dict"):
+        Document.from_dict({"doc_id": {"a": 1}, "text": "x"}, id_field="doc_id")
+    # the default is 'id', as before
+    assert Document.from_dict({"doc_id": "rp-7", "text": "x"}, default_id="d").extra == {"doc_id": "rp-7"}
+
+
 def test_missing_id_uses_the_default() -> None:
     assert Document.from_dict({"text": "x y z"}, default_id="file.jsonl:3").id == "file.jsonl:3"
 

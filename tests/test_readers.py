@@ -176,6 +176,46 @@ def test_jsonl_without_id_gets_file_and_line(tmp_path: Path) -> None:
     assert [d.id for d in docs] == ["noid.jsonl:1", "noid.jsonl:3"]
 
 
+def test_id_field_names_each_records_id(tmp_path: Path) -> None:
+    path = tmp_path / "rp.jsonl"
+    records = [{"doc_id": "rp-1", "id": "own", "text": "One."}, {"text": "Two."}, {"doc_id": None, "text": "Three."},
+               {"doc_id": 7.0, "text": "Four."}, {"doc_id": ["x"], "text": "Five."}, {"doc_id": 8, "text": "Six."}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    docs, rejected = _read(path, id_field="doc_id")
+    assert [d.id for d in docs] == ["rp-1", "rp.jsonl:2", "rp.jsonl:3", 7, 8]
+    assert docs[0].extra == {"id": "own"} and all("doc_id" not in d.extra for d in docs)
+    assert [(r.position, r.reason, r.detail) for r in rejected] == [
+        (5, "bad_schema", "field 'doc_id' must be a string or integer, not list")]
+    # without it, as before: 'id' is the id, 'doc_id' an ordinary field
+    docs, _ = _read(path)
+    assert [d.id for d in docs][:2] == ["own", "rp.jsonl:2"] and docs[0].extra == {"doc_id": "rp-1"}
+    # a JSON array's objects, and a file read through read_jsonl
+    array = tmp_path / "export.json"
+    array.write_text(json.dumps(records[:2], indent=2), encoding="utf-8")
+    assert [d.id for d in _read(array, id_field="doc_id")[0]] == ["rp-1", "export.json:7"]
+    assert [d.id for d in read_jsonl(path, RejectSink(), id_field="doc_id")] == ["rp-1", "rp.jsonl:2", "rp.jsonl:3",
+                                                                                7, 8]
+
+
+def test_id_field_names_each_parquet_rows_id(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "rp.parquet"
+    pq.write_table(pa.table({"doc_id": ["rp-1", None, "rp-3"], "id": ["own", "own2", None],
+                             "text": ["One.", "Two.", "Three."]}), path)
+    docs, rejected = _read(path, id_field="doc_id")
+    assert rejected == [] and [d.id for d in docs] == ["rp-1", "rp.parquet:2", "rp-3"]
+    assert [d.extra for d in docs] == [{"id": "own"}, {"id": "own2"}, {}]  # a null column: no field of its row
+    numbers = tmp_path / "n.parquet"
+    pq.write_table(pa.table({"uid": pa.array([5, 6], pa.int64()), "text": ["One.", "Two."]}), numbers)
+    assert [d.id for d in _read(numbers, id_field="uid")[0]] == [5, 6]
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"uid": [1.5], "text": ["One."]}), bad)
+    docs, rejected = _read(bad, id_field="uid")
+    assert docs == [] and [(r.reason, r.detail) for r in rejected] == [
+        ("bad_schema", "field 'uid' must be a string or integer, not float")]
+
+
 def test_text_field_option_picks_the_field(tmp_path: Path) -> None:
     path = tmp_path / "body.jsonl"
     path.write_text('{"id": "b", "body": "One.\\n\\nTwo.", "text": 3}\n', encoding="utf-8")
