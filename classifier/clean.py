@@ -441,6 +441,7 @@ class ShardTask:
     publisher: str | None = None  # --publisher: of every document that names none
     input_format: str = "auto"
     text_field: str = "text"
+    id_field: str = "id"  # --id-field: the field of a record's id
     max_bytes: int = DEFAULT_MAX_BYTES
     suffix: str = ".jsonl.gz"
     #: file names beside ``output`` that may be this shard's outputs from an earlier run
@@ -790,7 +791,8 @@ def clean_shard(task: ShardTask) -> dict[str, Any]:
     try:
         with rejected, dropped:
             docs = named_in_folder(with_publisher(read_any(task.input, sink, input_format=task.input_format,
-                                                           text_field=task.text_field, max_bytes=task.max_bytes),
+                                                           text_field=task.text_field, max_bytes=task.max_bytes,
+                                                           id_field=task.id_field),
                                                   task.publisher), task.name, task.input, task.input_format)
             for doc in sieve.label_many(_counted(docs, stats), on_error=internal_error):
                 res = clean_document(doc, task.policy, source=task.name, model=sieve.model_info_for(doc))

@@ -647,6 +647,7 @@ def run_clean(
     templates: str | None = None,
     input_format: str = "auto",
     text_field: str = "text",
+    id_field: str = "id",
     max_bytes: int | None = None,
     publisher: str | None = None,
     suffix: str = ".jsonl.gz",
@@ -696,7 +697,7 @@ def run_clean(
         _refuse_language_name_clashes([name for _, name in shards], model_dir)
     base = ShardTask(input="", output="", name="", policy=policy, model_dir=model_dir, model_choice=model_choice,
                      templates=templates, publisher=publisher,
-                     input_format=input_format, text_field=text_field, suffix=suffix)
+                     input_format=input_format, text_field=text_field, id_field=id_field, suffix=suffix)
     if max_bytes is not None:
         base = replace(base, max_bytes=max_bytes)
     tasks = [replace(base, input=src, output=str(output_dir / output_name(name)), name=name) for src, name in shards]

@@ -2,7 +2,7 @@
 
 A shard's output depends on its input and on these alone: the policy (labels kept,
 foreign text, split by language, minimum length, annotate, input fields), the output
-compression, how the input is read (format, text field, size limit), the block model
+compression, how the input is read (format, text field, id field, size limit), the block model
 choice, the models (each file's sha256 from its card) and the template memory (its
 sha256). ``clean_shard`` records them in the shard report; a rerun that would skip
 a finished shard compares them with its own (``engine.run_clean``). Paths are not
@@ -34,12 +34,18 @@ OPTION_FLAGS = {
     "suffix": "--compression",
     "input_format": "--input-format",
     "text_field": "--text-field",
+    "id_field": "--id-field",
     "max_bytes": "--max-bytes",
     "model_choice": "--model",
     "models": "--model-dir",
     "templates_sha256": "--templates",
     "publisher": "--publisher",
 }
+
+
+#: Options recorded only when not their default (shards made before they existed
+#: resume as they were), and that default, as a difference names it.
+_RECORDED_UNLESS = {"id_field": "id"}
 
 
 def shard_options(task: ShardTask, models: dict[str, str | None]) -> dict[str, Any]:
@@ -51,6 +57,8 @@ def shard_options(task: ShardTask, models: dict[str, str | None]) -> dict[str, A
         "input_format": task.input_format,
         "text_field": task.text_field,
         "max_bytes": task.max_bytes,
+        # only when not the default: shards of a Sieve without --id-field resume as they were
+        **({"id_field": task.id_field} if task.id_field != _RECORDED_UNLESS["id_field"] else {}),
         "model_choice": task.model_choice,
         "models": dict(sorted(models.items())),
         "templates_sha256": sha256_of(Path(task.templates)) if task.templates else None,
@@ -89,7 +97,7 @@ def option_differences(recorded: object, current: dict[str, Any]) -> list[str]:
     recorded, current = _without_absent_models(recorded), _without_absent_models(current)
     out = []
     for key, now in current.items():
-        then = recorded.get(key)
+        then = recorded.get(key, _RECORDED_UNLESS.get(key))
         if then == now:
             continue
         flag = OPTION_FLAGS.get(key, key)
@@ -108,7 +116,8 @@ def option_differences(recorded: object, current: dict[str, Any]) -> list[str]:
             out.append(f"{flag} was {was}, now {_shown(key, now)}")
     for key in recorded.keys() - current.keys():  # an option given then (recorded only when given), not now
         if key in OPTION_FLAGS and recorded[key] is not None:
-            now_shown = "off" if isinstance(recorded[key], bool) else "none"
+            now_shown = ("off" if isinstance(recorded[key], bool)
+                         else _RECORDED_UNLESS.get(key, "none"))
             out.append(f"{OPTION_FLAGS[key]} was {_shown(key, recorded[key])}, now {now_shown}")
     if not out and recorded != current:
         out.append("options recorded by another Sieve version")
