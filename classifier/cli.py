@@ -117,6 +117,22 @@ def _text_field_option(ctx: click.Context, param: click.Parameter, value: str) -
         raise click.BadParameter(str(err)) from err
 
 
+def _id_field_option(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--id-field`` stripped, and a usage error for an empty name."""
+    value = value.strip()
+    if not value:
+        raise click.BadParameter("give the name of the field that holds a record's id (id, doc_id ...)")
+    return value
+
+
+#: ``--id-field``, as every command that reads JSONL or Parquet records takes it.
+_ID_FIELD = click.option(
+    "--id-field", default="id", show_default=True, callback=_id_field_option,
+    help="JSONL (Parquet) field holding a record's id (doc_id: RedPajama's; uid, warc_record_id ...): "
+         "the document's id, not copied into its metadata; a record without it (or null) is named by its file "
+         "and line.")
+
+
 def _input_options(f: F) -> F:
     f = click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
                      help="Reject records larger than this: JSONL lines (a JSON array's objects), text files, "
@@ -124,6 +140,7 @@ def _input_options(f: F) -> F:
     f = click.option("--text-field", default="text", show_default=True, callback=_text_field_option,
                      help="JSONL field holding the text when a record has no 'blocks'; names separated by commas "
                           "(text,raw_content): the first one a record has.")(f)
+    f = _ID_FIELD(f)
     f = click.option("--input-format", type=click.Choice(list(INPUT_FORMATS)), default="auto",
                      show_default=True,
                      help="How to read inputs; auto goes by the name (after .gz/.zst/.bz2/.xz): .jsonl, "
@@ -428,7 +445,7 @@ def _refuse_overwriting(inputs: Iterable[str | Path | None], outputs: Iterable[s
 
 def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text_field: str,
               max_bytes: int, outputs: tuple[str | Path | None, ...] = (),
-              publisher: str | None = None) -> Iterator[Document]:
+              publisher: str | None = None, *, id_field: str = "id") -> Iterator[Document]:
     """The documents of every input, in order (a folder: its files, recursively, in
     name order; not the command's own ``outputs``).
 
@@ -439,7 +456,8 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
     """
     _refuse_overwriting(inputs, outputs)
     _refuse_missing_text_field(inputs, outputs, input_format, text_field)
-    return _read_all_documents(inputs, sink, input_format, text_field, max_bytes, outputs, publisher)
+    return _read_all_documents(inputs, sink, input_format, text_field, max_bytes, outputs, publisher,
+                               id_field=id_field)
 
 
 def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Path | None], input_format: str,
@@ -479,7 +497,7 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
 
 def _read_all_documents(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text_field: str,
                         max_bytes: int, outputs: tuple[str | Path | None, ...],
-                        publisher: str | None) -> Iterator[Document]:
+                        publisher: str | None, *, id_field: str = "id") -> Iterator[Document]:
     from .clean import named_in_folder
     from .engine import expand_folders, input_name
     from .readers import with_publisher
@@ -492,7 +510,7 @@ def _read_all_documents(inputs: tuple[str, ...], sink: RejectSink, input_format:
             _note(f"sieve: warning: the folder {item} holds no input file")
         for path in paths:
             docs = with_publisher(read_any(path, sink, input_format=input_format, text_field=text_field,
-                                           max_bytes=max_bytes), publisher)
+                                           max_bytes=max_bytes, id_field=id_field), publisher)
             # a file of a sub-folder: its documents named by their path there, as `sieve clean` names them
             yield from docs if path == item else named_in_folder(docs, input_name(Path(path), Path(item)), path,
                                                                  input_format)
@@ -548,8 +566,8 @@ def _jsonl_file_output(ctx: click.Context, param: click.Parameter, value: Any) -
 @_model_option
 @click.pass_context
 def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, max_reject_share: float,
-          rejects_path: str | None, publisher: str | None, input_format: str, text_field: str, max_bytes: int,
-          model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
+          rejects_path: str | None, publisher: str | None, input_format: str, text_field: str, id_field: str,
+          max_bytes: int, model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
     """Label every block of each input document and give its language.
 
     INPUTS are text files (one document; a block per blank-line paragraph, or per
@@ -574,7 +592,8 @@ def score(ctx: click.Context, inputs: tuple[str, ...], output: str, fmt: str, ma
     quiet = _quiet()
     sieve = _sieve(model_dir, model_choice, templates_path)
     out, rejects = _label_inputs(sieve, inputs, output, fmt == "jsonl", input_format, text_field, max_bytes, quiet,
-                                 Document.to_dict, _echo_table, publisher, rejects_path, templates_path)
+                                 Document.to_dict, _echo_table, publisher, rejects_path, templates_path,
+                                 id_field=id_field)
     if not quiet:
         _echo_summary("score", sieve, out, rejects, started)
     _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "score",
@@ -605,8 +624,8 @@ def _echo_summary(command: str, sieve: Sieve, out: JsonlWriter, rejects: _Reject
 def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: bool, input_format: str,
                   text_field: str, max_bytes: int, quiet: bool, record: Callable[[Document], dict[str, Any]],
                   show: Callable[[Document], None], publisher: str | None = None,
-                  rejects_path: str | None = None,
-                  templates_path: Path | None = None) -> tuple[JsonlWriter, _RejectReporter]:
+                  rejects_path: str | None = None, templates_path: Path | None = None, *,
+                  id_field: str = "id") -> tuple[JsonlWriter, _RejectReporter]:
     """Label every input document: write ``record(doc)`` as JSONL, or ``show`` it to a
     person; rejects reported and written beside the output. Returns the writer and
     the reporter (for their counts)."""
@@ -617,7 +636,7 @@ def _label_inputs(sieve: Sieve, inputs: tuple[str, ...], output: str, as_jsonl: 
         sieve.check_models()
         with reporter as rejects, JsonlWriter(output if as_jsonl else "-") as out:
             docs = _read_all(inputs, rejects.sink, input_format, text_field, max_bytes, (output, rejects_path),
-                             publisher)
+                             publisher, id_field=id_field)
             for doc in sieve.label_many(docs, on_error=_skipper(rejects)):
                 if as_jsonl:
                     out.write(record(doc))
@@ -773,8 +792,8 @@ def _echo_languages(doc: Document, show_all: bool) -> None:
 @_model_dir_option
 @_model_option
 def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_reject_share: float,
-         rejects_path: str | None, publisher: str | None, input_format: str, text_field: str, max_bytes: int,
-         model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
+         rejects_path: str | None, publisher: str | None, input_format: str, text_field: str, id_field: str,
+         max_bytes: int, model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
     """Show each document's main language, its blocks in another language, and the
     sentences in another language inside blocks (marked ⟦lang: ...⟧).
 
@@ -797,7 +816,7 @@ def lang(inputs: tuple[str, ...], output: str, fmt: str, show_all: bool, max_rej
     out, rejects = _label_inputs(sieve, inputs, output, fmt == "jsonl",
                                  input_format, text_field, max_bytes, quiet, _language_record,
                                  lambda doc: _echo_languages(doc, show_all), publisher, rejects_path,
-                                 templates_path)
+                                 templates_path, id_field=id_field)
     if not quiet:
         _echo_summary("lang", sieve, out, rejects, started)
     _exit_if_too_many_rejects(rejects.sink.total, out.count + rejects.sink.total, max_reject_share, "lang",
@@ -857,7 +876,8 @@ def _warn_shared_ids(docs: list[Document]) -> None:
 
 def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | Path | None, ...] = (),
                    publisher: str | None = None, sink: RejectSink | None = None,
-                   max_reject_share: float | None = None, shared_ids: bool = True) -> list[Document]:
+                   max_reject_share: float | None = None, shared_ids: bool = True,
+                   id_field: str = "id") -> list[Document]:
     """The labelled documents of ``data``, with a line on standard error for each
     record rejected (counted in ``sink`` when given) and warnings about the labels.
     With ``max_reject_share`` (`evaluate`), data whose every record was rejected exits
@@ -878,7 +898,7 @@ def _read_labelled(data: tuple[str, ...], text_field: str, outputs: tuple[str | 
         given.setdefault(real, d)
     sink = sink or RejectSink()
     sink.on_reject = sink.on_reject or _RejectEcho()
-    docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES, outputs, publisher))
+    docs = list(_read_all(data, sink, "jsonl", text_field, DEFAULT_MAX_BYTES, outputs, publisher, id_field=id_field))
     if sink.total and docs:
         share = sink.total / (sink.total + len(docs))
         _note(f"sieve: {sink.total} of {sink.total + len(docs)} records rejected (see above): the figures are "
@@ -983,6 +1003,7 @@ def _refuse_training_into(output_dir: Path, base: bool, data: tuple[str, ...] = 
               help="Random seed of every step.")
 @click.option("--text-field", default="text", show_default=True, callback=_text_field_option,
               help="Field with text when a record has no 'blocks' (names separated by commas: the first a record has).")
+@_ID_FIELD
 @click.option("--base", "base_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Adapt this model folder to the publishers of DATA instead of training from scratch.")
 @click.option("--holdout-share", type=click.FloatRange(0.0, 0.9), default=0.3, show_default=True,
@@ -990,7 +1011,7 @@ def _refuse_training_into(output_dir: Path, base: bool, data: tuple[str, ...] = 
 @click.option("--general", "general", multiple=True, type=click.Path(exists=True, path_type=str),
               help="With --base: labelled data of other publishers, scored before and after (repeatable).")
 @_model_dir_option
-def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_field: str,
+def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_field: str, id_field: str,
           base_dir: Path | None, holdout_share: float, general: tuple[str, ...], model_dir: Path | None) -> None:
     """Train the block model on labelled JSONL documents (README, "Formats"): the text
     model, or the HTML model when the documents are web pages whose blocks carry
@@ -1038,7 +1059,8 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
     if not os.access(output_dir, os.W_OK | os.X_OK):
         raise click.ClickException(f"cannot write {output_dir}: {os.strerror(errno.EACCES)}")
     try:
-        _train_into(data, output_dir, folds, seed, text_field, base_dir, holdout_share, general, model_dir)
+        _train_into(data, output_dir, folds, seed, text_field, base_dir, holdout_share, general, model_dir,
+                    id_field=id_field)
     except BaseException:
         if made:  # a failed run leaves no folder it made, nor the files it writes there (another's stay)
             for name in _TRAIN_WRITES:
@@ -1051,10 +1073,10 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
 
 def _train_into(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_field: str,
                 base_dir: Path | None, holdout_share: float, general: tuple[str, ...],
-                model_dir: Path | None) -> None:
+                model_dir: Path | None, *, id_field: str = "id") -> None:
     """`sieve train` once its output folder is there: adapt (--base) or train anew."""
     if base_dir is not None:
-        _adapt(base_dir, data, output_dir, text_field, holdout_share, general, seed)
+        _adapt(base_dir, data, output_dir, text_field, holdout_share, general, seed, id_field=id_field)
         return
     from .adapt import ADAPTER_FILE
 
@@ -1076,7 +1098,7 @@ def _train_into(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, 
         lid = source_dir / LID_MODEL_FILE
         language = LanguageIdentifier(lid)
         # the block model reads block languages: annotate as `sieve score` will
-        docs = _training_documents(_read_labelled(data, text_field, shared_ids=False))
+        docs = _training_documents(_read_labelled(data, text_field, shared_ids=False, id_field=id_field))
         if any(d.extra.get("reviewed") is True for d in docs):
             # `sieve review`'s corrections repeat pages `sieve align` labelled: one page each,
             # the corrections' labels first, as `train --base` takes them (both copies trained
@@ -1154,7 +1176,7 @@ def _train_into(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, 
 
 
 def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: str, holdout_share: float,
-           general: tuple[str, ...], seed: int) -> None:
+           general: tuple[str, ...], seed: int, *, id_field: str = "id") -> None:
     """`sieve train --base`: fit a publisher adapter, report before/after, write the folder."""
     import random
 
@@ -1178,7 +1200,8 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
         base.check_models()
         if base.adapter is not None:
             raise click.ClickException(f"{base_dir} holds an adapter already; adapt its base folder instead")
-        docs, merged = merge_repeated_pages(_training_documents(_read_labelled(data, text_field, shared_ids=False)))
+        docs, merged = merge_repeated_pages(_training_documents(_read_labelled(data, text_field, shared_ids=False,
+                                                                               id_field=id_field)))
         _warn_shared_ids(docs)  # after the merge: a correction and its page are one document
         _refuse_replacing_adapter(output_dir, sorted({p for d in docs if (p := publisher_of(d))}))
         if merged:
@@ -1301,7 +1324,7 @@ def _adapt(base_dir: Path, data: tuple[str, ...], output_dir: Path, text_field: 
                 _note("sieve train: warning: the adapter scores worse than the base model on the held-out pages; "
                       "it is written all the same: check the labels, or label more pages")
         if general:
-            gen = _read_labelled(general, text_field)
+            gen = _read_labelled(general, text_field, id_field=id_field)
             own = sum(1 for d in gen if publisher_of(d) in adapter.publishers)
             if own:
                 _note(f"sieve train: warning: {own} of the --general documents are of the adapted publisher(s): "
@@ -1437,12 +1460,14 @@ def _refuse_replacing_adapter(output_dir: Path, publishers: list[str]) -> None:
                    "first 200 documents (20,000 blocks, 5,000 characters of each) block by block.")
 @click.option("--text-field", default="text", show_default=True, callback=_text_field_option,
               help="Field with text when a record has no 'blocks' (names separated by commas: the first a record has).")
+@_ID_FIELD
 @_publisher_option
 @_max_reject_share_option
 @_model_dir_option
 @_model_option
-def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, text_field: str, publisher: str | None,
-             max_reject_share: float, model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
+def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, text_field: str, id_field: str,
+             publisher: str | None, max_reject_share: float, model_dir: Path | None, model_choice: str,
+             templates_path: Path | None) -> None:
     """Score a model on labelled JSONL documents: per-label precision, recall and F1,
     macro-F1, content-vs-rest F1 and the confusion matrix. Records that cannot be read
     are left out of the figures (each said on standard error, counted under
@@ -1465,7 +1490,7 @@ def evaluate(data: tuple[str, ...], as_json: bool, report_path: Path | None, tex
         sieve = _sieve(model_dir, model_choice, templates_path)
         sieve.check_models()  # a model that cannot label fails before the data is read
         sink = RejectSink()
-        docs = _read_labelled(data, text_field, (report_path,), publisher, sink, max_reject_share)
+        docs = _read_labelled(data, text_field, (report_path,), publisher, sink, max_reject_share, id_field=id_field)
         predicted = list(sieve.label_many(docs))
         note = sieve.adapter_note(len(predicted))
         if note:
@@ -1897,7 +1922,7 @@ def _memory_output(ctx: click.Context, param: click.Parameter, value: Path | Non
 @_publisher_option
 @_input_options
 def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_share: float, partial: bool,
-                    publisher: str | None, input_format: str, text_field: str, max_bytes: int) -> None:
+                    publisher: str | None, input_format: str, text_field: str, id_field: str, max_bytes: int) -> None:
     """Learn a template memory from a sample of pages (any input `sieve score` reads,
     '-' standard input included; a folder expands to its files). Publishers come
     from records' 'publisher', else their URL's host; documents with neither are
@@ -1927,7 +1952,8 @@ def templates_learn(inputs: tuple[str, ...], output: Path, min_pages: int, min_s
         files += ["-"] if "-" in inputs else []  # read once, after the files
         if not files:
             _note(f"sieve templates: warning: no input file in {', '.join(inputs)}")
-        docs = _read_all(tuple(files), reporter.sink, input_format, text_field, max_bytes, (output,), publisher)
+        docs = _read_all(tuple(files), reporter.sink, input_format, text_field, max_bytes, (output,), publisher,
+                         id_field=id_field)
         memory = TemplateMemory.learn(docs, min_pages=min_pages, min_share=min_share, partial=partial)
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
@@ -2076,8 +2102,8 @@ def templates_show(memory: Path, top: int) -> None:
 @_model_dir_option
 @_model_option
 def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_field: str, drop_doubtful: bool,
-          input_format: str, text_field: str, max_bytes: int, publisher: str | None, model_dir: Path | None,
-          model_choice: str, templates_path: Path | None) -> None:
+          input_format: str, text_field: str, id_field: str, max_bytes: int, publisher: str | None,
+          model_dir: Path | None, model_choice: str, templates_path: Path | None) -> None:
     """Build labelled blocks from pages and their clean article text: a block that
     matches the clean text is content, the others boilerplate or navigation (as
     the model finds more likely). Prints each page's coverage of the clean text
@@ -2087,8 +2113,8 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
     A page is matched to the clean record with its url (the scheme, 'www.', a
     trailing '/' and a '#fragment' aside), else with its id unless that record
     names another url (an id made up from file and line matches nothing); an HTML file's url is
-    the canonical URL its head names. --text-field is for PAGES, --clean-text-field
-    for the clean records.
+    the canonical URL its head names. --text-field and --id-field are for PAGES
+    (the clean records' id is their 'id'), --clean-text-field for the clean records.
 
     \b
     Example:
@@ -2133,7 +2159,8 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)  # which label the other blocks get
         files = tuple(src for src, _ in discover_shards(pages, one_output_each=False))
-        docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, (output,), publisher)
+        docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, (output,), publisher,
+                         id_field=id_field)
         with JsonlWriter(output) as out:
             for page in sieve.label_many(docs, on_error=_skipper(reporter)):
                 clean = find_clean(clean_by_key, page)
@@ -2189,7 +2216,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
 @_model_dir_option
 @_model_option
 def review(data: tuple[str, ...], output: Path, limit: int, publisher: str | None, input_format: str,
-           text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
+           text_field: str, id_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
            templates_path: Path | None) -> None:
     """Label the blocks the model is least sure of, one key each, and save the labels.
 
@@ -2207,7 +2234,7 @@ def review(data: tuple[str, ...], output: Path, limit: int, publisher: str | Non
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)
         docs = list(sieve.label_many(_read_all(data, reporter.sink, input_format, text_field, max_bytes, (output,),
-                                               publisher),
+                                               publisher, id_field=id_field),
                                      on_error=_skipper(reporter)))
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
@@ -2513,7 +2540,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
           workers: int | None, engine: str, scheduler: str | None, overwrite: bool, compression: str,
           include: tuple[str, ...], exclude: tuple[str, ...],
           max_reject_share: float, rejects_path: str | None, publisher: str | None, input_format: str,
-          text_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
+          text_field: str, id_field: str, max_bytes: int, model_dir: Path | None, model_choice: str,
           templates_path: Path | None) -> None:
     """Clean a corpus: keep each document's article text in its language, drop
     boilerplate, navigation and foreign-language text, account for every record.
@@ -2590,7 +2617,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             raise click.UsageError("--drop-fields leaves the input records' fields out of the JSONL records' "
                                    "metadata; --format text prints the kept text only: drop --drop-fields")
         read, rejected, hint = _clean_to_stdout(inputs, policy, fmt, input_format, text_field, max_bytes, model_dir,
-                                                quiet, model_choice, templates_path, publisher, rejects_path, select)
+                                                quiet, model_choice, templates_path, publisher, rejects_path, select,
+                                                id_field=id_field)
         _exit_if_too_many_rejects(rejected, read, max_reject_share, hint=hint)
         return
     if output_dir is None:
@@ -2611,7 +2639,8 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
             inputs, output_dir, policy, workers=workers or os.cpu_count() or 1, engine=engine,
             scheduler=scheduler, overwrite=overwrite, model_dir=str(model_dir) if model_dir else None,
             model_choice=model_choice, templates=str(templates_path) if templates_path else None,
-            input_format=input_format, text_field=text_field, max_bytes=max_bytes, publisher=publisher,
+            input_format=input_format, text_field=text_field, id_field=id_field, max_bytes=max_bytes,
+            publisher=publisher,
             suffix=PARQUET_SUFFIX if fmt == "parquet" else COMPRESSION_SUFFIX[compression],
             echo=None if quiet else _note,
             on_failure=lambda name, why: click.echo(f"sieve clean: shard {name} failed: {why}", err=True),
@@ -2687,7 +2716,8 @@ def _check_parquet_output(inputs: tuple[str, ...]) -> None:
 def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_format: str, text_field: str,
                      max_bytes: int, model_dir: Path | None, quiet: bool, model_choice: str,
                      templates_path: Path | None, publisher: str | None = None,
-                     rejects_path: str | None = None, select: Any = None) -> tuple[int, int, str]:
+                     rejects_path: str | None = None, select: Any = None, *,
+                     id_field: str = "id") -> tuple[int, int, str]:
     """`sieve clean` on standard output: JSONL records, or the kept text for a person.
     Returns the records read (skipped ones included, as a shard report counts them)
     and those rejected."""
@@ -2705,7 +2735,7 @@ def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_forma
             files = (inputs if inputs == ("-",)  # one stream out: inputs of one name are no clash
                      else tuple(src for src, _ in discover_shards(inputs, one_output_each=False, select=select)))
             docs = _read_all(files, reporter.sink, input_format, text_field, max_bytes, (rejects_path,),
-                             publisher=publisher)
+                             publisher=publisher, id_field=id_field)
             for doc in sieve.label_many(docs, on_error=_skipper(reporter)):
                 read += 1
                 res = clean_document(doc, policy, source="stdin" if inputs == ("-",) else "",

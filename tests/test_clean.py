@@ -2812,3 +2812,84 @@ def test_a_language_code_that_is_also_a_country_s_is_not_called_another_language
     src.write_text(json.dumps({"id": "de-1", "text": THREE_LANGUAGES[1][1]}) + "\n", encoding="utf-8")
     result = _clean(runner, tiny_model_dir, str(src), "-o", str(tmp_path / "x"), "--lang", code)
     assert result.exit_code == 2 and f"'{code}' ({name}'s code; did you mean {meant}, {meant_name}?)" in result.stderr
+
+
+# -- --id-field ----------------------------------------------------------------------------------
+
+_RP_STORY = ("Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter months. "
+             "The council had planned to cut the service.")
+
+
+def _redpajama(path: Path) -> Path:
+    """RedPajama-like records: the id in 'doc_id', a record's own 'id' beside it."""
+    records = [{"doc_id": "rp-1", "id": "own-1", "text": _RP_STORY, "meta": {"url": "https://news.example/a"}},
+               {"text": _RP_STORY + " Again."},
+               {"doc_id": 42, "text": _RP_STORY + " Once more."},
+               {"doc_id": {"nested": 1}, "text": _RP_STORY}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_clean_id_field_gives_the_output_ids(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path,
+                                             workers: str) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    _redpajama(src / "rp.jsonl")
+    (src / "b.jsonl").write_text(json.dumps({"doc_id": "b-1", "text": _RP_STORY}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--id-field", "doc_id", "--workers", workers,
+                    "--keep", "content", "--keep", "boilerplate", "--keep", "navigation")
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in gzip.open(out / "rp.jsonl.gz", "rt", encoding="utf-8")]
+    assert [r["id"] for r in records] == ["rp-1", "rp.jsonl:2", 42]
+    assert [json.loads(line)["id"] for line in gzip.open(out / "b.jsonl.gz", "rt", encoding="utf-8")] == ["b-1"]
+    meta = records[0]["metadata"]
+    assert meta["id"] == "own-1" and "doc_id" not in meta and meta["url"] == "https://news.example/a"
+    assert all("doc_id" not in r["metadata"] and "doc_id" not in r for r in records)
+    (reject,) = [json.loads(line) for line in (out / "rp.rejects.jsonl").read_text().splitlines()]
+    assert reject["position"] == 4 and reject["reason"] == "bad_schema"
+    assert reject["detail"] == "field 'doc_id' must be a string or integer, not dict"
+    assert json.loads((out / "rp.report.json").read_text())["options"]["id_field"] == "doc_id"
+
+
+def test_clean_to_standard_output_takes_the_id_field(runner: CliRunner, tiny_model_dir: Path,
+                                                     tmp_path: Path) -> None:
+    path = _redpajama(tmp_path / "rp.jsonl")
+    result = runner.invoke(cli, ["clean", "-", "--id-field", "doc_id", "--model-dir", str(tiny_model_dir),
+                                 "--keep", "content", "--keep", "boilerplate", "--keep", "navigation"],
+                           input=path.read_bytes())
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["rp-1", "-:2", 42]
+    text = runner.invoke(cli, ["clean", "--format", "text", str(path), "--id-field", "doc_id", "--model-dir",
+                               str(tiny_model_dir), "--min-chars", "0"])
+    assert text.exit_code == 0 and text.stdout.startswith("# rp-1 "), text.stdout
+
+
+def test_a_rerun_with_another_id_field_is_refused(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    src = _redpajama(tmp_path / "rp.jsonl")
+    out = tmp_path / "out"
+    first = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--id-field", "doc_id")
+    assert first.exit_code == 0, first.stderr
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    for args, said in ((), "--id-field was doc_id, now id"), (("--id-field", "uid"), "--id-field was doc_id, now uid"):
+        refused = _clean(runner, tiny_model_dir, str(src), "-o", str(out), *args)
+        assert refused.exit_code == 1 and said in refused.stderr, refused.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # no work done
+    again = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--id-field", " doc_id ")
+    assert again.exit_code == 0 and "1 finished before" in again.stderr, again.stderr
+    # a run with the default records no id_field: shards of a Sieve without the option resume as they were
+    plain = tmp_path / "plain"
+    assert _clean(runner, tiny_model_dir, str(src), "-o", str(plain)).exit_code == 0
+    assert "id_field" not in json.loads((plain / "rp.report.json").read_text())["options"]
+    refused = _clean(runner, tiny_model_dir, str(src), "-o", str(plain), "--id-field", "doc_id")
+    assert refused.exit_code == 1 and "--id-field was id, now doc_id" in refused.stderr, refused.stderr
+
+
+def test_id_field_differences_name_the_default() -> None:
+    from classifier.options import option_differences
+
+    before = {"min_chars": 20}  # made with the default --id-field, or by a Sieve without it
+    assert option_differences(before, before) == []
+    assert option_differences(before, {**before, "id_field": "doc_id"}) == ["--id-field was id, now doc_id"]
+    assert option_differences({**before, "id_field": "doc_id"}, before) == ["--id-field was doc_id, now id"]

@@ -1631,3 +1631,62 @@ def test_train_merges_review_corrections_with_the_pages_they_correct(runner: Cli
     copies = runner.invoke(cli, ["train", str(data_dir / "train-small.jsonl"), str(data_dir / "train-small.jsonl"),
                                  "-o", str(tmp_path / "m2"), "--folds", "0", "--model-dir", str(tiny_model_dir)])
     assert copies.exit_code == 0 and "documents repeat another's blocks exactly" in copies.stderr
+
+
+# -- --id-field ----------------------------------------------------------------------------------
+
+_ID_STORY = ("Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter months. "
+             "The council had planned to cut the service.")
+
+
+def test_score_id_field_gives_the_output_ids(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "rp.jsonl"
+    records = [{"doc_id": "rp-1", "text": _ID_STORY, "meta": {"source": "cc"}}, {"text": _ID_STORY},
+               {"doc_id": 9, "text": _ID_STORY}, {"doc_id": True, "text": _ID_STORY}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    result = _score(runner, tiny_model_dir, str(path), "--id-field", "doc_id")
+    assert result.exit_code == 0, result.stderr
+    out = _records(result.stdout)
+    assert [r["id"] for r in out] == ["rp-1", "rp.jsonl:2", 9]
+    assert all("doc_id" not in r for r in out) and out[0]["meta"] == {"source": "cc"}
+    assert "rp.jsonl:4: bad_schema (field 'doc_id' must be a string or integer, not bool)" in result.stderr
+    # without the option, as before: named by file and line, 'doc_id' passed through
+    plain = _records(_score(runner, tiny_model_dir, str(path)).stdout)
+    assert [r["id"] for r in plain] == [f"rp.jsonl:{i}" for i in range(1, 5)] and plain[0]["doc_id"] == "rp-1"
+    lang = runner.invoke(cli, ["lang", str(path), "--format", "jsonl", "--id-field", "doc_id", "--model-dir",
+                               str(tiny_model_dir)])
+    assert lang.exit_code == 0 and [r["id"] for r in _records(lang.stdout)] == ["rp-1", "rp.jsonl:2", 9]
+
+
+def test_score_id_field_of_parquet_rows(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "rp.parquet"
+    pq.write_table(pa.table({"doc_id": ["rp-1", None], "id": ["own-1", "own-2"], "text": [_ID_STORY] * 2}), path)
+    result = _score(runner, tiny_model_dir, str(path), "--id-field", "doc_id")
+    assert result.exit_code == 0, result.stderr
+    assert [r["id"] for r in _records(result.stdout)] == ["rp-1", "rp.parquet:2"]
+
+
+@pytest.mark.parametrize("command", [["score"], ["lang"], ["clean"], ["evaluate"], ["align"], ["review"], ["train"],
+                                     ["templates", "learn"]])
+def test_every_command_reading_records_takes_id_field(runner: CliRunner, command: list[str]) -> None:
+    result = runner.invoke(cli, [*command, "--help"], terminal_width=200)
+    assert result.exit_code == 0 and "--text-field" in result.stdout and "--id-field" in result.stdout
+
+
+def test_id_field_reaches_labelled_data_and_templates(runner: CliRunner, tiny_model_dir: Path,
+                                                      tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.jsonl"
+    blocks = [{"text": "Home | News | Sport", "label": "navigation"}, {"text": _ID_STORY, "label": "content"}]
+    labelled.write_text("".join(json.dumps({"uid": f"u{min(i, 1)}", "url": f"https://a.example/{i}",
+                                            "blocks": blocks}) + "\n" for i in range(3)), encoding="utf-8")
+    evaluated = runner.invoke(cli, ["evaluate", str(labelled), "--json", "--id-field", "uid", "--model-dir",
+                                    str(tiny_model_dir)])
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert "2 documents share their id with another (u1)" in evaluated.stderr  # the ids read from 'uid'
+    memory = tmp_path / "templates.json"
+    learnt = runner.invoke(cli, ["templates", "learn", str(labelled), "-o", str(memory), "--id-field", "uid"])
+    assert learnt.exit_code == 0, learnt.stderr
+    empty = runner.invoke(cli, ["score", str(labelled), "--id-field", "", "--model-dir", str(tiny_model_dir)])
+    assert empty.exit_code == 2 and "--id-field" in empty.stderr
