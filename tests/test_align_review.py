@@ -814,3 +814,18 @@ def test_align_and_review_refuse_standard_output_for_their_jsonl(runner: CliRunn
     assert result.exit_code == 2, result.output
     assert "standard output" in result.stderr and "give a file" in result.stderr
     assert result.stdout == ""
+
+
+def test_align_matches_pages_by_their_id_field(runner: CliRunner, shipped_model_dir: Path, tmp_path: Path) -> None:
+    article = "Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter months."
+    page = (f"<html><body><nav><a href='/'>Home</a> | <a href='/n'>News</a></nav><p>{article}</p>"
+            "<footer>Copyright 2024 Gazette</footer></body></html>")
+    pages, clean, out = tmp_path / "pages.jsonl", tmp_path / "clean.jsonl", tmp_path / "labelled.jsonl"
+    pages.write_text(json.dumps({"doc_id": "p1", "html": page}) + "\n", encoding="utf-8")
+    clean.write_text(json.dumps({"id": "p1", "text": article}) + "\n", encoding="utf-8")
+    result = runner.invoke(cli, ["align", str(pages), "--clean", str(clean), "-o", str(out), "--id-field", "doc_id",
+                                 "--model-dir", str(shipped_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert record["id"] == "p1" and "doc_id" not in record
+    assert [b["label"] for b in record["blocks"] if b["text"] == article] == ["content"]
