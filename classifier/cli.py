@@ -129,8 +129,8 @@ def _id_field_option(ctx: click.Context, param: click.Parameter, value: str) -> 
 _ID_FIELD = click.option(
     "--id-field", default="id", show_default=True, callback=_id_field_option,
     help="JSONL (Parquet) field holding a record's id (doc_id: RedPajama's; uid, warc_record_id ...): "
-         "the document's id, not copied into its metadata; a record without it (or null) is named by its file "
-         "and line.")
+         "the document's id (the field itself is not passed through: not in score's output, nor in clean's "
+         "metadata); a record without it (or null) is named by its file and line.")
 
 
 def _input_options(f: F) -> F:
