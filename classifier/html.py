@@ -1132,9 +1132,10 @@ def _move_after(inner: etree._Element, outer: etree._Element) -> None:
     tail, outer.tail = outer.tail, None
     place = outer
     # what followed the end tags of the elements that stay (``<p><font>a<p>b</font> c``): in
-    # browsers, inside the paragraph (list item, term) moved last, still open there
+    # browsers, inside the paragraph (list item, term) moved last, still open there; not when text
+    # follows it where it was (``<p><font>a<p>b</p>c</font> d``: its end tag closed it, and "d" would go before "c")
     last = [item for item, _, j in moved if j == 0][-1:]
-    open_block = (last[0] if not row and last and not isinstance(last[0], str)
+    open_block = (last[0] if not row and last and not isinstance(last[0], str) and not last[0].tail
                   and isinstance(last[0].tag, str) and last[0].tag.lower() in ("p", "li", "dt", "dd") else None)
     # the copies of the formatting elements placed last (what follows in them joins them)
     wrap_chain: tuple[etree._Element, ...] = ()

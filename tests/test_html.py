@@ -991,6 +991,12 @@ def test_text_after_an_open_inline_elements_end_tag_stays_in_the_moved_paragraph
         [("p", "One."), ("li", "Item"), ("body", "After.")]
     assert [b.text for b in html_to_blocks("<p><font>One.<p>Two.<div>Box</div>More</font> after.")] == \
         ["One.", "Two.", "Box", "More after."]
+    # a moved paragraph its end tag closed, text after it: what follows the inline element's end
+    # tag stays after that text, outside it ("after." went into the paragraph, before "More")
+    assert [(b.tag, b.text) for b in html_to_blocks("<p><font>One.<p>Two.</p>More</font> after.")] == \
+        [("p", "One."), ("p", "Two."), ("body", "More after.")]
+    assert [(b.tag, b.text) for b in html_to_blocks("<ul><li><span>Apples<li>Pears</li> ripe</span> now</ul>")] == \
+        [("li", "Apples"), ("li", "Pears"), ("ul", "ripe now")]
 
 
 def test_a_list_or_heading_in_a_paragraph_left_open_around_an_inline_element_closes_it() -> None:
