@@ -389,8 +389,8 @@ def _better_cjk_reading(data: bytes, codec: str) -> str | None:
     for other in _CJK_READINGS:
         if other == codec:
             continue
-        try:
-            reading = text.decode(other)
+        try:  # the cut at 200,000 bytes may split the last character: not an error
+            reading = codecs.getincrementaldecoder(other)().decode(text, final=False)
         except UnicodeDecodeError:
             continue
         if len(_HALF_WIDTH_KANA.findall(reading)) * 2 > len(reading) - len(reading.encode("ascii", "ignore")):
