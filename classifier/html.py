@@ -1256,8 +1256,11 @@ def _in_running_text(el: etree._Element) -> bool:
 _END_OF_DOCUMENT = re.compile(r"</\s*(?:html|body)\s*>", re.IGNORECASE)
 
 
-#: A ``</br>`` end tag (attributes and all, as HTML ignores them).
-_BR_END_TAG = re.compile(r"</br(?:[\s/][^<>]*)?>", re.IGNORECASE)
+#: A ``</br>`` end tag (attributes and all, as HTML ignores them), and what must stay as it
+#: is: comments and the text of raw-text elements (an ``<xmp>`` shows "</br>" as it is written).
+_BR_END_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|iframe)\b"
+                         r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|(</br(?:[\s/][^<>]*)?>)", re.IGNORECASE | re.DOTALL)
+_HAS_BR_END_TAG = re.compile(r"</br(?:[\s/][^<>]*)?>", re.IGNORECASE)
 
 
 def _parse(text: str) -> tuple[Any, etree.HTMLParser]:
@@ -1476,7 +1479,8 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
         text = text.replace("\x00", "")
     text = _limit_attributes(text)
     # HTML reads a </br> as a <br> (``<br></br>`` is two line breaks); libxml2 ignores it
-    text = _BR_END_TAG.sub("<br>", text)
+    if _HAS_BR_END_TAG.search(text):
+        text = _BR_END_TAG.sub(lambda m: "<br>" if m.group(2) else m.group(0), text)
     # libxml2's HTML parser through lxml.etree: lxml.html's parser builds the same tree
     # but looks up a Python element class for every element the walk touches (slower).
     # huge_tree: a page of one 10 MB text node keeps its text (input size is bounded

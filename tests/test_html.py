@@ -1072,6 +1072,11 @@ def test_a_br_end_tag_is_a_line_break_as_in_browsers() -> None:
             "<div>seven</brand>eight</div><script>document.write('</br>')</script></body>")
     assert [(b.tag, b.text) for b in html_to_blocks(page)] == [
         ("div", "one\ntwo"), ("div", "three"), ("div", "four"), ("div", "five\nsix"), ("div", "seveneight")]
+    # not in what HTML reads as text as it is written: an <xmp>'s example, a title
+    found: dict[str, str] = {}
+    page = "<head><title>Line</br>breaks</title></head><body><xmp>Write one</br>two</xmp><p>one</br>two</p>"
+    assert [b.text for b in html_to_blocks(page, found=found)] == ["Write one</br>two", "one\ntwo"]
+    assert found["title"] == "Line</br>breaks"
 
 
 def test_the_last_display_or_visibility_declaration_of_a_style_wins_unless_an_earlier_is_important() -> None:
