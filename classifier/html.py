@@ -74,7 +74,8 @@ BLOCK_TAGS = frozenset({
     "marquee",
 })
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)
+#: (``[^<>]``: a search from every "<meta" of a head of 64 KB without a ">" ran to its end, 2 s)
+_META_CHARSET = re.compile(rb"""<meta[^<>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)
 #: A page's ``<meta>`` charset is looked for in its head (before ``<body``), in its first
 #: 4,096 bytes at least and this many at most: an old page's head holds a long comment or
 #: script before it (a site's copyright banner, Dreamweaver's rollover functions), and

@@ -1202,6 +1202,12 @@ def test_the_meta_charset_after_a_long_comment_or_script_in_the_head_is_read() -
 
     quoted = f"<html><body>{banner}<meta charset=koi8-r><p>Plain words, caf\xe9.</p></body></html>"
     assert "café" in decode_html(quoted.encode("cp1252"))
+    # a head of 64 KB of "<meta " never closed is searched in linear time (each search ran to its end: 2 s)
+    import time
+
+    start = time.monotonic()
+    assert decode_html(b"<html><head>" + b"<meta " * 13_000 + b"<meta charset=koi8-r>").startswith("<html>")
+    assert time.monotonic() - start < 0.5
 
 
 @pytest.mark.parametrize(("text", "encoding", "header", "meta"), [
