@@ -756,6 +756,7 @@ _FACT_INDEX = {name: i for i, name in enumerate(DOM_FACTS)}
 #: ``display`` values (their first word) that show an inline element as a box of its own.
 _BOX_DISPLAY = frozenset({"block", "flex", "grid", "list-item", "table", "flow-root"})
 _IMPORTANT = re.compile(r"!\s*important\s*$")
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
 
 
 def _style_facts(style: str) -> tuple[bool, bool]:
@@ -765,6 +766,8 @@ def _style_facts(style: str) -> tuple[bool, bool]:
     style = style.lower()
     if "display" not in style and "visibility" not in style:
         return False, False
+    if "/*" in style:  # a comment is no part of a declaration ("/* hide */ display: none")
+        style = _CSS_COMMENT.sub(" ", style)
     values: dict[str, tuple[bool, str]] = {}
     for declaration in style.split(";"):
         name, colon, value = declaration.partition(":")

@@ -1091,6 +1091,10 @@ def test_the_last_display_or_visibility_declaration_of_a_style_wins_unless_an_ea
     texts = [b.text for b in html_to_blocks(page)]
     assert texts == ["One shown two.", "Three four.", "Five shown six.", "Seven eight.", "Nine shown ten.",
                      "Eleven shown twelve.", "Nota line."]
+    # a comment in a style is no part of its declarations (the regex before found "display:none" in it)
+    page = ("<p>One <span style='/* ad slot */display:none'>hidden</span> two.</p>"
+            "<p>Three <span style='display:/* off */none'>hidden</span> four.</p>")
+    assert [b.text for b in html_to_blocks(page)] == ["One two.", "Three four."]
 
 
 @pytest.mark.parametrize(("shape", "paths"), [
