@@ -1301,14 +1301,34 @@ _END_TAGS = {"rt": "</rt></rp>", "rp": "</rt></rp>", "p": "</p>",
 #: Inline formatting tags (not ``<a>``: a link's extent is a fact of its text), and what must
 #: stay as it is: comments and the text of raw-text elements.
 _FORMATTING_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|iframe)\b"
-                             r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|(</?(?:b|big|code|em|font|i|nobr|s|small|span|strike|"
+                             r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|(</?(b|big|code|em|font|i|nobr|s|small|span|strike|"
                              r"strong|tt|u)(?![\w-])[^<>]*>)", re.IGNORECASE | re.DOTALL)
+_STYLE_ATTRIBUTE = re.compile(r"""\sstyle\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
+_HIDDEN_ATTRIBUTE = re.compile(r"""\s(?:hidden(?=[\s/>=])|aria-hidden\s*=\s*["']?true)""", re.IGNORECASE)
 
 
 def _without_formatting(text: str) -> str:
     """``text`` without its inline formatting tags (``_FORMATTING_TAG``): the text of a page
-    nested past libxml2's limit by formatting elements left open, flat."""
-    return _FORMATTING_TAG.sub(lambda m: "" if m.group(2) else m.group(0), text)
+    nested past libxml2's limit by formatting elements left open, flat. Not those that hide
+    their text or show it as a box (``hidden``, ``style="display:none"``, ``display:block``)
+    and their end tags (by name): a hidden <span>'s text would be read."""
+    kept: dict[str, list[bool]] = {}  # per tag name, its start tags open: kept or not
+
+    def sub(m: re.Match[str]) -> str:
+        tag = m.group(2)
+        if not tag:
+            return m.group(0)
+        name = m.group(3).lower()
+        if tag[1] == "/":
+            open_ = kept.get(name)
+            return tag if open_ and open_.pop() else ""
+        style = _STYLE_ATTRIBUTE.search(tag)
+        keep = bool(_HIDDEN_ATTRIBUTE.search(tag)) or (
+            style is not None and any(_style_facts(next(v for v in style.groups() if v is not None))))
+        kept.setdefault(name, []).append(keep)
+        return tag if keep else ""
+
+    return _FORMATTING_TAG.sub(sub, text)
 
 
 def _depth_error(parser: etree.HTMLParser) -> Any:

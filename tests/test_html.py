@@ -767,7 +767,7 @@ def test_a_cjk_page_labelled_with_another_cjk_charset_is_read_in_its_own(text: s
 def test_a_long_cjk_page_labelled_with_another_cjk_charset_is_read_in_its_own() -> None:
     # the other readings are tried on the page's first 200,000 bytes of text: a cut inside a
     # character failed each (an error), and half of the long pages stayed mojibake
-    story = "このページでは、私の趣味である鉄道写真を紹介しています。週末になると、カメラを持って近くの路線に出かけます。"
+    story = "このページでは、私の趣味である鉄道写真を紹介しています。週末になると、カメラを持って出かけます。"
     for pad in ("", "x"):  # the cut falls between two characters, or inside one
         page = (f'<html><head><meta charset="shift_jis"></head><body>{pad}' + f"<p>{story}</p>\n" * 2000
                 + "</body></html>").encode("euc_jp")
@@ -1174,6 +1174,12 @@ def test_thousands_of_formatting_elements_left_open_are_read_not_refused() -> No
     blocks = html_to_blocks(f"<html><body><ul>{items}</ul><p>The end.</p></body></html>")
     assert [(b.tag, b.text) for b in blocks[-2:]] == [("li", "Link 1099"), ("p", "The end.")] and len(blocks) == 1101
     assert [b.text for b in html_to_blocks(b"<p>" + b"<b>" * 5000 + b"unclosed bold")] == ["unclosed bold"]
+    # an element that hides its text, or shows it as a box, keeps doing so (its tags were left out
+    # with the others': the hidden keywords were read as the entry's text)
+    entry = ("<p>Thanks <span style='display:none'>cheap pills casino</span>for <b hidden>x</b>visiting."
+             "<p>A <span style='display:block'>line</span> b")
+    blocks = html_to_blocks(f"<html><body>{entries}{entry}</body></html>")
+    assert [b.text for b in blocks[-2:]] == ["Thanks for visiting.", "A\nline\nb"]
 
 
 @pytest.mark.parametrize(("label", "codec"), [
