@@ -1292,7 +1292,8 @@ _IMPLIED_END = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|
                           r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|<(/?)(dd|dt|h[1-6]|rt|rp|p|"
                           r"address|article|aside|blockquote|center|details|dialog|dir|div|dl|fieldset|figcaption|"
                           r"figure|footer|form|header|hgroup|main|menu|nav|ol|search|section|summary|ul|li|pre|"
-                          r"listing|table|caption|td|th|button|object|applet|marquee|template)(?![\w-])",
+                          r"listing|table|caption|td|th|button|object|applet|marquee|template|"
+                          r"bgsound|embed|image|keygen|source|track|wbr)(?![\w-])",
                           re.IGNORECASE | re.DOTALL)
 _END_TAGS = {"rt": "</rt></rp>", "rp": "</rt></rp>", "p": "</p>",
              **{f"h{i}": "".join(f"</h{k}>" for k in range(1, 7)) for i in range(1, 7)}}
@@ -1382,6 +1383,10 @@ def _with_end_tags(text: str) -> str:
             if at >= 0 and stack[at] in ("dd", "dt"):
                 before = f"</{stack[at]}>"
                 close(stack[at])
+        elif name in _VOID_NESTED:
+            # libxml2 nests each in the one before (2,100 <wbr> in a long line): its end tag,
+            # ignored when it is not open, closes it (what libxml2 put in it follows it, _empty_void)
+            return f"</{name}>" + m.group(0)
         elif name[:2] in _END_TAGS:
             before = _END_TAGS[name[:2]]
         if not (len(name) == 2 and name[0] == "h") and name not in ("rt", "rp"):  # what holds paragraphs
