@@ -1267,6 +1267,9 @@ _BR_END_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|n
 _HAS_BR_END_TAG = re.compile(r"</br(?:[\s/][^<>]*)?>", re.IGNORECASE)
 
 
+_APPLET_END = re.compile(r"</applet\s*>", re.IGNORECASE)
+
+
 def _parse(text: str) -> tuple[Any, etree.HTMLParser]:
     """The root of the page ``text`` as libxml2 reads it (None: nothing, or refused), and
     the parser (its error log)."""
@@ -1544,6 +1547,11 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
     _open_shadow_roots(root)
     _empty_void(root)
+    applets = sum(1 for _ in root.iter("applet"))
+    if applets and len(_APPLET_END.findall(text)) < applets:
+        # an <applet> left open holds the rest of its container, which browsers show (they
+        # run no applet and show what is in it): read as text, the fallback sentences too
+        etree.strip_tags(root, "applet")
     _close_implied(root)
     out = _Collector(max_blocks)
     owners: list[tuple[str, _Open]] = []

@@ -1163,6 +1163,12 @@ def test_a_java_applets_fallback_text_is_left_out_as_an_objects_is() -> None:
             "Your browser does not support Java applets.</applet> Then the fog closed in.</p>")
     assert [b.text for b in html_to_blocks(page)] == ["The crew swore a man waved them away from the rocks. "
                                                      "Then the fog closed in."]
+    # an applet left open held the rest of the page (libxml2 runs it to its container's end, and
+    # browsers show what is in it): that text was dropped with it
+    page = ("<body><p>The crew swore a man waved them away from the rocks.<applet code=Snow.class><param "
+            "name=speed value=3><p>Then the fog closed in.<p>No one saw the light again.</body>")
+    assert [b.text for b in html_to_blocks(page)] == ["The crew swore a man waved them away from the rocks.",
+                                                     "Then the fog closed in.", "No one saw the light again."]
 
 
 def test_a_marquee_is_a_block_of_its_own() -> None:
