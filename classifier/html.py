@@ -402,12 +402,18 @@ def _better_cjk_reading(data: bytes, codec: str) -> str | None:
     return best
 
 
+#: ... and over at least this many characters when the page's header and its ``<meta>`` name two
+#: charsets (``_reads_worse``): one or two read nothing ("Le 22/01/2020 à 12:01": a French
+#: page served as ISO-8859-15 with a template's windows-1251 was read as "а", Cyrillic).
+MISREAD_MIN_CONFLICT = 3
+
+
 def _reads_worse(data: bytes, codec: str | None, other: str | None) -> bool:
     """Whether ``data`` reads as mojibake in the single-byte ``codec`` (``_misread_share``
     above ``MISREAD_SHARE``) and at most a third as misread, over at least half as many
     characters, in the single-byte ``other``: of two charsets the page is said to be in,
-    ``other`` is the one it is in. Any number of characters the measure reads decides
-    here (a short page is read as neither label says when it is guessed)."""
+    ``other`` is the one it is in. A few characters the measure reads decide here
+    (``MISREAD_MIN_CONFLICT``; a short page is read as neither label says when it is guessed)."""
     if not codec or not other or codec == other or data.isascii():
         return False
     if {codec, other} & (_CJK | {"utf-8", "utf-16-le", "utf-16-be", "utf-16"}):
@@ -415,7 +421,7 @@ def _reads_worse(data: bytes, codec: str | None, other: str | None) -> bool:
     plain = _without_markup(data[:400_000])
     judge = _language_judge()
     share, units = _misread_share(plain.decode(codec, errors="replace"), judge)
-    if not units or share <= MISREAD_SHARE:
+    if units < MISREAD_MIN_CONFLICT or share <= MISREAD_SHARE:
         return False
     other_share, other_units = _misread_share(plain.decode(other, errors="replace"), judge)
     return other_share < share / 3 and other_units >= units / 2

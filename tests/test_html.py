@@ -1254,3 +1254,18 @@ def test_a_short_page_served_under_another_charset_than_it_names_is_read_in_its_
                           http_charset=meta)[0].text == text
     served = f"{page}<body><p>{text}</p></body></html>".encode(header.replace("windows-", "cp"))
     assert html_to_blocks(served, http_charset=header)[0].text == text
+
+
+
+@pytest.mark.parametrize(("text", "encoding", "meta"), [
+    ("Muriel - Le 22/01/2020 à 12:01:03", "iso-8859-15", "windows-1251"),  # "à" read as Cyrillic "а"
+    ("Non à la mutilation du choeur de Radio France", "iso-8859-15", "koi8-r"),
+    ("Po ćwiczeniach z francuskiego", "cp1250", "iso-8859-15"),  # "æwiczeniach"
+])
+def test_a_page_served_in_its_charset_under_another_meta_keeps_its_few_accented_letters(
+        text: str, encoding: str, meta: str) -> None:
+    # one or two letters beyond ASCII decide nothing: a lone "à" reads as mojibake to the measure
+    # (all its Latin letters accented) and clean as Cyrillic, and the <meta>'s charset was taken
+    page = (f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={meta}"></head>'
+            f"<body><p>{text}</p></body></html>").encode(encoding)
+    assert html_to_blocks(page, http_charset=encoding)[0].text == text
