@@ -1268,8 +1268,9 @@ _END_OF_DOCUMENT = re.compile(r"</\s*(?:html|body)\s*>", re.IGNORECASE)
 
 #: A ``</br>`` end tag (attributes and all, as HTML ignores them), and what must stay as it
 #: is: comments and the text of raw-text elements (an ``<xmp>`` shows "</br>" as it is written).
-_BR_END_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|iframe)\b"
-                         r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|(</br(?:[\s/][^<>]*)?>)", re.IGNORECASE | re.DOTALL)
+_BR_END_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|"
+                         r"iframe)(?![\w-]).*?(?:</\1\s*>|\Z)|<plaintext(?![\w-]).*|(</br(?:[\s/][^<>]*)?>)",
+                         re.IGNORECASE | re.DOTALL)
 _HAS_BR_END_TAG = re.compile(r"</br(?:[\s/][^<>]*)?>", re.IGNORECASE)
 
 
@@ -1310,9 +1311,9 @@ _END_TAGS = {"rt": "</rt></rp>", "rp": "</rt></rp>", "p": "</p>",
 
 #: Inline formatting tags (not ``<a>``: a link's extent is a fact of its text), and what must
 #: stay as it is: comments and the text of raw-text elements.
-_FORMATTING_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|iframe)\b"
-                             r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|(</?(b|big|code|em|font|i|nobr|s|small|span|strike|"
-                             r"strong|tt|u)(?![\w-])[^<>]*>)", re.IGNORECASE | re.DOTALL)
+_FORMATTING_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|"
+                             r"iframe)(?![\w-]).*?(?:</\1\s*>|\Z)|<plaintext(?![\w-]).*|(</?(b|big|code|em|font|i|"
+                             r"nobr|s|small|span|strike|strong|tt|u)(?![\w-])[^<>]*>)", re.IGNORECASE | re.DOTALL)
 _STYLE_ATTRIBUTE = re.compile(r"""\sstyle\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 _HIDDEN_ATTRIBUTE = re.compile(r"""\s(?:hidden(?=[\s/>=])|aria-hidden\s*=\s*["']?true)""", re.IGNORECASE)
 

@@ -1077,6 +1077,9 @@ def test_a_br_end_tag_is_a_line_break_as_in_browsers() -> None:
     page = "<head><title>Line</br>breaks</title></head><body><xmp>Write one</br>two</xmp><p>one</br>two</p>"
     assert [b.text for b in html_to_blocks(page, found=found)] == ["Write one</br>two", "one\ntwo"]
     assert found["title"] == "Line</br>breaks"
+    # a custom element named like a raw-text one (<title-bar>) is none: the </br> after it is a <br>
+    assert [b.text for b in html_to_blocks("<body><title-bar>Site</title-bar><p>one</br>two</p>")] == \
+        ["Site", "one\ntwo"]
 
 
 def test_the_last_display_or_visibility_declaration_of_a_style_wins_unless_an_earlier_is_important() -> None:
