@@ -455,19 +455,21 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
             (``_refuse_missing_text_field``), before anything is read.
     """
     _refuse_overwriting(inputs, outputs)
-    _refuse_missing_text_field(inputs, outputs, input_format, text_field)
+    _refuse_missing_text_field(inputs, outputs, input_format, text_field, id_field=id_field)
     return _read_all_documents(inputs, sink, input_format, text_field, max_bytes, outputs, publisher,
                                id_field=id_field)
 
 
 def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Path | None], input_format: str,
-                               text_field: str, select: Any = None, option: str = "--text-field") -> None:
+                               text_field: str, select: Any = None, option: str = "--text-field",
+                               id_field: str = "id") -> None:
     """A usage error, before a run, when none of the first records of the JSONL
     inputs has ``blocks``, ``text_field`` or ``html``: the run would reject them
     all, a corpus of a million records after hours, for a wrong --text-field
-    (``option``: the option that names the field)."""
+    (``option``: the option that names the field). A warning when none has the
+    ``id_field`` given (not ``id``): every document would be named by file and line."""
     from .engine import expand_folders
-    from .readers import format_of, missing_text_field
+    from .readers import format_of, missing_id_field, missing_text_field
 
     # a look ahead: the run reads (and warns of) its inputs after
     paths = expand_folders(tuple(inputs), tuple(outputs), select, warn=False)
@@ -477,22 +479,35 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
 
             parquet_module()  # Parquet without pyarrow: said now, not after the other shards
         check = missing_text_field(paths, input_format=input_format, text_field=text_field)
+        no_ids = (missing_id_field(paths, input_format=input_format, id_field=id_field)
+                  if id_field != "id" and check is None else None)
     except ClassifierError as err:  # an input that cannot be read at all
         raise click.ClickException(str(err)) from err
+    if no_ids is not None:
+        _note(f"sieve: warning: {_none_of(no_ids)} has '{id_field}' (--id-field; their fields: "
+              f"{_field_names(no_ids)}): documents without it are named by their file and line")
     if check is None:
         return
-    where = (check.files[0] if len(check.files) == 1
-             else f"{len(check.files):,} JSONL inputs ({check.files[0]}, ...)")
-    names = list(check.fields)
-    fields = ", ".join(f"'{n}'" for n in names[:12]) + (", ..." if len(names) > 12 else "")
     likely = check.likely_text_field()
     hint = f": {option} {likely}?" if likely else ""
-    which = (f"no record of {where}" if check.whole
-             else f"none of the first records of {where}" if len(check.files) > 1 or check.records < FIELD_CHECK_RECORDS
-             else f"none of the first {FIELD_CHECK_RECORDS} records of {where}")
     raise click.UsageError(
-        f"{which} has '{text_field}' (a string), 'blocks' or 'html' (their fields: {fields}): "
-        f"every record would be rejected. {option} names the field that holds the text{hint}")
+        f"{_none_of(check)} has '{text_field}' (a string), 'blocks' or 'html' (their fields: "
+        f"{_field_names(check)}): every record would be rejected. {option} names the field that holds the text{hint}")
+
+
+def _none_of(check: Any) -> str:
+    """"no record of a.jsonl", "none of the first 100 records of a.jsonl" ...: which records a ``FieldCheck`` saw."""
+    where = (check.files[0] if len(check.files) == 1
+             else f"{len(check.files):,} JSONL inputs ({check.files[0]}, ...)")
+    return (f"no record of {where}" if check.whole
+            else f"none of the first records of {where}" if len(check.files) > 1 or check.records < FIELD_CHECK_RECORDS
+            else f"none of the first {FIELD_CHECK_RECORDS} records of {where}")
+
+
+def _field_names(check: Any) -> str:
+    """The first dozen fields a ``FieldCheck`` saw, quoted."""
+    names = list(check.fields)
+    return ", ".join(f"'{n}'" for n in names[:12]) + (", ..." if len(names) > 12 else "")
 
 
 def _read_all_documents(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text_field: str,
@@ -2629,7 +2644,7 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
                                "drop --rejects (it is for '-' and --format text)")
     from .engine import REPORT_NAME, PlanError, run_clean
 
-    _refuse_missing_text_field(inputs, (output_dir,), input_format, text_field, select)
+    _refuse_missing_text_field(inputs, (output_dir,), input_format, text_field, select, id_field=id_field)
     try:
         if engine == "local":
             sieve = _sieve(model_dir, model_choice, templates_path)

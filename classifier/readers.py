@@ -53,6 +53,7 @@ __all__ = [
     "Reject",
     "RejectSink",
     "document_id_for",
+    "missing_id_field",
     "missing_text_field",
     "record_text_field",
     "text_field_names",
@@ -924,6 +925,40 @@ def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text
         # the field is there, null in every record looked at, and no other field holds
         # text: failed fetches first (a crawl's export), not a wrong --text-field
         return None
+    return FieldCheck(seen, files, fields, whole) if seen else None
+
+
+def missing_id_field(paths: Iterable[str], *, input_format: str = "auto", id_field: str = "id",
+                     records: int = FIELD_CHECK_RECORDS) -> FieldCheck | None:
+    """What the first records of the JSONL and Parquet inputs among ``paths`` hold, when
+    none of the first ``records`` of any of them has ``id_field`` (not null): every
+    document would be named by its file and line (a misspelt ``--id-field``). None when
+    one has it, or when no record could be looked at (standard input, pipes, unreadable
+    files are left to the run)."""
+    seen = 0
+    files: list[str] = []
+    fields: dict[str, int] = {}
+    whole = True
+    unreadable: tuple[type[BaseException], ...] = (OSError, ValueError, *_truncation_errors())
+    for path in paths:
+        if path == STDIN or not Path(path).is_file():
+            continue
+        try:
+            fmt = file_format(path, input_format)
+            if fmt not in ("jsonl", "parquet"):
+                continue
+            objects, ended = _first_objects(Path(path), records, fmt)
+        except unreadable:
+            continue
+        whole = whole and ended
+        if objects:
+            files.append(str(path))
+        for record in objects:
+            if record.get(id_field) is not None:
+                return None
+            seen += 1
+            for key, value in record.items():
+                fields[key] = fields.get(key, 0) + (len(value) if isinstance(value, str) else 0)
     return FieldCheck(seen, files, fields, whole) if seen else None
 
 

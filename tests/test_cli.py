@@ -1658,6 +1658,26 @@ def test_score_id_field_gives_the_output_ids(runner: CliRunner, tiny_model_dir: 
     assert lang.exit_code == 0 and [r["id"] for r in _records(lang.stdout)] == ["rp-1", "rp.jsonl:2", 9]
 
 
+def test_an_id_field_no_record_has_is_warned_of_before_the_run(runner: CliRunner, tiny_model_dir: Path,
+                                                                tmp_path: Path) -> None:
+    # a misspelt --id-field named every document by file and line without a word
+    path = tmp_path / "rp.jsonl"
+    path.write_text("".join(json.dumps({"doc_id": f"rp-{i}", "text": _ID_STORY}) + "\n" for i in range(3)),
+                    encoding="utf-8")
+    result = _score(runner, tiny_model_dir, str(path), "--id-field", "uid")
+    assert result.exit_code == 0, result.stderr
+    assert "no record of " in result.stderr and "has 'uid' (--id-field; their fields: 'doc_id', 'text')" \
+        in result.stderr
+    assert [r["id"] for r in _records(result.stdout)] == [f"rp.jsonl:{i}" for i in range(1, 4)]
+    out = tmp_path / "out"
+    cleaned = runner.invoke(cli, ["clean", str(path), "-o", str(out), "--id-field", "uid", "--workers", "1",
+                                  "--model-dir", str(tiny_model_dir)])
+    assert cleaned.exit_code == 0 and "has 'uid' (--id-field" in cleaned.stderr
+    # a field the records have, and the default, are not warned of
+    for args in (("--id-field", "doc_id"), ()):
+        assert "--id-field;" not in _score(runner, tiny_model_dir, str(path), *args).stderr
+
+
 def test_score_id_field_of_parquet_rows(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
