@@ -338,6 +338,15 @@ def _misread_share(text: str, judge: Any) -> tuple[float, int]:
     return (min(1.0, bad / units) if units else 0.0), units
 
 
+def _misread_in(data: bytes, codec: str) -> tuple[bytes, Any, float, int]:
+    """The text of a page's first 400,000 bytes without markup, the language judge, and
+    how misread that text is in ``codec`` (``_misread_share``: the share, the characters it read)."""
+    plain = _without_markup(data[:400_000])
+    judge = _language_judge()
+    share, units = _misread_share(plain.decode(codec, errors="replace"), judge)
+    return plain, judge, share, units
+
+
 def _better_reading(data: bytes, codec: str) -> str | None:
     """Another single-byte charset for a page that names ``codec`` but reads in it as
     mojibake (``_misread_share``): charset-normalizer's guess, judged (``_guess_codec``),
@@ -346,9 +355,7 @@ def _better_reading(data: bytes, codec: str) -> str | None:
     when the label reads well (most pages: the guess is made only for a misread one)."""
     if data.isascii():
         return None
-    plain = _without_markup(data[:400_000])
-    judge = _language_judge()
-    share, units = _misread_share(plain.decode(codec, errors="replace"), judge)
+    plain, judge, share, units = _misread_in(data, codec)
     if units < MISREAD_MIN_LETTERS or share <= MISREAD_SHARE:
         return None
     guess = _guess_codec(data)
@@ -418,9 +425,7 @@ def _reads_worse(data: bytes, codec: str | None, other: str | None) -> bool:
         return False
     if {codec, other} & (_CJK | {"utf-8", "utf-16-le", "utf-16-be", "utf-16"}):
         return False
-    plain = _without_markup(data[:400_000])
-    judge = _language_judge()
-    share, units = _misread_share(plain.decode(codec, errors="replace"), judge)
+    plain, judge, share, units = _misread_in(data, codec)
     if units < MISREAD_MIN_CONFLICT or share <= MISREAD_SHARE:
         return False
     other_share, other_units = _misread_share(plain.decode(other, errors="replace"), judge)

@@ -897,20 +897,13 @@ def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text
     files: list[str] = []
     fields: dict[str, int] = {}
     whole = True
-    unreadable: tuple[type[BaseException], ...] = (OSError, ValueError, *_truncation_errors())
-    for path in paths:
-        if path == STDIN or not Path(path).is_file():
+    for found in _first_records(paths, input_format, records):
+        if found is None:
             return None
-        try:
-            fmt = file_format(path, input_format)
-            if fmt not in ("jsonl", "parquet"):
-                return None
-            objects, ended = _first_objects(Path(path), records, fmt)
-        except unreadable:
-            continue
+        path, objects, ended = found
         whole = whole and ended
         if objects:
-            files.append(str(path))
+            files.append(path)
         for record in objects:
             # a null text (a dataframe's export of two columns) is rejected as a missing one is
             if "blocks" in record or isinstance(record.get(record_text_field(record, text_field)), str) \
@@ -919,8 +912,7 @@ def missing_text_field(paths: Iterable[str], *, input_format: str = "auto", text
             seen += 1
             name = record_text_field(record, text_field)
             nulls += name in record and record[name] is None
-            for key, value in record.items():
-                fields[key] = fields.get(key, 0) + (len(value) if isinstance(value, str) else 0)
+            _count_fields(fields, record)
     if seen and nulls == seen and max(fields.values(), default=0) < FIELD_CHECK_TEXT_CHARS * seen:
         # the field is there, null in every record looked at, and no other field holds
         # text: failed fetches first (a crawl's export), not a wrong --text-field
@@ -939,27 +931,44 @@ def missing_id_field(paths: Iterable[str], *, input_format: str = "auto", id_fie
     files: list[str] = []
     fields: dict[str, int] = {}
     whole = True
-    unreadable: tuple[type[BaseException], ...] = (OSError, ValueError, *_truncation_errors())
-    for path in paths:
-        if path == STDIN or not Path(path).is_file():
+    for found in _first_records(paths, input_format, records):
+        if found is None:
             continue
-        try:
-            fmt = file_format(path, input_format)
-            if fmt not in ("jsonl", "parquet"):
-                continue
-            objects, ended = _first_objects(Path(path), records, fmt)
-        except unreadable:
-            continue
+        path, objects, ended = found
         whole = whole and ended
         if objects:
-            files.append(str(path))
+            files.append(path)
         for record in objects:
             if record.get(id_field) is not None:
                 return None
             seen += 1
-            for key, value in record.items():
-                fields[key] = fields.get(key, 0) + (len(value) if isinstance(value, str) else 0)
+            _count_fields(fields, record)
     return FieldCheck(seen, files, fields, whole) if seen else None
+
+
+def _first_records(paths: Iterable[str], input_format: str, records: int
+                   ) -> Iterator[tuple[str, list[dict[str, Any]], bool] | None]:
+    """Per input, for a look ahead: (its name, its first ``records`` records, whether it
+    ended within them) for a JSONL or Parquet file (``_first_objects``); None for an
+    input that is none or cannot be read ahead (standard input, a pipe, a page, a
+    folder). A file that cannot be read is passed over: the run's rejects say why."""
+    unreadable: tuple[type[BaseException], ...] = (OSError, ValueError, *_truncation_errors())
+    for path in paths:
+        if path == STDIN or not Path(path).is_file():
+            yield None
+            continue
+        try:
+            fmt = file_format(path, input_format)
+            found = _first_objects(Path(path), records, fmt) if fmt in ("jsonl", "parquet") else None
+        except unreadable:
+            continue
+        yield None if found is None else (str(path), *found)
+
+
+def _count_fields(fields: dict[str, int], record: dict[str, Any]) -> None:
+    """Add each top-level field of ``record`` to ``fields``, with the characters of its string value."""
+    for key, value in record.items():
+        fields[key] = fields.get(key, 0) + (len(value) if isinstance(value, str) else 0)
 
 
 def _first_objects(path: Path, records: int, fmt: str = "jsonl") -> tuple[list[dict[str, Any]], bool]:
