@@ -1563,7 +1563,9 @@ def _aligned_warning(docs: list[Document]) -> str | None:
     aligned = sum(1 for d in docs if "align" in d.extra and d.extra.get("reviewed") is not True)
     if not aligned:
         return None
-    return (f"{aligned} of the {_plural(len(docs), 'document')} are `sieve align` output, whose blocks other than "
+    which = ("the document is" if len(docs) == 1 else f"all {len(docs):,} documents are" if aligned == len(docs)
+             else f"{aligned:,} of the {len(docs):,} documents {'is' if aligned == 1 else 'are'}")
+    return (f"{which} `sieve align` output, whose blocks other than "
             "content carry the boilerplate or navigation label of the model align ran with: these figures tell "
             "content from the rest, not boilerplate from navigation")
 

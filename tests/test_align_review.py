@@ -730,7 +730,7 @@ def test_evaluate_on_aligns_output_says_the_model_labelled_the_rest(runner: CliR
     assert aligned.exit_code == 0, aligned.stderr
     scored = runner.invoke(cli, ["evaluate", str(labelled), "--model-dir", str(tiny_model_dir)])
     assert scored.exit_code == 0, scored.stderr
-    assert "4 of the 4 documents are `sieve align` output" in scored.stderr
+    assert "all 4 documents are `sieve align` output" in scored.stderr
     assert "not boilerplate from navigation" in scored.stderr
     # the same pages as a person's labels (no align field): no such warning
     person = tmp_path / "person.jsonl"

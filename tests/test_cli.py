@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from classifier.cli import cli
-from classifier.document import LABELS
+from classifier.document import LABELS, Block, Document
 
 LABEL_NAMES = {lab.value for lab in LABELS}
 
@@ -1581,6 +1581,21 @@ def test_the_views_for_people_show_control_characters_instead_of_sending_them(ru
         assert "running\\x1b]0;owned\\x07 through" in result.stdout
     if command[0] == "clean":
         assert "Tuesday.\\x9b2J" in result.stdout
+
+
+def test_the_align_output_warning_counts_its_documents_in_plain_words() -> None:
+    # "1 of the 1 document are `sieve align` output"
+    from classifier.cli import _aligned_warning
+
+    def docs(aligned: int, plain: int) -> list[Document]:
+        return ([Document(f"a{i}", (Block("x"),), extra={"align": {"coverage": 1.0}}) for i in range(aligned)]
+                + [Document(f"p{i}", (Block("x"),)) for i in range(plain)])
+
+    said = {(a, p): (_aligned_warning(docs(a, p)) or "").split(" `sieve align`")[0] for a, p in
+            ((1, 0), (2, 0), (1, 2), (2, 1))}
+    assert said == {(1, 0): "the document is", (2, 0): "all 2 documents are", (1, 2): "1 of the 3 documents is",
+                    (2, 1): "2 of the 3 documents are"}
+    assert _aligned_warning(docs(0, 2)) is None
 
 
 def test_the_report_says_when_the_labels_are_sieve_aligns(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
