@@ -1279,7 +1279,9 @@ _BR_END_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|n
 _HAS_BR_END_TAG = re.compile(r"</br(?:[\s/][^<>]*)?>", re.IGNORECASE)
 
 
-_APPLET_END = re.compile(r"</applet\s*>", re.IGNORECASE)
+#: The end tags of the plug-in elements whose content is their fallback (dropped), counted
+#: against their start tags: one left open holds the rest of its container.
+_PLUGIN_END = {tag: re.compile(rf"</{tag}\s*>", re.IGNORECASE) for tag in ("applet", "object")}
 
 
 def _parse(text: str) -> tuple[Any, etree.HTMLParser]:
@@ -1559,11 +1561,13 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
     _open_shadow_roots(root)
     _empty_void(root)
-    applets = sum(1 for _ in root.iter("applet"))
-    if applets and len(_APPLET_END.findall(text)) < applets:
-        # an <applet> left open holds the rest of its container, which browsers show (they
-        # run no applet and show what is in it): read as text, the fallback sentences too
-        etree.strip_tags(root, "applet")
+    for plugin, end in _PLUGIN_END.items():
+        started = sum(1 for _ in root.iter(plugin))
+        if started and len(end.findall(text)) < started:
+            # an <applet> (<object>) left open holds the rest of its container, which
+            # browsers show (they run no applet, and show a Flash object's fallback): read
+            # as text, the fallback sentences too
+            etree.strip_tags(root, plugin)
     _close_implied(root)
     out = _Collector(max_blocks)
     owners: list[tuple[str, _Open]] = []

@@ -1174,6 +1174,19 @@ def test_a_java_applets_fallback_text_is_left_out_as_an_objects_is() -> None:
                                                      "Then the fog closed in.", "No one saw the light again."]
 
 
+def test_an_object_left_open_keeps_the_rest_of_its_container() -> None:
+    # an old page's Flash <object> without its </object>: libxml2 ran it to its container's
+    # end, and the story after it was dropped as the object's fallback content
+    page = ("<body><p>Intro to the harbour story.</p><div><object data=tune.swf><param name=movie value=tune.swf>"
+            "<p>The rest of the story goes on here.</p><p>And more of it.</p></div><p>After the box.</p></body>")
+    assert [b.text for b in html_to_blocks(page)] == ["Intro to the harbour story.",
+                                                     "The rest of the story goes on here.", "And more of it.",
+                                                     "After the box."]
+    # a closed one's fallback is still left out
+    closed = "<body><p>Intro.</p><object data=x.swf><p>Install Flash to see this.</p></object><p>After.</p></body>"
+    assert [b.text for b in html_to_blocks(closed)] == ["Intro.", "After."]
+
+
 def test_a_marquee_is_a_block_of_its_own() -> None:
     # browsers show a <marquee> as a box as wide as its container: its words were glued to
     # the text on either side ("Welcome!Scrolling news")
