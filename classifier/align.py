@@ -146,7 +146,7 @@ def unmatched_reason(index: dict[str, CleanText], page: Document) -> str:
         return f"the clean record with its id is of another url ({by_id.url}, the page's {page.url})"
     if not page.url:
         return ("no clean record with its id (the page names no url)" if page.id_given
-                else "the page has neither an id nor a url")
+                else "the page has neither an id nor a url (--id-field names the field of a record's id)")
     return f"no clean record with its url ({page.url})" + (" or id" if page.id_given else "")
 
 

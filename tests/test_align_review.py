@@ -829,3 +829,7 @@ def test_align_matches_pages_by_their_id_field(runner: CliRunner, shipped_model_
     (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert record["id"] == "p1" and "doc_id" not in record
     assert [b["label"] for b in record["blocks"] if b["text"] == article] == ["content"]
+    # without the option, the page has no id and no url: the reason names the option
+    plain = runner.invoke(cli, ["align", str(pages), "--clean", str(clean), "-o", str(tmp_path / "plain.jsonl"),
+                                "--model-dir", str(shipped_model_dir)])
+    assert "neither an id nor a url (--id-field names the field of a record's id)" in plain.stderr
