@@ -1273,9 +1273,11 @@ _END_OF_DOCUMENT = re.compile(r"</\s*(?:html|body)\s*>", re.IGNORECASE)
 
 #: A ``</br>`` end tag (attributes and all, as HTML ignores them), and what must stay as it
 #: is: comments and the text of raw-text elements (an ``<xmp>`` shows "</br>" as it is written).
-_BR_END_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|"
-                         r"iframe)(?![\w-]).*?(?:</\1\s*>|\Z)|<plaintext(?![\w-]).*|(</br(?:[\s/][^<>]*)?>)",
-                         re.IGNORECASE | re.DOTALL)
+#: What a search for tags in a page's source passes over: comments, and the text of raw-text
+#: elements (group 1 names the element; ``<title-bar>``, a custom element, is none of them).
+_NOT_TAGS = (r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|iframe)(?![\w-])"
+             r".*?(?:</\1\s*>|\Z)|<plaintext(?![\w-]).*")
+_BR_END_TAG = re.compile(_NOT_TAGS + r"|(</br(?:[\s/][^<>]*)?>)", re.IGNORECASE | re.DOTALL)
 _HAS_BR_END_TAG = re.compile(r"</br(?:[\s/][^<>]*)?>", re.IGNORECASE)
 
 
@@ -1305,8 +1307,7 @@ def _parse(text: str) -> tuple[Any, etree.HTMLParser]:
 #: (a <p> only when an inline element is open in it: ``_close_implied`` then mends the tree,
 #: unless the page nests past libxml2's limit first);
 #: and what must stay as it is: comments and the text of raw-text elements.
-_IMPLIED_END = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|iframe)\b"
-                          r".*?(?:</\1\s*>|\Z)|<plaintext\b.*|<(/?)(dd|dt|h[1-6]|rt|rp|p|"
+_IMPLIED_END = re.compile(_NOT_TAGS + r"|<(/?)(dd|dt|h[1-6]|rt|rp|p|"
                           r"address|article|aside|blockquote|center|details|dialog|dir|div|dl|fieldset|figcaption|"
                           r"figure|footer|form|header|hgroup|main|menu|nav|ol|search|section|summary|ul|li|pre|"
                           r"listing|table|caption|td|th|button|object|applet|marquee|template|"
@@ -1318,9 +1319,8 @@ _END_TAGS = {"rt": "</rt></rp>", "rp": "</rt></rp>", "p": "</p>",
 
 #: Inline formatting tags (not ``<a>``: a link's extent is a fact of its text), and what must
 #: stay as it is: comments and the text of raw-text elements.
-_FORMATTING_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|xmp|textarea|title|noscript|noframes|noembed|"
-                             r"iframe)(?![\w-]).*?(?:</\1\s*>|\Z)|<plaintext(?![\w-]).*|(</?(b|big|code|em|font|i|"
-                             r"nobr|s|small|span|strike|strong|tt|u)(?![\w-])[^<>]*>)", re.IGNORECASE | re.DOTALL)
+_FORMATTING_TAG = re.compile(_NOT_TAGS + r"|(</?(b|big|code|em|font|i|nobr|s|small|span|strike|strong|tt|u)"
+                             r"(?![\w-])[^<>]*>)", re.IGNORECASE | re.DOTALL)
 _STYLE_ATTRIBUTE = re.compile(r"""\sstyle\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 _HIDDEN_ATTRIBUTE = re.compile(r"""\s(?:hidden(?=[\s/>=])|aria-hidden\s*=\s*["']?true)""", re.IGNORECASE)
 
