@@ -40,13 +40,14 @@ from __future__ import annotations
 
 import codecs
 import functools
+import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
 
+import numpy as np
 from lxml import etree
 
 from .document import Block, _nonspace, model_text
@@ -875,7 +876,9 @@ class _Collector:
         self.parts: list[str] = []
         self.link_chars = 0
         self.links = 0
-        self.blocks: list[Block] = []
+        # per block: text, tag, link characters, DOM facts (the page-wide ones set by
+        # ``_with_container``, which makes the blocks) and path
+        self.blocks: list[tuple[str, str | None, int, list[float], str]] = []
         self.context: dict[str, int] = {}  # landmark and class-word counts of the open elements
         self.hidden = 0
         self.pre = 0  # open <pre> elements: their text keeps its whitespace
@@ -920,13 +923,16 @@ class _Collector:
     def flush(self, tag: str | None, owner: _Open | None) -> None:
         if self.parts:
             raw = "".join(self.parts)
-            text = (_normalise_pre(raw) if self.pre else _normalise_lines(raw) if _BR in raw else _normalise(raw))
+            if raw.isspace():  # the whitespace between elements (most flushes): no block
+                text = ""
+            else:
+                text = (_normalise_pre(raw) if self.pre else _normalise_lines(raw) if _BR in raw
+                        else _normalise(raw))
             if text and _HAS_WORD.search(text):
                 nonspace = _nonspace(text)
                 steps = self.steps
-                self.blocks.append(Block(text=text, tag=tag, link_chars=min(self.link_chars, nonspace),
-                                         dom=self._facts(tag, owner),
-                                         path=" ".join([steps[s] for s in self.path[-PATH_STEPS:]])))
+                self.blocks.append((text, tag, min(self.link_chars, nonspace), self._facts(tag, owner),
+                                    " ".join([steps[s] for s in self.path[-PATH_STEPS:]])))
                 self.paths.append(tuple(self.path[-ANCESTORS_KEPT:]))
                 if self.max_blocks is not None and len(self.blocks) > self.max_blocks:
                     # 10 MB of <p>x</p> is 1.25 M blocks: 1.6 GB cut whole before the limit was checked
@@ -935,7 +941,7 @@ class _Collector:
         self.link_chars = 0
         self.links = 0
 
-    def _facts(self, tag: str | None, owner: _Open | None) -> tuple[float, ...]:
+    def _facts(self, tag: str | None, owner: _Open | None) -> list[float]:
         v = [0.0] * len(DOM_FACTS)
         if tag and len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
             v[0] = int(tag[1]) / 6.0
@@ -952,7 +958,7 @@ class _Collector:
                     v[_FACT_INDEX[key]] = 1.0
         v[_FACT_INDEX["log_depth"]] = math.log1p(self.depth)
         v[_FACT_INDEX["hidden"]] = 1.0 if self.hidden > 0 else 0.0
-        return tuple(v)
+        return v
 
 
 def _open_shadow_roots(root: etree._Element) -> None:
@@ -986,14 +992,6 @@ def _empty_void(root: etree._Element) -> None:
             last.addnext(child)  # (with its tail)
             last = child
         last.tail = ((last.tail or "") + tail) if tail else last.tail
-
-
-def _walk(root: etree._Element) -> Iterator[tuple[str, etree._Element]]:
-    walker = etree.iterwalk(root, events=("start", "end"))
-    for event, el in walker:
-        if event == "start" and (not isinstance(el.tag, str) or el.tag.lower() in DROP_TAGS):
-            walker.skip_subtree()  # comments and dropped elements: only their tail counts
-        yield event, el
 
 
 #: How many ancestors of a paragraph, list item or row are searched for the one HTML
@@ -1580,11 +1578,14 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     links = 0
     brs = 0
     quoting = 0  # open <q> elements
-    for event, el in _walk(root):
-        tag = el.tag.lower() if isinstance(el.tag, str) else None
+    walker = etree.iterwalk(root, events=("start", "end"))
+    for event, el in walker:
+        tag = el.tag
+        tag = tag.lower() if isinstance(tag, str) else None
         dropped = tag is None or tag in DROP_TAGS
         if event == "start":
             if dropped or tag is None:
+                walker.skip_subtree()  # comments and dropped elements: only their tail counts
                 continue
             if tag == "br" and unseen[-1]:
                 continue
@@ -1662,44 +1663,47 @@ ANCESTORS_KEPT = 128
 LOCAL_BLOCKS = 8
 
 
-def _with_container(blocks: list[Block], paths: list[tuple[int, ...]]) -> list[Block]:
-    """Set the facts that need the whole page: the main container (the element whose
-    blocks hold the most prose, sentence-like blocks' characters, less half the other
-    text counts as the article's root; each block is inside it or not) and the local
-    container (the smallest element holding the block and another one, if it holds
-    at most ``LOCAL_BLOCKS``: its link share and number of blocks)."""
-    if not blocks:
-        return blocks
-    prose: dict[int, float] = {}
-    other: dict[int, float] = {}
-    chars: dict[int, int] = {}
-    links: dict[int, int] = {}
-    count: dict[int, int] = {}
-    total_prose = 0.0
-    for b, path in zip(blocks, paths):
-        text = model_text(b.text)  # a <pre>'s indentation and <br> lines as the model reads them
+def _with_container(cut: list[tuple[str, str | None, int, list[float], str]],
+                    paths: list[tuple[int, ...]]) -> list[Block]:
+    """The blocks of the cut (``_Collector.blocks``), with the facts that need the whole
+    page: the main container (the element whose blocks hold the most prose,
+    sentence-like blocks' characters, less half the other text counts as the article's
+    root; each block is inside it or not) and the local container (the smallest element
+    holding the block and another one, if it holds at most ``LOCAL_BLOCKS``: its link
+    share and number of blocks)."""
+    if not cut:
+        return []
+    weights, link_chars, nonspace, prose_flags = [], [], [], []
+    for text, _, links_in, _, _ in cut:
+        text = model_text(text)  # a <pre>'s indentation and <br> lines as the model reads them
         words = text.count(" ") + 1
-        is_prose = words >= 8 and bool(_SENTENCE.search(text)) and b.link_chars < len(text) / 2
-        weight = float(len(text))
-        total_prose += weight if is_prose else 0.0
-        target = prose if is_prose else other
-        nonspace = _nonspace(text)
-        for e in path:
-            target[e] = target.get(e, 0.0) + weight
-            chars[e] = chars.get(e, 0) + nonspace
-            links[e] = links.get(e, 0) + b.link_chars
-            count[e] = count.get(e, 0) + 1
-    best, best_score = None, 0.0
-    for e in sorted(prose):
-        score = prose[e] - 0.5 * other.get(e, 0.0)
-        if score > best_score:
-            best, best_score = e, score
-    share = prose.get(best, 0.0) / total_prose if best is not None and total_prose else 0.0
+        weights.append(float(len(text)))
+        prose_flags.append(words >= 8 and bool(_SENTENCE.search(text)) and links_in < len(text) / 2)
+        nonspace.append(_nonspace(text))
+        link_chars.append(links_in)
+    # each block's values against each of its ancestors (serials), summed per ancestor by
+    # bincount: in block order, the same sums as adding block by block
+    lengths = [len(path) for path in paths]
+    serials = np.fromiter(itertools.chain.from_iterable(paths), dtype=np.intp, count=sum(lengths))
+    size = int(serials.max()) + 1 if len(serials) else 1  # (a block outside every element has no ancestor)
+    is_prose = np.repeat(np.array(prose_flags, dtype=bool), lengths)
+    weight = np.repeat(np.array(weights), lengths)
+    prose = np.bincount(serials, weights=np.where(is_prose, weight, 0.0), minlength=size)
+    other = np.bincount(serials, weights=np.where(is_prose, 0.0, weight), minlength=size)
+    chars = np.bincount(serials, weights=np.repeat(np.array(nonspace, dtype=np.float64), lengths),
+                        minlength=size).tolist()
+    links = np.bincount(serials, weights=np.repeat(np.array(link_chars, dtype=np.float64), lengths),
+                        minlength=size).tolist()
+    count = np.bincount(serials, minlength=size).tolist()
+    total_prose = sum(w for w, p in zip(weights, prose_flags) if p)
+    # the main container: of the elements holding prose, the first opened of the best score above 0
+    score = np.where(np.bincount(serials[is_prose], minlength=size) > 0, prose - 0.5 * other, 0.0)
+    best = int(np.argmax(score)) if score.max() > 0.0 else None
+    share = float(prose[best]) / total_prose if best is not None else 0.0
     i_in, i_share = _FACT_INDEX["in_best_container"], _FACT_INDEX["best_container_share"]
     i_links, i_blocks = _FACT_INDEX["local_link_share"], _FACT_INDEX["local_log_blocks"]
     out = []
-    for b, path in zip(blocks, paths):
-        dom = list(b.dom or ())
+    for (text, tag, links_in, dom, step_path), path in zip(cut, paths):
         dom[i_in] = 1.0 if best is not None and best in path else 0.0
         dom[i_share] = share
         for e in reversed(path):  # the smallest ancestor that holds another block too
@@ -1707,6 +1711,5 @@ def _with_container(blocks: list[Block], paths: list[tuple[int, ...]]) -> list[B
                 if count[e] <= LOCAL_BLOCKS:
                     dom[i_links], dom[i_blocks] = links[e] / chars[e], math.log1p(count[e])
                 break
-        out.append(Block(b.text, b.label, b.scores, b.lang, b.lang_score, b.foreign, b.segments, b.tag,
-                         b.link_chars, tuple(dom), b.path, b.extra))
+        out.append(Block(text, tag=tag, link_chars=links_in, dom=tuple(dom), path=step_path))
     return out

@@ -1285,3 +1285,76 @@ def test_a_page_served_in_its_charset_under_another_meta_keeps_its_few_accented_
     page = (f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={meta}"></head>'
             f"<body><p>{text}</p></body></html>").encode(encoding)
     assert html_to_blocks(page, http_charset=encoding)[0].text == text
+
+
+def _containers_block_by_block(cut: list[tuple[str, str | None, int, list[float], str]],
+                               paths: list[tuple[int, ...]]) -> list[tuple[float, ...]]:
+    """The page-wide facts as `_with_container` defined them before it summed with
+    bincount: each block added to each of its ancestors in turn (a reference)."""
+    from classifier.document import _nonspace, model_text
+    from classifier.html import _FACT_INDEX, _SENTENCE, LOCAL_BLOCKS
+
+    prose: dict[int, float] = {}
+    other: dict[int, float] = {}
+    chars: dict[int, int] = {}
+    links: dict[int, int] = {}
+    count: dict[int, int] = {}
+    total_prose = 0.0
+    for (raw, _, link_chars, _, _), path in zip(cut, paths):
+        text = model_text(raw)
+        is_prose = text.count(" ") + 1 >= 8 and bool(_SENTENCE.search(text)) and link_chars < len(text) / 2
+        total_prose += len(text) if is_prose else 0.0
+        for e in path:
+            target = prose if is_prose else other
+            target[e] = target.get(e, 0.0) + len(text)
+            chars[e] = chars.get(e, 0) + _nonspace(text)
+            links[e] = links.get(e, 0) + link_chars
+            count[e] = count.get(e, 0) + 1
+    best, best_score = None, 0.0
+    for e in sorted(prose):
+        if prose[e] - 0.5 * other.get(e, 0.0) > best_score:
+            best, best_score = e, prose[e] - 0.5 * other.get(e, 0.0)
+    share = prose.get(best, 0.0) / total_prose if best is not None and total_prose else 0.0
+    out = []
+    for (_, _, _, dom, _), path in zip(cut, paths):
+        facts = list(dom)
+        facts[_FACT_INDEX["in_best_container"]] = 1.0 if best in path else 0.0
+        facts[_FACT_INDEX["best_container_share"]] = share
+        for e in reversed(path):
+            if count[e] > 1:
+                if count[e] <= LOCAL_BLOCKS:
+                    facts[_FACT_INDEX["local_link_share"]] = links[e] / chars[e]
+                    facts[_FACT_INDEX["local_log_blocks"]] = math.log1p(count[e])
+                break
+        out.append(tuple(facts))
+    return out
+
+
+_TEXTS = ("Home", "The council voted on Tuesday to keep the winter ferry running for the islanders.",
+          "Read more", "One two three four five six seven eight nine ten words here without an end",
+          "Residents had asked for it for years, and the vote was not close at all, they said.", "© 2024")
+
+
+def test_page_wide_facts_are_those_of_adding_block_by_block() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from classifier.html import _with_container
+
+    # a block: its text, link characters and the chain of its ancestors' serials (a tree:
+    # each serial's parent is the one before it), possibly none
+    ancestry = st.lists(st.integers(1, 6), max_size=6).map(lambda steps: tuple(
+        sum(steps[:i + 1]) * 10 + steps[i] for i in range(len(steps))))
+    block = st.tuples(st.sampled_from(_TEXTS), st.integers(0, 40), ancestry)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(block, min_size=1, max_size=14))
+    def check(blocks: list[tuple[str, int, tuple[int, ...]]]) -> None:
+        cut = [(text, "p", min(links, len(text)), [0.5] * len(DOM_FACTS), "p") for text, links, _ in blocks]
+        paths = [path for _, _, path in blocks]
+        expected = _containers_block_by_block(cut, paths)
+        got = _with_container([(t, tag, n, list(dom), p) for t, tag, n, dom, p in cut], paths)
+        assert [b.dom for b in got] == expected  # exactly: the same sums in the same order
+        assert [(b.text, b.link_chars, b.tag) for b in got] == [(t, n, tag) for t, tag, n, _, _ in cut]
+
+    check()
