@@ -1684,22 +1684,27 @@ def _with_container(cut: list[tuple[str, str | None, int, list[float], str]],
     # each block's values against each of its ancestors (serials), summed per ancestor by
     # bincount: in block order, the same sums as adding block by block
     lengths = [len(path) for path in paths]
-    serials = np.fromiter(itertools.chain.from_iterable(paths), dtype=np.intp, count=sum(lengths))
-    size = int(serials.max()) + 1 if len(serials) else 1  # (a block outside every element has no ancestor)
+    flat = np.fromiter(itertools.chain.from_iterable(paths), dtype=np.intp, count=sum(lengths))
+    # ancestors numbered densely in the order they were opened (a page's serials run to
+    # its number of elements: arrays that long for a few blocks of a huge page)
+    serials, ancestor = np.unique(flat, return_inverse=True)
+    size = len(serials)
     is_prose = np.repeat(np.array(prose_flags, dtype=bool), lengths)
     weight = np.repeat(np.array(weights), lengths)
-    prose = np.bincount(serials, weights=np.where(is_prose, weight, 0.0), minlength=size)
-    other = np.bincount(serials, weights=np.where(is_prose, 0.0, weight), minlength=size)
-    chars = np.bincount(serials, weights=np.repeat(np.array(nonspace, dtype=np.float64), lengths),
-                        minlength=size).tolist()
-    links = np.bincount(serials, weights=np.repeat(np.array(link_chars, dtype=np.float64), lengths),
-                        minlength=size).tolist()
-    count = np.bincount(serials, minlength=size).tolist()
+    prose = np.bincount(ancestor, weights=np.where(is_prose, weight, 0.0), minlength=size)
+    other = np.bincount(ancestor, weights=np.where(is_prose, 0.0, weight), minlength=size)
+    keys = serials.tolist()
+    chars = dict(zip(keys, np.bincount(ancestor, weights=np.repeat(np.array(nonspace, dtype=np.float64), lengths),
+                                       minlength=size).tolist()))
+    links = dict(zip(keys, np.bincount(ancestor, weights=np.repeat(np.array(link_chars, dtype=np.float64), lengths),
+                                       minlength=size).tolist()))
+    count = dict(zip(keys, np.bincount(ancestor, minlength=size).tolist()))
     total_prose = sum(w for w, p in zip(weights, prose_flags) if p)
     # the main container: of the elements holding prose, the first opened of the best score above 0
-    score = np.where(np.bincount(serials[is_prose], minlength=size) > 0, prose - 0.5 * other, 0.0)
-    best = int(np.argmax(score)) if score.max() > 0.0 else None
-    share = float(prose[best]) / total_prose if best is not None else 0.0
+    score = np.where(np.bincount(ancestor[is_prose], minlength=size) > 0, prose - 0.5 * other, 0.0)
+    top = int(np.argmax(score)) if size and score.max() > 0.0 else None
+    best = keys[top] if top is not None else None
+    share = float(prose[top]) / total_prose if top is not None else 0.0
     i_in, i_share = _FACT_INDEX["in_best_container"], _FACT_INDEX["best_container_share"]
     i_links, i_blocks = _FACT_INDEX["local_link_share"], _FACT_INDEX["local_log_blocks"]
     out = []
