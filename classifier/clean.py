@@ -294,9 +294,9 @@ def _language_parts(block: Block, doc_lang: str | None, keep_foreign: bool) -> l
 DOLMA_TOP_LEVEL = ("source", "added", "created")
 #: Input fields that are not copied into ``metadata``: set apart, merged, or a page again.
 #: The fields a page's reader adds to its document (``html.page_fields``, a WARC record's
-#: ``truncated``): kept in metadata with ``drop_fields`` too, for a web page (a text record's
-#: fields of these names are its own).
-PAGE_FIELDS = ("title", "truncated")
+#: ``date`` and ``truncated``): kept in metadata with ``drop_fields`` too, for a web page (a
+#: text record's fields of these names are its own).
+PAGE_FIELDS = ("title", "date", "truncated")
 #: ``text`` beside ``blocks`` or ``html`` (a corpus's raw text, an --annotate output's kept
 #: text, a page's extraction) is the document again, and the record's own ``text`` is
 #: Sieve's: copied only from a record whose text Sieve read from another field (``--text-field``).

@@ -2305,13 +2305,19 @@ def _warc_response(block: bytes, record: Any, source: str, position: int, reject
         return None
     charset = _CHARSET.search(content_type)
     doc_id = (record_id or f"{Path(source).name}:{position}").strip("<>")
-    return _marked_truncated(_page_document(body, source, position, doc_id, uri, sink,  # type: ignore[arg-type]
-                                            charset.group(1) if charset else None), truncated)
+    return _with_record_fields(_page_document(body, source, position, doc_id, uri, sink,  # type: ignore[arg-type]
+                                              charset.group(1) if charset else None), record, truncated)
 
 
-def _marked_truncated(doc: Document | None, truncated: str | None) -> Document | None:
-    """``doc`` with its ``truncated`` field (why the crawler cut its page short), when it was."""
-    return replace(doc, extra={**doc.extra, "truncated": truncated}) if doc is not None and truncated else doc
+def _with_record_fields(doc: Document | None, record: Any, truncated: str | None = None) -> Document | None:
+    """``doc`` with what its WARC record says of it: ``date``, when the page was fetched
+    (``WARC-Date``, as datatrove's WARC reader keeps it), and ``truncated``, why the crawler
+    cut the page short, when it did."""
+    if doc is None:
+        return None
+    date = (record.headers.get("WARC-Date") or "").strip()
+    fields = {**({"date": date} if date else {}), **({"truncated": truncated} if truncated else {})}
+    return replace(doc, extra={**doc.extra, **fields}) if fields else doc
 
 
 def _warc_resource(block: bytes, record: Any, source: str, position: int, rejects: RejectSink,
@@ -2325,7 +2331,7 @@ def _warc_resource(block: bytes, record: Any, source: str, position: int, reject
     doc = _page_document(block, source, position, doc_id, where["url"], _WarcRejects(rejects, where),  # type: ignore[arg-type]
                          charset.group(1) if charset else None)
     # cut short by the crawler, as a response's body can be
-    return _marked_truncated(doc, (record.headers.get("WARC-Truncated") or "").strip() or None)
+    return _with_record_fields(doc, record, (record.headers.get("WARC-Truncated") or "").strip() or None)
 
 
 def _warc_conversion(block: bytes, record: Any, source: str, position: int, rejects: RejectSink,
@@ -2366,7 +2372,7 @@ def _warc_conversion(block: bytes, record: Any, source: str, position: int, reje
         return None
     record_id = where["warc_record_id"]
     doc_id = (record_id or f"{Path(source).name}:{position}").strip("<>")
-    return Document.from_texts(paragraphs, id=doc_id, url=where["url"] or None)
+    return _with_record_fields(Document.from_texts(paragraphs, id=doc_id, url=where["url"] or None), record)
 
 
 def _inflate(data: bytes, wbits: int, max_bytes: int) -> bytes | None:

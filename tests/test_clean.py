@@ -1451,6 +1451,7 @@ def test_common_crawl_wet_files_are_read_as_text_documents(runner: CliRunner, ti
         (record,) = [json.loads(line) for line in f]
     assert record["id"] == "urn:uuid:00000000-0000-0000-0000-000000000001"
     assert record["metadata"]["url"] == "https://example.org/ferry" and "Port Aldwin" in record["text"]
+    assert record["metadata"]["date"] == "2024-01-01T00:00:00Z"  # when the page was fetched (WARC-Date)
     rejects = [json.loads(line) for line in (out / "CC-MAIN-0001.rejects.jsonl").read_text().splitlines()]
     assert {r["warc"]["url"] for r in rejects} == {"https://example.org/empty", "https://example.org/bad"}
     assert any("not UTF-8" in r["detail"] for r in rejects if r["reason"] == "bad_encoding")
@@ -2893,3 +2894,37 @@ def test_id_field_differences_name_the_default() -> None:
     assert option_differences(before, before) == []
     assert option_differences(before, {**before, "id_field": "doc_id"}) == ["--id-field was id, now doc_id"]
     assert option_differences({**before, "id_field": "doc_id"}, before) == ["--id-field was doc_id, now id"]
+
+
+def test_a_warc_pages_record_keeps_when_it_was_fetched(runner: CliRunner, tiny_model_dir: Path,
+                                                      tmp_path: Path) -> None:
+    # corpus builders split and deduplicate by crawl date: a WARC page's record had its url and
+    # id but not its WARC-Date (datatrove's WARC reader keeps it as metadata "date")
+    dated = _warc_record("response", "https://example.org/a", _http(PAGE), "00000000-0000-0000-0000-000000000002")
+    undated = _warc_record("resource", "https://example.org/b", PAGE, "00000000-0000-0000-0000-000000000003")
+    undated = undated.replace(b"WARC-Date: 2024-01-01T00:00:00Z\r\n", b"")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "crawl.warc.gz").write_bytes(gzip.compress(dated.replace(b"2024-01-01", b"2023-05-07")
+                                                                  + undated.replace(b"WARC-Type: resource",
+                                                                                    b"WARC-Type: resource\r\n"
+                                                                                    b"Content-Type: text/html"),
+                                                                  mtime=0))
+    result = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--min-chars", "1")
+    assert result.exit_code == 0, result.stderr
+    with gzip.open(tmp_path / "out" / "crawl.jsonl.gz", "rt", encoding="utf-8") as f:
+        records = {r["metadata"]["url"]: r for r in map(json.loads, f)}
+    assert records["https://example.org/a"]["metadata"]["date"] == "2023-05-07T00:00:00Z"
+    assert "date" not in records["https://example.org/b"]["metadata"]  # no WARC-Date: none made up
+    # Sieve read it from the record: no input field for --drop-fields to leave out; a text record's own is one
+    story = "Residents of Port Aldwin voted on Tuesday to keep the island ferry running through the winter."
+    (tmp_path / "in" / "rec.jsonl").write_text(json.dumps({"id": "r", "date": "2020", "text": story}) + "\n")
+    dropped = _clean(runner, tiny_model_dir, str(tmp_path / "in"), "-o", str(tmp_path / "drop"), "--min-chars", "1",
+                     "--drop-fields")
+    assert dropped.exit_code == 0, dropped.stderr
+    with gzip.open(tmp_path / "drop" / "crawl.jsonl.gz", "rt", encoding="utf-8") as f:
+        assert json.loads(f.readline())["metadata"]["date"] == "2023-05-07T00:00:00Z"
+    with gzip.open(tmp_path / "drop" / "rec.jsonl.gz", "rt", encoding="utf-8") as f:
+        assert "date" not in json.loads(f.readline())["metadata"]
+    scored = runner.invoke(cli, ["score", str(tmp_path / "in" / "crawl.warc.gz"), "--model-dir", str(tiny_model_dir)])
+    assert scored.exit_code == 0, scored.stderr
+    assert [json.loads(line).get("date") for line in scored.stdout.splitlines()] == ["2023-05-07T00:00:00Z", None]
