@@ -471,9 +471,9 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
     from .engine import expand_folders
     from .readers import format_of, missing_id_field, missing_text_field
 
-    # a look ahead: the run reads (and warns of) its inputs after
-    paths = expand_folders(tuple(inputs), tuple(outputs), select, warn=False)
     try:
+        # a look ahead: the run reads (and warns of) its inputs after
+        paths = expand_folders(tuple(inputs), tuple(outputs), select, warn=False)
         if input_format == "parquet" or any(format_of(path) == "parquet" for path in paths):
             from .parquet import parquet_module
 
@@ -1053,7 +1053,10 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
 
     _refuse_unlabelled_inputs(data)
     given = data
-    data = tuple(expand_folders(data, (output_dir,)))  # a folder: its files, not the output folder
+    try:
+        data = tuple(expand_folders(data, (output_dir,)))  # a folder: its files, not the output folder
+    except ClassifierError as err:  # a folder that cannot be listed
+        raise click.ClickException(str(err)) from err
     if not data:
         raise click.ClickException(f"no file in {', '.join(given)} (an empty folder?)")
     if folds == 1:

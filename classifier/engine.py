@@ -153,10 +153,17 @@ def _folder_files(folder: Path, skip: Path | None = None, select: FileFilter | N
     for top, dirs, _ in os.walk(folder):
         dirs[:] = inputs_only(dirs, top)
         own.add(os.path.realpath(top))
+
+    def unlisted(err: OSError) -> None:  # os.walk passes over a folder it cannot list, without a word
+        if os.path.basename(str(err.filename)) == "lost+found":  # fsck's, readable by root only: no input
+            return
+        raise InputError(f"cannot list the input folder {err.filename} ({err.strerror or err}): its files would "
+                         "be left out; make it readable, or give the folders beside it as inputs")
+
     found: list[Path] = []
     others: list[Path] = []  # entries that are no regular file: said, not read
     seen: set[str] = set()
-    for top, dirs, files in os.walk(folder, followlinks=True):
+    for top, dirs, files in os.walk(folder, onerror=unlisted, followlinks=True):
         real = os.path.realpath(top)
         if real in seen:  # a second link to a folder already walked, or a loop
             dirs[:] = []
@@ -168,7 +175,8 @@ def _folder_files(folder: Path, skip: Path | None = None, select: FileFilter | N
         for name in files:
             p = here / name
             if (not name.startswith((".", "_")) and not name.endswith(_IGNORED_SUFFIXES)
-                    and not (skip is not None and skip in p.resolve().parents)
+                    # realpath: a loop of links is a name like a broken link (resolve() raised)
+                    and not (skip is not None and skip in Path(os.path.realpath(p)).parents)
                     and (select is None or select.wants(p.relative_to(folder).as_posix()))):
                 if p.is_file():
                     found.append(p)

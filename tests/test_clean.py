@@ -1779,6 +1779,47 @@ def test_linked_folders_are_read_and_a_file_given_twice_once(runner: CliRunner, 
     assert f"{src / 'alias.jsonl'} is the same file as {src / 'articles.jsonl'}: read once" in caplog.text
 
 
+def test_a_loop_of_file_links_in_an_input_folder_is_said_not_read(runner: CliRunner, tiny_model_dir: Path,
+                                                                  data_dir: Path, tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    # a.jsonl -> b.jsonl -> a.jsonl: the run stopped with a traceback (Path.resolve's
+    # "Symlink loop"), before any work
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    (src / "a.jsonl").symlink_to(src / "b.jsonl")
+    (src / "b.jsonl").symlink_to(src / "a.jsonl")
+    out = tmp_path / "out"
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((out / REPORT_NAME).read_text(encoding="utf-8"))["shards"] == 1
+    assert f"2 entries under {src} are no regular file" in caplog.text
+
+
+def test_an_input_folder_that_cannot_be_listed_stops_the_run(runner: CliRunner, tiny_model_dir: Path,
+                                                             data_dir: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # os.walk passes over a sub-folder it cannot list: its shards were left out without
+    # a word, and the run ended with status 0 and a report counting the others only
+    src = tmp_path / "in"
+    (src / "locked").mkdir(parents=True)
+    (src / "articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    (src / "locked" / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
+    scandir = os.scandir
+
+    def no_entry(path: object = ".") -> object:  # as chmod 000 does for a user who is not root
+        if os.fspath(path) == str(src / "locked"):  # type: ignore[arg-type]
+            raise PermissionError(13, "Permission denied", os.fspath(path))  # type: ignore[arg-type]
+        return scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", no_entry)
+    out = tmp_path / "out"
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(out))
+    assert result.exit_code == 1, result.stderr
+    assert f"cannot list the input folder {src / 'locked'} (Permission denied)" in result.stderr
+    assert "Traceback" not in result.stderr and not (out / REPORT_NAME).exists()
+
+
 def test_a_hard_link_to_an_input_file_is_read_once(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
                                                   tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # a crawl folder where a file is hard-linked under a second name (cp -l, rsync --link-dest): its
