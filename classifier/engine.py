@@ -37,7 +37,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .clean import (
     DROPPED_SUFFIX,
@@ -901,8 +901,12 @@ def _output_lock(output_dir: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows
         yield
         return
+    handle: IO[bytes]
     try:
-        handle = open(output_dir / LOCK_NAME, "a+b")
+        try:
+            handle = open(output_dir / LOCK_NAME, "a+b")
+        except PermissionError:  # another user's lock file (a folder a team shares): a lock needs no
+            handle = open(output_dir / LOCK_NAME, "rb")  # write access to it, and that user's run holds it
     except OSError as err:
         logger.debug("no lock on %s: %s", output_dir, err)
         yield

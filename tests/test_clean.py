@@ -1758,6 +1758,46 @@ def test_a_second_run_into_a_folder_in_use_is_refused(runner: CliRunner, tiny_mo
     assert fcntl is not None
 
 
+def test_a_lock_file_of_another_user_still_locks_the_folder(runner: CliRunner, tiny_model_dir: Path,
+                                                           data_dir: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("fcntl")
+    import builtins
+
+    from classifier.engine import LOCK_NAME
+
+    # a folder a team shares: the lock file is the first user's (0644), which a second user
+    # could not open for writing, and that user's run went on unlocked beside the first's
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = out / LOCK_NAME
+    lock.touch()
+    lock.chmod(0o444)
+    real_open = builtins.open
+
+    def as_another_user(file: object, mode: str = "r", *args: object, **kwargs: object) -> object:
+        if os.fspath(file) == str(lock) and mode != "rb":  # type: ignore[arg-type]
+            raise PermissionError(13, "Permission denied", str(lock))  # root may write a 0444 file
+        return real_open(file, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(builtins, "open", as_another_user)
+    other = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time\n"
+        f"f = open({str(lock)!r}, 'rb')\n"
+        "fcntl.flock(f.fileno(), fcntl.LOCK_EX)\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "locked"
+        result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(out))
+        assert result.exit_code == 1, result.stderr
+        assert f"another `sieve clean` is writing into {out} now" in result.stderr
+    finally:
+        other.kill()
+        other.wait()
+    assert _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(out)).exit_code == 0
+
+
 def test_linked_folders_are_read_and_a_file_given_twice_once(runner: CliRunner, tiny_model_dir: Path,
                                                             data_dir: Path, tmp_path: Path,
                                                             caplog: pytest.LogCaptureFixture) -> None:
