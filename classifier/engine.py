@@ -760,7 +760,10 @@ def run_clean(
     _make_output_folder(output_dir)  # with no shard to do too: _report.json goes there
     # a Dask scheduler that cannot be reached fails the run here, before any work
     connect = _dask_client(workers, scheduler) if engine == "dask" and todo else nullcontext()
+    stopped: list[ShardTask] = []  # the shards of a run stopped on a local Dask cluster
     with contextlib.ExitStack() as stack:
+        # once the cluster is closed (its workers killed under the shards they held): their unfinished files
+        stack.callback(lambda: _remove_run_parts(stopped))
         try:
             client = stack.enter_context(connect)
         except BaseException:  # nothing was written: the folders this run made go too
@@ -812,6 +815,10 @@ def run_clean(
                     raise InputError(f"shard {task.name}: {error}. The run stopped: the shards finished so far "
                                      "are kept, a rerun does the others")
                 finished(task, report, error)
+        except BaseException:
+            if client is not None and not scheduler:
+                stopped.extend(todo)
+            raise
         finally:
             if bar is not None:
                 bar.close()
@@ -1061,6 +1068,23 @@ def _remove_stopped(tasks: Iterable[ShardTask]) -> None:
             continue
         for entry in entries:
             _remove_unfinished(folder, entry, names)
+
+
+def _remove_run_parts(tasks: Sequence[ShardTask]) -> None:
+    """Remove the unfinished files of ``tasks``' run (``NAME.RUN.part``) left by the workers of
+    a local Dask cluster, closed under the shards they held when the run stopped (Ctrl-C,
+    SIGTERM): a stopped run leaves its finished files only, as with ``--workers``. Only
+    this run's: another run may be writing into the folder already."""
+    tags = tuple(f".{run}.part" for run in {t.run for t in tasks if t.run})
+    for folder in _by_folder(tasks) if tags else ():
+        try:
+            with os.scandir(folder) as listing:
+                entries = [e for e in listing if e.name.endswith(tags)]
+        except OSError:
+            continue
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
 
 def _worker_init(parent: int | None = None) -> None:

@@ -2339,6 +2339,32 @@ def test_a_stopped_dask_run_leaves_no_file_of_a_shard_still_running(sieve_execut
         assert len(f.readlines()) == report["written"] > 0
 
 
+def test_a_run_stopped_on_a_local_dask_cluster_leaves_no_unfinished_file(tiny_model_dir: Path, data_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    """The local cluster of `--engine dask` is closed as the run stops: its workers are killed
+    in the middle of their shards and removed none of their `.part` files, which stayed
+    beside the outputs until a rerun (with `--workers`, a stopped run leaves none)."""
+    pytest.importorskip("distributed")
+    records = [json.loads(line) for line in (data_dir / "articles.jsonl").read_text().splitlines() if line.strip()]
+    src = tmp_path / "in"
+    src.mkdir()
+    with open(src / "big.jsonl", "w", encoding="utf-8") as f:
+        for i in range(4000):
+            for r in records:
+                f.write(json.dumps({**r, "id": f"{r.get('id', 'doc')}-{i}"}) + "\n")
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "classifier", "clean", str(src), "-o", str(out), "--model-dir",
+                            str(tiny_model_dir), "--engine", "dask", "--workers", "1"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("big.jsonl.gz*.part")) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the shard is under way on the worker
+    assert run.poll() is None, "the run ended before it could be stopped: make the shard bigger"
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(120) == 143
+    assert sorted(p.name for p in out.iterdir() if p.name.endswith(".part")) == []
+
+
 def test_a_shard_of_a_run_that_no_longer_writes_in_its_folder_puts_nothing_in_place(data_dir: Path,
                                                                                     tiny_model_dir: Path,
                                                                                     tmp_path: Path) -> None:
