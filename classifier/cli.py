@@ -2581,9 +2581,10 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
 
     \b
     Exit status: 0 the run completed (rejected records included); 1 it could not
-    run, or a shard failed; 2 usage error; 3 more than --max-reject-share of the
-    documents read were rejected (WARC requests and other records that are no
-    documents aside).
+    run, a shard failed, or Ctrl-C stopped it; 2 usage error; 3 more than
+    --max-reject-share of the documents read were rejected (WARC requests and
+    other records that are no documents aside); 143 SIGTERM stopped it. A run
+    stopped (or killed) leaves its finished shards only: a rerun resumes.
 
     \b
     Examples:

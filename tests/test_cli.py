@@ -361,6 +361,8 @@ def test_help_says_what_max_bytes_limits_which_options_exclude_each_other_and_ev
     row = next(line for line in (repo_root / "README.md").read_text(encoding="utf-8").splitlines()
                if line.startswith("| 1 |"))
     assert "could not be done" in row and "interrupted (Ctrl-C" in row
+    # clean's own list, what an operator of a long run reads: a stop by Ctrl-C or SIGTERM too
+    assert "or Ctrl-C stopped it;" in clean and "143 SIGTERM stopped it" in clean and "a rerun resumes" in clean
 
 
 def test_version(runner: CliRunner) -> None:
