@@ -769,7 +769,7 @@ def run_clean(
         except BaseException:  # nothing was written: the folders this run made go too
             _remove_empty_folders(made)
             raise
-        stack.enter_context(_output_lock(output_dir))
+        stack.enter_context(_output_lock(output_dir, _by_folder(todo)))
         run = stack.enter_context(_named_run(output_dir))
         # on a cluster each worker checks it sees the command's files and would clean as the command would
         expected = expected_on_worker(now()) if client is not None else ""
@@ -894,14 +894,16 @@ LOCK_NAME = ".sieve-clean.lock"
 
 
 @contextmanager
-def _output_lock(output_dir: Path) -> Iterator[None]:
+def _output_lock(output_dir: Path, folders: Iterable[Path] = ()) -> Iterator[None]:
     """Hold ``OUTPUT_DIR/.sieve-clean.lock`` for the run: a second run into the same
     folder at the same time would write the same temporary files and could leave a
-    shard mixed from both, marked finished. The lock goes with the process (even
+    shard mixed from both, marked finished. So would a run into a folder above it, or
+    into one of the sub-folders ``folders`` the run writes into (or one between them):
+    such a run, writing now, is refused too. The lock goes with the process (even
     after ``kill -9``). Where the file system has no locks, the run goes on unlocked.
 
     Raises:
-        InputError: another run holds the folder.
+        InputError: another run holds the folder, or one above or below it that it writes into.
     """
     try:
         import fcntl
@@ -926,7 +928,32 @@ def _output_lock(output_dir: Path) -> Iterator[None]:
                              "or write to another -o") from err
         except OSError as err:  # a file system without locks (some network mounts)
             logger.debug("no lock on %s: %s", output_dir, err)
+        # another run writing into a folder above this one, or below it where this run writes
+        # too: each removed the other's unfinished files and put its shards over the other's
+        nested: set[Path] = set(output_dir.parents)
+        for folder in folders:
+            nested.update(f for f in (folder, *folder.parents) if output_dir in f.parents)
+        for other in sorted(nested):
+            if _held(other / LOCK_NAME):
+                raise InputError(f"another `sieve clean` is writing into {other} now, and this run would write "
+                                 f"into {output_dir if other in output_dir.parents else other} too; wait for it "
+                                 "to end, or write to another -o")
         yield
+
+
+def _held(lock: Path) -> bool:
+    """Whether a run holds the lock file ``lock`` now (a file left by an earlier run is held by none)."""
+    import fcntl
+
+    try:
+        with open(lock, "rb") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)  # let go as the file closes
+            except BlockingIOError:
+                return True
+    except OSError:  # no lock file there (nor any run), or a file system without locks
+        return False
+    return False
 
 
 def _execute(tasks: list[ShardTask], workers: int, dask_client: Any

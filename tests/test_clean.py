@@ -1758,6 +1758,40 @@ def test_a_second_run_into_a_folder_in_use_is_refused(runner: CliRunner, tiny_mo
     assert fcntl is not None
 
 
+@pytest.mark.parametrize("held", ["out", "out/sub"])
+def test_a_run_into_a_folder_above_or_below_one_in_use_is_refused(held: str, runner: CliRunner,
+                                                                 tiny_model_dir: Path, data_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    pytest.importorskip("fcntl")
+    from classifier.engine import LOCK_NAME
+
+    # `clean crawl/ -o out` beside `clean other/ -o out/sub`: each lock was its own folder's,
+    # and the run into out/sub removed the unfinished files of out's shards sub/*, then put
+    # its shards of the same names over out's finished ones
+    src = tmp_path / "crawl"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
+    (tmp_path / held).mkdir(parents=True)
+    other = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time\n"
+        f"f = open({str(tmp_path / held / LOCK_NAME)!r}, 'a+b')\n"
+        "fcntl.flock(f.fileno(), fcntl.LOCK_EX)\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    inputs, out = ((str(data_dir / "story.txt"), tmp_path / "out" / "sub") if held == "out"
+                   else (str(src), tmp_path / "out"))
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "locked"
+        result = _clean(runner, tiny_model_dir, inputs, "-o", str(out))
+        assert result.exit_code == 1, result.stderr
+        assert f"another `sieve clean` is writing into {tmp_path / held} now" in result.stderr
+        assert not list((tmp_path / "out").rglob("*.gz"))
+    finally:
+        other.kill()
+        other.wait()
+    assert _clean(runner, tiny_model_dir, inputs, "-o", str(out)).exit_code == 0  # the other run ended
+
+
 def test_a_lock_file_of_another_user_still_locks_the_folder(runner: CliRunner, tiny_model_dir: Path,
                                                            data_dir: Path, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
