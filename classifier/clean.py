@@ -493,7 +493,8 @@ def _check_run(task: ShardTask) -> None:
         if not folder.is_dir():  # the command made it and holds it: this process does not see it
             raise WorkerMismatch(f"the output folder {folder} does not exist on {_this_host()} (deleted during "
                                  f"the run, or not shared with it); {SHARED_FILES}") from None
-        current = ""
+        raise Superseded(f"shard {task.name}: {RUN_FILE} is gone from {folder}: the run that started the shard "
+                         "ended, or the folder was deleted during it; its work here is dropped") from None
     if current != task.run:
         raise Superseded(f"shard {task.name}: a later `sieve clean` run writes into its folder now (this run "
                          "was stopped); its work here is dropped")

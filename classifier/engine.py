@@ -45,6 +45,7 @@ from .clean import (
     UNFINISHED,
     CleanPolicy,
     ShardTask,
+    Superseded,
     WorkerMismatch,
     clean_shard,
     current_options,
@@ -814,6 +815,8 @@ def run_clean(
                 if isinstance(error, WorkerMismatch):  # every shard it takes would fail alike: one message
                     raise InputError(f"shard {task.name}: {error}. The run stopped: the shards finished so far "
                                      "are kept, a rerun does the others")
+                if isinstance(error, Superseded):  # the run file is gone or another's: so for every shard
+                    raise InputError(f"{error}. The run stopped: a rerun does the shards not finished")
                 finished(task, report, error)
         except BaseException:
             if client is not None and not scheduler:

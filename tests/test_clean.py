@@ -2399,6 +2399,37 @@ def test_a_run_stopped_on_a_local_dask_cluster_leaves_no_unfinished_file(tiny_mo
     assert sorted(p.name for p in out.iterdir() if p.name.endswith(".part")) == []
 
 
+def test_an_output_folder_deleted_during_the_run_stops_it_with_one_line(runner: CliRunner, tiny_model_dir: Path,
+                                                                       data_dir: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rm -rf OUT` while a shard is read: the shard's writer made the folder again, found no
+    run file there and said "a later `sieve clean` run writes into its folder now" (none did),
+    and so did every shard after it, one line each, a million for a million shards."""
+    import shutil
+
+    from classifier import clean as clean_module
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for name in ("a", "b", "c", "d"):
+        (src / f"{name}.txt").write_bytes((data_dir / "story.txt").read_bytes())
+    read_any = clean_module.read_any
+
+    def deleted_while_b_is_read(path: str, *args: object, **kwargs: object) -> object:
+        if path.endswith("b.txt"):
+            shutil.rmtree(out)  # the operator, between two documents
+        return read_any(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(clean_module, "read_any", deleted_while_b_is_read)
+    result = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1")
+    assert result.exit_code == 1, result.stderr
+    assert "a later `sieve clean` run" not in result.stderr
+    assert f".sieve-clean.run is gone from {out}: the run that started the shard ended, or the folder was " \
+           "deleted during it" in result.stderr
+    assert "The run stopped" in result.stderr and "shard c" not in result.stderr and "shard d" not in result.stderr
+    assert not list(out.glob("*.part")) and not (out / "c.jsonl.gz").exists()
+
+
 def test_a_shard_of_a_run_that_no_longer_writes_in_its_folder_puts_nothing_in_place(data_dir: Path,
                                                                                     tiny_model_dir: Path,
                                                                                     tmp_path: Path) -> None:
