@@ -832,7 +832,8 @@ def run_clean(
         except OSError as err:  # every shard is finished and kept: a rerun writes the report
             raise InputError(f"cannot write the run report {output_dir / REPORT_NAME}: {err.strerror or err}; "
                              "the shards are finished: rerun to write it") from err
-        return RunResult(report, len(todo) - len(failed), skipped, failed, time.perf_counter() - started,
+        # by name: in the order they failed, the list changed with the number of workers
+        return RunResult(report, len(todo) - len(failed), skipped, sorted(failed), time.perf_counter() - started,
                          report_path)
 
 

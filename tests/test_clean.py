@@ -2430,6 +2430,20 @@ def test_an_output_folder_deleted_during_the_run_stops_it_with_one_line(runner: 
     assert not list(out.glob("*.part")) and not (out / "c.jsonl.gz").exists()
 
 
+def test_the_failed_shards_are_named_in_order_whatever_order_they_failed_in(runner: CliRunner,
+                                                                             tiny_model_dir: Path,
+                                                                             data_dir: Path, tmp_path: Path) -> None:
+    # with 2+ workers the shards fail in an order of their own: the final line listed them so
+    out = tmp_path / "out"
+    for name in ("b", "a"):
+        (tmp_path / f"{name}.txt").write_bytes((data_dir / "story.txt").read_bytes())
+        (out / f"{name}.jsonl.gz").mkdir(parents=True)  # no output can be put in its place
+    result = _clean(runner, tiny_model_dir, str(tmp_path / "b.txt"), str(tmp_path / "a.txt"), "-o", str(out),
+                    "--workers", "1")
+    assert result.exit_code == 1, result.stderr
+    assert "2 shard(s) failed (a, b); rerun to retry them" in result.stderr
+
+
 def test_a_shard_of_a_run_that_no_longer_writes_in_its_folder_puts_nothing_in_place(data_dir: Path,
                                                                                     tiny_model_dir: Path,
                                                                                     tmp_path: Path) -> None:
