@@ -939,9 +939,10 @@ def _output_lock(output_dir: Path, folders: Iterable[Path] = ()) -> Iterator[Non
             nested.update(f for f in (folder, *folder.parents) if output_dir in f.parents)
         for other in sorted(nested):
             if _held(other / LOCK_NAME):
-                raise InputError(f"another `sieve clean` is writing into {other} now, and this run would write "
-                                 f"into {output_dir if other in output_dir.parents else other} too; wait for it "
-                                 "to end, or write to another -o")
+                where = (f"a folder above {output_dir} (it may write into it)" if other in output_dir.parents
+                         else "where this run writes too")
+                raise InputError(f"another `sieve clean` is writing into {other} now, {where}; wait for it to end, "
+                                 "or write to another -o")
         yield
 
 
