@@ -296,7 +296,7 @@ DOLMA_TOP_LEVEL = ("source", "added", "created")
 #: The fields a page's reader adds to its document (``html.page_fields``, a WARC record's
 #: ``date`` and ``truncated``): kept in metadata with ``drop_fields`` too, for a web page (a
 #: text record's fields of these names are its own).
-PAGE_FIELDS = ("title", "date", "truncated")
+PAGE_FIELDS = ("title", "published", "date", "truncated")
 #: ``text`` beside ``blocks`` or ``html`` (a corpus's raw text, an --annotate output's kept
 #: text, a page's extraction) is the document again, and the record's own ``text`` is
 #: Sieve's: copied only from a record whose text Sieve read from another field (``--text-field``).

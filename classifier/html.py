@@ -39,6 +39,7 @@ a page (``--max-bytes``) and the time spent cutting it (``PAGE_SECONDS``).
 from __future__ import annotations
 
 import codecs
+import datetime
 import functools
 import itertools
 import math
@@ -1455,8 +1456,67 @@ def _canonical_url(root: etree._Element) -> str | None:
 
 def page_fields(found: dict[str, str]) -> dict[str, str]:
     """What a page's document keeps of what ``html_to_blocks`` found in its head
-    besides its url: its ``title`` (the block model finds the headline by it)."""
-    return {"title": found["title"]} if found.get("title") else {}
+    besides its url: its ``title`` (the block model finds the headline by it) and the
+    date it says it was ``published`` on."""
+    return {key: found[key] for key in ("title", "published") if found.get(key)}
+
+
+#: Meta names (``name``, ``property`` or ``itemprop``) that give a page's date of
+#: publication, as news and blog platforms write them (Open Graph, Dublin Core,
+#: schema.org, Sailthru, Parse.ly, cXense); a page's modification date is not one.
+_PUBLISHED_META = frozenset({
+    "article:published_time", "og:article:published_time", "article:published", "datepublished", "date",
+    "dc.date", "dc.date.issued", "dc.date.created", "dcterms.date", "dcterms.issued", "dcterms.created",
+    "sailthru.date", "parsely-pub-date", "pubdate", "pub_date", "publishdate", "publish-date", "publish_date",
+    "cxenseparse:publishtime",
+})
+_ITEMPROP_PUBLISHED = etree.XPath("//*[@itemprop='datePublished']")
+_JSON_LD = etree.XPath("//script[@type='application/ld+json']")
+_JSON_LD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+#: A date as pages write it in these places: ISO 8601 (a time may follow), or with slashes.
+_ISO_DATE = re.compile(r"\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?![\d])")
+
+
+def page_published(root: etree._Element) -> str | None:
+    """The date a page says it was published on, as ``YYYY-MM-DD``: from its head's
+    ``<meta>`` (``_PUBLISHED_META``), else an element with ``itemprop="datePublished"``
+    (its ``content`` or ``datetime``), else its JSON-LD's ``datePublished``; None when
+    none of them holds a date (a modification date, a time of a comment, a date in the
+    text are no publication date)."""
+    head = root.find("head")
+    for el in head.iter("meta") if head is not None else ():
+        name = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        if name in _PUBLISHED_META:
+            date = _iso_date(el.get("content"))
+            if date:
+                return date
+    for el in _ITEMPROP_PUBLISHED(root):
+        date = _iso_date(el.get("content") or el.get("datetime"))
+        if date:
+            return date
+    for el in _JSON_LD(root):
+        m = _JSON_LD_PUBLISHED.search(el.text or "")
+        date = _iso_date(m.group(1)) if m else None
+        if date:
+            return date
+    return None
+
+
+def _iso_date(value: str | None) -> str | None:
+    """``value``'s date as ``YYYY-MM-DD`` when it starts with one (between 1900 and 2100;
+    not 1970-01-01, a time of 0 that a template wrote for a date it did not have)."""
+    m = _ISO_DATE.match(value or "")
+    if not m:
+        return None
+    year, month, day = (int(g) for g in m.groups())
+    try:
+        date = datetime.date(year, month, day)
+    except ValueError:  # "2021-13-45"
+        return None
+    return date.isoformat() if 1900 <= year <= 2100 and date != _EPOCH else None
+
+
+_EPOCH = datetime.date(1970, 1, 1)
 
 
 def page_title(root: etree._Element) -> str | None:
@@ -1555,6 +1615,9 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
         title = page_title(root)
         if title:
             found["title"] = title
+        published = page_published(root)
+        if published:
+            found["published"] = published
     # comments and processing instructions go, their tail text stays with the parent
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
     _open_shadow_roots(root)

@@ -1369,3 +1369,45 @@ def test_page_wide_facts_take_memory_by_blocks_not_by_the_pages_elements() -> No
     blocks = _with_container(cut, [(1, 10**12), (1, 10**12 + 1)])  # arrays that long would not fit
     assert [b.dom[DOM_FACTS.index("in_best_container")] for b in blocks] == [1.0, 0.0]  # type: ignore[index]
     assert blocks[0].dom[DOM_FACTS.index("local_log_blocks")] == pytest.approx(math.log1p(2))  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("head", "body", "expected"), [
+    # Open Graph's article date, as most news platforms write it, with its time and zone
+    ('<meta property="article:published_time" content="2022-11-17T10:33:13.258Z">', "", "2022-11-17"),
+    # a modification date is no publication date; the JSON-LD's datePublished is
+    ('<meta property="article:modified_time" content="2020-10-20T14:04:48+00:00">'
+     '<script type="application/ld+json">{"@type": "NewsArticle", "dateModified": "2020-10-20",'
+     ' "datePublished":"2020-09-21T15:18:01+00:00"}</script>', "", "2020-09-21"),
+    # schema.org microdata in the body: a <time>'s datetime
+    ("", '<time itemprop="datePublished" datetime="2019/11/8 09:00">8 Nov</time>', "2019-11-08"),
+    ('<meta name="DC.date.issued" content="2014-09-15">', "", "2014-09-15"),
+    # no date there: a date that is none, the epoch a template wrote for a missing one, a date in the text
+    ('<meta name="date" content="2021-13-45">', "<p>Published on 2021-05-04.</p>", None),
+    ('<meta property="article:published_time" content="1970-01-01T00:00:00Z">', "", None),
+    ('<meta name="date" content="yesterday">', '<time datetime="2020-01-02">a comment</time>', None),
+])
+def test_a_pages_date_of_publication_is_read_from_its_markup(head: str, body: str, expected: str | None) -> None:
+    from classifier.html import page_fields
+
+    page = (f"<html><head><title>Ferry</title>{head}</head><body>{body}"
+            "<p>Residents voted on Tuesday to keep the winter ferry running.</p></body></html>")
+    found: dict[str, str] = {}
+    html_to_blocks(page.encode(), found=found)
+    assert found.get("published") == expected
+    assert page_fields(found).get("published") == expected
+
+
+def test_clean_keeps_a_pages_date_of_publication_in_metadata(shipped_model_dir: Path, tmp_path: Path) -> None:
+    page = ('<html><head><title>Harbour town keeps its winter ferry</title>'
+            '<meta property="article:published_time" content="2024-03-05T08:00:00+01:00"></head><body><article>'
+            "<h1>Harbour town keeps its winter ferry</h1><p>Residents of Port Aldwin voted on Tuesday to keep the "
+            "island ferry running through the winter months, overturning a council plan to cut it.</p></article>"
+            "</body></html>")
+    (tmp_path / "ferry.html").write_text(page, encoding="utf-8")
+    for flags in ((), ("--drop-fields",)):  # read from the page: no input field for --drop-fields to drop
+        out = tmp_path / f"out{len(flags)}"
+        result = CliRunner().invoke(cli, ["clean", str(tmp_path / "ferry.html"), "-o", str(out), "--min-chars", "1",
+                                          "--model-dir", str(shipped_model_dir), *flags])
+        assert result.exit_code == 0, result.output
+        with gzip.open(out / "ferry.jsonl.gz", "rt", encoding="utf-8") as f:
+            assert json.loads(f.readline())["metadata"]["published"] == "2024-03-05"
