@@ -18,6 +18,9 @@ A page becomes reading-order, paragraph-like blocks:
 * the text of an inline element shown to no reader (``display:none``,
   ``visibility:hidden``, ``hidden``; a style's last declaration of each, as in CSS)
   is left out of its block (a hidden block is kept, with the fact ``hidden``);
+* a page's own controls that its markup names are left out with their content, as a
+  dropped element is: a wiki's section-edit links ("[edit]"), tooltips (``role="tooltip"``)
+  and permalinks (a documentation page's "¶" after each heading; ``_Open.control``);
 * text is whitespace-normalised (NFC, zero-width characters and soft hyphens
   removed; runs of whitespace as one space, none for a source line break between two
   Chinese or Japanese characters, but for those line breaks and the text of
@@ -833,10 +836,25 @@ def is_caption(block: Block) -> bool:
     return False
 
 
+#: Class names of MediaWiki's section-edit link ("[edit]" in or beside each heading of a wiki;
+#: ``editsection`` before MediaWiki 1.20).
+_EDIT_SECTION = frozenset({"mw-editsection", "editsection"})
+#: The text of a permalink: the link to itself that documentation generators write after a
+#: heading, an API entry's signature or a caption (Sphinx's and MkDocs' "¶"; "#", "§", "🔗").
+_PERMALINK_CHARS = frozenset("¶§#🔗⚓\ufe0e\ufe0f")
+
+
+def _is_permalink(el: etree._Element) -> bool:
+    """Whether a link to a fragment of its page is a permalink: its text, whitespace and
+    zero-width characters aside, is only ``_PERMALINK_CHARS`` (a footnote's "1" or "^" is none)."""
+    text = "".join("".join(el.itertext()).translate(_INVISIBLE).split())
+    return bool(text) and _PERMALINK_CHARS.issuperset(text)
+
+
 class _Open:
     """What an open element adds to the context of the blocks inside it."""
 
-    __slots__ = ("facts", "hidden", "lines", "pre", "serial", "shown", "step", "words")
+    __slots__ = ("control", "facts", "hidden", "lines", "pre", "serial", "shown", "step", "words")
 
     def __init__(self, el: etree._Element, tag: str) -> None:
         facts = []
@@ -864,6 +882,13 @@ class _Open:
         # shown to no reader (aria-hidden text is on screen; "until-found" text opens on a search)
         self.shown = not (styled_hidden or (hidden_attr is not None and hidden_attr.lower() != "until-found"))
         self.pre = tag in _PREFORMATTED
+        # one of the page's own controls, whose text is no part of the block it sits in (it
+        # is left out with its content, as a dropped element is): a section-edit link, a
+        # tooltip (shown on hovering over a control: a Q&A page's "This answer is useful"
+        # beside each vote button), a permalink
+        self.control = ((role is not None and role.strip().lower() == "tooltip")
+                        or (cls is not None and "editsection" in cls and not _EDIT_SECTION.isdisjoint(cls.split()))
+                        or (tag == "a" and (el.get("href") or "").lstrip().startswith("#") and _is_permalink(el)))
         # an inline element its style shows as a box of its own (a recipe card's
         # <span style="display: block"> notes): its own lines of its block
         self.lines = styled_box and tag not in BLOCK_TAGS
@@ -1641,6 +1666,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
     links = 0
     brs = 0
     quoting = 0  # open <q> elements
+    control = None  # the page's control whose subtree is passed over (``_Open.control``): its end comes next
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
         tag = el.tag
@@ -1662,6 +1688,10 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                     out.add(_BR, False)
                 continue
             info = _Open(el, tag)
+            if info.control:  # left out as a dropped element is, its tail kept
+                walker.skip_subtree()
+                control = el
+                continue
             if tag in BLOCK_TAGS and not (tag == "button" and _in_running_text(el)):
                 out.flush(*owners[-1]) if owners else out.flush(None, None)
                 owners.append((tag, info))
@@ -1684,7 +1714,9 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                     brs = 0
                 out.add(el.text, links > 0)
         else:
-            if not dropped and tag != "br":
+            if el is control:
+                control = None
+            elif not dropped and tag != "br":
                 closing = opened.pop(id(el), None)
                 if tag in BLOCK_TAGS and not (tag == "button" and _in_running_text(el)):
                     if owners:

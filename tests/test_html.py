@@ -1411,3 +1411,98 @@ def test_clean_keeps_a_pages_date_of_publication_in_metadata(shipped_model_dir: 
         assert result.exit_code == 0, result.output
         with gzip.open(out / "ferry.jsonl.gz", "rt", encoding="utf-8") as f:
             assert json.loads(f.readline())["metadata"]["published"] == "2024-03-05"
+
+
+# A wiki's headings as MediaWiki writes them: the headline and its section-edit link in the
+# heading (before 1.43), the link beside the heading in a wrapper (1.43 on), and before the
+# headline (before 1.20); an infobox, a reference's backlink and a footnote marker stay as they are.
+WIKI_PAGE = """<html><body><div id="content" class="mw-body" role="main">
+<h1 id="firstHeading" class="firstHeading">Kestrel Point Lighthouse</h1>
+<div id="mw-content-text"><div class="mw-parser-output">
+<p><b>Kestrel Point Lighthouse</b> is an active lighthouse on the Atlantic coast.<sup id="cite_ref-1"
+class="reference"><a href="#cite_note-1">&#91;1&#93;</a></sup></p>
+<h2><span class="mw-headline" id="History">History</span><span class="mw-editsection"><span
+class="mw-editsection-bracket">[</span><a href="/w/index.php?title=Kestrel&amp;action=edit&amp;section=1"
+title="Edit section: History">edit</a><span class="mw-editsection-bracket">]</span></span></h2>
+<p>A coal fire was kept on the headland from the fourteenth century.</p>
+<div class="mw-heading mw-heading3"><h3 id="Construction">Construction</h3><span class="mw-editsection"><span
+class="mw-editsection-bracket">[</span><a href="/w/index.php?title=Kestrel&amp;action=edit&amp;section=2">edit</a><span
+class="mw-editsection-bracket">]</span></span></div>
+<p>Work began in 1869.</p>
+<h2><span class="editsection">[<a href="/w/index.php?title=Kestrel&amp;action=edit&amp;section=3">edit</a>]</span>
+<span class="mw-headline" id="Keepers">Keepers</span> of the light</h2>
+<ol class="references"><li id="cite_note-1"><span class="mw-cite-backlink"><b><a href="#cite_ref-1">^</a></b></span>
+<span class="reference-text">Rowlett, Russ (2019). The Lighthouses of Southern Ireland.</span></li></ol>
+</div></div></div></body></html>"""
+
+
+def test_a_wikis_section_edit_links_are_no_part_of_its_headings() -> None:
+    blocks = html_to_blocks(WIKI_PAGE)
+    texts = [b.text for b in blocks]
+    assert texts == ["Kestrel Point Lighthouse",
+                     "Kestrel Point Lighthouse is an active lighthouse on the Atlantic coast.[1]",
+                     "History", "A coal fire was kept on the headland from the fourteenth century.",
+                     "Construction", "Work began in 1869.", "Keepers of the light",
+                     "^ Rowlett, Russ (2019). The Lighthouses of Southern Ireland."]
+    headings = [b for b in blocks if b.tag in ("h2", "h3")]
+    # a heading holds no link now: "History[edit]" was a heading whose text was a fifth links
+    assert [(b.tag, b.link_chars) for b in headings] == [("h2", 0), ("h3", 0), ("h2", 0)]
+    assert headings[0].dom is not None and headings[0].dom[DOM_FACTS.index("log_links")] == 0.0
+
+
+# A documentation page as Sphinx writes it: a permalink ("¶") after each heading, an API
+# entry's signature and a code block's caption; MkDocs writes "&para;".
+DOCS_PAGE = """<html><body><div role="main" class="document"><section id="pools">
+<h1>Connection pools<a class="headerlink" href="#pools" title="Link to this heading">¶</a></h1>
+<p>A pool keeps connections open and lends them out.<a href="#fn1" id="r1">*</a></p>
+<dl class="py function"><dt class="sig sig-object py" id="kestrel.connect"><span class="sig-name descname">
+<span class="pre">connect</span></span><span class="sig-paren">(</span><em>host</em><span class="sig-paren">)</span><a
+class="headerlink" href="#kestrel.connect" title="Link to this definition">¶</a></dt>
+<dd><p>Open a connection to <em>host</em>.</p></dd></dl>
+<div class="code-block-caption"><span class="caption-text">pool.py</span><a class="headerlink" href="#id1">¶</a></div>
+<h2 id="sizing">Sizing a pool<a class="headerlink" href="#sizing" title="Permanent link">&para;</a></h2>
+<h3><a class="anchor" href="#retries" aria-hidden="true"> # </a>Retries</h3>
+<p>See <a href="#pools">pools</a>, and <a href="#fn1">§ 3</a> of the manual.</p>
+</section></div></body></html>"""
+
+
+def test_a_documentation_pages_permalinks_are_no_part_of_its_headings() -> None:
+    blocks = html_to_blocks(DOCS_PAGE)
+    assert [b.text for b in blocks] == [
+        "Connection pools", "A pool keeps connections open and lends them out.*", "connect(host)",
+        "Open a connection to host.", "pool.py", "Sizing a pool", "Retries", "See pools, and § 3 of the manual."]
+    # the headings hold no link; a footnote marker of a symbol (not a permalink's) and links with words stay links
+    assert [b.link_chars for b in blocks] == [0, 1, 0, 0, 0, 0, 0, 7]
+
+
+# A Q&A page's vote buttons as StackExchange writes them: each with its tooltip beside it.
+QA_PAGE = """<html><body><div id="question" class="question"><div class="post-layout">
+<div class="votecell"><div class="js-voting-container">
+<button class="js-vote-up-btn" aria-label="Up vote" aria-describedby="tip-1"><svg></svg></button><div id="tip-1"
+class="s-popover s-popover__tooltip" role="tooltip">This question shows research effort; it is useful and clear<div
+class="s-popover--arrow"></div></div>
+<div class="js-vote-count" itemprop="upvoteCount">57</div>
+<button class="js-vote-down-btn" aria-label="Down vote"><svg></svg></button><span role="Tooltip">not useful</span>
+</div></div>
+<div class="postcell"><div class="s-prose js-post-body" itemprop="text">
+<p>I want to keep only the latest reading for each station<span role="tooltip">(a hint)</span>, and drop the others.</p>
+</div></div></div></div></body></html>"""
+
+
+def test_a_tooltip_is_no_part_of_the_page_text() -> None:
+    assert [b.text for b in html_to_blocks(QA_PAGE)] == [
+        "57", "I want to keep only the latest reading for each station, and drop the others."]
+
+
+def test_clean_prints_a_wikis_and_a_documentation_pages_headings_without_their_controls(
+        runner: CliRunner, html_model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "wiki.html").write_text(WIKI_PAGE, encoding="utf-8")
+    (tmp_path / "docs.html").write_text(DOCS_PAGE, encoding="utf-8")
+    (tmp_path / "qa.html").write_text(QA_PAGE, encoding="utf-8")
+    result = runner.invoke(cli, ["clean", "--format", "text", str(tmp_path / "wiki.html"), str(tmp_path / "docs.html"),
+                                 str(tmp_path / "qa.html"), "--model-dir", str(html_model_dir), "--min-chars", "0",
+                                 "--keep", "content", "--keep", "boilerplate", "--keep", "navigation"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert {"History", "Construction", "Keepers of the light", "Connection pools", "Sizing a pool"} <= set(lines)
+    assert "edit" not in result.stdout and "¶" not in result.stdout and "useful" not in result.stdout
