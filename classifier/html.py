@@ -20,7 +20,8 @@ A page becomes reading-order, paragraph-like blocks:
   is left out of its block (a hidden block is kept, with the fact ``hidden``);
 * a page's own controls that its markup names are left out with their content, as a
   dropped element is: a wiki's section-edit links ("[edit]"), tooltips (``role="tooltip"``)
-  and permalinks (a documentation page's "¶" after each heading; ``_Open.control``);
+  and permalinks (a documentation page's "¶" after each heading; ``_Open.control``), and
+  so are a code listing's line numbers (``_LINE_NUMBERS``);
 * text is whitespace-normalised (NFC, zero-width characters and soft hyphens
   removed; runs of whitespace as one space, none for a source line break between two
   Chinese or Japanese characters, but for those line breaks and the text of
@@ -842,6 +843,10 @@ _EDIT_SECTION = frozenset({"mw-editsection", "editsection"})
 #: The text of a permalink: the link to itself that documentation generators write after a
 #: heading, an API entry's signature or a caption (Sphinx's and MkDocs' "¶"; "#", "§", "🔗").
 _PERMALINK_CHARS = frozenset("¶§#🔗⚓\ufe0e\ufe0f")
+#: Class names of a code listing's line numbers, as syntax highlighters write them: in a ``<pre>``
+#: before each line (Pygments' ``linenos``, Sphinx's since 4.0: "1import kestrel"; Hugo's Chroma
+#: ``ln``/``lnt``; ``lineno``), or a table cell beside the code (Pygments' and Rouge's gutter).
+_LINE_NUMBERS = frozenset({"linenos", "lineno", "ln", "lnt", "rouge-gutter"})
 
 
 def _is_permalink(el: etree._Element) -> bool:
@@ -854,7 +859,7 @@ def _is_permalink(el: etree._Element) -> bool:
 class _Open:
     """What an open element adds to the context of the blocks inside it."""
 
-    __slots__ = ("control", "facts", "hidden", "lines", "pre", "serial", "shown", "step", "words")
+    __slots__ = ("control", "facts", "gutter", "hidden", "lines", "pre", "serial", "shown", "step", "words")
 
     def __init__(self, el: etree._Element, tag: str) -> None:
         facts = []
@@ -889,6 +894,10 @@ class _Open:
         self.control = ((role is not None and role.strip().lower() == "tooltip")
                         or (cls is not None and "editsection" in cls and not _EDIT_SECTION.isdisjoint(cls.split()))
                         or (tag == "a" and (el.get("href") or "").lstrip().startswith("#") and _is_permalink(el)))
+        # a code listing's line numbers (``_LINE_NUMBERS``): left out as a control is, in a <pre> or a
+        # table cell (a class "ln" elsewhere is no line number)
+        self.gutter = (tag in ("span", "td") and cls is not None and ("ln" in cls or "line" in cls or "gutter" in cls)
+                       and not _LINE_NUMBERS.isdisjoint(cls.split()))
         # an inline element its style shows as a box of its own (a recipe card's
         # <span style="display: block"> notes): its own lines of its block
         self.lines = styled_box and tag not in BLOCK_TAGS
@@ -1688,7 +1697,8 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                     out.add(_BR, False)
                 continue
             info = _Open(el, tag)
-            if info.control:  # left out as a dropped element is, its tail kept
+            if info.control or (info.gutter and (out.pre or tag == "td")):
+                # left out as a dropped element is, its tail kept
                 walker.skip_subtree()
                 control = el
                 continue

@@ -1506,3 +1506,35 @@ def test_clean_prints_a_wikis_and_a_documentation_pages_headings_without_their_c
     lines = result.stdout.splitlines()
     assert {"History", "Construction", "Keepers of the light", "Connection pools", "Sizing a pool"} <= set(lines)
     assert "edit" not in result.stdout and "¶" not in result.stdout and "useful" not in result.stdout
+
+
+def test_a_code_listings_line_numbers_are_no_part_of_its_code() -> None:
+    # Sphinx (4.0 on) writes Pygments' line numbers inline, before each line: "1import kestrel"
+    # was the code; Pygments' and Rouge's table gutter was a block of numbers; Hugo's Chroma
+    # writes "ln" spans
+    page = """<html><body><p>Open a connection:</p>
+<div class="highlight-python notranslate"><div class="highlight"><pre><span></span><span class="linenos">1</span><span
+class="kn">import</span> <span class="nn">kestrel</span>
+<span class="linenos">2</span>
+<span class="linenos">3</span><span class="n">conn</span> <span class="o">=</span> <span class="n">kestrel</span>
+</pre></div></div>
+<table class="highlighttable"><tr><td class="linenos"><div class="linenodiv"><pre><span class="normal">1</span>
+<span class="normal">2</span></pre></div></td><td class="code"><div><pre><span></span><code>site_name: Field notes
+pages: content/
+</code></pre></div></td></tr></table>
+<div class="highlight"><pre class="chroma"><code><span class="line"><span class="ln">1</span><span
+class="cl">hugo server
+</span></span><span class="line"><span class="ln">2</span><span class="cl">hugo build
+</span></span></code></pre></div>
+<table class="rouge-table"><tbody><tr><td class="rouge-gutter gl"><pre class="lineno">1
+2
+</pre></td><td class="rouge-code"><pre>bundle install
+bundle exec jekyll serve
+</pre></td></tr></tbody></table>
+<p class="ln">A paragraph of class ln, <span class="ln">and a span of it</span>, stays whole.</p>
+</body></html>"""
+    assert [(b.tag, b.text) for b in html_to_blocks(page)] == [
+        ("p", "Open a connection:"), ("pre", "import kestrel\n\nconn = kestrel"),
+        ("pre", "site_name: Field notes\npages: content/"), ("pre", "hugo server\nhugo build"),
+        ("pre", "bundle install\nbundle exec jekyll serve"),
+        ("p", "A paragraph of class ln, and a span of it, stays whole.")]
