@@ -20,8 +20,8 @@ A page becomes reading-order, paragraph-like blocks:
   is left out of its block (a hidden block is kept, with the fact ``hidden``);
 * a page's own controls that its markup names are left out with their content, as a
   dropped element is: a wiki's section-edit links ("[edit]"), tooltips (``role="tooltip"``)
-  and permalinks (a documentation page's "¶" after each heading; ``_Open.control``), and
-  so are a code listing's line numbers (``_LINE_NUMBERS``);
+  and permalinks (a documentation page's "¶" after each heading; ``_Open.control``,
+  ``_is_permalink``), and so are a code listing's line numbers (``_LINE_NUMBERS``);
 * text is whitespace-normalised (NFC, zero-width characters and soft hyphens
   removed; runs of whitespace as one space, none for a source line break between two
   Chinese or Japanese characters, but for those line breaks and the text of
@@ -849,17 +849,31 @@ _PERMALINK_CHARS = frozenset("¶§#🔗⚓\ufe0e\ufe0f")
 _LINE_NUMBERS = frozenset({"linenos", "lineno", "ln", "lnt", "rouge-gutter"})
 
 
-def _is_permalink(el: etree._Element) -> bool:
-    """Whether a link to a fragment of its page is a permalink: its text, whitespace and
-    zero-width characters aside, is only ``_PERMALINK_CHARS`` (a footnote's "1" or "^" is none)."""
+#: How a link to a fragment of its page begins (blanks before its "#" are no part of a URL).
+_FRAGMENT_START = "#\t\n\f\r "
+
+
+def _is_permalink(el: etree._Element, href: str) -> bool:
+    """Whether a link (``href``, its target) is a permalink: a link to a fragment of its page
+    whose text, whitespace and zero-width characters aside, is only ``_PERMALINK_CHARS`` (a
+    footnote's "1" or "^" is none)."""
+    if not (href.startswith("#") or (href[:1].isspace() and href.lstrip().startswith("#"))):
+        return False
     text = "".join("".join(el.itertext()).translate(_INVISIBLE).split())
     return bool(text) and _PERMALINK_CHARS.issuperset(text)
+
+
+def _has_line_numbers(el: etree._Element) -> bool:
+    """Whether an element (a ``<span>`` in a ``<pre>``) holds a code listing's line numbers
+    (``_LINE_NUMBERS``; a class "ln" elsewhere is no line number)."""
+    cls = el.get("class")
+    return cls is not None and not _LINE_NUMBERS.isdisjoint(cls.split())
 
 
 class _Open:
     """What an open element adds to the context of the blocks inside it."""
 
-    __slots__ = ("control", "facts", "gutter", "hidden", "lines", "pre", "serial", "shown", "step", "words")
+    __slots__ = ("control", "facts", "hidden", "lines", "pre", "serial", "shown", "step", "words")
 
     def __init__(self, el: etree._Element, tag: str) -> None:
         facts = []
@@ -890,14 +904,16 @@ class _Open:
         # one of the page's own controls, whose text is no part of the block it sits in (it
         # is left out with its content, as a dropped element is): a section-edit link, a
         # tooltip (shown on hovering over a control: a Q&A page's "This answer is useful"
-        # beside each vote button), a permalink
-        self.control = ((role is not None and role.strip().lower() == "tooltip")
-                        or (cls is not None and "editsection" in cls and not _EDIT_SECTION.isdisjoint(cls.split()))
-                        or (tag == "a" and (el.get("href") or "").lstrip().startswith("#") and _is_permalink(el)))
-        # a code listing's line numbers (``_LINE_NUMBERS``): left out as a control is, in a <pre> or a
-        # table cell (a class "ln" elsewhere is no line number)
-        self.gutter = (tag in ("span", "td") and cls is not None and ("ln" in cls or "line" in cls or "gutter" in cls)
-                       and not _LINE_NUMBERS.isdisjoint(cls.split()))
+        # beside each vote button), a table cell of a code listing's line numbers (a gutter);
+        # a permalink and a line number in a <pre> are told in the walk (``_is_permalink``,
+        # ``_has_line_numbers``)
+        control = role is not None and role.strip().lower() == "tooltip"
+        if cls is not None and not control:
+            if tag == "span":
+                control = "editsection" in cls and not _EDIT_SECTION.isdisjoint(cls.split())
+            elif tag == "td":
+                control = ("linenos" in cls or "gutter" in cls) and not _LINE_NUMBERS.isdisjoint(cls.split())
+        self.control = control
         # an inline element its style shows as a box of its own (a recipe card's
         # <span style="display: block"> notes): its own lines of its block
         self.lines = styled_box and tag not in BLOCK_TAGS
@@ -1697,7 +1713,9 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                     out.add(_BR, False)
                 continue
             info = _Open(el, tag)
-            if info.control or (info.gutter and (out.pre or tag == "td")):
+            href = el.get("href") if tag == "a" else None
+            if (info.control or (href is not None and href[:1] in _FRAGMENT_START and _is_permalink(el, href))
+                    or (out.pre and tag == "span" and _has_line_numbers(el))):
                 # left out as a dropped element is, its tail kept
                 walker.skip_subtree()
                 control = el
@@ -1709,7 +1727,7 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
             else:
                 if not info.shown:
                     unseen[-1] += 1
-                if tag == "a" and el.get("href") is not None:  # <a name=...> is an anchor, no link
+                if href is not None:  # <a name=...> is an anchor, no link
                     links += 1
                     out.links += 1
             out.push(info)
