@@ -462,25 +462,28 @@ def _read_all(inputs: tuple[str, ...], sink: RejectSink, input_format: str, text
 
 def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Path | None], input_format: str,
                                text_field: str, select: Any = None, option: str = "--text-field",
-                               id_field: str = "id") -> None:
+                               id_field: str = "id", in_workers: bool = False) -> None:
     """A usage error, before a run, when none of the first records of the JSONL
     inputs has ``blocks``, ``text_field`` or ``html``: the run would reject them
     all, a corpus of a million records after hours, for a wrong --text-field
     (``option``: the option that names the field). A warning when none has the
-    ``id_field`` given (not ``id``): every document would be named by file and line."""
-    from .engine import expand_folders
-    from .readers import format_of, missing_id_field, missing_text_field
+    ``id_field`` given (not ``id``): every document would be named by file and line.
+    With ``in_workers`` (the inputs are read in worker processes), Parquet inputs are
+    looked at in a short-lived child process: this one never holds pyarrow."""
+    from .engine import ChildDied, expand_folders, in_child_process
+    from .readers import format_of
 
     try:
         # a look ahead: the run reads (and warns of) its inputs after
         paths = expand_folders(tuple(inputs), tuple(outputs), select, warn=False)
-        if input_format == "parquet" or any(format_of(path) == "parquet" for path in paths):
-            from .parquet import parquet_module
-
-            parquet_module()  # Parquet without pyarrow: said now, not after the other shards
-        check = missing_text_field(paths, input_format=input_format, text_field=text_field)
-        no_ids = (missing_id_field(paths, input_format=input_format, id_field=id_field)
-                  if id_field != "id" and check is None else None)
+        parquet = input_format == "parquet" or any(format_of(path) == "parquet" for path in paths)
+        if parquet and in_workers and len(paths) > 1 and _pyarrow_not_imported_but_found():
+            try:
+                check, no_ids = in_child_process(_field_checks, paths, input_format, text_field, id_field, True)
+            except ChildDied:  # (a crash in pyarrow on a damaged file) no judgement: the run's rejects say why
+                check = no_ids = None
+        else:
+            check, no_ids = _field_checks(paths, input_format, text_field, id_field, parquet)
     except ClassifierError as err:  # an input that cannot be read at all
         raise click.ClickException(str(err)) from err
     if no_ids is not None:
@@ -493,6 +496,39 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
     raise click.UsageError(
         f"{_none_of(check)} has '{text_field}' (a string), 'blocks' or 'html' (their fields: "
         f"{_field_names(check)}): every record would be rejected. {option} names the field that holds the text{hint}")
+
+
+def _field_checks(paths: list[str], input_format: str, text_field: str, id_field: str, parquet: bool
+                  ) -> tuple[Any, Any]:
+    """``_refuse_missing_text_field``'s look at the first records of ``paths``: the
+    ``FieldCheck`` of a missing text field, and of a missing ``id_field`` (or None each).
+
+    Raises:
+        InputError: ``parquet`` (a Parquet input among them) and pyarrow is not installed.
+    """
+    from .readers import missing_id_field, missing_text_field
+
+    if parquet:
+        from .parquet import parquet_module
+
+        parquet_module()  # Parquet without pyarrow: said now, not after the other shards
+    check = missing_text_field(paths, input_format=input_format, text_field=text_field)
+    no_ids = (missing_id_field(paths, input_format=input_format, id_field=id_field)
+              if id_field != "id" and check is None else None)
+    return check, no_ids
+
+
+def _pyarrow_not_imported_but_found() -> bool:
+    """Whether pyarrow is installed and this process has not imported it (a look at
+    Parquet files in a child process spares it then; without pyarrow, the error is said here)."""
+    import importlib.util
+
+    if "pyarrow" in sys.modules:
+        return False
+    try:
+        return importlib.util.find_spec("pyarrow") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _none_of(check: Any) -> str:
@@ -2650,7 +2686,10 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
                                "drop --rejects (it is for '-' and --format text)")
     from .engine import REPORT_NAME, PlanError, run_clean
 
-    _refuse_missing_text_field(inputs, (output_dir,), input_format, text_field, select, id_field=id_field)
+    # read in workers (a local pool, a Dask cluster): Parquet is looked at in a child process
+    in_workers = engine == "dask" or (workers or os.cpu_count() or 1) > 1
+    _refuse_missing_text_field(inputs, (output_dir,), input_format, text_field, select, id_field=id_field,
+                               in_workers=in_workers)
     try:
         if engine == "local":
             sieve = _sieve(model_dir, model_choice, templates_path)

@@ -1070,6 +1070,67 @@ def _start_method() -> str:
     return "fork" if threads == 1 else "spawn"
 
 
+class ChildDied(ClassifierError):
+    """A child process of ``in_child_process`` ended without an answer."""
+
+
+def in_child_process(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a short-lived child process (forked or spawned as workers are,
+    ``_start_method``): its result, or its exception raised here. What it imports and
+    allocates ends with it: a look ahead at Parquet inputs imports pyarrow (about 60 MB,
+    and threads of its own, after which this process could no longer fork its workers),
+    which the process that only hands shards to its workers would hold for the whole
+    run. ``fn``, its arguments, its result and its exceptions must pickle (an answer
+    that does not is a ``RuntimeError`` naming it). A child that cannot be started
+    (``OSError``: no memory to fork) leaves ``fn`` to run here.
+
+    Raises:
+        ChildDied: the child ended without an answer (killed, or a crash in native code).
+    """
+    ctx: Any = get_context(_start_method())  # a fork or spawn context: each has Process
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_answer, args=(send, fn, args), name="sieve-look-ahead", daemon=True)
+    try:
+        child.start()
+    except OSError:
+        receive.close()
+        send.close()
+        return fn(*args)
+    send.close()  # the child's end only: an EOF when it ends without an answer
+    try:
+        try:
+            ok, value = receive.recv()
+        except EOFError:
+            child.join()
+            raise ChildDied(f"the child process looking ahead ended without an answer (exit status "
+                            f"{child.exitcode})") from None
+    finally:
+        receive.close()
+        if child.is_alive():  # Ctrl-C, SIGTERM: stopped with this process
+            child.terminate()
+        child.join()
+    if ok:
+        return value
+    raise value
+
+
+def _answer(send: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """In the child of ``in_child_process``: send (True, result) or (False, exception)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent ends this child, without a traceback
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked child has the run's handler
+    try:
+        answer: tuple[bool, Any] = (True, fn(*args))
+    except Exception as err:  # noqa: BLE001 - raised again in the parent
+        answer = (False, err)
+    try:
+        send.send(answer)
+    except Exception as err:  # noqa: BLE001 - an answer that does not pickle
+        send.send((False, RuntimeError(f"{type(answer[1]).__name__} could not be handed back: {err}")))
+    send.close()
+
+
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Stop ``pool`` now: queued shards cancelled, running ones ended (their
     temporary files are removed or rewritten by a rerun); without this, leaving the

@@ -3,12 +3,14 @@ the real command line, with the shipped models; bad files as rejects."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -486,3 +488,62 @@ def test_other_commands_refuse_a_parquet_name_for_their_json_lines(runner: CliRu
                                      "--model-dir", str(shipped_model_dir)])
         assert result.exit_code == 2 and "writes JSON lines" in result.stderr, result.stderr
         assert not (tmp_path / "x.parquet").exists()
+
+
+# -- a run with workers: the command itself holds no pyarrow ------------------------------
+
+def _worker_processes(psutil, pid: int) -> list:  # type: ignore[no-untyped-def]
+    """The worker processes of the run ``pid`` (not multiprocessing's resource tracker)."""
+    found = []
+    for child in psutil.Process(pid).children():
+        with contextlib.suppress(psutil.Error):  # gone, or a zombie not yet reaped
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                found.append(child)
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers fork on Linux only")
+def test_a_parquet_run_forks_its_workers_and_leaves_pyarrow_to_them(shipped_model_dir: Path, tmp_path: Path,
+                                                                      sieve_executable: str) -> None:
+    # the field check imported pyarrow into the command (about 60 MB, held for the whole run),
+    # and pyarrow's threads made it spawn its workers: each a fresh interpreter
+    psutil = pytest.importorskip("psutil")
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(4):
+        _write(src / f"part-{i}.parquet", {"id": [f"{i}-{n}" for n in range(400)],
+                                            "text": ["\n\n".join(STORY)] * 400}, row_group_size=100)
+    proc = subprocess.Popen([sieve_executable, "clean", str(src), "--workers", "2", "--model-dir",
+                             str(shipped_model_dir), "-o", str(tmp_path / "out")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        workers: list = []
+        while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
+            workers = _worker_processes(psutil, proc.pid)
+            time.sleep(0.02)
+        assert len(workers) == 2, "the run did not start its two workers"
+        parent = psutil.Process(proc.pid)
+        assert [w.cmdline() for w in workers] == [parent.cmdline()] * 2  # forked: the run's own command line
+        assert not [m.path for m in parent.memory_maps() if "arrow" in Path(m.path).name]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_with_workers_a_parquet_corpus_is_still_checked_before_the_run(shipped_model_dir: Path, tmp_path: Path,
+                                                                       sieve_executable: str) -> None:
+    # the check runs in a child process then: its error and its warning are the command's, as before
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b"):
+        _write(src / f"{name}.parquet", {"raw_content": ["\n\n".join(STORY)] * 3, "url": ["u"] * 3})
+    args = [sieve_executable, "clean", str(src), "--workers", "2", "--model-dir", str(shipped_model_dir)]
+    wrong = subprocess.run([*args, "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2, wrong.stderr
+    assert "--text-field raw_content?" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert not (tmp_path / "out").exists()
+    named = subprocess.run([*args, "-o", str(tmp_path / "out2"), "--text-field", "raw_content", "--id-field", "doc"],
+                           capture_output=True, text=True, timeout=300)
+    assert named.returncode == 0, named.stderr
+    assert "has 'doc' (--id-field; their fields: 'raw_content', 'url')" in named.stderr
