@@ -547,3 +547,44 @@ def test_with_workers_a_parquet_corpus_is_still_checked_before_the_run(shipped_m
                            capture_output=True, text=True, timeout=300)
     assert named.returncode == 0, named.stderr
     assert "has 'doc' (--id-field; their fields: 'raw_content', 'url')" in named.stderr
+
+
+# -- what a worker holds while reading ---------------------------------------------------
+
+def test_batches_are_sized_by_bytes_and_read_every_row_across_row_groups(tmp_path: Path) -> None:
+    # a batch was 256 rows whatever their size: 256 web pages at once in Python objects
+    from classifier.parquet import BATCH_MAX_ROWS, BATCH_MIN_ROWS, _batch_rows
+
+    big = [("\n\n".join(STORY) + f" {i}\n\n") * 100 for i in range(120)]  # about 30 KB a row
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"text": big, "id": [f"d{i}" for i in range(120)]}), buffer, row_group_size=40)
+    data = bytearray(buffer.getvalue())
+    assert _batch_rows(pq.ParquetFile(io.BytesIO(bytes(data))).metadata) == BATCH_MIN_ROWS  # 16: not 40
+    short = _write(tmp_path / "short.parquet", {"text": [f"a line {i}" for i in range(3000)]})
+    assert _batch_rows(pq.ParquetFile(short).metadata) == BATCH_MAX_ROWS
+    whole = tmp_path / "whole.parquet"
+    whole.write_bytes(bytes(data))
+    assert [doc.id for doc in read_any(whole, RejectSink())] == [f"d{i}" for i in range(120)]
+    # a damaged row group, batches spanning row groups (40 rows each, read 16 at a time)
+    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(1).column(0)
+    start = column.dictionary_page_offset or column.data_page_offset
+    data[start + 20:start + column.total_compressed_size - 4] = b"\xab" * (column.total_compressed_size - 24)
+    damaged = tmp_path / "damaged.parquet"
+    damaged.write_bytes(bytes(data))
+    rejects: list[Reject] = []
+    ids = [doc.id for doc in read_any(damaged, RejectSink(on_reject=rejects.append))]
+    assert ids == [f"d{i}" for i in (*range(40), *range(80, 120))]
+    [reject] = rejects
+    assert (reject.position, reject.reason) == (41, "corrupt") and "rows 41-80" in reject.detail
+
+
+def test_columns_of_text_are_read_without_pyarrow_compute(tmp_path: Path) -> None:
+    # pyarrow.compute (about 7 MB) was imported for every file, to look for dates
+    shard = _write(tmp_path / "text.parquet", {"id": ["a", "b"], "text": STORY})
+    dated = _write(tmp_path / "dated.parquet", {"id": ["c"], "text": [STORY[0]], "date": [dt.date(2024, 3, 1)]})
+    code = ("import sys; from classifier.readers import RejectSink, read_any; "
+            "docs = list(read_any(sys.argv[1], RejectSink())); "
+            "print(len(docs), 'pyarrow.compute' in sys.modules, docs[0].extra.get('date'))")
+    out = [subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
+                          check=True).stdout.split() for path in (shard, dated)]
+    assert out == [["2", "False", "None"], ["1", "True", "2024-03-01"]]
