@@ -2654,8 +2654,10 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
         raise click.UsageError("'-' (standard input) cannot be given with files: clean it on its own, and the "
                                "files on their own")
     quiet = _quiet()
+    # read and written in workers (a local pool, a Dask cluster): pyarrow is only looked at in a child process
+    in_workers = engine == "dask" or (workers or os.cpu_count() or 1) > 1
     if fmt == "parquet":
-        _check_parquet_output(inputs)
+        _check_parquet_output(inputs, in_workers)
     streaming = fmt == "text" or inputs == ("-",)
     if streaming:
         if output_dir is not None:
@@ -2686,8 +2688,6 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
                                "drop --rejects (it is for '-' and --format text)")
     from .engine import REPORT_NAME, PlanError, run_clean
 
-    # read in workers (a local pool, a Dask cluster): Parquet is looked at in a child process
-    in_workers = engine == "dask" or (workers or os.cpu_count() or 1) > 1
     _refuse_missing_text_field(inputs, (output_dir,), input_format, text_field, select, id_field=id_field,
                                in_workers=in_workers)
     try:
@@ -2754,10 +2754,11 @@ def _exit_if_too_many_rejects(rejected: int, read: int, max_reject_share: float,
         sys.exit(EXIT_TOO_MANY_REJECTS)
 
 
-def _check_parquet_output(inputs: tuple[str, ...]) -> None:
+def _check_parquet_output(inputs: tuple[str, ...], in_workers: bool = False) -> None:
     """`clean --format parquet`: files into -o OUTPUT_DIR, compressed as Parquet compresses
     its columns, with pyarrow installed; else a usage error (or exit 1 without pyarrow)
-    before any work."""
+    before any work. With ``in_workers`` (the shards are written by worker processes),
+    pyarrow is imported in a short-lived child process: this one never holds it."""
     if "-" in inputs:
         raise click.UsageError("--format parquet writes NAME.parquet files into -o OUTPUT_DIR: a Parquet file "
                                "ends with its index, so it cannot stream to standard output ('-' writes JSONL)")
@@ -2765,12 +2766,23 @@ def _check_parquet_output(inputs: tuple[str, ...]) -> None:
     if ctx.get_parameter_source("compression") is not click.core.ParameterSource.DEFAULT:
         raise click.UsageError("--compression is for JSONL shards; Parquet shards compress their columns (zstd): "
                                "drop --compression")
-    from .parquet import parquet_module
+    from .engine import ChildDied, in_child_process
 
     try:
-        parquet_module()
+        if in_workers and _pyarrow_not_imported_but_found():
+            with contextlib.suppress(ChildDied):  # (a crash on import) each shard's failure says why
+                in_child_process(_import_pyarrow)
+        else:
+            _import_pyarrow()
     except ClassifierError as err:
         raise click.ClickException(str(err).replace("reading Parquet", "--format parquet")) from err
+
+
+def _import_pyarrow() -> None:
+    """Import pyarrow.parquet (``parquet.parquet_module``): an ``InputError`` without it."""
+    from .parquet import parquet_module
+
+    parquet_module()
 
 
 def _clean_to_stdout(inputs: tuple[str, ...], policy: Any, fmt: str, input_format: str, text_field: str,

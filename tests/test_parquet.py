@@ -503,18 +503,25 @@ def _worker_processes(psutil, pid: int) -> list:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers fork on Linux only")
+@pytest.mark.parametrize(("kind", "output"), [("parquet", "jsonl"), ("jsonl", "parquet"), ("parquet", "parquet")])
 def test_a_parquet_run_forks_its_workers_and_leaves_pyarrow_to_them(shipped_model_dir: Path, tmp_path: Path,
-                                                                      sieve_executable: str) -> None:
-    # the field check imported pyarrow into the command (about 60 MB, held for the whole run),
-    # and pyarrow's threads made it spawn its workers: each a fresh interpreter
+                                                                      sieve_executable: str, kind: str,
+                                                                      output: str) -> None:
+    # the field check (Parquet input) and the check of --format parquet imported pyarrow into
+    # the command (about 60 MB, held for the whole run), and pyarrow's threads made it spawn
+    # its workers: each a fresh interpreter
     psutil = pytest.importorskip("psutil")
     src = tmp_path / "in"
     src.mkdir()
     for i in range(4):
-        _write(src / f"part-{i}.parquet", {"id": [f"{i}-{n}" for n in range(400)],
-                                            "text": ["\n\n".join(STORY)] * 400}, row_group_size=100)
+        rows = {"id": [f"{i}-{n}" for n in range(400)], "text": ["\n\n".join(STORY)] * 400}
+        if kind == "parquet":
+            _write(src / f"part-{i}.parquet", rows, row_group_size=100)
+        else:
+            (src / f"part-{i}.jsonl").write_text("".join(json.dumps({"id": d, "text": t}) + "\n"
+                                                         for d, t in zip(rows["id"], rows["text"])), encoding="utf-8")
     proc = subprocess.Popen([sieve_executable, "clean", str(src), "--workers", "2", "--model-dir",
-                             str(shipped_model_dir), "-o", str(tmp_path / "out")],
+                             str(shipped_model_dir), "-o", str(tmp_path / "out"), "--format", output],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
