@@ -4,6 +4,7 @@ from the project's dev data.
 Usage:
   python benchmarks/bench_clean.py [--copies 2] [--shards 4] [--repeats 1] [--warc] [--parquet] [--outputs] [--json]
   python benchmarks/bench_clean.py --memory 100,1000      # peak RSS at 100 MB and 1 GB of input
+  python benchmarks/bench_clean.py --memory 100 --warc    # the same of WARC input (--parquet: Parquet)
   python benchmarks/bench_clean.py --short                # a record per paragraph: many short records
 
 Throughput: the documents of ../shared/data/{aeb,traf,mixed}-dev.jsonl.gz (gold stripped, blocks as
@@ -22,13 +23,17 @@ processes, wall clock, start-up included, alternating in each round:
 With ``--warc`` the raw pages of ../shared/data/html are written as WARC response records
 (``.warc.gz`` shards, repeated the same way) and ``sieve clean`` is timed on them too. With
 ``--parquet`` the same records are written as Parquet shards too (``blocks`` a list of strings,
-snappy, row groups of 1,000 rows) and timed the same way; with ``--memory``, the corpus is Parquet.
+snappy, row groups of 1,000 rows) and timed the same way; with ``--memory``, the corpus is Parquet
+(with ``--warc``, WARC: the raw pages repeated to about N MB of uncompressed WARC records).
 With ``--outputs``, ``sieve-1`` is timed again writing ``--compression zst`` and ``--format parquet``
 outputs, and the size of each output is given.
 
 Memory (``--memory``): a corpus of about N MB (repeated shards) is cleaned with 2 workers while
 the resident set size of the whole process tree (the command and its workers) is sampled every
-50 ms; the peak is reported per size.
+50 ms; the peak is reported per size. Beside it, the peak of the tree's proportional set size
+(PSS: a page shared by processes, such as the code of a library or what a forked worker still
+shares with the command, counted once in all, not once per process): what the tree takes
+of the machine's memory.
 """
 
 from __future__ import annotations
@@ -137,8 +142,8 @@ def _warc_record(uri: str, body: bytes, n: int) -> bytes:
     return head + http + b"\r\n\r\n"
 
 
-def write_warc_corpus(records: list[dict], folder: Path, copies: int, shards: int) -> int:
-    folder.mkdir(parents=True, exist_ok=True)
+def warc_pages(records: list[dict]) -> list[tuple[str, bytes]]:
+    """The raw page (../shared/data/html) of each record that has one, with its URL."""
     pages = []
     for rec in records:
         if rec.get("html"):
@@ -146,27 +151,47 @@ def write_warc_corpus(records: list[dict], folder: Path, copies: int, shards: in
             opener = gzip.open if path.name.endswith(".gz") else open
             with opener(path, "rb") as f:
                 pages.append((rec["url"] or rec["id"], f.read()))
+    return pages
+
+
+def write_warc_corpus(records: list[dict], folder: Path, copies: int, shards: int,
+                      limit: int | None = None) -> tuple[int, int]:
+    """The raw pages as WARC response records, repeated ``copies`` times (with ``limit``:
+    until that many bytes are written, whatever ``copies``), in ``shards`` ``.warc.gz``
+    shards: the records written, and their bytes before compression."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = warc_pages(records)
     outs = [gzip.open(folder / f"shard-{i:03d}.warc.gz", "wb", compresslevel=1) for i in range(shards)]
-    n = 0
-    for _ in range(copies):
+    n = size = 0
+    for _ in range(copies if limit is None else limit // sum(len(body) for _, body in pages) + 1):
         for uri, body in pages:
-            outs[n % shards].write(_warc_record(uri, body, n))
+            if limit is not None and size >= limit:
+                break
+            record = _warc_record(uri, body, n)
+            outs[n % shards].write(record)
             n += 1
+            size += len(record)
     for f in outs:
         f.close()
-    return n
+    return n, size
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident set size of ``pid`` and all its descendants (Linux /proc), MB."""
+def tree_rss_mb(pid: int, pss: bool = False) -> float:
+    """Resident set size of ``pid`` and all its descendants (Linux /proc), MB; with
+    ``pss``, their proportional set size (shared pages divided among the processes
+    sharing them; 0 where /proc/PID/smaps_rollup cannot be read)."""
     total = 0
     todo = [pid]
     page = os.sysconf("SC_PAGE_SIZE")
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/statm", encoding="ascii") as f:
-                total += int(f.read().split()[1]) * page
+            if pss:
+                with open(f"/proc/{p}/smaps_rollup", encoding="ascii") as f:
+                    total += next((int(line.split()[1]) * 1024 for line in f if line.startswith("Pss:")), 0)
+            else:
+                with open(f"/proc/{p}/statm", encoding="ascii") as f:
+                    total += int(f.read().split()[1]) * page
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children", encoding="ascii") as f:
                     todo.extend(int(c) for c in f.read().split())
@@ -178,13 +203,14 @@ def tree_rss_mb(pid: int) -> float:
 def timed(cmd: list[str], env: dict[str, str] | None = None, sample: bool = False) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    peak = 0.0
+    peak = peak_pss = 0.0
     stop = threading.Event()
 
     def watch() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not stop.is_set():
             peak = max(peak, tree_rss_mb(proc.pid))
+            peak_pss = max(peak_pss, tree_rss_mb(proc.pid, pss=True))
             time.sleep(0.05)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -197,7 +223,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, sample: bool = Fals
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.exit(f"bench_clean: {' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
-    return {"seconds": seconds, "peak_rss_mb": peak, "stdout": out.decode()}
+    return {"seconds": seconds, "peak_rss_mb": peak, "peak_pss_mb": peak_pss, "stdout": out.decode()}
 
 
 CEILING_CHILD = r"""
@@ -244,7 +270,7 @@ def throughput(args: argparse.Namespace, work: Path, records: list[dict]) -> dic
     }
     warc_docs = 0
     if args.warc:
-        warc_docs = write_warc_corpus(records, work / "warc", args.copies, args.shards)
+        warc_docs, _ = write_warc_corpus(records, work / "warc", args.copies, args.shards)
         sides["sieve-1-warc"] = lambda: timed([*sieve_command(), "-q", "clean", str(work / "warc"), "-o",
                                                str(work / "outw1"), "--workers", "1", "--overwrite"])
         sides["sieve-2-warc"] = lambda: timed([*sieve_command(), "-q", "clean", str(work / "warc"), "-o",
@@ -285,18 +311,26 @@ def throughput(args: argparse.Namespace, work: Path, records: list[dict]) -> dic
 
 def memory(args: argparse.Namespace, work: Path, records: list[dict]) -> list[dict]:
     out = []
-    one_copy = sum(len(json.dumps({"id": r["id"], "url": r["url"], "blocks": r["blocks"]}, ensure_ascii=False))
-                   for r in records)
+    fmt = "warc" if args.warc else "parquet" if args.parquet else "jsonl"
+    if fmt == "warc":  # the size of a copy: its WARC records, uncompressed
+        one_copy = sum(len(_warc_record(uri, body, 0)) for uri, body in warc_pages(records))
+    else:
+        one_copy = sum(len(json.dumps({"id": r["id"], "url": r["url"], "blocks": r["blocks"]}, ensure_ascii=False))
+                       for r in records)
     for mb in (int(x) for x in args.memory.split(",")):
         copies = max(1, round(mb * 2**20 / one_copy))
         corpus = work / f"mem-{mb}"
-        write = write_parquet_corpus if args.parquet else write_jsonl_corpus
-        n_docs, size = write(records, corpus, copies, max(args.shards, 4))
+        if fmt == "warc":  # the pages repeated to N MB
+            n_docs, size = write_warc_corpus(records, corpus, copies, max(args.shards, 4), limit=mb * 2**20)
+        else:
+            write = write_parquet_corpus if fmt == "parquet" else write_jsonl_corpus
+            n_docs, size = write(records, corpus, copies, max(args.shards, 4))
+        on_disk = sum(f.stat().st_size for f in corpus.iterdir())
         res = timed([*sieve_command(), "-q", "clean", str(corpus), "-o", str(work / f"memout-{mb}"),
                      "--workers", "2", "--overwrite"], sample=True)
-        out.append({"input_mb": size / 2**20, "format": "parquet" if args.parquet else "jsonl",
+        out.append({"input_mb": size / 2**20, "on_disk_mb": on_disk / 2**20, "format": fmt,
                     "documents": n_docs, "seconds": res["seconds"],
-                    "peak_rss_mb_all_processes": res["peak_rss_mb"]})
+                    "peak_rss_mb_all_processes": res["peak_rss_mb"], "peak_pss_mb_all_processes": res["peak_pss_mb"]})
         shutil.rmtree(corpus)
         shutil.rmtree(work / f"memout-{mb}", ignore_errors=True)
     return out
@@ -307,7 +341,8 @@ def main() -> None:
     ap.add_argument("--copies", type=int, default=1, help="times the dev documents are repeated [default: 1]")
     ap.add_argument("--shards", type=int, default=4, help="JSONL shards of the corpus [default: 4]")
     ap.add_argument("--repeats", type=int, default=1, help="timed rounds [default: 1]")
-    ap.add_argument("--warc", action="store_true", help="also time WARC input of the raw pages")
+    ap.add_argument("--warc", action="store_true",
+                    help="also time WARC input of the raw pages (with --memory: a WARC corpus)")
     ap.add_argument("--parquet", action="store_true",
                     help="also time Parquet shards of the same records (with --memory: a Parquet corpus)")
     ap.add_argument("--outputs", action="store_true",
@@ -321,6 +356,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.short and (args.warc or args.memory):
         sys.exit("bench_clean: --short is for the JSONL throughput run")
+    if args.memory and args.warc and args.parquet:
+        sys.exit("bench_clean: the memory run is of one format: --warc or --parquet")
     if not DATA.is_dir() or not REF_PIPELINE.is_file():
         sys.exit(f"bench_clean: needs the project's dev data and reference pipeline in {SHARED}")
     records = load_records(args.short)
@@ -350,8 +387,10 @@ def main() -> None:
         if len(t["output_bytes"]) > 1:
             print("  outputs: " + ", ".join(f"{k} {v / 2**20:.2f} MB" for k, v in t["output_bytes"].items()), file=buf)
     for m in figures.get("memory", []):
-        print(f"  {m['input_mb']:7.0f} MB input ({m['format']}), {m['documents']:,} documents, 2 workers: peak RSS "
-              f"{m['peak_rss_mb_all_processes']:.0f} MB (all processes), {m['seconds']:.0f} s", file=buf)
+        disk = f", {m['on_disk_mb']:.0f} MB on disk" if m["format"] == "warc" else ""
+        print(f"  {m['input_mb']:7.0f} MB input ({m['format']}{disk}), {m['documents']:,} documents, 2 workers: peak "
+              f"RSS {m['peak_rss_mb_all_processes']:.0f} MB (all processes; PSS "
+              f"{m['peak_pss_mb_all_processes']:.0f} MB), {m['seconds']:.0f} s", file=buf)
     print(buf.getvalue(), end="")
 
 
