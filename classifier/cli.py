@@ -469,7 +469,8 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
     (``option``: the option that names the field). A warning when none has the
     ``id_field`` given (not ``id``): every document would be named by file and line.
     With ``in_workers`` (the inputs are read in worker processes), Parquet inputs are
-    looked at in a short-lived child process: this one never holds pyarrow."""
+    looked at in a short-lived child process: this one never holds pyarrow (a single
+    input is read in this process, which then imports pyarrow anyway)."""
     from .engine import ChildDied, expand_folders, in_child_process
     from .readers import format_of
 
