@@ -295,7 +295,8 @@ DOLMA_TOP_LEVEL = ("source", "added", "created")
 #: Input fields that are not copied into ``metadata``: set apart, merged, or a page again.
 #: The fields a page's reader adds to its document (``html.page_fields``, a WARC record's
 #: ``date`` and ``truncated``): kept in metadata with ``drop_fields`` too, for a web page (a
-#: text record's fields of these names are its own).
+#: text record's fields of these names are its own, and a JSONL page's ``date`` and ``truncated``:
+#: no WARC record gave them).
 PAGE_FIELDS = ("title", "published", "date", "truncated")
 #: ``text`` beside ``blocks`` or ``html`` (a corpus's raw text, an --annotate output's kept
 #: text, a page's extraction) is the document again, and the record's own ``text`` is
@@ -345,7 +346,8 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         metadata_base = {**inner, **fields, **metadata_base}
     elif doc.is_page:  # what Sieve read from the page (its title; a WARC record's cut) is no input field to
         # drop; a text record's own 'title' or 'truncated' is one (it was kept under --drop-fields)
-        metadata_base.update((k, doc.extra[k]) for k in PAGE_FIELDS if doc.extra.get(k) is not None)
+        read = PAGE_FIELDS if doc.read_from is None else PAGE_FIELDS[:2]  # a JSONL page's: its title, published
+        metadata_base.update((k, doc.extra[k]) for k in read if doc.extra.get(k) is not None)
     model_info = model or {"name": "sieve", "version": __version__}
 
     def record(lang: str | None, text: str | None, blocks: list[Block] | None) -> dict[str, Any]:

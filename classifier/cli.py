@@ -2557,8 +2557,8 @@ def _check_languages(langs: tuple[str, ...], model_dir: Path | None) -> None:
                                                "beside the joined text, each with 'kept'. Not with "
                                                "--split-by-language (a record keeps the whole document).")
 @click.option("--drop-fields", is_flag=True,
-              help="Do not keep the input records' own fields under metadata (a page's title and a WARC record's "
-                   "'truncated', read by Sieve, stay).")
+              help="Do not keep the input records' own fields under metadata (a page's title and published, a "
+                   "WARC record's date and truncated, read by Sieve, stay).")
 @click.option("--no-captions", is_flag=True,
               help="Leave pictures' captions and credits out of the kept text (web pages: a <figcaption>, text "
                    "in a <figure> but no table or quotation there, an element or its parent whose class or id names "

@@ -149,6 +149,12 @@ def test_drop_fields_keeps_what_sieve_read_from_the_page() -> None:
     text = replace(_doc(), extra=fields)
     meta = clean_document(text, CleanPolicy(min_chars=10, drop_fields=True)).records[0][1]["metadata"]
     assert not {"crawl", "title", "truncated"} & set(meta)
+    # a JSONL record's page: its title and published are the page's (or its own, which win); its own
+    # date and truncated are input fields, no WARC record's (they were kept under --drop-fields)
+    record = replace(page, extra={**fields, "published": "2021-03-04", "date": "2019"}, read_from="html")
+    meta = clean_document(record, CleanPolicy(min_chars=10, drop_fields=True)).records[0][1]["metadata"]
+    assert meta["title"] == "Ferry kept" and meta["published"] == "2021-03-04"
+    assert not {"crawl", "date", "truncated"} & set(meta)
 
 
 def test_annotate_keeps_every_block_and_drop_fields_drops_input_fields() -> None:
