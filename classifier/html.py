@@ -1614,6 +1614,15 @@ def _limit_attributes(text: str) -> str:
     return _LONG_TAG.sub(cut, text) if len(text) > 4000 else text
 
 
+#: The characters no XML text may hold but NUL (removed before): C0 controls but tab, line
+#: feed and carriage return, U+FFFE and U+FFFF. A vertical tab or form feed is a line
+#: end (as a <pre> reads it), a separator a space (both whitespace, as the text reads them);
+#: the others, no letter of any language, go.
+_NOT_XML = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_AS_XML = {**dict.fromkeys([*range(0x01, 0x09), *range(0x0e, 0x1c), 0xfffe, 0xffff]), 0x0b: "\n", 0x0c: "\n",
+           **dict.fromkeys(range(0x1c, 0x20), " ")}
+
+
 def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
                    found: dict[str, str] | None = None, max_blocks: int | None = None) -> list[Block]:
     """The blocks of an HTML page (bytes are decoded with ``decode_html``), each with
@@ -1631,6 +1640,10 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
         # a stray NUL (a broken CMS, a cut download) is no character of the text: browsers
         # ignore it, libxml2 made it a U+FFFD inside the word ("Prei\ufffds")
         text = text.replace("\x00", "")
+    if _NOT_XML.search(text):
+        # libxml2 keeps them in the tree, but lxml refuses a text with one, and the tree's repairs
+        # set texts: a form feed after a <wbr> had the page rejected as malformed
+        text = text.translate(_AS_XML)
     text = _limit_attributes(text)
     # HTML reads a </br> as a <br> (``<br></br>`` is two line breaks); libxml2 ignores it
     if _HAS_BR_END_TAG.search(text):

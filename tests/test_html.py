@@ -923,6 +923,13 @@ def test_a_stray_nul_in_a_page_is_no_character_of_its_text() -> None:
         assert [b.text for b in html_to_blocks(page)] == ["The ferry sails at nine. Tickets cost four pounds."]
 
 
+def test_control_characters_after_a_void_element_leave_the_page_readable() -> None:
+    # libxml2 keeps them; lxml refused the text that moves after a <wbr> (ValueError: the page
+    # rejected as malformed). A form feed is whitespace, a line end in a <pre>; an escape no character
+    page = "<p>The ferry sails<wbr>\x0c at nine.\x1b Tickets<embed>\x01 cost four pounds.</p><pre>a\x0cb</pre>"
+    assert [b.text for b in html_to_blocks(page)] == ["The ferry sails at nine. Tickets cost four pounds.", "a\nb"]
+
+
 def test_paragraphs_items_and_rows_left_open_around_an_open_inline_element_are_flat() -> None:
     # an old hand-written page opens <font> in each <p> and closes neither: HTML closes the
     # paragraph at the next <p>, libxml2 nested each inside the one before (the page's last
