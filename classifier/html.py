@@ -1513,13 +1513,15 @@ def page_fields(found: dict[str, str]) -> dict[str, str]:
 
 #: Meta names (``name``, ``property`` or ``itemprop``) that give a page's date of
 #: publication, as news and blog platforms write them (Open Graph, Dublin Core,
-#: schema.org, Sailthru, Parse.ly, cXense); a page's modification date is not one.
-_PUBLISHED_META = frozenset({
-    "article:published_time", "og:article:published_time", "article:published", "datepublished", "date",
-    "dc.date", "dc.date.issued", "dc.date.created", "dcterms.date", "dcterms.issued", "dcterms.created",
-    "sailthru.date", "parsely-pub-date", "pubdate", "pub_date", "publishdate", "publish-date", "publish_date",
-    "cxenseparse:publishtime",
-})
+#: schema.org, Sailthru, Parse.ly, cXense), most trusted first; a page's modification date is not one.
+_PUBLISHED_META = (
+    "article:published_time", "og:article:published_time", "article:published", "datepublished", "dc.date.issued",
+    "dcterms.issued", "dc.date.created", "dcterms.created", "parsely-pub-date", "pubdate", "pub_date", "publishdate",
+    "publish-date", "publish_date", "cxenseparse:publishtime",
+)
+#: Meta names of a date that may be the page's last change (a news site's "date" and "sailthru.date"
+#: are its modification time beside its article:published_time): the date only when nothing else gives one.
+_DATE_META = ("date", "dc.date", "dcterms.date", "sailthru.date")
 _ITEMPROP_PUBLISHED = etree.XPath("//*[@itemprop='datePublished']")
 _JSON_LD = etree.XPath("//script[@type='application/ld+json']")
 _JSON_LD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
@@ -1530,16 +1532,20 @@ _ISO_DATE = re.compile(r"\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?![\d])")
 def page_published(root: etree._Element) -> str | None:
     """The date a page says it was published on, as ``YYYY-MM-DD``: from its head's
     ``<meta>`` (``_PUBLISHED_META``), else an element with ``itemprop="datePublished"``
-    (its ``content`` or ``datetime``), else its JSON-LD's ``datePublished``; None when
-    none of them holds a date (a modification date, a time of a comment, a date in the
-    text are no publication date)."""
+    (its ``content`` or ``datetime``), else its JSON-LD's ``datePublished``, else a generic
+    date ``<meta>`` (``_DATE_META``); None when none of them holds a date (a modification
+    date, a time of a comment, a date in the text are no publication date)."""
     head = root.find("head")
+    dates: dict[str, str] = {}  # the first date of each name
     for el in head.iter("meta") if head is not None else ():
         name = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
-        if name in _PUBLISHED_META:
+        if (name in _PUBLISHED_META or name in _DATE_META) and name not in dates:
             date = _iso_date(el.get("content"))
             if date:
-                return date
+                dates[name] = date
+    date = next((dates[name] for name in _PUBLISHED_META if name in dates), None)
+    if date:
+        return date
     for el in _ITEMPROP_PUBLISHED(root):
         date = _iso_date(el.get("content") or el.get("datetime"))
         if date:
@@ -1549,7 +1555,7 @@ def page_published(root: etree._Element) -> str | None:
         date = _iso_date(m.group(1)) if m else None
         if date:
             return date
-    return None
+    return next((dates[name] for name in _DATE_META if name in dates), None)
 
 
 def _iso_date(value: str | None) -> str | None:

@@ -1388,6 +1388,12 @@ def test_page_wide_facts_take_memory_by_blocks_not_by_the_pages_elements() -> No
     # schema.org microdata in the body: a <time>'s datetime
     ("", '<time itemprop="datePublished" datetime="2019/11/8 09:00">8 Nov</time>', "2019-11-08"),
     ('<meta name="DC.date.issued" content="2014-09-15">', "", "2014-09-15"),
+    # a generic date <meta> (a news site's modification time) yields to a publication date anywhere
+    ('<meta name="date" content="2020-01-06T09:22:36Z"><meta property="article:published_time"'
+     ' content="2020-01-03T09:48:24Z">', "", "2020-01-03"),
+    ('<meta name="sailthru.date" content="2019-07-04 11:23:38">'
+     '<script type="application/ld+json">{"datePublished":"2019-01-08"}</script>', "", "2019-01-08"),
+    ('<meta name="sailthru.date" content="2019-07-04 11:23:38">', "", "2019-07-04"),  # but it is the only one
     # no date there: a date that is none, the epoch a template wrote for a missing one, a date in the text
     ('<meta name="date" content="2021-13-45">', "<p>Published on 2021-05-04.</p>", None),
     ('<meta property="article:published_time" content="1970-01-01T00:00:00Z">', "", None),
