@@ -1522,7 +1522,9 @@ _PUBLISHED_META = (
 #: Meta names of a date that may be the page's last change (a news site's "date" and "sailthru.date"
 #: are its modification time beside its article:published_time): the date only when nothing else gives one.
 _DATE_META = ("date", "dc.date", "dcterms.date", "sailthru.date")
-_ITEMPROP_PUBLISHED = etree.XPath("//*[@itemprop='datePublished']")
+#: (not a comment's, in the item it belongs to: a blog's comments before or without its post's date)
+_ITEMPROP_PUBLISHED = etree.XPath("//*[@itemprop='datePublished']"
+                                  "[not(ancestor::*[@itemscope][1][contains(@itemtype, 'omment')])]")
 _JSON_LD = etree.XPath("//script[@type='application/ld+json']")
 _JSON_LD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
 #: A date as pages write it in these places: ISO 8601 (a time may follow), or with slashes.

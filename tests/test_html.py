@@ -1394,6 +1394,12 @@ def test_page_wide_facts_take_memory_by_blocks_not_by_the_pages_elements() -> No
     ('<meta name="sailthru.date" content="2019-07-04 11:23:38">'
      '<script type="application/ld+json">{"datePublished":"2019-01-08"}</script>', "", "2019-01-08"),
     ('<meta name="sailthru.date" content="2019-07-04 11:23:38">', "", "2019-07-04"),  # but it is the only one
+    # a comment's date (schema.org microdata) is no date of the page's; the post's after it is
+    ("", '<div itemscope itemtype="http://schema.org/Comment"><time itemprop="datePublished"'
+     ' datetime="2022-02-02">a reader wrote</time></div>', None),
+    ("", '<div itemscope itemtype="https://schema.org/comment"><span itemprop="datePublished" content="2022-02-02">'
+     '</span></div><article itemscope itemtype="https://schema.org/BlogPosting"><time itemprop="datePublished"'
+     ' datetime="2021-05-04">4 May</time></article>', "2021-05-04"),
     # no date there: a date that is none, the epoch a template wrote for a missing one, a date in the text
     ('<meta name="date" content="2021-13-45">', "<p>Published on 2021-05-04.</p>", None),
     ('<meta property="article:published_time" content="1970-01-01T00:00:00Z">', "", None),
