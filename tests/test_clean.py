@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -1737,6 +1738,24 @@ def test_shards_whose_files_would_share_a_name_are_refused(runner: CliRunner, ti
     assert json.loads((tmp_path / "out2" / REPORT_NAME).read_text(encoding="utf-8"))["shards"] == 2
 
 
+@contextlib.contextmanager
+def _lock_held(lock: Path, mode: str = "a+b") -> Iterator[None]:
+    """Another process holding the lock file ``lock`` (as another run of `sieve clean` holds
+    its folder's) while the block runs; it ends after it, and its lock with it."""
+    other = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time\n"
+        f"f = open({str(lock)!r}, {mode!r})\n"
+        "fcntl.flock(f.fileno(), fcntl.LOCK_EX)\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_a_second_run_into_a_folder_in_use_is_refused(runner: CliRunner, tiny_model_dir: Path, data_dir: Path,
                                                       tmp_path: Path) -> None:
     fcntl = pytest.importorskip("fcntl")
@@ -1744,21 +1763,11 @@ def test_a_second_run_into_a_folder_in_use_is_refused(runner: CliRunner, tiny_mo
 
     out = tmp_path / "out"
     out.mkdir()
-    other = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, sys, time\n"
-        f"f = open({str(out / LOCK_NAME)!r}, 'a+b')\n"
-        "fcntl.flock(f.fileno(), fcntl.LOCK_EX)\n"
-        "print('locked', flush=True)\n"
-        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert other.stdout is not None and other.stdout.readline().strip() == "locked"
+    with _lock_held(out / LOCK_NAME):
         result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(out))
         assert result.exit_code == 1
         assert f"another `sieve clean` is writing into {out} now" in result.stderr
         assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME]
-    finally:
-        other.kill()
-        other.wait()
     # the lock goes with its process: the folder is free again
     assert _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(out)).exit_code == 0
     assert fcntl is not None
@@ -1778,23 +1787,13 @@ def test_a_run_into_a_folder_above_or_below_one_in_use_is_refused(held: str, run
     (src / "sub").mkdir(parents=True)
     (src / "sub" / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
     (tmp_path / held).mkdir(parents=True)
-    other = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, sys, time\n"
-        f"f = open({str(tmp_path / held / LOCK_NAME)!r}, 'a+b')\n"
-        "fcntl.flock(f.fileno(), fcntl.LOCK_EX)\n"
-        "print('locked', flush=True)\n"
-        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
     inputs, out = ((str(data_dir / "story.txt"), tmp_path / "out" / "sub") if held == "out"
                    else (str(src), tmp_path / "out"))
-    try:
-        assert other.stdout is not None and other.stdout.readline().strip() == "locked"
+    with _lock_held(tmp_path / held / LOCK_NAME):
         result = _clean(runner, tiny_model_dir, inputs, "-o", str(out))
         assert result.exit_code == 1, result.stderr
         assert f"another `sieve clean` is writing into {tmp_path / held} now" in result.stderr
         assert not list((tmp_path / "out").rglob("*.gz"))
-    finally:
-        other.kill()
-        other.wait()
     assert _clean(runner, tiny_model_dir, inputs, "-o", str(out)).exit_code == 0  # the other run ended
 
 
@@ -1821,20 +1820,10 @@ def test_a_lock_file_of_another_user_still_locks_the_folder(runner: CliRunner, t
         return real_open(file, mode, *args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(builtins, "open", as_another_user)
-    other = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, sys, time\n"
-        f"f = open({str(lock)!r}, 'rb')\n"
-        "fcntl.flock(f.fileno(), fcntl.LOCK_EX)\n"
-        "print('locked', flush=True)\n"
-        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert other.stdout is not None and other.stdout.readline().strip() == "locked"
+    with _lock_held(lock, "rb"):
         result = _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(out))
         assert result.exit_code == 1, result.stderr
         assert f"another `sieve clean` is writing into {out} now" in result.stderr
-    finally:
-        other.kill()
-        other.wait()
     assert _clean(runner, tiny_model_dir, str(data_dir / "story.txt"), "-o", str(out)).exit_code == 0
 
 
