@@ -7,6 +7,7 @@ hand-written ``tests/data/labelled.jsonl`` and the language model is the shipped
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # HistGradientBoosting's OpenMP threads cost far more than they gain on a few hundred
@@ -19,6 +20,7 @@ import sys  # noqa: E402
 import sysconfig  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
@@ -142,3 +144,13 @@ def break_document(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setattr(sieve.language, "finish", finish)
 
     return make
+
+
+def workers_of(psutil: Any, pid: int) -> list[Any]:
+    """The worker processes of the run ``pid`` (not multiprocessing's resource tracker)."""
+    found = []
+    for child in psutil.Process(pid).children():
+        with contextlib.suppress(psutil.Error):  # gone, or a zombie not yet reaped
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                found.append(child)
+    return found

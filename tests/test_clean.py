@@ -687,6 +687,7 @@ def test_the_command_forks_its_workers(tiny_model_dir: Path, data_dir: Path, tmp
                                        sieve_executable: str) -> None:
     # the run imported NumPy (the template memory did), whose thread pool made it spawn
     psutil = pytest.importorskip("psutil")
+    from conftest import workers_of
     src = tmp_path / "in"
     src.mkdir()
     for i in range(4):
@@ -700,7 +701,7 @@ def test_the_command_forks_its_workers(tiny_model_dir: Path, data_dir: Path, tmp
         deadline = time.monotonic() + 120
         workers: list = []
         while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
-            workers = _workers_of(psutil, proc.pid)
+            workers = workers_of(psutil, proc.pid)
             time.sleep(0.02)
         assert len(workers) == 2, "the run did not start its two workers"
         parent = psutil.Process(proc.pid).cmdline()
@@ -749,20 +750,11 @@ def test_the_workers_of_a_killed_run_end_too(tiny_model_dir: Path, data_dir: Pat
             with contextlib.suppress(psutil.NoSuchProcess):
                 child.kill()
 
-def _workers_of(psutil, pid: int) -> list:  # type: ignore[no-untyped-def]
-    """The worker processes of the run ``pid`` (not multiprocessing's resource tracker)."""
-    found = []
-    for child in psutil.Process(pid).children():
-        with contextlib.suppress(psutil.Error):  # gone, or a zombie not yet reaped
-            if "resource_tracker" not in " ".join(child.cmdline()):
-                found.append(child)
-    return found
-
-
 def test_a_killed_worker_costs_no_shard_and_one_that_kills_its_worker_only_itself(
         tiny_model_dir: Path, data_dir: Path, tmp_path: Path, sieve_executable: str) -> None:
     # a worker killed by the out-of-memory killer broke the pool: every shard after it failed
     psutil = pytest.importorskip("psutil")
+    from conftest import workers_of
     src = tmp_path / "in"
     src.mkdir()
     lines = (data_dir / "articles.jsonl").read_bytes()
@@ -782,7 +774,7 @@ def test_a_killed_worker_costs_no_shard_and_one_that_kills_its_worker_only_itsel
         try:
             deadline = time.monotonic() + 240
             while proc.poll() is None and time.monotonic() < deadline:
-                workers = _workers_of(psutil, proc.pid)
+                workers = workers_of(psutil, proc.pid)
                 for child in workers:
                     with contextlib.suppress(psutil.Error):
                         if len(killed) < kills and child.pid not in spared and child.cpu_times().user > 0.5:

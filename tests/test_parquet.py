@@ -3,7 +3,6 @@ the real command line, with the shipped models; bad files as rejects."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gzip
 import io
@@ -492,16 +491,6 @@ def test_other_commands_refuse_a_parquet_name_for_their_json_lines(runner: CliRu
 
 # -- a run with workers: the command itself holds no pyarrow ------------------------------
 
-def _worker_processes(psutil, pid: int) -> list:  # type: ignore[no-untyped-def]
-    """The worker processes of the run ``pid`` (not multiprocessing's resource tracker)."""
-    found = []
-    for child in psutil.Process(pid).children():
-        with contextlib.suppress(psutil.Error):  # gone, or a zombie not yet reaped
-            if "resource_tracker" not in " ".join(child.cmdline()):
-                found.append(child)
-    return found
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers fork on Linux only")
 @pytest.mark.parametrize(("kind", "output"), [("parquet", "jsonl"), ("jsonl", "parquet"), ("parquet", "parquet")])
 def test_a_parquet_run_forks_its_workers_and_leaves_pyarrow_to_them(shipped_model_dir: Path, tmp_path: Path,
@@ -511,6 +500,7 @@ def test_a_parquet_run_forks_its_workers_and_leaves_pyarrow_to_them(shipped_mode
     # the command (about 60 MB, held for the whole run), and pyarrow's threads made it spawn
     # its workers: each a fresh interpreter
     psutil = pytest.importorskip("psutil")
+    from conftest import workers_of
     src = tmp_path / "in"
     src.mkdir()
     for i in range(4):
@@ -527,7 +517,7 @@ def test_a_parquet_run_forks_its_workers_and_leaves_pyarrow_to_them(shipped_mode
         deadline = time.monotonic() + 120
         workers: list = []
         while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
-            workers = _worker_processes(psutil, proc.pid)
+            workers = workers_of(psutil, proc.pid)
             time.sleep(0.02)
         assert len(workers) == 2, "the run did not start its two workers"
         parent = psutil.Process(proc.pid)
