@@ -154,3 +154,17 @@ def workers_of(psutil: Any, pid: int) -> list[Any]:
             if "resource_tracker" not in " ".join(child.cmdline()):
                 found.append(child)
     return found
+
+
+def started_workers(psutil: Any, proc: Any, count: int = 2, seconds: float = 120) -> list[Any]:
+    """The ``count`` worker processes of the run ``proc`` (a ``subprocess.Popen``), once it has
+    started them (the test fails if it has not within ``seconds``)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    workers: list[Any] = []
+    while time.monotonic() < deadline and len(workers) < count and proc.poll() is None:
+        workers = workers_of(psutil, proc.pid)
+        time.sleep(0.02)
+    assert len(workers) == count, f"the run did not start its {count} workers"
+    return workers

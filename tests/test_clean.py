@@ -687,7 +687,7 @@ def test_the_command_forks_its_workers(tiny_model_dir: Path, data_dir: Path, tmp
                                        sieve_executable: str) -> None:
     # the run imported NumPy (the template memory did), whose thread pool made it spawn
     psutil = pytest.importorskip("psutil")
-    from conftest import workers_of
+    from conftest import started_workers
     src = tmp_path / "in"
     src.mkdir()
     for i in range(4):
@@ -698,12 +698,7 @@ def test_the_command_forks_its_workers(tiny_model_dir: Path, data_dir: Path, tmp
                              "-o", str(tmp_path / "out")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=env)
     try:
-        deadline = time.monotonic() + 120
-        workers: list = []
-        while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
-            workers = workers_of(psutil, proc.pid)
-            time.sleep(0.02)
-        assert len(workers) == 2, "the run did not start its two workers"
+        workers = started_workers(psutil, proc)
         parent = psutil.Process(proc.pid).cmdline()
         assert [w.cmdline() for w in workers] == [parent, parent]  # forked: the run's own command line
     finally:

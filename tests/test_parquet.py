@@ -9,7 +9,6 @@ import io
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -500,7 +499,7 @@ def test_a_parquet_run_forks_its_workers_and_leaves_pyarrow_to_them(shipped_mode
     # the command (about 60 MB, held for the whole run), and pyarrow's threads made it spawn
     # its workers: each a fresh interpreter
     psutil = pytest.importorskip("psutil")
-    from conftest import workers_of
+    from conftest import started_workers
     src = tmp_path / "in"
     src.mkdir()
     for i in range(4):
@@ -514,12 +513,7 @@ def test_a_parquet_run_forks_its_workers_and_leaves_pyarrow_to_them(shipped_mode
                              str(shipped_model_dir), "-o", str(tmp_path / "out"), "--format", output],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        workers: list = []
-        while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
-            workers = workers_of(psutil, proc.pid)
-            time.sleep(0.02)
-        assert len(workers) == 2, "the run did not start its two workers"
+        workers = started_workers(psutil, proc)
         parent = psutil.Process(proc.pid)
         assert [w.cmdline() for w in workers] == [parent.cmdline()] * 2  # forked: the run's own command line
         assert not [m.path for m in parent.memory_maps() if "arrow" in Path(m.path).name]
