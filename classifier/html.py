@@ -1623,12 +1623,14 @@ def _limit_attributes(text: str) -> str:
 
 
 #: The characters no XML text may hold but NUL (removed before): C0 controls but tab, line
-#: feed and carriage return, U+FFFE and U+FFFF. A vertical tab or form feed is a line
-#: end (as a <pre> reads it), a separator a space (both whitespace, as the text reads them);
-#: the others, no letter of any language, go.
-_NOT_XML = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: feed and carriage return, U+FFFE and U+FFFF, and lone surrogates (a Python string a
+#: caller made from broken JSON; libxml2 stopped the page at one). A vertical tab or form
+#: feed is a line end (as a <pre> reads it), a separator a space (both whitespace, as the
+#: text reads them), a surrogate U+FFFD (as a decoder replaces what it cannot read); the
+#: others, no letter of any language, go.
+_NOT_XML = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _AS_XML = {**dict.fromkeys([*range(0x01, 0x09), *range(0x0e, 0x1c), 0xfffe, 0xffff]), 0x0b: "\n", 0x0c: "\n",
-           **dict.fromkeys(range(0x1c, 0x20), " ")}
+           **dict.fromkeys(range(0x1c, 0x20), " "), **dict.fromkeys(range(0xd800, 0xe000), "\ufffd")}
 
 
 def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,

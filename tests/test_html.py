@@ -930,6 +930,13 @@ def test_control_characters_after_a_void_element_leave_the_page_readable() -> No
     assert [b.text for b in html_to_blocks(page)] == ["The ferry sails at nine. Tickets cost four pounds.", "a\nb"]
 
 
+def test_a_lone_surrogate_in_a_pages_string_is_a_replacement_character() -> None:
+    # a string made from broken JSON ("\\ud800" alone): libxml2 stopped the page at it, the
+    # rest of the paragraph and every block after it lost without a word
+    page = "<p>Caf\ud83d at the harbour</p><p>The ferry sails at nine.</p>"
+    assert [b.text for b in html_to_blocks(page)] == ["Caf\ufffd at the harbour", "The ferry sails at nine."]
+
+
 def test_paragraphs_items_and_rows_left_open_around_an_open_inline_element_are_flat() -> None:
     # an old hand-written page opens <font> in each <p> and closes neither: HTML closes the
     # paragraph at the next <p>, libxml2 nested each inside the one before (the page's last
