@@ -114,14 +114,22 @@ def test_pages_stored_as_bytes_are_decoded_as_page_files(runner: CliRunner, ship
     assert "Home" not in result.stdout.split("\n", 3)[-1]
 
 
+
+def _damage_row_group(data: bytearray, group: int) -> None:
+    """Overwrite the middle of the first column chunk of row group ``group`` of the Parquet
+    file ``data`` (its header and footer intact): that group cannot be decoded."""
+    import pyarrow.parquet as pq
+
+    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(group).column(0)
+    start = column.dictionary_page_offset or column.data_page_offset
+    data[start + 20:start + column.total_compressed_size - 4] = b"\xab" * (column.total_compressed_size - 24)
+
 def test_a_damaged_row_group_is_one_reject_and_the_others_are_read(tmp_path: Path) -> None:
     texts = [f"Paragraph {i} of a story about the harbour, long enough to be a paragraph." for i in range(9)]
     buffer = io.BytesIO()
     pq.write_table(pa.table({"text": texts, "id": [f"d{i}" for i in range(9)]}), buffer, row_group_size=3)
     data = bytearray(buffer.getvalue())
-    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(1).column(0)
-    start = column.dictionary_page_offset or column.data_page_offset
-    data[start + 20:start + column.total_compressed_size - 4] = b"\xab" * (column.total_compressed_size - 24)
+    _damage_row_group(data, 1)
     path = tmp_path / "damaged.parquet"
     path.write_bytes(bytes(data))
     rejects: list[Reject] = []
@@ -557,9 +565,7 @@ def test_batches_are_sized_by_bytes_and_read_every_row_across_row_groups(tmp_pat
     whole.write_bytes(bytes(data))
     assert [doc.id for doc in read_any(whole, RejectSink())] == [f"d{i}" for i in range(120)]
     # a damaged row group, batches spanning row groups (40 rows each, read 16 at a time)
-    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(1).column(0)
-    start = column.dictionary_page_offset or column.data_page_offset
-    data[start + 20:start + column.total_compressed_size - 4] = b"\xab" * (column.total_compressed_size - 24)
+    _damage_row_group(data, 1)
     damaged = tmp_path / "damaged.parquet"
     damaged.write_bytes(bytes(data))
     rejects: list[Reject] = []
