@@ -764,7 +764,7 @@ def run_clean(
     stopped: list[ShardTask] = []  # the shards of a run stopped on a local Dask cluster
     with contextlib.ExitStack() as stack:
         # once the cluster is closed (its workers killed under the shards they held): their unfinished files
-        stack.callback(lambda: _remove_run_parts(stopped))
+        stack.callback(lambda: _remove_stopped(stopped, this_run_only=True))
         try:
             client = stack.enter_context(connect)
         except BaseException:  # nothing was written: the folders this run made go too
@@ -1149,35 +1149,23 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 STOP_WAIT_SECONDS = 5.0
 
 
-def _remove_stopped(tasks: Iterable[ShardTask]) -> None:
+def _remove_stopped(tasks: Iterable[ShardTask], *, this_run_only: bool = False) -> None:
     """Remove the unfinished ``.part`` files of shards stopped under way in workers
     ``_stop`` ended (a worker ended by a signal removes none): as a rerun would
-    (``_remove_unfinished``), so a stopped run leaves its finished files only."""
-    for folder, names in _by_folder(tasks).items():
+    (``_remove_unfinished``), so a stopped run leaves its finished files only. With
+    ``this_run_only``, only the files of ``tasks``' run (``NAME.RUN.part``): those the
+    workers of a local Dask cluster left, closed under the shards they held, once the run's
+    lock is let go (another run may be writing into the folder already)."""
+    tasks = list(tasks)
+    ends = tuple(f".{run}.part" for run in {t.run for t in tasks if t.run}) if this_run_only else (".part",)
+    for folder, names in _by_folder(tasks).items() if ends else ():
         try:
             with os.scandir(folder) as listing:
-                entries = [e for e in listing if e.name.endswith(".part")]
+                entries = [e for e in listing if e.name.endswith(ends)]
         except OSError:
             continue
         for entry in entries:
             _remove_unfinished(folder, entry, names)
-
-
-def _remove_run_parts(tasks: Sequence[ShardTask]) -> None:
-    """Remove the unfinished files of ``tasks``' run (``NAME.RUN.part``) left by the workers of
-    a local Dask cluster, closed under the shards they held when the run stopped (Ctrl-C,
-    SIGTERM): a stopped run leaves its finished files only, as with ``--workers``. Only
-    this run's: another run may be writing into the folder already."""
-    tags = tuple(f".{run}.part" for run in {t.run for t in tasks if t.run})
-    for folder in _by_folder(tasks) if tags else ():
-        try:
-            with os.scandir(folder) as listing:
-                entries = [e for e in listing if e.name.endswith(tags)]
-        except OSError:
-            continue
-        for entry in entries:
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
 
 
 def _worker_init(parent: int | None = None) -> None:
