@@ -37,10 +37,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.linear_model import SGDClassifier
 
 from .cards import load_checked_pickle, read_verified, write_model
 from .document import LABELS, Document, host_name
@@ -48,6 +47,9 @@ from .errors import ModelError
 from .features import TextNgrams
 from .templates import block_role, publisher_of, text_key
 from .versions import ADAPTER_FORMAT, check_adapter_card
+
+if TYPE_CHECKING:  # a loaded adapter's models are ``trees.LinearPass``: labelling does not import scikit-learn
+    from sklearn.linear_model import SGDClassifier
 
 __all__ = ["ADAPTER_FILE", "PublisherAdapter", "choose_blend", "fit_adapter", "load_adapter", "save_adapter"]
 
@@ -207,6 +209,8 @@ def _full_proba(clf: SGDClassifier, proba: np.ndarray) -> np.ndarray:
 
 
 def _fit_linear(x: Any, y: np.ndarray, weights: np.ndarray | None = None) -> SGDClassifier | None:
+    from sklearn.linear_model import SGDClassifier
+
     if len(set(y.tolist())) < 2:
         return None
     clf = SGDClassifier(loss="log_loss", alpha=1e-4, max_iter=30, tol=None, class_weight="balanced", random_state=0)

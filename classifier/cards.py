@@ -303,7 +303,8 @@ _CALLABLE = frozenset({
 #: and the scikit-learn estimators and parts Sieve's models are made of.
 _CLASSES = frozenset({
     ("classifier.model", "BlockModel"), ("classifier.model", "ModelParams"), ("classifier.model", "_Features"),
-    ("classifier.adapt", "PublisherAdapter"),
+    ("classifier.adapt", "PublisherAdapter"), ("classifier.trees", "LinearPass"), ("classifier.trees", "TreePass"),
+    ("classifier.trees", "_Bins"), ("classifier.trees", "_Tree"),
     ("classifier.features", "DenseFeatures"), ("classifier.features", "TextNgrams"),
     ("joblib.numpy_pickle", "NumpyArrayWrapper"),
     ("sklearn.linear_model._stochastic_gradient", "SGDClassifier"),
@@ -358,6 +359,8 @@ def _unpickle_model(data: bytes) -> Any:
 
     from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
 
+    from .trees import stand_in
+
     if data[:1] == b"\x78":  # zlib
         inflate = zlib.decompressobj()
         raw = inflate.decompress(data, MAX_MODEL_BYTES)
@@ -382,7 +385,11 @@ def _unpickle_model(data: bytes) -> Any:
             # module runs its code: neither before the name is known to be allowed
             if "." in name or module not in _ALLOWED_MODULES:
                 raise ForbiddenGlobal(f"names {module}.{name}")
-            obj = super().find_class(module, name)
+            # scikit-learn's estimators are read into Sieve's stand-ins: labelling
+            # does not import scikit-learn (``trees``)
+            obj = stand_in(module, name) if (module, name) in _ALLOWED_GLOBALS else None
+            if obj is None:
+                obj = super().find_class(module, name)
             if (module, name) not in _ALLOWED_GLOBALS and not _dtype_class(module, obj):
                 raise ForbiddenGlobal(f"names {module}.{name}")
             self.named[id(obj)] = (module, name)

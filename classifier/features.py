@@ -30,8 +30,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.signal import lfilter
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from .document import HAN_KANA, Block, Document, model_text
 from .ngrams import hash_ngrams
@@ -599,7 +597,37 @@ def language_features(blocks: tuple[Block, ...]) -> np.ndarray:
     return out
 
 
-class DenseFeatures(TransformerMixin, BaseEstimator):
+class _Transformer:
+    """scikit-learn's transformer protocol (``fit``, ``transform``, ``fit_transform``,
+    ``get_params`` for ``clone``) without importing scikit-learn: labelling does not
+    (``trees``). The constructor's arguments are the parameters."""
+
+    _PARAMS: tuple[str, ...] = ()
+
+    def fit(self, rows: Sequence[BlockRow], y: object = None) -> Any:
+        return self
+
+    def transform(self, rows: Sequence[BlockRow]) -> Any:
+        raise NotImplementedError
+
+    def fit_transform(self, rows: Sequence[BlockRow], y: object = None) -> Any:
+        return self.fit(rows, y).transform(rows)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params: Any) -> Any:
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise ValueError(f"{type(self).__name__} has no parameter {k!r}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self._PARAMS)})"
+
+
+class DenseFeatures(_Transformer):
     """Shape, position, repetition and context features of each row's block (dense)."""
 
     def fit(self, rows: Sequence[BlockRow], y: object = None) -> DenseFeatures:
@@ -617,9 +645,11 @@ class DenseFeatures(TransformerMixin, BaseEstimator):
         return out
 
 
-class TextNgrams(TransformerMixin, BaseEstimator):
+class TextNgrams(_Transformer):
     """Hashed character n-grams (2-4, inside words) and word uni/bigrams of each
     row's block, side by side, each family l2-normalised (see ``ngrams``)."""
+
+    _PARAMS = ("n_char_features", "n_word_features", "max_chars")
 
     def __init__(self, n_char_features: int = 2**17, n_word_features: int = 2**15,
                  max_chars: int = MAX_TEXT_CHARS) -> None:
@@ -687,11 +717,44 @@ def _decayed_mean(values: np.ndarray, decay: float) -> np.ndarray:
     """Exponentially decayed mean of the rows *before* each row (0 for the first)."""
     if len(values) <= 1:
         return np.zeros_like(values)
-    acc = lfilter([1.0], [1.0, -decay], values, axis=0)
-    weight = lfilter([1.0], [1.0, -decay], np.ones(len(values)))
+    acc = _decayed_sums(values, decay)
+    weight = _decay_weights(decay, len(values))
     out = np.zeros_like(values)
     out[1:] = acc[:-1] / weight[:-1, None]
     return out
+
+
+_WEIGHTS: dict[float, np.ndarray] = {}
+
+
+def _decay_weights(decay: float, n: int) -> np.ndarray:
+    """``_decayed_sums`` of ``n`` ones (the same for every document: kept, and grown
+    by continuing the same steps)."""
+    known = _WEIGHTS.get(decay)
+    if known is None or len(known) < n:
+        y = float(known[-1]) if known is not None and len(known) else 0.0
+        more = []
+        for _ in range(max(n, 64) - (len(known) if known is not None else 0)):
+            y = decay * y + 1.0
+            more.append(y)
+        known = np.concatenate([known, more]) if known is not None else np.array(more)
+        _WEIGHTS[decay] = known
+    return known[:n]
+
+
+def _decayed_sums(values: np.ndarray, decay: float) -> np.ndarray:
+    """``y[i] = decay * y[i - 1] + values[i]`` down each column (``y[-1] = 0``): the
+    same rounding, step by step, as SciPy's ``lfilter([1], [1, -decay], values,
+    axis=0)``, without importing ``scipy.signal`` (half a second and most of SciPy)."""
+    columns = []
+    for column in values.T.tolist():
+        y = 0.0
+        sums = []
+        for x in column:
+            y = decay * y + x
+            sums.append(y)
+        columns.append(sums)
+    return np.array(columns, dtype=np.float64).T.reshape(values.shape)
 
 
 def _max_subarray(gain: np.ndarray) -> tuple[int, int]:
@@ -838,10 +901,11 @@ def article_context(probs: np.ndarray, chars: np.ndarray) -> np.ndarray:
     run_len = np.bincount(run_id)[run_id]
     run_start = np.flatnonzero(breaks)[run_id]
     f += [np.log1p(run_len), (idx - run_start) / run_len]
+    ends = probs[:, (0, 2)]  # content and navigation: the columns read
     for decay in (0.6, 0.85):
-        fwd = _decayed_mean(probs, decay)
-        bwd = _decayed_mean(probs[::-1], decay)[::-1]
-        f += [fwd[:, 0], fwd[:, 2], bwd[:, 0], bwd[:, 2]]
+        fwd = _decayed_mean(ends, decay)
+        bwd = _decayed_mean(ends[::-1], decay)[::-1]
+        f += [fwd[:, 0], fwd[:, 1], bwd[:, 0], bwd[:, 1]]
     cs, cw = np.concatenate(([0.0], np.cumsum(chars * p0))), np.concatenate(([0.0], np.cumsum(chars)))
     for w in (3, 10):
         lo, hi = _window_bounds(n, w)

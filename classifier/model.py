@@ -29,15 +29,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
-import sklearn
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import SGDClassifier
-from sklearn.model_selection import GroupKFold
-from threadpoolctl import threadpool_limits
 
 from .cards import load_checked_pickle, read_verified, verify_file, write_model
 from .document import LABELS, Block, Document, Label, without_blank_blocks
@@ -55,7 +50,13 @@ from .features import (
 )
 from .language import _text_weight
 from .templates import publisher_of
+from .trees import LinearPass, TreePass, linear_proba
+from .trees import tree_proba as tree_proba
 from .versions import MODEL_FORMAT, RETRAIN, check_block_model_card, features_compatible
+
+if TYPE_CHECKING:  # training imports scikit-learn; labelling does not (``trees``)
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import SGDClassifier
 
 __all__ = [
     "BLOCK_MODEL_FILE",
@@ -179,8 +180,9 @@ class BlockModel:
     params: ModelParams = field(default_factory=ModelParams)
     features_version_: int = FEATURES_VERSION
     n_dense_: int = 0
-    block_pass_: SGDClassifier | None = None
-    context_pass_: HistGradientBoostingClassifier | None = None
+    #: trained: scikit-learn's estimators; loaded from a file: their stand-ins (``trees``)
+    block_pass_: SGDClassifier | LinearPass | None = None
+    context_pass_: HistGradientBoostingClassifier | TreePass | None = None
 
     # -- features ----------------------------------------------------------------
     def featurize(self, documents: Sequence[Document]) -> _Features:
@@ -234,6 +236,10 @@ class BlockModel:
         Without ``features``, blank blocks (``document.is_blank``) are left out of the
         documents, as labelling leaves them out of every block's context.
         """
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.model_selection import GroupKFold
+        from threadpoolctl import threadpool_limits
+
         if features is None:
             documents = [without_blank_blocks(d)[0] for d in documents]
         y = _gold_vector(documents)
@@ -268,7 +274,9 @@ class BlockModel:
             oof = _block_proba(self.block_pass_, feats)
         x2 = _context_matrix(feats, oof)
         labelled = y >= 0
-        with threadpool_limits(limits=1, user_api="openmp"):  # see predict_proba
+        # one OpenMP thread: parallel workers (CV, training beside a run) would
+        # oversubscribe the cores; labelling walks the trees on one thread too
+        with threadpool_limits(limits=1, user_api="openmp"):
             self.context_pass_ = HistGradientBoostingClassifier(
                 max_iter=p.trees, learning_rate=p.learning_rate, max_leaf_nodes=p.max_leaf_nodes,
                 min_samples_leaf=p.min_samples_leaf, l2_regularization=p.l2_regularization,
@@ -278,6 +286,8 @@ class BlockModel:
         return self
 
     def _fit_block_pass(self, feats: _Features, y: np.ndarray, w: np.ndarray) -> SGDClassifier:
+        from sklearn.linear_model import SGDClassifier
+
         labelled = np.flatnonzero(y >= 0)
         x = feats.text[labelled]
         clf = SGDClassifier(loss="log_loss", alpha=self.params.alpha, max_iter=self.params.epochs, tol=None,
@@ -309,10 +319,10 @@ class BlockModel:
         if not feats.bounds or feats.bounds[-1][1] == 0:
             return [np.zeros((0, len(LABELS))) for _ in documents]
         p1 = _block_proba(self.block_pass_, feats)
-        # one OpenMP thread: the trees' per-call thread start-up costs more than it
-        # gains on batches this size, and parallel workers would oversubscribe the cores
-        with threadpool_limits(limits=1, user_api="openmp"):
-            p2 = _expand(tree_proba(self.context_pass_, _context_matrix(feats, p1)), self.context_pass_.classes_)
+        # the trees walk on one thread (``tree_proba``): a thread's start-up per call
+        # costs more than it gains on batches this size, and parallel workers would
+        # oversubscribe the cores
+        p2 = _expand(tree_proba(self.context_pass_, _context_matrix(feats, p1)), self.context_pass_.classes_)
         if not self.params.smooth:
             return [p2[a:b] for a, b in feats.bounds]
         out = [smooth(p2[a:b], [blk.text for blk in doc.blocks]) for (a, b), doc in zip(feats.bounds, documents)]
@@ -401,43 +411,10 @@ def _expand(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return full
 
 
-def tree_proba(clf: HistGradientBoostingClassifier, x: np.ndarray) -> np.ndarray:
-    """``clf.predict_proba(x)``, computed on binned features: the values are first
-    mapped to the model's own bins (uint8), then every tree reads those. The trees
-    take the same branches either way (the bins are cut at the trees' thresholds;
-    a test checks that the answers are equal), and a tree walk over 1-byte bins is
-    about 4x faster than over the float matrix. This reads attributes scikit-learn
-    keeps private; where they are missing, ``predict_proba`` answers."""
-    try:
-        mapper = clf._bin_mapper
-        predictors = clf._predictors
-        baseline = clf._baseline_prediction
-        missing_bin = mapper.missing_values_bin_idx_
-    except AttributeError:  # pragma: no cover - another scikit-learn
-        return clf.predict_proba(x)
-    if x.shape[0] == 0:
-        return np.zeros((0, len(clf.classes_)))
-    if x.shape[1] != clf.n_features_in_:
-        return clf.predict_proba(x)  # its own checks and messages
-    binned = mapper.transform(np.ascontiguousarray(x, dtype=np.float64))
-    raw = np.zeros((x.shape[0], clf.n_trees_per_iteration_), order="F")
-    raw += baseline
-    for trees in predictors:
-        for k, tree in enumerate(trees):
-            raw[:, k] += tree.predict_binned(binned, missing_bin, 1)
-    if raw.shape[1] == 1:  # two classes: one logit
-        p = 1.0 / (1.0 + np.exp(-raw[:, 0]))
-        return np.column_stack([1.0 - p, p])
-    raw -= raw.max(axis=1, keepdims=True)
-    np.exp(raw, out=raw)
-    raw /= raw.sum(axis=1, keepdims=True)
-    return np.ascontiguousarray(raw)
-
-
-def _block_proba(clf: SGDClassifier, feats: _Features) -> np.ndarray:
+def _block_proba(clf: SGDClassifier | LinearPass, feats: _Features) -> np.ndarray:
     # pass 1 reads the text alone: with the dense features too it grows confident in
     # ways that do not carry to new publishers (measured: pass 2 loses 2-3 points F1)
-    return _expand(clf.predict_proba(feats.text), clf.classes_)
+    return _expand(linear_proba(clf.coef_, clf.intercept_, feats.text), clf.classes_)
 
 
 def _context_matrix(feats: _Features, p1: np.ndarray) -> np.ndarray:
@@ -713,6 +690,7 @@ def save_model(model: BlockModel, model_dir: Path, *, card: dict[str, Any] | Non
                file_name: str = BLOCK_MODEL_FILE) -> Path:
     """Write ``model_dir/blocks.joblib`` (or ``file_name``) and its card; return the model path."""
     import joblib
+    import sklearn
 
     path = model_dir / file_name
     write_model(path, lambda part: joblib.dump(model, part, compress=("zlib", 6)), {
@@ -811,6 +789,8 @@ def _cross_validate(documents: Sequence[Document], *, params: ModelParams | None
                     groups: Sequence[str] | None,
                     training: Callable[[Sequence[int]], tuple[Sequence[Document], Sequence[str]]] | None,
                     one_block_min_chars: int | None) -> tuple[dict[str, Any], list[np.ndarray]]:
+    from sklearn.model_selection import GroupKFold
+
     params = params or ModelParams()
     if groups is None:
         groups = publisher_groups(documents)

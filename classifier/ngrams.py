@@ -25,7 +25,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import normalize
 
 __all__ = ["hash_ngrams", "char_ngram_matrix", "word_ngram_matrix"]
 
@@ -87,7 +86,23 @@ def _bag(rows: np.ndarray, hashes: np.ndarray, n_rows: int, n_features: int) -> 
     m = sp.csr_matrix((data, (rows, cols)), shape=(n_rows, n_features), dtype=np.float32)
     m.sum_duplicates()
     m.sort_indices()
-    return normalize(m, norm="l2", copy=False)
+    _normalize_rows(m)
+    return m
+
+
+def _normalize_rows(m: sp.csr_matrix) -> None:
+    """Divide each row of ``m`` (float32 counts) by its l2 norm, in place, exactly as
+    scikit-learn's ``normalize(m, norm="l2")`` does (labelling does not import it): the
+    squares summed in float64 (sums of integers: exact in any order), the square root
+    and the division in float64, each value then rounded to float32."""
+    data = m.data
+    lengths = np.diff(m.indptr)
+    filled = lengths > 0
+    if not data.size:
+        return
+    sums = np.add.reduceat((data * data).astype(np.float64), m.indptr[:-1][filled])
+    norms = np.sqrt(sums)
+    data[:] = (data / np.repeat(norms, lengths[filled])).astype(np.float32)
 
 
 #: Layout in a text's head: a run of white space, or white space other than a space.

@@ -325,3 +325,24 @@ def test_circled_letters_make_no_lower_case_text_upper_case() -> None:
         assert (shape["upper_share"], shape["all_caps"]) == (0.0, 0.0), (text, shape["upper_share"])
     shape = dict(zip(SHAPE_NAMES, block_shape(Block("ⓗⓞⓜⓔ NEWS é"))))
     assert (shape["upper_share"], shape["all_caps"]) == (0.8, 0.0)
+
+
+@given(st.lists(st.floats(-1e6, 1e6), max_size=300), st.sampled_from([0.6, 0.85, 0.999]))
+def test_decayed_sums_are_scipys_first_order_filter_bit_for_bit(values: list, decay: float) -> None:
+    from scipy.signal import lfilter
+
+    from classifier.features import _decayed_sums
+
+    x = np.array(values, dtype=np.float64).reshape(-1, 1).repeat(2, axis=1)
+    x[:, 1] *= -0.5
+    expected = lfilter([1.0], [1.0, -decay], x, axis=0) if len(x) else x
+    assert _decayed_sums(x, decay).tobytes() == expected.tobytes()
+
+
+def test_decay_weights_grow_as_the_same_filter_of_ones() -> None:
+    from scipy.signal import lfilter
+
+    from classifier.features import _decay_weights
+
+    for n in (3, 500, 70, 1):  # kept between calls, grown past what was kept
+        assert _decay_weights(0.7, n).tobytes() == lfilter([1.0], [1.0, -0.7], np.ones(n)).tobytes()

@@ -343,13 +343,31 @@ def test_model_files_are_not_left_half_written(tiny_model_dir: Path) -> None:
 # -- the trees read binned features: the same answers as predict_proba ----------------------------
 
 
-def test_tree_proba_equals_predict_proba_on_the_tiny_model(tiny_model: BlockModel, labelled_documents: list) -> None:
-    feats = tiny_model.featurize(labelled_documents)
-    x = model_module._context_matrix(feats, model_module._block_proba(tiny_model.block_pass_, feats))
-    expected = tiny_model.context_pass_.predict_proba(x)
-    got = model_module.tree_proba(tiny_model.context_pass_, x)
-    assert got.shape == expected.shape and got.shape[0] > 10
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+def test_a_loaded_model_labels_as_the_trained_one_and_as_scikit_learn(tiny_model_dir: Path,
+                                                                     labelled_documents: list) -> None:
+    # the trained model holds scikit-learn's estimators; its file is read into
+    # Sieve's stand-ins (``trees``): the same probabilities, bit for bit, and the
+    # estimators' own predict_proba agrees
+    from conftest import TINY_PARAMS
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import SGDClassifier
+
+    trained = model_module.fit_block_model(labelled_documents, params=TINY_PARAMS)
+    assert isinstance(trained.block_pass_, SGDClassifier)
+    assert isinstance(trained.context_pass_, HistGradientBoostingClassifier)
+    model_module.save_model(trained, tiny_model_dir.parent / "again")
+    loaded = load_model(tiny_model_dir.parent / "again")
+    assert not isinstance(loaded.block_pass_, SGDClassifier)
+    assert not isinstance(loaded.context_pass_, HistGradientBoostingClassifier)
+    got, expected = loaded.predict_proba(labelled_documents), trained.predict_proba(labelled_documents)
+    assert sum(len(p) for p in got) > 100
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(got, expected))
+    feats = trained.featurize(labelled_documents)
+    p1 = model_module._expand(trained.block_pass_.predict_proba(feats.text), trained.block_pass_.classes_)
+    assert model_module._block_proba(loaded.block_pass_, feats).tobytes() == p1.tobytes()
+    x = model_module._context_matrix(feats, p1)
+    np.testing.assert_allclose(model_module.tree_proba(loaded.context_pass_, x),
+                               trained.context_pass_.predict_proba(x), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("classes", [2, 3])

@@ -104,3 +104,19 @@ def test_hashes_are_the_same_in_another_process() -> None:
                          env={"PYTHONHASHSEED": "123", "PATH": ""}).stdout
     here = hash_ngrams(["Sieve cleans corpora."], n_char_features=2**16, n_word_features=2**10)
     assert out.strip() == str(list(here.indices))
+
+
+@given(st.lists(st.lists(st.integers(1, 5000), max_size=40), min_size=1, max_size=30))
+def test_rows_are_normalised_as_scikit_learn_normalises_them(rows: list) -> None:
+    # labelling does not import scikit-learn: its l2 normalisation, bit for bit
+    from sklearn.preprocessing import normalize
+
+    from classifier.ngrams import _normalize_rows
+
+    indptr = np.cumsum([0] + [len(r) for r in rows])
+    data = np.array([v for r in rows for v in r], dtype=np.float32)
+    indices = np.concatenate([np.arange(len(r)) for r in rows]).astype(np.int32) if data.size else np.zeros(0, np.int32)
+    m = sp.csr_matrix((data, indices, indptr), shape=(len(rows), 40))
+    expected = normalize(m.copy(), norm="l2")
+    _normalize_rows(m)
+    assert m.data.dtype == np.float32 and m.data.tobytes() == expected.data.tobytes()

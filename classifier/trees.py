@@ -1,0 +1,293 @@
+"""Labelling with a trained block model without importing scikit-learn.
+
+Training makes a block model's two passes with scikit-learn: an ``SGDClassifier``
+(log loss) on the hashed n-grams and a ``HistGradientBoostingClassifier`` on the
+context. Labelling needs much less: a sparse dot product and a walk down a few
+hundred small trees on binned features. Importing scikit-learn to do that costs each
+process about 0.9 s and 85 MB of memory (it imports most of SciPy), more than the
+models and a batch of documents together; every worker of a ``sieve clean`` run paid
+it, and a ``sieve score`` of one page paid it first.
+
+So a model file is read into the small classes below (``stand_in``: the unpickler of
+``cards`` makes them where the pickle names scikit-learn's estimators, keeping only
+the fitted arrays it needs), and
+
+* the block pass is ``linear_proba``: the same arithmetic as the estimator's
+  ``predict_proba`` (``X @ coef.T + intercept``, ``expit``, each row over its sum);
+* the context pass is ``tree_proba``: features mapped to the model's bins and the
+  trees walked by scikit-learn's own compiled functions (``_compiled``), loaded
+  without running scikit-learn's package initialisers, which are what imports SciPy
+  and the rest. A later ``import sklearn`` in the same process works as usual and
+  shares those modules.
+
+Either way the probabilities are bit-identical to the estimators' (tests compare
+them, and trained models go through the same two functions).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import importlib.util
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+
+__all__ = ["LinearPass", "TreePass", "linear_proba", "stand_in", "tree_proba"]
+
+_HGB = "sklearn.ensemble._hist_gradient_boosting"
+#: The compiled modules labelling uses, and the packages whose ``__init__`` is skipped
+#: while they load (their parents: importing any of them imports them all).
+_COMPILED = (f"{_HGB}._binning", f"{_HGB}._predictor")
+_PACKAGES = ("sklearn", "sklearn.utils", "sklearn.ensemble", _HGB)
+
+
+@functools.cache
+def _compiled() -> tuple[Any, Any]:
+    """scikit-learn's ``_map_to_bins`` and ``_predict_from_binned_data``.
+
+    When scikit-learn is not imported yet, its packages are stood in for by empty
+    package modules (the same search paths, no ``__init__`` run) for as long as the
+    two compiled modules take to import, under the import lock; then the stand-ins
+    are removed, so that ``import sklearn`` later runs the real initialisers and finds
+    these modules already imported. Anything unexpected (another scikit-learn's
+    layout) falls back to a plain import.
+    """
+    if "sklearn" not in sys.modules:
+        with _imports_held():
+            try:
+                modules = _import_without_initialisers()
+            except Exception:  # another layout: the plain import below says what is wrong
+                modules = None
+        if modules is not None:
+            return modules
+    try:
+        binning = importlib.import_module(_COMPILED[0])
+        predictor = importlib.import_module(_COMPILED[1])
+        return binning._map_to_bins, predictor._predict_from_binned_data
+    except (ImportError, AttributeError) as err:  # pragma: no cover - another scikit-learn
+        raise ModelError(f"this scikit-learn has no compiled tree walker where Sieve reads it ({err}); "
+                         "install the scikit-learn version of the model's card") from err
+
+
+@contextlib.contextmanager
+def _imports_held() -> Iterator[None]:
+    """The interpreter's import lock, held: no other thread imports meanwhile."""
+    import _imp
+
+    _imp.acquire_lock()
+    try:
+        yield
+    finally:
+        _imp.release_lock()
+
+
+def _import_without_initialisers() -> tuple[Any, Any]:
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("scikit-learn is not installed")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    before = set(sys.modules)
+    stubs = []
+    for name in _PACKAGES:
+        stub = types.ModuleType(name)
+        stub.__path__ = [str(root.joinpath(*name.split(".")[1:]))]
+        sys.modules[name] = stub
+        stubs.append(name)
+    try:
+        binning = importlib.import_module(_COMPILED[0])
+        predictor = importlib.import_module(_COMPILED[1])
+        functions = binning._map_to_bins, predictor._predict_from_binned_data
+    except BaseException:
+        for name in set(sys.modules) - before:  # nothing half-imported stays behind
+            del sys.modules[name]
+        raise
+    finally:
+        for name in stubs:
+            sys.modules.pop(name, None)
+    return functions
+
+
+# -- the passes ---------------------------------------------------------------------
+
+def linear_proba(coef: np.ndarray, intercept: np.ndarray, x: Any) -> np.ndarray:
+    """``SGDClassifier(loss="log_loss").predict_proba(x)`` of these fitted arrays:
+    one-vs-rest logistic probabilities, each row divided by its sum (two classes:
+    the one logit's pair)."""
+    from scipy.special import expit
+
+    prob = x @ coef.T + intercept
+    if prob.ndim > 1 and prob.shape[1] == 1:
+        prob = prob.reshape(-1)
+    expit(prob, out=prob)
+    if prob.ndim == 1:
+        return np.stack([1 - prob, prob], axis=1)
+    total = prob.sum(axis=1)
+    zero = total == 0
+    if zero.any():  # every class at 0: uniform, as scikit-learn answers
+        prob[zero, :] = 1
+        total[zero] = prob.shape[1]
+    prob /= total.reshape((prob.shape[0], -1))
+    return prob
+
+
+def tree_proba(clf: Any, x: np.ndarray) -> np.ndarray:
+    """``clf.predict_proba(x)`` of a fitted ``HistGradientBoostingClassifier`` (or
+    its ``TreePass``), computed on binned features: the values are first mapped to
+    the model's own bins (uint8), then every tree reads those, one thread. The trees
+    take the same branches either way (the bins are cut at the trees' thresholds),
+    and a tree walk over 1-byte bins is about 4x faster than over the float matrix."""
+    map_to_bins, predict_binned = _compiled()
+    n_classes = len(clf.classes_)
+    if x.shape[0] == 0:
+        return np.zeros((0, n_classes))
+    if x.shape[1] != clf.n_features_in_:
+        raise ModelError(f"the context pass expects {clf.n_features_in_} features, not {x.shape[1]}")
+    mapper = clf._bin_mapper
+    missing_bin = mapper.missing_values_bin_idx_
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    binned = np.zeros_like(x, dtype=np.uint8, order="F")
+    map_to_bins(x, mapper.bin_thresholds_, mapper.is_categorical_, missing_bin, 1, binned)
+    raw = np.zeros((x.shape[0], clf.n_trees_per_iteration_), order="F")
+    raw += clf._baseline_prediction
+    out = np.empty(x.shape[0])
+    for trees in clf._predictors:
+        for k, tree in enumerate(trees):
+            predict_binned(tree.nodes, binned, tree.binned_left_cat_bitsets, missing_bin, 1, out)
+            raw[:, k] += out
+    if raw.shape[1] == 1:  # two classes: one logit
+        p = 1.0 / (1.0 + np.exp(-raw[:, 0]))
+        return np.column_stack([1.0 - p, p])
+    raw -= raw.max(axis=1, keepdims=True)
+    np.exp(raw, out=raw)
+    raw /= raw.sum(axis=1, keepdims=True)
+    return np.ascontiguousarray(raw)
+
+
+# -- what a model file is read into -------------------------------------------------
+
+class _FromState:
+    """Made from a pickled estimator's state: keeps ``_KEEP`` (each required, or the
+    file is no model Sieve can read) and drops the rest."""
+
+    _KEEP: tuple[str, ...] = ()
+    _WHAT = "a model part"
+
+    def __setstate__(self, state: object) -> None:
+        if not isinstance(state, dict):
+            raise ModelError(f"{self._WHAT} has no fitted state")
+        missing = [k for k in self._KEEP if k not in state]
+        if missing:
+            raise ModelError(f"{self._WHAT} lacks {', '.join(missing)}")
+        for k in self._KEEP:
+            setattr(self, k, state[k])
+        self._check()
+
+    def _check(self) -> None:
+        pass
+
+
+class LinearPass(_FromState):
+    """A fitted log-loss ``SGDClassifier``'s arrays, and its ``predict_proba``."""
+
+    _KEEP = ("coef_", "intercept_", "classes_", "loss")
+    _WHAT = "a linear pass"
+    coef_: np.ndarray
+    intercept_: np.ndarray
+    classes_: np.ndarray
+    loss: str
+
+    def _check(self) -> None:
+        if self.loss != "log_loss":
+            raise ModelError(f"{self._WHAT} of loss {self.loss!r} gives no probabilities")
+        for k in ("coef_", "intercept_", "classes_"):
+            if not isinstance(getattr(self, k), np.ndarray):
+                raise ModelError(f"{self._WHAT}'s {k} is no array")
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        return linear_proba(self.coef_, self.intercept_, x)
+
+
+class TreePass(_FromState):
+    """A fitted ``HistGradientBoostingClassifier``'s trees and bins (``tree_proba``)."""
+
+    _KEEP = ("_bin_mapper", "_predictors", "_baseline_prediction", "classes_", "n_trees_per_iteration_",
+             "n_features_in_")
+    _WHAT = "a context pass"
+    _bin_mapper: _Bins
+    _predictors: list[list[_Tree]]
+    classes_: np.ndarray
+
+    def _check(self) -> None:
+        if not isinstance(self._bin_mapper, _Bins) or any(
+                not isinstance(t, _Tree) for trees in self._predictors for t in trees):
+            raise ModelError(f"{self._WHAT} is not made of trees and bins")
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return tree_proba(self, x)
+
+
+class _Bins(_FromState):
+    _KEEP = ("bin_thresholds_", "missing_values_bin_idx_", "is_categorical_")
+    _WHAT = "a context pass's bins"
+
+
+class _Tree(_FromState):
+    _KEEP = ("nodes", "binned_left_cat_bitsets")
+    _WHAT = "a tree"
+
+
+class _Dropped:
+    """A part labelling does not use (a loss, the label encoder): made with whatever
+    arguments, its state not kept."""
+
+    def __init__(self, *args: object) -> None:
+        pass
+
+    def __setstate__(self, state: object) -> None:
+        pass
+
+
+def _dropped(module: str, name: str) -> Any:
+    """A stand-in of its own for each name (the unpickler tells them apart by name):
+    a class, or for Cython's unpickling functions (``__pyx_unpickle_...``) a function
+    that makes one."""
+    cls = type(name, (_Dropped,), {"__module__": __name__})
+    if not name.startswith("__pyx_unpickle_"):
+        return cls
+
+    def unpickle(*args: object) -> _Dropped:
+        return cls()
+
+    return unpickle
+
+
+_LOSS = "sklearn._loss"
+#: What the model unpickler makes where a model's pickle names scikit-learn.
+_STAND_INS: dict[tuple[str, str], Any] = {
+    ("sklearn.linear_model._stochastic_gradient", "SGDClassifier"): LinearPass,
+    (f"{_HGB}.gradient_boosting", "HistGradientBoostingClassifier"): TreePass,
+    (f"{_HGB}.binning", "_BinMapper"): _Bins,
+    (f"{_HGB}.predictor", "TreePredictor"): _Tree,
+    **{(module, name): _dropped(module, name) for module, name in (
+        ("sklearn.preprocessing._label", "LabelEncoder"),
+        (f"{_LOSS}.loss", "HalfMultinomialLoss"), (f"{_LOSS}.loss", "HalfBinomialLoss"),
+        (f"{_LOSS}.link", "MultinomialLogit"), (f"{_LOSS}.link", "LogitLink"),
+        (f"{_LOSS}.link", "IdentityLink"), (f"{_LOSS}.link", "Interval"),
+        (f"{_LOSS}._loss", "CyHalfBinomialLoss"), (f"{_LOSS}._loss", "CyHalfMultinomialLoss"),
+        (f"{_LOSS}._loss", "__pyx_unpickle_CyHalfBinomialLoss"),
+        (f"{_LOSS}._loss", "__pyx_unpickle_CyHalfMultinomialLoss"))},
+}
+
+
+def stand_in(module: str, name: str) -> Any | None:
+    """What a model is read into where its pickle names ``module.name`` of
+    scikit-learn, or None."""
+    return _STAND_INS.get((module, name))

@@ -1,0 +1,132 @@
+"""trees.py: labelling with a model file does not import scikit-learn, and answers as
+scikit-learn's estimators do."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier import trees
+from classifier.errors import ModelError
+from classifier.model import load_model
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+#: Run in a fresh interpreter: label a text file and a web page with the shipped models
+#: through the real command, then say which modules were imported; then import
+#: scikit-learn and train and use an estimator, as a library caller might next.
+_PROBE = """
+import json, sys
+from classifier.cli import cli
+for args in (["score", sys.argv[1], "-o", sys.argv[3]], ["score", sys.argv[2], "-o", sys.argv[4]]):
+    try:
+        cli.main(args, standalone_mode=False)
+    except SystemExit as stop:
+        assert not stop.code, stop.code
+heavy = sorted(m for m in sys.modules if m == "sklearn" or m.startswith(("sklearn.base", "sklearn.utils.validation",
+                                                                     "scipy.signal", "scipy.stats")))
+compiled = sys.modules["sklearn.ensemble._hist_gradient_boosting._predictor"]
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+x = np.arange(200.0).reshape(100, 2)
+clf = HistGradientBoostingClassifier(max_iter=5).fit(x, (x[:, 0] > 50).astype(int))
+print(json.dumps({"heavy": heavy, "predicted": clf.predict(x[[0, 99]]).tolist(),
+                  "same_walker": sys.modules["sklearn.ensemble._hist_gradient_boosting._predictor"] is compiled}))
+"""
+
+_PAGE = """<html><head><title>Harbour repairs</title></head><body>
+<nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav>
+<article><h1>Harbour repairs</h1>
+<p>The harbour wall that storms broke last winter will be rebuilt this summer, the council said on Tuesday,
+after a survey found the old stones could be reused for most of its length.</p>
+<p>Work starts in June and should end before the autumn gales, when fishing boats return to the inner basin.</p>
+</article><footer>Copyright 2026 The Coast Gazette. All rights reserved.</footer></body></html>"""
+
+
+def test_labelling_imports_no_scikit_learn_and_scikit_learn_still_imports_after(tmp_path: Path) -> None:
+    page = tmp_path / "harbour.html"
+    page.write_text(_PAGE, encoding="utf-8")
+    text_out, page_out = tmp_path / "story.jsonl", tmp_path / "page.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run([sys.executable, "-c", _PROBE, str(DATA / "story.txt"), str(page), str(text_out),
+                          str(page_out)], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    probe = json.loads(run.stdout.strip().splitlines()[-1])
+    assert probe["heavy"] == []  # scikit-learn's package, SciPy's signal and stats: not imported to label
+    assert probe["predicted"] == [0, 1] and probe["same_walker"]
+    story = json.loads(text_out.read_text(encoding="utf-8"))
+    assert story["blocks"] and all(b["label"] in ("content", "boilerplate", "navigation") for b in story["blocks"])
+    labels = {b["text"][:12]: b["label"] for b in json.loads(page_out.read_text(encoding="utf-8"))["blocks"]}
+    assert labels["The harbour "] == "content"
+
+
+def test_compiled_walker_is_found_with_scikit_learn_imported() -> None:
+    map_to_bins, predict_binned = trees._compiled()
+    assert callable(map_to_bins) and callable(predict_binned)
+
+
+def _sgd_state(**changes: object) -> dict:
+    state = {"coef_": np.ones((3, 4), dtype=np.float32), "intercept_": np.zeros(3), "classes_": np.arange(3),
+             "loss": "log_loss", "alpha": 1e-4}
+    state.update(changes)
+    return state
+
+
+def test_a_linear_pass_keeps_what_labelling_needs_and_refuses_what_gives_no_probabilities() -> None:
+    part = trees.LinearPass()
+    part.__setstate__(_sgd_state())
+    assert not hasattr(part, "alpha")
+    assert part.predict_proba(np.eye(4)).shape == (4, 3)
+    for bad, said in ((_sgd_state(loss="hinge"), "gives no probabilities"), (_sgd_state(coef_=[1.0]), "no array")):
+        with pytest.raises(ModelError, match=said):
+            trees.LinearPass().__setstate__(bad)
+    state = _sgd_state()
+    del state["intercept_"]
+    with pytest.raises(ModelError, match="lacks intercept_"):
+        trees.LinearPass().__setstate__(state)
+
+
+def test_a_model_file_whose_block_pass_gives_no_probabilities_is_refused(tmp_path: Path,
+                                                                        labelled_documents: list) -> None:
+    from conftest import TINY_PARAMS
+
+    from classifier.model import fit_block_model, save_model
+
+    model = fit_block_model(labelled_documents, params=TINY_PARAMS)
+    model.block_pass_.loss = "modified_huber"  # its arrays read as another loss's (a forged or foreign file)
+    save_model(model, tmp_path)
+    with pytest.raises(ModelError, match="cannot be loaded.*gives no probabilities"):
+        load_model(tmp_path)
+
+
+def test_a_loaded_model_saved_again_loads_and_labels_the_same(tiny_model_dir: Path, tmp_path: Path,
+                                                                labelled_documents: list) -> None:
+    from classifier.model import save_model
+
+    loaded = load_model(tiny_model_dir)
+    assert isinstance(loaded.context_pass_, trees.TreePass)
+    save_model(loaded, tmp_path)
+    again = load_model(tmp_path)
+    assert again is not loaded
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(again.predict_proba(labelled_documents),
+                                                          loaded.predict_proba(labelled_documents)))
+
+
+def test_linear_proba_is_scikit_learns_predict_proba_bit_for_bit() -> None:
+    import scipy.sparse as sp
+    from sklearn.linear_model import SGDClassifier
+
+    rng = np.random.default_rng(3)
+    x = sp.random(400, 50, density=0.1, format="csr", dtype=np.float32, random_state=4)
+    for classes in (2, 3):
+        y = rng.integers(0, classes, 400)
+        clf = SGDClassifier(loss="log_loss", max_iter=20, tol=None, random_state=0).fit(x, y)
+        clf.coef_ = clf.coef_.astype(np.float32)  # as the block pass keeps it
+        assert trees.linear_proba(clf.coef_, clf.intercept_, x).tobytes() == clf.predict_proba(x).tobytes()
