@@ -147,8 +147,6 @@ def main() -> None:
             # what any sieve score must do without a block model (read, fastText per block, write)
             "floor": ([py, str(FLOOR_HELPER), "score", str(stripped), str(Path(tmp) / "floor.jsonl"),
                        str(LID_MODEL)], None),
-            # what loading any scikit-learn model costs first (the shipped models are scikit-learn's)
-            "sklearn_import": ([py, "-c", "import sklearn.ensemble, sklearn.linear_model"], None),
         }
         runs: dict[str, list[dict]] = {name: [] for name in sides}
         for i in range(args.warmup + args.repeats):
@@ -192,7 +190,6 @@ def main() -> None:
         "ratio_floor_vs_justext": figures["justext"]["median_seconds"] / figures["floor"]["median_seconds"],
         "target_2x_justext_seconds": budget,
         "floor_share_of_target": figures["floor"]["median_seconds"] / budget,
-        "sklearn_import_share_of_target": figures["sklearn_import"]["median_seconds"] / budget,
     }
 
     if args.json:
@@ -217,10 +214,8 @@ def main() -> None:
           f"phases: start {ph['start_s']:.2f}, read {ph['read_s']:.2f}, fastText {ph['fasttext_s']:.2f}, "
           f"write {ph['write_s']:.2f} s")
     print(f"2x jusText allows {budget:.2f} s: the floor alone takes {result['floor_share_of_target']:.0%} of it, "
-          f"leaving {budget - figures['floor']['median_seconds']:.2f} s for the block model (features, "
-          f"scikit-learn's import and prediction) and the language layer's segments")
-    print(f"importing scikit-learn (Python start included) takes {figures['sklearn_import']['median_seconds']:.2f} s "
-          f"alone: {result['sklearn_import_share_of_target']:.0%} of that budget")
+          f"leaving {budget - figures['floor']['median_seconds']:.2f} s for the block model (its load, features, "
+          f"the two passes) and the language layer's segments")
     print("Wall times of child processes (start, imports and model load included); noisy machine: "
           "compare medians and ratios, not absolute numbers.")
 

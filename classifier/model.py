@@ -414,7 +414,7 @@ def _expand(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
 def _block_proba(clf: SGDClassifier | LinearPass, feats: _Features) -> np.ndarray:
     # pass 1 reads the text alone: with the dense features too it grows confident in
     # ways that do not carry to new publishers (measured: pass 2 loses 2-3 points F1)
-    return _expand(linear_proba(clf.coef_, clf.intercept_, feats.text), clf.classes_)
+    return _expand(linear_proba(clf, feats.text), clf.classes_)
 
 
 def _context_matrix(feats: _Features, p1: np.ndarray) -> np.ndarray:

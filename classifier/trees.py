@@ -117,13 +117,16 @@ def _import_without_initialisers() -> tuple[Any, Any]:
 
 # -- the passes ---------------------------------------------------------------------
 
-def linear_proba(coef: np.ndarray, intercept: np.ndarray, x: Any) -> np.ndarray:
-    """``SGDClassifier(loss="log_loss").predict_proba(x)`` of these fitted arrays:
-    one-vs-rest logistic probabilities, each row divided by its sum (two classes:
-    the one logit's pair)."""
+def linear_proba(clf: Any, x: Any) -> np.ndarray:
+    """``clf.predict_proba(x)`` of a fitted ``SGDClassifier(loss="log_loss")`` (or its
+    ``LinearPass``): one-vs-rest logistic probabilities, each row divided by its sum
+    (two classes: the one logit's pair)."""
     from scipy.special import expit
 
-    prob = x @ coef.T + intercept
+    # a LinearPass keeps its coefficients transposed and contiguous: SciPy's sparse
+    # product copies a transposed view on every call (2 MB for the block pass)
+    coef_t = clf.coef_t_ if isinstance(clf, LinearPass) else clf.coef_.T
+    prob = x @ coef_t + clf.intercept_
     if prob.ndim > 1 and prob.shape[1] == 1:
         prob = prob.reshape(-1)
     expit(prob, out=prob)
@@ -199,7 +202,8 @@ class LinearPass(_FromState):
 
     _KEEP = ("coef_", "intercept_", "classes_", "loss")
     _WHAT = "a linear pass"
-    coef_: np.ndarray
+    coef_: np.ndarray  # a view of coef_t_
+    coef_t_: np.ndarray
     intercept_: np.ndarray
     classes_: np.ndarray
     loss: str
@@ -210,9 +214,14 @@ class LinearPass(_FromState):
         for k in ("coef_", "intercept_", "classes_"):
             if not isinstance(getattr(self, k), np.ndarray):
                 raise ModelError(f"{self._WHAT}'s {k} is no array")
+        self.coef_t_ = np.ascontiguousarray(self.coef_.T)
+        self.coef_ = self.coef_t_.T
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self._KEEP}
 
     def predict_proba(self, x: Any) -> np.ndarray:
-        return linear_proba(self.coef_, self.intercept_, x)
+        return linear_proba(self, x)
 
 
 class TreePass(_FromState):

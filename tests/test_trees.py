@@ -129,4 +129,7 @@ def test_linear_proba_is_scikit_learns_predict_proba_bit_for_bit() -> None:
         y = rng.integers(0, classes, 400)
         clf = SGDClassifier(loss="log_loss", max_iter=20, tol=None, random_state=0).fit(x, y)
         clf.coef_ = clf.coef_.astype(np.float32)  # as the block pass keeps it
-        assert trees.linear_proba(clf.coef_, clf.intercept_, x).tobytes() == clf.predict_proba(x).tobytes()
+        assert trees.linear_proba(clf, x).tobytes() == clf.predict_proba(x).tobytes()
+        part = trees.LinearPass()
+        part.__setstate__(clf.__getstate__())  # as a model file is read
+        assert part.predict_proba(x).tobytes() == clf.predict_proba(x).tobytes()
