@@ -176,10 +176,11 @@ def write_warc_corpus(records: list[dict], folder: Path, copies: int, shards: in
     return n, size
 
 
-def tree_rss_mb(pid: int, pss: bool = False) -> float:
+def tree_rss_mb(pid: int, pss: bool = False, each: dict[int, float] | None = None) -> float:
     """Resident set size of ``pid`` and all its descendants (Linux /proc), MB; with
     ``pss``, their proportional set size (shared pages divided among the processes
-    sharing them; 0 where /proc/PID/smaps_rollup cannot be read)."""
+    sharing them; 0 where /proc/PID/smaps_rollup cannot be read). ``each`` keeps each
+    process's largest figure seen, by pid."""
     total = 0
     todo = [pid]
     page = os.sysconf("SC_PAGE_SIZE")
@@ -191,7 +192,10 @@ def tree_rss_mb(pid: int, pss: bool = False) -> float:
                     total += next((int(line.split()[1]) * 1024 for line in f if line.startswith("Pss:")), 0)
             else:
                 with open(f"/proc/{p}/statm", encoding="ascii") as f:
-                    total += int(f.read().split()[1]) * page
+                    own = int(f.read().split()[1]) * page
+                total += own
+                if each is not None:
+                    each[p] = max(each.get(p, 0.0), own / 2**20)
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children", encoding="ascii") as f:
                     todo.extend(int(c) for c in f.read().split())
@@ -204,12 +208,13 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, sample: bool = Fals
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     peak = peak_pss = 0.0
+    each: dict[int, float] = {}  # each process's own peak RSS
     stop = threading.Event()
 
     def watch() -> None:
         nonlocal peak, peak_pss
         while not stop.is_set():
-            peak = max(peak, tree_rss_mb(proc.pid))
+            peak = max(peak, tree_rss_mb(proc.pid, each=each))
             peak_pss = max(peak_pss, tree_rss_mb(proc.pid, pss=True))
             time.sleep(0.05)
 
@@ -223,7 +228,8 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, sample: bool = Fals
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.exit(f"bench_clean: {' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
-    return {"seconds": seconds, "peak_rss_mb": peak, "peak_pss_mb": peak_pss, "stdout": out.decode()}
+    return {"seconds": seconds, "peak_rss_mb": peak, "peak_pss_mb": peak_pss, "stdout": out.decode(),
+            "process_peaks_mb": sorted(each.values(), reverse=True)}
 
 
 CEILING_CHILD = r"""
@@ -330,7 +336,10 @@ def memory(args: argparse.Namespace, work: Path, records: list[dict]) -> list[di
                      "--workers", "2", "--overwrite"], sample=True)
         out.append({"input_mb": size / 2**20, "on_disk_mb": on_disk / 2**20, "format": fmt,
                     "documents": n_docs, "seconds": res["seconds"],
-                    "peak_rss_mb_all_processes": res["peak_rss_mb"], "peak_pss_mb_all_processes": res["peak_pss_mb"]})
+                    "peak_rss_mb_all_processes": res["peak_rss_mb"], "peak_pss_mb_all_processes": res["peak_pss_mb"],
+                    # each process's own peak (the largest first): whether a process grows with the
+                    # input, or the processes' peaks coincide more often in a longer run
+                    "peak_rss_mb_each_process": [round(m, 1) for m in res["process_peaks_mb"]]})
         shutil.rmtree(corpus)
         shutil.rmtree(work / f"memout-{mb}", ignore_errors=True)
     return out
@@ -390,7 +399,8 @@ def main() -> None:
         disk = f", {m['on_disk_mb']:.0f} MB on disk" if m["format"] == "warc" else ""
         print(f"  {m['input_mb']:7.0f} MB input ({m['format']}{disk}), {m['documents']:,} documents, 2 workers: peak "
               f"RSS {m['peak_rss_mb_all_processes']:.0f} MB (all processes; PSS "
-              f"{m['peak_pss_mb_all_processes']:.0f} MB), {m['seconds']:.0f} s", file=buf)
+              f"{m['peak_pss_mb_all_processes']:.0f} MB), {m['seconds']:.0f} s; each process's own peak: "
+              f"{' / '.join(f'{x:.0f}' for x in m['peak_rss_mb_each_process'][:4])} MB", file=buf)
     print(buf.getvalue(), end="")
 
 
