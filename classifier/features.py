@@ -19,7 +19,6 @@ Families:
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import unicodedata
@@ -394,22 +393,25 @@ WINDOWS = (2, 5, 12)
 
 def _window_bounds(n: int, half: int) -> tuple[np.ndarray, np.ndarray]:
     """``lo, hi`` of the window ``[i - half, i + half]`` of each of ``n`` positions,
-    clipped to ``[0, n]`` (read-only: shared by every document of ``n`` blocks; kept
-    for documents of up to ``_BOUNDS_CACHED`` blocks, a few MB at most)."""
-    return _cached_bounds(n, half) if n <= _BOUNDS_CACHED else _bounds(n, half)
-
-
-_BOUNDS_CACHED = 512
-
-
-def _bounds(n: int, half: int) -> tuple[np.ndarray, np.ndarray]:
-    idx = np.arange(n)
-    lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
-    lo.flags.writeable = hi.flags.writeable = False
+    clipped to ``[0, n]`` (read-only). ``lo`` of ``n`` positions is the first ``n`` of
+    any longer document's, so one array per half serves every document of up to
+    ``_BOUNDS_KEPT`` blocks (a cache per length held up to 12 MB)."""
+    if n > _BOUNDS_KEPT:
+        idx = np.arange(n)
+        lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
+    else:
+        kept = _KEPT_BOUNDS.get(half)
+        if kept is None:
+            idx = np.arange(_BOUNDS_KEPT)
+            kept = _KEPT_BOUNDS[half] = (np.maximum(idx - half, 0), idx + half + 1)
+            kept[0].flags.writeable = kept[1].flags.writeable = False
+        lo, hi = kept[0][:n], np.minimum(kept[1][:n], n)
+    hi.flags.writeable = False
     return lo, hi
 
 
-_cached_bounds = functools.lru_cache(maxsize=4096)(_bounds)
+_BOUNDS_KEPT = 4096
+_KEPT_BOUNDS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _main_run(shape: np.ndarray) -> tuple[int, int]:

@@ -219,14 +219,22 @@ def test_one_block_features_are_those_of_each_document_alone(rows: list, dom: bo
     assert together.tobytes() == alone.tobytes()
 
 
-def test_window_bounds_of_long_documents_are_computed_not_kept() -> None:
-    from classifier.features import _BOUNDS_CACHED, _cached_bounds, _window_bounds
+def test_window_bounds_keep_one_pair_of_arrays_per_window_whatever_the_lengths() -> None:
+    # a cache per (length, half) grew to 12 MB a worker over a long run of documents
+    from classifier.features import _BOUNDS_KEPT, _KEPT_BOUNDS, _window_bounds
 
-    before = _cached_bounds.cache_info().currsize
-    lo, hi = _window_bounds(_BOUNDS_CACHED + 100, 5)
-    assert lo.tolist() == [max(i - 5, 0) for i in range(_BOUNDS_CACHED + 100)]
-    assert hi.tolist() == [min(i + 6, _BOUNDS_CACHED + 100) for i in range(_BOUNDS_CACHED + 100)]
-    assert _cached_bounds.cache_info().currsize == before  # a page of many blocks holds no memory after it
+    for n in (3, 700, 1, 250, 4000):
+        lo, hi = _window_bounds(n, 7)
+        assert lo.tolist() == [max(i - 7, 0) for i in range(n)]
+        assert hi.tolist() == [min(i + 8, n) for i in range(n)]
+        assert not lo.flags.writeable and not hi.flags.writeable
+    assert [len(a) for a in _KEPT_BOUNDS[7]] == [_BOUNDS_KEPT, _BOUNDS_KEPT]
+    kept = dict(_KEPT_BOUNDS)
+    long = _BOUNDS_KEPT + 100
+    lo, hi = _window_bounds(long, 5)
+    assert lo.tolist() == [max(i - 5, 0) for i in range(long)]
+    assert hi.tolist() == [min(i + 6, long) for i in range(long)]
+    assert _KEPT_BOUNDS.keys() == kept.keys()  # a page of many blocks holds no memory after it
 
 
 def test_two_han_or_kana_characters_are_a_word_of_the_block_shape() -> None:
