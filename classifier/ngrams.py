@@ -81,11 +81,17 @@ def _span_hashes(prefix: np.ndarray, inverse: np.ndarray, start: np.ndarray, end
 
 
 def _bag(rows: np.ndarray, hashes: np.ndarray, n_rows: int, n_features: int) -> sp.csr_matrix:
+    """The counts of each row's hashed columns, in canonical CSR form (columns sorted,
+    each once), l2-normalised: one sort of (row, column) keys, where building from
+    coordinates, summing duplicates and sorting each row took half again as long."""
     cols = (hashes % np.uint64(n_features)).astype(np.int64)
-    data = np.ones(len(cols), dtype=np.float32)
-    m = sp.csr_matrix((data, (rows, cols)), shape=(n_rows, n_features), dtype=np.float32)
-    m.sum_duplicates()
-    m.sort_indices()
+    keys, counts = np.unique(rows.astype(np.int64) * n_features + cols, return_counts=True)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys // n_features, minlength=n_rows), out=indptr[1:])
+    index = np.int32 if max(n_features, len(keys)) < 2**31 else np.int64
+    m = sp.csr_matrix((counts.astype(np.float32), (keys % n_features).astype(index), indptr.astype(index)),
+                      shape=(n_rows, n_features))
+    m.has_canonical_format = True  # sorted and summed by construction
     _normalize_rows(m)
     return m
 

@@ -120,3 +120,22 @@ def test_rows_are_normalised_as_scikit_learn_normalises_them(rows: list) -> None
     expected = normalize(m.copy(), norm="l2")
     _normalize_rows(m)
     assert m.data.dtype == np.float32 and m.data.tobytes() == expected.data.tobytes()
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 2**64 - 1)), max_size=200))
+def test_a_bag_is_the_canonical_matrix_of_its_counts(pairs: list) -> None:
+    # built from sorted (row, column) keys: the same matrix as SciPy builds from
+    # coordinates with duplicates summed and indices sorted, normalised as scikit-learn does
+    from sklearn.preprocessing import normalize
+
+    rows = np.array([r for r, _ in pairs], dtype=np.int64)
+    hashes = np.array([h for _, h in pairs], dtype=np.uint64)
+    got = ngrams._bag(rows, hashes, 7, 50)
+    cols = (hashes % np.uint64(50)).astype(np.int64)
+    expected = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(7, 50), dtype=np.float32)
+    expected.sum_duplicates()
+    expected.sort_indices()
+    expected = normalize(expected, norm="l2")
+    assert got.has_canonical_format and got.dtype == np.float32
+    assert got.indptr.tolist() == expected.indptr.tolist() and got.indices.tolist() == expected.indices.tolist()
+    assert got.data.tobytes() == expected.data.tobytes()
