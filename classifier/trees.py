@@ -57,18 +57,24 @@ def _compiled() -> tuple[Any, Any]:
     package modules (the same search paths, no ``__init__`` run) for as long as the
     two compiled modules take to import, under the import lock; then the stand-ins
     are removed, so that ``import sklearn`` later runs the real initialisers and finds
-    these modules already imported. Anything unexpected (another scikit-learn's
-    layout) falls back to a plain import.
+    these modules already imported. When scikit-learn is imported, or being imported
+    by another thread, or anything is unexpected (another scikit-learn's layout), the
+    packages are imported as usual, from the top.
     """
-    if "sklearn" not in sys.modules:
-        with _imports_held():
+    with _imports_held():
+        # decided under the lock: no thread starts an import of scikit-learn meanwhile
+        if not any(name in sys.modules for name in _PACKAGES):
             try:
-                modules = _import_without_initialisers()
+                return _import_without_initialisers()
             except Exception:  # another layout: the plain import below says what is wrong
-                modules = None
-        if modules is not None:
-            return modules
+                pass
     try:
+        # parents first, as ``import sklearn.ensemble`` takes their import locks: a
+        # compiled module imported first takes its own lock, then its packages'; a
+        # thread importing scikit-learn meanwhile holds a package's and waits for a
+        # lock below it, and Python fails that thread's import (a deadlock)
+        for name in ("sklearn", "sklearn.ensemble"):  # the ensemble's __init__ imports the rest
+            importlib.import_module(name)
         binning = importlib.import_module(_COMPILED[0])
         predictor = importlib.import_module(_COMPILED[1])
         return binning._map_to_bins, predictor._predict_from_binned_data
@@ -79,7 +85,8 @@ def _compiled() -> tuple[Any, Any]:
 
 @contextlib.contextmanager
 def _imports_held() -> Iterator[None]:
-    """The interpreter's import lock, held: no other thread imports meanwhile."""
+    """The interpreter's import lock, held: no other thread starts importing a module
+    meanwhile (one in the middle of an import may go on until it needs another)."""
     import _imp
 
     _imp.acquire_lock()
@@ -95,23 +102,25 @@ def _import_without_initialisers() -> tuple[Any, Any]:
         raise ImportError("scikit-learn is not installed")
     root = Path(next(iter(spec.submodule_search_locations)))
     before = set(sys.modules)
-    stubs = []
+    stubs = {}
     for name in _PACKAGES:
         stub = types.ModuleType(name)
         stub.__path__ = [str(root.joinpath(*name.split(".")[1:]))]
-        sys.modules[name] = stub
-        stubs.append(name)
+        sys.modules[name] = stubs[name] = stub
     try:
         binning = importlib.import_module(_COMPILED[0])
         predictor = importlib.import_module(_COMPILED[1])
         functions = binning._map_to_bins, predictor._predict_from_binned_data
     except BaseException:
-        for name in set(sys.modules) - before:  # nothing half-imported stays behind
+        for name in set(sys.modules) - before - set(_PACKAGES):  # nothing half-imported stays behind
             del sys.modules[name]
         raise
     finally:
-        for name in stubs:
-            sys.modules.pop(name, None)
+        # only the stand-ins: a thread that had just taken a package's import lock
+        # puts the real package in their place, and goes on with it
+        for name, stub in stubs.items():
+            if sys.modules.get(name) is stub:
+                del sys.modules[name]
     return functions
 
 

@@ -133,3 +133,59 @@ def test_linear_proba_is_scikit_learns_predict_proba_bit_for_bit() -> None:
         part = trees.LinearPass()
         part.__setstate__(clf.__getstate__())  # as a model file is read
         assert part.predict_proba(x).tobytes() == clf.predict_proba(x).tobytes()
+
+
+#: Run in a fresh interpreter: a thread imports ``sklearn.ensemble`` and is held just
+#: after it took that package's import lock (before the package is in sys.modules);
+#: meanwhile the main thread loads the compiled tree walker, as labelling does.
+_CONCURRENT_IMPORT = """
+import sys, threading
+from classifier import trees
+import sklearn  # the walker's plain import: scikit-learn is already imported
+from importlib.machinery import PathFinder
+taking, loaded = threading.Event(), threading.Event()
+class Held:  # the package's loader, held before it makes the module (its lock taken)
+    def __init__(self, loader):
+        self.loader = loader
+    def create_module(self, spec):
+        taking.set()
+        loaded.wait(1.5)
+        return None
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+class Hold:
+    def find_spec(self, name, path=None, target=None):
+        if name != "sklearn.ensemble" or threading.current_thread().name != "importer":
+            return None
+        spec = PathFinder.find_spec(name, path)
+        spec.loader = Held(spec.loader)
+        return spec
+sys.meta_path.insert(0, Hold())
+errors = []
+def importer():
+    try:
+        import sklearn.ensemble
+    except BaseException as err:
+        errors.append(repr(err))
+thread = threading.Thread(target=importer, name="importer")
+thread.start()
+taking.wait(60)
+try:
+    trees._compiled()
+finally:
+    loaded.set()
+thread.join(60)
+assert not errors, errors
+from sklearn.ensemble import HistGradientBoostingClassifier
+print("ok")
+"""
+
+
+def test_the_walker_loads_while_another_thread_imports_scikit_learn() -> None:
+    # the walker's modules were imported from the bottom (the compiled module, then
+    # its packages) while the other thread imported from the top: each held a lock
+    # the other waited for, and Python failed the other thread's import
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run([sys.executable, "-c", _CONCURRENT_IMPORT], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
