@@ -359,7 +359,7 @@ def _unpickle_model(data: bytes) -> Any:
 
     from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
 
-    from .trees import stand_in
+    from .trees import check_read, stand_in
 
     if data[:1] == b"\x78":  # zlib
         inflate = zlib.decompressobj()
@@ -379,6 +379,7 @@ def _unpickle_model(data: bytes) -> Any:
         def __init__(self, *args: Any) -> None:
             super().__init__(*args)
             self.named: dict[int, tuple[str, str]] = {}  # id of each global found -> its name
+            self.built: list[Any] = []  # each object whose state was set
 
         def find_class(self, module: str, name: str) -> Any:
             # a dotted name reaches any attribute of what it starts from; importing a
@@ -426,6 +427,7 @@ def _unpickle_model(data: bytes) -> Any:
                 # that checks names only; no Sieve model holds one
                 raise ForbiddenGlobal("holds an array of Python objects")
             base.load_build(self)
+            self.built.append(target)
 
         def load_inst(self) -> None:
             # protocol 0 and 1's INST and OBJ call a class with arguments from the stack
@@ -443,4 +445,7 @@ def _unpickle_model(data: bytes) -> Any:
         dispatch[pickle.BUILD[0]] = load_build
 
     # NumpyUnpickler(filename, file_handle, ensure_native_byte_order): joblib >= 1.6
-    return Unpickler("", io.BytesIO(raw), True).load()
+    unpickler = Unpickler("", io.BytesIO(raw), True)
+    obj = unpickler.load()
+    check_read(unpickler.built)  # as they are now: the pickle may have changed them since
+    return obj

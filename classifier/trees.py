@@ -32,7 +32,7 @@ import importlib
 import importlib.util
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +40,19 @@ import numpy as np
 
 from .errors import ModelError
 
-__all__ = ["LinearPass", "TreePass", "linear_proba", "stand_in", "tree_proba"]
+__all__ = ["LinearPass", "TreePass", "check_read", "linear_proba", "stand_in", "tree_proba"]
 
 _HGB = "sklearn.ensemble._hist_gradient_boosting"
-#: The compiled modules labelling uses, and the packages whose ``__init__`` is skipped
+#: The compiled modules labelling uses (the last, for its node dtype), and the packages whose ``__init__`` is skipped
 #: while they load (their parents: importing any of them imports them all).
-_COMPILED = (f"{_HGB}._binning", f"{_HGB}._predictor")
+_COMPILED = (f"{_HGB}._binning", f"{_HGB}._predictor", f"{_HGB}.common")
 _PACKAGES = ("sklearn", "sklearn.utils", "sklearn.ensemble", _HGB)
 
 
 @functools.cache
-def _compiled() -> tuple[Any, Any]:
-    """scikit-learn's ``_map_to_bins`` and ``_predict_from_binned_data``.
+def _compiled() -> tuple[Any, Any, np.dtype]:
+    """scikit-learn's ``_map_to_bins`` and ``_predict_from_binned_data``, and the dtype
+    of the tree nodes the latter reads (``PREDICTOR_RECORD_DTYPE``).
 
     When scikit-learn is not imported yet, its packages are stood in for by empty
     package modules (the same search paths, no ``__init__`` run) for as long as the
@@ -75,9 +76,7 @@ def _compiled() -> tuple[Any, Any]:
         # lock below it, and Python fails that thread's import (a deadlock)
         for name in ("sklearn", "sklearn.ensemble"):  # the ensemble's __init__ imports the rest
             importlib.import_module(name)
-        binning = importlib.import_module(_COMPILED[0])
-        predictor = importlib.import_module(_COMPILED[1])
-        return binning._map_to_bins, predictor._predict_from_binned_data
+        return _walker()
     except (ImportError, AttributeError) as err:  # pragma: no cover - another scikit-learn
         raise ModelError(f"this scikit-learn has no compiled tree walker where Sieve reads it ({err}); "
                          "install the scikit-learn version of the model's card") from err
@@ -96,7 +95,7 @@ def _imports_held() -> Iterator[None]:
         _imp.release_lock()
 
 
-def _import_without_initialisers() -> tuple[Any, Any]:
+def _import_without_initialisers() -> tuple[Any, Any, np.dtype]:
     spec = importlib.util.find_spec("sklearn")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("scikit-learn is not installed")
@@ -108,9 +107,7 @@ def _import_without_initialisers() -> tuple[Any, Any]:
         stub.__path__ = [str(root.joinpath(*name.split(".")[1:]))]
         sys.modules[name] = stubs[name] = stub
     try:
-        binning = importlib.import_module(_COMPILED[0])
-        predictor = importlib.import_module(_COMPILED[1])
-        functions = binning._map_to_bins, predictor._predict_from_binned_data
+        functions = _walker()
     except BaseException:
         for name in set(sys.modules) - before - set(_PACKAGES):  # nothing half-imported stays behind
             del sys.modules[name]
@@ -122,6 +119,11 @@ def _import_without_initialisers() -> tuple[Any, Any]:
             if sys.modules.get(name) is stub:
                 del sys.modules[name]
     return functions
+
+
+def _walker() -> tuple[Any, Any, np.dtype]:
+    binning, predictor, common = (importlib.import_module(name) for name in _COMPILED)
+    return binning._map_to_bins, predictor._predict_from_binned_data, np.dtype(common.PREDICTOR_RECORD_DTYPE)
 
 
 # -- the passes ---------------------------------------------------------------------
@@ -156,7 +158,7 @@ def tree_proba(clf: Any, x: np.ndarray) -> np.ndarray:
     the model's own bins (uint8), then every tree reads those, one thread. The trees
     take the same branches either way (the bins are cut at the trees' thresholds),
     and a tree walk over 1-byte bins is about 4x faster than over the float matrix."""
-    map_to_bins, predict_binned = _compiled()
+    map_to_bins, predict_binned, _ = _compiled()
     n_classes = len(clf.classes_)
     if x.shape[0] == 0:
         return np.zeros((0, n_classes))
@@ -242,24 +244,87 @@ class TreePass(_FromState):
     _bin_mapper: _Bins
     _predictors: list[list[_Tree]]
     classes_: np.ndarray
+    n_features_in_: int
+    n_trees_per_iteration_: int
 
     def _check(self) -> None:
-        if not isinstance(self._bin_mapper, _Bins) or any(
-                not isinstance(t, _Tree) for trees in self._predictors for t in trees):
+        # scikit-learn's compiled walker reads what it is given without bounds checks:
+        # a forged tree (a child past the end, a feature not in the matrix, a loop)
+        # would make it read outside the arrays or never stop
+        if not isinstance(self._bin_mapper, _Bins) or not isinstance(self._predictors, list) or any(
+                not isinstance(trees, list) or not all(isinstance(t, _Tree) for t in trees)
+                for trees in self._predictors):
             raise ModelError(f"{self._WHAT} is not made of trees and bins")
+        n_features, per_iteration = self.n_features_in_, self.n_trees_per_iteration_
+        if not _is_int(n_features) or n_features < 1 or not _is_int(per_iteration) or not isinstance(
+                self.classes_, np.ndarray) or len(self.classes_) != max(2, per_iteration) or any(
+                len(trees) != per_iteration for trees in self._predictors):
+            raise ModelError(f"{self._WHAT}'s trees do not match its {n_features} features and classes")
+        self._bin_mapper._check_features(n_features)
+        _check_trees([t for trees in self._predictors for t in trees], n_features)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         return tree_proba(self, x)
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
 class _Bins(_FromState):
     _KEEP = ("bin_thresholds_", "missing_values_bin_idx_", "is_categorical_")
     _WHAT = "a context pass's bins"
+    bin_thresholds_: list[np.ndarray]
+    is_categorical_: np.ndarray
+    missing_values_bin_idx_: int
+
+    def _check_features(self, n_features: int) -> None:
+        """The bins of ``n_features`` features, as ``_map_to_bins`` reads them (a
+        list, a uint8 flag and float64 cuts per feature)."""
+        cuts, categorical = self.bin_thresholds_, self.is_categorical_
+        if not (isinstance(cuts, list) and len(cuts) == n_features and all(
+                isinstance(c, np.ndarray) and c.ndim == 1 and c.dtype == np.float64 for c in cuts)
+                and isinstance(categorical, np.ndarray) and categorical.shape == (n_features,)
+                and categorical.dtype == np.uint8 and _is_int(self.missing_values_bin_idx_)
+                and 0 <= self.missing_values_bin_idx_ <= 255):
+            raise ModelError(f"{self._WHAT} are not those of {n_features} features")
 
 
 class _Tree(_FromState):
     _KEEP = ("nodes", "binned_left_cat_bitsets")
     _WHAT = "a tree"
+    nodes: np.ndarray
+    binned_left_cat_bitsets: np.ndarray
+
+
+def _check_trees(trees: list[_Tree], n_features: int) -> None:
+    """Trees the walker can follow: nodes of the dtype it reads, each split's children
+    after it (scikit-learn numbers a tree depth first: a walk goes down, and ends)
+    and inside the array, its feature one of ``n_features``, and a categorical
+    split's bitset inside its array. All the trees' nodes are checked at once."""
+    node_dtype = _compiled()[2]
+    for tree in trees:
+        nodes, bitsets = tree.nodes, tree.binned_left_cat_bitsets
+        if not (isinstance(nodes, np.ndarray) and nodes.dtype == node_dtype and nodes.ndim == 1 and len(nodes)
+                and isinstance(bitsets, np.ndarray) and bitsets.dtype == np.uint32 and bitsets.ndim == 2
+                and bitsets.shape[1] == 8):
+            raise ModelError(f"{tree._WHAT} is not one of this scikit-learn's trees")
+    if not trees:
+        return
+    sizes = np.array([len(t.nodes) for t in trees])
+
+    def field(name: str) -> np.ndarray:  # faster than the records joined
+        return np.concatenate([t.nodes[name] for t in trees])
+
+    split = field("is_leaf") == 0
+    size = np.repeat(sizes, sizes)[split]
+    index = (np.arange(len(split)) - np.repeat(np.cumsum(sizes) - sizes, sizes))[split]
+    bitsets = np.repeat([len(t.binned_left_cat_bitsets) for t in trees], sizes)[split]
+    left, right, feature = field("left")[split], field("right")[split], field("feature_idx")[split]
+    categorical = field("is_categorical")[split] != 0
+    if ((left <= index) | (right <= index) | (left >= size) | (right >= size) | (feature < 0)
+            | (feature >= n_features) | (categorical & (field("bitset_idx")[split] >= bitsets))).any():
+        raise ModelError(f"a context pass has a tree whose nodes a walk cannot follow in {n_features} features")
 
 
 class _Dropped:
@@ -303,6 +368,15 @@ _STAND_INS: dict[tuple[str, str], Any] = {
         (f"{_LOSS}._loss", "__pyx_unpickle_CyHalfBinomialLoss"),
         (f"{_LOSS}._loss", "__pyx_unpickle_CyHalfMultinomialLoss"))},
 }
+
+
+def check_read(parts: Iterable[object]) -> None:
+    """Check again each of ``parts`` (whatever a model's pickle set the state of) that
+    is a stand-in, once the whole pickle is read: a pickle can change a part after
+    setting its state (set a tree's or an array's state again, add to a list)."""
+    for part in parts:
+        if isinstance(part, _FromState):
+            part._check()
 
 
 def stand_in(module: str, name: str) -> Any | None:

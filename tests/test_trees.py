@@ -68,8 +68,8 @@ def test_labelling_imports_no_scikit_learn_and_scikit_learn_still_imports_after(
 
 
 def test_compiled_walker_is_found_with_scikit_learn_imported() -> None:
-    map_to_bins, predict_binned = trees._compiled()
-    assert callable(map_to_bins) and callable(predict_binned)
+    map_to_bins, predict_binned, node_dtype = trees._compiled()
+    assert callable(map_to_bins) and callable(predict_binned) and "feature_idx" in node_dtype.names
 
 
 def _sgd_state(**changes: object) -> dict:
@@ -189,3 +189,73 @@ def test_the_walker_loads_while_another_thread_imports_scikit_learn() -> None:
     run = subprocess.run([sys.executable, "-c", _CONCURRENT_IMPORT], capture_output=True, text=True, env=env,
                          timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+
+
+def _forge(nodes: np.ndarray, what: str) -> None:
+    split = np.flatnonzero(nodes["is_leaf"] == 0)
+    if what == "child past the end":
+        nodes["right"][split[-1]] = len(nodes) + 5
+    elif what == "loop":
+        nodes["left"][split[-1]] = split[0]
+    elif what == "feature past the matrix":
+        nodes["feature_idx"][split[0]] = 10**6
+    elif what == "bitset past its array":
+        nodes["is_categorical"][split[0]], nodes["bitset_idx"][split[0]] = 1, 7
+
+
+@pytest.mark.parametrize("what", ["child past the end", "loop", "feature past the matrix", "bitset past its array",
+                                  "bins of fewer features", "no nodes"])
+def test_a_model_file_whose_trees_the_walker_cannot_follow_is_refused(tiny_model_dir: Path, tmp_path: Path,
+                                                                      what: str) -> None:
+    # scikit-learn's compiled walker follows a tree's indices without bounds checks:
+    # such a file (its card matching: forged) crashed or hung the process that labelled
+    import copy
+
+    from classifier.model import save_model
+
+    model = copy.deepcopy(load_model(tiny_model_dir))  # not the process's loaded model
+    bins = model.context_pass_._bin_mapper
+    tree = model.context_pass_._predictors[-1][0]
+    if what == "bins of fewer features":
+        bins.bin_thresholds_ = bins.bin_thresholds_[:-1]
+    elif what == "no nodes":
+        tree.nodes = tree.nodes[:0]
+    else:
+        tree.nodes = tree.nodes.copy()
+        _forge(tree.nodes, what)
+    save_model(model, tmp_path)
+    with pytest.raises(ModelError, match="cannot be loaded.*(cannot follow|not those of|not one of)"):
+        load_model(tmp_path)
+
+
+def test_a_pickle_that_changes_a_tree_after_its_context_pass_was_read_is_refused(tiny_model_dir: Path) -> None:
+    # a pickle may add to a list or set an object's state after the object holding it
+    # was checked: the parts are checked again once the whole pickle is read
+    import pickle
+    import pickletools
+
+    from classifier.cards import _unpickle_model
+
+    context_pass = load_model(tiny_model_dir).context_pass_
+    bad = trees._Tree()
+    bad.__setstate__({"nodes": context_pass._predictors[0][0].nodes.copy(),
+                      "binned_left_cat_bitsets": context_pass._predictors[0][0].binned_left_cat_bitsets})
+    _forge(bad.nodes, "child past the end")
+    # the file's context pass, then an iteration of trees with the bad one: added to the
+    # context pass's iterations once it was read (each iteration: a tree per class)
+    data = pickle.dumps([context_pass, [bad, *context_pass._predictors[0][1:]]], protocol=3)  # memo indices written
+    ops = [(op.name, arg) for op, arg, _ in pickletools.genops(data)]
+    at = ops.index(("BINUNICODE", "_predictors"))
+    assert [name for name, _ in ops[at + 1:at + 4]] == ["LONG_BINPUT", "EMPTY_LIST", "LONG_BINPUT"]
+    iterations = ops[at + 3][1]  # the memo index of the context pass's list of iterations
+    made = max(i for i, (name, _) in enumerate(ops) if name == "EMPTY_LIST")  # the bad iteration, made last
+    bad_iteration = ops[made + 1][1]
+    assert data.endswith(pickle.APPENDS + pickle.STOP)
+
+    def get(index: int) -> bytes:
+        return pickle.LONG_BINGET + index.to_bytes(4, "little")
+
+    assert isinstance(_unpickle_model(data)[0], trees.TreePass)
+    forged = data[:-1] + get(iterations) + get(bad_iteration) + pickle.APPEND + pickle.POP + pickle.STOP
+    with pytest.raises(ModelError, match="cannot follow"):
+        _unpickle_model(forged)
