@@ -753,6 +753,10 @@ def _load_model_cached(model_dir: Path, file_name: str, stamp: tuple[int, int]) 
     card, data = read_verified(path)  # the bytes that match the card, and only those, are unpickled
     check_block_model_card(path, card)
     model: BlockModel = load_checked_pickle(path, card, data, BlockModel, "a Sieve block model", RETRAIN)
+    width = model.params.n_char_features + model.params.n_word_features
+    if model.block_pass_ is not None and model.block_pass_.coef_.shape[1] != width:
+        raise ModelError(f"{path}: its block pass reads {model.block_pass_.coef_.shape[1]} n-gram columns, its "
+                         f"parameters make {width}; {RETRAIN}")
     return model
 
 

@@ -225,6 +225,12 @@ class LinearPass(_FromState):
         for k in ("coef_", "intercept_", "classes_"):
             if not isinstance(getattr(self, k), np.ndarray):
                 raise ModelError(f"{self._WHAT}'s {k} is no array")
+        coef, intercept, classes = self.coef_, self.intercept_, self.classes_
+        if (coef.ndim != 2 or coef.dtype.kind != "f" or intercept.shape != (coef.shape[0],)
+                or intercept.dtype.kind != "f" or classes.ndim != 1
+                or len(classes) != (2 if coef.shape[0] == 1 else coef.shape[0])):
+            raise ModelError(f"{self._WHAT}'s coefficients {coef.shape}, intercepts {intercept.shape} and "
+                             f"classes {classes.shape} do not fit together")
         self.coef_t_ = np.ascontiguousarray(self.coef_.T)
         self.coef_ = self.coef_t_.T
 

@@ -84,7 +84,10 @@ def test_a_linear_pass_keeps_what_labelling_needs_and_refuses_what_gives_no_prob
     part.__setstate__(_sgd_state())
     assert not hasattr(part, "alpha")
     assert part.predict_proba(np.eye(4)).shape == (4, 3)
-    for bad, said in ((_sgd_state(loss="hinge"), "gives no probabilities"), (_sgd_state(coef_=[1.0]), "no array")):
+    for bad, said in ((_sgd_state(loss="hinge"), "gives no probabilities"), (_sgd_state(coef_=[1.0]), "no array"),
+                      (_sgd_state(intercept_=np.zeros(2)), "do not fit together"),
+                      (_sgd_state(classes_=np.arange(4)), "do not fit together"),
+                      (_sgd_state(coef_=np.ones(4)), "do not fit together")):
         with pytest.raises(ModelError, match=said):
             trees.LinearPass().__setstate__(bad)
     state = _sgd_state()
@@ -259,3 +262,16 @@ def test_a_pickle_that_changes_a_tree_after_its_context_pass_was_read_is_refused
     forged = data[:-1] + get(iterations) + get(bad_iteration) + pickle.APPEND + pickle.POP + pickle.STOP
     with pytest.raises(ModelError, match="cannot follow"):
         _unpickle_model(forged)
+
+
+def test_a_model_file_whose_block_pass_does_not_fit_its_n_grams_is_refused(tmp_path: Path,
+                                                                           labelled_documents: list) -> None:
+    from conftest import TINY_PARAMS
+
+    from classifier.model import fit_block_model, save_model
+
+    model = fit_block_model(labelled_documents, params=TINY_PARAMS)
+    model.block_pass_.coef_ = model.block_pass_.coef_[:, :-1]  # one column short of its parameters'
+    save_model(model, tmp_path)
+    with pytest.raises(ModelError, match="reads .* n-gram columns, its parameters make"):
+        load_model(tmp_path)
