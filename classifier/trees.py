@@ -10,7 +10,8 @@ it, and a ``sieve score`` of one page paid it first.
 
 So a model file is read into the small classes below (``stand_in``: the unpickler of
 ``cards`` makes them where the pickle names scikit-learn's estimators, keeping only
-the fitted arrays it needs), and
+the fitted arrays it needs, and checking them as they will be read: the compiled
+walker does no bounds checks, so a forged file would crash it or make it loop), and
 
 * the block pass is ``linear_proba``: the same arithmetic as the estimator's
   ``predict_proba`` (``X @ coef.T + intercept``, ``expit``, each row over its sum);
@@ -43,8 +44,9 @@ from .errors import ModelError
 __all__ = ["LinearPass", "TreePass", "check_read", "linear_proba", "stand_in", "tree_proba"]
 
 _HGB = "sklearn.ensemble._hist_gradient_boosting"
-#: The compiled modules labelling uses (the last, for its node dtype), and the packages whose ``__init__`` is skipped
-#: while they load (their parents: importing any of them imports them all).
+#: The compiled modules labelling uses (the last, for its node dtype), and the packages
+#: whose ``__init__`` is skipped while they load (their parents: importing any of them
+#: imports them all).
 _COMPILED = (f"{_HGB}._binning", f"{_HGB}._predictor", f"{_HGB}.common")
 _PACKAGES = ("sklearn", "sklearn.utils", "sklearn.ensemble", _HGB)
 
