@@ -474,6 +474,11 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
     from .engine import ChildDied, expand_folders, in_child_process
     from .readers import format_of
 
+    if id_field in (*text_field.split(","), "blocks", "html"):
+        raise click.UsageError(
+            f"--id-field {id_field} names a field that holds a document's text ({option} {text_field}, 'blocks' or "
+            "'html'): every document would be named by its text. --id-field names the field of a record's id "
+            "(id, doc_id, uid ...)")
     try:
         # a look ahead: the run reads (and warns of) its inputs after
         paths = expand_folders(tuple(inputs), tuple(outputs), select, warn=False)

@@ -1695,6 +1695,21 @@ def test_an_id_field_no_record_has_is_warned_of_before_the_run(runner: CliRunner
         assert "--id-field;" not in _score(runner, tiny_model_dir, str(path), *args).stderr
 
 
+def test_an_id_field_that_names_the_text_is_refused_before_the_run(runner: CliRunner, tiny_model_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    # every document was named by its whole text (ids of kilobytes, one per paragraph)
+    path = tmp_path / "rp.jsonl"
+    path.write_text(json.dumps({"doc_id": "rp-1", "content": _ID_STORY}) + "\n", encoding="utf-8")
+    result = _score(runner, tiny_model_dir, str(path), "--text-field", "content", "--id-field", "content")
+    assert result.exit_code == 2 and "--id-field content names a field that holds a document's text" in result.stderr
+    assert result.stdout == ""
+    out = tmp_path / "out"
+    cleaned = runner.invoke(cli, ["clean", str(path), "-o", str(out), "--text-field", "content", "--id-field",
+                                  "html", "--workers", "1", "--model-dir", str(tiny_model_dir)])
+    assert cleaned.exit_code == 2 and "--id-field html names a field" in cleaned.stderr and not out.exists()
+    assert _score(runner, tiny_model_dir, str(path), "--text-field", "content", "--id-field", "doc_id").exit_code == 0
+
+
 def test_score_id_field_of_parquet_rows(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
