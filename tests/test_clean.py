@@ -319,6 +319,15 @@ def _corpus(root: Path, data_dir: Path) -> dict[str, int]:
     return {"articles": 3, "sub/again": 3, "zst": 3, "story": 1, "page": 1, "crawl": 4, "bad": 7}
 
 
+def _articles_in(folder: Path) -> Path:
+    """``folder``, made, holding a copy of the test data's articles.jsonl."""
+    from conftest import DATA
+
+    folder.mkdir(parents=True)
+    (folder / "articles.jsonl").write_bytes((DATA / "articles.jsonl").read_bytes())
+    return folder
+
+
 def _clean(runner: CliRunner, model_dir: Path, *args: str):
     return runner.invoke(cli, ["clean", *args, "--model-dir", str(model_dir), "--max-bytes", "4000",
                                "--min-chars", "20"])
@@ -948,9 +957,7 @@ if sys.platform == "win32":  # pragma: no cover
 def test_an_output_folder_inside_the_input_folder_is_not_read_back(runner: CliRunner, tiny_model_dir: Path,
                                                                    data_dir: Path, tmp_path: Path,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
-    src = tmp_path / "data"
-    src.mkdir()
-    (src / "articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    src = _articles_in(tmp_path / "data")
     for _ in range(2):
         result = _clean(runner, tiny_model_dir, str(src), "-o", str(src / "out"), "--overwrite")
         assert result.exit_code == 0, result.stderr
@@ -1054,9 +1061,7 @@ def test_a_rerun_with_other_options_refuses_finished_shards(runner: CliRunner, t
                                                              tiny_model, data_dir: Path, tmp_path: Path) -> None:
     from classifier.model import save_model
 
-    src, out = tmp_path / "in", tmp_path / "out"
-    src.mkdir()
-    (src / "articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    src, out = _articles_in(tmp_path / "in"), tmp_path / "out"
     (src / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
     first = _clean(runner, tiny_model_dir, str(src), "-o", str(out), "--workers", "1")
     assert first.exit_code == 0, first.stderr
@@ -1836,13 +1841,11 @@ def test_linked_folders_are_read_and_a_file_given_twice_once(runner: CliRunner, 
 
 
 def test_a_loop_of_file_links_in_an_input_folder_is_said_not_read(runner: CliRunner, tiny_model_dir: Path,
-                                                                  data_dir: Path, tmp_path: Path,
+                                                                  tmp_path: Path,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     # a.jsonl -> b.jsonl -> a.jsonl: the run stopped with a traceback (Path.resolve's
     # "Symlink loop"), before any work
-    src = tmp_path / "in"
-    src.mkdir()
-    (src / "articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    src = _articles_in(tmp_path / "in")
     (src / "a.jsonl").symlink_to(src / "b.jsonl")
     (src / "b.jsonl").symlink_to(src / "a.jsonl")
     out = tmp_path / "out"
@@ -1857,9 +1860,8 @@ def test_an_input_folder_that_cannot_be_listed_stops_the_run(runner: CliRunner, 
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     # os.walk passes over a sub-folder it cannot list: its shards were left out without
     # a word, and the run ended with status 0 and a report counting the others only
-    src = tmp_path / "in"
-    (src / "locked").mkdir(parents=True)
-    (src / "articles.jsonl").write_bytes((data_dir / "articles.jsonl").read_bytes())
+    src = _articles_in(tmp_path / "in")
+    (src / "locked").mkdir()
     (src / "locked" / "story.txt").write_bytes((data_dir / "story.txt").read_bytes())
     scandir = os.scandir
 
