@@ -328,6 +328,20 @@ def _articles_in(folder: Path) -> Path:
     return folder
 
 
+def _big_shard_in(folder: Path, copies: int) -> Path:
+    """``folder``, made, holding big.jsonl: the articles ``copies`` times over (ids made
+    unique), a shard that runs long enough to be stopped in the middle."""
+    from conftest import DATA
+
+    records = [json.loads(line) for line in (DATA / "articles.jsonl").read_text().splitlines() if line.strip()]
+    folder.mkdir(parents=True)
+    with open(folder / "big.jsonl", "w", encoding="utf-8") as f:
+        for i in range(copies):
+            for r in records:
+                f.write(json.dumps({**r, "id": f"{r.get('id', 'doc')}-{i}"}) + "\n")
+    return folder
+
+
 def _clean(runner: CliRunner, model_dir: Path, *args: str):
     return runner.invoke(cli, ["clean", *args, "--model-dir", str(model_dir), "--max-bytes", "4000",
                                "--min-chars", "20"])
@@ -2320,18 +2334,12 @@ def test_a_crawl_whose_every_page_is_rejected_exits_3_whatever_its_requests(runn
 
 
 def test_a_stopped_dask_run_leaves_no_file_of_a_shard_still_running(sieve_executable: str, tiny_model_dir: Path,
-                                                                   data_dir: Path, tmp_path: Path) -> None:
+                                                                   tmp_path: Path) -> None:
     """A task on a Dask worker cannot be stopped: a shard of a run stopped by SIGTERM went
     on to its end and put its outputs and report in place, and a rerun started meanwhile
     shared its unfinished files. Now it finds the run stopped and puts nothing in place."""
     distributed = pytest.importorskip("distributed")
-    records = [json.loads(line) for line in (data_dir / "articles.jsonl").read_text().splitlines() if line.strip()]
-    src = tmp_path / "in"
-    src.mkdir()
-    with open(src / "big.jsonl", "w", encoding="utf-8") as f:
-        for i in range(400):
-            for r in records:
-                f.write(json.dumps({**r, "id": f"{r.get('id', 'doc')}-{i}"}) + "\n")
+    src = _big_shard_in(tmp_path / "in", 400)
     out = tmp_path / "out"
     command = [sieve_executable, "clean", str(src), "-o", str(out), "--model-dir", str(tiny_model_dir)]
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
@@ -2357,19 +2365,13 @@ def test_a_stopped_dask_run_leaves_no_file_of_a_shard_still_running(sieve_execut
         assert len(f.readlines()) == report["written"] > 0
 
 
-def test_a_run_stopped_on_a_local_dask_cluster_leaves_no_unfinished_file(tiny_model_dir: Path, data_dir: Path,
+def test_a_run_stopped_on_a_local_dask_cluster_leaves_no_unfinished_file(tiny_model_dir: Path,
                                                                          tmp_path: Path) -> None:
     """The local cluster of `--engine dask` is closed as the run stops: its workers are killed
     in the middle of their shards and removed none of their `.part` files, which stayed
     beside the outputs until a rerun (with `--workers`, a stopped run leaves none)."""
     pytest.importorskip("distributed")
-    records = [json.loads(line) for line in (data_dir / "articles.jsonl").read_text().splitlines() if line.strip()]
-    src = tmp_path / "in"
-    src.mkdir()
-    with open(src / "big.jsonl", "w", encoding="utf-8") as f:
-        for i in range(4000):
-            for r in records:
-                f.write(json.dumps({**r, "id": f"{r.get('id', 'doc')}-{i}"}) + "\n")
+    src = _big_shard_in(tmp_path / "in", 4000)
     out = tmp_path / "out"
     run = subprocess.Popen([sys.executable, "-m", "classifier", "clean", str(src), "-o", str(out), "--model-dir",
                             str(tiny_model_dir), "--engine", "dask", "--workers", "1"],
