@@ -342,6 +342,18 @@ def _big_shard_in(folder: Path, copies: int) -> Path:
     return folder
 
 
+def _terminate_under_way(run: subprocess.Popen, out: Path, wait: float) -> float:
+    """SIGTERM to the run once big.jsonl's shard is under way (its ``.part`` file is in
+    ``out``), and its exit status 143 within ``wait`` seconds; the deadline it waited to."""
+    deadline = time.monotonic() + 120
+    while not list(out.glob("big.jsonl.gz*.part")) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the shard is under way on the worker
+    assert run.poll() is None, "the run ended before it could be stopped: make the shard bigger"
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(wait) == 143
+    return deadline
+
+
 def _clean(runner: CliRunner, model_dir: Path, *args: str):
     return runner.invoke(cli, ["clean", *args, "--model-dir", str(model_dir), "--max-bytes", "4000",
                                "--min-chars", "20"])
@@ -2346,12 +2358,7 @@ def test_a_stopped_dask_run_leaves_no_file_of_a_shard_still_running(sieve_execut
                                   dashboard_address=None) as cluster:
         run = subprocess.Popen([*command, "--engine", "dask", "--scheduler", cluster.scheduler_address],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 120
-        while not list(out.glob("big.jsonl.gz*.part")) and run.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)  # until the shard is under way on the worker
-        assert run.poll() is None, "the run ended before it could be stopped: make the shard bigger"
-        run.send_signal(signal.SIGTERM)
-        assert run.wait(60) == 143
+        deadline = _terminate_under_way(run, out, 60)
         # the shard goes on on the worker (cancelled, it no longer shows on the scheduler) to
         # its end: its unfinished file is then removed, or (before) renamed into place
         while list(out.glob("*.part")) and time.monotonic() < deadline + 120:
@@ -2376,12 +2383,7 @@ def test_a_run_stopped_on_a_local_dask_cluster_leaves_no_unfinished_file(tiny_mo
     run = subprocess.Popen([sys.executable, "-m", "classifier", "clean", str(src), "-o", str(out), "--model-dir",
                             str(tiny_model_dir), "--engine", "dask", "--workers", "1"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not list(out.glob("big.jsonl.gz*.part")) and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # until the shard is under way on the worker
-    assert run.poll() is None, "the run ended before it could be stopped: make the shard bigger"
-    run.send_signal(signal.SIGTERM)
-    assert run.wait(120) == 143
+    _terminate_under_way(run, out, 120)
     assert sorted(p.name for p in out.iterdir() if p.name.endswith(".part")) == []
 
 
