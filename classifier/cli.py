@@ -467,7 +467,8 @@ def _refuse_missing_text_field(inputs: Iterable[str], outputs: Iterable[str | Pa
     inputs has ``blocks``, ``text_field`` or ``html``: the run would reject them
     all, a corpus of a million records after hours, for a wrong --text-field
     (``option``: the option that names the field). A warning when none has the
-    ``id_field`` given (not ``id``): every document would be named by file and line.
+    ``id_field`` given (not ``id``): every document would be named by file and line;
+    a usage error when ``id_field`` names a field of the text (documents named by it).
     With ``in_workers`` (the inputs are read in worker processes), Parquet inputs are
     looked at in a short-lived child process: this one never holds pyarrow (a single
     input is read in this process, which then imports pyarrow anyway)."""

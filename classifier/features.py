@@ -397,17 +397,22 @@ def _window_bounds(n: int, half: int) -> tuple[np.ndarray, np.ndarray]:
     any longer document's, so one array per half serves every document of up to
     ``_BOUNDS_KEPT`` blocks (a cache per length held up to 12 MB)."""
     if n > _BOUNDS_KEPT:
-        idx = np.arange(n)
-        lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
+        starts, ends = _unclipped_ends(n, half)
     else:
-        kept = _KEPT_BOUNDS.get(half)
-        if kept is None:
-            idx = np.arange(_BOUNDS_KEPT)
-            kept = _KEPT_BOUNDS[half] = (np.maximum(idx - half, 0), idx + half + 1)
-            kept[0].flags.writeable = kept[1].flags.writeable = False
-        lo, hi = kept[0][:n], np.minimum(kept[1][:n], n)
+        if half not in _KEPT_BOUNDS:
+            _KEPT_BOUNDS[half] = _unclipped_ends(_BOUNDS_KEPT, half)
+        starts, ends = _KEPT_BOUNDS[half]
+    lo, hi = starts[:n], np.minimum(ends[:n], n)
     hi.flags.writeable = False
     return lo, hi
+
+
+def _unclipped_ends(n: int, half: int) -> tuple[np.ndarray, np.ndarray]:
+    """The windows' starts clipped at 0 (read-only) and their ends not yet clipped at ``n``."""
+    idx = np.arange(n)
+    starts = np.maximum(idx - half, 0)
+    starts.flags.writeable = False
+    return starts, idx + half + 1
 
 
 _BOUNDS_KEPT = 4096
@@ -730,17 +735,13 @@ _WEIGHTS: dict[float, np.ndarray] = {}
 
 
 def _decay_weights(decay: float, n: int) -> np.ndarray:
-    """``_decayed_sums`` of ``n`` ones (the same for every document: kept, and grown
-    by continuing the same steps)."""
+    """``_decayed_sums`` of ``n`` ones: the same for every document, so kept (the
+    first ``n`` of a longer series are those of ``n``), and made again twice as long
+    when a longer document comes."""
     known = _WEIGHTS.get(decay)
     if known is None or len(known) < n:
-        y = float(known[-1]) if known is not None and len(known) else 0.0
-        more = []
-        for _ in range(max(n, 64) - (len(known) if known is not None else 0)):
-            y = decay * y + 1.0
-            more.append(y)
-        known = np.concatenate([known, more]) if known is not None else np.array(more)
-        _WEIGHTS[decay] = known
+        longer = max(n, 64, 2 * len(known) if known is not None else 0)
+        known = _WEIGHTS[decay] = _decayed_sums(np.ones((longer, 1)), decay)[:, 0]
     return known[:n]
 
 

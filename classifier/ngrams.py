@@ -102,10 +102,10 @@ def _normalize_rows(m: sp.csr_matrix) -> None:
     squares summed in float64 (sums of integers: exact in any order), the square root
     and the division in float64, each value then rounded to float32."""
     data = m.data
-    lengths = np.diff(m.indptr)
-    filled = lengths > 0
     if not data.size:
         return
+    lengths = np.diff(m.indptr)
+    filled = lengths > 0
     sums = np.add.reduceat((data * data).astype(np.float64), m.indptr[:-1][filled])
     norms = np.sqrt(sums)
     data[:] = (data / np.repeat(norms, lengths[filled])).astype(np.float32)
