@@ -261,8 +261,6 @@ def load_checked_pickle(path: Path, card: dict[str, Any], data: bytes, expected:
     """Unpickle ``data``, the bytes of ``path`` that ``read_verified`` checked against
     ``card``: refuse another scikit-learn minor version than the card's, map any
     loading error to ``ModelError``, and check the object's type."""
-
-
     check_sklearn_version(path, card, remedy)
     try:
         obj = _unpickle_model(data)
@@ -320,6 +318,9 @@ _CLASSES = frozenset({
     ("numpy.random.mtrand", "RandomState"), ("builtins", "object"),
 })
 
+#: joblib's record of an array, read into an ``_ArrayRecord``.
+_ARRAY_RECORD = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+
 #: Everything a model's pickle may name: what it may call or create, and
 #: ``numpy.ndarray`` as a value only (an array's class, in joblib's wrapper).
 _ALLOWED_GLOBALS = _CALLABLE | _CLASSES | {("numpy", "ndarray")}
@@ -341,6 +342,50 @@ def _dtype_class(module: str, obj: object) -> bool:
     return isinstance(obj, type) and issubclass(obj, np.dtype)
 
 
+class _ArrayRecord:
+    """joblib's record of an array in a model's pickle (its ``NumpyArrayWrapper``):
+    the array's dtype, shape and order. The array's bytes follow in the file, after
+    the frame that holds the record's state; ``_read_array`` reads them. Model files
+    are read without importing joblib (6 MB of every process that labels)."""
+
+
+def _read_array(state: object, stream: Any) -> Any:
+    """The array an ``_ArrayRecord`` with ``state`` stands for, read from ``stream``
+    as ``joblib.dump`` wrote it: a byte giving the length of the alignment padding
+    (written since joblib 1.2), the padding, then the values in the record's order."""
+    import numpy as np
+
+    if not isinstance(state, dict):
+        raise ValueError("an array's record is no mapping")
+    dtype, shape, order = state.get("dtype"), state.get("shape"), state.get("order", "C")
+    if isinstance(dtype, np.dtype) and dtype.hasobject:
+        raise ForbiddenGlobal("holds an array of Python objects")
+    if not isinstance(dtype, np.dtype) or dtype.itemsize == 0:
+        raise ValueError("an array's record has no plain dtype")
+    if (not isinstance(shape, tuple) or not all(type(n) is int and n >= 0 for n in shape) or order not in ("C", "F")
+            or state.get("subclass", np.ndarray) is not np.ndarray):
+        raise ValueError("an array's record has no valid shape, order or class")
+    if state.get("numpy_array_alignment_bytes") is not None:
+        _skip_padding(stream)
+    count = 1
+    for n in shape:
+        count *= n
+    if count * dtype.itemsize > MAX_MODEL_BYTES:
+        raise ValueError(f"an array is larger than {MAX_MODEL_BYTES >> 20} MiB")
+    array: Any = np.empty(count, dtype=dtype)
+    if stream.readinto(memoryview(array).cast("B")) != array.nbytes:
+        raise ValueError("an array's values are cut short")
+    array = array.reshape(shape[::-1]).T if order == "F" else array.reshape(shape)
+    return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
+
+
+def _skip_padding(stream: Any) -> None:
+    length = stream.read(1)
+    if not length:
+        raise ValueError("an array's values are cut short")
+    stream.read(length[0])
+
+
 def _unpickle_model(data: bytes) -> Any:
     """The object of a model file's bytes (``joblib.dump``, zlib-compressed as
     ``write_model``'s callers write it, or not compressed), unpickled naming nothing
@@ -357,8 +402,6 @@ def _unpickle_model(data: bytes) -> Any:
     import pickle
     import zlib
 
-    from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
-
     from .trees import check_read, stand_in
 
     if data[:1] == b"\x78":  # zlib
@@ -371,13 +414,14 @@ def _unpickle_model(data: bytes) -> Any:
     else:
         raise ValueError("not a model file (a joblib pickle, zlib-compressed)")
 
-    base = NumpyUnpickler
+    base: Any = pickle._Unpickler  # type: ignore[attr-defined]  # Python's own: its dispatch table can be extended
 
     class Unpickler(base):  # type: ignore[misc,valid-type]
         dispatch = base.dispatch.copy()
 
-        def __init__(self, *args: Any) -> None:
-            super().__init__(*args)
+        def __init__(self, stream: io.BytesIO) -> None:
+            super().__init__(stream)
+            self.stream = stream  # an array's values are read from it, past the pickle's frames
             self.named: dict[int, tuple[str, str]] = {}  # id of each global found -> its name
             self.built: list[Any] = []  # each object whose state was set
 
@@ -388,7 +432,8 @@ def _unpickle_model(data: bytes) -> Any:
                 raise ForbiddenGlobal(f"names {module}.{name}")
             # scikit-learn's estimators are read into Sieve's stand-ins: labelling
             # does not import scikit-learn (``trees``)
-            obj = stand_in(module, name) if (module, name) in _ALLOWED_GLOBALS else None
+            obj = (_ArrayRecord if (module, name) == _ARRAY_RECORD
+                   else stand_in(module, name) if (module, name) in _ALLOWED_GLOBALS else None)
             if obj is None:
                 obj = super().find_class(module, name)
             if (module, name) not in _ALLOWED_GLOBALS and not _dtype_class(module, obj):
@@ -421,11 +466,12 @@ def _unpickle_model(data: bytes) -> Any:
             target, state = self.stack[-2], self.stack[-1]
             if isinstance(target, type):  # state set on a class changes how its objects behave
                 raise ForbiddenGlobal(f"changes the class {'.'.join(self._name(target))}")
-            if isinstance(target, NumpyArrayWrapper) and getattr(
-                    state.get("dtype") if isinstance(state, dict) else None, "hasobject", True):
-                # an array of Python objects is a pickle of its own, read by an unpickler
-                # that checks names only; no Sieve model holds one
-                raise ForbiddenGlobal("holds an array of Python objects")
+            if isinstance(target, _ArrayRecord):
+                # an array of Python objects would be a pickle of its own; no Sieve
+                # model holds one (``_read_array`` refuses it)
+                self.stack.pop()
+                self.stack[-1] = _read_array(state, self.stream)
+                return
             base.load_build(self)
             self.built.append(target)
 
@@ -444,8 +490,7 @@ def _unpickle_model(data: bytes) -> Any:
         dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
         dispatch[pickle.BUILD[0]] = load_build
 
-    # NumpyUnpickler(filename, file_handle, ensure_native_byte_order): joblib >= 1.6
-    unpickler = Unpickler("", io.BytesIO(raw), True)
+    unpickler = Unpickler(io.BytesIO(raw))
     obj = unpickler.load()
     check_read(unpickler.built)  # as they are now: the pickle may have changed them since
     return obj

@@ -287,6 +287,36 @@ def test_objects_inside_a_models_arrays_are_held_to_the_same_list(copy_model_dir
     assert not ran.exists()
 
 
+def test_arrays_are_read_as_joblib_reads_them_without_importing_it(tmp_path: Path) -> None:
+    import io
+
+    import joblib
+    import numpy as np
+
+    from classifier.cards import _unpickle_model
+
+    grid = np.arange(12, dtype=np.float32).reshape(3, 4)
+    arrays = {"c": grid, "fortran": np.asfortranarray(grid.astype(np.float64)), "big_endian": grid.astype(">i4"),
+              "scalar": np.array(2.5), "empty": np.zeros((0, 3), dtype=np.uint8), "records": np.zeros(
+                  2, dtype=[("value", "<f8"), ("left", "<u4")]), "bools": np.array([True, False, True])}
+    for compress in (("zlib", 6), 0):
+        buffer = io.BytesIO()
+        joblib.dump(arrays, buffer, compress=compress)
+        raw = buffer.getvalue()
+        read = _unpickle_model(raw)
+        expected = joblib.load(io.BytesIO(raw))
+        assert read.keys() == arrays.keys()
+        for name, array in read.items():
+            assert array.dtype == expected[name].dtype.newbyteorder("=") and array.dtype.isnative, name
+            assert array.shape == expected[name].shape and np.array_equal(array, expected[name]), name
+            assert array.flags.writeable and array.flags.f_contiguous == expected[name].flags.f_contiguous, name
+        assert read["fortran"].flags.f_contiguous and not read["c"].flags.f_contiguous
+    cut = io.BytesIO()
+    joblib.dump({"values": np.arange(1000.0)}, cut, compress=0)
+    with pytest.raises(ValueError, match="cut short"):
+        _unpickle_model(cut.getvalue()[:4000])  # the record whole, the values not
+
+
 class _ArrayOfBytes:
     def __reduce__(self):  # type: ignore[no-untyped-def]
         import numpy as np

@@ -30,8 +30,8 @@ for args in (["score", sys.argv[1], "-o", sys.argv[3]], ["score", sys.argv[2], "
         cli.main(args, standalone_mode=False)
     except SystemExit as stop:
         assert not stop.code, stop.code
-heavy = sorted(m for m in sys.modules if m == "sklearn" or m.startswith(("sklearn.base", "sklearn.utils.validation",
-                                                                     "scipy.signal", "scipy.stats")))
+heavy = sorted(m for m in sys.modules if m in ("sklearn", "joblib") or m.startswith((
+    "sklearn.base", "sklearn.utils.validation", "scipy.signal", "scipy.stats")))
 compiled = sys.modules["sklearn.ensemble._hist_gradient_boosting._predictor"]
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -59,7 +59,8 @@ def test_labelling_imports_no_scikit_learn_and_scikit_learn_still_imports_after(
                           str(page_out)], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
     probe = json.loads(run.stdout.strip().splitlines()[-1])
-    assert probe["heavy"] == []  # scikit-learn's package, SciPy's signal and stats: not imported to label
+    # scikit-learn's package, SciPy's signal and stats, joblib: not imported to label
+    assert probe["heavy"] == []
     assert probe["predicted"] == [0, 1] and probe["same_walker"]
     story = json.loads(text_out.read_text(encoding="utf-8"))
     assert story["blocks"] and all(b["label"] in ("content", "boilerplate", "navigation") for b in story["blocks"])
