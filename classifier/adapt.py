@@ -46,6 +46,7 @@ from .document import LABELS, Document, host_name
 from .errors import ModelError
 from .features import TextNgrams
 from .templates import block_role, publisher_of, text_key
+from .trees import linear_proba
 from .versions import ADAPTER_FORMAT, check_adapter_card
 
 if TYPE_CHECKING:  # a loaded adapter's models are ``trees.LinearPass``: labelling does not import scikit-learn
@@ -127,8 +128,7 @@ class PublisherAdapter:
     def _text_proba(self, texts: Sequence[str]) -> np.ndarray:
         assert self.text_model is not None
         x = TextNgrams(self.n_char_features, self.n_word_features).transform_texts(texts)
-        proba = self.text_model.predict_proba(x)
-        return _full_proba(self.text_model, proba)
+        return _full_proba(self.text_model, linear_proba(self.text_model, x))
 
     def _path_proba(self, paths: Sequence[str | None]) -> np.ndarray:
         assert self.path_model is not None
@@ -219,7 +219,7 @@ def _fit_linear(x: Any, y: np.ndarray, weights: np.ndarray | None = None) -> SGD
 
 
 def _fit_text_model(texts: list[str], y: np.ndarray, n_char: int, n_word: int) -> SGDClassifier | None:
-    return _fit_linear(TextNgrams(n_char, n_word).transform_texts(texts), y)
+    return _fit_linear(TextNgrams(n_char, n_word).transform_texts(texts).tocsr(), y)
 
 
 @dataclass

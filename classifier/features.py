@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from .document import HAN_KANA, Block, Document, model_text
 from .ngrams import hash_ngrams
+from .sparse import SparseRows
 from .versions import FEATURES_VERSION
 
 __all__ = [
@@ -667,10 +667,10 @@ class TextNgrams(_Transformer):
     def fit(self, rows: Sequence[BlockRow], y: object = None) -> TextNgrams:
         return self
 
-    def transform(self, rows: Sequence[BlockRow]) -> sp.csr_matrix:
+    def transform(self, rows: Sequence[BlockRow]) -> SparseRows:
         return self.transform_texts([row.block.text for row in rows])
 
-    def transform_texts(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def transform_texts(self, texts: Sequence[str]) -> SparseRows:
         return hash_ngrams(texts, n_char_features=self.n_char_features,
                            n_word_features=self.n_word_features, max_chars=self.max_chars)
 

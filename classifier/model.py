@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from .cards import load_checked_pickle, read_verified, verify_file, write_model
 from .document import LABELS, Block, Document, Label, without_blank_blocks
@@ -49,6 +48,7 @@ from .features import (
     probability_context,
 )
 from .language import _text_weight
+from .sparse import SparseRows
 from .templates import publisher_of
 from .trees import LinearPass, TreePass, linear_proba
 from .trees import tree_proba as tree_proba
@@ -150,7 +150,7 @@ _LIST_ORDERS = _list_orders()
 class _Features:
     """Per-block matrices of a batch of documents, rows in document order."""
 
-    text: sp.csr_matrix
+    text: SparseRows
     dense: np.ndarray
     bounds: list[tuple[int, int]]  # (start, end) rows of each document
     paths: list[str | None] | None = None  # per row, the block's DOM path (container context only)
@@ -169,7 +169,7 @@ class _Features:
         """The rows of both batches, ``other``'s documents after this one's."""
         start = self.bounds[-1][1] if self.bounds else 0
         paths = self.paths + other.paths if self.paths is not None and other.paths is not None else None
-        return _Features(sp.vstack([self.text, other.text], format="csr"), np.vstack([self.dense, other.dense]),
+        return _Features(SparseRows.stacked([self.text, other.text]), np.vstack([self.dense, other.dense]),
                          self.bounds + [(a + start, b + start) for a, b in other.bounds], paths)
 
 
@@ -201,7 +201,7 @@ class BlockModel:
                     unique_rows.append(BlockRow(d.blocks, i))
                 which.append(k)
         text = (text_features.transform(unique_rows)[which] if unique_rows
-                else sp.csr_matrix((0, 1)))
+                else SparseRows.empty(0, self.params.n_char_features + self.params.n_word_features))
         shapes: dict[tuple[str, int], list[float]] = {}
         dom = getattr(self.params, "use_dom", False)  # models pickled before the field existed: text
         bounds, start = [], 0
@@ -289,7 +289,7 @@ class BlockModel:
         from sklearn.linear_model import SGDClassifier
 
         labelled = np.flatnonzero(y >= 0)
-        x = feats.text[labelled]
+        x = feats.text[labelled].tocsr()
         clf = SGDClassifier(loss="log_loss", alpha=self.params.alpha, max_iter=self.params.epochs, tol=None,
                             class_weight="balanced", random_state=self.params.random_state,
                             average=self.params.average_sgd)

@@ -24,7 +24,8 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.sparse as sp
+
+from .sparse import SparseRows
 
 __all__ = ["hash_ngrams", "char_ngram_matrix", "word_ngram_matrix"]
 
@@ -80,7 +81,7 @@ def _span_hashes(prefix: np.ndarray, inverse: np.ndarray, start: np.ndarray, end
     return h
 
 
-def _bag(rows: np.ndarray, hashes: np.ndarray, n_rows: int, n_features: int) -> sp.csr_matrix:
+def _bag(rows: np.ndarray, hashes: np.ndarray, n_rows: int, n_features: int) -> SparseRows:
     """The counts of each row's hashed columns, in canonical CSR form (columns sorted,
     each once), l2-normalised: one sort of (row, column) keys, where building from
     coordinates, summing duplicates and sorting each row took half again as long."""
@@ -89,14 +90,12 @@ def _bag(rows: np.ndarray, hashes: np.ndarray, n_rows: int, n_features: int) -> 
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(keys // n_features, minlength=n_rows), out=indptr[1:])
     index = np.int32 if max(n_features, len(keys)) < 2**31 else np.int64
-    m = sp.csr_matrix((counts.astype(np.float32), (keys % n_features).astype(index), indptr.astype(index)),
-                      shape=(n_rows, n_features))
-    m.has_canonical_format = True  # sorted and summed by construction
+    m = SparseRows(counts.astype(np.float32), (keys % n_features).astype(index), indptr.astype(index), n_features)
     _normalize_rows(m)
     return m
 
 
-def _normalize_rows(m: sp.csr_matrix) -> None:
+def _normalize_rows(m: SparseRows) -> None:
     """Divide each row of ``m`` (float32 counts) by its l2 norm, in place, exactly as
     scikit-learn's ``normalize(m, norm="l2")`` does (labelling does not import it): the
     squares summed in float64 (sums of integers: exact in any order), the square root
@@ -132,7 +131,7 @@ def _prepare(text: str, max_chars: int) -> str:
 
 
 def char_ngram_matrix(texts: Sequence[str], *, n_features: int, ngram_range: tuple[int, int] = (2, 4),
-                      max_chars: int = 600) -> sp.csr_matrix:
+                      max_chars: int = 600) -> SparseRows:
     """Counts of hashed in-word character n-grams, l2-normalised per text."""
     padded = [f" {_prepare(t, max_chars)} " for t in texts]
     codes, row_of = _codepoints(padded)
@@ -154,12 +153,12 @@ def char_ngram_matrix(texts: Sequence[str], *, n_features: int, ngram_range: tup
         all_rows.append(row_of[start])
         all_hashes.append(_span_hashes(prefix, inverse, start, end, seed=size))
     if not all_rows:
-        return sp.csr_matrix((len(texts), n_features), dtype=np.float32)
+        return SparseRows.empty(len(texts), n_features)
     return _bag(np.concatenate(all_rows), np.concatenate(all_hashes), len(texts), n_features)
 
 
 def word_ngram_matrix(texts: Sequence[str], *, n_features: int, ngram_range: tuple[int, int] = (1, 2),
-                      max_chars: int = 600) -> sp.csr_matrix:
+                      max_chars: int = 600) -> SparseRows:
     """Counts of hashed word n-grams (tokens: ``\\w+`` and punctuation marks), l2-normalised."""
     joined = [" ".join(_TOKEN.findall(_head(t, max_chars).lower())) + " " for t in texts]
     codes, row_of = _codepoints(joined)
@@ -181,7 +180,7 @@ def word_ngram_matrix(texts: Sequence[str], *, n_features: int, ngram_range: tup
         all_rows.append(token_row[first])
         all_hashes.append(_span_hashes(prefix, inverse, starts[first], ends[last], seed=100 + size))
     if not all_rows:
-        return sp.csr_matrix((len(texts), n_features), dtype=np.float32)
+        return SparseRows.empty(len(texts), n_features)
     return _bag(np.concatenate(all_rows), np.concatenate(all_hashes), len(texts), n_features)
 
 
@@ -194,7 +193,7 @@ CHUNK_CHARS = 1 << 16
 
 
 def hash_ngrams(texts: Sequence[str], *, n_char_features: int, n_word_features: int,
-                max_chars: int = 600) -> sp.csr_matrix:
+                max_chars: int = 600) -> SparseRows:
     """Both families side by side: ``n_char_features`` then ``n_word_features`` columns."""
     parts, start, size = [], 0, 0
     for i, t in enumerate(texts):
@@ -204,11 +203,9 @@ def hash_ngrams(texts: Sequence[str], *, n_char_features: int, n_word_features: 
             start, size = i + 1, 0
     if start < len(texts) or not parts:
         parts.append(_hash_chunk(texts[start:], n_char_features, n_word_features, max_chars))
-    return parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
+    return parts[0] if len(parts) == 1 else SparseRows.stacked(parts)
 
 
-def _hash_chunk(texts: Sequence[str], n_char: int, n_word: int, max_chars: int) -> sp.csr_matrix:
-    return sp.hstack([
-        char_ngram_matrix(texts, n_features=n_char, max_chars=max_chars),
-        word_ngram_matrix(texts, n_features=n_word, max_chars=max_chars),
-    ], format="csr", dtype=np.float32)
+def _hash_chunk(texts: Sequence[str], n_char: int, n_word: int, max_chars: int) -> SparseRows:
+    return SparseRows.side_by_side(char_ngram_matrix(texts, n_features=n_char, max_chars=max_chars),
+                                   word_ngram_matrix(texts, n_features=n_word, max_chars=max_chars))

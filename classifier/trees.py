@@ -31,6 +31,7 @@ import contextlib
 import functools
 import importlib
 import importlib.util
+import math
 import sys
 import types
 from collections.abc import Iterable, Iterator
@@ -54,34 +55,44 @@ _PACKAGES = ("sklearn", "sklearn.utils", "sklearn.ensemble", _HGB)
 @functools.cache
 def _compiled() -> tuple[Any, Any, np.dtype]:
     """scikit-learn's ``_map_to_bins`` and ``_predict_from_binned_data``, and the dtype
-    of the tree nodes the latter reads (``PREDICTOR_RECORD_DTYPE``).
-
-    When scikit-learn is not imported yet, its packages are stood in for by empty
-    package modules (the same search paths, no ``__init__`` run) for as long as the
-    two compiled modules take to import, under the import lock; then the stand-ins
-    are removed, so that ``import sklearn`` later runs the real initialisers and finds
-    these modules already imported. When scikit-learn is imported, or being imported
-    by another thread, or anything is unexpected (another scikit-learn's layout), the
-    packages are imported as usual, from the top.
-    """
-    with _imports_held():
-        # decided under the lock: no thread starts an import of scikit-learn meanwhile
-        if not any(name in sys.modules for name in _PACKAGES):
-            try:
-                return _import_without_initialisers()
-            except Exception:  # another layout: the plain import below says what is wrong
-                pass
+    of the tree nodes the latter reads (``PREDICTOR_RECORD_DTYPE``), imported by
+    ``compiled_modules`` without scikit-learn's package initialisers."""
     try:
-        # parents first, as ``import sklearn.ensemble`` takes their import locks: a
-        # compiled module imported first takes its own lock, then its packages'; a
-        # thread importing scikit-learn meanwhile holds a package's and waits for a
-        # lock below it, and Python fails that thread's import (a deadlock)
-        for name in ("sklearn", "sklearn.ensemble"):  # the ensemble's __init__ imports the rest
-            importlib.import_module(name)
-        return _walker()
+        # parents first on the plain path, as ``import sklearn.ensemble`` takes their
+        # import locks: a compiled module imported first takes its own lock, then its
+        # packages'; a thread importing scikit-learn meanwhile holds a package's and
+        # waits for a lock below it, and Python fails that thread's import (a deadlock).
+        # The ensemble's __init__ imports the rest.
+        binning, predictor, common = compiled_modules(_PACKAGES, _COMPILED, ("sklearn", "sklearn.ensemble"))
+        return binning._map_to_bins, predictor._predict_from_binned_data, np.dtype(common.PREDICTOR_RECORD_DTYPE)
     except (ImportError, AttributeError) as err:  # pragma: no cover - another scikit-learn
         raise ModelError(f"this scikit-learn has no compiled tree walker where Sieve reads it ({err}); "
                          "install the scikit-learn version of the model's card") from err
+
+
+def compiled_modules(packages: tuple[str, ...], names: tuple[str, ...],
+                     parents: tuple[str, ...]) -> list[types.ModuleType]:
+    """The compiled modules ``names`` of a library whose ``packages`` (its top package
+    first) have heavy initialisers labelling does not need.
+
+    When none of ``packages`` is imported yet, they are stood in for by empty package
+    modules (the same search paths, no ``__init__`` run) for as long as ``names`` take
+    to import, under the import lock; then the stand-ins are removed, so that a later
+    ``import`` of the library runs the real initialisers and finds these modules
+    already imported. When the library is imported, or being imported by another
+    thread, or anything is unexpected (another layout), ``parents`` are imported as
+    usual, from the top, then ``names``.
+    """
+    with _imports_held():
+        # decided under the lock: no thread starts an import of the library meanwhile
+        if not any(name in sys.modules for name in packages):
+            try:
+                return _import_without_initialisers(packages, names)
+            except Exception:  # another layout: the plain import below says what is wrong
+                pass
+    for name in parents:
+        importlib.import_module(name)
+    return [importlib.import_module(name) for name in names]
 
 
 @contextlib.contextmanager
@@ -97,21 +108,21 @@ def _imports_held() -> Iterator[None]:
         _imp.release_lock()
 
 
-def _import_without_initialisers() -> tuple[Any, Any, np.dtype]:
-    spec = importlib.util.find_spec("sklearn")
+def _import_without_initialisers(packages: tuple[str, ...], names: tuple[str, ...]) -> list[types.ModuleType]:
+    spec = importlib.util.find_spec(packages[0])
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("scikit-learn is not installed")
+        raise ImportError(f"{packages[0]} is not installed")
     root = Path(next(iter(spec.submodule_search_locations)))
     before = set(sys.modules)
     stubs = {}
-    for name in _PACKAGES:
+    for name in packages:
         stub = types.ModuleType(name)
         stub.__path__ = [str(root.joinpath(*name.split(".")[1:]))]
         sys.modules[name] = stubs[name] = stub
     try:
-        functions = _walker()
+        return [importlib.import_module(name) for name in names]
     except BaseException:
-        for name in set(sys.modules) - before - set(_PACKAGES):  # nothing half-imported stays behind
+        for name in set(sys.modules) - before - set(packages):  # nothing half-imported stays behind
             del sys.modules[name]
         raise
     finally:
@@ -120,12 +131,6 @@ def _import_without_initialisers() -> tuple[Any, Any, np.dtype]:
         for name, stub in stubs.items():
             if sys.modules.get(name) is stub:
                 del sys.modules[name]
-    return functions
-
-
-def _walker() -> tuple[Any, Any, np.dtype]:
-    binning, predictor, common = (importlib.import_module(name) for name in _COMPILED)
-    return binning._map_to_bins, predictor._predict_from_binned_data, np.dtype(common.PREDICTOR_RECORD_DTYPE)
 
 
 # -- the passes ---------------------------------------------------------------------
@@ -134,15 +139,13 @@ def linear_proba(clf: Any, x: Any) -> np.ndarray:
     """``clf.predict_proba(x)`` of a fitted ``SGDClassifier(loss="log_loss")`` (or its
     ``LinearPass``): one-vs-rest logistic probabilities, each row divided by its sum
     (two classes: the one logit's pair)."""
-    from scipy.special import expit
-
     # a LinearPass keeps its coefficients transposed and contiguous: SciPy's sparse
     # product copies a transposed view on every call (2 MB for the block pass)
     coef_t = clf.coef_t_ if isinstance(clf, LinearPass) else clf.coef_.T
     prob = x @ coef_t + clf.intercept_
     if prob.ndim > 1 and prob.shape[1] == 1:
         prob = prob.reshape(-1)
-    expit(prob, out=prob)
+    _expit(prob)
     if prob.ndim == 1:
         return np.stack([1 - prob, prob], axis=1)
     total = prob.sum(axis=1)
@@ -152,6 +155,52 @@ def linear_proba(clf: Any, x: Any) -> np.ndarray:
         total[zero] = prob.shape[1]
     prob /= total.reshape((prob.shape[0], -1))
     return prob
+
+
+def _expit(values: np.ndarray) -> None:
+    """``scipy.special.expit(values, out=values)``, bit for bit, without importing
+    ``scipy.special`` (5 MB of every process that labels). SciPy computes
+    ``1 / (1 + exp(-x))`` in the values' own precision with the C library's ``exp``
+    (float64: ``math.exp`` is it) or ``expf`` (float32, the block pass's: called
+    through ctypes). NumPy's own ``exp`` differs from both in the last bit of 2% to
+    40% of values. Where the C library cannot be reached, SciPy computes it."""
+    flat = values.reshape(-1)  # a view: the block pass's probabilities are contiguous
+    if flat.dtype == np.float64:
+        exp = math.exp
+        e = np.array([exp(-v) if v > -700.0 else _exp_or_inf(-v) for v in flat.tolist()])
+    elif flat.dtype == np.float32 and (expf := _c_expf()) is not None:
+        e = np.array([expf(-v) for v in flat.tolist()], dtype=np.float32)  # a float's negation: exact
+    else:
+        from scipy.special import expit
+
+        expit(values, out=values)
+        return
+    one = flat.dtype.type(1)
+    np.divide(one, one + e, out=flat)
+
+
+def _exp_or_inf(v: float) -> float:
+    try:
+        return math.exp(v)
+    except OverflowError:  # past the largest float: C's exp gives inf
+        return math.inf
+
+
+@functools.cache
+def _c_expf() -> Any:
+    """The C library's ``expf``, or None where ctypes cannot find it."""
+    import ctypes
+    import ctypes.util
+
+    for name in ("libm.so.6", None):  # glibc's; elsewhere found by name (that may run a subprocess)
+        name = name or ctypes.util.find_library("m")
+        try:
+            expf = ctypes.CDLL(name).expf
+        except (OSError, AttributeError, TypeError):
+            continue
+        expf.restype, expf.argtypes = ctypes.c_float, [ctypes.c_float]
+        return expf
+    return None
 
 
 def tree_proba(clf: Any, x: np.ndarray) -> np.ndarray:

@@ -789,7 +789,7 @@ def test_a_killed_worker_costs_no_shard_and_one_that_kills_its_worker_only_itsel
     src.mkdir()
     lines = (data_dir / "articles.jsonl").read_bytes()
     for i in range(4):
-        (src / f"part-{i:02d}.jsonl").write_bytes(lines * 100)  # a few seconds each: time to kill its worker
+        (src / f"part-{i:02d}.jsonl").write_bytes(lines * 300)  # a few seconds each: time to kill its worker
     reference = tmp_path / "reference"
     cmd = [sieve_executable, "clean", str(src), "--model-dir", str(tiny_model_dir), "--min-chars", "20"]
     assert subprocess.run([*cmd, "-o", str(reference), "--workers", "1"], capture_output=True,

@@ -363,7 +363,7 @@ def test_a_loaded_model_labels_as_the_trained_one_and_as_scikit_learn(tiny_model
     assert sum(len(p) for p in got) > 100
     assert all(a.tobytes() == b.tobytes() for a, b in zip(got, expected))
     feats = trained.featurize(labelled_documents)
-    p1 = model_module._expand(trained.block_pass_.predict_proba(feats.text), trained.block_pass_.classes_)
+    p1 = model_module._expand(trained.block_pass_.predict_proba(feats.text.tocsr()), trained.block_pass_.classes_)
     assert model_module._block_proba(loaded.block_pass_, feats).tobytes() == p1.tobytes()
     x = model_module._context_matrix(feats, p1)
     np.testing.assert_allclose(model_module.tree_proba(loaded.context_pass_, x),

@@ -11,9 +11,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classifier import ngrams
-from classifier.ngrams import char_ngram_matrix, hash_ngrams, word_ngram_matrix
+from classifier.sparse import SparseRows
 
 BIG = 2**20  # wide enough that distinct n-grams of these tiny texts never share a column
+
+
+# the hasher's rows, read as SciPy's matrix (what training hands scikit-learn)
+def char_ngram_matrix(texts: list[str], **kw: object) -> sp.csr_matrix:
+    return ngrams.char_ngram_matrix(texts, **kw).tocsr()  # type: ignore[arg-type]
+
+
+def word_ngram_matrix(texts: list[str], **kw: object) -> sp.csr_matrix:
+    return ngrams.word_ngram_matrix(texts, **kw).tocsr()  # type: ignore[arg-type]
+
+
+def hash_ngrams(texts: list[str], **kw: object) -> sp.csr_matrix:
+    return ngrams.hash_ngrams(texts, **kw).tocsr()  # type: ignore[arg-type]
 
 
 def _count(texts: list[str], **kw: object) -> int:
@@ -81,10 +94,12 @@ def test_chunking_does_not_change_the_result(texts: list[str]) -> None:
     old = ngrams.CHUNK_CHARS
     ngrams.CHUNK_CHARS = 16
     try:
-        chunked = hash_ngrams(texts, n_char_features=2**10, n_word_features=2**8)
+        rows = ngrams.hash_ngrams(texts, n_char_features=2**10, n_word_features=2**8)
     finally:
         ngrams.CHUNK_CHARS = old
-    assert isinstance(chunked, sp.csr_matrix) and chunked.shape == whole.shape
+    assert isinstance(rows, SparseRows)
+    chunked = rows.tocsr()
+    assert chunked.shape == whole.shape
     assert abs(chunked - whole).max() < 1e-6 if whole.nnz else chunked.nnz == 0
 
 
@@ -130,7 +145,7 @@ def test_a_bag_is_the_canonical_matrix_of_its_counts(pairs: list) -> None:
 
     rows = np.array([r for r, _ in pairs], dtype=np.int64)
     hashes = np.array([h for _, h in pairs], dtype=np.uint64)
-    got = ngrams._bag(rows, hashes, 7, 50)
+    got = ngrams._bag(rows, hashes, 7, 50).tocsr()
     cols = (hashes % np.uint64(50)).astype(np.int64)
     expected = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(7, 50), dtype=np.float32)
     expected.sum_duplicates()

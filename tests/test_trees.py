@@ -15,6 +15,7 @@ import pytest
 from classifier import trees
 from classifier.errors import ModelError
 from classifier.model import load_model
+from classifier.sparse import SparseRows
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -30,8 +31,8 @@ for args in (["score", sys.argv[1], "-o", sys.argv[3]], ["score", sys.argv[2], "
         cli.main(args, standalone_mode=False)
     except SystemExit as stop:
         assert not stop.code, stop.code
-heavy = sorted(m for m in sys.modules if m in ("sklearn", "joblib") or m.startswith((
-    "sklearn.base", "sklearn.utils.validation", "scipy.signal", "scipy.stats")))
+heavy = sorted(m for m in sys.modules if m in ("sklearn", "joblib", "scipy.sparse", "scipy.special") or m.startswith((
+    "sklearn.base", "sklearn.utils.validation", "scipy.signal", "scipy.stats", "scipy.sparse._base")))
 compiled = sys.modules["sklearn.ensemble._hist_gradient_boosting._predictor"]
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -59,7 +60,8 @@ def test_labelling_imports_no_scikit_learn_and_scikit_learn_still_imports_after(
                           str(page_out)], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
     probe = json.loads(run.stdout.strip().splitlines()[-1])
-    # scikit-learn's package, SciPy's signal and stats, joblib: not imported to label
+    # scikit-learn's package, SciPy's sparse matrices, special functions, signal and
+    # stats, joblib: not imported to label
     assert probe["heavy"] == []
     assert probe["predicted"] == [0, 1] and probe["same_walker"]
     story = json.loads(text_out.read_text(encoding="utf-8"))
@@ -137,6 +139,29 @@ def test_linear_proba_is_scikit_learns_predict_proba_bit_for_bit() -> None:
         part = trees.LinearPass()
         part.__setstate__(clf.__getstate__())  # as a model file is read
         assert part.predict_proba(x).tobytes() == clf.predict_proba(x).tobytes()
+        # the n-gram rows labelling computes, without SciPy's sparse package
+        rows = SparseRows(x.data, x.indices, x.indptr, x.shape[1])
+        assert part.predict_proba(rows).tobytes() == clf.predict_proba(x).tobytes()
+        assert trees.linear_proba(clf, rows).tobytes() == clf.predict_proba(x).tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_expit_is_scipys_bit_for_bit_with_or_without_the_c_library(dtype: type, monkeypatch) -> None:
+    from scipy.special import expit
+
+    rng = np.random.default_rng(5)
+    values = np.concatenate([rng.standard_normal(20_000) * 12, rng.uniform(-800, 800, 2_000),
+                             [0.0, -0.0, 88.7, -88.8, 103.9, -104.0, 709.7, -709.8, -745.2, 1e300, -1e300,
+                              np.inf, -np.inf, np.nan]]).astype(dtype).reshape(-1, 2)
+    expected = expit(values)
+    with np.errstate(over="ignore"):
+        got = values.copy()
+        trees._expit(got)
+        assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
+        monkeypatch.setattr(trees, "_c_expf", lambda: None)  # no C library: SciPy's own
+        got = values.copy()
+        trees._expit(got)
+        assert got.tobytes() == expected.tobytes()
 
 
 #: Run in a fresh interpreter: a thread imports ``sklearn.ensemble`` and is held just
