@@ -14,11 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 from classifier import Sieve
+from classifier import html as html_module
 from classifier.clean import CleanPolicy, clean_document
 from classifier.cli import cli
 from classifier.document import Block, Document, Label
 from classifier.errors import PageError
-from classifier.html import DOM_FACTS, PATH_NAME_CHARS, PATH_STEPS, decode_html, html_to_blocks
+from classifier.html import DOM_FACTS, NAME_MEMO, PATH_NAME_CHARS, PATH_STEPS, decode_html, html_to_blocks
 from classifier.model import HTML_MODEL_FILE, ModelParams, fit_block_model, save_model
 from classifier.readers import RejectSink, read_any
 
@@ -128,6 +129,17 @@ def test_paths_stay_short_on_deep_nesting_and_long_names() -> None:
     # a megabyte class attribute: only its first ATTR_CHARS characters are read
     page = f'<div class="{"y" * 1_000_000} menu"><p>Hello there</p></div>'
     assert html_to_blocks(page)[0].path.split(" ")[-2] == f"div.{'y' * PATH_NAME_CHARS}"
+
+
+def test_name_memos_stay_small_across_pages() -> None:
+    # the memos of path steps and class words keep NAME_MEMO entries, whatever a run's
+    # (or a page's) number of distinct names: they stay in memory for the whole run
+    assert NAME_MEMO <= 1024
+    page = "".join(f'<div class="c{i:x}-x" id="i{i:x}"><p>Hello there number {i}</p></div>' for i in range(3000))
+    blocks = html_to_blocks(page)
+    assert len(blocks) == 3000 and blocks[-1].path.split(" ")[-2] == "div.cbb0-x#ibb0"  # digit runs as 0
+    for memo in (html_module._path_step, html_module._class_words):
+        assert memo.cache_info().currsize <= NAME_MEMO
 
 
 def test_encodings_declared_undeclared_and_with_bom() -> None:
