@@ -125,7 +125,8 @@ class SparseRows:
         n = self.nnz
         if (self.indptr.dtype != self.indices.dtype or self.indptr.dtype.kind != "i" or len(self.indices) != n
                 or len(self.indptr) < 1 or self.indptr[0] != 0 or self.indptr[-1] != n
-                or (len(self.indptr) > 1 and np.diff(self.indptr).min() < 0)
+                # compared, not subtracted: a difference of int32 pointers wraps around
+                or bool((self.indptr[1:] < self.indptr[:-1]).any())
                 or (n and (self.indices.min() < 0 or self.indices.max() >= self.n_cols))):
             raise ValueError("the rows' layout is broken (row pointers or column indices out of place)")
 

@@ -88,3 +88,14 @@ def test_a_broken_layout_is_refused_before_the_compiled_product_reads_it() -> No
     with pytest.raises(ValueError, match="cannot multiply"):
         good @ np.ones((N_COLS + 1, 2), dtype=np.float32)
     assert (good @ ones).tolist() == [[3.0, 3.0], [1.0, 1.0]]
+
+
+def test_row_pointers_that_wrap_around_in_int32_are_refused() -> None:
+    # each difference of these int32 pointers wraps around to a non-negative one
+    # (2**31 - 1 - (-2**31) overflows to 1): row 0 would read 2**31 - 1 values of 3
+    pointers = np.array([0, 2**31 - 1, -2**31, -1, 3], dtype=np.int32)
+    rows = SparseRows(np.ones(3, np.float32), np.zeros(3, np.int32), pointers, N_COLS)
+    with pytest.raises(ValueError, match="layout is broken"):
+        rows._check()  # checked alone first: before the fix, the product below read past the values
+    with pytest.raises(ValueError, match="layout is broken"):
+        rows @ np.ones((N_COLS, 2), dtype=np.float32)
