@@ -358,7 +358,7 @@ def _read_array(state: object, stream: Any) -> Any:
     if not isinstance(state, dict):
         raise ValueError("an array's record is no mapping")
     dtype, shape, order = state.get("dtype"), state.get("shape"), state.get("order", "C")
-    if isinstance(dtype, np.dtype) and dtype.hasobject:
+    if isinstance(dtype, np.dtype) and (dtype.hasobject or _holds_objects(dtype)):
         raise ForbiddenGlobal("holds an array of Python objects")
     if not isinstance(dtype, np.dtype) or dtype.itemsize == 0:
         raise ValueError("an array's record has no plain dtype")
@@ -377,6 +377,44 @@ def _read_array(state: object, stream: Any) -> Any:
         raise ValueError("an array's values are cut short")
     array = array.reshape(shape[::-1]).T if order == "F" else array.reshape(shape)
     return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
+
+
+def _holds_objects(dtype: Any) -> bool:
+    """Whether values of ``dtype`` hold Python objects, by its fields and subarrays: a
+    pickle sets a record's fields and its flags each as it says, so a record of objects
+    can say it holds none (``hasobject``), and its values would be read as raw bytes."""
+    if dtype.kind == "O":
+        return True
+    if dtype.subdtype is not None and _holds_objects(dtype.subdtype[0]):
+        return True
+    return dtype.names is not None and any(_holds_objects(dtype.fields[name][0]) for name in dtype.names)
+
+
+def _odd_dtype(dtype: Any) -> str | None:
+    """Why a dtype whose state a model's pickle set is refused, or None: Python objects
+    inside a record or subarray (no Sieve model has them), or fields, size or flags
+    NumPy's own constructor would not give it (a field past the record's end is read
+    outside the array)."""
+    import numpy as np
+
+    if dtype.names is None and dtype.subdtype is None:  # NumPy keeps a plain dtype's own flags
+        return None
+    if _holds_objects(dtype):
+        return "with Python objects inside a record"
+    try:
+        if dtype.subdtype is not None:
+            rebuilt = np.dtype(dtype.subdtype)
+        else:
+            fields = [dtype.fields[name] for name in dtype.names]
+            rebuilt = np.dtype({"names": list(dtype.names), "formats": [f[0] for f in fields],
+                                "offsets": [f[1] for f in fields], "titles": [f[2] if len(f) > 2 else None
+                                                                              for f in fields],
+                                "itemsize": dtype.itemsize}, align=dtype.isalignedstruct)
+    except (TypeError, ValueError):
+        return "that NumPy would not make (its fields do not fit in its size)"
+    if rebuilt != dtype or rebuilt.itemsize != dtype.itemsize or rebuilt.flags != dtype.flags:
+        return "that NumPy would not make (its fields, size or flags)"
+    return None
 
 
 def _skip_padding(stream: Any) -> None:
@@ -401,6 +439,8 @@ def _unpickle_model(data: bytes) -> Any:
     import io
     import pickle
     import zlib
+
+    import numpy as np
 
     from .trees import check_read, stand_in
 
@@ -473,6 +513,9 @@ def _unpickle_model(data: bytes) -> Any:
                 self.stack[-1] = _read_array(state, self.stream)
                 return
             base.load_build(self)
+            if isinstance(target, np.dtype) and (why := _odd_dtype(target)) is not None:
+                # NumPy sets a dtype's fields, size and flags as its pickled state says
+                raise ForbiddenGlobal(f"sets a dtype {why}")
             self.built.append(target)
 
         def load_inst(self) -> None:

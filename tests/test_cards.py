@@ -400,3 +400,79 @@ def test_a_language_model_that_fails_to_load_in_any_way_is_a_model_error(copy_mo
     monkeypatch.setattr(fasttext, "load_model", fails)
     with pytest.raises(ModelError, match="lid.ftz cannot be loaded \\(MemoryError"):
         Sieve(copy_model_dir()).label(["A sentence to label."])
+
+
+def _dtype_state(dtype: object, **changes: object) -> tuple:
+    """``dtype``'s pickled state (version, byte order, subarray, names, fields, size,
+    alignment, flags), with ``changes`` by field name."""
+    state = list(dtype.__reduce__()[2])  # type: ignore[attr-defined]
+    for key, value in changes.items():
+        state[("subarray", "names", "fields", "itemsize", "alignment", "flags").index(key) + 2] = value
+    return tuple(state)
+
+
+def _forged_pickle(obj: object) -> bytes:
+    """``obj`` pickled as joblib writes a model (protocol 4, arrays as joblib's records
+    followed by their bytes), where a ``_Forged`` is pickled as what it says."""
+    import io
+    import pickle
+
+    from joblib.numpy_pickle import NumpyArrayWrapper
+
+    class Pickler(pickle._Pickler):  # type: ignore[misc,name-defined]
+        def reducer_override(self, obj: object) -> object:
+            return obj.reduced if isinstance(obj, _Forged) and obj.reduced is not None else NotImplemented
+
+        def save(self, obj: object, save_persistent_id: bool = True) -> None:
+            if isinstance(obj, _Forged) and obj.record is not None:
+                wrapper = NumpyArrayWrapper.__new__(NumpyArrayWrapper)
+                wrapper.__dict__.update(obj.record)
+                super().save(wrapper)
+                self.framer.commit_frame(force=True)
+                buffer.write(obj.values)
+                return
+            super().save(obj, save_persistent_id)
+
+    buffer = io.BytesIO()
+    Pickler(buffer, 4).dump(obj)
+    return buffer.getvalue()
+
+
+class _Forged:
+    def __init__(self, reduced: tuple | None = None, record: dict | None = None, values: bytes = b"") -> None:
+        self.reduced, self.record, self.values = reduced, record, values
+
+
+def test_dtypes_whose_state_hides_objects_or_reaches_past_the_record_are_refused() -> None:
+    # NumPy sets a record dtype's fields and flags as its pickled state says: a record
+    # of one object field whose flags say it holds none had its values read as raw
+    # bytes (pointers from the file) by joblib's record, by ndarray's own pickle and by
+    # numpy's scalar(); a field past the record's end is read outside the array
+    import numpy as np
+
+    from classifier.cards import ForbiddenGlobal, _unpickle_model
+
+    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+
+    def void8(**changes: object) -> _Forged:  # numpy.dtype("V8"), its state then set
+        return _Forged((np.dtype, ("V8", False, True), _dtype_state(np.dtype("V8"), **changes)))
+
+    objects = dict(names=("a",), fields={"a": (np.dtype("O"), 0)}, flags=0)
+    nulls = bytes(8)  # null pointers: without the check the forged array loads (pointers from a file could be anything)
+    record = {"shape": (1,), "order": "C", "subclass": np.ndarray, "allow_mmap": True,
+              "numpy_array_alignment_bytes": 16}
+    cases = [
+        (_Forged(record={**record, "dtype": void8(**objects)}, values=b"\x00" + nulls), "objects inside a record"),
+        (_Forged((multiarray._reconstruct, (np.ndarray, (0,), b"b"), (1, (1,), void8(**objects), False, nulls))),
+         "objects inside a record"),
+        (_Forged((multiarray.scalar, (void8(**objects), nulls))), "objects inside a record"),
+        (void8(names=("a",), fields={"a": (np.dtype("f8"), 1000)}, flags=16), "not make"),
+    ]
+    for forged, says in cases:
+        with pytest.raises(ForbiddenGlobal, match=says):
+            _unpickle_model(_forged_pickle({"part": forged}))
+    # the records of Sieve's trees are NumPy's own
+    nodes = np.dtype([("value", "<f8"), ("left", "<u4"), ("is_leaf", "u1")])
+    pairs = np.dtype([("v", "<f4", (2,))])
+    read = _unpickle_model(_forged_pickle({"nodes": np.zeros(2, dtype=nodes), "pairs": np.zeros(2, dtype=pairs)}))
+    assert read["nodes"].dtype == nodes and read["pairs"].dtype == pairs
