@@ -86,7 +86,7 @@ class SparseRows:
             # (left: rows before i; right: rows up to and including i)
             place = np.arange(part.nnz, dtype=np.int64) + np.repeat(before[:len(lengths)], lengths)
             data[place] = part.data
-            indices[place] = part.indices + offset if offset else part.indices
+            indices[place] = part.indices.astype(index, copy=False) + offset if offset else part.indices
         return SparseRows(data, indices, indptr.astype(index), n_cols)
 
     @staticmethod

@@ -164,7 +164,12 @@ def _expit(values: np.ndarray) -> None:
     (float64: ``math.exp`` is it) or ``expf`` (float32, the block pass's: called
     through ctypes). NumPy's own ``exp`` differs from both in the last bit of 2% to
     40% of values. Where the C library cannot be reached, SciPy computes it."""
-    flat = values.reshape(-1)  # a view: the block pass's probabilities are contiguous
+    if not values.flags.c_contiguous:  # computed on a contiguous copy, put back
+        copy = np.ascontiguousarray(values)
+        _expit(copy)
+        values[...] = copy
+        return
+    flat = values.reshape(-1)  # a view of the contiguous values
     if flat.dtype == np.float64:
         exp = math.exp
         e = np.array([exp(-v) if v > -700.0 else _exp_or_inf(-v) for v in flat.tolist()])

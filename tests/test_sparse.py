@@ -99,3 +99,13 @@ def test_row_pointers_that_wrap_around_in_int32_are_refused() -> None:
         rows._check()  # checked alone first: before the fix, the product below read past the values
     with pytest.raises(ValueError, match="layout is broken"):
         rows @ np.ones((N_COLS, 2), dtype=np.float32)
+
+
+def test_columns_set_beside_two_billion_others_keep_their_place() -> None:
+    # the right part's columns move on by the left part's width: past 2**31 the
+    # indices widen to int64 (an int32 sum wrapped around to a negative column)
+    wide = SparseRows.empty(1, 2**31 - 10)
+    right = SparseRows(np.ones(1, np.float32), np.array([50], dtype=np.int32), np.array([0, 1], dtype=np.int32), 100)
+    beside = SparseRows.side_by_side(wide, right)
+    assert beside.indices.tolist() == [2**31 - 10 + 50] and beside.indices.dtype == beside.indptr.dtype == np.int64
+    beside._check()

@@ -158,6 +158,10 @@ def test_expit_is_scipys_bit_for_bit_with_or_without_the_c_library(dtype: type, 
         got = values.copy()
         trees._expit(got)
         assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
+        wider = np.ones((values.shape[0], 5), dtype=dtype)
+        wider[:, :2] = values
+        trees._expit(wider[:, :2])  # no one stride reaches these values: in place all the same
+        assert wider[:, :2].tobytes() == expected.tobytes() and (wider[:, 2:] == 1).all()
         monkeypatch.setattr(trees, "_c_expf", lambda: None)  # no C library: SciPy's own
         got = values.copy()
         trees._expit(got)
