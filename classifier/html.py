@@ -1557,12 +1557,61 @@ def page_published(root: etree._Element) -> str | None:
         date = _iso_date(el.get("content") or el.get("datetime"))
         if date:
             return date
+    later = None  # a date of another item than an article: when no article has one
     for el in _JSON_LD(root):
-        m = _JSON_LD_PUBLISHED.search(el.text or "")
-        date = _iso_date(m.group(1)) if m else None
-        if date:
-            return date
+        article, other = _json_ld_published(el.text or "")
+        if article:
+            return article
+        later = later or other
+    if later:
+        return later
     return next((dates[name] for name in _DATE_META if name in dates), None)
+
+
+#: JSON-LD item types whose ``datePublished`` is the page's: schema.org's Article and
+#: its kinds (NewsArticle, BlogPosting, ReportageNewsArticle, SocialMediaPosting...) and
+#: reviews (a fact-check page is a ClaimReview).
+_ARTICLE_TYPE = re.compile(r"article|posting|report|review", re.I)
+#: ... and types whose date is never the page's (a reader's comment or answer).
+_NOT_THE_PAGE_TYPE = re.compile(r"comment|answer", re.I)
+#: Items of one JSON-LD script read at most (a page's catalogue of products stays cheap).
+JSON_LD_ITEMS = 1000
+
+
+def _json_ld_published(text: str) -> tuple[str | None, str | None]:
+    """The publication date of a JSON-LD script's article item (``Article`` and its
+    kinds, reviews), and of its first other item with one (a ``WebPage``, a
+    ``Recipe``), as ``YYYY-MM-DD``. Only the script's own items count: the top one (or
+    each of a list), each of an ``@graph`` and their ``mainEntity``; an ``@graph``'s
+    first ``datePublished`` may be a comment's or another page's, and items inside
+    items are readers' reviews, comments, the site. A script that is no JSON (a
+    trailing comma, a template's comment) gives its first ``datePublished`` as the
+    other date."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        m = _JSON_LD_PUBLISHED.search(text)
+        return None, _iso_date(m.group(1)) if m else None
+    items = [x for x in (data if isinstance(data, list) else [data])[:JSON_LD_ITEMS] if isinstance(x, dict)]
+    items += [x for item in items if isinstance(item.get("@graph"), list)
+              for x in item["@graph"][:JSON_LD_ITEMS] if isinstance(x, dict)]
+    items += [x for item in items for x in _as_list(item.get("mainEntity")) if isinstance(x, dict)]
+    other = None
+    for item in items[:3 * JSON_LD_ITEMS]:
+        kinds = " ".join(k for k in _as_list(item.get("@type")) if isinstance(k, str))
+        value = item.get("datePublished")
+        date = _iso_date(value) if isinstance(value, str) else None
+        if date and not _NOT_THE_PAGE_TYPE.search(kinds):
+            if _ARTICLE_TYPE.search(kinds):
+                return date, other
+            other = other or date
+    return None, other
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _iso_date(value: str | None) -> str | None:

@@ -1419,6 +1419,27 @@ def test_page_wide_facts_take_memory_by_blocks_not_by_the_pages_elements() -> No
     ("", '<div itemscope itemtype="https://schema.org/comment"><span itemprop="datePublished" content="2022-02-02">'
      '</span></div><article itemscope itemtype="https://schema.org/BlogPosting"><time itemprop="datePublished"'
      ' datetime="2021-05-04">4 May</time></article>', "2021-05-04"),
+    # JSON-LD: the article's date, not the first in the script (a comment's, the site's, a related page's)
+    ('<script type="application/ld+json">{"@context": "https://schema.org", "@graph": ['
+     '{"@type": "Comment", "datePublished": "2023-01-02"}, {"@type": "WebPage", "datePublished": "2022-12-30"},'
+     ' {"@type": ["NewsArticle"], "datePublished": "2022-12-31T08:00:00Z"}]}</script>', "", "2022-12-31"),
+    ('<script type="application/ld+json">[{"@type": "WebPage", "datePublished": "2022-12-30",'
+     ' "mainEntity": {"@type": "BlogPosting", "datePublished": "2022-12-29"}}]</script>', "", "2022-12-29"),
+    # an article in a later script wins over another item's date in an earlier one; a
+    # comment's date alone is none; a script that is no JSON gives its first date
+    ('<script type="application/ld+json">{"@type": "WebSite", "datePublished": "2010-01-01"}</script>'
+     '<script type="application/ld+json">{"@type": "Article", "datePublished": "2021-06-07"}</script>', "",
+     "2021-06-07"),
+    ('<script type="application/ld+json">{"@type": "WebPage", "datePublished": "2010-01-01"}</script>', "",
+     "2010-01-01"),
+    ('<script type="application/ld+json">{"@type": "Comment", "datePublished": "2023-01-02"}</script>', "", None),
+    ('<script type="application/ld+json">{"@type": "WebPage", "name": "A claim"}</script><script type='
+     '"application/ld+json">{"@type": "ClaimReview", "datePublished": "2019-11-18T10:15:00+00:00"}</script>', "",
+     "2019-11-18"),  # a fact-check page's review is its article
+    ('<script type="application/ld+json">{"@type": "Recipe", "datePublished": "2018-07-25", "review": ['
+     '{"@type": "Review", "datePublished": "2019-04-12"}]}</script>', "", "2018-07-25"),  # not a reader's review
+    ('<script type="application/ld+json">{"@type": "Article", "datePublished": "2021-06-07",}</script>', "",
+     "2021-06-07"),
     # no date there: a date that is none, the epoch a template wrote for a missing one, a date in the text
     ('<meta name="date" content="2021-13-45">', "<p>Published on 2021-05-04.</p>", None),
     ('<meta property="article:published_time" content="1970-01-01T00:00:00Z">', "", None),
