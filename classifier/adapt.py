@@ -45,8 +45,9 @@ from .cards import load_checked_pickle, read_verified, write_model
 from .document import LABELS, Document, host_name
 from .errors import ModelError
 from .features import TextNgrams
+from .sparse import SparseRows
 from .templates import block_role, publisher_of, text_key
-from .trees import linear_proba
+from .trees import compiled_modules, linear_proba
 from .versions import ADAPTER_FORMAT, check_adapter_card
 
 if TYPE_CHECKING:  # a loaded adapter's models are ``trees.LinearPass``: labelling does not import scikit-learn
@@ -96,17 +97,36 @@ def path_tokens(path: str | None) -> list[str]:
     return tokens
 
 
-def path_matrix(paths: Sequence[str | None], n_features: int) -> Any:
-    """Hashed, binary, l2-normalised ``path_tokens`` (a row of zeros for a block without a path)."""
-    import scipy.sparse as sp
-    from sklearn.feature_extraction import FeatureHasher
-
-    x = FeatureHasher(n_features, input_type="string", alternate_sign=False).transform(
-        [path_tokens(p) for p in paths]).tocsr()
-    x.data[:] = 1.0
-    norms = np.sqrt(np.asarray(x.sum(axis=1)).ravel())
+def path_matrix(paths: Sequence[str | None], n_features: int) -> SparseRows:
+    """Hashed, binary, l2-normalised ``path_tokens`` (a row of zeros for a block without
+    a path): the tokens hashed by scikit-learn's ``FeatureHasher`` (its compiled
+    hashing, loaded without scikit-learn's initialisers: labelling with an adapter
+    imports neither scikit-learn nor SciPy's sparse package), each column once, all of
+    a row's values ``1 / sqrt(its columns)``. A row's columns run from the highest down:
+    the order in which SciPy's product of the normalising diagonal with the hashed
+    matrix left them when this was computed with SciPy, which the path models were
+    fitted on and sum in (a test compares the two bit for bit)."""
+    hashed_columns, hashed_ptr, _ = _hashing().transform(
+        iter([((token, 1) for token in path_tokens(p)) for p in paths]), n_features, np.float64, False, 0)
+    rows = np.repeat(np.arange(len(paths), dtype=np.int64), np.diff(hashed_ptr))
+    # each (row, column) once; the columns of a row from the highest down
+    keys = np.unique(rows * n_features + (n_features - 1 - np.asarray(hashed_columns, dtype=np.int64)))
+    row_of = keys // n_features
+    counts = np.bincount(row_of, minlength=len(paths))
+    indptr = np.zeros(len(paths) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    norms = np.sqrt(counts.astype(np.float64))
     norms[norms == 0] = 1.0
-    return sp.diags(1.0 / norms) @ x
+    index = np.int32 if max(n_features, len(keys)) < 2**31 else np.int64
+    return SparseRows((1.0 / norms)[row_of], (n_features - 1 - keys % n_features).astype(index), indptr.astype(index),
+                      n_features)
+
+
+def _hashing() -> Any:
+    """scikit-learn's compiled ``_hashing_fast`` (``FeatureHasher``'s)."""
+    return compiled_modules(("sklearn", "sklearn.utils", "sklearn.feature_extraction"),
+                            ("sklearn.feature_extraction._hashing_fast",),
+                            ("sklearn", "sklearn.feature_extraction"))[0]
 
 
 @dataclass
@@ -132,7 +152,7 @@ class PublisherAdapter:
 
     def _path_proba(self, paths: Sequence[str | None]) -> np.ndarray:
         assert self.path_model is not None
-        return _full_proba(self.path_model, self.path_model.predict_proba(path_matrix(paths, self.n_path_features)))
+        return _full_proba(self.path_model, linear_proba(self.path_model, path_matrix(paths, self.n_path_features)))
 
     def applies_to(self, doc: Document, model_kind: str | None = None) -> bool:
         """Whether the adapter adjusts ``doc``: one of its publishers' documents, and,
@@ -236,10 +256,8 @@ class _PathPage:
 
     @classmethod
     def of(cls, doc: Document, probs: np.ndarray, n_features: int) -> _PathPage:
-        import scipy.sparse as sp
-
         p = np.asarray(probs, dtype=np.float64).reshape(len(doc.blocks), len(LABELS))
-        matrix = path_matrix([b.path for b in doc.blocks], n_features) if doc.blocks else sp.csr_matrix((0, n_features))
+        matrix = path_matrix([b.path for b in doc.blocks], n_features)
         return cls(matrix,
                    np.array([bool(b.path) for b in doc.blocks], dtype=bool),
                    np.array([LABELS.index(g) if g is not None else -1 for g in doc.gold_labels], dtype=np.int64),
@@ -250,8 +268,6 @@ def _fit_path_model(pages: Sequence[_PathPage], confidence: float | None) -> SGD
     """The path model of ``pages``: their labelled blocks, and with ``confidence`` their
     unlabelled blocks the base model is at least that sure of, labelled so
     (``PSEUDO_CONFIDENCES``)."""
-    import scipy.sparse as sp
-
     parts, ys, ws = [], [], []
     any_labelled = False
     for page in pages:
@@ -261,12 +277,12 @@ def _fit_path_model(pages: Sequence[_PathPage], confidence: float | None) -> SGD
         rows = np.flatnonzero(labelled | pseudo)
         any_labelled = any_labelled or bool(labelled.any())
         if len(rows):
-            parts.append(page.matrix[rows])
+            parts.append(page.matrix.take(rows))
             ys.append(np.where(labelled, page.gold, page.top)[rows])
             ws.append(np.where(labelled, GOLD_WEIGHT, 1.0)[rows])
     if not any_labelled:
         return None  # text pages, or no labelled block with a path: nothing to learn
-    return _fit_linear(sp.vstack(parts, format="csr"), np.concatenate(ys), np.concatenate(ws))
+    return _fit_linear(SparseRows.stacked(parts).tocsr(), np.concatenate(ys), np.concatenate(ws))
 
 
 def _memory(docs: Sequence[Document]) -> dict[MemoryKey, tuple[int, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -228,6 +229,79 @@ def test_a_path_model_learns_where_a_template_puts_the_article(tiny_model_dir: P
     loaded = load_adapter(tmp_path / ADAPTER_FILE)
     assert loaded.path_weight == adapter.path_weight
     assert np.allclose(loaded._path_proba([pages[0].blocks[0].path]), adapter._path_proba([pages[0].blocks[0].path]))
+
+
+def _path_matrix_with_scipy(paths: list, n_features: int):  # type: ignore[no-untyped-def]
+    # what path_matrix computed with scikit-learn's FeatureHasher and SciPy
+    import scipy.sparse as sp
+    from sklearn.feature_extraction import FeatureHasher
+
+    x = FeatureHasher(n_features, input_type="string", alternate_sign=False).transform(
+        [path_tokens(p) for p in paths]).tocsr()
+    x.data[:] = 1.0
+    norms = np.sqrt(np.asarray(x.sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.diags(1.0 / norms) @ x
+
+
+def test_path_rows_are_what_feature_hasher_and_scipy_made_bit_for_bit() -> None:
+    # the path models were fitted on these rows, and sum their products in this order
+    paths = [None, "", "html body div.entry-content#main p", "html body p p p p",  # a step repeated: one column
+             "html body div.Grüße#ünï ul.menu li a", "html body div.a div.a div.a div.a section.b p",
+             *[f"html body div.w{k % 7} ul li.item-{k} a" for k in range(40)]]
+    for n_features in (2**4, 2**12, 2**16):  # few columns: tokens share them
+        mine, expected = path_matrix(paths, n_features), _path_matrix_with_scipy(paths, n_features)
+        assert mine.shape == expected.shape
+        assert mine.indptr.tolist() == expected.indptr.tolist() and mine.indices.tolist() == expected.indices.tolist()
+        assert mine.data.dtype == np.float64 and mine.data.tobytes() == expected.data.tobytes()
+        coef = np.random.default_rng(n_features).standard_normal((n_features, 3))
+        assert (mine @ coef).tobytes() == (expected @ coef).tobytes()
+
+
+_PROBE = """
+import json, sys
+from classifier.cli import cli
+try:
+    cli.main(["score", sys.argv[1], "--model-dir", sys.argv[2], "-o", sys.argv[3]], standalone_mode=False)
+except SystemExit as stop:
+    assert not stop.code, stop.code
+print(json.dumps(sorted(m for m in sys.modules if m in ("sklearn", "scipy.sparse", "sklearn.linear_model"))))
+"""
+
+
+def test_labelling_with_a_path_adapter_imports_neither_scikit_learn_nor_scipy_sparse(tiny_model_dir: Path,
+                                                                                     tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = tmp_path / "models"
+    shutil.copytree(tiny_model_dir, folder)
+    for name in ("html.joblib", "html.json"):
+        shutil.copyfile(Path(__file__).resolve().parent.parent / "models" / name, folder / name)
+    pages = [_templated_page(i) for i in range(6)]
+    base = Sieve(folder)
+    adapter = fit_adapter(pages, _probs(list(base.label_many(pages))), base_model="html")
+    assert adapter.path_model is not None and adapter.path_weight > 0
+    save_adapter(adapter, folder / ADAPTER_FILE)
+    story = "".join(f"<p>{t}</p>" for t in STORIES[:2])
+    widgets = "".join(f"<li>{t}</li>" for t, _ in WIDGETS)
+    html = (f'<html><body><div id="page" class="site"><article class="post-7 post"><div class="entry-content">{story}'
+            f'</div></article><aside id="secondary" class="widget-area"><ul class="widget">{widgets}</ul></aside>'
+            '</div></body></html>')
+    source = tmp_path / "pages.jsonl"
+    source.write_text(json.dumps({"id": "p7", "url": "https://blog7.wordpress.com/p", "publisher": "wordpress.com",
+                                  "html": html}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    run = subprocess.run([sys.executable, "-c", _PROBE, str(source), str(folder), str(out)], capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == []
+    assert "adjusted 1 of 1" in run.stderr  # the adapter applied, its path model with it
+    in_process = Sieve(folder)
+    expected = next(in_process.label_many([Document.from_dict(json.loads(source.read_text(encoding="utf-8")))]))
+    labelled = json.loads(out.read_text(encoding="utf-8"))
+    assert [b["scores"] for b in labelled["blocks"]] == [b.to_dict()["scores"] for b in expected.blocks]
 
 
 def test_an_adapter_adjusts_only_the_model_it_was_fitted_on(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -485,7 +559,7 @@ def test_the_path_model_learns_containers_from_the_unlabelled_blocks_the_base_mo
     assert without is not None and with_pseudo is not None
     assert 1 not in without.classes_  # labelled blocks only: no boilerplate to learn
     assert 1 in with_pseudo.classes_
-    assert int(with_pseudo.predict(path_matrix([widget], 2**12))[0]) == 1
+    assert int(with_pseudo.predict(path_matrix([widget], 2**12).tocsr())[0]) == 1
     unsure = np.array([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8]] + [[0.3, 0.4, 0.3]] * 6)
     unsure_model = _fit_path_model([_PathPage.of(doc, unsure, 2**12)], 0.9)
     assert unsure_model is not None and 1 not in unsure_model.classes_  # below the confidence: not used
