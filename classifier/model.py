@@ -322,7 +322,7 @@ class BlockModel:
         # the trees walk on one thread (``tree_proba``): a thread's start-up per call
         # costs more than it gains on batches this size, and parallel workers would
         # oversubscribe the cores
-        p2 = _expand(tree_proba(self.context_pass_, _context_matrix(feats, p1)), self.context_pass_.classes_)
+        p2 = _expand(_context_proba(self.context_pass_, feats, p1), self.context_pass_.classes_)
         if not self.params.smooth:
             return [p2[a:b] for a, b in feats.bounds]
         out = [smooth(p2[a:b], [blk.text for blk in doc.blocks]) for (a, b), doc in zip(feats.bounds, documents)]
@@ -418,6 +418,27 @@ def _block_proba(clf: SGDClassifier | LinearPass, feats: _Features) -> np.ndarra
 
 
 def _context_matrix(feats: _Features, p1: np.ndarray) -> np.ndarray:
+    return np.hstack(_context_parts(feats, p1))
+
+
+#: The context pass builds its matrix and walks its trees this many rows at a time.
+CONTEXT_ROWS = 1024
+
+
+def _context_proba(clf: HistGradientBoostingClassifier | TreePass, feats: _Features, p1: np.ndarray) -> np.ndarray:
+    """``tree_proba`` of the context matrix, built and walked ``CONTEXT_ROWS`` rows at
+    a time (each row's probabilities are its own): the whole matrix of a 6,000-block
+    page, 282 float64 columns, took 14 MB at once, and a batch's 4,000 blocks 9 MB."""
+    parts = _context_parts(feats, p1)
+    if len(p1) <= CONTEXT_ROWS:
+        return tree_proba(clf, np.hstack(parts))
+    return np.vstack([tree_proba(clf, np.hstack([part[start:start + CONTEXT_ROWS] for part in parts]))
+                      for start in range(0, len(p1), CONTEXT_ROWS)])
+
+
+def _context_parts(feats: _Features, p1: np.ndarray) -> list[np.ndarray]:
+    """The context matrix's column blocks: the dense features, pass 1's probabilities,
+    the document context, and on pages the container context."""
     chars = np.expm1(feats.dense[:, 0])  # column 0 is log1p(characters)
     # documents of one block (short records) all at once, the others one by one
     ones = np.array([a for a, b in feats.bounds if b - a == 1], dtype=np.int64)
@@ -430,7 +451,7 @@ def _context_matrix(feats: _Features, p1: np.ndarray) -> np.ndarray:
     parts = [feats.dense, p1, ctx]
     if feats.paths is not None:
         parts.append(np.vstack([container_context(p1[a:b], feats.paths[a:b]) for a, b in feats.bounds]))
-    return np.hstack(parts)
+    return parts
 
 
 def smooth(probs: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:

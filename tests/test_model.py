@@ -554,3 +554,22 @@ def test_fit_leaves_blank_blocks_out_as_labelling_does(labelled_documents: list)
     probe = labelled_documents[:6]
     for a, b in zip(plain.predict_proba(probe), with_blanks.predict_proba(probe)):
         assert np.array_equal(a, b)
+
+
+def test_the_context_pass_in_pieces_labels_as_in_one(tiny_model_dir: Path, labelled_documents: list,
+                                                     monkeypatch) -> None:
+    # the context matrix is built and walked CONTEXT_ROWS rows at a time (memory of long
+    # pages and large batches): each row's probabilities are its own
+    model = load_model(tiny_model_dir)
+    whole = model.predict_proba(labelled_documents)
+    rows = sum(len(p) for p in whole)
+    assert rows > 3 * 7
+    monkeypatch.setattr(model_module, "CONTEXT_ROWS", 7)
+    pieces = model.predict_proba(labelled_documents)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(pieces, whole))
+    seen: list[int] = []
+    real = model_module.tree_proba
+    monkeypatch.setattr(model_module, "tree_proba", lambda clf, x: seen.append(len(x)) or real(clf, x))
+    monkeypatch.setattr(model_module, "CONTEXT_ROWS", 7)
+    model.predict_proba(labelled_documents)
+    assert max(seen) == 7 and sum(seen) == rows
