@@ -445,14 +445,15 @@ def _shape_matrix(blocks: Sequence[Block], shapes: dict[tuple[str, int], list[fl
 
 def document_features(blocks: tuple[Block, ...],
                       shapes: dict[tuple[str, int], list[float]] | None = None, *, dom: bool = False,
-                      version: int = FEATURES_VERSION) -> np.ndarray:
+                      version: int = FEATURES_VERSION, out: np.ndarray | None = None) -> np.ndarray:
     """The dense feature matrix of a document's blocks (one row a block).
 
     ``shapes`` remembers ``block_shape`` by (text, link characters) across the
     documents of a batch: a site's menus and footers repeat on every page. With
     ``dom``, the blocks' DOM facts and their surroundings' are appended
     (``dom_features``; zeros for blocks that carry none). ``version``: the features
-    version of the model that reads them (``block_shape``).
+    version of the model that reads them (``block_shape``). ``out``: the rows to
+    write them into (a batch's matrix: no second copy of a long page's features).
     """
     n = len(blocks)
     shape = _shape_matrix(blocks, shapes, version)
@@ -511,7 +512,9 @@ def document_features(blocks: tuple[Block, ...],
     ]))
     if dom:
         parts.append(dom_features(blocks))
-    return np.hstack(parts) if n else np.zeros((0, sum(p.shape[1] for p in parts)))
+    if not n:
+        return np.zeros((0, sum(p.shape[1] for p in parts)))
+    return np.concatenate(parts, axis=1, out=out)
 
 
 def one_block_features(blocks: Sequence[Block], shapes: dict[tuple[str, int], list[float]] | None = None, *,

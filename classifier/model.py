@@ -216,7 +216,7 @@ class BlockModel:
         dense[[bounds[i][0] for i in ones]] = one_rows
         for d, (lo, hi) in zip(documents, bounds):
             if hi - lo > 1:
-                dense[lo:hi] = document_features(d.blocks, shapes, dom=dom, version=version)
+                document_features(d.blocks, shapes, dom=dom, version=version, out=dense[lo:hi])
         paths = ([b.path for d in documents for b in d.blocks] if getattr(self.params, "container_context", False)
                  else None)
         return _Features(text, dense, bounds, paths)

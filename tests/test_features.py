@@ -354,3 +354,13 @@ def test_decay_weights_grow_as_the_same_filter_of_ones() -> None:
 
     for n in (3, 500, 70, 1):  # kept between calls, grown past what was kept
         assert _decay_weights(0.7, n).tobytes() == lfilter([1.0], [1.0, -0.7], np.ones(n)).tobytes()
+
+
+def test_document_features_written_into_a_batchs_rows_are_the_same() -> None:
+    blocks = tuple(Block(t) for t in ["Home | News | Sport", "The council voted on Tuesday to keep the ferry.",
+                                      "It will run all winter.", "© 2026 The Gazette"])
+    alone = document_features(blocks)
+    batch = np.full((len(blocks) + 2, alone.shape[1]), -1.0)
+    written = document_features(blocks, out=batch[1:-1])
+    assert np.shares_memory(written, batch) and written.tobytes() == alone.tobytes()
+    assert (batch[0] == -1).all() and (batch[-1] == -1).all()
