@@ -100,10 +100,10 @@ _QUOTED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”„]+)[“�
 _QUOTED_REVERSED = re.compile(r'"([^"]+)"|“([^”“]+)[”“]|„([^“”„]+)[“”]|»([^«»]+)«|\(([^()]+)\)')
 #: Analyses of texts up to CACHE_MAX_CHARS long are cached, CACHE_SIZE at most. An
 #: entry is about 700 bytes: 20,000 held 12-15 MB of every process once full (590
-#: dev pages); 5,000 hold the texts that repeat most (menus, footers, share bars) at
-#: 1% more time for `sieve clean` (session 29: 8 MB less per worker, and 200 dev
-#: pages one per call peak 10 MB lower).
-CACHE_SIZE = 5_000
+#: dev pages). Session 29, alternating runs: 10,000 keep `bench_lang`'s layer at the
+#: same speed (0.62x raw fastText against 0.62-0.65x with 20,000; 5,000: 0.59-0.61x),
+#: and 200 dev pages one per call peak at 86 MB instead of 92 (5,000: 83).
+CACHE_SIZE = 10_000
 CACHE_MAX_CHARS = 200
 #: Confidence given to a piece whose script belongs to one language only.
 SCRIPT_CONFIDENCE = 0.99
