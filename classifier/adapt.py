@@ -45,7 +45,7 @@ from .cards import load_checked_pickle, read_verified, write_model
 from .document import LABELS, Document, host_name
 from .errors import ModelError
 from .features import TextNgrams
-from .sparse import SparseRows
+from .sparse import SparseRows, index_dtype
 from .templates import block_role, publisher_of, text_key
 from .trees import compiled_modules, linear_proba
 from .versions import ADAPTER_FORMAT, check_adapter_card
@@ -117,7 +117,7 @@ def path_matrix(paths: Sequence[str | None], n_features: int) -> SparseRows:
     np.cumsum(counts, out=indptr[1:])
     norms = np.sqrt(counts.astype(np.float64))
     norms[norms == 0] = 1.0
-    index = np.int32 if max(n_features, len(keys)) < 2**31 else np.int64
+    index = index_dtype(n_features, len(keys))
     return SparseRows((1.0 / norms)[row_of], (n_features - 1 - keys % n_features).astype(index), indptr.astype(index),
                       n_features)
 

@@ -22,10 +22,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SparseRows"]
+__all__ = ["SparseRows", "index_dtype"]
 
 
-def _index_dtype(*sizes: int) -> type:
+def index_dtype(*sizes: int) -> type:
+    """The index dtype of rows whose columns and values number up to ``sizes``: int32
+    where they fit, as SciPy chooses."""
     return np.int32 if max(sizes, default=0) < 2**31 else np.int64
 
 
@@ -42,7 +44,7 @@ class SparseRows:
 
     @classmethod
     def empty(cls, n_rows: int, n_cols: int) -> SparseRows:
-        index = _index_dtype(n_cols)
+        index = index_dtype(n_cols)
         return cls(np.zeros(0, np.float32), np.zeros(0, index), np.zeros(n_rows + 1, index), n_cols)
 
     @property
@@ -62,7 +64,7 @@ class SparseRows:
         np.cumsum(lengths, out=indptr[1:])
         # each value's place in this matrix: its row's start here, plus its place in the row
         source = np.arange(indptr[-1], dtype=np.int64) + np.repeat(starts - indptr[:-1], lengths)
-        index = _index_dtype(self.n_cols, int(indptr[-1]))
+        index = index_dtype(self.n_cols, int(indptr[-1]))
         return SparseRows(self.data[source], self.indices[source].astype(index, copy=False), indptr.astype(index),
                           self.n_cols)
 
@@ -77,7 +79,7 @@ class SparseRows:
             raise ValueError(f"{left.shape[0]} rows beside {right.shape[0]}")
         n_cols = left.n_cols + right.n_cols
         indptr = left.indptr.astype(np.int64) + right.indptr
-        index = _index_dtype(n_cols, int(indptr[-1]))
+        index = index_dtype(n_cols, int(indptr[-1]))
         data = np.empty(int(indptr[-1]), dtype=np.result_type(left.data, right.data))
         indices: np.ndarray = np.empty(len(data), dtype=index)
         for part, before, offset in ((left, right.indptr, 0), (right, left.indptr[1:], left.n_cols)):
@@ -98,7 +100,7 @@ class SparseRows:
         if any(p.n_cols != n_cols for p in parts):
             raise ValueError("parts of different widths")
         offsets = np.cumsum([0] + [p.nnz for p in parts])
-        index = _index_dtype(n_cols, int(offsets[-1]))
+        index = index_dtype(n_cols, int(offsets[-1]))
         indptr = np.concatenate([parts[0].indptr[:1].astype(index)]
                                 + [(p.indptr[1:] + o).astype(index) for p, o in zip(parts, offsets)])
         return SparseRows(np.concatenate([p.data for p in parts]),
