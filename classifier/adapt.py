@@ -45,7 +45,7 @@ from .cards import load_checked_pickle, read_verified, write_model
 from .document import LABELS, Document, host_name
 from .errors import ModelError
 from .features import TextNgrams
-from .sparse import SparseRows, index_dtype
+from .sparse import SparseRows, index_dtype, row_pointers
 from .templates import block_role, publisher_of, text_key
 from .trees import compiled_modules, linear_proba
 from .versions import ADAPTER_FORMAT, check_adapter_card
@@ -112,10 +112,8 @@ def path_matrix(paths: Sequence[str | None], n_features: int) -> SparseRows:
     # each (row, column) once; the columns of a row from the highest down
     keys = np.unique(rows * n_features + (n_features - 1 - np.asarray(hashed_columns, dtype=np.int64)))
     row_of = keys // n_features
-    counts = np.bincount(row_of, minlength=len(paths))
-    indptr = np.zeros(len(paths) + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    norms = np.sqrt(counts.astype(np.float64))
+    indptr = row_pointers(row_of, len(paths))
+    norms = np.sqrt(np.diff(indptr).astype(np.float64))
     norms[norms == 0] = 1.0
     index = index_dtype(n_features, len(keys))
     return SparseRows((1.0 / norms)[row_of], (n_features - 1 - keys % n_features).astype(index), indptr.astype(index),

@@ -163,7 +163,7 @@ class _Features:
             bounds.append((start, start + n))
             start += n
         paths = [self.paths[i] for i in idx] if self.paths is not None else None
-        return _Features(self.text[idx], self.dense[idx], bounds, paths)
+        return _Features(self.text.take(idx), self.dense[idx], bounds, paths)
 
     def followed_by(self, other: _Features) -> _Features:
         """The rows of both batches, ``other``'s documents after this one's."""
@@ -200,7 +200,7 @@ class BlockModel:
                 if k == len(unique_rows):
                     unique_rows.append(BlockRow(d.blocks, i))
                 which.append(k)
-        text = (text_features.transform(unique_rows)[which] if unique_rows
+        text = (text_features.transform(unique_rows).take(which) if unique_rows
                 else SparseRows.empty(0, self.params.n_char_features + self.params.n_word_features))
         shapes: dict[tuple[str, int], list[float]] = {}
         dom = getattr(self.params, "use_dom", False)  # models pickled before the field existed: text
@@ -289,7 +289,7 @@ class BlockModel:
         from sklearn.linear_model import SGDClassifier
 
         labelled = np.flatnonzero(y >= 0)
-        x = feats.text[labelled].tocsr()
+        x = feats.text.take(labelled).tocsr()
         clf = SGDClassifier(loss="log_loss", alpha=self.params.alpha, max_iter=self.params.epochs, tol=None,
                             class_weight="balanced", random_state=self.params.random_state,
                             average=self.params.average_sgd)
@@ -430,8 +430,6 @@ def _context_proba(clf: HistGradientBoostingClassifier | TreePass, feats: _Featu
     a time (each row's probabilities are its own): the whole matrix of a 6,000-block
     page, 282 float64 columns, took 14 MB at once, and a batch's 4,000 blocks 9 MB."""
     parts = _context_parts(feats, p1)
-    if len(p1) <= CONTEXT_ROWS:
-        return tree_proba(clf, np.hstack(parts))
     return np.vstack([tree_proba(clf, np.hstack([part[start:start + CONTEXT_ROWS] for part in parts]))
                       for start in range(0, len(p1), CONTEXT_ROWS)])
 

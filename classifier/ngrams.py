@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .sparse import SparseRows, index_dtype
+from .sparse import SparseRows, index_dtype, row_pointers
 
 __all__ = ["hash_ngrams", "char_ngram_matrix", "word_ngram_matrix"]
 
@@ -87,8 +87,7 @@ def _bag(rows: np.ndarray, hashes: np.ndarray, n_rows: int, n_features: int) -> 
     coordinates, summing duplicates and sorting each row took half again as long."""
     cols = (hashes % np.uint64(n_features)).astype(np.int64)
     keys, counts = np.unique(rows.astype(np.int64) * n_features + cols, return_counts=True)
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys // n_features, minlength=n_rows), out=indptr[1:])
+    indptr = row_pointers(keys // n_features, n_rows)
     index = index_dtype(n_features, len(keys))
     m = SparseRows(counts.astype(np.float32), (keys % n_features).astype(index), indptr.astype(index), n_features)
     _normalize_rows(m)

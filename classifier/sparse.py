@@ -22,13 +22,20 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SparseRows", "index_dtype"]
+__all__ = ["SparseRows", "index_dtype", "row_pointers"]
 
 
 def index_dtype(*sizes: int) -> type:
     """The index dtype of rows whose columns and values number up to ``sizes``: int32
     where they fit, as SciPy chooses."""
     return np.int32 if max(sizes, default=0) < 2**31 else np.int64
+
+
+def row_pointers(rows: np.ndarray, n_rows: int) -> np.ndarray:
+    """The row pointers (int64) of values whose rows, in order, are ``rows``."""
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return indptr
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,9 +74,6 @@ class SparseRows:
         index = index_dtype(self.n_cols, int(indptr[-1]))
         return SparseRows(self.data[source], self.indices[source].astype(index, copy=False), indptr.astype(index),
                           self.n_cols)
-
-    def __getitem__(self, rows: Sequence[int] | np.ndarray) -> SparseRows:
-        return self.take(rows)
 
     @staticmethod
     def side_by_side(left: SparseRows, right: SparseRows) -> SparseRows:
