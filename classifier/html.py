@@ -809,6 +809,11 @@ def _style_facts(style: str) -> tuple[bool, bool]:
 #: one page's megabyte style would stay in memory for the whole run)
 _short_style_facts = functools.lru_cache(maxsize=4096)(_style_facts)
 
+#: Form controls: browsers show each as a box between the words around it (a form's
+#: ``<label>Email</label><input><label>Password</label>`` reads "Email [____] Password"),
+#: so it is a space in its block's text, never "EmailPassword"; a hidden input is not shown.
+_FORM_CONTROLS = frozenset({"input", "select", "textarea"})
+
 #: Elements whose text keeps its line breaks and indentation.
 _PREFORMATTED = frozenset({"pre", "listing", "plaintext", "xmp", "textarea"})
 
@@ -1775,6 +1780,9 @@ def html_to_blocks(page: str | bytes, http_charset: str | None = None, *,
         tag = tag.lower() if isinstance(tag, str) else None
         dropped = tag is None or tag in DROP_TAGS
         if event == "start":
+            if (tag in _FORM_CONTROLS and not out.pre and not unseen[-1]
+                    and not (tag == "input" and (el.get("type") or "").strip().lower() == "hidden")):
+                out.add(" ", False)
             if dropped or tag is None:
                 walker.skip_subtree()  # comments and dropped elements: only their tail counts
                 continue

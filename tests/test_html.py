@@ -902,6 +902,19 @@ def test_an_inline_element_styled_as_a_box_of_its_own_is_a_line_not_glued_to_the
     assert texts == ["The cake keeps for three days in a tin.\nApples work too.", "Rated4.5stars!"]
 
 
+def test_a_form_control_between_labels_is_a_space_not_glued_words() -> None:
+    # a login or shop form's labels came out glued into words no page shows: "Email
+    # addressPassword", "VornameNachname", "ColorCantidad" (the <select> is left out, and
+    # with it the box browsers show between the labels); a hidden input shows nothing
+    page = ("<form><label>Email address</label><input type='email'><label>Password</label>"
+            "<input type='password'></form>"
+            "<div><label>Color</label><select><option>Verde</option></select><label>Cantidad</label></div>"
+            "<p>Vorname<textarea>x</textarea>Nachname</p>"
+            "<p>one<input type=' Hidden ' name='csrf'>word</p>")
+    texts = [b.text for b in html_to_blocks(page)]
+    assert texts == ["Email address Password", "Color Cantidad", "Vorname Nachname", "oneword"]
+
+
 def test_a_source_line_break_between_chinese_or_japanese_characters_is_no_space() -> None:
     # a page whose source wraps its Chinese text got a space inside a word at each wrap
     # ("儿童游乐设施和 夜间照明"); browsers show none there, and a space elsewhere stays
