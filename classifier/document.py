@@ -125,7 +125,7 @@ class Block:
         own fields that are neither gold nor predictions first (a block cut from a page:
         its ``tag``), then the predictions."""
         out: dict[str, Any] = dict(self.extra) if self.extra else {}
-        if self.tag is not None and "tag" not in out:  # a block cut from a page: h1, p, li, td ...
+        if self.tag is not None and "tag" not in out and "html_ctx" not in out:  # a block cut from a page: h1, p ...
             out["tag"] = self.tag
         out["text"] = self.text
         label = self.label  # a Label, or its name as a str (converted only then: every block passes here)
@@ -353,6 +353,13 @@ class Document:
                     gold.append({k: raw[k] for k in ("label", "lang", "segments", "scores") if k in raw})
                 else:
                     raise SchemaError(f"blocks[{i}] must be a string or an object with a string 'text'")
+            contexts = [raw.get("html_ctx") if isinstance(raw, dict) else None for raw in raw_blocks]
+            if blocks and all(isinstance(c, dict) for c in contexts) and not any(b.dom for b in blocks):
+                # blocks cut from a page by the segmenter of the project's labelled data, with
+                # what it saw of the page: they are read as a page's blocks (the HTML model)
+                from .html import blocks_in_context
+
+                blocks = blocks_in_context(blocks, contexts)  # type: ignore[arg-type]
         elif text_field in rec:
             read_from = text_field
             text = rec.pop(text_field)

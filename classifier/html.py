@@ -49,6 +49,7 @@ import itertools
 import math
 import re
 import unicodedata
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urljoin
 
@@ -1003,23 +1004,31 @@ class _Collector:
         self.links = 0
 
     def _facts(self, tag: str | None, owner: _Open | None) -> list[float]:
-        v = [0.0] * len(DOM_FACTS)
-        if tag and len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
-            v[0] = int(tag[1]) / 6.0
-        if tag in _TAG_FACT:
-            v[_FACT_INDEX[_TAG_FACT[tag]]] = 1.0
-        v[_FACT_INDEX["log_links"]] = math.log1p(self.links)
-        for name, n in self.context.items():
-            if n > 0:
-                v[_FACT_INDEX[name]] = 1.0
-        if owner is not None:
-            for w in owner.words:
-                key = "own_" + w
-                if key in _FACT_INDEX:
-                    v[_FACT_INDEX[key]] = 1.0
-        v[_FACT_INDEX["log_depth"]] = math.log1p(self.depth)
-        v[_FACT_INDEX["hidden"]] = 1.0 if self.hidden > 0 else 0.0
-        return v
+        return _block_facts(tag, self.links, [name for name, n in self.context.items() if n > 0],
+                            owner.words if owner is not None else (), self.depth, self.hidden > 0)
+
+
+def _block_facts(tag: str | None, links: int, context: list[str], own_words: tuple[str, ...], depth: int,
+                 hidden: bool) -> list[float]:
+    """A block's ``DOM_FACTS`` but the page-wide ones (``_with_container`` sets them):
+    its owner's ``tag``, the ``links`` starting in it, the landmark and class-word facts
+    of its open elements (``context``, the owner's own among them), the owner's own class
+    words, its ``depth`` (the open elements, the owner's included) and whether it is hidden."""
+    v = [0.0] * len(DOM_FACTS)
+    if tag and len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
+        v[0] = int(tag[1]) / 6.0
+    if tag in _TAG_FACT:
+        v[_FACT_INDEX[_TAG_FACT[tag]]] = 1.0
+    v[_FACT_INDEX["log_links"]] = math.log1p(links)
+    for name in context:
+        v[_FACT_INDEX[name]] = 1.0
+    for w in own_words:
+        key = "own_" + w
+        if key in _FACT_INDEX:
+            v[_FACT_INDEX[key]] = 1.0
+    v[_FACT_INDEX["log_depth"]] = math.log1p(depth)
+    v[_FACT_INDEX["hidden"]] = 1.0 if hidden else 0.0
+    return v
 
 
 def _open_shadow_roots(root: etree._Element) -> None:
@@ -1926,3 +1935,91 @@ def _with_container(cut: list[tuple[str, str | None, int, list[float], str]],
                 break
         out.append(Block(text, tag=tag, link_chars=links_in, dom=tuple(dom), path=step_path))
     return out
+
+
+# -- DOM facts that come with the blocks ---------------------------------------------
+
+#: How many of a block's ``html_ctx`` ancestors are read (blockseg gives five).
+CONTEXT_ANCESTORS = 16
+#: A step of ``html_ctx["anc"]``: ``tag#id.class1.class2`` (the id and classes optional).
+_CONTEXT_STEP = re.compile(r"([^#.]*)(?:#([^.]*))?(.*)", re.DOTALL)
+
+
+def _context_element(tag: str, ident: str | None, classes: list[str]) -> tuple[str, tuple[str, ...], list[str]]:
+    """An element named in an ``html_ctx``: its path step, its class words and its
+    landmark facts, as ``_Open`` makes them of an element of a page."""
+    cls = " ".join(classes)[:ATTR_CHARS] or None
+    ident = ident[:ATTR_CHARS] if ident else None
+    words = _class_words(f"{cls or ''} {ident or ''}".lower()) if cls or ident else ()
+    if tag in ("html", "body"):
+        words = tuple(name for name in words if name not in _PAGE_WIDE_IGNORED)
+    landmark = _LANDMARKS.get(tag)
+    return _path_step(tag, cls, ident), words, [landmark] if landmark else []
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1_000_000 else None
+
+
+def blocks_in_context(blocks: list[Block], contexts: list[dict[str, Any]]) -> list[Block]:
+    """``blocks`` with the DOM facts of ``contexts``, each block's ``html_ctx``: what
+    the segmenter of the project's labelled data (``blockseg.py``) tells of the element
+    that holds the block (``tag``, ``id``, ``cls``), its nearest ancestors (``anc``,
+    nearest first, ``tag#id.class``), the landmarks above it (``lm``: ``nav``, ``footer``,
+    ``role=navigation`` ...), its link share and links (``link_ratio``, ``n_links``),
+    ``hidden`` and ``depth`` (its ancestors). Each becomes the fact Sieve's own segmenter
+    gives a block of a page (``DOM_FACTS``, ``Block.tag``, ``link_chars``, ``path``), so
+    the HTML model labels such records. Ancestors beyond those named are unknown: their
+    class words are missing, and the page-wide facts (``_with_container``) take the
+    elements named as the page's, an ancestor shared by consecutive blocks as one
+    element. A field of the wrong type counts as absent."""
+    cut: list[tuple[str, str | None, int, list[float], str]] = []
+    paths: list[tuple[int, ...]] = []
+    last: dict[tuple[int, tuple[str, ...]], int] = {}  # the previous block's ancestors -> their serials
+    serials = 0
+    for block, ctx in zip(blocks, contexts, strict=True):
+        tag = ctx.get("tag")
+        tag = tag.lower() if isinstance(tag, str) and tag else None
+        ident = ctx.get("id") if isinstance(ctx.get("id"), str) else None
+        own_step, own_words, own_facts = _context_element(tag or "div", ident, _strings(ctx.get("cls"))[:PATH_CLASSES])
+        names = set(own_words) | set(own_facts)
+        ancestors = _strings(ctx.get("anc"))[:CONTEXT_ANCESTORS]
+        steps = []
+        for desc in ancestors:
+            a_tag, a_id, a_cls = _CONTEXT_STEP.fullmatch(desc).groups()  # type: ignore[union-attr]
+            step, words, facts = _context_element(a_tag.lower() or "div", a_id, [c for c in a_cls.split(".") if c])
+            steps.append(step)
+            names.update(words)
+            names.update(facts)
+        for mark in _strings(ctx.get("lm")):
+            mark = mark.lower()
+            fact = _ROLES.get(mark[5:]) if mark.startswith("role=") else _LANDMARKS.get(mark)
+            if fact:
+                names.add(fact)
+        depth = _count(ctx.get("depth"))
+        depth = (len(ancestors) if depth is None else depth) + 1  # Sieve counts the owner too
+        dom = _block_facts(tag, _count(ctx.get("n_links")) or 0, sorted(names), own_words, depth,
+                           ctx.get("hidden") is True)
+        ratio = ctx.get("link_ratio")
+        nonspace = _nonspace(block.text)
+        share = ratio if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) and math.isfinite(ratio) else 0
+        link_chars = min(nonspace, max(0, round(share * nonspace)))
+        # ancestors as serials, outermost first: one shared with the block before is that block's
+        keys = [(depth - 2 - i, tuple(ancestors[i:])) for i in range(len(ancestors))][::-1]
+        path = []
+        for key in keys:
+            if key not in last:
+                serials += 1
+                last[key] = serials
+            path.append(last[key])
+        last = {key: last[key] for key in keys}
+        serials += 1
+        path.append(serials)  # the owner: an element of its own
+        cut.append((block.text, tag, link_chars, dom, " ".join([*steps[::-1], own_step][-PATH_STEPS:])))
+        paths.append(tuple(path))
+    return [replace(block, tag=made.tag, link_chars=made.link_chars, dom=made.dom, path=made.path)
+            for block, made in zip(blocks, _with_container(cut, paths), strict=True)]

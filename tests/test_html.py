@@ -106,6 +106,89 @@ def test_the_local_container_tells_a_teaser_from_an_article_paragraph() -> None:
     assert "local_log_blocks" not in _facts(html_to_blocks("<p>Only a line of text.</p>")[0])
 
 
+#: PAGE's blocks as the segmenter of the project's labelled data (blockseg.py) gives them:
+#: each block's text and its ``html_ctx``.
+PAGE_IN_CONTEXT = [
+    {"text": "Home", "html_ctx": {"tag": "li", "anc": ["ul", "nav.main-menu", "header.site-header", "body", "html"],
+                                  "lm": ["header", "nav"], "depth": 5, "link_ratio": 1.0, "n_links": 1}},
+    {"text": "News", "html_ctx": {"tag": "li", "anc": ["ul", "nav.main-menu", "header.site-header", "body", "html"],
+                                  "lm": ["header", "nav"], "depth": 5, "link_ratio": 1.0, "n_links": 1}},
+    {"text": "Harbour town keeps its winter ferry",
+     "html_ctx": {"tag": "h1", "anc": ["article.story", "main", "body", "html"], "lm": ["article", "main"],
+                  "depth": 4, "link_ratio": 0.0, "n_links": 0}},
+    {"text": "Islanders won the vote after a long campaign.",
+     "html_ctx": {"tag": "p", "cls": ["standfirst"], "anc": ["article.story", "main", "body", "html"],
+                  "lm": ["article", "main"], "depth": 4, "link_ratio": 0.0, "n_links": 0}},
+    {"text": "Residents voted on Tuesday to keep the ferry running. The council had planned cuts.",
+     "html_ctx": {"tag": "p", "anc": ["article.story", "main", "body", "html"], "lm": ["article", "main"],
+                  "depth": 4, "link_ratio": 0.0, "n_links": 0}},
+    {"text": "First line same block",
+     "html_ctx": {"tag": "div", "anc": ["article.story", "main", "body", "html"], "lm": ["article", "main"],
+                  "depth": 4, "link_ratio": 0.0, "n_links": 0}},
+    {"text": "new block after two breaks",
+     "html_ctx": {"tag": "div", "anc": ["article.story", "main", "body", "html"], "lm": ["article", "main"],
+                  "depth": 4, "link_ratio": 0.0, "n_links": 0}},
+    {"text": "Hidden teaser text",
+     "html_ctx": {"tag": "p", "anc": ["article.story", "main", "body", "html"], "lm": ["article", "main"],
+                  "hidden": True, "depth": 4, "link_ratio": 0.0, "n_links": 0}},
+    {"text": "The ferry in the harbour at dawn.",
+     "html_ctx": {"tag": "figcaption", "anc": ["figure", "article.story", "main", "body", "html"],
+                  "lm": ["article", "main"], "depth": 5, "link_ratio": 0.0, "n_links": 0}},
+    {"text": "Related", "html_ctx": {"tag": "h2", "anc": ["aside.related-links", "body", "html"], "lm": ["aside"],
+                                     "depth": 3, "link_ratio": 0.0, "n_links": 0}},
+    {"text": "Another story", "html_ctx": {"tag": "li", "anc": ["ul", "aside.related-links", "body", "html"],
+                                           "lm": ["aside"], "depth": 4, "link_ratio": 1.0, "n_links": 1}},
+    {"text": "© 2024 Harbour Times. All rights reserved.",
+     "html_ctx": {"tag": "footer", "cls": ["footer"], "anc": ["body", "html"], "lm": ["footer"], "depth": 2,
+                  "link_ratio": 0.0, "n_links": 0}},
+]
+
+
+def test_dom_facts_given_with_the_blocks_are_the_pages_own() -> None:
+    record = {"id": "harbour", "blocks": PAGE_IN_CONTEXT}
+    doc = Document.from_dict(json.loads(json.dumps(record)))
+    cut = html_to_blocks(PAGE)
+    assert doc.is_page and [b.text.split() for b in doc.blocks] == [b.text.split() for b in cut]
+    assert [b.tag for b in doc.blocks] == [b.tag for b in cut]
+    assert [b.link_chars for b in doc.blocks] == [b.link_chars for b in cut]
+    assert [b.path for b in doc.blocks] == [b.path for b in cut]  # five ancestors name the whole of this page
+    # every fact as the page gives it, the main container's too; but "First line<br>same block<br><br>new
+    # block" is two blocks of one <div>, which the context cannot tell from two elements
+    two = {5, 6}
+    assert [b.dom for i, b in enumerate(doc.blocks) if i not in two] == [b.dom for i, b in enumerate(cut)
+                                                                        if i not in two]
+    local = DOM_FACTS.index("local_log_blocks")
+    for i in two:
+        assert [v for k, v in enumerate(doc.blocks[i].dom) if k != local] == \
+            [v for k, v in enumerate(cut[i].dom) if k != local]
+    # written back as it came: the context passes through, and no field is added to the blocks
+    assert [set(b) for b in doc.to_dict()["blocks"]] == [{"text", "html_ctx", "label", "lang", "lang_score",
+                                                          "segments"}] * len(PAGE_IN_CONTEXT)
+
+
+def test_blocks_in_context_take_a_field_of_the_wrong_type_as_absent() -> None:
+    odd = [{"tag": 7, "id": ["x"], "cls": "menu", "anc": "ul nav", "lm": None, "depth": "5", "hidden": "yes",
+            "link_ratio": "all", "n_links": -3},
+           {"tag": "P", "anc": [3, "DIV#Main.Post-12", "body"], "lm": ["role=navigation", 5], "depth": 10**9,
+            "link_ratio": float("nan"), "n_links": True},
+           {"tag": "li", "anc": ["ul"], "link_ratio": 7.5, "n_links": 2}]
+    doc = Document.from_dict({"blocks": [{"text": f"Block number {i} of a page", "html_ctx": c}
+                                         for i, c in enumerate(odd)]})
+    assert doc.is_page and all(len(b.dom) == len(DOM_FACTS) for b in doc.blocks)  # type: ignore[arg-type]
+    first, second, third = (_facts(b) for b in doc.blocks)
+    assert doc.blocks[0].tag is None and doc.blocks[0].link_chars == 0
+    assert "log_links" not in first and "hidden" not in first and "cls_nav" not in first
+    assert first["log_depth"] == pytest.approx(math.log1p(1))  # no depth and no ancestor: the block's own
+    assert doc.blocks[1].tag == "p" and doc.blocks[1].path == "body div.post-0#main p"
+    assert second["in_nav"] == 1.0 and second["log_depth"] == pytest.approx(math.log1p(3))  # 2 ancestors read
+    assert doc.blocks[1].link_chars == 0 and "log_links" not in second
+    assert doc.blocks[2].link_chars == len("Blocknumber2ofapage") and third["log_links"] == pytest.approx(math.log1p(2))
+    # a block without its context: the record is text, for the text model
+    mixed = {"blocks": [PAGE_IN_CONTEXT[0], {"text": "A paragraph without its context."}]}
+    assert not Document.from_dict(mixed).is_page
+    assert not Document.from_dict({"blocks": [{"text": "x", "html_ctx": "li"}]}).is_page
+
+
 def test_each_block_names_its_ancestors() -> None:
     blocks = {b.text: b for b in html_to_blocks(PAGE)}
     assert blocks["Home"].path == "html body header.site-header nav.main-menu ul li"
@@ -341,6 +424,26 @@ def test_pages_go_to_the_html_model_and_text_to_the_text_model(html_model_dir: P
     assert all(b.label is not None for d in labelled for b in d.blocks)
     assert all(b.dom is not None for b in labelled[0].blocks)  # DOM facts survive the language layer
     assert [b.path for b in labelled[0].blocks] == [b.path for b in page.blocks]  # and so do the paths
+
+
+def test_blocks_given_in_context_are_labelled_by_the_html_model(runner: CliRunner, html_model_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    bare = {"id": "bare", "blocks": [{"text": b["text"]} for b in PAGE_IN_CONTEXT]}
+    data = tmp_path / "blocks.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in ({"id": "ctx", "blocks": PAGE_IN_CONTEXT}, bare)) + "\n",
+                    encoding="utf-8")
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["clean", str(data), "-o", str(out), "--model-dir", str(html_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    with gzip.open(out / "blocks.jsonl.gz", "rt", encoding="utf-8") as f:
+        models = {r["id"]: r["metadata"]["model"]["block_model"] for r in map(json.loads, f)}
+    assert models == {"ctx": HTML_MODEL_FILE, "bare": "blocks.joblib"}
+    scored = runner.invoke(cli, ["score", str(data), "--model-dir", str(html_model_dir)])
+    assert scored.exit_code == 0, scored.stderr
+    ctx, plain = (json.loads(line) for line in scored.stdout.splitlines())
+    assert [b["html_ctx"] for b in ctx["blocks"]] == [b["html_ctx"] for b in PAGE_IN_CONTEXT]
+    assert [b["scores"] for b in ctx["blocks"]] != [b["scores"] for b in plain["blocks"]]
+    assert ctx["blocks"][0]["label"] == "navigation"  # the menu's <nav>, as the tiny HTML model learned it
 
 
 def test_without_an_html_model_pages_use_the_text_model(tiny_model_dir: Path) -> None:
