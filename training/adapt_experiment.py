@@ -45,10 +45,9 @@ from classifier.model import (  # noqa: E402
     labels_and_scores,
     save_model,
 )
-from classifier.readers import RejectSink, read_jsonl  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "training"))
-from make_models import page_documents, weak_comment_labels  # noqa: E402
+from make_models import load_part, page_documents, weak_comment_labels  # noqa: E402
 
 from classifier.templates import TemplateMemory  # noqa: E402
 
@@ -56,7 +55,7 @@ TARGET = "wordpress.com"
 
 
 def load(path: Path) -> list[Document]:
-    return list(read_jsonl(path, RejectSink()))
+    return load_part(path)  # the block texts (without the DOM facts some records carry): the text experiment
 
 
 def probs_of(docs: list[Document]) -> list[np.ndarray]:

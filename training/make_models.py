@@ -94,8 +94,12 @@ SCORED_PARTS = ("aeb-dev", "traf-dev")
 
 
 def load_part(path: Path) -> list[Document]:
+    """A part's labelled documents as the text model learns them: the block texts. (The
+    DOM facts its records carry, blockseg's ``html_ctx``, make a record a page's blocks
+    for Sieve; the HTML model learns them from the pages, as Sieve cuts them.)"""
     sink = RejectSink()
-    docs = list(read_jsonl(path, sink))
+    docs = [replace(d, blocks=tuple(replace(b, tag=None, link_chars=0, dom=None, path=None) for b in d.blocks))
+            for d in read_jsonl(path, sink)]
     if sink.total:
         raise SystemExit(f"{path}: {sink.total} unreadable records ({sink.counts})")
     return docs
