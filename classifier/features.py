@@ -416,6 +416,8 @@ def _unclipped_ends(n: int, half: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 _BOUNDS_KEPT = 4096
+#: Columns of ``document_features`` on a block's place in the document (after its language's).
+_N_PLACE = 14
 _KEPT_BOUNDS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
@@ -459,25 +461,42 @@ def document_features(blocks: tuple[Block, ...],
     shape = _shape_matrix(blocks, shapes, version)
     ctx = shape[:, _CONTEXT_COLS]
     k = ctx.shape[1]
-    parts = [shape]
+    width = _N_SHAPE + (len(NEIGHBOUR_OFFSETS) + len(WINDOWS)) * (k + 1) + 4 + _N_PLACE
+    if dom:
+        width += _dom_width()
+    if not n:
+        return np.zeros((0, width))
+    if out is None:
+        out = np.empty((n, width))
+    elif out.shape != (n, width) or out.dtype != np.float64:
+        raise ValueError(f"out is {out.dtype} {out.shape}, the features of {n} blocks are float64 {(n, width)}")
+    # each column block is written into ``out`` as it is computed (no copy of the
+    # whole matrix in parts: a 6,000-block page's parts took 10 MB beside it)
+    out[:, :_N_SHAPE] = shape
+    col = _N_SHAPE
     # neighbours: their shape, zero-padded, plus a flag for "no neighbour here"
     for off in NEIGHBOUR_OFFSETS:
-        nb = np.zeros((n, k + 1))
+        nb = out[:, col:col + k + 1]
+        nb[...] = 0.0
         if off < 0:
             nb[-off:, :k] = ctx[: n + off] if n + off > 0 else 0
             nb[: min(-off, n), k] = 1.0
         else:
             nb[: max(n - off, 0), :k] = ctx[off:]
             nb[max(n - off, 0):, k] = 1.0
-        parts.append(nb)
+        col += k + 1
     # windows: mean and max of the surroundings (block itself excluded from the mean)
     csum = np.vstack([np.zeros((1, k)), np.cumsum(ctx, axis=0)])
+    sentence = _CONTEXT_COLS.index(_IDX_SENTENCE)
     for w in WINDOWS:
         lo, hi = _window_bounds(n, w)
         count = (hi - lo - 1).clip(min=1)[:, None]
-        parts.append((csum[hi] - csum[lo] - ctx) / count)
-        col = _CONTEXT_COLS.index(_IDX_SENTENCE)
-        parts.append((csum[hi, col] - csum[lo, col])[:, None] / (2 * w + 1))
+        out[:, col:col + k] = (csum[hi] - csum[lo] - ctx) / count
+        out[:, col + k] = (csum[hi, sentence] - csum[lo, sentence]) / (2 * w + 1)
+        col += k + 1
+    del csum
+    out[:, col:col + 4] = language_features(blocks)
+    col += 4
     # position and the document as a whole
     idx = np.arange(n, dtype=np.float64)
     chars = np.expm1(shape[:, _IDX_LOG_CHARS])
@@ -493,8 +512,7 @@ def document_features(blocks: tuple[Block, ...],
     counts = Counter(keys)
     repeats = np.array([math.log(counts[k]) for k in keys])
     max_chars = chars.max() if n else 1.0
-    parts.append(language_features(blocks))
-    parts.append(np.column_stack([
+    place = (
         idx / (n - 1) if n > 1 else np.zeros(n),
         np.log1p(idx),
         np.log1p(n - 1 - idx),
@@ -509,12 +527,15 @@ def document_features(blocks: tuple[Block, ...],
         repeats,
         chars / max(max_chars, 1.0),
         np.full(n, math.log1p(prose_total)),
-    ]))
+    )
+    for j, values in enumerate(place):
+        out[:, col + j] = values
+    col += len(place)
     if dom:
-        parts.append(dom_features(blocks))
-    if not n:
-        return np.zeros((0, sum(p.shape[1] for p in parts)))
-    return np.concatenate(parts, axis=1, out=out)
+        dom_features(blocks, out=out[:, col:])
+        col += _dom_width()
+    assert col == width, (col, width)
+    return out
 
 
 def one_block_features(blocks: Sequence[Block], shapes: dict[tuple[str, int], list[float]] | None = None, *,
@@ -564,26 +585,42 @@ _DOM_CONTEXT = ("heading_level", "tag_p", "tag_li", "log_links", "in_nav", "in_h
 DOM_WINDOWS = (2, 6)
 
 
-def dom_features(blocks: tuple[Block, ...]) -> np.ndarray:
+def _dom_width() -> int:
+    """Columns of ``dom_features``: the facts, then each window's means and the page's."""
+    from .html import DOM_FACTS
+
+    return len(DOM_FACTS) + (len(DOM_WINDOWS) + 1) * len(_DOM_CONTEXT)
+
+
+def dom_features(blocks: tuple[Block, ...], *, out: np.ndarray | None = None) -> np.ndarray:
     """Each block's DOM facts (``html.DOM_FACTS``), the mean of some of them over
     windows around it, and how the block's facts differ from the page's article
-    run (``in_main`` share around)."""
+    run (``in_main`` share around). ``out``: the (n, ``_dom_width()``) float64 rows
+    to write them into (returned)."""
     from .html import DOM_FACTS
 
     n = len(blocks)
     width = len(DOM_FACTS)
-    own = np.array([b.dom if b.dom is not None and len(b.dom) == width else (0.0,) * width for b in blocks],
-                   dtype=np.float64).reshape(n, width)
+    if out is None:
+        out = np.empty((n, _dom_width()))
+    elif out.shape != (n, _dom_width()) or out.dtype != np.float64:
+        raise ValueError(f"out is {out.dtype} {out.shape}, the DOM features of {n} blocks are float64 "
+                         f"{(n, _dom_width())}")
+    own = out[:, :width]
+    own[...] = np.array([b.dom if b.dom is not None and len(b.dom) == width else (0.0,) * width for b in blocks],
+                        dtype=np.float64).reshape(n, width)
     cols = [DOM_FACTS.index(name) for name in _DOM_CONTEXT]
     ctx = own[:, cols]
-    parts = [own]
-    csum = np.vstack([np.zeros((1, len(cols))), np.cumsum(ctx, axis=0)])
+    k, col = len(cols), width
+    csum = np.vstack([np.zeros((1, k)), np.cumsum(ctx, axis=0)])
     for w in DOM_WINDOWS:
         lo, hi = _window_bounds(n, w)
         count = (hi - lo).clip(min=1)[:, None]
-        parts.append((csum[hi] - csum[lo]) / count)
-    parts.append(np.repeat(ctx.mean(axis=0, keepdims=True) if n else np.zeros((0, len(cols))), n, axis=0))
-    return np.hstack(parts)
+        out[:, col:col + k] = (csum[hi] - csum[lo]) / count
+        col += k
+    if n:
+        out[:, col:col + k] = ctx.mean(axis=0, keepdims=True)
+    return out
 
 
 def language_features(blocks: tuple[Block, ...]) -> np.ndarray:
@@ -698,29 +735,43 @@ def _window_extreme(values: np.ndarray, half: int, reduce: Any, pad: float) -> n
     return reduce(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
 
 
-def probability_context(probs: np.ndarray) -> np.ndarray:
+def probability_context(probs: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     """Context features of one document from its per-block probabilities (n, 3):
     the neighbours' probabilities, window means, and the window's strongest and
-    weakest content probability."""
+    weakest content probability. ``out``: the float64 rows to write them into
+    (returned)."""
     n, k = probs.shape
+    width = len(NEIGHBOUR_OFFSETS) * k + len(PROBA_WINDOWS) * (k + 2)
+    out = _rows_out(out, n, width)
     if n == 0:
-        return np.zeros((0, len(NEIGHBOUR_OFFSETS) * k + len(PROBA_WINDOWS) * (k + 2)))
-    parts = []
+        return out
+    col = 0
     for off in NEIGHBOUR_OFFSETS:
-        nb = np.zeros((n, k))
+        nb = out[:, col:col + k]
+        nb[...] = 0.0
         if off < 0 and n + off > 0:
             nb[-off:] = probs[: n + off]
         elif off > 0 and n - off > 0:
             nb[: n - off] = probs[off:]
-        parts.append(nb)
+        col += k
     csum = np.vstack([np.zeros((1, k)), np.cumsum(probs, axis=0)])
     content = probs[:, 0]
     for w in PROBA_WINDOWS:
         lo, hi = _window_bounds(n, w)
-        parts.append((csum[hi] - csum[lo] - probs) / np.maximum(hi - lo - 1, 1)[:, None])
-        parts.append(np.column_stack([_window_extreme(content, w, np.max, -np.inf),
-                                      _window_extreme(content, w, np.min, np.inf)]))
-    return np.hstack(parts)
+        out[:, col:col + k] = (csum[hi] - csum[lo] - probs) / np.maximum(hi - lo - 1, 1)[:, None]
+        out[:, col + k] = _window_extreme(content, w, np.max, -np.inf)
+        out[:, col + k + 1] = _window_extreme(content, w, np.min, np.inf)
+        col += k + 2
+    return out
+
+
+def _rows_out(out: np.ndarray | None, n: int, width: int) -> np.ndarray:
+    """``out`` checked to be (n, width) float64 rows, or new ones."""
+    if out is None:
+        return np.empty((n, width)) if n else np.zeros((0, width))
+    if out.shape != (n, width) or out.dtype != np.float64:
+        raise ValueError(f"out is {out.dtype} {out.shape}, not float64 {(n, width)}")
+    return out
 
 
 def _decayed_mean(values: np.ndarray, decay: float) -> np.ndarray:
@@ -812,7 +863,8 @@ CONTAINER_GROUPINGS = 2
 CONTAINER_WIDTH = CONTAINER_GROUPINGS * (3 + 1)
 
 
-def container_context(probs: np.ndarray, paths: Sequence[str | None]) -> np.ndarray:
+def container_context(probs: np.ndarray, paths: Sequence[str | None], *, out: np.ndarray | None = None
+                      ) -> np.ndarray:
     """What the other blocks of the same container say, from pass-1 probabilities
     ``probs`` (n, 3) and the blocks' DOM paths (``Block.path``).
 
@@ -821,10 +873,11 @@ def container_context(probs: np.ndarray, paths: Sequence[str | None]) -> np.ndar
     same parent path (everything in that container). Per grouping, the mean
     probabilities of the group's other members (NaN when it has none: the trees
     treat it as missing) and log(1 + their number). Blocks without a path get NaN
-    in every column.
+    in every column. ``out``: the float64 rows to write them into (returned).
     """
     n, k = probs.shape
-    out = np.full((n, CONTAINER_GROUPINGS * (k + 1)), np.nan)
+    out = _rows_out(out, n, CONTAINER_GROUPINGS * (k + 1))
+    out[...] = np.nan
     if n == 0:
         return out
     for g in range(CONTAINER_GROUPINGS):
@@ -851,7 +904,7 @@ def container_context(probs: np.ndarray, paths: Sequence[str | None]) -> np.ndar
     return out
 
 
-def article_context(probs: np.ndarray, chars: np.ndarray) -> np.ndarray:
+def article_context(probs: np.ndarray, chars: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     """Where a block stands relative to the document's likely article, from pass-1
     probabilities ``probs`` (n, 3) and block lengths ``chars`` (n,).
 
@@ -862,18 +915,24 @@ def article_context(probs: np.ndarray, chars: np.ndarray) -> np.ndarray:
     of content (by characters and by blocks); the length of its run of equal
     predicted labels; decayed means of the probabilities before and after; the
     length-weighted content probability around it; the content probability of the
-    nearest substantial (100+ characters) block each side.
+    nearest substantial (100+ characters) block each side. ``out``: the float64
+    rows to write them into (returned), each column as it is computed.
     """
     n = len(probs)
+    out = _rows_out(out, n, ARTICLE_CONTEXT_WIDTH)
     if n == 0:
-        return np.zeros((0, ARTICLE_CONTEXT_WIDTH))
+        return out
+    columns = iter(out.T)
+
+    def put(*values: Any) -> None:
+        for v in values:
+            next(columns)[...] = v
+
     idx = np.arange(n)
     p0 = probs[:, 0]
-    f: list[np.ndarray] = [
-        np.full(n, p0.mean()), np.full(n, p0.max()), p0 / max(p0.max(), 1e-6),
+    put(np.full(n, p0.mean()), np.full(n, p0.max()), p0 / max(p0.max(), 1e-6),
         np.argsort(np.argsort(p0, kind="stable"), kind="stable") / max(n - 1, 1),
-        np.full(n, (p0 * chars).sum() / max(chars.sum(), 1.0)), np.full(n, probs[:, 2].mean()),
-    ]
+        np.full(n, (p0 * chars).sum() / max(chars.sum(), 1.0)), np.full(n, probs[:, 2].mean()))
     for threshold in (0.5, 0.8):
         confident = p0 > threshold
         where = np.flatnonzero(confident)
@@ -894,31 +953,33 @@ def article_context(probs: np.ndarray, chars: np.ndarray) -> np.ndarray:
         else:
             d_prev = d_next = np.full(n, 999)
             between = c_before = c_after = n_before = n_after = np.zeros(n)
-        f += [np.log1p(d_prev), np.log1p(d_next), between, c_before, c_after, n_before, n_after,
-              np.full(n, np.log1p(len(where)))]
+        put(np.log1p(d_prev), np.log1p(d_next), between, c_before, c_after, n_before, n_after,
+            np.full(n, np.log1p(len(where))))
     for gain in ((p0 - 0.5) * np.minimum(chars, 1500.0) / 100.0, p0 - 0.4):
         start, end = _max_subarray(gain)
         dist = np.where(idx < start, start - idx, np.where(idx > end, idx - end, 0))
-        f += [((idx >= start) & (idx <= end)).astype(float), np.log1p(dist),
-              (idx < start).astype(float), (idx > end).astype(float)]
+        put(((idx >= start) & (idx <= end)).astype(float), np.log1p(dist),
+            (idx < start).astype(float), (idx > end).astype(float))
     arg = probs.argmax(axis=1)
     breaks = np.concatenate(([True], arg[1:] != arg[:-1]))
     run_id = np.cumsum(breaks) - 1
     run_len = np.bincount(run_id)[run_id]
     run_start = np.flatnonzero(breaks)[run_id]
-    f += [np.log1p(run_len), (idx - run_start) / run_len]
+    put(np.log1p(run_len), (idx - run_start) / run_len)
     ends = probs[:, (0, 2)]  # content and navigation: the columns read
     for decay in (0.6, 0.85):
         fwd = _decayed_mean(ends, decay)
         bwd = _decayed_mean(ends[::-1], decay)[::-1]
-        f += [fwd[:, 0], fwd[:, 1], bwd[:, 0], bwd[:, 1]]
+        put(fwd[:, 0], fwd[:, 1], bwd[:, 0], bwd[:, 1])
     cs, cw = np.concatenate(([0.0], np.cumsum(chars * p0))), np.concatenate(([0.0], np.cumsum(chars)))
     for w in (3, 10):
         lo, hi = _window_bounds(n, w)
-        f.append((cs[hi] - cs[lo] - chars * p0) / np.maximum(cw[hi] - cw[lo] - chars, 1.0))
+        put((cs[hi] - cs[lo] - chars * p0) / np.maximum(cw[hi] - cw[lo] - chars, 1.0))
     big = chars >= 100
     prev = np.concatenate(([-1], np.maximum.accumulate(np.where(big, idx, -1))[:-1]))
     nxt = np.concatenate((np.minimum.accumulate(np.where(big, idx, n)[::-1])[::-1][1:], [n]))
-    f += [np.where(prev >= 0, p0[np.maximum(prev, 0)], -1.0), np.where(nxt < n, p0[np.minimum(nxt, n - 1)], -1.0),
-          np.log1p(np.where(prev >= 0, idx - prev, 999)), np.log1p(np.where(nxt < n, nxt - idx, 999))]
-    return np.column_stack(f)
+    put(np.where(prev >= 0, p0[np.maximum(prev, 0)], -1.0), np.where(nxt < n, p0[np.minimum(nxt, n - 1)], -1.0),
+        np.log1p(np.where(prev >= 0, idx - prev, 999)), np.log1p(np.where(nxt < n, nxt - idx, 999)))
+    if next(columns, None) is not None:
+        raise AssertionError("article_context wrote fewer columns than ARTICLE_CONTEXT_WIDTH")
+    return out

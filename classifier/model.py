@@ -37,6 +37,8 @@ from .cards import load_checked_pickle, read_verified, verify_file, write_model
 from .document import LABELS, Block, Document, Label, without_blank_blocks
 from .errors import ModelError
 from .features import (
+    ARTICLE_CONTEXT_WIDTH,
+    CONTAINER_WIDTH,
     FEATURES_VERSION,
     BlockRow,
     article_context,
@@ -443,12 +445,18 @@ def _context_parts(feats: _Features, p1: np.ndarray) -> list[np.ndarray]:
     one_ctx = one_block_contexts(p1[ones], chars[ones])
     ctx = np.empty((len(p1), one_ctx.shape[1]))
     ctx[ones] = one_ctx
+    del one_ctx
+    split = ctx.shape[1] - ARTICLE_CONTEXT_WIDTH  # probability_context's columns, then article_context's
     for a, b in feats.bounds:
-        if b - a > 1:
-            ctx[a:b] = np.hstack([probability_context(p1[a:b]), article_context(p1[a:b], chars[a:b])])
+        if b - a > 1:  # written into the rows: no copy of a long page's context beside them
+            probability_context(p1[a:b], out=ctx[a:b, :split])
+            article_context(p1[a:b], chars[a:b], out=ctx[a:b, split:])
     parts = [feats.dense, p1, ctx]
     if feats.paths is not None:
-        parts.append(np.vstack([container_context(p1[a:b], feats.paths[a:b]) for a, b in feats.bounds]))
+        around = np.empty((len(p1), CONTAINER_WIDTH))
+        for a, b in feats.bounds:
+            container_context(p1[a:b], feats.paths[a:b], out=around[a:b])
+        parts.append(around)
     return parts
 
 
