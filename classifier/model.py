@@ -52,7 +52,7 @@ from .features import (
 from .language import _text_weight
 from .sparse import SparseRows
 from .templates import publisher_of
-from .trees import LinearPass, TreePass, linear_proba
+from .trees import LinearPass, TreePass, bin_columns, binned_proba, empty_bins, linear_proba
 from .trees import tree_proba as tree_proba
 from .versions import MODEL_FORMAT, RETRAIN, check_block_model_card, features_compatible
 
@@ -188,6 +188,16 @@ class BlockModel:
 
     # -- features ----------------------------------------------------------------
     def featurize(self, documents: Sequence[Document]) -> _Features:
+        text = self._text_rows(documents)
+        bounds = _bounds_of(documents)
+        dense = np.empty((bounds[-1][1] if bounds else 0, self._dense_width()))
+        for rows, block in self._dense_rows(documents, bounds, into=dense):
+            if not isinstance(rows, slice):  # the documents of one block (the others are written in place)
+                dense[rows] = block
+        return _Features(text, dense, bounds, self._paths(documents))
+
+    def _text_rows(self, documents: Sequence[Document]) -> SparseRows:
+        """The hashed n-grams of every block of ``documents``, rows in document order."""
         text_features = build_text_features(n_char_features=self.params.n_char_features,
                                             n_word_features=self.params.n_word_features,
                                             max_chars=self.params.max_text_chars)
@@ -202,26 +212,35 @@ class BlockModel:
                 if k == len(unique_rows):
                     unique_rows.append(BlockRow(d.blocks, i))
                 which.append(k)
-        text = (text_features.transform(unique_rows).take(which) if unique_rows
+        return (text_features.transform(unique_rows).take(which) if unique_rows
                 else SparseRows.empty(0, self.params.n_char_features + self.params.n_word_features))
+
+    def _dense_width(self) -> int:
+        """Columns of the dense features this model's documents get (``_dense_rows``)."""
+        return _dense_width(bool(getattr(self.params, "use_dom", False)), self.features_version_)
+
+    def _dense_rows(self, documents: Sequence[Document], bounds: Sequence[tuple[int, int]],
+                    into: np.ndarray | None = None) -> Iterator[tuple[slice | list[int], np.ndarray]]:
+        """The dense features of ``documents``' blocks, a block of rows at a time, with
+        their rows (``bounds``: each document's): first those of all documents of one
+        block at once (an index list), then each other document's (a slice). With
+        ``into`` (all rows' matrix), a document's rows are written into it (the block
+        given is its view); the one-block documents' are not."""
         shapes: dict[tuple[str, int], list[float]] = {}
         dom = getattr(self.params, "use_dom", False)  # models pickled before the field existed: text
-        bounds, start = [], 0
-        for d in documents:
-            bounds.append((start, start + len(d.blocks)))
-            start += len(d.blocks)
+        version = self.features_version_  # a model of an earlier version reads its version's shapes
         # documents of one block (short records) all at once, the others one by one
         ones = [i for i, d in enumerate(documents) if len(d.blocks) == 1]
-        version = self.features_version_  # a model of an earlier version reads its version's shapes
-        one_rows = one_block_features([documents[i].blocks[0] for i in ones], shapes, dom=dom, version=version)
-        dense = np.empty((start, one_rows.shape[1]))
-        dense[[bounds[i][0] for i in ones]] = one_rows
+        yield ([bounds[i][0] for i in ones],
+               one_block_features([documents[i].blocks[0] for i in ones], shapes, dom=dom, version=version))
         for d, (lo, hi) in zip(documents, bounds):
             if hi - lo > 1:
-                document_features(d.blocks, shapes, dom=dom, version=version, out=dense[lo:hi])
-        paths = ([b.path for d in documents for b in d.blocks] if getattr(self.params, "container_context", False)
-                 else None)
-        return _Features(text, dense, bounds, paths)
+                yield slice(lo, hi), document_features(d.blocks, shapes, dom=dom, version=version,
+                                                       out=None if into is None else into[lo:hi])
+
+    def _paths(self, documents: Sequence[Document]) -> list[str | None] | None:
+        return ([b.path for d in documents for b in d.blocks] if getattr(self.params, "container_context", False)
+                else None)
 
     # -- training ----------------------------------------------------------------
     def fit(self, documents: Sequence[Document], *, groups: Sequence[str] | None = None,
@@ -314,20 +333,53 @@ class BlockModel:
                                    getattr(self.params, "container_context", False)):
             raise ModelError(f"the block model was trained on features version {self.features_version_}, "
                              f"this Sieve computes version {FEATURES_VERSION}; {RETRAIN}")
-        feats = features or self.featurize(documents)
-        if feats.dense.shape[0] and feats.dense.shape[1] != self.n_dense_:
-            raise ModelError(f"the block model expects {self.n_dense_} dense features, this Sieve computes "
-                             f"{feats.dense.shape[1]}; {RETRAIN}")
-        if not feats.bounds or feats.bounds[-1][1] == 0:
-            return [np.zeros((0, len(LABELS))) for _ in documents]
-        p1 = _block_proba(self.block_pass_, feats)
-        # the trees walk on one thread (``tree_proba``): a thread's start-up per call
+        clf = self.context_pass_
+        if features is None:
+            # each stage's arrays as few and as short-lived as they can be (a page of
+            # 6,000 blocks): the n-grams are let go once pass 1 has read them, and each
+            # document's dense features once they are binned for pass 2 (its trees
+            # read the bins, uint8, not the float64 values)
+            bounds = _bounds_of(documents)
+            if not bounds or bounds[-1][1] == 0:
+                return [np.zeros((0, len(LABELS))) for _ in documents]
+            p1 = _expand(linear_proba(self.block_pass_, self._text_rows(documents)), self.block_pass_.classes_)
+            binned = empty_bins(clf, len(p1))
+            chars = np.empty(len(p1))
+            for rows, block in self._dense_rows(documents, bounds):
+                if len(block) and block.shape[1] != self.n_dense_:
+                    raise ModelError(f"the block model expects {self.n_dense_} dense features, this Sieve computes "
+                                     f"{block.shape[1]}; {RETRAIN}")
+                chars[rows] = np.expm1(block[:, 0])  # column 0 is log1p(characters)
+                bin_columns(clf, block, binned, 0, rows)
+                del block
+            paths = self._paths(documents)
+        else:
+            if features.dense.shape[0] and features.dense.shape[1] != self.n_dense_:
+                raise ModelError(f"the block model expects {self.n_dense_} dense features, this Sieve computes "
+                                 f"{features.dense.shape[1]}; {RETRAIN}")
+            bounds, paths = features.bounds, features.paths
+            if not bounds or bounds[-1][1] == 0:
+                return [np.zeros((0, len(LABELS))) for _ in documents]
+            p1 = _block_proba(self.block_pass_, features)
+            binned = empty_bins(clf, len(p1))
+            bin_columns(clf, features.dense, binned)
+            chars = np.expm1(features.dense[:, 0])
+        # pass 2's other columns, binned beside the dense features' (the same bins as
+        # those of the whole matrix side by side: each value is binned on its own)
+        start = self.n_dense_
+        for part in [p1, *_context_columns(bounds, paths, p1, chars)]:
+            bin_columns(clf, part, binned, start)
+            start += part.shape[1]
+        if start != clf.n_features_in_:
+            raise ModelError(f"the context pass expects {clf.n_features_in_} features, not {start}")
+        # the trees walk on one thread (``binned_proba``): a thread's start-up per call
         # costs more than it gains on batches this size, and parallel workers would
         # oversubscribe the cores
-        p2 = _expand(_context_proba(self.context_pass_, feats, p1), self.context_pass_.classes_)
+        p2 = _expand(binned_proba(clf, binned), clf.classes_)
+        del binned
         if not self.params.smooth:
-            return [p2[a:b] for a, b in feats.bounds]
-        out = [smooth(p2[a:b], [blk.text for blk in doc.blocks]) for (a, b), doc in zip(feats.bounds, documents)]
+            return [p2[a:b] for a, b in bounds]
+        out = [smooth(p2[a:b], [blk.text for blk in doc.blocks]) for (a, b), doc in zip(bounds, documents)]
         if getattr(self.params, "use_dom", False):  # pages: one copy of repeated text
             out = [drop_copies(p, doc.blocks) for p, doc in zip(out, documents)]
         # a page's headline, whichever model labels it (a text model trained with
@@ -423,41 +475,48 @@ def _context_matrix(feats: _Features, p1: np.ndarray) -> np.ndarray:
     return np.hstack(_context_parts(feats, p1))
 
 
-#: The context pass builds its matrix and walks its trees this many rows at a time.
-CONTEXT_ROWS = 1024
-
-
-def _context_proba(clf: HistGradientBoostingClassifier | TreePass, feats: _Features, p1: np.ndarray) -> np.ndarray:
-    """``tree_proba`` of the context matrix, built and walked ``CONTEXT_ROWS`` rows at
-    a time (each row's probabilities are its own): the whole matrix of a 6,000-block
-    page, 282 float64 columns, took 14 MB at once, and a batch's 4,000 blocks 9 MB."""
-    parts = _context_parts(feats, p1)
-    return np.vstack([tree_proba(clf, np.hstack([part[start:start + CONTEXT_ROWS] for part in parts]))
-                      for start in range(0, len(p1), CONTEXT_ROWS)])
-
-
 def _context_parts(feats: _Features, p1: np.ndarray) -> list[np.ndarray]:
     """The context matrix's column blocks: the dense features, pass 1's probabilities,
     the document context, and on pages the container context."""
-    chars = np.expm1(feats.dense[:, 0])  # column 0 is log1p(characters)
+    return [feats.dense, p1, *_context_columns(feats.bounds, feats.paths, p1, np.expm1(feats.dense[:, 0]))]
+
+
+def _context_columns(bounds: Sequence[tuple[int, int]], paths: Sequence[str | None] | None, p1: np.ndarray,
+                     chars: np.ndarray) -> list[np.ndarray]:
+    """The context matrix's column blocks after the dense features and pass 1's
+    probabilities ``p1``: the document context (from ``p1`` and the blocks' lengths
+    ``chars``), and with ``paths`` the container context."""
     # documents of one block (short records) all at once, the others one by one
-    ones = np.array([a for a, b in feats.bounds if b - a == 1], dtype=np.int64)
+    ones = np.array([a for a, b in bounds if b - a == 1], dtype=np.int64)
     one_ctx = one_block_contexts(p1[ones], chars[ones])
     ctx = np.empty((len(p1), one_ctx.shape[1]))
     ctx[ones] = one_ctx
     del one_ctx
     split = ctx.shape[1] - ARTICLE_CONTEXT_WIDTH  # probability_context's columns, then article_context's
-    for a, b in feats.bounds:
+    for a, b in bounds:
         if b - a > 1:  # written into the rows: no copy of a long page's context beside them
             probability_context(p1[a:b], out=ctx[a:b, :split])
             article_context(p1[a:b], chars[a:b], out=ctx[a:b, split:])
-    parts = [feats.dense, p1, ctx]
-    if feats.paths is not None:
-        around = np.empty((len(p1), CONTAINER_WIDTH))
-        for a, b in feats.bounds:
-            container_context(p1[a:b], feats.paths[a:b], out=around[a:b])
-        parts.append(around)
-    return parts
+    if paths is None:
+        return [ctx]
+    around = np.empty((len(p1), CONTAINER_WIDTH))
+    for a, b in bounds:
+        container_context(p1[a:b], paths[a:b], out=around[a:b])
+    return [ctx, around]
+
+
+@functools.cache
+def _dense_width(dom: bool, version: int) -> int:
+    return int(one_block_features([], dom=dom, version=version).shape[1])
+
+
+def _bounds_of(documents: Sequence[Document]) -> list[tuple[int, int]]:
+    """(start, end) rows of each document's blocks, one after another."""
+    bounds, start = [], 0
+    for d in documents:
+        bounds.append((start, start + len(d.blocks)))
+        start += len(d.blocks)
+    return bounds
 
 
 def smooth(probs: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:

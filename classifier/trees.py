@@ -42,7 +42,8 @@ import numpy as np
 
 from .errors import ModelError
 
-__all__ = ["LinearPass", "TreePass", "check_read", "linear_proba", "stand_in", "tree_proba"]
+__all__ = ["LinearPass", "TreePass", "bin_columns", "binned_proba", "check_read", "empty_bins", "linear_proba",
+           "stand_in", "tree_proba"]
 
 _HGB = "sklearn.ensemble._hist_gradient_boosting"
 #: The compiled modules labelling uses (the last, for its node dtype), and the packages
@@ -214,20 +215,66 @@ def tree_proba(clf: Any, x: np.ndarray) -> np.ndarray:
     the model's own bins (uint8), then every tree reads those, one thread. The trees
     take the same branches either way (the bins are cut at the trees' thresholds),
     and a tree walk over 1-byte bins is about 4x faster than over the float matrix."""
-    map_to_bins, predict_binned, _ = _compiled()
-    n_classes = len(clf.classes_)
-    if x.shape[0] == 0:
-        return np.zeros((0, n_classes))
-    if x.shape[1] != clf.n_features_in_:
+    if x.shape[0] and x.shape[1] != clf.n_features_in_:
         raise ModelError(f"the context pass expects {clf.n_features_in_} features, not {x.shape[1]}")
-    mapper = clf._bin_mapper
-    missing_bin = mapper.missing_values_bin_idx_
+    binned = empty_bins(clf, x.shape[0])
+    bin_columns(clf, x, binned)
+    return binned_proba(clf, binned)
+
+
+def empty_bins(clf: Any, n_rows: int) -> np.ndarray:
+    """The binned matrix of ``n_rows`` rows of the context pass ``clf``'s features
+    (uint8, Fortran order, as the compiled walker reads it), for ``bin_columns`` to fill."""
+    return np.zeros((n_rows, clf.n_features_in_), dtype=np.uint8, order="F")
+
+
+def bin_columns(clf: Any, x: np.ndarray, binned: np.ndarray, start: int = 0, rows: Any = None) -> None:
+    """Map the values ``x`` of features ``start, start + 1, ...`` to ``clf``'s bins,
+    into ``binned`` (``empty_bins``) at those columns, in all its rows or in ``rows``
+    (a slice or an index array). Each value is binned on its own: a matrix binned
+    column block by column block, or row block by row block, is the whole one binned
+    at once, and its float64 copy side by side need never exist."""
+    map_to_bins, _, _ = _compiled()
     x = np.ascontiguousarray(x, dtype=np.float64)
-    binned = np.zeros_like(x, dtype=np.uint8, order="F")
-    map_to_bins(x, mapper.bin_thresholds_, mapper.is_categorical_, missing_bin, 1, binned)
-    raw = np.zeros((x.shape[0], clf.n_trees_per_iteration_), order="F")
+    width = x.shape[1]
+    if not (binned.dtype == np.uint8 and binned.ndim == 2 and binned.flags.f_contiguous
+            and binned.shape[1] == clf.n_features_in_):
+        raise ValueError("binned is not the context pass's binned matrix (empty_bins)")
+    n = len(range(binned.shape[0])[rows]) if isinstance(rows, slice) else binned.shape[0] if rows is None \
+        else len(rows)
+    if x.shape[0] != n:
+        raise ValueError(f"{x.shape[0]} rows of values for {n} rows of bins")
+    if not n:
+        return
+    if start < 0 or start + width > clf.n_features_in_:
+        raise ModelError(f"the context pass expects {clf.n_features_in_} features, not {start + width}")
+    if not width:
+        return
+    mapper = clf._bin_mapper
+    cuts = mapper.bin_thresholds_[start:start + width]
+    categorical = np.ascontiguousarray(mapper.is_categorical_[start:start + width])
+    if rows is None:  # a block of columns of a Fortran-ordered matrix: Fortran-ordered itself
+        map_to_bins(x, cuts, categorical, mapper.missing_values_bin_idx_, 1, binned[:, start:start + width])
+    else:
+        part = np.zeros((n, width), dtype=np.uint8, order="F")
+        map_to_bins(x, cuts, categorical, mapper.missing_values_bin_idx_, 1, part)
+        binned[rows, start:start + width] = part
+
+
+def binned_proba(clf: Any, binned: np.ndarray) -> np.ndarray:
+    """The probabilities of ``clf``'s trees walked over the binned rows ``binned``
+    (``empty_bins``, filled by ``bin_columns``), one thread."""
+    _, predict_binned, _ = _compiled()
+    n_classes = len(clf.classes_)
+    if binned.shape[0] == 0:
+        return np.zeros((0, n_classes))
+    if not (binned.dtype == np.uint8 and binned.ndim == 2 and binned.flags.f_contiguous
+            and binned.shape[1] == clf.n_features_in_):
+        raise ValueError("binned is not the context pass's binned matrix (empty_bins)")
+    missing_bin = clf._bin_mapper.missing_values_bin_idx_
+    raw = np.zeros((binned.shape[0], clf.n_trees_per_iteration_), order="F")
     raw += clf._baseline_prediction
-    out = np.empty(x.shape[0])
+    out = np.empty(binned.shape[0])
     for trees in clf._predictors:
         for k, tree in enumerate(trees):
             predict_binned(tree.nodes, binned, tree.binned_left_cat_bitsets, missing_bin, 1, out)

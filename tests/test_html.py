@@ -394,6 +394,18 @@ def html_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Pat
     return folder
 
 
+def test_the_html_model_bins_each_pages_features_as_the_whole_matrix(html_model_dir: Path,
+                                                                      labelled_documents: list, lid) -> None:
+    # DOM facts and container context too: see test_model's test of the text model
+    from test_model import labels_as_the_whole_context_matrix
+
+    model = Sieve(html_model_dir).html_model
+    pages = [lid.annotate_blocks(Document(id=d.id, blocks=tuple(html_to_blocks(_page_for(d)))))
+             for d in labelled_documents[:8]]
+    one = Document(id="one", blocks=pages[0].blocks[:1])
+    labels_as_the_whole_context_matrix(model, [pages[0], one, *pages[1:]])
+
+
 def test_pages_go_to_the_html_model_and_text_to_the_text_model(html_model_dir: Path) -> None:
     sieve = Sieve(html_model_dir)
     page = Document(id="p", blocks=tuple(html_to_blocks(PAGE)))

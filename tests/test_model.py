@@ -556,20 +556,68 @@ def test_fit_leaves_blank_blocks_out_as_labelling_does(labelled_documents: list)
         assert np.array_equal(a, b)
 
 
-def test_the_context_pass_in_pieces_labels_as_in_one(tiny_model_dir: Path, labelled_documents: list,
-                                                     monkeypatch) -> None:
-    # the context matrix is built and walked CONTEXT_ROWS rows at a time (memory of long
-    # pages and large batches): each row's probabilities are its own
+def labels_as_the_whole_context_matrix(model: model_module.BlockModel, docs: list[Document]) -> None:
+    """``predict_proba`` bins each document's dense features as they come and lets them
+    go, and lets the n-grams go once pass 1 has read them (the memory of long pages):
+    its probabilities are, bit for bit, those of the whole context matrix side by side
+    walked by ``tree_proba``, and those of ``predict_proba`` given the features."""
+    from dataclasses import replace
+
+    whole = model.predict_proba(docs)
+    feats = model.featurize(docs)
+    given_features = model.predict_proba(docs, features=feats)
+    assert len(whole) == len(given_features) == len(docs)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(whole, given_features))
+    plain = replace(model, params=replace(model.params, smooth=False))  # pass 2's own probabilities
+    assert plain.block_pass_ is not None and plain.context_pass_ is not None
+    p1 = model_module._block_proba(plain.block_pass_, feats)
+    p2 = model_module._expand(model_module.tree_proba(plain.context_pass_, model_module._context_matrix(feats, p1)),
+                              plain.context_pass_.classes_)
+    got = plain.predict_proba(docs)
+    assert [len(p) for p in got] == [b - a for a, b in feats.bounds]
+    assert all(p.tobytes() == p2[a:b].tobytes() for p, (a, b) in zip(got, feats.bounds))
+
+
+def test_labelling_bins_each_documents_features_as_the_whole_matrix(tiny_model_dir: Path,
+                                                                     labelled_documents: list) -> None:
     model = load_model(tiny_model_dir)
-    whole = model.predict_proba(labelled_documents)
-    rows = sum(len(p) for p in whole)
-    assert rows > 3 * 7
-    monkeypatch.setattr(model_module, "CONTEXT_ROWS", 7)
-    pieces = model.predict_proba(labelled_documents)
-    assert all(a.tobytes() == b.tobytes() for a, b in zip(pieces, whole))
-    seen: list[int] = []
-    real = model_module.tree_proba
-    monkeypatch.setattr(model_module, "tree_proba", lambda clf, x: seen.append(len(x)) or real(clf, x))
-    monkeypatch.setattr(model_module, "CONTEXT_ROWS", 7)
-    model.predict_proba(labelled_documents)
-    assert max(seen) == 7 and sum(seen) == rows
+    ones = [Document(f"one{i}", (b,)) for i, b in enumerate(labelled_documents[3].blocks[:4])]
+    docs = labelled_documents[:5] + ones + [Document("empty", ())] + labelled_documents[5:]
+    assert sum(len(d.blocks) for d in docs) > 100
+    labels_as_the_whole_context_matrix(model, docs)
+    labels_as_the_whole_context_matrix(model, ones)
+    labels_as_the_whole_context_matrix(model, labelled_documents[:1])
+    assert [len(p) for p in model.predict_proba([Document("empty", ())])] == [0]
+
+
+def test_labelling_lets_the_ngrams_and_each_documents_dense_features_go(tiny_model_dir: Path,
+                                                                         labelled_documents: list,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # a page of 6,000 blocks: its n-grams (2 MB) and dense features (10 MB) were held
+    # together through pass 2, beside its context matrix; now pass 1 reads the n-grams
+    # before the dense features are made, and each document's are binned and let go
+    # before the next document's are made
+    import weakref
+
+    model = load_model(tiny_model_dir)
+    monkeypatch.setattr(model_module.BlockModel, "featurize", None)  # not the whole batch's features at once
+    read: list[weakref.ref] = []
+    made: list[weakref.ref] = []
+    real_linear, real_features = model_module.linear_proba, model_module.document_features
+
+    def linear_proba(clf: object, x: object) -> np.ndarray:
+        read.append(weakref.ref(x))
+        return real_linear(clf, x)
+
+    def document_features(*args: object, **kwargs: object) -> np.ndarray:
+        assert read and all(r() is None for r in read), "the n-grams are held while the dense features are made"
+        assert all(r() is None for r in made), "an earlier document's dense features are still held"
+        out = real_features(*args, **kwargs)
+        made.append(weakref.ref(out if out.base is None else out.base))
+        return out
+
+    monkeypatch.setattr(model_module, "linear_proba", linear_proba)
+    monkeypatch.setattr(model_module, "document_features", document_features)
+    probs = model.predict_proba(labelled_documents)
+    assert len(made) == sum(len(d.blocks) > 1 for d in labelled_documents) > 5 and len(read) == 1
+    assert len(probs) == len(labelled_documents)

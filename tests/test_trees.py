@@ -305,3 +305,59 @@ def test_a_model_file_whose_block_pass_does_not_fit_its_n_grams_is_refused(tmp_p
     save_model(model, tmp_path)
     with pytest.raises(ModelError, match="reads .* n-gram columns, its parameters make"):
         load_model(tmp_path)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_binning_in_blocks_of_columns_or_rows_is_binning_the_whole(classes: int) -> None:
+    """``bin_columns`` of column blocks and of row blocks (slices, index lists) into one
+    binned matrix gives ``tree_proba``'s bins and probabilities, bit for bit."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(500, 7))
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int) + (classes == 3) * (x[:, 3] > 1).astype(int)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    clf = HistGradientBoostingClassifier(max_iter=25, random_state=0).fit(x, y)
+    new = rng.normal(size=(260, 7)) * 3
+    new[rng.random(new.shape) < 0.1] = np.nan
+    want = trees.tree_proba(clf, new)
+    whole = trees.empty_bins(clf, len(new))
+    trees.bin_columns(clf, new, whole)
+    by_columns = trees.empty_bins(clf, len(new))
+    for start, end in ((0, 3), (3, 4), (4, 4), (4, 7)):
+        trees.bin_columns(clf, new[:, start:end], by_columns, start)  # strided views too
+    by_rows = trees.empty_bins(clf, len(new))
+    scattered = rng.permutation(len(new))
+    trees.bin_columns(clf, new[scattered[:100]], by_rows, 0, list(scattered[:100]))
+    trees.bin_columns(clf, new[scattered[100:]], by_rows, 0, scattered[100:])
+    again = trees.empty_bins(clf, len(new))
+    for lo in range(0, len(new), 64):
+        trees.bin_columns(clf, new[lo:lo + 64, :2], again, 0, slice(lo, lo + 64))
+        trees.bin_columns(clf, new[lo:lo + 64, 2:], again, 2, slice(lo, lo + 64))
+    for binned in (whole, by_columns, by_rows, again):
+        assert binned.tobytes() == whole.tobytes()
+        assert trees.binned_proba(clf, binned).tobytes() == want.tobytes()
+    np.testing.assert_allclose(want, clf.predict_proba(new), rtol=0, atol=1e-12)
+    assert trees.binned_proba(clf, trees.empty_bins(clf, 0)).shape == (0, classes)
+
+
+def test_binning_refuses_what_does_not_fit() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 4))
+    clf = HistGradientBoostingClassifier(max_iter=5, random_state=0).fit(x, (x[:, 0] > 0).astype(int))
+    binned = trees.empty_bins(clf, 10)
+    with pytest.raises(ModelError):
+        trees.bin_columns(clf, x[:10, :3], binned, 2)  # past the model's features
+    with pytest.raises(ModelError):
+        trees.tree_proba(clf, x[:10, :3])
+    with pytest.raises(ValueError):
+        trees.bin_columns(clf, x[:9], binned)  # rows of values and of bins differ
+    with pytest.raises(ValueError):
+        trees.bin_columns(clf, x[:4], binned, 0, slice(2, 5))
+    with pytest.raises(ValueError):
+        trees.bin_columns(clf, x[:10], np.zeros((10, 4), dtype=np.uint8))  # not Fortran-ordered
+    with pytest.raises(ValueError):
+        trees.binned_proba(clf, np.zeros((10, 3), dtype=np.uint8, order="F"))
+    assert trees.tree_proba(clf, x[:0, :3]).shape == (0, 2)  # no rows: no question of width, as before
