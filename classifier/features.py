@@ -23,7 +23,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ __all__ = [
     "SHAPE_NAMES",
     "TextNgrams",
     "build_text_features",
+    "document_feature_columns",
     "document_features",
     "article_context",
     "probability_context",
@@ -458,25 +459,77 @@ def document_features(blocks: tuple[Block, ...],
     write them into (a batch's matrix: no second copy of a long page's features).
     """
     n = len(blocks)
-    shape = _shape_matrix(blocks, shapes, version)
-    ctx = shape[:, _CONTEXT_COLS]
-    k = ctx.shape[1]
-    width = _N_SHAPE + (len(NEIGHBOUR_OFFSETS) + len(WINDOWS)) * (k + 1) + 4 + _N_PLACE
-    if dom:
-        width += _dom_width()
+    width = _document_width(dom)
     if not n:
         return np.zeros((0, width))
     if out is None:
         out = np.empty((n, width))
     elif out.shape != (n, width) or out.dtype != np.float64:
         raise ValueError(f"out is {out.dtype} {out.shape}, the features of {n} blocks are float64 {(n, width)}")
-    # each column block is written into ``out`` as it is computed (no copy of the
-    # whole matrix in parts: a 6,000-block page's parts took 10 MB beside it)
-    out[:, :_N_SHAPE] = shape
-    col = _N_SHAPE
+    _document_columns(blocks, shapes, dom, version, _ColumnBlocks(n, out))
+    return out
+
+
+def document_feature_columns(blocks: tuple[Block, ...], sink: Callable[[int, np.ndarray], None],
+                             shapes: dict[tuple[str, int], list[float]] | None = None, *, dom: bool = False,
+                             version: int = FEATURES_VERSION) -> None:
+    """``document_features``, given to ``sink(first column, values)`` a block of
+    columns at a time (each the same values as those columns of the matrix), so that
+    the whole matrix of a long page (10 MB for 6,000 blocks) never exists at once."""
+    if blocks:
+        _document_columns(blocks, shapes, dom, version, _ColumnBlocks(len(blocks), sink=sink))
+
+
+def _document_width(dom: bool) -> int:
+    k = len(_CONTEXT_COLS)
+    return (_N_SHAPE + (len(NEIGHBOUR_OFFSETS) + len(WINDOWS)) * (k + 1) + 4 + _N_PLACE
+            + (_dom_width() if dom else 0))
+
+
+class _ColumnBlocks:
+    """The blocks of columns of ``n`` rows, one after another: views of ``out``, or
+    fresh rows given to ``sink(first column, values)`` once they are filled (when the
+    next block is taken, or at ``close``)."""
+
+    def __init__(self, n: int, out: np.ndarray | None = None,
+                 sink: Callable[[int, np.ndarray], None] | None = None) -> None:
+        self.n, self.out, self.sink = n, out, sink
+        self.col = 0
+        self._filled: tuple[int, np.ndarray] | None = None
+
+    def take(self, width: int) -> np.ndarray:
+        """The rows of the next ``width`` columns, to be filled."""
+        self._give()
+        if self.out is not None:
+            block = self.out[:, self.col:self.col + width]
+        else:
+            block = np.empty((self.n, width))
+            self._filled = (self.col, block)
+        self.col += width
+        return block
+
+    def close(self) -> None:
+        self._give()
+
+    def _give(self) -> None:
+        if self._filled is not None and self.sink is not None:
+            start, values = self._filled
+            self._filled = None
+            self.sink(start, values)
+
+
+def _document_columns(blocks: tuple[Block, ...], shapes: dict[tuple[str, int], list[float]] | None, dom: bool,
+                      version: int, cols: _ColumnBlocks) -> None:
+    """``document_features``' values, each column block written into ``cols`` as it is
+    computed (no copy of the whole matrix in parts: a 6,000-block page's took 10 MB)."""
+    n = len(blocks)
+    shape = _shape_matrix(blocks, shapes, version)
+    ctx = shape[:, _CONTEXT_COLS]
+    k = ctx.shape[1]
+    cols.take(_N_SHAPE)[...] = shape
     # neighbours: their shape, zero-padded, plus a flag for "no neighbour here"
     for off in NEIGHBOUR_OFFSETS:
-        nb = out[:, col:col + k + 1]
+        nb = cols.take(k + 1)
         nb[...] = 0.0
         if off < 0:
             nb[-off:, :k] = ctx[: n + off] if n + off > 0 else 0
@@ -484,19 +537,18 @@ def document_features(blocks: tuple[Block, ...],
         else:
             nb[: max(n - off, 0), :k] = ctx[off:]
             nb[max(n - off, 0):, k] = 1.0
-        col += k + 1
+    del nb  # with a sink, a block given is let go
     # windows: mean and max of the surroundings (block itself excluded from the mean)
     csum = np.vstack([np.zeros((1, k)), np.cumsum(ctx, axis=0)])
     sentence = _CONTEXT_COLS.index(_IDX_SENTENCE)
     for w in WINDOWS:
         lo, hi = _window_bounds(n, w)
         count = (hi - lo - 1).clip(min=1)[:, None]
-        out[:, col:col + k] = (csum[hi] - csum[lo] - ctx) / count
-        out[:, col + k] = (csum[hi, sentence] - csum[lo, sentence]) / (2 * w + 1)
-        col += k + 1
-    del csum
-    out[:, col:col + 4] = language_features(blocks)
-    col += 4
+        block = cols.take(k + 1)
+        block[:, :k] = (csum[hi] - csum[lo] - ctx) / count
+        block[:, k] = (csum[hi, sentence] - csum[lo, sentence]) / (2 * w + 1)
+    del csum, block
+    cols.take(4)[...] = language_features(blocks)
     # position and the document as a whole
     idx = np.arange(n, dtype=np.float64)
     chars = np.expm1(shape[:, _IDX_LOG_CHARS])
@@ -528,14 +580,14 @@ def document_features(blocks: tuple[Block, ...],
         chars / max(max_chars, 1.0),
         np.full(n, math.log1p(prose_total)),
     )
+    block = cols.take(len(place))
     for j, values in enumerate(place):
-        out[:, col + j] = values
-    col += len(place)
+        block[:, j] = values
+    del place, block
     if dom:
-        dom_features(blocks, out=out[:, col:])
-        col += _dom_width()
-    assert col == width, (col, width)
-    return out
+        _dom_columns(blocks, cols)
+    cols.close()
+    assert cols.col == _document_width(dom), (cols.col, dom)
 
 
 def one_block_features(blocks: Sequence[Block], shapes: dict[tuple[str, int], list[float]] | None = None, *,
@@ -597,30 +649,36 @@ def dom_features(blocks: tuple[Block, ...], *, out: np.ndarray | None = None) ->
     windows around it, and how the block's facts differ from the page's article
     run (``in_main`` share around). ``out``: the (n, ``_dom_width()``) float64 rows
     to write them into (returned)."""
-    from .html import DOM_FACTS
-
     n = len(blocks)
-    width = len(DOM_FACTS)
     if out is None:
         out = np.empty((n, _dom_width()))
     elif out.shape != (n, _dom_width()) or out.dtype != np.float64:
         raise ValueError(f"out is {out.dtype} {out.shape}, the DOM features of {n} blocks are float64 "
                          f"{(n, _dom_width())}")
-    own = out[:, :width]
+    _dom_columns(blocks, _ColumnBlocks(n, out))
+    return out
+
+
+def _dom_columns(blocks: tuple[Block, ...], cols: _ColumnBlocks) -> None:
+    from .html import DOM_FACTS
+
+    n = len(blocks)
+    width = len(DOM_FACTS)
+    own = cols.take(width)
     own[...] = np.array([b.dom if b.dom is not None and len(b.dom) == width else (0.0,) * width for b in blocks],
                         dtype=np.float64).reshape(n, width)
-    cols = [DOM_FACTS.index(name) for name in _DOM_CONTEXT]
-    ctx = own[:, cols]
-    k, col = len(cols), width
+    ctx = own[:, [DOM_FACTS.index(name) for name in _DOM_CONTEXT]]
+    del own
+    k = ctx.shape[1]
     csum = np.vstack([np.zeros((1, k)), np.cumsum(ctx, axis=0)])
     for w in DOM_WINDOWS:
         lo, hi = _window_bounds(n, w)
         count = (hi - lo).clip(min=1)[:, None]
-        out[:, col:col + k] = (csum[hi] - csum[lo]) / count
-        col += k
+        cols.take(k)[...] = (csum[hi] - csum[lo]) / count
+    del csum
+    page = cols.take(k)
     if n:
-        out[:, col:col + k] = ctx.mean(axis=0, keepdims=True)
-    return out
+        page[...] = ctx.mean(axis=0, keepdims=True)
 
 
 def language_features(blocks: tuple[Block, ...]) -> np.ndarray:

@@ -44,6 +44,7 @@ from .features import (
     article_context,
     build_text_features,
     container_context,
+    document_feature_columns,
     document_features,
     one_block_contexts,
     one_block_features,
@@ -191,9 +192,7 @@ class BlockModel:
         text = self._text_rows(documents)
         bounds = _bounds_of(documents)
         dense = np.empty((bounds[-1][1] if bounds else 0, self._dense_width()))
-        for rows, block in self._dense_rows(documents, bounds, into=dense):
-            if not isinstance(rows, slice):  # the documents of one block (the others are written in place)
-                dense[rows] = block
+        self._dense_rows(documents, bounds, into=dense)
         return _Features(text, dense, bounds, self._paths(documents))
 
     def _text_rows(self, documents: Sequence[Document]) -> SparseRows:
@@ -219,24 +218,32 @@ class BlockModel:
         """Columns of the dense features this model's documents get (``_dense_rows``)."""
         return _dense_width(bool(getattr(self.params, "use_dom", False)), self.features_version_)
 
-    def _dense_rows(self, documents: Sequence[Document], bounds: Sequence[tuple[int, int]],
-                    into: np.ndarray | None = None) -> Iterator[tuple[slice | list[int], np.ndarray]]:
-        """The dense features of ``documents``' blocks, a block of rows at a time, with
-        their rows (``bounds``: each document's): first those of all documents of one
-        block at once (an index list), then each other document's (a slice). With
-        ``into`` (all rows' matrix), a document's rows are written into it (the block
-        given is its view); the one-block documents' are not."""
+    def _dense_rows(self, documents: Sequence[Document], bounds: Sequence[tuple[int, int]], *,
+                    into: np.ndarray | None = None,
+                    sink: Callable[[slice | list[int], int, np.ndarray], None] | None = None) -> None:
+        """The dense features of ``documents``' blocks (``bounds``: each document's
+        rows), written ``into`` the matrix of all rows, or given to ``sink(rows, first
+        column, values)``: first those of all documents of one block at once (an index
+        list of rows, all columns), then each other document's a block of columns at a
+        time (``document_feature_columns``: a long page's whole matrix never exists)."""
         shapes: dict[tuple[str, int], list[float]] = {}
         dom = getattr(self.params, "use_dom", False)  # models pickled before the field existed: text
         version = self.features_version_  # a model of an earlier version reads its version's shapes
         # documents of one block (short records) all at once, the others one by one
         ones = [i for i, d in enumerate(documents) if len(d.blocks) == 1]
-        yield ([bounds[i][0] for i in ones],
-               one_block_features([documents[i].blocks[0] for i in ones], shapes, dom=dom, version=version))
+        one_rows = one_block_features([documents[i].blocks[0] for i in ones], shapes, dom=dom, version=version)
+        if into is not None:
+            into[[bounds[i][0] for i in ones]] = one_rows
+        elif sink is not None:
+            sink([bounds[i][0] for i in ones], 0, one_rows)
+        del one_rows
         for d, (lo, hi) in zip(documents, bounds):
             if hi - lo > 1:
-                yield slice(lo, hi), document_features(d.blocks, shapes, dom=dom, version=version,
-                                                       out=None if into is None else into[lo:hi])
+                if into is not None:
+                    document_features(d.blocks, shapes, dom=dom, version=version, out=into[lo:hi])
+                elif sink is not None:
+                    document_feature_columns(d.blocks, functools.partial(sink, slice(lo, hi)), shapes, dom=dom,
+                                             version=version)
 
     def _paths(self, documents: Sequence[Document]) -> list[str | None] | None:
         return ([b.path for d in documents for b in d.blocks] if getattr(self.params, "container_context", False)
@@ -343,15 +350,18 @@ class BlockModel:
             if not bounds or bounds[-1][1] == 0:
                 return [np.zeros((0, len(LABELS))) for _ in documents]
             p1 = _expand(linear_proba(self.block_pass_, self._text_rows(documents)), self.block_pass_.classes_)
+            if self._dense_width() != self.n_dense_:
+                raise ModelError(f"the block model expects {self.n_dense_} dense features, this Sieve computes "
+                                 f"{self._dense_width()}; {RETRAIN}")
             binned = empty_bins(clf, len(p1))
             chars = np.empty(len(p1))
-            for rows, block in self._dense_rows(documents, bounds):
-                if len(block) and block.shape[1] != self.n_dense_:
-                    raise ModelError(f"the block model expects {self.n_dense_} dense features, this Sieve computes "
-                                     f"{block.shape[1]}; {RETRAIN}")
-                chars[rows] = np.expm1(block[:, 0])  # column 0 is log1p(characters)
-                bin_columns(clf, block, binned, 0, rows)
-                del block
+
+            def to_bins(rows: slice | list[int], start: int, values: np.ndarray) -> None:
+                if start == 0:
+                    chars[rows] = np.expm1(values[:, 0])  # column 0 is log1p(characters)
+                bin_columns(clf, values, binned, start, rows)
+
+            self._dense_rows(documents, bounds, sink=to_bins)
             paths = self._paths(documents)
         else:
             if features.dense.shape[0] and features.dense.shape[1] != self.n_dense_:
@@ -376,7 +386,6 @@ class BlockModel:
         # costs more than it gains on batches this size, and parallel workers would
         # oversubscribe the cores
         p2 = _expand(binned_proba(clf, binned), clf.classes_)
-        del binned
         if not self.params.smooth:
             return [p2[a:b] for a, b in bounds]
         out = [smooth(p2[a:b], [blk.text for blk in doc.blocks]) for (a, b), doc in zip(bounds, documents)]

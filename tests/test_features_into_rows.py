@@ -22,6 +22,7 @@ from classifier.features import (
     CONTAINER_WIDTH,
     article_context,
     container_context,
+    document_feature_columns,
     document_features,
     dom_features,
     probability_context,
@@ -62,6 +63,18 @@ def test_document_features_written_into_rows_are_the_stacked_parts(rows: list, d
     assert (batch[:2] == 7.0).all() and (batch[2 + len(blocks):] == 7.0).all()
     if dom:
         assert _same(dom_features(blocks), dom_features_parts(blocks))
+    # a block of columns at a time, to a sink: the same values
+    assembled = np.full_like(want, 7.0)
+    seen: list[int] = []
+
+    def sink(start: int, values: np.ndarray) -> None:
+        assert values.shape[0] == len(blocks) and values.dtype == np.float64 and start == sum(seen)
+        seen.append(values.shape[1])
+        assembled[:, start:start + values.shape[1]] = values
+
+    document_feature_columns(blocks, sink, {}, dom=dom)
+    assert sum(seen) == want.shape[1] and max(seen) <= 32
+    assert _same(assembled, want)
 
 
 @settings(max_examples=150)

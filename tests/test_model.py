@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -590,34 +591,45 @@ def test_labelling_bins_each_documents_features_as_the_whole_matrix(tiny_model_d
     assert [len(p) for p in model.predict_proba([Document("empty", ())])] == [0]
 
 
-def test_labelling_lets_the_ngrams_and_each_documents_dense_features_go(tiny_model_dir: Path,
+def test_labelling_lets_the_ngrams_and_each_block_of_dense_features_go(tiny_model_dir: Path,
                                                                          labelled_documents: list,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     # a page of 6,000 blocks: its n-grams (2 MB) and dense features (10 MB) were held
     # together through pass 2, beside its context matrix; now pass 1 reads the n-grams
-    # before the dense features are made, and each document's are binned and let go
-    # before the next document's are made
+    # before the dense features are made, and a document's dense features are binned
+    # a block of columns at a time, each let go before the next is made
     import weakref
+
+    from classifier.features import document_features
 
     model = load_model(tiny_model_dir)
     monkeypatch.setattr(model_module.BlockModel, "featurize", None)  # not the whole batch's features at once
     read: list[weakref.ref] = []
-    made: list[weakref.ref] = []
-    real_linear, real_features = model_module.linear_proba, model_module.document_features
+    given: list[weakref.ref] = []
+    real_linear, real_columns = model_module.linear_proba, model_module.document_feature_columns
 
     def linear_proba(clf: object, x: object) -> np.ndarray:
         read.append(weakref.ref(x))
         return real_linear(clf, x)
 
-    def document_features(*args: object, **kwargs: object) -> np.ndarray:
+    def document_feature_columns(blocks: tuple, sink: Callable[[int, np.ndarray], None], *args: object,
+                                 **kwargs: object) -> None:
         assert read and all(r() is None for r in read), "the n-grams are held while the dense features are made"
-        assert all(r() is None for r in made), "an earlier document's dense features are still held"
-        out = real_features(*args, **kwargs)
-        made.append(weakref.ref(out if out.base is None else out.base))
-        return out
+        width = document_features(blocks[:2], *args, **kwargs).shape[1]  # type: ignore[arg-type]
+        starts: list[int] = []
+
+        def checking(start: int, values: np.ndarray) -> None:
+            assert all(r() is None for r in given), "an earlier block of dense features is still held"
+            assert values.shape == (len(blocks), values.shape[1]) and values.shape[1] < width / 4
+            given.append(weakref.ref(values))
+            starts.append(start)
+            sink(start, values)
+
+        real_columns(blocks, checking, *args, **kwargs)  # type: ignore[arg-type]
+        assert starts[0] == 0 and len(starts) > 10
 
     monkeypatch.setattr(model_module, "linear_proba", linear_proba)
-    monkeypatch.setattr(model_module, "document_features", document_features)
+    monkeypatch.setattr(model_module, "document_feature_columns", document_feature_columns)
     probs = model.predict_proba(labelled_documents)
-    assert len(made) == sum(len(d.blocks) > 1 for d in labelled_documents) > 5 and len(read) == 1
+    assert len(given) > 10 * sum(len(d.blocks) > 1 for d in labelled_documents) > 50 and len(read) == 1
     assert len(probs) == len(labelled_documents)
