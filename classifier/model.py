@@ -225,7 +225,8 @@ class BlockModel:
         rows), written ``into`` the matrix of all rows, or given to ``sink(rows, first
         column, values)``: first those of all documents of one block at once (an index
         list of rows, all columns), then each other document's a block of columns at a
-        time (``document_feature_columns``: a long page's whole matrix never exists)."""
+        time (``document_feature_columns``: a long page's whole matrix never exists) when
+        it has ``COLUMN_BLOCK_ROWS`` blocks or more, else all its columns at once."""
         shapes: dict[tuple[str, int], list[float]] = {}
         dom = getattr(self.params, "use_dom", False)  # models pickled before the field existed: text
         version = self.features_version_  # a model of an earlier version reads its version's shapes
@@ -241,9 +242,11 @@ class BlockModel:
             if hi - lo > 1:
                 if into is not None:
                     document_features(d.blocks, shapes, dom=dom, version=version, out=into[lo:hi])
-                elif sink is not None:
+                elif sink is not None and hi - lo >= COLUMN_BLOCK_ROWS:
                     document_feature_columns(d.blocks, functools.partial(sink, slice(lo, hi)), shapes, dom=dom,
                                              version=version)
+                elif sink is not None:  # a page of usual length: all its columns at once, fewer calls
+                    sink(slice(lo, hi), 0, document_features(d.blocks, shapes, dom=dom, version=version))
 
     def _paths(self, documents: Sequence[Document]) -> list[str | None] | None:
         return ([b.path for d in documents for b in d.blocks] if getattr(self.params, "container_context", False)
@@ -512,6 +515,12 @@ def _context_columns(bounds: Sequence[tuple[int, int]], paths: Sequence[str | No
     for a, b in bounds:
         container_context(p1[a:b], paths[a:b], out=around[a:b])
     return [ctx, around]
+
+
+#: Labelling gives the dense features of a document of this many blocks or more a
+#: block of columns at a time (at most 32 columns: 250 kB of 1,000 rows), and of a
+#: shorter one all at once (1.5 MB at most, one call to bin them instead of ~25).
+COLUMN_BLOCK_ROWS = 1000
 
 
 @functools.cache

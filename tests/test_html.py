@@ -394,8 +394,8 @@ def html_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Pat
     return folder
 
 
-def test_the_html_model_bins_each_pages_features_as_the_whole_matrix(html_model_dir: Path,
-                                                                      labelled_documents: list, lid) -> None:
+def test_the_html_model_bins_each_pages_features_as_the_whole_matrix(html_model_dir: Path, labelled_documents: list,
+                                                                      lid, monkeypatch: pytest.MonkeyPatch) -> None:
     # DOM facts and container context too: see test_model's test of the text model
     from test_model import labels_as_the_whole_context_matrix
 
@@ -403,6 +403,8 @@ def test_the_html_model_bins_each_pages_features_as_the_whole_matrix(html_model_
     pages = [lid.annotate_blocks(Document(id=d.id, blocks=tuple(html_to_blocks(_page_for(d)))))
              for d in labelled_documents[:8]]
     one = Document(id="one", blocks=pages[0].blocks[:1])
+    labels_as_the_whole_context_matrix(model, [pages[0], one, *pages[1:]])
+    monkeypatch.setattr("classifier.model.COLUMN_BLOCK_ROWS", 2)  # each page a block of columns at a time
     labels_as_the_whole_context_matrix(model, [pages[0], one, *pages[1:]])
 
 

@@ -604,6 +604,7 @@ def test_labelling_lets_the_ngrams_and_each_block_of_dense_features_go(tiny_mode
 
     model = load_model(tiny_model_dir)
     monkeypatch.setattr(model_module.BlockModel, "featurize", None)  # not the whole batch's features at once
+    monkeypatch.setattr(model_module, "COLUMN_BLOCK_ROWS", 2)  # every document as a long page's
     read: list[weakref.ref] = []
     given: list[weakref.ref] = []
     real_linear, real_columns = model_module.linear_proba, model_module.document_feature_columns
@@ -633,3 +634,26 @@ def test_labelling_lets_the_ngrams_and_each_block_of_dense_features_go(tiny_mode
     probs = model.predict_proba(labelled_documents)
     assert len(given) > 10 * sum(len(d.blocks) > 1 for d in labelled_documents) > 50 and len(read) == 1
     assert len(probs) == len(labelled_documents)
+
+
+def test_documents_long_or_short_by_column_blocks_or_at_once_label_the_same(tiny_model_dir: Path,
+                                                                             labelled_documents: list,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    model = load_model(tiny_model_dir)
+    calls: list[int] = []
+    real_columns = model_module.document_feature_columns
+
+    def document_feature_columns(blocks: tuple, *args: object, **kwargs: object) -> None:
+        calls.append(len(blocks))
+        real_columns(blocks, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(model_module, "document_feature_columns", document_feature_columns)
+    sizes = sorted(len(d.blocks) for d in labelled_documents)
+    runs = []
+    for rows in (10**9, sizes[len(sizes) // 2], 2):
+        monkeypatch.setattr(model_module, "COLUMN_BLOCK_ROWS", rows)
+        calls.clear()
+        runs.append(model.predict_proba(labelled_documents))
+        assert sorted(calls) == [n for n in sizes if n >= max(rows, 2)]
+    assert all(a.tobytes() == b.tobytes() for run in runs[1:] for a, b in zip(run, runs[0]))
+    labels_as_the_whole_context_matrix(model, labelled_documents)  # and so with column blocks
