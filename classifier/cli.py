@@ -1073,7 +1073,8 @@ def train(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, text_f
           base_dir: Path | None, holdout_share: float, general: tuple[str, ...], model_dir: Path | None) -> None:
     """Train the block model on labelled JSONL documents (README, "Formats"): the text
     model, or the HTML model when the documents are web pages whose blocks carry
-    their DOM facts (as `sieve align` and `sieve review` write them).
+    their DOM facts (as `sieve align` and `sieve review` write them, or as
+    `html_ctx`: the dev data's aeb and traf records).
 
     Blocks with label null are not samples but stay as context. Prints a
     publisher-grouped cross-validation report, then trains on everything and
@@ -1177,9 +1178,9 @@ def _train_into(data: tuple[str, ...], output_dir: Path, folds: int, seed: int, 
         # write them) train the HTML model, block text the text model
         pages = sum(1 for d in docs if d.is_page)
         if pages and pages != len(docs):
-            raise click.ClickException(f"the labelled data mixes {pages} web pages (blocks with DOM facts, for the "
-                                       f"HTML model) and {len(docs) - pages} text documents (for the text model): "
-                                       "train on one kind at a time")
+            raise click.ClickException(f"the labelled data mixes {pages} web pages (blocks with DOM facts, cut from "
+                                       f"HTML or given as html_ctx, for the HTML model) and {len(docs) - pages} text "
+                                       "documents (for the text model): train on one kind at a time")
         html = pages > 0
         params = ModelParams(random_state=seed, use_dom=html, container_context=html)
         publishers = set(publisher_groups(docs))
