@@ -460,6 +460,22 @@ def test_blocks_given_in_context_are_labelled_by_the_html_model(runner: CliRunne
     assert ctx["blocks"][0]["label"] == "navigation"  # the menu's <nav>, as the tiny HTML model learned it
 
 
+def test_labelled_blocks_in_context_train_the_html_model(runner: CliRunner, tiny_model_dir: Path,
+                                                         tmp_path: Path) -> None:
+    gold = ["navigation", "navigation", "content", "content", "content", "content", "content", "boilerplate",
+            "content", "navigation", "navigation", "boilerplate"]
+    blocks = [{**b, "label": label} for b, label in zip(PAGE_IN_CONTEXT, gold, strict=True)]
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("".join(json.dumps({"id": f"p{i}", "publisher": f"site{i}.example", "blocks": blocks}) + "\n"
+                            for i in range(3)), encoding="utf-8")
+    out = tmp_path / "trained"
+    result = runner.invoke(cli, ["train", str(data), "-o", str(out), "--folds", "0",
+                                 "--model-dir", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.stderr
+    assert "the HTML model, from 3 labelled web pages" in result.stderr and (out / HTML_MODEL_FILE).is_file()
+    assert Sieve(out).html_model.params.use_dom
+
+
 def test_without_an_html_model_pages_use_the_text_model(tiny_model_dir: Path) -> None:
     sieve = Sieve(tiny_model_dir)
     page = Document(id="p", blocks=tuple(html_to_blocks(PAGE)))
