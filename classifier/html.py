@@ -1965,6 +1965,17 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1_000_000 else None
 
 
+def _share(value: Any) -> float:
+    """A share (``link_ratio``) between 0 and 1: a number beyond them is cut to them (an
+    integer too large for a float, or a float whose product with a length overflows, is
+    no error); not a finite number, 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0.0
+    return 0.0 if value <= 0 else 1.0 if value >= 1 else float(value)
+
+
 def blocks_in_context(blocks: list[Block], contexts: list[dict[str, Any]]) -> list[Block]:
     """``blocks`` with the DOM facts of ``contexts``, each block's ``html_ctx``: what
     the segmenter of the project's labelled data (``blockseg.py``) tells of the element
@@ -2004,10 +2015,8 @@ def blocks_in_context(blocks: list[Block], contexts: list[dict[str, Any]]) -> li
         depth = (len(ancestors) if depth is None else depth) + 1  # Sieve counts the owner too
         dom = _block_facts(tag, _count(ctx.get("n_links")) or 0, sorted(names), own_words, depth,
                            ctx.get("hidden") is True)
-        ratio = ctx.get("link_ratio")
         nonspace = _nonspace(block.text)
-        share = ratio if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) and math.isfinite(ratio) else 0
-        link_chars = min(nonspace, max(0, round(share * nonspace)))
+        link_chars = round(_share(ctx.get("link_ratio")) * nonspace)
         # ancestors as serials, outermost first: one shared with the block before is that block's
         keys = [(depth - 2 - i, tuple(ancestors[i:])) for i in range(len(ancestors))][::-1]
         path = []

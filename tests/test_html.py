@@ -189,6 +189,18 @@ def test_blocks_in_context_take_a_field_of_the_wrong_type_as_absent() -> None:
     assert not Document.from_dict({"blocks": [{"text": "x", "html_ctx": "li"}]}).is_page
 
 
+def test_a_link_share_out_of_bounds_is_cut_to_them_not_an_error() -> None:
+    # valid JSON numbers: a float whose product with the block's length is infinite, an
+    # integer too large for a float (json reads it as a Python int): the record was rejected
+    # as malformed (OverflowError), where a share beyond 0..1 is cut to it
+    text = "Ten chars."
+    shares = {1e308: 9, -1e308: 0, 10**400: 9, -(10**400): 0, 2: 9, 0.5: 4, float("inf"): 0}
+    for share, chars in shares.items():
+        record = json.loads(json.dumps({"blocks": [{"text": text, "html_ctx": {"tag": "p", "link_ratio": share}}]}))
+        doc = Document.from_dict(record)
+        assert doc.is_page and doc.blocks[0].link_chars == chars, share
+
+
 def test_each_block_names_its_ancestors() -> None:
     blocks = {b.text: b for b in html_to_blocks(PAGE)}
     assert blocks["Home"].path == "html body header.site-header nav.main-menu ul li"
