@@ -1941,6 +1941,9 @@ def _with_container(cut: list[tuple[str, str | None, int, list[float], str]],
 
 #: How many of a block's ``html_ctx`` ancestors are read (blockseg gives five).
 CONTEXT_ANCESTORS = 16
+#: Characters of a tag name in an ``html_ctx`` that are read: libxml2 cuts a page's tag
+#: names there (a longer one would stay in ``_path_step``'s memo and in every path).
+CONTEXT_TAG_CHARS = 100
 #: A step of ``html_ctx["anc"]``: ``tag#id.class1.class2`` (the id and classes optional).
 _CONTEXT_STEP = re.compile(r"([^#.]*)(?:#([^.]*))?(.*)", re.DOTALL)
 
@@ -1994,7 +1997,7 @@ def blocks_in_context(blocks: list[Block], contexts: list[dict[str, Any]]) -> li
     serials = 0
     for block, ctx in zip(blocks, contexts, strict=True):
         tag = ctx.get("tag")
-        tag = tag.lower() if isinstance(tag, str) and tag else None
+        tag = tag[:CONTEXT_TAG_CHARS].lower() if isinstance(tag, str) and tag else None
         ident = ctx.get("id") if isinstance(ctx.get("id"), str) else None
         own_step, own_words, own_facts = _context_element(tag or "div", ident, _strings(ctx.get("cls"))[:PATH_CLASSES])
         names = set(own_words) | set(own_facts)
@@ -2002,7 +2005,8 @@ def blocks_in_context(blocks: list[Block], contexts: list[dict[str, Any]]) -> li
         steps = []
         for desc in ancestors:
             a_tag, a_id, a_cls = _CONTEXT_STEP.fullmatch(desc).groups()  # type: ignore[union-attr]
-            step, words, facts = _context_element(a_tag.lower() or "div", a_id, [c for c in a_cls.split(".") if c])
+            step, words, facts = _context_element(a_tag[:CONTEXT_TAG_CHARS].lower() or "div", a_id,
+                                                  [c for c in a_cls.split(".") if c])
             steps.append(step)
             names.update(words)
             names.update(facts)

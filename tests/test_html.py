@@ -201,6 +201,18 @@ def test_a_link_share_out_of_bounds_is_cut_to_them_not_an_error() -> None:
         assert doc.is_page and doc.blocks[0].link_chars == chars, share
 
 
+def test_a_tag_name_in_context_is_cut_as_libxml2_cuts_a_pages() -> None:
+    # a megabyte tag name stayed whole in the block's tag and path (each of its up to 32
+    # steps), and in _path_step's memo for the rest of the run; a page's is cut to 100
+    long = "x" * 1_000_000
+    ctx = {"tag": long, "anc": [f"{long}#a.b", f"{long.upper()}.c", "body"]}
+    doc = Document.from_dict({"blocks": [{"text": "A block of a page.", "html_ctx": ctx}] * 2})
+    page = html_to_blocks(f"<html><body><{long}><p>A block of a page.</p></{long}></body></html>".encode())
+    assert page[0].path == "html body " + "x" * 100 + " p"
+    assert doc.blocks[0].tag == "x" * 100
+    assert doc.blocks[0].path == " ".join(["body", "x" * 100 + ".c", "x" * 100 + ".b#a", "x" * 100])
+
+
 def test_each_block_names_its_ancestors() -> None:
     blocks = {b.text: b for b in html_to_blocks(PAGE)}
     assert blocks["Home"].path == "html body header.site-header nav.main-menu ul li"
