@@ -454,7 +454,7 @@ def document_features(blocks: tuple[Block, ...],
     ``shapes`` remembers ``block_shape`` by (text, link characters) across the
     documents of a batch: a site's menus and footers repeat on every page. With
     ``dom``, the blocks' DOM facts and their surroundings' are appended
-    (``dom_features``; zeros for blocks that carry none). ``version``: the features
+    (``_dom_columns``; zeros for blocks that carry none). ``version``: the features
     version of the model that reads them (``block_shape``). ``out``: the rows to
     write them into (a batch's matrix: no second copy of a long page's features).
     """
@@ -638,28 +638,16 @@ DOM_WINDOWS = (2, 6)
 
 
 def _dom_width() -> int:
-    """Columns of ``dom_features``: the facts, then each window's means and the page's."""
+    """Columns of ``_dom_columns``: the facts, then each window's means and the page's."""
     from .html import DOM_FACTS
 
     return len(DOM_FACTS) + (len(DOM_WINDOWS) + 1) * len(_DOM_CONTEXT)
 
 
-def dom_features(blocks: tuple[Block, ...], *, out: np.ndarray | None = None) -> np.ndarray:
+def _dom_columns(blocks: tuple[Block, ...], cols: _ColumnBlocks) -> None:
     """Each block's DOM facts (``html.DOM_FACTS``), the mean of some of them over
     windows around it, and how the block's facts differ from the page's article
-    run (``in_main`` share around). ``out``: the (n, ``_dom_width()``) float64 rows
-    to write them into (returned)."""
-    n = len(blocks)
-    if out is None:
-        out = np.empty((n, _dom_width()))
-    elif out.shape != (n, _dom_width()) or out.dtype != np.float64:
-        raise ValueError(f"out is {out.dtype} {out.shape}, the DOM features of {n} blocks are float64 "
-                         f"{(n, _dom_width())}")
-    _dom_columns(blocks, _ColumnBlocks(n, out))
-    return out
-
-
-def _dom_columns(blocks: tuple[Block, ...], cols: _ColumnBlocks) -> None:
+    run (``in_main`` share around), given to ``cols`` (``_dom_width()`` columns)."""
     from .html import DOM_FACTS
 
     n = len(blocks)

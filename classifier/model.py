@@ -111,7 +111,7 @@ class ModelParams:
     l2_regularization: float = 0.0
     balanced_context: bool = False  # class_weight="balanced" for pass 2
     smooth: bool = True  # apply smooth() after pass 2
-    use_dom: bool = False  # the HTML model: DOM facts of blocks cut from pages (features.dom_features)
+    use_dom: bool = False  # the HTML model: DOM facts of blocks cut from pages (features._dom_columns)
     random_state: int = 0
     container_context: bool = False  # pass 2 also reads the pass-1 view of blocks in the same page container
 
