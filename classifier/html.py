@@ -1948,7 +1948,7 @@ CONTEXT_TAG_CHARS = 100
 _CONTEXT_STEP = re.compile(r"([^#.]*)(?:#([^.]*))?(.*)", re.DOTALL)
 
 
-def _context_element(tag: str, ident: str | None, classes: list[str]) -> tuple[str, tuple[str, ...], list[str]]:
+def _context_element(tag: str, ident: str | None, classes: list[str]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """An element named in an ``html_ctx``: its path step, its class words and its
     landmark facts, as ``_Open`` makes them of an element of a page."""
     cls = " ".join(classes)[:ATTR_CHARS] or None
@@ -1957,7 +1957,19 @@ def _context_element(tag: str, ident: str | None, classes: list[str]) -> tuple[s
     if tag in ("html", "body"):
         words = tuple(name for name in words if name not in _PAGE_WIDE_IGNORED)
     landmark = _LANDMARKS.get(tag)
-    return _path_step(tag, cls, ident), words, [landmark] if landmark else []
+    return _path_step(tag, cls, ident), words, (landmark,) if landmark else ()
+
+
+def _named_ancestor(name: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """``_context_element`` of an ancestor as ``html_ctx["anc"]`` names it."""
+    tag, ident, classes = _CONTEXT_STEP.fullmatch(name).groups()  # type: ignore[union-attr]
+    return _context_element(tag[:CONTEXT_TAG_CHARS].lower() or "div", ident, [c for c in classes.split(".") if c])
+
+
+#: ``_named_ancestor`` remembered: a page names the same few ancestors for most of its
+#: blocks (a name longer than ``MEMO_NAME_CHARS`` is read each time, not kept).
+_remembered_ancestor = functools.lru_cache(maxsize=NAME_MEMO)(_named_ancestor)
+MEMO_NAME_CHARS = 4096
 
 
 def _strings(value: Any) -> list[str]:
@@ -2003,10 +2015,8 @@ def blocks_in_context(blocks: list[Block], contexts: list[dict[str, Any]]) -> li
         names = set(own_words) | set(own_facts)
         ancestors = _strings(ctx.get("anc"))[:CONTEXT_ANCESTORS]
         steps = []
-        for desc in ancestors:
-            a_tag, a_id, a_cls = _CONTEXT_STEP.fullmatch(desc).groups()  # type: ignore[union-attr]
-            step, words, facts = _context_element(a_tag[:CONTEXT_TAG_CHARS].lower() or "div", a_id,
-                                                  [c for c in a_cls.split(".") if c])
+        for name in ancestors:
+            step, words, facts = (_remembered_ancestor if len(name) <= MEMO_NAME_CHARS else _named_ancestor)(name)
             steps.append(step)
             names.update(words)
             names.update(facts)

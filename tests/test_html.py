@@ -183,6 +183,17 @@ def test_blocks_in_context_take_a_field_of_the_wrong_type_as_absent() -> None:
     assert second["in_nav"] == 1.0 and second["log_depth"] == pytest.approx(math.log1p(3))  # 2 ancestors read
     assert doc.blocks[1].link_chars == 0 and "log_links" not in second
     assert doc.blocks[2].link_chars == len("Blocknumber2ofapage") and third["log_links"] == pytest.approx(math.log1p(2))
+    # a page's ancestors are read once each; a name too long to keep is read each time
+    remembered = html_module._remembered_ancestor
+    before = remembered.cache_info()
+    long_name = "div." + "x" * html_module.MEMO_NAME_CHARS
+    fresh = "section.named-in-this-test-only"
+    doc = Document.from_dict({"blocks": [{"text": f"Line {i}", "html_ctx": {"tag": "p", "anc": [long_name, fresh]}}
+                                         for i in range(3)]})
+    after = remembered.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 2)  # the long name is not kept
+    assert all(b.path == "section.named-in-this-test-only div." + "x" * html_module.PATH_NAME_CHARS + " p"
+               for b in doc.blocks)
     # a block without its context: the record is text, for the text model
     mixed = {"blocks": [PAGE_IN_CONTEXT[0], {"text": "A paragraph without its context."}]}
     assert not Document.from_dict(mixed).is_page
