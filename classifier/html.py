@@ -881,6 +881,16 @@ def _has_line_numbers(el: etree._Element) -> bool:
     return cls is not None and not _LINE_NUMBERS.isdisjoint(cls.split())
 
 
+def _element_names(tag: str, cls: str | None, ident: str | None) -> tuple[str, tuple[str, ...]]:
+    """An element's path step (``_path_step``) and the ``_CLASS_WORDS`` families its class
+    and id attributes (``cls``, ``ident``: cut to ``ATTR_CHARS``) mention; ``<html>`` and
+    ``<body>`` give none of the page-wide ones."""
+    words = _class_words(f"{cls or ''} {ident or ''}".lower()) if cls or ident else ()
+    if tag in ("html", "body") and words:
+        words = tuple(name for name in words if name not in _PAGE_WIDE_IGNORED)
+    return _path_step(tag, cls, ident), words
+
+
 class _Open:
     """What an open element adds to the context of the blocks inside it."""
 
@@ -899,10 +909,7 @@ class _Open:
         # cut before the memos: they keep their keys, and one page's megabyte class
         # attribute would stay in memory for the whole run
         cls, ident = (cls[:ATTR_CHARS] if cls else cls), (ident[:ATTR_CHARS] if ident else ident)
-        self.words = _class_words(f"{cls or ''} {ident or ''}".lower()) if cls or ident else ()
-        self.step = _path_step(tag, cls, ident)
-        if tag in ("html", "body") and self.words:
-            self.words = tuple(name for name in self.words if name not in _PAGE_WIDE_IGNORED)
+        self.step, self.words = _element_names(tag, cls, ident)
         self.serial = 0
         style = el.get("style")
         hidden_attr = el.get("hidden")
@@ -1951,13 +1958,9 @@ _CONTEXT_STEP = re.compile(r"([^#.]*)(?:#([^.]*))?(.*)", re.DOTALL)
 def _context_element(tag: str, ident: str | None, classes: list[str]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """An element named in an ``html_ctx``: its path step, its class words and its
     landmark facts, as ``_Open`` makes them of an element of a page."""
-    cls = " ".join(classes)[:ATTR_CHARS] or None
-    ident = ident[:ATTR_CHARS] if ident else None
-    words = _class_words(f"{cls or ''} {ident or ''}".lower()) if cls or ident else ()
-    if tag in ("html", "body"):
-        words = tuple(name for name in words if name not in _PAGE_WIDE_IGNORED)
+    step, words = _element_names(tag, " ".join(classes)[:ATTR_CHARS] or None, ident[:ATTR_CHARS] if ident else None)
     landmark = _LANDMARKS.get(tag)
-    return _path_step(tag, cls, ident), words, (landmark,) if landmark else ()
+    return step, words, (landmark,) if landmark else ()
 
 
 def _named_ancestor(name: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
