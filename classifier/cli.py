@@ -85,7 +85,8 @@ def _model_option(f: F) -> F:
     )(f)
     return click.option(
         "--model", "model_choice", type=click.Choice(list(MODEL_CHOICES)), default="auto", show_default=True,
-        help="Block model: auto (the HTML model for web pages, the text model for text), text or html.",
+        help="Block model: auto (the HTML model for web pages and blocks given with their DOM facts, html_ctx; "
+             "the text model for text), text or html.",
     )(f)
 
 
