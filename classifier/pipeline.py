@@ -81,7 +81,8 @@ def shipped_model_dir() -> Path:
 
 
 #: Which block model labels a document: ``auto`` (the HTML model for blocks cut from
-#: pages, when the folder has one; the text model otherwise), ``text`` or ``html``.
+#: pages or given with their DOM facts, ``html_ctx``, when the folder has one; the text
+#: model otherwise), ``text`` or ``html``.
 MODEL_CHOICES = ("auto", "text", "html")
 
 
@@ -450,8 +451,9 @@ def adapter_summary(name: str, adapted: int | None, documents: int | None = None
                  "record's `publisher` field (or --publisher), else its url's host without www. (a bare HTML file "
                  "has a url only when its head names its canonical URL)")
         if name.startswith("html model"):  # "html model; wordpress.com": records of block text go to the text model
-            line += ("; an adapter of the HTML model adjusts web pages (HTML files, JSONL with 'html', WARC), "
-                     "which the HTML model labels: records of blocks are the text model's")
+            line += ("; an adapter of the HTML model adjusts web pages (HTML files, JSONL with 'html', WARC, "
+                     "blocks with their html_ctx), which the HTML model labels: records of block texts are the text "
+                     "model's")
     return line
 
 
