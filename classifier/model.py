@@ -656,6 +656,32 @@ def headline_index(blocks: Sequence[Block], title: object) -> int | None:
         key = (_site_furniture(b), match, b.tag != "h1", i)
         if best is None or key < best[0]:
             best = (key, i)
+    if best is None:  # no heading is the title: an <h1> worded much as it is (an SEO title over the headline)
+        return _h1_like_title(headings, title)
+    return best[1] if best is not None else None
+
+
+#: An ``<h1>`` is the headline of a page whose title no heading is when at least this
+#: share of its words are the title's ("Distillery to create 60 jobs | Site" over "New
+#: distillery on Skye to create 60 jobs"), and at least HEADLINE_LIKE_MIN_WORDS of them.
+HEADLINE_LIKE_SHARE = 0.5
+HEADLINE_LIKE_MIN_WORDS = 2
+
+
+def _h1_like_title(headings: list[tuple[int, Block, str]], title: str) -> int | None:
+    """The ``<h1>`` (of ``headings``: index, block, its words lower-cased) that shares
+    the most of its words with ``title``, the first of those, when one shares enough
+    (``HEADLINE_LIKE_SHARE``) and is not the site's furniture; else None."""
+    words = set(_NON_WORD.sub(" ", title.lower()).split())
+    best: tuple[float, int] | None = None
+    for i, b, text in headings:
+        own = text.split()
+        shared = sum(w in words for w in own)
+        if b.tag != "h1" or shared < HEADLINE_LIKE_MIN_WORDS or shared < HEADLINE_LIKE_SHARE * len(own) \
+                or _site_furniture(b):
+            continue
+        if best is None or shared / len(own) > best[0]:
+            best = (shared / len(own), i)
     return best[1] if best is not None else None
 
 

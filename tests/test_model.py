@@ -446,6 +446,28 @@ def test_a_site_name_in_an_h1_logo_is_not_the_headline() -> None:
     assert (out >= 0).all() and (out <= 1).all() and np.allclose(out.sum(axis=1), 1.0)
 
 
+def test_an_h1_worded_much_as_the_title_is_the_headline_when_no_heading_is_the_title() -> None:
+    """An SEO title over the headline (a crawl user's page): no heading is the title, its
+    beginning or its end, so the <h1> was no headline and came out navigation."""
+    from classifier.model import headline_as_content, headline_index
+
+    blocks = (Block("Highland News", tag="h2"), Block("New distillery on Skye to create 60 jobs", tag="h1"),
+              Block("The company said building would start in the spring.", tag="p"),
+              Block("Whisky exports rise again", tag="h2"))
+    title = "Distillery to create 60 jobs | Highland News Online"
+    assert headline_index(blocks, title) == 1
+    out = headline_as_content(np.array([[0.1, 0.1, 0.8]] * 4), blocks, title)
+    assert [int(np.argmax(p)) for p in out] == [2, 0, 2, 2]
+    # an <h1> sharing less than half its words with the title, or an <h2>, or the site's logo: none
+    assert headline_index(blocks, "Whisky prices fall | Highland News Online") is None
+    assert headline_index(blocks[2:], title) is None
+    logo = (Block("Skye to create 60 jobs", tag="h1", link_chars=22), Block("Text of the story here.", tag="p"))
+    assert headline_index(logo, "Distillery on Skye to create 60 jobs now | Site") is None
+    # of two <h1>s, the one sharing the larger share of its words
+    two = (Block("Distillery jobs and other island news", tag="h1"), blocks[1])
+    assert headline_index(two, title) == 1
+
+
 def test_a_blogger_post_title_in_an_h3_is_the_headline_not_the_blogs_name() -> None:
     """Blogger titles a post's page "Blog: Post", with the blog's name in an <h1> (which
     begins the title) and the post's title in an <h3>: the <h1> was taken for the
