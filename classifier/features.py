@@ -459,14 +459,9 @@ def document_features(blocks: tuple[Block, ...],
     write them into (a batch's matrix: no second copy of a long page's features).
     """
     n = len(blocks)
-    width = _document_width(dom)
-    if not n:
-        return np.zeros((0, width))
-    if out is None:
-        out = np.empty((n, width))
-    elif out.shape != (n, width) or out.dtype != np.float64:
-        raise ValueError(f"out is {out.dtype} {out.shape}, the features of {n} blocks are float64 {(n, width)}")
-    _document_columns(blocks, shapes, dom, version, _ColumnBlocks(n, out))
+    out = _rows_out(out, n, _document_width(dom))
+    if n:
+        _document_columns(blocks, shapes, dom, version, _ColumnBlocks(n, out))
     return out
 
 

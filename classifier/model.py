@@ -344,18 +344,19 @@ class BlockModel:
             raise ModelError(f"the block model was trained on features version {self.features_version_}, "
                              f"this Sieve computes version {FEATURES_VERSION}; {RETRAIN}")
         clf = self.context_pass_
+        bounds = _bounds_of(documents) if features is None else features.bounds
+        if not bounds or bounds[-1][1] == 0:
+            return [np.zeros((0, len(LABELS))) for _ in documents]
+        width = self._dense_width() if features is None else features.dense.shape[1]
+        if width != self.n_dense_:
+            raise ModelError(f"the block model expects {self.n_dense_} dense features, this Sieve computes "
+                             f"{width}; {RETRAIN}")
         if features is None:
             # each stage's arrays as few and as short-lived as they can be (a page of
             # 6,000 blocks): the n-grams are let go once pass 1 has read them, and each
             # document's dense features once they are binned for pass 2 (its trees
             # read the bins, uint8, not the float64 values)
-            bounds = _bounds_of(documents)
-            if not bounds or bounds[-1][1] == 0:
-                return [np.zeros((0, len(LABELS))) for _ in documents]
             p1 = _expand(linear_proba(self.block_pass_, self._text_rows(documents)), self.block_pass_.classes_)
-            if self._dense_width() != self.n_dense_:
-                raise ModelError(f"the block model expects {self.n_dense_} dense features, this Sieve computes "
-                                 f"{self._dense_width()}; {RETRAIN}")
             binned = empty_bins(clf, len(p1))
             chars = np.empty(len(p1))
 
@@ -367,12 +368,7 @@ class BlockModel:
             self._dense_rows(documents, bounds, sink=to_bins)
             paths = self._paths(documents)
         else:
-            if features.dense.shape[0] and features.dense.shape[1] != self.n_dense_:
-                raise ModelError(f"the block model expects {self.n_dense_} dense features, this Sieve computes "
-                                 f"{features.dense.shape[1]}; {RETRAIN}")
-            bounds, paths = features.bounds, features.paths
-            if not bounds or bounds[-1][1] == 0:
-                return [np.zeros((0, len(LABELS))) for _ in documents]
+            paths = features.paths
             p1 = _block_proba(self.block_pass_, features)
             binned = empty_bins(clf, len(p1))
             bin_columns(clf, features.dense, binned)
@@ -658,7 +654,7 @@ def headline_index(blocks: Sequence[Block], title: object) -> int | None:
             best = (key, i)
     if best is None:  # no heading is the title: an <h1> worded much as it is (an SEO title over the headline)
         return _h1_like_title(headings, title)
-    return best[1] if best is not None else None
+    return best[1]
 
 
 #: An ``<h1>`` is the headline of a page whose title no heading is when at least this
