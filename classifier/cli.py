@@ -316,6 +316,10 @@ def _quiet() -> bool:
     return logging.getLogger().level >= logging.ERROR
 
 
+#: Endings of a file's name, not a folder's: ``clean -o`` given one is told it names a folder.
+_FILE_NAME_ENDINGS = (".jsonl", ".json", ".gz", ".zst", ".txt", ".parquet", ".warc", ".jsonl.gz")
+
+
 def _note(message: str) -> None:
     """A note, a warning or a summary on standard error; none under ``-q``."""
     if not _quiet():
@@ -2695,6 +2699,12 @@ def clean(inputs: tuple[str, ...], output_dir: Path | None, keep: tuple[str, ...
     if rejects_path is not None:
         raise click.UsageError("with -o OUTPUT_DIR each shard's rejects go to OUTPUT_DIR/NAME.rejects.jsonl; "
                                "drop --rejects (it is for '-' and --format text)")
+    if not quiet and not output_dir.exists() and output_dir.name.lower().endswith(_FILE_NAME_ENDINGS):
+        # `sieve score -o labelled.jsonl` writes a file: `clean -o out.jsonl` made a folder of that name unsaid
+        ending = PARQUET_SUFFIX if fmt == "parquet" else COMPRESSION_SUFFIX[compression]
+        _note(f"sieve clean: -o {output_dir} is the output folder: it is made, and each input shard's cleaned "
+              f"records go inside it ({output_dir}/NAME{ending}); for one JSONL stream on standard output, give "
+              "'-' as the input")
     from .engine import REPORT_NAME, PlanError, run_clean
 
     _refuse_missing_text_field(inputs, (output_dir,), input_format, text_field, select, id_field=id_field,

@@ -3102,3 +3102,31 @@ def test_a_warc_pages_record_keeps_when_it_was_fetched(runner: CliRunner, tiny_m
     scored = runner.invoke(cli, ["score", str(tmp_path / "in" / "crawl.warc.gz"), "--model-dir", str(tiny_model_dir)])
     assert scored.exit_code == 0, scored.stderr
     assert [json.loads(line).get("date") for line in scored.stdout.splitlines()] == ["2023-05-07T00:00:00Z", None]
+
+
+def test_an_output_folder_named_like_a_file_is_said_to_be_a_folder(runner: CliRunner, tiny_model_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    # `sieve score -o labelled.jsonl` writes a file; `sieve clean -o out.jsonl` made a folder of that name unsaid
+    story = [f"The harbour council met on Tuesday evening to discuss item {i} of the winter ferry plan."
+             for i in range(4)]
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "a", "blocks": story}) + "\n", encoding="utf-8")
+    said = "is the output folder"
+    result = _clean(runner, tiny_model_dir, str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 0, result.stderr
+    assert said in result.stderr and f"{tmp_path / 'out.jsonl'}/NAME.jsonl.gz" in result.stderr
+    assert (tmp_path / "out.jsonl" / "in.jsonl.gz").is_file()
+    # the folder there already (a rerun), a folder's name, or -q: nothing said
+    again = _clean(runner, tiny_model_dir, str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"),
+                   "--overwrite")
+    plain = _clean(runner, tiny_model_dir, str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "cleaned"))
+    quiet = runner.invoke(cli, ["-q", "clean", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "q.jsonl.gz"),
+                                "--model-dir", str(tiny_model_dir), "--min-chars", "20"])
+    for run in (again, plain, quiet):
+        assert run.exit_code == 0, run.stderr
+        assert said not in run.stderr
+    assert (tmp_path / "q.jsonl.gz" / "in.jsonl.gz").is_file()
+    # Parquet shards are named as such
+    parquet = _clean(runner, tiny_model_dir, str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "p.parquet"),
+                     "--format", "parquet")
+    assert parquet.exit_code == 0, parquet.stderr  # pyarrow: a test dependency
+    assert f"{tmp_path / 'p.parquet'}/NAME.parquet" in parquet.stderr
