@@ -276,6 +276,16 @@ def _foreign_segments(block: Block, own: str | None) -> list[Segment]:
     return [s for s in block.segments if s.lang != own]
 
 
+def _kept_text(block: Block, doc_lang: str | None, keep_foreign: bool) -> str:
+    """The block's text in an unsplit record: its own text, foreign segments cut out
+    unless kept; of a block removed as foreign (``removable_foreign``), only its segments
+    in the document's language (a lead-in before a longer quotation in another language)."""
+    parts = _language_parts(block, doc_lang, keep_foreign)
+    if keep_foreign or not removable_foreign(block):
+        return parts[0][1]
+    return " ".join(text.strip() for lang, text in parts[1:] if lang == doc_lang)
+
+
 def _language_parts(block: Block, doc_lang: str | None, keep_foreign: bool) -> list[tuple[str | None, str]]:
     """The block's text by language: its own text (segments cut out unless kept)
     and, for splitting, each segment's text in its language. A block foreign on a
@@ -321,6 +331,8 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
             result.removed[label.value if label else "unlabelled"] += 1
         elif not policy.keep_foreign and not policy.split_by_language and removable_foreign(b):
             result.removed["foreign_blocks"] += 1
+            if main and any(s.lang == main for s in b.segments) and not (caption is not None and caption(b)):
+                kept.append(b)  # its sentences in the document's language stay: "Er sagte: \"<English>\""
         elif caption is not None and caption(b):
             result.removed["captions"] += 1
         else:
@@ -374,7 +386,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         return result
     if policy.annotate:  # the text and the drop as without --annotate; every block beside them
         # blank as the text without --annotate reads it (a zero-width space shows nothing, and .strip() keeps it)
-        own = {id(b): t for b in kept if not is_blank(t := _language_parts(b, main, policy.keep_foreign)[0][1])}
+        own = {id(b): t for b in kept if not is_blank(t := _kept_text(b, main, policy.keep_foreign))}
         text = "\n\n".join(own.values())
         if not text or _text_weight(text) < policy.min_chars:
             result.dropped = "no_content" if not text else "too_short"
@@ -413,8 +425,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         return result
     texts = []
     for b in kept:
-        parts = _language_parts(b, main, policy.keep_foreign)
-        own_text = parts[0][1]
+        own_text = _kept_text(b, main, policy.keep_foreign)
         if not is_blank(own_text):
             texts.append(own_text)
     text = "\n\n".join(texts)

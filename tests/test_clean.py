@@ -488,6 +488,29 @@ def test_a_weakly_foreign_block_keeps_its_sentence_in_the_documents_language() -
     assert "Vlada" not in res.records[0][1]["text"] and res.removed["foreign_blocks"] == 1
 
 
+def test_a_surely_foreign_block_keeps_its_sentence_in_the_documents_language() -> None:
+    # "Der Sprecher sagte dazu: \"We fully support ... fleet.\"" in a German story: the
+    # English quotation is most of the block, so the block is English (surely) and its
+    # German lead-in a segment of it; the block was removed whole, the lead-in with it
+    lead = "Der Sprecher der Reederei sagte dazu:"
+    mixed = lead + (' "We fully support the plan, but the shore power must be available at every '
+                    'terminal before we can switch our whole fleet."')
+    story = "Die Stadt Hamburg will den Hafen bis 2030 klimaneutral machen, sagte der Senat am Montag."
+    doc = Document(id="d", lang="de", lang_score=0.7, blocks=(
+        Block(story, label=Label.CONTENT, scores=(1.0, 0.0, 0.0), lang="de", lang_score=0.99, foreign=False),
+        Block(mixed, label=Label.CONTENT, scores=(1.0, 0.0, 0.0), lang="en", lang_score=0.96, foreign=True,
+              segments=(Segment(0, len(lead), "de", 0.9),))))
+    for annotate in (False, True):
+        res = clean_document(doc, CleanPolicy(min_chars=10, annotate=annotate))
+        text = res.records[0][1]["text"]
+        assert text == story + "\n\n" + lead and "fleet" not in text
+        assert res.removed == {"foreign_blocks": 1}
+    # split by language, as before: the lead-in goes with the story, the quotation to English
+    res = clean_document(doc, CleanPolicy(min_chars=10, split_by_language=True))
+    by_lang = {lang: rec["text"] for lang, rec in res.records}
+    assert by_lang["de"] == story + "\n\n" + lead and lead not in by_lang["en"]
+
+
 def test_annotate_counts_the_kept_characters_in_the_report(runner: CliRunner, tiny_model_dir: Path,
                                                            data_dir: Path, tmp_path: Path) -> None:
     _corpus(tmp_path / "in", data_dir)
