@@ -64,7 +64,9 @@ LANGUAGE_ALIASES = dict(pair.split(":") for pair in (
     "swe:sv tam:ta tat:tt tel:te tgk:tg tgl:tl tha:th tib:bo tuk:tk tur:tr uig:ug ukr:uk urd:ur uzb:uz vie:vi "
     "vol:vo wel:cy wln:wa yid:yi yor:yo zho:zh "
     "cmn:zh arb:ar pes:fa zsm:ms nob:no ekk:et lvs:lv swh:sw uzn:uz "
-    "iw:he in:id ji:yi jw:jv mo:ro nb:no jp:ja cn:zh cz:cs dk:da gr:el ua:uk vn:vi"
+    "iw:he in:id ji:yi jw:jv mo:ro nb:no jp:ja cn:zh cz:cs dk:da gr:el ua:uk vn:vi "
+    # fastText's own codes for Swiss German (ISO 639-3's als is Tosk Albanian), Filipino, Serbo-Croatian
+    "gsw:als fil:tl hbs:sh"
 ).split())
 #: Two-letter codes of a language the shipped language model does not give that are also a
 #: country's code, taken for its language's: not aliases (a Northern Sami text is no Swedish
