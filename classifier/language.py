@@ -160,6 +160,7 @@ _SCRIPT_CUT = re.compile(f"(?<=[{_CJK_CHARS}])(?=[\"'“‘«(\\[])|(?<=[\"'”�
                          # corner brackets around text of another script: 観光客は「This is great」と語った
                          f"|(?<=[{_CJK_CHARS}])(?=[「『][^{_CJK_CHARS}\\s])|(?<=[^{_CJK_CHARS}\\s][」』])(?=[{_CJK_CHARS}])")
 _HAN_KANA = re.compile(f"[{HAN_KANA}]")
+_KANA = re.compile("[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 #: What a Han or kana character weighs against a letter of an alphabet when the
 #: languages of a block's pieces, or of a page's blocks, are weighed: a Chinese word
 #: is one or two characters, an English one five letters or so (a Chinese story with
@@ -1045,7 +1046,9 @@ def _segments(analysis: TextAnalysis, own: str) -> tuple[Segment, ...]:
     open_run = tiny_gap = False
     before: Piece | None = None
     for p in analysis.pieces:
-        if _is_foreign(p, own):
+        if _is_foreign(p, own) and not (p.lang == "ja" and own in _SCRIPT_LANGUAGES["Han"]
+                                        and not _KANA.search(analysis.text, p.start, p.end)):
+            # (a Chinese sentence without kana fastText reads as Japanese, "公园占地约…": no Japanese quotation)
             if open_run and runs[-1][2] == p.lang:
                 runs[-1][1] = p.end
                 runs[-1][3] += p.prob * p.letters

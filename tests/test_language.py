@@ -869,3 +869,17 @@ def test_the_one_script_shortcuts_give_what_the_script_by_script_reading_gives(t
         slow_split = language._split_scripts(text, 0, len(text))
     assert fast[:2] == (slow_scripts, slow_split)
     assert fast[2] == sum(map(str.isalpha, text))
+
+
+def test_a_chinese_sentence_without_kana_is_no_japanese_segment(lid: LanguageIdentifier) -> None:
+    # fastText gives some Simplified Chinese sentences Japanese (0.82, 0.99: no kana, 园 约 儿 are
+    # not even Japanese characters), and sieve clean cut them out of Chinese articles
+    for zh in ("杭州市政府周三宣布，位于钱塘江畔的新城市公园正式对外开放。"
+               "公园占地约一百二十公顷，建有步行道、自行车道和多个儿童游乐区。",
+               "该公司在日本设有多家分支机构。地址：东京都千代田区丸之内二丁目七番三号，电话：〇三一二三四五六七八。"
+               "公司表示，明年将在上海和深圳开设新的研发中心，并招聘五百名工程师。"):
+        assert lid.foreign_segments(zh, lang="zh") == []
+    # a Japanese quotation (in kana and kanji) in a Chinese paragraph still is one
+    ja = "京都市の担当者は、新しい路線によって混雑が少しでも解消されることを期待していると話した。"
+    text = "杭州市政府周三宣布新城市公园正式对外开放。一位日本游客对记者说：" + ja + "市民们对新公园的开放表示欢迎。"
+    assert [s.lang for s in lid.foreign_segments(text, lang="zh")] == ["ja"]
