@@ -65,8 +65,9 @@ LANGUAGE_ALIASES = dict(pair.split(":") for pair in (
     "vol:vo wel:cy wln:wa yid:yi yor:yo zho:zh "
     "cmn:zh arb:ar pes:fa zsm:ms nob:no ekk:et lvs:lv swh:sw uzn:uz "
     "iw:he in:id ji:yi jw:jv mo:ro nb:no jp:ja cn:zh cz:cs dk:da gr:el ua:uk vn:vi "
-    # fastText's own codes for Swiss German (ISO 639-3's als is Tosk Albanian), Filipino, Serbo-Croatian
-    "gsw:als fil:tl hbs:sh"
+    # Filipino (lid.176 knows Tagalog), Serbo-Croatian's withdrawn code, Tosk Albanian (ISO 639-3's als:
+    # Sieve writes Swiss German, lid.176's als, gsw: language.MODEL_CODES)
+    "fil:tl sh:hbs als:sq"
 ).split())
 #: Two-letter codes of a language the shipped language model does not give that are also a
 #: country's code, taken for its language's: not aliases (a Northern Sami text is no Swedish

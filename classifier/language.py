@@ -650,8 +650,8 @@ class LanguageIdentifier:
         return self._model
 
     def languages(self) -> frozenset[str]:
-        """The language codes the fastText model can give (``normalize_lang`` of its labels)."""
-        return frozenset(lang for label in self.model.get_labels() if (lang := normalize_lang(label)))
+        """The language codes the fastText model can give (its labels as Sieve writes them)."""
+        return frozenset(lang for label in self.model.get_labels() if (lang := _model_lang(label)))
 
     def _bind_predict(self) -> Any:
         """fastText's low-level predict method (loading the model on first use)."""
@@ -1227,9 +1227,23 @@ def _main_language(items: Sequence[tuple[Label | None, dict[str, float], int]]) 
 _LABEL_LANG: dict[str, str | None] = {}
 
 
+#: lid.176's labels that are no ISO code of their language (SCHEMA.md: ISO 639-1 where one
+#: exists, else ISO 639-3), and the code Sieve writes: Alemannic (Swiss German) is ``als``
+#: there, Tosk Albanian's code in ISO 639-3 (``--lang als`` gave Swiss German to a builder of an
+#: Albanian corpus, and ``--split-by-language`` wrote NAME.als shards of it); Serbo-Croatian
+#: ``sh``, a code ISO 639-1 withdrew.
+MODEL_CODES = {"als": "gsw", "sh": "hbs"}
+
+
+def _model_lang(label: str) -> str | None:
+    """A fastText label's language as Sieve writes it (``normalize_lang``, ``MODEL_CODES``)."""
+    lang = normalize_lang(label)
+    return MODEL_CODES.get(lang, lang) if lang else None
+
+
 def _label_lang(label: str) -> str | None:
     """``__label__en`` -> ``en`` (fastText has 176 labels: remembered in ``_LABEL_LANG``)."""
-    lang = _LABEL_LANG[label] = normalize_lang(label)
+    lang = _LABEL_LANG[label] = _model_lang(label)
     return lang
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 import shutil
@@ -10,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from classifier import language
+from classifier.cli import cli
 from classifier.document import Block, Document, Label, Segment
 from classifier.errors import ModelError
 from classifier.language import LanguageGuess, LanguageIdentifier, main_language, sentence_spans
@@ -567,6 +570,30 @@ def test_public_methods_take_codes_as_sieve_writes_them_and_refuse_other_values(
         lid.analyze_many([SENTENCES["en"], ["a", "list"]])  # type: ignore[list-item]
     many = lid.identify_language_of_many(t for t in (SENTENCES["de"], SENTENCES["fr"]))  # a generator, read once
     assert [g.lang if g else None for g in many] == ["de", "fr"]
+
+
+#: An Alemannic (Swiss German) paragraph: lid.176's label for it is ``als``.
+ALEMANNIC = ("Alemannisch isch e Dialäktgruppe vom Oberdütsche, wo in dr Schwiz, im Elsass, z Vorarlbärg und im "
+             "Südweschte vo Dütschland gschwätzt wird.")
+
+
+def test_languages_are_written_with_their_iso_codes_not_lid176s_own(lid: LanguageIdentifier, runner: CliRunner,
+                                                                     tmp_path: Path) -> None:
+    # lid.176 writes Alemannic "als", Tosk Albanian's code in ISO 639-3 (an Albanian corpus built with
+    # --lang als got Swiss German), and Serbo-Croatian "sh", a code ISO 639-1 withdrew
+    known = lid.languages()
+    assert {"gsw", "hbs", "sq"} <= known and not {"als", "sh"} & known
+    guess = lid.identify_language_of(ALEMANNIC)
+    assert guess is not None and guess.lang == "gsw"
+    assert lid.foreign_segments("The festival opened on Friday in Basel. " + ALEMANNIC + " Tickets sold out.",
+                                lang="en")[0].lang == "gsw"
+    # and as the command writes it
+    src = tmp_path / "basel.txt"
+    src.write_text(ALEMANNIC + "\n", encoding="utf-8")
+    result = runner.invoke(cli, ["score", str(src)])
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["lang"] == "gsw" and record["blocks"][0]["lang"] == "gsw"
 
 
 def test_threads_sharing_one_identifier_evict_the_cache_safely(monkeypatch: pytest.MonkeyPatch) -> None:
