@@ -77,6 +77,16 @@ PRIOR_CANDIDATES = 3
 SHORT_TEXT_CHARS = 120
 #: A mixed block stays in the document's language when that holds this share of it.
 DOC_SHARE = 0.25
+#: Languages lid.176 tells apart poorly on web text, written nearly alike: Indonesian and
+#: Malay; Croatian, Serbian, Bosnian and Serbo-Croatian; Norwegian (Bokmål), Nynorsk and
+#: Danish; German and Swiss German; Arabic and Egyptian Arabic. With the document's language
+#: as prior, a block or a sentence read as another language of its group is the document's
+#: language, never foreign: every such block of the dev files was the document's language
+#: misread (Indonesian headlines as Malay, "Vermischtes" and "Jugend forscht Akademie" as
+#: Swiss German, Norwegian "Følg Oss" as Danish), and `sieve clean` removed them.
+NEAR_LANGUAGES = (frozenset({"id", "ms"}), frozenset({"hr", "sr", "bs", "hbs"}), frozenset({"no", "nn", "da"}),
+                  frozenset({"de", "gsw"}), frozenset({"ar", "arz"}))
+_NEAR = {lang: group for group in NEAR_LANGUAGES for lang in group}
 #: A piece is a foreign segment when fastText gives its language at least this ...
 SEGMENT_MIN_CONFIDENCE = 0.8
 #: ... and it has at least this many letters and SEGMENT_MIN_WORDS words (or is in a
@@ -935,6 +945,8 @@ class LanguageIdentifier:
                 own, confidence = prior, share[prior]  # a mixed block: the rest are segments
             elif letters < PRIOR_LOOK_LETTERS and confidence < PRIOR_UNSURE:
                 own, confidence = self._with_prior(analysis, prior)
+            if own != prior and prior in _NEAR.get(own, ()):  # the document's language, misread (NEAR_LANGUAGES)
+                own = prior
         segments = _segments(analysis, own) if len(pieces) > 1 else ()
         if segments and own in share:  # the confidence is about the rest of the block, the segments
             # carved out (segments come of several pieces only: their weights are known); a
@@ -1036,7 +1048,8 @@ def _inside(piece: Piece, segments: tuple[Segment, ...]) -> bool:
 
 def _is_foreign(p: Piece, own: str) -> bool:
     return (p.lang is not None and p.lang != own and p.prob >= SEGMENT_MIN_CONFIDENCE
-            and p.letters >= SEGMENT_MIN_LETTERS and (p.no_spaces or p.words >= SEGMENT_MIN_WORDS))
+            and p.letters >= SEGMENT_MIN_LETTERS and (p.no_spaces or p.words >= SEGMENT_MIN_WORDS)
+            and own not in _NEAR.get(p.lang, ()))
 
 
 def _segments(analysis: TextAnalysis, own: str) -> tuple[Segment, ...]:

@@ -596,6 +596,35 @@ def test_languages_are_written_with_their_iso_codes_not_lid176s_own(lid: Languag
     assert record["lang"] == "gsw" and record["blocks"][0]["lang"] == "gsw"
 
 
+def test_a_language_lid176_confuses_with_the_documents_is_the_documents(lid: LanguageIdentifier) -> None:
+    # an Indonesian story's sentence read as Malay was a foreign block, and `sieve clean` removed it
+    # (language.NEAR_LANGUAGES: Indonesian headlines, German section names read as Swiss German)
+    malay_read = ("Kerajaan Malaysia telah mengumumkan bahawa semua sekolah akan dibuka semula pada bulan hadapan "
+                  "selepas cuti panjang.")
+    english = "The ministry said in a statement in English that the schools would reopen on Monday next week."
+    doc = Document(id="jakarta", blocks=tuple(Block(t) for t in (
+        "Pemerintah kota mengumumkan bahwa jalan utama akan ditutup selama dua minggu untuk perbaikan.",
+        malay_read,
+        "Warga diminta menggunakan jalur alternatif selama pekerjaan berlangsung, kata juru bicara dinas perhubungan.",
+        english)))
+    plain = lid.annotate_blocks(doc)  # without the document's language: what fastText reads
+    assert plain.blocks[1].lang == "ms"
+    done = lid.annotate(doc)
+    assert done.lang == "id"
+    assert (done.blocks[1].lang, done.blocks[1].foreign) == ("id", False)
+    assert (done.blocks[3].lang, done.blocks[3].foreign) == ("en", True)  # another language stays foreign
+    # a sentence of a block: a Malay reading is no segment in an Indonesian block, an English one is
+    text = "a" * 40 + " " + "b" * 40
+
+    def pieces(second: str) -> language.TextAnalysis:
+        return language.TextAnalysis(text, (language.Piece(0, 40, 40, 6, "id", 0.95, False),
+                                            language.Piece(41, 81, 40, 6, second, 0.95, False)), 80)
+
+    assert language._segments(pieces("ms"), "id") == ()
+    assert [(s.start, s.lang) for s in language._segments(pieces("en"), "id")] == [(41, "en")]
+    assert language._segments(pieces("id"), "ms") == ()  # either way round
+
+
 def test_threads_sharing_one_identifier_evict_the_cache_safely(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
     import threading
