@@ -283,19 +283,23 @@ def _kept_text(block: Block, doc_lang: str | None, keep_foreign: bool) -> str:
     parts = _language_parts(block, doc_lang, keep_foreign)
     if keep_foreign or not removable_foreign(block):
         return parts[0][1]
-    return " ".join(text.strip() for lang, text in parts[1:] if lang == doc_lang)
+    return " ".join(text.strip() for lang, text, _ in parts[1:] if lang == doc_lang)
 
 
-def _language_parts(block: Block, doc_lang: str | None, keep_foreign: bool) -> list[tuple[str | None, str]]:
-    """The block's text by language: its own text (segments cut out unless kept)
-    and, for splitting, each segment's text in its language. A block foreign on a
-    weak guess (``removable_foreign``) is in the document's language."""
+def _language_parts(block: Block, doc_lang: str | None, keep_foreign: bool
+                    ) -> list[tuple[str | None, str, float | None]]:
+    """The block's text by language, with the confidence of that language: its own text
+    (segments cut out unless kept) and, for splitting, each segment's text in its
+    language. A block foreign on a weak guess (``removable_foreign``) is in the
+    document's language (no confidence: fastText gave it another)."""
     own = _language_of(block, doc_lang)
+    score = block.lang_score if own is not None and own == block.lang else None
     segments = _foreign_segments(block, own)
     if not segments or keep_foreign:
-        return [(own, block.text)]
-    parts: list[tuple[str | None, str]] = [(own, _cut(block.text, [(s.start, s.end) for s in segments]))]
-    parts += [(s.lang, block.text[s.start:s.end]) for s in segments]
+        return [(own, block.text, score)]
+    parts: list[tuple[str | None, str, float | None]] = [
+        (own, _cut(block.text, [(s.start, s.end) for s in segments]), score)]
+    parts += [(s.lang, block.text[s.start:s.end], s.score) for s in segments]
     return parts
 
 
@@ -362,10 +366,13 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         metadata_base.update((k, doc.extra[k]) for k in read if doc.extra.get(k) is not None)
     model_info = model or {"name": "sieve", "version": __version__}
 
-    def record(lang: str | None, text: str | None, blocks: list[Block] | None) -> dict[str, Any]:
+    def record(lang: str | None, text: str | None, blocks: list[Block] | None,
+               score: float | None = None) -> dict[str, Any]:
         meta = dict(metadata_base)
         meta["lang"] = lang
-        meta["lang_score"] = None if doc.lang_score is None or lang != main else round(doc.lang_score, 4)
+        if lang == main:  # the document's language: the share of its text in it (``main_language``)
+            score = doc.lang_score
+        meta["lang_score"] = None if score is None else round(score, 4)
         meta["removed"] = dict(sorted(result.removed.items()))
         meta["model"] = model_info
         out: dict[str, Any] = {"id": doc.id}
@@ -397,10 +404,16 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         return result
     if policy.split_by_language:
         by_lang: dict[str | None, list[str]] = {}
+        # another language's record: the confidence of its parts, each weighing by its length
+        confidence: dict[str | None, list[float]] = {}
         for b in kept:
-            for lang, text in _language_parts(b, main, policy.keep_foreign):
+            for lang, text, score in _language_parts(b, main, policy.keep_foreign):
                 if not is_blank(text):
                     by_lang.setdefault(lang, []).append(text)
+                    if score is not None:
+                        sums = confidence.setdefault(lang, [0.0, 0.0])
+                        sums[0] += score * len(text)
+                        sums[1] += len(text)
         unwanted = [lang for lang in by_lang if not policy.wants(lang)]
         if unwanted:  # --lang: the other languages' text is not written
             result.removed["other_language_parts"] += len(unwanted)
@@ -420,7 +433,9 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         if len(kept_langs) < len(by_lang):
             result.removed["short_language_parts"] += len(by_lang) - len(kept_langs)
         for lang in kept_langs:
-            result.records.append((lang or UNDETERMINED, record(lang, texts_by_lang[lang], None)))
+            weighed = confidence.get(lang)
+            result.records.append((lang or UNDETERMINED, record(lang, texts_by_lang[lang], None,
+                                                                weighed[0] / weighed[1] if weighed else None)))
             result.kept_chars += sum(len(t) for t in by_lang[lang])
         return result
     texts = []

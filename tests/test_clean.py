@@ -100,6 +100,20 @@ def test_split_by_language_gives_each_language_its_text() -> None:
     # the French segment went to the French record: moved, not counted as removed
     assert "foreign_segments" not in by_lang["en"]["metadata"]["removed"]
     assert "foreign_segments" not in res.removed and "foreign_blocks" not in res.removed
+    # each record's lang_score: the document's for its own language; for another, the confidence of
+    # that language's blocks and segments (a second language's record had null, which broke a filter on it)
+    assert by_lang["en"]["metadata"]["lang_score"] == 0.95
+    assert by_lang["de"]["metadata"]["lang_score"] == 0.99 and by_lang["fr"]["metadata"]["lang_score"] == 0.9
+    # ... each weighing by its length
+    quote = "Nous ne reculerons pas devant cette décision du conseil."
+    said = f"The mayor said: {quote}"
+    doc = _doc()
+    doc = replace(doc, blocks=doc.blocks + (Block(said, label=Label.CONTENT, scores=(1.0, 0.0, 0.0), lang="en",
+                                                  lang_score=0.9, segments=(Segment(16, len(said), "fr", 0.5),)),))
+    french = [b.text for b in doc.blocks if b.lang == "fr" and b.label is Label.CONTENT]
+    weighed = (0.9 * len(french[0]) + 0.5 * len(quote)) / (len(french[0]) + len(quote))
+    fr = {lang: rec for lang, rec in clean_document(doc, CleanPolicy(min_chars=10, split_by_language=True)).records}
+    assert fr["fr"]["metadata"]["lang_score"] == round(weighed, 4)
 
 
 def test_lang_keeps_only_documents_in_the_languages_asked_for() -> None:
