@@ -46,7 +46,7 @@ from .document import (
     url_host,
 )
 from .errors import InputError
-from .language import _text_weight, long_enough_for_a_language
+from .language import _text_weight, long_enough_for_a_language, text_script
 from .options import option_differences, shard_options
 from .readers import (
     DEFAULT_MAX_BYTES,
@@ -373,6 +373,7 @@ def clean_document(doc: Document, policy: CleanPolicy = CleanPolicy(), *, source
         if lang == main:  # the document's language: the share of its text in it (``main_language``)
             score = doc.lang_score
         meta["lang_score"] = None if score is None else round(score, 4)
+        meta["script"] = text_script(text) if text else None  # ISO 15924: Serbian in Cyrl or Latn
         meta["removed"] = dict(sorted(result.removed.items()))
         meta["model"] = model_info
         out: dict[str, Any] = {"id": doc.id}

@@ -2578,7 +2578,7 @@ def _check_languages(langs: tuple[str, ...], model_dir: Path | None) -> None:
                    "by default.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet", "text"]), default="jsonl", show_default=True,
               help="parquet: NAME.parquet shards (needs pyarrow; zstd columns id, text, source, url, publisher, "
-                   "lang, lang_score, and metadata as JSON text); text: print each document's kept text for a "
+                   "lang, lang_score, script, and metadata as JSON text); text: print each document's kept text for a "
                    "person (no output folder).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel worker processes (shards run in parallel) [default: all cores].")

@@ -463,16 +463,16 @@ _LATIN_ONLY = ("Latin", frozenset({"Latin"}))
 _NO_SCRIPT: tuple[None, frozenset[str]] = (None, frozenset())
 
 
-def _scripts(text: str, letters: int | None = None) -> tuple[str | None, frozenset[str]]:
+def _scripts(text: str, letters: int | None = None, sample: int = SCRIPT_SAMPLE) -> tuple[str | None, frozenset[str]]:
     """The script most of ``text``'s letters are in (``None`` without letters), and
     every script that holds a fair part of them (a fifth, or 5 letters). Reads the
-    first ``SCRIPT_SAMPLE`` characters: a piece's script shows early."""
+    first ``sample`` characters: a piece's script shows early."""
     found = _NON_LATIN.search(text)
     if not found:
         return _LATIN_ONLY if (letters if letters is not None else _letters(text)) else _NO_SCRIPT
-    text = text[:SCRIPT_SAMPLE]
+    text = text[:sample]
     letters = _letters(text)
-    only = _only_script(text, found) if found.start() < SCRIPT_SAMPLE else None
+    only = _only_script(text, found) if found.start() < sample else None
     # letters only: the ranges hold vowel signs and viramas too, which are no letters
     if only is not None:  # every letter in one script's ranges: the others count none
         counts = {only: n} if (n := sum(map(str.isalpha, _SCRIPT_RE[only].findall(text)))) else {}
@@ -484,6 +484,27 @@ def _scripts(text: str, letters: int | None = None) -> tuple[str | None, frozens
     if kana >= 2 and kana >= KANA_MIN_SHARE * (kana + han) and kana + han >= letters / 2:
         return "Kana", present | {"Kana"}  # Japanese mixes kana, kanji and Latin words
     return max(sorted(counts), key=counts.__getitem__), present
+
+
+#: ISO 15924 codes of the scripts ``_scripts`` names (Japanese, kana with kanji: ``Jpan``).
+SCRIPT_CODES = {
+    "Latin": "Latn", "Cyrillic": "Cyrl", "Greek": "Grek", "Armenian": "Armn", "Hebrew": "Hebr", "Arabic": "Arab",
+    "Devanagari": "Deva", "Bengali": "Beng", "Gurmukhi": "Guru", "Gujarati": "Gujr", "Oriya": "Orya",
+    "Tamil": "Taml", "Telugu": "Telu", "Kannada": "Knda", "Malayalam": "Mlym", "Sinhala": "Sinh", "Thai": "Thai",
+    "Lao": "Laoo", "Tibetan": "Tibt", "Myanmar": "Mymr", "Georgian": "Geor", "Hangul": "Hang", "Ethiopic": "Ethi",
+    "Khmer": "Khmr", "Kana": "Jpan", "Han": "Hani",
+}
+#: Characters of a document's text read for its script.
+TEXT_SCRIPT_SAMPLE = 5000
+
+
+def text_script(text: str) -> str | None:
+    """The ISO 15924 code of the script most of ``text``'s letters are in (of its first
+    ``TEXT_SCRIPT_SAMPLE`` characters; ``None`` without letters): Serbian in ``Cyrl`` or
+    ``Latn``, Chinese ``Hani``, Japanese ``Jpan``. A corpus split by language and script
+    (``srp_Cyrl``) reads it beside the language code."""
+    name = _scripts(text, None, TEXT_SCRIPT_SAMPLE)[0]
+    return SCRIPT_CODES.get(name) if name else None
 
 
 def _only_script(text: str, found: re.Match[str]) -> str | None:

@@ -313,7 +313,8 @@ PARQUET_GROUP_CHARS = 32 << 20
 PARQUET_TOP_LEVEL = ("source", "added", "created")
 #: The columns of a cleaned record that Parquet outputs give a column of their own, from
 #: its ``metadata``: what a corpus is filtered by, without reading JSON.
-PARQUET_PROMOTED = (("url", "string"), ("publisher", "string"), ("lang", "string"), ("lang_score", "float64"))
+PARQUET_PROMOTED = (("url", "string"), ("publisher", "string"), ("lang", "string"), ("lang_score", "float64"),
+                    ("script", "string"))
 
 
 class _ParquetSink:

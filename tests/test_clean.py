@@ -3171,3 +3171,34 @@ def test_an_output_folder_named_like_a_file_is_said_to_be_a_folder(runner: CliRu
                      "--format", "parquet")
     assert parquet.exit_code == 0, parquet.stderr  # pyarrow: a test dependency
     assert f"{tmp_path / 'p.parquet'}/NAME.parquet" in parquet.stderr
+
+
+def test_each_record_names_the_script_of_its_text() -> None:
+    # a corpus split by language and script (FineWeb-2's srp_Cyrl, srp_Latn) needs the script: Serbian
+    # in either script was one language, and so were Chinese and Japanese kanji-only headlines
+    from classifier.language import text_script
+
+    def cleaned(*texts: str, lang: str, split: bool = False) -> dict[str | None, dict]:
+        doc = Document(id="s", blocks=tuple(Block(t, label=Label.CONTENT, scores=(1.0, 0.0, 0.0), lang=lang,
+                                                  lang_score=0.9, foreign=False) for t in texts),
+                       lang=lang, lang_score=0.9)
+        res = clean_document(doc, CleanPolicy(min_chars=10, split_by_language=split))
+        return {key: rec["metadata"] for key, rec in res.records}
+
+    cyrillic = "Влада Србије усвојила је данас нови закон о заштити животне средине и вода."
+    latin = "Vlada Srbije usvojila je danas novi zakon o zaštiti životne sredine i voda."
+    assert cleaned(cyrillic, lang="sr")[None]["script"] == "Cyrl"
+    assert cleaned(latin, lang="sr")[None]["script"] == "Latn"
+    # most letters decide: a Cyrillic story quoting a Latin name stays Cyrl
+    assert cleaned(cyrillic, "Novak Đoković", lang="sr")[None]["script"] == "Cyrl"
+    texts = ("東京都の新しい公園が今日開園しました。", "杭州市政府周三宣布新城市公园正式开放。",
+             "서울시는 오늘 새 공원을 열었다.", "Γεια σας από την Αθήνα.", "2024 — 12:30", "")
+    assert [text_script(t) for t in texts] == ["Jpan", "Hani", "Hang", "Grek", None, None]
+    # split by language: each record the script of its own text
+    doc = Document(id="m", lang="en", lang_score=0.9, blocks=(
+        Block("The council met on Tuesday to discuss the harbour and its winter ferry service.", label=Label.CONTENT,
+              scores=(1.0, 0.0, 0.0), lang="en", lang_score=0.9),
+        Block(cyrillic, label=Label.CONTENT, scores=(1.0, 0.0, 0.0), lang="sr", lang_score=0.95, foreign=True)))
+    split = {key: rec["metadata"] for key, rec in clean_document(doc, CleanPolicy(min_chars=10,
+                                                                                  split_by_language=True)).records}
+    assert (split["en"]["script"], split["sr"]["script"]) == ("Latn", "Cyrl")

@@ -319,7 +319,7 @@ def test_parquet_output_holds_the_jsonl_records_and_is_the_same_for_any_workers(
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     table = pq.read_table(outs[0] / "news.parquet")
     assert table.schema.names == ["id", "text", "source", "added", "created", "url", "publisher", "lang", "lang_score",
-                                  "metadata"]
+                                  "script", "metadata"]
     assert pq.ParquetFile(outs[0] / "news.parquet").metadata.row_group(0).column(1).compression == "ZSTD"
     rows = table.to_pylist()
     with gzip.open(tmp_path / "jsonl" / "news.jsonl.gz", "rt", encoding="utf-8") as f:
@@ -328,7 +328,8 @@ def test_parquet_output_holds_the_jsonl_records_and_is_the_same_for_any_workers(
     for row, rec in zip(rows, records):
         assert {k: row[k] for k in ("id", "text", "source")} == {k: rec[k] for k in ("id", "text", "source")}
         assert json.loads(row["metadata"]) == rec["metadata"]  # the whole object, as JSON text
-        assert all(row[k] == rec["metadata"][k] for k in ("url", "publisher", "lang", "lang_score"))
+        assert all(row[k] == rec["metadata"][k] for k in ("url", "publisher", "lang", "lang_score", "script"))
+        assert row["script"] == "Latn"
     assert rows[0]["url"] == "https://news.example/a" and json.loads(rows[0]["metadata"])["crawl"]["n"] == 3
     assert rows[1]["publisher"] == "Paper" and rows[2]["lang"] == "de"
     empty = pq.read_table(outs[0] / "empty.parquet")  # a shard without records is a valid, empty file
