@@ -608,7 +608,7 @@ def _language_judge() -> Any:
     decoding does not depend on the models that label it); None when it cannot be
     loaded (tried once per process)."""
     try:
-        from .language import _load_fasttext
+        from .language import _load_fasttext, _model_lang
         from .pipeline import LID_MODEL_FILE, default_model_dir
 
         predict = _load_fasttext(default_model_dir() / LID_MODEL_FILE).f.predict
@@ -618,7 +618,8 @@ def _language_judge() -> Any:
     def judge(text: str) -> tuple[str | None, float]:
         line = " ".join(text.split())[:2000].lower()
         found = predict(line + "\n", 1, 0.0, "strict")
-        return (found[0][1].removeprefix("__label__"), float(found[0][0])) if found else (None, 0.0)
+        # the language as Sieve writes it: _ALPHABETS has Serbo-Croatian as hbs, not lid.176's sh
+        return (_model_lang(found[0][1]), float(found[0][0])) if found else (None, 0.0)
 
     return judge
 

@@ -939,3 +939,16 @@ def test_a_chinese_sentence_without_kana_is_no_japanese_segment(lid: LanguageIde
     ja = "京都市の担当者は、新しい路線によって混雑が少しでも解消されることを期待していると話した。"
     text = "杭州市政府周三宣布新城市公园正式对外开放。一位日本游客对记者说：" + ja + "市民们对新公园的开放表示欢迎。"
     assert [s.lang for s in lid.foreign_segments(text, lang="zh")] == ["ja"]
+
+
+def test_a_legacy_page_read_as_serbo_croatian_is_judged_by_its_alphabet() -> None:
+    # the charset judge read lid.176's "sh" while the alphabet table says hbs (MODEL_CODES): a
+    # Serbo-Croatian page in windows-1250 without a charset was read as windows-1252 ("Tesliæ")
+    from classifier.html import decode_html
+
+    text = ("Ovo naselje se nalazi u opštini Teslić, Republika Srpska, BiH. Po popisu stanovništva 1991. "
+            "u naselju je živjelo 500 stanovnika. Opština je jedinica lokalne samouprave u Bosni i Hercegovini. "
+            "Prema popisu stanovništva iz 1991. godine opština je imala 12.000 stanovnika.")
+    page = b"<html><body><p>" + text.encode("cp1250") + b"</p></body></html>"
+    assert text in decode_html(page)
+
