@@ -961,6 +961,17 @@ class LanguageIdentifier:
             share = {lang: v / judged for lang, v in votes.items()}
             own = max(sorted(share), key=share.__getitem__)
             confidence = share[own]
+        near = _NEAR.get(prior, frozenset()) if prior is not None else frozenset()
+        if prior is not None and any(lang in near and lang != prior for lang in share):
+            # the pieces read as the document's near languages (NEAR_LANGUAGES) are all its
+            # language: their shares together (a Malay-read block with a short Indonesian
+            # sentence had that sentence's share, carved below, and came out unsure)
+            merged: dict[str, float] = defaultdict(float)
+            for lang, v in share.items():
+                merged[prior if lang in near else lang] += v
+            share = dict(merged)
+            if own in near:
+                own, confidence = prior, share[prior]
         if prior is not None:
             if own != prior and share.get(prior, 0.0) >= DOC_SHARE:
                 own, confidence = prior, share[prior]  # a mixed block: the rest are segments
@@ -979,6 +990,11 @@ class LanguageIdentifier:
                 confidence = share[own] * (rest + carved) / rest
         if confidence < self.min_confidence:
             return _UNSURE
+        if prior is not None and any(s.lang in near and s.lang != prior for s in segments):
+            # a sentence of a block in another language read as one of the document's near
+            # languages is in the document's language too (a Croatian quotation read as hbs in
+            # an English block of a Croatian page: clean kept none, and split it out as hbs)
+            segments = tuple(replace(s, lang=prior) if s.lang in near else s for s in segments)
         return _new_piece(BlockLanguage, (own, min(confidence, 1.0), segments))
 
     def _with_prior(self, analysis: TextAnalysis, prior: str) -> tuple[str, float]:

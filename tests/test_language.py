@@ -952,3 +952,26 @@ def test_a_legacy_page_read_as_serbo_croatian_is_judged_by_its_alphabet() -> Non
     page = b"<html><body><p>" + text.encode("cp1250") + b"</p></body></html>"
     assert text in decode_html(page)
 
+
+def test_a_near_languages_sentences_count_together_as_the_documents(lid: LanguageIdentifier) -> None:
+    # a block of two sentences read as Malay, a short one as Indonesian and an English quotation,
+    # in an Indonesian document: the Indonesian sentence's small share, carved, made it unsure
+    # (no language, and its English quotation no segment)
+    mixed = ("Polis Diraja Malaysia berkata suspek telah ditahan kerana disyaki terlibat dalam kes tersebut. "
+             "Rakyat Malaysia boleh memohon bantuan wang tunai daripada kerajaan persekutuan mulai esok. "
+             "Berita terkini hari ini. "
+             "The suspect was arrested at his home in Kuala Lumpur on Monday night by the police.")
+    assert {p.lang for p in lid.analyze(mixed).pieces} == {"ms", "id", "en"}
+    as_malay = lid.decide(lid.analyze(mixed), "ms")
+    as_indonesian = lid.decide(lid.analyze(mixed), "id")
+    assert as_indonesian.lang == "id" and [s.lang for s in as_indonesian.segments] == ["en"]
+    assert as_indonesian.confidence is not None and as_malay.confidence is not None
+    assert as_indonesian.confidence >= as_malay.confidence
+    # a sentence read as a near language in a block of another language is the document's too: a
+    # Croatian page's English block quoting a sentence lid.176 reads as Serbo-Croatian (hbs)
+    quoting = ("The mayor spoke to reporters after the meeting and explained the new plan for the city centre in "
+               "detail. He also answered questions about the budget, the new tram line and the renovation of "
+               "the old market hall. Ovo naselje se nalazi u opštini Teslić, Republika Srpska, BiH.")
+    assert lid.decide(lid.analyze(quoting)).segments[0].lang == "hbs"
+    in_croatian = lid.decide(lid.analyze(quoting), "hr")
+    assert in_croatian.lang == "en" and [s.lang for s in in_croatian.segments] == ["hr"]
