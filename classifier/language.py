@@ -962,6 +962,10 @@ class LanguageIdentifier:
             own = max(sorted(share), key=share.__getitem__)
             confidence = share[own]
         near = _NEAR.get(prior, frozenset()) if prior is not None else frozenset()
+        if prior in _SCRIPT_LANGUAGES["Han"] and prior != "ja" and not _KANA.search(analysis.text):
+            # a Chinese text without kana fastText reads as Japanese is the document's (as no segment
+            # is, ``_segments``): a one-sentence paragraph of a Chinese story was a foreign block
+            near = near | {prior, "ja"}
         if prior is not None and any(lang in near and lang != prior for lang in share):
             # the pieces read as the document's near languages (NEAR_LANGUAGES) are all its
             # language: their shares together (a Malay-read block with a short Indonesian
@@ -977,7 +981,7 @@ class LanguageIdentifier:
                 own, confidence = prior, share[prior]  # a mixed block: the rest are segments
             elif letters < PRIOR_LOOK_LETTERS and confidence < PRIOR_UNSURE:
                 own, confidence = self._with_prior(analysis, prior)
-            if own != prior and prior in _NEAR.get(own, ()):  # the document's language, misread (NEAR_LANGUAGES)
+            if own != prior and own in near:  # the document's language, misread (NEAR_LANGUAGES)
                 own = prior
         segments = _segments(analysis, own) if len(pieces) > 1 else ()
         if segments and own in share:  # the confidence is about the rest of the block, the segments

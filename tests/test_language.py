@@ -975,3 +975,17 @@ def test_a_near_languages_sentences_count_together_as_the_documents(lid: Languag
     assert lid.decide(lid.analyze(quoting)).segments[0].lang == "hbs"
     in_croatian = lid.decide(lid.analyze(quoting), "hr")
     assert in_croatian.lang == "en" and [s.lang for s in in_croatian.segments] == ["hr"]
+
+
+def test_a_chinese_paragraph_without_kana_is_no_japanese_block(lid: LanguageIdentifier) -> None:
+    # the sentence fastText reads as Japanese (0.82) was no segment inside a Chinese paragraph, but a
+    # foreign block as a paragraph of its own, and `sieve clean` removed it from the story
+    story = ("杭州市政府周三宣布，位于钱塘江畔的新城市公园正式对外开放。"
+             "市民们对新公园的开放表示欢迎，许多家庭在周末前往游玩。",
+             "公园占地约一百二十公顷，建有步行道、自行车道和多个儿童游乐区。",
+             "据介绍，公园还将在明年春天增设一座植物园和一个露天剧场，预计总投资超过十亿元人民币。",
+             "京都市の担当者は、新しい路線によって混雑が少しでも解消されることを期待していると話した。")
+    assert lid.identify_language_of(story[1]) == LanguageGuess("ja", pytest.approx(0.82, abs=0.01))
+    done = lid.annotate(Document(id="hangzhou", blocks=tuple(Block(t) for t in story)))
+    assert done.lang == "zh"
+    assert [(b.lang, b.foreign) for b in done.blocks] == [("zh", False)] * 3 + [("ja", True)]  # kana: Japanese
