@@ -1270,8 +1270,11 @@ def _main_language(items: Sequence[tuple[Label | None, dict[str, float], int]]) 
         if not weight:
             continue
         total = sum(weight.values())
-        best = max(sorted(weight), key=weight.__getitem__)  # sorted: ties break the same way
-        guess = LanguageGuess(best, weight[best] / total)
+        # near languages (NEAR_LANGUAGES) weigh together: an Indonesian page whose longest
+        # block reads as Malay is one language's page, of the group's most weighed member
+        together = {lang: sum(weight.get(x, 0.0) for x in _NEAR.get(lang, (lang,))) for lang in weight}
+        best = max(sorted(weight), key=lambda lang: (together[lang], weight[lang]))  # sorted: ties break the same way
+        guess = LanguageGuess(best, together[best] / total)
         if guess.confidence >= MAIN_SHARE and with_language >= MAIN_MIN_CHARS:
             return guess
         fallback = fallback or guess

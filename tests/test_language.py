@@ -625,6 +625,22 @@ def test_a_language_lid176_confuses_with_the_documents_is_the_documents(lid: Lan
     assert language._segments(pieces("id"), "ms") == ()  # either way round
 
 
+def test_near_languages_weigh_together_for_the_main_language() -> None:
+    # an Indonesian page whose longest block reads as Malay had the share of Malay alone as its
+    # confidence, and a page of Indonesian and Malay-read blocks with some English came out English
+    content = Label.CONTENT
+    guess = language._main_language([(content, {"ms": 0.9}, 300), (content, {"id": 0.9}, 200),
+                                     (content, {"en": 0.9}, 100)])
+    assert guess is not None and guess.lang == "ms" and guess.confidence == pytest.approx(500 / 600)
+    guess = language._main_language([(content, {"en": 0.9}, 300), (content, {"ms": 0.9}, 200),
+                                     (content, {"id": 0.9}, 150)])
+    assert guess is not None and guess.lang == "ms" and guess.confidence == pytest.approx(350 / 650)
+    # languages of no group weigh alone, as before
+    guess = language._main_language([(content, {"en": 0.9}, 300), (content, {"fr": 0.9}, 200),
+                                     (content, {"es": 0.9}, 150)])
+    assert guess is not None and guess.lang == "en" and guess.confidence == pytest.approx(300 / 650)
+
+
 def test_threads_sharing_one_identifier_evict_the_cache_safely(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
     import threading
