@@ -317,7 +317,7 @@ def _quiet() -> bool:
 
 
 #: Endings of a file's name, not a folder's: ``clean -o`` given one is told it names a folder.
-_FILE_NAME_ENDINGS = (".jsonl", ".json", ".gz", ".zst", ".txt", ".parquet", ".warc", ".jsonl.gz")
+_FILE_NAME_ENDINGS = (".jsonl", ".json", ".gz", ".zst", ".txt", ".parquet", ".warc")
 
 
 def _note(message: str) -> None:

@@ -170,7 +170,6 @@ _SCRIPT_CUT = re.compile(f"(?<=[{_CJK_CHARS}])(?=[\"'“‘«(\\[])|(?<=[\"'”�
                          # corner brackets around text of another script: 観光客は「This is great」と語った
                          f"|(?<=[{_CJK_CHARS}])(?=[「『][^{_CJK_CHARS}\\s])|(?<=[^{_CJK_CHARS}\\s][」』])(?=[{_CJK_CHARS}])")
 _HAN_KANA = re.compile(f"[{HAN_KANA}]")
-_KANA = re.compile("[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 #: What a Han or kana character weighs against a letter of an alphabet when the
 #: languages of a block's pieces, or of a page's blocks, are weighed: a Chinese word
 #: is one or two characters, an English one five letters or so (a Chinese story with
@@ -193,6 +192,8 @@ _SCRIPTS: tuple[tuple[str, str], ...] = (
 )
 _SCRIPT_RES = tuple((name, re.compile(f"[{ranges}]")) for name, ranges in _SCRIPTS)
 _SCRIPT_RE = dict(_SCRIPT_RES)
+#: Kana (``_SCRIPTS``' ranges: not the katakana middle dot, which Chinese writes in foreign names).
+_KANA = _SCRIPT_RE["Kana"]
 #: Per script, a letter (or other word character that is no digit) outside its ranges:
 #: none in a text means every letter of it is of that script (the common case outside
 #: Latin: a Russian or Chinese sentence), told in one scan instead of one per script.
@@ -961,11 +962,7 @@ class LanguageIdentifier:
             share = {lang: v / judged for lang, v in votes.items()}
             own = max(sorted(share), key=share.__getitem__)
             confidence = share[own]
-        near = _NEAR.get(prior, frozenset()) if prior is not None else frozenset()
-        if prior in _SCRIPT_LANGUAGES["Han"] and prior != "ja" and not _KANA.search(analysis.text):
-            # a Chinese text without kana fastText reads as Japanese is the document's (as no segment
-            # is, ``_segments``): a one-sentence paragraph of a Chinese story was a foreign block
-            near = near | {prior, "ja"}
+        near = _misreadings(prior, analysis.text)
         if prior is not None and any(lang in near and lang != prior for lang in share):
             # the pieces read as the document's near languages (NEAR_LANGUAGES) are all its
             # language: their shares together (a Malay-read block with a short Indonesian
@@ -1089,8 +1086,21 @@ def _inside(piece: Piece, segments: tuple[Segment, ...]) -> bool:
 
 def _is_foreign(p: Piece, own: str) -> bool:
     return (p.lang is not None and p.lang != own and p.prob >= SEGMENT_MIN_CONFIDENCE
-            and p.letters >= SEGMENT_MIN_LETTERS and (p.no_spaces or p.words >= SEGMENT_MIN_WORDS)
-            and own not in _NEAR.get(p.lang, ()))
+            and p.letters >= SEGMENT_MIN_LETTERS and (p.no_spaces or p.words >= SEGMENT_MIN_WORDS))
+
+
+def _misreadings(own: str | None, text: str, start: int = 0, end: int | None = None) -> frozenset[str]:
+    """The languages that, read in ``text[start:end]`` of a document in ``own``, are ``own``
+    misread: its near languages (``NEAR_LANGUAGES``), and Japanese in a Chinese text
+    without kana (fastText reads some Simplified Chinese sentences, an address, as
+    Japanese: a Chinese story's paragraph was a foreign block, a sentence a segment)."""
+    if own is None:
+        return frozenset()
+    near = _NEAR.get(own, frozenset())
+    if own != "ja" and own in _SCRIPT_LANGUAGES["Han"] and not _KANA.search(text, start,
+                                                                             len(text) if end is None else end):
+        near = near | {own, "ja"}
+    return near
 
 
 def _segments(analysis: TextAnalysis, own: str) -> tuple[Segment, ...]:
@@ -1100,9 +1110,7 @@ def _segments(analysis: TextAnalysis, own: str) -> tuple[Segment, ...]:
     open_run = tiny_gap = False
     before: Piece | None = None
     for p in analysis.pieces:
-        if _is_foreign(p, own) and not (p.lang == "ja" and own in _SCRIPT_LANGUAGES["Han"]
-                                        and not _KANA.search(analysis.text, p.start, p.end)):
-            # (a Chinese sentence without kana fastText reads as Japanese, "公园占地约…": no Japanese quotation)
+        if _is_foreign(p, own) and p.lang not in _misreadings(own, analysis.text, p.start, p.end):
             if open_run and runs[-1][2] == p.lang:
                 runs[-1][1] = p.end
                 runs[-1][3] += p.prob * p.letters

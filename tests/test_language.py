@@ -1005,3 +1005,7 @@ def test_a_chinese_paragraph_without_kana_is_no_japanese_block(lid: LanguageIden
     done = lid.annotate(Document(id="hangzhou", blocks=tuple(Block(t) for t in story)))
     assert done.lang == "zh"
     assert [(b.lang, b.foreign) for b in done.blocks] == [("zh", False)] * 3 + [("ja", True)]  # kana: Japanese
+    # a katakana middle dot in a foreign name is no kana: Chinese writes "马丁・路德" with it
+    named = "公园占地约一百二十公顷，建有马丁・路德步行道、自行车道和多个儿童游乐区。"
+    assert lid.identify_language_of(named) == LanguageGuess("ja", pytest.approx(0.81, abs=0.01))
+    assert lid.identify_language_of(named, prior="zh") == LanguageGuess("zh", pytest.approx(0.81, abs=0.01))
