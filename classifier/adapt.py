@@ -3,7 +3,9 @@
 ``fit_adapter`` learns, for the publishers of the labelled documents it is given:
 
 * a **block memory**: per publisher, the texts (normalised as in ``templates``) that
-  have the same label at every labelled occurrence in one role on the page
+  have the same label at every labelled occurrence in one role on the page (or
+  boilerplate on some pages and navigation on others, as `sieve align` guesses them:
+  the reviewed pages' label, else the most given)
   (``templates.block_role``: the tag, link text or not): a platform's comment form,
   "Gefällt mir", "Ähnliche Beiträge". A label given on ``MEMORY_PAGES`` pages or
   more sets the block's label; one given on fewer is mixed with what the rest says
@@ -285,8 +287,12 @@ def _fit_path_model(pages: Sequence[_PathPage], confidence: float | None) -> SGD
 
 def _memory(docs: Sequence[Document]) -> dict[MemoryKey, tuple[int, int]]:
     """The block memory: per (publisher, text, role) whose labelled occurrences all
-    have one label, that label and on how many pages it was given."""
-    labels: dict[MemoryKey, set[int]] = {}
+    have one label, that label and on how many pages it was given. Occurrences that
+    are all boilerplate or navigation (`sieve align` labels a block missing from the
+    clean text either, as the base model guesses on each page) are not content: the
+    label of the reviewed pages when they give one, else the one on most pages."""
+    labels: dict[MemoryKey, dict[int, set[int]]] = {}
+    reviewed: dict[MemoryKey, set[int]] = {}
     pages: dict[MemoryKey, set[int]] = {}
     for n, d in enumerate(docs):
         pub = publisher_of(d)
@@ -295,9 +301,23 @@ def _memory(docs: Sequence[Document]) -> dict[MemoryKey, tuple[int, int]]:
         for b, g in zip(d.blocks, d.gold_labels):
             if g is not None:
                 key = memory_key(pub, b.text, block_role(b))
-                labels.setdefault(key, set()).add(LABELS.index(g))
+                labels.setdefault(key, {}).setdefault(LABELS.index(g), set()).add(n)
+                if _reviewed(d):
+                    reviewed.setdefault(key, set()).add(LABELS.index(g))
                 pages.setdefault(key, set()).add(n)
-    return {k: (next(iter(v)), len(pages[k])) for k, v in sorted(labels.items()) if len(v) == 1}
+    memory = {}
+    for k, v in sorted(labels.items()):
+        if len(v) == 1:
+            memory[k] = (next(iter(v)), len(pages[k]))
+        elif 0 not in v:  # boilerplate against navigation: not content either way
+            if len(reviewed.get(k, ())) == 1:
+                memory[k] = (next(iter(reviewed[k])), len(pages[k]))
+            else:
+                (most, n_most), (_, n_next) = sorted(((lab, len(p)) for lab, p in v.items()),
+                                                     key=lambda x: -x[1])[:2]
+                if n_most > n_next:
+                    memory[k] = (most, len(pages[k]))
+    return memory
 
 
 def _labelled(docs: Sequence[Document]) -> tuple[list[str], list[str | None], np.ndarray]:

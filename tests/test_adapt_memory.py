@@ -128,3 +128,26 @@ def test_cli_one_review_answer_labels_only_that_block(runner: CliRunner, tiny_mo
         for x, y in zip(json.loads(a)["blocks"], json.loads(b)["blocks"], strict=True):
             if x["text"] == headline and i > 0:  # the related-stories links: as the model said
                 assert y["scores"] == x["scores"]
+
+
+def test_a_text_labelled_boilerplate_on_some_pages_and_navigation_on_others_is_remembered_as_not_content() -> None:
+    # `sieve align` labels a block missing from the clean text boilerplate or navigation as the base
+    # model guesses on each page: a syndication notice came out boilerplate on most pages and
+    # navigation on some, and the adapter remembered nothing of it (it stayed content at 0.92)
+    text = STORIES[0]
+    pages = [_labelled(_page(i), {text: "boilerplate" if i < 4 else "navigation"}) for i in range(1, 6)]
+    adapter = fit_adapter(pages, [_flat(d) for d in pages], base_model="html")
+    page = _page(6)
+    out = adapter.adjust(page, _flat(page, [0.95, 0.03, 0.02]), "html")[_at(page, text)]
+    assert out[0] < 0.1 and int(np.argmax(out)) == 1  # the label given on most pages
+    # a reviewer's answer is the block's label over align's guesses on other pages
+    seventh = _page(7)
+    reviewed = Document.from_dict({"id": seventh.id, "url": seventh.url, "reviewed": True,
+                                   "blocks": [labelled_block(b, "navigation" if b.text == text else None)
+                                              for b in seventh.blocks]})
+    adapter = fit_adapter(pages + [reviewed], [_flat(d) for d in pages + [reviewed]], base_model="html")
+    out = adapter.adjust(page, _flat(page, [0.95, 0.03, 0.02]), "html")[_at(page, text)]
+    assert int(np.argmax(out)) == 2 and out[2] >= 0.9
+    # content against the rest is still a disagreement: nothing is remembered
+    mixed = pages + [_labelled(_page(7), {text: "content"})]
+    assert not fit_adapter(mixed, [_flat(d) for d in mixed], base_model="html").memory
