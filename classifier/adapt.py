@@ -298,11 +298,14 @@ def _memory(docs: Sequence[Document]) -> dict[MemoryKey, tuple[int, int]]:
         pub = publisher_of(d)
         if pub is None:  # an adapter applies to publishers' documents only
             continue
-        for b, g in zip(d.blocks, d.gold_labels):
+        # a page merged with its corrections marks the blocks a person labelled; `sieve review`'s
+        # own records carry only those
+        marked = any(g.get("reviewed") is True for g in d.gold)
+        for b, g, raw in zip(d.blocks, d.gold_labels, d.gold):
             if g is not None:
                 key = memory_key(pub, b.text, block_role(b))
                 labels.setdefault(key, {}).setdefault(LABELS.index(g), set()).add(n)
-                if _reviewed(d):
+                if raw.get("reviewed") is True or (_reviewed(d) and not marked):
                     reviewed.setdefault(key, set()).add(LABELS.index(g))
                 pages.setdefault(key, set()).add(n)
     memory = {}
@@ -477,9 +480,15 @@ def merge_repeated_pages(docs: Sequence[Document]) -> tuple[list[Document], int]
         first = out[k]
         low, high = (d, first) if _reviewed(first) and not _reviewed(d) else (first, d)
         gold = [dict(low.gold[i]) if i < len(low.gold) else {} for i in range(len(first.blocks))]
+        if _reviewed(low):  # which labels a person gave: the memory takes theirs over align's
+            for given in gold:
+                if given.get("label") is not None:
+                    given["reviewed"] = True
         for i, g in enumerate(high.gold[:len(gold)]):
             if g.get("label") is not None:
                 gold[i]["label"] = g["label"]
+                if _reviewed(high):
+                    gold[i]["reviewed"] = True
         extra = dict(first.extra)
         if _reviewed(d):
             extra["reviewed"] = True

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from classifier.adapt import ADAPTER_FILE, fit_adapter, load_adapter, save_adapter
+from classifier.adapt import ADAPTER_FILE, fit_adapter, load_adapter, merge_repeated_pages, save_adapter
 from classifier.cli import cli
 from classifier.document import Document, labelled_block
 from classifier.errors import ModelError
@@ -151,3 +151,24 @@ def test_a_text_labelled_boilerplate_on_some_pages_and_navigation_on_others_is_r
     # content against the rest is still a disagreement: nothing is remembered
     mixed = pages + [_labelled(_page(7), {text: "content"})]
     assert not fit_adapter(mixed, [_flat(d) for d in mixed], base_model="html").memory
+
+
+def test_a_reviewed_label_wins_over_align_on_the_other_pages_also_when_merged_with_them() -> None:
+    # align labelled the newsletter heading navigation on every page; the reviewer answered
+    # "boilerplate" on page 1, and on page 2 labelled another block only: page 2's merged
+    # record still holds align's "navigation" for the heading, which no person gave
+    text, other = STORIES[0], STORIES[1]
+
+    def record(i: int, labels: dict[str, str], **extra: object) -> Document:
+        page = _page(i)
+        return Document.from_dict({"id": page.id, "url": page.url, **extra,
+                                   "blocks": [labelled_block(b, labels.get(b.text)) for b in page.blocks]})
+
+    aligned = [record(i, {text: "navigation", other: "navigation"}, align={"coverage": 1.0}) for i in range(1, 6)]
+    corrections = [record(1, {text: "boilerplate"}, reviewed=True), record(2, {other: "navigation"}, reviewed=True)]
+    docs, merged = merge_repeated_pages(aligned + corrections)
+    assert merged == 2
+    adapter = fit_adapter(docs, [_flat(d) for d in docs], base_model="html")
+    page = _page(6)
+    out = adapter.adjust(page, _flat(page), "html")[_at(page, text)]
+    assert int(np.argmax(out)) == 1 and out[1] >= 0.9
