@@ -191,10 +191,12 @@ class PublisherAdapter:
         v = np.where(has_path, path_weight, 0.0)[:, None] if path is not None else np.zeros((len(probs), 1))
         if w > 0 or v.any():
             log = (1 - w - v) * np.log(np.clip(probs, 1e-6, 1))
+            # clipped as the base's are: a model trained without one label gives it 0, and log(0)
+            # times a block's weight of 0 (a block without a path) was NaN for its whole row
             if w > 0:
-                log += w * np.log(text)  # type: ignore[arg-type]
+                log += w * np.log(np.clip(text, 1e-6, 1))  # type: ignore[arg-type]
             if path is not None:
-                log += v * np.log(path)
+                log += v * np.log(np.clip(path, 1e-6, 1))
             mixed = np.exp(log - log.max(axis=1, keepdims=True))
             out = mixed / mixed.sum(axis=1, keepdims=True)
         for i, known in enumerate(memory):
@@ -315,11 +317,9 @@ def _memory(docs: Sequence[Document]) -> dict[MemoryKey, tuple[int, int]]:
         elif 0 not in v:  # boilerplate against navigation: not content either way
             if len(reviewed.get(k, ())) == 1:
                 memory[k] = (next(iter(reviewed[k])), len(pages[k]))
-            else:
-                (most, n_most), (_, n_next) = sorted(((lab, len(p)) for lab, p in v.items()),
-                                                     key=lambda x: -x[1])[:2]
-                if n_most > n_next:
-                    memory[k] = (most, len(pages[k]))
+            else:  # not content either way: the label on most pages (a tie: boilerplate, LABELS' order)
+                most = min(v, key=lambda lab: (-len(v[lab]), lab))
+                memory[k] = (most, len(pages[k]))
     return memory
 
 

@@ -16,6 +16,7 @@ from classifier import Sieve
 from classifier.adapt import (
     ADAPTER_FILE,
     GOLD_WEIGHT,
+    PublisherAdapter,
     _fit_path_model,
     _PathPage,
     choose_blend,
@@ -850,3 +851,19 @@ def test_train_base_on_a_folder_of_no_models_says_so(runner: CliRunner, data_dir
                                  "-o", str(tmp_path / "out")])
     assert result.exit_code == 1 and "is no model folder (no blocks.joblib)" in result.stderr
     assert "--model-dir" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_view_without_a_label_leaves_no_nan_in_a_block_it_does_not_weigh() -> None:
+    # a path model trained without navigation gives it 0; a block without a path weighs the path
+    # model 0: log(0) x 0 was NaN, and so was the block's whole row
+    probs = np.array([[0.6, 0.3, 0.1], [0.6, 0.3, 0.1]])
+    path = np.array([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0]])
+    text = np.array([[0.7, 0.3, 0.0], [0.7, 0.3, 0.0]])
+    for views, weight in (((None, path, np.array([True, False]), [None, None]), 0.0),
+                          ((text, path, np.array([True, False]), [None, None]), 0.25)):
+        with np.errstate(all="raise"):  # no warning either
+            out = PublisherAdapter._blend(views, probs, weight, 0.75)  # type: ignore[arg-type]
+        assert np.isfinite(out).all() and np.allclose(out.sum(axis=1), 1.0)
+        assert out[0, 2] < 1e-3  # where the path model weighs, its 0 stays (almost) 0
+    assert np.allclose(PublisherAdapter._blend((None, path, np.array([True, False]), [None, None]), probs, 0.0,
+                                               0.75)[1], probs[1])  # no path: the base's row

@@ -148,6 +148,11 @@ def test_a_text_labelled_boilerplate_on_some_pages_and_navigation_on_others_is_r
     adapter = fit_adapter(pages + [reviewed], [_flat(d) for d in pages + [reviewed]], base_model="html")
     out = adapter.adjust(page, _flat(page, [0.95, 0.03, 0.02]), "html")[_at(page, text)]
     assert int(np.argmax(out)) == 2 and out[2] >= 0.9
+    # as many pages of each: not content all the same (boilerplate, the first of the two)
+    even = [_labelled(_page(i), {text: "boilerplate" if i < 3 else "navigation"}) for i in range(1, 5)]
+    adapter = fit_adapter(even, [_flat(d) for d in even], base_model="html")
+    out = adapter.adjust(page, _flat(page, [0.95, 0.03, 0.02]), "html")[_at(page, text)]
+    assert out[0] < 0.1 and int(np.argmax(out)) == 1
     # content against the rest is still a disagreement: nothing is remembered
     mixed = pages + [_labelled(_page(7), {text: "content"})]
     assert not fit_adapter(mixed, [_flat(d) for d in mixed], base_model="html").memory
