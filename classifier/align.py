@@ -171,6 +171,13 @@ class Alignment:
     doubtful: bool
     reason: str
 
+    @property
+    def mismatched(self) -> bool:
+        """Whether the page does not hold its clean text: none of it, or under
+        ``MIN_COVERAGE`` (another page's export, an excerpt's page); the other doubts
+        (partly matching blocks, prose the clean text lacks) are softer."""
+        return self.content_blocks == 0 or self.coverage < MIN_COVERAGE
+
     def to_dict(self) -> dict[str, object]:
         rec = self.document.to_dict()
         rec.pop("lang", None)

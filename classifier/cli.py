@@ -2190,7 +2190,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
       sieve align site-pages/ --clean cms-export.jsonl -o labelled.jsonl
       sieve train --base models/ labelled.jsonl -o site-models/
     """
-    from .align import align_document, find_clean, index_clean_texts, unmatched_reason, with_clean_source
+    from .align import MIN_COVERAGE, align_document, find_clean, index_clean_texts, unmatched_reason, with_clean_source
     from .engine import discover_shards
 
     _refuse_overwriting((templates_path,), (output,))
@@ -2225,6 +2225,7 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
                                    f"'id' or 'url' and the article's text in '{clean_text_field}' "
                                    "(--clean-text-field)")
     n = doubtful = unmatched = 0
+    mismatched: list[str] = []  # pages that do not hold their clean text: said apart from the softer doubts
     try:
         sieve = _sieve(model_dir, model_choice, templates_path)  # which label the other blocks get
         files = tuple(src for src, _ in discover_shards(pages, one_output_each=False))
@@ -2248,6 +2249,8 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
                                         title=clean.title)
                 n += 1
                 doubtful += result.doubtful
+                if result.mismatched:
+                    mismatched.append(str(page.id))
                 flag = click.style(f"  DOUBTFUL: {result.reason}", fg="red") if result.doubtful else ""
                 click.echo(f"{page.id}: coverage {result.coverage:.1%}, {result.content_blocks} content blocks of "
                            f"{len(page.blocks)}{flag}")
@@ -2266,6 +2269,11 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
     _note(f"sieve align: {n} page{'' if n == 1 else 's'} aligned ({doubtful} doubtful"
           f"{', left out' if drop_doubtful and doubtful else ''}), {unmatched} without clean text, "
           f"{reporter.sink.total} rejected" + (f" -> {output}" if n else ""))
+    if mismatched:  # a wrong export among many softly doubtful pages was lost in the list
+        shown = ", ".join(mismatched[:SHOWN_REJECTS]) + (", ..." if len(mismatched) > SHOWN_REJECTS else "")
+        _note(f"sieve align: warning: {len(mismatched)} of them do not hold their clean text (under "
+              f"{MIN_COVERAGE:.0%} of it, or none, is on the page: another page's text, or an excerpt's page?): "
+              f"{shown}; check their --clean records, or leave them out with --drop-doubtful")
     if not n:
         if not unmatched:
             raise click.ClickException("no page was aligned: no page was read from "

@@ -110,6 +110,7 @@ def test_clean_text_that_is_an_excerpt_makes_the_page_doubtful() -> None:
     excerpt = align_document(page, "\n\n".join(ARTICLE[:2]), predicted=predicted)  # a feed's summary
     assert excerpt.coverage == 1.0  # every word of the excerpt is on the page: coverage cannot tell
     assert excerpt.doubtful and "an excerpt?" in excerpt.reason
+    assert not excerpt.mismatched  # the page holds all the clean text: a softer doubt than a wrong export
     whole = align_document(page, "\n\n".join([*ARTICLE, *more]), predicted=predicted)
     assert not whole.doubtful, whole.reason
 
@@ -129,6 +130,8 @@ def test_align_command(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) 
     assert result.exit_code == 0, result.stderr
     assert "story-0: coverage 100.0%" in result.stdout and "DOUBTFUL" in result.stdout.split("story-1")[1]
     assert "story-2: no clean record with its id (the page names no url)" in result.stderr
+    # a page that does not hold its clean text is named apart from softer doubts
+    assert "1 of them do not hold their clean text" in result.stderr and "): story-1;" in result.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in records] == ["story-0", "story-1"]
     first = records[0]
