@@ -2320,14 +2320,12 @@ def review(data: tuple[str, ...], output: Path, limit: int, publisher: str | Non
         _note(f"sieve review: {len(answers)} earlier answers in {output} apply to this data and are not "
               "asked again"
               f"{_kept_note(kept)}")
-    queue = sorted(((max(b.scores) if b.scores else 0.0, d_i, b_i) for d_i, d in enumerate(docs)
-                    for b_i, b in enumerate(d.blocks) if b.text.strip() and (d_i, b_i) not in answers),
-                   key=lambda t: (t[0], t[1], t[2]))[:limit]
+    queue, repeats = _review_queue(docs, answers, limit)
     keys = {"c": Label.CONTENT, "b": Label.BOILERPLATE, "n": Label.NAVIGATION}
-    history: list[tuple[int, int] | None] = []
+    history: list[list[tuple[int, int]]] = []
     pos = 0
     try:
-        _review_loop(queue, docs, keys, answers, history, pos)
+        _review_loop(queue, docs, keys, answers, history, pos, repeats)
     finally:  # Ctrl-C or an error keeps every answer given so far, and the earlier ones
         if answers or kept:
             _save_review(output, docs, answers, kept)
@@ -2435,16 +2433,45 @@ def _review_keys() -> Callable[[], str]:
     return from_stdin
 
 
+def _review_queue(docs: list[Document], answers: dict[tuple[int, int], Label], limit: int
+                  ) -> tuple[list[tuple[float, int, int]], dict[tuple[int, int], list[tuple[int, int]]]]:
+    """The blocks to ask about, least confident first, ``limit`` at most: a text repeated
+    in one role on a publisher's pages (a menu heading, a cookie notice, a newsletter box)
+    is asked once, at its least confident occurrence, and the answer labels every
+    occurrence (a third of a reviewer's questions were three such texts); and, per block
+    asked, the blocks its answer labels (itself first)."""
+    from .templates import block_role, publisher_of, text_key
+
+    groups: dict[tuple[str, str, str], list[tuple[float, int, int]]] = {}
+    for d_i, d in enumerate(docs):
+        pub = publisher_of(d) or ""
+        for b_i, b in enumerate(d.blocks):
+            if b.text.strip() and (d_i, b_i) not in answers:
+                groups.setdefault((pub, text_key(b.text), block_role(b)), []).append(
+                    (max(b.scores) if b.scores else 0.0, d_i, b_i))
+    queue, repeats = [], {}
+    for members in groups.values():
+        first = min(members)
+        queue.append(first)
+        repeats[first[1:]] = [first[1:]] + [m[1:] for m in members if m != first]
+    queue.sort(key=lambda t: (t[0], t[1], t[2]))
+    return queue[:limit], repeats
+
+
 def _review_loop(queue: list[tuple[float, int, int]], docs: list[Document], keys: dict[str, Label],
-                 answers: dict[tuple[int, int], Label], history: list[tuple[int, int] | None], pos: int) -> None:
+                 answers: dict[tuple[int, int], Label], history: list[list[tuple[int, int]]], pos: int,
+                 repeats: dict[tuple[int, int], list[tuple[int, int]]]) -> None:
     read_key = _review_keys()
     while pos < len(queue):
         conf, d_i, b_i = queue[pos]
         doc = docs[d_i]
         block = doc.blocks[b_i]
+        labelled = repeats.get((d_i, b_i), [(d_i, b_i)])
         click.echo()
         click.echo(click.style(f"[{pos + 1}/{len(queue)}] {doc.id} block {b_i}", bold=True)
-                   + f"  model: {block.label.value if block.label else '-'} ({conf:.2f}), language {block.lang or '-'}")
+                   + f"  model: {block.label.value if block.label else '-'} ({conf:.2f}), language {block.lang or '-'}"
+                   + (f"; the answer labels its {len(labelled) - 1} repeat{'' if len(labelled) == 2 else 's'} too"
+                      if len(labelled) > 1 else ""))
         for j in (b_i - 1, b_i, b_i + 1):
             if 0 <= j < len(doc.blocks):
                 text = " ".join(doc.blocks[j].text.split())
@@ -2470,16 +2497,16 @@ def _review_loop(queue: list[tuple[float, int, int]], docs: list[Document], keys
             break
         if key == "u":
             if history:
-                last = history.pop()
-                if last is not None:
+                for last in history.pop():
                     answers.pop(last, None)
                 pos -= 1
             continue
         if key in keys:
-            answers[(d_i, b_i)] = keys[key]
-            history.append((d_i, b_i))
+            for at in labelled:
+                answers[at] = keys[key]
+            history.append(labelled)
         else:  # s
-            history.append(None)
+            history.append([])
         pos += 1
 
 

@@ -296,6 +296,49 @@ def test_review_takes_one_key_per_block_and_saves_labels(runner: CliRunner, tiny
                for r in records for b in r["blocks"])
 
 
+def test_review_asks_a_repeated_text_once_and_labels_each_occurrence(runner: CliRunner, tiny_model_dir: Path,
+                                                                     tmp_path: Path) -> None:
+    # a publisher's menu heading, cookie notice and newsletter box were asked about on every page:
+    # a third of a reviewer's ten minutes went to three texts
+    notice = "We use cookies to improve your experience on this site. Accept all or manage your settings."
+    menu = "Home | Local news | Sport | Weather | Contact the newsroom"
+    pages = tmp_path / "pages.jsonl"
+    with pages.open("w", encoding="utf-8") as f:
+        for i in range(5):
+            f.write(json.dumps({"id": f"p{i}", "url": f"https://news.example/story-{i}", "blocks": [menu, notice]})
+                    + "\n")
+    out = tmp_path / "corrections.jsonl"
+    # the first question: b; at the second, undo (the first again): n; then skip the second
+    result = runner.invoke(cli, ["review", str(pages), "-o", str(out), "--model-dir", str(tiny_model_dir)],
+                           input="buns")
+    assert result.exit_code == 0, result.stderr
+    asked = [line.split("> ", 1)[1] for line in result.stdout.splitlines() if line.lstrip().startswith("> ")]
+    assert len(asked) == 4 and asked[0] == asked[2] and asked[1] == asked[3] and {asked[0], asked[1]} == {menu, notice}
+    assert "[2/2]" in result.stdout and "[3/" not in result.stdout  # two questions for ten blocks
+    assert result.stdout.count("the answer labels its 4 repeats too") == 4
+    records = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert sorted(records) == [f"p{i}" for i in range(5)]
+    for r in records.values():  # the undo took all five answers back, and "n" labelled all five
+        assert {b["text"]: b["label"] for b in r["blocks"]} == {asked[0]: "navigation", asked[1]: None}
+    # one question per text, publisher and role: another publisher's notice, or the notice as a
+    # link, is a question of its own; the least confident occurrence is the one shown
+    from classifier.cli import _review_queue
+
+    def doc(doc_id: str, url: str, *blocks: Block) -> Document:
+        return Document(id=doc_id, url=url, blocks=blocks)
+
+    scored = [doc(f"q{i}", f"https://news.example/{i}", Block(notice, scores=(0.1, 0.9 - i / 10, i / 10)))
+              for i in range(3)]
+    scored += [doc("r", "https://elsewhere.example/", Block(notice, scores=(0.2, 0.7, 0.1))),
+               doc("s", "https://news.example/s",
+                   Block(notice, tag="a", link_chars=len(notice), scores=(0.1, 0.1, 0.8)))]
+    queue, repeats = _review_queue(scored, {}, 10)
+    assert [(d_i, b_i) for _, d_i, b_i in queue] == [(2, 0), (3, 0), (4, 0)]  # q2 is news.example's least sure
+    assert repeats[(2, 0)] == [(2, 0), (0, 0), (1, 0)] and repeats[(3, 0)] == [(3, 0)]
+    # an earlier answer is not asked again; the rest of its text's occurrences are
+    assert [t[1:] for t in _review_queue(scored, {(2, 0): Label.NAVIGATION}, 10)[0]] == [(3, 0), (1, 0), (4, 0)]
+
+
 def test_review_names_a_key_it_does_not_know_and_asks_again(runner: CliRunner, tiny_model_dir: Path,
                                                             data_dir: Path, tmp_path: Path) -> None:
     # a typo or an arrow key showed the same block again, without a word of why
@@ -520,8 +563,9 @@ def test_fix_a_publisher_end_to_end_from_html_pages(runner: CliRunner, copy_mode
     trained = runner.invoke(cli, ["train", "--base", str(models), "labelled.jsonl", "corrections.jsonl",
                                   "-o", "site-models/", "--general", str(data_dir / "labelled.jsonl")])
     assert trained.exit_code == 0, trained.stderr
-    # review's correction of a page that align labelled too is merged into it, not a page of its own
-    assert "1 labelled page repeats an earlier one" in trained.stderr
+    # review's corrections of pages that align labelled too are merged into them, not pages of their own:
+    # the one answer ("b") labelled its text on each of the 6 pages, where it repeats in one role
+    assert "6 labelled pages repeat an earlier one" in trained.stderr
     # the pages kept their DOM facts through align: the HTML model is adapted, with a path model
     assert "adapter written (all the pages) of the html model for harbourtimes.example:" in trained.stderr
     adapter = load_adapter(Path("site-models/adapter.joblib"))
