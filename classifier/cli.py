@@ -1611,13 +1611,24 @@ def _training_documents(docs: list[Document]) -> list[Document]:
 def _aligned_warning(docs: list[Document]) -> str | None:
     """What figures scored against ``docs`` mean when some are `sieve align` output
     no person reviewed: align labels content from the clean text, the other blocks as
-    the model it ran with finds more likely (None when there are none)."""
-    aligned = sum(1 for d in docs if "align" in d.extra and d.extra.get("reviewed") is not True)
+    the model it ran with finds more likely (None when there are none). A page merged
+    with a person's corrections (``merge_repeated_pages``, which marks the labels a person
+    gave) is one too: the blocks no one answered keep align's labels; a page marked
+    ``reviewed`` without such marks is a person's labels throughout."""
+    def corrected(d: Document) -> bool:  # align's page, some of whose labels a person gave
+        return any(g.get("reviewed") is True for g in d.gold) and any(
+            g.get("label") is not None and g.get("reviewed") is not True for g in d.gold)
+
+    left = [d for d in docs if "align" in d.extra and (d.extra.get("reviewed") is not True or corrected(d))]
+    aligned = len(left)
     if not aligned:
         return None
+    corrected_n = sum(1 for d in left if corrected(d))
     which = ("the document is" if len(docs) == 1 else f"all {len(docs):,} documents are" if aligned == len(docs)
              else f"{aligned:,} of the {len(docs):,} documents {'is' if aligned == 1 else 'are'}")
-    return (f"{which} `sieve align` output, whose blocks other than "
+    also = (f" ({corrected_n:,} with a person's corrections of some blocks)" if corrected_n and len(docs) > 1
+            else " (with a person's corrections of some blocks)" if corrected_n else "")
+    return (f"{which} `sieve align` output{also}, whose blocks other than "
             "content carry the boilerplate or navigation label of the model align ran with: these figures tell "
             "content from the rest, not boilerplate from navigation")
 

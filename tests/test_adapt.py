@@ -867,3 +867,20 @@ def test_a_view_without_a_label_leaves_no_nan_in_a_block_it_does_not_weigh() -> 
         assert out[0, 2] < 1e-3  # where the path model weighs, its 0 stays (almost) 0
     assert np.allclose(PublisherAdapter._blend((None, path, np.array([True, False]), [None, None]), probs, 0.0,
                                                0.75)[1], probs[1])  # no path: the base's row
+
+
+def test_a_page_merged_with_a_persons_corrections_still_carries_aligns_labels() -> None:
+    # train --base said "6 of the 13 documents are `sieve align` output" when all 13 were: the 7 merged
+    # with review's corrections kept align's labels on every block no one answered
+    from classifier.cli import _aligned_warning
+
+    blocks = (Block("Home | News"), Block("The council met on Tuesday."))
+    aligned = Document(id="a", blocks=blocks, extra={"align": {"coverage": 1.0}},
+                       gold=({"label": "navigation"}, {"label": "content"}))
+    merged = Document(id="m", blocks=blocks, extra={"align": {"coverage": 1.0}, "reviewed": True},
+                      gold=({"label": "boilerplate", "reviewed": True}, {"label": "content"}))
+    checked = Document(id="c", blocks=blocks, extra={"align": {"coverage": 1.0}, "reviewed": True},
+                       gold=({"label": "navigation"}, {"label": "content"}))  # a person checked every label
+    said = _aligned_warning([aligned, merged, checked])
+    assert said is not None and said.startswith("2 of the 3 documents are `sieve align` output (1 with a person's")
+    assert _aligned_warning([checked]) is None
