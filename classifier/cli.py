@@ -2156,8 +2156,15 @@ def templates_show(memory: Path, top: int) -> None:
         click.echo(click.style(_for_terminal(pub), bold=True) + f"  {_plural(entry['pages'], 'page')}, "
                    f"{_plural(n, 'template')}"
                    + (f" (partial memory: {len(entry['blocks'])} texts kept for merging)" if mem.partial else ""))
-        ranked = sorted(entry["blocks"].values(), key=lambda b: (-b["pages"], b["text"]))
-        for b in ranked[:top]:
+        # the templates first, then the texts below the thresholds (kept for merging, not applied):
+        # listed together, "14 templates" over 20 lines did not say which ones apply
+        need = max(mem.min_pages, mem.min_share * entry["pages"])
+        ranked = sorted(entry["blocks"].values(),
+                        key=lambda b: (max(b["roles"].values(), default=0) < need, -b["pages"], b["text"]))
+        for i, b in enumerate(ranked[:top]):
+            if i == n:
+                click.echo(f"  below the thresholds ({mem.min_pages} pages and {mem.min_share:.0%} of them in one "
+                           "role), not applied:")
             roles = ", ".join(f"{r or 'text'} {c}" for r, c in sorted(b["roles"].items(), key=lambda rc: -rc[1]))
             # the pages' own text: an escape sequence or a bidirectional override in it is shown, not sent
             click.echo(f"  {b['pages']:>5} pages  {_for_terminal(b['text'])}  ({_for_terminal(roles)})")

@@ -226,6 +226,24 @@ def test_show_escapes_the_control_characters_and_bidi_overrides_of_the_pages_tex
     assert shown.stdout.startswith("a\\x1b[2j.test")
 
 
+def test_show_lists_the_texts_below_the_thresholds_apart(runner: CliRunner, tmp_path: Path) -> None:
+    # "14 templates" above 20 lines did not say which ones apply: a text on many pages in two roles, on
+    # few in each, is listed beside the templates though it is no template
+    memory = {"format": FORMAT, "min_pages": 3, "min_share": 0.2, "partial": False,
+              "publishers": {"a.test": {"pages": 20, "blocks": {
+                  "0": {"pages": 6, "roles": {"div": 3, "p": 3}, "text": "Morning Brief"},
+                  "1": {"pages": 5, "roles": {"div": 5}, "text": "Subscribe to our newsletter"},
+                  "2": {"pages": 2, "roles": {"p": 2}, "text": "Read also"}}}}}
+    (tmp_path / "t.json").write_text(json.dumps(memory))
+    shown = runner.invoke(cli, ["templates", "show", str(tmp_path / "t.json")])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "a.test  20 pages, 1 template"
+    assert "Subscribe to our newsletter" in lines[1]
+    assert lines[2] == "  below the thresholds (3 pages and 20% of them in one role), not applied:"
+    assert "Morning Brief" in lines[3] and "Read also" in lines[4] and len(lines) == 5
+
+
 def test_a_memory_learned_twice_from_the_same_pages_is_the_same_file(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     import time
