@@ -300,14 +300,11 @@ def _memory(docs: Sequence[Document]) -> dict[MemoryKey, tuple[int, int]]:
         pub = publisher_of(d)
         if pub is None:  # an adapter applies to publishers' documents only
             continue
-        # a page merged with its corrections marks the blocks a person labelled; `sieve review`'s
-        # own records carry only those
-        marked = any(g.get("reviewed") is True for g in d.gold)
-        for b, g, raw in zip(d.blocks, d.gold_labels, d.gold):
+        for b, g, persons in zip(d.blocks, d.gold_labels, persons_labels(d)):
             if g is not None:
                 key = memory_key(pub, b.text, block_role(b))
                 labels.setdefault(key, {}).setdefault(LABELS.index(g), set()).add(n)
-                if raw.get("reviewed") is True or (_reviewed(d) and not marked):
+                if persons:
                     reviewed.setdefault(key, set()).add(LABELS.index(g))
                 pages.setdefault(key, set()).add(n)
     memory = {}
@@ -317,7 +314,7 @@ def _memory(docs: Sequence[Document]) -> dict[MemoryKey, tuple[int, int]]:
         elif 0 not in v:  # boilerplate against navigation: not content either way
             if len(reviewed.get(k, ())) == 1:
                 memory[k] = (next(iter(reviewed[k])), len(pages[k]))
-            else:  # not content either way: the label on most pages (a tie: boilerplate, LABELS' order)
+            else:  # the label on most pages (a tie: boilerplate, LABELS' order)
                 most = min(v, key=lambda lab: (-len(v[lab]), lab))
                 memory[k] = (most, len(pages[k]))
     return memory
@@ -500,6 +497,16 @@ def merge_repeated_pages(docs: Sequence[Document]) -> tuple[list[Document], int]
 
 def _reviewed(doc: Document) -> bool:
     return doc.extra.get("reviewed") is True
+
+
+def persons_labels(doc: Document) -> list[bool]:
+    """Per block, whether its label is a person's: on a page merged with its corrections
+    (``merge_repeated_pages`` marks the labels a person gave), the marked ones; on another
+    page marked ``reviewed`` (`sieve review`'s own records), every label; else none
+    (`sieve align`'s guesses)."""
+    if any(g.get("reviewed") is True for g in doc.gold):
+        return [g.get("reviewed") is True for g in doc.gold]
+    return [_reviewed(doc) and g.get("label") is not None for g in doc.gold]
 
 
 def save_adapter(adapter: PublisherAdapter, path: Path, card: dict[str, Any] | None = None) -> Path:

@@ -1615,15 +1615,18 @@ def _aligned_warning(docs: list[Document]) -> str | None:
     with a person's corrections (``merge_repeated_pages``, which marks the labels a person
     gave) is one too: the blocks no one answered keep align's labels; a page marked
     ``reviewed`` without such marks is a person's labels throughout."""
-    def corrected(d: Document) -> bool:  # align's page, some of whose labels a person gave
-        return any(g.get("reviewed") is True for g in d.gold) and any(
-            g.get("label") is not None and g.get("reviewed") is not True for g in d.gold)
+    from .adapt import persons_labels
 
-    left = [d for d in docs if "align" in d.extra and (d.extra.get("reviewed") is not True or corrected(d))]
-    aligned = len(left)
+    left, corrected_n = 0, 0  # pages with labels align gave, and those of them a person corrected
+    for d in docs:
+        if "align" in d.extra:
+            persons = [p for p, g in zip(persons_labels(d), d.gold) if g.get("label") is not None]
+            if not all(persons):
+                left += 1
+                corrected_n += any(persons)
+    aligned = left
     if not aligned:
         return None
-    corrected_n = sum(1 for d in left if corrected(d))
     which = ("the document is" if len(docs) == 1 else f"all {len(docs):,} documents are" if aligned == len(docs)
              else f"{aligned:,} of the {len(docs):,} documents {'is' if aligned == 1 else 'are'}")
     also = (f" ({corrected_n:,} with a person's corrections of some blocks)" if corrected_n and len(docs) > 1
