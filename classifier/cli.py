@@ -1621,7 +1621,7 @@ def _aligned_warning(docs: list[Document]) -> str | None:
     for d in docs:
         if "align" in d.extra:
             persons = [p for p, g in zip(persons_labels(d), d.gold) if g.get("label") is not None]
-            if not all(persons):
+            if d.extra.get("reviewed") is not True or not all(persons):
                 left += 1
                 corrected_n += any(persons)
     aligned = left
