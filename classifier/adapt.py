@@ -477,15 +477,21 @@ def merge_repeated_pages(docs: Sequence[Document]) -> tuple[list[Document], int]
         first = out[k]
         low, high = (d, first) if _reviewed(first) and not _reviewed(d) else (first, d)
         gold = [dict(low.gold[i]) if i < len(low.gold) else {} for i in range(len(first.blocks))]
-        if _reviewed(low):  # which labels a person gave: the memory takes theirs over align's
-            for given in gold:
-                if given.get("label") is not None:
-                    given["reviewed"] = True
+        # which labels a person gave, block by block: the memory takes theirs over align's. A
+        # record merged already (a page given a third time: two review files) is marked
+        # reviewed, but only its marked labels are a person's; the rest are align's
+        low_persons, high_persons = persons_labels(low), persons_labels(high)
+        for i, given in enumerate(gold):
+            given.pop("reviewed", None)
+            if given.get("label") is not None and i < len(low_persons) and low_persons[i]:
+                given["reviewed"] = True
         for i, g in enumerate(high.gold[:len(gold)]):
             if g.get("label") is not None:
                 gold[i]["label"] = g["label"]
-                if _reviewed(high):
+                if high_persons[i]:
                     gold[i]["reviewed"] = True
+                else:
+                    gold[i].pop("reviewed", None)
         extra = dict(first.extra)
         if _reviewed(d):
             extra["reviewed"] = True

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from classifier.adapt import ADAPTER_FILE, fit_adapter, load_adapter, merge_repeated_pages, save_adapter
+from classifier.adapt import ADAPTER_FILE, fit_adapter, load_adapter, merge_repeated_pages, persons_labels, save_adapter
 from classifier.cli import cli
 from classifier.document import Document, labelled_block
 from classifier.errors import ModelError
@@ -177,3 +177,25 @@ def test_a_reviewed_label_wins_over_align_on_the_other_pages_also_when_merged_wi
     page = _page(6)
     out = adapter.adjust(page, _flat(page), "html")[_at(page, text)]
     assert int(np.argmax(out)) == 1 and out[1] >= 0.9
+
+
+def test_a_page_given_by_align_and_two_review_files_keeps_align_labels_as_align() -> None:
+    # two `sieve review` runs with their own -o each answered one block of a page align labelled:
+    # the page merged from the first two is marked reviewed, and merging the third took every
+    # label it held, align's too, for a person's (the memory and train's caveat trust those)
+    text, other = STORIES[0], STORIES[1]
+
+    def record(labels: dict[str, str], **extra: object) -> Document:
+        page = _page(1)
+        return Document.from_dict({"id": page.id, "url": page.url, **extra,
+                                   "blocks": [labelled_block(b, labels.get(b.text)) for b in page.blocks]})
+
+    aligned = record({text: "navigation", other: "navigation", "Home": "navigation"}, align={"coverage": 1.0})
+    first, second = record({text: "boilerplate"}, reviewed=True), record({other: "boilerplate"}, reviewed=True)
+    for order in ([aligned, first, second], [first, aligned, second], [aligned, first, aligned],
+                  [first, second, aligned]):
+        (doc,), _ = merge_repeated_pages(order)
+        persons = {b.text: p for b, g, p in zip(doc.blocks, doc.gold, persons_labels(doc)) if g.get("label")}
+        assert persons["Home"] is False  # align's, in every order
+        assert persons[text] is True
+        assert persons[other] is any(o is second for o in order)  # align's when no review file answered it
