@@ -2465,7 +2465,9 @@ def _review_queue(docs: list[Document], answers: dict[tuple[int, int], Label], l
 
     groups: dict[tuple[str, str, str], list[tuple[float, int, int]]] = {}
     for d_i, d in enumerate(docs):
-        pub = publisher_of(d) or ""
+        # a document without a publisher (nor url) is no publisher's page: its texts are grouped
+        # with its own only, not with those of every other such document (unrelated pages)
+        pub = publisher_of(d) or f"\x00{d_i}"
         for b_i, b in enumerate(d.blocks):
             if b.text.strip() and (d_i, b_i) not in answers:
                 groups.setdefault((pub, text_key(b.text), block_role(b)), []).append(

@@ -339,6 +339,24 @@ def test_review_asks_a_repeated_text_once_and_labels_each_occurrence(runner: Cli
     assert [t[1:] for t in _review_queue(scored, {(2, 0): Label.NAVIGATION}, 10)[0]] == [(3, 0), (1, 0), (4, 0)]
 
 
+def test_review_groups_a_repeated_text_only_on_one_publishers_pages() -> None:
+    # documents naming no publisher nor url (plain text records of unrelated sources) were all one
+    # "publisher": "Subscribe now" under a council story was labelled with the answer about a recipe's
+    from classifier.cli import _review_queue
+
+    notice = "Subscribe now"
+    docs = [Document(id=f"d{i}", blocks=(Block(f"Story {'abc'[i]} of its own.", scores=(0.9, 0.05, 0.05)),
+                                         Block(notice, scores=(0.5, 0.3 + i / 10, 0.2 - i / 10))))
+            for i in range(3)]
+    queue, repeats = _review_queue(docs, {}, 10)
+    assert sorted(t[1:] for t in queue if docs[t[1]].blocks[t[2]].text == notice) == [(0, 1), (1, 1), (2, 1)]
+    assert all(len(repeats[t[1:]]) == 1 for t in queue)
+    # a text repeated within one such document is still asked once
+    twice = [Document(id="d", blocks=(Block(notice, scores=(0.5, 0.3, 0.2)), Block(notice, scores=(0.6, 0.3, 0.1))))]
+    queue, repeats = _review_queue(twice, {}, 10)
+    assert [t[1:] for t in queue] == [(0, 0)] and repeats[(0, 0)] == [(0, 0), (0, 1)]
+
+
 def test_review_names_a_key_it_does_not_know_and_asks_again(runner: CliRunner, tiny_model_dir: Path,
                                                             data_dir: Path, tmp_path: Path) -> None:
     # a typo or an arrow key showed the same block again, without a word of why
