@@ -2292,9 +2292,14 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
           f"{reporter.sink.total} rejected" + (f" -> {output}" if n else ""))
     if mismatched:  # a wrong export among many softly doubtful pages was lost in the list
         shown = ", ".join(mismatched[:SHOWN_REJECTS]) + (", ..." if len(mismatched) > SHOWN_REJECTS else "")
-        _note(f"sieve align: warning: {len(mismatched)} of them do not hold their clean text (under "
+        one = len(mismatched) == 1
+        # each is doubtful too: with --drop-doubtful it is left out already
+        _note(f"sieve align: warning: {len(mismatched)} of them {'does' if one else 'do'} not hold "
+              f"{'its' if one else 'their'} clean text (under "
               f"{MIN_COVERAGE:.0%} of it, or none, is on the page: another page's text, or an excerpt's page?): "
-              f"{shown}; check their --clean records, or leave them out with --drop-doubtful")
+              f"{shown}; check {'its' if one else 'their'} --clean record{'' if one else 's'}"
+              + (f" ({'it is' if one else 'they are'} left out)" if drop_doubtful
+                 else f", or leave {'it' if one else 'them'} out with --drop-doubtful"))
     if not n:
         if not unmatched:
             raise click.ClickException("no page was aligned: no page was read from "

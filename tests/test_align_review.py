@@ -131,7 +131,8 @@ def test_align_command(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) 
     assert "story-0: coverage 100.0%" in result.stdout and "DOUBTFUL" in result.stdout.split("story-1")[1]
     assert "story-2: no clean record with its id (the page names no url)" in result.stderr
     # a page that does not hold its clean text is named apart from softer doubts
-    assert "1 of them do not hold their clean text" in result.stderr and "): story-1;" in result.stderr
+    assert "1 of them does not hold its clean text" in result.stderr and "): story-1;" in result.stderr
+    assert "or leave it out with --drop-doubtful" in result.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in records] == ["story-0", "story-1"]
     first = records[0]
@@ -147,6 +148,8 @@ def test_align_command(runner: CliRunner, tiny_model_dir: Path, tmp_path: Path) 
                                   "--drop-doubtful", "--model-dir", str(tiny_model_dir)])
     assert [json.loads(line)["id"] for line in (tmp_path / "d.jsonl").read_text().splitlines()] == ["story-0"]
     assert dropped.exit_code == 0
+    # left out already: --drop-doubtful is not given as the way to leave it out
+    assert "): story-1; check its --clean record (it is left out)" in dropped.stderr
 
 
 def test_a_labelled_page_reads_back_as_the_page_gives_its_blocks(runner: CliRunner, tiny_model_dir: Path,
