@@ -459,7 +459,8 @@ def merge_repeated_pages(docs: Sequence[Document]) -> tuple[list[Document], int]
     `sieve review` wrote: ``"reviewed": true``) win over the others whatever the
     order of the files; between two of the same kind, the later one's; a block the
     winner leaves unlabelled keeps the other's label. The merged page keeps the url
-    and publisher either names. Returns the documents (first occurrence order) and
+    and publisher either names, and align's figures (an ``align`` field) whichever came
+    first. Returns the documents (first occurrence order) and
     how many repeats were merged."""
     from dataclasses import replace
 
@@ -495,6 +496,8 @@ def merge_repeated_pages(docs: Sequence[Document]) -> tuple[list[Document], int]
         extra = dict(first.extra)
         if _reviewed(d):
             extra["reviewed"] = True
+        if "align" in d.extra and "align" not in extra:  # the corrections' file came first: the page
+            extra["align"] = d.extra["align"]  # still carries align's labels (train's caveat, doubts)
         out[k] = replace(first, gold=tuple(gold), url=first.url or d.url, publisher=first.publisher or d.publisher,
                          extra=extra)
         merged += 1

@@ -884,3 +884,22 @@ def test_a_page_merged_with_a_persons_corrections_still_carries_aligns_labels() 
     said = _aligned_warning([aligned, merged, checked])
     assert said is not None and said.startswith("2 of the 3 documents are `sieve align` output (1 with a person's")
     assert _aligned_warning([checked]) is None
+
+
+def test_a_page_merged_with_corrections_given_first_is_still_aligns_output() -> None:
+    # `train --base corrections.jsonl labelled.jsonl`: the merged page kept the review record's fields,
+    # without align's, and the caveat on align's labels (and align's doubt) left it out
+    from classifier.adapt import merge_repeated_pages
+    from classifier.cli import _aligned_warning
+
+    blocks = (Block("Home | News"), Block("The council met on Tuesday."))
+    aligned = Document(id="a", blocks=blocks, url="https://news.example/1",
+                       extra={"align": {"coverage": 0.5, "doubtful": True}},
+                       gold=({"label": "navigation"}, {"label": "content"}))
+    reviewed = Document(id="a", blocks=blocks, url="https://news.example/1", extra={"reviewed": True},
+                        gold=({"label": "boilerplate"}, {"label": None}))
+    for order in ([aligned, reviewed], [reviewed, aligned]):
+        (doc,), merged = merge_repeated_pages(order)
+        assert merged == 1 and doc.extra["reviewed"] is True and doc.extra["align"]["doubtful"] is True
+        said = _aligned_warning([doc])
+        assert said is not None and said.startswith("the document is `sieve align` output (with a person's")
