@@ -2342,11 +2342,14 @@ def review(data: tuple[str, ...], output: Path, limit: int, publisher: str | Non
     except ClassifierError as err:
         raise click.ClickException(str(err)) from err
     answers, kept = _earlier_answers(output, docs)
-    if answers or kept:
-        _note(f"sieve review: {len(answers)} earlier answers in {output} apply to this data and are not "
-              "asked again"
-              f"{_kept_note(kept)}")
+    given = len(answers)
     queue, repeats = _review_queue(docs, answers, limit)
+    if answers or kept:
+        also = (f" (and label {len(answers) - given} new occurrences of the texts they answered)"
+                if len(answers) > given else "")
+        _note(f"sieve review: {given} earlier answers in {output} apply to this data and are not "
+              f"asked again{also}"
+              f"{_kept_note(kept)}")
     keys = {"c": Label.CONTENT, "b": Label.BOILERPLATE, "n": Label.NAVIGATION}
     history: list[list[tuple[int, int]]] = []
     pos = 0
@@ -2465,20 +2468,32 @@ def _review_queue(docs: list[Document], answers: dict[tuple[int, int], Label], l
     in one role on a publisher's pages (a menu heading, a cookie notice, a newsletter box)
     is asked once, at its least confident occurrence, and the answer labels every
     occurrence (a third of a reviewer's questions were three such texts); and, per block
-    asked, the blocks its answer labels (itself first)."""
+    asked, the blocks its answer labels (itself first). A text an earlier review answered
+    one way (``answers``, from the same -o) is not asked again: its new occurrences (new
+    pages of the publisher) take that answer, added to ``answers``."""
     from .templates import block_role, publisher_of, text_key
 
     groups: dict[tuple[str, str, str], list[tuple[float, int, int]]] = {}
+    earlier: dict[tuple[str, str, str], set[Label]] = {}
     for d_i, d in enumerate(docs):
         # a document without a publisher (nor url) is no publisher's page: its texts are grouped
         # with its own only, not with those of every other such document (unrelated pages)
         pub = publisher_of(d) or f"\x00{d_i}"
         for b_i, b in enumerate(d.blocks):
-            if b.text.strip() and (d_i, b_i) not in answers:
-                groups.setdefault((pub, text_key(b.text), block_role(b)), []).append(
-                    (max(b.scores) if b.scores else 0.0, d_i, b_i))
+            if not b.text.strip():
+                continue
+            key = (pub, text_key(b.text), block_role(b))
+            if (d_i, b_i) in answers:
+                earlier.setdefault(key, set()).add(answers[(d_i, b_i)])
+            else:
+                groups.setdefault(key, []).append((max(b.scores) if b.scores else 0.0, d_i, b_i))
     queue, repeats = [], {}
-    for members in groups.values():
+    for key, members in groups.items():
+        given = earlier.get(key, set())
+        if len(given) == 1:  # answered before, one way: its new occurrences take the answer
+            for _, d_i, b_i in members:
+                answers[(d_i, b_i)] = next(iter(given))
+            continue
         first = min(members)
         queue.append(first)
         repeats[first[1:]] = [first[1:]] + [m[1:] for m in members if m != first]

@@ -323,6 +323,22 @@ def test_review_asks_a_repeated_text_once_and_labels_each_occurrence(runner: Cli
     assert sorted(records) == [f"p{i}" for i in range(5)]
     for r in records.values():  # the undo took all five answers back, and "n" labelled all five
         assert {b["text"]: b["label"] for b in r["blocks"]} == {asked[0]: "navigation", asked[1]: None}
+    # the publisher's new pages, reviewed again with the same -o: the text answered before is not
+    # asked again, its new occurrences take the answer; the one skipped is asked
+    with pages.open("a", encoding="utf-8") as f:
+        for i in (5, 6):
+            f.write(json.dumps({"id": f"p{i}", "url": f"https://news.example/story-{i}", "blocks": [menu, notice]})
+                    + "\n")
+    again = runner.invoke(cli, ["review", str(pages), "-o", str(out), "--model-dir", str(tiny_model_dir)],
+                          input="q")
+    assert again.exit_code == 0, again.stderr
+    assert "5 earlier answers" in again.stderr and "(and label 2 new occurrences" in again.stderr
+    assert [line.split("> ", 1)[1] for line in again.stdout.splitlines() if line.lstrip().startswith("> ")] \
+        == [asked[1]]
+    records = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert sorted(records) == [f"p{i}" for i in range(7)]
+    assert all({b["text"]: b["label"] for b in r["blocks"]} == {asked[0]: "navigation", asked[1]: None}
+               for r in records.values())
     # one question per text, publisher and role: another publisher's notice, or the notice as a
     # link, is a question of its own; the least confident occurrence is the one shown
     from classifier.cli import _review_queue
@@ -338,8 +354,13 @@ def test_review_asks_a_repeated_text_once_and_labels_each_occurrence(runner: Cli
     queue, repeats = _review_queue(scored, {}, 10)
     assert [(d_i, b_i) for _, d_i, b_i in queue] == [(2, 0), (3, 0), (4, 0)]  # q2 is news.example's least sure
     assert repeats[(2, 0)] == [(2, 0), (0, 0), (1, 0)] and repeats[(3, 0)] == [(3, 0)]
-    # an earlier answer is not asked again; the rest of its text's occurrences are
-    assert [t[1:] for t in _review_queue(scored, {(2, 0): Label.NAVIGATION}, 10)[0]] == [(3, 0), (1, 0), (4, 0)]
+    # an earlier answer is not asked again, and its text's other occurrences take it
+    answered = {(2, 0): Label.NAVIGATION}
+    assert [t[1:] for t in _review_queue(scored, answered, 10)[0]] == [(3, 0), (4, 0)]
+    assert answered == {(2, 0): Label.NAVIGATION, (0, 0): Label.NAVIGATION, (1, 0): Label.NAVIGATION}
+    # ... unless earlier answers to it disagree: it is asked again, at its least sure new occurrence
+    answered = {(2, 0): Label.NAVIGATION, (1, 0): Label.BOILERPLATE}
+    assert [t[1:] for t in _review_queue(scored, answered, 10)[0]] == [(3, 0), (4, 0), (0, 0)]
 
 
 def test_review_groups_a_repeated_text_only_on_one_publishers_pages() -> None:
