@@ -2170,7 +2170,8 @@ def templates_show(memory: Path, top: int) -> None:
                            "role), not applied:")
             roles = ", ".join(f"{r or 'text'} {c}" for r, c in sorted(b["roles"].items(), key=lambda rc: -rc[1]))
             # the pages' own text: an escape sequence or a bidirectional override in it is shown, not sent
-            click.echo(f"  {b['pages']:>5} pages  {_for_terminal(b['text'])}  ({_for_terminal(roles)})")
+            pages = "page " if b["pages"] == 1 else "pages"  # "1 pages" (aligned with the others' column)
+            click.echo(f"  {b['pages']:>5} {pages}  {_for_terminal(b['text'])}  ({_for_terminal(roles)})")
         if len(ranked) > top:  # "13 templates" above ten lines read as a listing that lost three
             click.echo(f"  ... {len(ranked) - top} more {'texts' if mem.partial else 'blocks'} (--top {len(ranked)} "
                        "shows them all)")

@@ -233,7 +233,8 @@ def test_show_lists_the_texts_below_the_thresholds_apart(runner: CliRunner, tmp_
               "publishers": {"a.test": {"pages": 20, "blocks": {
                   "0": {"pages": 6, "roles": {"div": 3, "p": 3}, "text": "Morning Brief"},
                   "1": {"pages": 5, "roles": {"div": 5}, "text": "Subscribe to our newsletter"},
-                  "2": {"pages": 2, "roles": {"p": 2}, "text": "Read also"}}}}}
+                  "2": {"pages": 2, "roles": {"p": 2}, "text": "Read also"},
+                  "3": {"pages": 1, "roles": {"p": 1}, "text": "Once"}}}}}
     (tmp_path / "t.json").write_text(json.dumps(memory))
     shown = runner.invoke(cli, ["templates", "show", str(tmp_path / "t.json")])
     assert shown.exit_code == 0, shown.output
@@ -241,7 +242,8 @@ def test_show_lists_the_texts_below_the_thresholds_apart(runner: CliRunner, tmp_
     assert lines[0] == "a.test  20 pages, 1 template"
     assert "Subscribe to our newsletter" in lines[1]
     assert lines[2] == "  below the thresholds (3 pages and 20% of them in one role), not applied:"
-    assert "Morning Brief" in lines[3] and "Read also" in lines[4] and len(lines) == 5
+    assert "Morning Brief" in lines[3] and "Read also" in lines[4] and len(lines) == 6
+    assert lines[5].startswith("      1 page   Once")  # not "1 pages"; the texts' column kept
 
 
 def test_a_memory_learned_twice_from_the_same_pages_is_the_same_file(tmp_path: Path,
