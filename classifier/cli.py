@@ -2293,14 +2293,13 @@ def align(pages: tuple[str, ...], clean_path: str, output: Path, clean_text_fiel
           f"{reporter.sink.total} rejected" + (f" -> {output}" if n else ""))
     if mismatched:  # a wrong export among many softly doubtful pages was lost in the list
         shown = ", ".join(mismatched[:SHOWN_REJECTS]) + (", ..." if len(mismatched) > SHOWN_REJECTS else "")
-        one = len(mismatched) == 1
+        does, its, it, is_, s_ = (("does", "its", "it", "it is", "") if len(mismatched) == 1
+                                  else ("do", "their", "them", "they are", "s"))
         # each is doubtful too: with --drop-doubtful it is left out already
-        _note(f"sieve align: warning: {len(mismatched)} of them {'does' if one else 'do'} not hold "
-              f"{'its' if one else 'their'} clean text (under "
+        _note(f"sieve align: warning: {len(mismatched)} of them {does} not hold {its} clean text (under "
               f"{MIN_COVERAGE:.0%} of it, or none, is on the page: another page's text, or an excerpt's page?): "
-              f"{shown}; check {'its' if one else 'their'} --clean record{'' if one else 's'}"
-              + (f" ({'it is' if one else 'they are'} left out)" if drop_doubtful
-                 else f", or leave {'it' if one else 'them'} out with --drop-doubtful"))
+              f"{shown}; check {its} --clean record{s_}"
+              + (f" ({is_} left out)" if drop_doubtful else f", or leave {it} out with --drop-doubtful"))
     if not n:
         if not unmatched:
             raise click.ClickException("no page was aligned: no page was read from "
@@ -2472,10 +2471,11 @@ def _review_queue(docs: list[Document], answers: dict[tuple[int, int], Label], l
     asked, the blocks its answer labels (itself first). A text an earlier review answered
     one way (``answers``, from the same -o) is not asked again: its new occurrences (new
     pages of the publisher) take that answer, added to ``answers``."""
-    from .templates import block_role, publisher_of, text_key
+    from .adapt import MemoryKey, memory_key
+    from .templates import block_role, publisher_of
 
-    groups: dict[tuple[str, str, str], list[tuple[float, int, int]]] = {}
-    earlier: dict[tuple[str, str, str], set[Label]] = {}
+    groups: dict[MemoryKey, list[tuple[float, int, int]]] = {}
+    earlier: dict[MemoryKey, set[Label]] = {}
     for d_i, d in enumerate(docs):
         # a document without a publisher (nor url) is no publisher's page: its texts are grouped
         # with its own only, not with those of every other such document (unrelated pages)
@@ -2483,7 +2483,7 @@ def _review_queue(docs: list[Document], answers: dict[tuple[int, int], Label], l
         for b_i, b in enumerate(d.blocks):
             if not b.text.strip():
                 continue
-            key = (pub, text_key(b.text), block_role(b))
+            key = memory_key(pub, b.text, block_role(b))  # as the adapter's block memory groups them
             if (d_i, b_i) in answers:
                 earlier.setdefault(key, set()).add(answers[(d_i, b_i)])
             else:
