@@ -504,7 +504,8 @@ def text_script(text: str) -> str | None:
     ``TEXT_SCRIPT_SAMPLE`` characters; ``None`` without letters): Serbian in ``Cyrl`` or
     ``Latn``, Chinese ``Hani``, Japanese ``Jpan``. A corpus split by language and script
     (``srp_Cyrl``) reads it beside the language code."""
-    name = _scripts(text, None, TEXT_SCRIPT_SAMPLE)[0]
+    # cut first: the Latin-only check and the letter count read the whole text otherwise (every record)
+    name = _scripts(text[:TEXT_SCRIPT_SAMPLE], None, TEXT_SCRIPT_SAMPLE)[0]
     return SCRIPT_CODES.get(name) if name else None
 
 
